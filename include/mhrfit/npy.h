@@ -1,0 +1,105 @@
+/**
+ * @file npy.h
+ * @brief NumPy `.npy` and `.npz` files: read and write.
+ *
+ * Reading accepts format versions 1.0, 2.0 and 3.0, both byte orders,
+ * `fortran_order` True and False, every numeric dtype NumPy writes (bool,
+ * int8..int64, uint8..uint64, float16/32/64) and fixed-width strings
+ * (`<U n`, `|S n`). Arrays come back in native byte order and C order
+ * (see array.h). An object array (`|O`, written with `allow_pickle=True`)
+ * is handed to the safe pickle reader (pickle.h), so that a `.npy` holding a
+ * pickled dict, list of dicts or 0-d object array reads as an mhrfit_value.
+ *
+ * `.npz` archives (ZIP, stored or deflate, ZIP64) are read with libzip; the
+ * result is a DICT value whose keys are member names without `.npy`, in
+ * archive order.
+ *
+ * Writers produce version 1.0 headers (2.0 when the header needs it),
+ * little-endian, C order, and write atomically (temporary file + rename), so
+ * an interrupted write never leaves a truncated file under the final name.
+ */
+#ifndef MHRFIT_NPY_H
+#define MHRFIT_NPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/array.h"
+#include "mhrfit/error.h"
+#include "mhrfit/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Limits applied while reading untrusted files. Zero fields take the defaults. */
+typedef struct mhrfit_npy_limits {
+  size_t max_array_bytes; /**< largest array payload (default 4 GiB) */
+  size_t max_header_bytes;/**< largest `.npy` header (default 1 MiB) */
+  size_t max_members;     /**< most members in an `.npz` (default 65536) */
+  int max_depth;          /**< deepest pickle nesting (default 64) */
+} mhrfit_npy_limits;
+
+/**
+ * Parses an in-memory `.npy` image (`data[0..len-1]`) into a value: an ARRAY
+ * value for a plain array, or the unpickled tree for an object array.
+ * `name` is used in messages only (may be NULL). `limits` may be NULL.
+ * Errors: MHRFIT_ERR_FORMAT (bad magic, truncated data, header that lies),
+ * MHRFIT_ERR_UNSUPPORTED (structured dtypes, unknown pickle globals),
+ * MHRFIT_ERR_LIMIT, MHRFIT_ERR_NOMEM. The caller owns the result.
+ */
+mhrfit_value *mhrfit_npy_parse(const void *data, size_t len, const char *name,
+                               const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/** Reads a `.npy` file; like mhrfit_npy_parse(). Messages name `path`. Caller owns the result. */
+mhrfit_value *mhrfit_npy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/**
+ * Reads a `.npy` file that must hold a plain (non-object) array.
+ * Fails with MHRFIT_ERR_FORMAT when it holds a pickle. Caller owns the result.
+ */
+mhrfit_array *mhrfit_npy_load_array(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/**
+ * Parses an in-memory `.npz` archive into a DICT value (member name without
+ * `.npy` → value as from mhrfit_npy_parse()). Caller owns the result.
+ */
+mhrfit_value *mhrfit_npz_parse(const void *data, size_t len, const char *name,
+                               const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/** Reads a `.npz` file into a DICT value. Messages name `path` and the member. Caller owns it. */
+mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/**
+ * Reads any NumPy file by content (`.npz` ZIP magic or `.npy` magic),
+ * whatever its extension. Caller owns the result.
+ */
+mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
+
+/**
+ * Serialises `a` as a `.npy` image into a new malloc'd buffer (`*out`,
+ * `*out_len`); the caller frees `*out`.
+ */
+bool mhrfit_npy_serialize(const mhrfit_array *a, void **out, size_t *out_len, mhrfit_error *err);
+
+/** Writes `a` to `path` as `.npy`, atomically. */
+bool mhrfit_npy_save(const char *path, const mhrfit_array *a, mhrfit_error *err);
+
+/**
+ * Writes a `.npz` archive atomically from `names[i]` → `arrays[i]`
+ * (`n` members; names without `.npy`). `compress` selects deflate instead
+ * of stored members. Duplicate names fail with MHRFIT_ERR_ARGUMENT.
+ */
+bool mhrfit_npz_save(const char *path, size_t n, const char *const *names,
+                     const mhrfit_array *const *arrays, bool compress, mhrfit_error *err);
+
+/**
+ * Writes every ARRAY member of a DICT value to `path` as `.npz` (other
+ * kinds fail with MHRFIT_ERR_ARGUMENT naming the key).
+ */
+bool mhrfit_npz_save_dict(const char *path, const mhrfit_value *dict, bool compress, mhrfit_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,71 @@
+/* Command-line plumbing shared by the subcommands (not part of the library API).
+ *
+ * Every subcommand is a function `int mf_cmd_NAME(int argc, char **argv)` (argv[0] is the
+ * subcommand name) listed in main.c. Options are declared in a table of mf_opt and parsed by
+ * mf_args_parse(), which accepts `--snake_case` and `--kebab-case`, `--opt value` and
+ * `--opt=value`, and prints `--help` from the table. Exit codes: 0 success, 1 runtime failure,
+ * 2 usage error. */
+#ifndef MF_CLI_CLI_H
+#define MF_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/error.h"
+
+enum { MF_EXIT_OK = 0, MF_EXIT_FAILURE = 1, MF_EXIT_USAGE = 2 };
+
+typedef enum mf_opt_type {
+  MF_OPT_FLAG,   /* bool; `--name` sets true; `--no_name` sets false */
+  MF_OPT_STRING, /* const char * pointing into argv */
+  MF_OPT_INT,    /* long */
+  MF_OPT_DOUBLE, /* double */
+  MF_OPT_LIST    /* mf_strlist: one or more values up to the next option */
+} mf_opt_type;
+
+/* Values of a MF_OPT_LIST option or the positional arguments; items point into argv. */
+typedef struct mf_strlist {
+  const char **items;
+  size_t count;
+} mf_strlist;
+
+typedef struct mf_opt {
+  const char *name;    /* snake_case, without dashes */
+  mf_opt_type type;
+  void *dest;          /* bool*, const char**, long*, double* or mf_strlist* */
+  const char *metavar; /* shown in --help, e.g. "FILE" */
+  const char *help;    /* one line; state the default */
+  bool *seen;          /* optional: set true when the option appears */
+} mf_opt;
+
+typedef struct mf_cmd_spec {
+  const char *name;     /* "triangulate" */
+  const char *usage;    /* "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]" */
+  const char *summary;  /* one-paragraph description */
+  const mf_opt *opts;
+  size_t n_opts;
+  size_t min_positional, max_positional; /* accepted positional argument counts */
+} mf_cmd_spec;
+
+/* Parses argv[1..argc-1] for `spec`. Returns -1 on success, else the exit code the command
+ * must return (MF_EXIT_OK after printing --help, MF_EXIT_USAGE after printing a usage error).
+ * `positional` receives the non-option arguments (freed with mf_strlist_free). */
+int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *positional);
+
+/* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
+void mf_strlist_free(mf_strlist *l);
+
+/* Prints "mhrfit CMD: error: <message>" to stderr for a failed library call; returns 1. */
+int mf_report(const char *cmd, const mhrfit_error *err);
+
+/* Prints a usage error "mhrfit CMD: <message> (see mhrfit CMD --help)"; returns 2. */
+int mf_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The subcommands. */
+int mf_cmd_inspect(int argc, char **argv);
+
+#endif

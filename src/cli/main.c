@@ -1,0 +1,49 @@
+/* mhrfit: the command-line entry point and subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+    {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "mhrfit %s: multi-view human body capture with the MHR body model\n\n"
+          "Usage: mhrfit COMMAND [options]    (mhrfit COMMAND --help for details)\n\nCommands:\n",
+          MHRFIT_VERSION_STRING);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\nOptions are accepted as --snake_case and --kebab-case. MHR assets are found with\n"
+          "--assets DIR or the environment variable MHRFIT_ASSETS. Exit status: 0 success,\n"
+          "1 runtime failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return MF_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return MF_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("mhrfit %s\n", MHRFIT_VERSION_STRING);
+    return MF_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "mhrfit: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return MF_EXIT_USAGE;
+}

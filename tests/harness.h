@@ -1,0 +1,131 @@
+/* A minimal test harness: one executable per test file, registered with CTest.
+ *
+ *   static void test_something(void) { CHECK(x == 1); CHECK_NEAR(a, b, 1e-9); }
+ *   int main(void) { RUN(test_something); return test_report(); }
+ *
+ * A failed CHECK records the failure and the test goes on; REQUIRE stops the test.
+ * test_report() prints "N passed, N failed" (skips listed) and returns non-zero on failure,
+ * and also when no test ran at all. Tests needing shared data call test_skip() with a reason. */
+#ifndef MF_TEST_HARNESS_H
+#define MF_TEST_HARNESS_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int th_passed, th_failed, th_skipped, th_cur_failed, th_checks;
+static const char *th_cur_name;
+static jmp_buf th_jmp;
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    th_checks++;                                                                     \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "  FAIL %s:%d: %s: CHECK(%s)\n", __FILE__, __LINE__, th_cur_name, #cond); \
+      th_cur_failed = 1;                                                             \
+    }                                                                                \
+  } while (0)
+
+#define REQUIRE(cond)                                                                \
+  do {                                                                               \
+    th_checks++;                                                                     \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "  FAIL %s:%d: %s: REQUIRE(%s)\n", __FILE__, __LINE__, th_cur_name, #cond); \
+      th_cur_failed = 1;                                                             \
+      longjmp(th_jmp, 1);                                                            \
+    }                                                                                \
+  } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                        \
+  do {                                                                               \
+    double th_a_ = (double)(a), th_b_ = (double)(b);                                  \
+    th_checks++;                                                                     \
+    if (!(fabs(th_a_ - th_b_) <= (tol))) {                                            \
+      fprintf(stderr, "  FAIL %s:%d: %s: |%s - %s| = |%.17g - %.17g| > %g\n", __FILE__, __LINE__, \
+              th_cur_name, #a, #b, th_a_, th_b_, (double)(tol));                     \
+      th_cur_failed = 1;                                                             \
+    }                                                                                \
+  } while (0)
+
+#define CHECK_STR(a, b)                                                              \
+  do {                                                                               \
+    const char *th_sa_ = (a), *th_sb_ = (b);                                         \
+    th_checks++;                                                                     \
+    if (!th_sa_ || !th_sb_ || strcmp(th_sa_, th_sb_) != 0) {                         \
+      fprintf(stderr, "  FAIL %s:%d: %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, th_cur_name, \
+              th_sa_ ? th_sa_ : "(null)", th_sb_ ? th_sb_ : "(null)");               \
+      th_cur_failed = 1;                                                             \
+    }                                                                                \
+  } while (0)
+
+/* Checks that `haystack` contains `needle` (for error messages). */
+#define CHECK_CONTAINS(haystack, needle)                                             \
+  do {                                                                               \
+    const char *th_h_ = (haystack), *th_n_ = (needle);                               \
+    th_checks++;                                                                     \
+    if (!th_h_ || !strstr(th_h_, th_n_)) {                                           \
+      fprintf(stderr, "  FAIL %s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
+              th_cur_name, th_h_ ? th_h_ : "(null)", th_n_);                         \
+      th_cur_failed = 1;                                                             \
+    }                                                                                \
+  } while (0)
+
+static int th_skip_flag;
+/* Marks the current test as skipped (for missing optional data) and leaves it. */
+#define test_skip(reason)                                                            \
+  do {                                                                               \
+    printf("  SKIP %s: %s\n", th_cur_name, reason);                                  \
+    th_skip_flag = 1;                                                                \
+    longjmp(th_jmp, 1);                                                              \
+  } while (0)
+
+#define RUN(fn)                                                                      \
+  do {                                                                               \
+    th_cur_name = #fn;                                                               \
+    th_cur_failed = 0;                                                               \
+    th_skip_flag = 0;                                                                \
+    int th_checks_before_ = th_checks;                                               \
+    if (setjmp(th_jmp) == 0) fn();                                                   \
+    if (th_skip_flag) {                                                              \
+      th_skipped++;                                                                  \
+    } else if (!th_cur_failed && th_checks == th_checks_before_) {                   \
+      fprintf(stderr, "  FAIL %s: checked nothing\n", #fn);                          \
+      th_failed++;                                                                   \
+    } else if (th_cur_failed) {                                                      \
+      printf("  FAIL %s\n", #fn);                                                    \
+      th_failed++;                                                                   \
+    } else {                                                                         \
+      printf("  ok   %s\n", #fn);                                                    \
+      th_passed++;                                                                   \
+    }                                                                                \
+  } while (0)
+
+static inline int test_report(void) {
+  printf("%d passed, %d failed, %d skipped\n", th_passed, th_failed, th_skipped);
+  if (th_passed + th_failed == 0) {
+    fprintf(stderr, "no test ran\n");
+    return 1;
+  }
+  return th_failed ? 1 : 0;
+}
+
+/* Path helpers: the fixtures folder of the project, the shared test data and the MHR assets.
+ * Each returns a static buffer holding "<root>/<rel>". */
+static inline const char *th_env_or(const char *var, const char *fallback) {
+  const char *v = getenv(var);
+  return v && *v ? v : fallback;
+}
+static inline const char *th_path(const char *root, const char *rel) {
+  static char buf[8][4096];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
+  return buf[k];
+}
+#define FIXTURE(rel) th_path(th_env_or("MHRFIT_FIXTURES", "tests/fixtures"), (rel))
+#define TESTDATA(rel) th_path(th_env_or("MHRFIT_TESTDATA", "../shared/testdata"), (rel))
+#define ASSET(rel) th_path(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), (rel))
+
+#endif
