@@ -286,7 +286,20 @@ static void jarray_elems(json_out *o, const mhrfit_array *a, int axis, size_t *f
       free(s);
     } else if (a->dtype == MHRFIT_DT_BOOL) {
       jput(o, mhrfit_array_get_f64(a, i) != 0 ? "true" : "false");
-    } else if (a->dtype == MHRFIT_DT_F16 || a->dtype == MHRFIT_DT_F32 || a->dtype == MHRFIT_DT_F64) {
+    } else if (a->dtype == MHRFIT_DT_F16 || a->dtype == MHRFIT_DT_F32) {
+      /* Shortest text that reads back to the same float32 (as NumPy prints it). */
+      float x = (float)mhrfit_array_get_f64(a, i);
+      if (!isfinite(x)) {
+        jput(o, "null");
+      } else {
+        for (int prec = 1; prec <= 9; prec++) {
+          snprintf(buf, sizeof buf, "%.*g", prec, (double)x);
+          if ((float)strtod(buf, NULL) == x) break;
+        }
+        if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
+        jput(o, buf);
+      }
+    } else if (a->dtype == MHRFIT_DT_F64) {
       mhrfit_format_double(mhrfit_array_get_f64(a, i), buf, sizeof buf);
       jput(o, buf);
     } else {
