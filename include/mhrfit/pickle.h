@@ -47,6 +47,10 @@ typedef struct mhrfit_pickle_limits {
 mhrfit_value *mhrfit_pickle_parse(const void *data, size_t len, const char *name,
                                   const mhrfit_pickle_limits *limits, mhrfit_error *err);
 
+/** Reads a raw pickle file (as written by `pickle.dump`) like mhrfit_pickle_parse(). Messages
+ * name `path`. The caller owns the result. */
+mhrfit_value *mhrfit_pickle_load(const char *path, const mhrfit_pickle_limits *limits, mhrfit_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "mhrfit/npy.h"
+#include "mhrfit/pickle.h"
 
 #include "mhrfit/value.h"
 
@@ -23,6 +24,7 @@ static mhrfit_value *load_any(const char *path, mhrfit_error *err) {
   if ((n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) || (n >= 4 && memcmp(head, "PK\x05\x06", 4) == 0) ||
       (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0))
     return mhrfit_numpy_load(path, NULL, err);
+  if (n >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) return mhrfit_pickle_load(path, NULL, err);
   const char *dot = strrchr(path, '.');
   (void)dot;
   MHRFIT_FAIL(err, MHRFIT_ERR_UNSUPPORTED, "%s: unknown file type", path);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "io/npy_internal.h"
@@ -432,11 +433,7 @@ static pk_obj *run(unpickler *u) {
         if (n && n < 8 && (d[n - 1] & 0x80)) v |= ~(uint64_t)0 << (8 * n);
         pk_obj *o = new_obj(u, PK_INT);
         if (!o) return NULL;
-        if (n == 8 && !(d[7] & 0x80)) {
-          o->i = (int64_t)v;
-        } else {
-          o->i = (int64_t)v; /* two's complement reinterpretation (implementation-defined, but gcc/clang wrap) */
-        }
+        memcpy(&o->i, &v, sizeof v); /* two's complement bits of a value that fits in 64 bits */
         if (!push(u, o)) return NULL;
         break;
       }
@@ -800,5 +797,15 @@ mhrfit_value *mhrfit_pickle_parse(const void *data, size_t len, const char *name
   pk_obj *r = run(&u);
   if (r) v = convert(&u, r, 0);
   free_arena(&u);
+  return v;
+}
+
+mhrfit_value *mhrfit_pickle_load(const char *path, const mhrfit_pickle_limits *limits, mhrfit_error *err) {
+  unsigned char *data;
+  size_t len;
+  size_t max = limits && limits->max_array_bytes ? limits->max_array_bytes * 2 + 4096 : (size_t)8 << 30;
+  if (!mf_read_file(path, max, &data, &len, err)) return NULL;
+  mhrfit_value *v = mhrfit_pickle_parse(data, len, path, limits, err);
+  free(data);
   return v;
 }
