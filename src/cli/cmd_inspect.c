@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
-
+#include "mhrfit/json.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/pickle.h"
-
+#include "mhrfit/toml.h"
 #include "mhrfit/value.h"
 
 /* Reads the file by content: NumPy magic (.npy / .npz), else JSON or TOML by extension, else by
@@ -26,9 +26,13 @@ static mhrfit_value *load_any(const char *path, mhrfit_error *err) {
     return mhrfit_numpy_load(path, NULL, err);
   if (n >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) return mhrfit_pickle_load(path, NULL, err);
   const char *dot = strrchr(path, '.');
-  (void)dot;
-  MHRFIT_FAIL(err, MHRFIT_ERR_UNSUPPORTED, "%s: unknown file type", path);
-  return NULL;
+  if (dot && strcmp(dot, ".json") == 0) return mhrfit_json_load(path, err);
+  if (dot && strcmp(dot, ".toml") == 0) return mhrfit_toml_load(path, err);
+  size_t i = 0;
+  if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0) i = 3;
+  while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) i++;
+  if (i < n && head[i] == '{') return mhrfit_json_load(path, err);
+  return mhrfit_toml_load(path, err);
 }
 
 /* Shape of a list that is a rectangular nest of numbers (e.g. a TOML 3x3 matrix); returns the
