@@ -30,7 +30,8 @@ extern "C" {
 
 /** One calibrated camera. Plain data: copy it freely. */
 typedef struct mhrfit_camera {
-  char name[MHRFIT_CAMERA_NAME_MAX]; /**< table name or `name` field, as matched by the user */
+  char name[MHRFIT_CAMERA_NAME_MAX];  /**< the `name` field of its table, else the table name */
+  char table[MHRFIT_CAMERA_NAME_MAX]; /**< the name of the table it was read from (e.g. "cam_1"); may be empty */
   int width, height;     /**< image size in pixels (`size = [w, h]`); 0 when unknown */
   double K[9];           /**< intrinsics, row-major: fx skew cx / 0 fy cy / 0 0 1 */
   double dist[8];        /**< k1 k2 p1 p2 k3 k4 k5 k6 (OpenCV order); unused terms 0 */

@@ -1,0 +1,82 @@
+/**
+ * @file calib.h
+ * @brief Multi-camera calibration files.
+ *
+ * Reads the TOML dialect shared by Caliscope (`config.toml` with `[cam_N]`
+ * tables, native `camera_array.toml` with `[cameras.<id>]`), Anipose /
+ * aniposelib (`calibration.toml`, `[cam_0]`…) and Pose2Sim (`Calib*.toml`,
+ * `[cam_01]`… plus `[metadata]`), and JSON files with the same fields.
+ *
+ * A camera is any table holding a `matrix` field (3×3 K); other tables
+ * (`metadata`, `charuco`, `capture_volume`, …) are skipped, and tables one
+ * level down are searched too (`[cameras.0]`). Per camera:
+ * `matrix` (3×3), `distortions` (0, 4, 5 or 8 OpenCV terms; missing = none),
+ * `rotation` (Rodrigues 3-vector, or a 3×3 matrix as older Caliscope files
+ * store it), `translation` (3), `size` ([width, height] pixels; optional),
+ * `name` (optional), `fisheye` (optional; `true` is rejected unless there is
+ * no distortion, as the fisheye model is not implemented).
+ *
+ * Extrinsics are world→camera, `Xc = R·X + t`. Units are carried, not
+ * guessed: translations are taken in metres unless the caller states the
+ * file's unit (`translation_unit` = "mm" or "cm" scales them to metres).
+ */
+#ifndef MHRFIT_CALIB_H
+#define MHRFIT_CALIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/camera.h"
+#include "mhrfit/error.h"
+#include "mhrfit/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** How to read a calibration file. Zero-initialised = defaults. */
+typedef struct mhrfit_calib_options {
+  bool invert_extrinsics;       /**< the file stores camera→world poses; invert them */
+  const char *translation_unit; /**< unit of `translation` in the file: "m" (default, NULL), "cm" or "mm" */
+} mhrfit_calib_options;
+
+/** A set of cameras, owned. */
+typedef struct mhrfit_calib {
+  mhrfit_camera *cams; /**< `n_cams` cameras in file order */
+  size_t n_cams;
+  char *path;          /**< source file (or name given to mhrfit_calib_from_value) */
+  char unit[8];        /**< unit of the translations after loading: always "m" */
+} mhrfit_calib;
+
+/**
+ * Reads a calibration file (TOML, or JSON when it starts with '{' or ends in
+ * `.json`). `opts` may be NULL. Errors name the file, line, table and field:
+ * MHRFIT_ERR_IO, MHRFIT_ERR_FORMAT (syntax, missing/non-finite/ill-shaped
+ * fields, a rotation that is not a rotation), MHRFIT_ERR_UNSUPPORTED
+ * (fisheye with distortion), MHRFIT_ERR_NOT_FOUND (no camera table).
+ * The caller owns the result (mhrfit_calib_free()).
+ */
+mhrfit_calib *mhrfit_calib_load(const char *path, const mhrfit_calib_options *opts, mhrfit_error *err);
+
+/** Builds a calibration from an already parsed document; `name` is used in messages. Caller owns it. */
+mhrfit_calib *mhrfit_calib_from_value(const mhrfit_value *doc, const char *name, const mhrfit_calib_options *opts,
+                                      mhrfit_error *err);
+
+/** Index of the camera whose table name or `name` field equals `name` exactly, or -1. */
+long mhrfit_calib_find(const mhrfit_calib *calib, const char *name);
+
+/**
+ * A new calibration holding exactly the cameras `names[0..n-1]`, in that
+ * order (exact matches only, no wildcard guessing). A missing camera fails
+ * with MHRFIT_ERR_NOT_FOUND naming it and listing the available cameras.
+ * The caller owns the result.
+ */
+mhrfit_calib *mhrfit_calib_select(const mhrfit_calib *calib, const char *const *names, size_t n, mhrfit_error *err);
+
+/** Frees a calibration. NULL is allowed. */
+void mhrfit_calib_free(mhrfit_calib *calib);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
