@@ -1,0 +1,143 @@
+/**
+ * @file triangulate.h
+ * @brief Robust multi-view triangulation of keypoints (stage 2).
+ *
+ * A mhrfit_triangulator is created once for a set of V calibrated cameras and
+ * a largest keypoint count K, then processes frames of K keypoints × V views
+ * without allocating: `new` → `process` (per frame) → `free`.
+ *
+ * Input of a frame: pixel observations `uv[(k·V + v)·2 + {0,1}]` and optional
+ * confidences `conf[k·V + v]`; NaN (or a point outside the image, or a
+ * confidence below the threshold) marks a missing observation.
+ *
+ * **Default method** (the original pipeline's algorithm, fixed): per keypoint,
+ * every pair of valid views gives a DLT candidate on undistorted normalised
+ * coordinates; each candidate is reprojected through the full distortion
+ * model into all valid views; candidates are ranked by **consensus first**
+ * (number of views within `inlier_thresh` pixels), then by a robust score of
+ * the pixel errors (median, trimmed mean or Huber). Pairs whose rays meet at
+ * less than `min_angle_deg` (tiny baseline for the depth, or cameras facing
+ * each other across the point) or that put the point behind a camera are not
+ * candidates. The winner's inliers are re-triangulated by a weighted DLT and
+ * refined by Levenberg–Marquardt on the pixel reprojection error
+ * @f$ \sum_v w_v \lVert \pi_v(X) - u_v \rVert^2 @f$ with the analytic
+ * Jacobian of the projection (optionally Huber IRLS weights
+ * @f$ w_v = \min(1, \delta / \lVert r_v \rVert) @f$).
+ * Setting `rank_by_consensus = false` reproduces the original ranking (lowest
+ * robust score only) for comparison.
+ *
+ * **Pose2Sim method**: likelihood < `likelihood_threshold` ⇒ missing;
+ * likelihood-weighted homogeneous DLT on raw pixels with P = K[R|t] (no
+ * distortion, as Pose2Sim with `undistort_points = false`); mean pixel
+ * reprojection error; cameras are excluded in `itertools.combinations` order
+ * (k = 0, 1, 2, … excluded cameras; the first subset of minimal error of each
+ * k replaces the best) until the error is ≤ `reproj_thresh` with at least
+ * `min_cameras` cameras. Bound: Pose2Sim's exhaustive search grows as
+ * C(V, k); here a k whose subset count exceeds `max_subsets` (default 2000)
+ * is replaced by greedy elimination (drop, from the best set so far, the camera
+ * whose removal lowers the error most), so 16+ cameras stay fast. For V ≤ 11
+ * no k exceeds the bound and the order is Pose2Sim's exactly.
+ *
+ * A point that cannot be triangulated is NaN, its inlier row is all false,
+ * and its reason code says why.
+ */
+#ifndef MHRFIT_TRIANGULATE_H
+#define MHRFIT_TRIANGULATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mhrfit/camera.h"
+#include "mhrfit/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Triangulation method. */
+typedef enum mhrfit_tri_method {
+  MHRFIT_TRI_DEFAULT = 0, /**< consensus pair selection + weighted DLT + LM (see file doc) */
+  MHRFIT_TRI_POSE2SIM     /**< Pose2Sim's weighted DLT with camera exclusion */
+} mhrfit_tri_method;
+
+/** Robust score of a candidate's pixel errors. */
+typedef enum mhrfit_tri_score {
+  MHRFIT_SCORE_MEDIAN = 0, /**< median of the errors */
+  MHRFIT_SCORE_TRIMMED,    /**< mean after dropping the largest error */
+  MHRFIT_SCORE_HUBER       /**< Σ ρ(r), ρ(r) = r²/2 for r ≤ δ, δ(r − δ/2) beyond */
+} mhrfit_tri_score;
+
+/** Why a point is (or is not) triangulated. */
+typedef enum mhrfit_tri_reason {
+  MHRFIT_TRI_OK = 0,         /**< triangulated */
+  MHRFIT_TRI_NO_VIEWS,       /**< no valid observation */
+  MHRFIT_TRI_ONE_VIEW,       /**< a single valid observation */
+  MHRFIT_TRI_DEGENERATE,     /**< views exist but their geometry gives no point (parallel rays, behind cameras) */
+  MHRFIT_TRI_ALL_OUTLIERS    /**< no set of ≥ 2 views agrees within the threshold */
+} mhrfit_tri_reason;
+
+/** Options; fill with mhrfit_tri_options_default() then change fields. */
+typedef struct mhrfit_tri_options {
+  mhrfit_tri_method method;    /**< default MHRFIT_TRI_DEFAULT */
+  double min_conf;             /**< default method: confidence below this ⇒ missing (default 0) */
+  mhrfit_tri_score score_type; /**< default median */
+  double huber_delta;          /**< px, for the Huber score (default 10) */
+  double inlier_thresh;        /**< px, inlier gate (default 30) */
+  bool rank_by_consensus;      /**< rank candidates by inlier count first (default true; false = the original) */
+  double min_angle_deg;        /**< smallest ray angle of a candidate pair (default 2°) */
+  int lm_iters;                /**< LM iterations per point (default 25; 0 disables refinement) */
+  bool robust_lm;              /**< Huber IRLS in the LM (default false) */
+  double robust_lm_delta;      /**< px (default 10) */
+  double likelihood_threshold; /**< pose2sim: likelihood below ⇒ missing (default 0.3) */
+  double reproj_thresh;        /**< pose2sim: px (default 15) */
+  int min_cameras;             /**< pose2sim: fewest cameras (default 2) */
+  size_t max_subsets;          /**< pose2sim: largest exhaustive subset count per k (default 2000) */
+} mhrfit_tri_options;
+
+/** Fills `o` with the defaults listed in mhrfit_tri_options. */
+void mhrfit_tri_options_default(mhrfit_tri_options *o);
+
+/** Short name of a reason code ("ok", "no_views", "one_view", "degenerate", "all_outliers"). */
+const char *mhrfit_tri_reason_name(mhrfit_tri_reason r);
+
+/**
+ * Caller-owned output arrays of one frame of K keypoints (any pointer except
+ * `points` may be NULL when not wanted).
+ */
+typedef struct mhrfit_tri_result {
+  double *points;        /**< K×3 final points (refined), NaN when not triangulated */
+  double *points_init;   /**< K×3 points before refinement */
+  uint8_t *inliers;      /**< K×V, 1 for views used */
+  double *reproj_err;    /**< K×V pixel error of the final point in each valid view, NaN elsewhere */
+  int32_t *n_views_used; /**< K */
+  int32_t *reason;       /**< K, mhrfit_tri_reason */
+} mhrfit_tri_result;
+
+typedef struct mhrfit_triangulator mhrfit_triangulator;
+
+/**
+ * Creates a triangulator for `n_views` cameras (copied; 2 ≤ n_views ≤ 64)
+ * and up to `max_keypoints` keypoints per frame. `opts` may be NULL
+ * (defaults). Errors: MHRFIT_ERR_ARGUMENT (counts, options), MHRFIT_ERR_NOMEM.
+ * The caller owns the result (mhrfit_triangulator_free()).
+ */
+mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n_views, size_t max_keypoints,
+                                             const mhrfit_tri_options *opts, mhrfit_error *err);
+
+/**
+ * Triangulates one frame of `n_kp` ≤ max_keypoints keypoints (see the file
+ * doc for the input layout; `conf` may be NULL). Never allocates. Non-finite
+ * inputs are treated as missing and never reach a solver. Fails only with
+ * MHRFIT_ERR_ARGUMENT (too many keypoints, NULL output).
+ */
+bool mhrfit_triangulator_process(mhrfit_triangulator *t, size_t n_kp, const double *uv, const double *conf,
+                                 mhrfit_tri_result *out, mhrfit_error *err);
+
+/** Frees a triangulator. NULL is allowed. */
+void mhrfit_triangulator_free(mhrfit_triangulator *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,96 @@
+/* Small dense linear algebra: symmetric Jacobi eigen-solver and Cholesky solve. */
+#include "common/linalg.h"
+
+#include <math.h>
+#include <string.h>
+
+bool mf_sym_eigen(const double *A, int n, double *w, double *V) {
+  double a[16 * 16];
+  if (n < 1 || n > 16) return false;
+  for (int i = 0; i < n * n; i++) {
+    if (!isfinite(A[i])) return false;
+    a[i] = A[i];
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) V[i * n + j] = i == j ? 1.0 : 0.0;
+  for (int sweep = 0; sweep < 100; sweep++) {
+    double off = 0, diag = 0;
+    for (int i = 0; i < n; i++) {
+      diag += a[i * n + i] * a[i * n + i];
+      for (int j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+    }
+    if (off <= 1e-300 || off <= diag * 1e-34) break;
+    for (int p = 0; p < n; p++)
+      for (int q = p + 1; q < n; q++) {
+        double apq = a[p * n + q];
+        if (apq == 0.0) continue;
+        double app = a[p * n + p], aqq = a[q * n + q];
+        double theta = (aqq - app) / (2.0 * apq);
+        double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+        double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+        for (int k = 0; k < n; k++) { /* rotate columns p, q */
+          double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (int k = 0; k < n; k++) { /* rotate rows p, q */
+          double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (int k = 0; k < n; k++) {
+          double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  /* sort ascending (selection sort on columns) */
+  for (int i = 0; i < n; i++) w[i] = a[i * n + i];
+  for (int i = 0; i < n; i++) {
+    int m = i;
+    for (int j = i + 1; j < n; j++)
+      if (w[j] < w[m]) m = j;
+    if (m != i) {
+      double t = w[i];
+      w[i] = w[m];
+      w[m] = t;
+      for (int k = 0; k < n; k++) {
+        double v = V[k * n + i];
+        V[k * n + i] = V[k * n + m];
+        V[k * n + m] = v;
+      }
+    }
+  }
+  return true;
+}
+
+bool mf_cholesky_solve(const double *A, const double *b, int n, double *x) {
+  double L[64 * 64];
+  if (n < 1 || n > 64) return false;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j <= i; j++) {
+      double s = A[i * n + j];
+      for (int k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      if (i == j) {
+        if (!(s > 0) || !isfinite(s)) return false;
+        L[i * n + i] = sqrt(s);
+      } else {
+        L[i * n + j] = s / L[j * n + j];
+      }
+    }
+  double y[64];
+  for (int i = 0; i < n; i++) {
+    double s = b[i];
+    for (int k = 0; k < i; k++) s -= L[i * n + k] * y[k];
+    y[i] = s / L[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; i--) {
+    double s = y[i];
+    for (int k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  for (int i = 0; i < n; i++)
+    if (!isfinite(x[i])) return false;
+  return true;
+}

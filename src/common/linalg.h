@@ -1,0 +1,16 @@
+/* Small dense linear algebra (internal). Matrices are row-major double arrays. */
+#ifndef MF_COMMON_LINALG_H
+#define MF_COMMON_LINALG_H
+
+#include <stdbool.h>
+
+/* Eigen-decomposition of the symmetric n x n matrix A (n <= 16) by cyclic Jacobi rotations:
+ * eigenvalues ascending in w[0..n-1], eigenvector k in column k of V (row-major n x n).
+ * Returns false when A holds a non-finite value (nothing is computed then). */
+bool mf_sym_eigen(const double *A, int n, double *w, double *V);
+
+/* Solves the symmetric positive definite system A x = b (n x n, n <= 64) by Cholesky.
+ * Returns false when A is not positive definite (or not finite). */
+bool mf_cholesky_solve(const double *A, const double *b, int n, double *x);
+
+#endif

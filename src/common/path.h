@@ -1,0 +1,29 @@
+/* Internal file-system helpers: natural ordering and folder listings. */
+#ifndef MF_COMMON_PATH_H
+#define MF_COMMON_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/error.h"
+
+/* Natural order ("2" before "10", then byte order): <0, 0, >0 like strcmp. */
+int mf_natural_cmp(const char *a, const char *b);
+
+/* A list of owned strings. */
+typedef struct mf_names {
+  char **items;
+  size_t count;
+} mf_names;
+
+/* Lists the entries of `dir` (not "." or "..") whose names end in `suffix` (NULL = all) and,
+ * when `dirs_only`, that are folders; sorted naturally. Fails with MHRFIT_ERR_IO naming dir. */
+bool mf_list_dir(const char *dir, const char *suffix, bool dirs_only, mf_names *out, mhrfit_error *err);
+
+/* Frees the strings and the array of a list. */
+void mf_names_free(mf_names *n);
+
+/* "dir/name" into a new malloc'd string. */
+char *mf_path_join(const char *dir, const char *name, mhrfit_error *err);
+
+#endif

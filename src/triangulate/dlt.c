@@ -1,0 +1,29 @@
+/* Direct linear transform triangulation. */
+#include <math.h>
+
+#include "common/linalg.h"
+#include "triangulate/tri_internal.h"
+
+bool mf_dlt(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]) {
+  if (n < 2) return false;
+  double AtA[16] = {0};
+  for (int v = 0; v < n; v++) {
+    const double *p = P[v];
+    double wv = w ? w[v] : 1.0;
+    if (!isfinite(x[v]) || !isfinite(y[v]) || !isfinite(wv)) return false;
+    double r0[4], r1[4];
+    for (int c = 0; c < 4; c++) {
+      r0[c] = (p[c] - x[v] * p[8 + c]) * wv;
+      r1[c] = (p[4 + c] - y[v] * p[8 + c]) * wv;
+    }
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++) AtA[4 * i + j] += r0[i] * r0[j] + r1[i] * r1[j];
+  }
+  double ev[4], V[16];
+  if (!mf_sym_eigen(AtA, 4, ev, V)) return false;
+  double h[4] = {V[0], V[4], V[8], V[12]}; /* column 0: smallest eigenvalue */
+  double norm = sqrt(h[0] * h[0] + h[1] * h[1] + h[2] * h[2] + h[3] * h[3]);
+  if (!(fabs(h[3]) > 1e-12 * norm)) return false;
+  for (int i = 0; i < 3; i++) X[i] = h[i] / h[3];
+  return isfinite(X[0]) && isfinite(X[1]) && isfinite(X[2]);
+}

@@ -1,0 +1,53 @@
+/* Internal state and stage functions of the triangulator (see include/mhrfit/triangulate.h). */
+#ifndef MF_TRIANGULATE_INTERNAL_H
+#define MF_TRIANGULATE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/triangulate.h"
+
+#define MF_TRI_MAX_VIEWS 64
+
+struct mhrfit_triangulator {
+  mhrfit_tri_options o;
+  size_t n_views, max_kp;
+  mhrfit_camera cams[MF_TRI_MAX_VIEWS];
+  double P_norm[MF_TRI_MAX_VIEWS][12]; /* [R|t], row-major 3x4 */
+  double P_pix[MF_TRI_MAX_VIEWS][12];  /* K[R|t] */
+  double centre[MF_TRI_MAX_VIEWS][3];
+  /* per-point scratch (no allocation in process) */
+  bool valid[MF_TRI_MAX_VIEWS];
+  double xn[MF_TRI_MAX_VIEWS][2];
+  double err[MF_TRI_MAX_VIEWS];
+  double w[MF_TRI_MAX_VIEWS];
+  bool in[MF_TRI_MAX_VIEWS];
+  const double *P_sel[MF_TRI_MAX_VIEWS];
+  double x_sel[MF_TRI_MAX_VIEWS], y_sel[MF_TRI_MAX_VIEWS], w_sel[MF_TRI_MAX_VIEWS];
+};
+
+/* Per-point output handed to the method functions. */
+typedef struct mf_tri_point {
+  double X_init[3], X[3];
+  bool in[MF_TRI_MAX_VIEWS];
+  double err[MF_TRI_MAX_VIEWS];
+  int n_used;
+  mhrfit_tri_reason reason;
+} mf_tri_point;
+
+/* Weighted homogeneous DLT over n views: rows w·(x·P[2] − P[0]) and w·(y·P[2] − P[1]); the
+ * solution is the eigenvector of AᵀA with the smallest eigenvalue. False when n < 2, the input is
+ * not finite, or the solution is at infinity. */
+bool mf_dlt(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]);
+
+/* Refines X by Levenberg-Marquardt on the pixel reprojection error over the views with use[v]
+ * (uv observations), analytic Jacobian, optional Huber IRLS. False when the result is not finite
+ * (X is then unchanged). */
+bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use, double X[3]);
+
+/* The default method and the Pose2Sim rule for one keypoint; uv/conf point at the keypoint's V
+ * observations. */
+void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p);
+void mf_tri_pose2sim_point(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p);
+
+#endif

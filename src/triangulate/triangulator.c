@@ -1,0 +1,106 @@
+/* The triangulator object: setup, per-frame processing, outputs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "triangulate/tri_internal.h"
+
+void mhrfit_tri_options_default(mhrfit_tri_options *o) {
+  memset(o, 0, sizeof *o);
+  o->method = MHRFIT_TRI_DEFAULT;
+  o->min_conf = 0.0;
+  o->score_type = MHRFIT_SCORE_MEDIAN;
+  o->huber_delta = 10.0;
+  o->inlier_thresh = 30.0;
+  o->rank_by_consensus = true;
+  o->min_angle_deg = 2.0;
+  o->lm_iters = 25;
+  o->robust_lm = false;
+  o->robust_lm_delta = 10.0;
+  o->likelihood_threshold = 0.3;
+  o->reproj_thresh = 15.0;
+  o->min_cameras = 2;
+  o->max_subsets = 2000;
+}
+
+const char *mhrfit_tri_reason_name(mhrfit_tri_reason r) {
+  static const char *const names[] = {"ok", "no_views", "one_view", "degenerate", "all_outliers"};
+  return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+}
+
+mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n_views, size_t max_keypoints,
+                                             const mhrfit_tri_options *opts, mhrfit_error *err) {
+  if (n_views < 2 || n_views > MF_TRI_MAX_VIEWS) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation needs 2 to %d cameras, got %zu", MF_TRI_MAX_VIEWS, n_views);
+    return NULL;
+  }
+  mhrfit_tri_options o;
+  if (opts) o = *opts;
+  else mhrfit_tri_options_default(&o);
+  if (!(o.inlier_thresh > 0) || !(o.huber_delta > 0) || !(o.robust_lm_delta > 0) || o.lm_iters < 0 ||
+      !(o.reproj_thresh > 0) || o.min_cameras < 2 || !(o.min_angle_deg >= 0 && o.min_angle_deg < 90) ||
+      o.max_subsets < 1) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "invalid triangulation options (thresholds must be positive, min_cameras >= 2)");
+    return NULL;
+  }
+  mhrfit_triangulator *t = calloc(1, sizeof *t);
+  if (!t) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  t->o = o;
+  t->n_views = n_views;
+  t->max_kp = max_keypoints;
+  for (size_t v = 0; v < n_views; v++) {
+    t->cams[v] = cams[v];
+    const double *R = cams[v].R, *tr = cams[v].t, *K = cams[v].K;
+    for (int r = 0; r < 3; r++) {
+      for (int c = 0; c < 3; c++) t->P_norm[v][4 * r + c] = R[3 * r + c];
+      t->P_norm[v][4 * r + 3] = tr[r];
+    }
+    for (int r = 0; r < 3; r++)
+      for (int c = 0; c < 4; c++)
+        t->P_pix[v][4 * r + c] = K[3 * r] * t->P_norm[v][c] + K[3 * r + 1] * t->P_norm[v][4 + c] +
+                                 K[3 * r + 2] * t->P_norm[v][8 + c];
+    mhrfit_camera_center(&cams[v], t->centre[v]);
+  }
+  return t;
+}
+
+void mhrfit_triangulator_free(mhrfit_triangulator *t) { free(t); }
+
+bool mhrfit_triangulator_process(mhrfit_triangulator *t, size_t n_kp, const double *uv, const double *conf,
+                                 mhrfit_tri_result *out, mhrfit_error *err) {
+  if (n_kp > t->max_kp)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frame has %zu keypoints, the triangulator was made for %zu", n_kp,
+                       t->max_kp);
+  if (!out || !out->points) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output array for the points");
+  size_t V = t->n_views;
+  for (size_t k = 0; k < n_kp; k++) {
+    mf_tri_point p;
+    for (int i = 0; i < 3; i++) p.X[i] = p.X_init[i] = NAN;
+    for (size_t v = 0; v < V; v++) {
+      p.in[v] = false;
+      p.err[v] = NAN;
+    }
+    p.n_used = 0;
+    p.reason = MHRFIT_TRI_NO_VIEWS;
+    const double *kuv = uv + 2 * V * k, *kconf = conf ? conf + V * k : NULL;
+    if (t->o.method == MHRFIT_TRI_POSE2SIM) mf_tri_pose2sim_point(t, kuv, kconf, &p);
+    else mf_tri_default_point(t, kuv, kconf, &p);
+    if (p.reason != MHRFIT_TRI_OK) {
+      for (int i = 0; i < 3; i++) p.X[i] = p.X_init[i] = NAN;
+      for (size_t v = 0; v < V; v++) p.in[v] = false;
+      p.n_used = 0;
+    }
+    memcpy(out->points + 3 * k, p.X, sizeof p.X);
+    if (out->points_init) memcpy(out->points_init + 3 * k, p.X_init, sizeof p.X_init);
+    for (size_t v = 0; v < V; v++) {
+      if (out->inliers) out->inliers[V * k + v] = p.in[v];
+      if (out->reproj_err) out->reproj_err[V * k + v] = p.err[v];
+    }
+    if (out->n_views_used) out->n_views_used[k] = p.n_used;
+    if (out->reason) out->reason[k] = (int32_t)p.reason;
+  }
+  return true;
+}
