@@ -85,7 +85,7 @@ typedef struct mhrfit_tri_options {
   double huber_delta;          /**< px, for the Huber score (default 10) */
   double inlier_thresh;        /**< px, inlier gate (default 30) */
   bool rank_by_consensus;      /**< rank candidates by inlier count first (default true; false = the original) */
-  double min_angle_deg;        /**< smallest ray angle of a candidate pair (default 2°) */
+  double min_angle_deg;        /**< smallest ray angle of a candidate pair (default 5°) */
   int lm_iters;                /**< LM iterations per point (default 25; 0 disables refinement) */
   bool robust_lm;              /**< Huber IRLS in the LM (default false) */
   double robust_lm_delta;      /**< px (default 10) */

@@ -118,8 +118,22 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       if (!(ang >= t->o.min_angle_deg && ang <= 180.0 - t->o.min_angle_deg)) continue;
       residuals(t, uv, X, t->err);
       if (!isfinite(t->err[a]) || !isfinite(t->err[b])) continue; /* behind a camera of the pair */
-      double s = score(t, t->err);
-      int cnt = t->o.rank_by_consensus ? count_inliers(t, t->err) : 0;
+      /* The original ranks by the robust score over all views; ranking by consensus instead
+       * breaks ties by the mean squared error of the agreeing views (a truncated-quadratic,
+       * MSAC-like cost), which separates the clean pair from pairs that include an outlier. */
+      int cnt = 0;
+      double s;
+      if (t->o.rank_by_consensus) {
+        double sq = 0;
+        for (size_t v = 0; v < V; v++)
+          if (t->valid[v] && t->err[v] < t->o.inlier_thresh) {
+            sq += t->err[v] * t->err[v];
+            cnt++;
+          }
+        s = cnt ? sq / cnt : INFINITY;
+      } else {
+        s = score(t, t->err);
+      }
       if (!have || cnt > best_count || (cnt == best_count && s < best_score)) {
         have = true;
         best_count = cnt;
@@ -128,11 +142,11 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       }
     }
   }
-  if (!have) { /* the original's fallback: DLT over all valid views */
-    if (!dlt_on(t, t->valid, conf, best)) {
-      p->reason = MHRFIT_TRI_DEGENERATE;
-      return;
-    }
+  if (!have) {
+    /* No pair of views gives a usable candidate (parallel rays, points behind cameras). The
+     * original then ran a DLT on all views, which has the same degeneracy: report it instead. */
+    p->reason = MHRFIT_TRI_DEGENERATE;
+    return;
   }
   residuals(t, uv, best, t->err);
   set_inliers(t, t->err, t->in);

@@ -13,7 +13,7 @@ void mhrfit_tri_options_default(mhrfit_tri_options *o) {
   o->huber_delta = 10.0;
   o->inlier_thresh = 30.0;
   o->rank_by_consensus = true;
-  o->min_angle_deg = 2.0;
+  o->min_angle_deg = 5.0;
   o->lm_iters = 25;
   o->robust_lm = false;
   o->robust_lm_delta = 10.0;
