@@ -61,6 +61,9 @@ bool mhrfit_camera_project(const mhrfit_camera *cam, const double X[3], double u
 /** Applies the distortion model to normalised coordinates `xn`, giving `xd`. */
 void mhrfit_camera_distort(const mhrfit_camera *cam, const double xn[2], double xd[2]);
 
+/** Like mhrfit_camera_distort(), and also the 2×2 Jacobian d(xd)/d(xn), row-major, in `J`. */
+void mhrfit_camera_distort_jacobian(const mhrfit_camera *cam, const double xn[2], double xd[2], double J[4]);
+
 /**
  * Inverts the distortion: finds `xn` with distort(xn) = `xd` by Newton's
  * method on the full model (converges for strong barrel distortion such as

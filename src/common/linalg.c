@@ -19,12 +19,18 @@ bool mf_sym_eigen(const double *A, int n, double *w, double *V) {
       diag += a[i * n + i] * a[i * n + i];
       for (int j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
     }
-    if (off <= 1e-300 || off <= diag * 1e-34) break;
+    if (off == 0.0 || off <= diag * 1e-36) break;
     for (int p = 0; p < n; p++)
       for (int q = p + 1; q < n; q++) {
         double apq = a[p * n + q];
         if (apq == 0.0) continue;
         double app = a[p * n + p], aqq = a[q * n + q];
+        /* An element below rounding level of both diagonal entries is zeroed (it can no longer
+         * change them), so converged sweeps end with off == 0. */
+        if (fabs(apq) < 1e-18 * fabs(app) && fabs(apq) < 1e-18 * fabs(aqq)) {
+          a[p * n + q] = a[q * n + p] = 0.0;
+          continue;
+        }
         double theta = (aqq - app) / (2.0 * apq);
         double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
         double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
@@ -93,4 +99,23 @@ bool mf_cholesky_solve(const double *A, const double *b, int n, double *x) {
   for (int i = 0; i < n; i++)
     if (!isfinite(x[i])) return false;
   return true;
+}
+
+bool mf_solve3_spd(const double A[9], const double b[3], double x[3]) {
+  double l00 = A[0];
+  if (!(l00 > 0)) return false;
+  l00 = sqrt(l00);
+  double l10 = A[3] / l00, l20 = A[6] / l00;
+  double d1 = A[4] - l10 * l10;
+  if (!(d1 > 0)) return false;
+  double l11 = sqrt(d1);
+  double l21 = (A[7] - l20 * l10) / l11;
+  double d2 = A[8] - l20 * l20 - l21 * l21;
+  if (!(d2 > 0)) return false;
+  double l22 = sqrt(d2);
+  double y0 = b[0] / l00, y1 = (b[1] - l10 * y0) / l11, y2 = (b[2] - l20 * y0 - l21 * y1) / l22;
+  x[2] = y2 / l22;
+  x[1] = (y1 - l21 * x[2]) / l11;
+  x[0] = (y0 - l10 * x[1] - l20 * x[2]) / l00;
+  return isfinite(x[0]) && isfinite(x[1]) && isfinite(x[2]);
 }

@@ -27,6 +27,10 @@ void mhrfit_camera_distort(const mhrfit_camera *cam, const double xn[2], double 
   distort_jac(cam->dist, xn[0], xn[1], xd, NULL);
 }
 
+void mhrfit_camera_distort_jacobian(const mhrfit_camera *cam, const double xn[2], double xd[2], double J[4]) {
+  distort_jac(cam->dist, xn[0], xn[1], xd, J);
+}
+
 bool mhrfit_camera_project(const mhrfit_camera *cam, const double X[3], double uv[2], double J[6]) {
   const double *R = cam->R;
   double Xc = R[0] * X[0] + R[1] * X[1] + R[2] * X[2] + cam->t[0];

@@ -27,3 +27,25 @@ bool mf_dlt(const double *const *P, const double *x, const double *y, const doub
   for (int i = 0; i < 3; i++) X[i] = h[i] / h[3];
   return isfinite(X[0]) && isfinite(X[1]) && isfinite(X[2]);
 }
+
+bool mf_triangulate_ls(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]) {
+  if (n < 2) return false;
+  /* Rows a·X = b with a = w(x P[2] - P[0])[0..2], b = -w(x P[2] - P[0])[3] (same for y):
+   * normal equations (AᵀA) X = Aᵀb, solved by Cholesky. */
+  double M[9] = {0}, g[3] = {0};
+  for (int v = 0; v < n; v++) {
+    const double *p = P[v];
+    double wv = w ? w[v] : 1.0;
+    if (!isfinite(x[v]) || !isfinite(y[v]) || !isfinite(wv)) return false;
+    for (int r = 0; r < 2; r++) {
+      double c = r == 0 ? x[v] : y[v];
+      double a[4];
+      for (int k = 0; k < 4; k++) a[k] = wv * (c * p[8 + k] - p[4 * r + k]);
+      for (int i = 0; i < 3; i++) {
+        g[i] -= a[i] * a[3];
+        for (int j = 0; j < 3; j++) M[3 * i + j] += a[i] * a[j];
+      }
+    }
+  }
+  return mf_solve3_spd(M, g, X);
+}

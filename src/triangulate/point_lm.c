@@ -41,7 +41,7 @@ bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use
     memcpy(M, A, sizeof M);
     double scale = (A[0] + A[4] + A[8]) / 3.0;
     for (int i = 0; i < 3; i++) M[4 * i] += lambda * (A[4 * i] > 0 ? A[4 * i] : scale);
-    if (!mf_cholesky_solve(M, neg, 3, dx)) {
+    if (!mf_solve3_spd(M, neg, dx)) {
       lambda *= 10;
       if (lambda > 1e12) break;
       continue;

@@ -13,7 +13,8 @@ static double mean_error(const mhrfit_triangulator *t, const double *uv, const b
     const double *P = t->P_pix[v];
     double h[3];
     for (int r = 0; r < 3; r++) h[r] = P[4 * r] * X[0] + P[4 * r + 1] * X[1] + P[4 * r + 2] * X[2] + P[4 * r + 3];
-    s += hypot(h[0] / h[2] - uv[2 * v], h[1] / h[2] - uv[2 * v + 1]);
+    double du = h[0] / h[2] - uv[2 * v], dv = h[1] / h[2] - uv[2 * v + 1];
+    s += sqrt(du * du + dv * dv);
     n++;
   }
   return n ? s / n : NAN;

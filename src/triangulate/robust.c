@@ -14,7 +14,8 @@ static void residuals(mhrfit_triangulator *t, const double *uv, const double X[3
       err[v] = INFINITY;
       continue;
     }
-    err[v] = hypot(p[0] - uv[2 * v], p[1] - uv[2 * v + 1]);
+    double du = p[0] - uv[2 * v], dv = p[1] - uv[2 * v + 1];
+    err[v] = sqrt(du * du + dv * dv);
   }
 }
 
@@ -54,18 +55,38 @@ static int count_inliers(const mhrfit_triangulator *t, const double *err) {
   return c;
 }
 
-/* Ray angle at X between the two cameras, in degrees. */
-static double ray_angle(const mhrfit_triangulator *t, size_t a, size_t b, const double X[3]) {
-  double u[3], w[3];
-  for (int i = 0; i < 3; i++) {
-    u[i] = X[i] - t->centre[a][i];
-    w[i] = X[i] - t->centre[b][i];
+/* Inlier count and mean squared inlier error of candidate X, with branch-and-bound: gives up
+ * (returns false) as soon as X can no longer reach `need` agreeing views.
+ *
+ * The pixel error is evaluated to first order around each observation: with xn the undistorted
+ * normalised observation and J = K·∂distort/∂xn at xn (precomputed once per observation),
+ * e ≈ ‖J·(π_n(X) − xn)‖, where π_n is the distortion-free normalised projection. This is exact to
+ * first order in the error (the regime of the gate) and spares a full distorted projection per
+ * candidate and view; the chosen point's final errors use the full model. */
+static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int n_valid, int need, int *count,
+                           double *msq) {
+  int cnt = 0, seen = 0;
+  double sq = 0, gate2 = t->o.inlier_thresh * t->o.inlier_thresh;
+  for (size_t v = 0; v < t->n_views; v++) {
+    if (!t->valid[v]) continue;
+    seen++;
+    const double *P = t->P_norm[v];
+    double z = P[8] * X[0] + P[9] * X[1] + P[10] * X[2] + P[11];
+    if (z > 1e-12) {
+      double dx = (P[0] * X[0] + P[1] * X[1] + P[2] * X[2] + P[3]) / z - t->xn[v][0];
+      double dy = (P[4] * X[0] + P[5] * X[1] + P[6] * X[2] + P[7]) / z - t->xn[v][1];
+      const double *J = t->Jpix[v];
+      double eu = J[0] * dx + J[1] * dy, ev = J[2] * dx + J[3] * dy, e2 = eu * eu + ev * ev;
+      if (e2 < gate2) {
+        cnt++;
+        sq += e2;
+      }
+    }
+    if (cnt + (n_valid - seen) < need) return false;
   }
-  double c = (u[0] * w[0] + u[1] * w[1] + u[2] * w[2]) /
-             (sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]) * sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]));
-  if (c > 1) c = 1;
-  if (c < -1) c = -1;
-  return acos(c) * (180.0 / 3.14159265358979323846);
+  *count = cnt;
+  *msq = cnt ? sq / cnt : INFINITY;
+  return true;
 }
 
 /* Weighted DLT on the views flagged in `use`, in normalised coordinates. */
@@ -79,7 +100,7 @@ static bool dlt_on(mhrfit_triangulator *t, const bool *use, const double *conf, 
     t->w_sel[n] = conf && isfinite(conf[v]) && conf[v] > 0 ? conf[v] : 1.0;
     n++;
   }
-  return mf_dlt(t->P_sel, t->x_sel, t->y_sel, t->w_sel, n, X);
+  return mf_triangulate_ls(t->P_sel, t->x_sel, t->y_sel, t->w_sel, n, X);
 }
 
 static void set_inliers(const mhrfit_triangulator *t, const double *err, bool *in) {
@@ -96,6 +117,19 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       ok = uv[2 * v] >= 0 && uv[2 * v] < c->width && uv[2 * v + 1] >= 0 && uv[2 * v + 1] < c->height;
     if (ok && conf) ok = isfinite(conf[v]) && conf[v] >= t->o.min_conf;
     if (ok) ok = mhrfit_camera_pixel_to_normalized(c, uv + 2 * v, t->xn[v], NULL);
+    if (ok) {
+      double xd[2], Jd[4];
+      mhrfit_camera_distort_jacobian(c, t->xn[v], xd, Jd);
+      t->Jpix[v][0] = c->K[0] * Jd[0] + c->K[1] * Jd[2];
+      t->Jpix[v][1] = c->K[0] * Jd[1] + c->K[1] * Jd[3];
+      t->Jpix[v][2] = c->K[4] * Jd[2];
+      t->Jpix[v][3] = c->K[4] * Jd[3];
+      const double *R = c->R; /* ray direction Rᵀ·(x, y, 1), normalised */
+      double x = t->xn[v][0], y = t->xn[v][1];
+      double d[3] = {R[0] * x + R[3] * y + R[6], R[1] * x + R[4] * y + R[7], R[2] * x + R[5] * y + R[8]};
+      double n = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+      for (int i = 0; i < 3; i++) t->ray[v][i] = d[i] / n;
+    }
     t->valid[v] = ok;
     n_valid += ok;
   }
@@ -106,32 +140,34 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
   /* Pair candidates. */
   double best[3] = {NAN, NAN, NAN}, best_score = INFINITY;
   int best_count = -1;
-  bool have = false;
+  bool have = false, any_geometry = false;
   for (size_t a = 0; a < V; a++) {
     if (!t->valid[a]) continue;
     for (size_t b = a + 1; b < V; b++) {
       if (!t->valid[b]) continue;
-      const double *P[2] = {t->P_norm[a], t->P_norm[b]};
-      double xs[2] = {t->xn[a][0], t->xn[b][0]}, ys[2] = {t->xn[a][1], t->xn[b][1]}, X[3];
-      if (!mf_dlt(P, xs, ys, NULL, 2, X)) continue;
-      double ang = ray_angle(t, a, b, X);
-      if (!(ang >= t->o.min_angle_deg && ang <= 180.0 - t->o.min_angle_deg)) continue;
-      residuals(t, uv, X, t->err);
-      if (!isfinite(t->err[a]) || !isfinite(t->err[b])) continue; /* behind a camera of the pair */
-      /* The original ranks by the robust score over all views; ranking by consensus instead
-       * breaks ties by the mean squared error of the agreeing views (a truncated-quadratic,
-       * MSAC-like cost), which separates the clean pair from pairs that include an outlier. */
+      /* Candidate: midpoint of the common perpendicular of the two rays (closed form). Rays
+       * meeting at less than min_angle_deg, or nearly opposite (cameras facing each other across
+       * the point), leave the depth undetermined and give no candidate. */
+      const double *da = t->ray[a], *db = t->ray[b];
+      double c = da[0] * db[0] + da[1] * db[1] + da[2] * db[2];
+      if (!(c <= t->cos_min_angle && c >= -t->cos_min_angle)) continue;
+      double w0[3], X[3];
+      for (int i = 0; i < 3; i++) w0[i] = t->centre[a][i] - t->centre[b][i];
+      double d = da[0] * w0[0] + da[1] * w0[1] + da[2] * w0[2], e = db[0] * w0[0] + db[1] * w0[1] + db[2] * w0[2];
+      double den = 1.0 - c * c, sa = (c * e - d) / den, sb = (e - c * d) / den;
+      if (!(sa > 0 && sb > 0)) continue; /* behind a camera of the pair */
+      for (int i = 0; i < 3; i++) X[i] = 0.5 * (t->centre[a][i] + sa * da[i] + t->centre[b][i] + sb * db[i]);
+      any_geometry = true;
       int cnt = 0;
       double s;
       if (t->o.rank_by_consensus) {
-        double sq = 0;
-        for (size_t v = 0; v < V; v++)
-          if (t->valid[v] && t->err[v] < t->o.inlier_thresh) {
-            sq += t->err[v] * t->err[v];
-            cnt++;
-          }
-        s = cnt ? sq / cnt : INFINITY;
-      } else {
+        /* Rank by consensus; among equal support, by the mean squared error of the agreeing
+         * views (a truncated-quadratic, MSAC-like cost), which separates the clean pair from
+         * pairs that include an outlier. */
+        if (!eval_candidate(t, X, n_valid, best_count > 2 ? best_count : 2, &cnt, &s)) continue;
+      } else { /* the original: the robust score over all valid views */
+        residuals(t, uv, X, t->err);
+        if (!isfinite(t->err[a]) || !isfinite(t->err[b])) continue;
         s = score(t, t->err);
       }
       if (!have || cnt > best_count || (cnt == best_count && s < best_score)) {
@@ -140,12 +176,17 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         best_score = s;
         memcpy(best, X, sizeof best);
       }
+      /* Every valid view already agrees: no candidate can have more support, and the final
+       * refinement over all of them does not depend on which agreeing pair seeded it. */
+      if (t->o.rank_by_consensus && best_count == n_valid) goto chosen;
     }
   }
+chosen:
   if (!have) {
-    /* No pair of views gives a usable candidate (parallel rays, points behind cameras). The
-     * original then ran a DLT on all views, which has the same degeneracy: report it instead. */
-    p->reason = MHRFIT_TRI_DEGENERATE;
+    /* Either no pair of views gives a usable candidate (parallel rays): the original then ran a
+     * DLT on all views, which has the same degeneracy, so report it; or no candidate is supported
+     * by two views within the gate. */
+    p->reason = any_geometry ? MHRFIT_TRI_ALL_OUTLIERS : MHRFIT_TRI_DEGENERATE;
     return;
   }
   residuals(t, uv, best, t->err);

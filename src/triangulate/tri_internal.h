@@ -12,6 +12,7 @@
 struct mhrfit_triangulator {
   mhrfit_tri_options o;
   size_t n_views, max_kp;
+  double cos_min_angle; /* cos(min_angle_deg) */
   mhrfit_camera cams[MF_TRI_MAX_VIEWS];
   double P_norm[MF_TRI_MAX_VIEWS][12]; /* [R|t], row-major 3x4 */
   double P_pix[MF_TRI_MAX_VIEWS][12];  /* K[R|t] */
@@ -19,6 +20,8 @@ struct mhrfit_triangulator {
   /* per-point scratch (no allocation in process) */
   bool valid[MF_TRI_MAX_VIEWS];
   double xn[MF_TRI_MAX_VIEWS][2];
+  double Jpix[MF_TRI_MAX_VIEWS][4];
+  double ray[MF_TRI_MAX_VIEWS][3];  /* unit world direction of each observation's ray */ /* d(pixel)/d(normalised undistorted) at each observation */
   double err[MF_TRI_MAX_VIEWS];
   double w[MF_TRI_MAX_VIEWS];
   bool in[MF_TRI_MAX_VIEWS];
@@ -39,6 +42,11 @@ typedef struct mf_tri_point {
  * solution is the eigenvector of AᵀA with the smallest eigenvalue. False when n < 2, the input is
  * not finite, or the solution is at infinity. */
 bool mf_dlt(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]);
+
+/* The same linear system solved in inhomogeneous form (X_h = (X, 1)) by least squares on the
+ * 3x3 normal equations: much cheaper than the eigen-solve, used for candidates and reseeding by
+ * the default method (a point at infinity shows up as an ill-conditioned system: false). */
+bool mf_triangulate_ls(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]);
 
 /* Refines X by Levenberg-Marquardt on the pixel reprojection error over the views with use[v]
  * (uv observations), analytic Jacobian, optional Huber IRLS. False when the result is not finite

@@ -49,6 +49,7 @@ mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n
     return NULL;
   }
   t->o = o;
+  t->cos_min_angle = cos(o.min_angle_deg * (3.14159265358979323846 / 180.0));
   t->n_views = n_views;
   t->max_kp = max_keypoints;
   for (size_t v = 0; v < n_views; v++) {
