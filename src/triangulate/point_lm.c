@@ -55,7 +55,7 @@ bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use
       memcpy(g, ng, sizeof g);
       cost = ncost;
       lambda = fmax(lambda * 0.3, 1e-12);
-      if (rel < 1e-12 || step < 1e-12 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break;
+      if (rel < 1e-10 || step < 1e-9 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break; /* far below pixel noise */
     } else {
       lambda *= 4;
       if (lambda > 1e12 || step < 1e-14) break;
