@@ -1,0 +1,269 @@
+/* mhrfit triangulate: stage 2, robust multi-view triangulation of one frame or a sequence. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "mhrfit/array.h"
+#include "mhrfit/calib.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/observations.h"
+#include "mhrfit/trc.h"
+#include "mhrfit/triangulate.h"
+
+static mhrfit_array *new_array(mhrfit_dtype t, int ndim, const size_t *shape, mhrfit_error *err) {
+  return mhrfit_array_new(t, 0, ndim, shape, 0, err);
+}
+
+static mhrfit_array *scalar_f64(double v, mhrfit_error *err) {
+  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_F64, 0, 0, NULL, 0, err);
+  if (a) *(double *)a->data = v;
+  return a;
+}
+
+static mhrfit_array *string_array(const char *const *s, size_t n, int ndim, mhrfit_error *err) {
+  size_t w = 1;
+  for (size_t i = 0; i < n; i++)
+    if (strlen(s[i]) > w) w = strlen(s[i]);
+  size_t shape[1] = {n};
+  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_UNICODE, 4 * w, ndim, shape, 0, err);
+  if (!a) return NULL;
+  for (size_t i = 0; i < n; i++) /* ASCII names: one code point per byte */
+    for (size_t c = 0; s[i][c]; c++) {
+      uint32_t cp = (unsigned char)s[i][c];
+      memcpy((char *)a->data + i * 4 * w + 4 * c, &cp, 4);
+    }
+  return a;
+}
+
+int mf_cmd_triangulate(int argc, char **argv) {
+  const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
+  const char *method = "default", *score = "median", *unit = "m", *trc = NULL;
+  mf_strlist cams = {0}, cam_dirs = {0};
+  long person = 0, lm_iters = 25, min_cameras = 2;
+  double min_conf = 0, huber_delta = 10, inlier = 30, robust_delta = 10, min_angle = 5, like = 0.3, reproj = 15, rate = 30;
+  bool robust_lm = false, original = false, invert = false, allow_missing = false, quiet = false, world_axes = false;
+  const mf_opt opts[] = {
+      {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
+      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2; required", NULL},
+      {"input", MF_OPT_STRING, &input, "DIR", "folder with the per-camera inputs; required", NULL},
+      {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
+      {"input_format", MF_OPT_STRING, &format, "F", "auto | stage1 | arrays | openpose (default auto)", NULL},
+      {"layout", MF_OPT_STRING, &layout_name, "L", "keypoint layout: mhr70 | body25b | coco17 (default mhr70)", NULL},
+      {"cam_dirs", MF_OPT_LIST, &cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
+      {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
+      {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
+      {"method", MF_OPT_STRING, &method, "M", "default | pose2sim (default default)", NULL},
+      {"min_conf", MF_OPT_DOUBLE, &min_conf, "C", "default method: confidence below this is missing (default 0)", NULL},
+      {"score_type", MF_OPT_STRING, &score, "S", "median | trimmed | huber (default median)", NULL},
+      {"huber_delta", MF_OPT_DOUBLE, &huber_delta, "PX", "Huber score delta (default 10)", NULL},
+      {"inlier_thresh", MF_OPT_DOUBLE, &inlier, "PX", "inlier gate (default 30)", NULL},
+      {"min_angle", MF_OPT_DOUBLE, &min_angle, "DEG", "smallest ray angle of a candidate pair (default 5)", NULL},
+      {"original_ranking", MF_OPT_FLAG, &original, NULL, "rank candidates by robust score only, as the original did", NULL},
+      {"lm_iters", MF_OPT_INT, &lm_iters, "N", "Levenberg-Marquardt iterations per point, 0 = none (default 25)", NULL},
+      {"robust_lm", MF_OPT_FLAG, &robust_lm, NULL, "Huber IRLS in the refinement (default off)", NULL},
+      {"robust_lm_delta", MF_OPT_DOUBLE, &robust_delta, "PX", "Huber delta of the refinement (default 10)", NULL},
+      {"likelihood_threshold", MF_OPT_DOUBLE, &like, "L", "pose2sim: likelihood below is missing (default 0.3)", NULL},
+      {"reproj_thresh", MF_OPT_DOUBLE, &reproj, "PX", "pose2sim: mean reprojection error to reach (default 15)", NULL},
+      {"min_cameras", MF_OPT_INT, &min_cameras, "N", "pose2sim: fewest cameras (default 2)", NULL},
+      {"invert_extrinsics", MF_OPT_FLAG, &invert, NULL, "the calibration stores camera-to-world poses", NULL},
+      {"translation_unit", MF_OPT_STRING, &unit, "U", "unit of the calibration translations: m | cm | mm (default m)", NULL},
+      {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
+      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (Y-up, Pose2Sim axes)", NULL},
+      {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
+      {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+  };
+  const mf_cmd_spec spec = {
+      "triangulate", "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]",
+      "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
+      "per-view reprojection errors and a reason code for every point that stays NaN\n"
+      "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
+      "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3), or OpenPose JSON folders.",
+      opts, sizeof opts / sizeof opts[0], 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) {
+    mf_strlist_free(&cams);
+    mf_strlist_free(&cam_dirs);
+    return rc;
+  }
+  mf_strlist_free(&pos);
+  rc = MF_EXIT_FAILURE;
+  mhrfit_error err = {0};
+  mhrfit_calib *all = NULL, *cal = NULL;
+  mhrfit_observations *obs = NULL;
+  mhrfit_triangulator *tri = NULL;
+  double *pts = NULL, *init = NULL, *rerr = NULL, *sub_uv = NULL, *sub_conf = NULL;
+  uint8_t *in = NULL;
+  int32_t *used = NULL, *reason = NULL;
+  const char **names = NULL;
+  mhrfit_array *arr[16] = {0};
+  if (!calib || !input || !out || cams.count < 2) {
+    rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
+    goto done;
+  }
+  if (cam_dirs.count && cam_dirs.count != cams.count) {
+    rc = mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", cams.count, cam_dirs.count);
+    goto done;
+  }
+  const mhrfit_layout *layout = mhrfit_layout_get(layout_name, &err);
+  if (!layout) {
+    rc = mf_usage_error("triangulate", "%s", err.message);
+    goto done;
+  }
+  size_t idx[128], K;
+  if (!mhrfit_layout_subset(layout, subset, idx, 128, &K, &err)) {
+    rc = mf_usage_error("triangulate", "--subset: %s", err.message);
+    goto done;
+  }
+  mhrfit_tri_options o;
+  mhrfit_tri_options_default(&o);
+  if (strcmp(method, "pose2sim") == 0) o.method = MHRFIT_TRI_POSE2SIM;
+  else if (strcmp(method, "default") != 0) {
+    rc = mf_usage_error("triangulate", "--method must be default or pose2sim, got '%s'", method);
+    goto done;
+  }
+  if (strcmp(score, "trimmed") == 0) o.score_type = MHRFIT_SCORE_TRIMMED;
+  else if (strcmp(score, "huber") == 0) o.score_type = MHRFIT_SCORE_HUBER;
+  else if (strcmp(score, "median") != 0) {
+    rc = mf_usage_error("triangulate", "--score_type must be median, trimmed or huber, got '%s'", score);
+    goto done;
+  }
+  o.min_conf = min_conf;
+  o.huber_delta = huber_delta;
+  o.inlier_thresh = inlier;
+  o.min_angle_deg = min_angle;
+  o.rank_by_consensus = !original;
+  o.lm_iters = (int)lm_iters;
+  o.robust_lm = robust_lm;
+  o.robust_lm_delta = robust_delta;
+  o.likelihood_threshold = like;
+  o.reproj_thresh = reproj;
+  o.min_cameras = (int)min_cameras;
+  mhrfit_calib_options co = {invert, unit};
+  all = mhrfit_calib_load(calib, &co, &err);
+  if (!all) goto fail;
+  cal = mhrfit_calib_select(all, cams.items, cams.count, &err);
+  if (!cal) goto fail;
+  size_t V = cal->n_cams;
+  mhrfit_obs_options oo = {format, layout->count, (size_t)(person < 0 ? 0 : person),
+                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
+  obs = mhrfit_observations_load(input, cams.items, V, &oo, &err);
+  if (!obs) goto fail;
+  tri = mhrfit_triangulator_new(cal->cams, V, K, &o, &err);
+  if (!tri) goto fail;
+  size_t F = obs->n_frames;
+  size_t FK = F * K;
+  pts = calloc(FK * 3 + 1, sizeof *pts);
+  init = calloc(FK * 3 + 1, sizeof *init);
+  rerr = calloc(FK * V + 1, sizeof *rerr);
+  in = calloc(FK * V + 1, sizeof *in);
+  used = calloc(FK + 1, sizeof *used);
+  reason = calloc(FK + 1, sizeof *reason);
+  sub_uv = calloc(K * V * 2, sizeof *sub_uv);
+  sub_conf = calloc(K * V, sizeof *sub_conf);
+  names = calloc(K, sizeof *names);
+  if (!pts || !init || !rerr || !in || !used || !reason || !sub_uv || !sub_conf || !names) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < K; k++) names[k] = layout->names[idx[k]];
+  for (size_t f = 0; f < F; f++) {
+    for (size_t k = 0; k < K; k++)
+      for (size_t v = 0; v < V; v++) {
+        size_t src = (f * layout->count + idx[k]) * V + v;
+        sub_uv[2 * (k * V + v)] = obs->uv[2 * src];
+        sub_uv[2 * (k * V + v) + 1] = obs->uv[2 * src + 1];
+        if (obs->conf) sub_conf[k * V + v] = obs->conf[src];
+      }
+    mhrfit_tri_result res = {pts + 3 * K * f, init + 3 * K * f, in + K * V * f, rerr + K * V * f, used + K * f,
+                             reason + K * f};
+    if (!mhrfit_triangulator_process(tri, K, sub_uv, obs->conf ? sub_conf : NULL, &res, &err)) goto fail;
+  }
+  /* Output archive: a leading frame axis unless the input is a single stage-1 frame. */
+  bool single = strcmp(obs->format, "stage1") == 0 && F == 1;
+  int lead = single ? 0 : 1;
+  size_t s3[3] = {F, K, 3}, sv[3] = {F, K, V}, sk[2] = {F, K};
+  mhrfit_array *a_pts = new_array(MHRFIT_DT_F32, 2 + lead, single ? s3 + 1 : s3, &err);
+  mhrfit_array *a_init = new_array(MHRFIT_DT_F32, 2 + lead, single ? s3 + 1 : s3, &err);
+  mhrfit_array *a_in = new_array(MHRFIT_DT_BOOL, 2 + lead, single ? sv + 1 : sv, &err);
+  mhrfit_array *a_err = new_array(MHRFIT_DT_F32, 2 + lead, single ? sv + 1 : sv, &err);
+  mhrfit_array *a_used = new_array(MHRFIT_DT_I32, 1 + lead, single ? sk + 1 : sk, &err);
+  mhrfit_array *a_reason = new_array(MHRFIT_DT_I32, 1 + lead, single ? sk + 1 : sk, &err);
+  size_t sV[1] = {V}, sK[1] = {K};
+  mhrfit_array *a_mean = new_array(MHRFIT_DT_F64, 1, sV, &err);
+  mhrfit_array *a_idx = new_array(MHRFIT_DT_I32, 1, sK, &err);
+  mhrfit_array *a_names = string_array(names, K, 1, &err);
+  mhrfit_array *a_cams = string_array(cams.items, V, 1, &err);
+  const char *mname[1] = {method};
+  mhrfit_array *a_method = string_array(mname, 1, 0, &err);
+  mhrfit_array *a_gate = scalar_f64(o.method == MHRFIT_TRI_POSE2SIM ? reproj : inlier, &err);
+  mhrfit_array *list[] = {a_pts, a_init, a_in, a_err, a_used, a_reason, a_mean, a_idx, a_names, a_cams, a_method, a_gate};
+  size_t n_arr = sizeof list / sizeof list[0];
+  for (size_t i = 0; i < n_arr; i++) arr[i] = list[i];
+  for (size_t i = 0; i < n_arr; i++)
+    if (!arr[i]) goto fail;
+  int counts[5] = {0};
+  for (size_t i = 0; i < FK; i++) {
+    for (int c = 0; c < 3; c++) {
+      ((float *)a_pts->data)[3 * i + c] = (float)pts[3 * i + c];
+      ((float *)a_init->data)[3 * i + c] = (float)init[3 * i + c];
+    }
+    ((int32_t *)a_used->data)[i] = used[i];
+    ((int32_t *)a_reason->data)[i] = reason[i];
+    if (reason[i] >= 0 && reason[i] < 5) counts[reason[i]]++;
+  }
+  for (size_t i = 0; i < FK * V; i++) {
+    ((uint8_t *)a_in->data)[i] = in[i];
+    ((float *)a_err->data)[i] = (float)rerr[i];
+  }
+  for (size_t v = 0; v < V; v++) {
+    double s = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < FK; i++)
+      if (in[i * V + v] && isfinite(rerr[i * V + v])) {
+        s += rerr[i * V + v];
+        n++;
+      }
+    ((double *)a_mean->data)[v] = n ? s / (double)n : NAN;
+  }
+  for (size_t k = 0; k < K; k++) ((int32_t *)a_idx->data)[k] = (int32_t)idx[k];
+  const char *keys[] = {"points3d_refined", "points3d_init", "inlier_mask", "reproj_err_px", "n_views_used", "reason",
+                        "mean_reproj_err_px", "subset_idx", "subset_names", "cams", "method", "threshold_px"};
+  if (!mhrfit_npz_save(out, n_arr, keys, (const mhrfit_array *const *)arr, true, &err)) goto fail;
+  if (trc && !mhrfit_trc_write(trc, names, K, pts, F, rate, world_axes, &err)) goto fail;
+  if (!quiet) {
+    printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,
+           method);
+    printf("points: %d ok, %d no_views, %d one_view, %d degenerate, %d all_outliers\n", counts[0], counts[1], counts[2],
+           counts[3], counts[4]);
+    for (size_t v = 0; v < V; v++)
+      printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ((double *)a_mean->data)[v]);
+    printf("wrote %s%s%s\n", out, trc ? " and " : "", trc ? trc : "");
+  }
+  rc = MF_EXIT_OK;
+  goto done;
+fail:
+  rc = mf_report("triangulate", &err);
+done:
+  for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++) mhrfit_array_free(arr[i]);
+  free(pts);
+  free(init);
+  free(rerr);
+  free(in);
+  free(used);
+  free(reason);
+  free(sub_uv);
+  free(sub_conf);
+  free(names);
+  mhrfit_triangulator_free(tri);
+  mhrfit_observations_free(obs);
+  mhrfit_calib_free(cal);
+  mhrfit_calib_free(all);
+  mf_strlist_free(&cams);
+  mf_strlist_free(&cam_dirs);
+  return rc;
+}

@@ -1,0 +1,46 @@
+/* OpenSim .trc writing: see include/mhrfit/trc.h. */
+#include "mhrfit/trc.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "common/file.h"
+#include "mhrfit/value.h"
+
+bool mhrfit_trc_write(const char *path, const char *const *names, size_t n_markers, const double *points,
+                      size_t n_frames, double rate, bool world_axes, mhrfit_error *err) {
+  if (!(rate > 0) || n_markers == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: TRC needs markers and a rate > 0", path);
+  mf_atomic_file af;
+  if (!mf_atomic_open(&af, path, err)) return false;
+  FILE *f = af.f;
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  fprintf(f, "PathFileType\t4\t(X/Y/Z)\t%s\n", base);
+  fprintf(f, "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames\n");
+  fprintf(f, "%g\t%g\t%zu\t%zu\tm\t%g\t0\t%zu\n", rate, rate, n_frames, n_markers, rate, n_frames);
+  fprintf(f, "Frame#\tTime");
+  for (size_t m = 0; m < n_markers; m++) fprintf(f, "\t%s\t\t", names[m]);
+  fprintf(f, "\n\t");
+  for (size_t m = 0; m < n_markers; m++) fprintf(f, "\tX%zu\tY%zu\tZ%zu", m + 1, m + 1, m + 1);
+  fprintf(f, "\n");
+  char buf[64];
+  for (size_t fr = 0; fr < n_frames; fr++) {
+    mhrfit_format_double((double)(fr + 1) / rate, buf, sizeof buf);
+    fprintf(f, "%zu\t%s", fr + 1, buf);
+    for (size_t m = 0; m < n_markers; m++) {
+      const double *X = points + (fr * n_markers + m) * 3;
+      double out[3] = {X[1], X[2], X[0]};
+      if (world_axes) memcpy(out, X, sizeof out);
+      for (int a = 0; a < 3; a++) {
+        if (isfinite(out[a])) {
+          mhrfit_format_double(out[a], buf, sizeof buf);
+          fprintf(f, "\t%s", buf);
+        } else {
+          fprintf(f, "\t");
+        }
+      }
+    }
+    fprintf(f, "\n");
+  }
+  return mf_atomic_commit(&af, err);
+}

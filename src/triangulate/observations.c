@@ -1,0 +1,238 @@
+/* Loading 2-D observations: see include/mhrfit/observations.h. */
+#include "mhrfit/observations.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/mem.h"
+#include "common/path.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/openpose.h"
+
+static bool is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static mhrfit_observations *alloc_obs(size_t F, size_t K, size_t V, bool conf, mhrfit_error *err) {
+  mhrfit_observations *o = calloc(1, sizeof *o);
+  if (!o) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  o->n_frames = F;
+  o->n_kp = K;
+  o->n_views = V;
+  size_t n;
+  if (!mf_mul_size(F * K, V, &n)) {
+    free(o);
+    MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "too many observations");
+    return NULL;
+  }
+  o->uv = mf_malloc_array(n ? 2 * n : 1, sizeof(double), err);
+  o->conf = conf ? mf_malloc_array(n ? n : 1, sizeof(double), err) : NULL;
+  if (!o->uv || (conf && !o->conf)) {
+    mhrfit_observations_free(o);
+    return NULL;
+  }
+  for (size_t i = 0; i < 2 * n; i++) o->uv[i] = NAN;
+  for (size_t i = 0; conf && i < n; i++) o->conf[i] = NAN;
+  return o;
+}
+
+void mhrfit_observations_free(mhrfit_observations *o) {
+  if (!o) return;
+  free(o->uv);
+  free(o->conf);
+  free(o);
+}
+
+/* The array holding the keypoints in a loaded per-camera value. */
+static const mhrfit_array *keypoint_array(const mhrfit_value *v) {
+  if (v->kind == MHRFIT_V_ARRAY) return v->u.array;
+  if (v->kind == MHRFIT_V_LIST && v->u.list.count > 0) v = v->u.list.items[0]; /* list of persons: first dict */
+  const mhrfit_value *k = mhrfit_value_dict_get(v, "pred_keypoints_2d");
+  if (!k) k = mhrfit_value_dict_get(v, "arr_0");
+  return k && k->kind == MHRFIT_V_ARRAY ? k->u.array : NULL;
+}
+
+/* Finds <dir>/<cam>.npz or .npy; NULL when neither exists. */
+static char *camera_file(const char *dir, const char *cam, mhrfit_error *err) {
+  static const char *const ext[2] = {".npz", ".npy"};
+  for (int i = 0; i < 2; i++) {
+    size_t n = strlen(dir) + strlen(cam) + 8;
+    char *p = mf_malloc_array(n, 1, err);
+    if (!p) return NULL;
+    snprintf(p, n, "%s/%s%s", dir, cam, ext[i]);
+    if (is_file(p)) return p;
+    free(p);
+  }
+  return NULL;
+}
+
+static mhrfit_observations *load_openpose(const char *dir, const char *const *cams, size_t V,
+                                          const mhrfit_obs_options *o, mhrfit_error *err) {
+  mf_names files[64];
+  char *dirs[64] = {0};
+  size_t F = SIZE_MAX;
+  mhrfit_observations *obs = NULL;
+  size_t listed = 0;
+  for (size_t v = 0; v < V; v++) {
+    char name[512];
+    if (o->cam_dirs) snprintf(name, sizeof name, "%s", o->cam_dirs[v]);
+    else snprintf(name, sizeof name, "%s_json", cams[v]);
+    dirs[v] = mf_path_join(dir, name, err);
+    if (!dirs[v]) goto done;
+    files[v].items = NULL;
+    files[v].count = 0;
+    listed = v + 1;
+    if (!is_dir(dirs[v])) {
+      if (o->allow_missing_views) continue;
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': folder %s not found", cams[v], dirs[v]);
+      goto done;
+    }
+    if (!mf_list_dir(dirs[v], ".json", false, &files[v], err)) goto done;
+    if (files[v].count < F) F = files[v].count;
+  }
+  if (F == SIZE_MAX) F = 0;
+  obs = alloc_obs(F, o->n_kp, V, true, err);
+  if (!obs) goto done;
+  double *xyc = mf_malloc_array(3 * o->n_kp, sizeof(double), err);
+  if (!xyc) goto fail;
+  for (size_t v = 0; v < V; v++) {
+    for (size_t f = 0; f < F && files[v].count; f++) {
+      char *path = mf_path_join(dirs[v], files[v].items[f], err);
+      if (!path || !mhrfit_openpose_read(path, o->person, o->n_kp, xyc, err)) {
+        if (path) mhrfit_error_prefix(err, "camera '%s', frame %zu", cams[v], f);
+        free(path);
+        free(xyc);
+        goto fail;
+      }
+      free(path);
+      for (size_t k = 0; k < o->n_kp; k++) {
+        size_t i = (f * o->n_kp + k) * V + v;
+        obs->uv[2 * i] = xyc[3 * k];
+        obs->uv[2 * i + 1] = xyc[3 * k + 1];
+        obs->conf[i] = xyc[3 * k + 2];
+      }
+    }
+  }
+  free(xyc);
+  snprintf(obs->format, sizeof obs->format, "openpose");
+  goto done;
+fail:
+  mhrfit_observations_free(obs);
+  obs = NULL;
+done:
+  for (size_t v = 0; v < listed; v++) mf_names_free(&files[v]);
+  for (size_t v = 0; v < V; v++) free(dirs[v]);
+  return obs;
+}
+
+mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const *cams, size_t V,
+                                              const mhrfit_obs_options *opts, mhrfit_error *err) {
+  mhrfit_obs_options o = {0};
+  if (opts) o = *opts;
+  const char *fmt = o.format ? o.format : "auto";
+  if (V == 0 || V > 64 || o.n_kp == 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "need 1 to 64 cameras and a keypoint count");
+    return NULL;
+  }
+  if (strcmp(fmt, "openpose") == 0) return load_openpose(dir, cams, V, &o, err);
+  if (strcmp(fmt, "auto") == 0) {
+    char name[512];
+    if (o.cam_dirs) snprintf(name, sizeof name, "%s/%s", dir, o.cam_dirs[0]);
+    else snprintf(name, sizeof name, "%s/%s_json", dir, cams[0]);
+    if (is_dir(name)) return load_openpose(dir, cams, V, &o, err);
+  } else if (strcmp(fmt, "stage1") != 0 && strcmp(fmt, "arrays") != 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown input format '%s' (auto, stage1, arrays, openpose)", fmt);
+    return NULL;
+  }
+  /* NumPy inputs: load every camera, then decide the form and the frame count. */
+  mhrfit_value *vals[64] = {0};
+  char *paths[64] = {0};
+  mhrfit_observations *obs = NULL;
+  bool arrays = strcmp(fmt, "arrays") == 0, stage1 = strcmp(fmt, "stage1") == 0;
+  size_t F = 0;
+  bool have_conf = false;
+  for (size_t v = 0; v < V; v++) {
+    paths[v] = camera_file(dir, cams[v], err);
+    if (!paths[v]) {
+      if (o.allow_missing_views) continue;
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
+                  cams[v], dir, cams[v]);
+      goto done;
+    }
+    vals[v] = mhrfit_numpy_load(paths[v], NULL, err);
+    if (!vals[v]) goto done;
+    const mhrfit_array *a = keypoint_array(vals[v]);
+    if (!a || !mhrfit_dtype_is_numeric(a->dtype)) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': no numeric 'pred_keypoints_2d' array", paths[v], cams[v]);
+      goto done;
+    }
+    bool plain = vals[v]->kind == MHRFIT_V_ARRAY;
+    if (!arrays && !stage1) { /* auto */
+      if (!plain || a->ndim == 2) stage1 = true;
+      else {
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                    "%s: a plain %d-D array is ambiguous (persons or frames): pass --input_format stage1 or arrays",
+                    paths[v], a->ndim);
+        goto done;
+      }
+    }
+    size_t fr;
+    if (stage1) {
+      if (!((a->ndim == 2 || a->ndim == 3) && a->shape[a->ndim - 2] == o.n_kp && a->shape[a->ndim - 1] == 2)) {
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': pred_keypoints_2d must be (%zu,2) or (N,%zu,2)", paths[v],
+                    cams[v], o.n_kp, o.n_kp);
+        goto done;
+      }
+      fr = 1;
+    } else {
+      if (!(a->ndim == 3 && a->shape[1] == o.n_kp && (a->shape[2] == 2 || a->shape[2] == 3))) {
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': arrays input must be (F,%zu,2) or (F,%zu,3)", paths[v],
+                    cams[v], o.n_kp, o.n_kp);
+        goto done;
+      }
+      fr = a->shape[0];
+      have_conf = have_conf || a->shape[2] == 3;
+    }
+    if (F == 0) F = fr;
+    else if (fr != F) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s' has %zu frames, the others %zu", paths[v], cams[v], fr, F);
+      goto done;
+    }
+  }
+  obs = alloc_obs(F, o.n_kp, V, have_conf, err);
+  if (!obs) goto done;
+  snprintf(obs->format, sizeof obs->format, "%s", stage1 ? "stage1" : "arrays");
+  for (size_t v = 0; v < V; v++) {
+    if (!vals[v]) continue;
+    const mhrfit_array *a = keypoint_array(vals[v]);
+    size_t d = a->shape[a->ndim - 1], base = 0;
+    if (stage1 && a->ndim == 3) {
+      size_t p = o.person < a->shape[0] ? o.person : a->shape[0] - 1;
+      base = p * o.n_kp * 2;
+    }
+    for (size_t f = 0; f < F; f++)
+      for (size_t k = 0; k < o.n_kp; k++) {
+        size_t src = base + (f * o.n_kp + k) * d, i = (f * o.n_kp + k) * V + v;
+        obs->uv[2 * i] = mhrfit_array_get_f64(a, src);
+        obs->uv[2 * i + 1] = mhrfit_array_get_f64(a, src + 1);
+        if (obs->conf) obs->conf[i] = d == 3 ? mhrfit_array_get_f64(a, src + 2) : 1.0;
+      }
+  }
+done:
+  for (size_t v = 0; v < V; v++) {
+    mhrfit_value_free(vals[v]);
+    free(paths[v]);
+  }
+  return obs;
+}
