@@ -1,0 +1,169 @@
+/* The MHR rig: loading and forward kinematics (see include/mhrfit/rig.h). */
+#include "mhrfit/rig.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "body/fbx.h"
+#include "body/model_file.h"
+#include "common/file.h"
+#include "common/mem.h"
+#include "common/path.h"
+
+static void euler_zyx(double rx, double ry, double rz, double R[9]) {
+  double cx = cos(rx), sx = sin(rx), cy = cos(ry), sy = sin(ry), cz = cos(rz), sz = sin(rz);
+  /* Rz·Ry·Rx */
+  R[0] = cz * cy;
+  R[1] = cz * sy * sx - sz * cx;
+  R[2] = cz * sy * cx + sz * sx;
+  R[3] = sz * cy;
+  R[4] = sz * sy * sx + cz * cx;
+  R[5] = sz * sy * cx - cz * sx;
+  R[6] = -sy;
+  R[7] = cy * sx;
+  R[8] = cy * cx;
+}
+
+static void mat3_mul(const double A[9], const double B[9], double C[9]) {
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) C[3 * i + j] = A[3 * i] * B[j] + A[3 * i + 1] * B[3 + j] + A[3 * i + 2] * B[6 + j];
+}
+
+long mhrfit_rig_joint_index(const mhrfit_rig *rig, const char *name) {
+  for (size_t i = 0; i < rig->n_joints; i++)
+    if (strcmp(rig->joint_names[i], name) == 0) return (long)i;
+  return -1;
+}
+
+long mhrfit_rig_param_index(const mhrfit_rig *rig, const char *name) {
+  for (size_t i = 0; i < rig->n_params; i++)
+    if (strcmp(rig->param_names[i], name) == 0) return (long)i;
+  return -1;
+}
+
+void mhrfit_rig_free(mhrfit_rig *r) {
+  if (!r) return;
+  free(r->joint_names);
+  free(r->parents);
+  free(r->offsets);
+  free(r->prerot);
+  free(r->param_names);
+  free(r->pt);
+  free(r->limits);
+  free(r->vertices);
+  free(r->faces);
+  free(r->skin_vertex);
+  free(r->skin_joint);
+  free(r->skin_weight);
+  free(r->bind_global);
+  free(r);
+}
+
+mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
+  if (lod < 0) {
+    mf_names files;
+    if (!mf_list_dir(dir, ".fbx", false, &files, err)) return NULL;
+    for (size_t i = 0; i < files.count && lod < 0; i++)
+      if (strncmp(files.items[i], "lod", 3) == 0) lod = atoi(files.items[i] + 3);
+    mf_names_free(&files);
+    if (lod < 0) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no lod<N>.fbx file (point --assets or MHRFIT_ASSETS at the MHR assets)", dir);
+      return NULL;
+    }
+  }
+  char fbx_name[32];
+  snprintf(fbx_name, sizeof fbx_name, "lod%d.fbx", lod);
+  char *fbx_path = mf_path_join(dir, fbx_name, err), *model_path = mf_path_join(dir, "compact_v6_1.model", err);
+  mhrfit_rig *r = calloc(1, sizeof *r);
+  unsigned char *data = NULL;
+  size_t len;
+  mf_fbx *f = NULL;
+  mf_fbx_rig fr;
+  memset(&fr, 0, sizeof fr);
+  if (!fbx_path || !model_path || !r) {
+    if (!r) MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  r->lod = lod;
+  if (!mf_read_file(fbx_path, (size_t)1 << 31, &data, &len, err)) goto fail;
+  f = mf_fbx_parse(data, len, fbx_path, 0, err);
+  if (!f || !mf_fbx_extract_rig(f, fbx_path, &fr, err)) goto fail;
+  r->n_joints = fr.n_joints;
+  r->joint_names = fr.joint_names;
+  r->parents = fr.parents;
+  r->offsets = fr.offsets;
+  r->n_vertices = fr.n_vertices;
+  r->n_faces = fr.n_faces;
+  r->vertices = fr.vertices;
+  r->faces = fr.faces;
+  r->n_skin = fr.n_skin;
+  r->skin_vertex = fr.skin_vertex;
+  r->skin_joint = fr.skin_joint;
+  r->skin_weight = fr.skin_weight;
+  r->bind_global = fr.bind_global;
+  r->prerot = mf_malloc_array(r->n_joints * 9, sizeof(double), err);
+  if (!r->prerot) goto fail_owned;
+  const double d2r = 3.14159265358979323846 / 180.0;
+  for (size_t j = 0; j < r->n_joints; j++)
+    euler_zyx(fr.prerot_deg[3 * j] * d2r, fr.prerot_deg[3 * j + 1] * d2r, fr.prerot_deg[3 * j + 2] * d2r, r->prerot + 9 * j);
+  free(fr.prerot_deg);
+  fr.prerot_deg = NULL;
+  mf_fbx_free(f);
+  f = NULL;
+  free(data);
+  if (!mf_read_file(model_path, (size_t)64 << 20, &data, &len, err)) goto fail_owned;
+  if (!mf_model_parse((const char *)data, len, model_path, r, err)) goto fail_owned;
+  free(data);
+  free(fbx_path);
+  free(model_path);
+  return r;
+fail_owned:
+  free(fr.prerot_deg);
+  mf_fbx_free(f);
+  free(data);
+  free(fbx_path);
+  free(model_path);
+  mhrfit_rig_free(r);
+  return NULL;
+fail:
+  mf_fbx_rig_free(&fr);
+  mf_fbx_free(f);
+  free(data);
+  free(fbx_path);
+  free(model_path);
+  free(r);
+  return NULL;
+}
+
+bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose, double *jp_out, mhrfit_error *err) {
+  for (size_t i = 0; i < rig->n_params; i++)
+    if (!isfinite(m[i])) return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "model parameter %zu (%s) is not finite", i, rig->param_names[i]);
+  double jp_local[7 * 256];
+  double *jp = jp_out ? jp_out : jp_local;
+  if (!jp_out && rig->n_joints > 256) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "too many joints");
+  memset(jp, 0, 7 * rig->n_joints * sizeof *jp);
+  for (size_t i = 0; i < rig->n_pt; i++) jp[rig->pt[i].row] += rig->pt[i].coeff * m[rig->pt[i].param];
+  for (size_t j = 0; j < rig->n_joints; j++) {
+    const double *q = jp + 7 * j;
+    double tl[3] = {rig->offsets[3 * j] + q[0], rig->offsets[3 * j + 1] + q[1], rig->offsets[3 * j + 2] + q[2]};
+    double E[9], Rl[9];
+    euler_zyx(q[3], q[4], q[5], E);
+    mat3_mul(rig->prerot + 9 * j, E, Rl);
+    double sl = exp2(q[6]);
+    int p = rig->parents[j];
+    double *R = pose->R + 9 * j, *t = pose->t + 3 * j;
+    if (p < 0) {
+      memcpy(R, Rl, sizeof Rl);
+      memcpy(t, tl, sizeof tl);
+      pose->s[j] = sl;
+    } else {
+      const double *Rp = pose->R + 9 * p, *tp = pose->t + 3 * p;
+      double sp = pose->s[p];
+      mat3_mul(Rp, Rl, R);
+      for (int i = 0; i < 3; i++) t[i] = tp[i] + sp * (Rp[3 * i] * tl[0] + Rp[3 * i + 1] * tl[1] + Rp[3 * i + 2] * tl[2]);
+      pose->s[j] = sp * sl;
+    }
+  }
+  return true;
+}

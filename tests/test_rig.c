@@ -1,0 +1,140 @@
+/* The MHR rig from the official assets: counts (DATA.md §3), rest pose (MHR.md §11.1), skin bind
+ * transforms, and forward kinematics against real SAM 3D Body outputs (DATA.md §2.5). */
+#include "harness.h"
+
+#include <math.h>
+
+#include "mhrfit/npy.h"
+#include "mhrfit/rig.h"
+
+static mhrfit_rig *rig;
+
+static void load(void) {
+  mhrfit_error err = {0};
+  rig = mhrfit_rig_load(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), -1, &err);
+  if (!rig) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(rig);
+}
+
+static void test_counts(void) {
+  REQUIRE(rig);
+  CHECK(rig->n_joints == 127 && rig->n_params == 204);
+  CHECK_STR(rig->param_names[0], "root_tx");
+  CHECK_STR(rig->param_names[203], "scale_l_thumb_null_tx");
+  CHECK(rig->n_pt == 368 && rig->n_limits == 198);
+  size_t driven = 0;
+  for (size_t i = 0; i < rig->n_pt; i++) driven += i == 0 || rig->pt[i].row != rig->pt[i - 1].row;
+  CHECK(driven == 295);
+  CHECK(rig->lod == 6 && rig->n_vertices == 595 && rig->n_faces == 1186 && rig->n_skin == 1747);
+  CHECK_STR(rig->joint_names[0], "body_world");
+  CHECK_STR(rig->joint_names[1], "root");
+  CHECK(rig->parents[0] == -1);
+  for (size_t j = 1; j < rig->n_joints; j++) CHECK(rig->parents[j] >= 0 && rig->parents[j] < (int)j);
+  /* skin weights sum to 1 per vertex */
+  static double wsum[595];
+  for (size_t i = 0; i < rig->n_skin; i++) wsum[rig->skin_vertex[i]] += rig->skin_weight[i];
+  double worst = 0;
+  for (size_t v = 0; v < 595; v++) worst = fmax(worst, fabs(wsum[v] - 1.0));
+  CHECK(worst < 1e-5);
+  long r = mhrfit_rig_param_index(rig, "root_tx");
+  CHECK(r == 0);
+  /* root.tx = 10 * root_tx: decimetres */
+  CHECK(rig->pt[0].row == 7 * 1 + 0 && rig->pt[0].coeff == 10.0);
+}
+
+static void test_rest_pose(void) {
+  REQUIRE(rig);
+  static double R[127 * 9], t[127 * 3], s[127];
+  mhrfit_fk_pose pose = {R, t, s};
+  double m[204] = {0};
+  mhrfit_error err = {0};
+  REQUIRE(mhrfit_rig_fk(rig, m, &pose, NULL, &err));
+  static const struct { int j; double x, y, z; } want[] = {
+      {1, 0, 92.399, 0},        {2, 8.205, 90.558, 0.533},     {3, 13.211, 48.952, -1.890},
+      {5, 18.000, 7.389, -6.188}, {8, 19.465, 2.082, 7.541},   {18, -8.205, 90.558, 0.533},
+      {19, -13.211, 48.952, -1.890}, {34, 0, 94.421, -3.254}, {37, 0, 134.832, -3.713},
+      {39, -17.586, 141.940, -3.216}, {75, 17.586, 141.940, -3.216}, {42, -53.986, 111.331, 13.185},
+      {78, 53.986, 111.331, 13.185}, {110, 0, 144.191, 0.683}, {111, 0, 148.945, 2.114},
+      {113, 0, 153.699, 3.545}, {122, -3.208, 162.532, 10.533}, {124, 3.208, 162.532, 10.533}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    CHECK_NEAR(t[3 * want[i].j], want[i].x, 6e-4);
+    CHECK_NEAR(t[3 * want[i].j + 1], want[i].y, 6e-4);
+    CHECK_NEAR(t[3 * want[i].j + 2], want[i].z, 6e-4);
+  }
+  static const double lup[9] = {0.1188, -0.0279, 0.9925, -0.9900, 0.0733, 0.1205, -0.0761, -0.9969, -0.0189};
+  for (int i = 0; i < 9; i++) CHECK_NEAR(R[18 + i], lup[i], 6e-5);
+  CHECK_NEAR(rig->offsets[3 * 2], 8.2046, 1e-4);
+  /* every cluster's TransformLink is the joint's rest global transform (column-major 4x4) */
+  double worst = 0;
+  int n = 0;
+  for (size_t j = 0; j < 127; j++) {
+    const double *B = rig->bind_global + 16 * j;
+    if (isnan(B[0])) continue;
+    n++;
+    for (int r = 0; r < 3; r++) {
+      for (int c = 0; c < 3; c++) worst = fmax(worst, fabs(B[4 * c + r] - R[9 * j + 3 * r + c]));
+      worst = fmax(worst, fabs(B[12 + r] - t[3 * j + r]) / 100.0);
+    }
+  }
+  printf("  %d TransformLinks, max |rest FK - TransformLink| %.3g\n", n, worst);
+  CHECK(n == 127);
+  CHECK(worst < 1e-9);
+}
+
+static void test_fk_vs_sam3d(void) {
+  REQUIRE(rig);
+  static const struct { int first, last; } stale[3] = {{41, 68}, {77, 104}, {41, 68}};
+  for (int subj = 0; subj < 3; subj++) {
+    char rel[64];
+    snprintf(rel, sizeof rel, "mhr_sam3d_body_outputs/img_subj%02d.npz", subj);
+    mhrfit_error err = {0};
+    mhrfit_value *d = mhrfit_npz_load(TESTDATA(rel), NULL, &err);
+    REQUIRE(d);
+    const mhrfit_array *mp = mhrfit_value_dict_get(d, "mhr_model_params")->u.array;
+    const mhrfit_array *jc = mhrfit_value_dict_get(d, "pred_joint_coords")->u.array;
+    const mhrfit_array *gr = mhrfit_value_dict_get(d, "pred_global_rots")->u.array;
+    double m[204];
+    for (int i = 0; i < 204; i++) m[i] = mhrfit_array_get_f64(mp, (size_t)i);
+    static double R[127 * 9], t[127 * 3], s[127];
+    mhrfit_fk_pose pose = {R, t, s};
+    REQUIRE(mhrfit_rig_fk(rig, m, &pose, NULL, &err));
+    double worst_p = 0, worst_r = 0;
+    for (int j = 0; j < 127; j++) {
+      double sam[3];
+      mhrfit_mhr_to_sam3d(t + 3 * j, sam);
+      for (int a = 0; a < 3; a++) worst_p = fmax(worst_p, fabs(sam[a] - mhrfit_array_get_f64(jc, (size_t)(3 * j + a))));
+      if (j >= stale[subj].first && j <= stale[subj].last) continue;
+      for (int k = 0; k < 9; k++) worst_r = fmax(worst_r, fabs(R[9 * j + k] - mhrfit_array_get_f64(gr, (size_t)(9 * j + k))));
+    }
+    double wr = s[42], wl = s[78];
+    printf("  img_subj%02d: max joint diff %.3g m, max rotation diff %.3g, wrist scales %.7f %.7f\n", subj, worst_p,
+           worst_r, wr, wl);
+    CHECK(worst_p <= 3e-7);
+    CHECK(worst_r <= 3e-7);
+    CHECK_NEAR(wr, exp2(m[144]), 1e-12);
+    CHECK_NEAR(wl, exp2(m[145]), 1e-12);
+    mhrfit_value_free(d);
+  }
+}
+
+static void test_bad_assets(void) {
+  mhrfit_error err = {0};
+  CHECK(!mhrfit_rig_load("/nonexistent", -1, &err) && err.type == MHRFIT_ERR_IO);
+  CHECK(!mhrfit_rig_load(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), 3, &err));
+  CHECK_CONTAINS(err.message, "lod3.fbx");
+  double m[204] = {0};
+  m[7] = NAN;
+  static double R[127 * 9], t[127 * 3], s[127];
+  mhrfit_fk_pose pose = {R, t, s};
+  CHECK(!mhrfit_rig_fk(rig, m, &pose, NULL, &err) && err.type == MHRFIT_ERR_NUMERIC);
+}
+
+int main(void) {
+  RUN(load);
+  RUN(test_counts);
+  RUN(test_rest_pose);
+  RUN(test_fk_vs_sam3d);
+  RUN(test_bad_assets);
+  mhrfit_rig_free(rig);
+  return test_report();
+}
