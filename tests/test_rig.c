@@ -4,6 +4,9 @@
 
 #include <math.h>
 
+#include "body/fbx.h"
+#include "body/model_file.h"
+#include "common/file.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
 
@@ -129,8 +132,80 @@ static void test_bad_assets(void) {
   CHECK(!mhrfit_rig_fk(rig, m, &pose, NULL, &err) && err.type == MHRFIT_ERR_NUMERIC);
 }
 
+/* A tiny synthetic FBX (tools/make_fbx_seed.py): raw and zlib arrays, parents, mesh, cluster;
+ * then every truncation of it fails cleanly. */
+static void test_synthetic_fbx(void) {
+  mhrfit_error err = {0};
+  unsigned char *data;
+  size_t len;
+  REQUIRE(mf_read_file(FIXTURE("fbx/tiny_rig.fbx"), 0, &data, &len, &err));
+  mf_fbx *f = mf_fbx_parse(data, len, "tiny_rig.fbx", 0, &err);
+  if (!f) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(f);
+  mf_fbx_rig r;
+  REQUIRE(mf_fbx_extract_rig(f, "tiny_rig.fbx", &r, &err));
+  CHECK(r.n_joints == 2 && r.parents[0] == -1 && r.parents[1] == 0);
+  CHECK_STR(r.joint_names[1], "root");
+  CHECK(r.offsets[4] == 92.3987);
+  CHECK(r.n_vertices == 4 && r.n_faces == 2 && r.faces[5] == 2);
+  CHECK(r.n_skin == 4 && r.skin_joint[0] == 1);
+  CHECK(r.bind_global[16 + 13] == 92.3987);
+  mf_fbx_rig_free(&r);
+  mf_fbx_free(f);
+  int failures = 0;
+  for (size_t cut = 0; cut < len - 25; cut++) {
+    mf_fbx *g = mf_fbx_parse(data, cut, "cut.fbx", 0, &err);
+    if (!g) failures++;
+    else {
+      mf_fbx_rig rr;
+      if (mf_fbx_extract_rig(g, "cut.fbx", &rr, &err)) mf_fbx_rig_free(&rr);
+      mf_fbx_free(g);
+    }
+  }
+  CHECK(failures > 0);
+  CHECK_CONTAINS(err.message, "cut.fbx");
+  free(data);
+}
+
+static void test_model_errors(void) {
+  char names[2][64] = {"root", "a"};
+  static const struct { const char *text, *needle; } bad[] = {
+      {"Something else\n", "not a momentum model file"},
+      {"Momentum Model Definition V1.0\n[ParameterTransform]\nnope.tx = 1.0 * p\n", "unknown joint channel 'nope.tx'"},
+      {"Momentum Model Definition V1.0\n[ParameterTransform]\nroot.qq = 1.0 * p\n", "unknown joint channel"},
+      {"Momentum Model Definition V1.0\n[ParameterTransform]\nroot.tx = 3.0\n", "not 'coefficient * parameter'"},
+      {"Momentum Model Definition V1.0\n[ParameterTransform]\nroot.tx = 1.0 * a.rx\n", "bad term"},
+      {"Momentum Model Definition V1.0\n[Limits]\nlimit ghost minmax [0, 1]\n", "unknown parameter 'ghost'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    mhrfit_rig r = {0};
+    r.n_joints = 2;
+    r.joint_names = names;
+    mhrfit_error err = {0};
+    CHECK(!mf_model_parse(bad[i].text, strlen(bad[i].text), "x.model", &r, &err));
+    CHECK_CONTAINS(err.message, "x.model");
+    CHECK_CONTAINS(err.message, bad[i].needle);
+    free(r.param_names);
+    free(r.pt);
+    free(r.limits);
+  }
+  /* duplicate terms add up; zero coefficients are dropped */
+  const char *dup = "Momentum Model Definition V1.0\n[ParameterTransform]\nroot.tx = 1.0 * p + 2.0 * p + 0.0 * q\n";
+  mhrfit_rig r = {0};
+  r.n_joints = 2;
+  r.joint_names = names;
+  mhrfit_error err = {0};
+  CHECK(mf_model_parse(dup, strlen(dup), "x.model", &r, &err));
+  CHECK(r.n_params == 2 && r.n_pt == 1 && r.pt[0].coeff == 3.0);
+  free(r.param_names);
+  free(r.pt);
+  free(r.limits);
+}
+
 int main(void) {
   RUN(load);
+  RUN(test_model_errors);
+  RUN(test_synthetic_fbx);
   RUN(test_counts);
   RUN(test_rest_pose);
   RUN(test_fk_vs_sam3d);

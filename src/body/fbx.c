@@ -112,14 +112,16 @@ static bool parse_node(fbx_parser *p, size_t *off, size_t limit, mf_fbx_node *n,
   }
   *is_null = false;
   size_t start = *off;
-  if (end <= start || end > limit || limit - *off - hdr < nlen) return perr(p, start, "record end out of range", "?");
+  if (end > limit || limit - *off - hdr < nlen || end < (uint64_t)(start + hdr + nlen))
+    return perr(p, start, "record end out of range", "?");
   if (depth > FBX_MAX_DEPTH) return MHRFIT_FAIL(p->err, MHRFIT_ERR_LIMIT, "%s: FBX: nesting too deep", p->name);
   memset(n, 0, sizeof *n);
   size_t cp = nlen < sizeof n->name ? nlen : sizeof n->name - 1;
   memcpy(n->name, p->data + *off + hdr, cp);
   *off += hdr + nlen;
   size_t props_end = *off + (size_t)plen;
-  if (plen > end - *off || nprops > plen) return perr(p, start, "property list out of range", n->name);
+  /* every property takes at least two bytes (type code + value) */
+  if (plen > end - *off || nprops > plen / 2) return perr(p, start, "property list out of range", n->name);
   n->props = mf_calloc_array(nprops ? (size_t)nprops : 1, sizeof *n->props, p->err);
   if (!n->props) return false;
   for (uint64_t i = 0; i < nprops; i++) {
