@@ -68,5 +68,6 @@ int mf_usage_error(const char *cmd, const char *fmt, ...)
 /* The subcommands. */
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
+int mf_cmd_rig(int argc, char **argv);
 
 #endif

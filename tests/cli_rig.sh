@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# mhrfit rig info on the official assets, and its errors.
+set -uo pipefail
+bin=${MHRFIT_BIN:?}
+assets=${MHRFIT_ASSETS:?}
+pass=0; fail=0
+check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+out=$("$bin" rig info --assets "$assets" --joints --params); rc=$?
+check "rig info exits 0" $rc
+check "sizes" $(grep -q "model parameters  204 (368 transform non-zeros, 198 limits)" <<<"$out"; echo $?)
+check "mesh" $(grep -q "LOD 6: 595 vertices, 1186 triangles, 1747 skin weights" <<<"$out"; echo $?)
+check "knee limit listed" $(grep -Eq '^ +[0-9]+  l_knee_bend? ' <<<"$out" || grep -Eq 'knee' <<<"$out"; echo $?)
+check "joint 113 c_head" $(grep -Eq '^ +113  c_head ' <<<"$out"; echo $?)
+env -u MHRFIT_ASSETS "$bin" rig info >/dev/null 2>"${TMPDIR:-/tmp}/rig_err.$$"; rc=$?
+check "no assets is a usage error" $([ $rc -eq 2 ]; echo $?)
+check "message says what to do" $(grep -q "MHRFIT_ASSETS" "${TMPDIR:-/tmp}/rig_err.$$"; echo $?)
+"$bin" rig info --assets /nonexistent >/dev/null 2>&1; rc=$?
+check "missing folder is a runtime failure" $([ $rc -eq 1 ]; echo $?)
+"$bin" rig >/dev/null 2>&1; rc=$?
+check "rig without subcommand is a usage error" $([ $rc -eq 2 ]; echo $?)
+rm -f "${TMPDIR:-/tmp}/rig_err.$$"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
