@@ -9,6 +9,7 @@
 #include "common/file.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
+#include "mhrfit/sam3d.h"
 
 static mhrfit_rig *rig;
 
@@ -120,6 +121,78 @@ static void test_fk_vs_sam3d(void) {
   }
 }
 
+static void test_skinning(void) {
+  REQUIRE(rig);
+  static double R[127 * 9], t[127 * 3], s[127], v[595 * 3];
+  mhrfit_fk_pose pose = {R, t, s};
+  double m[204] = {0};
+  mhrfit_error err = {0};
+  REQUIRE(mhrfit_rig_fk(rig, m, &pose, NULL, &err));
+  mhrfit_rig_skin(rig, &pose, v);
+  double worst = 0, ymin = 1e9, ymax = -1e9, xmax = 0;
+  for (size_t i = 0; i < 595 * 3; i++) worst = fmax(worst, fabs(v[i] - rig->vertices[i]));
+  for (size_t i = 0; i < 595; i++) {
+    ymin = fmin(ymin, v[3 * i + 1]);
+    ymax = fmax(ymax, v[3 * i + 1]);
+    xmax = fmax(xmax, fabs(v[3 * i]));
+  }
+  printf("  rest skinning: max |skinned - rest| %.3g cm; y %.3f..%.2f, |x| <= %.2f cm\n", worst, ymin, ymax, xmax);
+  CHECK(worst < 1e-5); /* skin weights sum to 1 only to float precision */
+  CHECK_NEAR(ymin, -0.015, 0.001);
+  CHECK_NEAR(ymax, 172.58, 0.01);
+  CHECK_NEAR(xmax, 65.29, 0.01);
+  /* a bent knee moves the shin vertices and nothing above the hips */
+  double m2[204] = {0};
+  long knee = -1;
+  for (size_t i = 0; i < rig->n_params && knee < 0; i++)
+    if (strstr(rig->param_names[i], "knee") && strstr(rig->param_names[i], "l_")) knee = (long)i;
+  REQUIRE(knee >= 0);
+  m2[knee] = 1.0;
+  REQUIRE(mhrfit_rig_fk(rig, m2, &pose, NULL, &err));
+  static double v2[595 * 3];
+  mhrfit_rig_skin(rig, &pose, v2);
+  double moved = 0, head_moved = 0;
+  for (size_t i = 0; i < 595; i++) {
+    double d = fabs(v2[3 * i] - v[3 * i]) + fabs(v2[3 * i + 1] - v[3 * i + 1]) + fabs(v2[3 * i + 2] - v[3 * i + 2]);
+    moved = fmax(moved, d);
+    if (v[3 * i + 1] > 100) head_moved = fmax(head_moved, d);
+  }
+  CHECK(moved > 5.0);
+  CHECK(head_moved < 1e-9);
+}
+
+static void test_sam3d_params(void) {
+  mhrfit_error err = {0};
+  mhrfit_value *d = mhrfit_npz_load(TESTDATA("mhr_sam3d_body_outputs/img_subj01.npz"), NULL, &err);
+  REQUIRE(d);
+  double m[204], bp[133];
+  int defaulted = -1;
+  REQUIRE(mhrfit_sam3d_model_params(d, m, &defaulted, &err));
+  CHECK(defaulted == 0);
+  CHECK_NEAR(m[68], 0.3171003, 1e-6);
+  mhrfit_body_pose_from_model(m, bp);
+  const mhrfit_array *sbp = mhrfit_value_dict_get(d, "body_pose_params")->u.array;
+  for (int i = 0; i < 130; i++)
+    if (i < 62 || i > 115) CHECK(bp[i] == mhrfit_array_get_f64(sbp, (size_t)i));
+  CHECK(bp[130] == 0 && bp[132] == 0);
+  /* without mhr_model_params: assembled, hands and scales reported as defaulted */
+  mhrfit_value *copy = mhrfit_value_clone(d, &err);
+  REQUIRE(copy);
+  for (size_t i = 0; i < copy->u.dict.count; i++)
+    if (strcmp(copy->u.dict.keys[i], "mhr_model_params") == 0) copy->u.dict.keys[i][0] = 'X';
+  double m2[204];
+  REQUIRE(mhrfit_sam3d_model_params(copy, m2, &defaulted, &err));
+  CHECK(defaulted == (MHRFIT_SAM3D_HANDS_ZERO | MHRFIT_SAM3D_SCALES_ZERO));
+  for (int i = 0; i < 136; i++)
+    if (i < 68 || i > 121) CHECK(m2[i] == m[i]);
+  CHECK(m2[140] == 0.0);
+  mhrfit_value_free(copy);
+  mhrfit_value *empty = mhrfit_value_new_dict(&err);
+  CHECK(!mhrfit_sam3d_model_params(empty, m2, NULL, &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+  mhrfit_value_free(empty);
+  mhrfit_value_free(d);
+}
+
 static void test_bad_assets(void) {
   mhrfit_error err = {0};
   CHECK(!mhrfit_rig_load("/nonexistent", -1, &err) && err.type == MHRFIT_ERR_IO);
@@ -209,6 +282,8 @@ int main(void) {
   RUN(test_counts);
   RUN(test_rest_pose);
   RUN(test_fk_vs_sam3d);
+  RUN(test_skinning);
+  RUN(test_sam3d_params);
   RUN(test_bad_assets);
   mhrfit_rig_free(rig);
   return test_report();

@@ -60,6 +60,7 @@ typedef struct mhrfit_rig {
   int32_t *skin_vertex, *skin_joint;
   double *skin_weight;
   double *bind_global;        /**< n_joints × 16 FBX TransformLink (column-major), NaN when absent */
+  double *rest_R, *rest_t;    /**< rest-pose (all parameters 0) global rotations (×9) and positions (×3) */
 } mhrfit_rig;
 
 /**
@@ -91,6 +92,14 @@ typedef struct mhrfit_fk_pose {
  * Returns false with MHRFIT_ERR_NUMERIC when a parameter is not finite.
  */
 bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose, double *jp_out, mhrfit_error *err);
+
+/**
+ * Linear blend skinning of the rig's rest mesh (identity and expression
+ * blend shapes not applied) with a pose from mhrfit_rig_fk():
+ * `v = Σ_k w_vk (s_k R_k R0_kᵀ (v_rest − t0_k) + t_k)` (MHR.md §7.3), into
+ * `out` (n_vertices × 3, cm). Never allocates.
+ */
+void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *out);
 
 /** MHR native (cm, Y up) → SAM 3D Body camera axes (metres, y and z negated). */
 static inline void mhrfit_mhr_to_sam3d(const double in[3], double out[3]) {

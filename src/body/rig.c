@@ -57,6 +57,8 @@ void mhrfit_rig_free(mhrfit_rig *r) {
   free(r->skin_joint);
   free(r->skin_weight);
   free(r->bind_global);
+  free(r->rest_R);
+  free(r->rest_t);
   free(r);
 }
 
@@ -115,6 +117,18 @@ mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
   if (!mf_read_file(model_path, (size_t)64 << 20, &data, &len, err)) goto fail_owned;
   if (!mf_model_parse((const char *)data, len, model_path, r, err)) goto fail_owned;
   free(data);
+  data = NULL;
+  { /* rest pose, for skinning */
+    double *m0 = mf_calloc_array(r->n_params ? r->n_params : 1, sizeof(double), err);
+    double *s0 = mf_calloc_array(r->n_joints, sizeof(double), err);
+    r->rest_R = mf_calloc_array(r->n_joints * 9, sizeof(double), err);
+    r->rest_t = mf_calloc_array(r->n_joints * 3, sizeof(double), err);
+    mhrfit_fk_pose rest = {r->rest_R, r->rest_t, s0};
+    bool ok = m0 && s0 && r->rest_R && r->rest_t && mhrfit_rig_fk(r, m0, &rest, NULL, err);
+    free(m0);
+    free(s0);
+    if (!ok) goto fail_owned;
+  }
   free(fbx_path);
   free(model_path);
   return r;
@@ -166,4 +180,18 @@ bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose,
     }
   }
   return true;
+}
+
+void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *out) {
+  memset(out, 0, rig->n_vertices * 3 * sizeof *out);
+  for (size_t i = 0; i < rig->n_skin; i++) {
+    size_t v = (size_t)rig->skin_vertex[i], k = (size_t)rig->skin_joint[i];
+    double w = rig->skin_weight[i];
+    const double *R0 = rig->rest_R + 9 * k, *t0 = rig->rest_t + 3 * k, *R = pose->R + 9 * k, *t = pose->t + 3 * k;
+    const double *vr = rig->vertices + 3 * v;
+    double d[3] = {vr[0] - t0[0], vr[1] - t0[1], vr[2] - t0[2]}, l[3], g[3];
+    for (int a = 0; a < 3; a++) l[a] = R0[a] * d[0] + R0[3 + a] * d[1] + R0[6 + a] * d[2]; /* R0ᵀ d */
+    for (int a = 0; a < 3; a++) g[a] = pose->s[k] * (R[3 * a] * l[0] + R[3 * a + 1] * l[1] + R[3 * a + 2] * l[2]) + t[a];
+    for (int a = 0; a < 3; a++) out[3 * v + a] += w * g[a];
+  }
 }
