@@ -208,23 +208,29 @@ static void swap_bytes(unsigned char *d, size_t count, size_t size) {
     }
 }
 
-/* Copies Fortran-ordered src into C-ordered dst. */
-static void fortran_to_c(const unsigned char *src, unsigned char *dst, const mhrfit_array *a) {
-  size_t idx[MHRFIT_MAX_NDIM] = {0};
-  size_t fstride[MHRFIT_MAX_NDIM];
-  size_t s = a->itemsize;
-  for (int k = 0; k < a->ndim; k++) {
-    fstride[k] = s;
-    s *= a->shape[k];
-  }
-  for (size_t i = 0; i < a->count; i++) {
-    size_t off = 0;
-    for (int k = 0; k < a->ndim; k++) off += idx[k] * fstride[k];
-    memcpy(dst + i * a->itemsize, src + off, a->itemsize);
-    for (int k = a->ndim - 1; k >= 0; k--) { /* advance the C-order index */
-      if (++idx[k] < a->shape[k]) break;
-      idx[k] = 0;
+void mf_npy_fill(mhrfit_array *a, const unsigned char *src, bool fortran, bool big_endian) {
+  if (fortran && a->ndim > 1) { /* gather the C-order elements from Fortran-order storage */
+    size_t idx[MHRFIT_MAX_NDIM] = {0}, fstride[MHRFIT_MAX_NDIM], s = a->itemsize;
+    for (int k = 0; k < a->ndim; k++) {
+      fstride[k] = s;
+      s *= a->shape[k];
     }
+    unsigned char *dst = a->data;
+    for (size_t i = 0; i < a->count; i++) {
+      size_t off = 0;
+      for (int k = 0; k < a->ndim; k++) off += idx[k] * fstride[k];
+      memcpy(dst + i * a->itemsize, src + off, a->itemsize);
+      for (int k = a->ndim - 1; k >= 0; k--) { /* advance the C-order index */
+        if (++idx[k] < a->shape[k]) break;
+        idx[k] = 0;
+      }
+    }
+  } else if (a->count && a->itemsize) {
+    memcpy(a->data, src, a->count * a->itemsize);
+  }
+  if (big_endian) {
+    if (a->dtype == MHRFIT_DT_UNICODE) swap_bytes(a->data, a->count * (a->itemsize / 4), 4);
+    else if (mhrfit_dtype_is_numeric(a->dtype) && a->itemsize > 1) swap_bytes(a->data, a->count, a->itemsize);
   }
 }
 
@@ -304,12 +310,7 @@ mhrfit_value *mhrfit_npy_parse(const void *data, size_t len, const char *name,
   }
   mhrfit_array *a = mhrfit_array_new(dt.dtype, dt.itemsize, ndim, shape, 0, err);
   if (!a) return NULL;
-  if (fortran && ndim > 1) fortran_to_c(payload, a->data, a);
-  else if (bytes) memcpy(a->data, payload, bytes);
-  if (dt.big_endian) {
-    if (a->dtype == MHRFIT_DT_UNICODE) swap_bytes(a->data, a->count * (a->itemsize / 4), 4);
-    else if (mhrfit_dtype_is_numeric(a->dtype) && a->itemsize > 1) swap_bytes(a->data, a->count, a->itemsize);
-  }
+  mf_npy_fill(a, payload, fortran, dt.big_endian);
   if (a->dtype == MHRFIT_DT_BOOL) {
     unsigned char *p = a->data;
     for (size_t i = 0; i < a->count; i++)

@@ -21,4 +21,9 @@ bool mf_npy_parse_descr(const char *descr, mf_npy_dtype *out);
 /* Fills zero fields of `in` (may be NULL) with the defaults. */
 void mf_npy_limits_resolve(const mhrfit_npy_limits *in, mhrfit_npy_limits *out);
 
+/* Fills array `a` (shape and dtype set) from raw element storage `src` holding a->count
+ * elements in Fortran or C order and big- or little-endian byte order; the result is C order,
+ * native byte order. */
+void mf_npy_fill(mhrfit_array *a, const unsigned char *src, bool fortran, bool big_endian);
+
 #endif

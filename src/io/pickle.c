@@ -610,14 +610,6 @@ static pk_obj *run(unpickler *u) {
 
 static mhrfit_value *convert(unpickler *u, const pk_obj *o, int depth);
 
-static void swap_inplace(unsigned char *d, size_t count, size_t size) {
-  for (size_t i = 0; i < count; i++, d += size)
-    for (size_t a = 0, b = size - 1; a < b; a++, b--) {
-      unsigned char t = d[a];
-      d[a] = d[b];
-      d[b] = t;
-    }
-}
 
 static mhrfit_value *convert_ndarray(unpickler *u, const pk_obj *o, int depth) {
   if (!o->nd.built || !o->nd.dtype || o->nd.dtype->kind != PK_DTYPE) {
@@ -662,9 +654,8 @@ static mhrfit_value *convert_ndarray(unpickler *u, const pk_obj *o, int depth) {
       MHRFIT_FAIL(u->err, MHRFIT_ERR_UNSUPPORTED, "%s: pickle: unsupported NumPy scalar type", u->name);
       return NULL;
     }
-    memcpy(buf, raw->s.data, t->itemsize);
-    if (t->big_endian && t->itemsize > 1) swap_inplace(buf, 1, t->itemsize);
     tmp.data = buf;
+    mf_npy_fill(&tmp, (const unsigned char *)raw->s.data, false, t->big_endian);
     if (t->dtype == MHRFIT_DT_BOOL) return mhrfit_value_new_bool(buf[0] != 0, u->err);
     if (t->dtype == MHRFIT_DT_F16 || t->dtype == MHRFIT_DT_F32 || t->dtype == MHRFIT_DT_F64)
       return mhrfit_value_new_float(mhrfit_array_get_f64(&tmp, 0), u->err);
@@ -683,29 +674,7 @@ static mhrfit_value *convert_ndarray(unpickler *u, const pk_obj *o, int depth) {
   }
   mhrfit_array *a = mhrfit_array_new(t->dtype, t->itemsize, o->nd.ndim, o->nd.shape, u->lim.max_array_bytes, u->err);
   if (!a) return NULL;
-  const unsigned char *src = (const unsigned char *)raw->s.data;
-  if (o->nd.fortran && o->nd.ndim > 1) {
-    size_t idx[MHRFIT_MAX_NDIM] = {0}, fstride[MHRFIT_MAX_NDIM], s = a->itemsize;
-    for (int k = 0; k < a->ndim; k++) {
-      fstride[k] = s;
-      s *= a->shape[k];
-    }
-    for (size_t i = 0; i < a->count; i++) {
-      size_t off = 0;
-      for (int k = 0; k < a->ndim; k++) off += idx[k] * fstride[k];
-      memcpy((unsigned char *)a->data + i * a->itemsize, src + off, a->itemsize);
-      for (int k = a->ndim - 1; k >= 0; k--) {
-        if (++idx[k] < a->shape[k]) break;
-        idx[k] = 0;
-      }
-    }
-  } else if (bytes) {
-    memcpy(a->data, src, bytes);
-  }
-  if (t->big_endian) {
-    if (a->dtype == MHRFIT_DT_UNICODE) swap_inplace(a->data, a->count * (a->itemsize / 4), 4);
-    else if (mhrfit_dtype_is_numeric(a->dtype) && a->itemsize > 1) swap_inplace(a->data, a->count, a->itemsize);
-  }
+  mf_npy_fill(a, (const unsigned char *)raw->s.data, o->nd.fortran, t->big_endian);
   if (a->dtype == MHRFIT_DT_UNICODE) {
     for (size_t i = 0; i < a->count * (a->itemsize / 4); i++) {
       uint32_t cp;
