@@ -30,6 +30,17 @@ static void test_counts(void) {
   for (size_t i = 0; i < rig->n_pt; i++) driven += i == 0 || rig->pt[i].row != rig->pt[i - 1].row;
   CHECK(driven == 295);
   CHECK(rig->lod == 6 && rig->n_vertices == 595 && rig->n_faces == 1186 && rig->n_skin == 1747);
+  CHECK(rig->n_shapes == 117);
+  CHECK(rig->n_shapes == 117 && rig->shape_start[1] - rig->shape_start[0] == 282);
+  /* blend shapes move the affected vertices and only them */
+  double c[1] = {1.0};
+  static double shaped[595 * 3];
+  mhrfit_rig_shaped_vertices(rig, c, 1, shaped);
+  size_t changed = 0;
+  for (size_t v = 0; v < 595; v++)
+    changed += shaped[3 * v] != rig->vertices[3 * v] || shaped[3 * v + 1] != rig->vertices[3 * v + 1] ||
+               shaped[3 * v + 2] != rig->vertices[3 * v + 2];
+  CHECK(changed > 0 && changed <= 282);
   CHECK_STR(rig->joint_names[0], "body_world");
   CHECK_STR(rig->joint_names[1], "root");
   CHECK(rig->parents[0] == -1);

@@ -61,6 +61,10 @@ typedef struct mhrfit_rig {
   double *skin_weight;
   double *bind_global;        /**< n_joints × 16 FBX TransformLink (column-major), NaN when absent */
   double *rest_R, *rest_t;    /**< rest-pose (all parameters 0) global rotations (×9) and positions (×3) */
+  size_t n_shapes;            /**< blend shapes (117 = 45 identity + 72 expression, in channel order) */
+  size_t *shape_start;        /**< n_shapes + 1 offsets into shape_vertex / shape_delta (sparse shapes) */
+  int32_t *shape_vertex;      /**< affected vertex of each entry */
+  double *shape_delta;        /**< 3 per entry, cm */
 } mhrfit_rig;
 
 /**
@@ -100,6 +104,13 @@ bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose,
  * `out` (n_vertices × 3, cm). Never allocates.
  */
 void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *out);
+
+/**
+ * Rest vertices with blend shapes applied: `out = v_rest + Σ_k c_k · B_k`
+ * for k < n_coeffs (identity coefficients first, then expression, as the
+ * channels are stored; MHR.md §7.1). `out` is n_vertices × 3 (cm).
+ */
+void mhrfit_rig_shaped_vertices(const mhrfit_rig *rig, const double *coeffs, size_t n_coeffs, double *out);
 
 /** MHR native (cm, Y up) → SAM 3D Body camera axes (metres, y and z negated). */
 static inline void mhrfit_mhr_to_sam3d(const double in[3], double out[3]) {

@@ -278,7 +278,102 @@ void mf_fbx_rig_free(mf_fbx_rig *r) {
   free(r->skin_joint);
   free(r->skin_weight);
   free(r->bind_global);
+  free(r->shape_start);
+  free(r->shape_vertex);
+  free(r->shape_delta);
   memset(r, 0, sizeof *r);
+}
+
+/* The uid of the parent of `child` through an OO connection whose parent is an object named
+ * `parent_node` with class `parent_class` (NULL = any), or -1. */
+static int64_t parent_of(const mf_fbx_node *objects, const mf_fbx_node *conns, int64_t child, const char *parent_class,
+                         const mf_fbx_node **parent) {
+  for (size_t c = 0; c < conns->n_children; c++) {
+    const mf_fbx_node *cn = &conns->children[c];
+    if (cn->n_props < 3 || !prop_str_eq(&cn->props[0], "OO") || cn->props[1].i != child) continue;
+    for (size_t i = 0; i < objects->n_children; i++) {
+      const mf_fbx_node *o = &objects->children[i];
+      if (o->n_props >= 3 && o->props[0].type == 'L' && o->props[0].i == cn->props[2].i &&
+          (!parent_class || prop_str_eq(&o->props[2], parent_class))) {
+        if (parent) *parent = o;
+        return o->props[0].i;
+      }
+    }
+  }
+  return -1;
+}
+
+/* Blend shapes: Shape geometry -> BlendShapeChannel (named shape_c_<k>) -> BlendShape. */
+static bool extract_shapes(const mf_fbx_node *objects, const mf_fbx_node *conns, const char *name, mf_fbx_rig *r,
+                           mhrfit_error *err) {
+  size_t n = 0;
+  for (size_t i = 0; i < objects->n_children; i++) {
+    const mf_fbx_node *o = &objects->children[i];
+    if (strcmp(o->name, "Geometry") == 0 && o->n_props >= 3 && prop_str_eq(&o->props[2], "Shape")) n++;
+  }
+  if (n == 0) return true;
+  const mf_fbx_node **shape_of = mf_calloc_array(n, sizeof *shape_of, err);
+  if (!shape_of) return false;
+  size_t next = 0;
+  bool ok = true;
+  for (size_t i = 0; i < objects->n_children && ok; i++) {
+    const mf_fbx_node *o = &objects->children[i];
+    if (!(strcmp(o->name, "Geometry") == 0 && o->n_props >= 3 && prop_str_eq(&o->props[2], "Shape"))) continue;
+    const mf_fbx_node *chan = NULL;
+    size_t k = next++;
+    if (parent_of(objects, conns, o->props[0].i, "BlendShapeChannel", &chan) >= 0 && chan->props[1].type == 'S') {
+      /* channel "shape_c_<k>\0\1..." gives the order */
+      const char *nm = chan->props[1].str;
+      size_t len = strnlen(nm, chan->props[1].len);
+      if (len > 8 && strncmp(nm, "shape_c_", 8) == 0) {
+        size_t v = 0;
+        bool digits = true;
+        for (size_t c = 8; c < len; c++) {
+          if (nm[c] < '0' || nm[c] > '9') digits = false;
+          else v = v * 10 + (size_t)(nm[c] - '0');
+        }
+        if (digits && v < n) k = v;
+      }
+    }
+    if (shape_of[k]) ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: FBX blend-shape channel %zu appears twice", name, k);
+    shape_of[k] = o;
+  }
+  size_t total = 0;
+  for (size_t k = 0; k < n && ok; k++) {
+    if (!shape_of[k]) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: FBX blend-shape channel %zu is missing", name, k);
+      break;
+    }
+    const mf_fbx_prop *ix = array_prop(shape_of[k], "Indexes", 'i', 'l'), *vx = array_prop(shape_of[k], "Vertices", 'd', 'f');
+    if (!ix || !vx || vx->len != 3 * ix->len) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: FBX blend shape %zu: Indexes and Vertices do not match", name, k);
+      break;
+    }
+    total += ix->len;
+  }
+  if (ok) {
+    r->n_shapes = n;
+    r->shape_start = mf_calloc_array(n + 1, sizeof *r->shape_start, err);
+    r->shape_vertex = mf_calloc_array(total ? total : 1, sizeof *r->shape_vertex, err);
+    r->shape_delta = mf_calloc_array(total ? 3 * total : 1, sizeof *r->shape_delta, err);
+    ok = r->shape_start && r->shape_vertex && r->shape_delta;
+  }
+  for (size_t k = 0, pos = 0; k < n && ok; k++) {
+    const mf_fbx_prop *ix = array_prop(shape_of[k], "Indexes", 'i', 'l'), *vx = array_prop(shape_of[k], "Vertices", 'd', 'f');
+    r->shape_start[k] = pos;
+    for (uint32_t e = 0; e < ix->len; e++, pos++) {
+      int64_t v = ((const int64_t *)ix->arr)[e];
+      if (v < 0 || (size_t)v >= r->n_vertices) {
+        ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: FBX blend shape %zu names vertex %lld", name, k, (long long)v);
+        break;
+      }
+      r->shape_vertex[pos] = (int32_t)v;
+      for (int a = 0; a < 3; a++) r->shape_delta[3 * pos + a] = ((const double *)vx->arr)[3 * e + a];
+    }
+    r->shape_start[k + 1] = pos;
+  }
+  free(shape_of);
+  return ok;
 }
 
 bool mf_fbx_extract_rig(const mf_fbx *f, const char *name, mf_fbx_rig *r, mhrfit_error *err) {
@@ -411,6 +506,10 @@ bool mf_fbx_extract_rig(const mf_fbx *f, const char *name, mf_fbx_rig *r, mhrfit
     }
   }
   free(uids);
+  if (r->n_vertices && !extract_shapes(objects, conns, name, r, err)) {
+    mf_fbx_rig_free(r);
+    return false;
+  }
   return true;
 fail:
   free(uids);

@@ -57,6 +57,10 @@ typedef struct mf_fbx_rig {
   int32_t *skin_vertex, *skin_joint;
   double *skin_weight;
   double *bind_global;     /* n_joints x 16, TransformLink (column-major 4x4), NaN when absent */
+  size_t n_shapes;         /* blend-shape channels, in channel order (shape_c_0, shape_c_1, ...) */
+  size_t *shape_start;     /* n_shapes + 1 offsets into shape_vertex / shape_delta */
+  int32_t *shape_vertex;   /* affected vertex indices */
+  double *shape_delta;     /* 3 per affected vertex, cm */
 } mf_fbx_rig;
 
 /* Extracts the rig from a parsed file (joint order = Root/LimbNode order in Objects). */

@@ -59,6 +59,9 @@ void mhrfit_rig_free(mhrfit_rig *r) {
   free(r->bind_global);
   free(r->rest_R);
   free(r->rest_t);
+  free(r->shape_start);
+  free(r->shape_vertex);
+  free(r->shape_delta);
   free(r);
 }
 
@@ -104,6 +107,10 @@ mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
   r->skin_joint = fr.skin_joint;
   r->skin_weight = fr.skin_weight;
   r->bind_global = fr.bind_global;
+  r->n_shapes = fr.n_shapes;
+  r->shape_start = fr.shape_start;
+  r->shape_vertex = fr.shape_vertex;
+  r->shape_delta = fr.shape_delta;
   r->prerot = mf_malloc_array(r->n_joints * 9, sizeof(double), err);
   if (!r->prerot) goto fail_owned;
   const double d2r = 3.14159265358979323846 / 180.0;
@@ -193,5 +200,16 @@ void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *
     for (int a = 0; a < 3; a++) l[a] = R0[a] * d[0] + R0[3 + a] * d[1] + R0[6 + a] * d[2]; /* R0ᵀ d */
     for (int a = 0; a < 3; a++) g[a] = pose->s[k] * (R[3 * a] * l[0] + R[3 * a + 1] * l[1] + R[3 * a + 2] * l[2]) + t[a];
     for (int a = 0; a < 3; a++) out[3 * v + a] += w * g[a];
+  }
+}
+
+void mhrfit_rig_shaped_vertices(const mhrfit_rig *rig, const double *coeffs, size_t n_coeffs, double *out) {
+  memcpy(out, rig->vertices, rig->n_vertices * 3 * sizeof *out);
+  if (n_coeffs > rig->n_shapes) n_coeffs = rig->n_shapes;
+  for (size_t k = 0; k < n_coeffs; k++) {
+    double c = coeffs[k];
+    if (c == 0.0) continue;
+    for (size_t e = rig->shape_start[k]; e < rig->shape_start[k + 1]; e++)
+      for (int a = 0; a < 3; a++) out[3 * (size_t)rig->shape_vertex[e] + a] += c * rig->shape_delta[3 * e + a];
   }
 }

@@ -36,6 +36,7 @@ static int rig_info(int argc, char **argv) {
          rig->n_params, rig->n_pt, rig->n_limits);
   printf("  mesh              LOD %d: %zu vertices, %zu triangles, %zu skin weights\n", rig->lod, rig->n_vertices,
          rig->n_faces, rig->n_skin);
+  printf("  blend shapes      %zu\n", rig->n_shapes);
   if (joints) {
     printf("\n%5s  %-28s %-28s %10s %10s %10s\n", "index", "joint", "parent", "offset_x", "offset_y", "offset_z");
     for (size_t j = 0; j < rig->n_joints; j++)
