@@ -55,10 +55,13 @@ bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use
       memcpy(g, ng, sizeof g);
       cost = ncost;
       lambda = fmax(lambda * 0.3, 1e-12);
-      if (rel < 1e-10 || step < 1e-9 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break; /* far below pixel noise */
+      if (rel < 1e-8 || step < 1e-9 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break; /* far below pixel noise */
     } else {
+      /* A rejected step that is already below the numerical resolution means convergence; do
+       * not spend evaluations inflating lambda. */
+      if (step < 1e-9 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break;
       lambda *= 4;
-      if (lambda > 1e12 || step < 1e-14) break;
+      if (lambda > 1e12) break;
     }
   }
   if (!isfinite(x[0]) || !isfinite(x[1]) || !isfinite(x[2])) return false;
