@@ -204,6 +204,36 @@ static void test_sam3d_params(void) {
   mhrfit_value_free(d);
 }
 
+static void test_jacobian(void) {
+  REQUIRE(rig);
+  mhrfit_error err = {0};
+  mhrfit_value *d = mhrfit_npz_load(TESTDATA("mhr_sam3d_body_outputs/img_subj00.npz"), NULL, &err);
+  REQUIRE(d);
+  double m[204];
+  REQUIRE(mhrfit_sam3d_model_params(d, m, NULL, &err));
+  mhrfit_value_free(d);
+  static double R[127 * 9], t[127 * 3], s[127], jp[889], J[381 * 204], tp[127 * 3], tm[127 * 3];
+  mhrfit_fk_pose pose = {R, t, s};
+  REQUIRE(mhrfit_rig_fk(rig, m, &pose, jp, &err));
+  mhrfit_rig_joint_jacobian(rig, &pose, jp, J);
+  double worst = 0;
+  for (size_t i = 0; i < 204; i++) {
+    double h = 1e-6, keep = m[i];
+    mhrfit_fk_pose pp = {R, tp, s}, pm = {R, tm, s};
+    m[i] = keep + h;
+    REQUIRE(mhrfit_rig_fk(rig, m, &pp, NULL, &err));
+    m[i] = keep - h;
+    REQUIRE(mhrfit_rig_fk(rig, m, &pm, NULL, &err));
+    m[i] = keep;
+    for (size_t r = 0; r < 381; r++) {
+      double fd = (tp[r] - tm[r]) / (2 * h), an = J[r * 204 + i];
+      worst = fmax(worst, fabs(fd - an) / fmax(1.0, fabs(fd)));
+    }
+  }
+  printf("  joint Jacobian vs central differences: max relative error %.3g\n", worst);
+  CHECK(worst < 1e-6);
+}
+
 static void test_bad_assets(void) {
   mhrfit_error err = {0};
   CHECK(!mhrfit_rig_load("/nonexistent", -1, &err) && err.type == MHRFIT_ERR_IO);
@@ -295,6 +325,7 @@ int main(void) {
   RUN(test_fk_vs_sam3d);
   RUN(test_skinning);
   RUN(test_sam3d_params);
+  RUN(test_jacobian);
   RUN(test_bad_assets);
   mhrfit_rig_free(rig);
   return test_report();

@@ -98,6 +98,19 @@ typedef struct mhrfit_fk_pose {
 bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose, double *jp_out, mhrfit_error *err);
 
 /**
+ * Analytic Jacobian of the joint positions with respect to the model
+ * parameters at the pose given by mhrfit_rig_fk() (`pose` and its joint
+ * parameters `jp`, 889 values). `J` is row-major (3·n_joints) × n_params, cm
+ * per parameter unit: row 3k + a is coordinate a of joint k. Per MHR.md §6.3,
+ * for joint j with parent p and a descendant k (or k = j for translations):
+ * translation channel i: s_p R_p e_i; rotation channel with world axis ω
+ * (z: A e_z, y: A Rz e_y, x: A Rz Ry e_x, A = R_p Rpre_j): ω × (t_k − t_j);
+ * scale: ln 2 · (t_k − t_j); chained through the parameter transform.
+ * Never allocates.
+ */
+void mhrfit_rig_joint_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp, double *J);
+
+/**
  * Linear blend skinning of the rig's rest mesh (identity and expression
  * blend shapes not applied) with a pose from mhrfit_rig_fk():
  * `v = Σ_k w_vk (s_k R_k R0_kᵀ (v_rest − t0_k) + t_k)` (MHR.md §7.3), into

@@ -213,3 +213,64 @@ void mhrfit_rig_shaped_vertices(const mhrfit_rig *rig, const double *coeffs, siz
       for (int a = 0; a < 3; a++) out[3 * (size_t)rig->shape_vertex[e] + a] += c * rig->shape_delta[3 * e + a];
   }
 }
+
+void mhrfit_rig_joint_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp, double *J) {
+  size_t nj = rig->n_joints, np = rig->n_params;
+  memset(J, 0, 3 * nj * np * sizeof *J);
+  /* start of each joint-parameter row in the (row-sorted) transform */
+  size_t start[7 * 256 + 1];
+  size_t rows = 7 * nj;
+  if (rows > 7 * 256) return;
+  for (size_t r = 0, e = 0; r <= rows; r++) {
+    while (e < rig->n_pt && (size_t)rig->pt[e].row < r) e++;
+    start[r] = e;
+  }
+  for (size_t j = 0; j < nj; j++) {
+    int p = rig->parents[j];
+    static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    const double *Rp = p >= 0 ? pose->R + 9 * p : I3;
+    double sp = p >= 0 ? pose->s[p] : 1.0;
+    const double *q = jp + 7 * j, *tj = pose->t + 3 * j;
+    /* world axes of the three rotation channels */
+    double A[9], ax[3][3];
+    mat3_mul(Rp, rig->prerot + 9 * j, A);
+    double cz = cos(q[5]), sz = sin(q[5]), cy = cos(q[4]), sy = sin(q[4]);
+    double ez[3] = {0, 0, 1}, ey[3] = {-sz, cz, 0}, ex[3] = {cz * cy, sz * cy, -sy}; /* Rz e_y, Rz Ry e_x */
+    for (int a = 0; a < 3; a++) {
+      ax[2][a] = A[3 * a] * ez[0] + A[3 * a + 1] * ez[1] + A[3 * a + 2] * ez[2];
+      ax[1][a] = A[3 * a] * ey[0] + A[3 * a + 1] * ey[1] + A[3 * a + 2] * ey[2];
+      ax[0][a] = A[3 * a] * ex[0] + A[3 * a + 1] * ex[1] + A[3 * a + 2] * ex[2];
+    }
+    for (int c = 0; c < 7; c++) {
+      size_t r = 7 * j + (size_t)c;
+      if (start[r] == start[r + 1]) continue; /* channel not driven */
+      /* every joint k in the subtree of j (j itself for translations) */
+      for (size_t k = j; k < nj; k++) {
+        if (k != j) { /* is j an ancestor of k? */
+          int a = rig->parents[k];
+          while (a > (int)j) a = rig->parents[a];
+          if (a != (int)j) continue;
+        } else if (c >= 3) {
+          continue;
+        }
+        const double *tk = pose->t + 3 * k;
+        double d[3] = {tk[0] - tj[0], tk[1] - tj[1], tk[2] - tj[2]}, v[3];
+        if (c < 3) {
+          for (int a = 0; a < 3; a++) v[a] = sp * Rp[3 * a + c];
+        } else if (c < 6) {
+          const double *w = ax[c - 3];
+          v[0] = w[1] * d[2] - w[2] * d[1];
+          v[1] = w[2] * d[0] - w[0] * d[2];
+          v[2] = w[0] * d[1] - w[1] * d[0];
+        } else {
+          for (int a = 0; a < 3; a++) v[a] = 0.6931471805599453 * d[a];
+        }
+        for (size_t e = start[r]; e < start[r + 1]; e++) {
+          double coeff = rig->pt[e].coeff;
+          size_t m = (size_t)rig->pt[e].param;
+          for (int a = 0; a < 3; a++) J[(3 * k + (size_t)a) * np + m] += coeff * v[a];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/* MHR rig evaluation cost on one core: forward kinematics, FK + the joint Jacobian (127 joints x
+ * 204 parameters), and skinning of the loaded LOD. Median of 5 runs of N evaluations each.
+ *   build/bench/bench_rig [ASSETS_DIR]     (default: $MHRFIT_ASSETS) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "mhrfit/npy.h"
+#include "mhrfit/rig.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmpd(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  const char *assets = argc > 1 ? argv[1] : getenv("MHRFIT_ASSETS");
+  if (!assets) {
+    fprintf(stderr, "usage: bench_rig ASSETS_DIR (or set MHRFIT_ASSETS)\n");
+    return 2;
+  }
+  mhrfit_error err = {0};
+  mhrfit_rig *rig = mhrfit_rig_load(assets, -1, &err);
+  if (!rig) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  static double m[204], R[127 * 9], t[127 * 3], s[127], jp[889], J[381 * 204];
+  for (int i = 0; i < 204; i++) m[i] = 0.05 * ((i * 37) % 11 - 5) / 5.0;
+  double *verts = malloc(sizeof(double) * 3 * rig->n_vertices);
+  mhrfit_fk_pose pose = {R, t, s};
+  const int N = 2000;
+  const char *names[3] = {"forward kinematics", "FK + joint Jacobian (381 x 204)", "skinning"};
+  printf("MHR rig, LOD %d (%zu vertices), median of 5 runs of %d evaluations, one thread\n\n", rig->lod,
+         rig->n_vertices, N);
+  printf("| what | us per evaluation |\n|---|---:|\n");
+  for (int what = 0; what < 3; what++) {
+    double times[5];
+    for (int run = 0; run < 5; run++) {
+      double t0 = now();
+      for (int i = 0; i < N; i++) {
+        m[10] = 0.001 * i;
+        mhrfit_rig_fk(rig, m, &pose, jp, &err);
+        if (what == 1) mhrfit_rig_joint_jacobian(rig, &pose, jp, J);
+        if (what == 2) mhrfit_rig_skin(rig, &pose, verts);
+      }
+      times[run] = (now() - t0) / N;
+    }
+    qsort(times, 5, sizeof times[0], cmpd);
+    printf("| %s | %.2f |\n", names[what], 1e6 * times[2]);
+  }
+  free(verts);
+  mhrfit_rig_free(rig);
+  return 0;
+}
