@@ -8,6 +8,7 @@
 #include "body/model_file.h"
 #include "common/file.h"
 #include "mhrfit/npy.h"
+#include "mhrfit/param_sets.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
 
@@ -234,6 +235,47 @@ static void test_jacobian(void) {
   CHECK(worst < 1e-6);
 }
 
+/* Every table entry is checked against the parameter names of the .model file. */
+static bool name_has_any(const char *name, const char *const *words) {
+  for (; *words; words++)
+    if (strstr(name, *words)) return true;
+  return false;
+}
+
+static void test_param_sets(void) {
+  REQUIRE(rig);
+  static const char *const leg_words[] = {"upleg", "knee", "lowleg", "foot", "subtalar", "talocrural", "ball",
+                                          "hip_width", "leg_length", "root_", NULL};
+  static const char *const finger_words[] = {"thumb", "index", "middle", "ring", "pinky", NULL};
+  mhrfit_error err = {0};
+  const int *idx;
+  size_t n;
+  for (int dim = 133; dim <= 204; dim += 71) {
+    int off = dim == 133 ? 6 : 0;
+    REQUIRE(mhrfit_param_set_get(MHRFIT_SET_LOWER_BODY, dim, &idx, &n, &err));
+    CHECK(n == (dim == 133 ? 28u : 34u));
+    for (size_t i = 0; i < n; i++) {
+      CHECK(i == 0 || idx[i] > idx[i - 1]);
+      const char *nm = rig->param_names[idx[i] + off];
+      CHECK(name_has_any(nm, leg_words));
+    }
+    /* and no leg parameter outside the table (pose and flexible parameters 0..135) */
+    for (int p = off; p < 136; p++) {
+      bool in = false;
+      for (size_t i = 0; i < n; i++) in = in || idx[i] + off == p;
+      if (!in && !strstr(rig->param_names[p], "root_")) CHECK(!name_has_any(rig->param_names[p], leg_words));
+    }
+    REQUIRE(mhrfit_param_set_get(MHRFIT_SET_HANDS, dim, &idx, &n, &err));
+    CHECK(n == 54);
+    for (size_t i = 0; i < n; i++) CHECK(name_has_any(rig->param_names[idx[i] + off], finger_words));
+  }
+  REQUIRE(mhrfit_param_set_get(MHRFIT_SET_JAW, 133, &idx, &n, &err));
+  CHECK(n == 3 && idx[0] == 130);
+  CHECK(!mhrfit_param_set_get(MHRFIT_SET_LOWER_BODY, 260, &idx, &n, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK_CONTAINS(err.message, "pose dimension 260");
+  CHECK_CONTAINS(err.message, "133");
+}
+
 static void test_bad_assets(void) {
   mhrfit_error err = {0};
   CHECK(!mhrfit_rig_load("/nonexistent", -1, &err) && err.type == MHRFIT_ERR_IO);
@@ -326,6 +368,7 @@ int main(void) {
   RUN(test_skinning);
   RUN(test_sam3d_params);
   RUN(test_jacobian);
+  RUN(test_param_sets);
   RUN(test_bad_assets);
   mhrfit_rig_free(rig);
   return test_report();
