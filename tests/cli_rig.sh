@@ -19,5 +19,16 @@ check "missing folder is a runtime failure" $([ $rc -eq 1 ]; echo $?)
 "$bin" rig >/dev/null 2>&1; rc=$?
 check "rig without subcommand is a usage error" $([ $rc -eq 2 ]; echo $?)
 rm -f "${TMPDIR:-/tmp}/rig_err.$$"
+tmp=$(mktemp -d)
+"$bin" rig fk --assets "$assets" --params "${MHRFIT_TESTDATA:?}/mhr_sam3d_body_outputs/img_subj00.npz" --out "$tmp/fk.npz" >/dev/null; rc=$?
+check "rig fk exits 0" $rc
+out=$("$bin" inspect "$tmp/fk.npz")
+check "fk joints (127, 3)" $(grep -Eq '^pred_joint_coords +float32 +\(127, 3\)$' <<<"$out"; echo $?)
+check "fk vertices (595, 3)" $(grep -Eq '^pred_vertices +float32 +\(595, 3\)$' <<<"$out"; echo $?)
+json=$("$bin" inspect --json "$tmp/fk.npz")
+check "pelvis at (0, -0.923987, 0) m (DATA.md 2.5)" $(grep -q '"pred_joint_coords": \[\[0.0, -0.0, -0.0\], \[0.0, -0.923987, -0.0\]' <<<"$json"; echo $?)
+"$bin" rig fk --assets "$assets" --params "$tmp/missing.npz" --out "$tmp/x.npz" >/dev/null 2>&1; rc=$?
+check "rig fk on a missing file exits 1" $([ $rc -eq 1 ]; echo $?)
+rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

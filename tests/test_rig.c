@@ -8,6 +8,7 @@
 #include "body/model_file.h"
 #include "common/file.h"
 #include "mhrfit/npy.h"
+#include "mhrfit/keypoints.h"
 #include "mhrfit/param_sets.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
@@ -122,6 +123,21 @@ static void test_fk_vs_sam3d(void) {
       if (j >= stale[subj].first && j <= stale[subj].last) continue;
       for (int k = 0; k < 9; k++) worst_r = fmax(worst_r, fabs(R[9 * j + k] - mhrfit_array_get_f64(gr, (size_t)(9 * j + k))));
     }
+    /* joint-exact keypoints against pred_keypoints_3d */
+    const mhrfit_array *k3 = mhrfit_value_dict_get(d, "pred_keypoints_3d")->u.array;
+    double kp[210], worst_k = 0;
+    CHECK(mhrfit_mhr70_from_joints(&pose, kp) == 49);
+    int n_kp = 0;
+    for (int k = 0; k < 70; k++) {
+      if (isnan(kp[3 * k])) continue;
+      double sam[3];
+      mhrfit_mhr_to_sam3d(kp + 3 * k, sam);
+      for (int a = 0; a < 3; a++) worst_k = fmax(worst_k, fabs(sam[a] - mhrfit_array_get_f64(k3, (size_t)(3 * k + a))));
+      n_kp++;
+    }
+    CHECK(n_kp == 49);
+    CHECK(worst_k <= 1e-6);
+    printf("  img_subj%02d: 49 joint keypoints, max diff to pred_keypoints_3d %.3g m\n", subj, worst_k);
     double wr = s[42], wl = s[78];
     printf("  img_subj%02d: max joint diff %.3g m, max rotation diff %.3g, wrist scales %.7f %.7f\n", subj, worst_p,
            worst_r, wr, wl);

@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "mhrfit/keypoints.h"
+#include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
+#include "mhrfit/sam3d.h"
 
 static int rig_info(int argc, char **argv) {
   const char *assets = NULL;
@@ -58,13 +61,125 @@ static int rig_info(int argc, char **argv) {
   return MF_EXIT_OK;
 }
 
+static mhrfit_array *f32_array(int ndim, const size_t *shape, const double *src, double scale_yz, mhrfit_error *err) {
+  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_F32, 0, ndim, shape, 0, err);
+  if (!a) return NULL;
+  for (size_t i = 0; i < a->count; i++) {
+    double v = src[i];
+    if (scale_yz != 0) v = (i % 3 == 0 ? v : -v) / 100.0; /* cm, Y up -> m, SAM 3D Body camera axes */
+    ((float *)a->data)[i] = (float)v;
+  }
+  return a;
+}
+
+static int rig_fk(int argc, char **argv) {
+  const char *assets = NULL, *params = NULL, *out = NULL;
+  long lod = -1;
+  const mf_opt opts[] = {
+      {"params", MF_OPT_STRING, &params, "FILE", "SAM 3D Body output (.npz/.npy) or any file with mhr_model_params; required", NULL},
+      {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
+      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+  };
+  const mf_cmd_spec spec = {
+      "rig fk", "--params FILE --out OUT.npz [--assets DIR] [--lod N]",
+      "Evaluates MHR for the model parameters of FILE and writes, in SAM 3D Body conventions (metres,\n"
+      "camera axes: y and z negated), pred_joint_coords (127,3), pred_global_rots (127,3,3; native\n"
+      "axes), pred_keypoints_3d (70,3; the 49 keypoints that are joints, NaN for surface keypoints),\n"
+      "pred_vertices (V,3; identity blend shapes from shape_params when present) and mhr_model_params.",
+      opts, sizeof opts / sizeof opts[0], 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) return rc;
+  mf_strlist_free(&pos);
+  if (!params || !out) return mf_usage_error("rig fk", "--params and --out are required");
+  if (!assets) assets = getenv("MHRFIT_ASSETS");
+  if (!assets || !*assets) return mf_usage_error("rig fk", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS");
+  mhrfit_error err = {0};
+  mhrfit_rig *rig = NULL;
+  mhrfit_value *in = mhrfit_numpy_load(params, NULL, &err);
+  double *jp = NULL, *R = NULL, *t = NULL, *s = NULL, *verts = NULL, *posed = NULL;
+  mhrfit_array *arr[5] = {0};
+  rc = MF_EXIT_FAILURE;
+  if (!in) goto fail;
+  if (in->kind == MHRFIT_V_LIST && in->u.list.count) { /* a list of persons: the first */
+    mhrfit_value *first = in->u.list.items[0];
+    in->u.list.items[0] = NULL;
+    in->u.list.count = 0;
+    mhrfit_value_free(in);
+    in = first;
+  }
+  double m[204];
+  int defaulted = 0;
+  if (!mhrfit_sam3d_model_params(in, m, &defaulted, &err)) {
+    mhrfit_error_prefix(&err, "%s", params);
+    goto fail;
+  }
+  if (defaulted) fprintf(stderr, "mhrfit rig fk: warning: %s has no mhr_model_params; hands and scales set to zero\n", params);
+  rig = mhrfit_rig_load(assets, (int)lod, &err);
+  if (!rig) goto fail;
+  size_t nj = rig->n_joints, nv = rig->n_vertices;
+  jp = calloc(7 * nj, sizeof *jp);
+  R = calloc(9 * nj, sizeof *R);
+  t = calloc(3 * nj, sizeof *t);
+  s = calloc(nj, sizeof *s);
+  verts = calloc(3 * nv + 1, sizeof *verts);
+  posed = calloc(3 * nv + 1, sizeof *posed);
+  if (!jp || !R || !t || !s || !verts || !posed) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  mhrfit_fk_pose pose = {R, t, s};
+  if (!mhrfit_rig_fk(rig, m, &pose, jp, &err)) goto fail;
+  double kp[210], shape[45] = {0};
+  mhrfit_mhr70_from_joints(&pose, kp);
+  const mhrfit_value *sp = mhrfit_value_dict_get(in, "shape_params");
+  if (sp && sp->kind == MHRFIT_V_ARRAY && sp->u.array->count == 45)
+    for (int i = 0; i < 45; i++) shape[i] = mhrfit_array_get_f64(sp->u.array, (size_t)i);
+  /* shaped rest mesh, then skinning with the rest mesh replaced */
+  mhrfit_rig_shaped_vertices(rig, shape, 45, verts);
+  double *rest = rig->vertices;
+  rig->vertices = verts;
+  mhrfit_rig_skin(rig, &pose, posed);
+  rig->vertices = rest;
+  size_t sj[2] = {nj, 3}, sr[3] = {nj, 3, 3}, sk[2] = {70, 3}, sv[2] = {nv, 3}, sm[1] = {204};
+  arr[0] = f32_array(2, sj, t, 1, &err);
+  arr[1] = f32_array(3, sr, R, 0, &err);
+  arr[2] = f32_array(2, sk, kp, 1, &err);
+  arr[3] = f32_array(2, sv, posed, 1, &err);
+  arr[4] = f32_array(1, sm, m, 0, &err);
+  for (int i = 0; i < 5; i++)
+    if (!arr[i]) goto fail;
+  const char *keys[5] = {"pred_joint_coords", "pred_global_rots", "pred_keypoints_3d", "pred_vertices", "mhr_model_params"};
+  if (!mhrfit_npz_save(out, 5, keys, (const mhrfit_array *const *)arr, true, &err)) goto fail;
+  printf("wrote %s: %zu joints, 70 keypoints (49 from joints), %zu vertices (LOD %d)\n", out, nj, nv, rig->lod);
+  rc = MF_EXIT_OK;
+  goto done;
+fail:
+  rc = mf_report("rig fk", &err);
+done:
+  for (int i = 0; i < 5; i++) mhrfit_array_free(arr[i]);
+  free(jp);
+  free(R);
+  free(t);
+  free(s);
+  free(verts);
+  free(posed);
+  mhrfit_rig_free(rig);
+  mhrfit_value_free(in);
+  return rc;
+}
+
 int mf_cmd_rig(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "info") == 0) return rig_info(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "fk") == 0) return rig_fk(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    printf("Usage: mhrfit rig info [--assets DIR] [--lod N] [--joints] [--params]\n\n"
-           "Subcommands:\n  info   sizes of the MHR rig; list its joints or parameters\n");
+    printf("Usage: mhrfit rig info [--assets DIR] [--lod N] [--joints] [--params]\n"
+           "       mhrfit rig fk --params FILE --out OUT.npz [--assets DIR] [--lod N]\n\n"
+           "Subcommands:\n  info   sizes of the MHR rig; list its joints or parameters\n"
+           "  fk     evaluate MHR for a SAM 3D Body output's parameters (joints, keypoints, mesh)\n");
     return MF_EXIT_OK;
   }
-  fprintf(stderr, "mhrfit rig: expected a subcommand: info (see 'mhrfit rig --help')\n");
+  fprintf(stderr, "mhrfit rig: expected a subcommand: info or fk (see 'mhrfit rig --help')\n");
   return MF_EXIT_USAGE;
 }

@@ -12,7 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
-    {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits, mesh sizes)"},
+    {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits), rig fk (joints, keypoints, mesh)"},
     {"triangulate", mf_cmd_triangulate, "stage 2: robust multi-view triangulation of one frame or a sequence"},
 };
 
