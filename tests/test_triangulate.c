@@ -108,7 +108,7 @@ static void test_reasons_and_masks(void) {
   double conf[6 * 4];
   for (int i = 0; i < 24; i++) conf[i] = 0.9;
   conf[5 * 4 + 0] = NAN;
-  conf[5 * 4 + 3] = -INFINITY;
+  conf[5 * 4 + 3] = 0.0; /* OpenPose writes undetected points as 0, 0, 0: missing */
   double pts[18], init[18], rerr[24];
   uint8_t in[24];
   int32_t used[6], reason[6];

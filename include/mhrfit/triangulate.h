@@ -80,7 +80,7 @@ typedef enum mhrfit_tri_reason {
 /** Options; fill with mhrfit_tri_options_default() then change fields. */
 typedef struct mhrfit_tri_options {
   mhrfit_tri_method method;    /**< default MHRFIT_TRI_DEFAULT */
-  double min_conf;             /**< default method: confidence below this ⇒ missing (default 0) */
+  double min_conf;             /**< default method: confidence below this ⇒ missing (default 0; a confidence of 0 is always missing) */
   mhrfit_tri_score score_type; /**< default median */
   double huber_delta;          /**< px, for the Huber score (default 10) */
   double inlier_thresh;        /**< px, inlier gate (default 30) */

@@ -115,7 +115,8 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
     const mhrfit_camera *c = &t->cams[v];
     if (ok && c->width > 0 && c->height > 0)
       ok = uv[2 * v] >= 0 && uv[2 * v] < c->width && uv[2 * v + 1] >= 0 && uv[2 * v + 1] < c->height;
-    if (ok && conf) ok = isfinite(conf[v]) && conf[v] >= t->o.min_conf;
+    /* a zero confidence is always missing (OpenPose writes undetected points as 0, 0, 0) */
+    if (ok && conf) ok = isfinite(conf[v]) && conf[v] > 0 && conf[v] >= t->o.min_conf;
     if (ok) ok = mhrfit_camera_pixel_to_normalized(c, uv + 2 * v, t->xn[v], NULL);
     if (ok) {
       double xd[2], Jd[4];
