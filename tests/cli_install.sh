@@ -11,7 +11,7 @@ pc=$(find "$tmp/prefix" -name mhrfit.pc | head -n1)
 [ -x "$tmp/prefix/bin/mhrfit" ] || { echo "FAIL: binary not installed"; exit 1; }
 [ -f "$tmp/prefix/include/mhrfit/error.h" ] || { echo "FAIL: headers not installed"; exit 1; }
 cat > "$tmp/use.c" <<'C'
-#include <mhrfit/array.h>
+#include <mhrfit/mhrfit.h>
 #include <stdio.h>
 int main(void) {
   mhrfit_error err = {0};

@@ -72,14 +72,20 @@ struct mhrfit_value {
 /** @name Create and destroy
  * Constructors return NULL on MHRFIT_ERR_NOMEM (and fill `err`). The caller owns the result.
  * @{ */
+/** A NULL (None) value. */
 mhrfit_value *mhrfit_value_new_null(mhrfit_error *err);
+/** A BOOL value. */
 mhrfit_value *mhrfit_value_new_bool(bool b, mhrfit_error *err);
+/** An INT value. */
 mhrfit_value *mhrfit_value_new_int(int64_t i, mhrfit_error *err);
+/** A FLOAT value (NaN and infinities allowed). */
 mhrfit_value *mhrfit_value_new_float(double f, mhrfit_error *err);
 /** Copies `len` bytes of `s` (kind STRING, BYTES or DATETIME). STRING content must be valid
  * UTF-8 (MHRFIT_ERR_FORMAT otherwise). */
 mhrfit_value *mhrfit_value_new_string(mhrfit_value_kind kind, const char *s, size_t len, mhrfit_error *err);
+/** An empty LIST. */
 mhrfit_value *mhrfit_value_new_list(mhrfit_error *err);
+/** An empty DICT. */
 mhrfit_value *mhrfit_value_new_dict(mhrfit_error *err);
 /** Wraps `array`, taking ownership of it (freed on failure too). */
 mhrfit_value *mhrfit_value_new_array(mhrfit_array *array, mhrfit_error *err);

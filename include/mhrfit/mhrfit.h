@@ -1,0 +1,33 @@
+/**
+ * @file mhrfit.h
+ * @brief Umbrella header: includes every public module of libmhrfit.
+ *
+ * Modules, in the order data flows: errors and containers (error.h, array.h,
+ * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
+ * geometry (camera.h, calib.h), triangulation (layout.h, observations.h,
+ * triangulate.h), the body model (rig.h, keypoints.h, sam3d.h,
+ * param_sets.h).
+ */
+#ifndef MHRFIT_MHRFIT_H
+#define MHRFIT_MHRFIT_H
+
+#include "mhrfit/array.h"
+#include "mhrfit/calib.h"
+#include "mhrfit/camera.h"
+#include "mhrfit/error.h"
+#include "mhrfit/json.h"
+#include "mhrfit/keypoints.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/observations.h"
+#include "mhrfit/openpose.h"
+#include "mhrfit/param_sets.h"
+#include "mhrfit/pickle.h"
+#include "mhrfit/rig.h"
+#include "mhrfit/sam3d.h"
+#include "mhrfit/toml.h"
+#include "mhrfit/trc.h"
+#include "mhrfit/triangulate.h"
+#include "mhrfit/value.h"
+
+#endif
