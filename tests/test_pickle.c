@@ -172,6 +172,11 @@ static void test_broken_streams(void) {
   expect_bytes_error("\x80\x05\x97.", 4, MHRFIT_ERR_UNSUPPORTED, "out-of-band");
   expect_bytes_error("\x80\x03K\x01K\x02R.", 8, MHRFIT_ERR_UNSUPPORTED, "REDUCE");
   expect_bytes_error("\x80\x03" "cbuiltins\nexec\n.", 17, MHRFIT_ERR_UNSUPPORTED, "builtins.exec");
+  /* numpy.dtype('<') and numpy.dtype(''): a type string without a kind (found by fuzzing) */
+  static const char lone[] = "\x80\x03" "cnumpy\ndtype\nX\x01\x00\x00\x00<\x85R.";
+  static const char empty[] = "\x80\x03" "cnumpy\ndtype\nX\x00\x00\x00\x00\x85R.";
+  expect_bytes_error(lone, sizeof lone - 1, MHRFIT_ERR_UNSUPPORTED, "dtype");
+  expect_bytes_error(empty, sizeof empty - 1, MHRFIT_ERR_UNSUPPORTED, "dtype");
   /* a valid minimal stream */
   mhrfit_error err = {0};
   mhrfit_value *v = mhrfit_pickle_parse("\x80\x02K\x07.", 5, "ok.pkl", NULL, &err);

@@ -79,7 +79,9 @@ bool mf_npy_parse_descr(const char *descr, mf_npy_dtype *out) {
   char order = '=';
   if (*d == '<' || *d == '>' || *d == '|' || *d == '=') order = *d++;
   out->big_endian = order == '>';
-  char kind = *d++;
+  char kind = *d;
+  if (kind == '\0') return false; /* "" or a lone byte-order character */
+  d++;
   if (kind == 'O' && (*d == '\0' || strcmp(d, "8") == 0)) {
     out->object = true;
     out->itemsize = 8;
