@@ -336,6 +336,19 @@ static void test_synthetic_fbx(void) {
   }
   CHECK(failures > 0);
   CHECK_CONTAINS(err.message, "cut.fbx");
+  /* a record whose end offset lies inside its own header (found by fuzzing: it used to make the
+   * property count look huge) */
+  unsigned char *bad = malloc(len);
+  REQUIRE(bad);
+  memcpy(bad, data, len);
+  uint64_t end = 30;
+  for (int i = 0; i < 8; i++) bad[27 + i] = (unsigned char)(end >> (8 * i));
+  mhrfit_error e2 = {0};
+  mf_fbx *g = mf_fbx_parse(bad, len, "bad_end.fbx", 0, &e2);
+  CHECK(g == NULL && e2.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(e2.message, "record end out of range");
+  mf_fbx_free(g);
+  free(bad);
   free(data);
 }
 
