@@ -48,6 +48,8 @@ bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use
     }
     double xn[3] = {x[0] + dx[0], x[1] + dx[1], x[2] + dx[2]}, ncost, nA[9], ng[3];
     double step = sqrt(dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2]);
+    /* an undamped-enough step below the numerical resolution: converged, skip its evaluation */
+    if (lambda < 1e-2 && step < 1e-9 * (1.0 + fabs(x[0]) + fabs(x[1]) + fabs(x[2]))) break;
     if (evaluate(t, uv, use, xn, &ncost, nA, ng) && ncost < cost) {
       double rel = (cost - ncost) / (cost > 1e-30 ? cost : 1e-30);
       memcpy(x, xn, sizeof x);

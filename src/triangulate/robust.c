@@ -177,9 +177,11 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         best_score = s;
         memcpy(best, X, sizeof best);
       }
-      /* Every valid view already agrees: no candidate can have more support, and the final
-       * refinement over all of them does not depend on which agreeing pair seeded it. */
-      if (t->o.rank_by_consensus && best_count == n_valid) goto chosen;
+      /* Stop once the best candidate is supported by a clear majority: any other candidate with
+       * as much support would share at least three views with it, agreeing within the gate, i.e.
+       * it would be the same point up to noise, and the refinement over the consensus set (with
+       * re-admission) gives the same answer whichever of them seeded it. */
+      if (t->o.rank_by_consensus && 2 * best_count >= n_valid + 3) goto chosen;
     }
   }
 chosen:
