@@ -64,7 +64,7 @@ static int count_inliers(const mhrfit_triangulator *t, const double *err) {
  * first order in the error (the regime of the gate) and spares a full distorted projection per
  * candidate and view; the chosen point's final errors use the full model. */
 static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int n_valid, int need, int *count,
-                           double *msq) {
+                           double *msq, double *err) {
   int cnt = 0, seen = 0;
   double sq = 0, gate2 = t->o.inlier_thresh * t->o.inlier_thresh;
   for (size_t v = 0; v < t->n_views; v++) {
@@ -77,10 +77,13 @@ static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int 
       double dy = (P[4] * X[0] + P[5] * X[1] + P[6] * X[2] + P[7]) / z - t->xn[v][1];
       const double *J = t->Jpix[v];
       double eu = J[0] * dx + J[1] * dy, ev = J[2] * dx + J[3] * dy, e2 = eu * eu + ev * ev;
+      err[v] = sqrt(e2);
       if (e2 < gate2) {
         cnt++;
         sq += e2;
       }
+    } else {
+      err[v] = INFINITY;
     }
     if (cnt + (n_valid - seen) < need) return false;
   }
@@ -142,6 +145,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
   double best[3] = {NAN, NAN, NAN}, best_score = INFINITY;
   int best_count = -1;
   bool have = false, any_geometry = false;
+  double best_err[MF_TRI_MAX_VIEWS];
   for (size_t a = 0; a < V; a++) {
     if (!t->valid[a]) continue;
     for (size_t b = a + 1; b < V; b++) {
@@ -165,7 +169,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         /* Rank by consensus; among equal support, by the mean squared error of the agreeing
          * views (a truncated-quadratic, MSAC-like cost), which separates the clean pair from
          * pairs that include an outlier. */
-        if (!eval_candidate(t, X, n_valid, best_count > 2 ? best_count : 2, &cnt, &s)) continue;
+        if (!eval_candidate(t, X, n_valid, best_count > 2 ? best_count : 2, &cnt, &s, t->err)) continue;
       } else { /* the original: the robust score over all valid views */
         residuals(t, uv, X, t->err);
         if (!isfinite(t->err[a]) || !isfinite(t->err[b])) continue;
@@ -176,6 +180,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         best_count = cnt;
         best_score = s;
         memcpy(best, X, sizeof best);
+        if (t->o.rank_by_consensus) memcpy(best_err, t->err, V * sizeof *best_err);
       }
       /* Stop once the best candidate is supported by a clear majority: any other candidate with
        * as much support would share at least three views with it, agreeing within the gate, i.e.
@@ -192,7 +197,13 @@ chosen:
     p->reason = any_geometry ? MHRFIT_TRI_ALL_OUTLIERS : MHRFIT_TRI_DEGENERATE;
     return;
   }
-  residuals(t, uv, best, t->err);
+  /* Initial inliers: with consensus ranking, the chosen candidate's (first-order) pixel errors are
+   * at hand; the original ranking computes them now. Both are replaced by exact errors below. */
+  if (t->o.rank_by_consensus) {
+    for (size_t v = 0; v < V; v++) t->err[v] = t->valid[v] ? best_err[v] : NAN;
+  } else {
+    residuals(t, uv, best, t->err);
+  }
   set_inliers(t, t->err, t->in);
   int n_in = count_inliers(t, t->err);
   if (n_in < 2) { /* the original's fallback: the two views with the smallest errors */
@@ -211,13 +222,18 @@ chosen:
   for (int pass = 0; pass < 2; pass++) {
     if (t->o.lm_iters > 0) mf_point_lm(t, uv, t->in, X);
     residuals(t, uv, X, t->err);
-    /* re-admit valid views that the refined point explains */
+    /* the inliers are the valid views the refined point explains within the gate (exact errors):
+     * re-admit views that now agree, drop views that no longer do (keeping at least two) */
     bool changed = false;
-    for (size_t v = 0; v < V; v++)
-      if (t->valid[v] && !t->in[v] && t->err[v] < t->o.inlier_thresh) {
-        t->in[v] = true;
+    int n_now = 0;
+    for (size_t v = 0; v < V; v++) n_now += t->valid[v] && t->err[v] < t->o.inlier_thresh;
+    for (size_t v = 0; v < V; v++) {
+      bool want = t->valid[v] && t->err[v] < t->o.inlier_thresh;
+      if (want != t->in[v] && (want || n_now >= 2)) {
+        t->in[v] = want;
         changed = true;
       }
+    }
     if (!changed) break;
   }
   int used = 0;
