@@ -5,7 +5,8 @@
  * Modules, in the order data flows: errors and containers (error.h, array.h,
  * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
  * geometry (camera.h, calib.h), triangulation (layout.h, observations.h,
- * triangulate.h), the body model (rig.h, keypoints.h, sam3d.h,
+ * triangulate.h), the body model (rig.h, keypoints.h: joint keypoints, markers,
+ * user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h).
  */
 #ifndef MHRFIT_MHRFIT_H

@@ -132,6 +132,13 @@ static inline void mhrfit_mhr_to_sam3d(const double in[3], double out[3]) {
   out[2] = -in[2] / 100.0;
 }
 
+/** SAM 3D Body camera axes (metres) → MHR native (cm, Y up): the inverse of mhrfit_mhr_to_sam3d(). */
+static inline void mhrfit_sam3d_to_mhr(const double in[3], double out[3]) {
+  out[0] = in[0] * 100.0;
+  out[1] = -in[1] * 100.0;
+  out[2] = -in[2] * 100.0;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,14 @@
-/* MHR70 keypoints from joints: see include/mhrfit/keypoints.h (table from MHR.md §9.2). */
+/* MHR70 keypoints from the skeleton: joint table (MHR.md §9.2), surface
+ * markers, user mappings and the sparse keypoint Jacobian. See
+ * include/mhrfit/keypoints.h for the model and the marker table. */
 #include "mhrfit/keypoints.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "mhrfit/npy.h"
 
 static const int table[MHRFIT_N_MHR70] = {
     /* 0-4 nose, eyes, ears: surface */ -1, -1, -1, -1, -1,
@@ -24,7 +31,20 @@ static const int table[MHRFIT_N_MHR70] = {
     /* 63-68 olecranon, cubital fossa, acromion: surface */ -1, -1, -1, -1, -1, -1,
     /* 69 neck: midpoint of c_neck (110) and c_neck_twist1_proc (111) */ -2};
 
+/* Attachment joint of each surface keypoint (the table in keypoints.h). */
+static const char *const marker_joint[MHRFIT_N_MHR70] = {
+    [0] = "c_head",        [1] = "c_head",        [2] = "c_head",       [3] = "c_head",       [4] = "c_head",
+    [7] = "l_lowarm",      [8] = "r_lowarm",      [13] = "l_talocrural", [14] = "r_talocrural",
+    [15] = "l_ball",       [16] = "l_ball",       [17] = "l_subtalar",  [18] = "r_ball",      [19] = "r_ball",
+    [20] = "r_subtalar",   [63] = "l_lowarm",     [64] = "r_lowarm",    [65] = "l_lowarm",    [66] = "r_lowarm",
+    [67] = "l_clavicle",   [68] = "r_clavicle"};
+
 const int *mhrfit_mhr70_joint_table(void) { return table; }
+
+const char *mhrfit_mhr70_marker_joint(int k) {
+  if (k < 0 || k >= MHRFIT_N_MHR70) return NULL;
+  return marker_joint[k];
+}
 
 int mhrfit_mhr70_from_joints(const mhrfit_fk_pose *pose, double kp[MHRFIT_N_MHR70 * 3]) {
   int n = 0;
@@ -38,4 +58,409 @@ int mhrfit_mhr70_from_joints(const mhrfit_fk_pose *pose, double kp[MHRFIT_N_MHR7
     n += j != -1;
   }
   return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keypoint maps                                                             */
+
+/* One step of the Jacobian plan: the derivative of term `term` of keypoint
+ * `kp` through channel `ch` of ancestor joint `anc`, scattered through the
+ * parameter-transform entries [pt_begin, pt_end) into local columns
+ * step_cols[col_off ...]. */
+struct mhrfit_kpmap_step {
+  uint32_t kp, term;
+  int32_t anc;
+  uint8_t ch;
+  uint32_t pt_begin, pt_end, col_off;
+};
+
+void mhrfit_kpmap_free(mhrfit_kpmap *map) {
+  if (!map) return;
+  free(map->term_start);
+  free(map->terms);
+  free(map->col_start);
+  free(map->cols);
+  free(map->steps);
+  free(map->step_cols);
+  free(map->axes);
+  free(map);
+}
+
+bool mhrfit_kpmap_defined(const mhrfit_kpmap *map, size_t k) {
+  return k < map->n_keypoints && map->term_start[k + 1] > map->term_start[k];
+}
+
+/* Builds the column lists and the Jacobian plan from the terms. */
+static bool kpmap_plan(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *err) {
+  size_t nj = rig->n_joints, np = rig->n_params, nk = map->n_keypoints;
+  free(map->col_start);
+  free(map->cols);
+  free(map->steps);
+  free(map->step_cols);
+  map->col_start = NULL;
+  map->cols = NULL;
+  map->steps = NULL;
+  map->step_cols = NULL;
+  map->n_steps = 0;
+  size_t *row_start = mf_malloc_array(7 * nj + 1, sizeof *row_start, err);
+  int32_t *local = mf_malloc_array(np, sizeof *local, err);
+  map->col_start = mf_calloc_array(nk + 1, sizeof *map->col_start, err);
+  if (!row_start || !local || !map->col_start) goto fail;
+  for (size_t r = 0, e = 0; r <= 7 * nj; r++) {
+    while (e < rig->n_pt && (size_t)rig->pt[e].row < r) e++;
+    row_start[r] = e;
+  }
+  /* pass 0 counts, pass 1 fills */
+  size_t n_cols = 0, n_steps = 0, n_step_cols = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    n_cols = n_steps = n_step_cols = 0;
+    for (size_t k = 0; k < nk; k++) {
+      for (size_t i = 0; i < np; i++) local[i] = -1;
+      /* columns: every parameter driving a used channel of an ancestor */
+      size_t c0 = n_cols;
+      for (int mark = 0; mark < 2; mark++) {
+        for (size_t ti = map->term_start[k]; ti < map->term_start[k + 1]; ti++) {
+          const mhrfit_kp_term *t = &map->terms[ti];
+          bool has_offset = t->offset[0] != 0 || t->offset[1] != 0 || t->offset[2] != 0;
+          for (int32_t a = t->joint; a >= 0; a = rig->parents[a]) {
+            for (int ch = 0; ch < 7; ch++) {
+              if (a == t->joint && ch >= 3 && !has_offset) continue;
+              size_t r = 7 * (size_t)a + (size_t)ch;
+              if (row_start[r] == row_start[r + 1]) continue;
+              if (mark == 0) {
+                for (size_t e = row_start[r]; e < row_start[r + 1]; e++) local[rig->pt[e].param] = 0;
+                continue;
+              }
+              if (pass == 1) {
+                struct mhrfit_kpmap_step *s = &map->steps[n_steps];
+                s->kp = (uint32_t)k;
+                s->term = (uint32_t)ti;
+                s->anc = a;
+                s->ch = (uint8_t)ch;
+                s->pt_begin = (uint32_t)row_start[r];
+                s->pt_end = (uint32_t)row_start[r + 1];
+                s->col_off = (uint32_t)n_step_cols;
+                for (size_t e = row_start[r]; e < row_start[r + 1]; e++)
+                  map->step_cols[n_step_cols + e - row_start[r]] = local[rig->pt[e].param];
+              }
+              n_steps++;
+              n_step_cols += row_start[r + 1] - row_start[r];
+            }
+          }
+        }
+        if (mark == 0) { /* number the marked parameters in ascending order */
+          int32_t c = 0;
+          for (size_t i = 0; i < np; i++) {
+            if (local[i] < 0) continue;
+            local[i] = c++;
+            if (pass == 1) map->cols[n_cols] = (int32_t)i;
+            n_cols++;
+          }
+        }
+      }
+      if (pass == 1) map->col_start[k] = c0;
+    }
+    if (pass == 0) {
+      map->cols = mf_malloc_array(n_cols ? n_cols : 1, sizeof *map->cols, err);
+      map->steps = mf_malloc_array(n_steps ? n_steps : 1, sizeof *map->steps, err);
+      map->step_cols = mf_malloc_array(n_step_cols ? n_step_cols : 1, sizeof *map->step_cols, err);
+      if (!map->cols || !map->steps || !map->step_cols) goto fail;
+    }
+  }
+  map->col_start[nk] = n_cols;
+  map->n_steps = n_steps;
+  free(row_start);
+  free(local);
+  return true;
+fail:
+  free(row_start);
+  free(local);
+  return false;
+}
+
+/* A map with room for `n_terms` terms; term_start zeroed. */
+static mhrfit_kpmap *kpmap_alloc(const mhrfit_rig *rig, size_t nk, size_t n_terms, mhrfit_error *err) {
+  mhrfit_kpmap *map = mf_calloc_array(1, sizeof *map, err);
+  if (!map) return NULL;
+  map->n_keypoints = nk;
+  map->n_joints = rig->n_joints;
+  map->n_params = rig->n_params;
+  map->term_start = mf_calloc_array(nk + 1, sizeof *map->term_start, err);
+  map->terms = mf_calloc_array(n_terms ? n_terms : 1, sizeof *map->terms, err);
+  map->axes = mf_malloc_array(9 * rig->n_joints + 3 * (n_terms ? n_terms : 1), sizeof *map->axes, err);
+  if (!map->term_start || !map->terms || !map->axes) {
+    mhrfit_kpmap_free(map);
+    return NULL;
+  }
+  return map;
+}
+
+mhrfit_kpmap *mhrfit_kpmap_new_mhr70(const mhrfit_rig *rig, mhrfit_error *err) {
+  if (rig->n_joints <= 111) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "MHR70 keypoints: the rig has %zu joints, expected 127", rig->n_joints);
+    return NULL;
+  }
+  for (int k = 0; k < MHRFIT_N_MHR70; k++) {
+    if (marker_joint[k] && mhrfit_rig_joint_index(rig, marker_joint[k]) < 0) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "MHR70 keypoints: the rig has no joint '%s' (marker of keypoint %d)",
+                  marker_joint[k], k);
+      return NULL;
+    }
+  }
+  /* room for 2 terms per keypoint (the neck has two, a marker one) */
+  mhrfit_kpmap *map = kpmap_alloc(rig, MHRFIT_N_MHR70, 2 * MHRFIT_N_MHR70, err);
+  if (!map) return NULL;
+  size_t n = 0;
+  for (int k = 0; k < MHRFIT_N_MHR70; k++) {
+    map->term_start[k] = n;
+    if (table[k] >= 0) {
+      map->terms[n++] = (mhrfit_kp_term){table[k], 1.0, {0, 0, 0}};
+    } else if (table[k] == -2) {
+      map->terms[n++] = (mhrfit_kp_term){110, 0.5, {0, 0, 0}};
+      map->terms[n++] = (mhrfit_kp_term){111, 0.5, {0, 0, 0}};
+    }
+  }
+  map->term_start[MHRFIT_N_MHR70] = n;
+  if (!kpmap_plan(map, rig, err)) {
+    mhrfit_kpmap_free(map);
+    return NULL;
+  }
+  return map;
+}
+
+int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfit_fk_pose *pose,
+                                   const double kp[MHRFIT_N_MHR70 * 3], mhrfit_error *err) {
+  if (map->n_keypoints != MHRFIT_N_MHR70) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "marker calibration needs an MHR70 map (this one has %zu keypoints)",
+                map->n_keypoints);
+    return -1;
+  }
+  /* rebuild the term list: joint keypoints as before, markers where kp is finite */
+  mhrfit_kp_term terms[2 * MHRFIT_N_MHR70];
+  size_t start[MHRFIT_N_MHR70 + 1], n = 0;
+  int set = 0;
+  for (size_t k = 0; k < MHRFIT_N_MHR70; k++) {
+    start[k] = n;
+    if (!marker_joint[k]) {
+      for (size_t ti = map->term_start[k]; ti < map->term_start[k + 1] && n < 2 * MHRFIT_N_MHR70; ti++)
+        terms[n++] = map->terms[ti];
+      continue;
+    }
+    const double *p = kp + 3 * k;
+    if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) continue;
+    long j = mhrfit_rig_joint_index(rig, marker_joint[k]);
+    if (j < 0) continue;
+    const double *R = pose->R + 9 * j, *t = pose->t + 3 * j;
+    double s = pose->s[j], d[3] = {p[0] - t[0], p[1] - t[1], p[2] - t[2]};
+    mhrfit_kp_term term = {(int32_t)j, 1.0, {0, 0, 0}};
+    for (int a = 0; a < 3; a++) term.offset[a] = (R[a] * d[0] + R[3 + a] * d[1] + R[6 + a] * d[2]) / s;
+    terms[n++] = term;
+    set++;
+  }
+  start[MHRFIT_N_MHR70] = n;
+  memcpy(map->terms, terms, n * sizeof *terms);
+  memcpy(map->term_start, start, sizeof start);
+  if (!kpmap_plan(map, rig, err)) return -1;
+  return set;
+}
+
+mhrfit_kpmap *mhrfit_kpmap_clone(const mhrfit_kpmap *map, mhrfit_error *err) {
+  size_t nk = map->n_keypoints, nt = map->term_start[nk];
+  mhrfit_kpmap *c = mf_calloc_array(1, sizeof *c, err);
+  if (!c) return NULL;
+  *c = *map;
+  c->term_start = mf_malloc_array(nk + 1, sizeof *c->term_start, err);
+  c->terms = mf_malloc_array(nt ? nt : 1, sizeof *c->terms, err);
+  c->col_start = mf_malloc_array(nk + 1, sizeof *c->col_start, err);
+  c->cols = mf_malloc_array(map->col_start[nk] ? map->col_start[nk] : 1, sizeof *c->cols, err);
+  c->steps = mf_malloc_array(map->n_steps ? map->n_steps : 1, sizeof *c->steps, err);
+  size_t nsc = map->n_steps ? map->steps[map->n_steps - 1].col_off + (map->steps[map->n_steps - 1].pt_end -
+                                                                        map->steps[map->n_steps - 1].pt_begin)
+                            : 0;
+  c->step_cols = mf_malloc_array(nsc ? nsc : 1, sizeof *c->step_cols, err);
+  c->axes = mf_malloc_array(9 * map->n_joints + 3 * (nt ? nt : 1), sizeof *c->axes, err);
+  if (!c->term_start || !c->terms || !c->col_start || !c->cols || !c->steps || !c->step_cols || !c->axes) {
+    mhrfit_kpmap_free(c);
+    return NULL;
+  }
+  memcpy(c->term_start, map->term_start, (nk + 1) * sizeof *c->term_start);
+  memcpy(c->terms, map->terms, nt * sizeof *c->terms);
+  memcpy(c->col_start, map->col_start, (nk + 1) * sizeof *c->col_start);
+  memcpy(c->cols, map->cols, map->col_start[nk] * sizeof *c->cols);
+  memcpy(c->steps, map->steps, map->n_steps * sizeof *c->steps);
+  memcpy(c->step_cols, map->step_cols, nsc * sizeof *c->step_cols);
+  return c;
+}
+
+static inline void term_point(const mhrfit_kp_term *t, const mhrfit_fk_pose *pose, double p[3]) {
+  const double *R = pose->R + 9 * t->joint, *tj = pose->t + 3 * t->joint;
+  double s = pose->s[t->joint];
+  for (int a = 0; a < 3; a++)
+    p[a] = tj[a] + s * (R[3 * a] * t->offset[0] + R[3 * a + 1] * t->offset[1] + R[3 * a + 2] * t->offset[2]);
+}
+
+void mhrfit_kpmap_eval(const mhrfit_kpmap *map, const mhrfit_fk_pose *pose, double *kp) {
+  for (size_t k = 0; k < map->n_keypoints; k++) {
+    double acc[3] = {0, 0, 0};
+    size_t b = map->term_start[k], e = map->term_start[k + 1];
+    for (size_t ti = b; ti < e; ti++) {
+      double p[3];
+      term_point(&map->terms[ti], pose, p);
+      for (int a = 0; a < 3; a++) acc[a] += map->terms[ti].weight * p[a];
+    }
+    for (int a = 0; a < 3; a++) kp[3 * k + a] = b == e ? NAN : acc[a];
+  }
+}
+
+void mhrfit_kpmap_jacobian(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp,
+                           double *J) {
+  size_t nk = map->n_keypoints, nt = map->term_start[nk];
+  memset(J, 0, 3 * map->col_start[nk] * sizeof *J);
+  double *axes = map->axes, *tp = map->axes + 9 * rig->n_joints;
+  for (size_t ti = 0; ti < nt; ti++) term_point(&map->terms[ti], pose, tp + 3 * ti);
+  /* world rotation axes of every joint (rows x, y, z of axes[9j]):
+   * A = R_parent · Rpre; z: A e_z; y: A Rz e_y; x: A Rz Ry e_x = R_j e_x. */
+  static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  for (size_t j = 0; j < rig->n_joints; j++) {
+    int p = rig->parents[j];
+    const double *Rp = p >= 0 ? pose->R + 9 * p : I3, *P = rig->prerot + 9 * j, *Rj = pose->R + 9 * j;
+    double A[9];
+    for (int r = 0; r < 3; r++)
+      for (int c = 0; c < 3; c++) A[3 * r + c] = Rp[3 * r] * P[c] + Rp[3 * r + 1] * P[3 + c] + Rp[3 * r + 2] * P[6 + c];
+    double z = jp[7 * j + 5], cz = cos(z), sz = sin(z);
+    double *ax = axes + 9 * j;
+    for (int a = 0; a < 3; a++) {
+      ax[a] = Rj[3 * a];
+      ax[3 + a] = -sz * A[3 * a] + cz * A[3 * a + 1];
+      ax[6 + a] = A[3 * a + 2];
+    }
+  }
+  for (size_t si = 0; si < map->n_steps; si++) {
+    const struct mhrfit_kpmap_step *s = &map->steps[si];
+    const mhrfit_kp_term *t = &map->terms[s->term];
+    const double *p = tp + 3 * s->term, *ta = pose->t + 3 * s->anc;
+    double v[3];
+    if (s->ch < 3) {
+      int q = rig->parents[s->anc];
+      const double *Rq = q >= 0 ? pose->R + 9 * q : I3;
+      double sq = q >= 0 ? pose->s[q] : 1.0;
+      for (int a = 0; a < 3; a++) v[a] = sq * Rq[3 * a + s->ch];
+    } else {
+      double d[3] = {p[0] - ta[0], p[1] - ta[1], p[2] - ta[2]};
+      if (s->ch < 6) {
+        const double *w = axes + 9 * s->anc + 3 * (s->ch - 3);
+        v[0] = w[1] * d[2] - w[2] * d[1];
+        v[1] = w[2] * d[0] - w[0] * d[2];
+        v[2] = w[0] * d[1] - w[1] * d[0];
+      } else {
+        for (int a = 0; a < 3; a++) v[a] = 0.6931471805599453 * d[a];
+      }
+    }
+    size_t nc = map->col_start[s->kp + 1] - map->col_start[s->kp];
+    double *B = J + 3 * map->col_start[s->kp];
+    for (uint32_t e = s->pt_begin; e < s->pt_end; e++) {
+      double c = rig->pt[e].coeff * t->weight;
+      size_t col = (size_t)map->step_cols[s->col_off + (e - s->pt_begin)];
+      B[col] += c * v[0];
+      B[nc + col] += c * v[1];
+      B[2 * nc + col] += c * v[2];
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* User mappings                                                             */
+
+static const mhrfit_array *map_field(const mhrfit_value *d, const char *path, const char *key, mhrfit_error *err) {
+  const mhrfit_value *v = mhrfit_value_dict_get(d, key);
+  if (!v || v->kind != MHRFIT_V_ARRAY) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: keypoint mapping: missing array '%s'", path, key);
+    return NULL;
+  }
+  return v->u.array;
+}
+
+mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const double *identity, size_t n_identity,
+                                mhrfit_error *err) {
+  mhrfit_value *d = mhrfit_npz_load(path, NULL, err);
+  if (!d) return NULL;
+  mhrfit_kpmap *map = NULL;
+  double *verts = NULL;
+  size_t *count = NULL;
+  const mhrfit_array *rows = map_field(d, path, "rows", err), *cols = rows ? map_field(d, path, "cols", err) : NULL;
+  const mhrfit_array *wts = cols ? map_field(d, path, "weights", err) : NULL;
+  const mhrfit_array *nv = wts ? map_field(d, path, "n_vertices", err) : NULL;
+  if (!nv) goto done;
+  size_t n = rows->count;
+  if (cols->count != n || wts->count != n || n == 0 || nv->count != 1) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                "%s: keypoint mapping: 'rows' (%zu), 'cols' (%zu) and 'weights' (%zu) must have the same non-zero "
+                "length and 'n_vertices' must be a scalar",
+                path, rows->count, cols->count, wts->count);
+    goto done;
+  }
+  double nvd = mhrfit_array_get_f64(nv, 0);
+  if (nvd != (double)rig->n_vertices) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                "%s: keypoint mapping: made for a mesh of %.0f vertices, the rig's LOD %d mesh has %zu", path, nvd,
+                rig->lod, rig->n_vertices);
+    goto done;
+  }
+  size_t n_cols = rig->n_vertices + rig->n_joints, nk = 0;
+  for (size_t i = 0; i < n; i++) {
+    double r = mhrfit_array_get_f64(rows, i), c = mhrfit_array_get_f64(cols, i), w = mhrfit_array_get_f64(wts, i);
+    if (!(r >= 0 && r < 100000 && r == floor(r)) || !(c >= 0 && c < (double)n_cols && c == floor(c)) || !isfinite(w)) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                  "%s: keypoint mapping entry %zu: row %g, col %g, weight %g (rows must be keypoint indices, cols in "
+                  "[0, %zu), weights finite)",
+                  path, i, r, c, w, n_cols);
+      goto done;
+    }
+    if ((size_t)r + 1 > nk) nk = (size_t)r + 1;
+  }
+  /* skin terms per vertex */
+  count = mf_calloc_array(rig->n_vertices + 1, sizeof *count, err);
+  verts = mf_malloc_array(3 * rig->n_vertices, sizeof *verts, err);
+  if (!count || !verts) goto done;
+  for (size_t i = 0; i < rig->n_skin; i++) count[rig->skin_vertex[i]]++;
+  size_t n_terms = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t c = (size_t)mhrfit_array_get_f64(cols, i);
+    n_terms += c < rig->n_vertices ? count[c] : 1;
+  }
+  mhrfit_rig_shaped_vertices(rig, identity, identity ? n_identity : 0, verts);
+  map = kpmap_alloc(rig, nk, n_terms, err);
+  if (!map) goto done;
+  size_t t = 0;
+  for (size_t k = 0; k < nk; k++) {
+    map->term_start[k] = t;
+    for (size_t i = 0; i < n; i++) {
+      if ((size_t)mhrfit_array_get_f64(rows, i) != k) continue;
+      size_t c = (size_t)mhrfit_array_get_f64(cols, i);
+      double w = mhrfit_array_get_f64(wts, i);
+      if (c >= rig->n_vertices) {
+        map->terms[t++] = (mhrfit_kp_term){(int32_t)(c - rig->n_vertices), w, {0, 0, 0}};
+        continue;
+      }
+      for (size_t e = 0; e < rig->n_skin; e++) { /* a vertex: its skinning terms on the rest pose */
+        if ((size_t)rig->skin_vertex[e] != c) continue;
+        size_t j = (size_t)rig->skin_joint[e];
+        const double *R0 = rig->rest_R + 9 * j, *t0 = rig->rest_t + 3 * j, *v = verts + 3 * c;
+        double dd[3] = {v[0] - t0[0], v[1] - t0[1], v[2] - t0[2]};
+        mhrfit_kp_term term = {(int32_t)j, w * rig->skin_weight[e], {0, 0, 0}};
+        for (int a = 0; a < 3; a++) term.offset[a] = R0[a] * dd[0] + R0[3 + a] * dd[1] + R0[6 + a] * dd[2];
+        map->terms[t++] = term;
+      }
+    }
+  }
+  map->term_start[nk] = t;
+  if (!kpmap_plan(map, rig, err)) {
+    mhrfit_kpmap_free(map);
+    map = NULL;
+  }
+done:
+  free(count);
+  free(verts);
+  mhrfit_value_free(d);
+  return map;
 }
