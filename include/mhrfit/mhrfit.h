@@ -4,10 +4,10 @@
  *
  * Modules, in the order data flows: errors and containers (error.h, array.h,
  * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
- * geometry (camera.h, calib.h), triangulation (layout.h, observations.h,
- * triangulate.h), the body model (rig.h, keypoints.h: joint keypoints, markers,
- * user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h).
+ * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
+ * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
+ * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
+ * param_sets.h), fitting (fit.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -16,6 +16,7 @@
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/error.h"
+#include "mhrfit/fit.h"
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"
@@ -26,6 +27,7 @@
 #include "mhrfit/pickle.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
+#include "mhrfit/similarity.h"
 #include "mhrfit/toml.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"

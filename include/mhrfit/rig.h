@@ -119,6 +119,12 @@ void mhrfit_rig_joint_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose
 void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *out);
 
 /**
+ * Like mhrfit_rig_skin() but from caller rest vertices `rest` (n_vertices ×
+ * 3, cm), e.g. with blend shapes applied by mhrfit_rig_shaped_vertices().
+ */
+void mhrfit_rig_skin_rest(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *rest, double *out);
+
+/**
  * Rest vertices with blend shapes applied: `out = v_rest + Σ_k c_k · B_k`
  * for k < n_coeffs (identity coefficients first, then expression, as the
  * channels are stored; MHR.md §7.1). `out` is n_vertices × 3 (cm).

@@ -190,12 +190,16 @@ bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose,
 }
 
 void mhrfit_rig_skin(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, double *out) {
+  mhrfit_rig_skin_rest(rig, pose, rig->vertices, out);
+}
+
+void mhrfit_rig_skin_rest(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *rest, double *out) {
   memset(out, 0, rig->n_vertices * 3 * sizeof *out);
   for (size_t i = 0; i < rig->n_skin; i++) {
     size_t v = (size_t)rig->skin_vertex[i], k = (size_t)rig->skin_joint[i];
     double w = rig->skin_weight[i];
     const double *R0 = rig->rest_R + 9 * k, *t0 = rig->rest_t + 3 * k, *R = pose->R + 9 * k, *t = pose->t + 3 * k;
-    const double *vr = rig->vertices + 3 * v;
+    const double *vr = rest + 3 * v;
     double d[3] = {vr[0] - t0[0], vr[1] - t0[1], vr[2] - t0[2]}, l[3], g[3];
     for (int a = 0; a < 3; a++) l[a] = R0[a] * d[0] + R0[3 + a] * d[1] + R0[6 + a] * d[2]; /* R0ᵀ d */
     for (int a = 0; a < 3; a++) g[a] = pose->s[k] * (R[3 * a] * l[0] + R[3 * a + 1] * l[1] + R[3 * a + 2] * l[2]) + t[a];

@@ -74,6 +74,11 @@ bool mf_sym_eigen(const double *A, int n, double *w, double *V) {
 bool mf_cholesky_solve(const double *A, const double *b, int n, double *x) {
   double L[64 * 64];
   if (n < 1 || n > 64) return false;
+  return mf_cholesky_solve_ws(A, b, n, x, L);
+}
+
+bool mf_cholesky_solve_ws(const double *A, const double *b, int n, double *x, double *L) {
+  if (n < 1) return false;
   for (int i = 0; i < n; i++)
     for (int j = 0; j <= i; j++) {
       double s = A[i * n + j];
@@ -85,14 +90,13 @@ bool mf_cholesky_solve(const double *A, const double *b, int n, double *x) {
         L[i * n + j] = s / L[j * n + j];
       }
     }
-  double y[64];
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++) { /* forward substitution into x */
     double s = b[i];
-    for (int k = 0; k < i; k++) s -= L[i * n + k] * y[k];
-    y[i] = s / L[i * n + i];
+    for (int k = 0; k < i; k++) s -= L[i * n + k] * x[k];
+    x[i] = s / L[i * n + i];
   }
   for (int i = n - 1; i >= 0; i--) {
-    double s = y[i];
+    double s = x[i];
     for (int k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
     x[i] = s / L[i * n + i];
   }

@@ -13,6 +13,11 @@ bool mf_sym_eigen(const double *A, int n, double *w, double *V);
  * Returns false when A is not positive definite (or not finite). */
 bool mf_cholesky_solve(const double *A, const double *b, int n, double *x);
 
+/* Solves the symmetric positive definite system A x = b (n x n, any n) by Cholesky with a caller
+ * workspace `L` of n*n doubles (A is not modified). Returns false when A is not positive definite
+ * (or not finite). */
+bool mf_cholesky_solve_ws(const double *A, const double *b, int n, double *x, double *L);
+
 /* Cholesky solve specialised for 3x3 (same contract as mf_cholesky_solve with n = 3). */
 bool mf_solve3_spd(const double A[9], const double b[3], double x[3]);
 

@@ -1,0 +1,144 @@
+/* Stage-3 fitting cost on one core: a 30-frame synthetic sequence made from a real SAM 3D Body
+ * sample (img_subj00 of the test data): the ground-truth pose moves its arms and spine smoothly,
+ * targets get 2 mm noise, and each frame has two views whose pose is the truth plus 0.15 rad noise
+ * on every body dimension (a monocular estimate's error). LM cold start (no previous pose) and
+ * warm start (the previous frame's fit as temporal prior) against the Adam baseline, all on the
+ * same frames. Median of 5 runs.
+ *   build/bench/bench_fit [ASSETS_DIR [TESTDATA_DIR]]   (default: $MHRFIT_ASSETS, $MHRFIT_TESTDATA) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mhrfit/fit.h"
+#include "mhrfit/keypoints.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/rig.h"
+#include "mhrfit/sam3d.h"
+
+#define F 30
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static int cmpd(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+static unsigned long long rng = 0x9E3779B97F4A7C15ull;
+static double nrand(void) {
+  double u[2];
+  for (int i = 0; i < 2; i++) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    u[i] = (double)(rng >> 11) / 9007199254740992.0;
+  }
+  return sqrt(-2 * log(u[0] + 1e-300)) * cos(6.283185307179586 * u[1]);
+}
+
+int main(int argc, char **argv) {
+  const char *assets = argc > 1 ? argv[1] : getenv("MHRFIT_ASSETS");
+  const char *data = argc > 2 ? argv[2] : getenv("MHRFIT_TESTDATA");
+  if (!assets || !data) {
+    fprintf(stderr, "usage: bench_fit ASSETS_DIR TESTDATA_DIR (or set MHRFIT_ASSETS, MHRFIT_TESTDATA)\n");
+    return 2;
+  }
+  mhrfit_error err = {0};
+  mhrfit_rig *rig = mhrfit_rig_load(assets, -1, &err);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/mhr_sam3d_body_outputs/img_subj00.npz", data);
+  mhrfit_value *d = rig ? mhrfit_npz_load(path, NULL, &err) : NULL;
+  double m0[204];
+  if (!d || !mhrfit_sam3d_model_params(d, m0, NULL, &err)) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  const mhrfit_array *k3 = mhrfit_value_dict_get(d, "pred_keypoints_3d")->u.array;
+  double kp0[210], native[210];
+  for (int i = 0; i < 210; i++) kp0[i] = mhrfit_array_get_f64(k3, (size_t)i);
+  for (int k = 0; k < 70; k++) mhrfit_sam3d_to_mhr(kp0 + 3 * k, native + 3 * k);
+  static double R[127 * 9], T[127 * 3], S[127];
+  mhrfit_fk_pose pose = {R, T, S};
+  mhrfit_kpmap *map = mhrfit_kpmap_new_mhr70(rig, &err);
+  mhrfit_rig_fk(rig, m0, &pose, NULL, &err);
+  mhrfit_kpmap_calibrate_markers(map, rig, &pose, native, &err);
+  /* the sequence */
+  static double gt[F][204], targets[F][210], vparams[F][2][204], vkp[F][2][210];
+  static mhrfit_fit_view views[F][2];
+  int idx[70];
+  double inl[70];
+  for (int k = 0; k < 70; k++) idx[k] = k, inl[k] = 1.0;
+  for (int f = 0; f < F; f++) {
+    memcpy(gt[f], m0, sizeof m0);
+    for (int i = 0; i < 6; i++) gt[f][i] = 0;
+    double ph = 2 * 3.141592653589793 * f / F;
+    for (int i = 6; i < 130; i++)
+      if (i < 68 || i >= 122) gt[f][i] += 0.25 * sin(ph + 0.37 * i); /* smooth whole-body motion */
+    double cm[210];
+    mhrfit_rig_fk(rig, gt[f], &pose, NULL, &err);
+    mhrfit_kpmap_eval(map, &pose, cm);
+    for (int k = 0; k < 70; k++) {
+      mhrfit_mhr_to_sam3d(cm + 3 * k, targets[f] + 3 * k);
+      for (int a = 0; a < 3; a++) targets[f][3 * k + a] += 0.002 * nrand();
+      targets[f][3 * k + 2] += 3.0; /* in front of the cameras */
+    }
+    for (int v = 0; v < 2; v++) {
+      memcpy(vparams[f][v], gt[f], sizeof m0);
+      for (int i = 6; i < 130; i++) vparams[f][v][i] += 0.15 * nrand();
+      mhrfit_rig_fk(rig, vparams[f][v], &pose, NULL, &err);
+      mhrfit_kpmap_eval(map, &pose, cm);
+      for (int k = 0; k < 70; k++) mhrfit_mhr_to_sam3d(cm + 3 * k, vkp[f][v] + 3 * k);
+      views[f][v] = (mhrfit_fit_view){v ? "cam_b" : "cam_a", {0}, vkp[f][v], NULL, 0, 1.0 + v};
+      memcpy(views[f][v].model_params, vparams[f][v], sizeof m0);
+    }
+  }
+  printf("MHR fit, %d frames x 70 keypoints, 2 views per frame, median of 5 runs, one thread\n\n", F);
+  printf("| solver | start | ms/frame | iterations/frame | mean final data loss | mean keypoint RMS to truth (mm) |\n");
+  printf("|---|---|---:|---:|---:|---:|\n");
+  for (int cfg = 0; cfg < 4; cfg++) {
+    bool adam = cfg >= 2, warm = cfg % 2 == 1;
+    mhrfit_fit_options o;
+    mhrfit_fit_options_init(&o);
+    o.solver = adam ? MHRFIT_SOLVER_ADAM : MHRFIT_SOLVER_LM;
+    mhrfit_fitter *fit = mhrfit_fitter_new(rig, NULL, &o, &err);
+    double times[5], iters = 0, dl = 0, rms = 0;
+    for (int run = 0; run < 5; run++) {
+      double prev[204];
+      bool have_prev = false;
+      iters = dl = rms = 0;
+      double t0 = now();
+      for (int f = 0; f < F; f++) {
+        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL};
+        mhrfit_fit_result r;
+        if (!mhrfit_fitter_process(fit, &fr, &r, &err)) {
+          fprintf(stderr, "frame %d: %s\n", f, err.message);
+          return 1;
+        }
+        memcpy(prev, r.model_params, sizeof prev);
+        have_prev = true;
+        iters += r.n_iters;
+        dl += r.final_data_loss;
+        double s = 0, cm[210], q[3];
+        mhrfit_rig_fk(rig, gt[f], &pose, NULL, &err);
+        mhrfit_kpmap_eval(map, &pose, cm);
+        for (int k = 0; k < 70; k++) {
+          mhrfit_mhr_to_sam3d(cm + 3 * k, q);
+          q[2] += 3.0;
+          for (int a = 0; a < 3; a++) s += pow(r.keypoints[3 * k + a] - q[a], 2);
+        }
+        rms += sqrt(s / 70);
+      }
+      times[run] = (now() - t0) / F;
+    }
+    qsort(times, 5, sizeof times[0], cmpd);
+    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : "lm", warm ? "warm" : "cold", 1e3 * times[2],
+           iters / F, dl / F, 1e3 * rms / F);
+    mhrfit_fitter_free(fit);
+  }
+  mhrfit_kpmap_free(map);
+  mhrfit_value_free(d);
+  mhrfit_rig_free(rig);
+  return 0;
+}

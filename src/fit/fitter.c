@@ -1,0 +1,795 @@
+/* Stage 3: fitting MHR to triangulated keypoints. The objective, the solvers and the frame logic
+ * are described in include/mhrfit/fit.h; ORIGINAL.md §5 gives the original they fix. */
+#include "mhrfit/fit.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/linalg.h"
+#include "common/mem.h"
+#include "mhrfit/camera.h"
+#include "mhrfit/param_sets.h"
+#include "mhrfit/sam3d.h"
+
+#define NP MHRFIT_N_MODEL_PARAMS
+#define BODY_FIRST 6     /* model parameters 6..135 = body_pose_params 0..129 */
+#define BODY_END 136
+#define HAND_FIRST 68    /* finger angles 68..121 = body_pose_params 62..115 */
+#define HAND_END 122
+#define SCALE_FIRST 136
+
+/* MHR70 anchors of the similarity: left_hip, right_hip, neck, left_acromion, right_acromion. */
+static bool is_anchor(int k) { return k == 9 || k == 10 || k == 69 || k == 67 || k == 68; }
+
+double mhrfit_fit_semantic_weight(int k) {
+  if (k < 0 || k >= 70) return 1.0;
+  if (k <= 4) return 0.05;              /* face */
+  if (k == 5 || k == 6) return 0.25;    /* shoulders */
+  if (k == 7 || k == 8) return 0.6;     /* elbows */
+  if (k == 9 || k == 10) return 0.15;   /* hips */
+  if (k <= 20) return 0.10;             /* knees, ankles, feet */
+  if (k == 41 || k == 62) return 0.6;   /* wrists */
+  if (k <= 61) return 1.0;              /* fingers */
+  if (k <= 68) return 0.25;             /* olecranon, cubital fossa, acromion */
+  return 0.15;                          /* neck */
+}
+
+void mhrfit_fit_options_init(mhrfit_fit_options *o) {
+  memset(o, 0, sizeof *o);
+  o->solver = MHRFIT_SOLVER_LM;
+  o->iters = 0;
+  o->with_scale = true;
+  o->anchor_similarity = true;
+  o->optimize_hand_pose = true;
+  o->huber_m = 0.03;
+  o->w_pose_reg = 1e-3;
+  o->w_temporal = 3e-3;
+  o->w_hand_reg = 1e-3;
+  o->temporal_init_blend = 0.7;
+  o->min_valid_points = 6;
+  o->zero_weight_strategy = MHRFIT_ZW_UNIFORM_FINITE;
+  o->rel_tol = 1e-7;
+  o->grad_tol = 1e-10;
+  o->lr = 0.05;
+  o->min_iters = 50;
+  o->early_stop_patience = 60;
+  o->early_stop_tol = 1e-6;
+  o->loss_divergence_ratio = 3.0;
+  o->bad_loss_threshold = 3e-3;
+  o->bad_data_loss_threshold = 2.5e-3;
+  o->bad_loss_growth_ratio = 1.5;
+  o->sim_reuse_tol_m = 0.01;
+}
+
+struct mhrfit_fitter {
+  const mhrfit_rig *rig;
+  mhrfit_fit_options o;
+  const mhrfit_kpmap *user_map; /* borrowed */
+  mhrfit_kpmap *own_map;        /* MHR70 map, re-calibrated per view */
+  mhrfit_kpmap *map;            /* the map in use (own_map or a clone of user_map) */
+  size_t nj, nk, nnz;
+  double *R, *t, *s, *jp;       /* FK state */
+  double *kp_cm, *J;            /* keypoints (native cm) and their Jacobian */
+  /* per frame */
+  const mhrfit_fit_frame *fr;
+  size_t cap_points, cap_views, cap_iters;
+  double *pred, *aw, *lw, *d, *c, *resid;
+  double *view_scores;
+  unsigned char *view_skipped;
+  double *hist, *dhist;
+  double ref[NP], prev[NP];
+  bool has_prev;
+  int nfree, free_idx[NP], free_pos[NP];
+  double reg_w[NP], temp_w[NP]; /* per-dimension quadratic weights of the regularisers */
+  double *H, *g, *Lw, *delta, *adam_m, *adam_v;
+  /* outputs */
+  double *kp_world, *joints_world, *rots_world, *verts_rest, *verts_cm, *verts_world;
+};
+
+typedef struct eval_out {
+  double loss, data;
+  int n_valid;
+  bool uniform;
+  mhrfit_similarity sim;
+} eval_out;
+
+void mhrfit_fitter_free(mhrfit_fitter *f) {
+  if (!f) return;
+  mhrfit_kpmap_free(f->own_map);
+  if (f->map != f->own_map) mhrfit_kpmap_free(f->map);
+  free(f->R), free(f->t), free(f->s), free(f->jp), free(f->kp_cm), free(f->J);
+  free(f->pred), free(f->aw), free(f->lw), free(f->d), free(f->c), free(f->resid);
+  free(f->view_scores), free(f->view_skipped), free(f->hist), free(f->dhist);
+  free(f->H), free(f->g), free(f->Lw), free(f->delta), free(f->adam_m), free(f->adam_v);
+  free(f->kp_world), free(f->joints_world), free(f->rots_world), free(f->verts_rest), free(f->verts_cm),
+      free(f->verts_world);
+  free(f);
+}
+
+static bool check_options(const mhrfit_fit_options *o, mhrfit_error *err) {
+  struct { const char *name; double v; bool positive; } nums[] = {
+      {"huber_m", o->huber_m, true},         {"w_pose_reg", o->w_pose_reg, false},
+      {"w_temporal", o->w_temporal, false},  {"w_hand_reg", o->w_hand_reg, false},
+      {"temporal_init_blend", o->temporal_init_blend, false}, {"rel_tol", o->rel_tol, false},
+      {"grad_tol", o->grad_tol, false},      {"lr", o->lr, true},
+      {"early_stop_tol", o->early_stop_tol, false}, {"loss_divergence_ratio", o->loss_divergence_ratio, false},
+      {"bad_loss_threshold", o->bad_loss_threshold, false},
+      {"bad_data_loss_threshold", o->bad_data_loss_threshold, false},
+      {"bad_loss_growth_ratio", o->bad_loss_growth_ratio, false}};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    double v = nums[i].v;
+    if (!isfinite(v) || v < 0 || (nums[i].positive && v == 0))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option %s = %g: must be a finite %s number", nums[i].name, v,
+                         nums[i].positive ? "positive" : "non-negative");
+  }
+  if (o->iters < 0 || o->iters > 100000)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option iters = %d: must be in 0..100000", o->iters);
+  if (o->min_iters < 0 || o->early_stop_patience < 0)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit options min_iters and early_stop_patience must be >= 0");
+  if (o->solver != MHRFIT_SOLVER_LM && o->solver != MHRFIT_SOLVER_ADAM)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option solver: unknown value %d", (int)o->solver);
+  if (o->zero_weight_strategy != MHRFIT_ZW_UNIFORM_FINITE && o->zero_weight_strategy != MHRFIT_ZW_FAIL)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option zero_weight_strategy: unknown value %d",
+                       (int)o->zero_weight_strategy);
+  return true;
+}
+
+mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map, const mhrfit_fit_options *o,
+                                 mhrfit_error *err) {
+  mhrfit_fit_options def;
+  if (!o) {
+    mhrfit_fit_options_init(&def);
+    o = &def;
+  }
+  if (!check_options(o, err)) return NULL;
+  if (rig->n_params != NP) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "fit: the rig has %zu model parameters, expected %d", rig->n_params, NP);
+    return NULL;
+  }
+  mhrfit_fitter *f = mf_calloc_array(1, sizeof *f, err);
+  if (!f) return NULL;
+  f->rig = rig;
+  f->o = *o;
+  f->user_map = map;
+  f->nj = rig->n_joints;
+  f->own_map = mhrfit_kpmap_new_mhr70(rig, err);
+  if (!f->own_map) goto fail;
+  f->map = map ? mhrfit_kpmap_clone(map, err) : f->own_map;
+  if (!f->map) goto fail;
+  f->nk = f->map->n_keypoints;
+  size_t nv = rig->n_vertices ? rig->n_vertices : 1;
+  f->R = mf_malloc_array(9 * f->nj, sizeof *f->R, err);
+  f->t = mf_malloc_array(3 * f->nj, sizeof *f->t, err);
+  f->s = mf_malloc_array(f->nj, sizeof *f->s, err);
+  f->jp = mf_malloc_array(7 * f->nj, sizeof *f->jp, err);
+  f->kp_cm = mf_malloc_array(3 * (f->nk > 70 ? f->nk : 70), sizeof *f->kp_cm, err);
+  f->H = mf_malloc_array((NP + 7) * (NP + 7), sizeof *f->H, err);
+  f->Lw = mf_malloc_array((NP + 7) * (NP + 7), sizeof *f->Lw, err);
+  f->g = mf_malloc_array(NP + 7, sizeof *f->g, err);
+  f->delta = mf_malloc_array(NP + 7, sizeof *f->delta, err);
+  f->adam_m = mf_malloc_array(NP, sizeof *f->adam_m, err);
+  f->adam_v = mf_malloc_array(NP, sizeof *f->adam_v, err);
+  f->kp_world = mf_malloc_array(3 * 70, sizeof *f->kp_world, err);
+  f->joints_world = mf_malloc_array(3 * f->nj, sizeof *f->joints_world, err);
+  f->rots_world = mf_malloc_array(9 * f->nj, sizeof *f->rots_world, err);
+  f->verts_rest = mf_malloc_array(3 * nv, sizeof *f->verts_rest, err);
+  f->verts_cm = mf_malloc_array(3 * nv, sizeof *f->verts_cm, err);
+  f->verts_world = mf_malloc_array(3 * nv, sizeof *f->verts_world, err);
+  if (!f->R || !f->t || !f->s || !f->jp || !f->kp_cm || !f->H || !f->Lw || !f->g || !f->delta || !f->adam_m ||
+      !f->adam_v || !f->kp_world || !f->joints_world || !f->rots_world || !f->verts_rest || !f->verts_cm ||
+      !f->verts_world)
+    goto fail;
+  return f;
+fail:
+  mhrfit_fitter_free(f);
+  return NULL;
+}
+
+/* Grows the per-frame buffers. */
+static bool reserve(mhrfit_fitter *f, size_t n_points, size_t n_views, size_t n_iters, mhrfit_error *err) {
+  if (n_points > f->cap_points) {
+    double **bufs[] = {&f->pred, &f->aw, &f->lw, &f->d, &f->c, &f->resid};
+    size_t mult[] = {3, 1, 1, 3, 1, 1};
+    for (size_t i = 0; i < 6; i++) {
+      free(*bufs[i]);
+      *bufs[i] = mf_malloc_array(mult[i] * n_points, sizeof(double), err);
+      if (!*bufs[i]) return false;
+    }
+    f->cap_points = n_points;
+  }
+  if (n_views > f->cap_views) {
+    free(f->view_scores);
+    free(f->view_skipped);
+    f->view_scores = mf_malloc_array(n_views, sizeof *f->view_scores, err);
+    f->view_skipped = mf_malloc_array(n_views, sizeof *f->view_skipped, err);
+    if (!f->view_scores || !f->view_skipped) return false;
+    f->cap_views = n_views;
+  }
+  if (n_iters > f->cap_iters) {
+    free(f->hist);
+    free(f->dhist);
+    f->hist = mf_malloc_array(n_iters, sizeof *f->hist, err);
+    f->dhist = mf_malloc_array(n_iters, sizeof *f->dhist, err);
+    if (!f->hist || !f->dhist) return false;
+    f->cap_iters = n_iters;
+  }
+  return true;
+}
+
+/* Re-points the Jacobian buffer at the current map's size. */
+static bool set_map(mhrfit_fitter *f, mhrfit_error *err) {
+  size_t nnz = f->map->col_start[f->map->n_keypoints];
+  if (nnz > f->nnz || !f->J) {
+    free(f->J);
+    f->J = mf_malloc_array(3 * (nnz ? nnz : 1), sizeof *f->J, err);
+    if (!f->J) return false;
+    f->nnz = nnz;
+  }
+  return true;
+}
+
+static inline double huber(double r, double delta) { return r <= delta ? 0.5 * r * r : delta * (r - 0.5 * delta); }
+
+/* Sanitised weights (ORIGINAL.md §5.2, seed B1/B2/B5): w[i] for valid points, 0 elsewhere; the
+ * uniform fallback or a failure when fewer than the minimum remain. Returns the count or -1. */
+static int sanitize(mhrfit_fitter *f, const double *base, bool use_semantic, double *w, bool *uniform,
+                    mhrfit_error *err) {
+  const mhrfit_fit_frame *fr = f->fr;
+  int min_pts = f->o.min_valid_points < 3 ? 3 : f->o.min_valid_points, n = 0, n_ok = 0;
+  for (size_t i = 0; i < fr->n_points; i++) {
+    const double *g = fr->targets + 3 * i, *p = f->pred + 3 * i;
+    bool ok = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
+    double sem = use_semantic ? mhrfit_fit_semantic_weight(fr->kp_index[i]) : 1.0;
+    if (use_semantic && !(sem > 1e-8)) ok = false;
+    double wi = base ? base[i] : 1.0;
+    if (!isfinite(wi)) wi = 0;
+    wi = wi < 0 ? 0 : wi > 1 ? 1 : wi;
+    w[i] = ok ? wi * sem : 0.0;
+    n_ok += ok;
+    n += w[i] > 1e-8;
+    if (!(w[i] > 1e-8)) w[i] = 0;
+  }
+  *uniform = false;
+  if (n >= min_pts) return n;
+  if (f->o.zero_weight_strategy == MHRFIT_ZW_FAIL) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC,
+                "insufficient valid weighted points: %d of %zu (minimum %d; %d finite) and zero_weight_strategy=fail", n,
+                fr->n_points, min_pts, n_ok);
+    return -1;
+  }
+  if (n_ok < min_pts) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "insufficient finite points: %d of %zu (minimum %d)", n_ok, fr->n_points,
+                min_pts);
+    return -1;
+  }
+  for (size_t i = 0; i < fr->n_points; i++) {
+    const double *g = fr->targets + 3 * i, *p = f->pred + 3 * i;
+    bool ok = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
+    if (use_semantic && !(mhrfit_fit_semantic_weight(fr->kp_index[i]) > 1e-8)) ok = false;
+    w[i] = ok ? 1.0 : 0.0;
+  }
+  *uniform = true;
+  return n_ok;
+}
+
+/* Predicted keypoints of the targets (SAM 3D Body axes, metres) at model parameters m. */
+static bool predict(mhrfit_fitter *f, const double *m, mhrfit_error *err) {
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
+  if (!mhrfit_rig_fk(f->rig, m, &pose, f->jp, err)) return false;
+  mhrfit_kpmap_eval(f->map, &pose, f->kp_cm);
+  for (size_t i = 0; i < f->fr->n_points; i++) mhrfit_mhr_to_sam3d(f->kp_cm + 3 * f->fr->kp_index[i], f->pred + 3 * i);
+  return true;
+}
+
+/* The similarity from the alignment set: anchors when at least 3 are valid, else all valid points. */
+static bool fit_similarity(mhrfit_fitter *f, mhrfit_similarity *sim, mhrfit_error *err) {
+  const mhrfit_fit_frame *fr = f->fr;
+  if (f->o.anchor_similarity) {
+    int na = 0;
+    for (size_t i = 0; i < fr->n_points; i++) na += f->aw[i] > 0 && is_anchor(fr->kp_index[i]);
+    if (na >= 3) {
+      for (size_t i = 0; i < fr->n_points; i++) f->c[i] = is_anchor(fr->kp_index[i]) ? f->aw[i] : 0.0;
+      return mhrfit_similarity_fit(f->pred, fr->targets, f->c, fr->n_points, f->o.with_scale, sim, err);
+    }
+  }
+  return mhrfit_similarity_fit(f->pred, fr->targets, f->aw, fr->n_points, f->o.with_scale, sim, err);
+}
+
+/* Regularisers at m; adds their gradient and (Gauss–Newton) Hessian when g is not NULL. */
+static double regularisers(mhrfit_fitter *f, const double *m, double *g, double *H, int stride) {
+  double L = 0;
+  for (int i = BODY_FIRST; i < BODY_END; i++) {
+    double a = f->reg_w[i], b = f->temp_w[i];
+    if (a == 0 && b == 0) continue;
+    double dr = m[i] - f->ref[i], dt = f->has_prev ? m[i] - f->prev[i] : 0;
+    L += a * dr * dr + b * dt * dt;
+    int p = f->free_pos[i];
+    if (g && p >= 0) {
+      g[p] += 2 * (a * dr + b * dt);
+      if (H) H[p * stride + p] += 2 * (a + b);
+    }
+  }
+  return L;
+}
+
+/* The objective at m (see fit.h). With `g` set, also the gradient and Gauss–Newton Hessian over
+ * the free dimensions (H may be NULL for the gradient only). */
+static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity *sim_in, eval_out *e, double *g,
+                     double *H, mhrfit_error *err) {
+  const mhrfit_fit_frame *fr = f->fr;
+  if (!predict(f, m, err)) return false;
+  bool u1, u2;
+  if (sanitize(f, fr->inlier_weight, false, f->aw, &u1, err) < 0) return false;
+  int n = sanitize(f, fr->inlier_weight, true, f->lw, &u2, err);
+  if (n < 0) return false;
+  if (sim_in) e->sim = *sim_in;
+  else if (!fit_similarity(f, &e->sim, err)) return false;
+  e->n_valid = n;
+  e->uniform = u1 || u2;
+  double W = 0, data = 0, delta = f->o.huber_m;
+  for (size_t i = 0; i < fr->n_points; i++) W += f->lw[i];
+  for (size_t i = 0; i < fr->n_points; i++) {
+    if (f->lw[i] == 0) {
+      f->c[i] = 0;
+      continue;
+    }
+    double q[3], *d = f->d + 3 * i;
+    mhrfit_similarity_apply(&e->sim, f->pred + 3 * i, q);
+    for (int a = 0; a < 3; a++) d[a] = q[a] - fr->targets[3 * i + a];
+    double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-12);
+    data += f->lw[i] * huber(r, delta);
+    f->c[i] = f->lw[i] / (W + 1e-9) * (r <= delta ? 1.0 : delta / r); /* IRLS factor */
+  }
+  e->data = data / (W + 1e-9);
+  /* with a given similarity, its 6 or 7 increments (t, ω, log s) follow the pose columns */
+  int nf = f->nfree, ns = sim_in ? (f->o.with_scale ? 7 : 6) : 0, nt = nf + ns;
+  if (g) {
+    memset(g, 0, (size_t)nt * sizeof *g);
+    if (H) memset(H, 0, (size_t)nt * (size_t)nt * sizeof *H);
+  }
+  e->loss = e->data + regularisers(f, m, g, H, nt);
+  if (!g) return true;
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
+  mhrfit_kpmap_jacobian(f->map, f->rig, &pose, f->jp, f->J);
+  /* world Jacobian of a keypoint: (s/100) R F J_native, F = diag(1, -1, -1) */
+  double A[9];
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) A[3 * a + b] = e->sim.s / 100.0 * e->sim.R[3 * a + b] * (b == 0 ? 1.0 : -1.0);
+  double Jf[3 * (NP + 7)];
+  int pos[NP + 7];
+  for (size_t i = 0; i < fr->n_points; i++) {
+    if (f->c[i] == 0) continue;
+    size_t k = (size_t)fr->kp_index[i], c0 = f->map->col_start[k], nc = f->map->col_start[k + 1] - c0;
+    const double *B = f->J + 3 * c0;
+    int m_free = 0;
+    for (size_t cc = 0; cc < nc; cc++) {
+      int p = f->free_pos[f->map->cols[c0 + cc]];
+      if (p < 0) continue;
+      for (int a = 0; a < 3; a++)
+        Jf[3 * m_free + a] = A[3 * a] * B[cc] + A[3 * a + 1] * B[nc + cc] + A[3 * a + 2] * B[2 * nc + cc];
+      pos[m_free++] = p;
+    }
+    if (ns) { /* d(sRp + t) / d(t, ω, log s) = (I, −[q]×, q) with q = sRp */
+      double q[3], *J0 = Jf + 3 * m_free;
+      for (int a = 0; a < 3; a++)
+        q[a] = e->sim.s * (e->sim.R[3 * a] * f->pred[3 * i] + e->sim.R[3 * a + 1] * f->pred[3 * i + 1] +
+                           e->sim.R[3 * a + 2] * f->pred[3 * i + 2]);
+      double cols[7][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, -q[2], q[1]}, {q[2], 0, -q[0]}, {-q[1], q[0], 0},
+                           {q[0], q[1], q[2]}};
+      for (int c = 0; c < ns; c++) {
+        for (int a = 0; a < 3; a++) J0[3 * c + a] = cols[c][a];
+        pos[m_free + c] = nf + c;
+      }
+      m_free += ns;
+    }
+    const double ci = f->c[i], *d = f->d + 3 * i;
+    for (int u = 0; u < m_free; u++) {
+      const double *ju = Jf + 3 * u;
+      g[pos[u]] += ci * (ju[0] * d[0] + ju[1] * d[1] + ju[2] * d[2]);
+      if (!H) continue;
+      for (int v = 0; v <= u; v++) {
+        const double *jv = Jf + 3 * v;
+        double h = ci * (ju[0] * jv[0] + ju[1] * jv[1] + ju[2] * jv[2]);
+        int a = pos[u], b = pos[v];
+        if (a < b) {
+          int tmp = a;
+          a = b;
+          b = tmp;
+        }
+        H[a * nt + b] += h; /* lower triangle */
+      }
+    }
+  }
+  if (H)
+    for (int a = 0; a < nt; a++)
+      for (int b = 0; b < a; b++) H[b * nt + a] = H[a * nt + b];
+  return true;
+}
+
+/* Clamps free parameters to the model's limits (when enabled). */
+static void clamp_limits(const mhrfit_fitter *f, double *m) {
+  if (!f->o.joint_limits) return;
+  for (size_t i = 0; i < f->rig->n_limits; i++) {
+    const mhrfit_limit *l = &f->rig->limits[i];
+    if (l->param < 0 || l->param >= NP || f->free_pos[l->param] < 0 || !(l->min < l->max)) continue;
+    if (m[l->param] < l->min) m[l->param] = l->min;
+    if (m[l->param] > l->max) m[l->param] = l->max;
+  }
+}
+
+static void iteration_done(mhrfit_fitter *f, int it, const double *m, const eval_out *e) {
+  if (f->o.on_iteration) f->o.on_iteration(f->o.user, it, m, e->loss, e->data);
+}
+
+/* The similarity after the increments (t, ω, log s) of the LM step. */
+static void sim_step(const mhrfit_similarity *in, const double *d, bool with_scale, mhrfit_similarity *out) {
+  double dR[9];
+  mhrfit_rodrigues_to_matrix(d + 3, dR);
+  *out = *in;
+  for (int a = 0; a < 3; a++) {
+    out->t[a] = in->t[a] + d[a];
+    for (int b = 0; b < 3; b++) out->R[3 * a + b] = dR[3 * a] * in->R[b] + dR[3 * a + 1] * in->R[3 + b] + dR[3 * a + 2] * in->R[6 + b];
+  }
+  if (with_scale) out->s = in->s * exp(d[6]);
+}
+
+/* Levenberg–Marquardt over the free pose dimensions and the similarity; m is the start on entry
+ * and the best iterate on return, cur its evaluation (with the similarity reached). */
+static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, mhrfit_error *err) {
+  int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = f->o.iters ? f->o.iters : 50;
+  double mu = 1e-3, trial[NP];
+  mhrfit_similarity sim = cur->sim;
+  if (!evaluate(f, m, &sim, cur, f->g, f->H, err)) return false;
+  res->n_iters = 0;
+  res->best_iter = -1;
+  for (int it = 0; it < iters; it++) {
+    f->hist[it] = cur->loss;
+    f->dhist[it] = cur->data;
+    res->n_iters = it + 1;
+    double gmax = 0;
+    for (int i = 0; i < nt; i++) gmax = fmax(gmax, fabs(f->g[i]));
+    if (gmax < f->o.grad_tol) break;
+    bool stop = false;
+    for (;;) {
+      static const double eps = 1e-9;
+      for (int i = 0; i < nt; i++) f->delta[i] = -f->g[i];
+      for (int i = 0; i < nt; i++) f->H[i * nt + i] = f->H[i * nt + i] * (1 + mu) + mu * eps;
+      bool ok = mf_cholesky_solve_ws(f->H, f->delta, nt, f->delta, f->Lw);
+      for (int i = 0; i < nt; i++) f->H[i * nt + i] = (f->H[i * nt + i] - mu * eps) / (1 + mu);
+      if (ok) {
+        memcpy(trial, m, sizeof trial);
+        for (int i = 0; i < nf; i++) trial[f->free_idx[i]] += f->delta[i];
+        clamp_limits(f, trial);
+        mhrfit_similarity tsim;
+        sim_step(&cur->sim, f->delta + nf, f->o.with_scale, &tsim);
+        eval_out e;
+        mhrfit_error terr = {0};
+        if (evaluate(f, trial, &tsim, &e, NULL, NULL, &terr) && e.loss < cur->loss) {
+          double rel = (cur->loss - e.loss) / fmax(cur->loss, 1e-300);
+          memcpy(m, trial, sizeof trial);
+          if (!evaluate(f, m, &tsim, cur, f->g, f->H, err)) return false;
+          res->best_iter = it;
+          mu = fmax(mu / 3, 1e-12);
+          stop = rel < f->o.rel_tol;
+          break;
+        }
+      }
+      mu *= 4;
+      if (mu > 1e12) {
+        stop = true;
+        break;
+      }
+    }
+    iteration_done(f, it, m, cur);
+    if (stop) break;
+  }
+  return true;
+}
+
+/* The original's Adam loop (ORIGINAL.md §5.7) with the best pose stored with its own loss. */
+static bool solve_adam(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, mhrfit_error *err) {
+  int nf = f->nfree, iters = f->o.iters ? f->o.iters : 200;
+  int min_iters = f->o.min_iters < iters ? f->o.min_iters : iters;
+  if (min_iters < 1) min_iters = 1;
+  double ratio = fmax(1.0, f->o.loss_divergence_ratio), best = INFINITY, best_m[NP];
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  memset(f->adam_m, 0, (size_t)nf * sizeof *f->adam_m);
+  memset(f->adam_v, 0, (size_t)nf * sizeof *f->adam_v);
+  memcpy(best_m, m, sizeof best_m);
+  res->best_iter = -1;
+  res->n_iters = 0;
+  int no_improve = 0;
+  for (int it = 0; it < iters; it++) {
+    eval_out e;
+    if (!evaluate(f, m, NULL, &e, f->g, NULL, err)) {
+      if (it == 0) return false;
+      break; /* the last accepted pose stays the best */
+    }
+    f->hist[it] = e.loss;
+    f->dhist[it] = e.data;
+    res->n_iters = it + 1;
+    if (e.loss < best - f->o.early_stop_tol) {
+      best = e.loss;
+      memcpy(best_m, m, sizeof best_m); /* the pose whose loss was just measured */
+      res->best_iter = it;
+      no_improve = 0;
+    } else {
+      no_improve++;
+    }
+    iteration_done(f, it, m, &e);
+    if (it + 1 >= min_iters && (e.loss > best * ratio || no_improve >= f->o.early_stop_patience)) break;
+    double norm = 0;
+    for (int i = 0; i < nf; i++) norm += f->g[i] * f->g[i];
+    norm = sqrt(norm);
+    double clip = norm > 1.0 ? 1.0 / (norm + 1e-6) : 1.0;
+    double c1 = 1 - pow(b1, it + 1), c2 = 1 - pow(b2, it + 1);
+    for (int i = 0; i < nf; i++) {
+      double gi = f->g[i] * clip;
+      f->adam_m[i] = b1 * f->adam_m[i] + (1 - b1) * gi;
+      f->adam_v[i] = b2 * f->adam_v[i] + (1 - b2) * gi * gi;
+      m[f->free_idx[i]] -= f->o.lr * (f->adam_m[i] / c1) / (sqrt(f->adam_v[i] / c2) + eps);
+    }
+    clamp_limits(f, m);
+  }
+  memcpy(m, best_m, sizeof best_m);
+  return evaluate(f, m, NULL, cur, NULL, NULL, err);
+}
+
+/* Scores a view: weighted mean distance after the similarity (ORIGINAL.md §5.3). */
+static double score_view(mhrfit_fitter *f, const double *m) {
+  mhrfit_error e = {0};
+  bool u;
+  if (!predict(f, m, &e)) return INFINITY;
+  if (sanitize(f, f->fr->inlier_weight, false, f->aw, &u, &e) < 0) return INFINITY;
+  if (sanitize(f, f->fr->inlier_weight, true, f->lw, &u, &e) < 0) return INFINITY;
+  mhrfit_similarity sim;
+  if (!fit_similarity(f, &sim, &e)) return INFINITY;
+  double W = 0, S = 0;
+  for (size_t i = 0; i < f->fr->n_points; i++) {
+    if (f->lw[i] == 0) continue;
+    double q[3];
+    mhrfit_similarity_apply(&sim, f->pred + 3 * i, q);
+    double dx = q[0] - f->fr->targets[3 * i], dy = q[1] - f->fr->targets[3 * i + 1], dz = q[2] - f->fr->targets[3 * i + 2];
+    S += f->lw[i] * sqrt(dx * dx + dy * dy + dz * dz + 1e-12);
+    W += f->lw[i];
+  }
+  return S / (W + 1e-9);
+}
+
+/* The view's canonical parameters: root zero, scales fixed when asked. False if not finite. */
+static bool view_params(const mhrfit_fit_frame *fr, size_t v, double *m) {
+  memcpy(m, fr->views[v].model_params, NP * sizeof *m);
+  for (int i = 0; i < NP; i++)
+    if (!isfinite(m[i])) return false;
+  for (int i = 0; i < 6; i++) m[i] = 0;
+  if (fr->fixed_scales) memcpy(m + SCALE_FIRST, fr->fixed_scales, (NP - SCALE_FIRST) * sizeof *m);
+  return true;
+}
+
+/* Calibrates the MHR70 markers from view v (own map only). */
+static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
+  if (f->user_map) return true;
+  const mhrfit_fit_view *view = &f->fr->views[v];
+  double kp[210];
+  for (int i = 0; i < 210; i++) kp[i] = NAN;
+  if (view->keypoints_3d) {
+    double full[NP];
+    memcpy(full, view->model_params, sizeof full);
+    mhrfit_fk_pose pose = {f->R, f->t, f->s};
+    if (!mhrfit_rig_fk(f->rig, full, &pose, NULL, err)) return false;
+    for (int k = 0; k < 70; k++) mhrfit_sam3d_to_mhr(view->keypoints_3d + 3 * k, kp + 3 * k);
+    if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
+  } else {
+    mhrfit_fk_pose pose = {f->R, f->t, f->s};
+    if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
+  }
+  return set_map(f, err);
+}
+
+/* Sets up the free dimensions and regulariser weights. */
+static bool setup_masks(mhrfit_fitter *f, mhrfit_error *err) {
+  bool frozen[NP] = {false};
+  for (int i = 0; i < NP; i++) frozen[i] = i < BODY_FIRST || i >= BODY_END;
+  if (!f->o.optimize_hand_pose)
+    for (int i = HAND_FIRST; i < HAND_END; i++) frozen[i] = true;
+  if (f->o.freeze_lower_body) {
+    const int *idx;
+    size_t n;
+    if (!mhrfit_param_set_get(MHRFIT_SET_LOWER_BODY, NP, &idx, &n, err)) return false;
+    for (size_t i = 0; i < n; i++) frozen[idx[i]] = true;
+  }
+  f->nfree = 0;
+  for (int i = 0; i < NP; i++) {
+    f->free_pos[i] = frozen[i] ? -1 : f->nfree;
+    if (!frozen[i]) f->free_idx[f->nfree++] = i;
+    bool hand = i >= HAND_FIRST && i < HAND_END, body = i >= BODY_FIRST && i < BODY_END && !hand;
+    f->reg_w[i] = body ? f->o.w_pose_reg / 133.0 : hand && f->o.optimize_hand_pose ? f->o.w_hand_reg / 54.0 : 0.0;
+    f->temp_w[i] = body && f->has_prev ? f->o.w_temporal / 133.0 : 0.0;
+  }
+  return true;
+}
+
+bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_fit_result *res, mhrfit_error *err) {
+  memset(res, 0, sizeof *res);
+  if (fr->n_points == 0 || !fr->targets || !fr->kp_index || fr->n_views == 0 || !fr->views)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit: a frame needs target points and at least one view");
+  for (size_t i = 0; i < fr->n_points; i++)
+    if (fr->kp_index[i] < 0 || (size_t)fr->kp_index[i] >= f->nk || (!f->user_map && fr->kp_index[i] >= 70))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit: target %zu has keypoint index %d, the map has %zu keypoints", i,
+                         fr->kp_index[i], f->nk);
+  int iters = f->o.iters ? f->o.iters : f->o.solver == MHRFIT_SOLVER_ADAM ? 200 : 50;
+  if (!reserve(f, fr->n_points, fr->n_views, (size_t)iters + 1, err)) return false;
+  f->fr = fr;
+  f->has_prev = false;
+  if (fr->prev_model_params) {
+    f->has_prev = true;
+    for (int i = 0; i < NP; i++) f->has_prev = f->has_prev && isfinite(fr->prev_model_params[i]);
+  }
+  if (!setup_masks(f, err)) return false;
+  if (!f->user_map) f->map = f->own_map;
+  if (!set_map(f, err)) return false;
+  /* 1. initial view */
+  double m[NP], best_m[NP];
+  int best = -1;
+  size_t n_skipped = 0;
+  char skipped[256] = "";
+  for (size_t v = 0; v < fr->n_views; v++) {
+    f->view_scores[v] = INFINITY;
+    f->view_skipped[v] = 0;
+    mhrfit_error verr = {0};
+    if (!view_params(fr, v, m) || !calibrate(f, v, &verr)) {
+      f->view_skipped[v] = 1;
+      n_skipped++;
+      size_t len = strlen(skipped);
+      if (len + 40 < sizeof skipped)
+        snprintf(skipped + len, sizeof skipped - len, "%s%s", len ? ", " : "", fr->views[v].name ? fr->views[v].name : "?");
+      continue;
+    }
+    f->view_scores[v] = score_view(f, m);
+    if (!isfinite(f->view_scores[v])) continue;
+    if (best < 0 || f->view_scores[v] < f->view_scores[best] ||
+        (f->view_scores[v] == f->view_scores[best] && fr->views[v].mean_px < fr->views[best].mean_px)) {
+      best = (int)v;
+      memcpy(best_m, m, sizeof best_m);
+    }
+  }
+  res->view_scores = f->view_scores;
+  res->view_skipped = f->view_skipped;
+  if (best < 0) {
+    if (n_skipped == fr->n_views)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "fit: no usable view (non-finite parameters in: %s)", skipped);
+    /* report why the points do not suffice, from the first usable view */
+    for (size_t v = 0; v < fr->n_views; v++) {
+      if (f->view_skipped[v]) continue;
+      view_params(fr, v, m);
+      if (!calibrate(f, v, err)) return false;
+      eval_out e;
+      setup_masks(f, err);
+      if (!evaluate(f, m, NULL, &e, NULL, NULL, err)) {
+        mhrfit_error_prefix(err, "fit: view %s", fr->views[v].name ? fr->views[v].name : "?");
+        return false;
+      }
+    }
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "fit: no view could be aligned to the targets");
+  }
+  res->init_view = best;
+  if (!calibrate(f, (size_t)best, err)) return false;
+  /* 2. start and references */
+  memcpy(f->ref, best_m, sizeof f->ref);
+  if (f->has_prev) {
+    memcpy(f->prev, fr->prev_model_params, sizeof f->prev);
+    for (int i = 0; i < 6; i++) f->prev[i] = 0;
+    double b = fmin(1.0, fmax(0.0, f->o.temporal_init_blend));
+    for (int i = BODY_FIRST; i < BODY_END; i++) {
+      bool hand = i >= HAND_FIRST && i < HAND_END;
+      if (f->free_pos[i] >= 0 && !hand) f->ref[i] = best_m[i] * (1 - b) + f->prev[i] * b;
+      else if (f->free_pos[i] < 0 && !hand && f->o.freeze_lower_body) f->ref[i] = f->prev[i]; /* locked lower body */
+    }
+    res->used_temporal_init = true;
+  }
+  memcpy(m, f->ref, sizeof m);
+  /* 3. solve */
+  eval_out cur;
+  if (!evaluate(f, m, NULL, &cur, NULL, NULL, err)) return false;
+  res->init_loss = cur.loss;
+  res->init_data_loss = cur.data;
+  bool ok = f->o.solver == MHRFIT_SOLVER_ADAM ? solve_adam(f, m, &cur, res, err) : solve_lm(f, m, &cur, res, err);
+  if (!ok) return false;
+  /* 4. restore (m is the best pose) and recompute at it */
+  eval_out fin;
+  if (!evaluate(f, m, f->o.solver == MHRFIT_SOLVER_LM ? &cur.sim : NULL, &fin, NULL, NULL, err)) return false;
+  res->best_loss = cur.loss;
+  res->best_data_loss = cur.data;
+  for (int i = 0; i < res->n_iters; i++) {
+    res->best_loss = fmin(res->best_loss, f->hist[i]);
+    res->best_data_loss = fmin(res->best_data_loss, f->dhist[i]);
+  }
+  res->final_loss = fin.loss;
+  res->final_data_loss = fin.data;
+  res->best_data_loss = fmin(res->best_data_loss, fin.data);
+  res->n_valid_points = fin.n_valid;
+  res->uniform_fallback = fin.uniform;
+  res->loss_history = f->hist;
+  res->data_loss_history = f->dhist;
+  double g1 = isfinite(fin.loss) ? fin.loss / fmax(res->best_loss, 1e-12) : INFINITY;
+  double g2 = isfinite(fin.data) ? fin.data / fmax(res->best_data_loss, 1e-12) : INFINITY;
+  res->is_bad = res->best_loss > f->o.bad_loss_threshold || res->best_data_loss > f->o.bad_data_loss_threshold ||
+                g1 > f->o.bad_loss_growth_ratio || g2 > f->o.bad_loss_growth_ratio;
+  res->status = res->is_bad ? MHRFIT_FIT_BAD_LOSS : MHRFIT_FIT_OK;
+  memcpy(res->model_params, m, sizeof m);
+  mhrfit_body_pose_from_model(m, res->body_pose);
+  res->sim_fit = fin.sim;
+  res->sim_out = fin.sim;
+  /* per-point residuals at the final pose (evaluate left the pose's predictions in f->pred) */
+  for (size_t i = 0; i < fr->n_points; i++) {
+    f->resid[i] = NAN;
+    if (f->lw[i] == 0 && f->aw[i] == 0) continue;
+    double q[3];
+    mhrfit_similarity_apply(&fin.sim, f->pred + 3 * i, q);
+    const double *g = fr->targets + 3 * i;
+    f->resid[i] = sqrt(pow(q[0] - g[0], 2) + pow(q[1] - g[1], 2) + pow(q[2] - g[2], 2));
+  }
+  res->residuals = f->resid;
+  /* 5. output similarity: the previous one while it agrees with the current fit */
+  if (f->o.freeze_lower_body && fr->prev_similarity && f->o.sim_reuse_tol_m > 0) {
+    const mhrfit_similarity *ps = fr->prev_similarity;
+    bool finite = isfinite(ps->s) && ps->s > 0;
+    for (int a = 0; a < 9; a++) finite = finite && isfinite(ps->R[a]);
+    for (int a = 0; a < 3; a++) finite = finite && isfinite(ps->t[a]);
+    if (finite) {
+      double ss = 0, ws = 0;
+      for (size_t i = 0; i < fr->n_points; i++) {
+        if (f->lw[i] == 0) continue;
+        double q1[3], q2[3];
+        mhrfit_similarity_apply(&fin.sim, f->pred + 3 * i, q1);
+        mhrfit_similarity_apply(ps, f->pred + 3 * i, q2);
+        ss += f->lw[i] * (pow(q1[0] - q2[0], 2) + pow(q1[1] - q2[1], 2) + pow(q1[2] - q2[2], 2));
+        ws += f->lw[i];
+      }
+      if (ws > 0 && sqrt(ss / ws) <= f->o.sim_reuse_tol_m) {
+        res->sim_out = *ps;
+        res->sim_reused_prev = true;
+      }
+    }
+  }
+  /* 6. geometry in the world frame, from the parameters */
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
+  if (!mhrfit_rig_fk(f->rig, m, &pose, NULL, err)) return false;
+  const mhrfit_similarity *so = &res->sim_out;
+  double kp_cm[210];
+  if (f->nk == 70) mhrfit_kpmap_eval(f->map, &pose, kp_cm);
+  for (int k = 0; k < 70; k++) {
+    double q[3];
+    if (f->nk != 70 || !isfinite(kp_cm[3 * k])) {
+      f->kp_world[3 * k] = f->kp_world[3 * k + 1] = f->kp_world[3 * k + 2] = NAN;
+      continue;
+    }
+    mhrfit_mhr_to_sam3d(kp_cm + 3 * k, q);
+    mhrfit_similarity_apply(so, q, f->kp_world + 3 * k);
+  }
+  for (size_t j = 0; j < f->nj; j++) {
+    double q[3];
+    mhrfit_mhr_to_sam3d(f->t + 3 * j, q);
+    mhrfit_similarity_apply(so, q, f->joints_world + 3 * j);
+    const double *Rj = f->R + 9 * j;
+    double *W = f->rots_world + 9 * j;
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++)
+        W[3 * a + b] = so->R[3 * a] * Rj[b] - so->R[3 * a + 1] * Rj[3 + b] - so->R[3 * a + 2] * Rj[6 + b];
+  }
+  const mhrfit_fit_view *bv = &fr->views[best];
+  mhrfit_rig_shaped_vertices(f->rig, bv->shape, bv->shape ? bv->n_shape : 0, f->verts_rest);
+  mhrfit_rig_skin_rest(f->rig, &pose, f->verts_rest, f->verts_cm);
+  for (size_t v = 0; v < f->rig->n_vertices; v++) {
+    double q[3];
+    mhrfit_mhr_to_sam3d(f->verts_cm + 3 * v, q);
+    mhrfit_similarity_apply(so, q, f->verts_world + 3 * v);
+  }
+  res->keypoints = f->kp_world;
+  res->joints = f->joints_world;
+  res->global_rots = f->rots_world;
+  res->vertices = f->verts_world;
+  return true;
+}
