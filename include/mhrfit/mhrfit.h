@@ -6,7 +6,7 @@
  * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
  * geometry (camera.h, calib.h), triangulation (layout.h, observations.h,
  * triangulate.h), the body model (rig.h, keypoints.h, sam3d.h,
- * param_sets.h).
+ * param_sets.h), sequences (smooth.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -25,6 +25,7 @@
 #include "mhrfit/pickle.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
+#include "mhrfit/smooth.h"
 #include "mhrfit/toml.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
