@@ -7,7 +7,7 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -28,6 +28,7 @@
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
 #include "mhrfit/similarity.h"
+#include "mhrfit/smooth.h"
 #include "mhrfit/toml.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
