@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
 
@@ -36,11 +37,18 @@ int main(int argc, char **argv) {
   double *verts = malloc(sizeof(double) * 3 * rig->n_vertices);
   mhrfit_fk_pose pose = {R, t, s};
   const int N = 2000;
-  const char *names[3] = {"forward kinematics", "FK + joint Jacobian (381 x 204)", "skinning"};
+  const char *names[4] = {"forward kinematics", "FK + joint Jacobian (381 x 204)", "skinning",
+                          "FK + MHR70 keypoints + sparse keypoint Jacobian"};
+  mhrfit_kpmap *map = mhrfit_kpmap_new_mhr70(rig, &err);
+  double kp[210], *KJ = map ? malloc(sizeof(double) * 3 * map->col_start[70]) : NULL;
+  if (!map || !KJ) {
+    fprintf(stderr, "keypoint map: %s\n", err.message);
+    return 1;
+  }
   printf("MHR rig, LOD %d (%zu vertices), median of 5 runs of %d evaluations, one thread\n\n", rig->lod,
          rig->n_vertices, N);
   printf("| what | us per evaluation |\n|---|---:|\n");
-  for (int what = 0; what < 3; what++) {
+  for (int what = 0; what < 4; what++) {
     double times[5];
     for (int run = 0; run < 5; run++) {
       double t0 = now();
@@ -49,6 +57,10 @@ int main(int argc, char **argv) {
         mhrfit_rig_fk(rig, m, &pose, jp, &err);
         if (what == 1) mhrfit_rig_joint_jacobian(rig, &pose, jp, J);
         if (what == 2) mhrfit_rig_skin(rig, &pose, verts);
+        if (what == 3) {
+          mhrfit_kpmap_eval(map, &pose, kp);
+          mhrfit_kpmap_jacobian(map, rig, &pose, jp, KJ);
+        }
       }
       times[run] = (now() - t0) / N;
     }
@@ -56,6 +68,8 @@ int main(int argc, char **argv) {
     printf("| %s | %.2f |\n", names[what], 1e6 * times[2]);
   }
   free(verts);
+  free(KJ);
+  mhrfit_kpmap_free(map);
   mhrfit_rig_free(rig);
   return 0;
 }
