@@ -92,7 +92,7 @@ typedef struct mhrfit_fit_options {
   double temporal_init_blend;       /**< start = raw·(1−b) + prev·b on free body dims (0.7) */
   int min_valid_points;             /**< minimum weighted points, never below 3 (6) */
   mhrfit_zero_weight_strategy zero_weight_strategy; /**< MHRFIT_ZW_UNIFORM_FINITE */
-  double rel_tol;                   /**< LM: stop when an accepted step lowers L by less than rel_tol·L (1e-7) */
+  double rel_tol;                   /**< LM: stop when an accepted step lowers L by less than rel_tol·L (1e-5) */
   double grad_tol;                  /**< LM: stop when max |gradient| < grad_tol (1e-10) */
   double lr;                        /**< Adam learning rate (0.05) */
   int min_iters;                    /**< Adam: no early stop before (50) */

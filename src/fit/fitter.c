@@ -50,7 +50,7 @@ void mhrfit_fit_options_init(mhrfit_fit_options *o) {
   o->temporal_init_blend = 0.7;
   o->min_valid_points = 6;
   o->zero_weight_strategy = MHRFIT_ZW_UNIFORM_FINITE;
-  o->rel_tol = 1e-7;
+  o->rel_tol = 1e-5;
   o->grad_tol = 1e-10;
   o->lr = 0.05;
   o->min_iters = 50;
