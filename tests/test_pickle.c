@@ -184,7 +184,23 @@ static void test_broken_streams(void) {
   mhrfit_value_free(v);
 }
 
+/* Shared references (DUP + MEMOIZE) that expand exponentially are refused, not expanded until
+ * memory runs out (found by the fuzzer; the input is kept as a fuzz seed). */
+static void test_billion_laughs(void) {
+  unsigned char *data = NULL;
+  size_t len = 0;
+  mhrfit_error err = {0};
+  REQUIRE(mf_read_file("fuzz/seeds/fuzz_pickle/regression-billion-laughs", 1 << 20, &data, &len, &err));
+  mhrfit_value *v = mhrfit_pickle_parse(data, len, "laughs.pkl", NULL, &err);
+  CHECK(v == NULL);
+  CHECK(err.type == MHRFIT_ERR_LIMIT);
+  CHECK_CONTAINS(err.message, "shared references");
+  mhrfit_value_free(v);
+  free(data);
+}
+
 int main(void) {
+  RUN(test_billion_laughs);
   RUN(test_protocols);
   RUN(test_dtypes);
   RUN(test_misc);

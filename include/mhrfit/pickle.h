@@ -34,7 +34,7 @@ extern "C" {
 typedef struct mhrfit_pickle_limits {
   int max_depth;          /**< deepest container nesting (default 64) */
   size_t max_array_bytes; /**< largest array payload (default 4 GiB) */
-  size_t max_items;       /**< most values on the stack, memo and containers combined (default 16M) */
+  size_t max_items;       /**< most values on the stack, memo and containers combined, and most values in the result after expanding shared references (default 1M) */
 } mhrfit_pickle_limits;
 
 /**

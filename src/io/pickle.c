@@ -54,6 +54,8 @@ typedef struct unpickler {
   pk_obj **memo;
   size_t n_memo, cap_memo;
   mhrfit_error *err;
+  size_t converted;       /* values produced by convert(): shared references expand, so it is bounded */
+  size_t converted_bytes; /* ndarray bytes produced by convert(), bounded by max_array_bytes */
 } unpickler;
 
 #define OFFSET(u) ((size_t)((u)->p - (u)->start))
@@ -636,11 +638,13 @@ static mhrfit_value *convert_ndarray(unpickler *u, const pk_obj *o, int depth) {
     return convert(u, &tmp, depth);
   }
   size_t bytes;
-  if (!mf_mul_size(count, t->itemsize, &bytes) || bytes > u->lim.max_array_bytes) {
+  if (!mf_mul_size(count, t->itemsize, &bytes) || bytes > u->lim.max_array_bytes ||
+      bytes > u->lim.max_array_bytes - u->converted_bytes) {
     MHRFIT_FAIL(u->err, MHRFIT_ERR_LIMIT, "%s: pickle: ndarray exceeds the size limit", u->name);
     return NULL;
   }
   const pk_obj *raw = o->nd.raw;
+  u->converted_bytes += bytes;
   if ((raw->kind != PK_BYTES && raw->kind != PK_STR) || raw->s.len != bytes) {
     MHRFIT_FAIL(u->err, MHRFIT_ERR_FORMAT, "%s: pickle: ndarray data holds %zu bytes, shape x itemsize = %zu",
                 u->name, raw->s.len, bytes);
@@ -704,6 +708,13 @@ static bool key_text(unpickler *u, const pk_obj *k, char *buf, size_t size) {
 }
 
 static mhrfit_value *convert(unpickler *u, const pk_obj *o, int depth) {
+  /* Memoised objects may be referenced many times (DUP/GET): the tree they expand to can grow
+   * exponentially with the input ("billion laughs"), so the number of values is capped. */
+  if (++u->converted > u->lim.max_items) {
+    MHRFIT_FAIL(u->err, MHRFIT_ERR_LIMIT, "%s: pickle: more than %zu values after expanding shared references",
+                u->name, u->lim.max_items);
+    return NULL;
+  }
   if (depth > u->lim.max_depth) {
     MHRFIT_FAIL(u->err, MHRFIT_ERR_LIMIT, "%s: pickle: nesting deeper than %d (or a self-reference)", u->name,
                 u->lim.max_depth);
@@ -761,7 +772,7 @@ mhrfit_value *mhrfit_pickle_parse(const void *data, size_t len, const char *name
   u.err = err;
   u.lim.max_depth = limits && limits->max_depth ? limits->max_depth : 64;
   u.lim.max_array_bytes = limits && limits->max_array_bytes ? limits->max_array_bytes : (size_t)4 << 30;
-  u.lim.max_items = limits && limits->max_items ? limits->max_items : (size_t)16 << 20;
+  u.lim.max_items = limits && limits->max_items ? limits->max_items : (size_t)1 << 20;
   mhrfit_value *v = NULL;
   pk_obj *r = run(&u);
   if (r) v = convert(&u, r, 0);
