@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
@@ -19,15 +19,6 @@
 
 #define F 30
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 static unsigned long long rng = 0x9E3779B97F4A7C15ull;
 static double nrand(void) {
   double u[2];
@@ -108,7 +99,7 @@ int main(int argc, char **argv) {
       double prev[204];
       bool have_prev = false;
       iters = dl = rms = 0;
-      double t0 = now();
+      double t0 = bench_now();
       for (int f = 0; f < F; f++) {
         mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL};
         mhrfit_fit_result r;
@@ -130,10 +121,10 @@ int main(int argc, char **argv) {
         }
         rms += sqrt(s / 70);
       }
-      times[run] = (now() - t0) / F;
+      times[run] = (bench_now() - t0) / F;
     }
-    qsort(times, 5, sizeof times[0], cmpd);
-    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : "lm", warm ? "warm" : "cold", 1e3 * times[2],
+    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : "lm", warm ? "warm" : "cold",
+           1e3 * bench_median(times, 5),
            iters / F, dl / F, 1e3 * rms / F);
     mhrfit_fitter_free(fit);
   }

@@ -3,22 +3,11 @@
  *   build/bench/bench_rig [ASSETS_DIR]     (default: $MHRFIT_ASSETS) */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
   const char *assets = argc > 1 ? argv[1] : getenv("MHRFIT_ASSETS");
@@ -51,7 +40,7 @@ int main(int argc, char **argv) {
   for (int what = 0; what < 4; what++) {
     double times[5];
     for (int run = 0; run < 5; run++) {
-      double t0 = now();
+      double t0 = bench_now();
       for (int i = 0; i < N; i++) {
         m[10] = 0.001 * i;
         mhrfit_rig_fk(rig, m, &pose, jp, &err);
@@ -62,10 +51,9 @@ int main(int argc, char **argv) {
           mhrfit_kpmap_jacobian(map, rig, &pose, jp, KJ);
         }
       }
-      times[run] = (now() - t0) / N;
+      times[run] = (bench_now() - t0) / N;
     }
-    qsort(times, 5, sizeof times[0], cmpd);
-    printf("| %s | %.2f |\n", names[what], 1e6 * times[2]);
+    printf("| %s | %.2f |\n", names[what], 1e6 * bench_median(times, 5));
   }
   free(verts);
   free(KJ);

@@ -4,24 +4,13 @@
  *   build/bench/bench_triangulate [frames]      (pin to one core: taskset -c 0 ...) */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "mhrfit/triangulate.h"
 #include "synth_scene.h"
 
 #define K 70
 #define RUNS 5
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
   int frames = argc > 1 ? atoi(argv[1]) : 300;
@@ -53,7 +42,7 @@ int main(int argc, char **argv) {
       double times[RUNS], out[3 * K], esum = 0;
       long en = 0;
       for (int run = 0; run < RUNS; run++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int f = 0; f < frames; f++) {
           mhrfit_tri_result res = {.points = out};
           mhrfit_triangulator_process(t, K, uv + 2 * K * V * f, conf + K * V * f, &res, &err);
@@ -65,10 +54,9 @@ int main(int argc, char **argv) {
                 en++;
               }
         }
-        times[run] = now() - t0;
+        times[run] = bench_now() - t0;
       }
-      qsort(times, RUNS, sizeof times[0], cmpd);
-      double med = times[RUNS / 2];
+      double med = bench_median(times, RUNS);
       printf("| %d | %-8s | %.0f | %.1f | %.2f |\n", V, m ? "pose2sim" : "default", frames / med, 1e6 * med / frames,
              1000 * esum / (double)(en ? en : 1));
       mhrfit_triangulator_free(t);

@@ -93,6 +93,7 @@ typedef struct mhrfit_kpmap {
   /* evaluation plan of the Jacobian (internal) */
   size_t n_steps;         /**< (keypoint, term, ancestor joint, channel) steps */
   struct mhrfit_kpmap_step *steps;
+  size_t n_step_cols;     /**< length of step_cols */
   int32_t *step_cols;     /**< per parameter-transform entry of a step, its local column */
   double *axes;           /**< scratch: n_joints × 9 world rotation axes */
   size_t n_joints, n_params;

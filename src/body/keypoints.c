@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body/model_file.h"
 #include "common/mem.h"
 #include "mhrfit/npy.h"
 
@@ -101,15 +102,12 @@ static bool kpmap_plan(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *e
   map->cols = NULL;
   map->steps = NULL;
   map->step_cols = NULL;
-  map->n_steps = 0;
+  map->n_steps = map->n_step_cols = 0;
   size_t *row_start = mf_malloc_array(7 * nj + 1, sizeof *row_start, err);
   int32_t *local = mf_malloc_array(np, sizeof *local, err);
   map->col_start = mf_calloc_array(nk + 1, sizeof *map->col_start, err);
   if (!row_start || !local || !map->col_start) goto fail;
-  for (size_t r = 0, e = 0; r <= 7 * nj; r++) {
-    while (e < rig->n_pt && (size_t)rig->pt[e].row < r) e++;
-    row_start[r] = e;
-  }
+  mf_pt_row_starts(rig, row_start);
   /* pass 0 counts, pass 1 fills */
   size_t n_cols = 0, n_steps = 0, n_step_cols = 0;
   for (int pass = 0; pass < 2; pass++) {
@@ -169,6 +167,7 @@ static bool kpmap_plan(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *e
   }
   map->col_start[nk] = n_cols;
   map->n_steps = n_steps;
+  map->n_step_cols = n_step_cols;
   free(row_start);
   free(local);
   return true;
@@ -258,9 +257,18 @@ int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, con
     set++;
   }
   start[MHRFIT_N_MHR70] = n;
+  /* the Jacobian plan depends only on the term joints and on which offsets are zero: rebuild it
+   * only when those change (recalibrating the same markers just updates the offsets) */
+  bool same = memcmp(map->term_start, start, sizeof start) == 0;
+  for (size_t ti = 0; same && ti < n; ti++) {
+    const mhrfit_kp_term *a = &map->terms[ti], *b = &terms[ti];
+    bool za = a->offset[0] == 0 && a->offset[1] == 0 && a->offset[2] == 0;
+    bool zb = b->offset[0] == 0 && b->offset[1] == 0 && b->offset[2] == 0;
+    same = a->joint == b->joint && za == zb;
+  }
   memcpy(map->terms, terms, n * sizeof *terms);
   memcpy(map->term_start, start, sizeof start);
-  if (!kpmap_plan(map, rig, err)) return -1;
+  if (!same && !kpmap_plan(map, rig, err)) return -1;
   return set;
 }
 
@@ -274,9 +282,7 @@ mhrfit_kpmap *mhrfit_kpmap_clone(const mhrfit_kpmap *map, mhrfit_error *err) {
   c->col_start = mf_malloc_array(nk + 1, sizeof *c->col_start, err);
   c->cols = mf_malloc_array(map->col_start[nk] ? map->col_start[nk] : 1, sizeof *c->cols, err);
   c->steps = mf_malloc_array(map->n_steps ? map->n_steps : 1, sizeof *c->steps, err);
-  size_t nsc = map->n_steps ? map->steps[map->n_steps - 1].col_off + (map->steps[map->n_steps - 1].pt_end -
-                                                                        map->steps[map->n_steps - 1].pt_begin)
-                            : 0;
+  size_t nsc = map->n_step_cols;
   c->step_cols = mf_malloc_array(nsc ? nsc : 1, sizeof *c->step_cols, err);
   c->axes = mf_malloc_array(9 * map->n_joints + 3 * (nt ? nt : 1), sizeof *c->axes, err);
   if (!c->term_start || !c->terms || !c->col_start || !c->cols || !c->steps || !c->step_cols || !c->axes) {
@@ -386,7 +392,7 @@ mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const d
   if (!d) return NULL;
   mhrfit_kpmap *map = NULL;
   double *verts = NULL;
-  size_t *count = NULL;
+  size_t *count = NULL, *by_vertex = NULL;
   const mhrfit_array *rows = map_field(d, path, "rows", err), *cols = rows ? map_field(d, path, "cols", err) : NULL;
   const mhrfit_array *wts = cols ? map_field(d, path, "weights", err) : NULL;
   const mhrfit_array *nv = wts ? map_field(d, path, "n_vertices", err) : NULL;
@@ -418,15 +424,18 @@ mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const d
     }
     if ((size_t)r + 1 > nk) nk = (size_t)r + 1;
   }
-  /* skin terms per vertex */
-  count = mf_calloc_array(rig->n_vertices + 1, sizeof *count, err);
+  /* skin entries grouped by vertex: those of v are by_vertex[count[v] .. count[v+1]) */
+  count = mf_calloc_array(rig->n_vertices + 2, sizeof *count, err);
+  by_vertex = mf_malloc_array(rig->n_skin ? rig->n_skin : 1, sizeof *by_vertex, err);
   verts = mf_malloc_array(3 * rig->n_vertices, sizeof *verts, err);
-  if (!count || !verts) goto done;
-  for (size_t i = 0; i < rig->n_skin; i++) count[rig->skin_vertex[i]]++;
+  if (!count || !by_vertex || !verts) goto done;
+  for (size_t i = 0; i < rig->n_skin; i++) count[rig->skin_vertex[i] + 2]++;
+  for (size_t v = 2; v < rig->n_vertices + 2; v++) count[v] += count[v - 1];
+  for (size_t i = 0; i < rig->n_skin; i++) by_vertex[count[rig->skin_vertex[i] + 1]++] = i;
   size_t n_terms = 0;
   for (size_t i = 0; i < n; i++) {
     size_t c = (size_t)mhrfit_array_get_f64(cols, i);
-    n_terms += c < rig->n_vertices ? count[c] : 1;
+    n_terms += c < rig->n_vertices ? count[c + 1] - count[c] : 1;
   }
   mhrfit_rig_shaped_vertices(rig, identity, identity ? n_identity : 0, verts);
   map = kpmap_alloc(rig, nk, n_terms, err);
@@ -442,9 +451,8 @@ mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const d
         map->terms[t++] = (mhrfit_kp_term){(int32_t)(c - rig->n_vertices), w, {0, 0, 0}};
         continue;
       }
-      for (size_t e = 0; e < rig->n_skin; e++) { /* a vertex: its skinning terms on the rest pose */
-        if ((size_t)rig->skin_vertex[e] != c) continue;
-        size_t j = (size_t)rig->skin_joint[e];
+      for (size_t q = count[c]; q < count[c + 1]; q++) { /* a vertex: its skinning terms on the rest pose */
+        size_t e = by_vertex[q], j = (size_t)rig->skin_joint[e];
         const double *R0 = rig->rest_R + 9 * j, *t0 = rig->rest_t + 3 * j, *v = verts + 3 * c;
         double dd[3] = {v[0] - t0[0], v[1] - t0[1], v[2] - t0[2]};
         mhrfit_kp_term term = {(int32_t)j, w * rig->skin_weight[e], {0, 0, 0}};
@@ -460,6 +468,7 @@ mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const d
   }
 done:
   free(count);
+  free(by_vertex);
   free(verts);
   mhrfit_value_free(d);
   return map;

@@ -150,3 +150,10 @@ bool mf_model_parse(const char *text, size_t len, const char *name, mhrfit_rig *
   if (ok && r->n_pt) qsort(r->pt, r->n_pt, sizeof *r->pt, cmp_pt);
   return ok;
 }
+
+void mf_pt_row_starts(const mhrfit_rig *rig, size_t *start) {
+  for (size_t r = 0, e = 0; r <= 7 * rig->n_joints; r++) {
+    while (e < rig->n_pt && (size_t)rig->pt[e].row < r) e++;
+    start[r] = e;
+  }
+}

@@ -223,12 +223,8 @@ void mhrfit_rig_joint_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose
   memset(J, 0, 3 * nj * np * sizeof *J);
   /* start of each joint-parameter row in the (row-sorted) transform */
   size_t start[7 * 256 + 1];
-  size_t rows = 7 * nj;
-  if (rows > 7 * 256) return;
-  for (size_t r = 0, e = 0; r <= rows; r++) {
-    while (e < rig->n_pt && (size_t)rig->pt[e].row < r) e++;
-    start[r] = e;
-  }
+  if (nj > 256) return;
+  mf_pt_row_starts(rig, start);
   for (size_t j = 0; j < nj; j++) {
     int p = rig->parents[j];
     static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};

@@ -76,6 +76,7 @@ struct mhrfit_fitter {
   const mhrfit_fit_frame *fr;
   size_t cap_points, cap_views, cap_iters;
   double *pred, *aw, *lw, *d, *c, *resid;
+  unsigned char *ok; /* per target: target and prediction finite (set by predict) */
   double *view_scores;
   unsigned char *view_skipped;
   double *hist, *dhist;
@@ -100,7 +101,7 @@ void mhrfit_fitter_free(mhrfit_fitter *f) {
   mhrfit_kpmap_free(f->own_map);
   if (f->map != f->own_map) mhrfit_kpmap_free(f->map);
   free(f->R), free(f->t), free(f->s), free(f->jp), free(f->kp_cm), free(f->J);
-  free(f->pred), free(f->aw), free(f->lw), free(f->d), free(f->c), free(f->resid);
+  free(f->pred), free(f->aw), free(f->lw), free(f->d), free(f->c), free(f->resid), free(f->ok);
   free(f->view_scores), free(f->view_skipped), free(f->hist), free(f->dhist);
   free(f->H), free(f->g), free(f->Lw), free(f->delta), free(f->adam_m), free(f->adam_v);
   free(f->kp_world), free(f->joints_world), free(f->rots_world), free(f->verts_rest), free(f->verts_cm),
@@ -197,6 +198,9 @@ static bool reserve(mhrfit_fitter *f, size_t n_points, size_t n_views, size_t n_
       *bufs[i] = mf_malloc_array(mult[i] * n_points, sizeof(double), err);
       if (!*bufs[i]) return false;
     }
+    free(f->ok);
+    f->ok = mf_malloc_array(n_points, sizeof *f->ok, err);
+    if (!f->ok) return false;
     f->cap_points = n_points;
   }
   if (n_views > f->cap_views) {
@@ -239,10 +243,8 @@ static int sanitize(mhrfit_fitter *f, const double *base, bool use_semantic, dou
   const mhrfit_fit_frame *fr = f->fr;
   int min_pts = f->o.min_valid_points < 3 ? 3 : f->o.min_valid_points, n = 0, n_ok = 0;
   for (size_t i = 0; i < fr->n_points; i++) {
-    const double *g = fr->targets + 3 * i, *p = f->pred + 3 * i;
-    bool ok = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
     double sem = use_semantic ? mhrfit_fit_semantic_weight(fr->kp_index[i]) : 1.0;
-    if (use_semantic && !(sem > 1e-8)) ok = false;
+    bool ok = f->ok[i] && sem > 1e-8;
     double wi = base ? base[i] : 1.0;
     if (!isfinite(wi)) wi = 0;
     wi = wi < 0 ? 0 : wi > 1 ? 1 : wi;
@@ -264,12 +266,8 @@ static int sanitize(mhrfit_fitter *f, const double *base, bool use_semantic, dou
                 min_pts);
     return -1;
   }
-  for (size_t i = 0; i < fr->n_points; i++) {
-    const double *g = fr->targets + 3 * i, *p = f->pred + 3 * i;
-    bool ok = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
-    if (use_semantic && !(mhrfit_fit_semantic_weight(fr->kp_index[i]) > 1e-8)) ok = false;
-    w[i] = ok ? 1.0 : 0.0;
-  }
+  for (size_t i = 0; i < fr->n_points; i++)
+    w[i] = f->ok[i] && (!use_semantic || mhrfit_fit_semantic_weight(fr->kp_index[i]) > 1e-8) ? 1.0 : 0.0;
   *uniform = true;
   return n_ok;
 }
@@ -279,7 +277,11 @@ static bool predict(mhrfit_fitter *f, const double *m, mhrfit_error *err) {
   mhrfit_fk_pose pose = {f->R, f->t, f->s};
   if (!mhrfit_rig_fk(f->rig, m, &pose, f->jp, err)) return false;
   mhrfit_kpmap_eval(f->map, &pose, f->kp_cm);
-  for (size_t i = 0; i < f->fr->n_points; i++) mhrfit_mhr_to_sam3d(f->kp_cm + 3 * f->fr->kp_index[i], f->pred + 3 * i);
+  for (size_t i = 0; i < f->fr->n_points; i++) {
+    const double *g = f->fr->targets + 3 * i, *p = f->pred + 3 * i;
+    mhrfit_mhr_to_sam3d(f->kp_cm + 3 * f->fr->kp_index[i], f->pred + 3 * i);
+    f->ok[i] = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
+  }
   return true;
 }
 
@@ -316,8 +318,8 @@ static double regularisers(mhrfit_fitter *f, const double *m, double *g, double 
 
 /* The objective at m (see fit.h). With `g` set, also the gradient and Gauss–Newton Hessian over
  * the free dimensions (H may be NULL for the gradient only). */
-static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity *sim_in, eval_out *e, double *g,
-                     double *H, mhrfit_error *err) {
+static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity *sim_in, eval_out *e,
+                     mhrfit_error *err) {
   const mhrfit_fit_frame *fr = f->fr;
   if (!predict(f, m, err)) return false;
   bool u1, u2;
@@ -343,14 +345,19 @@ static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
     f->c[i] = f->lw[i] / (W + 1e-9) * (r <= delta ? 1.0 : delta / r); /* IRLS factor */
   }
   e->data = data / (W + 1e-9);
-  /* with a given similarity, its 6 or 7 increments (t, ω, log s) follow the pose columns */
-  int nf = f->nfree, ns = sim_in ? (f->o.with_scale ? 7 : 6) : 0, nt = nf + ns;
-  if (g) {
-    memset(g, 0, (size_t)nt * sizeof *g);
-    if (H) memset(H, 0, (size_t)nt * (size_t)nt * sizeof *H);
-  }
-  e->loss = e->data + regularisers(f, m, g, H, nt);
-  if (!g) return true;
+  e->loss = e->data + regularisers(f, m, NULL, NULL, 0);
+  return true;
+}
+
+/* Gradient g and Gauss–Newton Hessian H (may be NULL) of the objective over the free dimensions
+ * (and, with `with_sim`, the similarity increments t, ω, log s after them) at the state left by
+ * the last evaluate() of m, which gave `e`. */
+static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, bool with_sim, double *g, double *H) {
+  const mhrfit_fit_frame *fr = f->fr;
+  int nf = f->nfree, ns = with_sim ? (f->o.with_scale ? 7 : 6) : 0, nt = nf + ns;
+  memset(g, 0, (size_t)nt * sizeof *g);
+  if (H) memset(H, 0, (size_t)nt * (size_t)nt * sizeof *H);
+  regularisers(f, m, g, H, nt);
   mhrfit_fk_pose pose = {f->R, f->t, f->s};
   mhrfit_kpmap_jacobian(f->map, f->rig, &pose, f->jp, f->J);
   /* world Jacobian of a keypoint: (s/100) R F J_native, F = diag(1, -1, -1) */
@@ -405,7 +412,6 @@ static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
   if (H)
     for (int a = 0; a < nt; a++)
       for (int b = 0; b < a; b++) H[b * nt + a] = H[a * nt + b];
-  return true;
 }
 
 /* Clamps free parameters to the model's limits (when enabled). */
@@ -441,7 +447,8 @@ static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_resu
   int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = f->o.iters ? f->o.iters : 50;
   double mu = 1e-3, trial[NP];
   mhrfit_similarity sim = cur->sim;
-  if (!evaluate(f, m, &sim, cur, f->g, f->H, err)) return false;
+  if (!evaluate(f, m, &sim, cur, err)) return false;
+  linearize(f, m, cur, true, f->g, f->H);
   res->n_iters = 0;
   res->best_iter = -1;
   for (int it = 0; it < iters; it++) {
@@ -466,10 +473,11 @@ static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_resu
         sim_step(&cur->sim, f->delta + nf, f->o.with_scale, &tsim);
         eval_out e;
         mhrfit_error terr = {0};
-        if (evaluate(f, trial, &tsim, &e, NULL, NULL, &terr) && e.loss < cur->loss) {
+        if (evaluate(f, trial, &tsim, &e, &terr) && e.loss < cur->loss) {
           double rel = (cur->loss - e.loss) / fmax(cur->loss, 1e-300);
           memcpy(m, trial, sizeof trial);
-          if (!evaluate(f, m, &tsim, cur, f->g, f->H, err)) return false;
+          *cur = e;
+          linearize(f, m, cur, true, f->g, f->H); /* the state of the accepted trial is current */
           res->best_iter = it;
           mu = fmax(mu / 3, 1e-12);
           stop = rel < f->o.rel_tol;
@@ -503,10 +511,11 @@ static bool solve_adam(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_re
   int no_improve = 0;
   for (int it = 0; it < iters; it++) {
     eval_out e;
-    if (!evaluate(f, m, NULL, &e, f->g, NULL, err)) {
+    if (!evaluate(f, m, NULL, &e, err)) {
       if (it == 0) return false;
       break; /* the last accepted pose stays the best */
     }
+    linearize(f, m, &e, false, f->g, NULL);
     f->hist[it] = e.loss;
     f->dhist[it] = e.data;
     res->n_iters = it + 1;
@@ -534,25 +543,19 @@ static bool solve_adam(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_re
     clamp_limits(f, m);
   }
   memcpy(m, best_m, sizeof best_m);
-  return evaluate(f, m, NULL, cur, NULL, NULL, err);
+  return evaluate(f, m, NULL, cur, err);
 }
 
 /* Scores a view: weighted mean distance after the similarity (ORIGINAL.md §5.3). */
 static double score_view(mhrfit_fitter *f, const double *m) {
-  mhrfit_error e = {0};
-  bool u;
-  if (!predict(f, m, &e)) return INFINITY;
-  if (sanitize(f, f->fr->inlier_weight, false, f->aw, &u, &e) < 0) return INFINITY;
-  if (sanitize(f, f->fr->inlier_weight, true, f->lw, &u, &e) < 0) return INFINITY;
-  mhrfit_similarity sim;
-  if (!fit_similarity(f, &sim, &e)) return INFINITY;
+  mhrfit_error err = {0};
+  eval_out e;
+  if (!evaluate(f, m, NULL, &e, &err)) return INFINITY;
   double W = 0, S = 0;
   for (size_t i = 0; i < f->fr->n_points; i++) {
     if (f->lw[i] == 0) continue;
-    double q[3];
-    mhrfit_similarity_apply(&sim, f->pred + 3 * i, q);
-    double dx = q[0] - f->fr->targets[3 * i], dy = q[1] - f->fr->targets[3 * i + 1], dz = q[2] - f->fr->targets[3 * i + 2];
-    S += f->lw[i] * sqrt(dx * dx + dy * dy + dz * dz + 1e-12);
+    const double *d = f->d + 3 * i; /* s R p + t - g from evaluate() */
+    S += f->lw[i] * sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-12);
     W += f->lw[i];
   }
   return S / (W + 1e-9);
@@ -573,18 +576,13 @@ static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
   if (f->user_map) return true;
   const mhrfit_fit_view *view = &f->fr->views[v];
   double kp[210];
-  for (int i = 0; i < 210; i++) kp[i] = NAN;
+  for (int i = 0; i < 210; i++) kp[i] = NAN; /* no keypoints: every marker undefined */
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
   if (view->keypoints_3d) {
-    double full[NP];
-    memcpy(full, view->model_params, sizeof full);
-    mhrfit_fk_pose pose = {f->R, f->t, f->s};
-    if (!mhrfit_rig_fk(f->rig, full, &pose, NULL, err)) return false;
+    if (!mhrfit_rig_fk(f->rig, view->model_params, &pose, NULL, err)) return false; /* with its root */
     for (int k = 0; k < 70; k++) mhrfit_sam3d_to_mhr(view->keypoints_3d + 3 * k, kp + 3 * k);
-    if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
-  } else {
-    mhrfit_fk_pose pose = {f->R, f->t, f->s};
-    if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
   }
+  if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
   return set_map(f, err);
 }
 
@@ -666,8 +664,7 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_
       view_params(fr, v, m);
       if (!calibrate(f, v, err)) return false;
       eval_out e;
-      setup_masks(f, err);
-      if (!evaluate(f, m, NULL, &e, NULL, NULL, err)) {
+      if (!evaluate(f, m, NULL, &e, err)) {
         mhrfit_error_prefix(err, "fit: view %s", fr->views[v].name ? fr->views[v].name : "?");
         return false;
       }
@@ -692,14 +689,14 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_
   memcpy(m, f->ref, sizeof m);
   /* 3. solve */
   eval_out cur;
-  if (!evaluate(f, m, NULL, &cur, NULL, NULL, err)) return false;
+  if (!evaluate(f, m, NULL, &cur, err)) return false;
   res->init_loss = cur.loss;
   res->init_data_loss = cur.data;
   bool ok = f->o.solver == MHRFIT_SOLVER_ADAM ? solve_adam(f, m, &cur, res, err) : solve_lm(f, m, &cur, res, err);
   if (!ok) return false;
   /* 4. restore (m is the best pose) and recompute at it */
   eval_out fin;
-  if (!evaluate(f, m, f->o.solver == MHRFIT_SOLVER_LM ? &cur.sim : NULL, &fin, NULL, NULL, err)) return false;
+  if (!evaluate(f, m, f->o.solver == MHRFIT_SOLVER_LM ? &cur.sim : NULL, &fin, err)) return false;
   res->best_loss = cur.loss;
   res->best_data_loss = cur.data;
   for (int i = 0; i < res->n_iters; i++) {

@@ -226,9 +226,10 @@ static void original_column(double *col, size_t n, const mhrfit_smooth_options *
 
 /* ---- fills ------------------------------------------------------------------------------ */
 
-/* Nearest fill: each non-anchor row of out takes the row of the nearest anchor of x (tie:
- * the earlier one). The anchor rows of out already hold x's. */
-static void fill_nearest(const double *x, size_t n, size_t dim, const uint8_t *anchor, double *out) {
+/* Fills the non-anchor rows of out from the anchors of x; the anchor rows of out already hold
+ * x's. Beyond the first and last anchor the nearest anchor is copied; inside a gap, `linear`
+ * interpolates between the two anchors, otherwise the nearer one is copied (tie: the earlier). */
+static void fill_gaps(const double *x, size_t n, size_t dim, const uint8_t *anchor, bool linear, double *out) {
   size_t prev = SIZE_MAX;
   for (size_t t = 0; t < n; t++) {
     if (anchor[t]) {
@@ -237,34 +238,11 @@ static void fill_nearest(const double *x, size_t n, size_t dim, const uint8_t *a
     }
     size_t next = t + 1;
     while (next < n && !anchor[next]) next++;
-    /* fill the whole run t .. next-1 */
-    for (size_t u = t; u < next; u++) {
-      size_t src;
-      if (prev == SIZE_MAX) src = next;
-      else if (next >= n) src = prev;
-      else src = (u - prev <= next - u) ? prev : next;
-      memcpy(out + u * dim, x + src * dim, dim * sizeof *out);
-    }
-    t = next - 1;
-  }
-}
-
-/* Linear fill between anchors, nearest anchor beyond the ends. */
-static void fill_linear(const double *x, size_t n, size_t dim, const uint8_t *anchor, double *out) {
-  size_t prev = SIZE_MAX;
-  for (size_t t = 0; t < n; t++) {
-    if (anchor[t]) {
-      prev = t;
-      continue;
-    }
-    size_t next = t + 1;
-    while (next < n && !anchor[next]) next++;
-    for (size_t u = t; u < next; u++) {
+    for (size_t u = t; u < next; u++) { /* the whole run t .. next-1 */
       double *row = out + u * dim;
-      if (prev == SIZE_MAX) {
-        memcpy(row, x + next * dim, dim * sizeof *row);
-      } else if (next >= n) {
-        memcpy(row, x + prev * dim, dim * sizeof *row);
+      if (prev == SIZE_MAX || next >= n || !linear) {
+        size_t src = prev == SIZE_MAX ? next : next >= n ? prev : (u - prev <= next - u) ? prev : next;
+        memcpy(row, x + src * dim, dim * sizeof *row);
       } else {
         const double lam = (double)(u - prev) / (double)(next - prev);
         const double *xp = x + prev * dim, *xn = x + next * dim;
@@ -360,8 +338,7 @@ bool mhrfit_smooth_sequence(const double *x, size_t n_frames, size_t dim, const 
   if (out != x)
     for (size_t t = 0; t < T; t++)
       if (anchor[t]) memcpy(out + t * dim, x + t * dim, dim * sizeof *out);
-  if (butter) fill_linear(x, T, dim, anchor, out);
-  else fill_nearest(x, T, dim, anchor, out);
+  fill_gaps(x, T, dim, anchor, butter, out);
 
   for (size_t j = 0; j < dim; j++) {
     double *col = butter ? work + pad : work;
