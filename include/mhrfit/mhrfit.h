@@ -17,6 +17,7 @@
 #include "mhrfit/camera.h"
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
+#include "mhrfit/fit_io.h"
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"

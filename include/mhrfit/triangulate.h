@@ -137,6 +137,66 @@ bool mhrfit_triangulator_process(mhrfit_triangulator *t, size_t n_kp, const doub
 /** Frees a triangulator. NULL is allowed. */
 void mhrfit_triangulator_free(mhrfit_triangulator *t);
 
+
+/**
+ * @name Triangulation archives (`triangulated.npz`)
+ * What `mhrfit triangulate` writes and `mhrfit fit` reads: for F frames of K
+ * keypoints seen by V cameras, the members `points3d_refined`,
+ * `points3d_init` (F,K,3) float32 m, `inlier_mask` (F,K,V) bool,
+ * `reproj_err_px` (F,K,V) float32, `n_views_used`, `reason` (F,K) int32,
+ * `mean_reproj_err_px` (V) float64 (mean error of the inlier views over all
+ * frames), `subset_idx` (K) int32 (indices into the layout), `subset_names`
+ * (K) and `cams` (V) strings, `method` (string) and `threshold_px` (scalar).
+ * Without `frame_axis` (a single stage-1 frame) the leading F axis is absent.
+ * @{
+ */
+/** A triangulation archive in memory; every array is owned by the struct. */
+typedef struct mhrfit_tri_archive {
+  size_t n_frames, n_kp, n_views; /**< F, K, V */
+  bool frame_axis;                /**< the arrays carry the leading frame axis in the file */
+  double *points;                 /**< F·K·3 refined points (NaN = not triangulated) */
+  double *points_init;            /**< F·K·3 points before refinement */
+  uint8_t *inliers;               /**< F·K·V inlier flags */
+  double *reproj_err;             /**< F·K·V pixel errors (NaN where not valid) */
+  int32_t *n_views_used;          /**< F·K */
+  int32_t *reason;                /**< F·K mhrfit_tri_reason codes */
+  double *mean_px;                /**< V mean reprojection error of each camera's inlier views (NaN: none) */
+  int32_t *subset_idx;            /**< K layout index of each point */
+  char **subset_names;            /**< K names */
+  char **cams;                    /**< V camera names */
+  char method[32];                /**< "default" or "pose2sim" */
+  double threshold_px;            /**< the inlier gate (default) or the reprojection target (pose2sim) */
+} mhrfit_tri_archive;
+
+/**
+ * Allocates an archive of F·K·V (points NaN, flags and counts zero) with
+ * `subset_names`/`cams` copied from `names`/`cams` (K and V strings). The
+ * caller owns it (mhrfit_tri_archive_free()). Errors: MHRFIT_ERR_NOMEM,
+ * MHRFIT_ERR_ARGUMENT (zero sizes).
+ */
+mhrfit_tri_archive *mhrfit_tri_archive_new(size_t n_frames, size_t n_kp, size_t n_views, const char *const *names,
+                                           const char *const *cams, mhrfit_error *err);
+
+/** Recomputes `mean_px` from `inliers` and `reproj_err` over all frames. */
+void mhrfit_tri_archive_update_mean(mhrfit_tri_archive *a);
+
+/** Writes the archive to `path` atomically (deflate). Errors: MHRFIT_ERR_IO, MHRFIT_ERR_NOMEM. */
+bool mhrfit_tri_archive_save(const char *path, const mhrfit_tri_archive *a, mhrfit_error *err);
+
+/**
+ * Reads an archive written by mhrfit_tri_archive_save() (with or without
+ * the frame axis; `points3d_init`, `reproj_err_px`, `n_views_used`,
+ * `reason` and `mean_reproj_err_px` are optional and filled with NaN / zero /
+ * recomputed when absent). Errors name the file and the member:
+ * MHRFIT_ERR_NOT_FOUND (missing member), MHRFIT_ERR_FORMAT (shapes that do
+ * not agree), MHRFIT_ERR_IO. The caller owns the result.
+ */
+mhrfit_tri_archive *mhrfit_tri_archive_load(const char *path, mhrfit_error *err);
+
+/** Frees an archive. NULL is allowed. */
+void mhrfit_tri_archive_free(mhrfit_tri_archive *a);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,9 +65,29 @@ int mf_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* The stage-3 options shared by `fit` and `run`: mf_fit_cli_init() sets the library defaults,
+ * mf_fit_cli_table() appends the option entries to `out` (room for MF_FIT_CLI_N_OPTS) and
+ * returns their count, mf_fit_cli_finish() checks the values and fills `o`; it returns -1 when
+ * they are valid, else the usage-error exit code after printing the problem. */
+#include "mhrfit/fit.h"
+typedef struct mf_fit_cli {
+  mhrfit_fit_options o;
+  const char *solver, *zero_weight_strategy;
+  long iters, min_valid_points, min_iters, early_stop_patience;
+} mf_fit_cli;
+enum { MF_FIT_CLI_N_OPTS = 24 };
+void mf_fit_cli_init(mf_fit_cli *c);
+size_t mf_fit_cli_table(mf_fit_cli *c, mf_opt *out);
+int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd);
+
+/* The MHR assets folder: `assets` when given, else $MHRFIT_ASSETS; NULL after printing a usage
+ * error for `cmd` when neither is set. */
+const char *mf_assets_dir(const char *assets, const char *cmd);
+
 /* The subcommands. */
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
 int mf_cmd_rig(int argc, char **argv);
+int mf_cmd_fit(int argc, char **argv);
 
 #endif

@@ -5,38 +5,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "mhrfit/array.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/layout.h"
-#include "mhrfit/npy.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
-
-static mhrfit_array *new_array(mhrfit_dtype t, int ndim, const size_t *shape, mhrfit_error *err) {
-  return mhrfit_array_new(t, 0, ndim, shape, 0, err);
-}
-
-static mhrfit_array *scalar_f64(double v, mhrfit_error *err) {
-  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_F64, 0, 0, NULL, 0, err);
-  if (a) *(double *)a->data = v;
-  return a;
-}
-
-static mhrfit_array *string_array(const char *const *s, size_t n, int ndim, mhrfit_error *err) {
-  size_t w = 1;
-  for (size_t i = 0; i < n; i++)
-    if (strlen(s[i]) > w) w = strlen(s[i]);
-  size_t shape[1] = {n};
-  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_UNICODE, 4 * w, ndim, shape, 0, err);
-  if (!a) return NULL;
-  for (size_t i = 0; i < n; i++) /* ASCII names: one code point per byte */
-    for (size_t c = 0; s[i][c]; c++) {
-      uint32_t cp = (unsigned char)s[i][c];
-      memcpy((char *)a->data + i * 4 * w + 4 * c, &cp, 4);
-    }
-  return a;
-}
 
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
@@ -96,11 +69,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mhrfit_calib *all = NULL, *cal = NULL;
   mhrfit_observations *obs = NULL;
   mhrfit_triangulator *tri = NULL;
-  double *pts = NULL, *init = NULL, *rerr = NULL, *sub_uv = NULL, *sub_conf = NULL;
-  uint8_t *in = NULL;
-  int32_t *used = NULL, *reason = NULL;
+  mhrfit_tri_archive *ar = NULL;
+  double *sub_uv = NULL, *sub_conf = NULL;
   const char **names = NULL;
-  mhrfit_array *arr[16] = {0};
   if (!calib || !input || !out || cams.count < 2) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
     goto done;
@@ -156,21 +127,16 @@ int mf_cmd_triangulate(int argc, char **argv) {
   tri = mhrfit_triangulator_new(cal->cams, V, K, &o, &err);
   if (!tri) goto fail;
   size_t F = obs->n_frames;
-  size_t FK = F * K;
-  pts = calloc(FK * 3 + 1, sizeof *pts);
-  init = calloc(FK * 3 + 1, sizeof *init);
-  rerr = calloc(FK * V + 1, sizeof *rerr);
-  in = calloc(FK * V + 1, sizeof *in);
-  used = calloc(FK + 1, sizeof *used);
-  reason = calloc(FK + 1, sizeof *reason);
   sub_uv = calloc(K * V * 2, sizeof *sub_uv);
   sub_conf = calloc(K * V, sizeof *sub_conf);
   names = calloc(K, sizeof *names);
-  if (!pts || !init || !rerr || !in || !used || !reason || !sub_uv || !sub_conf || !names) {
+  if (!sub_uv || !sub_conf || !names) {
     MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
     goto fail;
   }
   for (size_t k = 0; k < K; k++) names[k] = layout->names[idx[k]];
+  ar = mhrfit_tri_archive_new(F, K, V, names, cams.items, &err);
+  if (!ar) goto fail;
   for (size_t f = 0; f < F; f++) {
     for (size_t k = 0; k < K; k++)
       for (size_t v = 0; v < V; v++) {
@@ -179,69 +145,28 @@ int mf_cmd_triangulate(int argc, char **argv) {
         sub_uv[2 * (k * V + v) + 1] = obs->uv[2 * src + 1];
         if (obs->conf) sub_conf[k * V + v] = obs->conf[src];
       }
-    mhrfit_tri_result res = {pts + 3 * K * f, init + 3 * K * f, in + K * V * f, rerr + K * V * f, used + K * f,
-                             reason + K * f};
+    mhrfit_tri_result res = {ar->points + 3 * K * f, ar->points_init + 3 * K * f, ar->inliers + K * V * f,
+                             ar->reproj_err + K * V * f, ar->n_views_used + K * f, ar->reason + K * f};
     if (!mhrfit_triangulator_process(tri, K, sub_uv, obs->conf ? sub_conf : NULL, &res, &err)) goto fail;
   }
   /* Output archive: a leading frame axis unless the input is a single stage-1 frame. */
-  bool single = strcmp(obs->format, "stage1") == 0 && F == 1;
-  int lead = single ? 0 : 1;
-  size_t s3[3] = {F, K, 3}, sv[3] = {F, K, V}, sk[2] = {F, K};
-  mhrfit_array *a_pts = new_array(MHRFIT_DT_F32, 2 + lead, single ? s3 + 1 : s3, &err);
-  mhrfit_array *a_init = new_array(MHRFIT_DT_F32, 2 + lead, single ? s3 + 1 : s3, &err);
-  mhrfit_array *a_in = new_array(MHRFIT_DT_BOOL, 2 + lead, single ? sv + 1 : sv, &err);
-  mhrfit_array *a_err = new_array(MHRFIT_DT_F32, 2 + lead, single ? sv + 1 : sv, &err);
-  mhrfit_array *a_used = new_array(MHRFIT_DT_I32, 1 + lead, single ? sk + 1 : sk, &err);
-  mhrfit_array *a_reason = new_array(MHRFIT_DT_I32, 1 + lead, single ? sk + 1 : sk, &err);
-  size_t sV[1] = {V}, sK[1] = {K};
-  mhrfit_array *a_mean = new_array(MHRFIT_DT_F64, 1, sV, &err);
-  mhrfit_array *a_idx = new_array(MHRFIT_DT_I32, 1, sK, &err);
-  mhrfit_array *a_names = string_array(names, K, 1, &err);
-  mhrfit_array *a_cams = string_array(cams.items, V, 1, &err);
-  const char *mname[1] = {method};
-  mhrfit_array *a_method = string_array(mname, 1, 0, &err);
-  mhrfit_array *a_gate = scalar_f64(o.method == MHRFIT_TRI_POSE2SIM ? reproj : inlier, &err);
-  mhrfit_array *list[] = {a_pts, a_init, a_in, a_err, a_used, a_reason, a_mean, a_idx, a_names, a_cams, a_method, a_gate};
-  size_t n_arr = sizeof list / sizeof list[0];
-  for (size_t i = 0; i < n_arr; i++) arr[i] = list[i];
-  for (size_t i = 0; i < n_arr; i++)
-    if (!arr[i]) goto fail;
+  ar->frame_axis = !(strcmp(obs->format, "stage1") == 0 && F == 1);
+  for (size_t k = 0; k < K; k++) ar->subset_idx[k] = (int32_t)idx[k];
+  snprintf(ar->method, sizeof ar->method, "%s", method);
+  ar->threshold_px = o.method == MHRFIT_TRI_POSE2SIM ? reproj : inlier;
+  mhrfit_tri_archive_update_mean(ar);
   int counts[5] = {0};
-  for (size_t i = 0; i < FK; i++) {
-    for (int c = 0; c < 3; c++) {
-      ((float *)a_pts->data)[3 * i + c] = (float)pts[3 * i + c];
-      ((float *)a_init->data)[3 * i + c] = (float)init[3 * i + c];
-    }
-    ((int32_t *)a_used->data)[i] = used[i];
-    ((int32_t *)a_reason->data)[i] = reason[i];
-    if (reason[i] >= 0 && reason[i] < 5) counts[reason[i]]++;
-  }
-  for (size_t i = 0; i < FK * V; i++) {
-    ((uint8_t *)a_in->data)[i] = in[i];
-    ((float *)a_err->data)[i] = (float)rerr[i];
-  }
-  for (size_t v = 0; v < V; v++) {
-    double s = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < FK; i++)
-      if (in[i * V + v] && isfinite(rerr[i * V + v])) {
-        s += rerr[i * V + v];
-        n++;
-      }
-    ((double *)a_mean->data)[v] = n ? s / (double)n : NAN;
-  }
-  for (size_t k = 0; k < K; k++) ((int32_t *)a_idx->data)[k] = (int32_t)idx[k];
-  const char *keys[] = {"points3d_refined", "points3d_init", "inlier_mask", "reproj_err_px", "n_views_used", "reason",
-                        "mean_reproj_err_px", "subset_idx", "subset_names", "cams", "method", "threshold_px"};
-  if (!mhrfit_npz_save(out, n_arr, keys, (const mhrfit_array *const *)arr, true, &err)) goto fail;
-  if (trc && !mhrfit_trc_write(trc, names, K, pts, F, rate, world_axes, &err)) goto fail;
+  for (size_t i = 0; i < F * K; i++)
+    if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
+  if (!mhrfit_tri_archive_save(out, ar, &err)) goto fail;
+  if (trc && !mhrfit_trc_write(trc, names, K, ar->points, F, rate, world_axes, &err)) goto fail;
   if (!quiet) {
     printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,
            method);
     printf("points: %d ok, %d no_views, %d one_view, %d degenerate, %d all_outliers\n", counts[0], counts[1], counts[2],
            counts[3], counts[4]);
     for (size_t v = 0; v < V; v++)
-      printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ((double *)a_mean->data)[v]);
+      printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ar->mean_px[v]);
     printf("wrote %s%s%s\n", out, trc ? " and " : "", trc ? trc : "");
   }
   rc = MF_EXIT_OK;
@@ -249,13 +174,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
 fail:
   rc = mf_report("triangulate", &err);
 done:
-  for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++) mhrfit_array_free(arr[i]);
-  free(pts);
-  free(init);
-  free(rerr);
-  free(in);
-  free(used);
-  free(reason);
+  mhrfit_tri_archive_free(ar);
   free(sub_uv);
   free(sub_conf);
   free(names);

@@ -14,6 +14,7 @@ static const command commands[] = {
     {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
     {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits), rig fk (joints, keypoints, mesh)"},
     {"triangulate", mf_cmd_triangulate, "stage 2: robust multi-view triangulation of one frame or a sequence"},
+    {"fit", mf_cmd_fit, "stage 3: fit MHR to the triangulated points of one frame or a batch of frames"},
 };
 
 static void usage(FILE *f) {

@@ -96,3 +96,29 @@ void mf_names_free(mf_names *n) {
   n->items = NULL;
   n->count = 0;
 }
+
+bool mf_is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool mf_is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err) {
+  static const char *const ext[2] = {".npz", ".npy"};
+  for (int i = 0; i < 2; i++) {
+    size_t n = strlen(dir) + strlen(cam) + 8;
+    char *p = malloc(n);
+    if (!p) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+    snprintf(p, n, "%s/%s%s", dir, cam, ext[i]);
+    if (mf_is_file(p)) return p;
+    free(p);
+  }
+  return NULL;
+}

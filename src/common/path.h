@@ -26,4 +26,12 @@ void mf_names_free(mf_names *n);
 /* "dir/name" into a new malloc'd string. */
 char *mf_path_join(const char *dir, const char *name, mhrfit_error *err);
 
+/* True when `path` names an existing folder / regular file. */
+bool mf_is_dir(const char *path);
+bool mf_is_file(const char *path);
+
+/* The per-camera file <dir>/<cam>.npz, else <dir>/<cam>.npy (exact names), as a new malloc'd
+ * string; NULL when neither exists (err untouched) or on MHRFIT_ERR_NOMEM (err filled). */
+char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err);
+
 #endif

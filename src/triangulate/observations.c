@@ -4,22 +4,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/mem.h"
 #include "common/path.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/openpose.h"
-
-static bool is_dir(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_file(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static mhrfit_observations *alloc_obs(size_t F, size_t K, size_t V, bool conf, mhrfit_error *err) {
   mhrfit_observations *o = calloc(1, sizeof *o);
@@ -63,20 +52,6 @@ static const mhrfit_array *keypoint_array(const mhrfit_value *v) {
   return k && k->kind == MHRFIT_V_ARRAY ? k->u.array : NULL;
 }
 
-/* Finds <dir>/<cam>.npz or .npy; NULL when neither exists. */
-static char *camera_file(const char *dir, const char *cam, mhrfit_error *err) {
-  static const char *const ext[2] = {".npz", ".npy"};
-  for (int i = 0; i < 2; i++) {
-    size_t n = strlen(dir) + strlen(cam) + 8;
-    char *p = mf_malloc_array(n, 1, err);
-    if (!p) return NULL;
-    snprintf(p, n, "%s/%s%s", dir, cam, ext[i]);
-    if (is_file(p)) return p;
-    free(p);
-  }
-  return NULL;
-}
-
 static mhrfit_observations *load_openpose(const char *dir, const char *const *cams, size_t V,
                                           const mhrfit_obs_options *o, mhrfit_error *err) {
   mf_names files[64];
@@ -93,7 +68,7 @@ static mhrfit_observations *load_openpose(const char *dir, const char *const *ca
     files[v].items = NULL;
     files[v].count = 0;
     listed = v + 1;
-    if (!is_dir(dirs[v])) {
+    if (!mf_is_dir(dirs[v])) {
       if (o->allow_missing_views) continue;
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': folder %s not found", cams[v], dirs[v]);
       goto done;
@@ -150,7 +125,7 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
     char name[512];
     if (o.cam_dirs) snprintf(name, sizeof name, "%s/%s", dir, o.cam_dirs[0]);
     else snprintf(name, sizeof name, "%s/%s_json", dir, cams[0]);
-    if (is_dir(name)) return load_openpose(dir, cams, V, &o, err);
+    if (mf_is_dir(name)) return load_openpose(dir, cams, V, &o, err);
   } else if (strcmp(fmt, "stage1") != 0 && strcmp(fmt, "arrays") != 0) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown input format '%s' (auto, stage1, arrays, openpose)", fmt);
     return NULL;
@@ -163,7 +138,7 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   size_t F = 0;
   bool have_conf = false;
   for (size_t v = 0; v < V; v++) {
-    paths[v] = camera_file(dir, cams[v], err);
+    paths[v] = mf_camera_file(dir, cams[v], err);
     if (!paths[v]) {
       if (o.allow_missing_views) continue;
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,

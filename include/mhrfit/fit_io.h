@@ -1,0 +1,193 @@
+/**
+ * @file fit_io.h
+ * @brief Files of stage 3: the per-camera estimates a fit starts from, and `fit.npz`.
+ *
+ * **View sets.** One frame's stage-1 files `<dir>/<cam>.npz|.npy` (exact
+ * names; a dict, a pickled dict, or a list of per-person dicts) loaded into
+ * mhrfit_fit_view records for mhrfit_fitter_process(). Missing blocks default
+ * as in the original (hands, scales, shape zero); a camera whose file is
+ * absent (with `allow_missing`) or whose parameters are not finite becomes an
+ * unusable view (NaN parameters, which the fitter skips and flags) with the
+ * reason in `note` — never a failure of the frame.
+ *
+ * **Fit archives** (`fit.npz`, plain arrays, float32 geometry in the
+ * calibration/world frame, metres). For F frames (a leading frame axis when
+ * `frame_axis`), K target points, V cameras, J joints, N vertices:
+ *
+ * | member | shape | meaning |
+ * |---|---|---|
+ * | `mhr_model_params` | (F,204) | fitted canonical parameters (root zero) |
+ * | `body_pose_params` | (F,133) | the same pose in SAM 3D Body's layout (jaw 0) |
+ * | `hand_pose_params` | (F,108) | the initial view's PCA hand code (fitted finger angles are `mhr_model_params[68:122]`) |
+ * | `scale_params`, `shape_params` | (F,28), (F,45) | the initial view's (kept fixed) |
+ * | `pred_keypoints_3d` | (F,70,3) | world keypoints |
+ * | `pred_joint_coords` | (F,J,3) | world joint positions |
+ * | `pred_global_rots` | (F,J,3,3) | world joint rotations (fit.h) |
+ * | `pred_vertices` | (F,N,3) | world mesh vertices (absent when N = 0) |
+ * | `opt_sim_scale`, `opt_sim_R`, `opt_sim_t` | (F), (F,3,3), (F,3) | output similarity |
+ * | `opt_sim_scale_fit`, `opt_sim_R_fit`, `opt_sim_t_fit` | | similarity fitted at the final pose |
+ * | `opt_sim_reused_prev` | (F) int32 | output similarity reused from the previous frame |
+ * | `opt_status` | (F) str | `ok`, `bad_loss`, `optimization_failed`, … |
+ * | `opt_message` | (F) str | why a frame failed (empty otherwise) |
+ * | `opt_init_cam` | (F) str | camera of the initial view |
+ * | `opt_cams` | (V) str | cameras of the view columns |
+ * | `opt_cam_scores_3d_m` | (F,V) | weighted mean distance of each view after alignment (inf: unusable) |
+ * | `opt_view_skipped` | (F,V) int32 | 1 = view unusable |
+ * | `opt_init_loss`, `opt_best_loss`, `opt_final_loss` | (F) | total losses |
+ * | `opt_init_data_loss`, `opt_best_data_loss`, `opt_final_data_loss` | (F) | data terms |
+ * | `opt_loss_growth_ratio`, `opt_data_loss_growth_ratio` | (F) | final / best |
+ * | `opt_iters`, `opt_best_iter`, `opt_n_valid_points` | (F) int32 | |
+ * | `opt_is_bad_loss`, `opt_used_temporal_init`, `opt_uniform_fallback` | (F) int32 | flags |
+ * | `opt_loss_hist`, `opt_data_loss_hist` | (F,I) | per-iteration losses, NaN-padded to the longest run |
+ * | `opt_subset_indices` | (K) int32 | MHR70 index of each target |
+ * | `opt_points3d_refined` | (F,K,3) | the targets |
+ * | `opt_residuals_m` | (F,K) | distance of each keypoint to its target (NaN: not valid) |
+ * | `opt_solver`, `opt_freeze_lower_body`, `opt_optimize_hand_pose`, `opt_temporal_weight`, `opt_hand_reg_weight`, `opt_use_anchor_similarity` | scalars | settings |
+ *
+ * A failed frame keeps NaN geometry and parameters and a non-`ok` status:
+ * NaN never looks valid.
+ */
+#ifndef MHRFIT_FIT_IO_H
+#define MHRFIT_FIT_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mhrfit/error.h"
+#include "mhrfit/fit.h"
+#include "mhrfit/rig.h"
+#include "mhrfit/triangulate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name View sets
+ * @{ */
+
+/** One frame's per-camera estimates; everything is owned by the set. */
+typedef struct mhrfit_fit_viewset {
+  size_t n_views;             /**< cameras requested */
+  mhrfit_fit_view *views;     /**< n_views views ready for mhrfit_fit_frame (names point into the set) */
+  unsigned char *missing;     /**< n_views: 1 when the camera's file is absent */
+  char (*note)[192];          /**< n_views: why a view is unusable ("" when usable) */
+  double *hand_pose_params;   /**< n_views × 108 (zeros when absent) */
+  double *scale_params;       /**< n_views × 28 (zeros when absent) */
+  double *shape_params;       /**< n_views × 45 (zeros when absent) */
+  double *keypoints_3d;       /**< n_views × 70 × 3 (NaN when absent) */
+} mhrfit_fit_viewset;
+
+/**
+ * Loads the stage-1 files of `cams` from `dir`. `person` selects an entry of
+ * a list of per-person dicts or a row of per-person arrays (clipped to the
+ * persons present). A missing file fails with MHRFIT_ERR_NOT_FOUND unless
+ * `allow_missing`; unreadable files fail (MHRFIT_ERR_IO / FORMAT, naming the
+ * file and key). Non-finite parameters do not fail: the view is unusable and
+ * its `note` says why. The caller owns the result.
+ */
+mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
+                                            bool allow_missing, mhrfit_error *err);
+
+/** Frees a view set. NULL is allowed. */
+void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s);
+
+/**
+ * Prepares `frame` for frame `f` of a triangulation archive: targets point
+ * into `tri`, `kp_index` (K ints) and `inlier_weight` (K doubles, the mean of
+ * each point's inlier mask over the archive's cameras) are caller storage,
+ * `views` (may be NULL) gets each view's mean reprojection error from the
+ * archive's camera of the same name (the tie-break of the initial view).
+ * Other fields of `frame` are zeroed. Errors: MHRFIT_ERR_FORMAT when the
+ * archive's points are not MHR70 keypoints (index ≥ 70 or a name that is not
+ * the MHR70 name of its index), MHRFIT_ERR_ARGUMENT for f out of range.
+ */
+bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_fit_viewset *views, int *kp_index,
+                               double *inlier_weight, mhrfit_fit_frame *frame, mhrfit_error *err);
+/** @} */
+
+/** @name Fit archives
+ * @{ */
+
+/** Fitted frames in memory; every array is owned (sizes in the member table of the file doc). */
+typedef struct mhrfit_fit_archive {
+  size_t n_frames, n_kp, n_views, n_joints, n_vertices, n_hist; /**< F, K, V, J, N, I */
+  bool frame_axis;           /**< write the leading frame axis (always true when F > 1) */
+  char (*status)[32];        /**< F status names */
+  char (*message)[256];      /**< F failure messages ("" when none) */
+  char (*init_cam)[64];      /**< F camera names of the initial view ("" when none) */
+  char **cams;               /**< V camera names */
+  int32_t *subset_idx;       /**< K MHR70 indices of the targets */
+  double *model_params;      /**< F × 204 */
+  double *body_pose;         /**< F × 133 */
+  double *hand_pose_params;  /**< F × 108 */
+  double *scale_params;      /**< F × 28 */
+  double *shape_params;      /**< F × 45 */
+  double *keypoints;         /**< F × 70 × 3 */
+  double *joints;            /**< F × J × 3 */
+  double *global_rots;       /**< F × J × 9 */
+  double *vertices;          /**< F × N × 3 (NULL when N = 0) */
+  double *sim_out;           /**< F × 13: scale, R (9, row-major), t (3) */
+  double *sim_fit;           /**< F × 13 */
+  int32_t *sim_reused;       /**< F */
+  double *view_scores;       /**< F × V */
+  int32_t *view_skipped;     /**< F × V */
+  double *losses;            /**< F × 6: init, best, final total; init, best, final data */
+  int32_t *counts;           /**< F × 6: iters, best_iter, n_valid_points, is_bad, used_temporal_init, uniform_fallback */
+  double *loss_hist;         /**< F × I total losses (NaN padded) */
+  double *data_loss_hist;    /**< F × I data losses */
+  double *targets;           /**< F × K × 3 */
+  double *residuals;         /**< F × K */
+  /* settings written as scalars */
+  char solver[16];           /**< "lm" or "adam" */
+  bool freeze_lower_body, optimize_hand_pose, anchor_similarity;
+  double w_temporal, w_hand_reg;
+} mhrfit_fit_archive;
+
+/**
+ * Allocates an archive for F frames of K targets and V cameras, with J joints,
+ * N vertices (0: no mesh) and I history entries per frame; every frame starts
+ * as status "not_run" with NaN values. `cams` (V names) are copied. The caller
+ * owns it. Errors: MHRFIT_ERR_NOMEM, MHRFIT_ERR_ARGUMENT.
+ */
+mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t n_views, size_t n_joints,
+                                           size_t n_vertices, size_t n_hist, const char *const *cams,
+                                           mhrfit_error *err);
+
+/** Copies the settings of `o` (solver, flags, weights) into the archive's scalars. */
+void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o);
+
+/**
+ * Stores a fitted frame: `res` (from mhrfit_fitter_process() on `frame`), the
+ * views it used (for the names and the hand/scale/shape codes of the initial
+ * view; may be NULL). Frames with more targets than K or histories longer than
+ * I are cut; the view columns follow `frame->views` (at most V).
+ */
+void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,
+                            const mhrfit_fit_viewset *views, const mhrfit_fit_result *res);
+
+/** Marks frame `f` failed: `status` (e.g. "optimization_failed") and `message`; values stay NaN. */
+void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *status, const char *message);
+
+/**
+ * Writes the archive to `path` atomically (deflate): the members of the file
+ * doc. Errors: MHRFIT_ERR_IO, MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err);
+
+/**
+ * Reads a `fit.npz` written by mhrfit_fit_archive_save() (with or without the
+ * frame axis; the mesh and histories are optional). Errors name the file and
+ * member: MHRFIT_ERR_NOT_FOUND, MHRFIT_ERR_FORMAT, MHRFIT_ERR_IO. The caller
+ * owns the result.
+ */
+mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err);
+
+/** Frees an archive. NULL is allowed. */
+void mhrfit_fit_archive_free(mhrfit_fit_archive *a);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,635 @@
+/* Files of stage 3: view sets and fit archives (include/mhrfit/fit_io.h). */
+#include "mhrfit/fit_io.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/path.h"
+#include "io/npz_writer.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/sam3d.h"
+#include "mhrfit/value.h"
+
+#define NP MHRFIT_N_MODEL_PARAMS
+#define N_HAND 108
+#define N_SCALE 28
+#define N_SHAPE 45
+
+/* ------------------------------------------------------------------------ */
+/* View sets                                                                 */
+
+void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s) {
+  if (!s) return;
+  free(s->views);
+  free(s->missing);
+  free(s->note);
+  free(s->hand_pose_params);
+  free(s->scale_params);
+  free(s->shape_params);
+  free(s->keypoints_3d);
+  free(s);
+}
+
+/* Copies row `row` of `n` values of numeric member `key` (count n or n_rows·n) into out.
+ * Returns 0 when absent, 1 when read, -1 on a malformed member (err filled). */
+static int read_row(const mhrfit_value *d, const char *key, size_t row, size_t n_rows, size_t n, double *out,
+                    mhrfit_error *err) {
+  const mhrfit_value *v = mhrfit_value_dict_get(d, key);
+  if (!v) return 0;
+  const mhrfit_array *a = v->kind == MHRFIT_V_ARRAY ? v->u.array : NULL;
+  if (!a || !mhrfit_dtype_is_numeric(a->dtype) || (a->count != n && a->count != n_rows * n)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "'%s' must hold %zu numbers per person", key, n);
+    return -1;
+  }
+  size_t base = a->count == n ? 0 : row * n;
+  for (size_t i = 0; i < n; i++) out[i] = mhrfit_array_get_f64(a, base + i);
+  return 1;
+}
+
+/* Number of persons of a per-person dict: rows of mhr_model_params, else of pred_keypoints_2d. */
+static size_t person_rows(const mhrfit_value *d) {
+  const mhrfit_value *v = mhrfit_value_dict_get(d, "mhr_model_params");
+  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->ndim == 2) return v->u.array->shape[0];
+  v = mhrfit_value_dict_get(d, "pred_keypoints_2d");
+  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->ndim == 3) return v->u.array->shape[0];
+  return 1;
+}
+
+/* Fills view v of s from one loaded file. Returns false only for malformed files. */
+static bool load_view(mhrfit_fit_viewset *s, size_t v, const mhrfit_value *root, size_t person, mhrfit_error *err) {
+  const mhrfit_value *d = root;
+  if (root->kind == MHRFIT_V_LIST) {
+    if (root->u.list.count == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "an empty list of persons");
+    d = root->u.list.items[person < root->u.list.count ? person : root->u.list.count - 1];
+  }
+  if (d->kind != MHRFIT_V_DICT)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "not a SAM 3D Body output (a dict or a list of dicts), found %s",
+                       mhrfit_value_kind_name(d->kind));
+  size_t rows = person_rows(d), row = person < rows ? person : rows - 1;
+  mhrfit_fit_view *view = &s->views[v];
+  int got;
+  if (rows > 1 || mhrfit_value_dict_get(d, "mhr_model_params")) {
+    got = read_row(d, "mhr_model_params", row, rows, NP, view->model_params, err);
+    if (got < 0) return false;
+    if (got == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "several persons but no 'mhr_model_params'");
+    for (size_t i = 0; i < NP; i++)
+      if (!isfinite(view->model_params[i])) {
+        snprintf(s->note[v], sizeof s->note[v], "'mhr_model_params'[%zu] is not finite", i);
+        break;
+      }
+  } else {
+    mhrfit_error e = {0};
+    if (!mhrfit_sam3d_model_params(d, view->model_params, NULL, &e)) {
+      if (e.type != MHRFIT_ERR_NUMERIC) {
+        if (err) *err = e;
+        return false;
+      }
+      snprintf(s->note[v], sizeof s->note[v], "%.190s", e.message);
+    }
+  }
+  if (s->note[v][0])
+    for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
+  double *kp = s->keypoints_3d + 210 * v;
+  if ((got = read_row(d, "pred_keypoints_3d", row, rows, 210, kp, err)) < 0) return false;
+  view->keypoints_3d = got ? kp : NULL;
+  if (read_row(d, "hand_pose_params", row, rows, N_HAND, s->hand_pose_params + N_HAND * v, err) < 0 ||
+      read_row(d, "scale_params", row, rows, N_SCALE, s->scale_params + N_SCALE * v, err) < 0 ||
+      (got = read_row(d, "shape_params", row, rows, N_SHAPE, s->shape_params + N_SHAPE * v, err)) < 0)
+    return false;
+  for (size_t i = 0; i < N_SHAPE; i++)
+    if (!isfinite(s->shape_params[N_SHAPE * v + i])) {
+      if (!s->note[v][0]) snprintf(s->note[v], sizeof s->note[v], "'shape_params'[%zu] is not finite", i);
+      for (size_t j = 0; j < NP; j++) view->model_params[j] = NAN;
+      break;
+    }
+  return true;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
+                                            bool allow_missing, mhrfit_error *err) {
+  if (!n_cams) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no cameras given");
+    return NULL;
+  }
+  mhrfit_fit_viewset *s = calloc(1, sizeof *s);
+  if (s) {
+    s->n_views = n_cams;
+    s->views = calloc(n_cams, sizeof *s->views);
+    s->missing = calloc(n_cams, 1);
+    s->note = calloc(n_cams, sizeof *s->note);
+    s->hand_pose_params = calloc(n_cams * N_HAND, sizeof(double));
+    s->scale_params = calloc(n_cams * N_SCALE, sizeof(double));
+    s->shape_params = calloc(n_cams * N_SHAPE, sizeof(double));
+    s->keypoints_3d = calloc(n_cams * 210, sizeof(double));
+  }
+  if (!s || !s->views || !s->missing || !s->note || !s->hand_pose_params || !s->scale_params || !s->shape_params ||
+      !s->keypoints_3d) {
+    mhrfit_fit_viewset_free(s);
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  for (size_t v = 0; v < n_cams; v++) {
+    mhrfit_fit_view *view = &s->views[v];
+    view->name = cams[v];
+    view->shape = s->shape_params + N_SHAPE * v;
+    view->n_shape = N_SHAPE;
+    view->mean_px = INFINITY;
+    char *path = mf_camera_file(dir, cams[v], err);
+    if (!path) {
+      if (err && err->type == MHRFIT_ERR_NOMEM) goto fail;
+      if (!allow_missing) {
+        MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
+                    cams[v], dir, cams[v]);
+        goto fail;
+      }
+      s->missing[v] = 1;
+      snprintf(s->note[v], sizeof s->note[v], "no file %s/%s.npz or .npy", dir, cams[v]);
+      for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
+      continue;
+    }
+    mhrfit_value *root = mhrfit_numpy_load(path, NULL, err);
+    bool ok = root && load_view(s, v, root, person, err);
+    mhrfit_value_free(root);
+    if (!ok) {
+      mhrfit_error_prefix(err, "%s (camera '%s')", path, cams[v]);
+      free(path);
+      goto fail;
+    }
+    free(path);
+  }
+  return s;
+fail:
+  mhrfit_fit_viewset_free(s);
+  return NULL;
+}
+
+bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_fit_viewset *views, int *kp_index,
+                               double *inlier_weight, mhrfit_fit_frame *frame, mhrfit_error *err) {
+  if (f >= tri->n_frames)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frame %zu of a triangulation of %zu frames", f, tri->n_frames);
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", err);
+  if (!mhr70) return false;
+  size_t K = tri->n_kp, V = tri->n_views;
+  for (size_t k = 0; k < K; k++) {
+    int32_t i = tri->subset_idx[k];
+    if (i < 0 || i >= 70)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "triangulated point %zu has keypoint index %d: not an MHR70 keypoint", k,
+                         (int)i);
+    const char *name = tri->subset_names ? tri->subset_names[k] : NULL;
+    if (name && name[0] && strcmp(name, mhr70->names[i]) != 0)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                         "triangulated point %zu is '%s', but MHR70 keypoint %d is '%s': the fit needs the mhr70 "
+                         "layout (mhrfit triangulate --layout mhr70)",
+                         k, name, (int)i, mhr70->names[i]);
+    kp_index[k] = i;
+    double s = 0;
+    for (size_t v = 0; v < V; v++) s += tri->inliers[(f * K + k) * V + v];
+    inlier_weight[k] = s / (double)V;
+  }
+  memset(frame, 0, sizeof *frame);
+  frame->n_points = K;
+  frame->kp_index = kp_index;
+  frame->targets = tri->points + 3 * K * f;
+  frame->inlier_weight = inlier_weight;
+  if (views) {
+    for (size_t v = 0; v < views->n_views; v++) {
+      views->views[v].mean_px = INFINITY;
+      for (size_t c = 0; c < V; c++)
+        if (strcmp(tri->cams[c], views->views[v].name) == 0 && isfinite(tri->mean_px[c]))
+          views->views[v].mean_px = tri->mean_px[c];
+    }
+    frame->n_views = views->n_views;
+    frame->views = views->views;
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fit archives                                                              */
+
+/* One numeric member: per frame `per` values with the given tail shape. */
+typedef struct member_desc {
+  const char *name;
+  mhrfit_dtype dtype;  /* F32, F64 or I32 in the file */
+  double *d;           /* double storage, or NULL */
+  int32_t *i;          /* int32 storage, or NULL */
+  size_t per;          /* values per frame */
+  int tail_ndim;
+  size_t tail[3];
+  bool optional;       /* may be absent when reading */
+  size_t stride, offset; /* element (f, j) at f·stride + offset + j, for views into packed arrays */
+} member_desc;
+
+#define MAX_MEMBERS 48
+
+static size_t describe(const mhrfit_fit_archive *a, member_desc *m) {
+  size_t n = 0, K = a->n_kp, V = a->n_views, J = a->n_joints, N = a->n_vertices, I = a->n_hist;
+#define ADD_D(nm, dt, ptr, cnt, nd, t0, t1, t2, opt, st, off) \
+  m[n++] = (member_desc){nm, dt, ptr, NULL, cnt, nd, {t0, t1, t2}, opt, st, off}
+#define ADD_I(nm, ptr, cnt, nd, t0, t1, st, off) \
+  m[n++] = (member_desc){nm, MHRFIT_DT_I32, NULL, ptr, cnt, nd, {t0, t1, 0}, false, st, off}
+  ADD_D("mhr_model_params", MHRFIT_DT_F32, a->model_params, NP, 1, NP, 0, 0, false, NP, 0);
+  ADD_D("body_pose_params", MHRFIT_DT_F32, a->body_pose, 133, 1, 133, 0, 0, false, 133, 0);
+  ADD_D("hand_pose_params", MHRFIT_DT_F32, a->hand_pose_params, N_HAND, 1, N_HAND, 0, 0, true, N_HAND, 0);
+  ADD_D("scale_params", MHRFIT_DT_F32, a->scale_params, N_SCALE, 1, N_SCALE, 0, 0, true, N_SCALE, 0);
+  ADD_D("shape_params", MHRFIT_DT_F32, a->shape_params, N_SHAPE, 1, N_SHAPE, 0, 0, true, N_SHAPE, 0);
+  ADD_D("pred_keypoints_3d", MHRFIT_DT_F32, a->keypoints, 210, 2, 70, 3, 0, false, 210, 0);
+  ADD_D("pred_joint_coords", MHRFIT_DT_F32, a->joints, J * 3, 2, J, 3, 0, false, J * 3, 0);
+  ADD_D("pred_global_rots", MHRFIT_DT_F32, a->global_rots, J * 9, 3, J, 3, 3, false, J * 9, 0);
+  if (N) ADD_D("pred_vertices", MHRFIT_DT_F32, a->vertices, N * 3, 2, N, 3, 0, true, N * 3, 0);
+  ADD_D("opt_sim_scale", MHRFIT_DT_F64, a->sim_out, 1, 0, 0, 0, 0, false, 13, 0);
+  ADD_D("opt_sim_R", MHRFIT_DT_F64, a->sim_out, 9, 2, 3, 3, 0, false, 13, 1);
+  ADD_D("opt_sim_t", MHRFIT_DT_F64, a->sim_out, 3, 1, 3, 0, 0, false, 13, 10);
+  ADD_D("opt_sim_scale_fit", MHRFIT_DT_F64, a->sim_fit, 1, 0, 0, 0, 0, false, 13, 0);
+  ADD_D("opt_sim_R_fit", MHRFIT_DT_F64, a->sim_fit, 9, 2, 3, 3, 0, false, 13, 1);
+  ADD_D("opt_sim_t_fit", MHRFIT_DT_F64, a->sim_fit, 3, 1, 3, 0, 0, false, 13, 10);
+  ADD_I("opt_sim_reused_prev", a->sim_reused, 1, 0, 0, 0, 1, 0);
+  ADD_D("opt_cam_scores_3d_m", MHRFIT_DT_F64, a->view_scores, V, 1, V, 0, 0, false, V, 0);
+  ADD_I("opt_view_skipped", a->view_skipped, V, 1, V, 0, V, 0);
+  static const char *const loss_names[6] = {"opt_init_loss",      "opt_best_loss",      "opt_final_loss",
+                                            "opt_init_data_loss", "opt_best_data_loss", "opt_final_data_loss"};
+  for (size_t k = 0; k < 6; k++) ADD_D(loss_names[k], MHRFIT_DT_F64, a->losses, 1, 0, 0, 0, 0, false, 6, k);
+  static const char *const count_names[6] = {"opt_iters",           "opt_best_iter",          "opt_n_valid_points",
+                                             "opt_is_bad_loss",     "opt_used_temporal_init", "opt_uniform_fallback"};
+  for (size_t k = 0; k < 6; k++) ADD_I(count_names[k], a->counts, 1, 0, 0, 0, 6, k);
+  if (I) {
+    ADD_D("opt_loss_hist", MHRFIT_DT_F64, a->loss_hist, I, 1, I, 0, 0, true, I, 0);
+    ADD_D("opt_data_loss_hist", MHRFIT_DT_F64, a->data_loss_hist, I, 1, I, 0, 0, true, I, 0);
+  }
+  ADD_D("opt_points3d_refined", MHRFIT_DT_F32, a->targets, K * 3, 2, K, 3, 0, false, K * 3, 0);
+  ADD_D("opt_residuals_m", MHRFIT_DT_F64, a->residuals, K, 1, K, 0, 0, false, K, 0);
+#undef ADD_D
+#undef ADD_I
+  return n;
+}
+
+void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
+  if (!a) return;
+  free(a->status);
+  free(a->message);
+  free(a->init_cam);
+  if (a->cams)
+    for (size_t v = 0; v < a->n_views; v++) free(a->cams[v]);
+  free(a->cams);
+  free(a->subset_idx);
+  double *dbl[] = {a->model_params, a->body_pose, a->hand_pose_params, a->scale_params, a->shape_params,
+                   a->keypoints, a->joints, a->global_rots, a->vertices, a->sim_out, a->sim_fit, a->view_scores,
+                   a->losses, a->loss_hist, a->data_loss_hist, a->targets, a->residuals};
+  for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++) free(dbl[i]);
+  free(a->sim_reused);
+  free(a->view_skipped);
+  free(a->counts);
+  free(a);
+}
+
+static double *nan_array(size_t n) {
+  double *p = malloc((n ? n : 1) * sizeof *p);
+  if (p)
+    for (size_t i = 0; i < n; i++) p[i] = NAN;
+  return p;
+}
+
+mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t n_views, size_t n_joints,
+                                           size_t n_vertices, size_t n_hist, const char *const *cams,
+                                           mhrfit_error *err) {
+  if (!n_frames || !n_kp || !n_views || !n_joints) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive: empty size (frames %zu, targets %zu, views %zu, joints %zu)",
+                n_frames, n_kp, n_views, n_joints);
+    return NULL;
+  }
+  size_t F = n_frames;
+  mhrfit_fit_archive *a = calloc(1, sizeof *a);
+  if (!a) goto nomem;
+  a->n_frames = F;
+  a->n_kp = n_kp;
+  a->n_views = n_views;
+  a->n_joints = n_joints;
+  a->n_vertices = n_vertices;
+  a->n_hist = n_hist;
+  a->frame_axis = true;
+  a->status = calloc(F, sizeof *a->status);
+  a->message = calloc(F, sizeof *a->message);
+  a->init_cam = calloc(F, sizeof *a->init_cam);
+  a->cams = calloc(n_views, sizeof *a->cams);
+  a->subset_idx = calloc(n_kp, sizeof *a->subset_idx);
+  a->model_params = nan_array(F * NP);
+  a->body_pose = nan_array(F * 133);
+  a->hand_pose_params = nan_array(F * N_HAND);
+  a->scale_params = nan_array(F * N_SCALE);
+  a->shape_params = nan_array(F * N_SHAPE);
+  a->keypoints = nan_array(F * 210);
+  a->joints = nan_array(F * n_joints * 3);
+  a->global_rots = nan_array(F * n_joints * 9);
+  a->vertices = n_vertices ? nan_array(F * n_vertices * 3) : NULL;
+  a->sim_out = nan_array(F * 13);
+  a->sim_fit = nan_array(F * 13);
+  a->sim_reused = calloc(F, sizeof *a->sim_reused);
+  a->view_scores = nan_array(F * n_views);
+  a->view_skipped = calloc(F * n_views, sizeof *a->view_skipped);
+  a->losses = nan_array(F * 6);
+  a->counts = calloc(F * 6, sizeof *a->counts);
+  a->loss_hist = nan_array(F * n_hist);
+  a->data_loss_hist = nan_array(F * n_hist);
+  a->targets = nan_array(F * n_kp * 3);
+  a->residuals = nan_array(F * n_kp);
+  if (!a->status || !a->message || !a->init_cam || !a->cams || !a->subset_idx || !a->model_params || !a->body_pose ||
+      !a->hand_pose_params || !a->scale_params || !a->shape_params || !a->keypoints || !a->joints ||
+      !a->global_rots || (n_vertices && !a->vertices) || !a->sim_out || !a->sim_fit || !a->sim_reused ||
+      !a->view_scores || !a->view_skipped || !a->losses || !a->counts || !a->loss_hist || !a->data_loss_hist ||
+      !a->targets || !a->residuals)
+    goto nomem;
+  for (size_t v = 0; v < n_views; v++) {
+    const char *c = cams ? cams[v] : "";
+    a->cams[v] = malloc(strlen(c) + 1);
+    if (!a->cams[v]) goto nomem;
+    strcpy(a->cams[v], c);
+  }
+  for (size_t f = 0; f < F; f++) {
+    strcpy(a->status[f], "not_run");
+    a->counts[6 * f + 1] = -1;
+  }
+  for (size_t k = 0; k < n_kp; k++) a->subset_idx[k] = (int32_t)k;
+  strcpy(a->solver, "lm");
+  return a;
+nomem:
+  mhrfit_fit_archive_free(a);
+  MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory for a fit archive of %zu frames", n_frames);
+  return NULL;
+}
+
+void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o) {
+  strcpy(a->solver, o->solver == MHRFIT_SOLVER_ADAM ? "adam" : "lm");
+  a->freeze_lower_body = o->freeze_lower_body;
+  a->optimize_hand_pose = o->optimize_hand_pose;
+  a->anchor_similarity = o->anchor_similarity;
+  a->w_temporal = o->w_temporal;
+  a->w_hand_reg = o->w_hand_reg;
+}
+
+static void put_sim(double *dst, const mhrfit_similarity *s) {
+  dst[0] = s->s;
+  memcpy(dst + 1, s->R, 9 * sizeof *dst);
+  memcpy(dst + 10, s->t, 3 * sizeof *dst);
+}
+
+void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,
+                            const mhrfit_fit_viewset *views, const mhrfit_fit_result *res) {
+  if (f >= a->n_frames) return;
+  size_t J = a->n_joints, K = a->n_kp, V = a->n_views;
+  snprintf(a->status[f], sizeof a->status[f], "%s", res->status == MHRFIT_FIT_OK ? "ok" : "bad_loss");
+  a->message[f][0] = '\0';
+  int iv = res->init_view;
+  a->init_cam[f][0] = '\0';
+  if (iv >= 0 && (size_t)iv < frame->n_views && frame->views[iv].name)
+    snprintf(a->init_cam[f], sizeof a->init_cam[f], "%s", frame->views[iv].name);
+  memcpy(a->model_params + NP * f, res->model_params, NP * sizeof(double));
+  memcpy(a->body_pose + 133 * f, res->body_pose, 133 * sizeof(double));
+  for (size_t i = 0; i < N_HAND; i++) a->hand_pose_params[N_HAND * f + i] = 0;
+  for (size_t i = 0; i < N_SCALE; i++) a->scale_params[N_SCALE * f + i] = 0;
+  for (size_t i = 0; i < N_SHAPE; i++) a->shape_params[N_SHAPE * f + i] = 0;
+  if (views && iv >= 0 && (size_t)iv < views->n_views) {
+    memcpy(a->hand_pose_params + N_HAND * f, views->hand_pose_params + N_HAND * iv, N_HAND * sizeof(double));
+    memcpy(a->scale_params + N_SCALE * f, views->scale_params + N_SCALE * iv, N_SCALE * sizeof(double));
+    memcpy(a->shape_params + N_SHAPE * f, views->shape_params + N_SHAPE * iv, N_SHAPE * sizeof(double));
+  }
+  memcpy(a->keypoints + 210 * f, res->keypoints, 210 * sizeof(double));
+  memcpy(a->joints + J * 3 * f, res->joints, J * 3 * sizeof(double));
+  memcpy(a->global_rots + J * 9 * f, res->global_rots, J * 9 * sizeof(double));
+  if (a->n_vertices) memcpy(a->vertices + a->n_vertices * 3 * f, res->vertices, a->n_vertices * 3 * sizeof(double));
+  put_sim(a->sim_out + 13 * f, &res->sim_out);
+  put_sim(a->sim_fit + 13 * f, &res->sim_fit);
+  a->sim_reused[f] = res->sim_reused_prev;
+  for (size_t v = 0; v < V; v++) {
+    a->view_scores[V * f + v] = v < frame->n_views ? res->view_scores[v] : NAN;
+    a->view_skipped[V * f + v] = v < frame->n_views ? res->view_skipped[v] : 1;
+  }
+  double *L = a->losses + 6 * f;
+  L[0] = res->init_loss, L[1] = res->best_loss, L[2] = res->final_loss;
+  L[3] = res->init_data_loss, L[4] = res->best_data_loss, L[5] = res->final_data_loss;
+  int32_t *C = a->counts + 6 * f;
+  C[0] = res->n_iters, C[1] = res->best_iter, C[2] = res->n_valid_points;
+  C[3] = res->is_bad, C[4] = res->used_temporal_init, C[5] = res->uniform_fallback;
+  for (size_t i = 0; i < a->n_hist; i++) {
+    bool have = i < (size_t)res->n_iters;
+    a->loss_hist[a->n_hist * f + i] = have ? res->loss_history[i] : NAN;
+    a->data_loss_hist[a->n_hist * f + i] = have ? res->data_loss_history[i] : NAN;
+  }
+  for (size_t k = 0; k < K; k++) {
+    bool have = k < frame->n_points;
+    for (int c = 0; c < 3; c++) a->targets[3 * (K * f + k) + c] = have ? frame->targets[3 * k + c] : NAN;
+    a->residuals[K * f + k] = have ? res->residuals[k] : NAN;
+    if (have && f == 0) a->subset_idx[k] = frame->kp_index[k];
+  }
+}
+
+void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *status, const char *message) {
+  if (f >= a->n_frames) return;
+  snprintf(a->status[f], sizeof a->status[f], "%s", status ? status : "optimization_failed");
+  snprintf(a->message[f], sizeof a->message[f], "%.255s", message ? message : "");
+}
+
+/* The file shape of a member: [F] + tail (F dropped without the frame axis). */
+static int file_shape(const mhrfit_fit_archive *a, const member_desc *m, size_t *shape) {
+  int nd = 0;
+  if (a->frame_axis || a->n_frames > 1) shape[nd++] = a->n_frames;
+  for (int i = 0; i < m->tail_ndim; i++) shape[nd++] = m->tail[i];
+  return nd;
+}
+
+bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+  member_desc m[MAX_MEMBERS];
+  size_t n = describe(a, m), F = a->n_frames;
+  mf_npz_writer w = {0};
+  double *tmp = NULL;
+  for (size_t i = 0; i < n && !w.failed; i++) {
+    size_t shape[4];
+    int nd = file_shape(a, &m[i], shape);
+    mhrfit_array *arr = mf_npz_add(&w, m[i].name, m[i].dtype, nd, shape);
+    if (!arr) break;
+    for (size_t f = 0; f < F; f++)
+      for (size_t j = 0; j < m[i].per; j++) {
+        size_t src = f * m[i].stride + m[i].offset + j, dst = f * m[i].per + j;
+        if (m[i].i) ((int32_t *)arr->data)[dst] = m[i].i[src];
+        else if (m[i].dtype == MHRFIT_DT_F32) ((float *)arr->data)[dst] = (float)m[i].d[src];
+        else ((double *)arr->data)[dst] = m[i].d[src];
+      }
+  }
+  size_t lead_shape[1] = {F};
+  int lead = a->frame_axis || F > 1;
+  const char **s = mf_malloc_array(F + a->n_views + 1, sizeof *s, err);
+  if (!s) {
+    mf_npz_writer_free(&w);
+    return false;
+  }
+  for (size_t f = 0; f < F; f++) s[f] = a->status[f];
+  mf_npz_add_strings(&w, "opt_status", s, F, lead);
+  for (size_t f = 0; f < F; f++) s[f] = a->message[f];
+  mf_npz_add_strings(&w, "opt_message", s, F, lead);
+  for (size_t f = 0; f < F; f++) s[f] = a->init_cam[f];
+  mf_npz_add_strings(&w, "opt_init_cam", s, F, lead);
+  mf_npz_add_strings(&w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
+  mf_npz_add_i32(&w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
+  const char *solver = a->solver;
+  mf_npz_add_strings(&w, "opt_solver", &solver, 1, 0);
+  mf_npz_add_scalar_i32(&w, "opt_freeze_lower_body", a->freeze_lower_body);
+  mf_npz_add_scalar_i32(&w, "opt_optimize_hand_pose", a->optimize_hand_pose);
+  mf_npz_add_scalar_i32(&w, "opt_use_anchor_similarity", a->anchor_similarity);
+  mf_npz_add_scalar_f64(&w, "opt_temporal_weight", a->w_temporal);
+  mf_npz_add_scalar_f64(&w, "opt_hand_reg_weight", a->w_hand_reg);
+  /* growth ratios final / best, as the original reports them */
+  tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
+  if (tmp) {
+    for (size_t f = 0; f < F; f++) {
+      const double *L = a->losses + 6 * f;
+      tmp[f] = L[2] / L[1];
+      tmp[F + f] = L[5] / L[4];
+    }
+    mf_npz_add_f64(&w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
+    mf_npz_add_f64(&w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
+  }
+  bool ok = tmp && mf_npz_writer_save(&w, path, true, err);
+  free(tmp);
+  free(s);
+  mf_npz_writer_free(&w);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+static const mhrfit_array *get_array(const mhrfit_value *d, const char *path, const char *key, bool optional,
+                                     bool *bad, mhrfit_error *err) {
+  const mhrfit_value *v = mhrfit_value_dict_get(d, key);
+  if (v && v->kind == MHRFIT_V_ARRAY) return v->u.array;
+  if (v || !optional) {
+    *bad = true;
+    MHRFIT_FAIL(err, v ? MHRFIT_ERR_FORMAT : MHRFIT_ERR_NOT_FOUND, "%s: %s member '%s'", path,
+                v ? "not an array:" : "no", key);
+  }
+  return NULL;
+}
+
+static bool get_strings(const mhrfit_value *d, const char *path, const char *key, size_t n, char *out,
+                        size_t width, mhrfit_error *err) {
+  bool bad = false;
+  const mhrfit_array *arr = get_array(d, path, key, false, &bad, err);
+  if (!arr) return false;
+  if ((arr->dtype != MHRFIT_DT_UNICODE && arr->dtype != MHRFIT_DT_BYTES) || arr->count != n)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' must be %zu strings", path, key, n);
+  for (size_t i = 0; i < n; i++)
+    if (!mhrfit_array_get_string(arr, i, out + i * width, width, err)) {
+      mhrfit_error_prefix(err, "%s: member '%s'", path, key);
+      return false;
+    }
+  return true;
+}
+
+mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err) {
+  mhrfit_value *d = mhrfit_npz_load(path, NULL, err);
+  if (!d) return NULL;
+  mhrfit_fit_archive *a = NULL;
+  char *cams = NULL;
+  bool bad = false;
+  const mhrfit_array *mp = get_array(d, path, "mhr_model_params", false, &bad, err);
+  const mhrfit_array *jc = mp ? get_array(d, path, "pred_joint_coords", false, &bad, err) : NULL;
+  const mhrfit_array *tg = jc ? get_array(d, path, "opt_points3d_refined", false, &bad, err) : NULL;
+  const mhrfit_array *sc = tg ? get_array(d, path, "opt_cam_scores_3d_m", false, &bad, err) : NULL;
+  if (!sc) goto fail;
+  if (mp->ndim < 1 || mp->ndim > 2 || mp->shape[mp->ndim - 1] != NP) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'mhr_model_params' must have shape (204,) or (F, 204)", path);
+    goto fail;
+  }
+  bool lead = mp->ndim == 2;
+  size_t F = lead ? mp->shape[0] : 1;
+  if (jc->ndim != 2 + (int)lead || tg->ndim != 2 + (int)lead || sc->ndim != 1 + (int)lead) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: members disagree on the frame axis", path);
+    goto fail;
+  }
+  size_t J = jc->shape[lead], K = tg->shape[lead], V = sc->shape[lead], N = 0, I = 0;
+  const mhrfit_array *vx = get_array(d, path, "pred_vertices", true, &bad, err);
+  if (vx && vx->ndim == 2 + (int)lead) N = vx->shape[lead];
+  const mhrfit_array *lh = get_array(d, path, "opt_loss_hist", true, &bad, err);
+  if (lh && lh->ndim == 1 + (int)lead) I = lh->shape[lead];
+  if (bad) goto fail;
+  cams = calloc(V ? V : 1, 64);
+  if (!cams) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  if (!get_strings(d, path, "opt_cams", V, cams, 64, err)) goto fail;
+  const char **names = malloc((V ? V : 1) * sizeof *names);
+  if (!names) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t v = 0; v < V; v++) names[v] = cams + 64 * v;
+  a = mhrfit_fit_archive_new(F, K, V, J, N, I, names, err);
+  free(names);
+  if (!a) goto fail;
+  a->frame_axis = lead;
+  member_desc m[MAX_MEMBERS];
+  size_t n = describe(a, m);
+  for (size_t i = 0; i < n; i++) {
+    const mhrfit_array *arr = get_array(d, path, m[i].name, m[i].optional, &bad, err);
+    if (bad) goto fail;
+    if (!arr) continue;
+    size_t shape[4];
+    int nd = file_shape(a, &m[i], shape);
+    long want[4];
+    for (int k = 0; k < nd; k++) want[k] = (long)shape[k];
+    if (!mhrfit_dtype_is_numeric(arr->dtype) || !mhrfit_array_has_shape(arr, nd, want)) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' has the wrong type or shape for %zu frames", path,
+                  m[i].name, F);
+      goto fail;
+    }
+    for (size_t f = 0; f < F; f++)
+      for (size_t j = 0; j < m[i].per; j++) {
+        double x = mhrfit_array_get_f64(arr, f * m[i].per + j);
+        size_t dst = f * m[i].stride + m[i].offset + j;
+        if (m[i].i) m[i].i[dst] = (int32_t)(isfinite(x) ? x : 0);
+        else m[i].d[dst] = x;
+      }
+  }
+  if (!get_strings(d, path, "opt_status", F, (char *)a->status, sizeof a->status[0], err) ||
+      !get_strings(d, path, "opt_init_cam", F, (char *)a->init_cam, sizeof a->init_cam[0], err))
+    goto fail;
+  if (mhrfit_value_dict_get(d, "opt_message") &&
+      !get_strings(d, path, "opt_message", F, (char *)a->message, sizeof a->message[0], err))
+    goto fail;
+  const mhrfit_array *si = get_array(d, path, "opt_subset_indices", false, &bad, err);
+  if (!si) goto fail;
+  if (si->count != K || !mhrfit_dtype_is_numeric(si->dtype)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'opt_subset_indices' must hold %zu indices", path, K);
+    goto fail;
+  }
+  for (size_t k = 0; k < K; k++) a->subset_idx[k] = (int32_t)mhrfit_array_get_f64(si, k);
+  const mhrfit_value *sv = mhrfit_value_dict_get(d, "opt_solver");
+  if (sv && sv->kind == MHRFIT_V_ARRAY && sv->u.array->count == 1)
+    mhrfit_array_get_string(sv->u.array, 0, a->solver, sizeof a->solver, NULL);
+  static const char *const flags[3] = {"opt_freeze_lower_body", "opt_optimize_hand_pose", "opt_use_anchor_similarity"};
+  bool *fdst[3] = {&a->freeze_lower_body, &a->optimize_hand_pose, &a->anchor_similarity};
+  for (int k = 0; k < 3; k++) {
+    const mhrfit_value *fv = mhrfit_value_dict_get(d, flags[k]);
+    if (fv && fv->kind == MHRFIT_V_ARRAY && fv->u.array->count == 1 && mhrfit_dtype_is_numeric(fv->u.array->dtype))
+      *fdst[k] = mhrfit_array_get_f64(fv->u.array, 0) != 0;
+  }
+  static const char *const weights[2] = {"opt_temporal_weight", "opt_hand_reg_weight"};
+  double *wdst[2] = {&a->w_temporal, &a->w_hand_reg};
+  for (int k = 0; k < 2; k++) {
+    const mhrfit_value *wv = mhrfit_value_dict_get(d, weights[k]);
+    if (wv && wv->kind == MHRFIT_V_ARRAY && wv->u.array->count == 1 && mhrfit_dtype_is_numeric(wv->u.array->dtype))
+      *wdst[k] = mhrfit_array_get_f64(wv->u.array, 0);
+  }
+  free(cams);
+  mhrfit_value_free(d);
+  return a;
+fail:
+  free(cams);
+  mhrfit_fit_archive_free(a);
+  mhrfit_value_free(d);
+  return NULL;
+}

@@ -1,0 +1,367 @@
+/* Stage-3 files and `mhrfit fit` end to end: triangulation and fit archives round-trip; the
+ * command fits a single frame and a batch written from real SAM 3D Body parameters, with a
+ * missing camera, a camera with non-finite parameters, a frame without targets, the temporal
+ * prior, --freeze_lower_body, --debug_dir and usage errors. Geometry in fit.npz is checked
+ * against FK of its own parameters. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mhrfit/fit_io.h"
+#include "mhrfit/keypoints.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/param_sets.h"
+#include "mhrfit/rig.h"
+#include "mhrfit/sam3d.h"
+#include "mhrfit/value.h"
+
+static mhrfit_rig *rig;
+static double R[127 * 9], T[127 * 3], S[127];
+static mhrfit_fk_pose pose = {R, T, S};
+static char tmp[256];
+
+static unsigned long long rng = 0x9E3779B97F4A7C15ull;
+static double urand(void) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return (double)(rng >> 11) / 9007199254740992.0;
+}
+static double nrand(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
+
+static const char *tmp_path(const char *rel) { return th_path(tmp, rel); }
+
+static int run_cli(const char *args) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s %s > %s/cli.log 2>&1", th_env_or("MHRFIT_BIN", "build/mhrfit"), args, tmp);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static char *read_log(void) {
+  static char buf[65536];
+  FILE *f = fopen(tmp_path("cli.log"), "rb");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* ------------------------------------------------------------------ scene */
+
+static double gt_m[204];         /* ground truth (img_subj00 pose, root zero) */
+static double gt_kp[3][210];     /* world keypoints of the 3 frames */
+static const char *const cams[4] = {"cam_a", "cam_b", "cam_c", "cam_d"};
+
+/* Writes the stage-1 file of camera `cam` in `dir` from test subject `subj` with the ground
+ * truth's scales (the same person), or with NaN parameters when `broken`. */
+static bool write_view(const char *dir, const char *cam, int subj, bool broken) {
+  char rel[128], path[4096];
+  snprintf(rel, sizeof rel, "mhr_sam3d_body_outputs/img_subj%02d.npz", subj);
+  mhrfit_error err = {0};
+  mhrfit_value *d = mhrfit_npz_load(TESTDATA(rel), NULL, &err);
+  if (!d) return false;
+  mhrfit_value *mp = mhrfit_value_dict_get_mut(d, "mhr_model_params");
+  float *p = mp->u.array->data;
+  for (int i = 130; i < 204; i++) p[i] = (float)gt_m[i];
+  if (broken) p[40] = NAN;
+  snprintf(path, sizeof path, "%s/%s.npz", dir, cam);
+  bool ok = mhrfit_npz_save_dict(path, d, true, &err);
+  mhrfit_value_free(d);
+  return ok;
+}
+
+/* A scene of 3 frames: the ground truth moved by a translation per frame, 1 mm noise, all
+ * cameras inliers; frame 2 has no finite target when `empty_last`. */
+static mhrfit_tri_archive *make_tri(size_t F, bool empty_last) {
+  mhrfit_error err = {0};
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
+  mhrfit_tri_archive *a = mhrfit_tri_archive_new(F, 70, 3, mhr70->names, cams, &err);
+  if (!a) return NULL;
+  for (size_t f = 0; f < F; f++)
+    for (int k = 0; k < 70; k++) {
+      for (int c = 0; c < 3; c++) {
+        double x = gt_kp[f][3 * k + c] + 0.001 * nrand();
+        a->points[3 * (70 * f + k) + c] = empty_last && f == F - 1 ? NAN : x;
+      }
+      for (int v = 0; v < 3; v++) {
+        a->inliers[(70 * f + k) * 3 + v] = 1;
+        a->reproj_err[(70 * f + k) * 3 + v] = 1.0 + v;
+      }
+    }
+  a->frame_axis = F > 1;
+  mhrfit_tri_archive_update_mean(a);
+  return a;
+}
+
+static void setup(void) {
+  mhrfit_error err = {0};
+  rig = mhrfit_rig_load(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), -1, &err);
+  if (!rig) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(rig);
+  snprintf(tmp, sizeof tmp, "/tmp/mhrfit_fit_io_XXXXXX");
+  REQUIRE(mkdtemp(tmp));
+  mhrfit_value *d = mhrfit_npz_load(TESTDATA("mhr_sam3d_body_outputs/img_subj00.npz"), NULL, &err);
+  REQUIRE(d);
+  REQUIRE(mhrfit_sam3d_model_params(d, gt_m, NULL, &err));
+  double kp[210], native[210];
+  const mhrfit_array *k3 = mhrfit_value_dict_get(d, "pred_keypoints_3d")->u.array;
+  for (int i = 0; i < 210; i++) kp[i] = mhrfit_array_get_f64(k3, (size_t)i);
+  mhrfit_value_free(d);
+  mhrfit_kpmap *map = mhrfit_kpmap_new_mhr70(rig, &err);
+  REQUIRE(map);
+  for (int k = 0; k < 70; k++) mhrfit_sam3d_to_mhr(kp + 3 * k, native + 3 * k);
+  REQUIRE(mhrfit_rig_fk(rig, gt_m, &pose, NULL, &err));
+  REQUIRE(mhrfit_kpmap_calibrate_markers(map, rig, &pose, native, &err) >= 0);
+  for (int i = 0; i < 6; i++) gt_m[i] = 0;
+  REQUIRE(mhrfit_rig_fk(rig, gt_m, &pose, NULL, &err));
+  double cm[210];
+  mhrfit_kpmap_eval(map, &pose, cm);
+  mhrfit_kpmap_free(map);
+  for (int f = 0; f < 3; f++)
+    for (int k = 0; k < 70; k++) {
+      double q[3];
+      mhrfit_mhr_to_sam3d(cm + 3 * k, q);
+      /* world: SAM axes rotated 180 degrees about x (y up), 1.1 m scale, 2.5 m away, moving 2 cm/frame */
+      gt_kp[f][3 * k] = 1.1 * q[0] + 0.02 * f;
+      gt_kp[f][3 * k + 1] = -1.1 * q[1] + 0.9;
+      gt_kp[f][3 * k + 2] = -1.1 * q[2] + 2.5;
+    }
+  /* views: one frame flat in tmp/one, three frames in tmp/seq/000..002 */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/one", tmp);
+  mkdir(dir, 0777);
+  REQUIRE(write_view(dir, "cam_a", 1, false) && write_view(dir, "cam_b", 2, false) &&
+          write_view(dir, "cam_d", 1, true)); /* cam_c missing */
+  snprintf(dir, sizeof dir, "%s/seq", tmp);
+  mkdir(dir, 0777);
+  for (int f = 0; f < 3; f++) {
+    snprintf(dir, sizeof dir, "%s/seq/%03d", tmp, f);
+    mkdir(dir, 0777);
+    REQUIRE(write_view(dir, "cam_a", 1, false) && write_view(dir, "cam_b", 2, false) &&
+            write_view(dir, "cam_c", 1, f == 1));
+  }
+  mhrfit_tri_archive *one = make_tri(1, false), *seq = make_tri(3, true);
+  REQUIRE(one && seq);
+  REQUIRE(mhrfit_tri_archive_save(tmp_path("one.npz"), one, &err));
+  REQUIRE(mhrfit_tri_archive_save(tmp_path("seq.npz"), seq, &err));
+  mhrfit_tri_archive_free(one);
+  mhrfit_tri_archive_free(seq);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_tri_archive_roundtrip(void) {
+  mhrfit_error err = {0};
+  mhrfit_tri_archive *a = mhrfit_tri_archive_load(tmp_path("seq.npz"), &err);
+  if (!a) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(a);
+  CHECK(a->n_frames == 3 && a->n_kp == 70 && a->n_views == 3 && a->frame_axis);
+  CHECK_STR(a->cams[2], "cam_c");
+  CHECK_STR(a->subset_names[69], "neck");
+  CHECK(isnan(a->points[3 * (2 * 70 + 5)]));
+  CHECK_NEAR(a->points[0], gt_kp[0][0], 0.01);
+  CHECK_NEAR(a->mean_px[1], 2.0, 1e-6);
+  mhrfit_tri_archive_free(a);
+  a = mhrfit_tri_archive_load(tmp_path("one.npz"), &err);
+  REQUIRE(a);
+  CHECK(a->n_frames == 1 && !a->frame_axis);
+  mhrfit_tri_archive_free(a);
+  /* not a triangulation archive: names the file and the member */
+  CHECK(!mhrfit_tri_archive_load(TESTDATA("mhr_sam3d_body_outputs/img_subj00.npz"), &err));
+  CHECK_CONTAINS(err.message, "points3d_refined");
+  CHECK_CONTAINS(err.message, "img_subj00.npz");
+}
+
+static void check_geometry(const mhrfit_fit_archive *a, size_t f) {
+  /* joints = sim_out applied to FK of the stored parameters (SAM axes, metres) */
+  mhrfit_error err = {0};
+  REQUIRE(mhrfit_rig_fk(rig, a->model_params + 204 * f, &pose, NULL, &err));
+  const double *so = a->sim_out + 13 * f;
+  double worst = 0;
+  for (size_t j = 0; j < rig->n_joints; j++) {
+    double q[3], w[3];
+    mhrfit_mhr_to_sam3d(T + 3 * j, q);
+    for (int r = 0; r < 3; r++)
+      w[r] = so[0] * (so[1 + 3 * r] * q[0] + so[2 + 3 * r] * q[1] + so[3 + 3 * r] * q[2]) + so[10 + r];
+    for (int r = 0; r < 3; r++) worst = fmax(worst, fabs(w[r] - a->joints[3 * (rig->n_joints * f + j) + r]));
+  }
+  printf("  frame %zu: joints vs FK of the stored parameters: max %.2g m\n", f, worst);
+  CHECK(worst < 2e-4); /* float32 parameters and geometry */
+}
+
+static double kp_rms(const mhrfit_fit_archive *a, size_t f) {
+  double s = 0;
+  int n = 0;
+  for (int k = 0; k < 70; k++)
+    if (isfinite(a->keypoints[210 * f + 3 * k]))
+      for (int c = 0; c < 3; c++, n++) s += pow(a->keypoints[210 * f + 3 * k + c] - gt_kp[f][3 * k + c], 2);
+  return n ? sqrt(3 * s / n) : INFINITY;
+}
+
+static void test_cli_single_frame(void) {
+  char args[4096];
+  snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --cams cam_a cam_b cam_c cam_d --out %s/fit1.npz "
+           "--debug_dir %s/debug", tmp, tmp, tmp, tmp);
+  int rc = run_cli(args);
+  const char *log = read_log();
+  if (rc) fprintf(stderr, "%s\n", log);
+  REQUIRE(rc == 0);
+  CHECK_CONTAINS(log, "camera 'cam_c' not used");
+  CHECK_CONTAINS(log, "camera 'cam_d' not used: 'mhr_model_params'[40] is not finite");
+  mhrfit_error err = {0};
+  mhrfit_fit_archive *a = mhrfit_fit_archive_load(tmp_path("fit1.npz"), &err);
+  if (!a) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(a);
+  CHECK(a->n_frames == 1 && !a->frame_axis && a->n_views == 4 && a->n_joints == 127);
+  CHECK(a->n_vertices == rig->n_vertices);
+  CHECK_STR(a->status[0], "ok");
+  CHECK(strcmp(a->init_cam[0], "cam_a") == 0 || strcmp(a->init_cam[0], "cam_b") == 0);
+  CHECK(a->view_skipped[2] == 1 && a->view_skipped[3] == 1 && a->view_skipped[0] == 0);
+  CHECK(a->counts[2] == 70);
+  double rms = kp_rms(a, 0);
+  printf("  single frame: init %s, %d iterations, data loss %.3g -> %.3g, keypoint RMS to truth %.2f mm\n",
+         a->init_cam[0], a->counts[0], a->losses[3], a->losses[5], 1000 * rms);
+  CHECK(rms < 0.02);
+  CHECK(a->losses[5] < a->losses[3]);
+  check_geometry(a, 0);
+  /* debug files */
+  FILE *fp = fopen(tmp_path("debug/frame/residuals.tsv"), "r");
+  int lines = 0;
+  for (int ch; fp && (ch = fgetc(fp)) != EOF;) lines += ch == '\n';
+  if (fp) fclose(fp);
+  CHECK(lines == 71);
+  fp = fopen(tmp_path("debug/frame/loss_curve.svg"), "r");
+  char svg[8192] = {0};
+  if (fp) {
+    size_t n = fread(svg, 1, sizeof svg - 1, fp);
+    svg[n] = '\0';
+    fclose(fp);
+  }
+  CHECK_CONTAINS(svg, "<polyline");
+  mhrfit_fit_archive_free(a);
+}
+
+static void test_cli_batch_freeze_lower_body(void) {
+  char args[4096];
+  snprintf(args, sizeof args, "fit --tri %s/seq.npz --views %s/seq --out %s/fit3.npz --freeze_lower_body --no_mesh",
+           tmp, tmp, tmp);
+  int rc = run_cli(args);
+  const char *log = read_log();
+  if (rc) fprintf(stderr, "%s\n", log);
+  REQUIRE(rc == 0); /* one frame failing does not fail the batch */
+  CHECK_CONTAINS(log, "frame 002 failed");
+  mhrfit_error err = {0};
+  mhrfit_fit_archive *a = mhrfit_fit_archive_load(tmp_path("fit3.npz"), &err);
+  REQUIRE(a);
+  CHECK(a->n_frames == 3 && a->frame_axis && a->n_vertices == 0);
+  CHECK_STR(a->status[0], "ok");
+  CHECK_STR(a->status[1], "ok");
+  CHECK_STR(a->status[2], "optimization_failed");
+  CHECK_CONTAINS(a->message[2], "insufficient finite points: 0 of 70");
+  CHECK(a->freeze_lower_body);
+  CHECK(a->counts[6 * 0 + 4] == 0 && a->counts[6 * 1 + 4] == 1); /* temporal prior from frame 1 on */
+  CHECK(a->view_skipped[3 * 1 + 2] == 1);                       /* cam_c broken in frame 1 */
+  for (int i = 0; i < 204; i++) CHECK(isnan(a->model_params[204 * 2 + i]));
+  CHECK(isnan(a->keypoints[210 * 2]));
+  /* frozen lower body: frame 0 keeps the initial view's values (float32 in both files), frame 1
+   * the previous frame's */
+  const int *idx;
+  size_t n;
+  REQUIRE(mhrfit_param_set_get(MHRFIT_SET_LOWER_BODY, 204, &idx, &n, &err));
+  char vpath[4096];
+  snprintf(vpath, sizeof vpath, "%s/seq/000/%s.npz", tmp, a->init_cam[0]);
+  mhrfit_value *d = mhrfit_npz_load(vpath, NULL, &err);
+  REQUIRE(d);
+  double view_m[204];
+  REQUIRE(mhrfit_sam3d_model_params(d, view_m, NULL, &err));
+  mhrfit_value_free(d);
+  int same0 = 0, same1 = 0, body = 0;
+  for (size_t i = 0; i < n; i++) {
+    int p = idx[i];
+    if (p < 6 || p >= 136) continue;
+    body++;
+    same0 += (float)a->model_params[p] == (float)view_m[p];
+    same1 += a->model_params[204 + p] == a->model_params[p];
+  }
+  printf("  batch --freeze_lower_body: %d/%d lower-body dims equal the initial view (frame 0), %d/%d equal frame 0 "
+         "(frame 1); RMS to truth %.2f / %.2f mm\n",
+         same0, body, same1, body, 1000 * kp_rms(a, 0), 1000 * kp_rms(a, 1));
+  CHECK(body > 0 && same0 == body && same1 == body);
+  check_geometry(a, 1);
+  mhrfit_fit_archive_free(a);
+}
+
+static void test_fit_archive_roundtrip(void) {
+  mhrfit_error err = {0};
+  mhrfit_fit_archive *a = mhrfit_fit_archive_load(tmp_path("fit3.npz"), &err);
+  REQUIRE(a);
+  REQUIRE(mhrfit_fit_archive_save(tmp_path("fit3b.npz"), a, &err));
+  mhrfit_fit_archive *b = mhrfit_fit_archive_load(tmp_path("fit3b.npz"), &err);
+  REQUIRE(b);
+  CHECK(b->n_frames == a->n_frames && b->n_kp == a->n_kp && b->n_hist == a->n_hist);
+  int diff = 0;
+  for (size_t i = 0; i < a->n_frames * 204; i++)
+    diff += !(a->model_params[i] == b->model_params[i] || (isnan(a->model_params[i]) && isnan(b->model_params[i])));
+  for (size_t i = 0; i < a->n_frames * 6; i++) diff += a->counts[i] != b->counts[i];
+  for (size_t i = 0; i < a->n_frames * 13; i++)
+    diff += !(a->sim_out[i] == b->sim_out[i] || (isnan(a->sim_out[i]) && isnan(b->sim_out[i])));
+  CHECK(diff == 0);
+  CHECK_STR(b->status[2], "optimization_failed");
+  CHECK_STR(b->message[2], a->message[2]);
+  CHECK_STR(b->solver, "lm");
+  mhrfit_fit_archive_free(a);
+  mhrfit_fit_archive_free(b);
+}
+
+static void test_cli_errors(void) {
+  char args[4096];
+  CHECK(run_cli("fit --views x --out y") == 2);
+  CHECK_CONTAINS(read_log(), "--tri");
+  snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --out %s/x.npz --solver bfgs", tmp, tmp, tmp);
+  CHECK(run_cli(args) == 2);
+  CHECK_CONTAINS(read_log(), "--solver must be lm or adam");
+  /* batch triangulation against a single-frame views folder */
+  snprintf(args, sizeof args, "fit --tri %s/seq.npz --views %s/one --out %s/x.npz", tmp, tmp, tmp);
+  CHECK(run_cli(args) == 1);
+  CHECK_CONTAINS(read_log(), "3 frame(s)");
+  /* a missing camera when missing views are not allowed */
+  snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --cams cam_a cam_c --no_allow_missing_views "
+           "--out %s/x.npz", tmp, tmp, tmp);
+  CHECK(run_cli(args) == 1);
+  CHECK_CONTAINS(read_log(), "camera 'cam_c'");
+  /* a triangulation of another layout */
+  mhrfit_error err = {0};
+  const mhrfit_layout *b25 = mhrfit_layout_get("body25b", &err);
+  mhrfit_tri_archive *t = mhrfit_tri_archive_new(1, 25, 2, b25->names, cams, &err);
+  REQUIRE(t);
+  t->frame_axis = false;
+  REQUIRE(mhrfit_tri_archive_save(tmp_path("b25.npz"), t, &err));
+  mhrfit_tri_archive_free(t);
+  snprintf(args, sizeof args, "fit --tri %s/b25.npz --views %s/one --out %s/x.npz", tmp, tmp, tmp);
+  CHECK(run_cli(args) == 1);
+  CHECK_CONTAINS(read_log(), "mhr70 layout");
+  struct stat st;
+  CHECK(stat(tmp_path("x.npz"), &st) != 0); /* nothing written on failure */
+}
+
+int main(void) {
+  RUN(setup);
+  if (rig) {
+    RUN(test_tri_archive_roundtrip);
+    RUN(test_cli_single_frame);
+    RUN(test_cli_batch_freeze_lower_body);
+    RUN(test_fit_archive_roundtrip);
+    RUN(test_cli_errors);
+  }
+  if (tmp[0] && !getenv("MHRFIT_KEEP_TMP")) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+  }
+  mhrfit_rig_free(rig);
+  return test_report();
+}
