@@ -47,6 +47,10 @@ typedef struct mhrfit_camera {
 void mhrfit_rodrigues_to_matrix(const double r[3], double R[9]);
 /** Rotation matrix (row-major, orthonormal) → Rodrigues vector; stable near 0 and π. */
 void mhrfit_matrix_to_rodrigues(const double R[9], double r[3]);
+/** Rotation matrix (row-major) of the quaternion q = (w, x, y, z), normalised first (q ≠ 0). */
+void mhrfit_quat_to_matrix(const double q[4], double R[9]);
+/** Unit quaternion (w, x, y, z) with w ≥ 0 of a rotation matrix (row-major). */
+void mhrfit_matrix_to_quat(const double R[9], double q[4]);
 /** @} */
 
 /** @name Projection

@@ -102,6 +102,9 @@ typedef struct mhrfit_fit_options {
   double bad_loss_threshold;        /**< bad frame when best loss above (3e-3) */
   double bad_data_loss_threshold;   /**< bad frame when best data loss above (2.5e-3) */
   double bad_loss_growth_ratio;     /**< bad frame when final/best above (1.5) */
+  bool calibrate_markers_once;      /**< calibrate the surface markers from the first fitted frame's initial view
+                                         and keep them for every later frame, so a sequence has one marker set
+                                         (false: per frame, from that frame's initial view) */
   double sim_reuse_tol_m;           /**< frozen lower body: reuse the previous similarity while it moves the
                                          valid keypoints by at most this RMS distance from the fitted one (0.01 m);
                                          ≤ 0 disables reuse */
@@ -192,6 +195,20 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
  */
 bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *frame, mhrfit_fit_result *res,
                            mhrfit_error *err);
+
+/**
+ * Recomputes the world-frame geometry of parameters `model_params` (204)
+ * placed by `sim`, with identity coefficients `shape` (`n_shape`, may be
+ * NULL): fills `res->keypoints` (with the fitter's current keypoint map:
+ * the markers of the last calibration, NaN surface keypoints before any),
+ * `joints`, `global_rots` and `vertices` exactly as mhrfit_fitter_process()
+ * does; other fields of `res` are left alone. The arrays are the fitter's
+ * (valid until the next call). Used for recovered and smoothed frames, whose
+ * geometry must follow their parameters. Errors: MHRFIT_ERR_NUMERIC
+ * (non-finite parameters or similarity).
+ */
+bool mhrfit_fitter_geometry(mhrfit_fitter *f, const double *model_params, const mhrfit_similarity *sim,
+                            const double *shape, size_t n_shape, mhrfit_fit_result *res, mhrfit_error *err);
 
 /** Frees a fitter (and every result array). NULL is allowed. */
 void mhrfit_fitter_free(mhrfit_fitter *f);

@@ -18,6 +18,7 @@
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"
+#include "mhrfit/sequence.h"
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"

@@ -69,6 +69,7 @@ struct mhrfit_fitter {
   const mhrfit_kpmap *user_map; /* borrowed */
   mhrfit_kpmap *own_map;        /* MHR70 map, re-calibrated per view */
   mhrfit_kpmap *map;            /* the map in use (own_map or a clone of user_map) */
+  bool markers_locked;          /* calibrate_markers_once: own_map calibrated, keep it */
   size_t nj, nk, nnz;
   double *R, *t, *s, *jp;       /* FK state */
   double *kp_cm, *J;            /* keypoints (native cm) and their Jacobian */
@@ -573,7 +574,7 @@ static bool view_params(const mhrfit_fit_frame *fr, size_t v, double *m) {
 
 /* Calibrates the MHR70 markers from view v (own map only). */
 static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
-  if (f->user_map) return true;
+  if (f->user_map || f->markers_locked) return true;
   const mhrfit_fit_view *view = &f->fr->views[v];
   double kp[210];
   for (int i = 0; i < 210; i++) kp[i] = NAN; /* no keypoints: every marker undefined */
@@ -607,6 +608,65 @@ static bool setup_masks(mhrfit_fitter *f, mhrfit_error *err) {
     f->temp_w[i] = body && f->has_prev ? f->o.w_temporal / 133.0 : 0.0;
   }
   return true;
+}
+
+/* World-frame geometry of parameters m placed by `so`: keypoints (current map), joints, joint
+ * rotations and the mesh with identity `shape`, into the fitter's output arrays. */
+static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity *so, const double *shape,
+                     size_t n_shape, mhrfit_fit_result *res, mhrfit_error *err) {
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
+  if (!mhrfit_rig_fk(f->rig, m, &pose, NULL, err)) return false;
+  double kp_cm[210];
+  if (f->nk == 70) mhrfit_kpmap_eval(f->map, &pose, kp_cm);
+  for (int k = 0; k < 70; k++) {
+    double q[3];
+    if (f->nk != 70 || !isfinite(kp_cm[3 * k])) {
+      f->kp_world[3 * k] = f->kp_world[3 * k + 1] = f->kp_world[3 * k + 2] = NAN;
+      continue;
+    }
+    mhrfit_mhr_to_sam3d(kp_cm + 3 * k, q);
+    mhrfit_similarity_apply(so, q, f->kp_world + 3 * k);
+  }
+  for (size_t j = 0; j < f->nj; j++) {
+    double q[3];
+    mhrfit_mhr_to_sam3d(f->t + 3 * j, q);
+    mhrfit_similarity_apply(so, q, f->joints_world + 3 * j);
+    const double *Rj = f->R + 9 * j;
+    double *W = f->rots_world + 9 * j;
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++)
+        W[3 * a + b] = so->R[3 * a] * Rj[b] - so->R[3 * a + 1] * Rj[3 + b] - so->R[3 * a + 2] * Rj[6 + b];
+  }
+  mhrfit_rig_shaped_vertices(f->rig, shape, n_shape, f->verts_rest);
+  mhrfit_rig_skin_rest(f->rig, &pose, f->verts_rest, f->verts_cm);
+  for (size_t v = 0; v < f->rig->n_vertices; v++) {
+    double q[3];
+    mhrfit_mhr_to_sam3d(f->verts_cm + 3 * v, q);
+    mhrfit_similarity_apply(so, q, f->verts_world + 3 * v);
+  }
+  res->keypoints = f->kp_world;
+  res->joints = f->joints_world;
+  res->global_rots = f->rots_world;
+  res->vertices = f->verts_world;
+  res->keypoints = f->kp_world;
+  res->joints = f->joints_world;
+  res->global_rots = f->rots_world;
+  res->vertices = f->verts_world;
+  return true;
+}
+
+bool mhrfit_fitter_geometry(mhrfit_fitter *f, const double *model_params, const mhrfit_similarity *sim,
+                            const double *shape, size_t n_shape, mhrfit_fit_result *res, mhrfit_error *err) {
+  for (int i = 0; i < NP; i++)
+    if (!isfinite(model_params[i]))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "geometry: model parameter %d is not finite", i);
+  bool finite = isfinite(sim->s) && sim->s > 0;
+  for (int a = 0; a < 9; a++) finite = finite && isfinite(sim->R[a]);
+  for (int a = 0; a < 3; a++) finite = finite && isfinite(sim->t[a]);
+  if (!finite) return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "geometry: the similarity is not finite");
+  if (!f->user_map) f->map = f->own_map;
+  if (!set_map(f, err)) return false;
+  return geometry(f, model_params, sim, shape, n_shape, res, err);
 }
 
 bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_fit_result *res, mhrfit_error *err) {
@@ -752,41 +812,8 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_
     }
   }
   /* 6. geometry in the world frame, from the parameters */
-  mhrfit_fk_pose pose = {f->R, f->t, f->s};
-  if (!mhrfit_rig_fk(f->rig, m, &pose, NULL, err)) return false;
-  const mhrfit_similarity *so = &res->sim_out;
-  double kp_cm[210];
-  if (f->nk == 70) mhrfit_kpmap_eval(f->map, &pose, kp_cm);
-  for (int k = 0; k < 70; k++) {
-    double q[3];
-    if (f->nk != 70 || !isfinite(kp_cm[3 * k])) {
-      f->kp_world[3 * k] = f->kp_world[3 * k + 1] = f->kp_world[3 * k + 2] = NAN;
-      continue;
-    }
-    mhrfit_mhr_to_sam3d(kp_cm + 3 * k, q);
-    mhrfit_similarity_apply(so, q, f->kp_world + 3 * k);
-  }
-  for (size_t j = 0; j < f->nj; j++) {
-    double q[3];
-    mhrfit_mhr_to_sam3d(f->t + 3 * j, q);
-    mhrfit_similarity_apply(so, q, f->joints_world + 3 * j);
-    const double *Rj = f->R + 9 * j;
-    double *W = f->rots_world + 9 * j;
-    for (int a = 0; a < 3; a++)
-      for (int b = 0; b < 3; b++)
-        W[3 * a + b] = so->R[3 * a] * Rj[b] - so->R[3 * a + 1] * Rj[3 + b] - so->R[3 * a + 2] * Rj[6 + b];
-  }
   const mhrfit_fit_view *bv = &fr->views[best];
-  mhrfit_rig_shaped_vertices(f->rig, bv->shape, bv->shape ? bv->n_shape : 0, f->verts_rest);
-  mhrfit_rig_skin_rest(f->rig, &pose, f->verts_rest, f->verts_cm);
-  for (size_t v = 0; v < f->rig->n_vertices; v++) {
-    double q[3];
-    mhrfit_mhr_to_sam3d(f->verts_cm + 3 * v, q);
-    mhrfit_similarity_apply(so, q, f->verts_world + 3 * v);
-  }
-  res->keypoints = f->kp_world;
-  res->joints = f->joints_world;
-  res->global_rots = f->rots_world;
-  res->vertices = f->verts_world;
+  if (!geometry(f, m, &res->sim_out, bv->shape, bv->shape ? bv->n_shape : 0, res, err)) return false;
+  if (f->o.calibrate_markers_once && !f->user_map && bv->keypoints_3d) f->markers_locked = true;
   return true;
 }

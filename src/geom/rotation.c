@@ -1,4 +1,4 @@
-/* Rodrigues vector <-> rotation matrix. */
+/* Rotations: Rodrigues vectors and quaternions <-> matrices. */
 #include <math.h>
 
 #include "mhrfit/camera.h"
@@ -65,4 +65,33 @@ void mhrfit_matrix_to_rodrigues(const double R[9], double r[3]) {
   }
   double nn = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
   for (int i = 0; i < 3; i++) r[i] = n[i] / nn * th;
+}
+
+void mhrfit_quat_to_matrix(const double q[4], double R[9]) {
+  double n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+  double w = q[0] / n, x = q[1] / n, y = q[2] / n, z = q[3] / n;
+  R[0] = w * w + x * x - y * y - z * z;
+  R[1] = 2 * (x * y - w * z);
+  R[2] = 2 * (x * z + w * y);
+  R[3] = 2 * (x * y + w * z);
+  R[4] = w * w - x * x + y * y - z * z;
+  R[5] = 2 * (y * z - w * x);
+  R[6] = 2 * (x * z - w * y);
+  R[7] = 2 * (y * z + w * x);
+  R[8] = w * w - x * x - y * y + z * z;
+}
+
+void mhrfit_matrix_to_quat(const double R[9], double q[4]) {
+  /* the largest of 4w², 4x², 4y², 4z² gives a well-conditioned division (Shepperd) */
+  double t = R[0] + R[4] + R[8], d[4] = {1 + t, 1 + R[0] - R[4] - R[8], 1 - R[0] + R[4] - R[8], 1 - R[0] - R[4] + R[8]};
+  int k = 0;
+  for (int i = 1; i < 4; i++)
+    if (d[i] > d[k]) k = i;
+  double s = 2 * sqrt(fmax(d[k], 1e-300));
+  if (k == 0) q[0] = s / 4, q[1] = (R[7] - R[5]) / s, q[2] = (R[2] - R[6]) / s, q[3] = (R[3] - R[1]) / s;
+  else if (k == 1) q[0] = (R[7] - R[5]) / s, q[1] = s / 4, q[2] = (R[1] + R[3]) / s, q[3] = (R[2] + R[6]) / s;
+  else if (k == 2) q[0] = (R[2] - R[6]) / s, q[1] = (R[1] + R[3]) / s, q[2] = s / 4, q[3] = (R[5] + R[7]) / s;
+  else q[0] = (R[3] - R[1]) / s, q[1] = (R[2] + R[6]) / s, q[2] = (R[5] + R[7]) / s, q[3] = s / 4;
+  if (q[0] < 0)
+    for (int i = 0; i < 4; i++) q[i] = -q[i];
 }

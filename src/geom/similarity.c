@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/linalg.h"
+#include "mhrfit/camera.h"
 
 void mhrfit_similarity_identity(mhrfit_similarity *sim) {
   static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
@@ -67,18 +68,8 @@ bool mhrfit_similarity_fit(const double *X, const double *Y, const double *w, si
   double ev[4], V[16];
   if (!mf_sym_eigen(N, 4, ev, V)) return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "similarity: non-finite covariance");
   double q0 = V[3], q1 = V[7], q2 = V[11], q3 = V[15]; /* eigenvector of the largest eigenvalue */
-  double qn = sqrt(q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3);
-  q0 /= qn, q1 /= qn, q2 /= qn, q3 /= qn;
-  double *R = sim->R;
-  R[0] = q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3;
-  R[1] = 2 * (q1 * q2 - q0 * q3);
-  R[2] = 2 * (q1 * q3 + q0 * q2);
-  R[3] = 2 * (q1 * q2 + q0 * q3);
-  R[4] = q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3;
-  R[5] = 2 * (q2 * q3 - q0 * q1);
-  R[6] = 2 * (q1 * q3 - q0 * q2);
-  R[7] = 2 * (q2 * q3 + q0 * q1);
-  R[8] = q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3;
+  double *R = sim->R, q[4] = {q0, q1, q2, q3};
+  mhrfit_quat_to_matrix(q, R);
   /* s = Σ w ỹᵀ R x̃ / Σ w ‖x̃‖² = trace(R M) / vx */
   double tr = 0;
   for (int a = 0; a < 3; a++)

@@ -1,0 +1,80 @@
+/**
+ * @file sequence.h
+ * @brief Sequences of fitted frames: recovery of bad or missing frames and smoothing
+ *        of parameters, with geometry recomputed from the parameters.
+ *
+ * Both work in place on a mhrfit_fit_archive (fit_io.h) holding the frames
+ * of a sequence in order, and use a fitter (fit.h) only to recompute world
+ * geometry (mhrfit_fitter_geometry()), so that the keypoints, joints,
+ * rotations and mesh of every recovered or smoothed frame are those of its
+ * parameters (the original's defect 3: it blended or smoothed geometry and
+ * parameters separately).
+ *
+ * **Good frames** have status `ok`. Every other frame (`bad_loss`,
+ * `optimization_failed`, `triangulation_failed`, `missing_views`, `not_run`,
+ * …) is a candidate for recovery (ORIGINAL.md §7.3, fixed):
+ * - between good frames p < t < n, **interpolation** with α = (t−p)/(n−p):
+ *   model parameters `(1−α)·m_p + α·m_n`, similarity scale and translation
+ *   blended the same way, rotation by spherical linear interpolation; the
+ *   identity codes (shape, scale, hand) of the nearer frame (p on a tie);
+ *   status `recovered_interp`, message `from P->N`;
+ * - before the first / after the last good frame, a **copy** of the nearest
+ *   good frame when it is at most `max_edge_copy_span` frames away (both
+ *   edges — the original skipped one: defect 2); status `recovered_copy`;
+ * - otherwise the frame keeps its status and NaN values.
+ * Recovered frames get NaN losses, zero iteration counts and `best_iter` −1:
+ * they were not optimised, and nothing pretends otherwise.
+ *
+ * **Smoothing** (seed B4) of a sequence: per frame the 204 model parameters,
+ * the similarity scale, translation and rotation (a unit quaternion, signs
+ * made continuous along the sequence) form one row; anchors are good and
+ * recovered frames (smooth.h: plus all-finite), other frames are filled for
+ * the filter but are **not written**: they keep their status and NaN values.
+ * The smoothed quaternion is normalised; geometry is recomputed.
+ */
+#ifndef MHRFIT_SEQUENCE_H
+#define MHRFIT_SEQUENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/error.h"
+#include "mhrfit/fit.h"
+#include "mhrfit/fit_io.h"
+#include "mhrfit/smooth.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Counts of what mhrfit_sequence_recover() did. */
+typedef struct mhrfit_recover_report {
+  size_t interpolated; /**< frames recovered by interpolation */
+  size_t copied;       /**< frames recovered by an edge copy */
+  size_t unrecovered;  /**< frames left as they were (no good frame within reach) */
+} mhrfit_recover_report;
+
+/**
+ * Recovers every frame of `a` whose status is not `ok` (see the file doc),
+ * recomputing its geometry with `f`. `max_edge_copy_span` bounds the edge
+ * copies (the original's 15). `report` may be NULL. Errors:
+ * MHRFIT_ERR_NUMERIC from the geometry (never for finite good frames).
+ */
+bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *f, size_t max_edge_copy_span,
+                             mhrfit_recover_report *report, mhrfit_error *err);
+
+/**
+ * Smooths the parameters and similarities of the good and recovered frames
+ * of `a` with `opts` (smooth.h; NULL = the original's method and defaults)
+ * and recomputes their geometry with `f`. `labels` (n_frames bytes, may be
+ * NULL) receives the mhrfit_smooth_label of each frame; `report` may be
+ * NULL. Fewer than 2 anchors leave `a` unchanged. Errors: those of
+ * mhrfit_smooth_sequence(), MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_sequence_smooth(mhrfit_fit_archive *a, mhrfit_fitter *f, const mhrfit_smooth_options *opts,
+                            unsigned char *labels, mhrfit_smooth_report *report, mhrfit_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
