@@ -210,6 +210,16 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *frame, mhrf
 bool mhrfit_fitter_geometry(mhrfit_fitter *f, const double *model_params, const mhrfit_similarity *sim,
                             const double *shape, size_t n_shape, mhrfit_fit_result *res, mhrfit_error *err);
 
+/**
+ * Calibrates the surface markers from `view` (its parameters and
+ * `keypoints_3d`) and keeps them for every later frame and geometry call,
+ * whatever the options say: a sequence then has one deterministic marker
+ * set (independent of which frames were fitted in this process). No-op with
+ * a user keypoint map. Errors: MHRFIT_ERR_ARGUMENT (no keypoints),
+ * MHRFIT_ERR_NUMERIC (non-finite parameters).
+ */
+bool mhrfit_fitter_lock_markers(mhrfit_fitter *f, const mhrfit_fit_view *view, mhrfit_error *err);
+
 /** Frees a fitter (and every result array). NULL is allowed. */
 void mhrfit_fitter_free(mhrfit_fitter *f);
 

@@ -80,6 +80,21 @@ void mf_fit_cli_init(mf_fit_cli *c);
 size_t mf_fit_cli_table(mf_fit_cli *c, mf_opt *out);
 int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd);
 
+/* The stage-2 options shared by `triangulate` and `run`, used like mf_fit_cli. */
+#include "mhrfit/calib.h"
+#include "mhrfit/triangulate.h"
+typedef struct mf_tri_cli {
+  mhrfit_tri_options o;
+  mhrfit_calib_options calib;
+  const char *method, *score_type, *translation_unit;
+  long lm_iters, min_cameras;
+  bool original_ranking, invert_extrinsics;
+} mf_tri_cli;
+enum { MF_TRI_CLI_N_OPTS = 16 };
+void mf_tri_cli_init(mf_tri_cli *c);
+size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out);
+int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);
+
 /* The MHR assets folder: `assets` when given, else $MHRFIT_ASSETS; NULL after printing a usage
  * error for `cmd` when neither is set. */
 const char *mf_assets_dir(const char *assets, const char *cmd);
@@ -89,5 +104,7 @@ int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
 int mf_cmd_rig(int argc, char **argv);
 int mf_cmd_fit(int argc, char **argv);
+int mf_cmd_run(int argc, char **argv);
+int mf_cmd_smooth(int argc, char **argv);
 
 #endif

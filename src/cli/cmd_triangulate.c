@@ -13,12 +13,14 @@
 
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
-  const char *method = "default", *score = "median", *unit = "m", *trc = NULL;
+  const char *trc = NULL;
   mf_strlist cams = {0}, cam_dirs = {0};
-  long person = 0, lm_iters = 25, min_cameras = 2;
-  double min_conf = 0, huber_delta = 10, inlier = 30, robust_delta = 10, min_angle = 5, like = 0.3, reproj = 15, rate = 30;
-  bool robust_lm = false, original = false, invert = false, allow_missing = false, quiet = false, world_axes = false;
-  const mf_opt opts[] = {
+  long person = 0;
+  double rate = 30;
+  bool allow_missing = false, quiet = false, world_axes = false;
+  mf_tri_cli tc;
+  mf_tri_cli_init(&tc);
+  const mf_opt own[] = {
       {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
       {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2; required", NULL},
       {"input", MF_OPT_STRING, &input, "DIR", "folder with the per-camera inputs; required", NULL},
@@ -28,34 +30,22 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"cam_dirs", MF_OPT_LIST, &cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
       {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
       {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
-      {"method", MF_OPT_STRING, &method, "M", "default | pose2sim (default default)", NULL},
-      {"min_conf", MF_OPT_DOUBLE, &min_conf, "C", "default method: confidence below this is missing (default 0)", NULL},
-      {"score_type", MF_OPT_STRING, &score, "S", "median | trimmed | huber (default median)", NULL},
-      {"huber_delta", MF_OPT_DOUBLE, &huber_delta, "PX", "Huber score delta (default 10)", NULL},
-      {"inlier_thresh", MF_OPT_DOUBLE, &inlier, "PX", "inlier gate (default 30)", NULL},
-      {"min_angle", MF_OPT_DOUBLE, &min_angle, "DEG", "smallest ray angle of a candidate pair (default 5)", NULL},
-      {"original_ranking", MF_OPT_FLAG, &original, NULL, "rank candidates by robust score only, as the original did", NULL},
-      {"lm_iters", MF_OPT_INT, &lm_iters, "N", "Levenberg-Marquardt iterations per point, 0 = none (default 25)", NULL},
-      {"robust_lm", MF_OPT_FLAG, &robust_lm, NULL, "Huber IRLS in the refinement (default off)", NULL},
-      {"robust_lm_delta", MF_OPT_DOUBLE, &robust_delta, "PX", "Huber delta of the refinement (default 10)", NULL},
-      {"likelihood_threshold", MF_OPT_DOUBLE, &like, "L", "pose2sim: likelihood below is missing (default 0.3)", NULL},
-      {"reproj_thresh", MF_OPT_DOUBLE, &reproj, "PX", "pose2sim: mean reprojection error to reach (default 15)", NULL},
-      {"min_cameras", MF_OPT_INT, &min_cameras, "N", "pose2sim: fewest cameras (default 2)", NULL},
-      {"invert_extrinsics", MF_OPT_FLAG, &invert, NULL, "the calibration stores camera-to-world poses", NULL},
-      {"translation_unit", MF_OPT_STRING, &unit, "U", "unit of the calibration translations: m | cm | mm (default m)", NULL},
       {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
       {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (Y-up, Pose2Sim axes)", NULL},
       {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
       {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
   };
+  mf_opt opts[sizeof own / sizeof own[0] + MF_TRI_CLI_N_OPTS];
+  memcpy(opts, own, sizeof own);
+  size_t n_opts = sizeof own / sizeof own[0] + mf_tri_cli_table(&tc, opts + sizeof own / sizeof own[0]);
   const mf_cmd_spec spec = {
       "triangulate", "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]",
       "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
       "per-view reprojection errors and a reason code for every point that stays NaN\n"
       "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
       "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3), or OpenPose JSON folders.",
-      opts, sizeof opts / sizeof opts[0], 0, 0};
+      opts, n_opts, 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) {
@@ -90,32 +80,11 @@ int mf_cmd_triangulate(int argc, char **argv) {
     rc = mf_usage_error("triangulate", "--subset: %s", err.message);
     goto done;
   }
-  mhrfit_tri_options o;
-  mhrfit_tri_options_default(&o);
-  if (strcmp(method, "pose2sim") == 0) o.method = MHRFIT_TRI_POSE2SIM;
-  else if (strcmp(method, "default") != 0) {
-    rc = mf_usage_error("triangulate", "--method must be default or pose2sim, got '%s'", method);
-    goto done;
-  }
-  if (strcmp(score, "trimmed") == 0) o.score_type = MHRFIT_SCORE_TRIMMED;
-  else if (strcmp(score, "huber") == 0) o.score_type = MHRFIT_SCORE_HUBER;
-  else if (strcmp(score, "median") != 0) {
-    rc = mf_usage_error("triangulate", "--score_type must be median, trimmed or huber, got '%s'", score);
-    goto done;
-  }
-  o.min_conf = min_conf;
-  o.huber_delta = huber_delta;
-  o.inlier_thresh = inlier;
-  o.min_angle_deg = min_angle;
-  o.rank_by_consensus = !original;
-  o.lm_iters = (int)lm_iters;
-  o.robust_lm = robust_lm;
-  o.robust_lm_delta = robust_delta;
-  o.likelihood_threshold = like;
-  o.reproj_thresh = reproj;
-  o.min_cameras = (int)min_cameras;
-  mhrfit_calib_options co = {invert, unit};
-  all = mhrfit_calib_load(calib, &co, &err);
+  if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
+  rc = MF_EXIT_FAILURE;
+  const mhrfit_tri_options o = tc.o;
+  const char *method = tc.method;
+  all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all) goto fail;
   cal = mhrfit_calib_select(all, cams.items, cams.count, &err);
   if (!cal) goto fail;
@@ -153,7 +122,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
   ar->frame_axis = !(strcmp(obs->format, "stage1") == 0 && F == 1);
   for (size_t k = 0; k < K; k++) ar->subset_idx[k] = (int32_t)idx[k];
   snprintf(ar->method, sizeof ar->method, "%s", method);
-  ar->threshold_px = o.method == MHRFIT_TRI_POSE2SIM ? reproj : inlier;
+  ar->threshold_px = o.method == MHRFIT_TRI_POSE2SIM ? o.reproj_thresh : o.inlier_thresh;
   mhrfit_tri_archive_update_mean(ar);
   int counts[5] = {0};
   for (size_t i = 0; i < F * K; i++)

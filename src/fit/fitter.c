@@ -572,10 +572,8 @@ static bool view_params(const mhrfit_fit_frame *fr, size_t v, double *m) {
   return true;
 }
 
-/* Calibrates the MHR70 markers from view v (own map only). */
-static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
-  if (f->user_map || f->markers_locked) return true;
-  const mhrfit_fit_view *view = &f->fr->views[v];
+/* Calibrates the MHR70 markers of the own map from one view (its parameters and keypoints). */
+static bool calibrate_view(mhrfit_fitter *f, const mhrfit_fit_view *view, mhrfit_error *err) {
   double kp[210];
   for (int i = 0; i < 210; i++) kp[i] = NAN; /* no keypoints: every marker undefined */
   mhrfit_fk_pose pose = {f->R, f->t, f->s};
@@ -585,6 +583,26 @@ static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
   }
   if (mhrfit_kpmap_calibrate_markers(f->own_map, f->rig, &pose, kp, err) < 0) return false;
   return set_map(f, err);
+}
+
+/* Calibrates the markers from view v of the frame (own map, unless locked). */
+static bool calibrate(mhrfit_fitter *f, size_t v, mhrfit_error *err) {
+  if (f->user_map || f->markers_locked) return true;
+  return calibrate_view(f, &f->fr->views[v], err);
+}
+
+bool mhrfit_fitter_lock_markers(mhrfit_fitter *f, const mhrfit_fit_view *view, mhrfit_error *err) {
+  if (f->user_map) return true;
+  if (!view->keypoints_3d)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "markers: view %s has no keypoints", view->name ? view->name : "?");
+  for (int i = 0; i < NP; i++)
+    if (!isfinite(view->model_params[i]))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "markers: view %s has non-finite parameters",
+                         view->name ? view->name : "?");
+  f->map = f->own_map;
+  if (!calibrate_view(f, view, err)) return false;
+  f->markers_locked = true;
+  return true;
 }
 
 /* Sets up the free dimensions and regulariser weights. */

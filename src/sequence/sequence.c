@@ -65,6 +65,14 @@ static void clear_diagnostics(mhrfit_fit_archive *a, size_t f) {
   a->sim_reused[f] = 0;
 }
 
+/* Message of a recovered frame: where its values come from and what it was. */
+static void set_origin(mhrfit_fit_archive *a, size_t t, long p, long n) {
+  char was[160];
+  snprintf(was, sizeof was, "%s: %.120s", a->status[t], a->message[t][0] ? a->message[t] : "no fit");
+  if (n >= 0) snprintf(a->message[t], sizeof a->message[t], "from frames %ld->%ld (was %s)", p, n, was);
+  else snprintf(a->message[t], sizeof a->message[t], "from frame %ld (was %s)", p, was);
+}
+
 /* Spherical linear interpolation of rotations Ra → Rb at fraction u. */
 static void slerp(const double *Ra, const double *Rb, double u, double *R) {
   double qa[4], qb[4], q[4];
@@ -118,9 +126,9 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_
       for (int i = 0; i < 3; i++) s.t[i] = (1 - u) * sp.t[i] + u * sn.t[i];
       slerp(sp.R, sn.R, u, s.R);
       copy_codes(a, t, u <= 0.5 ? (size_t)p : (size_t)n);
+      set_origin(a, t, p, n);
       snprintf(a->status[t], sizeof a->status[t], "recovered_interp");
-      snprintf(a->message[t], sizeof a->message[t], "from %ld->%ld (was %.150s)", p, n, a->message[t][0] ? a->message[t] : "bad or missing");
-      snprintf(a->init_cam[t], sizeof a->init_cam[t], "%s", a->init_cam[u <= 0.5 ? p : n]);
+      memcpy(a->init_cam[t], a->init_cam[u <= 0.5 ? p : n], sizeof a->init_cam[t]);
       rep.interpolated++;
     } else {
       long src = p >= 0 ? p : n;
@@ -132,9 +140,9 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_
       memcpy(m, a->model_params + NP * src, sizeof m);
       get_sim(a, (size_t)src, &s);
       copy_codes(a, t, (size_t)src);
+      set_origin(a, t, src, -1);
       snprintf(a->status[t], sizeof a->status[t], "recovered_copy");
-      snprintf(a->message[t], sizeof a->message[t], "from %ld (was %.150s)", src, a->message[t][0] ? a->message[t] : "bad or missing");
-      snprintf(a->init_cam[t], sizeof a->init_cam[t], "%s", a->init_cam[src]);
+      memcpy(a->init_cam[t], a->init_cam[src], sizeof a->init_cam[t]);
       rep.copied++;
     }
     clear_diagnostics(a, t);
