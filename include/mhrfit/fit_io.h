@@ -166,6 +166,14 @@ void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_opti
 void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,
                             const mhrfit_fit_viewset *views, const mhrfit_fit_result *res);
 
+/**
+ * Copies frame `sf` of `src` into frame `df` of `dst` (every member, status,
+ * message and initial camera). The archives must have the same K, V, J, N
+ * and I; otherwise MHRFIT_ERR_ARGUMENT names the size that differs.
+ */
+bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
+                                   mhrfit_error *err);
+
 /** Marks frame `f` failed: `status` (e.g. "optimization_failed") and `message`; values stay NaN. */
 void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *status, const char *message);
 

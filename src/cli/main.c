@@ -15,6 +15,8 @@ static const command commands[] = {
     {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits), rig fk (joints, keypoints, mesh)"},
     {"triangulate", mf_cmd_triangulate, "stage 2: robust multi-view triangulation of one frame or a sequence"},
     {"fit", mf_cmd_fit, "stage 3: fit MHR to the triangulated points of one frame or a batch of frames"},
+    {"run", mf_cmd_run, "the pipeline over a sequence: triangulate, fit, recover, smooth, summary (resumable)"},
+    {"smooth", mf_cmd_smooth, "NaN-safe temporal smoothing of a fitted sequence"},
 };
 
 static void usage(FILE *f) {

@@ -426,6 +426,32 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
   }
 }
 
+bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
+                                   mhrfit_error *err) {
+  if (dst->n_kp != src->n_kp || dst->n_views != src->n_views || dst->n_joints != src->n_joints ||
+      dst->n_vertices != src->n_vertices || dst->n_hist != src->n_hist)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "fit archives differ: targets %zu/%zu, views %zu/%zu, joints %zu/%zu, vertices %zu/%zu, "
+                       "history %zu/%zu",
+                       dst->n_kp, src->n_kp, dst->n_views, src->n_views, dst->n_joints, src->n_joints,
+                       dst->n_vertices, src->n_vertices, dst->n_hist, src->n_hist);
+  if (df >= dst->n_frames || sf >= src->n_frames)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive frame out of range");
+  member_desc md[MAX_MEMBERS], ms[MAX_MEMBERS];
+  size_t n = describe(dst, md);
+  describe(src, ms);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < md[i].per; j++) {
+      size_t a = df * md[i].stride + md[i].offset + j, b = sf * ms[i].stride + ms[i].offset + j;
+      if (md[i].i) md[i].i[a] = ms[i].i[b];
+      else md[i].d[a] = ms[i].d[b];
+    }
+  memcpy(dst->status[df], src->status[sf], sizeof dst->status[df]);
+  memcpy(dst->message[df], src->message[sf], sizeof dst->message[df]);
+  memcpy(dst->init_cam[df], src->init_cam[sf], sizeof dst->init_cam[df]);
+  return true;
+}
+
 void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *status, const char *message) {
   if (f >= a->n_frames) return;
   snprintf(a->status[f], sizeof a->status[f], "%s", status ? status : "optimization_failed");

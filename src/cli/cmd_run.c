@@ -1,0 +1,672 @@
+/* mhrfit run: the whole pipeline over a sequence (stages 2 and 3 per frame, recovery, smoothing,
+ * summary), resumable; and mhrfit smooth on a fitted sequence. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/file.h"
+#include "common/path.h"
+#include "mhrfit/fit_io.h"
+#include "mhrfit/json.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/observations.h"
+#include "mhrfit/sequence.h"
+#include "mhrfit/value.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+typedef struct jb {
+  mhrfit_value *v;
+  mhrfit_error *err;
+  bool failed;
+} jb;
+
+static void jput(jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val) {
+  if (!val || !mhrfit_value_dict_set(dict, key, val, j->err)) j->failed = true;
+}
+static void jstr(jb *j, mhrfit_value *d, const char *k, const char *s) {
+  jput(j, d, k, s ? mhrfit_value_new_string(MHRFIT_V_STRING, s, strlen(s), j->err) : mhrfit_value_new_null(j->err));
+}
+static void jnum(jb *j, mhrfit_value *d, const char *k, double x) {
+  jput(j, d, k, isfinite(x) ? mhrfit_value_new_float(x, j->err) : mhrfit_value_new_null(j->err));
+}
+static void jint(jb *j, mhrfit_value *d, const char *k, long long x) { jput(j, d, k, mhrfit_value_new_int(x, j->err)); }
+static void jbool(jb *j, mhrfit_value *d, const char *k, bool b) { jput(j, d, k, mhrfit_value_new_bool(b, j->err)); }
+
+static bool write_json(const char *path, const mhrfit_value *v, mhrfit_error *err) {
+  mf_atomic_file af;
+  if (!mf_atomic_open(&af, path, err)) return false;
+  if (!mhrfit_value_write_json(v, af.f, 2, err)) {
+    mf_atomic_abort(&af);
+    return false;
+  }
+  fputc('\n', af.f);
+  return mf_atomic_commit(&af, err);
+}
+
+/* FNV-1a, 64 bits, of a byte string (identities of settings and inputs; not cryptographic). */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+static bool make_dirs(const char *path, mhrfit_error *err) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "cannot create %s", buf);
+      *p = '/';
+    }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "cannot create %s", buf);
+  return true;
+}
+
+/* ------------------------------------------------------------------ run */
+
+typedef struct frame_rec {
+  char signature[24];   /* identity of the frame's inputs and the settings */
+  int n_available;      /* camera files present */
+  int n_tri_points;     /* triangulated points */
+  bool reused, retried;
+  double t_tri, t_fit;  /* seconds */
+} frame_rec;
+
+/* Identity of a frame: the settings hash, and size + mtime of each camera file. */
+static void frame_signature(const char *dir, const char *const *cams, size_t V, uint64_t config, char *out,
+                            int *n_available) {
+  uint64_t h = fnv1a(0xcbf29ce484222325ull, &config, sizeof config);
+  *n_available = 0;
+  for (size_t v = 0; v < V; v++) {
+    char *p = mf_camera_file(dir, cams[v], NULL);
+    struct stat st;
+    long long id[3] = {-1, -1, -1};
+    if (p && stat(p, &st) == 0) {
+      id[0] = (long long)st.st_size;
+      id[1] = (long long)st.st_mtim.tv_sec;
+      id[2] = (long long)st.st_mtim.tv_nsec;
+      (*n_available)++;
+    }
+    free(p);
+    h = fnv1a(h, cams[v], strlen(cams[v]));
+    h = fnv1a(h, id, sizeof id);
+  }
+  snprintf(out, 24, "%016llx", (unsigned long long)h);
+}
+
+/* Rounds to float32, the precision of fit.npz, so a resumed run continues from exactly what
+ * an uninterrupted run used. */
+static void round_f32(double *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = (double)(float)x[i];
+}
+
+int mf_cmd_run(int argc, char **argv) {
+  const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL, *smooth_method = "original";
+  mf_strlist cams = {0}, frame_rel = {0};
+  long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0, median_window = 5;
+  bool overwrite = false, no_smoothing = false, no_mesh = false, quiet = false, per_frame_scales = false;
+  double alpha = 0.65, outlier_sigma = 3.5, cutoff = 6, fps = 30;
+  mf_tri_cli tc;
+  mf_fit_cli fc;
+  mf_tri_cli_init(&tc);
+  mf_fit_cli_init(&fc);
+  const mf_opt own[] = {
+      {"input", MF_OPT_STRING, &input, "DIR", "capture: one folder per frame holding <cam>.npz|.npy stage-1 files; required", NULL},
+      {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
+      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names (exact); at least 2; required", NULL},
+      {"out", MF_OPT_STRING, &out, "DIR", "output folder; required", NULL},
+      {"frame_rel", MF_OPT_LIST, &frame_rel, "NAME", "only these frame folders (default: all, natural order)", NULL},
+      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
+      {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
+      {"person_index", MF_OPT_INT, &person, "N", "person in multi-person stage-1 files (default 0)", NULL},
+      {"min_views", MF_OPT_INT, &min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
+      {"max_stale_frames", MF_OPT_INT, &max_stale, "N", "temporal prior only from a good frame at most N frames back (default 40)", NULL},
+      {"bad_frame_retries", MF_OPT_INT, &retries, "N", "refits of a bad frame with a stronger temporal prior (default 1)", NULL},
+      {"max_edge_copy_span", MF_OPT_INT, &edge_span, "N", "recovery copies the nearest good frame at the ends up to N frames (default 15)", NULL},
+      {"per_frame_scales", MF_OPT_FLAG, &per_frame_scales, NULL,
+       "take the skeleton scales from each frame's initial view (default: the first good frame's, for the whole sequence)", NULL},
+      {"no_smoothing", MF_OPT_FLAG, &no_smoothing, NULL, "do not smooth (sequence_smoothed.npz is not written)", NULL},
+      {"smooth_method", MF_OPT_STRING, &smooth_method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
+      {"smoothing_alpha", MF_OPT_DOUBLE, &alpha, "A", "original: EMA weight (default 0.65)", NULL},
+      {"smoothing_median_window", MF_OPT_INT, &median_window, "N", "original: median window in frames (default 5)", NULL},
+      {"smoothing_outlier_sigma", MF_OPT_DOUBLE, &outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
+      {"cutoff_hz", MF_OPT_DOUBLE, &cutoff, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
+      {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate of the capture (default 30)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+  };
+  enum { N_OWN = sizeof own / sizeof own[0] };
+  mf_opt opts[N_OWN + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS];
+  memcpy(opts, own, sizeof own);
+  size_t n_opts = N_OWN;
+  n_opts += mf_tri_cli_table(&tc, opts + n_opts);
+  n_opts += mf_fit_cli_table(&fc, opts + n_opts);
+  const mf_cmd_spec spec = {
+      "run", "--input DIR --calib FILE --cams A B ... --out DIR [options]",
+      "Runs the pipeline over a sequence: per frame (natural order) triangulation of the stage-1\n"
+      "keypoints and the MHR fit with the previous good frame as temporal prior; bad frames are\n"
+      "refitted, then recovered (interpolation between good frames, bounded copies at both ends)\n"
+      "and the sequence is smoothed; geometry always follows the parameters. Writes per frame\n"
+      "triangulation/<frame>/triangulated.npz and fit/<frame>/fit.npz, and sequence_fit.npz,\n"
+      "sequence_smoothed.npz, sequence_summary.json and pipeline_config.json. A rerun reuses the\n"
+      "frames whose inputs and settings are unchanged, so a killed run resumes where it stopped.\n"
+      "Every fit and triangulate option is accepted.",
+      opts, n_opts, 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) {
+    mf_strlist_free(&cams);
+    mf_strlist_free(&frame_rel);
+    return rc;
+  }
+  mf_strlist_free(&pos);
+  mhrfit_error err = {0};
+  mhrfit_calib *all = NULL, *cal = NULL;
+  mhrfit_triangulator *triangulator = NULL;
+  mhrfit_rig *rig = NULL;
+  mhrfit_fitter *fitter = NULL, *retry_fitter = NULL;
+  mhrfit_fit_archive *seq = NULL;
+  mhrfit_value *state = NULL, *summary = NULL, *config = NULL;
+  mf_names frames = {0};
+  frame_rec *rec = NULL;
+  unsigned char *labels = NULL;
+  char path[4096], path2[4096];
+  if (!input || !calib || !out || cams.count < 2) {
+    rc = mf_usage_error("run", "--input, --calib, --out and at least two --cams are required");
+    goto done;
+  }
+  if (min_views < 2 || max_stale < 0 || edge_span < 0 || retries < 0 || retries > 10 || person < 0) {
+    rc = mf_usage_error("run", "--min_views >= 2, --bad_frame_retries 0..10, and --max_stale_frames, "
+                               "--max_edge_copy_span, --person_index >= 0 are required");
+    goto done;
+  }
+  if ((rc = mf_tri_cli_finish(&tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&fc, "run")) >= 0) goto done;
+  mhrfit_smooth_options so;
+  mhrfit_smooth_options_init(&so);
+  if (strcmp(smooth_method, "butterworth") == 0) so.method = MHRFIT_SMOOTH_BUTTERWORTH;
+  else if (strcmp(smooth_method, "original") != 0) {
+    rc = mf_usage_error("run", "--smooth_method must be original or butterworth, got '%s'", smooth_method);
+    goto done;
+  }
+  so.alpha = alpha;
+  so.median_window = (int)median_window;
+  so.outlier_sigma = outlier_sigma;
+  so.cutoff_hz = cutoff;
+  so.fps = fps;
+  rc = MF_EXIT_FAILURE;
+  assets = mf_assets_dir(assets, "run");
+  if (!assets) {
+    rc = MF_EXIT_USAGE;
+    goto done;
+  }
+  /* frames */
+  if (!mf_list_dir(input, NULL, true, &frames, &err)) goto fail;
+  if (frame_rel.count) {
+    size_t k = 0;
+    for (size_t i = 0; i < frames.count; i++) {
+      bool keep = false;
+      for (size_t j = 0; j < frame_rel.count; j++) keep = keep || strcmp(frames.items[i], frame_rel.items[j]) == 0;
+      if (keep) frames.items[k++] = frames.items[i];
+      else free(frames.items[i]);
+    }
+    frames.count = k;
+  }
+  if (!frames.count) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOT_FOUND, "%s: no frame folders%s", input, frame_rel.count ? " matching --frame_rel" : "");
+    goto fail;
+  }
+  size_t F = frames.count, V = cams.count;
+  /* settings, their hash, pipeline_config.json */
+  jb j = {NULL, &err, false};
+  config = mhrfit_value_new_dict(&err);
+  if (!config) goto fail;
+  jstr(&j, config, "tool", "mhrfit " MHRFIT_VERSION_STRING);
+  jstr(&j, config, "input", input);
+  jstr(&j, config, "calib", calib);
+  jstr(&j, config, "assets", assets);
+  for (size_t i = 0; i < n_opts; i++) {
+    const mf_opt *o = &opts[i];
+    if (!o->dest || strcmp(o->name, "quiet") == 0 || strcmp(o->name, "input") == 0 || strcmp(o->name, "calib") == 0 ||
+        strcmp(o->name, "out") == 0 || strcmp(o->name, "assets") == 0 || strcmp(o->name, "overwrite") == 0)
+      continue;
+    if (o->type == MF_OPT_FLAG) jbool(&j, config, o->name, *(bool *)o->dest);
+    else if (o->type == MF_OPT_STRING) jstr(&j, config, o->name, *(const char **)o->dest);
+    else if (o->type == MF_OPT_INT) jint(&j, config, o->name, *(long *)o->dest);
+    else if (o->type == MF_OPT_DOUBLE) jnum(&j, config, o->name, *(double *)o->dest);
+    else {
+      mhrfit_value *l = mhrfit_value_new_list(&err);
+      const mf_strlist *sl = o->dest;
+      for (size_t k = 0; l && k < sl->count; k++)
+        if (!mhrfit_value_list_append(l, mhrfit_value_new_string(MHRFIT_V_STRING, sl->items[k], strlen(sl->items[k]), &err), &err))
+          j.failed = true;
+      jput(&j, config, o->name, l);
+    }
+  }
+  if (j.failed) goto fail;
+  char *cfg_text = NULL;
+  size_t cfg_len = 0;
+  FILE *mem = open_memstream(&cfg_text, &cfg_len);
+  if (!mem || !mhrfit_value_write_json(config, mem, 0, &err)) {
+    if (mem) fclose(mem);
+    free(cfg_text);
+    if (!err.type) MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  fclose(mem);
+  uint64_t config_hash = fnv1a(0xcbf29ce484222325ull, cfg_text, cfg_len);
+  free(cfg_text);
+  if (!make_dirs(out, &err)) goto fail;
+  snprintf(path, sizeof path, "%s/pipeline_config.json", out);
+  if (!write_json(path, config, &err)) goto fail;
+  /* previous state (resumption) */
+  snprintf(path, sizeof path, "%s/run_state.json", out);
+  if (!overwrite && mf_is_file(path)) {
+    state = mhrfit_json_load(path, NULL);
+    if (state && state->kind != MHRFIT_V_DICT) {
+      mhrfit_value_free(state);
+      state = NULL;
+    }
+  }
+  if (!state && !(state = mhrfit_value_new_dict(&err))) goto fail;
+  /* models */
+  all = mhrfit_calib_load(calib, &tc.calib, &err);
+  if (!all || !(cal = mhrfit_calib_select(all, cams.items, V, &err))) goto fail;
+  triangulator = mhrfit_triangulator_new(cal->cams, V, 70, &tc.o, &err);
+  rig = triangulator ? mhrfit_rig_load(assets, (int)lod, &err) : NULL;
+  fitter = rig ? mhrfit_fitter_new(rig, NULL, &fc.o, &err) : NULL;
+  if (!fitter) goto fail;
+  mhrfit_fit_options ro = fc.o; /* retries: a stronger pull towards the previous good frame */
+  ro.temporal_init_blend = fmax(ro.temporal_init_blend, 0.9);
+  ro.w_temporal = fmax(3 * ro.w_temporal, 3e-4);
+  ro.iters = 2 * (ro.iters ? ro.iters : ro.solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
+  retry_fitter = mhrfit_fitter_new(rig, NULL, &ro, &err);
+  if (!retry_fitter) goto fail;
+  size_t n_hist = (size_t)ro.iters;
+  seq = mhrfit_fit_archive_new(F, 70, V, rig->n_joints, no_mesh ? 0 : rig->n_vertices, n_hist, cams.items, &err);
+  rec = calloc(F, sizeof *rec);
+  labels = calloc(F, 1);
+  if (!seq || !rec || !labels) {
+    if (seq) MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  mhrfit_fit_archive_set_options(seq, &fc.o);
+  /* markers: from the first view (frame order, camera order) with parameters and keypoints, so
+   * that every run of the same inputs uses the same markers */
+  bool locked = false;
+  for (size_t f = 0; f < F && !locked; f++) {
+    snprintf(path, sizeof path, "%s/%s", input, frames.items[f]);
+    mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(path, cams.items, V, (size_t)person, true, NULL);
+    for (size_t v = 0; vs && v < V && !locked; v++)
+      if (!vs->note[v][0] && vs->views[v].keypoints_3d) {
+        locked = mhrfit_fitter_lock_markers(fitter, &vs->views[v], NULL) &&
+                 mhrfit_fitter_lock_markers(retry_fitter, &vs->views[v], NULL);
+      }
+    mhrfit_fit_viewset_free(vs);
+  }
+  if (!locked && !quiet) fprintf(stderr, "mhrfit run: warning: no view with keypoints to calibrate the surface markers\n");
+  /* per frame */
+  double prev[204], prev_sim_buf[13], scales[68];
+  mhrfit_similarity prev_sim;
+  long prev_frame = -1;
+  bool have_scales = false;
+  bool tty = !quiet && isatty(2);
+  double t0 = now_s(), t_tri = 0, t_fit = 0;
+  size_t n_bad_seen = 0, n_reused = 0;
+  int kp_index[70];
+  double weights[70];
+  for (size_t f = 0; f < F; f++) {
+    const char *name = frames.items[f];
+    char dir[4096], tri_path[4096], fit_path[4096];
+    snprintf(dir, sizeof dir, "%s/%s", input, name);
+    snprintf(tri_path, sizeof tri_path, "%s/triangulation/%s/triangulated.npz", out, name);
+    snprintf(fit_path, sizeof fit_path, "%s/fit/%s/fit.npz", out, name);
+    frame_signature(dir, (const char *const *)cams.items, V, config_hash, rec[f].signature, &rec[f].n_available);
+    const mhrfit_value *st = mhrfit_value_dict_get(state, name);
+    bool reuse = !overwrite && st && st->kind == MHRFIT_V_STRING && strcmp(st->u.str.data, rec[f].signature) == 0 &&
+                 mf_is_file(fit_path);
+    if (reuse) {
+      mhrfit_fit_archive *one = mhrfit_fit_archive_load(fit_path, NULL);
+      reuse = one && mhrfit_fit_archive_copy_frame(seq, f, one, 0, NULL);
+      mhrfit_fit_archive_free(one);
+      if (!reuse && !quiet) fprintf(stderr, "mhrfit run: frame %s: saved fit unreadable, redoing it\n", name);
+    }
+    if (!reuse) {
+      mhrfit_fit_archive *one = mhrfit_fit_archive_new(1, 70, V, rig->n_joints, seq->n_vertices, n_hist, cams.items, &err);
+      if (!one) goto fail;
+      one->frame_axis = false;
+      mhrfit_fit_archive_set_options(one, &fc.o);
+      if (rec[f].n_available < min_views) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%d of %zu camera files present, %ld needed", rec[f].n_available, V, min_views);
+        mhrfit_fit_archive_set_failed(one, 0, "missing_views", msg);
+      } else {
+        /* stage 2 */
+        double t1 = now_s();
+        mhrfit_obs_options oo = {"stage1", 70, (size_t)person, NULL, true};
+        mhrfit_observations *obs = mhrfit_observations_load(dir, (const char *const *)cams.items, V, &oo, &err);
+        const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
+        mhrfit_tri_archive *ta =
+            obs && mhr70 ? mhrfit_tri_archive_new(1, 70, V, mhr70->names, (const char *const *)cams.items, &err) : NULL;
+        bool tri_ok = false;
+        if (ta) {
+          ta->frame_axis = false;
+          ta->threshold_px = tc.o.method == MHRFIT_TRI_POSE2SIM ? tc.o.reproj_thresh : tc.o.inlier_thresh;
+          snprintf(ta->method, sizeof ta->method, "%s", tc.method);
+          mhrfit_tri_result tr = {ta->points, ta->points_init, ta->inliers, ta->reproj_err, ta->n_views_used, ta->reason};
+          tri_ok = mhrfit_triangulator_process(triangulator, 70, obs->uv, obs->conf, &tr, &err);
+          mhrfit_tri_archive_update_mean(ta);
+          snprintf(path2, sizeof path2, "%s/triangulation/%s", out, name);
+          tri_ok = tri_ok && make_dirs(path2, &err) && mhrfit_tri_archive_save(tri_path, ta, &err);
+        }
+        mhrfit_observations_free(obs);
+        rec[f].t_tri = now_s() - t1;
+        t_tri += rec[f].t_tri;
+        if (!tri_ok) {
+          mhrfit_tri_archive_free(ta);
+          mhrfit_fit_archive_free(one);
+          mhrfit_error_prefix(&err, "frame %s", name);
+          goto fail; /* I/O or memory: the run cannot go on */
+        }
+        for (size_t k = 0; k < 70; k++) rec[f].n_tri_points += ta->reason[k] == MHRFIT_TRI_OK;
+        if (rec[f].n_tri_points < fc.o.min_valid_points) {
+          char msg[128];
+          snprintf(msg, sizeof msg, "%d points triangulated, %d needed", rec[f].n_tri_points, fc.o.min_valid_points);
+          mhrfit_fit_archive_set_failed(one, 0, "triangulation_failed", msg);
+        } else {
+          /* stage 3 */
+          t1 = now_s();
+          mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(dir, (const char *const *)cams.items, V, (size_t)person, true, &err);
+          mhrfit_fit_frame fr;
+          if (!vs || !mhrfit_fit_frame_from_tri(ta, 0, vs, kp_index, weights, &fr, &err)) {
+            mhrfit_fit_viewset_free(vs);
+            mhrfit_tri_archive_free(ta);
+            mhrfit_fit_archive_free(one);
+            mhrfit_error_prefix(&err, "frame %s", name);
+            goto fail;
+          }
+          bool prior = prev_frame >= 0 && (long)f - prev_frame <= max_stale;
+          fr.prev_model_params = prior ? prev : NULL;
+          fr.prev_similarity = prior ? &prev_sim : NULL;
+          fr.fixed_scales = have_scales && !per_frame_scales ? scales : NULL;
+          mhrfit_fit_result res;
+          mhrfit_error ferr = {0};
+          bool ok = mhrfit_fitter_process(fitter, &fr, &res, &ferr);
+          if (ok) mhrfit_fit_archive_set(one, 0, &fr, vs, &res);
+          for (long r = 0; ok && res.is_bad && prior && r < retries; r++) {
+            mhrfit_fit_result rr;
+            if (!mhrfit_fitter_process(retry_fitter, &fr, &rr, &ferr)) break;
+            if (!rr.is_bad || rr.best_loss < res.best_loss) {
+              mhrfit_fit_archive_set(one, 0, &fr, vs, &rr);
+              rec[f].retried = true;
+              if (!rr.is_bad) break;
+            }
+          }
+          if (!ok) mhrfit_fit_archive_set_failed(one, 0, "optimization_failed", ferr.message);
+          mhrfit_fit_viewset_free(vs);
+          rec[f].t_fit = now_s() - t1;
+          t_fit += rec[f].t_fit;
+        }
+        mhrfit_tri_archive_free(ta);
+      }
+      round_f32(one->model_params, 204); /* what the file holds */
+      snprintf(path2, sizeof path2, "%s/fit/%s", out, name);
+      bool saved = make_dirs(path2, &err) && mhrfit_fit_archive_save(fit_path, one, &err) &&
+                   mhrfit_fit_archive_copy_frame(seq, f, one, 0, &err);
+      mhrfit_fit_archive_free(one);
+      if (!saved) goto fail;
+      mhrfit_value *sig = mhrfit_value_new_string(MHRFIT_V_STRING, rec[f].signature, strlen(rec[f].signature), &err);
+      if (!sig || !mhrfit_value_dict_set(state, name, sig, &err)) goto fail;
+      snprintf(path2, sizeof path2, "%s/run_state.json", out);
+      if (!write_json(path2, state, &err)) goto fail;
+    } else {
+      n_reused++;
+    }
+    rec[f].reused = reuse;
+    /* temporal state from good frames */
+    if (strcmp(seq->status[f], "ok") == 0) {
+      memcpy(prev, seq->model_params + 204 * f, sizeof prev);
+      memcpy(prev_sim_buf, seq->sim_out + 13 * f, sizeof prev_sim_buf);
+      prev_sim.s = prev_sim_buf[0];
+      memcpy(prev_sim.R, prev_sim_buf + 1, sizeof prev_sim.R);
+      memcpy(prev_sim.t, prev_sim_buf + 10, sizeof prev_sim.t);
+      prev_frame = (long)f;
+      if (!have_scales) {
+        memcpy(scales, prev + 136, sizeof scales);
+        have_scales = true;
+      }
+    } else {
+      n_bad_seen++;
+    }
+    if (tty) {
+      double el = now_s() - t0, rate = (double)(f + 1) / fmax(el, 1e-9);
+      fprintf(stderr, "\rrun: %zu/%zu frames, %.1f frames/s, ETA %.0f s, %zu not ok   ", f + 1, F, rate,
+              (double)(F - f - 1) / rate, n_bad_seen);
+    }
+  }
+  if (tty) fprintf(stderr, "\n");
+  /* recovery, smoothing */
+  double t2 = now_s();
+  char (*raw_status)[32] = malloc(F * sizeof *raw_status);
+  if (!raw_status) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t f = 0; f < F; f++) memcpy(raw_status[f], seq->status[f], sizeof raw_status[f]);
+  mhrfit_recover_report rr;
+  bool okr = mhrfit_sequence_recover(seq, fitter, (size_t)edge_span, &rr, &err);
+  snprintf(path, sizeof path, "%s/sequence_fit.npz", out);
+  okr = okr && mhrfit_fit_archive_save(path, seq, &err);
+  mhrfit_smooth_report sr = {0, 0, false};
+  if (okr && !no_smoothing) {
+    okr = mhrfit_sequence_smooth(seq, fitter, &so, labels, &sr, &err);
+    snprintf(path, sizeof path, "%s/sequence_smoothed.npz", out);
+    okr = okr && mhrfit_fit_archive_save(path, seq, &err);
+  }
+  double t_seq = now_s() - t2;
+  if (!okr) {
+    free(raw_status);
+    goto fail;
+  }
+  /* summary */
+  summary = mhrfit_value_new_dict(&err);
+  mhrfit_value *list = mhrfit_value_new_list(&err), *counts = mhrfit_value_new_dict(&err);
+  if (!summary || !list || !counts) {
+    mhrfit_value_free(list);
+    mhrfit_value_free(counts);
+    free(raw_status);
+    goto fail;
+  }
+  jstr(&j, summary, "output_root", out);
+  jstr(&j, summary, "input_root", input);
+  jint(&j, summary, "num_frames", (long long)F);
+  for (size_t f = 0; f < F; f++) {
+    mhrfit_value *fd = mhrfit_value_new_dict(&err);
+    if (!fd) {
+      j.failed = true;
+      break;
+    }
+    const double *L = seq->losses + 6 * f;
+    jstr(&j, fd, "frame", frames.items[f]);
+    jstr(&j, fd, "status", seq->status[f]);
+    jstr(&j, fd, "fit_status", raw_status[f]);
+    jstr(&j, fd, "message", seq->message[f][0] ? seq->message[f] : NULL);
+    jstr(&j, fd, "init_cam", seq->init_cam[f][0] ? seq->init_cam[f] : NULL);
+    jint(&j, fd, "available_cams", rec[f].n_available);
+    jint(&j, fd, "triangulated_points", rec[f].n_tri_points);
+    jnum(&j, fd, "best_loss", L[1]);
+    jnum(&j, fd, "final_loss", L[2]);
+    jnum(&j, fd, "best_data_loss", L[4]);
+    jnum(&j, fd, "final_data_loss", L[5]);
+    jint(&j, fd, "iters", seq->counts[6 * f]);
+    jbool(&j, fd, "retried", rec[f].retried);
+    jbool(&j, fd, "reused", rec[f].reused);
+    jstr(&j, fd, "smoothing", no_smoothing || !sr.smoothed ? "none" : mhrfit_smooth_label_name(labels[f]));
+    jnum(&j, fd, "time_triangulate_s", rec[f].reused ? NAN : rec[f].t_tri);
+    jnum(&j, fd, "time_fit_s", rec[f].reused ? NAN : rec[f].t_fit);
+    if (!mhrfit_value_list_append(list, fd, &err)) j.failed = true;
+    mhrfit_value *c = mhrfit_value_dict_get_mut(counts, seq->status[f]);
+    if (c) c->u.integer++;
+    else jint(&j, counts, seq->status[f], 1);
+  }
+  free(raw_status);
+  jput(&j, summary, "status_counts", counts);
+  mhrfit_value *timing = mhrfit_value_new_dict(&err);
+  if (timing) {
+    jnum(&j, timing, "triangulate_s", t_tri);
+    jnum(&j, timing, "fit_s", t_fit);
+    jnum(&j, timing, "recover_smooth_s", t_seq);
+    jnum(&j, timing, "total_s", now_s() - t0);
+    jint(&j, timing, "frames_reused", (long long)n_reused);
+  }
+  jput(&j, summary, "timing", timing);
+  jput(&j, summary, "frames", list);
+  if (j.failed) goto fail;
+  snprintf(path, sizeof path, "%s/sequence_summary.json", out);
+  if (!write_json(path, summary, &err)) goto fail;
+  if (!quiet) {
+    printf("run: %zu frames (%zu reused) in %.2f s: triangulation %.2f s, fit %.2f s, recovery+smoothing %.2f s\n", F,
+           n_reused, now_s() - t0, t_tri, t_fit, t_seq);
+    printf("status:");
+    for (size_t i = 0; i < counts->u.dict.count; i++)
+      printf(" %s %lld%s", counts->u.dict.keys[i], (long long)counts->u.dict.vals[i]->u.integer,
+             i + 1 < counts->u.dict.count ? "," : "\n");
+    printf("recovered %zu by interpolation, %zu by edge copy, %zu left; smoothing: %s\n", rr.interpolated, rr.copied,
+           rr.unrecovered, no_smoothing ? "off" : sr.smoothed ? mhrfit_smooth_method_name(so.method) : "too few frames");
+    printf("wrote %s/{sequence_fit.npz%s,sequence_summary.json,pipeline_config.json}\n", out,
+           no_smoothing ? "" : ",sequence_smoothed.npz");
+  }
+  rc = MF_EXIT_OK;
+  goto done;
+fail:
+  rc = mf_report("run", &err);
+done:
+  free(rec);
+  free(labels);
+  mf_names_free(&frames);
+  mhrfit_value_free(state);
+  mhrfit_value_free(summary);
+  mhrfit_value_free(config);
+  mhrfit_fit_archive_free(seq);
+  mhrfit_fitter_free(fitter);
+  mhrfit_fitter_free(retry_fitter);
+  mhrfit_rig_free(rig);
+  mhrfit_triangulator_free(triangulator);
+  mhrfit_calib_free(cal);
+  mhrfit_calib_free(all);
+  mf_strlist_free(&cams);
+  mf_strlist_free(&frame_rel);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ smooth */
+
+/* Locks the fitter's markers to those of the archive's first good frame: its world keypoints
+ * taken back through its similarity are a view of its parameters. */
+static bool markers_from_archive(mhrfit_fitter *f, const mhrfit_fit_archive *a) {
+  for (size_t t = 0; t < a->n_frames; t++) {
+    if (strcmp(a->status[t], "ok") != 0) continue;
+    const double *so = a->sim_out + 13 * t, *R = so + 1;
+    mhrfit_fit_view v;
+    memset(&v, 0, sizeof v);
+    v.name = "sequence";
+    memcpy(v.model_params, a->model_params + 204 * t, sizeof v.model_params);
+    double kp[210];
+    for (int k = 0; k < 70; k++) {
+      double d[3];
+      for (int c = 0; c < 3; c++) d[c] = a->keypoints[210 * t + 3 * k + c] - so[10 + c];
+      for (int c = 0; c < 3; c++) kp[3 * k + c] = (R[c] * d[0] + R[3 + c] * d[1] + R[6 + c] * d[2]) / so[0];
+    }
+    v.keypoints_3d = kp;
+    return mhrfit_fitter_lock_markers(f, &v, NULL);
+  }
+  return false;
+}
+
+int mf_cmd_smooth(int argc, char **argv) {
+  const char *in = NULL, *out = NULL, *assets = NULL, *method = "original";
+  long lod = -1, median_window = 5;
+  double alpha = 0.65, outlier_sigma = 3.5, cutoff = 6, fps = 30;
+  bool quiet = false;
+  const mf_opt opts[] = {
+      {"in", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
+      {"out", MF_OPT_STRING, &out, "OUT.npz", "smoothed sequence; required", NULL},
+      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      {"method", MF_OPT_STRING, &method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
+      {"alpha", MF_OPT_DOUBLE, &alpha, "A", "original: EMA weight (default 0.65)", NULL},
+      {"median_window", MF_OPT_INT, &median_window, "N", "original: median window in frames (default 5)", NULL},
+      {"outlier_sigma", MF_OPT_DOUBLE, &outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
+      {"cutoff_hz", MF_OPT_DOUBLE, &cutoff, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
+      {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate (default 30)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+  };
+  const mf_cmd_spec spec = {
+      "smooth", "--in FIT.npz --out OUT.npz [options]",
+      "NaN-safe temporal smoothing of a fitted sequence: the parameters and similarities of the ok\n"
+      "and recovered frames are smoothed (other frames are filled for the filter but keep their\n"
+      "status and NaN values) and the geometry is recomputed from the smoothed parameters.",
+      opts, sizeof opts / sizeof opts[0], 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) return rc;
+  mf_strlist_free(&pos);
+  if (!in || !out) return mf_usage_error("smooth", "--in and --out are required");
+  mhrfit_smooth_options so;
+  mhrfit_smooth_options_init(&so);
+  if (strcmp(method, "butterworth") == 0) so.method = MHRFIT_SMOOTH_BUTTERWORTH;
+  else if (strcmp(method, "original") != 0)
+    return mf_usage_error("smooth", "--method must be original or butterworth, got '%s'", method);
+  so.alpha = alpha;
+  so.median_window = (int)median_window;
+  so.outlier_sigma = outlier_sigma;
+  so.cutoff_hz = cutoff;
+  so.fps = fps;
+  assets = mf_assets_dir(assets, "smooth");
+  if (!assets) return MF_EXIT_USAGE;
+  mhrfit_error err = {0};
+  mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
+  mhrfit_rig *rig = a ? mhrfit_rig_load(assets, (int)lod, &err) : NULL;
+  mhrfit_fitter *f = rig ? mhrfit_fitter_new(rig, NULL, NULL, &err) : NULL;
+  unsigned char *labels = a ? calloc(a->n_frames, 1) : NULL;
+  rc = MF_EXIT_FAILURE;
+  if (f && labels) {
+    if (a->n_vertices && a->n_vertices != rig->n_vertices)
+      MHRFIT_FAIL(&err, MHRFIT_ERR_ARGUMENT, "%s has %zu vertices, the LOD %d mesh %zu: pass the matching --lod", in,
+                  a->n_vertices, rig->lod, rig->n_vertices);
+    else if (!markers_from_archive(f, a))
+      MHRFIT_FAIL(&err, MHRFIT_ERR_NUMERIC, "%s: no ok frame to take the surface markers from", in);
+    else {
+      mhrfit_smooth_report sr;
+      if (mhrfit_sequence_smooth(a, f, &so, labels, &sr, &err) && mhrfit_fit_archive_save(out, a, &err)) {
+        if (!quiet)
+          printf("smoothed %zu frames (%zu anchors, %zu filled and left as they were%s); wrote %s\n", a->n_frames,
+                 sr.n_anchors, sr.n_filled, sr.smoothed ? "" : "; fewer than 2 anchors: unchanged", out);
+        rc = MF_EXIT_OK;
+      }
+    }
+  } else if (a && !labels) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+  }
+  if (rc != MF_EXIT_OK) mf_report("smooth", &err);
+  free(labels);
+  mhrfit_fitter_free(f);
+  mhrfit_rig_free(rig);
+  mhrfit_fit_archive_free(a);
+  return rc;
+}
