@@ -7,7 +7,7 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -15,6 +15,7 @@
 #include "mhrfit/array.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
+#include "mhrfit/demo.h"
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"

@@ -100,6 +100,7 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);
 const char *mf_assets_dir(const char *assets, const char *cmd);
 
 /* The subcommands. */
+int mf_cmd_demo(int argc, char **argv);
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
 int mf_cmd_rig(int argc, char **argv);

@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"demo", mf_cmd_demo, "write a synthetic multi-view capture (SAM 3D Body outputs + calibration + truth)"},
     {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
     {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits), rig fk (joints, keypoints, mesh)"},
     {"triangulate", mf_cmd_triangulate, "stage 2: robust multi-view triangulation of one frame or a sequence"},
