@@ -22,9 +22,13 @@
 #include "mhrfit/sam3d.h"
 #include "mhrfit/triangulate.h"
 
-#define F_DEMO 15
+#ifndef F_DEMO
+#define F_DEMO 15 /* frames of the test capture (override with -DF_DEMO=120 for full-length numbers) */
+#endif
 #define V_DEMO 4
+#ifndef SEED
 #define SEED 7
+#endif
 
 static char dir_a[64] = "/tmp/mhrfit_demoAXXXXXX", dir_b[64] = "/tmp/mhrfit_demoBXXXXXX",
             dir_c[64] = "/tmp/mhrfit_demoCXXXXXX";
@@ -552,6 +556,52 @@ static void test_errors(void) {
   rmdir(q);
 }
 
+static void remove_tree(const char *dir);
+
+/* Surface markers calibrated from a real SAM 3D Body output instead of the built-in offsets: the
+ * surface keypoints of the truth move by less than 3.5 cm (the built-in offsets are anatomical
+ * estimates of the same points), the joint keypoints not relative to each other. */
+static void test_marker_source(void) {
+  REQUIRE(generated);
+  const char *src = TESTDATA("mhr_sam3d_body_outputs/img_subj00.npz");
+  if (!exists(src)) test_skip("no SAM 3D Body test data");
+  mhrfit_demo_options o;
+  mhrfit_error err = {0};
+  opts_for(&o, SEED);
+  o.n_frames = 3;
+  o.marker_source = src;
+  char d[] = "/tmp/mhrfit_demoMXXXXXX", p[256];
+  REQUIRE(mkdtemp(d));
+  bool ok = mhrfit_demo_write(d, &o, NULL, &err);
+  if (!ok) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(ok);
+  snprintf(p, sizeof p, "%s/ground_truth.npz", d);
+  mhrfit_value *g2 = mhrfit_npz_load(p, NULL, &err);
+  REQUIRE(g2);
+  const float *a = gt_arr("keypoints_3d")->data, *b = mhrfit_value_dict_get(g2, "keypoints_3d")->u.array->data;
+  double nose = 0, hip = 0, worst = 0;
+  for (int i = 0; i < 3; i++) {
+    nose += pow(a[i] - b[i], 2);
+    hip += pow((a[27 + i] - a[33 + i]) - (b[27 + i] - b[33 + i]), 2); /* left hip - left knee */
+  }
+  for (int k = 0; k < 70; k++) {
+    double e = 0;
+    for (int i = 0; i < 3; i++) e += pow(a[3 * k + i] - b[3 * k + i], 2);
+    worst = fmax(worst, sqrt(e));
+  }
+  printf("  markers from img_subj00 vs built-in: nose moves %.1f mm, largest keypoint move %.1f mm\n", 1000 * sqrt(nose),
+         1000 * worst);
+  CHECK(sqrt(nose) > 0 && sqrt(nose) < 0.03);
+  CHECK(worst < 0.035);
+  CHECK(sqrt(hip) < 1e-6); /* joint keypoints keep their relative positions (the floor height may change) */
+  mhrfit_value_free(g2);
+  o.marker_source = "/nonexistent/markers.npz";
+  mhrfit_error_clear(&err);
+  CHECK(!mhrfit_demo_write(d, &o, NULL, &err));
+  CHECK_CONTAINS(err.message, "markers.npz");
+  remove_tree(d);
+}
+
 static void remove_tree(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return;
@@ -577,6 +627,7 @@ int main(void) {
   RUN(test_view_consistency);
   RUN(test_triangulate);
   RUN(test_errors);
+  RUN(test_marker_source);
   mhrfit_value_free(gt);
   if (!getenv("MHRFIT_KEEP_DEMO")) {
     remove_tree(dir_a);

@@ -657,7 +657,10 @@ static bool write_readme(const char *path, const mhrfit_demo_options *o, const m
             "  mhrfit triangulate --calib DIR/calibration.toml --cams %s \\\n"
             "    --input DIR/%06ld --out tri.npz\n\n"
             "(DIR = this folder; add --allow_missing_views for frames with a missing camera file.) The points\n"
-            "(points3d_refined, world metres) compare directly with keypoints_3d of ground_truth.npz.\n",
+            "(points3d_refined, world metres) compare directly with keypoints_3d of ground_truth.npz.\n"
+            "mhrfit triangulate reads person --person_index (default 0) of a multi-person view, which here is\n"
+            "the decoy: in frames with a decoy view it triangulates the wrong person there (and relies on its\n"
+            "outlier rejection); selecting the person with the largest bbox, as mhrfit ingest does, is right.\n",
             cams_list, s->example_frame >= 0 ? s->example_frame : 0L);
   bool ok = sb_write(&b, path, err);
   free(b.data);
@@ -922,14 +925,29 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
         d->focal = f_sam;
         double cx_main = 0.5 * (p->bbox[0] + p->bbox[2]);
         double ud = cx_main < 0.5 * W ? 0.8 * W : 0.2 * W;
-        double Pd[3];
-        Pd[2] = 1.5 * Pe[2];
-        Pd[0] = (ud - 0.5 * W) * Pd[2] / f_sam;
-        Pd[1] = (pv - 0.5 * H) * Pd[2] / f_sam;
-        place_person(d, Pd);
+        double area_main = (p->bbox[2] - p->bbox[0]) * (p->bbox[3] - p->bbox[1]), area_d = INFINITY;
+        double dclean[NK * 2];
+        /* farther away until its box is clearly the smaller one (the subject may be cut by the image border) */
+        for (int tries = 0; tries < 4 && !(area_d < 0.5 * area_main); tries++) {
+          double Pd[3];
+          Pd[2] = 1.5 * pow(1.4, tries) * Pe[2];
+          Pd[0] = (ud - 0.5 * W) * Pd[2] / f_sam;
+          Pd[1] = (pv - 0.5 * H) * Pd[2] / f_sam;
+          place_person(d, Pd);
+          sam_project(d, W, H, dclean);
+          set_boxes(d, dclean, W, H);
+          area_d = (d->bbox[2] - d->bbox[0]) * (d->bbox[3] - d->bbox[1]);
+        }
+        if (!(area_d < 0.5 * area_main)) { /* no room for a second person in this view */
+          decoy[fv] = 0;
+          ((unsigned char *)g.decoy->data)[fv] = 0;
+          s.n_decoy_views--;
+        }
+      }
+      if (decoy[fv]) {
+        person *d = &ps[0];
         double dclean[NK * 2];
         sam_project(d, W, H, dclean);
-        set_boxes(d, dclean, W, H);
         for (int k = 0; k < NK; k++) {
           double nx = mf_rng_normal(&r), ny = mf_rng_normal(&r);
           double *uv = d->kp2d + 2 * k;

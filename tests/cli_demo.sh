@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# mhrfit demo: the options and usage errors, the capture tree it writes, the triangulate command it
+# suggests (run as printed), byte-identical reruns, reuse of an earlier demo folder.
+set -uo pipefail
+bin=$(cd "$(dirname "${MHRFIT_BIN:?}")" && pwd)/$(basename "$MHRFIT_BIN")
+assets=${MHRFIT_ASSETS:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+
+help=$("$bin" demo --help); rc=$?
+check "demo --help exits 0" $rc
+for opt in --out --frames --cams --seed --assets --noise --outlier.rate --decoy.rate --no.missing.views --markers; do
+  check "help documents $opt" $(grep -Eq -- "$opt" <<<"$help"; echo $?)
+done
+check "listed in mhrfit --help" $("$bin" --help | grep -q '^  demo '; echo $?)
+"$bin" demo --assets "$assets" >/dev/null 2>&1; check "no --out is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/x" --frames 0 >/dev/null 2>&1; check "--frames 0 is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/x" --cams 1 >/dev/null 2>&1; check "--cams 1 is a usage error" $([ $? -eq 2 ]; echo $?)
+env -u MHRFIT_ASSETS "$bin" demo --out "$tmp/x" >/dev/null 2>"$tmp/err"; rc=$?
+check "no assets is a usage error" $([ $rc -eq 2 ]; echo $?)
+check "message names MHRFIT_ASSETS" $(grep -q MHRFIT_ASSETS "$tmp/err"; echo $?)
+mkdir -p "$tmp/busy" && echo hi >"$tmp/busy/notes.txt"
+"$bin" demo --assets "$assets" --out "$tmp/busy" --frames 3 >/dev/null 2>"$tmp/err"; rc=$?
+check "a non-empty folder that is not a demo is refused" $([ $rc -eq 2 ]; echo $?)
+check "message says not empty" $(grep -q "not empty" "$tmp/err"; echo $?)
+check "the folder is untouched" $([ "$(ls "$tmp/busy")" = notes.txt ]; echo $?)
+
+out=$("$bin" demo --assets "$assets" --out "$tmp/d" --frames 12 --cams 4 --seed 3); rc=$?
+check "demo exits 0" $rc
+echo "$out"
+check "summary: frames and cameras" $(grep -q "12 frames (000000..000011) x 4 cameras" <<<"$out"; echo $?)
+for f in calibration.toml ground_truth.npz README.txt 000000 000011; do
+  check "wrote $f" $([ -e "$tmp/d/$f" ]; echo $?)
+done
+check "no frame 000012" $([ ! -e "$tmp/d/000012" ]; echo $?)
+cal=$("$bin" inspect "$tmp/d/calibration.toml")
+check "calibration lists cam_3 matrix" $(grep -q "cam_3.matrix" <<<"$cal"; echo $?)
+view=$(ls "$tmp"/d/000001/*.npz | head -1)
+v=$("$bin" inspect "$view")
+check "view has pred_keypoints_2d float32" $(grep -Eq '^pred_keypoints_2d +float32 +\((2, )?70, 2\)$' <<<"$v"; echo $?)
+check "view has mhr_model_params" $(grep -Eq '^mhr_model_params +float32 +\((2, )?204\)$' <<<"$v"; echo $?)
+g=$("$bin" inspect "$tmp/d/ground_truth.npz")
+check "truth keypoints (12, 70, 3)" $(grep -Eq '^keypoints_3d +float32 +\(12, 70, 3\)$' <<<"$g"; echo $?)
+check "truth decoy_first (12, 4)" $(grep -Eq '^decoy_first +bool +\(12, 4\)$' <<<"$g"; echo $?)
+
+# the suggested next command works as printed (output redirected into the temporary folder)
+next=$(sed -n 's/^next: mhrfit //p' <<<"$out")
+check "a next command is printed" $([ -n "$next" ]; echo $?)
+# shellcheck disable=SC2086
+tri=$(cd "$tmp" && "$bin" $next); rc=$?
+check "suggested triangulate exits 0" $rc
+check "all 70 keypoints triangulated" $(grep -q "70 ok" <<<"$tri"; echo $?)
+one=$(sed -n 's/.*frame \([0-9]*\) is seen by one camera only.*/\1/p' <<<"$out")
+check "a single-view frame is announced" $([ -n "$one" ]; echo $?)
+if [ -n "$one" ]; then
+  tri=$("$bin" triangulate --calib "$tmp/d/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --input "$tmp/d/$one" \
+        --allow-missing-views --out "$tmp/one.npz"); rc=$?
+  check "single-view frame triangulates with --allow-missing-views" $rc
+  check "its points are not triangulated" $(grep -q " 0 ok" <<<"$tri"; echo $?)
+  check "one file in the single-view frame" $([ "$(ls "$tmp/d/$one" | wc -l)" -eq 1 ]; echo $?)
+fi
+
+# same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
+"$bin" demo --assets "$assets" --out "$tmp/e" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
+check "second run exits 0 quietly" $rc
+check "same seed gives identical trees" $(diff -r "$tmp/d" "$tmp/e" >/dev/null; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/f" --frames 12 --cams 4 --seed 4 --quiet
+check "another seed differs" $(! cmp -s "$tmp/d/ground_truth.npz" "$tmp/f/ground_truth.npz"; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/e" --frames 6 --cams 4 --seed 3 --quiet; rc=$?
+check "rerun into an earlier demo exits 0" $rc
+check "frames past the new count are removed" $([ ! -e "$tmp/e/000006" ] && [ -e "$tmp/e/000005" ]; echo $?)
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
