@@ -55,7 +55,8 @@
  * more than 6 cm behind the torso axis as seen from the camera; a face keypoint (nose, eyes,
  * ears) is hidden when its direction from the head centre (mid-ears) faces away from the camera.
  *
- * **Second person.** In a fraction `decoy_rate` of the views (at least one) a second, smaller
+ * **Second person.** In a fraction `decoy_rate` of the views (at least one when > 0, unless the
+ * subject fills the view so that no smaller second person fits) a second, smaller
  * person (a child-sized copy of the view's estimate, farther away and to the side, with its own
  * consistent parameters, 3-D and 2-D keypoints) is in the file **listed first**: every
  * per-person array then has a leading person axis of 2 (decoy, subject) — e.g.

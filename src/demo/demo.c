@@ -596,8 +596,9 @@ static bool write_readme(const char *path, const mhrfit_demo_options *o, const m
             "it). At frame 0 the subject stands at the origin facing +z, its left side towards +x. The cameras\n"
             "stand on a ring of 3-4 m around it, 1.2-2.0 m high, 1920 x 1080 (unless changed), fx 1400-1800 px,\n"
             "mild lens distortion.\n\n");
+  sb_printf(&b, "Motion\n------\n");
+  if (s->standing_frames == 0) sb_printf(&b, "(This capture is too short for the standing part: it starts at the step.)\n");
   sb_printf(&b,
-            "Motion\n------\n"
             "Frames 000000..%06zu (%zu frames): standing still on both feet (root and lower-body parameters\n"
             "exactly constant) while the upper body moves: right arm raised sideways with a waving hand, left\n"
             "arm raised forwards, torso twist, head turns, fists closing and opening. Then a step forward (right\n"
