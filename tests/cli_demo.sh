@@ -62,6 +62,12 @@ if [ -n "$one" ]; then
   check "one file in the single-view frame" $([ "$(ls "$tmp/d/$one" | wc -l)" -eq 1 ]; echo $?)
 fi
 
+# the whole pipeline consumes the capture
+"$bin" run --assets "$assets" --input "$tmp/d" --calib "$tmp/d/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 \
+  --out "$tmp/run" --no-mesh --quiet; rc=$?
+check "mhrfit run on the capture exits 0" $rc
+check "run wrote its summary" $([ -s "$tmp/run/sequence_summary.json" ]; echo $?)
+
 # same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
 "$bin" demo --assets "$assets" --out "$tmp/e" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
 check "second run exits 0 quietly" $rc

@@ -99,8 +99,10 @@ typedef struct mhrfit_demo_options {
   double outlier_min_px;     /**< smallest outlier displacement, px (default 30) */
   double outlier_max_px;     /**< largest outlier displacement, px (default 150) */
   double angle_noise;        /**< σ of the per-view joint-angle error, radians (default 0.08) */
-  double depth_noise;        /**< σ of the per-view relative depth error on top of the focal-length bias (default 0.05) */
-  double decoy_rate;         /**< fraction of views with a second person listed first (default 0.1; at least one view when > 0) */
+  double depth_noise;        /**< σ of the per-view relative depth error, on top of the focal-length bias
+                                  (default 0.05; must be < 0.5) */
+  double decoy_rate;         /**< fraction of views with a second person listed first (default 0.1; at least
+                                  one view when > 0) */
   bool missing_views;        /**< drop a few camera files and keep one frame with a single view (default true) */
   const char *marker_source; /**< optional SAM 3D Body output (.npz/.npy) whose pred_keypoints_3d calibrates the
                                   surface markers (keypoints.h); NULL: built-in anatomical offsets */

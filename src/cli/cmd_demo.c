@@ -94,5 +94,8 @@ int mf_cmd_demo(int argc, char **argv) {
   printf("next: mhrfit triangulate --calib %s/calibration.toml --cams", out);
   for (size_t v = 0; v < s.n_cams; v++) printf(" cam_%zu", v);
   printf(" --input %s/%06ld --out tri.npz\n", out, s.example_frame >= 0 ? s.example_frame : 0L);
+  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --cams", out, out);
+  for (size_t v = 0; v < s.n_cams; v++) printf(" cam_%zu", v);
+  printf(" --out %s_run\n", out);
   return MF_EXIT_OK;
 }

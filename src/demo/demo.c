@@ -597,7 +597,8 @@ static bool write_readme(const char *path, const mhrfit_demo_options *o, const m
             "stand on a ring of 3-4 m around it, 1.2-2.0 m high, 1920 x 1080 (unless changed), fx 1400-1800 px,\n"
             "mild lens distortion.\n\n");
   sb_printf(&b, "Motion\n------\n");
-  if (s->standing_frames == 0) sb_printf(&b, "(This capture is too short for the standing part: it starts at the step.)\n");
+  if (s->standing_frames == 0)
+    sb_printf(&b, "(This capture is too short for the standing part: it starts at the step.)\n");
   sb_printf(&b,
             "Frames 000000..%06zu (%zu frames): standing still on both feet (root and lower-body parameters\n"
             "exactly constant) while the upper body moves: right arm raised sideways with a waving hand, left\n"
@@ -661,8 +662,10 @@ static bool write_readme(const char *path, const mhrfit_demo_options *o, const m
             "(points3d_refined, world metres) compare directly with keypoints_3d of ground_truth.npz.\n"
             "mhrfit triangulate reads person --person_index (default 0) of a multi-person view, which here is\n"
             "the decoy: in frames with a decoy view it triangulates the wrong person there (and relies on its\n"
-            "outlier rejection); selecting the person with the largest bbox, as mhrfit ingest does, is right.\n",
-            cams_list, s->example_frame >= 0 ? s->example_frame : 0L);
+            "outlier rejection); selecting the person with the largest bbox, as mhrfit ingest does, is right.\n\n"
+            "The whole pipeline (triangulation, MHR fit, recovery, smoothing) runs on it too:\n\n"
+            "  mhrfit run --input DIR --calib DIR/calibration.toml --cams %s --out RUN_DIR\n",
+            cams_list, s->example_frame >= 0 ? s->example_frame : 0L, cams_list);
   bool ok = sb_write(&b, path, err);
   free(b.data);
   return ok;
