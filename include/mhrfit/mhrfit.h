@@ -4,6 +4,7 @@
  *
  * Modules, in the order data flows: errors and containers (error.h, array.h,
  * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
+ * stage 1 (ingest.h: person selection, stage-1 files and their cache check),
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
@@ -20,6 +21,7 @@
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"
 #include "mhrfit/sequence.h"
+#include "mhrfit/ingest.h"
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"

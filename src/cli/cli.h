@@ -101,6 +101,7 @@ const char *mf_assets_dir(const char *assets, const char *cmd);
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);
+int mf_cmd_ingest(int argc, char **argv);
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
 int mf_cmd_rig(int argc, char **argv);

@@ -1,0 +1,229 @@
+/**
+ * @file ingest.h
+ * @brief Stage 1: gather per-view SAM 3D Body outputs, select one person, write stage-1 files.
+ *
+ * ## Input tree
+ *
+ * ```
+ * <input>/<frame>/<cam>.<img>          images (jpg jpeg png bmp gif tif tiff webp, also upper case)
+ * <sam_dir>/<frame>/<cam>.npz | .npy   SAM 3D Body outputs (sam_dir defaults to <input>, so the
+ *                                      outputs usually sit beside the images)
+ * ```
+ * A frame is a sub-folder of `<input>` (and of `<sam_dir>` when that is another folder), sorted
+ * naturally (`2` before `10`); folders whose name starts with `.` and the output folder are
+ * skipped. A camera is the file stem, matched exactly (no wildcard fallback). A frame may lack
+ * some cameras: a camera with neither an image nor an output is a *missing* view, which is normal.
+ *
+ * ## Output tree
+ *
+ * ```
+ * <out>/stage1/<frame>/<cam>.npz   one person, SAM 3D Body key names, written atomically
+ * <out>/sam3d/<frame>/<cam>.npz    raw outputs (all persons) produced by the estimator command
+ * <out>/stage1_meta.json           what was ingested from what (see mhrfit_ingest_check())
+ * ```
+ *
+ * ## SAM 3D Body output forms read
+ *
+ * Read by content, whatever the extension: an `.npz` of arrays; a `.npy` holding a pickled dict
+ * (`np.save(p, dict, allow_pickle=True)`), a pickled list of per-person dicts (`[]` = nobody
+ * detected) or a pickled `None`; a dict whose arrays carry a leading person axis (as written by
+ * the adapter `tools/sam3d_body_adapter.py`: `pred_keypoints_2d` (N,70,2), `bbox` (N,4), ...);
+ * and a plain `.npy` array of keypoints, (70,2) or (N,70,2).
+ *
+ * ## Person selection
+ *
+ * - `largest_bbox` (default): the largest `(x1-x0)*(y1-y0)` of `bbox` (negative extents count
+ *   as 0). A person whose bbox is missing, has fewer than 4 numbers or any non-finite number
+ *   scores -1, so it loses to every person with a finite bbox (even one of area 0); ties keep the
+ *   lowest index. With no finite bbox at all this selects person 0.
+ * - `first`: person 0.
+ * - `person_index`: person `N`, clipped to `[0, n-1]` with a warning when out of range.
+ *
+ * ## Validation of the selected person
+ *
+ * `pred_keypoints_2d` (70,2) is required. Keypoints with any non-finite coordinate are missing:
+ * both coordinates are written as NaN (never Inf), and the count of usable keypoints is recorded.
+ * When present, `body_pose_params` (133), `hand_pose_params` (108), `scale_params` (28),
+ * `shape_params` (45), `expr_params` (72) must have exactly that size and be finite;
+ * `bbox` (4), `pred_cam_t` (3), `global_rot` (3), `focal_length` (1), `pred_keypoints_3d`
+ * (70,3), `pred_joint_coords` (127,3), `pred_global_rots` (127,3,3) and `mhr_model_params` (204)
+ * must have that size; the 204 MHR parameters, when they can be had
+ * (mhrfit_sam3d_model_params()), must be finite. Errors name the file, frame, camera and key.
+ */
+#ifndef MHRFIT_INGEST_H
+#define MHRFIT_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/error.h"
+#include "mhrfit/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Person selection strategies (`--person_select_strategy`). */
+typedef enum mhrfit_person_strategy {
+  MHRFIT_PERSON_LARGEST_BBOX = 0, /**< largest finite bbox; ties and no bbox → lowest index */
+  MHRFIT_PERSON_FIRST,            /**< person 0 */
+  MHRFIT_PERSON_INDEX             /**< person `person_index`, clipped to the range */
+} mhrfit_person_strategy;
+
+/** The strategy's command-line name ("largest_bbox", "first", "person_index"). Never NULL. */
+const char *mhrfit_person_strategy_name(mhrfit_person_strategy s);
+
+/** Parses a strategy name; false with MHRFIT_ERR_ARGUMENT (listing the valid names) otherwise. */
+bool mhrfit_person_strategy_parse(const char *name, mhrfit_person_strategy *out, mhrfit_error *err);
+
+/** What mhrfit_ingest_select_person() found. */
+typedef struct mhrfit_person_info {
+  size_t n_persons;     /**< persons in the document (0: nobody detected) */
+  size_t chosen;        /**< index of the selected person (valid when n_persons > 0) */
+  bool index_clipped;   /**< person_index was outside [0, n_persons-1] and was clipped */
+  double bbox_area;     /**< area of the chosen person's bbox, or -1 when it had no finite bbox */
+  size_t n_kp_valid;    /**< keypoints of the chosen person with both coordinates finite */
+  bool has_model_params;/**< the 204 MHR parameters could be had (full or assembled) */
+} mhrfit_person_info;
+
+/**
+ * Selects one person of a loaded SAM 3D Body document (any form listed in the file comment) and
+ * validates it. On success `*person` is a new DICT holding only arrays (scalars become 0-d
+ * arrays, strings 0-d unicode arrays, None and nested containers are dropped), the person axis
+ * removed, `pred_keypoints_2d` as float32 (70,2) with NaN for missing keypoints; or NULL when the
+ * document holds no person (`info->n_persons == 0`), which is not an error. `info` may be NULL.
+ * A negative `person_index` is clipped to 0. Errors: MHRFIT_ERR_FORMAT (wrong kind or shape),
+ * MHRFIT_ERR_NOT_FOUND (no `pred_keypoints_2d`), MHRFIT_ERR_NUMERIC (non-finite parameters),
+ * each naming the key (and the list item for lists); the caller prefixes file, frame and camera.
+ * The caller owns `*person` (mhrfit_value_free()).
+ */
+bool mhrfit_ingest_select_person(const mhrfit_value *doc, mhrfit_person_strategy strategy, long person_index,
+                                 mhrfit_value **person, mhrfit_person_info *info, mhrfit_error *err);
+
+/** Severity of a message passed to mhrfit_ingest_options::log. */
+typedef enum mhrfit_ingest_log_level {
+  MHRFIT_INGEST_INFO = 0, /**< why frames are re-ingested, estimator runs */
+  MHRFIT_INGEST_WARNING,  /**< clipped person index, views without usable keypoints */
+  MHRFIT_INGEST_ERROR     /**< a view or frame failed (the run goes on with the others) */
+} mhrfit_ingest_log_level;
+
+/** A stage-1 request. Initialise with mhrfit_ingest_options_init(); all strings are borrowed. */
+typedef struct mhrfit_ingest_options {
+  const char *input_dir;           /**< capture root `<input>/<frame>/<cam>.<ext>`; required */
+  const char *sam_dir;             /**< root of existing SAM outputs `<sam_dir>/<frame>/<cam>.npz|.npy`;
+                                        NULL = input_dir */
+  const char *out_dir;             /**< output root (created when missing); required */
+  const char *const *cams;         /**< camera names (file stems), exact; required */
+  size_t n_cams;                   /**< number of cameras, at least 1 */
+  const char *const *frames;       /**< frame subset (folder names); NULL = every frame folder */
+  size_t n_frames;                 /**< entries of `frames` (0 with frames == NULL) */
+  mhrfit_person_strategy strategy; /**< default MHRFIT_PERSON_LARGEST_BBOX */
+  long person_index;               /**< used by MHRFIT_PERSON_INDEX; default 0 */
+  const char *estimator;           /**< shell command template with `{image}` and `{output}` (also
+                                        `{frame}`, `{cam}`), each replaced by a shell-quoted value;
+                                        run through /bin/sh where an output is missing. NULL = none */
+  const char *const *model_ids;    /**< model identifiers (checkpoint, detector, segmentor, fov, ...),
+                                        recorded and compared as given */
+  size_t n_model_ids;              /**< entries of `model_ids` */
+  bool force;                      /**< re-ingest every frame, ignoring the cache */
+  bool compress;                   /**< deflate the stage-1 archives (default false: stored) */
+  /** Receives one line of text per event (no trailing newline); NULL = silent. */
+  void (*log)(void *user, mhrfit_ingest_log_level level, const char *message);
+  /** Called after each frame with frames done / total to process; NULL = none. */
+  void (*progress)(void *user, size_t done, size_t total);
+  void *user;                      /**< passed to log and progress */
+} mhrfit_ingest_options;
+
+/** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks. */
+void mhrfit_ingest_options_init(mhrfit_ingest_options *o);
+
+/** Why a frame must be (re-)ingested; MHRFIT_INGEST_REUSE when its stage-1 files are current. */
+typedef enum mhrfit_ingest_reason {
+  MHRFIT_INGEST_REUSE = 0,         /**< stored outputs match the request: reuse them */
+  MHRFIT_INGEST_FORCED,            /**< options.force */
+  MHRFIT_INGEST_NO_META,           /**< no stage1_meta.json in out_dir */
+  MHRFIT_INGEST_META_INVALID,      /**< stage1_meta.json unreadable or of another format/version */
+  MHRFIT_INGEST_TOOL_VERSION,      /**< written by another mhrfit version */
+  MHRFIT_INGEST_INPUT_CHANGED,     /**< another input root or SAM output root */
+  MHRFIT_INGEST_CAMS_CHANGED,      /**< another camera list */
+  MHRFIT_INGEST_STRATEGY_CHANGED,  /**< another selection strategy (or index, for person_index) */
+  MHRFIT_INGEST_ESTIMATOR_CHANGED, /**< another estimator command */
+  MHRFIT_INGEST_MODEL_CHANGED,     /**< other model identifiers */
+  MHRFIT_INGEST_FRAME_SUBSET,      /**< the frame was not part of the previous request (or is new) */
+  MHRFIT_INGEST_PREVIOUS_FAILURE,  /**< the previous attempt failed for this frame */
+  MHRFIT_INGEST_IMAGE_CHANGED,     /**< an image changed (size, mtime or content), appeared or vanished */
+  MHRFIT_INGEST_SOURCE_CHANGED,    /**< a SAM output file changed, appeared or vanished */
+  MHRFIT_INGEST_OUTPUT_MISSING     /**< a stage-1 output is missing or was modified */
+} mhrfit_ingest_reason;
+
+/** Short stable name of a reason ("reuse", "image_changed", ...). Never NULL. */
+const char *mhrfit_ingest_reason_name(mhrfit_ingest_reason r);
+
+/** The decision for one frame. */
+typedef struct mhrfit_ingest_frame_plan {
+  char *frame;                 /**< frame name (owned) */
+  mhrfit_ingest_reason reason; /**< MHRFIT_INGEST_REUSE or why it must be redone */
+  char *detail;                /**< human-readable explanation, naming the camera/file (owned, never NULL) */
+} mhrfit_ingest_frame_plan;
+
+/** Which frames of a request must be (re-)ingested. Owned; free with mhrfit_ingest_plan_free(). */
+typedef struct mhrfit_ingest_plan {
+  size_t n_frames;                 /**< frames of the request, natural order */
+  mhrfit_ingest_frame_plan *frames;/**< one decision per frame */
+  size_t n_redo;                   /**< frames whose reason is not MHRFIT_INGEST_REUSE */
+  mhrfit_ingest_reason global;     /**< MHRFIT_INGEST_REUSE when the stored request settings
+                                        (version, roots, cameras, strategy, estimator, models)
+                                        match; else the first mismatch, which redoes every frame */
+  char *global_detail;             /**< explanation of `global` (owned, never NULL) */
+} mhrfit_ingest_plan;
+
+/**
+ * Compares `<out_dir>/stage1_meta.json` with the request `o` and the files on disk, without
+ * writing anything. A frame is reused only when the stored settings match, the frame was
+ * ingested successfully under them, each camera's image and SAM output have the recorded size,
+ * mtime and content hash (xxHash64), no image or output appeared or vanished, and each recorded
+ * stage-1 file is present with its recorded hash. Everything else yields the first applicable
+ * reason. `mhrfit run` calls this to decide whether stage 1 must run.
+ * Errors (fatal for the request, not per frame): MHRFIT_ERR_ARGUMENT (missing input_dir,
+ * out_dir or cameras), MHRFIT_ERR_IO (input folder unreadable). Caller owns the plan.
+ */
+mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_error *err);
+
+/** Frees a plan. NULL is allowed. */
+void mhrfit_ingest_plan_free(mhrfit_ingest_plan *p);
+
+/** Counts of one ingest run. */
+typedef struct mhrfit_ingest_summary {
+  size_t frames_total;    /**< frames of the request */
+  size_t frames_ingested; /**< frames (re-)ingested without a failed view */
+  size_t frames_reused;   /**< frames whose stage-1 files were reused untouched */
+  size_t frames_failed;   /**< frames with at least one failed view (or no folder) */
+  size_t views_written;   /**< stage-1 files written */
+  size_t views_missing;   /**< cameras with neither image nor SAM output */
+  size_t views_no_person; /**< outputs in which nobody was detected */
+  size_t views_failed;    /**< views that failed (corrupt file, estimator failure, bad content) */
+  size_t estimator_runs;  /**< estimator commands run (successful or not) */
+  bool meta_written;      /**< stage1_meta.json was (re)written */
+} mhrfit_ingest_summary;
+
+/**
+ * Runs stage 1: checks the cache (mhrfit_ingest_check()), logs why frames are redone, and for
+ * each frame to redo and each camera finds the SAM output (or runs the estimator on the image:
+ * a failure is logged with its exit status, frame and camera), selects and validates the person
+ * and writes `<out_dir>/stage1/<frame>/<cam>.npz` atomically; stale stage-1 files of views that
+ * now have no person, no input or an error are removed. A failing view fails its frame but never
+ * stops the other frames. Reused frames are not touched; stage1_meta.json is rewritten
+ * atomically only when something changed (also every few seconds during long runs, so a killed
+ * run resumes). `summary` may be NULL. Returns false only when the whole request cannot proceed
+ * (bad options, unreadable input root, output folder or meta not writable); per-frame failures
+ * are counted in `summary->frames_failed` and logged.
+ */
+bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err);
+
+/** xxHash64 (seed 0) of a file's content, streamed; MHRFIT_ERR_IO naming `path` on failure. */
+bool mhrfit_ingest_hash_file(const char *path, unsigned long long *hash, mhrfit_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,162 @@
+/* mhrfit ingest: stage 1, per-view SAM 3D Body outputs → one selected person per view. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "mhrfit/ingest.h"
+
+typedef struct cli_state {
+  bool quiet, tty, progress_shown;
+} cli_state;
+
+static void end_progress(cli_state *s) {
+  if (s->progress_shown) {
+    fputs("\r\033[K", stderr);
+    s->progress_shown = false;
+  }
+}
+
+static void on_log(void *user, mhrfit_ingest_log_level level, const char *msg) {
+  cli_state *s = user;
+  end_progress(s);
+  if (level == MHRFIT_INGEST_ERROR) fprintf(stderr, "mhrfit ingest: error: %s\n", msg);
+  else if (level == MHRFIT_INGEST_WARNING) fprintf(stderr, "mhrfit ingest: warning: %s\n", msg);
+  else if (!s->quiet) {
+    printf("%s\n", msg);
+    fflush(stdout);
+  }
+}
+
+static void on_progress(void *user, size_t done, size_t total) {
+  cli_state *s = user;
+  if (s->quiet || !s->tty) return;
+  fprintf(stderr, "\r\033[Kingest: %zu/%zu frames", done, total);
+  fflush(stderr);
+  s->progress_shown = true;
+}
+
+int mf_cmd_ingest(int argc, char **argv) {
+  const char *input = NULL, *out = NULL, *sam_dir = NULL, *strategy = "largest_bbox", *estimator = NULL;
+  mf_strlist cams = {0}, frames = {0}, model_ids = {0};
+  long person_index = 0;
+  bool force = false, compress = false, quiet = false, check_only = false;
+  const mf_opt opts[] = {
+      {"input", MF_OPT_STRING, &input, "DIR", "capture root <DIR>/<frame>/<cam>.<ext>; required", NULL},
+      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names = file stems, matched exactly; required", NULL},
+      {"out", MF_OPT_STRING, &out, "DIR", "output root (stage1/, sam3d/, stage1_meta.json); required", NULL},
+      {"frames", MF_OPT_LIST, &frames, "F", "frame folders to ingest (default: every folder of --input)", NULL},
+      {"sam_dir", MF_OPT_STRING, &sam_dir, "DIR",
+       "existing SAM outputs <DIR>/<frame>/<cam>.npz|.npy (default: --input)", NULL},
+      {"person_select_strategy", MF_OPT_STRING, &strategy, "S",
+       "largest_bbox | first | person_index (default largest_bbox)", NULL},
+      {"person_index", MF_OPT_INT, &person_index, "N",
+       "person for person_index, clipped to [0, n-1] with a warning (default 0)", NULL},
+      {"estimator", MF_OPT_STRING, &estimator, "CMD",
+       "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted values",
+       NULL},
+      {"model_id", MF_OPT_LIST, &model_ids, "ID",
+       "model identifiers recorded for the cache, e.g. checkpoint=... detector=vitdet (default none)", NULL},
+      {"force", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      {"check", MF_OPT_FLAG, &check_only, NULL, "only report which frames would be (re-)ingested and why", NULL},
+      {"compress", MF_OPT_FLAG, &compress, NULL, "deflate the stage-1 archives (default stored)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
+  };
+  const mf_cmd_spec spec = {
+      "ingest", "--input DIR --cams A B ... --out DIR [options]",
+      "Stage 1: for every frame folder and camera, reads the SAM 3D Body output (.npz, plain .npy,\n"
+      "pickled dict or list of per-person dicts, arrays with a leading person axis), or makes it\n"
+      "with --estimator from the image; selects one person; validates it; writes\n"
+      "<out>/stage1/<frame>/<cam>.npz (SAM key names, atomic) and <out>/stage1_meta.json.\n"
+      "\n"
+      "Input tree: <input>/<frame>/<cam>.<jpg|jpeg|png|bmp|gif|tif|tiff|webp> images and\n"
+      "<sam_dir>/<frame>/<cam>.npz|.npy SAM outputs (sam_dir = input by default). Estimator outputs\n"
+      "go to <out>/sam3d/<frame>/<cam>.npz. A camera with neither image nor output is a missing view.\n"
+      "\n"
+      "Selection: largest_bbox takes the largest bbox area; a person without a finite bbox loses\n"
+      "to any with one; ties keep the lowest index. first takes person 0. person_index takes\n"
+      "--person_index, clipped to the range.\n"
+      "\n"
+      "Cache: an unchanged rerun reuses every frame untouched. A frame is re-ingested, with the\n"
+      "reason printed, when an image or SAM output changed (size or xxHash64 of the content),\n"
+      "appeared or vanished, its stage-1 file is missing or modified, it failed before, or it was\n"
+      "not part of the previous frame subset; a changed input root, camera list, strategy,\n"
+      "estimator command, model identifier or mhrfit version re-ingests every frame.\n"
+      "\n"
+      "A failing view (corrupt file, estimator failure) fails its frame; the other frames go on.\n"
+      "Exit status 1 when any frame failed. Example:\n"
+      "  mhrfit ingest --input capture --cams left front right --out work \\\n"
+      "    --estimator 'python3 tools/sam3d_body_adapter.py --checkpoint ckpt.pt {image} {output}' \\\n"
+      "    --model_id checkpoint=ckpt.pt detector=vitdet",
+      opts, sizeof opts / sizeof opts[0], 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) goto done;
+  mf_strlist_free(&pos);
+  mhrfit_error err = {0};
+  mhrfit_ingest_options o;
+  mhrfit_ingest_options_init(&o);
+  if (!input || !out || cams.count == 0) {
+    rc = mf_usage_error("ingest", "--input, --out and --cams are required");
+    goto done;
+  }
+  if (!mhrfit_person_strategy_parse(strategy, &o.strategy, &err)) {
+    rc = mf_usage_error("ingest", "--person_select_strategy: %s", err.message);
+    goto done;
+  }
+  if (estimator && (!strstr(estimator, "{image}") || !strstr(estimator, "{output}"))) {
+    rc = mf_usage_error("ingest", "--estimator must contain {image} and {output}");
+    goto done;
+  }
+  cli_state st = {quiet, isatty(STDERR_FILENO) != 0, false};
+  o.input_dir = input;
+  o.out_dir = out;
+  o.sam_dir = sam_dir;
+  o.cams = cams.items;
+  o.n_cams = cams.count;
+  o.frames = frames.count ? frames.items : NULL;
+  o.n_frames = frames.count;
+  o.person_index = person_index;
+  o.estimator = estimator;
+  o.model_ids = model_ids.items;
+  o.n_model_ids = model_ids.count;
+  o.force = force;
+  o.compress = compress;
+  o.log = on_log;
+  o.progress = on_progress;
+  o.user = &st;
+  if (check_only) {
+    mhrfit_ingest_plan *p = mhrfit_ingest_check(&o, &err);
+    if (!p) {
+      rc = mf_report("ingest", &err);
+      goto done;
+    }
+    for (size_t i = 0; i < p->n_frames; i++)
+      printf("%-12s %-18s %s\n", p->frames[i].frame, mhrfit_ingest_reason_name(p->frames[i].reason),
+             p->frames[i].detail);
+    printf("%zu frame(s): %zu to ingest, %zu up to date\n", p->n_frames, p->n_redo, p->n_frames - p->n_redo);
+    mhrfit_ingest_plan_free(p);
+    rc = MF_EXIT_OK;
+    goto done;
+  }
+  mhrfit_ingest_summary s;
+  bool ok = mhrfit_ingest_run(&o, &s, &err);
+  end_progress(&st);
+  if (!ok) {
+    rc = mf_report("ingest", &err);
+    goto done;
+  }
+  if (!quiet) {
+    printf("frames: %zu ingested, %zu reused, %zu failed (of %zu)\n", s.frames_ingested, s.frames_reused,
+           s.frames_failed, s.frames_total);
+    printf("views: %zu written, %zu missing, %zu without a person, %zu failed; estimator runs: %zu\n",
+           s.views_written, s.views_missing, s.views_no_person, s.views_failed, s.estimator_runs);
+    printf("%s %s/stage1_meta.json\n", s.meta_written ? "wrote" : "unchanged", out);
+  }
+  rc = s.frames_failed ? MF_EXIT_FAILURE : MF_EXIT_OK;
+done:
+  mf_strlist_free(&cams);
+  mf_strlist_free(&frames);
+  mf_strlist_free(&model_ids);
+  return rc;
+}

@@ -1,0 +1,920 @@
+/* Stage 1 (ingest): see include/mhrfit/ingest.h. */
+/* realpath() is an X/Open interface. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/file.h"
+#include "common/mem.h"
+#include "common/path.h"
+#include "ingest/ingest_internal.h"
+#include "mhrfit/json.h"
+#include "mhrfit/npy.h"
+
+#ifndef MHRFIT_VERSION_STRING
+#define MHRFIT_VERSION_STRING "unknown"
+#endif
+
+#define DETAIL_MAX 1024
+#define META_NAME "stage1_meta.json"
+/* Seconds between intermediate writes of the meta file during a long run. */
+#define META_FLUSH_SECONDS 2.0
+
+static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+                                         ".JPG", ".JPEG", ".PNG", ".BMP", ".GIF", ".TIF", ".TIFF", ".WEBP"};
+static const char *const source_exts[] = {".npz", ".npy"};
+
+void mhrfit_ingest_options_init(mhrfit_ingest_options *o) {
+  memset(o, 0, sizeof *o);
+  o->strategy = MHRFIT_PERSON_LARGEST_BBOX;
+}
+
+const char *mhrfit_ingest_reason_name(mhrfit_ingest_reason r) {
+  static const char *const names[] = {"reuse",         "forced",           "no_meta",           "meta_invalid",
+                                      "tool_version",  "input_changed",    "cams_changed",      "strategy_changed",
+                                      "estimator_changed", "model_changed", "frame_subset",     "previous_failure",
+                                      "image_changed", "source_changed",   "output_missing"};
+  return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+}
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void logf_(const mhrfit_ingest_options *o, mhrfit_ingest_log_level lv, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void logf_(const mhrfit_ingest_options *o, mhrfit_ingest_log_level lv, const char *fmt, ...) {
+  if (!o->log) return;
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  o->log(o->user, lv, buf);
+}
+
+static char *dupf(mhrfit_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static char *dupf(mhrfit_error *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "bad format");
+    return NULL;
+  }
+  char *s = mf_malloc_array((size_t)n + 1, 1, err);
+  if (!s) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+static bool is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* mkdir -p. */
+static bool make_dirs(const char *path, mhrfit_error *err) {
+  char *p = mf_strdup(path, err);
+  if (!p) return false;
+  for (char *s = p + 1;; s++) {
+    if (*s == '/' || *s == '\0') {
+      char c = *s;
+      *s = '\0';
+      if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
+        free(p);
+        return false;
+      }
+      *s = c;
+      if (!c) break;
+    }
+  }
+  free(p);
+  if (!is_dir(path)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
+  return true;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the request -------------------------------------------------------------------------- */
+
+typedef struct request {
+  const mhrfit_ingest_options *o;
+  char *input_root, *sam_root, *out_root; /* absolute (out_root: as given when it does not exist yet) */
+  mf_ingest_settings s;
+  mf_names frames;
+} request;
+
+static void request_free(request *r) {
+  free(r->input_root);
+  free(r->sam_root);
+  free(r->out_root);
+  mf_names_free(&r->frames);
+}
+
+static int cmp_natural(const void *a, const void *b) {
+  int c = mf_natural_cmp(*(char *const *)a, *(char *const *)b);
+  return c ? c : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool names_push(mf_names *n, const char *s, mhrfit_error *err) {
+  for (size_t i = 0; i < n->count; i++)
+    if (strcmp(n->items[i], s) == 0) return true;
+  char **items = realloc(n->items, (n->count + 1) * sizeof *items);
+  if (!items) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  n->items = items;
+  if (!(n->items[n->count] = mf_strdup(s, err))) return false;
+  n->count++;
+  return true;
+}
+
+/* Adds the frame folders of `root` (not hidden, not the output folder) to r->frames. */
+static bool add_frame_dirs(request *r, const char *root, mhrfit_error *err) {
+  mf_names d;
+  if (!mf_list_dir(root, NULL, true, &d, err)) return false;
+  bool ok = true;
+  for (size_t i = 0; i < d.count && ok; i++) {
+    if (d.items[i][0] == '.') continue;
+    char *p = mf_path_join(root, d.items[i], err);
+    if (!p) {
+      ok = false;
+      break;
+    }
+    char *rp = realpath(p, NULL);
+    bool is_out = rp && strcmp(rp, r->out_root) == 0;
+    free(rp);
+    free(p);
+    if (!is_out) ok = names_push(&r->frames, d.items[i], err);
+  }
+  mf_names_free(&d);
+  return ok;
+}
+
+static bool valid_name(const char *s) {
+  return s && *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
+}
+
+static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_error *err) {
+  memset(r, 0, sizeof *r);
+  r->o = o;
+  if (!o->input_dir || !*o->input_dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no input folder given");
+  if (!o->out_dir || !*o->out_dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output folder given");
+  if (!o->cams || o->n_cams == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no cameras given");
+  for (size_t i = 0; i < o->n_cams; i++) {
+    if (!valid_name(o->cams[i]))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "invalid camera name '%s'", o->cams[i] ? o->cams[i] : "(null)");
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(o->cams[i], o->cams[j]) == 0)
+        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "camera '%s' is listed twice", o->cams[i]);
+  }
+  if (o->strategy != MHRFIT_PERSON_LARGEST_BBOX && o->strategy != MHRFIT_PERSON_FIRST &&
+      o->strategy != MHRFIT_PERSON_INDEX)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown person selection strategy %d", (int)o->strategy);
+  if (o->estimator && (!strstr(o->estimator, "{image}") || !strstr(o->estimator, "{output}")))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "estimator command '%s' must contain {image} and {output}",
+                       o->estimator);
+  for (size_t i = 0; i < o->n_model_ids; i++)
+    if (!o->model_ids[i]) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "model identifier %zu is NULL", i);
+  r->input_root = realpath(o->input_dir, NULL);
+  if (!r->input_root || !is_dir(r->input_root)) {
+    free(r->input_root);
+    r->input_root = NULL;
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: input folder not found", o->input_dir);
+  }
+  const char *sam = o->sam_dir && *o->sam_dir ? o->sam_dir : o->input_dir;
+  r->sam_root = realpath(sam, NULL);
+  if (!r->sam_root || !is_dir(r->sam_root)) {
+    request_free(r);
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: SAM output folder not found", sam);
+  }
+  r->out_root = realpath(o->out_dir, NULL);
+  if (!r->out_root && !(r->out_root = mf_strdup(o->out_dir, err))) {
+    request_free(r);
+    return false;
+  }
+  if (o->frames) {
+    for (size_t i = 0; i < o->n_frames; i++) {
+      if (!valid_name(o->frames[i])) {
+        request_free(r);
+        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "invalid frame name '%s'", o->frames[i] ? o->frames[i] : "(null)");
+      }
+      if (!names_push(&r->frames, o->frames[i], err)) {
+        request_free(r);
+        return false;
+      }
+    }
+  } else if (!add_frame_dirs(r, r->input_root, err) ||
+             (strcmp(r->sam_root, r->input_root) != 0 && !add_frame_dirs(r, r->sam_root, err))) {
+    request_free(r);
+    return false;
+  }
+  if (r->frames.count > 1) qsort(r->frames.items, r->frames.count, sizeof *r->frames.items, cmp_natural);
+  r->s.tool_version = MHRFIT_VERSION_STRING;
+  r->s.input_root = r->input_root;
+  r->s.sam_root = r->sam_root;
+  r->s.cams = o->cams;
+  r->s.n_cams = o->n_cams;
+  r->s.strategy = o->strategy;
+  r->s.person_index = o->person_index;
+  r->s.estimator = o->estimator;
+  r->s.model_ids = o->model_ids;
+  r->s.n_model_ids = o->n_model_ids;
+  return true;
+}
+
+/* ---- the files of one view ---------------------------------------------------------------- */
+
+enum { SRC_NONE = 0, SRC_INPUT, SRC_ESTIMATOR };
+
+typedef struct view_files {
+  char *image, *image_rel;   /* <input>/<frame>/<cam>.<ext> */
+  char *source, *source_rel; /* the SAM output used */
+  int source_kind;
+  char *raw, *raw_rel;       /* <out>/sam3d/<frame>/<cam>.npz (estimator output) */
+  char *out, *out_rel;       /* <out>/stage1/<frame>/<cam>.npz */
+  mf_file_id image_id, source_id, out_id;
+} view_files;
+
+static void view_files_free(view_files *v) {
+  free(v->image);
+  free(v->image_rel);
+  free(v->source);
+  free(v->source_rel);
+  free(v->raw);
+  free(v->raw_rel);
+  free(v->out);
+  free(v->out_rel);
+  memset(v, 0, sizeof *v);
+}
+
+/* Finds the image, the SAM output and the stage-1 path of a view and, when `ids`, their
+ * identities (size, mtime, hash). */
+static bool resolve_view(const request *r, const char *frame, const char *cam, bool ids, view_files *v,
+                         mhrfit_error *err) {
+  memset(v, 0, sizeof *v);
+  for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
+    char *p = dupf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i]);
+    if (!p) goto fail;
+    if (is_file(p)) {
+      v->image = p;
+      if (!(v->image_rel = dupf(err, "%s/%s%s", frame, cam, image_exts[i]))) goto fail;
+    } else {
+      free(p);
+    }
+  }
+  for (size_t i = 0; i < 2 && !v->source; i++) {
+    char *p = dupf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i]);
+    if (!p) goto fail;
+    if (is_file(p)) {
+      v->source = p;
+      v->source_kind = SRC_INPUT;
+      if (!(v->source_rel = dupf(err, "%s/%s%s", frame, cam, source_exts[i]))) goto fail;
+    } else {
+      free(p);
+    }
+  }
+  if (!(v->raw = dupf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->raw_rel = dupf(err, "sam3d/%s/%s.npz", frame, cam)) ||
+      !(v->out = dupf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->out_rel = dupf(err, "stage1/%s/%s.npz", frame, cam)))
+    goto fail;
+  if (!v->source && r->o->estimator && is_file(v->raw)) {
+    if (!(v->source = mf_strdup(v->raw, err)) || !(v->source_rel = mf_strdup(v->raw_rel, err))) goto fail;
+    v->source_kind = SRC_ESTIMATOR;
+  }
+  if (ids) {
+    if (v->image && !mf_file_identity(v->image, &v->image_id, err)) goto fail;
+    if (v->source && !mf_file_identity(v->source, &v->source_id, err)) goto fail;
+    if (!mf_file_identity(v->out, &v->out_id, err)) goto fail;
+  }
+  return true;
+fail:
+  view_files_free(v);
+  return false;
+}
+
+static bool frame_exists(const request *r, const char *frame) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s/%s", r->input_root, frame);
+  if (is_dir(buf)) return true;
+  snprintf(buf, sizeof buf, "%s/%s", r->sam_root, frame);
+  return is_dir(buf);
+}
+
+/* ---- the cache check ---------------------------------------------------------------------- */
+
+static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char *detail, size_t size) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", r->out_root, META_NAME);
+  if (!is_file(path)) {
+    *why = MHRFIT_INGEST_NO_META;
+    snprintf(detail, size, "no %s in %s", META_NAME, r->out_root);
+    return NULL;
+  }
+  mhrfit_error e = {0};
+  mhrfit_value *m = mhrfit_json_load(path, &e);
+  if (!m) {
+    *why = MHRFIT_INGEST_META_INVALID;
+    snprintf(detail, size, "%s", e.message);
+    return NULL;
+  }
+  *why = mf_ingest_meta_compare(m, &r->s, detail, size);
+  return m;
+}
+
+/* Decides the fate of one frame under matching settings. */
+static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *meta, const char *frame, char *detail,
+                                        size_t size, mhrfit_error *err, bool *fatal) {
+  *fatal = false;
+  const mhrfit_value *frames = mhrfit_value_dict_get(meta, "frames");
+  const mhrfit_value *rec = frames && frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(frames, frame) : NULL;
+  if (!rec || rec->kind != MHRFIT_V_DICT) {
+    snprintf(detail, size, "not ingested by the previous run (frame subset changed or new frame)");
+    return MHRFIT_INGEST_FRAME_SUBSET;
+  }
+  const mhrfit_value *st = mhrfit_value_dict_get(rec, "status");
+  if (!st || st->kind != MHRFIT_V_STRING || strcmp(st->u.str.data, "ok") != 0) {
+    const mhrfit_value *e = mhrfit_value_dict_get(rec, "error");
+    snprintf(detail, size, "failed last time%s%s", e && e->kind == MHRFIT_V_STRING ? ": " : "",
+             e && e->kind == MHRFIT_V_STRING ? e->u.str.data : "");
+    return MHRFIT_INGEST_PREVIOUS_FAILURE;
+  }
+  const mhrfit_value *views = mhrfit_value_dict_get(rec, "views");
+  for (size_t c = 0; c < r->o->n_cams; c++) {
+    const char *cam = r->o->cams[c];
+    view_files v;
+    if (!resolve_view(r, frame, cam, true, &v, err)) {
+      *fatal = true;
+      return MHRFIT_INGEST_META_INVALID;
+    }
+    mhrfit_ingest_reason why =
+        mf_ingest_view_compare(mhrfit_value_dict_get(views, cam), cam, v.image_rel, &v.image_id, v.source_rel,
+                               &v.source_id, v.out_rel, &v.out_id, detail, size);
+    view_files_free(&v);
+    if (why != MHRFIT_INGEST_REUSE) return why;
+  }
+  snprintf(detail, size, "up to date");
+  return MHRFIT_INGEST_REUSE;
+}
+
+/* The plan, plus the parsed meta for the run (NULL when absent or unreadable). */
+static mhrfit_ingest_plan *make_plan(const request *r, mhrfit_value **meta_out, mhrfit_error *err) {
+  *meta_out = NULL;
+  mhrfit_ingest_plan *p = calloc(1, sizeof *p);
+  if (!p) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  char detail[DETAIL_MAX];
+  mhrfit_value *meta = load_meta(r, &p->global, detail, sizeof detail);
+  if (r->o->force && p->global == MHRFIT_INGEST_REUSE) {
+    p->global = MHRFIT_INGEST_FORCED;
+    snprintf(detail, sizeof detail, "re-ingest forced");
+  }
+  if (p->global == MHRFIT_INGEST_REUSE) snprintf(detail, sizeof detail, "settings unchanged");
+  if (!(p->global_detail = mf_strdup(detail, err))) goto fail;
+  p->frames = mf_calloc_array(r->frames.count ? r->frames.count : 1, sizeof *p->frames, err);
+  if (!p->frames) goto fail;
+  for (size_t i = 0; i < r->frames.count; i++) {
+    mhrfit_ingest_frame_plan *f = &p->frames[i];
+    p->n_frames = i + 1;
+    if (!(f->frame = mf_strdup(r->frames.items[i], err))) goto fail;
+    char fd[DETAIL_MAX];
+    if (p->global != MHRFIT_INGEST_REUSE) {
+      f->reason = p->global;
+      snprintf(fd, sizeof fd, "%s", detail);
+    } else {
+      bool fatal;
+      f->reason = check_frame(r, meta, f->frame, fd, sizeof fd, err, &fatal);
+      if (fatal) goto fail;
+    }
+    if (!(f->detail = mf_strdup(fd, err))) goto fail;
+    if (f->reason != MHRFIT_INGEST_REUSE) p->n_redo++;
+  }
+  *meta_out = meta;
+  return p;
+fail:
+  mhrfit_value_free(meta);
+  mhrfit_ingest_plan_free(p);
+  return NULL;
+}
+
+mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_error *err) {
+  request r;
+  if (!o) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+    return NULL;
+  }
+  if (!request_init(&r, o, err)) return NULL;
+  mhrfit_value *meta;
+  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
+  mhrfit_value_free(meta);
+  request_free(&r);
+  return p;
+}
+
+void mhrfit_ingest_plan_free(mhrfit_ingest_plan *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->n_frames; i++) {
+    free(p->frames[i].frame);
+    free(p->frames[i].detail);
+  }
+  free(p->frames);
+  free(p->global_detail);
+  free(p);
+}
+
+/* ---- the estimator ------------------------------------------------------------------------ */
+
+/* Appends s shell-quoted ('...' with ' written as '\'') to the growing buffer. */
+static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, mhrfit_error *err) {
+  if (!mf_grow((void **)buf, cap, *len + n + 1, 1, err)) return false;
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = '\0';
+  return true;
+}
+
+static bool append_quoted(char **buf, size_t *len, size_t *cap, const char *s, mhrfit_error *err) {
+  if (!append(buf, len, cap, "'", 1, err)) return false;
+  for (const char *p = s; *p; p++)
+    if (!(*p == '\'' ? append(buf, len, cap, "'\\''", 4, err) : append(buf, len, cap, p, 1, err))) return false;
+  return append(buf, len, cap, "'", 1, err);
+}
+
+static char *build_command(const char *tmpl, const char *image, const char *output, const char *frame,
+                           const char *cam, mhrfit_error *err) {
+  static const char *const keys[4] = {"{image}", "{output}", "{frame}", "{cam}"};
+  const char *vals[4] = {image, output, frame, cam};
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  if (!append(&buf, &len, &cap, "", 0, err)) return NULL;
+  for (const char *p = tmpl; *p;) {
+    int k = -1;
+    for (int i = 0; i < 4 && k < 0; i++)
+      if (strncmp(p, keys[i], strlen(keys[i])) == 0) k = i;
+    bool ok = k >= 0 ? append_quoted(&buf, &len, &cap, vals[k], err) : append(&buf, &len, &cap, p, 1, err);
+    if (!ok) {
+      free(buf);
+      return NULL;
+    }
+    p += k >= 0 ? strlen(keys[k]) : 1;
+  }
+  return buf;
+}
+
+/* Runs the estimator for one image into v->raw. On failure writes the reason to msg. */
+static bool run_estimator(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
+                          size_t size) {
+  mhrfit_error e = {0};
+  char *dir = dupf(&e, "%s/sam3d/%s", r->out_root, frame);
+  char *tmp = dupf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
+  char *cmd = NULL;
+  bool ok = false;
+  if (!dir || !tmp || !make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
+    snprintf(msg, size, "cannot prepare the estimator run: %.900s", e.message);
+    goto done;
+  }
+  unlink(tmp);
+  logf_(r->o, MHRFIT_INGEST_INFO, "frame '%s' camera '%s': running the estimator on %s", frame, cam, v->image_rel);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(msg, size, "cannot start the estimator: %s", strerror(errno));
+    goto done;
+  }
+  if (pid == 0) {
+    dup2(STDERR_FILENO, STDOUT_FILENO); /* the estimator's chatter goes to stderr */
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  pid_t w;
+  while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (w < 0) {
+    snprintf(msg, size, "waiting for the estimator failed: %s", strerror(errno));
+  } else if (WIFSIGNALED(status)) {
+    snprintf(msg, size, "estimator killed by signal %d: %s", WTERMSIG(status), cmd);
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    snprintf(msg, size, "estimator failed with exit status %d: %s", WIFEXITED(status) ? WEXITSTATUS(status) : -1, cmd);
+  } else if (!is_file(tmp)) {
+    snprintf(msg, size, "estimator exited with status 0 but wrote no file at %s: %s", tmp, cmd);
+  } else if (rename(tmp, v->raw) != 0) {
+    snprintf(msg, size, "%s: cannot move the estimator output into place: %s", v->raw, strerror(errno));
+  } else {
+    ok = true;
+  }
+done:
+  if (!ok && tmp) unlink(tmp);
+  free(dir);
+  free(tmp);
+  free(cmd);
+  return ok;
+}
+
+/* ---- ingesting one frame ------------------------------------------------------------------ */
+
+static bool dset(mhrfit_value *d, const char *key, mhrfit_value *v, mhrfit_error *err) {
+  return v && mhrfit_value_dict_set(d, key, v, err);
+}
+
+static mhrfit_value *str_value(const char *s, mhrfit_error *err) {
+  return s ? mhrfit_value_new_string(MHRFIT_V_STRING, s, strlen(s), err) : mhrfit_value_new_null(err);
+}
+
+static mhrfit_value *str_list(const char *const *s, size_t n, mhrfit_error *err) {
+  mhrfit_value *l = mhrfit_value_new_list(err);
+  for (size_t i = 0; l && i < n; i++)
+    if (!mhrfit_value_list_append(l, str_value(s[i], err), err)) {
+      mhrfit_value_free(l);
+      return NULL;
+    }
+  return l;
+}
+
+/* True when the recorded view `rec` says the raw estimator output of `v` was made for the same
+ * image and is unchanged (the caller checks that the settings are the same). */
+static bool raw_reusable(const mhrfit_value *rec, const view_files *v) {
+  const mhrfit_value *kind = mhrfit_value_dict_get(rec, "source_kind");
+  if (!kind || kind->kind != MHRFIT_V_STRING || strcmp(kind->u.str.data, "estimator") != 0) return false;
+  char d[DETAIL_MAX];
+  mf_file_id none = {0};
+  mhrfit_ingest_reason why = mf_ingest_view_compare(rec, "", v->image_rel, &v->image_id, v->source_rel,
+                                                    &v->source_id, v->out_rel, &none, d, sizeof d);
+  return why == MHRFIT_INGEST_REUSE || why == MHRFIT_INGEST_OUTPUT_MISSING;
+}
+
+typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED } view_status;
+static const char *const status_names[] = {"ok", "missing", "no_person", "failed"};
+
+/* Ingests one view; returns its record (NULL only when out of memory). */
+static mhrfit_value *ingest_view(const request *r, const char *frame, const char *cam, const mhrfit_value *old_view,
+                                 bool raw_ok, mhrfit_ingest_summary *sum, mhrfit_error *err) {
+  view_files v;
+  char msg[DETAIL_MAX] = "";
+  view_status st = V_FAILED;
+  mhrfit_person_info info = {0};
+  mhrfit_value *doc = NULL, *person = NULL, *rec = NULL;
+  {
+    mhrfit_error e = {0};
+    if (!resolve_view(r, frame, cam, true, &v, &e)) {
+      snprintf(msg, sizeof msg, "%s", e.message);
+      goto record;
+    }
+  }
+  /* The SAM output: an existing file, a reusable estimator output, or a new estimator run. */
+  bool need_run = false;
+  if (v.source_kind == SRC_ESTIMATOR)
+    need_run = !(raw_ok && old_view && raw_reusable(old_view, &v)) && v.image;
+  else if (v.source_kind == SRC_NONE)
+    need_run = r->o->estimator && v.image;
+  if (v.source_kind == SRC_ESTIMATOR && !v.image) { /* image gone: its old estimator output is stale */
+    free(v.source);
+    free(v.source_rel);
+    v.source = v.source_rel = NULL;
+    v.source_kind = SRC_NONE;
+    memset(&v.source_id, 0, sizeof v.source_id);
+  }
+  if (need_run) {
+    sum->estimator_runs++;
+    free(v.source);
+    free(v.source_rel);
+    v.source = v.source_rel = NULL;
+    v.source_kind = SRC_NONE;
+    memset(&v.source_id, 0, sizeof v.source_id);
+    unlink(v.raw);
+    if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) goto record;
+    mhrfit_error e = {0};
+    if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
+        !mf_file_identity(v.source, &v.source_id, &e)) {
+      snprintf(msg, sizeof msg, "%s", e.message);
+      goto record;
+    }
+    v.source_kind = SRC_ESTIMATOR;
+  }
+  if (v.source_kind == SRC_NONE) {
+    if (v.image) {
+      snprintf(msg, sizeof msg, "image %s has no SAM 3D Body output (%s/%s/%s.npz or .npy) and no estimator was given",
+               v.image_rel, r->sam_root, frame, cam);
+    } else {
+      st = V_MISSING;
+    }
+    goto record;
+  }
+  {
+    mhrfit_error e = {0};
+    doc = mhrfit_numpy_load(v.source, NULL, &e);
+    if (!doc || !mhrfit_ingest_select_person(doc, r->o->strategy, r->o->person_index, &person, &info, &e)) {
+      if (doc) mhrfit_error_prefix(&e, "%s", v.source);
+      snprintf(msg, sizeof msg, "%s", e.message);
+      goto record;
+    }
+  }
+  if (!person) {
+    st = V_NO_PERSON;
+    goto record;
+  }
+  if (info.index_clipped)
+    logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': person_index %ld clipped to %zu (%zu persons in %s)",
+          frame, cam, r->o->person_index, info.chosen, info.n_persons, v.source_rel);
+  if (info.n_kp_valid == 0)
+    logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': %s: no finite keypoint in 'pred_keypoints_2d'", frame,
+          cam, v.source_rel);
+  {
+    mhrfit_error e = {0};
+    char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
+    bool ok = dir && make_dirs(dir, &e) && mhrfit_npz_save_dict(v.out, person, r->o->compress, &e) &&
+              mf_file_identity(v.out, &v.out_id, &e);
+    free(dir);
+    if (!ok) {
+      snprintf(msg, sizeof msg, "%s", e.message);
+      goto record;
+    }
+  }
+  st = V_OK;
+  sum->views_written++;
+record:
+  if (st != V_OK && v.out && unlink(v.out) == 0) memset(&v.out_id, 0, sizeof v.out_id);
+  if (st == V_FAILED) {
+    sum->views_failed++;
+    logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s' camera '%s': %s", frame, cam, msg);
+  } else if (st == V_MISSING) {
+    sum->views_missing++;
+  } else if (st == V_NO_PERSON) {
+    sum->views_no_person++;
+  }
+  rec = mhrfit_value_new_dict(err);
+  bool ok = rec && dset(rec, "status", str_value(status_names[st], err), err) &&
+            dset(rec, "error", str_value(st == V_FAILED ? msg : NULL, err), err) &&
+            dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
+            dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
+            dset(rec, "source_kind",
+                 str_value(v.source_kind == SRC_INPUT ? "input" : v.source_kind == SRC_ESTIMATOR ? "estimator" : NULL,
+                           err),
+                 err) &&
+            dset(rec, "output", mf_ingest_id_value(st == V_OK ? v.out_rel : NULL, &v.out_id, err), err) &&
+            dset(rec, "n_persons", mhrfit_value_new_int((int64_t)info.n_persons, err), err) &&
+            dset(rec, "person",
+                 person ? mhrfit_value_new_int((int64_t)info.chosen, err) : mhrfit_value_new_null(err), err) &&
+            dset(rec, "index_clipped", mhrfit_value_new_bool(info.index_clipped, err), err) &&
+            dset(rec, "bbox_area",
+                 person && info.bbox_area >= 0 ? mhrfit_value_new_float(info.bbox_area, err)
+                                               : mhrfit_value_new_null(err),
+                 err) &&
+            dset(rec, "n_keypoints_valid", mhrfit_value_new_int((int64_t)info.n_kp_valid, err), err) &&
+            dset(rec, "model_params", mhrfit_value_new_bool(info.has_model_params, err), err);
+  if (!ok) {
+    mhrfit_value_free(rec);
+    rec = NULL;
+  }
+  mhrfit_value_free(doc);
+  mhrfit_value_free(person);
+  view_files_free(&v);
+  return rec;
+}
+
+/* Ingests one frame; returns its record and sets *failed. NULL only when out of memory. */
+static mhrfit_value *ingest_frame(const request *r, const char *frame, const mhrfit_value *old_rec,
+                                  bool raw_ok, mhrfit_ingest_summary *sum, bool *failed, mhrfit_error *err) {
+  *failed = false;
+  mhrfit_value *rec = mhrfit_value_new_dict(err);
+  mhrfit_value *views = mhrfit_value_new_dict(err);
+  char first_error[DETAIL_MAX] = "";
+  if (!rec || !views) goto oom;
+  if (!frame_exists(r, frame)) {
+    *failed = true;
+    snprintf(first_error, sizeof first_error, "frame folder '%s' not found in %s", frame, r->input_root);
+    logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s': %s", frame, first_error);
+  } else {
+    const mhrfit_value *old_views = mhrfit_value_dict_get(old_rec, "views");
+    for (size_t c = 0; c < r->o->n_cams; c++) {
+      const char *cam = r->o->cams[c];
+      mhrfit_value *vr = ingest_view(r, frame, cam, mhrfit_value_dict_get(old_views, cam), raw_ok, sum, err);
+      if (!vr) goto oom;
+      const mhrfit_value *st = mhrfit_value_dict_get(vr, "status");
+      if (strcmp(st->u.str.data, "failed") == 0 && !*failed) {
+        *failed = true;
+        snprintf(first_error, sizeof first_error, "camera '%s': %.900s", cam,
+                 mhrfit_value_dict_get(vr, "error")->u.str.data);
+      }
+      if (!mhrfit_value_dict_set(views, cam, vr, err)) {
+        views = NULL;
+        goto oom;
+      }
+    }
+  }
+  if (!dset(rec, "status", str_value(*failed ? "failed" : "ok", err), err) ||
+      !dset(rec, "error", str_value(*failed ? first_error : NULL, err), err) ||
+      !mhrfit_value_dict_set(rec, "views", views, err)) {
+    views = NULL;
+    goto oom;
+  }
+  return rec;
+oom:
+  mhrfit_value_free(views);
+  mhrfit_value_free(rec);
+  return NULL;
+}
+
+/* ---- the meta file ------------------------------------------------------------------------ */
+
+typedef struct frame_rec {
+  char *frame;
+  mhrfit_value *rec;
+} frame_rec;
+
+typedef struct records {
+  frame_rec *items;
+  size_t count, cap;
+} records;
+
+static void records_free(records *rs) {
+  for (size_t i = 0; i < rs->count; i++) {
+    free(rs->items[i].frame);
+    mhrfit_value_free(rs->items[i].rec);
+  }
+  free(rs->items);
+  memset(rs, 0, sizeof *rs);
+}
+
+/* Inserts or replaces the record of `frame`, taking ownership of `rec` (freed on failure). */
+static bool records_put(records *rs, const char *frame, mhrfit_value *rec, mhrfit_error *err) {
+  for (size_t i = 0; i < rs->count; i++)
+    if (strcmp(rs->items[i].frame, frame) == 0) {
+      mhrfit_value_free(rs->items[i].rec);
+      rs->items[i].rec = rec;
+      return true;
+    }
+  char *f = mf_strdup(frame, err);
+  if (!f || !mf_grow((void **)&rs->items, &rs->cap, rs->count + 1, sizeof *rs->items, err)) {
+    free(f);
+    mhrfit_value_free(rec);
+    return false;
+  }
+  rs->items[rs->count].frame = f;
+  rs->items[rs->count].rec = rec;
+  rs->count++;
+  return true;
+}
+
+static int cmp_rec(const void *a, const void *b) {
+  return mf_natural_cmp(((const frame_rec *)a)->frame, ((const frame_rec *)b)->frame);
+}
+
+static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
+  if (rs->count > 1) qsort(rs->items, rs->count, sizeof *rs->items, cmp_rec);
+  const mhrfit_ingest_options *o = r->o;
+  mhrfit_value *m = mhrfit_value_new_dict(err), *frames = mhrfit_value_new_dict(err);
+  bool ok = m && frames && dset(m, "format", str_value(MF_INGEST_META_FORMAT, err), err) &&
+            dset(m, "version", mhrfit_value_new_int(MF_INGEST_META_VERSION, err), err) &&
+            dset(m, "tool", str_value("mhrfit", err), err) &&
+            dset(m, "tool_version", str_value(r->s.tool_version, err), err) &&
+            dset(m, "input_root", str_value(r->input_root, err), err) &&
+            dset(m, "sam_root", str_value(r->sam_root, err), err) &&
+            dset(m, "cams", str_list(o->cams, o->n_cams, err), err) &&
+            dset(m, "frames_requested",
+                 o->frames ? str_list((const char *const *)r->frames.items, r->frames.count, err)
+                           : mhrfit_value_new_null(err),
+                 err) &&
+            dset(m, "person_select_strategy", str_value(mhrfit_person_strategy_name(o->strategy), err), err) &&
+            dset(m, "person_index", mhrfit_value_new_int(o->person_index, err), err) &&
+            dset(m, "estimator", str_value(o->estimator, err), err) &&
+            dset(m, "model_ids", str_list(o->model_ids, o->n_model_ids, err), err) &&
+            dset(m, "hash", str_value("xxh64", err), err);
+  for (size_t i = 0; ok && i < rs->count; i++)
+    ok = dset(frames, rs->items[i].frame, mhrfit_value_clone(rs->items[i].rec, err), err);
+  if (ok) {
+    ok = mhrfit_value_dict_set(m, "frames", frames, err);
+    frames = NULL;
+  }
+  char *path = ok ? dupf(err, "%s/%s", r->out_root, META_NAME) : NULL;
+  mf_atomic_file af;
+  if (path && mf_atomic_open(&af, path, err)) {
+    if (!mhrfit_value_write_json(m, af.f, 1, err) || fputc('\n', af.f) == EOF) {
+      mf_atomic_abort(&af);
+      ok = false;
+    } else {
+      ok = mf_atomic_commit(&af, err);
+    }
+  } else {
+    ok = false;
+  }
+  free(path);
+  mhrfit_value_free(frames);
+  mhrfit_value_free(m);
+  return ok;
+}
+
+/* True when the stored frames_requested equals the current request's. */
+static bool same_frames_requested(const request *r, const mhrfit_value *meta) {
+  const mhrfit_value *fr = mhrfit_value_dict_get(meta, "frames_requested");
+  if (!r->o->frames) return fr && fr->kind == MHRFIT_V_NULL;
+  if (!fr || fr->kind != MHRFIT_V_LIST || fr->u.list.count != r->frames.count) return false;
+  for (size_t i = 0; i < r->frames.count; i++) {
+    const mhrfit_value *it = fr->u.list.items[i];
+    if (it->kind != MHRFIT_V_STRING || strcmp(it->u.str.data, r->frames.items[i]) != 0) return false;
+  }
+  return true;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err) {
+  mhrfit_ingest_summary dummy;
+  if (!summary) summary = &dummy;
+  memset(summary, 0, sizeof *summary);
+  if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+  if (o->out_dir && *o->out_dir && !make_dirs(o->out_dir, err)) return false;
+  request r;
+  if (!request_init(&r, o, err)) return false;
+  mhrfit_value *meta = NULL;
+  records rs = {0};
+  bool ok = false;
+  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
+  if (!p) goto done;
+  summary->frames_total = p->n_frames;
+  bool settings_same = p->global == MHRFIT_INGEST_REUSE;
+  /* Raw estimator outputs survive changes of strategy, cameras or frames, not of the estimator. */
+  bool raw_ok = !o->force && mf_ingest_meta_same_estimator(meta, &r.s);
+  if (!settings_same && meta)
+    logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
+  else if (p->global == MHRFIT_INGEST_FORCED || p->global == MHRFIT_INGEST_META_INVALID)
+    logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
+  /* Keep the records of frames that stay valid (reused, or outside this request) when the
+   * settings match; with other settings every record is dropped. */
+  const mhrfit_value *old_frames = mhrfit_value_dict_get(meta, "frames");
+  if (settings_same && old_frames && old_frames->kind == MHRFIT_V_DICT)
+    for (size_t i = 0; i < old_frames->u.dict.count; i++) {
+      const char *f = old_frames->u.dict.keys[i];
+      bool redo = false;
+      for (size_t k = 0; k < p->n_frames && !redo; k++)
+        redo = strcmp(p->frames[k].frame, f) == 0 && p->frames[k].reason != MHRFIT_INGEST_REUSE;
+      if (!redo && !records_put(&rs, f, mhrfit_value_clone(old_frames->u.dict.vals[i], err), err)) goto done;
+    }
+  bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
+  double last_write = now_seconds();
+  size_t done_frames = 0;
+  for (size_t i = 0; i < p->n_frames; i++) {
+    const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+    if (fp->reason == MHRFIT_INGEST_REUSE) {
+      summary->frames_reused++;
+    } else {
+      if (settings_same)
+        logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
+              mhrfit_ingest_reason_name(fp->reason), fp->detail);
+      const mhrfit_value *old_rec =
+          old_frames && old_frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(old_frames, fp->frame) : NULL;
+      bool failed;
+      mhrfit_value *rec = ingest_frame(&r, fp->frame, old_rec, raw_ok, summary, &failed, err);
+      if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
+      if (failed) summary->frames_failed++;
+      else summary->frames_ingested++;
+      if (now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
+        if (!write_meta(&r, &rs, err)) goto done;
+        last_write = now_seconds();
+      }
+    }
+    done_frames++;
+    if (o->progress) o->progress(o->user, done_frames, p->n_frames);
+  }
+  if (need_write) {
+    if (!write_meta(&r, &rs, err)) goto done;
+    summary->meta_written = true;
+  }
+  ok = true;
+done:
+  records_free(&rs);
+  mhrfit_ingest_plan_free(p);
+  mhrfit_value_free(meta);
+  request_free(&r);
+  return ok;
+}

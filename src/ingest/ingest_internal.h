@@ -1,0 +1,78 @@
+/* Internal pieces of stage 1 (ingest): hashing, file identities, the stage1_meta.json
+ * comparison. Not part of the public API. */
+#ifndef MF_INGEST_INTERNAL_H
+#define MF_INGEST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mhrfit/error.h"
+#include "mhrfit/ingest.h"
+#include "mhrfit/value.h"
+
+/* Streaming xxHash64 with seed 0. */
+typedef struct mf_xxh64 {
+  uint64_t v[4];
+  uint64_t total;
+  unsigned char buf[32];
+  size_t buffered;
+} mf_xxh64;
+
+void mf_xxh64_init(mf_xxh64 *s);
+void mf_xxh64_update(mf_xxh64 *s, const void *data, size_t len);
+uint64_t mf_xxh64_digest(const mf_xxh64 *s);
+uint64_t mf_xxh64_buffer(const void *data, size_t len);
+
+/* Identity of a file: size, modification time, content hash. */
+typedef struct mf_file_id {
+  bool exists;
+  uint64_t size;
+  long long mtime_sec;
+  long mtime_nsec;
+  uint64_t hash;
+} mf_file_id;
+
+/* Stats and hashes `path`; a missing file gives exists = false and returns true. */
+bool mf_file_identity(const char *path, mf_file_id *id, mhrfit_error *err);
+
+/* Version of the stage1_meta.json layout; a different value invalidates the cache. */
+#define MF_INGEST_META_VERSION 1
+#define MF_INGEST_META_FORMAT "mhrfit-stage1-meta"
+
+/* The settings part of a request that every frame depends on, in the form stored in the meta. */
+typedef struct mf_ingest_settings {
+  const char *tool_version;
+  const char *input_root; /* absolute */
+  const char *sam_root;   /* absolute */
+  const char *const *cams;
+  size_t n_cams;
+  mhrfit_person_strategy strategy;
+  long person_index;
+  const char *estimator; /* NULL = none */
+  const char *const *model_ids;
+  size_t n_model_ids;
+} mf_ingest_settings;
+
+/* Compares the settings stored in a parsed meta document with `s`. Returns MHRFIT_INGEST_REUSE
+ * when they match, else the first mismatch with an explanation in detail[0..size-1]. Tolerates
+ * any document shape (fuzzed). */
+mhrfit_ingest_reason mf_ingest_meta_compare(const mhrfit_value *meta, const mf_ingest_settings *s, char *detail,
+                                            size_t size);
+
+/* True when the meta records the same estimator command, model identifiers and input root as
+ * `s` (so raw estimator outputs recorded in it may be reused even if other settings changed). */
+bool mf_ingest_meta_same_estimator(const mhrfit_value *meta, const mf_ingest_settings *s);
+
+/* Compares one view record of the meta (`rec`, may be NULL) with the current identities of its
+ * image, its SAM output and its stage-1 file (`cur_*`, exists = false when absent; relative paths
+ * `*_rel`, NULL when absent). Returns MHRFIT_INGEST_REUSE or the reason, with a detail. */
+mhrfit_ingest_reason mf_ingest_view_compare(const mhrfit_value *rec, const char *cam, const char *image_rel,
+                                            const mf_file_id *cur_image, const char *source_rel,
+                                            const mf_file_id *cur_source, const char *out_rel,
+                                            const mf_file_id *cur_out, char *detail, size_t size);
+
+/* Builds the JSON record of a file identity {"path", "size", "mtime", "xxh64"}. */
+mhrfit_value *mf_ingest_id_value(const char *rel, const mf_file_id *id, mhrfit_error *err);
+
+#endif
