@@ -598,6 +598,11 @@ static void test_bad_input_other_frames_go_on(void) {
   o.estimator = "run {image}";
   CHECK(!mhrfit_ingest_check(&o, &err) && err.type == MHRFIT_ERR_ARGUMENT);
   CHECK_CONTAINS(err.message, "{output}");
+  o.estimator = NULL;
+  o.out_dir = o.input_dir;
+  CHECK(!mhrfit_ingest_check(&o, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK_CONTAINS(err.message, "must not be the input");
+  opts_for(&o, "out");
   const char *dup[2] = {"a", "a"};
   o.estimator = NULL;
   o.cams = dup;

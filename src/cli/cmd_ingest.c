@@ -86,7 +86,7 @@ int mf_cmd_ingest(int argc, char **argv) {
       "A failing view (corrupt file, estimator failure) fails its frame; the other frames go on.\n"
       "Exit status 1 when any frame failed. Example:\n"
       "  mhrfit ingest --input capture --cams left front right --out work \\\n"
-      "    --estimator 'python3 tools/sam3d_body_adapter.py --checkpoint ckpt.pt {image} {output}' \\\n"
+      "    --estimator 'python3 tools/sam3d_body_adapter.py --checkpoint_path ckpt.pt {image} {output}' \\\n"
       "    --model_id checkpoint=ckpt.pt detector=vitdet",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;

@@ -219,6 +219,11 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
     request_free(r);
     return false;
   }
+  if (strcmp(r->out_root, r->input_root) == 0 || strcmp(r->out_root, r->sam_root) == 0) {
+    request_free(r);
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: the output folder must not be the input or SAM output folder",
+                       o->out_dir);
+  }
   if (o->frames) {
     for (size_t i = 0; i < o->n_frames; i++) {
       if (!valid_name(o->frames[i])) {
@@ -726,10 +731,7 @@ static mhrfit_value *ingest_frame(const request *r, const char *frame, const mhr
         snprintf(first_error, sizeof first_error, "camera '%s': %.900s", cam,
                  mhrfit_value_dict_get(vr, "error")->u.str.data);
       }
-      if (!mhrfit_value_dict_set(views, cam, vr, err)) {
-        views = NULL;
-        goto oom;
-      }
+      if (!mhrfit_value_dict_set(views, cam, vr, err)) goto oom;
     }
   }
   if (!dset(rec, "status", str_value(*failed ? "failed" : "ok", err), err) ||
@@ -768,6 +770,7 @@ static void records_free(records *rs) {
 
 /* Inserts or replaces the record of `frame`, taking ownership of `rec` (freed on failure). */
 static bool records_put(records *rs, const char *frame, mhrfit_value *rec, mhrfit_error *err) {
+  if (!rec) return false;
   for (size_t i = 0; i < rs->count; i++)
     if (strcmp(rs->items[i].frame, frame) == 0) {
       mhrfit_value_free(rs->items[i].rec);
