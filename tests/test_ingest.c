@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,9 +161,25 @@ static double out_kp0(const char *path) {
   return x;
 }
 
+static char roots[32][64];
+static int n_roots;
+
 static void make_root(void) {
   snprintf(root, sizeof root, "/tmp/mhrfit_ingestXXXXXX");
   REQUIRE(mkdtemp(root));
+  if (n_roots < 32) snprintf(roots[n_roots++], sizeof roots[0], "%s", root);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* Removes the temporary trees of the tests. */
+static void remove_roots(void) {
+  for (int i = 0; i < n_roots; i++) nftw(roots[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- selection ---------------------------------------------------------------------------- */
@@ -204,7 +221,8 @@ static void test_strategy_names(void) {
   CHECK_STR(mhrfit_ingest_reason_name(MHRFIT_INGEST_IMAGE_CHANGED), "image_changed");
 }
 
-static void test_select_list_of_dicts(void) {
+/* Issue-A (ORIGINAL.md §9): the original kept the first detection; largest_bbox must not. */
+static void test_issue_a_select_list_of_dicts(void) {
   mhrfit_value *doc = load("ingest/list_of_dicts.npy");
   REQUIRE(doc && doc->kind == MHRFIT_V_LIST);
   mhrfit_person_info info;
@@ -260,7 +278,8 @@ static void test_select_stacked(void) {
   mhrfit_value_free(doc);
 }
 
-static void test_select_dict_and_plain(void) {
+/* Issue-B (ORIGINAL.md §9): a plain (70,2) array file must be accepted, not .item()-ed. */
+static void test_issue_b_select_dict_and_plain(void) {
   mhrfit_value *doc = load("ingest/dict_single.npy");
   REQUIRE(doc && doc->kind == MHRFIT_V_DICT);
   mhrfit_value *p = NULL;
@@ -679,18 +698,70 @@ static void test_estimator_hook(void) {
   CHECK(lines == 11);
 }
 
+/* Issue-C (ORIGINAL.md §9): stage-1 outputs of another session (same frame folders, same camera
+ * count) were silently reused. Here another input root, and the same root with other content,
+ * both invalidate the cache. */
+static void test_issue_c_other_session_not_reused(void) {
+  make_tree();
+  mhrfit_ingest_options o;
+  opts_for(&o, "out");
+  mhrfit_ingest_summary s;
+  REQUIRE(run(&o, &s));
+  CHECK(s.frames_ingested == 3);
+  /* session B: same layout, other content, other folder */
+  mkdir(P("inB"), 0777);
+  for (int f = 0; f < 3; f++) {
+    mkdir(P("inB/%d", f), 0777);
+    for (int c = 0; c < 2; c++) person_npz(P("inB/%d/%c.npz", f, 'a' + c), 50 + f, 100);
+  }
+  static char in_b[512];
+  snprintf(in_b, sizeof in_b, "%s/inB", root);
+  o.input_dir = in_b;
+  mhrfit_error err = {0};
+  mhrfit_ingest_plan *p = mhrfit_ingest_check(&o, &err);
+  REQUIRE(p);
+  CHECK(p->global == MHRFIT_INGEST_INPUT_CHANGED && p->n_redo == 3);
+  mhrfit_ingest_plan_free(p);
+  REQUIRE(run(&o, &s));
+  CHECK(s.frames_ingested == 3 && out_kp0(P("out/stage1/1/a.npz")) == 51000.0);
+  /* session C copied over session B in place: every frame's outputs changed */
+  for (int f = 0; f < 3; f++)
+    for (int c = 0; c < 2; c++) person_npz(P("inB/%d/%c.npz", f, 'a' + c), 70 + f, 100);
+  p = mhrfit_ingest_check(&o, &err);
+  REQUIRE(p);
+  CHECK(p->global == MHRFIT_INGEST_REUSE && p->n_redo == 3 && reason_of(p, "2") == MHRFIT_INGEST_SOURCE_CHANGED);
+  mhrfit_ingest_plan_free(p);
+  REQUIRE(run(&o, &s));
+  CHECK(s.frames_ingested == 3 && out_kp0(P("out/stage1/2/b.npz")) == 72000.0);
+}
+
+/* Issue-D (ORIGINAL.md §9): camera names match exactly; "b_old.npz" is not camera "b". */
+static void test_issue_d_exact_camera_names(void) {
+  make_tree();
+  rename(P("in/0/b.npz"), P("in/0/b_old.npz"));
+  rename(P("in/0/b.jpg"), P("in/0/xb.jpg"));
+  mhrfit_ingest_options o;
+  opts_for(&o, "out");
+  mhrfit_ingest_summary s;
+  REQUIRE(run(&o, &s));
+  CHECK(s.views_missing == 1 && s.frames_failed == 0 && !exists(P("out/stage1/0/b.npz")));
+}
+
 int main(void) {
   RUN(test_xxh64);
   RUN(test_strategy_names);
-  RUN(test_select_list_of_dicts);
+  RUN(test_issue_a_select_list_of_dicts);
   RUN(test_select_missing_and_nan_bbox);
   RUN(test_select_stacked);
-  RUN(test_select_dict_and_plain);
+  RUN(test_issue_b_select_dict_and_plain);
   RUN(test_select_nobody);
   RUN(test_select_invalid);
   RUN(test_run_meta_and_reuse);
   RUN(test_frame_subset);
   RUN(test_bad_input_other_frames_go_on);
   RUN(test_estimator_hook);
+  RUN(test_issue_c_other_session_not_reused);
+  RUN(test_issue_d_exact_camera_names);
+  remove_roots();
   return test_report();
 }
