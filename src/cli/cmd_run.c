@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "common/path.h"
 #include "mhrfit/fit_io.h"
+#include "mhrfit/ingest.h"
 #include "mhrfit/json.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
@@ -109,6 +110,13 @@ static void frame_signature(const char *dir, const char *const *cams, size_t V, 
   snprintf(out, 24, "%016llx", (unsigned long long)h);
 }
 
+/* Stage-1 messages: reasons for re-ingesting and failures, unless --quiet (errors always). */
+static void ingest_log(void *user, mhrfit_ingest_log_level level, const char *message) {
+  bool quiet = *(const bool *)user;
+  if (!quiet || level == MHRFIT_INGEST_ERROR)
+    fprintf(stderr, "mhrfit run: ingest: %s%s\n", level == MHRFIT_INGEST_ERROR ? "error: " : "", message);
+}
+
 /* Rounds to float32, the precision of fit.npz, so a resumed run continues from exactly what
  * an uninterrupted run used. */
 static void round_f32(double *x, size_t n) {
@@ -117,7 +125,8 @@ static void round_f32(double *x, size_t n) {
 
 int mf_cmd_run(int argc, char **argv) {
   const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL, *smooth_method = "original";
-  mf_strlist cams = {0}, frame_rel = {0};
+  const char *sam_dir = NULL, *estimator = NULL, *strategy = "largest_bbox";
+  mf_strlist cams = {0}, frame_rel = {0}, model_ids = {0};
   long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0, median_window = 5;
   bool overwrite = false, no_smoothing = false, no_mesh = false, quiet = false, per_frame_scales = false;
   double alpha = 0.65, outlier_sigma = 3.5, cutoff = 6, fps = 30;
@@ -126,7 +135,13 @@ int mf_cmd_run(int argc, char **argv) {
   mf_tri_cli_init(&tc);
   mf_fit_cli_init(&fc);
   const mf_opt own[] = {
-      {"input", MF_OPT_STRING, &input, "DIR", "capture: one folder per frame holding <cam>.npz|.npy stage-1 files; required", NULL},
+      {"input", MF_OPT_STRING, &input, "DIR",
+       "capture: one folder per frame with the camera images and/or SAM 3D Body outputs <cam>.npz|.npy; required", NULL},
+      {"sam_dir", MF_OPT_STRING, &sam_dir, "DIR", "stage 1: SAM 3D Body outputs <frame>/<cam>.npz|.npy (default: --input)", NULL},
+      {"estimator", MF_OPT_STRING, &estimator, "CMD",
+       "stage 1: command run where an output is missing, with {image} and {output} (default: none)", NULL},
+      {"model_id", MF_OPT_LIST, &model_ids, "ID", "stage 1: estimator model identifiers, recorded and compared", NULL},
+      {"person_select_strategy", MF_OPT_STRING, &strategy, "S", "stage 1: largest_bbox | first | person_index (default largest_bbox)", NULL},
       {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
       {"cams", MF_OPT_LIST, &cams, "NAME", "camera names (exact); at least 2; required", NULL},
       {"out", MF_OPT_STRING, &out, "DIR", "output folder; required", NULL},
@@ -135,7 +150,7 @@ int mf_cmd_run(int argc, char **argv) {
       {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
       {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
-      {"person_index", MF_OPT_INT, &person, "N", "person in multi-person stage-1 files (default 0)", NULL},
+      {"person_index", MF_OPT_INT, &person, "N", "stage 1: the person with --person_select_strategy person_index (default 0)", NULL},
       {"min_views", MF_OPT_INT, &min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
       {"max_stale_frames", MF_OPT_INT, &max_stale, "N", "temporal prior only from a good frame at most N frames back (default 40)", NULL},
       {"bad_frame_retries", MF_OPT_INT, &retries, "N", "refits of a bad frame with a stronger temporal prior (default 1)", NULL},
@@ -173,6 +188,7 @@ int mf_cmd_run(int argc, char **argv) {
   if (rc >= 0) {
     mf_strlist_free(&cams);
     mf_strlist_free(&frame_rel);
+    mf_strlist_free(&model_ids);
     return rc;
   }
   mf_strlist_free(&pos);
@@ -209,6 +225,11 @@ int mf_cmd_run(int argc, char **argv) {
   so.outlier_sigma = outlier_sigma;
   so.cutoff_hz = cutoff;
   so.fps = fps;
+  mhrfit_person_strategy pstrat;
+  if (!mhrfit_person_strategy_parse(strategy, &pstrat, &err)) {
+    rc = mf_usage_error("run", "--person_select_strategy: %s", err.message);
+    goto done;
+  }
   rc = MF_EXIT_FAILURE;
   assets = mf_assets_dir(assets, "run");
   if (!assets) {
@@ -217,11 +238,18 @@ int mf_cmd_run(int argc, char **argv) {
   }
   /* frames */
   if (!mf_list_dir(input, NULL, true, &frames, &err)) goto fail;
-  if (frame_rel.count) {
+  {
+    struct stat so_st, fr_st;
+    bool have_out = stat(out, &so_st) == 0;
     size_t k = 0;
     for (size_t i = 0; i < frames.count; i++) {
-      bool keep = false;
-      for (size_t j = 0; j < frame_rel.count; j++) keep = keep || strcmp(frames.items[i], frame_rel.items[j]) == 0;
+      snprintf(path, sizeof path, "%s/%s", input, frames.items[i]);
+      bool same = have_out && stat(path, &fr_st) == 0 && fr_st.st_dev == so_st.st_dev && fr_st.st_ino == so_st.st_ino;
+      bool keep = frames.items[i][0] != '.' && !same;
+      for (size_t jj = 0; keep && frame_rel.count && jj <= frame_rel.count; jj++) {
+        if (jj == frame_rel.count) keep = false;
+        else if (strcmp(frames.items[i], frame_rel.items[jj]) == 0) break;
+      }
       if (keep) frames.items[k++] = frames.items[i];
       else free(frames.items[i]);
     }
@@ -236,6 +264,7 @@ int mf_cmd_run(int argc, char **argv) {
   jb j = {NULL, &err, false};
   config = mhrfit_value_new_dict(&err);
   if (!config) goto fail;
+  double t_ingest = 0;
   jstr(&j, config, "tool", "mhrfit " MHRFIT_VERSION_STRING);
   jstr(&j, config, "input", input);
   jstr(&j, config, "calib", calib);
@@ -274,6 +303,33 @@ int mf_cmd_run(int argc, char **argv) {
   if (!make_dirs(out, &err)) goto fail;
   snprintf(path, sizeof path, "%s/pipeline_config.json", out);
   if (!write_json(path, config, &err)) goto fail;
+  /* stage 1: person selection and stage-1 files, reused while stage1_meta.json matches */
+  {
+    double ti = now_s();
+    mhrfit_ingest_options io;
+    mhrfit_ingest_options_init(&io);
+    io.input_dir = input;
+    io.sam_dir = sam_dir;
+    io.out_dir = out;
+    io.cams = (const char *const *)cams.items;
+    io.n_cams = cams.count;
+    io.frames = (const char *const *)frames.items;
+    io.n_frames = frames.count;
+    io.strategy = pstrat;
+    io.person_index = person;
+    io.estimator = estimator;
+    io.model_ids = (const char *const *)model_ids.items;
+    io.n_model_ids = model_ids.count;
+    io.force = overwrite;
+    io.log = ingest_log;
+    io.user = &quiet;
+    mhrfit_ingest_summary is;
+    if (!mhrfit_ingest_run(&io, &is, &err)) goto fail;
+    t_ingest = now_s() - ti;
+    if (!quiet)
+      printf("stage 1: %zu frames ingested, %zu reused, %zu with failed views (%.2f s)\n", is.frames_ingested,
+             is.frames_reused, is.frames_failed, t_ingest);
+  }
   /* previous state (resumption) */
   snprintf(path, sizeof path, "%s/run_state.json", out);
   if (!overwrite && mf_is_file(path)) {
@@ -310,8 +366,8 @@ int mf_cmd_run(int argc, char **argv) {
    * that every run of the same inputs uses the same markers */
   bool locked = false;
   for (size_t f = 0; f < F && !locked; f++) {
-    snprintf(path, sizeof path, "%s/%s", input, frames.items[f]);
-    mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(path, cams.items, V, (size_t)person, true, NULL);
+    snprintf(path, sizeof path, "%s/stage1/%s", out, frames.items[f]);
+    mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(path, cams.items, V, 0, true, NULL);
     for (size_t v = 0; vs && v < V && !locked; v++)
       if (!vs->note[v][0] && vs->views[v].keypoints_3d) {
         locked = mhrfit_fitter_lock_markers(fitter, &vs->views[v], NULL) &&
@@ -333,7 +389,7 @@ int mf_cmd_run(int argc, char **argv) {
   for (size_t f = 0; f < F; f++) {
     const char *name = frames.items[f];
     char dir[4096], tri_path[4096], fit_path[4096];
-    snprintf(dir, sizeof dir, "%s/%s", input, name);
+    snprintf(dir, sizeof dir, "%s/stage1/%s", out, name);
     snprintf(tri_path, sizeof tri_path, "%s/triangulation/%s/triangulated.npz", out, name);
     snprintf(fit_path, sizeof fit_path, "%s/fit/%s/fit.npz", out, name);
     frame_signature(dir, (const char *const *)cams.items, V, config_hash, rec[f].signature, &rec[f].n_available);
@@ -358,7 +414,7 @@ int mf_cmd_run(int argc, char **argv) {
       } else {
         /* stage 2 */
         double t1 = now_s();
-        mhrfit_obs_options oo = {"stage1", 70, (size_t)person, NULL, true};
+        mhrfit_obs_options oo = {"stage1", 70, 0, NULL, true};
         mhrfit_observations *obs = mhrfit_observations_load(dir, (const char *const *)cams.items, V, &oo, &err);
         const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
         mhrfit_tri_archive *ta =
@@ -391,7 +447,7 @@ int mf_cmd_run(int argc, char **argv) {
         } else {
           /* stage 3 */
           t1 = now_s();
-          mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(dir, (const char *const *)cams.items, V, (size_t)person, true, &err);
+          mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(dir, (const char *const *)cams.items, V, 0, true, &err);
           mhrfit_fit_frame fr;
           if (!vs || !mhrfit_fit_frame_from_tri(ta, 0, vs, kp_index, weights, &fr, &err)) {
             mhrfit_fit_viewset_free(vs);
@@ -528,6 +584,7 @@ int mf_cmd_run(int argc, char **argv) {
   jput(&j, summary, "status_counts", counts);
   mhrfit_value *timing = mhrfit_value_new_dict(&err);
   if (timing) {
+    jnum(&j, timing, "ingest_s", t_ingest);
     jnum(&j, timing, "triangulate_s", t_tri);
     jnum(&j, timing, "fit_s", t_fit);
     jnum(&j, timing, "recover_smooth_s", t_seq);
@@ -540,7 +597,7 @@ int mf_cmd_run(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/sequence_summary.json", out);
   if (!write_json(path, summary, &err)) goto fail;
   if (!quiet) {
-    printf("run: %zu frames (%zu reused) in %.2f s: triangulation %.2f s, fit %.2f s, recovery+smoothing %.2f s\n", F,
+    printf("run: %zu frames (%zu fits reused) in %.2f s: triangulation %.2f s, fit %.2f s, recovery+smoothing %.2f s\n", F,
            n_reused, now_s() - t0, t_tri, t_fit, t_seq);
     printf("status:");
     for (size_t i = 0; i < counts->u.dict.count; i++)
@@ -571,6 +628,7 @@ done:
   mhrfit_calib_free(all);
   mf_strlist_free(&cams);
   mf_strlist_free(&frame_rel);
+  mf_strlist_free(&model_ids);
   return rc;
 }
 
