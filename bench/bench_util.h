@@ -3,14 +3,11 @@
 #define MHRFIT_BENCH_UTIL_H
 
 #include <stdlib.h>
-#include <time.h>
+
+#include "common/clock.h"
 
 /* Seconds on the monotonic clock. */
-static inline double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static inline double bench_now(void) { return mf_now_seconds(); }
 
 static inline int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -128,4 +128,22 @@ static inline const char *th_path(const char *root, const char *rel) {
 #define TESTDATA(rel) th_path(th_env_or("MHRFIT_TESTDATA", "../shared/testdata"), (rel))
 #define ASSET(rel) th_path(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), (rel))
 
+/* Runs `$MHRFIT_BIN ARGS` with its output in DIR/cli.log; returns the exit status (-1 when it
+ * did not exit). th_cli_log(DIR) returns that output (a static buffer, cut at 64 KiB). */
+#include <sys/wait.h>
+static inline int th_run_cli(const char *dir, const char *args) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s %s > %s/cli.log 2>&1", th_env_or("MHRFIT_BIN", "build/mhrfit"), args, dir);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+static inline const char *th_cli_log(const char *dir) {
+  static char buf[1 << 16];
+  FILE *f = fopen(th_path(dir, "cli.log"), "rb");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
 #endif

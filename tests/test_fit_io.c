@@ -4,6 +4,7 @@
  * prior, --freeze_lower_body, --debug_dir and usage errors. Geometry in fit.npz is checked
  * against FK of its own parameters. */
 #include "harness.h"
+#include "fit_checks.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,21 +35,6 @@ static double nrand(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.2831
 
 static const char *tmp_path(const char *rel) { return th_path(tmp, rel); }
 
-static int run_cli(const char *args) {
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "%s %s > %s/cli.log 2>&1", th_env_or("MHRFIT_BIN", "build/mhrfit"), args, tmp);
-  int rc = system(cmd);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *read_log(void) {
-  static char buf[65536];
-  FILE *f = fopen(tmp_path("cli.log"), "rb");
-  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-  if (f) fclose(f);
-  buf[n] = '\0';
-  return buf;
-}
 
 /* ------------------------------------------------------------------ scene */
 
@@ -177,18 +163,7 @@ static void test_tri_archive_roundtrip(void) {
 }
 
 static void check_geometry(const mhrfit_fit_archive *a, size_t f) {
-  /* joints = sim_out applied to FK of the stored parameters (SAM axes, metres) */
-  mhrfit_error err = {0};
-  REQUIRE(mhrfit_rig_fk(rig, a->model_params + 204 * f, &pose, NULL, &err));
-  const double *so = a->sim_out + 13 * f;
-  double worst = 0;
-  for (size_t j = 0; j < rig->n_joints; j++) {
-    double q[3], w[3];
-    mhrfit_mhr_to_sam3d(T + 3 * j, q);
-    for (int r = 0; r < 3; r++)
-      w[r] = so[0] * (so[1 + 3 * r] * q[0] + so[2 + 3 * r] * q[1] + so[3 + 3 * r] * q[2]) + so[10 + r];
-    for (int r = 0; r < 3; r++) worst = fmax(worst, fabs(w[r] - a->joints[3 * (rig->n_joints * f + j) + r]));
-  }
+  double worst = th_joints_vs_fk(rig, a, f);
   printf("  frame %zu: joints vs FK of the stored parameters: max %.2g m\n", f, worst);
   CHECK(worst < 2e-4); /* float32 parameters and geometry */
 }
@@ -206,8 +181,8 @@ static void test_cli_single_frame(void) {
   char args[4096];
   snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --cams cam_a cam_b cam_c cam_d --out %s/fit1.npz "
            "--debug_dir %s/debug", tmp, tmp, tmp, tmp);
-  int rc = run_cli(args);
-  const char *log = read_log();
+  int rc = th_run_cli(tmp, args);
+  const char *log = th_cli_log(tmp);
   if (rc) fprintf(stderr, "%s\n", log);
   REQUIRE(rc == 0);
   CHECK_CONTAINS(log, "camera 'cam_c' not used");
@@ -249,8 +224,8 @@ static void test_cli_batch_freeze_lower_body(void) {
   char args[4096];
   snprintf(args, sizeof args, "fit --tri %s/seq.npz --views %s/seq --out %s/fit3.npz --freeze_lower_body --no_mesh",
            tmp, tmp, tmp);
-  int rc = run_cli(args);
-  const char *log = read_log();
+  int rc = th_run_cli(tmp, args);
+  const char *log = th_cli_log(tmp);
   if (rc) fprintf(stderr, "%s\n", log);
   REQUIRE(rc == 0); /* one frame failing does not fail the batch */
   CHECK_CONTAINS(log, "frame 002 failed");
@@ -319,20 +294,20 @@ static void test_fit_archive_roundtrip(void) {
 
 static void test_cli_errors(void) {
   char args[4096];
-  CHECK(run_cli("fit --views x --out y") == 2);
-  CHECK_CONTAINS(read_log(), "--tri");
+  CHECK(th_run_cli(tmp, "fit --views x --out y") == 2);
+  CHECK_CONTAINS(th_cli_log(tmp), "--tri");
   snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --out %s/x.npz --solver bfgs", tmp, tmp, tmp);
-  CHECK(run_cli(args) == 2);
-  CHECK_CONTAINS(read_log(), "--solver must be lm or adam");
+  CHECK(th_run_cli(tmp, args) == 2);
+  CHECK_CONTAINS(th_cli_log(tmp), "--solver must be lm or adam");
   /* batch triangulation against a single-frame views folder */
   snprintf(args, sizeof args, "fit --tri %s/seq.npz --views %s/one --out %s/x.npz", tmp, tmp, tmp);
-  CHECK(run_cli(args) == 1);
-  CHECK_CONTAINS(read_log(), "3 frame(s)");
+  CHECK(th_run_cli(tmp, args) == 1);
+  CHECK_CONTAINS(th_cli_log(tmp), "3 frame(s)");
   /* a missing camera when missing views are not allowed */
   snprintf(args, sizeof args, "fit --tri %s/one.npz --views %s/one --cams cam_a cam_c --no_allow_missing_views "
            "--out %s/x.npz", tmp, tmp, tmp);
-  CHECK(run_cli(args) == 1);
-  CHECK_CONTAINS(read_log(), "camera 'cam_c'");
+  CHECK(th_run_cli(tmp, args) == 1);
+  CHECK_CONTAINS(th_cli_log(tmp), "camera 'cam_c'");
   /* a triangulation of another layout */
   mhrfit_error err = {0};
   const mhrfit_layout *b25 = mhrfit_layout_get("body25b", &err);
@@ -342,8 +317,8 @@ static void test_cli_errors(void) {
   REQUIRE(mhrfit_tri_archive_save(tmp_path("b25.npz"), t, &err));
   mhrfit_tri_archive_free(t);
   snprintf(args, sizeof args, "fit --tri %s/b25.npz --views %s/one --out %s/x.npz", tmp, tmp, tmp);
-  CHECK(run_cli(args) == 1);
-  CHECK_CONTAINS(read_log(), "mhr70 layout");
+  CHECK(th_run_cli(tmp, args) == 1);
+  CHECK_CONTAINS(th_cli_log(tmp), "mhr70 layout");
   struct stat st;
   CHECK(stat(tmp_path("x.npz"), &st) != 0); /* nothing written on failure */
 }

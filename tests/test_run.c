@@ -22,21 +22,6 @@ static mhrfit_demo_summary demo;
 static float *gt_kp; /* F x 70 x 3 */
 static size_t F;
 
-static int run_cli(const char *args) {
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "%s %s > %s/cli.log 2>&1", th_env_or("MHRFIT_BIN", "build/mhrfit"), args, tmp);
-  int rc = system(cmd);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static const char *log_text(void) {
-  static char buf[1 << 16];
-  FILE *f = fopen(th_path(tmp, "cli.log"), "rb");
-  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-  if (f) fclose(f);
-  buf[n] = '\0';
-  return buf;
-}
 
 static void setup(void) {
   snprintf(tmp, sizeof tmp, "/tmp/mhrfit_run_XXXXXX");
@@ -68,7 +53,7 @@ static int run_pipeline(const char *out, const char *extra) {
            "run --input %s/capture --calib %s/capture/calibration.toml --cams cam_0 cam_1 cam_2 cam_3 --out %s/%s "
            "--no_mesh %s",
            tmp, tmp, tmp, out, extra);
-  return run_cli(args);
+  return th_run_cli(tmp, args);
 }
 
 static double mpjpe(const mhrfit_fit_archive *a, size_t f) {
@@ -101,7 +86,7 @@ static double lower_jitter(const mhrfit_fit_archive *a) {
 
 static void test_run_default(void) {
   int rc = run_pipeline("out", "");
-  if (rc) fprintf(stderr, "%s\n", log_text());
+  if (rc) fprintf(stderr, "%s\n", th_cli_log(tmp));
   REQUIRE(rc == 0);
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(th_path(tmp, "out/sequence_fit.npz"), &err);
@@ -150,7 +135,7 @@ static void test_run_default(void) {
   /* a rerun reuses every frame and gives the same files */
   rc = run_pipeline("out", "");
   CHECK(rc == 0);
-  CHECK_CONTAINS(log_text(), "(36 fits reused)");
+  CHECK_CONTAINS(th_cli_log(tmp), "(36 fits reused)");
   mhrfit_fit_archive *b = mhrfit_fit_archive_load(th_path(tmp, "out/sequence_smoothed.npz"), &err);
   REQUIRE(b);
   int diff = 0;
@@ -163,7 +148,7 @@ static void test_run_default(void) {
 
 static void test_run_freeze_lower_body(void) {
   int rc = run_pipeline("frozen", "--freeze_lower_body");
-  if (rc) fprintf(stderr, "%s\n", log_text());
+  if (rc) fprintf(stderr, "%s\n", th_cli_log(tmp));
   REQUIRE(rc == 0);
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(th_path(tmp, "frozen/sequence_fit.npz"), &err);
@@ -201,13 +186,13 @@ static void test_run_freeze_lower_body(void) {
 }
 
 static void test_run_errors(void) {
-  CHECK(run_cli("run --calib x --cams a b --out y") == 2);
-  CHECK_CONTAINS(log_text(), "--input");
+  CHECK(th_run_cli(tmp, "run --calib x --cams a b --out y") == 2);
+  CHECK_CONTAINS(th_cli_log(tmp), "--input");
   char args[1024];
   snprintf(args, sizeof args, "run --input %s/capture --calib %s/capture/calibration.toml --cams cam_0 cam_1 --out %s/e "
            "--person_select_strategy tallest", tmp, tmp, tmp);
-  CHECK(run_cli(args) == 2);
-  CHECK_CONTAINS(log_text(), "person_select_strategy");
+  CHECK(th_run_cli(tmp, args) == 2);
+  CHECK_CONTAINS(th_cli_log(tmp), "person_select_strategy");
 }
 
 int main(void) {

@@ -2,6 +2,7 @@
  * defect 2), smoothing on parameters with geometry recomputed from them (defect 3), invalid
  * frames labelled and left alone (defect 4), and [ok, failed, ok] staying finite (B4). */
 #include "harness.h"
+#include "fit_checks.h"
 
 #include <math.h>
 #include <string.h>
@@ -14,8 +15,6 @@
 static mhrfit_rig *rig;
 static mhrfit_fitter *fitter;
 static double base[204];
-static double R[127 * 9], T[127 * 3], S[127];
-static mhrfit_fk_pose pose = {R, T, S};
 
 static void setup(void) {
   mhrfit_error err = {0};
@@ -66,22 +65,6 @@ static mhrfit_fit_archive *make(size_t F, const char *const *status) {
   return a;
 }
 
-/* Max distance between the stored joints of frame f and FK of its stored parameters. */
-static double geometry_gap(const mhrfit_fit_archive *a, size_t f) {
-  mhrfit_error err = {0};
-  if (!mhrfit_rig_fk(rig, a->model_params + 204 * f, &pose, NULL, &err)) return INFINITY;
-  const double *so = a->sim_out + 13 * f;
-  double worst = 0;
-  for (size_t j = 0; j < rig->n_joints; j++) {
-    double q[3];
-    mhrfit_mhr_to_sam3d(T + 3 * j, q);
-    for (int r = 0; r < 3; r++) {
-      double w = so[0] * (so[1 + 3 * r] * q[0] + so[2 + 3 * r] * q[1] + so[3 + 3 * r] * q[2]) + so[10 + r];
-      worst = fmax(worst, fabs(w - a->joints[3 * (rig->n_joints * f + j) + r]));
-    }
-  }
-  return worst;
-}
 
 static void test_recover_interp_and_both_edges(void) {
   const char *st[9] = {"optimization_failed", "ok", "ok", "bad_loss", "triangulation_failed",
@@ -107,7 +90,7 @@ static void test_recover_interp_and_both_edges(void) {
   CHECK(a->model_params[204 * 8 + 40] == a->model_params[204 * 6 + 40]);
   CHECK(isnan(a->losses[6 * 3 + 1]) && a->counts[6 * 3 + 1] == -1); /* not optimised: no losses */
   double worst = 0;
-  for (size_t f = 0; f < 9; f++) worst = fmax(worst, geometry_gap(a, f));
+  for (size_t f = 0; f < 9; f++) worst = fmax(worst, th_joints_vs_fk(rig, a, f));
   printf("  recovered geometry vs FK of its parameters: max %.2g m\n", worst);
   CHECK(worst < 1e-9);
   mhrfit_fit_archive_free(a);
@@ -149,7 +132,7 @@ static void test_smooth_B4_and_defect4(void) {
     const double *Q = a->sim_out + 13 * f + 1;
     det = fmax(det, fabs(Q[0] * (Q[4] * Q[8] - Q[5] * Q[7]) - Q[1] * (Q[3] * Q[8] - Q[5] * Q[6]) +
                          Q[2] * (Q[3] * Q[7] - Q[4] * Q[6]) - 1));
-    worst = fmax(worst, geometry_gap(a, f));
+    worst = fmax(worst, th_joints_vs_fk(rig, a, f));
   }
   printf("  smoothed: jittered value %.4f (was %.4f), |det R - 1| <= %.2g, geometry vs FK %.2g m\n",
          a->model_params[204 * 2 + 40], 0.4, det, worst);

@@ -79,12 +79,13 @@ typedef struct mhrfit_fit_viewset {
 } mhrfit_fit_viewset;
 
 /**
- * Loads the stage-1 files of `cams` from `dir`. `person` selects an entry of
- * a list of per-person dicts or a row of per-person arrays (clipped to the
- * persons present). A missing file fails with MHRFIT_ERR_NOT_FOUND unless
+ * Loads the stage-1 files of `cams` from `dir`. `person` selects a person of
+ * multi-person files as mhrfit_ingest_select_person() with
+ * MHRFIT_PERSON_INDEX does (clipped to the persons present; stage-1 files
+ * written by mhrfit ingest hold one). A missing file fails with MHRFIT_ERR_NOT_FOUND unless
  * `allow_missing`; unreadable files fail (MHRFIT_ERR_IO / FORMAT, naming the
- * file and key). Non-finite parameters do not fail: the view is unusable and
- * its `note` says why. The caller owns the result.
+ * file and key). Non-finite parameters or a file without a person do not
+ * fail: the view is unusable and its `note` says why. The caller owns the result.
  */
 mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
                                             bool allow_missing, mhrfit_error *err);
@@ -173,6 +174,15 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
  */
 bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
                                    mhrfit_error *err);
+
+/** Resets frame `f` to status "not_run" with NaN values, as every frame of a new archive. */
+void mhrfit_fit_archive_clear_frame(mhrfit_fit_archive *a, size_t f);
+
+/** The output similarity of frame `f` (`sim_out`). */
+void mhrfit_fit_archive_get_similarity(const mhrfit_fit_archive *a, size_t f, mhrfit_similarity *sim);
+
+/** Stores `sim` as the output similarity of frame `f`. */
+void mhrfit_fit_archive_set_similarity(mhrfit_fit_archive *a, size_t f, const mhrfit_similarity *sim);
 
 /** Marks frame `f` failed: `status` (e.g. "optimization_failed") and `message`; values stay NaN. */
 void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *status, const char *message);

@@ -95,6 +95,18 @@ void mf_tri_cli_init(mf_tri_cli *c);
 size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out);
 int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);
 
+/* The smoothing options shared by `run` and `smooth`, used like mf_fit_cli. */
+#include "mhrfit/smooth.h"
+typedef struct mf_smooth_cli {
+  mhrfit_smooth_options o;
+  const char *method;
+  long median_window, butter_order;
+} mf_smooth_cli;
+enum { MF_SMOOTH_CLI_N_OPTS = 8 };
+void mf_smooth_cli_init(mf_smooth_cli *c);
+size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out);
+int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd);
+
 /* The MHR assets folder: `assets` when given, else $MHRFIT_ASSETS; NULL after printing a usage
  * error for `cmd` when neither is set. */
 const char *mf_assets_dir(const char *assets, const char *cmd);

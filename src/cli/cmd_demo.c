@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "mhrfit/demo.h"
 
 int mf_cmd_demo(int argc, char **argv) {
@@ -70,8 +71,7 @@ int mf_cmd_demo(int argc, char **argv) {
   o.marker_source = markers;
   mhrfit_demo_summary s;
   mhrfit_error err = {0};
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  double t0 = mf_now_seconds();
   if (!mhrfit_demo_write(out, &o, &s, &err)) {
     if (err.type == MHRFIT_ERR_ARGUMENT) {
       fprintf(stderr, "mhrfit demo: %s (see mhrfit demo --help)\n", err.message);
@@ -79,9 +79,8 @@ int mf_cmd_demo(int argc, char **argv) {
     }
     return mf_report("demo", &err);
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double secs = mf_now_seconds() - t0;
   if (quiet) return MF_EXIT_OK;
-  double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   printf("wrote a synthetic capture to %s in %.2f s (seed %ld)\n", out, secs, seed);
   printf("  %zu frames (000000..%06zu) x %zu cameras at %g fps: standing still for %zu frames, then a step and a turn\n",
          s.n_frames, s.n_frames - 1, s.n_cams, fps, s.standing_frames);

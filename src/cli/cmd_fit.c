@@ -3,11 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/path.h"
 #include "mhrfit/fit_io.h"
@@ -16,11 +15,6 @@
 #include "mhrfit/sam3d.h"
 #include "mhrfit/value.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The 204 parameters of an --init_pose file: mhr_model_params (204 or the last row of (F,204))
  * or body_pose_params (133) of a dict, or a plain array of 204 or 133 values. */
@@ -111,8 +105,10 @@ static bool write_debug(const char *dir, const char *label, const mhrfit_fit_fra
                         const mhrfit_fit_result *res, mhrfit_error *err) {
   char *fdir = mf_path_join(dir, label, err);
   if (!fdir) return false;
-  mkdir(dir, 0777);
-  mkdir(fdir, 0777);
+  if (!mf_make_dirs(fdir, err)) {
+    free(fdir);
+    return false;
+  }
   const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
   char path[4096];
   mf_atomic_file af;
@@ -279,7 +275,7 @@ int mf_cmd_fit(int argc, char **argv) {
   }
   bool tty = !quiet && F > 1 && isatty(2);
   size_t n_ok = 0, n_bad = 0, n_failed = 0;
-  double t0 = now_s(), t_fit = 0;
+  double t0 = mf_now_seconds(), t_fit = 0;
   for (size_t f = 0; f < F; f++) {
     mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(dirs.items[f], cam_names, V, (size_t)person, allow_missing, &err);
     if (!vs) {
@@ -296,9 +292,9 @@ int mf_cmd_fit(int argc, char **argv) {
     fr.prev_similarity = prior && have_prev_sim ? &prev_sim : NULL;
     mhrfit_fit_result res;
     mhrfit_error ferr = {0};
-    double t1 = now_s();
+    double t1 = mf_now_seconds();
     bool ok = mhrfit_fitter_process(fitter, &fr, &res, &ferr);
-    t_fit += now_s() - t1;
+    t_fit += mf_now_seconds() - t1;
     for (size_t v = 0; v < V; v++)
       if (vs->note[v][0] && !quiet && !(ok && !res.view_skipped[v]))
         fprintf(stderr, "mhrfit fit: warning: frame %s, camera '%s' not used: %s\n", labels.items[f], cam_names[v],
@@ -330,7 +326,7 @@ int mf_cmd_fit(int argc, char **argv) {
     }
     mhrfit_fit_viewset_free(vs);
     if (tty) {
-      double el = now_s() - t0, rate = (double)(f + 1) / el;
+      double el = mf_now_seconds() - t0, rate = (double)(f + 1) / el;
       fprintf(stderr, "\rfit: %zu/%zu frames, %.1f frames/s, ETA %.0f s, %zu bad, %zu failed   ", f + 1, F, rate,
               (double)(F - f - 1) / rate, n_bad, n_failed);
     }

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "common/file.h"
+#include "common/hash.h"
 #include "common/path.h"
 #include "mhrfit/fit_io.h"
 #include "mhrfit/ingest.h"
@@ -21,11 +23,6 @@
 #include "mhrfit/sequence.h"
 #include "mhrfit/value.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ JSON */
 
@@ -47,37 +44,6 @@ static void jnum(jb *j, mhrfit_value *d, const char *k, double x) {
 static void jint(jb *j, mhrfit_value *d, const char *k, long long x) { jput(j, d, k, mhrfit_value_new_int(x, j->err)); }
 static void jbool(jb *j, mhrfit_value *d, const char *k, bool b) { jput(j, d, k, mhrfit_value_new_bool(b, j->err)); }
 
-static bool write_json(const char *path, const mhrfit_value *v, mhrfit_error *err) {
-  mf_atomic_file af;
-  if (!mf_atomic_open(&af, path, err)) return false;
-  if (!mhrfit_value_write_json(v, af.f, 2, err)) {
-    mf_atomic_abort(&af);
-    return false;
-  }
-  fputc('\n', af.f);
-  return mf_atomic_commit(&af, err);
-}
-
-/* FNV-1a, 64 bits, of a byte string (identities of settings and inputs; not cryptographic). */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-static bool make_dirs(const char *path, mhrfit_error *err) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "cannot create %s", buf);
-      *p = '/';
-    }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "cannot create %s", buf);
-  return true;
-}
-
 /* ------------------------------------------------------------------ run */
 
 typedef struct frame_rec {
@@ -91,7 +57,9 @@ typedef struct frame_rec {
 /* Identity of a frame: the settings hash, and size + mtime of each camera file. */
 static void frame_signature(const char *dir, const char *const *cams, size_t V, uint64_t config, char *out,
                             int *n_available) {
-  uint64_t h = fnv1a(0xcbf29ce484222325ull, &config, sizeof config);
+  mf_xxh64 h;
+  mf_xxh64_init(&h);
+  mf_xxh64_update(&h, &config, sizeof config);
   *n_available = 0;
   for (size_t v = 0; v < V; v++) {
     char *p = mf_camera_file(dir, cams[v], NULL);
@@ -104,10 +72,10 @@ static void frame_signature(const char *dir, const char *const *cams, size_t V, 
       (*n_available)++;
     }
     free(p);
-    h = fnv1a(h, cams[v], strlen(cams[v]));
-    h = fnv1a(h, id, sizeof id);
+    mf_xxh64_update(&h, cams[v], strlen(cams[v]) + 1);
+    mf_xxh64_update(&h, id, sizeof id);
   }
-  snprintf(out, 24, "%016llx", (unsigned long long)h);
+  snprintf(out, 24, "%016llx", (unsigned long long)mf_xxh64_digest(&h));
 }
 
 /* Stage-1 messages: reasons for re-ingesting and failures, unless --quiet (errors always). */
@@ -124,16 +92,17 @@ static void round_f32(double *x, size_t n) {
 }
 
 int mf_cmd_run(int argc, char **argv) {
-  const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL, *smooth_method = "original";
+  const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL;
   const char *sam_dir = NULL, *estimator = NULL, *strategy = "largest_bbox";
   mf_strlist cams = {0}, frame_rel = {0}, model_ids = {0};
-  long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0, median_window = 5;
+  long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0;
   bool overwrite = false, no_smoothing = false, no_mesh = false, quiet = false, per_frame_scales = false;
-  double alpha = 0.65, outlier_sigma = 3.5, cutoff = 6, fps = 30;
   mf_tri_cli tc;
   mf_fit_cli fc;
+  mf_smooth_cli sc;
   mf_tri_cli_init(&tc);
   mf_fit_cli_init(&fc);
+  mf_smooth_cli_init(&sc);
   const mf_opt own[] = {
       {"input", MF_OPT_STRING, &input, "DIR",
        "capture: one folder per frame with the camera images and/or SAM 3D Body outputs <cam>.npz|.npy; required", NULL},
@@ -158,20 +127,15 @@ int mf_cmd_run(int argc, char **argv) {
       {"per_frame_scales", MF_OPT_FLAG, &per_frame_scales, NULL,
        "take the skeleton scales from each frame's initial view (default: the first good frame's, for the whole sequence)", NULL},
       {"no_smoothing", MF_OPT_FLAG, &no_smoothing, NULL, "do not smooth (sequence_smoothed.npz is not written)", NULL},
-      {"smooth_method", MF_OPT_STRING, &smooth_method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
-      {"smoothing_alpha", MF_OPT_DOUBLE, &alpha, "A", "original: EMA weight (default 0.65)", NULL},
-      {"smoothing_median_window", MF_OPT_INT, &median_window, "N", "original: median window in frames (default 5)", NULL},
-      {"smoothing_outlier_sigma", MF_OPT_DOUBLE, &outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
-      {"cutoff_hz", MF_OPT_DOUBLE, &cutoff, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
-      {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate of the capture (default 30)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
   };
   enum { N_OWN = sizeof own / sizeof own[0] };
-  mf_opt opts[N_OWN + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS];
+  mf_opt opts[N_OWN + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS];
   memcpy(opts, own, sizeof own);
   size_t n_opts = N_OWN;
   n_opts += mf_tri_cli_table(&tc, opts + n_opts);
   n_opts += mf_fit_cli_table(&fc, opts + n_opts);
+  n_opts += mf_smooth_cli_table(&sc, opts + n_opts);
   const mf_cmd_spec spec = {
       "run", "--input DIR --calib FILE --cams A B ... --out DIR [options]",
       "Runs the pipeline over a sequence: per frame (natural order) triangulation of the stage-1\n"
@@ -197,7 +161,8 @@ int mf_cmd_run(int argc, char **argv) {
   mhrfit_triangulator *triangulator = NULL;
   mhrfit_rig *rig = NULL;
   mhrfit_fitter *fitter = NULL, *retry_fitter = NULL;
-  mhrfit_fit_archive *seq = NULL;
+  mhrfit_fit_archive *seq = NULL, *one = NULL;
+  mhrfit_tri_archive *ta = NULL;
   mhrfit_value *state = NULL, *summary = NULL, *config = NULL;
   mf_names frames = {0};
   frame_rec *rec = NULL;
@@ -213,18 +178,8 @@ int mf_cmd_run(int argc, char **argv) {
     goto done;
   }
   if ((rc = mf_tri_cli_finish(&tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&fc, "run")) >= 0) goto done;
-  mhrfit_smooth_options so;
-  mhrfit_smooth_options_init(&so);
-  if (strcmp(smooth_method, "butterworth") == 0) so.method = MHRFIT_SMOOTH_BUTTERWORTH;
-  else if (strcmp(smooth_method, "original") != 0) {
-    rc = mf_usage_error("run", "--smooth_method must be original or butterworth, got '%s'", smooth_method);
-    goto done;
-  }
-  so.alpha = alpha;
-  so.median_window = (int)median_window;
-  so.outlier_sigma = outlier_sigma;
-  so.cutoff_hz = cutoff;
-  so.fps = fps;
+  if ((rc = mf_smooth_cli_finish(&sc, "run")) >= 0) goto done;
+  const mhrfit_smooth_options so = sc.o;
   mhrfit_person_strategy pstrat;
   if (!mhrfit_person_strategy_parse(strategy, &pstrat, &err)) {
     rc = mf_usage_error("run", "--person_select_strategy: %s", err.message);
@@ -298,14 +253,14 @@ int mf_cmd_run(int argc, char **argv) {
     goto fail;
   }
   fclose(mem);
-  uint64_t config_hash = fnv1a(0xcbf29ce484222325ull, cfg_text, cfg_len);
+  uint64_t config_hash = mf_xxh64_buffer(cfg_text, cfg_len);
   free(cfg_text);
-  if (!make_dirs(out, &err)) goto fail;
+  if (!mf_make_dirs(out, &err)) goto fail;
   snprintf(path, sizeof path, "%s/pipeline_config.json", out);
-  if (!write_json(path, config, &err)) goto fail;
+  if (!mf_write_json_atomic(path, config, 2, &err)) goto fail;
   /* stage 1: person selection and stage-1 files, reused while stage1_meta.json matches */
   {
-    double ti = now_s();
+    double ti = mf_now_seconds();
     mhrfit_ingest_options io;
     mhrfit_ingest_options_init(&io);
     io.input_dir = input;
@@ -325,7 +280,7 @@ int mf_cmd_run(int argc, char **argv) {
     io.user = &quiet;
     mhrfit_ingest_summary is;
     if (!mhrfit_ingest_run(&io, &is, &err)) goto fail;
-    t_ingest = now_s() - ti;
+    t_ingest = mf_now_seconds() - ti;
     if (!quiet)
       printf("stage 1: %zu frames ingested, %zu reused, %zu with failed views (%.2f s)\n", is.frames_ingested,
              is.frames_reused, is.frames_failed, t_ingest);
@@ -362,6 +317,15 @@ int mf_cmd_run(int argc, char **argv) {
     goto fail;
   }
   mhrfit_fit_archive_set_options(seq, &fc.o);
+  /* one frame's outputs, reused for every frame */
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
+  one = mhr70 ? mhrfit_fit_archive_new(1, 70, V, rig->n_joints, seq->n_vertices, n_hist, cams.items, &err) : NULL;
+  ta = one ? mhrfit_tri_archive_new(1, 70, V, mhr70->names, (const char *const *)cams.items, &err) : NULL;
+  if (!ta) goto fail;
+  one->frame_axis = ta->frame_axis = false;
+  mhrfit_fit_archive_set_options(one, &fc.o);
+  ta->threshold_px = tc.o.method == MHRFIT_TRI_POSE2SIM ? tc.o.reproj_thresh : tc.o.inlier_thresh;
+  snprintf(ta->method, sizeof ta->method, "%s", tc.method);
   /* markers: from the first view (frame order, camera order) with parameters and keypoints, so
    * that every run of the same inputs uses the same markers */
   bool locked = false;
@@ -377,12 +341,12 @@ int mf_cmd_run(int argc, char **argv) {
   }
   if (!locked && !quiet) fprintf(stderr, "mhrfit run: warning: no view with keypoints to calibrate the surface markers\n");
   /* per frame */
-  double prev[204], prev_sim_buf[13], scales[68];
+  double prev[204], scales[68];
   mhrfit_similarity prev_sim;
   long prev_frame = -1;
   bool have_scales = false;
   bool tty = !quiet && isatty(2);
-  double t0 = now_s(), t_tri = 0, t_fit = 0;
+  double t0 = mf_now_seconds(), t_tri = 0, t_fit = 0;
   size_t n_bad_seen = 0, n_reused = 0;
   int kp_index[70];
   double weights[70];
@@ -397,45 +361,34 @@ int mf_cmd_run(int argc, char **argv) {
     bool reuse = !overwrite && st && st->kind == MHRFIT_V_STRING && strcmp(st->u.str.data, rec[f].signature) == 0 &&
                  mf_is_file(fit_path);
     if (reuse) {
-      mhrfit_fit_archive *one = mhrfit_fit_archive_load(fit_path, NULL);
-      reuse = one && mhrfit_fit_archive_copy_frame(seq, f, one, 0, NULL);
-      mhrfit_fit_archive_free(one);
+      mhrfit_fit_archive *saved = mhrfit_fit_archive_load(fit_path, NULL);
+      reuse = saved && mhrfit_fit_archive_copy_frame(seq, f, saved, 0, NULL);
+      mhrfit_fit_archive_free(saved);
       if (!reuse && !quiet) fprintf(stderr, "mhrfit run: frame %s: saved fit unreadable, redoing it\n", name);
     }
     if (!reuse) {
-      mhrfit_fit_archive *one = mhrfit_fit_archive_new(1, 70, V, rig->n_joints, seq->n_vertices, n_hist, cams.items, &err);
-      if (!one) goto fail;
-      one->frame_axis = false;
-      mhrfit_fit_archive_set_options(one, &fc.o);
+      mhrfit_fit_archive_clear_frame(one, 0);
       if (rec[f].n_available < min_views) {
         char msg[128];
         snprintf(msg, sizeof msg, "%d of %zu camera files present, %ld needed", rec[f].n_available, V, min_views);
         mhrfit_fit_archive_set_failed(one, 0, "missing_views", msg);
       } else {
         /* stage 2 */
-        double t1 = now_s();
+        double t1 = mf_now_seconds();
         mhrfit_obs_options oo = {"stage1", 70, 0, NULL, true};
         mhrfit_observations *obs = mhrfit_observations_load(dir, (const char *const *)cams.items, V, &oo, &err);
-        const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
-        mhrfit_tri_archive *ta =
-            obs && mhr70 ? mhrfit_tri_archive_new(1, 70, V, mhr70->names, (const char *const *)cams.items, &err) : NULL;
         bool tri_ok = false;
-        if (ta) {
-          ta->frame_axis = false;
-          ta->threshold_px = tc.o.method == MHRFIT_TRI_POSE2SIM ? tc.o.reproj_thresh : tc.o.inlier_thresh;
-          snprintf(ta->method, sizeof ta->method, "%s", tc.method);
+        if (obs) {
           mhrfit_tri_result tr = {ta->points, ta->points_init, ta->inliers, ta->reproj_err, ta->n_views_used, ta->reason};
           tri_ok = mhrfit_triangulator_process(triangulator, 70, obs->uv, obs->conf, &tr, &err);
           mhrfit_tri_archive_update_mean(ta);
           snprintf(path2, sizeof path2, "%s/triangulation/%s", out, name);
-          tri_ok = tri_ok && make_dirs(path2, &err) && mhrfit_tri_archive_save(tri_path, ta, &err);
+          tri_ok = tri_ok && mf_make_dirs(path2, &err) && mhrfit_tri_archive_save(tri_path, ta, &err);
         }
         mhrfit_observations_free(obs);
-        rec[f].t_tri = now_s() - t1;
+        rec[f].t_tri = mf_now_seconds() - t1;
         t_tri += rec[f].t_tri;
         if (!tri_ok) {
-          mhrfit_tri_archive_free(ta);
-          mhrfit_fit_archive_free(one);
           mhrfit_error_prefix(&err, "frame %s", name);
           goto fail; /* I/O or memory: the run cannot go on */
         }
@@ -446,13 +399,11 @@ int mf_cmd_run(int argc, char **argv) {
           mhrfit_fit_archive_set_failed(one, 0, "triangulation_failed", msg);
         } else {
           /* stage 3 */
-          t1 = now_s();
+          t1 = mf_now_seconds();
           mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(dir, (const char *const *)cams.items, V, 0, true, &err);
           mhrfit_fit_frame fr;
           if (!vs || !mhrfit_fit_frame_from_tri(ta, 0, vs, kp_index, weights, &fr, &err)) {
             mhrfit_fit_viewset_free(vs);
-            mhrfit_tri_archive_free(ta);
-            mhrfit_fit_archive_free(one);
             mhrfit_error_prefix(&err, "frame %s", name);
             goto fail;
           }
@@ -475,21 +426,19 @@ int mf_cmd_run(int argc, char **argv) {
           }
           if (!ok) mhrfit_fit_archive_set_failed(one, 0, "optimization_failed", ferr.message);
           mhrfit_fit_viewset_free(vs);
-          rec[f].t_fit = now_s() - t1;
+          rec[f].t_fit = mf_now_seconds() - t1;
           t_fit += rec[f].t_fit;
         }
-        mhrfit_tri_archive_free(ta);
       }
       round_f32(one->model_params, 204); /* what the file holds */
       snprintf(path2, sizeof path2, "%s/fit/%s", out, name);
-      bool saved = make_dirs(path2, &err) && mhrfit_fit_archive_save(fit_path, one, &err) &&
+      bool saved = mf_make_dirs(path2, &err) && mhrfit_fit_archive_save(fit_path, one, &err) &&
                    mhrfit_fit_archive_copy_frame(seq, f, one, 0, &err);
-      mhrfit_fit_archive_free(one);
       if (!saved) goto fail;
       mhrfit_value *sig = mhrfit_value_new_string(MHRFIT_V_STRING, rec[f].signature, strlen(rec[f].signature), &err);
       if (!sig || !mhrfit_value_dict_set(state, name, sig, &err)) goto fail;
       snprintf(path2, sizeof path2, "%s/run_state.json", out);
-      if (!write_json(path2, state, &err)) goto fail;
+      if (!mf_write_json_atomic(path2, state, 2, &err)) goto fail;
     } else {
       n_reused++;
     }
@@ -497,10 +446,7 @@ int mf_cmd_run(int argc, char **argv) {
     /* temporal state from good frames */
     if (strcmp(seq->status[f], "ok") == 0) {
       memcpy(prev, seq->model_params + 204 * f, sizeof prev);
-      memcpy(prev_sim_buf, seq->sim_out + 13 * f, sizeof prev_sim_buf);
-      prev_sim.s = prev_sim_buf[0];
-      memcpy(prev_sim.R, prev_sim_buf + 1, sizeof prev_sim.R);
-      memcpy(prev_sim.t, prev_sim_buf + 10, sizeof prev_sim.t);
+      mhrfit_fit_archive_get_similarity(seq, f, &prev_sim);
       prev_frame = (long)f;
       if (!have_scales) {
         memcpy(scales, prev + 136, sizeof scales);
@@ -510,14 +456,14 @@ int mf_cmd_run(int argc, char **argv) {
       n_bad_seen++;
     }
     if (tty) {
-      double el = now_s() - t0, rate = (double)(f + 1) / fmax(el, 1e-9);
+      double el = mf_now_seconds() - t0, rate = (double)(f + 1) / fmax(el, 1e-9);
       fprintf(stderr, "\rrun: %zu/%zu frames, %.1f frames/s, ETA %.0f s, %zu not ok   ", f + 1, F, rate,
               (double)(F - f - 1) / rate, n_bad_seen);
     }
   }
   if (tty) fprintf(stderr, "\n");
   /* recovery, smoothing */
-  double t2 = now_s();
+  double t2 = mf_now_seconds();
   char (*raw_status)[32] = malloc(F * sizeof *raw_status);
   if (!raw_status) {
     MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
@@ -534,7 +480,7 @@ int mf_cmd_run(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/sequence_smoothed.npz", out);
     okr = okr && mhrfit_fit_archive_save(path, seq, &err);
   }
-  double t_seq = now_s() - t2;
+  double t_seq = mf_now_seconds() - t2;
   if (!okr) {
     free(raw_status);
     goto fail;
@@ -588,17 +534,17 @@ int mf_cmd_run(int argc, char **argv) {
     jnum(&j, timing, "triangulate_s", t_tri);
     jnum(&j, timing, "fit_s", t_fit);
     jnum(&j, timing, "recover_smooth_s", t_seq);
-    jnum(&j, timing, "total_s", now_s() - t0);
+    jnum(&j, timing, "total_s", mf_now_seconds() - t0);
     jint(&j, timing, "frames_reused", (long long)n_reused);
   }
   jput(&j, summary, "timing", timing);
   jput(&j, summary, "frames", list);
   if (j.failed) goto fail;
   snprintf(path, sizeof path, "%s/sequence_summary.json", out);
-  if (!write_json(path, summary, &err)) goto fail;
+  if (!mf_write_json_atomic(path, summary, 2, &err)) goto fail;
   if (!quiet) {
     printf("run: %zu frames (%zu fits reused) in %.2f s: triangulation %.2f s, fit %.2f s, recovery+smoothing %.2f s\n", F,
-           n_reused, now_s() - t0, t_tri, t_fit, t_seq);
+           n_reused, mf_now_seconds() - t0, t_tri, t_fit, t_seq);
     printf("status:");
     for (size_t i = 0; i < counts->u.dict.count; i++)
       printf(" %s %lld%s", counts->u.dict.keys[i], (long long)counts->u.dict.vals[i]->u.integer,
@@ -620,6 +566,8 @@ done:
   mhrfit_value_free(summary);
   mhrfit_value_free(config);
   mhrfit_fit_archive_free(seq);
+  mhrfit_fit_archive_free(one);
+  mhrfit_tri_archive_free(ta);
   mhrfit_fitter_free(fitter);
   mhrfit_fitter_free(retry_fitter);
   mhrfit_rig_free(rig);
@@ -657,44 +605,34 @@ static bool markers_from_archive(mhrfit_fitter *f, const mhrfit_fit_archive *a) 
 }
 
 int mf_cmd_smooth(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *assets = NULL, *method = "original";
-  long lod = -1, median_window = 5;
-  double alpha = 0.65, outlier_sigma = 3.5, cutoff = 6, fps = 30;
+  const char *in = NULL, *out = NULL, *assets = NULL;
+  long lod = -1;
   bool quiet = false;
-  const mf_opt opts[] = {
+  mf_smooth_cli sc;
+  mf_smooth_cli_init(&sc);
+  const mf_opt own[] = {
       {"in", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "smoothed sequence; required", NULL},
       {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
       {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
-      {"method", MF_OPT_STRING, &method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
-      {"alpha", MF_OPT_DOUBLE, &alpha, "A", "original: EMA weight (default 0.65)", NULL},
-      {"median_window", MF_OPT_INT, &median_window, "N", "original: median window in frames (default 5)", NULL},
-      {"outlier_sigma", MF_OPT_DOUBLE, &outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
-      {"cutoff_hz", MF_OPT_DOUBLE, &cutoff, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
-      {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate (default 30)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
   };
+  mf_opt opts[sizeof own / sizeof own[0] + MF_SMOOTH_CLI_N_OPTS];
+  memcpy(opts, own, sizeof own);
+  size_t n_opts = sizeof own / sizeof own[0] + mf_smooth_cli_table(&sc, opts + sizeof own / sizeof own[0]);
   const mf_cmd_spec spec = {
       "smooth", "--in FIT.npz --out OUT.npz [options]",
       "NaN-safe temporal smoothing of a fitted sequence: the parameters and similarities of the ok\n"
       "and recovered frames are smoothed (other frames are filled for the filter but keep their\n"
       "status and NaN values) and the geometry is recomputed from the smoothed parameters.",
-      opts, sizeof opts / sizeof opts[0], 0, 0};
+      opts, n_opts, 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
   if (!in || !out) return mf_usage_error("smooth", "--in and --out are required");
-  mhrfit_smooth_options so;
-  mhrfit_smooth_options_init(&so);
-  if (strcmp(method, "butterworth") == 0) so.method = MHRFIT_SMOOTH_BUTTERWORTH;
-  else if (strcmp(method, "original") != 0)
-    return mf_usage_error("smooth", "--method must be original or butterworth, got '%s'", method);
-  so.alpha = alpha;
-  so.median_window = (int)median_window;
-  so.outlier_sigma = outlier_sigma;
-  so.cutoff_hz = cutoff;
-  so.fps = fps;
+  if ((rc = mf_smooth_cli_finish(&sc, "smooth")) >= 0) return rc;
+  const mhrfit_smooth_options so = sc.o;
   assets = mf_assets_dir(assets, "smooth");
   if (!assets) return MF_EXIT_USAGE;
   mhrfit_error err = {0};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "mhrfit/value.h"
 
 bool mf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len, mhrfit_error *err) {
   *data = NULL;
@@ -106,6 +107,17 @@ bool mf_write_file_atomic(const char *path, const void *data, size_t len, mhrfit
   if (!mf_atomic_open(&af, path, err)) return false;
   if (len && fwrite(data, 1, len, af.f) != len) {
     MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed", path);
+    mf_atomic_abort(&af);
+    return false;
+  }
+  return mf_atomic_commit(&af, err);
+}
+
+bool mf_write_json_atomic(const char *path, const mhrfit_value *v, int indent, mhrfit_error *err) {
+  mf_atomic_file af;
+  if (!mf_atomic_open(&af, path, err)) return false;
+  if (!mhrfit_value_write_json(v, af.f, indent, err) || fputc('\n', af.f) == EOF) {
+    if (err && !err->type) MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed", path);
     mf_atomic_abort(&af);
     return false;
   }

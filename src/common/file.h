@@ -28,6 +28,9 @@ bool mf_atomic_open(mf_atomic_file *af, const char *path, mhrfit_error *err);
 bool mf_atomic_commit(mf_atomic_file *af, mhrfit_error *err);
 /* Closes and removes the temporary file (after a failed write). */
 void mf_atomic_abort(mf_atomic_file *af);
+/* Writes a value tree to path as JSON (indent spaces per level, a final newline), atomically. */
+struct mhrfit_value;
+bool mf_write_json_atomic(const char *path, const struct mhrfit_value *v, int indent, mhrfit_error *err);
 /* Writes data[0..len-1] to path atomically. */
 bool mf_write_file_atomic(const char *path, const void *data, size_t len, mhrfit_error *err);
 

@@ -122,3 +122,23 @@ char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err) {
   }
   return NULL;
 }
+
+bool mf_make_dirs(const char *path, mhrfit_error *err) {
+  char *p = mf_strdup(path, err);
+  if (!p) return false;
+  for (char *s = p + 1;; s++) {
+    if (*s != '/' && *s != '\0') continue;
+    char c = *s;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
+      free(p);
+      return false;
+    }
+    *s = c;
+    if (!c) break;
+  }
+  free(p);
+  if (!mf_is_dir(path)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
+  return true;
+}

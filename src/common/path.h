@@ -26,6 +26,10 @@ void mf_names_free(mf_names *n);
 /* "dir/name" into a new malloc'd string. */
 char *mf_path_join(const char *dir, const char *name, mhrfit_error *err);
 
+/* Creates `path` and its missing parents (mkdir -p). Fails with MHRFIT_ERR_IO naming the
+ * folder that could not be made, or when `path` exists and is not a folder. */
+bool mf_make_dirs(const char *path, mhrfit_error *err);
+
 /* True when `path` names an existing folder / regular file. */
 bool mf_is_dir(const char *path);
 bool mf_is_file(const char *path);

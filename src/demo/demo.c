@@ -47,36 +47,6 @@ void mhrfit_demo_options_init(mhrfit_demo_options *o) {
 
 /* ---------------------------------------------------------------- files and folders */
 
-static bool is_dir(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_file(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* mkdir -p */
-static bool make_dirs(const char *path, mhrfit_error *err) {
-  char *p = mf_strdup(path, err);
-  if (!p) return false;
-  size_t n = strlen(p);
-  for (size_t i = 1; i <= n; i++) {
-    if (p[i] != '/' && p[i] != '\0') continue;
-    char c = p[i];
-    p[i] = '\0';
-    if (!is_dir(p) && mkdir(p, 0777) != 0 && errno != EEXIST) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
-      free(p);
-      return false;
-    }
-    p[i] = c;
-  }
-  free(p);
-  return true;
-}
-
 static bool is_frame_name(const char *s) {
   size_t n = strlen(s);
   if (n != 6) return false;
@@ -87,11 +57,11 @@ static bool is_frame_name(const char *s) {
 
 /* The output folder must be new, empty or an earlier demo. */
 static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
-  if (!is_dir(dir)) {
+  if (!mf_is_dir(dir)) {
     struct stat st;
     if (stat(dir, &st) == 0)
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s exists and is not a folder: choose another --out", dir);
-    return make_dirs(dir, err);
+    return mf_make_dirs(dir, err);
   }
   mf_names list = {0};
   if (!mf_list_dir(dir, NULL, false, &list, err)) return false;
@@ -100,7 +70,7 @@ static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
   if (empty) return true;
   char *gt = mf_path_join(dir, "ground_truth.npz", err);
   if (!gt) return false;
-  bool demo = is_file(gt);
+  bool demo = mf_is_file(gt);
   free(gt);
   if (!demo)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
@@ -821,7 +791,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
     for (int i = 0; i < NP; i++) ((float *)g.params->data)[f * NP + (size_t)i] = (float)m[i];
 
     snprintf(fdir, strlen(out_dir) + 16, "%s/%06zu", out_dir, f);
-    if (!make_dirs(fdir, err)) goto done;
+    if (!mf_make_dirs(fdir, err)) goto done;
     const char *written[16];
     size_t n_written = 0;
     for (size_t v = 0; v < V; v++) {

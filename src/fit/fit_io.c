@@ -9,6 +9,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "io/npz_writer.h"
+#include "mhrfit/ingest.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/sam3d.h"
@@ -34,79 +35,51 @@ void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s) {
   free(s);
 }
 
-/* Copies row `row` of `n` values of numeric member `key` (count n or n_rows·n) into out.
- * Returns 0 when absent, 1 when read, -1 on a malformed member (err filled). */
-static int read_row(const mhrfit_value *d, const char *key, size_t row, size_t n_rows, size_t n, double *out,
-                    mhrfit_error *err) {
+/* Copies the n values of numeric member `key` into out. Returns 0 when absent, 1 when read,
+ * -1 on a malformed member (err filled). */
+static int read_values(const mhrfit_value *d, const char *key, size_t n, double *out, mhrfit_error *err) {
   const mhrfit_value *v = mhrfit_value_dict_get(d, key);
   if (!v) return 0;
   const mhrfit_array *a = v->kind == MHRFIT_V_ARRAY ? v->u.array : NULL;
-  if (!a || !mhrfit_dtype_is_numeric(a->dtype) || (a->count != n && a->count != n_rows * n)) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "'%s' must hold %zu numbers per person", key, n);
+  if (!a || !mhrfit_dtype_is_numeric(a->dtype) || a->count != n) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "'%s' must hold %zu numbers", key, n);
     return -1;
   }
-  size_t base = a->count == n ? 0 : row * n;
-  for (size_t i = 0; i < n; i++) out[i] = mhrfit_array_get_f64(a, base + i);
+  for (size_t i = 0; i < n; i++) out[i] = mhrfit_array_get_f64(a, i);
   return 1;
 }
 
-/* Number of persons of a per-person dict: rows of mhr_model_params, else of pred_keypoints_2d. */
-static size_t person_rows(const mhrfit_value *d) {
-  const mhrfit_value *v = mhrfit_value_dict_get(d, "mhr_model_params");
-  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->ndim == 2) return v->u.array->shape[0];
-  v = mhrfit_value_dict_get(d, "pred_keypoints_2d");
-  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->ndim == 3) return v->u.array->shape[0];
-  return 1;
-}
-
-/* Fills view v of s from one loaded file. Returns false only for malformed files. */
+/* Fills view v of s from one loaded stage-1 document: the person is chosen and validated by
+ * stage 1's selection (ingest.h); a document without a person or with non-finite parameters
+ * makes an unusable view. Returns false only for malformed files. */
 static bool load_view(mhrfit_fit_viewset *s, size_t v, const mhrfit_value *root, size_t person, mhrfit_error *err) {
-  const mhrfit_value *d = root;
-  if (root->kind == MHRFIT_V_LIST) {
-    if (root->u.list.count == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "an empty list of persons");
-    d = root->u.list.items[person < root->u.list.count ? person : root->u.list.count - 1];
-  }
-  if (d->kind != MHRFIT_V_DICT)
-    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "not a SAM 3D Body output (a dict or a list of dicts), found %s",
-                       mhrfit_value_kind_name(d->kind));
-  size_t rows = person_rows(d), row = person < rows ? person : rows - 1;
   mhrfit_fit_view *view = &s->views[v];
-  int got;
-  if (rows > 1 || mhrfit_value_dict_get(d, "mhr_model_params")) {
-    got = read_row(d, "mhr_model_params", row, rows, NP, view->model_params, err);
-    if (got < 0) return false;
-    if (got == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "several persons but no 'mhr_model_params'");
-    for (size_t i = 0; i < NP; i++)
-      if (!isfinite(view->model_params[i])) {
-        snprintf(s->note[v], sizeof s->note[v], "'mhr_model_params'[%zu] is not finite", i);
-        break;
-      }
-  } else {
-    mhrfit_error e = {0};
-    if (!mhrfit_sam3d_model_params(d, view->model_params, NULL, &e)) {
-      if (e.type != MHRFIT_ERR_NUMERIC) {
-        if (err) *err = e;
-        return false;
-      }
-      snprintf(s->note[v], sizeof s->note[v], "%.190s", e.message);
+  mhrfit_value *d = NULL;
+  mhrfit_error e = {0};
+  if (!mhrfit_ingest_select_person(root, MHRFIT_PERSON_INDEX, (long)person, &d, NULL, &e)) {
+    if (e.type != MHRFIT_ERR_NUMERIC) {
+      if (err) *err = e;
+      return false;
     }
+    snprintf(s->note[v], sizeof s->note[v], "%.190s", e.message);
+  } else if (!d) {
+    snprintf(s->note[v], sizeof s->note[v], "nobody detected");
+  } else if (!mhrfit_sam3d_model_params(d, view->model_params, NULL, &e)) {
+    snprintf(s->note[v], sizeof s->note[v], "%.190s", e.message);
   }
-  if (s->note[v][0])
+  bool ok = true;
+  if (s->note[v][0]) {
     for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
-  double *kp = s->keypoints_3d + 210 * v;
-  if ((got = read_row(d, "pred_keypoints_3d", row, rows, 210, kp, err)) < 0) return false;
-  view->keypoints_3d = got ? kp : NULL;
-  if (read_row(d, "hand_pose_params", row, rows, N_HAND, s->hand_pose_params + N_HAND * v, err) < 0 ||
-      read_row(d, "scale_params", row, rows, N_SCALE, s->scale_params + N_SCALE * v, err) < 0 ||
-      (got = read_row(d, "shape_params", row, rows, N_SHAPE, s->shape_params + N_SHAPE * v, err)) < 0)
-    return false;
-  for (size_t i = 0; i < N_SHAPE; i++)
-    if (!isfinite(s->shape_params[N_SHAPE * v + i])) {
-      if (!s->note[v][0]) snprintf(s->note[v], sizeof s->note[v], "'shape_params'[%zu] is not finite", i);
-      for (size_t j = 0; j < NP; j++) view->model_params[j] = NAN;
-      break;
-    }
-  return true;
+  } else {
+    double *kp = s->keypoints_3d + 210 * v;
+    int got = read_values(d, "pred_keypoints_3d", 210, kp, err);
+    view->keypoints_3d = got > 0 ? kp : NULL;
+    ok = got >= 0 && read_values(d, "hand_pose_params", N_HAND, s->hand_pose_params + N_HAND * v, err) >= 0 &&
+         read_values(d, "scale_params", N_SCALE, s->scale_params + N_SCALE * v, err) >= 0 &&
+         read_values(d, "shape_params", N_SHAPE, s->shape_params + N_SHAPE * v, err) >= 0;
+  }
+  mhrfit_value_free(d);
+  return ok;
 }
 
 mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
@@ -286,12 +259,8 @@ void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
   free(a);
 }
 
-static double *nan_array(size_t n) {
-  double *p = malloc((n ? n : 1) * sizeof *p);
-  if (p)
-    for (size_t i = 0; i < n; i++) p[i] = NAN;
-  return p;
-}
+/* Storage for n doubles (at least one); the frames are initialised by mhrfit_fit_archive_clear_frame. */
+static double *doubles(size_t n) { return malloc((n ? n : 1) * sizeof(double)); }
 
 mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t n_views, size_t n_joints,
                                            size_t n_vertices, size_t n_hist, const char *const *cams,
@@ -316,26 +285,26 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
   a->init_cam = calloc(F, sizeof *a->init_cam);
   a->cams = calloc(n_views, sizeof *a->cams);
   a->subset_idx = calloc(n_kp, sizeof *a->subset_idx);
-  a->model_params = nan_array(F * NP);
-  a->body_pose = nan_array(F * 133);
-  a->hand_pose_params = nan_array(F * N_HAND);
-  a->scale_params = nan_array(F * N_SCALE);
-  a->shape_params = nan_array(F * N_SHAPE);
-  a->keypoints = nan_array(F * 210);
-  a->joints = nan_array(F * n_joints * 3);
-  a->global_rots = nan_array(F * n_joints * 9);
-  a->vertices = n_vertices ? nan_array(F * n_vertices * 3) : NULL;
-  a->sim_out = nan_array(F * 13);
-  a->sim_fit = nan_array(F * 13);
+  a->model_params = doubles(F * NP);
+  a->body_pose = doubles(F * 133);
+  a->hand_pose_params = doubles(F * N_HAND);
+  a->scale_params = doubles(F * N_SCALE);
+  a->shape_params = doubles(F * N_SHAPE);
+  a->keypoints = doubles(F * 210);
+  a->joints = doubles(F * n_joints * 3);
+  a->global_rots = doubles(F * n_joints * 9);
+  a->vertices = n_vertices ? doubles(F * n_vertices * 3) : NULL;
+  a->sim_out = doubles(F * 13);
+  a->sim_fit = doubles(F * 13);
   a->sim_reused = calloc(F, sizeof *a->sim_reused);
-  a->view_scores = nan_array(F * n_views);
+  a->view_scores = doubles(F * n_views);
   a->view_skipped = calloc(F * n_views, sizeof *a->view_skipped);
-  a->losses = nan_array(F * 6);
+  a->losses = doubles(F * 6);
   a->counts = calloc(F * 6, sizeof *a->counts);
-  a->loss_hist = nan_array(F * n_hist);
-  a->data_loss_hist = nan_array(F * n_hist);
-  a->targets = nan_array(F * n_kp * 3);
-  a->residuals = nan_array(F * n_kp);
+  a->loss_hist = doubles(F * n_hist);
+  a->data_loss_hist = doubles(F * n_hist);
+  a->targets = doubles(F * n_kp * 3);
+  a->residuals = doubles(F * n_kp);
   if (!a->status || !a->message || !a->init_cam || !a->cams || !a->subset_idx || !a->model_params || !a->body_pose ||
       !a->hand_pose_params || !a->scale_params || !a->shape_params || !a->keypoints || !a->joints ||
       !a->global_rots || (n_vertices && !a->vertices) || !a->sim_out || !a->sim_fit || !a->sim_reused ||
@@ -348,10 +317,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
     if (!a->cams[v]) goto nomem;
     strcpy(a->cams[v], c);
   }
-  for (size_t f = 0; f < F; f++) {
-    strcpy(a->status[f], "not_run");
-    a->counts[6 * f + 1] = -1;
-  }
+  for (size_t f = 0; f < F; f++) mhrfit_fit_archive_clear_frame(a, f);
   for (size_t k = 0; k < n_kp; k++) a->subset_idx[k] = (int32_t)k;
   strcpy(a->solver, "lm");
   return a;
@@ -374,6 +340,32 @@ static void put_sim(double *dst, const mhrfit_similarity *s) {
   dst[0] = s->s;
   memcpy(dst + 1, s->R, 9 * sizeof *dst);
   memcpy(dst + 10, s->t, 3 * sizeof *dst);
+}
+
+void mhrfit_fit_archive_get_similarity(const mhrfit_fit_archive *a, size_t f, mhrfit_similarity *sim) {
+  const double *p = a->sim_out + 13 * f;
+  sim->s = p[0];
+  memcpy(sim->R, p + 1, sizeof sim->R);
+  memcpy(sim->t, p + 10, sizeof sim->t);
+}
+
+void mhrfit_fit_archive_set_similarity(mhrfit_fit_archive *a, size_t f, const mhrfit_similarity *sim) {
+  put_sim(a->sim_out + 13 * f, sim);
+}
+
+void mhrfit_fit_archive_clear_frame(mhrfit_fit_archive *a, size_t f) {
+  if (f >= a->n_frames) return;
+  member_desc m[MAX_MEMBERS];
+  size_t n = describe(a, m);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < m[i].per; j++) {
+      size_t k = f * m[i].stride + m[i].offset + j;
+      if (m[i].i) m[i].i[k] = 0;
+      else m[i].d[k] = NAN;
+    }
+  a->counts[6 * f + 1] = -1; /* best_iter: never improved */
+  strcpy(a->status[f], "not_run");
+  a->message[f][0] = a->init_cam[f][0] = '\0';
 }
 
 void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/mem.h"
 #include "common/path.h"
@@ -85,43 +86,6 @@ static char *dupf(mhrfit_error *err, const char *fmt, ...) {
   return s;
 }
 
-static bool is_dir(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_file(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* mkdir -p. */
-static bool make_dirs(const char *path, mhrfit_error *err) {
-  char *p = mf_strdup(path, err);
-  if (!p) return false;
-  for (char *s = p + 1;; s++) {
-    if (*s == '/' || *s == '\0') {
-      char c = *s;
-      *s = '\0';
-      if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
-        free(p);
-        return false;
-      }
-      *s = c;
-      if (!c) break;
-    }
-  }
-  free(p);
-  if (!is_dir(path)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
-  return true;
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- the request -------------------------------------------------------------------------- */
 
@@ -203,14 +167,14 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
   for (size_t i = 0; i < o->n_model_ids; i++)
     if (!o->model_ids[i]) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "model identifier %zu is NULL", i);
   r->input_root = realpath(o->input_dir, NULL);
-  if (!r->input_root || !is_dir(r->input_root)) {
+  if (!r->input_root || !mf_is_dir(r->input_root)) {
     free(r->input_root);
     r->input_root = NULL;
     return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: input folder not found", o->input_dir);
   }
   const char *sam = o->sam_dir && *o->sam_dir ? o->sam_dir : o->input_dir;
   r->sam_root = realpath(sam, NULL);
-  if (!r->sam_root || !is_dir(r->sam_root)) {
+  if (!r->sam_root || !mf_is_dir(r->sam_root)) {
     request_free(r);
     return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: SAM output folder not found", sam);
   }
@@ -287,7 +251,7 @@ static bool resolve_view(const request *r, const char *frame, const char *cam, b
   for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
     char *p = dupf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i]);
     if (!p) goto fail;
-    if (is_file(p)) {
+    if (mf_is_file(p)) {
       v->image = p;
       if (!(v->image_rel = dupf(err, "%s/%s%s", frame, cam, image_exts[i]))) goto fail;
     } else {
@@ -297,7 +261,7 @@ static bool resolve_view(const request *r, const char *frame, const char *cam, b
   for (size_t i = 0; i < 2 && !v->source; i++) {
     char *p = dupf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i]);
     if (!p) goto fail;
-    if (is_file(p)) {
+    if (mf_is_file(p)) {
       v->source = p;
       v->source_kind = SRC_INPUT;
       if (!(v->source_rel = dupf(err, "%s/%s%s", frame, cam, source_exts[i]))) goto fail;
@@ -310,7 +274,7 @@ static bool resolve_view(const request *r, const char *frame, const char *cam, b
       !(v->out = dupf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
       !(v->out_rel = dupf(err, "stage1/%s/%s.npz", frame, cam)))
     goto fail;
-  if (!v->source && r->o->estimator && is_file(v->raw)) {
+  if (!v->source && r->o->estimator && mf_is_file(v->raw)) {
     if (!(v->source = mf_strdup(v->raw, err)) || !(v->source_rel = mf_strdup(v->raw_rel, err))) goto fail;
     v->source_kind = SRC_ESTIMATOR;
   }
@@ -328,9 +292,9 @@ fail:
 static bool frame_exists(const request *r, const char *frame) {
   char buf[PATH_MAX];
   snprintf(buf, sizeof buf, "%s/%s", r->input_root, frame);
-  if (is_dir(buf)) return true;
+  if (mf_is_dir(buf)) return true;
   snprintf(buf, sizeof buf, "%s/%s", r->sam_root, frame);
-  return is_dir(buf);
+  return mf_is_dir(buf);
 }
 
 /* ---- the cache check ---------------------------------------------------------------------- */
@@ -338,7 +302,7 @@ static bool frame_exists(const request *r, const char *frame) {
 static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char *detail, size_t size) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", r->out_root, META_NAME);
-  if (!is_file(path)) {
+  if (!mf_is_file(path)) {
     *why = MHRFIT_INGEST_NO_META;
     snprintf(detail, size, "no %s in %s", META_NAME, r->out_root);
     return NULL;
@@ -503,7 +467,7 @@ static bool run_estimator(const request *r, const char *frame, const char *cam, 
   char *tmp = dupf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
   char *cmd = NULL;
   bool ok = false;
-  if (!dir || !tmp || !make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
+  if (!dir || !tmp || !mf_make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
     snprintf(msg, size, "cannot prepare the estimator run: %.900s", e.message);
     goto done;
   }
@@ -531,7 +495,7 @@ static bool run_estimator(const request *r, const char *frame, const char *cam, 
     snprintf(msg, size, "estimator killed by signal %d: %s", WTERMSIG(status), cmd);
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     snprintf(msg, size, "estimator failed with exit status %d: %s", WIFEXITED(status) ? WEXITSTATUS(status) : -1, cmd);
-  } else if (!is_file(tmp)) {
+  } else if (!mf_is_file(tmp)) {
     snprintf(msg, size, "estimator exited with status 0 but wrote no file at %s: %s", tmp, cmd);
   } else if (rename(tmp, v->raw) != 0) {
     snprintf(msg, size, "%s: cannot move the estimator output into place: %s", v->raw, strerror(errno));
@@ -657,7 +621,7 @@ static mhrfit_value *ingest_view(const request *r, const char *frame, const char
   {
     mhrfit_error e = {0};
     char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
-    bool ok = dir && make_dirs(dir, &e) && mhrfit_npz_save_dict(v.out, person, r->o->compress, &e) &&
+    bool ok = dir && mf_make_dirs(dir, &e) && mhrfit_npz_save_dict(v.out, person, r->o->compress, &e) &&
               mf_file_identity(v.out, &v.out_id, &e);
     free(dir);
     if (!ok) {
@@ -820,17 +784,7 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
     frames = NULL;
   }
   char *path = ok ? dupf(err, "%s/%s", r->out_root, META_NAME) : NULL;
-  mf_atomic_file af;
-  if (path && mf_atomic_open(&af, path, err)) {
-    if (!mhrfit_value_write_json(m, af.f, 1, err) || fputc('\n', af.f) == EOF) {
-      mf_atomic_abort(&af);
-      ok = false;
-    } else {
-      ok = mf_atomic_commit(&af, err);
-    }
-  } else {
-    ok = false;
-  }
+  ok = path && mf_write_json_atomic(path, m, 1, err);
   free(path);
   mhrfit_value_free(frames);
   mhrfit_value_free(m);
@@ -856,7 +810,7 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   if (!summary) summary = &dummy;
   memset(summary, 0, sizeof *summary);
   if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
-  if (o->out_dir && *o->out_dir && !make_dirs(o->out_dir, err)) return false;
+  if (o->out_dir && *o->out_dir && !mf_make_dirs(o->out_dir, err)) return false;
   request r;
   if (!request_init(&r, o, err)) return false;
   mhrfit_value *meta = NULL;
@@ -884,7 +838,7 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
       if (!redo && !records_put(&rs, f, mhrfit_value_clone(old_frames->u.dict.vals[i], err), err)) goto done;
     }
   bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
-  double last_write = now_seconds();
+  double last_write = mf_now_seconds();
   size_t done_frames = 0;
   for (size_t i = 0; i < p->n_frames; i++) {
     const mhrfit_ingest_frame_plan *fp = &p->frames[i];
@@ -901,9 +855,9 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
       if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
       if (failed) summary->frames_failed++;
       else summary->frames_ingested++;
-      if (now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
+      if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
         if (!write_meta(&r, &rs, err)) goto done;
-        last_write = now_seconds();
+        last_write = mf_now_seconds();
       }
     }
     done_frames++;

@@ -7,22 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/hash.h"
 #include "mhrfit/error.h"
 #include "mhrfit/ingest.h"
 #include "mhrfit/value.h"
-
-/* Streaming xxHash64 with seed 0. */
-typedef struct mf_xxh64 {
-  uint64_t v[4];
-  uint64_t total;
-  unsigned char buf[32];
-  size_t buffered;
-} mf_xxh64;
-
-void mf_xxh64_init(mf_xxh64 *s);
-void mf_xxh64_update(mf_xxh64 *s, const void *data, size_t len);
-uint64_t mf_xxh64_digest(const mf_xxh64 *s);
-uint64_t mf_xxh64_buffer(const void *data, size_t len);
 
 /* Identity of a file: size, modification time, content hash. */
 typedef struct mf_file_id {

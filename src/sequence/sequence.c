@@ -18,13 +18,6 @@ static bool is_recovered(const mhrfit_fit_archive *a, size_t f) {
   return strncmp(a->status[f], "recovered", 9) == 0;
 }
 
-static void get_sim(const mhrfit_fit_archive *a, size_t f, mhrfit_similarity *s) {
-  const double *p = a->sim_out + 13 * f;
-  s->s = p[0];
-  memcpy(s->R, p + 1, sizeof s->R);
-  memcpy(s->t, p + 10, sizeof s->t);
-}
-
 /* Stores parameters m and similarity s in frame f, recomputes its geometry, clears the
  * optimisation diagnostics. */
 static bool store_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, const double *m,
@@ -42,10 +35,7 @@ static bool store_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, 
   memcpy(a->joints + 3 * J * f, g.joints, 3 * J * sizeof(double));
   memcpy(a->global_rots + 9 * J * f, g.global_rots, 9 * J * sizeof(double));
   if (a->n_vertices) memcpy(a->vertices + 3 * a->n_vertices * f, g.vertices, 3 * a->n_vertices * sizeof(double));
-  double *so = a->sim_out + 13 * f;
-  so[0] = s->s;
-  memcpy(so + 1, s->R, 9 * sizeof(double));
-  memcpy(so + 10, s->t, 3 * sizeof(double));
+  mhrfit_fit_archive_set_similarity(a, f, s);
   return true;
 }
 
@@ -119,8 +109,8 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_
     if (p >= 0 && n >= 0) {
       double u = (double)((long)t - p) / (double)(n - p);
       mhrfit_similarity sp, sn;
-      get_sim(a, (size_t)p, &sp);
-      get_sim(a, (size_t)n, &sn);
+      mhrfit_fit_archive_get_similarity(a, (size_t)p, &sp);
+      mhrfit_fit_archive_get_similarity(a, (size_t)n, &sn);
       for (int i = 0; i < NP; i++) m[i] = (1 - u) * a->model_params[NP * p + i] + u * a->model_params[NP * n + i];
       s.s = (1 - u) * sp.s + u * sn.s;
       for (int i = 0; i < 3; i++) s.t[i] = (1 - u) * sp.t[i] + u * sn.t[i];
@@ -138,7 +128,7 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_
         continue;
       }
       memcpy(m, a->model_params + NP * src, sizeof m);
-      get_sim(a, (size_t)src, &s);
+      mhrfit_fit_archive_get_similarity(a, (size_t)src, &s);
       copy_codes(a, t, (size_t)src);
       set_origin(a, t, src, -1);
       snprintf(a->status[t], sizeof a->status[t], "recovered_copy");

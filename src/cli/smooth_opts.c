@@ -1,0 +1,39 @@
+/* The smoothing options shared by `mhrfit run` and `mhrfit smooth` (cli.h). */
+#include <string.h>
+
+#include "cli/cli.h"
+
+void mf_smooth_cli_init(mf_smooth_cli *c) {
+  memset(c, 0, sizeof *c);
+  mhrfit_smooth_options_init(&c->o);
+  c->method = "original";
+  c->median_window = c->o.median_window;
+  c->butter_order = c->o.butter_order;
+}
+
+size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out) {
+  mhrfit_smooth_options *o = &c->o;
+  const mf_opt t[] = {
+      {"smooth_method", MF_OPT_STRING, &c->method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
+      {"smoothing_alpha", MF_OPT_DOUBLE, &o->alpha, "A", "original: EMA weight (default 0.65)", NULL},
+      {"smoothing_median_window", MF_OPT_INT, &c->median_window, "N", "original: median window in frames (default 5)", NULL},
+      {"smoothing_outlier_sigma", MF_OPT_DOUBLE, &o->outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
+      {"butter_order", MF_OPT_INT, &c->butter_order, "N", "butterworth: filter order 1..8 (default 4)", NULL},
+      {"cutoff_hz", MF_OPT_DOUBLE, &o->cutoff_hz, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
+      {"fps", MF_OPT_DOUBLE, &o->fps, "HZ", "frame rate of the capture (default 30)", NULL},
+  };
+  _Static_assert(sizeof t / sizeof t[0] <= MF_SMOOTH_CLI_N_OPTS, "MF_SMOOTH_CLI_N_OPTS too small");
+  memcpy(out, t, sizeof t);
+  return sizeof t / sizeof t[0];
+}
+
+int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd) {
+  if (strcmp(c->method, "butterworth") == 0) c->o.method = MHRFIT_SMOOTH_BUTTERWORTH;
+  else if (strcmp(c->method, "original") == 0) c->o.method = MHRFIT_SMOOTH_ORIGINAL;
+  else return mf_usage_error(cmd, "--smooth_method must be original or butterworth, got '%s'", c->method);
+  if (c->median_window < 0 || c->median_window > 10000 || c->butter_order < 1 || c->butter_order > 8)
+    return mf_usage_error(cmd, "--smoothing_median_window must be in 0..10000 and --butter_order in 1..8");
+  c->o.median_window = (int)c->median_window;
+  c->o.butter_order = (int)c->butter_order;
+  return -1;
+}
