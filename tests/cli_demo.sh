@@ -68,6 +68,24 @@ fi
 check "mhrfit run on the capture exits 0" $rc
 check "run wrote its summary" $([ -s "$tmp/run/sequence_summary.json" ]; echo $?)
 
+# --run: the pipeline twice and an accuracy report against the truth
+rep=$("$bin" demo --assets "$assets" --out "$tmp/g" --frames 30 --cams 4 --seed 3 --run --quiet); rc=$?
+check "demo --run exits 0" $rc
+echo "$rep"
+for row in "triangulation error, mean" "fitted keypoint MPJPE" "lower-body jitter while standing, fitted" \
+           "frames ok" "time: triangulation" "time: fit" "time: whole run"; do
+  check "report has row: $row" $(grep -q "| $row" <<<"$rep"; echo $?)
+done
+check "report compares with --freeze_lower_body" $(grep -q -- "--freeze_lower_body |" <<<"$rep"; echo $?)
+for f in g_run/accuracy.json g_run/default/sequence_fit.npz g_run/freeze_lower_body/sequence_fit.npz; do
+  check "--run wrote $f" $([ -s "$tmp/$f" ]; echo $?)
+done
+mpjpe=$(sed -n 's/^| fitted keypoint MPJPE, ok frames (mm) *| *\([0-9.]*\) .*/\1/p' <<<"$rep")
+check "fitted MPJPE is a number below 20 mm ($mpjpe)" $(awk -v m="$mpjpe" 'BEGIN{exit !(m != "" && m+0 > 0 && m+0 < 20)}'; echo $?)
+check "accuracy.json holds both runs" $("$bin" inspect "$tmp/g_run/accuracy.json" | grep -q "freeze_lower_body.fitted.mpjpe_mm"; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/h" --frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
+check "--run_out is honoured" $([ $rc -eq 0 ] && [ -s "$tmp/elsewhere/accuracy.json" ]; echo $?)
+
 # same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
 "$bin" demo --assets "$assets" --out "$tmp/e" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
 check "second run exits 0 quietly" $rc

@@ -540,10 +540,16 @@ static void test_in_place(void) {
     REQUIRE(mhrfit_smooth_sequence(z, 12, 2, ORIG_VALID, &o, z, NULL, NULL, &err));
     CHECK(same_bits(y, z, 24));
   }
-  double y[24];
+  /* NULL = the defaults: the zero-phase Butterworth, 6 Hz at 30 fps, order 4 */
+  double y[24], w[24];
   mhrfit_error err = {0};
-  REQUIRE(mhrfit_smooth_sequence(ORIG_IN, 12, 2, ORIG_VALID, NULL, y, NULL, NULL, &err)); /* NULL = defaults */
-  CHECK(max_diff(y, ORIG_DEFAULT, 24) <= 1e-12);
+  REQUIRE(mhrfit_smooth_sequence(ORIG_IN, 12, 2, ORIG_VALID, NULL, y, NULL, NULL, &err));
+  mhrfit_smooth_options d;
+  mhrfit_smooth_options_init(&d);
+  CHECK(d.method == MHRFIT_SMOOTH_BUTTERWORTH && d.butter_order == 4 && d.cutoff_hz == 6.0 && d.fps == 30.0);
+  REQUIRE(mhrfit_smooth_sequence(ORIG_IN, 12, 2, ORIG_VALID, &d, w, NULL, NULL, &err));
+  CHECK(same_bits(y, w, 24));
+  CHECK(max_diff(y, ORIG_DEFAULT, 24) > 1e-3); /* not the original method's result */
 }
 
 static void test_arguments(void) {

@@ -137,6 +137,79 @@ typedef struct mhrfit_demo_summary {
 bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhrfit_demo_summary *summary,
                        mhrfit_error *err);
 
+/**
+ * @defgroup demo_eval Accuracy of a pipeline run against the demo's ground truth
+ *
+ * mhrfit_demo_evaluate() compares what `mhrfit run` wrote for a demo capture with the capture's
+ * `ground_truth.npz`. All distances are Euclidean, in millimetres, between world points (metres,
+ * the calibration's world frame, which is the ground truth's):
+ *
+ * - **triangulation error**: over every finite point of `triangulation/<frame>/triangulated.npz`
+ *   (keypoint `subset_idx[i]`), `|p_tri − p_true|`; mean, median, 95th percentile and maximum;
+ * - **keypoint MPJPE** of a fitted sequence (`sequence_fit.npz`, `sequence_smoothed.npz`): per
+ *   frame, the mean over its finite keypoints of `|p_fit − p_true|`; then the mean over the frames
+ *   whose fit succeeded (status `ok`: `mpjpe_mm`; `mpjpe_standing_mm` over the standing ones
+ *   only) and, separately, over the frames filled in by recovery (`recovered_*`:
+ *   `mpjpe_recovered_mm`), whose error depends on how far the subject moved across the gap;
+ * - **acceleration error** (the usual smoothness measure of video pose estimation): over frames
+ *   f with valid f−1, f, f+1 and every keypoint finite in all three, the mean of
+ *   `|(p(f+1) − 2p(f) + p(f−1)) − (g(f+1) − 2g(f) + g(f−1))|` (mm/frame²), g the truth;
+ * - **lower-body jitter**: over consecutive standing frames f−1, f (the subject's root and legs
+ *   do not move: the true jitter is 0) the mean of `|p_k(f) − p_k(f−1)|` for the lower-body
+ *   keypoints k = 9..20 of MHR70 (hips, knees, ankles, toes, heels);
+ * - the status counts and the stage timings of `sequence_summary.json`.
+ * @{
+ */
+
+/** Accuracy of one fitted sequence file against the truth. */
+typedef struct mhrfit_demo_fit_accuracy {
+  bool present;              /**< the file exists (all other fields NaN / 0 when not) */
+  size_t n_frames_compared;  /**< frames with status ok */
+  size_t n_frames_recovered; /**< frames with status recovered_* */
+  double mpjpe_mm;           /**< mean over the ok frames of the per-frame mean keypoint error */
+  double mpjpe_standing_mm;  /**< the same over the standing ok frames only */
+  double mpjpe_recovered_mm; /**< the same over the recovered frames */
+  double accel_err_mm;       /**< mean keypoint acceleration error, mm/frame² */
+  double lower_jitter_mm;    /**< mean frame-to-frame motion of the lower-body keypoints while standing */
+} mhrfit_demo_fit_accuracy;
+
+/** Largest number of distinct frame statuses kept in a report. */
+#define MHRFIT_DEMO_MAX_STATUS 8
+
+/** What mhrfit_demo_evaluate() measured for one run folder. */
+typedef struct mhrfit_demo_accuracy {
+  size_t n_frames;            /**< frames of the capture */
+  size_t standing_frames;     /**< frames [0, standing_frames) with a still lower body */
+  size_t tri_frames;          /**< frames with a triangulation file */
+  size_t tri_points;          /**< finite triangulated points compared */
+  size_t tri_nan_points;      /**< points of those files left NaN (too few usable views) */
+  double tri_mean_mm, tri_median_mm, tri_p95_mm, tri_max_mm; /**< triangulation error */
+  size_t tri_over_50mm;       /**< points more than 5 cm from the truth */
+  long tri_worst_frame;       /**< frame index of the largest error (-1 when none) */
+  int tri_worst_kp;           /**< MHR70 index of the largest error (-1 when none) */
+  mhrfit_demo_fit_accuracy fitted;   /**< sequence_fit.npz (per-frame fits, bad frames recovered) */
+  mhrfit_demo_fit_accuracy smoothed; /**< sequence_smoothed.npz */
+  bool freeze_lower_body;     /**< the run was made with --freeze_lower_body */
+  size_t n_status;            /**< distinct statuses below */
+  char status_name[MHRFIT_DEMO_MAX_STATUS][32]; /**< e.g. "ok", "recovered_interp" */
+  size_t status_count[MHRFIT_DEMO_MAX_STATUS];  /**< frames with that status */
+  double time_ingest_s, time_triangulate_s, time_fit_s, time_sequence_s, time_total_s; /**< stage wall times (NaN when absent) */
+} mhrfit_demo_accuracy;
+
+/**
+ * Measures the run in `run_dir` (written by `mhrfit run` on the demo capture `capture_dir`)
+ * against `capture_dir/ground_truth.npz`, as described above, into `acc`. Reads
+ * `sequence_summary.json`, `sequence_fit.npz` (required), `sequence_smoothed.npz` and
+ * `triangulation/<frame>/triangulated.npz` (optional). Nothing is allocated for the caller.
+ * Errors name the file and member: MHRFIT_ERR_IO / MHRFIT_ERR_NOT_FOUND (a file or member is
+ * missing), MHRFIT_ERR_FORMAT (frame counts or shapes that do not match the capture),
+ * MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_demo_evaluate(const char *capture_dir, const char *run_dir, mhrfit_demo_accuracy *acc,
+                          mhrfit_error *err);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

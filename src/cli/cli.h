@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "mhrfit/error.h"
+#include "mhrfit/value.h"
 
 enum { MF_EXIT_OK = 0, MF_EXIT_FAILURE = 1, MF_EXIT_USAGE = 2 };
 
@@ -110,6 +111,29 @@ int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd);
 /* The MHR assets folder: `assets` when given, else $MHRFIT_ASSETS; NULL after printing a usage
  * error for `cmd` when neither is set. */
 const char *mf_assets_dir(const char *assets, const char *cmd);
+
+/* ------------------------------------------------------------------ JSON building */
+
+/**
+ * Builds JSON documents (mhrfit_value dicts) without checking every call: the first failure
+ * sets `failed` (and `*err`), later calls still run and free what they cannot insert. Non-finite
+ * numbers and NULL strings become JSON null.
+ */
+typedef struct mf_jb {
+  mhrfit_error *err; /**< filled on the first failure */
+  bool failed;       /**< a call failed */
+} mf_jb;
+
+/** dict[key] = val (takes val; NULL val marks the builder failed). */
+void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val);
+/** dict[key] = string s, or null when s is NULL. */
+void mf_jstr(mf_jb *j, mhrfit_value *dict, const char *key, const char *s);
+/** dict[key] = x, or null when x is not finite. */
+void mf_jnum(mf_jb *j, mhrfit_value *dict, const char *key, double x);
+/** dict[key] = integer x. */
+void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x);
+/** dict[key] = boolean b. */
+void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b);
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);

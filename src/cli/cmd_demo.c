@@ -1,4 +1,5 @@
 /* mhrfit demo: write a synthetic multi-view capture (include/mhrfit/demo.h). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,190 @@
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "common/file.h"
+#include "common/path.h"
 #include "mhrfit/demo.h"
+
+/* --run: the pipeline on the generated capture, with default settings and with
+ * --freeze_lower_body, then the accuracy of both against the ground truth. */
+static int run_pipeline(const char *capture, const char *out, const char *assets, long lod, size_t n_cams,
+                        bool freeze) {
+  char calib[4200], lod_s[32];
+  snprintf(calib, sizeof calib, "%s/calibration.toml", capture);
+  snprintf(lod_s, sizeof lod_s, "%ld", lod);
+  char cam_names[16][16];
+  char *argv[48];
+  int argc = 0;
+  argv[argc++] = "run";
+  argv[argc++] = "--input";
+  argv[argc++] = (char *)capture;
+  argv[argc++] = "--calib";
+  argv[argc++] = calib;
+  argv[argc++] = "--cams";
+  for (size_t v = 0; v < n_cams && v < 16; v++) {
+    snprintf(cam_names[v], sizeof cam_names[v], "cam_%zu", v);
+    argv[argc++] = cam_names[v];
+  }
+  argv[argc++] = "--out";
+  argv[argc++] = (char *)out;
+  argv[argc++] = "--assets";
+  argv[argc++] = (char *)assets;
+  argv[argc++] = "--lod";
+  argv[argc++] = lod_s;
+  argv[argc++] = "--overwrite";
+  argv[argc++] = "--quiet";
+  if (freeze) argv[argc++] = "--freeze_lower_body";
+  argv[argc] = NULL;
+  return mf_cmd_run(argc, argv);
+}
+
+static void print_row(const char *label, double a, double b, const char *fmt) {
+  char x[32], y[32];
+  if (isfinite(a)) snprintf(x, sizeof x, fmt, a);
+  else snprintf(x, sizeof x, "-");
+  if (isfinite(b)) snprintf(y, sizeof y, fmt, b);
+  else snprintf(y, sizeof y, "-");
+  printf("| %-53s | %8s | %20s |\n", label, x, y);
+}
+
+static void print_report(const mhrfit_demo_accuracy *a, const mhrfit_demo_accuracy *b, double t_demo) {
+  printf("\naccuracy against the ground truth (%zu frames, standing still for the first %zu)\n\n", a->n_frames,
+         a->standing_frames);
+  printf("| %-53s | %8s | %20s |\n", "", "default", "--freeze_lower_body");
+  printf("|%s|%s|%s|\n", "-------------------------------------------------------", "---------:",
+         "---------------------:");
+  print_row("triangulation error, mean (mm)", a->tri_mean_mm, b->tri_mean_mm, "%.1f");
+  print_row("triangulation error, median (mm)", a->tri_median_mm, b->tri_median_mm, "%.1f");
+  print_row("triangulation error, 95th percentile (mm)", a->tri_p95_mm, b->tri_p95_mm, "%.1f");
+  print_row("triangulation error, max (mm)", a->tri_max_mm, b->tri_max_mm, "%.1f");
+  print_row("points more than 5 cm off", (double)a->tri_over_50mm, (double)b->tri_over_50mm, "%.0f");
+  print_row("points triangulated", (double)a->tri_points, (double)b->tri_points, "%.0f");
+  print_row("points left NaN (< 2 usable views)", (double)a->tri_nan_points, (double)b->tri_nan_points, "%.0f");
+  print_row("fitted keypoint MPJPE, ok frames (mm)", a->fitted.mpjpe_mm, b->fitted.mpjpe_mm, "%.1f");
+  print_row("fitted keypoint MPJPE, ok frames while standing (mm)", a->fitted.mpjpe_standing_mm,
+            b->fitted.mpjpe_standing_mm, "%.1f");
+  print_row("keypoint MPJPE, recovered frames (mm)", a->fitted.mpjpe_recovered_mm, b->fitted.mpjpe_recovered_mm,
+            "%.1f");
+  print_row("smoothed keypoint MPJPE, ok frames (mm)", a->smoothed.mpjpe_mm, b->smoothed.mpjpe_mm, "%.1f");
+  print_row("acceleration error, fitted (mm/frame^2)", a->fitted.accel_err_mm, b->fitted.accel_err_mm, "%.2f");
+  print_row("acceleration error, smoothed (mm/frame^2)", a->smoothed.accel_err_mm, b->smoothed.accel_err_mm, "%.2f");
+  print_row("lower-body jitter while standing, fitted (mm/frame)", a->fitted.lower_jitter_mm,
+            b->fitted.lower_jitter_mm, "%.2f");
+  print_row("lower-body jitter while standing, smoothed (mm/frame)", a->smoothed.lower_jitter_mm,
+            b->smoothed.lower_jitter_mm, "%.2f");
+  for (size_t i = 0; i < a->n_status; i++) {
+    double other = NAN;
+    for (size_t k = 0; k < b->n_status; k++)
+      if (strcmp(b->status_name[k], a->status_name[i]) == 0) other = (double)b->status_count[k];
+    char label[64];
+    snprintf(label, sizeof label, "frames %s", a->status_name[i]);
+    print_row(label, (double)a->status_count[i], isfinite(other) ? other : 0, "%.0f");
+  }
+  for (size_t k = 0; k < b->n_status; k++) {
+    bool seen = false;
+    for (size_t i = 0; i < a->n_status; i++) seen = seen || strcmp(b->status_name[k], a->status_name[i]) == 0;
+    if (seen) continue;
+    char label[64];
+    snprintf(label, sizeof label, "frames %s", b->status_name[k]);
+    print_row(label, 0, (double)b->status_count[k], "%.0f");
+  }
+  print_row("time: demo generation (s)", t_demo, NAN, "%.2f");
+  print_row("time: ingest (s)", a->time_ingest_s, b->time_ingest_s, "%.2f");
+  print_row("time: triangulation (s)", a->time_triangulate_s, b->time_triangulate_s, "%.2f");
+  print_row("time: fit (s)", a->time_fit_s, b->time_fit_s, "%.2f");
+  print_row("time: recovery + smoothing (s)", a->time_sequence_s, b->time_sequence_s, "%.2f");
+  print_row("time: whole run (s)", a->time_total_s, b->time_total_s, "%.2f");
+}
+
+static mhrfit_value *fit_json(mf_jb *j, const mhrfit_demo_fit_accuracy *f) {
+  mhrfit_value *d = mhrfit_value_new_dict(j->err);
+  if (!d) {
+    j->failed = true;
+    return NULL;
+  }
+  mf_jbool(j, d, "present", f->present);
+  mf_jint(j, d, "ok_frames", (long long)f->n_frames_compared);
+  mf_jint(j, d, "recovered_frames", (long long)f->n_frames_recovered);
+  mf_jnum(j, d, "mpjpe_mm", f->mpjpe_mm);
+  mf_jnum(j, d, "mpjpe_standing_mm", f->mpjpe_standing_mm);
+  mf_jnum(j, d, "mpjpe_recovered_mm", f->mpjpe_recovered_mm);
+  mf_jnum(j, d, "accel_err_mm_per_frame2", f->accel_err_mm);
+  mf_jnum(j, d, "lower_body_jitter_mm_per_frame", f->lower_jitter_mm);
+  return d;
+}
+
+static mhrfit_value *accuracy_json(mf_jb *j, const char *run_dir, const mhrfit_demo_accuracy *a) {
+  mhrfit_value *d = mhrfit_value_new_dict(j->err), *tri = mhrfit_value_new_dict(j->err),
+               *st = mhrfit_value_new_dict(j->err), *tm = mhrfit_value_new_dict(j->err);
+  if (!d || !tri || !st || !tm) {
+    j->failed = true;
+    mhrfit_value_free(d);
+    mhrfit_value_free(tri);
+    mhrfit_value_free(st);
+    mhrfit_value_free(tm);
+    return NULL;
+  }
+  mf_jstr(j, d, "run_dir", run_dir);
+  mf_jbool(j, d, "freeze_lower_body", a->freeze_lower_body);
+  mf_jint(j, tri, "frames", (long long)a->tri_frames);
+  mf_jint(j, tri, "points", (long long)a->tri_points);
+  mf_jint(j, tri, "nan_points", (long long)a->tri_nan_points);
+  mf_jnum(j, tri, "mean_mm", a->tri_mean_mm);
+  mf_jnum(j, tri, "median_mm", a->tri_median_mm);
+  mf_jnum(j, tri, "p95_mm", a->tri_p95_mm);
+  mf_jnum(j, tri, "max_mm", a->tri_max_mm);
+  mf_jint(j, tri, "over_50mm", (long long)a->tri_over_50mm);
+  mf_jint(j, tri, "worst_frame", a->tri_worst_frame);
+  mf_jint(j, tri, "worst_keypoint", a->tri_worst_kp);
+  mf_jput(j, d, "triangulation", tri);
+  mf_jput(j, d, "fitted", fit_json(j, &a->fitted));
+  mf_jput(j, d, "smoothed", fit_json(j, &a->smoothed));
+  for (size_t i = 0; i < a->n_status; i++) mf_jint(j, st, a->status_name[i], (long long)a->status_count[i]);
+  mf_jput(j, d, "status_counts", st);
+  mf_jnum(j, tm, "ingest_s", a->time_ingest_s);
+  mf_jnum(j, tm, "triangulate_s", a->time_triangulate_s);
+  mf_jnum(j, tm, "fit_s", a->time_fit_s);
+  mf_jnum(j, tm, "recover_smooth_s", a->time_sequence_s);
+  mf_jnum(j, tm, "total_s", a->time_total_s);
+  mf_jput(j, d, "timing", tm);
+  return d;
+}
+
+static int demo_run(const char *capture, const char *run_out, const char *assets, long lod, size_t n_cams,
+                    double t_demo) {
+  mhrfit_error err = {0};
+  char dirs[2][4200];
+  snprintf(dirs[0], sizeof dirs[0], "%s/default", run_out);
+  snprintf(dirs[1], sizeof dirs[1], "%s/freeze_lower_body", run_out);
+  mhrfit_demo_accuracy acc[2];
+  for (int i = 0; i < 2; i++) {
+    printf("running the pipeline (%s) into %s ...\n", i ? "--freeze_lower_body" : "default settings", dirs[i]);
+    fflush(stdout);
+    int rc = run_pipeline(capture, dirs[i], assets, lod, n_cams, i == 1);
+    if (rc != MF_EXIT_OK) {
+      fprintf(stderr, "mhrfit demo: the pipeline failed on the demo capture (see above)\n");
+      return rc;
+    }
+    if (!mhrfit_demo_evaluate(capture, dirs[i], &acc[i], &err)) return mf_report("demo", &err);
+  }
+  print_report(&acc[0], &acc[1], t_demo);
+  mf_jb j = {&err, false};
+  mhrfit_value *doc = mhrfit_value_new_dict(&err);
+  if (!doc) return mf_report("demo", &err);
+  mf_jstr(&j, doc, "capture", capture);
+  mf_jint(&j, doc, "frames", (long long)acc[0].n_frames);
+  mf_jint(&j, doc, "standing_frames", (long long)acc[0].standing_frames);
+  mf_jnum(&j, doc, "demo_generation_s", t_demo);
+  mf_jput(&j, doc, "default", accuracy_json(&j, dirs[0], &acc[0]));
+  mf_jput(&j, doc, "freeze_lower_body", accuracy_json(&j, dirs[1], &acc[1]));
+  char path[4200];
+  snprintf(path, sizeof path, "%s/accuracy.json", run_out);
+  bool ok = !j.failed && mf_write_json_atomic(path, doc, 2, &err);
+  mhrfit_value_free(doc);
+  if (!ok) return mf_report("demo", &err);
+  printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
+  return MF_EXIT_OK;
+}
 
 int mf_cmd_demo(int argc, char **argv) {
   mhrfit_demo_options o;
@@ -16,7 +200,8 @@ int mf_cmd_demo(int argc, char **argv) {
   long frames = (long)o.n_frames, cams = (long)o.n_cams, seed = (long)o.seed, lod = o.lod;
   double noise = o.pixel_noise, outliers = o.outlier_rate, angle = o.angle_noise, depth = o.depth_noise,
          decoys = o.decoy_rate, fps = o.fps;
-  bool no_missing = false, quiet = false;
+  bool no_missing = false, quiet = false, run = false;
+  const char *run_out = NULL;
   const mf_opt opts[] = {
       {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
       {"frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120)", NULL},
@@ -32,7 +217,9 @@ int mf_cmd_demo(int argc, char **argv) {
       {"decoy_rate", MF_OPT_DOUBLE, &decoys, "R", "fraction of views with a smaller second person listed first (default 0.1)", NULL},
       {"no_missing_views", MF_OPT_FLAG, &no_missing, NULL, "write every camera file (default: a few missing, one single-view frame)", NULL},
       {"markers", MF_OPT_STRING, &markers, "FILE", "SAM 3D Body output whose pred_keypoints_3d calibrates the surface keypoints (default: built-in offsets)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+      {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body) and print its accuracy against the ground truth", NULL},
+      {"run_out", MF_OPT_STRING, &run_out, "DIR", "where --run writes: DIR/default/, DIR/freeze_lower_body/, DIR/accuracy.json (default: <out>_run)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors (and the --run report)", NULL},
   };
   const mf_cmd_spec spec = {
       "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR] [options]",
@@ -42,7 +229,11 @@ int mf_cmd_demo(int argc, char **argv) {
       "estimates; a smaller second person listed first in some views; a few missing camera files and\n"
       "one frame seen by a single camera), DIR/ground_truth.npz (the true motion, world metres, y up)\n"
       "and DIR/README.txt (the scene and its conventions). The subject stands still for the first two\n"
-      "thirds while the upper body moves, then steps and turns. Deterministic for a given seed.",
+      "thirds while the upper body moves, then steps and turns. Deterministic for a given seed.\n"
+      "With --run, the whole pipeline (mhrfit run) then processes the capture twice, with default\n"
+      "settings and with --freeze_lower_body, and a table compares both with the ground truth:\n"
+      "triangulation error, fitted and smoothed keypoint MPJPE, lower-body jitter while standing,\n"
+      "frame statuses and the wall time of each stage (also written to <run_out>/accuracy.json).",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -80,7 +271,23 @@ int mf_cmd_demo(int argc, char **argv) {
     return mf_report("demo", &err);
   }
   double secs = mf_now_seconds() - t0;
-  if (quiet) return MF_EXIT_OK;
+  char *default_run = NULL;
+  if (run && !run_out) {
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/') n--;
+    default_run = malloc(n + 8);
+    if (!default_run) {
+      fprintf(stderr, "mhrfit demo: out of memory\n");
+      return MF_EXIT_FAILURE;
+    }
+    snprintf(default_run, n + 8, "%.*s_run", (int)n, out);
+    run_out = default_run;
+  }
+  if (quiet) {
+    rc = run ? demo_run(out, run_out, assets, lod, s.n_cams, secs) : MF_EXIT_OK;
+    free(default_run);
+    return rc;
+  }
   printf("wrote a synthetic capture to %s in %.2f s (seed %ld)\n", out, secs, seed);
   printf("  %zu frames (000000..%06zu) x %zu cameras at %g fps: standing still for %zu frames, then a step and a turn\n",
          s.n_frames, s.n_frames - 1, s.n_cams, fps, s.standing_frames);
@@ -96,5 +303,11 @@ int mf_cmd_demo(int argc, char **argv) {
   printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --cams", out, out);
   for (size_t v = 0; v < s.n_cams; v++) printf(" cam_%zu", v);
   printf(" --out %s_run\n", out);
-  return MF_EXIT_OK;
+  rc = MF_EXIT_OK;
+  if (run) {
+    printf("\n");
+    rc = demo_run(out, run_out, assets, lod, s.n_cams, secs);
+  }
+  free(default_run);
+  return rc;
 }

@@ -24,26 +24,6 @@
 #include "mhrfit/value.h"
 
 
-/* ------------------------------------------------------------------ JSON */
-
-typedef struct jb {
-  mhrfit_value *v;
-  mhrfit_error *err;
-  bool failed;
-} jb;
-
-static void jput(jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val) {
-  if (!val || !mhrfit_value_dict_set(dict, key, val, j->err)) j->failed = true;
-}
-static void jstr(jb *j, mhrfit_value *d, const char *k, const char *s) {
-  jput(j, d, k, s ? mhrfit_value_new_string(MHRFIT_V_STRING, s, strlen(s), j->err) : mhrfit_value_new_null(j->err));
-}
-static void jnum(jb *j, mhrfit_value *d, const char *k, double x) {
-  jput(j, d, k, isfinite(x) ? mhrfit_value_new_float(x, j->err) : mhrfit_value_new_null(j->err));
-}
-static void jint(jb *j, mhrfit_value *d, const char *k, long long x) { jput(j, d, k, mhrfit_value_new_int(x, j->err)); }
-static void jbool(jb *j, mhrfit_value *d, const char *k, bool b) { jput(j, d, k, mhrfit_value_new_bool(b, j->err)); }
-
 /* ------------------------------------------------------------------ run */
 
 typedef struct frame_rec {
@@ -93,7 +73,7 @@ static void round_f32(double *x, size_t n) {
 
 int mf_cmd_run(int argc, char **argv) {
   const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL;
-  const char *sam_dir = NULL, *estimator = NULL, *strategy = "largest_bbox";
+  const char *sam_dir = NULL, *estimator = NULL, *strategy = "largest_bbox", *freeze_from = "first_fit";
   mf_strlist cams = {0}, frame_rel = {0}, model_ids = {0};
   long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0;
   bool overwrite = false, no_smoothing = false, no_mesh = false, quiet = false, per_frame_scales = false;
@@ -118,6 +98,10 @@ int mf_cmd_run(int argc, char **argv) {
       {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
       {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
+      {"freeze_lower_body_from", MF_OPT_STRING, &freeze_from, "S",
+       "with --freeze_lower_body, what the legs are locked to: first_fit (the first fitted frame is fitted with its lower "
+       "body free, later frames keep its values) | view (the initial view's SAM 3D Body estimate, as the original) "
+       "(default first_fit)", NULL},
       {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
       {"person_index", MF_OPT_INT, &person, "N", "stage 1: the person with --person_select_strategy person_index (default 0)", NULL},
       {"min_views", MF_OPT_INT, &min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
@@ -160,7 +144,7 @@ int mf_cmd_run(int argc, char **argv) {
   mhrfit_calib *all = NULL, *cal = NULL;
   mhrfit_triangulator *triangulator = NULL;
   mhrfit_rig *rig = NULL;
-  mhrfit_fitter *fitter = NULL, *retry_fitter = NULL;
+  mhrfit_fitter *fitter = NULL, *retry_fitter = NULL, *ref_fitter = NULL;
   mhrfit_fit_archive *seq = NULL, *one = NULL;
   mhrfit_tri_archive *ta = NULL;
   mhrfit_value *state = NULL, *summary = NULL, *config = NULL;
@@ -180,6 +164,11 @@ int mf_cmd_run(int argc, char **argv) {
   if ((rc = mf_tri_cli_finish(&tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&fc, "run")) >= 0) goto done;
   if ((rc = mf_smooth_cli_finish(&sc, "run")) >= 0) goto done;
   const mhrfit_smooth_options so = sc.o;
+  if (strcmp(freeze_from, "first_fit") != 0 && strcmp(freeze_from, "view") != 0) {
+    rc = mf_usage_error("run", "--freeze_lower_body_from must be first_fit or view, got '%s'", freeze_from);
+    goto done;
+  }
+  const bool ref_from_fit = strcmp(freeze_from, "first_fit") == 0;
   mhrfit_person_strategy pstrat;
   if (!mhrfit_person_strategy_parse(strategy, &pstrat, &err)) {
     rc = mf_usage_error("run", "--person_select_strategy: %s", err.message);
@@ -216,30 +205,30 @@ int mf_cmd_run(int argc, char **argv) {
   }
   size_t F = frames.count, V = cams.count;
   /* settings, their hash, pipeline_config.json */
-  jb j = {NULL, &err, false};
+  mf_jb j = {&err, false};
   config = mhrfit_value_new_dict(&err);
   if (!config) goto fail;
   double t_ingest = 0;
-  jstr(&j, config, "tool", "mhrfit " MHRFIT_VERSION_STRING);
-  jstr(&j, config, "input", input);
-  jstr(&j, config, "calib", calib);
-  jstr(&j, config, "assets", assets);
+  mf_jstr(&j, config, "tool", "mhrfit " MHRFIT_VERSION_STRING);
+  mf_jstr(&j, config, "input", input);
+  mf_jstr(&j, config, "calib", calib);
+  mf_jstr(&j, config, "assets", assets);
   for (size_t i = 0; i < n_opts; i++) {
     const mf_opt *o = &opts[i];
     if (!o->dest || strcmp(o->name, "quiet") == 0 || strcmp(o->name, "input") == 0 || strcmp(o->name, "calib") == 0 ||
         strcmp(o->name, "out") == 0 || strcmp(o->name, "assets") == 0 || strcmp(o->name, "overwrite") == 0)
       continue;
-    if (o->type == MF_OPT_FLAG) jbool(&j, config, o->name, *(bool *)o->dest);
-    else if (o->type == MF_OPT_STRING) jstr(&j, config, o->name, *(const char **)o->dest);
-    else if (o->type == MF_OPT_INT) jint(&j, config, o->name, *(long *)o->dest);
-    else if (o->type == MF_OPT_DOUBLE) jnum(&j, config, o->name, *(double *)o->dest);
+    if (o->type == MF_OPT_FLAG) mf_jbool(&j, config, o->name, *(bool *)o->dest);
+    else if (o->type == MF_OPT_STRING) mf_jstr(&j, config, o->name, *(const char **)o->dest);
+    else if (o->type == MF_OPT_INT) mf_jint(&j, config, o->name, *(long *)o->dest);
+    else if (o->type == MF_OPT_DOUBLE) mf_jnum(&j, config, o->name, *(double *)o->dest);
     else {
       mhrfit_value *l = mhrfit_value_new_list(&err);
       const mf_strlist *sl = o->dest;
       for (size_t k = 0; l && k < sl->count; k++)
         if (!mhrfit_value_list_append(l, mhrfit_value_new_string(MHRFIT_V_STRING, sl->items[k], strlen(sl->items[k]), &err), &err))
           j.failed = true;
-      jput(&j, config, o->name, l);
+      mf_jput(&j, config, o->name, l);
     }
   }
   if (j.failed) goto fail;
@@ -308,6 +297,11 @@ int mf_cmd_run(int argc, char **argv) {
   ro.iters = 2 * (ro.iters ? ro.iters : ro.solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
   retry_fitter = mhrfit_fitter_new(rig, NULL, &ro, &err);
   if (!retry_fitter) goto fail;
+  if (fc.o.freeze_lower_body && ref_from_fit) { /* the frame that starts a frozen chain is fitted free */
+    mhrfit_fit_options fo = fc.o;
+    fo.freeze_lower_body = false;
+    if (!(ref_fitter = mhrfit_fitter_new(rig, NULL, &fo, &err))) goto fail;
+  }
   size_t n_hist = (size_t)ro.iters;
   seq = mhrfit_fit_archive_new(F, 70, V, rig->n_joints, no_mesh ? 0 : rig->n_vertices, n_hist, cams.items, &err);
   rec = calloc(F, sizeof *rec);
@@ -335,7 +329,8 @@ int mf_cmd_run(int argc, char **argv) {
     for (size_t v = 0; vs && v < V && !locked; v++)
       if (!vs->note[v][0] && vs->views[v].keypoints_3d) {
         locked = mhrfit_fitter_lock_markers(fitter, &vs->views[v], NULL) &&
-                 mhrfit_fitter_lock_markers(retry_fitter, &vs->views[v], NULL);
+                 mhrfit_fitter_lock_markers(retry_fitter, &vs->views[v], NULL) &&
+                 (!ref_fitter || mhrfit_fitter_lock_markers(ref_fitter, &vs->views[v], NULL));
       }
     mhrfit_fit_viewset_free(vs);
   }
@@ -413,7 +408,9 @@ int mf_cmd_run(int argc, char **argv) {
           fr.fixed_scales = have_scales && !per_frame_scales ? scales : NULL;
           mhrfit_fit_result res;
           mhrfit_error ferr = {0};
-          bool ok = mhrfit_fitter_process(fitter, &fr, &res, &ferr);
+          /* --freeze_lower_body locks the legs to the initial values; a frame without a temporal
+           * prior starts the chain, and with first_fit its lower body is fitted free */
+          bool ok = mhrfit_fitter_process(!prior && ref_fitter ? ref_fitter : fitter, &fr, &res, &ferr);
           if (ok) mhrfit_fit_archive_set(one, 0, &fr, vs, &res);
           for (long r = 0; ok && res.is_bad && prior && r < retries; r++) {
             mhrfit_fit_result rr;
@@ -494,9 +491,9 @@ int mf_cmd_run(int argc, char **argv) {
     free(raw_status);
     goto fail;
   }
-  jstr(&j, summary, "output_root", out);
-  jstr(&j, summary, "input_root", input);
-  jint(&j, summary, "num_frames", (long long)F);
+  mf_jstr(&j, summary, "output_root", out);
+  mf_jstr(&j, summary, "input_root", input);
+  mf_jint(&j, summary, "num_frames", (long long)F);
   for (size_t f = 0; f < F; f++) {
     mhrfit_value *fd = mhrfit_value_new_dict(&err);
     if (!fd) {
@@ -504,41 +501,41 @@ int mf_cmd_run(int argc, char **argv) {
       break;
     }
     const double *L = seq->losses + 6 * f;
-    jstr(&j, fd, "frame", frames.items[f]);
-    jstr(&j, fd, "status", seq->status[f]);
-    jstr(&j, fd, "fit_status", raw_status[f]);
-    jstr(&j, fd, "message", seq->message[f][0] ? seq->message[f] : NULL);
-    jstr(&j, fd, "init_cam", seq->init_cam[f][0] ? seq->init_cam[f] : NULL);
-    jint(&j, fd, "available_cams", rec[f].n_available);
-    jint(&j, fd, "triangulated_points", rec[f].n_tri_points);
-    jnum(&j, fd, "best_loss", L[1]);
-    jnum(&j, fd, "final_loss", L[2]);
-    jnum(&j, fd, "best_data_loss", L[4]);
-    jnum(&j, fd, "final_data_loss", L[5]);
-    jint(&j, fd, "iters", seq->counts[6 * f]);
-    jbool(&j, fd, "retried", rec[f].retried);
-    jbool(&j, fd, "reused", rec[f].reused);
-    jstr(&j, fd, "smoothing", no_smoothing || !sr.smoothed ? "none" : mhrfit_smooth_label_name(labels[f]));
-    jnum(&j, fd, "time_triangulate_s", rec[f].reused ? NAN : rec[f].t_tri);
-    jnum(&j, fd, "time_fit_s", rec[f].reused ? NAN : rec[f].t_fit);
+    mf_jstr(&j, fd, "frame", frames.items[f]);
+    mf_jstr(&j, fd, "status", seq->status[f]);
+    mf_jstr(&j, fd, "fit_status", raw_status[f]);
+    mf_jstr(&j, fd, "message", seq->message[f][0] ? seq->message[f] : NULL);
+    mf_jstr(&j, fd, "init_cam", seq->init_cam[f][0] ? seq->init_cam[f] : NULL);
+    mf_jint(&j, fd, "available_cams", rec[f].n_available);
+    mf_jint(&j, fd, "triangulated_points", rec[f].n_tri_points);
+    mf_jnum(&j, fd, "best_loss", L[1]);
+    mf_jnum(&j, fd, "final_loss", L[2]);
+    mf_jnum(&j, fd, "best_data_loss", L[4]);
+    mf_jnum(&j, fd, "final_data_loss", L[5]);
+    mf_jint(&j, fd, "iters", seq->counts[6 * f]);
+    mf_jbool(&j, fd, "retried", rec[f].retried);
+    mf_jbool(&j, fd, "reused", rec[f].reused);
+    mf_jstr(&j, fd, "smoothing", no_smoothing || !sr.smoothed ? "none" : mhrfit_smooth_label_name(labels[f]));
+    mf_jnum(&j, fd, "time_triangulate_s", rec[f].reused ? NAN : rec[f].t_tri);
+    mf_jnum(&j, fd, "time_fit_s", rec[f].reused ? NAN : rec[f].t_fit);
     if (!mhrfit_value_list_append(list, fd, &err)) j.failed = true;
     mhrfit_value *c = mhrfit_value_dict_get_mut(counts, seq->status[f]);
     if (c) c->u.integer++;
-    else jint(&j, counts, seq->status[f], 1);
+    else mf_jint(&j, counts, seq->status[f], 1);
   }
   free(raw_status);
-  jput(&j, summary, "status_counts", counts);
+  mf_jput(&j, summary, "status_counts", counts);
   mhrfit_value *timing = mhrfit_value_new_dict(&err);
   if (timing) {
-    jnum(&j, timing, "ingest_s", t_ingest);
-    jnum(&j, timing, "triangulate_s", t_tri);
-    jnum(&j, timing, "fit_s", t_fit);
-    jnum(&j, timing, "recover_smooth_s", t_seq);
-    jnum(&j, timing, "total_s", mf_now_seconds() - t0);
-    jint(&j, timing, "frames_reused", (long long)n_reused);
+    mf_jnum(&j, timing, "ingest_s", t_ingest);
+    mf_jnum(&j, timing, "triangulate_s", t_tri);
+    mf_jnum(&j, timing, "fit_s", t_fit);
+    mf_jnum(&j, timing, "recover_smooth_s", t_seq);
+    mf_jnum(&j, timing, "total_s", mf_now_seconds() - t0);
+    mf_jint(&j, timing, "frames_reused", (long long)n_reused);
   }
-  jput(&j, summary, "timing", timing);
-  jput(&j, summary, "frames", list);
+  mf_jput(&j, summary, "timing", timing);
+  mf_jput(&j, summary, "frames", list);
   if (j.failed) goto fail;
   snprintf(path, sizeof path, "%s/sequence_summary.json", out);
   if (!mf_write_json_atomic(path, summary, 2, &err)) goto fail;
@@ -570,6 +567,7 @@ done:
   mhrfit_tri_archive_free(ta);
   mhrfit_fitter_free(fitter);
   mhrfit_fitter_free(retry_fitter);
+  mhrfit_fitter_free(ref_fitter);
   mhrfit_rig_free(rig);
   mhrfit_triangulator_free(triangulator);
   mhrfit_calib_free(cal);

@@ -6,7 +6,7 @@
 void mf_smooth_cli_init(mf_smooth_cli *c) {
   memset(c, 0, sizeof *c);
   mhrfit_smooth_options_init(&c->o);
-  c->method = "original";
+  c->method = "butterworth";
   c->median_window = c->o.median_window;
   c->butter_order = c->o.butter_order;
 }
@@ -14,7 +14,7 @@ void mf_smooth_cli_init(mf_smooth_cli *c) {
 size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out) {
   mhrfit_smooth_options *o = &c->o;
   const mf_opt t[] = {
-      {"smooth_method", MF_OPT_STRING, &c->method, "M", "original (median, outliers, EMA) | butterworth (default original)", NULL},
+      {"smooth_method", MF_OPT_STRING, &c->method, "M", "butterworth (zero-phase low-pass) | original (the original pipeline's median, outliers, EMA) (default butterworth)", NULL},
       {"smoothing_alpha", MF_OPT_DOUBLE, &o->alpha, "A", "original: EMA weight (default 0.65)", NULL},
       {"smoothing_median_window", MF_OPT_INT, &c->median_window, "N", "original: median window in frames (default 5)", NULL},
       {"smoothing_outlier_sigma", MF_OPT_DOUBLE, &o->outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},

@@ -13,7 +13,7 @@ static const double SMOOTH_PI = 3.14159265358979323846;
 void mhrfit_smooth_options_init(mhrfit_smooth_options *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);
-  o->method = MHRFIT_SMOOTH_ORIGINAL;
+  o->method = MHRFIT_SMOOTH_BUTTERWORTH;
   o->alpha = MHRFIT_SMOOTH_DEFAULT_ALPHA;
   o->median_window = MHRFIT_SMOOTH_DEFAULT_MEDIAN_WINDOW;
   o->outlier_sigma = MHRFIT_SMOOTH_DEFAULT_OUTLIER_SIGMA;

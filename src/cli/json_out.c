@@ -1,0 +1,25 @@
+/* Small JSON document builder shared by the commands that write summaries (cli.h). */
+#include <math.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val) {
+  if (!val || !mhrfit_value_dict_set(dict, key, val, j->err)) j->failed = true;
+}
+
+void mf_jstr(mf_jb *j, mhrfit_value *dict, const char *key, const char *s) {
+  mf_jput(j, dict, key, s ? mhrfit_value_new_string(MHRFIT_V_STRING, s, strlen(s), j->err) : mhrfit_value_new_null(j->err));
+}
+
+void mf_jnum(mf_jb *j, mhrfit_value *dict, const char *key, double x) {
+  mf_jput(j, dict, key, isfinite(x) ? mhrfit_value_new_float(x, j->err) : mhrfit_value_new_null(j->err));
+}
+
+void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x) {
+  mf_jput(j, dict, key, mhrfit_value_new_int(x, j->err));
+}
+
+void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b) {
+  mf_jput(j, dict, key, mhrfit_value_new_bool(b, j->err));
+}
