@@ -36,5 +36,16 @@ for f in sequence_fit.npz sequence_smoothed.npz; do
   check "$f identical to the uninterrupted run" $(cmp -s "$tmp/full/$f" "$tmp/killed/$f"; echo $?)
 done
 
+# the journal: one line per finished frame; a line cut short (a kill mid-write) and a frame whose
+# line is missing are both redone, the rest reused
+j="$tmp/killed/run_state.txt"
+check "journal has a header and 80 frame lines after the compaction" \
+  $([ "$(head -1 "$j")" = "mhrfit run state 1" ] && [ "$(wc -l <"$j")" -ge 81 ]; echo $?)
+grep -v "^000003	" "$j" >"$j.new" && mv "$j.new" "$j"
+printf '000007\t0123' >>"$j"
+out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "rerun after editing the journal" $?
+check "one frame redone (79 reused)" $(grep -q "(79 fits reused)" <<<"$out"; echo $?)
+check "the result is unchanged" $(cmp -s "$tmp/full/sequence_fit.npz" "$tmp/killed/sequence_fit.npz"; echo $?)
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

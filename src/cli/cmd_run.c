@@ -24,6 +24,68 @@
 #include "mhrfit/value.h"
 
 
+/* ------------------------------------------------------------------ journal */
+
+/* <out>/run_state.txt records which frames are finished, for resumption: a header line, then one
+ * "<frame>\t<signature>" line per finished frame, appended and flushed as each frame's files are in
+ * place (later lines win; a line cut short by a kill is ignored). Appending keeps the cost per
+ * frame constant (a JSON state rewritten per frame grew with the sequence). */
+#define JOURNAL_HEADER "mhrfit run state 1"
+
+static void journal_read(const char *path, mhrfit_value *state) {
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[8192];
+  bool header = fgets(line, sizeof line, f) && strncmp(line, JOURNAL_HEADER "\n", sizeof JOURNAL_HEADER) == 0;
+  while (header && fgets(line, sizeof line, f)) {
+    size_t n = strlen(line);
+    if (n < 2 || line[n - 1] != '\n') break; /* cut short */
+    line[n - 1] = 0;
+    char *tab = strchr(line, '\t');
+    if (!tab || tab == line || !tab[1]) continue;
+    *tab = 0;
+    mhrfit_value *sig = mhrfit_value_new_string(MHRFIT_V_STRING, tab + 1, strlen(tab + 1), NULL);
+    if (sig) mhrfit_value_dict_set(state, line, sig, NULL);
+  }
+  fclose(f);
+}
+
+static bool journal_line_ok(const char *name, const char *sig) {
+  return !strpbrk(name, "\t\n\r") && !strpbrk(sig, "\t\n\r") && *name && *sig;
+}
+
+/* Rewrites the journal with the entries of `state` (atomically) and opens it for appending. */
+static FILE *journal_open(const char *path, const mhrfit_value *state, mhrfit_error *err) {
+  size_t cap = 64, len = 0;
+  for (size_t i = 0; i < state->u.dict.count; i++)
+    if (state->u.dict.vals[i]->kind == MHRFIT_V_STRING)
+      cap += strlen(state->u.dict.keys[i]) + state->u.dict.vals[i]->u.str.len + 2;
+  char *buf = malloc(cap);
+  if (!buf) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "%s: out of memory", path);
+    return NULL;
+  }
+  len += (size_t)snprintf(buf, cap, "%s\n", JOURNAL_HEADER);
+  for (size_t i = 0; i < state->u.dict.count; i++) {
+    const mhrfit_value *v = state->u.dict.vals[i];
+    if (v->kind == MHRFIT_V_STRING && journal_line_ok(state->u.dict.keys[i], v->u.str.data))
+      len += (size_t)snprintf(buf + len, cap - len, "%s\t%s\n", state->u.dict.keys[i], v->u.str.data);
+  }
+  bool ok = mf_write_file_atomic(path, buf, len, err);
+  free(buf);
+  if (!ok) return NULL;
+  FILE *f = fopen(path, "a");
+  if (!f) MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+  return f;
+}
+
+static bool journal_append(FILE *f, const char *path, const char *name, const char *sig, mhrfit_error *err) {
+  if (!journal_line_ok(name, sig)) return true; /* such a frame is simply redone next time */
+  if (fprintf(f, "%s\t%s\n", name, sig) < 0 || fflush(f) != 0)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+  return true;
+}
+
 /* ------------------------------------------------------------------ run */
 
 typedef struct frame_rec {
@@ -148,6 +210,7 @@ int mf_cmd_run(int argc, char **argv) {
   mhrfit_fit_archive *seq = NULL, *one = NULL;
   mhrfit_tri_archive *ta = NULL;
   mhrfit_value *state = NULL, *summary = NULL, *config = NULL;
+  FILE *journal = NULL;
   mf_names frames = {0};
   frame_rec *rec = NULL;
   unsigned char *labels = NULL;
@@ -275,15 +338,10 @@ int mf_cmd_run(int argc, char **argv) {
              is.frames_reused, is.frames_failed, t_ingest);
   }
   /* previous state (resumption) */
-  snprintf(path, sizeof path, "%s/run_state.json", out);
-  if (!overwrite && mf_is_file(path)) {
-    state = mhrfit_json_load(path, NULL);
-    if (state && state->kind != MHRFIT_V_DICT) {
-      mhrfit_value_free(state);
-      state = NULL;
-    }
-  }
-  if (!state && !(state = mhrfit_value_new_dict(&err))) goto fail;
+  if (!(state = mhrfit_value_new_dict(&err))) goto fail;
+  snprintf(path, sizeof path, "%s/run_state.txt", out);
+  if (!overwrite) journal_read(path, state);
+  if (!(journal = journal_open(path, state, &err))) goto fail;
   /* models */
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all || !(cal = mhrfit_calib_select(all, cams.items, V, &err))) goto fail;
@@ -432,10 +490,8 @@ int mf_cmd_run(int argc, char **argv) {
       bool saved = mf_make_dirs(path2, &err) && mhrfit_fit_archive_save(fit_path, one, &err) &&
                    mhrfit_fit_archive_copy_frame(seq, f, one, 0, &err);
       if (!saved) goto fail;
-      mhrfit_value *sig = mhrfit_value_new_string(MHRFIT_V_STRING, rec[f].signature, strlen(rec[f].signature), &err);
-      if (!sig || !mhrfit_value_dict_set(state, name, sig, &err)) goto fail;
-      snprintf(path2, sizeof path2, "%s/run_state.json", out);
-      if (!mf_write_json_atomic(path2, state, 2, &err)) goto fail;
+      snprintf(path2, sizeof path2, "%s/run_state.txt", out);
+      if (!journal_append(journal, path2, name, rec[f].signature, &err)) goto fail;
     } else {
       n_reused++;
     }
@@ -560,6 +616,7 @@ done:
   free(labels);
   mf_names_free(&frames);
   mhrfit_value_free(state);
+  if (journal) fclose(journal);
   mhrfit_value_free(summary);
   mhrfit_value_free(config);
   mhrfit_fit_archive_free(seq);
