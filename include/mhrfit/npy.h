@@ -82,13 +82,21 @@ mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limit
  */
 bool mhrfit_npy_serialize(const mhrfit_array *a, void **out, size_t *out_len, mhrfit_error *err);
 
+/** Members smaller than this many bytes are stored, not deflated (mhrfit_npz_save()). */
+#define MHRFIT_NPZ_DEFLATE_MIN_BYTES 4096
+
 /** Writes `a` to `path` as `.npy`, atomically. */
 bool mhrfit_npy_save(const char *path, const mhrfit_array *a, mhrfit_error *err);
 
 /**
  * Writes a `.npz` archive atomically from `names[i]` → `arrays[i]`
- * (`n` members; names without `.npy`). `compress` selects deflate instead
- * of stored members. Duplicate names fail with MHRFIT_ERR_ARGUMENT.
+ * (`n` members; names without `.npy`). `compress` deflates (zlib level 1,
+ * the fastest) every member of at least MHRFIT_NPZ_DEFLATE_MIN_BYTES as
+ * serialised; smaller members are stored: deflating a few hundred bytes
+ * saves little and costs a compressor set-up of ~256 KiB each, which made
+ * archives of many small members (a frame's fit) ten times slower to
+ * write. Readers (NumPy included) take both methods in one archive.
+ * Duplicate names fail with MHRFIT_ERR_ARGUMENT.
  */
 bool mhrfit_npz_save(const char *path, size_t n, const char *const *names,
                      const mhrfit_array *const *arrays, bool compress, mhrfit_error *err);

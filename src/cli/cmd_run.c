@@ -238,6 +238,7 @@ int mf_cmd_run(int argc, char **argv) {
     goto done;
   }
   rc = MF_EXIT_FAILURE;
+  const double t_start = mf_now_seconds();
   assets = mf_assets_dir(assets, "run");
   if (!assets) {
     rc = MF_EXIT_USAGE;
@@ -337,6 +338,7 @@ int mf_cmd_run(int argc, char **argv) {
       printf("stage 1: %zu frames ingested, %zu reused, %zu with failed views (%.2f s)\n", is.frames_ingested,
              is.frames_reused, is.frames_failed, t_ingest);
   }
+  const double t_setup0 = mf_now_seconds();
   /* previous state (resumption) */
   if (!(state = mhrfit_value_new_dict(&err))) goto fail;
   snprintf(path, sizeof path, "%s/run_state.txt", out);
@@ -400,6 +402,7 @@ int mf_cmd_run(int argc, char **argv) {
   bool have_scales = false;
   bool tty = !quiet && isatty(2);
   double t0 = mf_now_seconds(), t_tri = 0, t_fit = 0;
+  const double t_setup = t0 - t_setup0;
   size_t n_bad_seen = 0, n_reused = 0;
   int kp_index[70];
   double weights[70];
@@ -517,6 +520,7 @@ int mf_cmd_run(int argc, char **argv) {
   if (tty) fprintf(stderr, "\n");
   /* recovery, smoothing */
   double t2 = mf_now_seconds();
+  const double t_frames = t2 - t0;
   char (*raw_status)[32] = malloc(F * sizeof *raw_status);
   if (!raw_status) {
     MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
@@ -584,10 +588,12 @@ int mf_cmd_run(int argc, char **argv) {
   mhrfit_value *timing = mhrfit_value_new_dict(&err);
   if (timing) {
     mf_jnum(&j, timing, "ingest_s", t_ingest);
+    mf_jnum(&j, timing, "setup_s", t_setup);
     mf_jnum(&j, timing, "triangulate_s", t_tri);
     mf_jnum(&j, timing, "fit_s", t_fit);
+    mf_jnum(&j, timing, "frame_other_s", t_frames - t_tri - t_fit);
     mf_jnum(&j, timing, "recover_smooth_s", t_seq);
-    mf_jnum(&j, timing, "total_s", mf_now_seconds() - t0);
+    mf_jnum(&j, timing, "total_s", mf_now_seconds() - t_start);
     mf_jint(&j, timing, "frames_reused", (long long)n_reused);
   }
   mf_jput(&j, summary, "timing", timing);
@@ -596,8 +602,9 @@ int mf_cmd_run(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/sequence_summary.json", out);
   if (!mf_write_json_atomic(path, summary, 2, &err)) goto fail;
   if (!quiet) {
-    printf("run: %zu frames (%zu fits reused) in %.2f s: triangulation %.2f s, fit %.2f s, recovery+smoothing %.2f s\n", F,
-           n_reused, mf_now_seconds() - t0, t_tri, t_fit, t_seq);
+    printf("run: %zu frames (%zu fits reused) in %.2f s: stage 1 %.2f s, set-up %.2f s, triangulation %.2f s, fit "
+           "%.2f s, per-frame files %.2f s, recovery+smoothing %.2f s\n",
+           F, n_reused, mf_now_seconds() - t_start, t_ingest, t_setup, t_tri, t_fit, t_frames - t_tri - t_fit, t_seq);
     printf("status:");
     for (size_t i = 0; i < counts->u.dict.count; i++)
       printf(" %s %lld%s", counts->u.dict.keys[i], (long long)counts->u.dict.vals[i]->u.integer,

@@ -158,9 +158,10 @@ bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const
     }
     /* a fixed timestamp (1980-01-01 00:00, as NumPy's savez writes), so that the same arrays
      * always give the same bytes */
+    bool deflate = compress && len >= MHRFIT_NPZ_DEFLATE_MIN_BYTES;
     if (zip_file_set_dostime(z, (zip_uint64_t)idx, 0, (1 << 5) | 1, 0) != 0)
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot set the timestamp of '%s': %s", path, mname, zip_strerror(z));
-    else if (zip_set_file_compression(z, (zip_uint64_t)idx, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, compress ? 1 : 0) != 0)
+    else if (zip_set_file_compression(z, (zip_uint64_t)idx, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, deflate ? 1 : 0) != 0)
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot set compression: %s", path, zip_strerror(z));
   }
   if (ok && zip_close(z) != 0) {
