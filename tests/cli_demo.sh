@@ -68,8 +68,28 @@ fi
 check "mhrfit run on the capture exits 0" $rc
 check "run wrote its summary" $([ -s "$tmp/run/sequence_summary.json" ]; echo $?)
 
+# a rig file of mhrfit rig import in place of the assets: the same capture, the same fit, the same
+# smoothing, byte for byte
+"$bin" rig import --assets "$assets" --out "$tmp/rig.npz" --quiet; check "rig import exits 0" $?
+"$bin" demo --rig "$tmp/rig.npz" --out "$tmp/g" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
+check "demo --rig exits 0" $rc
+check "demo --rig writes the tree of demo --assets" $(diff -r "$tmp/d" "$tmp/g" >/dev/null; echo $?)
+"$bin" demo --rig "$tmp/rig.npz" --assets "$assets" --out "$tmp/h" >/dev/null 2>&1
+check "demo --rig with --assets is a usage error" $([ $? -eq 2 ] && [ ! -e "$tmp/h" ]; echo $?)
+"$bin" run --rig "$tmp/rig.npz" --input "$tmp/d" --calib "$tmp/d/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 \
+  --out "$tmp/run_rig" --no-mesh --quiet; rc=$?
+check "mhrfit run --rig exits 0" $rc
+for f in sequence_fit.npz sequence_smoothed.npz; do
+  check "run --rig: $f identical to run --assets" $(cmp -s "$tmp/run/$f" "$tmp/run_rig/$f"; echo $?)
+done
+check "run --rig records the rig file in its configuration" $(grep -q '"rig": ' "$tmp/run_rig/pipeline_config.json"; echo $?)
+"$bin" smooth --assets "$assets" --in "$tmp/run/sequence_fit.npz" --out "$tmp/sm_assets.npz" --quiet
+"$bin" smooth --rig "$tmp/rig.npz" --in "$tmp/run/sequence_fit.npz" --out "$tmp/sm_rig.npz" --quiet; rc=$?
+check "smooth --rig exits 0" $rc
+check "smooth --rig is byte-identical to --assets" $(cmp -s "$tmp/sm_assets.npz" "$tmp/sm_rig.npz"; echo $?)
+
 # --run: the pipeline twice and an accuracy report against the truth
-rep=$("$bin" demo --assets "$assets" --out "$tmp/g" --frames 30 --cams 4 --seed 3 --run --quiet); rc=$?
+rep=$("$bin" demo --assets "$assets" --out "$tmp/g2" --frames 30 --cams 4 --seed 3 --run --quiet); rc=$?
 check "demo --run exits 0" $rc
 echo "$rep"
 for row in "triangulation error, mean" "fitted keypoint MPJPE" "lower-body jitter while standing, fitted" \
@@ -77,13 +97,13 @@ for row in "triangulation error, mean" "fitted keypoint MPJPE" "lower-body jitte
   check "report has row: $row" $(grep -q "| $row" <<<"$rep"; echo $?)
 done
 check "report compares with --freeze_lower_body" $(grep -q -- "--freeze_lower_body |" <<<"$rep"; echo $?)
-for f in g_run/accuracy.json g_run/default/sequence_fit.npz g_run/freeze_lower_body/sequence_fit.npz; do
+for f in g2_run/accuracy.json g2_run/default/sequence_fit.npz g2_run/freeze_lower_body/sequence_fit.npz; do
   check "--run wrote $f" $([ -s "$tmp/$f" ]; echo $?)
 done
 mpjpe=$(sed -n 's/^| fitted keypoint MPJPE, ok frames (mm) *| *\([0-9.]*\) .*/\1/p' <<<"$rep")
 check "fitted MPJPE is a number below 20 mm ($mpjpe)" $(awk -v m="$mpjpe" 'BEGIN{exit !(m != "" && m+0 > 0 && m+0 < 20)}'; echo $?)
-check "accuracy.json holds both runs" $("$bin" inspect "$tmp/g_run/accuracy.json" | grep -q "freeze_lower_body.fitted.mpjpe_mm"; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/h" --frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
+check "accuracy.json holds both runs" $("$bin" inspect "$tmp/g2_run/accuracy.json" | grep -q "freeze_lower_body.fitted.mpjpe_mm"; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/h2" --frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
 check "--run_out is honoured" $([ $rc -eq 0 ] && [ -s "$tmp/elsewhere/accuracy.json" ]; echo $?)
 
 # same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed

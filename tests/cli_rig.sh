@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# mhrfit rig info on the official assets, and its errors.
+# mhrfit rig info on the official assets, and its errors; rig import writes a rig file that
+# rig info and rig fk read with --rig to the same output byte for byte.
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 assets=${MHRFIT_ASSETS:?}
@@ -29,6 +30,49 @@ json=$("$bin" inspect --json "$tmp/fk.npz")
 check "pelvis at (0, -0.923987, 0) m (DATA.md 2.5)" $(grep -q '"pred_joint_coords": \[\[0.0, -0.0, -0.0\], \[0.0, -0.923987, -0.0\]' <<<"$json"; echo $?)
 "$bin" rig fk --assets "$assets" --params "$tmp/missing.npz" --out "$tmp/x.npz" >/dev/null 2>&1; rc=$?
 check "rig fk on a missing file exits 1" $([ $rc -eq 1 ]; echo $?)
+
+# rig import: a rig file, then --rig gives the same results as --assets
+out=$("$bin" rig import --assets "$assets" --out "$tmp/rig.npz"); rc=$?
+check "rig import exits 0" $rc
+check "import reports the bytes written" $(grep -Eq "^wrote .*rig.npz: rig file version 1, [0-9]+ bytes$" <<<"$out"; echo $?)
+check "import reports the sizes" $(grep -q "LOD 6: 595 vertices, 1186 triangles, 1747 skin weights" <<<"$out"; echo $?)
+check "import reports the load times" $(grep -Eq "load time +[0-9.]+ ms from the rig file .*, [0-9.]+ ms from the assets" <<<"$out"; echo $?)
+bytes=$(sed -n 's/.*version 1, \([0-9]*\) bytes$/\1/p' <<<"$out")
+check "the size printed is the file's" $([ "$bytes" = "$(wc -c <"$tmp/rig.npz")" ]; echo $?)
+check "the rig file is an npz of plain arrays" $("$bin" inspect "$tmp/rig.npz" | grep -Eq '^offsets +float64 +\(127, 3\)$'; echo $?)
+a=$("$bin" rig info --assets "$assets" --joints --params | tail -n +2)
+b=$("$bin" rig info --rig "$tmp/rig.npz" --joints --params | tail -n +2); rc=$?
+check "rig info --rig exits 0" $rc
+check "rig info --rig prints what --assets prints" $([ -n "$a" ] && [ "$a" = "$b" ]; echo $?)
+b=$(MHRFIT_ASSETS="$tmp/rig.npz" "$bin" rig info --joints | tail -n +2)
+check "MHRFIT_ASSETS may name a rig file" $([ "$b" = "$(head -n "$(wc -l <<<"$b")" <<<"$a")" ]; echo $?)
+params=${MHRFIT_TESTDATA:?}/mhr_sam3d_body_outputs/img_subj02.npz
+"$bin" rig fk --assets "$assets" --params "$params" --out "$tmp/fk_assets.npz" >/dev/null
+"$bin" rig fk --rig "$tmp/rig.npz" --params "$params" --out "$tmp/fk_rig.npz" >/dev/null; rc=$?
+check "rig fk --rig exits 0" $rc
+check "rig fk --rig is byte-identical to --assets" $(cmp -s "$tmp/fk_assets.npz" "$tmp/fk_rig.npz"; echo $?)
+# usage and runtime errors
+"$bin" rig info --assets "$assets" --rig "$tmp/rig.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "--assets with --rig is a usage error" $([ $rc -eq 2 ]; echo $?)
+check "which says they are alternatives" $(grep -q "alternatives" "$tmp/err"; echo $?)
+"$bin" rig fk --assets "$assets" --rig "$tmp/rig.npz" --params "$params" --out "$tmp/x.npz" >/dev/null 2>&1
+check "rig fk: --assets with --rig is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" rig info --rig "$tmp" >/dev/null 2>&1; check "--rig FOLDER is a runtime failure" $([ $? -eq 1 ]; echo $?)
+"$bin" rig info --rig "$tmp/none.npz" >/dev/null 2>&1; check "a missing rig file is a runtime failure" $([ $? -eq 1 ]; echo $?)
+"$bin" rig info --rig "$tmp/rig.npz" --lod 1 >/dev/null 2>"$tmp/err"; rc=$?
+check "--lod other than the rig file's fails" $([ $rc -eq 1 ] && grep -q "holds LOD 6, not LOD 1" "$tmp/err"; echo $?)
+head -c 1000 "$tmp/rig.npz" >"$tmp/cut.npz"
+"$bin" rig info --rig "$tmp/cut.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "a truncated rig file fails naming it" $([ $rc -eq 1 ] && grep -q "cut.npz" "$tmp/err"; echo $?)
+"$bin" rig import --assets "$assets" >/dev/null 2>&1; check "rig import without --out is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" rig import --assets "$assets" --lod 3 --out "$tmp/r3.npz" >/dev/null 2>&1
+check "rig import of a missing LOD fails, writing nothing" $([ $? -eq 1 ] && [ ! -e "$tmp/r3.npz" ]; echo $?)
+# --help of every command that loads the rig documents both sources
+for cmd in "rig info" "rig fk" "fit" "run" "smooth" "demo"; do
+  h=$("$bin" $cmd --help)
+  check "$cmd --help documents --assets and --rig" $(grep -q -- "--assets DIR" <<<"$h" && grep -q -- "--rig RIG.npz" <<<"$h"; echo $?)
+done
+check "rig --help lists import" $("$bin" rig --help | grep -q "rig import --out RIG.npz"; echo $?)
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -87,8 +87,9 @@ extern "C" {
 
 /** What to generate. Fill with mhrfit_demo_options_init(), then change fields. */
 typedef struct mhrfit_demo_options {
-  const char *assets;        /**< MHR assets folder (compact_v6_1.model + lodN.fbx); required */
-  int lod;                   /**< FBX level of detail to load (default -1: the lowest present) */
+  const char *assets;        /**< MHR assets folder (compact_v6_1.model + lodN.fbx) or a rig file of
+                                  mhrfit_rig_save(), read with mhrfit_rig_open(); required */
+  int lod;                   /**< level of detail to load (default -1: the lowest present, or the rig file's) */
   size_t n_frames;           /**< frames (default 120; 1..100000) */
   size_t n_cams;             /**< cameras (default 4; 2..16) */
   uint64_t seed;             /**< PRNG seed (default 1) */

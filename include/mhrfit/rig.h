@@ -4,7 +4,8 @@
  *
  * Loaded from the official assets: `compact_v6_1.model` (parameter transform,
  * limits) and `lod<N>.fbx` (127-joint skeleton with offsets and
- * pre-rotations, mesh, skin weights). Native units are centimetres, axes
+ * pre-rotations, mesh, skin weights), or from a rig file written from them
+ * (mhrfit_rig_save(), layout below). Native units are centimetres, axes
  * +X left, +Y up, +Z forward (MHR.md §2).
  *
  * Forward kinematics (MHR.md §6), double precision:
@@ -74,6 +75,81 @@ typedef struct mhrfit_rig {
  * MHRFIT_ERR_FORMAT. The caller owns the result.
  */
 mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err);
+
+/** @name Rig files
+ *
+ * A rig file is a compact copy of a loaded rig (`mhrfit rig import`) that loads in
+ * milliseconds instead of parsing the FBX and `.model` assets. It is a NumPy `.npz` archive of
+ * plain arrays, one member per rig array, little-endian, members stored uncompressed (readers
+ * accept deflate too). Geometry is float64 so that forward kinematics and skinning from the file
+ * are bit-identical to those from the assets. Counts: J joints, P parameters, T transform
+ * non-zeros, L limits, V vertices, F triangles, S skin weights, B blend shapes with E entries.
+ *
+ * | member               | dtype        | shape    | content                                               |
+ * |----------------------|--------------|----------|-------------------------------------------------------|
+ * | `mhrfit_rig_version` | int32        | ()       | format version, MHRFIT_RIG_FILE_VERSION (any integer dtype is read) |
+ * | `lod`                | int32        | ()       | LOD of the mesh, >= 0                                 |
+ * | `joint_names`        | `|S` n       | (J)      | UTF-8, NUL-padded, 1..63 bytes, unique; 1 <= J <= 256 |
+ * | `parents`            | int32        | (J)      | parent joint, -1 for a root; parents[j] < j           |
+ * | `offsets`            | float64      | (J, 3)   | joint offsets, cm                                     |
+ * | `prerot`             | float64      | (J, 3, 3)| pre-rotation matrices, row-major                      |
+ * | `param_names`        | `|S` n       | (P)      | model parameter names, as joint_names; 1 <= P <= 4096 |
+ * | `pt_row`             | int32        | (T)      | transform entry row 7·joint + channel, < 7J, non-decreasing |
+ * | `pt_param`           | int32        | (T)      | transform entry parameter, < P                        |
+ * | `pt_coeff`           | float64      | (T)      | transform entry coefficient                           |
+ * | `limit_param`        | int32        | (L)      | limited parameter, < P                                |
+ * | `limit_min`, `limit_max`, `limit_weight` | float64 | (L) | limit bounds (min <= max) and weight            |
+ * | `vertices`           | float64      | (V, 3)   | rest mesh, cm                                         |
+ * | `faces`              | int32        | (F, 3)   | triangles, vertex indices < V                         |
+ * | `skin_vertex`        | int32        | (S)      | skinned vertex, < V                                   |
+ * | `skin_joint`         | int32        | (S)      | influencing joint, < J                                |
+ * | `skin_weight`        | float64      | (S)      | weight                                                |
+ * | `bind_global`        | float64      | (J, 16)  | optional: FBX TransformLink (column-major), NaN when absent; all NaN when the member is missing |
+ * | `shape_start`        | int64        | (B + 1)  | blend shape k owns entries shape_start[k] .. shape_start[k+1]-1; starts at 0, non-decreasing, ends at E |
+ * | `shape_vertex`       | int32        | (E)      | vertex of each blend-shape entry, < V                 |
+ * | `shape_delta`        | float64      | (E, 3)   | displacement of each entry, cm                        |
+ *
+ * Every float is finite except `bind_global`'s NaN. The rest pose (rest_R, rest_t) is not
+ * stored: it is recomputed on load. Readers ignore members they do not know, and optional
+ * members may be absent, so adding an optional member keeps version 1; a change that older
+ * readers must not ignore raises MHRFIT_RIG_FILE_VERSION.
+ * @{ */
+
+/** Version of the rig files written by mhrfit_rig_save(); newer files are refused. */
+#define MHRFIT_RIG_FILE_VERSION 1
+
+/**
+ * Writes `rig` to `path` as a rig file (layout above), atomically: a temporary file beside
+ * `path` renamed into place, so an interrupted write never leaves a partial file. The rig is
+ * checked first against the invariants of the layout (MHRFIT_ERR_ARGUMENT naming the member);
+ * write failures give MHRFIT_ERR_IO. The rig is not modified and stays owned by the caller.
+ */
+bool mhrfit_rig_save(const mhrfit_rig *rig, const char *path, mhrfit_error *err);
+
+/**
+ * Reads a rig file written by mhrfit_rig_save() and recomputes the rest pose. Every member is
+ * validated (dtype, shape, sizes, index ranges, parents before children, finite numbers);
+ * errors name the file and the member: MHRFIT_ERR_IO (unreadable, or a folder),
+ * MHRFIT_ERR_FORMAT (not a ZIP/NumPy archive, wrong dtype or shape, out-of-range or non-finite
+ * value), MHRFIT_ERR_NOT_FOUND (a required member is missing), MHRFIT_ERR_UNSUPPORTED (a
+ * version newer than MHRFIT_RIG_FILE_VERSION), MHRFIT_ERR_LIMIT, MHRFIT_ERR_NOMEM. The caller
+ * owns the result (mhrfit_rig_free()).
+ */
+mhrfit_rig *mhrfit_rig_load_file(const char *path, mhrfit_error *err);
+
+/**
+ * Loads a rig from `path`: a folder is read as MHR assets with mhrfit_rig_load(`path`, `lod`),
+ * anything else as a rig file with mhrfit_rig_load_file(). For a rig file, `lod` < 0 accepts
+ * its LOD and `lod` >= 0 must equal it (MHRFIT_ERR_NOT_FOUND otherwise). Errors as those two
+ * functions. The caller owns the result.
+ */
+mhrfit_rig *mhrfit_rig_open(const char *path, int lod, mhrfit_error *err);
+/**
+ * True when `a` and `b` hold the same counts, LOD and names and bit-identical arrays (rest pose
+ * included), e.g. a rig and the same rig read back from its rig file. NULL equals only NULL.
+ */
+bool mhrfit_rig_equal(const mhrfit_rig *a, const mhrfit_rig *b);
+/** @} */
 
 /** Frees a rig. NULL is allowed. */
 void mhrfit_rig_free(mhrfit_rig *rig);

@@ -7,6 +7,7 @@
 
 #include "body/fbx.h"
 #include "body/model_file.h"
+#include "body/rig_internal.h"
 #include "common/file.h"
 #include "common/mem.h"
 #include "common/path.h"
@@ -63,6 +64,18 @@ void mhrfit_rig_free(mhrfit_rig *r) {
   free(r->shape_vertex);
   free(r->shape_delta);
   free(r);
+}
+
+bool mf_rig_set_rest_pose(mhrfit_rig *r, mhrfit_error *err) {
+  double *m0 = mf_calloc_array(r->n_params ? r->n_params : 1, sizeof(double), err);
+  double *s0 = mf_calloc_array(r->n_joints, sizeof(double), err);
+  r->rest_R = mf_calloc_array(r->n_joints * 9, sizeof(double), err);
+  r->rest_t = mf_calloc_array(r->n_joints * 3, sizeof(double), err);
+  mhrfit_fk_pose rest = {r->rest_R, r->rest_t, s0};
+  bool ok = m0 && s0 && r->rest_R && r->rest_t && mhrfit_rig_fk(r, m0, &rest, NULL, err);
+  free(m0);
+  free(s0);
+  return ok;
 }
 
 mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
@@ -125,17 +138,7 @@ mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
   if (!mf_model_parse((const char *)data, len, model_path, r, err)) goto fail_owned;
   free(data);
   data = NULL;
-  { /* rest pose, for skinning */
-    double *m0 = mf_calloc_array(r->n_params ? r->n_params : 1, sizeof(double), err);
-    double *s0 = mf_calloc_array(r->n_joints, sizeof(double), err);
-    r->rest_R = mf_calloc_array(r->n_joints * 9, sizeof(double), err);
-    r->rest_t = mf_calloc_array(r->n_joints * 3, sizeof(double), err);
-    mhrfit_fk_pose rest = {r->rest_R, r->rest_t, s0};
-    bool ok = m0 && s0 && r->rest_R && r->rest_t && mhrfit_rig_fk(r, m0, &rest, NULL, err);
-    free(m0);
-    free(s0);
-    if (!ok) goto fail_owned;
-  }
+  if (!mf_rig_set_rest_pose(r, err)) goto fail_owned;
   free(fbx_path);
   free(model_path);
   return r;

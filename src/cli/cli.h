@@ -108,9 +108,27 @@ void mf_smooth_cli_init(mf_smooth_cli *c);
 size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out);
 int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd);
 
-/* The MHR assets folder: `assets` when given, else $MHRFIT_ASSETS; NULL after printing a usage
- * error for `cmd` when neither is set. */
-const char *mf_assets_dir(const char *assets, const char *cmd);
+/* Where a command takes the MHR rig from: --rig FILE (a rig file of `mhrfit rig import`),
+ * --assets DIR (the MHR assets), else $MHRFIT_ASSETS (either). Commands that load the rig list
+ * both options (MF_RIG_OPT_ASSETS and MF_RIG_OPT_RIG give the table entries). */
+#include "mhrfit/rig.h"
+typedef enum mf_rig_kind { MF_RIG_FROM_ASSETS, MF_RIG_FROM_FILE, MF_RIG_FROM_ENV } mf_rig_kind;
+typedef struct mf_rig_src {
+  const char *path;
+  mf_rig_kind kind;
+} mf_rig_src;
+#define MF_RIG_OPT_ASSETS(dest) \
+  {"assets", MF_OPT_STRING, (dest), "DIR", "MHR assets folder (default: $MHRFIT_ASSETS); or --rig", NULL}
+#define MF_RIG_OPT_RIG(dest) \
+  {"rig", MF_OPT_STRING, (dest), "RIG.npz", "rig file of mhrfit rig import, instead of --assets (loads in milliseconds)", NULL}
+/* Chooses the source from the two option values; returns -1 when one is set (in *src), else
+ * the usage-error exit code after printing the problem (both given, or none and no
+ * $MHRFIT_ASSETS). */
+int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_src *src);
+/* Checks that --rig names no folder and --assets no regular file (MHRFIT_ERR_ARGUMENT). */
+bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
+/* mf_rig_check(), then mhrfit_rig_open(src->path, lod). The caller owns the result. */
+mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, mhrfit_error *err);
 
 /* ------------------------------------------------------------------ JSON building */
 

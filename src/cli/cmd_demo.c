@@ -34,7 +34,7 @@ static int run_pipeline(const char *capture, const char *out, const char *assets
   }
   argv[argc++] = "--out";
   argv[argc++] = (char *)out;
-  argv[argc++] = "--assets";
+  argv[argc++] = mf_is_dir(assets) ? "--assets" : "--rig"; /* an assets folder or a rig file */
   argv[argc++] = (char *)assets;
   argv[argc++] = "--lod";
   argv[argc++] = lod_s;
@@ -196,7 +196,7 @@ static int demo_run(const char *capture, const char *run_out, const char *assets
 int mf_cmd_demo(int argc, char **argv) {
   mhrfit_demo_options o;
   mhrfit_demo_options_init(&o);
-  const char *out = NULL, *assets = NULL, *markers = NULL;
+  const char *out = NULL, *assets = NULL, *rig_path = NULL, *markers = NULL;
   long frames = (long)o.n_frames, cams = (long)o.n_cams, seed = (long)o.seed, lod = o.lod;
   double noise = o.pixel_noise, outliers = o.outlier_rate, angle = o.angle_noise, depth = o.depth_noise,
          decoys = o.decoy_rate, fps = o.fps;
@@ -207,8 +207,9 @@ int mf_cmd_demo(int argc, char **argv) {
       {"frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120)", NULL},
       {"cams", MF_OPT_INT, &cams, "N", "number of cameras on the ring, 2..16 (default 4)", NULL},
       {"seed", MF_OPT_INT, &seed, "S", "random seed, >= 0; the same seed writes byte-identical files (default 1)", NULL},
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "FBX level of detail to load (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N", "FBX level of detail to load (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate of the motion (default 30)", NULL},
       {"noise", MF_OPT_DOUBLE, &noise, "PX", "sigma of the 2-D keypoint noise per axis (default 2)", NULL},
       {"outlier_rate", MF_OPT_DOUBLE, &outliers, "R", "fraction of 2-D keypoints made 30-150 px outliers (default 0.02)", NULL},
@@ -222,7 +223,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors (and the --run report)", NULL},
   };
   const mf_cmd_spec spec = {
-      "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR] [options]",
+      "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR | --rig RIG.npz] [options]",
       "Writes a synthetic multi-view capture generated from the MHR rig, as a real one looks after\n"
       "SAM 3D Body: DIR/calibration.toml (Caliscope/Anipose TOML), DIR/<frame>/<cam>.npz (SAM 3D Body\n"
       "outputs per view: keypoints with pixel noise, outliers, occlusions; noisy per-view MHR\n"
@@ -240,14 +241,12 @@ int mf_cmd_demo(int argc, char **argv) {
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
   if (!out || !*out) return mf_usage_error("demo", "--out DIR is required");
-  if (!assets) assets = getenv("MHRFIT_ASSETS");
-  if (!assets || !*assets)
-    return mf_usage_error("demo", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS (the folder of the MHR "
-                                  "release assets.zip, holding compact_v6_1.model and lodN.fbx)");
+  mf_rig_src rig_src;
+  if ((rc = mf_rig_choose(assets, rig_path, "demo", &rig_src)) >= 0) return rc;
   if (frames < 1 || frames > 100000) return mf_usage_error("demo", "--frames must be within 1..100000");
   if (cams < 2 || cams > 16) return mf_usage_error("demo", "--cams must be within 2..16");
   if (seed < 0) return mf_usage_error("demo", "--seed must be >= 0");
-  o.assets = assets;
+  o.assets = rig_src.path;
   o.lod = (int)lod;
   o.n_frames = (size_t)frames;
   o.n_cams = (size_t)cams;
@@ -262,6 +261,7 @@ int mf_cmd_demo(int argc, char **argv) {
   o.marker_source = markers;
   mhrfit_demo_summary s;
   mhrfit_error err = {0};
+  if (!mf_rig_check(&rig_src, &err)) return mf_report("demo", &err);
   double t0 = mf_now_seconds();
   if (!mhrfit_demo_write(out, &o, &s, &err)) {
     if (err.type == MHRFIT_ERR_ARGUMENT) {
@@ -284,7 +284,7 @@ int mf_cmd_demo(int argc, char **argv) {
     run_out = default_run;
   }
   if (quiet) {
-    rc = run ? demo_run(out, run_out, assets, lod, s.n_cams, secs) : MF_EXIT_OK;
+    rc = run ? demo_run(out, run_out, rig_src.path, lod, s.n_cams, secs) : MF_EXIT_OK;
     free(default_run);
     return rc;
   }
@@ -306,7 +306,7 @@ int mf_cmd_demo(int argc, char **argv) {
   rc = MF_EXIT_OK;
   if (run) {
     printf("\n");
-    rc = demo_run(out, run_out, assets, lod, s.n_cams, secs);
+    rc = demo_run(out, run_out, rig_src.path, lod, s.n_cams, secs);
   }
   free(default_run);
   return rc;

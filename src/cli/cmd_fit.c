@@ -177,7 +177,8 @@ done:
 }
 
 int mf_cmd_fit(int argc, char **argv) {
-  const char *tri_path = NULL, *views_dir = NULL, *assets = NULL, *out = NULL, *init_pose = NULL, *debug_dir = NULL;
+  const char *tri_path = NULL, *views_dir = NULL, *assets = NULL, *rig_path = NULL, *out = NULL, *init_pose = NULL,
+             *debug_dir = NULL;
   mf_strlist cams = {0};
   long lod = -1, person = 0, max_stale = 40;
   bool allow_missing = true, no_mesh = false, quiet = false;
@@ -190,8 +191,10 @@ int mf_cmd_fit(int argc, char **argv) {
        "stage-1 files <cam>.npz|.npy of the frame, or one sub-folder per frame (natural order) for a batch; required", NULL},
       {"out", MF_OPT_STRING, &out, "FIT.npz", "output archive; required", NULL},
       {"cams", MF_OPT_LIST, &cams, "NAME", "cameras whose estimates start the fit (default: the triangulation's cameras)", NULL},
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail of pred_vertices (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N",
+       "mesh level of detail of pred_vertices (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the output", NULL},
       {"init_pose", MF_OPT_STRING, &init_pose, "FILE",
        "temporal prior of the first frame: a fit.npz / stage-1 file or a plain array of 204 or 133 values", NULL},
@@ -208,7 +211,7 @@ int mf_cmd_fit(int argc, char **argv) {
   memcpy(opts, own, sizeof own);
   size_t n_opts = n_own + mf_fit_cli_table(&fc, opts + n_own);
   const mf_cmd_spec spec = {
-      "fit", "--tri TRI.npz --views DIR --out FIT.npz [--cams A B ...] [--assets DIR] [options]",
+      "fit", "--tri TRI.npz --views DIR --out FIT.npz [--cams A B ...] [--assets DIR | --rig RIG.npz] [options]",
       "Fits MHR's pose to triangulated MHR70 keypoints (stage 3): the best camera's SAM 3D Body\n"
       "estimate starts a Levenberg-Marquardt fit of the body pose and a similarity (scale, rotation,\n"
       "translation) with Huber residuals and pose / temporal / hand regularisers. A batch (a\n"
@@ -241,18 +244,15 @@ int mf_cmd_fit(int argc, char **argv) {
     goto done;
   }
   if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0) goto done;
+  mf_rig_src rig_src;
+  if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   rc = MF_EXIT_FAILURE;
-  assets = mf_assets_dir(assets, "fit");
-  if (!assets) {
-    rc = MF_EXIT_USAGE;
-    goto done;
-  }
   tri = mhrfit_tri_archive_load(tri_path, &err);
   if (!tri) goto fail;
   const char *const *cam_names = cams.count ? cams.items : (const char *const *)tri->cams;
   size_t V = cams.count ? cams.count : tri->n_views, F = tri->n_frames, K = tri->n_kp;
   if (!view_dirs(views_dir, cam_names[0], F, &dirs, &labels, &err)) goto fail;
-  rig = mhrfit_rig_load(assets, (int)lod, &err);
+  rig = mf_rig_src_load(&rig_src, lod, &err);
   if (!rig) goto fail;
   fitter = mhrfit_fitter_new(rig, NULL, &fc.o, &err);
   if (!fitter) goto fail;

@@ -1,40 +1,42 @@
-/* mhrfit rig: information about the MHR assets (rig info). */
+/* mhrfit rig: information about the MHR rig (rig info), its evaluation (rig fk) and rig files
+ * (rig import). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
 
 static int rig_info(int argc, char **argv) {
-  const char *assets = NULL;
+  const char *assets = NULL, *rig_path = NULL;
   long lod = -1;
   bool joints = false, params = false;
   const mf_opt opts[] = {
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"joints", MF_OPT_FLAG, &joints, NULL, "list the joints: index, name, parent, offset (cm)", NULL},
       {"params", MF_OPT_FLAG, &params, NULL, "list the model parameters: index, name, limits", NULL},
   };
-  const mf_cmd_spec spec = {"rig info", "[--assets DIR] [--lod N] [--joints] [--params]",
-                            "Loads the MHR rig (compact_v6_1.model + lodN.fbx) and prints its sizes; --joints and\n"
-                            "--params list the skeleton and the 204 model parameters.",
+  const mf_cmd_spec spec = {"rig info", "[--assets DIR | --rig RIG.npz] [--lod N] [--joints] [--params]",
+                            "Loads the MHR rig (compact_v6_1.model + lodN.fbx, or a rig file of mhrfit rig import)\n"
+                            "and prints its sizes; --joints and --params list the skeleton and the 204 model parameters.",
                             opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
-  if (!assets) assets = getenv("MHRFIT_ASSETS");
-  if (!assets || !*assets)
-    return mf_usage_error("rig info", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS (the folder of the MHR "
-                                      "release assets.zip, holding compact_v6_1.model and lodN.fbx)");
+  mf_rig_src src;
+  if ((rc = mf_rig_choose(assets, rig_path, "rig info", &src)) >= 0) return rc;
   mhrfit_error err = {0};
-  mhrfit_rig *rig = mhrfit_rig_load(assets, (int)lod, &err);
+  mhrfit_rig *rig = mf_rig_src_load(&src, lod, &err);
   if (!rig) return mf_report("rig info", &err);
-  printf("MHR rig from %s\n", assets);
+  printf("MHR rig from %s\n", src.path);
   printf("  joints            %zu\n  model parameters  %zu (%zu transform non-zeros, %zu limits)\n", rig->n_joints,
          rig->n_params, rig->n_pt, rig->n_limits);
   printf("  mesh              LOD %d: %zu vertices, %zu triangles, %zu skin weights\n", rig->lod, rig->n_vertices,
@@ -73,16 +75,17 @@ static mhrfit_array *f32_array(int ndim, const size_t *shape, const double *src,
 }
 
 static int rig_fk(int argc, char **argv) {
-  const char *assets = NULL, *params = NULL, *out = NULL;
+  const char *assets = NULL, *rig_path = NULL, *params = NULL, *out = NULL;
   long lod = -1;
   const mf_opt opts[] = {
       {"params", MF_OPT_STRING, &params, "FILE", "SAM 3D Body output (.npz/.npy) or any file with mhr_model_params; required", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
   };
   const mf_cmd_spec spec = {
-      "rig fk", "--params FILE --out OUT.npz [--assets DIR] [--lod N]",
+      "rig fk", "--params FILE --out OUT.npz [--assets DIR | --rig RIG.npz] [--lod N]",
       "Evaluates MHR for the model parameters of FILE and writes, in SAM 3D Body conventions (metres,\n"
       "camera axes: y and z negated), pred_joint_coords (127,3), pred_global_rots (127,3,3; native\n"
       "axes), pred_keypoints_3d (70,3; the 49 keypoints that are joints, NaN for surface keypoints),\n"
@@ -93,8 +96,8 @@ static int rig_fk(int argc, char **argv) {
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
   if (!params || !out) return mf_usage_error("rig fk", "--params and --out are required");
-  if (!assets) assets = getenv("MHRFIT_ASSETS");
-  if (!assets || !*assets) return mf_usage_error("rig fk", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS");
+  mf_rig_src src;
+  if ((rc = mf_rig_choose(assets, rig_path, "rig fk", &src)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_rig *rig = NULL;
   mhrfit_value *in = mhrfit_numpy_load(params, NULL, &err);
@@ -116,7 +119,7 @@ static int rig_fk(int argc, char **argv) {
     goto fail;
   }
   if (defaulted) fprintf(stderr, "mhrfit rig fk: warning: %s has no mhr_model_params; hands and scales set to zero\n", params);
-  rig = mhrfit_rig_load(assets, (int)lod, &err);
+  rig = mf_rig_src_load(&src, lod, &err);
   if (!rig) goto fail;
   size_t nj = rig->n_joints, nv = rig->n_vertices;
   jp = calloc(7 * nj, sizeof *jp);
@@ -170,16 +173,81 @@ done:
   return rc;
 }
 
+static int rig_import(int argc, char **argv) {
+  const char *assets = NULL, *out = NULL;
+  long lod = -1;
+  bool quiet = false;
+  const mf_opt opts[] = {
+      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      {"out", MF_OPT_STRING, &out, "RIG.npz", "rig file to write; required", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+  };
+  const mf_cmd_spec spec = {
+      "rig import", "--out RIG.npz [--assets DIR] [--lod N]",
+      "Loads the MHR rig from the assets (compact_v6_1.model + lodN.fbx) and writes it as a rig file:\n"
+      "a versioned .npz of plain arrays (layout in include/mhrfit/rig.h) that every command reading\n"
+      "the rig accepts with --rig RIG.npz instead of --assets DIR, and that loads in milliseconds.\n"
+      "Geometry is kept in float64, so results are bit-identical to those from the assets. The file\n"
+      "is read back and compared with the rig before the command succeeds.",
+      opts, sizeof opts / sizeof opts[0], 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc >= 0) return rc;
+  mf_strlist_free(&pos);
+  if (!out || !*out) return mf_usage_error("rig import", "--out RIG.npz is required");
+  if (lod < -1 || lod > 1000) return mf_usage_error("rig import", "--lod must be within 0..1000");
+  if (!assets) assets = getenv("MHRFIT_ASSETS");
+  if (!assets || !*assets)
+    return mf_usage_error("rig import", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS (the folder of the MHR "
+                                        "release assets.zip, holding compact_v6_1.model and lodN.fbx)");
+  mhrfit_error err = {0};
+  double t0 = mf_now_seconds();
+  mhrfit_rig *rig = mhrfit_rig_load(assets, (int)lod, &err), *back = NULL;
+  double t_assets = mf_now_seconds() - t0;
+  rc = MF_EXIT_FAILURE;
+  if (!rig || !mhrfit_rig_save(rig, out, &err)) goto done;
+  t0 = mf_now_seconds();
+  back = mhrfit_rig_load_file(out, &err);
+  double t_file = mf_now_seconds() - t0;
+  if (!back) goto done;
+  if (!mhrfit_rig_equal(rig, back)) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_IO, "%s: the rig read back differs from the one written", out);
+    goto done;
+  }
+  struct stat st;
+  long long bytes = stat(out, &st) == 0 ? (long long)st.st_size : -1;
+  if (!quiet) {
+    printf("wrote %s: rig file version %d, %lld bytes\n", out, MHRFIT_RIG_FILE_VERSION, bytes);
+    printf("  joints            %zu\n  model parameters  %zu (%zu transform non-zeros, %zu limits)\n", rig->n_joints,
+           rig->n_params, rig->n_pt, rig->n_limits);
+    printf("  mesh              LOD %d: %zu vertices, %zu triangles, %zu skin weights\n", rig->lod, rig->n_vertices,
+           rig->n_faces, rig->n_skin);
+    printf("  blend shapes      %zu (%zu entries)\n", rig->n_shapes, rig->shape_start ? rig->shape_start[rig->n_shapes] : 0);
+    printf("  load time         %.1f ms from the rig file (read back, identical), %.1f ms from the assets\n",
+           1e3 * t_file, 1e3 * t_assets);
+  }
+  rc = MF_EXIT_OK;
+done:
+  if (rc != MF_EXIT_OK) mf_report("rig import", &err);
+  mhrfit_rig_free(back);
+  mhrfit_rig_free(rig);
+  return rc;
+}
+
 int mf_cmd_rig(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "info") == 0) return rig_info(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "fk") == 0) return rig_fk(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "import") == 0) return rig_import(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    printf("Usage: mhrfit rig info [--assets DIR] [--lod N] [--joints] [--params]\n"
-           "       mhrfit rig fk --params FILE --out OUT.npz [--assets DIR] [--lod N]\n\n"
+    printf("Usage: mhrfit rig info [--assets DIR | --rig RIG.npz] [--lod N] [--joints] [--params]\n"
+           "       mhrfit rig fk --params FILE --out OUT.npz [--assets DIR | --rig RIG.npz] [--lod N]\n"
+           "       mhrfit rig import --out RIG.npz [--assets DIR] [--lod N]\n\n"
            "Subcommands:\n  info   sizes of the MHR rig; list its joints or parameters\n"
-           "  fk     evaluate MHR for a SAM 3D Body output's parameters (joints, keypoints, mesh)\n");
+           "  fk     evaluate MHR for a SAM 3D Body output's parameters (joints, keypoints, mesh)\n"
+           "  import write the rig of the assets as a rig file (--rig RIG.npz for every command; loads in ms)\n");
     return MF_EXIT_OK;
   }
-  fprintf(stderr, "mhrfit rig: expected a subcommand: info or fk (see 'mhrfit rig --help')\n");
+  fprintf(stderr, "mhrfit rig: expected a subcommand: info, fk or import (see 'mhrfit rig --help')\n");
   return MF_EXIT_USAGE;
 }

@@ -134,7 +134,7 @@ static void round_f32(double *x, size_t n) {
 }
 
 int mf_cmd_run(int argc, char **argv) {
-  const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL;
+  const char *input = NULL, *calib = NULL, *out = NULL, *assets = NULL, *rig_path = NULL;
   const char *sam_dir = NULL, *estimator = NULL, *strategy = "largest_bbox", *freeze_from = "first_fit";
   mf_strlist cams = {0}, frame_rel = {0}, model_ids = {0};
   long lod = -1, min_views = 2, max_stale = 40, edge_span = 15, retries = 1, person = 0;
@@ -157,8 +157,9 @@ int mf_cmd_run(int argc, char **argv) {
       {"cams", MF_OPT_LIST, &cams, "NAME", "camera names (exact); at least 2; required", NULL},
       {"out", MF_OPT_STRING, &out, "DIR", "output folder; required", NULL},
       {"frame_rel", MF_OPT_LIST, &frame_rel, "NAME", "only these frame folders (default: all, natural order)", NULL},
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
       {"freeze_lower_body_from", MF_OPT_STRING, &freeze_from, "S",
        "with --freeze_lower_body, what the legs are locked to: first_fit (the first fitted frame is fitted with its lower "
@@ -237,13 +238,10 @@ int mf_cmd_run(int argc, char **argv) {
     rc = mf_usage_error("run", "--person_select_strategy: %s", err.message);
     goto done;
   }
+  mf_rig_src rig_src;
+  if ((rc = mf_rig_choose(assets, rig_path, "run", &rig_src)) >= 0) goto done;
   rc = MF_EXIT_FAILURE;
   const double t_start = mf_now_seconds();
-  assets = mf_assets_dir(assets, "run");
-  if (!assets) {
-    rc = MF_EXIT_USAGE;
-    goto done;
-  }
   /* frames */
   if (!mf_list_dir(input, NULL, true, &frames, &err)) goto fail;
   {
@@ -276,11 +274,12 @@ int mf_cmd_run(int argc, char **argv) {
   mf_jstr(&j, config, "tool", "mhrfit " MHRFIT_VERSION_STRING);
   mf_jstr(&j, config, "input", input);
   mf_jstr(&j, config, "calib", calib);
-  mf_jstr(&j, config, "assets", assets);
+  mf_jstr(&j, config, rig_src.kind == MF_RIG_FROM_FILE ? "rig" : "assets", rig_src.path);
   for (size_t i = 0; i < n_opts; i++) {
     const mf_opt *o = &opts[i];
     if (!o->dest || strcmp(o->name, "quiet") == 0 || strcmp(o->name, "input") == 0 || strcmp(o->name, "calib") == 0 ||
-        strcmp(o->name, "out") == 0 || strcmp(o->name, "assets") == 0 || strcmp(o->name, "overwrite") == 0)
+        strcmp(o->name, "out") == 0 || strcmp(o->name, "assets") == 0 || strcmp(o->name, "rig") == 0 ||
+        strcmp(o->name, "overwrite") == 0)
       continue;
     if (o->type == MF_OPT_FLAG) mf_jbool(&j, config, o->name, *(bool *)o->dest);
     else if (o->type == MF_OPT_STRING) mf_jstr(&j, config, o->name, *(const char **)o->dest);
@@ -348,7 +347,7 @@ int mf_cmd_run(int argc, char **argv) {
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all || !(cal = mhrfit_calib_select(all, cams.items, V, &err))) goto fail;
   triangulator = mhrfit_triangulator_new(cal->cams, V, 70, &tc.o, &err);
-  rig = triangulator ? mhrfit_rig_load(assets, (int)lod, &err) : NULL;
+  rig = triangulator ? mf_rig_src_load(&rig_src, lod, &err) : NULL;
   fitter = rig ? mhrfit_fitter_new(rig, NULL, &fc.o, &err) : NULL;
   if (!fitter) goto fail;
   mhrfit_fit_options ro = fc.o; /* retries: a stronger pull towards the previous good frame */
@@ -667,7 +666,7 @@ static bool markers_from_archive(mhrfit_fitter *f, const mhrfit_fit_archive *a) 
 }
 
 int mf_cmd_smooth(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *assets = NULL;
+  const char *in = NULL, *out = NULL, *assets = NULL, *rig_path = NULL;
   long lod = -1;
   bool quiet = false;
   mf_smooth_cli sc;
@@ -675,15 +674,16 @@ int mf_cmd_smooth(int argc, char **argv) {
   const mf_opt own[] = {
       {"in", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "smoothed sequence; required", NULL},
-      {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      MF_RIG_OPT_ASSETS(&assets),
+      MF_RIG_OPT_RIG(&rig_path),
+      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
   };
   mf_opt opts[sizeof own / sizeof own[0] + MF_SMOOTH_CLI_N_OPTS];
   memcpy(opts, own, sizeof own);
   size_t n_opts = sizeof own / sizeof own[0] + mf_smooth_cli_table(&sc, opts + sizeof own / sizeof own[0]);
   const mf_cmd_spec spec = {
-      "smooth", "--in FIT.npz --out OUT.npz [options]",
+      "smooth", "--in FIT.npz --out OUT.npz [--assets DIR | --rig RIG.npz] [options]",
       "NaN-safe temporal smoothing of a fitted sequence: the parameters and similarities of the ok\n"
       "and recovered frames are smoothed (other frames are filled for the filter but keep their\n"
       "status and NaN values) and the geometry is recomputed from the smoothed parameters.",
@@ -695,11 +695,11 @@ int mf_cmd_smooth(int argc, char **argv) {
   if (!in || !out) return mf_usage_error("smooth", "--in and --out are required");
   if ((rc = mf_smooth_cli_finish(&sc, "smooth")) >= 0) return rc;
   const mhrfit_smooth_options so = sc.o;
-  assets = mf_assets_dir(assets, "smooth");
-  if (!assets) return MF_EXIT_USAGE;
+  mf_rig_src rig_src;
+  if ((rc = mf_rig_choose(assets, rig_path, "smooth", &rig_src)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
-  mhrfit_rig *rig = a ? mhrfit_rig_load(assets, (int)lod, &err) : NULL;
+  mhrfit_rig *rig = a ? mf_rig_src_load(&rig_src, lod, &err) : NULL;
   mhrfit_fitter *f = rig ? mhrfit_fitter_new(rig, NULL, NULL, &err) : NULL;
   unsigned char *labels = a ? calloc(a->n_frames, 1) : NULL;
   rc = MF_EXIT_FAILURE;

@@ -76,13 +76,3 @@ int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd) {
   c->o.min_valid_points = (int)c->min_valid_points;
   return -1;
 }
-
-const char *mf_assets_dir(const char *assets, const char *cmd) {
-  if (!assets || !*assets) assets = getenv("MHRFIT_ASSETS");
-  if (!assets || !*assets) {
-    mf_usage_error(cmd, "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS (the folder of the MHR release "
-                        "assets.zip, holding compact_v6_1.model and lodN.fbx)");
-    return NULL;
-  }
-  return assets;
-}

@@ -14,7 +14,7 @@ static const command commands[] = {
     {"demo", mf_cmd_demo, "write a synthetic multi-view capture (SAM 3D Body outputs + calibration + truth)"},
     {"ingest", mf_cmd_ingest, "stage 1: gather per-view SAM 3D Body outputs, select the person, write stage-1 files"},
     {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
-    {"rig", mf_cmd_rig, "MHR assets: rig info (joints, parameters, limits), rig fk (joints, keypoints, mesh)"},
+    {"rig", mf_cmd_rig, "MHR rig: info (joints, parameters, limits), fk (joints, keypoints, mesh), import (rig file)"},
     {"triangulate", mf_cmd_triangulate, "stage 2: robust multi-view triangulation of one frame or a sequence"},
     {"fit", mf_cmd_fit, "stage 3: fit MHR to the triangulated points of one frame or a batch of frames"},
     {"run", mf_cmd_run, "the pipeline over a sequence: triangulate, fit, recover, smooth, summary (resumable)"},
@@ -29,9 +29,10 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf(f,
-          "\nOptions are accepted as --snake_case and --kebab-case. MHR assets are found with\n"
-          "--assets DIR or the environment variable MHRFIT_ASSETS. Exit status: 0 success,\n"
-          "1 runtime failure, 2 usage error.\n");
+          "\nOptions are accepted as --snake_case and --kebab-case. The MHR rig is read from\n"
+          "--assets DIR, from a rig file of 'mhrfit rig import' with --rig RIG.npz, or from the\n"
+          "environment variable MHRFIT_ASSETS (either). Exit status: 0 success, 1 runtime\n"
+          "failure, 2 usage error.\n");
 }
 
 int main(int argc, char **argv) {

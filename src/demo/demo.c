@@ -648,7 +648,8 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   else mhrfit_demo_options_init(&o);
   if (!out_dir || !*out_dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output folder given");
   if (!o.assets || !*o.assets)
-    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no MHR assets folder given (the folder of compact_v6_1.model)");
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "no MHR assets folder (the folder of compact_v6_1.model) or rig file given");
   if (o.n_frames < 1 || o.n_frames > 100000)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frames: %zu is out of range (1..100000)", o.n_frames);
   if (o.n_cams < 2 || o.n_cams > 16)
@@ -682,7 +683,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   s.n_frames = F, s.n_cams = V, s.standing_frames = n_stand, s.one_view_frame = -1, s.example_frame = -1;
 
   if (!prepare_out_dir(out_dir, err)) return false;
-  rig = mhrfit_rig_load(o.assets, o.lod, err);
+  rig = mhrfit_rig_open(o.assets, o.lod, err);
   if (!rig) return false;
   if (rig->n_joints != NJ || rig->n_params != NP) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: expected the MHR rig (127 joints, 204 parameters), got %zu and %zu",

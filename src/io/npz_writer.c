@@ -100,6 +100,16 @@ void mf_npz_add_strings(mf_npz_writer *w, const char *name, const char *const *s
   }
 }
 
+void mf_npz_add_bytes(mf_npz_writer *w, const char *name, const char *const *s, size_t n) {
+  if (w->failed) return;
+  size_t width = 1;
+  for (size_t i = 0; i < n; i++)
+    if (strlen(s[i]) > width) width = strlen(s[i]);
+  size_t shape[1] = {n};
+  mhrfit_array *a = add_member(w, name, mhrfit_array_new(MHRFIT_DT_BYTES, width, 1, shape, 0, &w->err));
+  for (size_t i = 0; a && i < n; i++) memcpy((char *)a->data + i * width, s[i], strlen(s[i]));
+}
+
 bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfit_error *err) {
   if (w->failed) {
     if (err) *err = w->err;

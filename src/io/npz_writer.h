@@ -33,6 +33,8 @@ void mf_npz_add_scalar_f64(mf_npz_writer *w, const char *name, double v);
 void mf_npz_add_scalar_i32(mf_npz_writer *w, const char *name, int32_t v);
 /* A unicode (<U) scalar (ndim 0) or 1-D array of n UTF-8 strings. */
 void mf_npz_add_strings(mf_npz_writer *w, const char *name, const char *const *s, size_t n, int ndim);
+/* A 1-D `|S` array of n byte strings, as wide as the longest (at least 1 byte), NUL-padded. */
+void mf_npz_add_bytes(mf_npz_writer *w, const char *name, const char *const *s, size_t n);
 /* Writes the archive atomically (deflate when `compress`). Returns false with the first
  * recorded failure or the write error in *err. Does not free the writer. */
 bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfit_error *err);

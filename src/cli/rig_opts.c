@@ -1,0 +1,45 @@
+/* The MHR rig source of the commands that load it: --assets DIR or --rig FILE (cli.h). */
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_src *src) {
+  if (assets && rig)
+    return mf_usage_error(cmd, "--assets and --rig are alternatives: pass one (the rig file is made from the assets "
+                               "by mhrfit rig import)");
+  if (rig && !*rig) return mf_usage_error(cmd, "--rig needs a file name");
+  if (assets && !*assets) return mf_usage_error(cmd, "--assets needs a folder name");
+  if (rig) {
+    *src = (mf_rig_src){rig, MF_RIG_FROM_FILE};
+    return -1;
+  }
+  if (assets) {
+    *src = (mf_rig_src){assets, MF_RIG_FROM_ASSETS};
+    return -1;
+  }
+  const char *env = getenv("MHRFIT_ASSETS");
+  if (!env || !*env)
+    return mf_usage_error(cmd, "no MHR assets: pass --assets DIR, --rig RIG.npz or set MHRFIT_ASSETS (the folder of "
+                               "the MHR release assets.zip, holding compact_v6_1.model and lodN.fbx, or a rig file)");
+  *src = (mf_rig_src){env, MF_RIG_FROM_ENV};
+  return -1;
+}
+
+bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err) {
+  struct stat st;
+  if (stat(src->path, &st) != 0) return true; /* the loader names the missing path */
+  if (src->kind == MF_RIG_FROM_FILE && S_ISDIR(st.st_mode))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--rig %s: is a folder; pass MHR assets with --assets", src->path);
+  if (src->kind == MF_RIG_FROM_ASSETS && !S_ISDIR(st.st_mode))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--assets %s: is not a folder; pass a rig file with --rig",
+                       src->path);
+  return true;
+}
+
+mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, mhrfit_error *err) {
+  if (!mf_rig_check(src, err)) return NULL;
+  if (src->kind == MF_RIG_FROM_ASSETS) return mhrfit_rig_load(src->path, (int)lod, err);
+  /* a rig file (--rig is never a folder after mf_rig_check), or either from $MHRFIT_ASSETS */
+  return mhrfit_rig_open(src->path, (int)lod, err);
+}
