@@ -87,22 +87,23 @@ static void bench_correctives(const mhrfit_rig *rig, const char *assets, double 
     mhrfit_rig_corrective_hidden(rig, feat, hidden, &err);
     for (size_t u = 0; u < rig->n_corr_hidden; u++) active += hidden[u] > 0;
   }
-  char row[6][160];
+  char row[7][160];
   snprintf(row[0], sizeof row[0], "corrective features + layer 1 + ReLU (750 -> 3000, %zu weights)", rig->n_corr_weights);
   snprintf(row[1], sizeof row[1], "corrective layer 2 (synthetic W, %zu of 3000 units active, 3V = %zu)", active, 3 * nv);
   snprintf(row[2], sizeof row[2], "FK + full mesh with correctives (skin_full: features, layers 1-2, LBS)");
   snprintf(row[3], sizeof row[3], "vertex Jacobian, 70 vertices (210 x 204)");
   snprintf(row[4], sizeof row[4], "vertex Jacobian, all %zu vertices (%zu x 204)", nv, 3 * nv);
   snprintf(row[5], sizeof row[5], "FK + vertex Jacobian, all %zu vertices", nv);
-  const int reps[6] = {2000, 200, 200, 2000, 200, 200};
+  snprintf(row[6], sizeof row[6], "corrective part of the vertex Jacobian, 70 vertices (synthetic W)");
+  const int reps[7] = {2000, 200, 200, 2000, 200, 200, 200};
   int32_t some[70];
   for (int i = 0; i < 70; i++) some[i] = (int32_t)((size_t)i * 97 % nv);
-  for (int what = 0; what < 6; what++) {
+  for (int what = 0; what < 7; what++) {
     if (what == 0 && !rig->corr_start) {
       printf("| %s | skipped: no corrective_activation.npz |\n", row[what]);
       continue;
     }
-    if ((what == 1 || what == 2) && !r2) {
+    if ((what == 1 || what == 2 || what == 6) && !r2) {
       printf("| %s | skipped: no synthetic layer 2 |\n", row[what]);
       continue;
     }
@@ -125,10 +126,12 @@ static void bench_correctives(const mhrfit_rig *rig, const char *assets, double 
           mhrfit_rig_vertex_jacobian(rig, &pose, jp, NULL, some, 70, pos, J, &err);
         } else if (what == 4) {
           mhrfit_rig_vertex_jacobian(rig, &pose, jp, NULL, all, nv, pos, J, &err);
-        } else {
+        } else if (what == 5) {
           m[10] = 0.001 * i;
           mhrfit_rig_fk(rig, m, &pose, jp, &err);
           mhrfit_rig_vertex_jacobian(rig, &pose, jp, NULL, all, nv, pos, J, &err);
+        } else {
+          mhrfit_rig_corrective_jacobian_add(r2, &pose, jp, hidden, some, 70, J, &err);
         }
       }
       times[run] = (bench_now() - t0) / N;

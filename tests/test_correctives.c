@@ -455,6 +455,68 @@ static void test_vertex_jacobian_vs_joint(void) {
   free(rest);
 }
 
+/* The complete Jacobian of skin_full (LBS of the corrected rest mesh + the correctives' own
+ * dependence on the pose) against central differences, with the synthetic layer 2. */
+static void test_full_jacobian_fd(void) {
+  REQUIRE(rig_l2);
+  size_t nv = rig_l2->n_vertices, nw = mhrfit_rig_skin_work_size(rig_l2);
+  static double m[204], R[127 * 9], t[127 * 3], s[127], jp[889], coeffs[45];
+  static double R2[127 * 9], t2[127 * 3], s2[127], jp2[889];
+  enum { NSEL = 40 };
+  int32_t sel[NSEL];
+  for (size_t i = 0; i < NSEL; i++) sel[i] = (int32_t)((i * 151 + 3) % nv);
+  double *work = malloc(nw * sizeof *work), *work2 = malloc(nw * sizeof *work2), *vp = malloc(3 * nv * sizeof *vp),
+         *vm = malloc(3 * nv * sizeof *vm), *out = malloc(3 * nv * sizeof *out), *J = malloc(3 * NSEL * 204 * sizeof *J),
+         *Jc = calloc(3 * NSEL * 204, sizeof *Jc);
+  REQUIRE(work && work2 && vp && vm && out && J && Jc);
+  for (int i = 0; i < 45; i++) coeffs[i] = rnd();
+  random_params(rig_l2, m);
+  mhrfit_fk_pose pose = {R, t, s}, pp = {R2, t2, s2};
+  mhrfit_error err = {0};
+  REQUIRE(mhrfit_rig_fk(rig_l2, m, &pose, jp, &err));
+  REQUIRE(mhrfit_rig_skin_full(rig_l2, coeffs, 45, &pose, jp, work, out, &err));
+  const double *hidden = work + 3 * nv + rig_l2->n_corr_features;
+  REQUIRE(mhrfit_rig_vertex_jacobian(rig_l2, &pose, jp, work, sel, NSEL, NULL, J, &err));
+  REQUIRE(mhrfit_rig_corrective_jacobian_add(rig_l2, &pose, jp, hidden, sel, NSEL, J, &err));
+  REQUIRE(mhrfit_rig_corrective_jacobian_add(rig_l2, &pose, jp, hidden, sel, NSEL, Jc, &err));
+  double worst = 0, corr_max = 0, lbs_only = 0;
+  for (size_t a = 0; a < 204; a++) {
+    double h = 1e-6, keep = m[a];
+    m[a] = keep + h;
+    REQUIRE(mhrfit_rig_fk(rig_l2, m, &pp, jp2, &err));
+    REQUIRE(mhrfit_rig_skin_full(rig_l2, coeffs, 45, &pp, jp2, work2, vp, &err));
+    m[a] = keep - h;
+    REQUIRE(mhrfit_rig_fk(rig_l2, m, &pp, jp2, &err));
+    REQUIRE(mhrfit_rig_skin_full(rig_l2, coeffs, 45, &pp, jp2, work2, vm, &err));
+    m[a] = keep;
+    for (size_t i = 0; i < NSEL; i++)
+      for (size_t c = 0; c < 3; c++) {
+        size_t k = 3 * (size_t)sel[i] + c, row = (3 * i + c) * 204 + a;
+        double fd = (vp[k] - vm[k]) / (2 * h);
+        worst = fmax(worst, fabs(fd - J[row]) / fmax(1.0, fabs(fd)));
+        lbs_only = fmax(lbs_only, fabs(fd - (J[row] - Jc[row])) / fmax(1.0, fabs(fd)));
+        corr_max = fmax(corr_max, fabs(Jc[row]));
+      }
+  }
+  printf("  skin_full Jacobian (%d vertices, correctives included) vs central differences: max relative error %.3g; "
+         "corrective part up to %.3g cm/unit (LBS part alone would be off by %.3g)\n", NSEL, worst, corr_max, lbs_only);
+  CHECK(worst < 1e-6);
+  CHECK(corr_max > 0.1 && lbs_only > 0.1); /* the corrective term matters and is right */
+  /* errors */
+  mhrfit_error_clear(&err);
+  CHECK(!mhrfit_rig_corrective_jacobian_add(rig, &pose, jp, hidden, sel, NSEL, Jc, &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+  int32_t bad = (int32_t)nv;
+  mhrfit_error_clear(&err);
+  CHECK(!mhrfit_rig_corrective_jacobian_add(rig_l2, &pose, jp, hidden, &bad, 1, Jc, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  free(work);
+  free(work2);
+  free(vp);
+  free(vm);
+  free(out);
+  free(J);
+  free(Jc);
+}
+
 /* ---- corrupted files and bad inputs --------------------------------------------------------- */
 
 static mhrfit_array *dict_array(mhrfit_value *d, const char *key) {
@@ -670,6 +732,7 @@ int main(void) {
   RUN(test_cli_fk);
   RUN(test_vertex_jacobian_fd);
   RUN(test_vertex_jacobian_vs_joint);
+  RUN(test_full_jacobian_fd);
   RUN(test_bad_files);
   RUN(test_bad_inputs);
   cleanup();

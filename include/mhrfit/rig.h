@@ -12,6 +12,12 @@
  * 2. per joint, local translation `offset + (tx, ty, tz)`, local rotation
  *    `R_l = Rpre · Rz(rz)·Ry(ry)·Rx(rx)`, local scale `2^sc`;
  * 3. global: `R = R_p·R_l`, `t = t_p + s_p·R_p·t_l`, `s = s_p·s_l` (parents first).
+ *
+ * The mesh (MHR.md §7): blend shapes, the optional pose correctives (from the
+ * release's `corrective_*.npz` files) and linear blend skinning
+ * (mhrfit_rig_skin_full()); analytic Jacobians of joints
+ * (mhrfit_rig_joint_jacobian()) and of vertices (mhrfit_rig_vertex_jacobian(),
+ * mhrfit_rig_corrective_jacobian_add()).
  */
 #ifndef MHRFIT_RIG_H
 #define MHRFIT_RIG_H
@@ -279,7 +285,8 @@ bool mhrfit_rig_skin_full(const mhrfit_rig *rig, const double *coeffs, size_t n_
  * `rest` (n_vertices × 3; NULL = the rig's own rest vertices), e.g. the v_rest
  * left in work[] by mhrfit_rig_skin_full(). Blend shapes and pose correctives
  * therefore enter through their current values only: ∂d/∂m (the corrective
- * offsets' own dependence on the pose) is not included.
+ * offsets' own dependence on the pose) is not included here; add it with
+ * mhrfit_rig_corrective_jacobian_add() for the Jacobian of mhrfit_rig_skin_full().
  *
  * Math. With o_k = R0_kᵀ (rest_v − t0_k), each influence is a point rigidly
  * attached to joint k, p_k = s_k R_k o_k + t_k, and v = Σ_k w_vk p_k. A joint
@@ -305,6 +312,34 @@ bool mhrfit_rig_skin_full(const mhrfit_rig *rig, const double *coeffs, size_t n_
  */
 bool mhrfit_rig_vertex_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp, const double *rest,
                                 const int32_t *vertices, size_t n, double *pos, double *J, mhrfit_error *err);
+
+/**
+ * Adds to `J` (same layout as mhrfit_rig_vertex_jacobian()) the part of the
+ * Jacobian of mhrfit_rig_skin_full() that comes through the pose correctives,
+ * so that vertex Jacobian (with rest = v_rest of skin_full) + this = the
+ * complete derivative of the corrected, skinned vertices.
+ *
+ * Math. With M_v = ∂v/∂v_rest = Σ_k w_vk s_k R_k R0_kᵀ (LBS is linear in the
+ * rest position), the ReLU slope 1[h_u > 0] (0 at and below the kink),
+ * layer-1 weights A and the feature derivatives ∂f/∂(rx, ry, rz) of each joint
+ * (differentiating the six entries of the first two columns of Rz·Ry·Rx):
+ *   G_v[:, i]   = Σ_{u: h_u > 0} W[u, v, :] A[u, i]                 (3 × F)
+ *   ∂v/∂jp_r    = M_v Σ_{k<6} G_v[:, 6(j−2)+k] ∂f_{6(j−2)+k}/∂jp_r   (r = a rotation channel of joint j ≥ 2)
+ *   ∂v/∂m_a    += Σ_r PT[r, a] ∂v/∂jp_r.
+ * Cost per vertex: one scattered read of W[u, v, :] per active unit, 3 ×
+ * (layer-1 weights of the active units) + 9 × (driven rotation channels):
+ * about 70 µs per vertex at a typical pose (the features, hence this term, do
+ * not depend on translations or scales).
+ *
+ * `hidden` is the layer-1 output at `jp` (mhrfit_rig_corrective_hidden(), or
+ * the hidden part of mhrfit_rig_skin_full()'s work). Never allocates.
+ * MHRFIT_ERR_NOT_FOUND without both corrective layers, MHRFIT_ERR_ARGUMENT
+ * for a vertex index out of range, MHRFIT_ERR_NUMERIC for a non-finite
+ * rotation parameter or hidden value.
+ */
+bool mhrfit_rig_corrective_jacobian_add(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp,
+                                        const double *hidden, const int32_t *vertices, size_t n, double *J,
+                                        mhrfit_error *err);
 
 /** MHR native (cm, Y up) → SAM 3D Body camera axes (metres, y and z negated). */
 static inline void mhrfit_mhr_to_sam3d(const double in[3], double out[3]) {

@@ -10,6 +10,7 @@
 #include "common/mem.h"
 
 #define MF_VJ_MAX_JOINTS 256
+#define MF_CJ_BLOCK 512 /* hidden units gathered at a time by the corrective Jacobian */
 
 bool mf_rig_index_skin(mhrfit_rig *r, mhrfit_error *err) {
   free(r->skin_vstart);
@@ -137,6 +138,121 @@ bool mhrfit_rig_vertex_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pos
         } else {
           for (int a = 0; a < 3; a++) g[a] = 0.6931471805599453 * D[a];
         }
+        for (size_t e = start[r]; e < start[r + 1]; e++) {
+          double coeff = rig->pt[e].coeff;
+          size_t m = (size_t)rig->pt[e].param;
+          Jx[m] += coeff * g[0];
+          Jy[m] += coeff * g[1];
+          Jz[m] += coeff * g[2];
+        }
+      }
+    }
+  }
+  return true;
+}
+
+/* Derivatives of the six corrective features of one joint (rig.h) with respect to its Euler
+ * parameters: dF[k][c] = ∂f_k/∂(rx, ry, rz)_c. */
+static void feature_derivatives(const double *q, double dF[6][3]) {
+  double cx = cos(q[3]), sx = sin(q[3]), cy = cos(q[4]), sy = sin(q[4]), cz = cos(q[5]), sz = sin(q[5]);
+  /* f = [cz cy − 1, sz cy, −sy, cz sy sx − sz cx, sz sy sx + cz cx − 1, cy sx] */
+  const double d[6][3] = {
+      {0, -cz * sy, -sz * cy},
+      {0, -sz * sy, cz * cy},
+      {0, -cy, 0},
+      {cz * sy * cx + sz * sx, cz * cy * sx, -sz * sy * sx - cz * cx},
+      {sz * sy * cx - cz * sx, sz * cy * sx, cz * sy * sx - sz * cx},
+      {cy * cx, -sy * sx, 0},
+  };
+  memcpy(dF, d, sizeof d);
+}
+
+bool mhrfit_rig_corrective_jacobian_add(const mhrfit_rig *rig, const mhrfit_fk_pose *pose, const double *jp,
+                                        const double *hidden, const int32_t *vertices, size_t n, double *J,
+                                        mhrfit_error *err) {
+  size_t nj = rig->n_joints, np = rig->n_params, nf = rig->n_corr_features, V = rig->n_vertices;
+  if (!mhrfit_rig_has_correctives(rig))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "corrective Jacobian: pose correctives not loaded "
+                       "(corrective_activation.npz and corrective_blendshapes_lod%d.npz)", rig->lod);
+  if (nj > MF_VJ_MAX_JOINTS || nf != 6 * (nj - 2))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "corrective Jacobian: %zu joints, %zu features", nj, nf);
+  for (size_t i = 0; i < n; i++)
+    if (vertices[i] < 0 || (size_t)vertices[i] >= V)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "corrective Jacobian: vertex index %ld out of range (%zu vertices)",
+                         (long)vertices[i], V);
+  for (size_t j = 2; j < nj; j++)
+    for (int c = 3; c < 6; c++)
+      if (!isfinite(jp[7 * j + (size_t)c]))
+        return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "corrective Jacobian: joint %zu (%s): rotation parameter is not finite",
+                           j, rig->joint_names[j]);
+  for (size_t u = 0; u < rig->n_corr_hidden; u++)
+    if (!isfinite(hidden[u]))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "corrective Jacobian: hidden unit %zu is not finite", u);
+  size_t start[7 * MF_VJ_MAX_JOINTS + 1];
+  mf_pt_row_starts(rig, start);
+  double dF[MF_VJ_MAX_JOINTS][6][3];
+  for (size_t j = 2; j < nj; j++) feature_derivatives(jp + 7 * j, dF[j]);
+  double G[3][6 * MF_VJ_MAX_JOINTS]; /* ∂d_v/∂f for the current vertex */
+  float wv[3 * MF_CJ_BLOCK];
+  int32_t act[MF_CJ_BLOCK];
+  for (size_t i = 0; i < n; i++) {
+    size_t v = (size_t)vertices[i];
+    /* M = ∂v/∂v_rest = Σ_k w_k s_k R_k R0_kᵀ */
+    double M[9] = {0};
+    size_t e0 = rig->skin_vstart ? rig->skin_vstart[v] : 0, e1 = rig->skin_vstart ? rig->skin_vstart[v + 1] : rig->n_skin;
+    for (size_t ee = e0; ee < e1; ee++) {
+      size_t e = rig->skin_vstart ? (size_t)rig->skin_vorder[ee] : ee;
+      if ((size_t)rig->skin_vertex[e] != v) continue;
+      size_t k = (size_t)rig->skin_joint[e];
+      double ws = rig->skin_weight[e] * pose->s[k];
+      const double *R = pose->R + 9 * k, *R0 = rig->rest_R + 9 * k;
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+          M[3 * a + b] += ws * (R[3 * a] * R0[3 * b] + R[3 * a + 1] * R0[3 * b + 1] + R[3 * a + 2] * R0[3 * b + 2]);
+    }
+    /* G[c][f] = Σ_{u active} W[u, v, c] A[u, f] (ReLU: inactive units have zero slope) */
+    for (int c = 0; c < 3; c++) memset(G[c], 0, nf * sizeof G[c][0]);
+    for (size_t u0 = 0; u0 < rig->n_corr_hidden; u0 += MF_CJ_BLOCK) {
+      /* gather this vertex's layer-2 rows of the active units first: the loads are scattered
+       * (one cache line per unit) and independent, so a tight loop overlaps their misses */
+      size_t u1 = u0 + MF_CJ_BLOCK < rig->n_corr_hidden ? u0 + MF_CJ_BLOCK : rig->n_corr_hidden, cnt = 0;
+      for (size_t u = u0; u < u1; u++) {
+        if (!(hidden[u] > 0)) continue;
+        const float *w = rig->corr_blend + (u * V + v) * 3;
+        act[cnt] = (int32_t)u;
+        wv[3 * cnt] = w[0];
+        wv[3 * cnt + 1] = w[1];
+        wv[3 * cnt + 2] = w[2];
+        cnt++;
+      }
+      for (size_t q = 0; q < cnt; q++) {
+        size_t u = (size_t)act[q];
+        double w0 = wv[3 * q], w1 = wv[3 * q + 1], w2 = wv[3 * q + 2];
+        for (size_t e = rig->corr_start[u]; e < rig->corr_start[u + 1]; e++) {
+          size_t f = (size_t)rig->corr_feature[e];
+          double a = rig->corr_weight[e];
+          G[0][f] += a * w0;
+          G[1][f] += a * w1;
+          G[2][f] += a * w2;
+        }
+      }
+    }
+    double *Jx = J + 3 * i * np, *Jy = Jx + np, *Jz = Jy + np;
+    for (size_t j = 2; j < nj; j++) {
+      for (size_t c = 0; c < 3; c++) {
+        size_t r = 7 * j + 3 + c;
+        if (start[r] == start[r + 1]) continue; /* channel not driven */
+        double dd[3] = {0, 0, 0}, g[3];
+        for (size_t k = 0; k < 6; k++) {
+          double s = dF[j][k][c];
+          if (s == 0.0) continue;
+          size_t f = 6 * (j - 2) + k;
+          dd[0] += G[0][f] * s;
+          dd[1] += G[1][f] * s;
+          dd[2] += G[2][f] * s;
+        }
+        if (dd[0] == 0.0 && dd[1] == 0.0 && dd[2] == 0.0) continue;
+        for (int a = 0; a < 3; a++) g[a] = M[3 * a] * dd[0] + M[3 * a + 1] * dd[1] + M[3 * a + 2] * dd[2];
         for (size_t e = start[r]; e < start[r + 1]; e++) {
           double coeff = rig->pt[e].coeff;
           size_t m = (size_t)rig->pt[e].param;
