@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fix_crcs(copy, size);
   mhrfit_value *npz = mhrfit_npz_parse(copy, size, "fuzz.npz", &lim, &err);
   free(copy);
-  mhrfit_rig *rig = npz ? mf_rig_from_npz(npz, "fuzz.npz", &err) : NULL;
+  mhrfit_rig *rig = npz ? mf_rig_from_npz(npz, "fuzz.npz", 0, &err) : NULL;
   mhrfit_value_free(npz);
   if (!rig) return 0;
   size_t J = rig->n_joints, P = rig->n_params, V = rig->n_vertices;

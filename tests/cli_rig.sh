@@ -12,6 +12,7 @@ check "sizes" $(grep -q "model parameters  204 (368 transform non-zeros, 198 lim
 check "mesh" $(grep -q "LOD 6: 595 vertices, 1186 triangles, 1747 skin weights" <<<"$out"; echo $?)
 check "knee limit listed" $(grep -Eq '^ +[0-9]+  l_knee_bend? ' <<<"$out" || grep -Eq 'knee' <<<"$out"; echo $?)
 check "joint 113 c_head" $(grep -Eq '^ +113  c_head ' <<<"$out"; echo $?)
+check "corrective layer 1 present, layer 2 absent" $(grep -q "pose correctives  layer 1: 750 features -> 3000 hidden units (53136 weights); layer 2: absent" <<<"$out"; echo $?)
 env -u MHRFIT_ASSETS "$bin" rig info >/dev/null 2>"${TMPDIR:-/tmp}/rig_err.$$"; rc=$?
 check "no assets is a usage error" $([ $rc -eq 2 ]; echo $?)
 check "message says what to do" $(grep -q "MHRFIT_ASSETS" "${TMPDIR:-/tmp}/rig_err.$$"; echo $?)
@@ -23,6 +24,8 @@ rm -f "${TMPDIR:-/tmp}/rig_err.$$"
 tmp=$(mktemp -d)
 "$bin" rig fk --assets "$assets" --params "${MHRFIT_TESTDATA:?}/mhr_sam3d_body_outputs/img_subj00.npz" --out "$tmp/fk.npz" >/dev/null; rc=$?
 check "rig fk exits 0" $rc
+"$bin" rig fk --assets "$assets" --params "${MHRFIT_TESTDATA:?}/mhr_sam3d_body_outputs/img_subj00.npz" --out "$tmp/fk.npz" 2>"$tmp/fk.err" >/dev/null
+check "rig fk says the correctives were not applied" $(grep -q "pose correctives not applied: corrective_blendshapes_lod6.npz not in" "$tmp/fk.err"; echo $?)
 out=$("$bin" inspect "$tmp/fk.npz")
 check "fk joints (127, 3)" $(grep -Eq '^pred_joint_coords +float32 +\(127, 3\)$' <<<"$out"; echo $?)
 check "fk vertices (595, 3)" $(grep -Eq '^pred_vertices +float32 +\(595, 3\)$' <<<"$out"; echo $?)

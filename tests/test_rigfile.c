@@ -210,14 +210,14 @@ static void test_tiny_round_trip(void) {
   CHECK(stray == 0);
   mf_names_free(&names);
   /* mhrfit_rig_open: a file is a rig file; a LOD must match it */
-  mhrfit_rig *o = mhrfit_rig_open(path, -1, &err);
+  mhrfit_rig *o = mhrfit_rig_open(path, -1, 0, &err);
   CHECK(o && o->lod == 9 && mhrfit_rig_equal(o, r));
   mhrfit_rig_free(o);
-  o = mhrfit_rig_open(path, 9, &err);
+  o = mhrfit_rig_open(path, 9, 0, &err);
   CHECK(o != NULL);
   mhrfit_rig_free(o);
   mhrfit_error e2 = {0};
-  CHECK(!mhrfit_rig_open(path, 3, &e2) && e2.type == MHRFIT_ERR_NOT_FOUND);
+  CHECK(!mhrfit_rig_open(path, 3, 0, &e2) && e2.type == MHRFIT_ERR_NOT_FOUND);
   CHECK_CONTAINS(e2.message, "LOD 9, not LOD 3");
   /* saving again over the file replaces it */
   r->offsets[4] = 11.5;
@@ -251,7 +251,7 @@ static void test_assets_round_trip(void) {
   check_same_rig(a, b);
   for (uint64_t seed = 1; seed <= 3; seed++) check_same_evaluation(a, b, seed * 0x9E3779B97F4A7C15ull);
   /* mhrfit_rig_open reads a folder as assets and a file as a rig file */
-  mhrfit_rig *d = mhrfit_rig_open(assets, -1, &err), *f = mhrfit_rig_open(path, a->lod, &err);
+  mhrfit_rig *d = mhrfit_rig_open(assets, -1, 0, &err), *f = mhrfit_rig_open(path, a->lod, 0, &err);
   CHECK(d && f && mhrfit_rig_equal(d, a) && mhrfit_rig_equal(f, a));
   mhrfit_rig_free(d);
   mhrfit_rig_free(f);
@@ -392,7 +392,7 @@ static void test_damaged_files(void) {
   REQUIRE(npz);
   REQUIRE(mhrfit_value_dict_set(npz, "vertices", mhrfit_value_new_list(&err), &err));
   mhrfit_error pe = {0};
-  mhrfit_rig *pr = mf_rig_from_npz(npz, "object.npz", &pe);
+  mhrfit_rig *pr = mf_rig_from_npz(npz, "object.npz", 0, &pe);
   CHECK(!pr && pe.type == MHRFIT_ERR_FORMAT);
   CHECK_CONTAINS(pe.message, "object.npz: member 'vertices': expected a plain array, got list");
   mhrfit_rig_free(pr);

@@ -63,6 +63,9 @@ void mhrfit_rig_free(mhrfit_rig *r) {
   free(r->shape_start);
   free(r->shape_vertex);
   free(r->shape_delta);
+  mf_rig_free_correctives(r);
+  free(r->skin_vstart);
+  free(r->skin_vorder);
   free(r);
 }
 
@@ -79,6 +82,10 @@ bool mf_rig_set_rest_pose(mhrfit_rig *r, mhrfit_error *err) {
 }
 
 mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
+  return mhrfit_rig_load_flags(dir, lod, 0, err);
+}
+
+mhrfit_rig *mhrfit_rig_load_flags(const char *dir, int lod, unsigned flags, mhrfit_error *err) {
   if (lod < 0) {
     mf_names files;
     if (!mf_list_dir(dir, ".fbx", false, &files, err)) return NULL;
@@ -139,6 +146,7 @@ mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err) {
   free(data);
   data = NULL;
   if (!mf_rig_set_rest_pose(r, err)) goto fail_owned;
+  if (!mf_rig_index_skin(r, err) || !mhrfit_rig_load_correctives(r, dir, flags, err)) goto fail_owned;
   free(fbx_path);
   free(model_path);
   return r;

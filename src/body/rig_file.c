@@ -168,11 +168,44 @@ bool mf_rig_validate(const mhrfit_rig *r, const char *name, mhrfit_error_type ty
          check_finite(r->shape_delta, 3 * E, name, "shape_delta", type, err);
 }
 
+/* The pose-corrective fields, when present: 6 features per joint but the first two, CSR offsets
+ * from 0 to the weight count, features in range, finite weights and layer-2 values. */
+static bool validate_correctives(const mhrfit_rig *r, const char *name, mhrfit_error_type type, mhrfit_error *err) {
+  if (!r->corr_start) {
+    if (r->corr_blend) return MHRFIT_FAIL(err, type, "%s: member 'corr_blend' without layer 1 (corr_start)", name);
+    return true;
+  }
+  if (r->n_joints < 3 || r->n_corr_features != 6 * (r->n_joints - 2))
+    return MHRFIT_FAIL(err, type, "%s: member 'corr_n_features': %zu, expected 6 x (joints - 2) = %zu", name,
+                       r->n_corr_features, r->n_joints >= 2 ? 6 * (r->n_joints - 2) : 0);
+  const size_t H = r->n_corr_hidden, W = r->n_corr_weights;
+  if (H < 1 || H > MAX_ITEMS || W > MAX_ITEMS)
+    return MHRFIT_FAIL(err, type, "%s: member 'corr_start': %zu hidden units, %zu weights", name, H, W);
+  if (r->corr_start[0] != 0 || r->corr_start[H] != W)
+    return MHRFIT_FAIL(err, type, "%s: member 'corr_start': runs from %zu to %zu, expected 0 to %zu", name,
+                       r->corr_start[0], r->corr_start[H], W);
+  for (size_t h = 0; h < H; h++)
+    if (r->corr_start[h + 1] < r->corr_start[h])
+      return MHRFIT_FAIL(err, type, "%s: member 'corr_start': decreases after element %zu", name, h);
+  if (!check_index(r->corr_feature, W, 0, r->n_corr_features, name, "corr_feature", type, err) ||
+      !check_finite(r->corr_weight, W, name, "corr_weight", type, err))
+    return false;
+  if (r->corr_blend) {
+    const size_t n = H * r->n_vertices * 3;
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(r->corr_blend[i]))
+        return MHRFIT_FAIL(err, type, "%s: member 'corr_blend': element %zu is not finite", name, i);
+  }
+  return true;
+}
+
 /* ---- writing ------------------------------------------------------------------------------- */
 
 bool mhrfit_rig_save(const mhrfit_rig *rig, const char *path, mhrfit_error *err) {
   if (!rig || !path || !*path) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "mhrfit_rig_save: no rig or no path");
-  if (!mf_rig_validate(rig, path, MHRFIT_ERR_ARGUMENT, err)) return false;
+  if (!mf_rig_validate(rig, path, MHRFIT_ERR_ARGUMENT, err) ||
+      !validate_correctives(rig, path, MHRFIT_ERR_ARGUMENT, err))
+    return false;
   const size_t J = rig->n_joints, P = rig->n_params, T = rig->n_pt, L = rig->n_limits, V = rig->n_vertices,
                F = rig->n_faces, S = rig->n_skin, B = rig->n_shapes;
   const size_t E = rig->shape_start ? rig->shape_start[B] : 0;
@@ -231,6 +264,21 @@ bool mhrfit_rig_save(const mhrfit_rig *rig, const char *path, mhrfit_error *err)
   s2[0] = E;
   s2[1] = 3;
   mf_npz_add_f64(&w, "shape_delta", rig->shape_delta, 2, s2);
+  if (rig->corr_start) { /* pose correctives, layer 1 as CSR by hidden unit, and layer 2 when loaded */
+    const size_t H = rig->n_corr_hidden, W = rig->n_corr_weights;
+    mf_npz_add_scalar_i32(&w, "corr_n_features", (int32_t)rig->n_corr_features);
+    s1[0] = H + 1;
+    mhrfit_array *cs = mf_npz_add(&w, "corr_start", MHRFIT_DT_I64, 1, s1);
+    for (size_t h = 0; cs && h <= H; h++) ((int64_t *)cs->data)[h] = (int64_t)rig->corr_start[h];
+    s1[0] = W;
+    mf_npz_add_i32(&w, "corr_feature", rig->corr_feature, 1, s1);
+    mf_npz_add_f64(&w, "corr_weight", rig->corr_weight, 1, s1);
+    if (rig->corr_blend) {
+      size_t s3b[3] = {H, V, 3};
+      mhrfit_array *cb = mf_npz_add(&w, "corr_blend", MHRFIT_DT_F32, 3, s3b);
+      if (cb) memcpy(cb->data, rig->corr_blend, H * V * 3 * sizeof(float));
+    }
+  }
   bool ok = mf_npz_writer_save(&w, path, false, err);
   mf_npz_writer_free(&w);
   return ok;
@@ -359,7 +407,7 @@ static char (*names_of(reader *r, const mhrfit_array *a, const char *key))[64] {
   return names;
 }
 
-mhrfit_rig *mf_rig_from_npz(mhrfit_value *npz, const char *name, mhrfit_error *err) {
+mhrfit_rig *mf_rig_from_npz(mhrfit_value *npz, const char *name, unsigned flags, mhrfit_error *err) {
   if (!name) name = "rig file";
   if (!npz || npz->kind != MHRFIT_V_DICT) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not an .npz archive", name);
@@ -418,6 +466,23 @@ mhrfit_rig *mf_rig_from_npz(mhrfit_value *npz, const char *name, mhrfit_error *e
   mhrfit_array *sv = member(&rd, "shape_vertex", MHRFIT_DT_I32, 1, any1, true);
   const long sE3[2] = {sv ? (long)sv->count : 0, 3};
   mhrfit_array *sd = member(&rd, "shape_delta", MHRFIT_DT_F64, 2, sE3, true);
+  /* pose correctives (optional) */
+  const bool want_l1 = !(flags & MHRFIT_RIG_NO_CORRECTIVES);
+  long n_corr_features = 0;
+  mhrfit_array *cs = want_l1 ? member(&rd, "corr_start", MHRFIT_DT_I64, 1, any1, false) : NULL;
+  const long sW[1] = {-1};
+  mhrfit_array *cf = cs ? member(&rd, "corr_feature", MHRFIT_DT_I32, 1, sW, true) : NULL;
+  const long sW2[1] = {cf ? (long)cf->count : 0};
+  mhrfit_array *cw = cf ? member(&rd, "corr_weight", MHRFIT_DT_F64, 1, sW2, true) : NULL;
+  if (cs && !int_scalar(&rd, "corr_n_features", 1, INT32_MAX, &n_corr_features)) goto fail;
+  const long sB[3] = {cs ? (long)cs->count - 1 : 0, verts ? (long)verts->shape[0] : 0, 3};
+  mhrfit_array *cb = cs && !(flags & MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES)
+                         ? member(&rd, "corr_blend", MHRFIT_DT_F32, 3, sB, false)
+                         : NULL;
+  if (!rd.failed && cs && cs->count < 2) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'corr_start': fewer than 2 offsets", name);
+    rd.failed = true;
+  }
   if (!rd.failed && ss->count < 1) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'shape_start': empty (expected blend shapes + 1 offsets)", name);
     rd.failed = true;
@@ -471,7 +536,23 @@ mhrfit_rig *mf_rig_from_npz(mhrfit_value *npz, const char *name, mhrfit_error *e
   }
   if (!bind)
     for (size_t i = 0; i < 16 * (size_t)J; i++) rig->bind_global[i] = NAN;
-  if (!mf_rig_validate(rig, name, MHRFIT_ERR_FORMAT, err) || !mf_rig_set_rest_pose(rig, err)) goto fail;
+  if (cs) {
+    rig->n_corr_features = (size_t)n_corr_features;
+    rig->n_corr_hidden = cs->count - 1;
+    rig->n_corr_weights = cf->count;
+    rig->corr_start = mf_malloc_array(cs->count, sizeof *rig->corr_start, err);
+    if (!rig->corr_start) goto fail;
+    for (size_t h = 0; h < cs->count; h++) {
+      int64_t v = ((const int64_t *)cs->data)[h];
+      rig->corr_start[h] = v < 0 ? SIZE_MAX : (size_t)v; /* negative: caught as out of order below */
+    }
+    rig->corr_feature = take(cf);
+    rig->corr_weight = take(cw);
+    rig->corr_blend = take(cb);
+  }
+  if (!mf_rig_validate(rig, name, MHRFIT_ERR_FORMAT, err) || !validate_correctives(rig, name, MHRFIT_ERR_FORMAT, err) ||
+      !mf_rig_set_rest_pose(rig, err) || !mf_rig_index_skin(rig, err))
+    goto fail;
   return rig;
 fail:
   mhrfit_rig_free(rig);
@@ -489,7 +570,14 @@ bool mhrfit_rig_equal(const mhrfit_rig *a, const mhrfit_rig *b) {
   if (!a || !b) return a == b;
   if (a->n_joints != b->n_joints || a->n_params != b->n_params || a->n_pt != b->n_pt || a->n_limits != b->n_limits ||
       a->lod != b->lod || a->n_vertices != b->n_vertices || a->n_faces != b->n_faces || a->n_skin != b->n_skin ||
-      a->n_shapes != b->n_shapes)
+      a->n_shapes != b->n_shapes || a->n_corr_features != b->n_corr_features || a->n_corr_hidden != b->n_corr_hidden ||
+      a->n_corr_weights != b->n_corr_weights || !a->corr_start != !b->corr_start || !a->corr_blend != !b->corr_blend)
+    return false;
+  if (a->corr_start &&
+      (!same_bytes(a->corr_start, b->corr_start, (a->n_corr_hidden + 1) * sizeof(size_t)) ||
+       !same_bytes(a->corr_feature, b->corr_feature, a->n_corr_weights * sizeof(int32_t)) ||
+       !same_bytes(a->corr_weight, b->corr_weight, a->n_corr_weights * sizeof(double)) ||
+       !same_bytes(a->corr_blend, b->corr_blend, a->corr_blend ? a->n_corr_hidden * a->n_vertices * 3 * sizeof(float) : 0)))
     return false;
   const size_t J = a->n_joints, D = sizeof(double), I = sizeof(int32_t);
   if (!same_bytes(a->shape_start, b->shape_start, (a->n_shapes + 1) * sizeof(size_t))) return false;
@@ -518,6 +606,10 @@ bool mhrfit_rig_equal(const mhrfit_rig *a, const mhrfit_rig *b) {
 }
 
 mhrfit_rig *mhrfit_rig_load_file(const char *path, mhrfit_error *err) {
+  return mhrfit_rig_load_file_flags(path, 0, err);
+}
+
+mhrfit_rig *mhrfit_rig_load_file_flags(const char *path, unsigned flags, mhrfit_error *err) {
   if (!path || !*path) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no rig file given");
     return NULL;
@@ -526,21 +618,21 @@ mhrfit_rig *mhrfit_rig_load_file(const char *path, mhrfit_error *err) {
     MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: is a folder, not a rig file", path);
     return NULL;
   }
-  mhrfit_npy_limits lim = {.max_array_bytes = (size_t)1 << 30, .max_members = 4096};
+  mhrfit_npy_limits lim = {.max_array_bytes = (size_t)4 << 30, .max_members = 4096}; /* layer 2 of LOD 0: 2 GB */
   mhrfit_value *npz = mhrfit_npz_load(path, &lim, err);
   if (!npz) return NULL;
-  mhrfit_rig *rig = mf_rig_from_npz(npz, path, err);
+  mhrfit_rig *rig = mf_rig_from_npz(npz, path, flags, err);
   mhrfit_value_free(npz);
   return rig;
 }
 
-mhrfit_rig *mhrfit_rig_open(const char *path, int lod, mhrfit_error *err) {
+mhrfit_rig *mhrfit_rig_open(const char *path, int lod, unsigned flags, mhrfit_error *err) {
   if (!path || !*path) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no MHR assets folder or rig file given");
     return NULL;
   }
-  if (mf_is_dir(path)) return mhrfit_rig_load(path, lod, err);
-  mhrfit_rig *rig = mhrfit_rig_load_file(path, err);
+  if (mf_is_dir(path)) return mhrfit_rig_load_flags(path, lod, flags, err);
+  mhrfit_rig *rig = mhrfit_rig_load_file_flags(path, flags, err);
   if (rig && lod >= 0 && rig->lod != lod) {
     MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: the rig file holds LOD %d, not LOD %d", path, rig->lod, lod);
     mhrfit_rig_free(rig);

@@ -127,8 +127,9 @@ typedef struct mf_rig_src {
 int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_src *src);
 /* Checks that --rig names no folder and --assets no regular file (MHRFIT_ERR_ARGUMENT). */
 bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
-/* mf_rig_check(), then mhrfit_rig_open(src->path, lod). The caller owns the result. */
-mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, mhrfit_error *err);
+/* mf_rig_check(), then mhrfit_rig_open(src->path, lod, flags) (MHRFIT_RIG_NO_* of rig.h). The
+ * caller owns the result. */
+mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhrfit_error *err);
 
 /* ------------------------------------------------------------------ JSON building */
 

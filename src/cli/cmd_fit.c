@@ -252,7 +252,7 @@ int mf_cmd_fit(int argc, char **argv) {
   const char *const *cam_names = cams.count ? cams.items : (const char *const *)tri->cams;
   size_t V = cams.count ? cams.count : tri->n_views, F = tri->n_frames, K = tri->n_kp;
   if (!view_dirs(views_dir, cam_names[0], F, &dirs, &labels, &err)) goto fail;
-  rig = mf_rig_src_load(&rig_src, lod, &err);
+  rig = mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err);
   if (!rig) goto fail;
   fitter = mhrfit_fitter_new(rig, NULL, &fc.o, &err);
   if (!fitter) goto fail;

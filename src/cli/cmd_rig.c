@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "common/path.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/rig.h"
@@ -34,14 +35,26 @@ static int rig_info(int argc, char **argv) {
   mf_rig_src src;
   if ((rc = mf_rig_choose(assets, rig_path, "rig info", &src)) >= 0) return rc;
   mhrfit_error err = {0};
-  mhrfit_rig *rig = mf_rig_src_load(&src, lod, &err);
+  /* from assets, layer 2 of the correctives (up to ~2 GB) is looked for, not loaded */
+  const bool folder = mf_is_dir(src.path);
+  mhrfit_rig *rig = mf_rig_src_load(&src, lod, folder ? MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES : 0, &err);
   if (!rig) return mf_report("rig info", &err);
+  char l2[64], *l2_path = NULL;
+  snprintf(l2, sizeof l2, "corrective_blendshapes_lod%d.npz", rig->lod);
+  bool l2_present = folder && (l2_path = mf_path_join(src.path, l2, NULL)) && mf_is_file(l2_path);
+  free(l2_path);
   printf("MHR rig from %s\n", src.path);
   printf("  joints            %zu\n  model parameters  %zu (%zu transform non-zeros, %zu limits)\n", rig->n_joints,
          rig->n_params, rig->n_pt, rig->n_limits);
   printf("  mesh              LOD %d: %zu vertices, %zu triangles, %zu skin weights\n", rig->lod, rig->n_vertices,
          rig->n_faces, rig->n_skin);
   printf("  blend shapes      %zu\n", rig->n_shapes);
+  if (rig->corr_start)
+    printf("  pose correctives  layer 1: %zu features -> %zu hidden units (%zu weights); layer 2: %s\n",
+           rig->n_corr_features, rig->n_corr_hidden, rig->n_corr_weights,
+           rig->corr_blend ? "in the rig file" : l2_present ? l2 : "absent (corrective_blendshapes_lodN.npz, MHR release assets)");
+  else
+    printf("  pose correctives  absent (corrective_activation.npz)\n");
   if (joints) {
     printf("\n%5s  %-28s %-28s %10s %10s %10s\n", "index", "joint", "parent", "offset_x", "offset_y", "offset_z");
     for (size_t j = 0; j < rig->n_joints; j++)
@@ -89,7 +102,9 @@ static int rig_fk(int argc, char **argv) {
       "Evaluates MHR for the model parameters of FILE and writes, in SAM 3D Body conventions (metres,\n"
       "camera axes: y and z negated), pred_joint_coords (127,3), pred_global_rots (127,3,3; native\n"
       "axes), pred_keypoints_3d (70,3; the 49 keypoints that are joints, NaN for surface keypoints),\n"
-      "pred_vertices (V,3; identity blend shapes from shape_params when present) and mhr_model_params.",
+      "pred_vertices (V,3; identity blend shapes from shape_params when present, and the pose\n"
+      "correctives when corrective_activation.npz and corrective_blendshapes_lodN.npz are in the\n"
+      "assets folder: a note on stderr says whether they were applied) and mhr_model_params.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -119,14 +134,14 @@ static int rig_fk(int argc, char **argv) {
     goto fail;
   }
   if (defaulted) fprintf(stderr, "mhrfit rig fk: warning: %s has no mhr_model_params; hands and scales set to zero\n", params);
-  rig = mf_rig_src_load(&src, lod, &err);
+  rig = mf_rig_src_load(&src, lod, 0, &err);
   if (!rig) goto fail;
   size_t nj = rig->n_joints, nv = rig->n_vertices;
   jp = calloc(7 * nj, sizeof *jp);
   R = calloc(9 * nj, sizeof *R);
   t = calloc(3 * nj, sizeof *t);
   s = calloc(nj, sizeof *s);
-  verts = calloc(3 * nv + 1, sizeof *verts);
+  verts = calloc(mhrfit_rig_skin_work_size(rig) + 1, sizeof *verts);
   posed = calloc(3 * nv + 1, sizeof *posed);
   if (!jp || !R || !t || !s || !verts || !posed) {
     MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
@@ -139,12 +154,20 @@ static int rig_fk(int argc, char **argv) {
   const mhrfit_value *sp = mhrfit_value_dict_get(in, "shape_params");
   if (sp && sp->kind == MHRFIT_V_ARRAY && sp->u.array->count == 45)
     for (int i = 0; i < 45; i++) shape[i] = mhrfit_array_get_f64(sp->u.array, (size_t)i);
-  /* shaped rest mesh, then skinning with the rest mesh replaced */
-  mhrfit_rig_shaped_vertices(rig, shape, 45, verts);
-  double *rest = rig->vertices;
-  rig->vertices = verts;
-  mhrfit_rig_skin(rig, &pose, posed);
-  rig->vertices = rest;
+  /* identity blend shapes and pose correctives (when both layers are loaded), then skinning */
+  if (!mhrfit_rig_skin_full(rig, shape, 45, &pose, jp, verts, posed, &err)) goto fail;
+  if (mhrfit_rig_has_correctives(rig)) {
+    size_t active = 0;
+    const double *hidden = verts + 3 * nv + rig->n_corr_features;
+    for (size_t u = 0; u < rig->n_corr_hidden; u++) active += hidden[u] > 0;
+    fprintf(stderr, "mhrfit rig fk: pose correctives applied (corrective_blendshapes_lod%d.npz; %zu of %zu hidden units active)\n",
+            rig->lod, active, rig->n_corr_hidden);
+  } else {
+    char l2[64];
+    snprintf(l2, sizeof l2, "corrective_blendshapes_lod%d.npz", rig->lod);
+    fprintf(stderr, "mhrfit rig fk: note: pose correctives not applied: %s not in %s (it comes with the MHR release assets)\n",
+            rig->corr_start ? l2 : "corrective_activation.npz", assets);
+  }
   size_t sj[2] = {nj, 3}, sr[3] = {nj, 3, 3}, sk[2] = {70, 3}, sv[2] = {nv, 3}, sm[1] = {204};
   arr[0] = f32_array(2, sj, t, 1, &err);
   arr[1] = f32_array(3, sr, R, 0, &err);

@@ -347,7 +347,7 @@ int mf_cmd_run(int argc, char **argv) {
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all || !(cal = mhrfit_calib_select(all, cams.items, V, &err))) goto fail;
   triangulator = mhrfit_triangulator_new(cal->cams, V, 70, &tc.o, &err);
-  rig = triangulator ? mf_rig_src_load(&rig_src, lod, &err) : NULL;
+  rig = triangulator ? mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err) : NULL;
   fitter = rig ? mhrfit_fitter_new(rig, NULL, &fc.o, &err) : NULL;
   if (!fitter) goto fail;
   mhrfit_fit_options ro = fc.o; /* retries: a stronger pull towards the previous good frame */
@@ -699,7 +699,7 @@ int mf_cmd_smooth(int argc, char **argv) {
   if ((rc = mf_rig_choose(assets, rig_path, "smooth", &rig_src)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
-  mhrfit_rig *rig = a ? mf_rig_src_load(&rig_src, lod, &err) : NULL;
+  mhrfit_rig *rig = a ? mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err) : NULL;
   mhrfit_fitter *f = rig ? mhrfit_fitter_new(rig, NULL, NULL, &err) : NULL;
   unsigned char *labels = a ? calloc(a->n_frames, 1) : NULL;
   rc = MF_EXIT_FAILURE;

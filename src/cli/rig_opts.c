@@ -37,9 +37,9 @@ bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err) {
   return true;
 }
 
-mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, mhrfit_error *err) {
+mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhrfit_error *err) {
   if (!mf_rig_check(src, err)) return NULL;
-  if (src->kind == MF_RIG_FROM_ASSETS) return mhrfit_rig_load(src->path, (int)lod, err);
-  /* a rig file (--rig is never a folder after mf_rig_check), or either from $MHRFIT_ASSETS */
-  return mhrfit_rig_open(src->path, (int)lod, err);
+  /* a folder of assets, a rig file (--rig is never a folder after mf_rig_check), or either from
+   * $MHRFIT_ASSETS */
+  return mhrfit_rig_open(src->path, (int)lod, flags, err);
 }

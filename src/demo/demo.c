@@ -683,7 +683,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   s.n_frames = F, s.n_cams = V, s.standing_frames = n_stand, s.one_view_frame = -1, s.example_frame = -1;
 
   if (!prepare_out_dir(out_dir, err)) return false;
-  rig = mhrfit_rig_open(o.assets, o.lod, err);
+  rig = mhrfit_rig_open(o.assets, o.lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, err);
   if (!rig) return false;
   if (rig->n_joints != NJ || rig->n_params != NP) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: expected the MHR rig (127 joints, 204 parameters), got %zu and %zu",
