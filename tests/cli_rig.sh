@@ -77,5 +77,20 @@ for cmd in "rig info" "rig fk" "fit" "run" "smooth" "demo"; do
 done
 check "rig --help lists import" $("$bin" rig --help | grep -q "rig import --out RIG.npz"; echo $?)
 rm -rf "$tmp"
+# rig fk: all 70 keypoints, surface markers at built-in offsets or calibrated from --markers
+sam=${MHRFIT_TESTDATA:-../shared/testdata}/mhr_sam3d_body_outputs
+if [ -f "$sam/img_subj00.npz" ]; then
+  mt=$(mktemp -d)
+  o=$("$bin" rig fk --assets "$assets" --params "$sam/img_subj00.npz" --out "$mt/fkm.npz" 2>/dev/null)
+  check "rig fk: 21 surface markers at built-in offsets" $(grep -q "21 surface markers at built-in offsets" <<<"$o"; echo $?)
+  j=$("$bin" inspect --json "$mt/fkm.npz"); rc=$?
+  check "rig fk: no NaN in the output (keypoints included)" $([ $rc -eq 0 ] && grep -q pred_keypoints_3d <<<"$j" && ! grep -q null <<<"$j"; echo $?)
+  o=$("$bin" rig fk --assets "$assets" --params "$sam/img_subj00.npz" --markers "$sam/img_subj01.npz" --out "$mt/fkm2.npz" 2>/dev/null)
+  check "rig fk --markers: calibrated" $(grep -q "21 surface markers calibrated from --markers" <<<"$o"; echo $?)
+  "$bin" rig fk --assets "$assets" --params "$sam/img_subj00.npz" --markers "$mt/nonexistent.npz" --out "$mt/x.npz" 2>"$mt/err"
+  check "rig fk --markers missing file: exit 1 naming the option" $([ $? -eq 1 ] && grep -q -- "--markers" "$mt/err"; echo $?)
+  rm -rf "$mt"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

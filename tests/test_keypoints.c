@@ -115,6 +115,34 @@ static void test_markers(void) {
   mhrfit_kpmap_free(map);
 }
 
+/* The built-in anatomical markers against SAM 3D Body's own surface keypoints of three subjects. */
+static void test_default_markers(void) {
+  REQUIRE(rig);
+  mhrfit_error err = {0};
+  mhrfit_kpmap *map = mhrfit_kpmap_new_mhr70(rig, &err);
+  REQUIRE(map);
+  CHECK(mhrfit_kpmap_calibrate_default(map, rig, &err) == 21);
+  for (int k = 0; k < 70; k++) CHECK(mhrfit_kpmap_defined(map, (size_t)k));
+  double m[204], kp[210], out[210];
+  for (int s = 0; s < 3; s++) {
+    REQUIRE(subject(s, m, kp));
+    REQUIRE(mhrfit_rig_fk(rig, m, &pose, NULL, &err));
+    mhrfit_kpmap_eval(map, &pose, out);
+    double worst = 0, sum = 0;
+    for (int k = 0; k < 70; k++) {
+      if (!mhrfit_mhr70_marker_joint(k)) continue;
+      double d = sqrt(pow(out[3 * k] - kp[3 * k], 2) + pow(out[3 * k + 1] - kp[3 * k + 1], 2) +
+                      pow(out[3 * k + 2] - kp[3 * k + 2], 2));
+      worst = fmax(worst, d);
+      sum += d;
+    }
+    printf("  built-in markers on img_subj%02d: mean %.2f cm, max %.2f cm\n", s, sum / 21, worst);
+    CHECK(sum / 21 < 1.0);
+    CHECK(worst < 2.5);
+  }
+  mhrfit_kpmap_free(map);
+}
+
 /* Sparse keypoint Jacobian against central differences at a real pose, all 204 parameters. */
 static void check_jacobian(mhrfit_kpmap *map, const double *m0, const char *what) {
   mhrfit_error err = {0};
@@ -237,6 +265,7 @@ int main(void) {
   RUN(load);
   RUN(test_joint_keypoints);
   RUN(test_markers);
+  RUN(test_default_markers);
   RUN(test_jacobian);
   RUN(test_user_mapping);
   mhrfit_rig_free(rig);

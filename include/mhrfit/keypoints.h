@@ -118,6 +118,19 @@ int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, con
                                    const double kp[MHRFIT_N_MHR70 * 3], mhrfit_error *err);
 
 /**
+ * Calibrates the 21 surface markers of an MHR70 map from built-in anatomical offsets: for each
+ * surface keypoint, a displacement in cm from its attachment joint (mhrfit_mhr70_marker_joint())
+ * in the rest pose (all parameters 0; native axes, +x the subject's left, +y up, +z forward),
+ * e.g. the nose 5 cm above and 12 cm in front of `c_head`, the heels 3.4 cm behind and 1.4 cm
+ * below the subtalar joints. They are approximate (a generic adult); calibrating from a SAM 3D
+ * Body output with mhrfit_kpmap_calibrate_markers() is more faithful to a given estimator, and
+ * this is the fallback when no such output is at hand (`mhrfit demo`, `mhrfit rig fk`). Returns
+ * the number of markers set (21), or -1 with MHRFIT_ERR_FORMAT (a joint missing from the rig),
+ * MHRFIT_ERR_NUMERIC or MHRFIT_ERR_NOMEM.
+ */
+int mhrfit_kpmap_calibrate_default(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *err);
+
+/**
  * Loads a user keypoint mapping from an `.npz` with 1-D arrays `rows`
  * (keypoint index), `cols` (column of the concatenation [vertices; joints],
  * as SAM 3D Body's `keypoint_mapping`) and `weights`, and a scalar

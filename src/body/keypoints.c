@@ -227,6 +227,72 @@ mhrfit_kpmap *mhrfit_kpmap_new_mhr70(const mhrfit_rig *rig, mhrfit_error *err) {
   return map;
 }
 
+/* ---- default markers ------------------------------------------------------------------------ */
+
+static bool default_rest_offset(int k, double d[3]) {
+  /* Anatomical offsets (cm, rest pose, native axes: +x the subject's left, +y up, +z forward)
+   * from the attachment joint of mhrfit_mhr70_marker_joint(). */
+  static const struct {
+    int k;
+    double d[3];
+  } tab[] = {
+      {0, {0.0, 5.0, 12.0}},    /* nose from c_head */
+      {1, {3.2, 8.7, 8.5}},     /* left eye */
+      {2, {-3.2, 8.7, 8.5}},    /* right eye */
+      {3, {7.4, 6.0, -1.0}},    /* left ear */
+      {4, {-7.4, 6.0, -1.0}},   /* right ear */
+      {7, {0.5, -0.5, 1.5}},    /* left elbow from l_lowarm */
+      {8, {-0.5, -0.5, 1.5}},   /* right elbow */
+      {13, {0.4, 0.2, -0.2}},   /* left ankle from l_talocrural */
+      {14, {-0.4, 0.2, -0.2}},  /* right ankle */
+      {15, {-1.5, -0.1, 4.5}},  /* left big toe from l_ball (medial) */
+      {16, {4.4, -0.7, 0.2}},   /* left small toe (lateral) */
+      {17, {-0.5, -1.4, -3.4}}, /* left heel from l_subtalar */
+      {18, {1.5, -0.1, 4.5}},   /* right big toe */
+      {19, {-4.4, -0.7, 0.2}},  /* right small toe */
+      {20, {0.5, -1.4, -3.4}},  /* right heel */
+      {63, {1.4, -2.6, -1.0}},  /* left olecranon from l_lowarm (behind the elbow) */
+      {64, {-1.4, -2.6, -1.0}}, /* right olecranon */
+      {65, {0.3, 0.3, 4.4}},    /* left cubital fossa (front of the elbow) */
+      {66, {-0.3, 0.3, 4.4}},   /* right cubital fossa */
+      {67, {10.7, 6.5, -7.5}},  /* left acromion from l_clavicle */
+      {68, {-10.7, 6.5, -7.5}}, /* right acromion */
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (tab[i].k == k) {
+      memcpy(d, tab[i].d, sizeof tab[i].d);
+      return true;
+    }
+  return false;
+}
+
+int mhrfit_kpmap_calibrate_default(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *err) {
+  const size_t J = rig->n_joints;
+  double *m = mf_calloc_array(rig->n_params ? rig->n_params : 1, sizeof *m, err);
+  double *buf = mf_calloc_array(13 * (J ? J : 1), sizeof *buf, err);
+  int set = -1;
+  if (!m || !buf) goto done;
+  mhrfit_fk_pose pose = {buf, buf + 9 * J, buf + 12 * J};
+  if (!mhrfit_rig_fk(rig, m, &pose, NULL, err)) goto done;
+  double kp[MHRFIT_N_MHR70 * 3];
+  for (size_t i = 0; i < MHRFIT_N_MHR70 * 3; i++) kp[i] = NAN;
+  for (int k = 0; k < MHRFIT_N_MHR70; k++) {
+    double d[3];
+    if (!marker_joint[k] || !default_rest_offset(k, d)) continue;
+    long j = mhrfit_rig_joint_index(rig, marker_joint[k]);
+    if (j < 0) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "the rig has no joint '%s' for keypoint %d", marker_joint[k], k);
+      goto done;
+    }
+    for (int a = 0; a < 3; a++) kp[3 * k + a] = pose.t[3 * j + a] + d[a];
+  }
+  set = mhrfit_kpmap_calibrate_markers(map, rig, &pose, kp, err);
+done:
+  free(m);
+  free(buf);
+  return set;
+}
+
 int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfit_fk_pose *pose,
                                    const double kp[MHRFIT_N_MHR70 * 3], mhrfit_error *err) {
   if (map->n_keypoints != MHRFIT_N_MHR70) {

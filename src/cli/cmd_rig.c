@@ -88,10 +88,13 @@ static mhrfit_array *f32_array(int ndim, const size_t *shape, const double *src,
 }
 
 static int rig_fk(int argc, char **argv) {
-  const char *assets = NULL, *rig_path = NULL, *params = NULL, *out = NULL;
+  const char *assets = NULL, *rig_path = NULL, *params = NULL, *out = NULL, *markers = NULL;
   long lod = -1;
   const mf_opt opts[] = {
       {"params", MF_OPT_STRING, &params, "FILE", "SAM 3D Body output (.npz/.npy) or any file with mhr_model_params; required", NULL},
+      {"markers", MF_OPT_STRING, &markers, "FILE",
+       "SAM 3D Body output whose pred_keypoints_3d calibrates the 21 surface keypoints (default: built-in anatomical "
+       "offsets)", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
@@ -101,7 +104,8 @@ static int rig_fk(int argc, char **argv) {
       "rig fk", "--params FILE --out OUT.npz [--assets DIR | --rig RIG.npz] [--lod N]",
       "Evaluates MHR for the model parameters of FILE and writes, in SAM 3D Body conventions (metres,\n"
       "camera axes: y and z negated), pred_joint_coords (127,3), pred_global_rots (127,3,3; native\n"
-      "axes), pred_keypoints_3d (70,3; the 49 keypoints that are joints, NaN for surface keypoints),\n"
+      "axes), pred_keypoints_3d (70,3; 49 keypoints are joints, 21 surface keypoints are markers on\n"
+      "joints, placed by built-in anatomical offsets or calibrated from --markers FILE),\n"
       "pred_vertices (V,3; identity blend shapes from shape_params when present, and the pose\n"
       "correctives when corrective_activation.npz and corrective_blendshapes_lodN.npz are in the\n"
       "assets folder: a note on stderr says whether they were applied) and mhr_model_params.",
@@ -115,6 +119,7 @@ static int rig_fk(int argc, char **argv) {
   if ((rc = mf_rig_choose(assets, rig_path, "rig fk", &src)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_rig *rig = NULL;
+  mhrfit_kpmap *map = NULL;
   mhrfit_value *in = mhrfit_numpy_load(params, NULL, &err);
   double *jp = NULL, *R = NULL, *t = NULL, *s = NULL, *verts = NULL, *posed = NULL;
   mhrfit_array *arr[5] = {0};
@@ -150,7 +155,35 @@ static int rig_fk(int argc, char **argv) {
   mhrfit_fk_pose pose = {R, t, s};
   if (!mhrfit_rig_fk(rig, m, &pose, jp, &err)) goto fail;
   double kp[210], shape[45] = {0};
-  mhrfit_mhr70_from_joints(&pose, kp);
+  map = mhrfit_kpmap_new_mhr70(rig, &err);
+  if (!map) goto fail;
+  if (markers) { /* markers from another SAM 3D Body output: its keypoints in the frames of its FK */
+    mhrfit_value *mv = mhrfit_numpy_load(markers, NULL, &err);
+    const mhrfit_value *pv = mv && mv->kind == MHRFIT_V_LIST && mv->u.list.count ? mv->u.list.items[0] : mv;
+    const mhrfit_value *k3 = pv ? mhrfit_value_dict_get(pv, "pred_keypoints_3d") : NULL;
+    double mm[204], mk[210];
+    bool ok = pv && mhrfit_sam3d_model_params(pv, mm, NULL, &err);
+    if (ok && (!k3 || k3->kind != MHRFIT_V_ARRAY || k3->u.array->count != 210 ||
+               !mhrfit_dtype_is_numeric(k3->u.array->dtype)))
+      ok = MHRFIT_FAIL(&err, MHRFIT_ERR_FORMAT, "'pred_keypoints_3d' must hold 70 x 3 numbers");
+    for (int k = 0; ok && k < 70; k++) {
+      double sam[3];
+      for (int a = 0; a < 3; a++) sam[a] = mhrfit_array_get_f64(k3->u.array, (size_t)(3 * k + a));
+      mhrfit_sam3d_to_mhr(sam, mk + 3 * k);
+    }
+    mhrfit_value_free(mv);
+    ok = ok && mhrfit_rig_fk(rig, mm, &pose, NULL, &err) && mhrfit_kpmap_calibrate_markers(map, rig, &pose, mk, &err) >= 0;
+    if (!ok) {
+      mhrfit_error_prefix(&err, "--markers %s", markers);
+      goto fail;
+    }
+    if (!mhrfit_rig_fk(rig, m, &pose, jp, &err)) goto fail;
+  } else if (mhrfit_kpmap_calibrate_default(map, rig, &err) < 0) {
+    goto fail;
+  }
+  size_t n_markers = 0;
+  for (size_t k = 0; k < 70; k++) n_markers += mhrfit_kpmap_defined(map, k) && mhrfit_mhr70_marker_joint((int)k);
+  mhrfit_kpmap_eval(map, &pose, kp);
   const mhrfit_value *sp = mhrfit_value_dict_get(in, "shape_params");
   if (sp && sp->kind == MHRFIT_V_ARRAY && sp->u.array->count == 45)
     for (int i = 0; i < 45; i++) shape[i] = mhrfit_array_get_f64(sp->u.array, (size_t)i);
@@ -166,7 +199,7 @@ static int rig_fk(int argc, char **argv) {
     char l2[64];
     snprintf(l2, sizeof l2, "corrective_blendshapes_lod%d.npz", rig->lod);
     fprintf(stderr, "mhrfit rig fk: note: pose correctives not applied: %s not in %s (it comes with the MHR release assets)\n",
-            rig->corr_start ? l2 : "corrective_activation.npz", assets);
+            rig->corr_start ? l2 : "corrective_activation.npz", src.path);
   }
   size_t sj[2] = {nj, 3}, sr[3] = {nj, 3, 3}, sk[2] = {70, 3}, sv[2] = {nv, 3}, sm[1] = {204};
   arr[0] = f32_array(2, sj, t, 1, &err);
@@ -178,7 +211,8 @@ static int rig_fk(int argc, char **argv) {
     if (!arr[i]) goto fail;
   const char *keys[5] = {"pred_joint_coords", "pred_global_rots", "pred_keypoints_3d", "pred_vertices", "mhr_model_params"};
   if (!mhrfit_npz_save(out, 5, keys, (const mhrfit_array *const *)arr, true, &err)) goto fail;
-  printf("wrote %s: %zu joints, 70 keypoints (49 from joints), %zu vertices (LOD %d)\n", out, nj, nv, rig->lod);
+  printf("wrote %s: %zu joints, 70 keypoints (49 joints, %zu surface markers %s), %zu vertices (LOD %d)\n", out, nj,
+         n_markers, markers ? "calibrated from --markers" : "at built-in offsets", nv, rig->lod);
   rc = MF_EXIT_OK;
   goto done;
 fail:
@@ -191,6 +225,7 @@ done:
   free(s);
   free(verts);
   free(posed);
+  mhrfit_kpmap_free(map);
   mhrfit_rig_free(rig);
   mhrfit_value_free(in);
   return rc;

@@ -412,16 +412,10 @@ static bool calibrate_markers(const mhrfit_rig *rig, mhrfit_kpmap *map, const ch
   mhrfit_fk_pose pose = {fk->R, fk->t, fk->s};
   double m[NP] = {0}, kp[NK * 3];
   if (!source) { /* built-in anatomical offsets on the rest pose */
-    if (!mhrfit_rig_fk(rig, m, &pose, NULL, err)) return false;
-    mhrfit_kpmap_eval(map, &pose, kp);
-    for (int k = 0; k < NK; k++) {
-      double d[3];
-      const char *jn = mhrfit_mhr70_marker_joint(k);
-      if (!jn || !mf_demo_marker_rest_offset(k, d)) continue;
-      long j = mhrfit_rig_joint_index(rig, jn);
-      if (j < 0) return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "the rig has no joint '%s'", jn);
-      for (int a = 0; a < 3; a++) kp[3 * k + a] = fk->t[3 * j + a] + d[a];
-    }
+    int n = mhrfit_kpmap_calibrate_default(map, rig, err);
+    if (n < 0) return false;
+    if (n != 21) return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "built-in markers: only %d of the 21 set", n);
+    return true;
   } else {
     mhrfit_value *v = mhrfit_numpy_load(source, NULL, err);
     if (!v) return false;

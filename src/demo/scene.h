@@ -54,6 +54,5 @@ double mf_demo_clamp(const mhrfit_rig *rig, int p, double x);
 /* Built-in surface-marker offsets: for MHR70 keypoint k, the offset (cm) from its attachment
  * joint in the rest pose, native axes. Returns false for keypoints that are not surface
  * keypoints. */
-bool mf_demo_marker_rest_offset(int k, double d[3]);
 
 #endif
