@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include "common/file.h"
 #include "common/mem.h"
@@ -118,6 +119,21 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
   return v;
 }
 
+/* Whether deflate pays for a member of `len` bytes: at least MHRFIT_NPZ_DEFLATE_MIN_BYTES, and
+ * its first MHRFIT_NPZ_DEFLATE_PROBE_BYTES shrink to at most MHRFIT_NPZ_DEFLATE_MAX_RATIO of
+ * their size at level 1 (float geometry barely compresses; zeros, NaN padding and strings do). A
+ * probe that cannot run (memory) just deflates. */
+static bool worth_deflating(const void *data, size_t len) {
+  if (len < MHRFIT_NPZ_DEFLATE_MIN_BYTES) return false;
+  uLong n = (uLong)(len < MHRFIT_NPZ_DEFLATE_PROBE_BYTES ? len : MHRFIT_NPZ_DEFLATE_PROBE_BYTES);
+  uLongf cap = compressBound(n);
+  Bytef *buf = malloc(cap);
+  if (!buf) return true;
+  bool worth = compress2(buf, &cap, (const Bytef *)data, n, 1) != Z_OK || (double)cap <= MHRFIT_NPZ_DEFLATE_MAX_RATIO * (double)n;
+  free(buf);
+  return worth;
+}
+
 bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const mhrfit_array *const *arrays,
                      bool compress, mhrfit_error *err) {
   for (size_t i = 0; i < n; i++)
@@ -158,7 +174,7 @@ bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const
     }
     /* a fixed timestamp (1980-01-01 00:00, as NumPy's savez writes), so that the same arrays
      * always give the same bytes */
-    bool deflate = compress && len >= MHRFIT_NPZ_DEFLATE_MIN_BYTES;
+    bool deflate = compress && worth_deflating(bufs[i], len);
     if (zip_file_set_dostime(z, (zip_uint64_t)idx, 0, (1 << 5) | 1, 0) != 0)
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot set the timestamp of '%s': %s", path, mname, zip_strerror(z));
     else if (zip_set_file_compression(z, (zip_uint64_t)idx, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, deflate ? 1 : 0) != 0)
