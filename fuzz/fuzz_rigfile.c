@@ -1,6 +1,7 @@
 /* libFuzzer target: rig files (mhrfit_rig_load_file's reader and validation) on arbitrary .npz
  * bytes; a rig that passes validation is evaluated (forward kinematics, skinning, blend shapes,
- * joint Jacobian), so that every index the validation let through is exercised.
+ * joint Jacobian, the full mesh with pose correctives, vertex Jacobians with the correctives'
+ * part), so that every index the validation let through is exercised.
  *
  * The CRC-32 of every stored ZIP member is recomputed before parsing: otherwise nearly every
  * mutation of member data would stop at the ZIP CRC check and never reach the rig validation. */
@@ -74,6 +75,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       mhrfit_rig_shaped_vertices(rig, coef, rig->n_shapes, rest);
       mhrfit_rig_skin_rest(rig, &pose, rest, out);
       if (Jac) mhrfit_rig_joint_jacobian(rig, &pose, jp, Jac);
+      /* the full mesh (blend shapes, correctives when present) and vertex Jacobians of a few
+       * vertices, the first, middle and last */
+      double *work = calloc(mhrfit_rig_skin_work_size(rig) + 1, sizeof *work);
+      int32_t vs[3] = {0, (int32_t)(V / 2), (int32_t)(V ? V - 1 : 0)};
+      size_t nvs = V ? 3 : 0;
+      double *VJ = calloc(3 * 3 * P + 1, sizeof *VJ), pos[9];
+      if (work && VJ && mhrfit_rig_skin_full(rig, coef, rig->n_shapes, &pose, jp, work, out, &err)) {
+        mhrfit_rig_vertex_jacobian(rig, &pose, jp, work, vs, nvs, pos, VJ, &err);
+        if (mhrfit_rig_has_correctives(rig)) {
+          const double *hidden = work + 3 * V + rig->n_corr_features;
+          mhrfit_rig_corrective_jacobian_add(rig, &pose, jp, hidden, vs, nvs, VJ, &err);
+        }
+      }
+      free(work);
+      free(VJ);
     }
   }
   free(m);

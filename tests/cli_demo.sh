@@ -105,6 +105,8 @@ check "fitted MPJPE is a number below 20 mm ($mpjpe)" $(awk -v m="$mpjpe" 'BEGIN
 check "accuracy.json holds both runs" $("$bin" inspect "$tmp/g2_run/accuracy.json" | grep -q "freeze_lower_body.fitted.mpjpe_mm"; echo $?)
 "$bin" demo --assets "$assets" --out "$tmp/h2" --frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
 check "--run_out is honoured" $([ $rc -eq 0 ] && [ -s "$tmp/elsewhere/accuracy.json" ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/i2" --frames 4 --run --run_out "$tmp/i2/../i2/runs" --quiet >/dev/null 2>"$tmp/err"; rc=$?
+check "--run_out inside --out is a usage error, nothing written" $([ $rc -eq 2 ] && [ ! -e "$tmp/i2" ] && grep -q "inside --out" "$tmp/err"; echo $?)
 
 # same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
 "$bin" demo --assets "$assets" --out "$tmp/e" --frames 12 --cams 4 --seed 3 --quiet; rc=$?

@@ -200,11 +200,12 @@ typedef struct mhrfit_demo_accuracy {
 /**
  * Measures the run in `run_dir` (written by `mhrfit run` on the demo capture `capture_dir`)
  * against `capture_dir/ground_truth.npz`, as described above, into `acc`. Reads
- * `sequence_summary.json`, `sequence_fit.npz` (required), `sequence_smoothed.npz` and
- * `triangulation/<frame>/triangulated.npz` (optional). Nothing is allocated for the caller.
+ * `sequence_summary.json` and `sequence_fit.npz` (required), `sequence_smoothed.npz` and
+ * `triangulation/<frame>/triangulated.npz` (optional: absent ones are not counted). Nothing is
+ * allocated for the caller; on failure `acc` may be partly filled and must not be used.
  * Errors name the file and member: MHRFIT_ERR_IO / MHRFIT_ERR_NOT_FOUND (a file or member is
- * missing), MHRFIT_ERR_FORMAT (frame counts or shapes that do not match the capture),
- * MHRFIT_ERR_NOMEM.
+ * missing), MHRFIT_ERR_FORMAT (non-finite truth, frame counts or shapes that do not match the
+ * capture, a triangulation file with more than one frame or 70 points), MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_demo_evaluate(const char *capture_dir, const char *run_dir, mhrfit_demo_accuracy *acc,
                           mhrfit_error *err);

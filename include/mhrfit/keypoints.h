@@ -46,6 +46,7 @@
 
 #include "mhrfit/error.h"
 #include "mhrfit/rig.h"
+#include "mhrfit/value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,15 +119,29 @@ int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, con
                                    const double kp[MHRFIT_N_MHR70 * 3], mhrfit_error *err);
 
 /**
+ * Calibrates the surface markers of an MHR70 map (of `rig`, the 204-parameter MHR rig) from a
+ * SAM 3D Body output already loaded (`output`: a dict, or a list of per-person dicts of which the
+ * first is used): its `pred_keypoints_3d` expressed in the joint frames of the forward kinematics
+ * of its model parameters (mhrfit_sam3d_model_params()). Keypoints that are not finite leave
+ * their marker undefined. Returns the number of markers set (21 for a complete output), or -1
+ * with MHRFIT_ERR_FORMAT (no 70 × 3 `pred_keypoints_3d`, unusable parameters),
+ * MHRFIT_ERR_ARGUMENT (not an MHR70 map, not the 204-parameter rig), MHRFIT_ERR_NUMERIC (non-finite
+ * parameters) or MHRFIT_ERR_NOMEM. Nothing is kept from `output`.
+ */
+int mhrfit_kpmap_calibrate_from_sam3d(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfit_value *output,
+                                      mhrfit_error *err);
+
+/**
  * Calibrates the 21 surface markers of an MHR70 map from built-in anatomical offsets: for each
  * surface keypoint, a displacement in cm from its attachment joint (mhrfit_mhr70_marker_joint())
  * in the rest pose (all parameters 0; native axes, +x the subject's left, +y up, +z forward),
  * e.g. the nose 5 cm above and 12 cm in front of `c_head`, the heels 3.4 cm behind and 1.4 cm
  * below the subtalar joints. They are approximate (a generic adult); calibrating from a SAM 3D
  * Body output with mhrfit_kpmap_calibrate_markers() is more faithful to a given estimator, and
- * this is the fallback when no such output is at hand (`mhrfit demo`, `mhrfit rig fk`). Returns
- * the number of markers set (21), or -1 with MHRFIT_ERR_FORMAT (a joint missing from the rig),
- * MHRFIT_ERR_NUMERIC or MHRFIT_ERR_NOMEM.
+ * this is the fallback when no such output is at hand (`mhrfit demo`, `mhrfit rig fk`). `map`
+ * must be an MHR70 map of `rig` (mhrfit_kpmap_new_mhr70()). Returns the number of markers set
+ * (21), or -1 with MHRFIT_ERR_FORMAT (a joint missing from the rig), MHRFIT_ERR_ARGUMENT (not an
+ * MHR70 map), MHRFIT_ERR_NUMERIC or MHRFIT_ERR_NOMEM.
  */
 int mhrfit_kpmap_calibrate_default(mhrfit_kpmap *map, const mhrfit_rig *rig, mhrfit_error *err);
 

@@ -99,6 +99,9 @@ typedef struct mhrfit_rig {
  */
 mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err);
 
+/** printf format of the layer-2 corrective file name of a LOD (MHR release assets). */
+#define MHRFIT_CORRECTIVE_BLENDSHAPES_FMT "corrective_blendshapes_lod%d.npz"
+
 /** mhrfit_rig_load_flags(): do not load `corrective_blendshapes_lod<N>.npz` (layer 2). */
 #define MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES 1u
 /** mhrfit_rig_load_flags(): load no corrective file at all (neither layer). */
@@ -106,8 +109,9 @@ mhrfit_rig *mhrfit_rig_load(const char *dir, int lod, mhrfit_error *err);
 
 /**
  * mhrfit_rig_load() with `flags` (MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES,
- * MHRFIT_RIG_NO_CORRECTIVES, or 0 for everything present), e.g. for a fitter
- * that needs the skeleton only and not hundreds of MB of layer 2.
+ * MHRFIT_RIG_NO_CORRECTIVES, or 0 for everything present; other bits are
+ * ignored), e.g. for a fitter that needs the skeleton only and not hundreds
+ * of MB of layer 2.
  */
 mhrfit_rig *mhrfit_rig_load_flags(const char *dir, int lod, unsigned flags, mhrfit_error *err);
 

@@ -65,7 +65,7 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *f, size_t max
 
 /**
  * Smooths the parameters and similarities of the good and recovered frames
- * of `a` with `opts` (smooth.h; NULL = the original's method and defaults)
+ * of `a` with `opts` (smooth.h; NULL = the defaults: zero-phase Butterworth, 6 Hz at 30 fps)
  * and recomputes their geometry with `f`. `labels` (n_frames bytes, may be
  * NULL) receives the mhrfit_smooth_label of each frame; `report` may be
  * NULL. Fewer than 2 anchors leave `a` unchanged. Errors: those of

@@ -110,9 +110,13 @@
  * `sequence_fit.npz`, scored by `mhrfit demo --run`'s measures) gives, as keypoint MPJPE /
  * acceleration error (mm, mm/frame²) against the truth: unsmoothed 3.06 / 6.66; original
  * 6.94 / 10.07; original without the outlier step (alpha 0.65) 3.52 / 3.55; Butterworth order 4
- * at 4, 6, 8, 10 Hz: 2.60 / 1.30, 2.29 / 1.44, 2.48 / 2.30, 2.68 / 3.45. Butterworth at 6 Hz is
- * the only setting that lowers both, so it is the default; `MHRFIT_SMOOTH_ORIGINAL` reproduces
- * the original exactly.
+ * at 4, 6, 8, 10 Hz: 2.60 / 1.30, 2.29 / 1.44, 2.48 / 2.30, 2.68 / 3.45. Every Butterworth
+ * setting lowers both measures; 6 Hz has the lowest keypoint error with an acceleration error
+ * close to the best (4 Hz), so it is the default; `MHRFIT_SMOOTH_ORIGINAL` reproduces the
+ * original exactly. A low-pass removes real motion faster than its cutoff: the demo scales its
+ * motion to its length, and on 30 frames (a 5 Hz wrist wave) the same smoothing raises the error
+ * (4.8 → 15 mm). Set `fps` to the capture's frame rate and the cutoff above the fastest motion
+ * of interest.
  *
  * Memory: mhrfit_smooth_sequence() allocates its own scratch space
  * (O(T) doubles plus O(T) bytes) and frees it before returning, on every

@@ -180,7 +180,7 @@ bool mhrfit_rig_load_correctives(mhrfit_rig *rig, const char *dir, unsigned flag
   if (flags & MHRFIT_RIG_NO_CORRECTIVES) return true;
   if (rig->n_joints < 3) return true; /* no feature: nothing to correct */
   char l2_name[64];
-  snprintf(l2_name, sizeof l2_name, "corrective_blendshapes_lod%d.npz", rig->lod);
+  snprintf(l2_name, sizeof l2_name, MHRFIT_CORRECTIVE_BLENDSHAPES_FMT, rig->lod);
   char *p1 = mf_path_join(dir, "corrective_activation.npz", err), *p2 = mf_path_join(dir, l2_name, err);
   mhrfit_value *v = NULL;
   mf_corr_layer1 l1 = {0};

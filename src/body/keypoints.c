@@ -10,6 +10,7 @@
 #include "body/model_file.h"
 #include "common/mem.h"
 #include "mhrfit/npy.h"
+#include "mhrfit/sam3d.h"
 
 static const int table[MHRFIT_N_MHR70] = {
     /* 0-4 nose, eyes, ears: surface */ -1, -1, -1, -1, -1,
@@ -286,6 +287,42 @@ int mhrfit_kpmap_calibrate_default(mhrfit_kpmap *map, const mhrfit_rig *rig, mhr
     }
     for (int a = 0; a < 3; a++) kp[3 * k + a] = pose.t[3 * j + a] + d[a];
   }
+  set = mhrfit_kpmap_calibrate_markers(map, rig, &pose, kp, err);
+done:
+  free(m);
+  free(buf);
+  return set;
+}
+
+int mhrfit_kpmap_calibrate_from_sam3d(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfit_value *output,
+                                      mhrfit_error *err) {
+  const mhrfit_value *pv = output;
+  if (pv && pv->kind == MHRFIT_V_LIST) pv = pv->u.list.count ? pv->u.list.items[0] : NULL;
+  const mhrfit_value *k3 = pv && pv->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(pv, "pred_keypoints_3d") : NULL;
+  if (!k3 || k3->kind != MHRFIT_V_ARRAY || k3->u.array->count != MHRFIT_N_MHR70 * 3 ||
+      !mhrfit_dtype_is_numeric(k3->u.array->dtype)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "'pred_keypoints_3d' must hold 70 x 3 numbers");
+    return -1;
+  }
+  const size_t J = rig->n_joints;
+  double *m = mf_calloc_array(rig->n_params ? rig->n_params : 1, sizeof *m, err);
+  double *buf = mf_calloc_array(13 * (J ? J : 1), sizeof *buf, err);
+  int set = -1;
+  if (!m || !buf) goto done;
+  if (rig->n_params != 204) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "SAM 3D Body outputs need the 204-parameter MHR rig (this one has %zu)",
+                rig->n_params);
+    goto done;
+  }
+  if (!mhrfit_sam3d_model_params(pv, m, NULL, err)) goto done;
+  double kp[MHRFIT_N_MHR70 * 3];
+  for (size_t k = 0; k < MHRFIT_N_MHR70; k++) {
+    double sam[3];
+    for (int a = 0; a < 3; a++) sam[a] = mhrfit_array_get_f64(k3->u.array, 3 * k + (size_t)a);
+    mhrfit_sam3d_to_mhr(sam, kp + 3 * k);
+  }
+  mhrfit_fk_pose pose = {buf, buf + 9 * J, buf + 12 * J};
+  if (!mhrfit_rig_fk(rig, m, &pose, NULL, err)) goto done;
   set = mhrfit_kpmap_calibrate_markers(map, rig, &pose, kp, err);
 done:
   free(m);

@@ -1,4 +1,5 @@
 /* mhrfit demo: write a synthetic multi-view capture (include/mhrfit/demo.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +15,66 @@
 
 /* --run: the pipeline on the generated capture, with default settings and with
  * --freeze_lower_body, then the accuracy of both against the ground truth. */
-static int run_pipeline(const char *capture, const char *out, const char *assets, long lod, size_t n_cams,
-                        bool freeze) {
-  char calib[4200], lod_s[32];
-  snprintf(calib, sizeof calib, "%s/calibration.toml", capture);
-  snprintf(lod_s, sizeof lod_s, "%ld", lod);
+/* Absolute, symlink-free form of `path`, which need not exist (realpath of its longest existing
+ * ancestor, then the rest). NULL when out of memory or nothing of it resolves. */
+static char *abs_path(const char *path) {
+  char *r = realpath(path, NULL);
+  if (r) return r;
+  char *copy = strdup(path);
+  if (!copy) return NULL;
+  char *slash = strrchr(copy, '/');
+  while (slash && slash > copy && *(slash + 1) == 0) { /* trailing slashes */
+    *slash = 0;
+    slash = strrchr(copy, '/');
+  }
+  char *head = NULL;
+  const char *tail;
+  if (!slash) {
+    head = realpath(".", NULL);
+    tail = copy;
+  } else {
+    *slash = 0;
+    head = abs_path(slash == copy ? "/" : copy);
+    tail = slash + 1;
+  }
+  char *out = NULL;
+  if (head) {
+    size_t n = strlen(head) + strlen(tail) + 2;
+    out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", strcmp(head, "/") == 0 ? "" : head, tail);
+  }
+  free(head);
+  free(copy);
+  return out;
+}
+
+/* `path` is `dir` or lies below it. */
+static bool inside(const char *path, const char *dir) {
+  char *p = abs_path(path), *d = abs_path(dir);
+  size_t n = d ? strlen(d) : 0;
+  bool in = p && d && strncmp(p, d, n) == 0 && (p[n] == 0 || p[n] == '/');
+  free(p);
+  free(d);
+  return in;
+}
+
+typedef struct demo_run_args {
+  const char *capture, *run_out; /* the demo capture and where the runs go */
+  const mf_rig_src *rig;         /* the rig the demo was made with */
+  long lod;
+  size_t n_cams;
+  double fps;                    /* frame rate of the capture: the smoothing cutoff is in Hz */
+  double t_demo;                 /* seconds taken by the generation */
+  bool quiet;
+} demo_run_args;
+
+static int run_pipeline(const demo_run_args *d, const char *out, bool freeze) {
+  char calib[4200], lod_s[32], fps_s[32];
+  snprintf(calib, sizeof calib, "%s/calibration.toml", d->capture);
+  snprintf(lod_s, sizeof lod_s, "%ld", d->lod);
+  snprintf(fps_s, sizeof fps_s, "%.17g", d->fps);
+  const char *capture = d->capture;
+  size_t n_cams = d->n_cams;
   char cam_names[16][16];
   char *argv[48];
   int argc = 0;
@@ -34,8 +90,10 @@ static int run_pipeline(const char *capture, const char *out, const char *assets
   }
   argv[argc++] = "--out";
   argv[argc++] = (char *)out;
-  argv[argc++] = mf_is_dir(assets) ? "--assets" : "--rig"; /* an assets folder or a rig file */
-  argv[argc++] = (char *)assets;
+  argv[argc++] = d->rig->kind == MF_RIG_FROM_FILE ? "--rig" : "--assets"; /* $MHRFIT_ASSETS: either */
+  argv[argc++] = (char *)d->rig->path;
+  argv[argc++] = "--fps";
+  argv[argc++] = fps_s;
   argv[argc++] = "--lod";
   argv[argc++] = lod_s;
   argv[argc++] = "--overwrite";
@@ -157,17 +215,20 @@ static mhrfit_value *accuracy_json(mf_jb *j, const char *run_dir, const mhrfit_d
   return d;
 }
 
-static int demo_run(const char *capture, const char *run_out, const char *assets, long lod, size_t n_cams,
-                    double t_demo) {
+static int demo_run(const demo_run_args *d) {
+  const char *capture = d->capture, *run_out = d->run_out;
+  const double t_demo = d->t_demo;
   mhrfit_error err = {0};
   char dirs[2][4200];
   snprintf(dirs[0], sizeof dirs[0], "%s/default", run_out);
   snprintf(dirs[1], sizeof dirs[1], "%s/freeze_lower_body", run_out);
   mhrfit_demo_accuracy acc[2];
   for (int i = 0; i < 2; i++) {
-    printf("running the pipeline (%s) into %s ...\n", i ? "--freeze_lower_body" : "default settings", dirs[i]);
-    fflush(stdout);
-    int rc = run_pipeline(capture, dirs[i], assets, lod, n_cams, i == 1);
+    if (!d->quiet) {
+      printf("running the pipeline (%s) into %s ...\n", i ? "--freeze_lower_body" : "default settings", dirs[i]);
+      fflush(stdout);
+    }
+    int rc = run_pipeline(d, dirs[i], i == 1);
     if (rc != MF_EXIT_OK) {
       fprintf(stderr, "mhrfit demo: the pipeline failed on the demo capture (see above)\n");
       return rc;
@@ -189,7 +250,7 @@ static int demo_run(const char *capture, const char *run_out, const char *assets
   bool ok = !j.failed && mf_write_json_atomic(path, doc, 2, &err);
   mhrfit_value_free(doc);
   if (!ok) return mf_report("demo", &err);
-  printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
+  if (!d->quiet) printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
   return MF_EXIT_OK;
 }
 
@@ -262,15 +323,6 @@ int mf_cmd_demo(int argc, char **argv) {
   mhrfit_demo_summary s;
   mhrfit_error err = {0};
   if (!mf_rig_check(&rig_src, &err)) return mf_report("demo", &err);
-  double t0 = mf_now_seconds();
-  if (!mhrfit_demo_write(out, &o, &s, &err)) {
-    if (err.type == MHRFIT_ERR_ARGUMENT) {
-      fprintf(stderr, "mhrfit demo: %s (see mhrfit demo --help)\n", err.message);
-      return MF_EXIT_USAGE;
-    }
-    return mf_report("demo", &err);
-  }
-  double secs = mf_now_seconds() - t0;
   char *default_run = NULL;
   if (run && !run_out) {
     size_t n = strlen(out);
@@ -283,8 +335,23 @@ int mf_cmd_demo(int argc, char **argv) {
     snprintf(default_run, n + 8, "%.*s_run", (int)n, out);
     run_out = default_run;
   }
+  if (run && inside(run_out, out)) {
+    free(default_run);
+    return mf_usage_error("demo", "--run_out %s is inside --out %s: mhrfit run would take it for a frame folder",
+                          run_out, out);
+  }
+  double t0 = mf_now_seconds();
+  if (!mhrfit_demo_write(out, &o, &s, &err)) {
+    if (err.type == MHRFIT_ERR_ARGUMENT) {
+      fprintf(stderr, "mhrfit demo: %s (see mhrfit demo --help)\n", err.message);
+      return MF_EXIT_USAGE;
+    }
+    return mf_report("demo", &err);
+  }
+  double secs = mf_now_seconds() - t0;
+  const demo_run_args dr = {out, run_out, &rig_src, lod, s.n_cams, fps, secs, quiet};
   if (quiet) {
-    rc = run ? demo_run(out, run_out, rig_src.path, lod, s.n_cams, secs) : MF_EXIT_OK;
+    rc = run ? demo_run(&dr) : MF_EXIT_OK;
     free(default_run);
     return rc;
   }
@@ -306,7 +373,7 @@ int mf_cmd_demo(int argc, char **argv) {
   rc = MF_EXIT_OK;
   if (run) {
     printf("\n");
-    rc = demo_run(out, run_out, rig_src.path, lod, s.n_cams, secs);
+    rc = demo_run(&dr);
   }
   free(default_run);
   return rc;

@@ -40,7 +40,7 @@ static int rig_info(int argc, char **argv) {
   mhrfit_rig *rig = mf_rig_src_load(&src, lod, folder ? MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES : 0, &err);
   if (!rig) return mf_report("rig info", &err);
   char l2[64], *l2_path = NULL;
-  snprintf(l2, sizeof l2, "corrective_blendshapes_lod%d.npz", rig->lod);
+  snprintf(l2, sizeof l2, MHRFIT_CORRECTIVE_BLENDSHAPES_FMT, rig->lod);
   bool l2_present = folder && (l2_path = mf_path_join(src.path, l2, NULL)) && mf_is_file(l2_path);
   free(l2_path);
   printf("MHR rig from %s\n", src.path);
@@ -157,32 +157,21 @@ static int rig_fk(int argc, char **argv) {
   double kp[210], shape[45] = {0};
   map = mhrfit_kpmap_new_mhr70(rig, &err);
   if (!map) goto fail;
+  int n_markers;
   if (markers) { /* markers from another SAM 3D Body output: its keypoints in the frames of its FK */
     mhrfit_value *mv = mhrfit_numpy_load(markers, NULL, &err);
-    const mhrfit_value *pv = mv && mv->kind == MHRFIT_V_LIST && mv->u.list.count ? mv->u.list.items[0] : mv;
-    const mhrfit_value *k3 = pv ? mhrfit_value_dict_get(pv, "pred_keypoints_3d") : NULL;
-    double mm[204], mk[210];
-    bool ok = pv && mhrfit_sam3d_model_params(pv, mm, NULL, &err);
-    if (ok && (!k3 || k3->kind != MHRFIT_V_ARRAY || k3->u.array->count != 210 ||
-               !mhrfit_dtype_is_numeric(k3->u.array->dtype)))
-      ok = MHRFIT_FAIL(&err, MHRFIT_ERR_FORMAT, "'pred_keypoints_3d' must hold 70 x 3 numbers");
-    for (int k = 0; ok && k < 70; k++) {
-      double sam[3];
-      for (int a = 0; a < 3; a++) sam[a] = mhrfit_array_get_f64(k3->u.array, (size_t)(3 * k + a));
-      mhrfit_sam3d_to_mhr(sam, mk + 3 * k);
-    }
+    n_markers = mv ? mhrfit_kpmap_calibrate_from_sam3d(map, rig, mv, &err) : -1;
     mhrfit_value_free(mv);
-    ok = ok && mhrfit_rig_fk(rig, mm, &pose, NULL, &err) && mhrfit_kpmap_calibrate_markers(map, rig, &pose, mk, &err) >= 0;
-    if (!ok) {
+    if (n_markers < 0) {
       mhrfit_error_prefix(&err, "--markers %s", markers);
       goto fail;
     }
-    if (!mhrfit_rig_fk(rig, m, &pose, jp, &err)) goto fail;
-  } else if (mhrfit_kpmap_calibrate_default(map, rig, &err) < 0) {
+    if (n_markers < 21)
+      fprintf(stderr, "mhrfit rig fk: warning: --markers %s: only %d of the 21 surface keypoints are finite; the "
+              "others are written as NaN\n", markers, n_markers);
+  } else if ((n_markers = mhrfit_kpmap_calibrate_default(map, rig, &err)) < 0) {
     goto fail;
   }
-  size_t n_markers = 0;
-  for (size_t k = 0; k < 70; k++) n_markers += mhrfit_kpmap_defined(map, k) && mhrfit_mhr70_marker_joint((int)k);
   mhrfit_kpmap_eval(map, &pose, kp);
   const mhrfit_value *sp = mhrfit_value_dict_get(in, "shape_params");
   if (sp && sp->kind == MHRFIT_V_ARRAY && sp->u.array->count == 45)
@@ -193,11 +182,11 @@ static int rig_fk(int argc, char **argv) {
     size_t active = 0;
     const double *hidden = verts + 3 * nv + rig->n_corr_features;
     for (size_t u = 0; u < rig->n_corr_hidden; u++) active += hidden[u] > 0;
-    fprintf(stderr, "mhrfit rig fk: pose correctives applied (corrective_blendshapes_lod%d.npz; %zu of %zu hidden units active)\n",
-            rig->lod, active, rig->n_corr_hidden);
+    fprintf(stderr, "mhrfit rig fk: pose correctives applied (layer 2 from %s; %zu of %zu hidden units active)\n",
+            src.path, active, rig->n_corr_hidden);
   } else {
     char l2[64];
-    snprintf(l2, sizeof l2, "corrective_blendshapes_lod%d.npz", rig->lod);
+    snprintf(l2, sizeof l2, MHRFIT_CORRECTIVE_BLENDSHAPES_FMT, rig->lod);
     fprintf(stderr, "mhrfit rig fk: note: pose correctives not applied: %s not in %s (it comes with the MHR release assets)\n",
             rig->corr_start ? l2 : "corrective_activation.npz", src.path);
   }
@@ -211,7 +200,7 @@ static int rig_fk(int argc, char **argv) {
     if (!arr[i]) goto fail;
   const char *keys[5] = {"pred_joint_coords", "pred_global_rots", "pred_keypoints_3d", "pred_vertices", "mhr_model_params"};
   if (!mhrfit_npz_save(out, 5, keys, (const mhrfit_array *const *)arr, true, &err)) goto fail;
-  printf("wrote %s: %zu joints, 70 keypoints (49 joints, %zu surface markers %s), %zu vertices (LOD %d)\n", out, nj,
+  printf("wrote %s: %zu joints, 70 keypoints (49 joints, %d surface markers %s), %zu vertices (LOD %d)\n", out, nj,
          n_markers, markers ? "calibrated from --markers" : "at built-in offsets", nv, rig->lod);
   rc = MF_EXIT_OK;
   goto done;

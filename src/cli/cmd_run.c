@@ -39,7 +39,8 @@ static void journal_read(const char *path, mhrfit_value *state) {
   bool header = fgets(line, sizeof line, f) && strncmp(line, JOURNAL_HEADER "\n", sizeof JOURNAL_HEADER) == 0;
   while (header && fgets(line, sizeof line, f)) {
     size_t n = strlen(line);
-    if (n < 2 || line[n - 1] != '\n') break; /* cut short */
+    if (line[n - 1] != '\n') break; /* cut short */
+    if (n < 2) continue;          /* blank */
     line[n - 1] = 0;
     char *tab = strchr(line, '\t');
     if (!tab || tab == line || !tab[1]) continue;
@@ -162,9 +163,9 @@ int mf_cmd_run(int argc, char **argv) {
       {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
       {"freeze_lower_body_from", MF_OPT_STRING, &freeze_from, "S",
-       "with --freeze_lower_body, what the legs are locked to: first_fit (the first fitted frame is fitted with its lower "
-       "body free, later frames keep its values) | view (the initial view's SAM 3D Body estimate, as the original) "
-       "(default first_fit)", NULL},
+       "with --freeze_lower_body, what the legs are locked to: first_fit (a frame without a temporal prior — the first, "
+       "or the first after a gap longer than --max_stale_frames — is fitted with its lower body free, later frames keep "
+       "its values) | view (the initial view's SAM 3D Body estimate, as the original) (default first_fit)", NULL},
       {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
       {"person_index", MF_OPT_INT, &person, "N", "stage 1: the person with --person_select_strategy person_index (default 0)", NULL},
       {"min_views", MF_OPT_INT, &min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
@@ -279,7 +280,8 @@ int mf_cmd_run(int argc, char **argv) {
     const mf_opt *o = &opts[i];
     if (!o->dest || strcmp(o->name, "quiet") == 0 || strcmp(o->name, "input") == 0 || strcmp(o->name, "calib") == 0 ||
         strcmp(o->name, "out") == 0 || strcmp(o->name, "assets") == 0 || strcmp(o->name, "rig") == 0 ||
-        strcmp(o->name, "overwrite") == 0)
+        strcmp(o->name, "overwrite") == 0 ||
+        (strcmp(o->name, "freeze_lower_body_from") == 0 && !fc.o.freeze_lower_body)) /* no effect then */
       continue;
     if (o->type == MF_OPT_FLAG) mf_jbool(&j, config, o->name, *(bool *)o->dest);
     else if (o->type == MF_OPT_STRING) mf_jstr(&j, config, o->name, *(const char **)o->dest);
@@ -338,11 +340,6 @@ int mf_cmd_run(int argc, char **argv) {
              is.frames_reused, is.frames_failed, t_ingest);
   }
   const double t_setup0 = mf_now_seconds();
-  /* previous state (resumption) */
-  if (!(state = mhrfit_value_new_dict(&err))) goto fail;
-  snprintf(path, sizeof path, "%s/run_state.txt", out);
-  if (!overwrite) journal_read(path, state);
-  if (!(journal = journal_open(path, state, &err))) goto fail;
   /* models */
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all || !(cal = mhrfit_calib_select(all, cams.items, V, &err))) goto fail;
@@ -394,6 +391,14 @@ int mf_cmd_run(int argc, char **argv) {
     mhrfit_fit_viewset_free(vs);
   }
   if (!locked && !quiet) fprintf(stderr, "mhrfit run: warning: no view with keypoints to calibrate the surface markers\n");
+  /* previous state (resumption): read, then rewritten compactly once the set-up has succeeded, so
+   * that a run failing before any frame leaves the journal as it was */
+  if (!(state = mhrfit_value_new_dict(&err))) goto fail;
+  snprintf(path, sizeof path, "%s/run_state.json", out);
+  if (mf_is_file(path)) unlink(path); /* the state file of earlier versions: those frames are redone once */
+  snprintf(path, sizeof path, "%s/run_state.txt", out);
+  if (!overwrite) journal_read(path, state);
+  if (!(journal = journal_open(path, state, &err))) goto fail;
   /* per frame */
   double prev[204], scales[68];
   mhrfit_similarity prev_sim;

@@ -407,43 +407,22 @@ static bool write_view(const char *path, const person *const *ps, size_t np, mhr
 
 /* ---------------------------------------------------------------- markers */
 
-static bool calibrate_markers(const mhrfit_rig *rig, mhrfit_kpmap *map, const char *source, fkbuf *fk,
-                              mhrfit_error *err) {
-  mhrfit_fk_pose pose = {fk->R, fk->t, fk->s};
-  double m[NP] = {0}, kp[NK * 3];
+static bool calibrate_markers(const mhrfit_rig *rig, mhrfit_kpmap *map, const char *source, mhrfit_error *err) {
+  int n;
   if (!source) { /* built-in anatomical offsets on the rest pose */
-    int n = mhrfit_kpmap_calibrate_default(map, rig, err);
-    if (n < 0) return false;
-    if (n != 21) return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "built-in markers: only %d of the 21 set", n);
-    return true;
+    n = mhrfit_kpmap_calibrate_default(map, rig, err);
   } else {
     mhrfit_value *v = mhrfit_numpy_load(source, NULL, err);
-    if (!v) return false;
-    const mhrfit_value *pv = v;
-    if (v->kind == MHRFIT_V_LIST && v->u.list.count) pv = v->u.list.items[0];
-    const mhrfit_value *k3 = mhrfit_value_dict_get(pv, "pred_keypoints_3d");
-    bool ok = mhrfit_sam3d_model_params(pv, m, NULL, err);
-    if (ok && (!k3 || k3->kind != MHRFIT_V_ARRAY || k3->u.array->count != NK * 3 ||
-               !mhrfit_dtype_is_numeric(k3->u.array->dtype)))
-      ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "'pred_keypoints_3d' must hold 70 x 3 numbers");
-    for (int k = 0; ok && k < NK; k++) {
-      double sam[3];
-      for (int a = 0; a < 3; a++) sam[a] = mhrfit_array_get_f64(k3->u.array, (size_t)(3 * k + a));
-      mhrfit_sam3d_to_mhr(sam, kp + 3 * k);
-    }
+    n = v ? mhrfit_kpmap_calibrate_from_sam3d(map, rig, v, err) : -1;
     mhrfit_value_free(v);
-    if (ok) ok = mhrfit_rig_fk(rig, m, &pose, NULL, err);
-    if (!ok) {
-      mhrfit_error_prefix(err, "marker source %s", source);
-      return false;
-    }
   }
-  int n = mhrfit_kpmap_calibrate_markers(map, rig, &pose, kp, err);
-  if (n < 0) return false;
-  if (n != 21) {
+  if (n < 0) {
+    if (source) mhrfit_error_prefix(err, "marker source %s", source);
+    return false;
+  }
+  if (n != 21)
     return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: only %d of the 21 surface keypoints are finite",
                        source ? source : "built-in markers", n);
-  }
   return true;
 }
 
@@ -694,7 +673,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   path = mf_malloc_array(strlen(out_dir) + 64, 1, err);
   fdir = mf_malloc_array(strlen(out_dir) + 16, 1, err);
   if (!map || !fk || !ps || !cams || !rvecs || !present || !decoy || !path || !fdir) goto done;
-  if (!calibrate_markers(rig, map, o.marker_source, &fk[0], err)) goto done;
+  if (!calibrate_markers(rig, map, o.marker_source, err)) goto done;
 
   /* the identity and the height that puts the feet on the floor at frame 0 */
   double scales[68], m[NP], root_ty;

@@ -125,13 +125,26 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
  * probe that cannot run (memory) just deflates. */
 static bool worth_deflating(const void *data, size_t len) {
   if (len < MHRFIT_NPZ_DEFLATE_MIN_BYTES) return false;
-  uLong n = (uLong)(len < MHRFIT_NPZ_DEFLATE_PROBE_BYTES ? len : MHRFIT_NPZ_DEFLATE_PROBE_BYTES);
-  uLongf cap = compressBound(n);
-  Bytef *buf = malloc(cap);
+  /* three windows (start, middle, end) of a third of the probe each, so that a padded start
+   * (e.g. NaN rows of frames that failed) does not decide for the whole member */
+  size_t w = MHRFIT_NPZ_DEFLATE_PROBE_BYTES / 3, n_win = len <= MHRFIT_NPZ_DEFLATE_PROBE_BYTES ? 1 : 3;
+  if (n_win == 1) w = len;
+  uLongf cap0 = compressBound((uLong)w);
+  Bytef *buf = malloc(cap0);
   if (!buf) return true;
-  bool worth = compress2(buf, &cap, (const Bytef *)data, n, 1) != Z_OK || (double)cap <= MHRFIT_NPZ_DEFLATE_MAX_RATIO * (double)n;
+  double in = 0, out = 0;
+  for (size_t k = 0; k < n_win; k++) {
+    size_t off = n_win == 1 ? 0 : k * (len - w) / 2;
+    uLongf cap = cap0;
+    if (compress2(buf, &cap, (const Bytef *)data + off, (uLong)w, 1) != Z_OK) {
+      free(buf);
+      return true;
+    }
+    in += (double)w;
+    out += (double)cap;
+  }
   free(buf);
-  return worth;
+  return out <= MHRFIT_NPZ_DEFLATE_MAX_RATIO * in;
 }
 
 bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const mhrfit_array *const *arrays,
