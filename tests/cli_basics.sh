@@ -12,7 +12,7 @@ expect_out() { # description pattern command...
   local desc=$1 pat=$2; shift 2
   local out
   out=$("$@" 2>&1)
-  if printf '%s' "$out" | grep -q -- "$pat"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $desc: output lacks '$pat'"; fi
+  if grep -q -- "$pat" <<<"$out"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $desc: output lacks '$pat'"; fi
 }
 expect "no arguments is a usage error" 2 "$bin"
 expect "--help succeeds" 0 "$bin" --help

@@ -82,6 +82,6 @@ check "estimator without {output} exits 2" $([ $? -eq 2 ]; echo $?)
 "$bin" ingest --input "$tmp/nowhere" --cams a --out "$tmp/x" >/dev/null 2>"$tmp/err"
 check "missing input exits 1" $([ $? -eq 1 ]; echo $?)
 check "missing input named" $(grep -q 'nowhere: input folder not found' "$tmp/err"; echo $?)
-check "listed in mhrfit --help" $("$bin" --help | grep -q '^  ingest '; echo $?)
+check "listed in mhrfit --help" $(grep -q '^  ingest ' <<<"$("$bin" --help)"; echo $?)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
