@@ -667,7 +667,13 @@ static void sim_step(const mhrfit_similarity *in, const double *d, bool with_sca
 static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, bool *at_state,
                      mhrfit_error *err) {
   int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = f->o.iters ? f->o.iters : 50;
-  double mu = 1e-3, trial[NP];
+  /* Initial damping: light when every free dimension has a quadratic prior (the regularisers
+   * bound every Gauss–Newton step, and heavier damping only slows the first iterations), the
+   * classic 1e-3 when some direction is held by the data alone (nearly flat directions, such as
+   * scale against the flexible lengths without regularisers, need the damping from the start). */
+  bool all_regularised = true;
+  for (int i = 0; i < nf; i++) all_regularised = all_regularised && f->reg_w[f->free_idx[i]] + f->temp_w[f->free_idx[i]] > 0;
+  double mu = all_regularised ? 1e-5 : 1e-3, trial[NP];
   *at_state = true;
   if (!lin_plan(f, ns, err)) return false;
   linearize(f, m, cur, f->g, f->H);
