@@ -333,7 +333,7 @@ void mhrfit_kpmap_jacobian(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfi
     double A[9];
     for (int r = 0; r < 3; r++)
       for (int c = 0; c < 3; c++) A[3 * r + c] = Rp[3 * r] * P[c] + Rp[3 * r + 1] * P[3 + c] + Rp[3 * r + 2] * P[6 + c];
-    double z = jp[7 * j + 5], cz = cos(z), sz = sin(z);
+    double z = jp[7 * j + 5], cz = z == 0 ? 1.0 : cos(z), sz = z == 0 ? z : sin(z); /* exact for ±0 */
     double *ax = axes + 9 * j;
     for (int a = 0; a < 3; a++) {
       ax[a] = Rj[3 * a];
