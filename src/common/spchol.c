@@ -16,10 +16,14 @@ void mf_spchol_free(mf_spchol *c) {
   free(c->below);
   free(c->val_start);
   free(c->val);
-  free(c->work);
+  free(c->upd_start);
+  free(c->upd);
   free(c->y);
   memset(c, 0, sizeof *c);
 }
+
+/* Row stride of a supernode block of width w: a multiple of 4 (the padding is zero). */
+#define LD(w) (((w) + 3) & ~(size_t)3)
 
 static int popcount64(uint64_t x) {
   int n = 0;
@@ -40,10 +44,10 @@ bool mf_spchol_analyze(mf_spchol *c, int n, const unsigned char *pattern, mhrfit
   c->super_first = mf_malloc_array(un + 1, sizeof *c->super_first, err);
   c->below_start = mf_malloc_array(un + 1, sizeof *c->below_start, err);
   c->val_start = mf_malloc_array(un + 1, sizeof *c->val_start, err);
-  c->work = mf_malloc_array(un * un, sizeof *c->work, err);
+  c->upd_start = mf_malloc_array(un + 1, sizeof *c->upd_start, err);
   c->y = mf_malloc_array(un, sizeof *c->y, err);
   if (!adj || !alive || !deg || !first || !c->perm || !c->iperm || !c->super_first || !c->below_start ||
-      !c->val_start || !c->work || !c->y)
+      !c->val_start || !c->upd_start || !c->y)
     goto fail;
   for (size_t i = 0; i < un; i++) {
     alive[i / 64] |= (uint64_t)1 << (i % 64);
@@ -83,7 +87,7 @@ bool mf_spchol_analyze(mf_spchol *c, int n, const unsigned char *pattern, mhrfit
       if (bit(av, a) && c->iperm[a] < first[k]) first[k] = c->iperm[a];
   }
   int ns = 0;
-  size_t n_below = 0, n_val = 0;
+  size_t n_below = 0, n_val = 0, n_upd = 0;
   for (int k = 0; k < n;) {
     int e = k;
     while (e + 1 < n && first[e] == e + 1 && deg[e] == deg[e + 1] + 1) {
@@ -102,8 +106,10 @@ bool mf_spchol_analyze(mf_spchol *c, int n, const unsigned char *pattern, mhrfit
     c->super_first[ns] = k;
     c->below_start[ns] = (int)n_below;
     c->val_start[ns] = n_val;
+    c->upd_start[ns] = n_upd;
     n_below += m;
-    n_val += (w + m) * w;
+    n_val += (w + m) * LD(w);
+    n_upd += m * (m + 1) / 2;
     ns++;
     k = e + 1;
   }
@@ -111,9 +117,11 @@ bool mf_spchol_analyze(mf_spchol *c, int n, const unsigned char *pattern, mhrfit
   c->super_first[ns] = n;
   c->below_start[ns] = (int)n_below;
   c->val_start[ns] = n_val;
+  c->upd_start[ns] = n_upd;
   c->below = mf_malloc_array(n_below ? n_below : 1, sizeof *c->below, err);
   c->val = mf_malloc_array(n_val, sizeof *c->val, err);
-  if (!c->below || !c->val) goto fail;
+  c->upd = mf_malloc_array(n_upd ? n_upd : 1, sizeof *c->upd, err);
+  if (!c->below || !c->val || !c->upd) goto fail;
   for (int s = 0; s < ns; s++) {
     int last = c->super_first[s + 1] - 1, *b = c->below + c->below_start[s], m = 0;
     const uint64_t *av = adj + (size_t)c->perm[last] * words;
@@ -124,6 +132,34 @@ bool mf_spchol_analyze(mf_spchol *c, int n, const unsigned char *pattern, mhrfit
       b[j] = x;
     }
   }
+  /* the relative map: where each entry (below[a], below[b]), b <= a, of a supernode's update lands
+   * in the block of the supernode holding column below[b] */
+  int *super_of = deg; /* reused: the supernode of each pivot */
+  for (int t = 0; t < ns; t++)
+    for (int k = c->super_first[t]; k < c->super_first[t + 1]; k++) super_of[k] = t;
+  for (int s = 0; s < ns; s++) {
+    const int *b = c->below + c->below_start[s];
+    int m = c->below_start[s + 1] - c->below_start[s];
+    size_t *u = c->upd + c->upd_start[s];
+    for (int a = 0; a < m; a++)
+      for (int q = 0; q <= a; q++) {
+        int row = b[a], col = b[q], t = super_of[col], k0 = c->super_first[t], k1 = c->super_first[t + 1];
+        size_t ld = LD((size_t)(k1 - k0)), i;
+        if (row < k1) {
+          i = (size_t)(row - k0);
+        } else { /* row is among t's rows below (ascending): binary search */
+          const int *tb = c->below + c->below_start[t];
+          int lo = 0, hi = c->below_start[t + 1] - c->below_start[t] - 1;
+          while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (tb[mid] < row) lo = mid + 1;
+            else hi = mid;
+          }
+          i = (size_t)(k1 - k0 + lo);
+        }
+        *u++ = c->val_start[t] + i * ld + (size_t)(col - k0);
+      }
+  }
   c->n = n;
   free(adj), free(alive), free(deg), free(first);
   return true;
@@ -133,26 +169,17 @@ fail:
   return false;
 }
 
-/* Applies f(A + at) to every entry of A read by the factorisation (lower triangle of L and the
- * diagonal), as offsets row * n + col. */
-#define FOR_PATTERN(c, at, body)                                                         \
-  for (int s_ = 0; s_ < (c)->n_super; s_++) {                                            \
-    int k0_ = (c)->super_first[s_], k1_ = (c)->super_first[s_ + 1];                      \
-    const int *b_ = (c)->below + (c)->below_start[s_];                                   \
-    int m_ = (c)->below_start[s_ + 1] - (c)->below_start[s_];                            \
-    for (int j_ = k0_; j_ < k1_; j_++) {                                                 \
-      for (int i_ = j_; i_ < k1_; i_++) {                                                \
-        size_t at = (size_t)i_ * (size_t)(c)->n + (size_t)j_;                            \
-        body;                                                                            \
-      }                                                                                  \
-      for (int r_ = 0; r_ < m_; r_++) {                                                  \
-        size_t at = (size_t)b_[r_] * (size_t)(c)->n + (size_t)j_;                        \
-        body;                                                                            \
-      }                                                                                  \
-    }                                                                                    \
+void mf_spchol_zero(const mf_spchol *c, double *A) {
+  size_t un = (size_t)c->n;
+  for (int s = 0; s < c->n_super; s++) {
+    int k0 = c->super_first[s], k1 = c->super_first[s + 1], m = c->below_start[s + 1] - c->below_start[s];
+    const int *below = c->below + c->below_start[s];
+    for (int i = k0; i < k1; i++)
+      for (int j = k0; j <= i; j++) A[(size_t)i * un + (size_t)j] = 0;
+    for (int r = 0; r < m; r++)
+      for (int j = k0; j < k1; j++) A[(size_t)below[r] * un + (size_t)j] = 0;
   }
-
-void mf_spchol_zero(const mf_spchol *c, double *A) { FOR_PATTERN(c, at, A[at] = 0) }
+}
 
 /* Dot product of n values with four independent sums. */
 static inline double dot(const double *a, const double *b, int n) {
@@ -168,40 +195,63 @@ static inline double dot(const double *a, const double *b, int n) {
   return (s0 + s2) + (s1 + s3);
 }
 
+/* Dot product of n values, n a multiple of 4, with four independent sums. */
+static inline double dot4(const double *a, const double *b, size_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  return (s0 + s2) + (s1 + s3);
+}
+
 bool mf_spchol_factor(mf_spchol *c, const double *A, double diag_scale, double diag_add) {
-  int n = c->n;
-  size_t un = (size_t)n;
-  double *W = c->work;
-  FOR_PATTERN(c, at, W[at] = A[at])
-  for (int k = 0; k < n; k++) W[(size_t)k * (un + 1)] = A[(size_t)k * (un + 1)] * diag_scale + diag_add;
+  size_t un = (size_t)c->n;
+  /* every block from A: the lower diagonal block with the damped diagonal, the rows below; the
+   * upper part of the diagonal blocks and the padding zero */
   for (int s = 0; s < c->n_super; s++) {
     int k0 = c->super_first[s], w = c->super_first[s + 1] - k0, m = c->below_start[s + 1] - c->below_start[s];
+    size_t ld = LD((size_t)w);
     const int *below = c->below + c->below_start[s];
-    double *D = c->val + c->val_start[s], *P = D + (size_t)w * (size_t)w;
-    /* gather the panel */
-    for (int i = 0; i < w; i++)
-      for (int j = 0; j <= i; j++) D[i * w + j] = W[(size_t)(k0 + i) * un + (size_t)(k0 + j)];
-    for (int r = 0; r < m; r++)
-      for (int j = 0; j < w; j++) P[r * w + j] = W[(size_t)below[r] * un + (size_t)(k0 + j)];
-    /* the panel's columns left to right: the diagonal entry, then every row below it (the rest of
-     * the diagonal block and the rows below the supernode, contiguous rows of w values) */
+    double *V = c->val + c->val_start[s];
+    memset(V, 0, (size_t)(w + m) * ld * sizeof *V);
+    for (int i = 0; i < w; i++) {
+      const double *Ai = A + (size_t)(k0 + i) * un + (size_t)k0;
+      for (int j = 0; j < i; j++) V[(size_t)i * ld + (size_t)j] = Ai[j];
+      V[(size_t)i * ld + (size_t)i] = Ai[i] * diag_scale + diag_add;
+    }
+    for (int r = 0; r < m; r++) {
+      const double *Ar = A + (size_t)below[r] * un + (size_t)k0;
+      for (int j = 0; j < w; j++) V[(size_t)(w + r) * ld + (size_t)j] = Ar[j];
+    }
+  }
+  for (int s = 0; s < c->n_super; s++) {
+    int k0 = c->super_first[s], w = c->super_first[s + 1] - k0, m = c->below_start[s + 1] - c->below_start[s];
+    size_t ld = LD((size_t)w);
+    double *V = c->val + c->val_start[s];
+    /* the block's columns left to right (its updates from earlier supernodes are in): the
+     * diagonal entry, then every row below it (the rest of the diagonal block, then the rows below
+     * the supernode) */
     int rows = w + m;
     for (int j = 0; j < w; j++) {
-      double *Dj = D + j * w, d = Dj[j] - dot(Dj, Dj, j);
+      double *Lj = V + (size_t)j * ld, d = Lj[j] - dot(Lj, Lj, j);
       if (!(d > 0) || !isfinite(d)) return false;
       d = sqrt(d);
-      Dj[j] = d;
+      Lj[j] = d;
       double inv = 1.0 / d;
       for (int i = j + 1; i < rows; i++) {
-        double *Li = D + i * w;
-        Li[j] = (Li[j] - dot(Li, Dj, j)) * inv;
+        double *Li = V + (size_t)i * ld;
+        Li[j] = (Li[j] - dot(Li, Lj, j)) * inv;
       }
     }
-    /* rank-w update of the trailing rows the supernode couples */
+    /* its rank-w update of the later blocks: entry (a, b) of P Pᵀ for the rows P below */
+    const double *P = V + (size_t)w * ld;
+    const size_t *u = c->upd + c->upd_start[s];
     for (int a = 0; a < m; a++) {
-      const double *Pa = P + a * w;
-      double *row = W + (size_t)below[a] * un;
-      for (int b = 0; b <= a; b++) row[below[b]] -= dot(Pa, P + b * w, w);
+      const double *Pa = P + (size_t)a * ld;
+      for (int b = 0; b <= a; b++) c->val[*u++] -= dot4(Pa, P + (size_t)b * ld, ld);
     }
   }
   return true;
@@ -214,24 +264,26 @@ bool mf_spchol_solve(mf_spchol *c, const double *b, double *x) {
   for (int s = 0; s < c->n_super; s++) { /* L y = b */
     int k0 = c->super_first[s], w = c->super_first[s + 1] - k0, m = c->below_start[s + 1] - c->below_start[s];
     const int *below = c->below + c->below_start[s];
-    const double *D = c->val + c->val_start[s], *P = D + (size_t)w * (size_t)w;
+    size_t ld = LD((size_t)w);
+    const double *D = c->val + c->val_start[s], *P = D + (size_t)w * ld;
     double *yk = y + k0;
-    for (int i = 0; i < w; i++) yk[i] = (yk[i] - dot(D + i * w, yk, i)) / D[i * w + i];
-    for (int r = 0; r < m; r++) y[below[r]] -= dot(P + r * w, yk, w);
+    for (int i = 0; i < w; i++) yk[i] = (yk[i] - dot(D + (size_t)i * ld, yk, i)) / D[(size_t)i * ld + (size_t)i];
+    for (int r = 0; r < m; r++) y[below[r]] -= dot(P + (size_t)r * ld, yk, w);
   }
   for (int s = c->n_super - 1; s >= 0; s--) { /* L^T x = y */
     int k0 = c->super_first[s], w = c->super_first[s + 1] - k0, m = c->below_start[s + 1] - c->below_start[s];
     const int *below = c->below + c->below_start[s];
-    const double *D = c->val + c->val_start[s], *P = D + (size_t)w * (size_t)w;
+    size_t ld = LD((size_t)w);
+    const double *D = c->val + c->val_start[s], *P = D + (size_t)w * ld;
     double *yk = y + k0;
     for (int r = 0; r < m; r++) {
       double v = y[below[r]];
-      for (int j = 0; j < w; j++) yk[j] -= P[r * w + j] * v;
+      for (int j = 0; j < w; j++) yk[j] -= P[(size_t)r * ld + (size_t)j] * v;
     }
     for (int i = w - 1; i >= 0; i--) {
-      double v = yk[i] / D[i * w + i];
+      double v = yk[i] / D[(size_t)i * ld + (size_t)i];
       yk[i] = v;
-      for (int j = 0; j < i; j++) yk[j] -= D[i * w + j] * v;
+      for (int j = 0; j < i; j++) yk[j] -= D[(size_t)i * ld + (size_t)j] * v;
     }
   }
   bool finite = true;

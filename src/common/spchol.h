@@ -6,9 +6,10 @@
  * and groups consecutive pivots whose columns of L share their structure into supernodes.
  * mf_spchol_factor() then factors any matrix with that pattern — given in pivot order, as a dense
  * n x n row-major array of which only the diagonal and the lower-triangle non-zeros of L are read
- * — one supernode at a time with dense kernels (a small dense Cholesky of the diagonal block, a
- * triangular solve of the rows below it, and a dense rank update of the trailing rows it
- * couples); mf_spchol_solve() solves with the factor. The cost is sum_k (nnz of column k)^2 / 2
+ * — one supernode at a time with dense kernels (a small dense Cholesky of its diagonal block and
+ * the triangular solve of the rows below it, then its rank update of the later blocks it couples,
+ * through a map of their positions made by the analysis); mf_spchol_solve() solves with the
+ * factor. The cost is sum_k (nnz of column k)^2 / 2
  * instead of n^3 / 6: for the kinematic tree of a body model, whose parameters couple only along
  * ancestor chains, a small fraction of the dense cost. */
 #ifndef MF_COMMON_SPCHOL_H
@@ -28,9 +29,12 @@ typedef struct mf_spchol {
   int *below_start; /* n_super + 1 offsets into below */
   int *below;       /* per supernode, ascending pivot positions of the rows below its diagonal block */
   size_t *val_start; /* n_super + 1 offsets into val: per supernode of width w with m rows below,
-                        its (w + m) x w block of L, row-major (diagonal block, then the rows below) */
+                        its (w + m) x w block of L (diagonal block, then the rows below), row-major
+                        with a row stride of w rounded up to a multiple of 4 */
   double *val;
-  double *work;     /* n x n trailing matrix during the factorisation */
+  size_t *upd_start; /* n_super + 1 offsets into upd */
+  size_t *upd;       /* per supernode, for its update entries (a, b), b <= a, of the rows below
+                        (row-major lower triangle): their offsets in val */
   double *y;        /* n values of scratch for the solves */
 } mf_spchol;
 

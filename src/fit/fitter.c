@@ -197,7 +197,7 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
   f->H = mf_calloc_array(NT_MAX * NT_MAX, sizeof *f->H, err);
   f->g = mf_malloc_array(NT_MAX, sizeof *f->g, err);
   f->delta = mf_malloc_array(NT_MAX, sizeof *f->delta, err);
-  f->G = mf_malloc_array(GROUP_ROWS * NT_MAX, sizeof *f->G, err);
+  f->G = mf_malloc_array(GROUP_ROWS * (NT_MAX + 3), sizeof *f->G, err);
   f->Gd = mf_malloc_array(GROUP_ROWS, sizeof *f->Gd, err);
   f->adam_m = mf_malloc_array(NP, sizeof *f->adam_m, err);
   f->adam_v = mf_malloc_array(NP, sizeof *f->adam_v, err);
@@ -555,21 +555,6 @@ done:
   return ok;
 }
 
-/* Dot product of two vectors of n values, n a multiple of 6: six independent sums of fixed-length
- * blocks, which compilers vectorise. */
-static inline double dot6(const double *a, const double *b, int n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0;
-  for (int r = 0; r < n; r += 6) {
-    s0 += a[r] * b[r];
-    s1 += a[r + 1] * b[r + 1];
-    s2 += a[r + 2] * b[r + 2];
-    s3 += a[r + 3] * b[r + 3];
-    s4 += a[r + 4] * b[r + 4];
-    s5 += a[r + 5] * b[r + 5];
-  }
-  return (s0 + s3) + (s1 + s4) + (s2 + s5);
-}
-
 /* Gradient g (free positions, then the similarity increments t, ω, log s) and Gauss–Newton
  * Hessian H (pivot order of f->chol) of the LM objective at the state left by the last evaluate()
  * of m, which gave `e`; lin_plan() must have run for the frame. */
@@ -587,10 +572,11 @@ static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, doub
   double A[9];
   world_jacobian_factor(&e->sim, A);
   for (int q = 0; q < f->n_groups; q++) {
-    int n = f->grp_ncols[q], R = 0;
+    /* G: the members' weighted rows √c_i J_i (R rows, row-major with ld ≥ n columns, a multiple of
+     * 4) and Gd their weighted residuals √c_i d_i, so that GᵀG = Σ c_i J_iᵀJ_i and GᵀGd = Σ c_i J_iᵀd_i */
+    int n = f->grp_ncols[q], ld = (n + 3) & ~3, R = 0;
     const int *var = f->grp_var + f->grp_col0[q], *piv = f->grp_piv + f->grp_col0[q];
     double *G = f->G, *Gd = f->Gd;
-    /* the members' weighted rows: √c_i J_i and √c_i d_i, so that GᵀG = Σ c_i J_iᵀJ_i */
     for (int mi = f->grp_first[q]; mi < f->grp_first[q + 1]; mi++) {
       int i = f->grp_pts[mi];
       if (f->c[i] == 0) continue;
@@ -602,32 +588,48 @@ static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, doub
         q3[a] = e->sim.s * (e->sim.R[3 * a] * p[0] + e->sim.R[3 * a + 1] * p[1] + e->sim.R[3 * a + 2] * p[2]);
       const double sim_cols[7][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},           {0, -q3[2], q3[1]},
                                      {q3[2], 0, -q3[0]}, {-q3[1], q3[0], 0}, {q3[0], q3[1], q3[2]}};
+      double *G0 = G + (size_t)R * (size_t)ld, *G1 = G0 + ld, *G2 = G1 + ld;
       for (int u = 0; u < n; u++) {
-        double *col = G + (size_t)u * GROUP_ROWS + R;
         int sc = src[u];
         if (sc >= 0) {
           double b0 = B[sc], b1 = B[nc + (size_t)sc], b2 = B[2 * nc + (size_t)sc];
-          for (int a = 0; a < 3; a++) col[a] = w * (A[3 * a] * b0 + A[3 * a + 1] * b1 + A[3 * a + 2] * b2);
+          G0[u] = w * (A[0] * b0 + A[1] * b1 + A[2] * b2);
+          G1[u] = w * (A[3] * b0 + A[4] * b1 + A[5] * b2);
+          G2[u] = w * (A[6] * b0 + A[7] * b1 + A[8] * b2);
         } else if (sc == -1) {
-          col[0] = col[1] = col[2] = 0;
+          G0[u] = G1[u] = G2[u] = 0;
         } else {
-          for (int a = 0; a < 3; a++) col[a] = w * sim_cols[-2 - sc][a];
+          G0[u] = w * sim_cols[-2 - sc][0];
+          G1[u] = w * sim_cols[-2 - sc][1];
+          G2[u] = w * sim_cols[-2 - sc][2];
         }
       }
+      for (int u = n; u < ld; u++) G0[u] = G1[u] = G2[u] = 0;
       for (int a = 0; a < 3; a++) Gd[R + a] = w * d[a];
       R += 3;
     }
     if (R == 0) continue;
     for (; R % 6; R++) { /* zero rows up to a multiple of 6, the unit of the products below */
-      for (int u = 0; u < n; u++) G[(size_t)u * GROUP_ROWS + (size_t)R] = 0;
+      memset(G + (size_t)R * (size_t)ld, 0, (size_t)ld * sizeof *G);
       Gd[R] = 0;
     }
     for (int u = 0; u < n; u++) {
-      const double *gu = G + (size_t)u * GROUP_ROWS;
-      g[var[u]] += dot6(gu, Gd, R);
-      double *row = H + (size_t)piv[u] * unt;
-      for (int v = 0; v <= u; v++) row[piv[v]] += dot6(gu, G + (size_t)v * GROUP_ROWS, R); /* lower triangle: the
-                                                                    columns are in pivot order */
+      /* row u of GᵀG up to the diagonal, six rows of G at a time, in blocks of 4 columns */
+      double hl[NT_MAX + 4], gu = 0;
+      int vend = (u + 4) & ~3;
+      for (int v = 0; v < vend; v++) hl[v] = 0;
+      for (int r = 0; r < R; r += 6) {
+        const double *R0 = G + (size_t)r * (size_t)ld, *R1 = R0 + ld, *R2 = R1 + ld, *R3 = R2 + ld, *R4 = R3 + ld,
+                     *R5 = R4 + ld;
+        double a0 = R0[u], a1 = R1[u], a2 = R2[u], a3 = R3[u], a4 = R4[u], a5 = R5[u];
+        gu += a0 * Gd[r] + a1 * Gd[r + 1] + a2 * Gd[r + 2] + a3 * Gd[r + 3] + a4 * Gd[r + 4] + a5 * Gd[r + 5];
+        for (int v = 0; v < vend; v += 4)
+          for (int t = v; t < v + 4; t++)
+            hl[t] += a0 * R0[t] + a1 * R1[t] + a2 * R2[t] + a3 * R3[t] + a4 * R4[t] + a5 * R5[t];
+      }
+      g[var[u]] += gu;
+      double *row = H + (size_t)piv[u] * unt; /* lower triangle: the columns are in pivot order */
+      for (int v = 0; v <= u; v++) row[piv[v]] += hl[v];
     }
   }
 }
