@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/linalg.h"
 #include "common/mem.h"
 #include "common/spchol.h"
 #include "mhrfit/camera.h"
@@ -109,7 +108,7 @@ struct mhrfit_fitter {
   int *grp_src;  /* per member and group column: column of the member's keypoint block, -1 when the
                     member does not depend on it, -2 - c for similarity increment c */
   int *grp_src0; /* per member: its first grp_src entry */
-  double *G, *Gd; /* scratch: one group's weighted Jacobian (column-major) and residuals */
+  double *G, *Gd; /* scratch: one group's weighted Jacobian rows and residuals (see linearize()) */
   /* outputs */
   double *kp_world, *joints_world, *rots_world, *verts_rest, *verts_cm, *verts_world;
 };
