@@ -350,7 +350,12 @@ int mhrfit_kpmap_calibrate_markers(mhrfit_kpmap *map, const mhrfit_rig *rig, con
     }
     const double *p = kp + 3 * k;
     if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) continue;
-    long j = mhrfit_rig_joint_index(rig, marker_joint[k]);
+    long j = -1; /* the joint of an earlier calibration of this marker, else by name */
+    if (map->term_start[k + 1] == map->term_start[k] + 1) {
+      int32_t tj = map->terms[map->term_start[k]].joint;
+      if (tj >= 0 && (size_t)tj < rig->n_joints && strcmp(rig->joint_names[tj], marker_joint[k]) == 0) j = tj;
+    }
+    if (j < 0) j = mhrfit_rig_joint_index(rig, marker_joint[k]);
     if (j < 0) continue;
     const double *R = pose->R + 9 * j, *t = pose->t + 3 * j;
     double s = pose->s[j], d[3] = {p[0] - t[0], p[1] - t[1], p[2] - t[2]};
@@ -436,7 +441,7 @@ void mhrfit_kpmap_jacobian(mhrfit_kpmap *map, const mhrfit_rig *rig, const mhrfi
     double A[9];
     for (int r = 0; r < 3; r++)
       for (int c = 0; c < 3; c++) A[3 * r + c] = Rp[3 * r] * P[c] + Rp[3 * r + 1] * P[3 + c] + Rp[3 * r + 2] * P[6 + c];
-    double z = jp[7 * j + 5], cz = cos(z), sz = sin(z);
+    double z = jp[7 * j + 5], cz = z == 0 ? 1.0 : cos(z), sz = z == 0 ? z : sin(z); /* exact for ±0 */
     double *ax = axes + 9 * j;
     for (int a = 0; a < 3; a++) {
       ax[a] = Rj[3 * a];

@@ -13,7 +13,10 @@
 #include "common/path.h"
 
 static void euler_zyx(double rx, double ry, double rz, double R[9]) {
-  double cx = cos(rx), sx = sin(rx), cy = cos(ry), sy = sin(ry), cz = cos(rz), sz = sin(rz);
+  /* most channels are not driven: cos 0 = 1 and sin ±0 = ±0 exactly, without the library calls */
+  double cx = rx == 0 ? 1.0 : cos(rx), sx = rx == 0 ? rx : sin(rx);
+  double cy = ry == 0 ? 1.0 : cos(ry), sy = ry == 0 ? ry : sin(ry);
+  double cz = rz == 0 ? 1.0 : cos(rz), sz = rz == 0 ? rz : sin(rz);
   /* Rz·Ry·Rx */
   R[0] = cz * cy;
   R[1] = cz * sy * sx - sz * cx;

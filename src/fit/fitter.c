@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/linalg.h"
 #include "common/mem.h"
+#include "common/spchol.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/param_sets.h"
 #include "mhrfit/sam3d.h"
@@ -19,6 +19,11 @@
 #define HAND_FIRST 68    /* finger angles 68..121 = body_pose_params 62..115 */
 #define HAND_END 122
 #define SCALE_FIRST 136
+#define NT_MAX (NP + 7)  /* free dimensions and similarity increments */
+#define GROUP_MAX 6      /* points per Jacobian group */
+#define GROUP_ROWS (3 * GROUP_MAX)
+#define GROUP_SLACK 8    /* columns a group's leader may have beyond a member's */
+#define WORDS ((NT_MAX + 63) / 64)
 
 /* MHR70 anchors of the similarity: left_hip, right_hip, neck, left_acromion, right_acromion. */
 static bool is_anchor(int k) { return k == 9 || k == 10 || k == 69 || k == 67 || k == 68; }
@@ -85,7 +90,25 @@ struct mhrfit_fitter {
   bool has_prev;
   int nfree, free_idx[NP], free_pos[NP];
   double reg_w[NP], temp_w[NP]; /* per-dimension quadratic weights of the regularisers */
-  double *H, *g, *Lw, *delta, *adam_m, *adam_v;
+  double *H, *g, *delta, *adam_m, *adam_v;
+  /* The LM normal equations. Points whose Jacobian columns (over the free dimensions and the
+   * similarity) are a subset of a leader point's, with at most GROUP_SLACK fewer, are stacked into
+   * one group (up to GROUP_MAX points) sharing the leader's columns, so JᵀCJ is accumulated by
+   * groups of up to 3·GROUP_MAX rows. H (nt × nt) is in the pivot order of the sparse Cholesky
+   * factorisation `chol`, analysed once for the structure. All of it is rebuilt only when the
+   * structure key (free dimensions, the points' keypoints and their map columns) changes. */
+  int *lin_key;
+  size_t lin_key_len, lin_key_cap;
+  mf_spchol chol;
+  int n_groups;
+  int *grp_first, *grp_ncols, *grp_col0; /* per group: first member, column count, first column */
+  int *grp_pts;                          /* members (point indices), by group */
+  int *grp_var, *grp_piv;                /* per group column: variable (free position or nf + similarity
+                                            increment) and its pivot position, ascending */
+  int *grp_src;  /* per member and group column: column of the member's keypoint block, -1 when the
+                    member does not depend on it, -2 - c for similarity increment c */
+  int *grp_src0; /* per member: its first grp_src entry */
+  double *G, *Gd; /* scratch: one group's weighted Jacobian rows and residuals (see linearize()) */
   /* outputs */
   double *kp_world, *joints_world, *rots_world, *verts_rest, *verts_cm, *verts_world;
 };
@@ -104,7 +127,10 @@ void mhrfit_fitter_free(mhrfit_fitter *f) {
   free(f->R), free(f->t), free(f->s), free(f->jp), free(f->kp_cm), free(f->J);
   free(f->pred), free(f->aw), free(f->lw), free(f->d), free(f->c), free(f->resid), free(f->ok);
   free(f->view_scores), free(f->view_skipped), free(f->hist), free(f->dhist);
-  free(f->H), free(f->g), free(f->Lw), free(f->delta), free(f->adam_m), free(f->adam_v);
+  free(f->H), free(f->g), free(f->delta), free(f->adam_m), free(f->adam_v);
+  free(f->lin_key), free(f->grp_first), free(f->grp_ncols), free(f->grp_col0), free(f->grp_pts), free(f->grp_var),
+      free(f->grp_piv), free(f->grp_src), free(f->grp_src0), free(f->G), free(f->Gd);
+  mf_spchol_free(&f->chol);
   free(f->kp_world), free(f->joints_world), free(f->rots_world), free(f->verts_rest), free(f->verts_cm),
       free(f->verts_world);
   free(f);
@@ -167,10 +193,11 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
   f->s = mf_malloc_array(f->nj, sizeof *f->s, err);
   f->jp = mf_malloc_array(7 * f->nj, sizeof *f->jp, err);
   f->kp_cm = mf_malloc_array(3 * (f->nk > 70 ? f->nk : 70), sizeof *f->kp_cm, err);
-  f->H = mf_malloc_array((NP + 7) * (NP + 7), sizeof *f->H, err);
-  f->Lw = mf_malloc_array((NP + 7) * (NP + 7), sizeof *f->Lw, err);
-  f->g = mf_malloc_array(NP + 7, sizeof *f->g, err);
-  f->delta = mf_malloc_array(NP + 7, sizeof *f->delta, err);
+  f->H = mf_calloc_array(NT_MAX * NT_MAX, sizeof *f->H, err);
+  f->g = mf_malloc_array(NT_MAX, sizeof *f->g, err);
+  f->delta = mf_malloc_array(NT_MAX, sizeof *f->delta, err);
+  f->G = mf_malloc_array(GROUP_ROWS * (NT_MAX + 3), sizeof *f->G, err);
+  f->Gd = mf_malloc_array(GROUP_ROWS, sizeof *f->Gd, err);
   f->adam_m = mf_malloc_array(NP, sizeof *f->adam_m, err);
   f->adam_v = mf_malloc_array(NP, sizeof *f->adam_v, err);
   f->kp_world = mf_malloc_array(3 * 70, sizeof *f->kp_world, err);
@@ -179,7 +206,7 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
   f->verts_rest = mf_malloc_array(3 * nv, sizeof *f->verts_rest, err);
   f->verts_cm = mf_malloc_array(3 * nv, sizeof *f->verts_cm, err);
   f->verts_world = mf_malloc_array(3 * nv, sizeof *f->verts_world, err);
-  if (!f->R || !f->t || !f->s || !f->jp || !f->kp_cm || !f->H || !f->Lw || !f->g || !f->delta || !f->adam_m ||
+  if (!f->R || !f->t || !f->s || !f->jp || !f->kp_cm || !f->H || !f->G || !f->Gd || !f->g || !f->delta || !f->adam_m ||
       !f->adam_v || !f->kp_world || !f->joints_world || !f->rots_world || !f->verts_rest || !f->verts_cm ||
       !f->verts_world)
     goto fail;
@@ -300,8 +327,9 @@ static bool fit_similarity(mhrfit_fitter *f, mhrfit_similarity *sim, mhrfit_erro
   return mhrfit_similarity_fit(f->pred, fr->targets, f->aw, fr->n_points, f->o.with_scale, sim, err);
 }
 
-/* Regularisers at m; adds their gradient and (Gauss–Newton) Hessian when g is not NULL. */
-static double regularisers(mhrfit_fitter *f, const double *m, double *g, double *H, int stride) {
+/* Regularisers at m; adds their gradient to g and their (Gauss–Newton) Hessian diagonal to hd, both
+ * indexed by free position, when they are not NULL. */
+static double regularisers(mhrfit_fitter *f, const double *m, double *g, double *hd) {
   double L = 0;
   for (int i = BODY_FIRST; i < BODY_END; i++) {
     double a = f->reg_w[i], b = f->temp_w[i];
@@ -309,10 +337,9 @@ static double regularisers(mhrfit_fitter *f, const double *m, double *g, double 
     double dr = m[i] - f->ref[i], dt = f->has_prev ? m[i] - f->prev[i] : 0;
     L += a * dr * dr + b * dt * dt;
     int p = f->free_pos[i];
-    if (g && p >= 0) {
-      g[p] += 2 * (a * dr + b * dt);
-      if (H) H[p * stride + p] += 2 * (a + b);
-    }
+    if (p < 0) continue;
+    if (g) g[p] += 2 * (a * dr + b * dt);
+    if (hd) hd[p] += 2 * (a + b);
   }
   return L;
 }
@@ -346,73 +373,264 @@ static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
     f->c[i] = f->lw[i] / (W + 1e-9) * (r <= delta ? 1.0 : delta / r); /* IRLS factor */
   }
   e->data = data / (W + 1e-9);
-  e->loss = e->data + regularisers(f, m, NULL, NULL, 0);
+  e->loss = e->data + regularisers(f, m, NULL, NULL);
   return true;
 }
 
-/* Gradient g and Gauss–Newton Hessian H (may be NULL) of the objective over the free dimensions
- * (and, with `with_sim`, the similarity increments t, ω, log s after them) at the state left by
- * the last evaluate() of m, which gave `e`. */
-static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, bool with_sim, double *g, double *H) {
+/* World Jacobian of a keypoint: (s/100) R F J_native with F = diag(1, -1, -1) (mhrfit_mhr_to_sam3d). */
+static void world_jacobian_factor(const mhrfit_similarity *sim, double A[9]) {
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) A[3 * a + b] = sim->s / 100.0 * sim->R[3 * a + b] * (b == 0 ? 1.0 : -1.0);
+}
+
+/* Gradient g of the objective over the free dimensions at the state left by the last evaluate()
+ * of m, which gave `e` (the similarity is re-fitted at every evaluation, so it has no increments). */
+static void gradient(mhrfit_fitter *f, const double *m, const eval_out *e, double *g) {
   const mhrfit_fit_frame *fr = f->fr;
-  int nf = f->nfree, ns = with_sim ? (f->o.with_scale ? 7 : 6) : 0, nt = nf + ns;
-  memset(g, 0, (size_t)nt * sizeof *g);
-  if (H) memset(H, 0, (size_t)nt * (size_t)nt * sizeof *H);
-  regularisers(f, m, g, H, nt);
+  memset(g, 0, (size_t)f->nfree * sizeof *g);
+  regularisers(f, m, g, NULL);
   mhrfit_fk_pose pose = {f->R, f->t, f->s};
   mhrfit_kpmap_jacobian(f->map, f->rig, &pose, f->jp, f->J);
-  /* world Jacobian of a keypoint: (s/100) R F J_native, F = diag(1, -1, -1) */
   double A[9];
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b < 3; b++) A[3 * a + b] = e->sim.s / 100.0 * e->sim.R[3 * a + b] * (b == 0 ? 1.0 : -1.0);
-  double Jf[3 * (NP + 7)];
-  int pos[NP + 7];
+  world_jacobian_factor(&e->sim, A);
   for (size_t i = 0; i < fr->n_points; i++) {
     if (f->c[i] == 0) continue;
     size_t k = (size_t)fr->kp_index[i], c0 = f->map->col_start[k], nc = f->map->col_start[k + 1] - c0;
-    const double *B = f->J + 3 * c0;
-    int m_free = 0;
+    const double *B = f->J + 3 * c0, *d = f->d + 3 * i;
     for (size_t cc = 0; cc < nc; cc++) {
       int p = f->free_pos[f->map->cols[c0 + cc]];
       if (p < 0) continue;
+      double s = 0;
       for (int a = 0; a < 3; a++)
-        Jf[3 * m_free + a] = A[3 * a] * B[cc] + A[3 * a + 1] * B[nc + cc] + A[3 * a + 2] * B[2 * nc + cc];
-      pos[m_free++] = p;
-    }
-    if (ns) { /* d(sRp + t) / d(t, ω, log s) = (I, −[q]×, q) with q = sRp */
-      double q[3], *J0 = Jf + 3 * m_free;
-      for (int a = 0; a < 3; a++)
-        q[a] = e->sim.s * (e->sim.R[3 * a] * f->pred[3 * i] + e->sim.R[3 * a + 1] * f->pred[3 * i + 1] +
-                           e->sim.R[3 * a + 2] * f->pred[3 * i + 2]);
-      double cols[7][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, -q[2], q[1]}, {q[2], 0, -q[0]}, {-q[1], q[0], 0},
-                           {q[0], q[1], q[2]}};
-      for (int c = 0; c < ns; c++) {
-        for (int a = 0; a < 3; a++) J0[3 * c + a] = cols[c][a];
-        pos[m_free + c] = nf + c;
-      }
-      m_free += ns;
-    }
-    const double ci = f->c[i], *d = f->d + 3 * i;
-    for (int u = 0; u < m_free; u++) {
-      const double *ju = Jf + 3 * u;
-      g[pos[u]] += ci * (ju[0] * d[0] + ju[1] * d[1] + ju[2] * d[2]);
-      if (!H) continue;
-      for (int v = 0; v <= u; v++) {
-        const double *jv = Jf + 3 * v;
-        double h = ci * (ju[0] * jv[0] + ju[1] * jv[1] + ju[2] * jv[2]);
-        int a = pos[u], b = pos[v];
-        if (a < b) {
-          int tmp = a;
-          a = b;
-          b = tmp;
-        }
-        H[a * nt + b] += h; /* lower triangle */
-      }
+        s += (A[3 * a] * B[cc] + A[3 * a + 1] * B[nc + cc] + A[3 * a + 2] * B[2 * nc + cc]) * d[a];
+      g[p] += f->c[i] * s;
     }
   }
-  if (H)
-    for (int a = 0; a < nt; a++)
-      for (int b = 0; b < a; b++) H[b * nt + a] = H[a * nt + b];
+}
+
+/* Appends v to the structure key. */
+static bool key_push(mhrfit_fitter *f, int v, mhrfit_error *err) {
+  if (f->lin_key_len == f->lin_key_cap) {
+    void *p = f->lin_key;
+    if (!mf_grow(&p, &f->lin_key_cap, f->lin_key_len + 1, sizeof *f->lin_key, err)) return false;
+    f->lin_key = p;
+  }
+  f->lin_key[f->lin_key_len++] = v;
+  return true;
+}
+
+/* The variables (free positions, then nf + similarity increment) a point's keypoint depends on, as
+ * a bit set; returns their count, or -1 for an undefined keypoint (never valid). */
+static int point_vars(const mhrfit_fitter *f, int k, int ns, uint64_t bits[WORDS]) {
+  memset(bits, 0, WORDS * sizeof *bits);
+  if (!mhrfit_kpmap_defined(f->map, (size_t)k)) return -1;
+  int n = 0;
+  for (size_t c = f->map->col_start[k]; c < f->map->col_start[k + 1]; c++) {
+    int p = f->free_pos[f->map->cols[c]];
+    if (p < 0) continue;
+    bits[p / 64] |= (uint64_t)1 << (p % 64);
+    n++;
+  }
+  for (int c = 0; c < ns; c++) bits[(f->nfree + c) / 64] |= (uint64_t)1 << ((f->nfree + c) % 64);
+  return n + ns;
+}
+
+/* Builds (when the structure changed) the point groups and the sparse factorisation's analysis of
+ * the LM normal equations with ns similarity increments. */
+static bool lin_plan(mhrfit_fitter *f, int ns, mhrfit_error *err) {
+  const mhrfit_fit_frame *fr = f->fr;
+  const mhrfit_kpmap *map = f->map;
+  int nf = f->nfree, nt = nf + ns, np = (int)fr->n_points;
+  /* the key: everything the structure depends on; its old value follows the new one in lin_key */
+  size_t old_len = f->lin_key_len;
+  bool ok = key_push(f, ns, err) && key_push(f, nf, err) && key_push(f, np, err);
+  for (int i = 0; ok && i < nf; i++) ok = key_push(f, f->free_idx[i], err);
+  for (int i = 0; ok && i < np; i++) {
+    int k = fr->kp_index[i];
+    ok = key_push(f, k, err) && key_push(f, mhrfit_kpmap_defined(map, (size_t)k), err) &&
+         key_push(f, (int)(map->col_start[k + 1] - map->col_start[k]), err);
+    for (size_t c = map->col_start[k]; ok && c < map->col_start[k + 1]; c++) ok = key_push(f, map->cols[c], err);
+  }
+  if (!ok) return false;
+  size_t new_len = f->lin_key_len - old_len;
+  if (f->chol.n == nt && old_len == new_len &&
+      memcmp(f->lin_key, f->lin_key + old_len, old_len * sizeof *f->lin_key) == 0) {
+    f->lin_key_len = old_len;
+    return true;
+  }
+  memmove(f->lin_key, f->lin_key + old_len, new_len * sizeof *f->lin_key);
+  f->lin_key_len = new_len;
+  f->chol.n = 0; /* invalid until the end */
+  size_t unp = np ? (size_t)np : 1;
+  uint64_t(*bits)[WORDS] = mf_malloc_array(unp, sizeof *bits, err);
+  int *cnt = mf_malloc_array(unp, sizeof *cnt, err), *order = mf_malloc_array(unp, sizeof *order, err);
+  int *group = mf_malloc_array(unp, sizeof *group, err), *leader = mf_malloc_array(unp, sizeof *leader, err);
+  int *size = mf_calloc_array(unp, sizeof *size, err);
+  unsigned char *pattern = mf_calloc_array((size_t)nt * (size_t)nt, 1, err);
+  free(f->grp_first), free(f->grp_ncols), free(f->grp_col0), free(f->grp_pts), free(f->grp_var), free(f->grp_piv);
+  free(f->grp_src), free(f->grp_src0);
+  f->grp_first = mf_malloc_array(unp + 1, sizeof(int), err);
+  f->grp_ncols = mf_malloc_array(unp, sizeof(int), err);
+  f->grp_col0 = mf_malloc_array(unp + 1, sizeof(int), err);
+  f->grp_pts = mf_malloc_array(unp, sizeof(int), err);
+  f->grp_var = mf_malloc_array(unp * (size_t)nt, sizeof(int), err);
+  f->grp_piv = mf_malloc_array(unp * (size_t)nt, sizeof(int), err);
+  f->grp_src = mf_malloc_array(unp * (size_t)nt, sizeof(int), err);
+  f->grp_src0 = mf_malloc_array(unp, sizeof(int), err);
+  ok = bits && cnt && order && group && leader && size && pattern && f->grp_first && f->grp_ncols && f->grp_col0 &&
+       f->grp_pts && f->grp_var && f->grp_piv && f->grp_src && f->grp_src0;
+  if (!ok) goto done;
+  /* points by decreasing column count (stable), each joining the first group whose leader's
+   * columns contain its own with little waste, or leading a new group */
+  int n_order = 0, ng = 0;
+  for (int i = 0; i < np; i++) {
+    cnt[i] = point_vars(f, fr->kp_index[i], ns, bits[i]);
+    if (cnt[i] < 0) continue;
+    int j = n_order++;
+    for (; j > 0 && cnt[order[j - 1]] < cnt[i]; j--) order[j] = order[j - 1];
+    order[j] = i;
+  }
+  for (int oi = 0; oi < n_order; oi++) {
+    int i = order[oi], g = -1;
+    for (int q = 0; q < ng && g < 0; q++) {
+      int l = leader[q];
+      if (size[q] >= GROUP_MAX || cnt[l] > cnt[i] + GROUP_SLACK) continue;
+      bool sub = true;
+      for (int w = 0; w < WORDS && sub; w++) sub = (bits[i][w] & ~bits[l][w]) == 0;
+      if (sub) g = q;
+    }
+    if (g < 0) {
+      g = ng++;
+      leader[g] = i;
+    }
+    size[g]++;
+    group[i] = g;
+  }
+  /* the pattern: every pair of a leader's variables */
+  for (int q = 0; q < ng; q++) {
+    int vars[NT_MAX], n = 0;
+    for (int v = 0; v < nt; v++)
+      if (bits[leader[q]][v / 64] >> (v % 64) & 1) vars[n++] = v;
+    for (int a = 0; a < n; a++)
+      for (int b = 0; b < n; b++) pattern[(size_t)vars[a] * (size_t)nt + (size_t)vars[b]] = 1;
+  }
+  if (!(ok = mf_spchol_analyze(&f->chol, nt, pattern, err))) goto done;
+  /* groups: columns in pivot order, members in point order */
+  int n_mem = 0, n_col = 0, n_src = 0;
+  for (int q = 0; q < ng; q++) {
+    f->grp_first[q] = n_mem;
+    for (int oi = 0; oi < n_order; oi++)
+      if (group[order[oi]] == q) f->grp_pts[n_mem++] = order[oi];
+    int *var = f->grp_var + n_col, *piv = f->grp_piv + n_col, n = 0;
+    for (int v = 0; v < nt; v++) {
+      if (!(bits[leader[q]][v / 64] >> (v % 64) & 1)) continue;
+      int p = f->chol.iperm[v], j = n++;
+      for (; j > 0 && piv[j - 1] > p; j--) piv[j] = piv[j - 1], var[j] = var[j - 1];
+      piv[j] = p, var[j] = v;
+    }
+    f->grp_col0[q] = n_col;
+    f->grp_ncols[q] = n;
+    n_col += n;
+    for (int mi = f->grp_first[q]; mi < n_mem; mi++) {
+      int i = f->grp_pts[mi], k = fr->kp_index[i], local[NT_MAX];
+      for (int v = 0; v < nf; v++) local[v] = -1;
+      for (size_t c = map->col_start[k]; c < map->col_start[k + 1]; c++) {
+        int p = f->free_pos[map->cols[c]];
+        if (p >= 0) local[p] = (int)(c - map->col_start[k]);
+      }
+      f->grp_src0[mi] = n_src;
+      for (int u = 0; u < n; u++) f->grp_src[n_src++] = var[u] < nf ? local[var[u]] : -2 - (var[u] - nf);
+    }
+  }
+  f->grp_first[ng] = n_mem;
+  f->grp_col0[ng] = n_col;
+  f->n_groups = ng;
+done:
+  free(bits), free(cnt), free(order), free(group), free(leader), free(size), free(pattern);
+  if (!ok) {
+    mf_spchol_free(&f->chol);
+    f->lin_key_len = 0;
+  }
+  return ok;
+}
+
+/* Gradient g (free positions, then the similarity increments t, ω, log s) and Gauss–Newton
+ * Hessian H (pivot order of f->chol) of the LM objective at the state left by the last evaluate()
+ * of m, which gave `e`; lin_plan() must have run for the frame. */
+static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, double *g, double *H) {
+  const mhrfit_fit_frame *fr = f->fr;
+  int nf = f->nfree, nt = f->chol.n;
+  size_t unt = (size_t)nt;
+  memset(g, 0, unt * sizeof *g);
+  mf_spchol_zero(&f->chol, H);
+  double hd[NP] = {0};
+  regularisers(f, m, g, hd);
+  for (int p = 0; p < nf; p++) H[(size_t)f->chol.iperm[p] * (unt + 1)] += hd[p];
+  mhrfit_fk_pose pose = {f->R, f->t, f->s};
+  mhrfit_kpmap_jacobian(f->map, f->rig, &pose, f->jp, f->J);
+  double A[9];
+  world_jacobian_factor(&e->sim, A);
+  for (int q = 0; q < f->n_groups; q++) {
+    /* G: the members' weighted rows √c_i J_i (R rows, row-major with ld ≥ n columns, a multiple of
+     * 4) and Gd their weighted residuals √c_i d_i, so that GᵀG = Σ c_i J_iᵀJ_i and GᵀGd = Σ c_i J_iᵀd_i */
+    int n = f->grp_ncols[q], ld = (n + 3) & ~3, R = 0;
+    const int *var = f->grp_var + f->grp_col0[q], *piv = f->grp_piv + f->grp_col0[q];
+    double *G = f->G, *Gd = f->Gd;
+    for (int mi = f->grp_first[q]; mi < f->grp_first[q + 1]; mi++) {
+      int i = f->grp_pts[mi];
+      if (f->c[i] == 0) continue;
+      size_t k = (size_t)fr->kp_index[i], c0 = f->map->col_start[k], nc = f->map->col_start[k + 1] - c0;
+      const double *B = f->J + 3 * c0, *d = f->d + 3 * i, *p = f->pred + 3 * i;
+      const int *src = f->grp_src + f->grp_src0[mi];
+      double w = sqrt(f->c[i]), q3[3]; /* d(sRp + t) / d(t, ω, log s) = (I, −[q]×, q) with q = sRp */
+      for (int a = 0; a < 3; a++)
+        q3[a] = e->sim.s * (e->sim.R[3 * a] * p[0] + e->sim.R[3 * a + 1] * p[1] + e->sim.R[3 * a + 2] * p[2]);
+      const double sim_cols[7][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},           {0, -q3[2], q3[1]},
+                                     {q3[2], 0, -q3[0]}, {-q3[1], q3[0], 0}, {q3[0], q3[1], q3[2]}};
+      double *G0 = G + (size_t)R * (size_t)ld, *G1 = G0 + ld, *G2 = G1 + ld;
+      for (int u = 0; u < n; u++) {
+        int sc = src[u];
+        if (sc >= 0) {
+          double b0 = B[sc], b1 = B[nc + (size_t)sc], b2 = B[2 * nc + (size_t)sc];
+          G0[u] = w * (A[0] * b0 + A[1] * b1 + A[2] * b2);
+          G1[u] = w * (A[3] * b0 + A[4] * b1 + A[5] * b2);
+          G2[u] = w * (A[6] * b0 + A[7] * b1 + A[8] * b2);
+        } else if (sc == -1) {
+          G0[u] = G1[u] = G2[u] = 0;
+        } else {
+          G0[u] = w * sim_cols[-2 - sc][0];
+          G1[u] = w * sim_cols[-2 - sc][1];
+          G2[u] = w * sim_cols[-2 - sc][2];
+        }
+      }
+      for (int u = n; u < ld; u++) G0[u] = G1[u] = G2[u] = 0;
+      for (int a = 0; a < 3; a++) Gd[R + a] = w * d[a];
+      R += 3;
+    }
+    if (R == 0) continue;
+    for (; R % 6; R++) { /* zero rows up to a multiple of 6, the unit of the products below */
+      memset(G + (size_t)R * (size_t)ld, 0, (size_t)ld * sizeof *G);
+      Gd[R] = 0;
+    }
+    for (int u = 0; u < n; u++) {
+      /* row u of GᵀG up to the diagonal, six rows of G at a time, in blocks of 4 columns */
+      double hl[NT_MAX + 4], gu = 0;
+      int vend = (u + 4) & ~3;
+      for (int v = 0; v < vend; v++) hl[v] = 0;
+      for (int r = 0; r < R; r += 6) {
+        const double *R0 = G + (size_t)r * (size_t)ld, *R1 = R0 + ld, *R2 = R1 + ld, *R3 = R2 + ld, *R4 = R3 + ld,
+                     *R5 = R4 + ld;
+        double a0 = R0[u], a1 = R1[u], a2 = R2[u], a3 = R3[u], a4 = R4[u], a5 = R5[u];
+        gu += a0 * Gd[r] + a1 * Gd[r + 1] + a2 * Gd[r + 2] + a3 * Gd[r + 3] + a4 * Gd[r + 4] + a5 * Gd[r + 5];
+        for (int v = 0; v < vend; v += 4)
+          for (int t = v; t < v + 4; t++)
+            hl[t] += a0 * R0[t] + a1 * R1[t] + a2 * R2[t] + a3 * R3[t] + a4 * R4[t] + a5 * R5[t];
+      }
+      g[var[u]] += gu;
+      double *row = H + (size_t)piv[u] * unt; /* lower triangle: the columns are in pivot order */
+      for (int v = 0; v <= u; v++) row[piv[v]] += hl[v];
+    }
+  }
 }
 
 /* Clamps free parameters to the model's limits (when enabled). */
@@ -443,13 +661,23 @@ static void sim_step(const mhrfit_similarity *in, const double *d, bool with_sca
 }
 
 /* Levenberg–Marquardt over the free pose dimensions and the similarity; m is the start on entry
- * and the best iterate on return, cur its evaluation (with the similarity reached). */
-static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, mhrfit_error *err) {
+ * and the best iterate on return, cur its evaluation (with the similarity reached), which on entry
+ * must be the last evaluate() (its state is linearised). *at_state tells whether the fitter's state
+ * (predictions, weights, residuals) on return is still that of m, i.e. no trial was rejected after
+ * the last accepted one. */
+static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, bool *at_state,
+                     mhrfit_error *err) {
   int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = f->o.iters ? f->o.iters : 50;
-  double mu = 1e-3, trial[NP];
-  mhrfit_similarity sim = cur->sim;
-  if (!evaluate(f, m, &sim, cur, err)) return false;
-  linearize(f, m, cur, true, f->g, f->H);
+  /* Initial damping: light when every free dimension has a quadratic prior (the regularisers
+   * bound every Gauss–Newton step, and heavier damping only slows the first iterations), the
+   * classic 1e-3 when some direction is held by the data alone (nearly flat directions, such as
+   * scale against the flexible lengths without regularisers, need the damping from the start). */
+  bool all_regularised = true;
+  for (int i = 0; i < nf; i++) all_regularised = all_regularised && f->reg_w[f->free_idx[i]] + f->temp_w[f->free_idx[i]] > 0;
+  double mu = all_regularised ? 1e-5 : 1e-3, trial[NP];
+  *at_state = true;
+  if (!lin_plan(f, ns, err)) return false;
+  linearize(f, m, cur, f->g, f->H);
   res->n_iters = 0;
   res->best_iter = -1;
   for (int it = 0; it < iters; it++) {
@@ -463,10 +691,7 @@ static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_resu
     for (;;) {
       static const double eps = 1e-9;
       for (int i = 0; i < nt; i++) f->delta[i] = -f->g[i];
-      for (int i = 0; i < nt; i++) f->H[i * nt + i] = f->H[i * nt + i] * (1 + mu) + mu * eps;
-      bool ok = mf_cholesky_solve_ws(f->H, f->delta, nt, f->delta, f->Lw);
-      for (int i = 0; i < nt; i++) f->H[i * nt + i] = (f->H[i * nt + i] - mu * eps) / (1 + mu);
-      if (ok) {
+      if (mf_spchol_factor(&f->chol, f->H, 1 + mu, mu * eps) && mf_spchol_solve(&f->chol, f->delta, f->delta)) {
         memcpy(trial, m, sizeof trial);
         for (int i = 0; i < nf; i++) trial[f->free_idx[i]] += f->delta[i];
         clamp_limits(f, trial);
@@ -474,14 +699,16 @@ static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_resu
         sim_step(&cur->sim, f->delta + nf, f->o.with_scale, &tsim);
         eval_out e;
         mhrfit_error terr = {0};
+        *at_state = false;
         if (evaluate(f, trial, &tsim, &e, &terr) && e.loss < cur->loss) {
+          *at_state = true;
           double rel = (cur->loss - e.loss) / fmax(cur->loss, 1e-300);
           memcpy(m, trial, sizeof trial);
           *cur = e;
-          linearize(f, m, cur, true, f->g, f->H); /* the state of the accepted trial is current */
           res->best_iter = it;
           mu = fmax(mu / 3, 1e-12);
           stop = rel < f->o.rel_tol;
+          if (!stop && it + 1 < iters) linearize(f, m, cur, f->g, f->H); /* at the accepted trial's state */
           break;
         }
       }
@@ -516,7 +743,7 @@ static bool solve_adam(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_re
       if (it == 0) return false;
       break; /* the last accepted pose stays the best */
     }
-    linearize(f, m, &e, false, f->g, NULL);
+    gradient(f, m, &e, f->g);
     f->hist[it] = e.loss;
     f->dhist[it] = e.data;
     res->n_iters = it + 1;
@@ -770,11 +997,12 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_
   if (!evaluate(f, m, NULL, &cur, err)) return false;
   res->init_loss = cur.loss;
   res->init_data_loss = cur.data;
-  bool ok = f->o.solver == MHRFIT_SOLVER_ADAM ? solve_adam(f, m, &cur, res, err) : solve_lm(f, m, &cur, res, err);
+  bool lm = f->o.solver == MHRFIT_SOLVER_LM, at_state = false;
+  bool ok = lm ? solve_lm(f, m, &cur, res, &at_state, err) : solve_adam(f, m, &cur, res, err);
   if (!ok) return false;
-  /* 4. restore (m is the best pose) and recompute at it */
-  eval_out fin;
-  if (!evaluate(f, m, f->o.solver == MHRFIT_SOLVER_LM ? &cur.sim : NULL, &fin, err)) return false;
+  /* 4. restore (m is the best pose) and recompute at it, unless LM's last evaluation was there */
+  eval_out fin = cur;
+  if (!at_state && !evaluate(f, m, lm ? &cur.sim : NULL, &fin, err)) return false;
   res->best_loss = cur.loss;
   res->best_data_loss = cur.data;
   for (int i = 0; i < res->n_iters; i++) {
