@@ -7,15 +7,7 @@
 /* Pixel error of X in every valid view (+inf where it does not project). */
 static void residuals(mhrfit_triangulator *t, const double *uv, const double X[3], double *err) {
   for (size_t v = 0; v < t->n_views; v++) {
-    err[v] = NAN;
-    if (!t->valid[v]) continue;
-    double p[2];
-    if (!mhrfit_camera_project(&t->cams[v], X, p, NULL)) {
-      err[v] = INFINITY;
-      continue;
-    }
-    double du = p[0] - uv[2 * v], dv = p[1] - uv[2 * v + 1];
-    err[v] = sqrt(du * du + dv * dv);
+    err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
   }
 }
 
@@ -78,10 +70,9 @@ static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int 
       const double *J = t->Jpix[v];
       double eu = J[0] * dx + J[1] * dy, ev = J[2] * dx + J[3] * dy, e2 = eu * eu + ev * ev;
       err[v] = sqrt(e2);
-      if (e2 < gate2) {
-        cnt++;
-        sq += e2;
-      }
+      bool in = e2 < gate2; /* branch-free: outliers are too frequent to predict */
+      cnt += in;
+      sq += in ? e2 : 0.0;
     } else {
       err[v] = INFINITY;
     }
@@ -120,14 +111,18 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       ok = uv[2 * v] >= 0 && uv[2 * v] < c->width && uv[2 * v + 1] >= 0 && uv[2 * v + 1] < c->height;
     /* a zero confidence is always missing (OpenPose writes undetected points as 0, 0, 0) */
     if (ok && conf) ok = isfinite(conf[v]) && conf[v] > 0 && conf[v] >= t->o.min_conf;
-    if (ok) ok = mhrfit_camera_pixel_to_normalized(c, uv + 2 * v, t->xn[v], NULL);
+    t->in[v] = ok; /* scratch: the observations to undistort */
+  }
+  double Jd[MF_TRI_MAX_VIEWS][4];
+  mf_camera_pixel_to_normalized_jac_n(t->cams, t->kind, uv, V, t->in, t->xn, Jd, t->valid);
+  for (size_t v = 0; v < V; v++) {
+    bool ok = t->in[v] && t->valid[v];
     if (ok) {
-      double xd[2], Jd[4];
-      mhrfit_camera_distort_jacobian(c, t->xn[v], xd, Jd);
-      t->Jpix[v][0] = c->K[0] * Jd[0] + c->K[1] * Jd[2];
-      t->Jpix[v][1] = c->K[0] * Jd[1] + c->K[1] * Jd[3];
-      t->Jpix[v][2] = c->K[4] * Jd[2];
-      t->Jpix[v][3] = c->K[4] * Jd[3];
+      const mhrfit_camera *c = &t->cams[v];
+      t->Jpix[v][0] = c->K[0] * Jd[v][0] + c->K[1] * Jd[v][2];
+      t->Jpix[v][1] = c->K[0] * Jd[v][1] + c->K[1] * Jd[v][3];
+      t->Jpix[v][2] = c->K[4] * Jd[v][2];
+      t->Jpix[v][3] = c->K[4] * Jd[v][3];
       const double *R = c->R; /* ray direction Rᵀ·(x, y, 1), normalised */
       double x = t->xn[v][0], y = t->xn[v][1];
       double d[3] = {R[0] * x + R[3] * y + R[6], R[1] * x + R[4] * y + R[7], R[2] * x + R[5] * y + R[8]};
@@ -220,8 +215,13 @@ chosen:
   if (dlt_on(t, t->in, conf, X)) memcpy(best, X, sizeof X); /* reseed from the inliers */
   memcpy(p->X_init, best, sizeof best);
   for (int pass = 0; pass < 2; pass++) {
-    if (t->o.lm_iters > 0) mf_point_lm(t, uv, t->in, X);
-    residuals(t, uv, X, t->err);
+    /* the refinement leaves the exact errors of its used views; the others are computed here */
+    if (t->o.lm_iters > 0 && mf_point_lm(t, uv, t->in, X, t->err)) {
+      for (size_t v = 0; v < V; v++)
+        if (!t->in[v]) t->err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
+    } else {
+      residuals(t, uv, X, t->err);
+    }
     /* the inliers are the valid views the refined point explains within the gate (exact errors):
      * re-admit views that now agree, drop views that no longer do (keeping at least two) */
     bool changed = false;

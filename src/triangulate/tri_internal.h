@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "geom/camera_internal.h"
 #include "mhrfit/triangulate.h"
 
 #define MF_TRI_MAX_VIEWS 64
@@ -14,14 +15,15 @@ struct mhrfit_triangulator {
   size_t n_views, max_kp;
   double cos_min_angle; /* cos(min_angle_deg) */
   mhrfit_camera cams[MF_TRI_MAX_VIEWS];
+  mf_cam_kind kind[MF_TRI_MAX_VIEWS]; /* distortion facts of each camera, for the fast paths */
   double P_norm[MF_TRI_MAX_VIEWS][12]; /* [R|t], row-major 3x4 */
   double P_pix[MF_TRI_MAX_VIEWS][12];  /* K[R|t] */
   double centre[MF_TRI_MAX_VIEWS][3];
   /* per-point scratch (no allocation in process) */
   bool valid[MF_TRI_MAX_VIEWS];
   double xn[MF_TRI_MAX_VIEWS][2];
-  double Jpix[MF_TRI_MAX_VIEWS][4];
-  double ray[MF_TRI_MAX_VIEWS][3];  /* unit world direction of each observation's ray */ /* d(pixel)/d(normalised undistorted) at each observation */
+  double Jpix[MF_TRI_MAX_VIEWS][4]; /* d(pixel)/d(normalised undistorted) at each observation */
+  double ray[MF_TRI_MAX_VIEWS][3];  /* unit world direction of each observation's ray */
   double err[MF_TRI_MAX_VIEWS];
   double w[MF_TRI_MAX_VIEWS];
   bool in[MF_TRI_MAX_VIEWS];
@@ -50,8 +52,13 @@ bool mf_triangulate_ls(const double *const *P, const double *x, const double *y,
 
 /* Refines X by Levenberg-Marquardt on the pixel reprojection error over the views with use[v]
  * (uv observations), analytic Jacobian, optional Huber IRLS. False when the result is not finite
- * (X is then unchanged). */
-bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use, double X[3]);
+ * (X is then unchanged). When err is not NULL, a successful refinement also leaves the pixel error
+ * of the returned X in err[v] for every used view (the value mf_tri_pixel_error() gives). */
+bool mf_point_lm(const mhrfit_triangulator *t, const double *uv, const bool *use, double X[3], double *err);
+
+/* Pixel reprojection error of X in view v through the full camera model (uv: the keypoint's V
+ * observations); +inf when X does not project. */
+double mf_tri_pixel_error(const mhrfit_triangulator *t, size_t v, const double *uv, const double X[3]);
 
 /* The default method and the Pose2Sim rule for one keypoint; uv/conf point at the keypoint's V
  * observations. */

@@ -54,6 +54,7 @@ mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n
   t->max_kp = max_keypoints;
   for (size_t v = 0; v < n_views; v++) {
     t->cams[v] = cams[v];
+    t->kind[v] = mf_camera_kind(&cams[v]);
     const double *R = cams[v].R, *tr = cams[v].t, *K = cams[v].K;
     for (int r = 0; r < 3; r++) {
       for (int c = 0; c < 3; c++) t->P_norm[v][4 * r + c] = R[3 * r + c];
