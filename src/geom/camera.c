@@ -48,7 +48,8 @@ void mhrfit_camera_distort_jacobian(const mhrfit_camera *cam, const double xn[2]
 
 bool mhrfit_camera_project(const mhrfit_camera *cam, const double X[3], double uv[2], double J[6]) {
   mf_cam_proj c;
-  bool ok = mf_camera_project_cached(cam, mf_camera_kind(cam).poly, X, uv, J ? &c : NULL);
+  bool poly = cam->dist[5] == 0.0 && cam->dist[6] == 0.0 && cam->dist[7] == 0.0; /* mf_camera_kind(cam).poly */
+  bool ok = mf_camera_project_cached(cam, poly, X, uv, J ? &c : NULL);
   if (!J) return ok;
   if (c.in_front) mf_camera_project_jacobian(cam, &c, J);
   else

@@ -54,9 +54,11 @@ static int count_inliers(const mhrfit_triangulator *t, const double *err) {
  * normalised observation and J = K·∂distort/∂xn at xn (precomputed once per observation),
  * e ≈ ‖J·(π_n(X) − xn)‖, where π_n is the distortion-free normalised projection. This is exact to
  * first order in the error (the regime of the gate) and spares a full distorted projection per
- * candidate and view; the chosen point's final errors use the full model. */
+ * candidate and view; the chosen point's final errors use the full model. The squared errors go to
+ * err2 (+inf where X is behind the camera): the square roots are only taken for the chosen
+ * candidate. */
 static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int n_valid, int need, int *count,
-                           double *msq, double *err) {
+                           double *msq, double *err2) {
   int cnt = 0, seen = 0;
   double sq = 0, gate2 = t->o.inlier_thresh * t->o.inlier_thresh;
   for (size_t v = 0; v < t->n_views; v++) {
@@ -69,12 +71,12 @@ static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int 
       double dy = (P[4] * X[0] + P[5] * X[1] + P[6] * X[2] + P[7]) / z - t->xn[v][1];
       const double *J = t->Jpix[v];
       double eu = J[0] * dx + J[1] * dy, ev = J[2] * dx + J[3] * dy, e2 = eu * eu + ev * ev;
-      err[v] = sqrt(e2);
+      err2[v] = e2;
       bool in = e2 < gate2; /* branch-free: outliers are too frequent to predict */
       cnt += in;
       sq += in ? e2 : 0.0;
     } else {
-      err[v] = INFINITY;
+      err2[v] = INFINITY;
     }
     if (cnt + (n_valid - seen) < need) return false;
   }
@@ -140,7 +142,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
   double best[3] = {NAN, NAN, NAN}, best_score = INFINITY;
   int best_count = -1;
   bool have = false, any_geometry = false;
-  double best_err[MF_TRI_MAX_VIEWS];
+  double best_err2[MF_TRI_MAX_VIEWS]; /* squared first-order errors of the best candidate */
   for (size_t a = 0; a < V; a++) {
     if (!t->valid[a]) continue;
     for (size_t b = a + 1; b < V; b++) {
@@ -163,7 +165,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       if (t->o.rank_by_consensus) {
         /* Rank by consensus; among equal support, by the mean squared error of the agreeing
          * views (a truncated-quadratic, MSAC-like cost), which separates the clean pair from
-         * pairs that include an outlier. */
+         * pairs that include an outlier. (t->err holds squared errors here.) */
         if (!eval_candidate(t, X, n_valid, best_count > 2 ? best_count : 2, &cnt, &s, t->err)) continue;
       } else { /* the original: the robust score over all valid views */
         residuals(t, uv, X, t->err);
@@ -175,7 +177,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         best_count = cnt;
         best_score = s;
         memcpy(best, X, sizeof best);
-        if (t->o.rank_by_consensus) memcpy(best_err, t->err, V * sizeof *best_err);
+        if (t->o.rank_by_consensus) memcpy(best_err2, t->err, V * sizeof *best_err2);
       }
       /* Stop once the best candidate is supported by a clear majority: any other candidate with
        * as much support would share at least three views with it, agreeing within the gate, i.e.
@@ -195,7 +197,7 @@ chosen:
   /* Initial inliers: with consensus ranking, the chosen candidate's (first-order) pixel errors are
    * at hand; the original ranking computes them now. Both are replaced by exact errors below. */
   if (t->o.rank_by_consensus) {
-    for (size_t v = 0; v < V; v++) t->err[v] = t->valid[v] ? best_err[v] : NAN;
+    for (size_t v = 0; v < V; v++) t->err[v] = t->valid[v] ? sqrt(best_err2[v]) : NAN;
   } else {
     residuals(t, uv, best, t->err);
   }
