@@ -103,7 +103,7 @@ static void set_inliers(const mhrfit_triangulator *t, const double *err, bool *i
   for (size_t v = 0; v < t->n_views; v++) in[v] = t->valid[v] && err[v] < t->o.inlier_thresh;
 }
 
-void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p) {
+bool mf_tri_default_start(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p) {
   size_t V = t->n_views;
   int n_valid = 0;
   for (size_t v = 0; v < V; v++) {
@@ -136,7 +136,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
   }
   if (n_valid < 2) {
     p->reason = n_valid == 0 ? MHRFIT_TRI_NO_VIEWS : MHRFIT_TRI_ONE_VIEW;
-    return;
+    return false;
   }
   /* Pair candidates. */
   double best[3] = {NAN, NAN, NAN}, best_score = INFINITY;
@@ -192,7 +192,7 @@ chosen:
      * DLT on all views, which has the same degeneracy, so report it; or no candidate is supported
      * by two views within the gate. */
     p->reason = any_geometry ? MHRFIT_TRI_ALL_OUTLIERS : MHRFIT_TRI_DEGENERATE;
-    return;
+    return false;
   }
   /* Initial inliers: with consensus ranking, the chosen candidate's (first-order) pixel errors are
    * at hand; the original ranking computes them now. Both are replaced by exact errors below. */
@@ -216,9 +216,29 @@ chosen:
   memcpy(X, best, sizeof X);
   if (dlt_on(t, t->in, conf, X)) memcpy(best, X, sizeof X); /* reseed from the inliers */
   memcpy(p->X_init, best, sizeof best);
+  memcpy(p->X, X, sizeof X); /* the refinement starts here */
+  memcpy(p->valid, t->valid, V * sizeof *p->valid);
+  memcpy(p->in, t->in, V * sizeof *p->in);
+  p->n_in = n_in;
+  return true;
+}
+
+void mf_tri_default_finish(mhrfit_triangulator *t, const double *uv, mf_tri_point *p, bool refined, bool lm_ok) {
+  size_t V = t->n_views;
+  memcpy(t->valid, p->valid, V * sizeof *t->valid);
+  memcpy(t->in, p->in, V * sizeof *t->in);
+  double X[3];
+  memcpy(X, p->X, sizeof X);
   for (int pass = 0; pass < 2; pass++) {
     /* the refinement leaves the exact errors of its used views; the others are computed here */
-    if (t->o.lm_iters > 0 && mf_point_lm(t, uv, t->in, X, t->err)) {
+    if (pass > 0) {
+      refined = t->o.lm_iters > 0;
+      lm_ok = refined && mf_point_lm(t, uv, t->in, X, t->err);
+    } else if (refined && lm_ok) {
+      for (size_t v = 0; v < V; v++)
+        if (t->in[v]) t->err[v] = p->err[v];
+    }
+    if (refined && lm_ok) {
       for (size_t v = 0; v < V; v++)
         if (!t->in[v]) t->err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
     } else {
@@ -245,9 +265,10 @@ chosen:
       used++;
       if (!(t->err[v] < t->o.inlier_thresh)) agree = false;
     }
-  if (!agree && n_in < 2) {
+  if (!agree && p->n_in < 2) {
     p->reason = MHRFIT_TRI_ALL_OUTLIERS;
     for (int i = 0; i < 3; i++) p->X_init[i] = NAN;
+    for (size_t v = 0; v < V; v++) p->err[v] = NAN; /* the refinement may have written some */
     return;
   }
   memcpy(p->X, X, sizeof X);
