@@ -1,5 +1,6 @@
 /* Triangulation on synthetic scenes: accuracy and robustness (consensus vs the original's rule),
- * reason codes, inlier masks, NaN/Inf inputs, the Pose2Sim bound at 16 cameras. */
+ * reason codes, inlier masks, NaN/Inf inputs, reported errors exact, the Pose2Sim bound at 16
+ * cameras. */
 #include "harness.h"
 
 #include <math.h>
@@ -135,6 +136,63 @@ static void test_reasons_and_masks(void) {
   CHECK(!mf_sym_eigen(A, 4, w, V));
 }
 
+/* The reported per-view errors are those of the returned point through the public projection, bit
+ * for bit (the refinement hands over the errors of its last evaluation for the views it used; the
+ * others are computed afterwards), also with Huber weights in the refinement; on this scene the
+ * inlier mask is exactly the valid views within the gate. */
+static void test_reported_errors_exact(void) {
+  enum { V = 8, F = 20 };
+  mhrfit_camera cams[V];
+  for (int i = 0; i < V; i++) synth_camera(i, V, 3.5, 1.5, &cams[i]);
+  for (int robust = 0; robust < 2; robust++) {
+    mhrfit_tri_options o;
+    mhrfit_tri_options_default(&o);
+    o.robust_lm = robust;
+    mhrfit_error err = {0};
+    mhrfit_triangulator *t = mhrfit_triangulator_new(cams, V, K, &o, &err);
+    REQUIRE(t);
+    synth_rng r = {5 + (uint64_t)robust};
+    static double pts[K * 3], uv[K * V * 2], out[K * 3], e[K * V];
+    static uint8_t in[K * V];
+    static int32_t reason[K], used[K];
+    int n_ok = 0, n_views = 0, exact = 0, mask_ok = 0;
+    for (int f = 0; f < F; f++) {
+      synth_frame(&r, cams, V, K, 1.0, 0.10, 0.03, pts, uv, NULL);
+      mhrfit_tri_result res = {.points = out, .inliers = in, .reproj_err = e, .n_views_used = used, .reason = reason};
+      REQUIRE(mhrfit_triangulator_process(t, K, uv, NULL, &res, &err));
+      for (int k = 0; k < K; k++) {
+        if (reason[k] != MHRFIT_TRI_OK) continue;
+        n_ok++;
+        int cnt = 0;
+        bool mask = true;
+        for (int v = 0; v < V; v++) {
+          const double *o_uv = uv + 2 * (k * V + v);
+          if (!isfinite(o_uv[0])) {
+            mask = mask && !in[k * V + v] && isnan(e[k * V + v]);
+            continue;
+          }
+          double p[2], ref = INFINITY;
+          if (mhrfit_camera_project(&cams[v], out + 3 * k, p, NULL)) {
+            double du = p[0] - o_uv[0], dv = p[1] - o_uv[1];
+            ref = sqrt(du * du + dv * dv);
+          }
+          n_views++;
+          exact += !memcmp(&ref, &e[k * V + v], sizeof ref);
+          mask = mask && (in[k * V + v] != 0) == (e[k * V + v] < o.inlier_thresh);
+          cnt += in[k * V + v];
+        }
+        mask_ok += mask && cnt == used[k];
+      }
+    }
+    printf("  %s: %d points, %d of %d view errors bit-identical to the public projection, %d masks exact\n",
+           robust ? "Huber LM" : "plain LM", n_ok, exact, n_views, mask_ok);
+    CHECK(n_ok > F * K * 9 / 10);
+    CHECK(exact == n_views);
+    CHECK(mask_ok == n_ok);
+    mhrfit_triangulator_free(t);
+  }
+}
+
 static void test_degenerate_pair(void) {
   /* two cameras at the same place: every ray pair is parallel, no point */
   mhrfit_camera cams[2];
@@ -184,6 +242,7 @@ int main(void) {
   RUN(test_robustness_4_cameras);
   RUN(test_robustness_8_cameras);
   RUN(test_reasons_and_masks);
+  RUN(test_reported_errors_exact);
   RUN(test_degenerate_pair);
   RUN(test_pose2sim_many_cameras);
   return test_report();

@@ -31,21 +31,29 @@ bool mf_dlt(const double *const *P, const double *x, const double *y, const doub
 bool mf_triangulate_ls(const double *const *P, const double *x, const double *y, const double *w, int n, double X[3]) {
   if (n < 2) return false;
   /* Rows a·X = b with a = w(x P[2] - P[0])[0..2], b = -w(x P[2] - P[0])[3] (same for y):
-   * normal equations (AᵀA) X = Aᵀb, solved by Cholesky. */
-  double M[9] = {0}, g[3] = {0};
+   * normal equations (AᵀA) X = Aᵀb, solved by Cholesky. AᵀA is symmetric: its upper triangle is
+   * accumulated and mirrored. */
+  double m00 = 0, m01 = 0, m02 = 0, m11 = 0, m12 = 0, m22 = 0, g0 = 0, g1 = 0, g2 = 0;
   for (int v = 0; v < n; v++) {
     const double *p = P[v];
     double wv = w ? w[v] : 1.0;
     if (!isfinite(x[v]) || !isfinite(y[v]) || !isfinite(wv)) return false;
     for (int r = 0; r < 2; r++) {
       double c = r == 0 ? x[v] : y[v];
-      double a[4];
-      for (int k = 0; k < 4; k++) a[k] = wv * (c * p[8 + k] - p[4 * r + k]);
-      for (int i = 0; i < 3; i++) {
-        g[i] -= a[i] * a[3];
-        for (int j = 0; j < 3; j++) M[3 * i + j] += a[i] * a[j];
-      }
+      const double *pr = p + 4 * r;
+      double a0 = wv * (c * p[8] - pr[0]), a1 = wv * (c * p[9] - pr[1]);
+      double a2 = wv * (c * p[10] - pr[2]), a3 = wv * (c * p[11] - pr[3]);
+      g0 -= a0 * a3;
+      g1 -= a1 * a3;
+      g2 -= a2 * a3;
+      m00 += a0 * a0;
+      m01 += a0 * a1;
+      m02 += a0 * a2;
+      m11 += a1 * a1;
+      m12 += a1 * a2;
+      m22 += a2 * a2;
     }
   }
+  double M[9] = {m00, m01, m02, m01, m11, m12, m02, m12, m22}, g[3] = {g0, g1, g2};
   return mf_solve3_spd(M, g, X);
 }

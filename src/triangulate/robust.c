@@ -7,15 +7,7 @@
 /* Pixel error of X in every valid view (+inf where it does not project). */
 static void residuals(mhrfit_triangulator *t, const double *uv, const double X[3], double *err) {
   for (size_t v = 0; v < t->n_views; v++) {
-    err[v] = NAN;
-    if (!t->valid[v]) continue;
-    double p[2];
-    if (!mhrfit_camera_project(&t->cams[v], X, p, NULL)) {
-      err[v] = INFINITY;
-      continue;
-    }
-    double du = p[0] - uv[2 * v], dv = p[1] - uv[2 * v + 1];
-    err[v] = sqrt(du * du + dv * dv);
+    err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
   }
 }
 
@@ -62,9 +54,11 @@ static int count_inliers(const mhrfit_triangulator *t, const double *err) {
  * normalised observation and J = K·∂distort/∂xn at xn (precomputed once per observation),
  * e ≈ ‖J·(π_n(X) − xn)‖, where π_n is the distortion-free normalised projection. This is exact to
  * first order in the error (the regime of the gate) and spares a full distorted projection per
- * candidate and view; the chosen point's final errors use the full model. */
+ * candidate and view; the chosen point's final errors use the full model. The squared errors go to
+ * err2 (+inf where X is behind the camera): the square roots are only taken for the chosen
+ * candidate. */
 static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int n_valid, int need, int *count,
-                           double *msq, double *err) {
+                           double *msq, double *err2) {
   int cnt = 0, seen = 0;
   double sq = 0, gate2 = t->o.inlier_thresh * t->o.inlier_thresh;
   for (size_t v = 0; v < t->n_views; v++) {
@@ -77,13 +71,12 @@ static bool eval_candidate(const mhrfit_triangulator *t, const double X[3], int 
       double dy = (P[4] * X[0] + P[5] * X[1] + P[6] * X[2] + P[7]) / z - t->xn[v][1];
       const double *J = t->Jpix[v];
       double eu = J[0] * dx + J[1] * dy, ev = J[2] * dx + J[3] * dy, e2 = eu * eu + ev * ev;
-      err[v] = sqrt(e2);
-      if (e2 < gate2) {
-        cnt++;
-        sq += e2;
-      }
+      err2[v] = e2;
+      bool in = e2 < gate2; /* branch-free: outliers are too frequent to predict */
+      cnt += in;
+      sq += in ? e2 : 0.0;
     } else {
-      err[v] = INFINITY;
+      err2[v] = INFINITY;
     }
     if (cnt + (n_valid - seen) < need) return false;
   }
@@ -110,7 +103,7 @@ static void set_inliers(const mhrfit_triangulator *t, const double *err, bool *i
   for (size_t v = 0; v < t->n_views; v++) in[v] = t->valid[v] && err[v] < t->o.inlier_thresh;
 }
 
-void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p) {
+bool mf_tri_default_start(mhrfit_triangulator *t, const double *uv, const double *conf, mf_tri_point *p) {
   size_t V = t->n_views;
   int n_valid = 0;
   for (size_t v = 0; v < V; v++) {
@@ -120,14 +113,18 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       ok = uv[2 * v] >= 0 && uv[2 * v] < c->width && uv[2 * v + 1] >= 0 && uv[2 * v + 1] < c->height;
     /* a zero confidence is always missing (OpenPose writes undetected points as 0, 0, 0) */
     if (ok && conf) ok = isfinite(conf[v]) && conf[v] > 0 && conf[v] >= t->o.min_conf;
-    if (ok) ok = mhrfit_camera_pixel_to_normalized(c, uv + 2 * v, t->xn[v], NULL);
+    t->in[v] = ok; /* scratch: the observations to undistort */
+  }
+  double Jd[MF_TRI_MAX_VIEWS][4];
+  mf_camera_pixel_to_normalized_jac_n(t->cams, t->kind, uv, V, t->in, t->xn, Jd, t->valid);
+  for (size_t v = 0; v < V; v++) {
+    bool ok = t->in[v] && t->valid[v];
     if (ok) {
-      double xd[2], Jd[4];
-      mhrfit_camera_distort_jacobian(c, t->xn[v], xd, Jd);
-      t->Jpix[v][0] = c->K[0] * Jd[0] + c->K[1] * Jd[2];
-      t->Jpix[v][1] = c->K[0] * Jd[1] + c->K[1] * Jd[3];
-      t->Jpix[v][2] = c->K[4] * Jd[2];
-      t->Jpix[v][3] = c->K[4] * Jd[3];
+      const mhrfit_camera *c = &t->cams[v];
+      t->Jpix[v][0] = c->K[0] * Jd[v][0] + c->K[1] * Jd[v][2];
+      t->Jpix[v][1] = c->K[0] * Jd[v][1] + c->K[1] * Jd[v][3];
+      t->Jpix[v][2] = c->K[4] * Jd[v][2];
+      t->Jpix[v][3] = c->K[4] * Jd[v][3];
       const double *R = c->R; /* ray direction Rᵀ·(x, y, 1), normalised */
       double x = t->xn[v][0], y = t->xn[v][1];
       double d[3] = {R[0] * x + R[3] * y + R[6], R[1] * x + R[4] * y + R[7], R[2] * x + R[5] * y + R[8]};
@@ -139,13 +136,13 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
   }
   if (n_valid < 2) {
     p->reason = n_valid == 0 ? MHRFIT_TRI_NO_VIEWS : MHRFIT_TRI_ONE_VIEW;
-    return;
+    return false;
   }
   /* Pair candidates. */
   double best[3] = {NAN, NAN, NAN}, best_score = INFINITY;
   int best_count = -1;
   bool have = false, any_geometry = false;
-  double best_err[MF_TRI_MAX_VIEWS];
+  double best_err2[MF_TRI_MAX_VIEWS]; /* squared first-order errors of the best candidate */
   for (size_t a = 0; a < V; a++) {
     if (!t->valid[a]) continue;
     for (size_t b = a + 1; b < V; b++) {
@@ -168,7 +165,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
       if (t->o.rank_by_consensus) {
         /* Rank by consensus; among equal support, by the mean squared error of the agreeing
          * views (a truncated-quadratic, MSAC-like cost), which separates the clean pair from
-         * pairs that include an outlier. */
+         * pairs that include an outlier. (t->err holds squared errors here.) */
         if (!eval_candidate(t, X, n_valid, best_count > 2 ? best_count : 2, &cnt, &s, t->err)) continue;
       } else { /* the original: the robust score over all valid views */
         residuals(t, uv, X, t->err);
@@ -180,7 +177,7 @@ void mf_tri_default_point(mhrfit_triangulator *t, const double *uv, const double
         best_count = cnt;
         best_score = s;
         memcpy(best, X, sizeof best);
-        if (t->o.rank_by_consensus) memcpy(best_err, t->err, V * sizeof *best_err);
+        if (t->o.rank_by_consensus) memcpy(best_err2, t->err, V * sizeof *best_err2);
       }
       /* Stop once the best candidate is supported by a clear majority: any other candidate with
        * as much support would share at least three views with it, agreeing within the gate, i.e.
@@ -195,12 +192,12 @@ chosen:
      * DLT on all views, which has the same degeneracy, so report it; or no candidate is supported
      * by two views within the gate. */
     p->reason = any_geometry ? MHRFIT_TRI_ALL_OUTLIERS : MHRFIT_TRI_DEGENERATE;
-    return;
+    return false;
   }
   /* Initial inliers: with consensus ranking, the chosen candidate's (first-order) pixel errors are
    * at hand; the original ranking computes them now. Both are replaced by exact errors below. */
   if (t->o.rank_by_consensus) {
-    for (size_t v = 0; v < V; v++) t->err[v] = t->valid[v] ? best_err[v] : NAN;
+    for (size_t v = 0; v < V; v++) t->err[v] = t->valid[v] ? sqrt(best_err2[v]) : NAN;
   } else {
     residuals(t, uv, best, t->err);
   }
@@ -219,9 +216,34 @@ chosen:
   memcpy(X, best, sizeof X);
   if (dlt_on(t, t->in, conf, X)) memcpy(best, X, sizeof X); /* reseed from the inliers */
   memcpy(p->X_init, best, sizeof best);
+  memcpy(p->X, X, sizeof X); /* the refinement starts here */
+  memcpy(p->valid, t->valid, V * sizeof *p->valid);
+  memcpy(p->in, t->in, V * sizeof *p->in);
+  p->n_in = n_in;
+  return true;
+}
+
+void mf_tri_default_finish(mhrfit_triangulator *t, const double *uv, mf_tri_point *p, bool refined, bool lm_ok) {
+  size_t V = t->n_views;
+  memcpy(t->valid, p->valid, V * sizeof *t->valid);
+  memcpy(t->in, p->in, V * sizeof *t->in);
+  double X[3];
+  memcpy(X, p->X, sizeof X);
   for (int pass = 0; pass < 2; pass++) {
-    if (t->o.lm_iters > 0) mf_point_lm(t, uv, t->in, X);
-    residuals(t, uv, X, t->err);
+    /* the refinement leaves the exact errors of its used views; the others are computed here */
+    if (pass > 0) {
+      refined = t->o.lm_iters > 0;
+      lm_ok = refined && mf_point_lm(t, uv, t->in, X, t->err);
+    } else if (refined && lm_ok) {
+      for (size_t v = 0; v < V; v++)
+        if (t->in[v]) t->err[v] = p->err[v];
+    }
+    if (refined && lm_ok) {
+      for (size_t v = 0; v < V; v++)
+        if (!t->in[v]) t->err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
+    } else {
+      residuals(t, uv, X, t->err);
+    }
     /* the inliers are the valid views the refined point explains within the gate (exact errors):
      * re-admit views that now agree, drop views that no longer do (keeping at least two) */
     bool changed = false;
@@ -243,9 +265,10 @@ chosen:
       used++;
       if (!(t->err[v] < t->o.inlier_thresh)) agree = false;
     }
-  if (!agree && n_in < 2) {
+  if (!agree && p->n_in < 2) {
     p->reason = MHRFIT_TRI_ALL_OUTLIERS;
     for (int i = 0; i < 3; i++) p->X_init[i] = NAN;
+    for (size_t v = 0; v < V; v++) p->err[v] = NAN; /* the refinement may have written some */
     return;
   }
   memcpy(p->X, X, sizeof X);

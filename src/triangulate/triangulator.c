@@ -54,6 +54,7 @@ mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n
   t->max_kp = max_keypoints;
   for (size_t v = 0; v < n_views; v++) {
     t->cams[v] = cams[v];
+    t->kind[v] = mf_camera_kind(&cams[v]);
     const double *R = cams[v].R, *tr = cams[v].t, *K = cams[v].K;
     for (int r = 0; r < 3; r++) {
       for (int c = 0; c < 3; c++) t->P_norm[v][4 * r + c] = R[3 * r + c];
@@ -77,31 +78,61 @@ bool mhrfit_triangulator_process(mhrfit_triangulator *t, size_t n_kp, const doub
                        t->max_kp);
   if (!out || !out->points) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output array for the points");
   size_t V = t->n_views;
-  for (size_t k = 0; k < n_kp; k++) {
-    mf_tri_point p;
-    for (int i = 0; i < 3; i++) p.X[i] = p.X_init[i] = NAN;
-    for (size_t v = 0; v < V; v++) {
-      p.in[v] = false;
-      p.err[v] = NAN;
+  bool pose2sim = t->o.method == MHRFIT_TRI_POSE2SIM, refine = t->o.lm_iters > 0;
+  /* Keypoints go in groups: the default method's refinements of a group run together
+   * (mf_point_lm_n()), each with the same steps and results as alone. */
+  mf_tri_point pts[MF_TRI_LM_GROUP];
+  for (size_t k0 = 0; k0 < n_kp; k0 += MF_TRI_LM_GROUP) {
+    size_t m = n_kp - k0 < MF_TRI_LM_GROUP ? n_kp - k0 : MF_TRI_LM_GROUP;
+    bool started[MF_TRI_LM_GROUP], lm_ok[MF_TRI_LM_GROUP];
+    const double *g_uv[MF_TRI_LM_GROUP];
+    const bool *g_use[MF_TRI_LM_GROUP];
+    double *g_X[MF_TRI_LM_GROUP], *g_err[MF_TRI_LM_GROUP];
+    size_t g_idx[MF_TRI_LM_GROUP], n_lm = 0;
+    for (size_t i = 0; i < m; i++) {
+      size_t k = k0 + i;
+      mf_tri_point *p = &pts[i];
+      for (int j = 0; j < 3; j++) p->X[j] = p->X_init[j] = NAN;
+      for (size_t v = 0; v < V; v++) {
+        p->in[v] = false;
+        p->err[v] = NAN;
+      }
+      p->n_used = 0;
+      p->reason = MHRFIT_TRI_NO_VIEWS;
+      const double *kuv = uv + 2 * V * k, *kconf = conf ? conf + V * k : NULL;
+      started[i] = false;
+      if (pose2sim) {
+        mf_tri_pose2sim_point(t, kuv, kconf, p);
+      } else if ((started[i] = mf_tri_default_start(t, kuv, kconf, p)) && refine) {
+        g_uv[n_lm] = kuv;
+        g_use[n_lm] = p->in;
+        g_X[n_lm] = p->X;
+        g_err[n_lm] = p->err;
+        g_idx[n_lm++] = i;
+      }
     }
-    p.n_used = 0;
-    p.reason = MHRFIT_TRI_NO_VIEWS;
-    const double *kuv = uv + 2 * V * k, *kconf = conf ? conf + V * k : NULL;
-    if (t->o.method == MHRFIT_TRI_POSE2SIM) mf_tri_pose2sim_point(t, kuv, kconf, &p);
-    else mf_tri_default_point(t, kuv, kconf, &p);
-    if (p.reason != MHRFIT_TRI_OK) {
-      for (int i = 0; i < 3; i++) p.X[i] = p.X_init[i] = NAN;
-      for (size_t v = 0; v < V; v++) p.in[v] = false;
-      p.n_used = 0;
+    bool g_ok[MF_TRI_LM_GROUP];
+    if (n_lm > 0) mf_point_lm_n(t, n_lm, g_uv, g_use, g_X, g_err, g_ok);
+    for (size_t i = 0; i < m; i++) lm_ok[i] = false;
+    for (size_t j = 0; j < n_lm; j++) lm_ok[g_idx[j]] = g_ok[j];
+    for (size_t i = 0; i < m; i++) {
+      size_t k = k0 + i;
+      mf_tri_point *p = &pts[i];
+      if (started[i]) mf_tri_default_finish(t, uv + 2 * V * k, p, refine, lm_ok[i]);
+      if (p->reason != MHRFIT_TRI_OK) {
+        for (int j = 0; j < 3; j++) p->X[j] = p->X_init[j] = NAN;
+        for (size_t v = 0; v < V; v++) p->in[v] = false;
+        p->n_used = 0;
+      }
+      memcpy(out->points + 3 * k, p->X, sizeof p->X);
+      if (out->points_init) memcpy(out->points_init + 3 * k, p->X_init, sizeof p->X_init);
+      for (size_t v = 0; v < V; v++) {
+        if (out->inliers) out->inliers[V * k + v] = p->in[v];
+        if (out->reproj_err) out->reproj_err[V * k + v] = p->err[v];
+      }
+      if (out->n_views_used) out->n_views_used[k] = p->n_used;
+      if (out->reason) out->reason[k] = (int32_t)p->reason;
     }
-    memcpy(out->points + 3 * k, p.X, sizeof p.X);
-    if (out->points_init) memcpy(out->points_init + 3 * k, p.X_init, sizeof p.X_init);
-    for (size_t v = 0; v < V; v++) {
-      if (out->inliers) out->inliers[V * k + v] = p.in[v];
-      if (out->reproj_err) out->reproj_err[V * k + v] = p.err[v];
-    }
-    if (out->n_views_used) out->n_views_used[k] = p.n_used;
-    if (out->reason) out->reason[k] = (int32_t)p.reason;
   }
   return true;
 }
