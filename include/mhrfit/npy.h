@@ -10,13 +10,21 @@
  * is handed to the safe pickle reader (pickle.h), so that a `.npy` holding a
  * pickled dict, list of dicts or 0-d object array reads as an mhrfit_value.
  *
- * `.npz` archives (ZIP, stored or deflate, ZIP64) are read with libzip; the
- * result is a DICT value whose keys are member names without `.npy`, in
- * archive order.
+ * `.npz` archives (ZIP, stored or deflate, ZIP64) are read into memory with
+ * one read (files up to 256 MiB; larger ones are streamed member by member
+ * with libzip) and parsed there: the ZIP subset NumPy and mhrfit write by a
+ * small reader on zlib, anything else (ZIP64 records, other methods, unusual
+ * names or layouts) by libzip. CRCs are always checked. The result is a DICT
+ * value whose keys are member names without `.npy`, in archive order.
  *
  * Writers produce version 1.0 headers (2.0 when the header needs it),
  * little-endian, C order, and write atomically (temporary file + rename), so
  * an interrupted write never leaves a truncated file under the final name.
+ * `.npz` archives are built in memory and written with one writev (layout in
+ * src/io/zip.h: the bytes libzip 1.7 writes for the same input); archives of
+ * 2 GiB or more, of 65535 members or more, or with names outside printable
+ * ASCII are written by libzip. The public save functions fsync the file
+ * before the rename (a final output survives a power cut once they return).
  */
 #ifndef MHRFIT_NPY_H
 #define MHRFIT_NPY_H
@@ -77,6 +85,15 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
 mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
 
 /**
+ * Parses an in-memory NumPy file by content, like mhrfit_numpy_load():
+ * `data` starting with "PK" is parsed as `.npz`, with the `.npy` magic as
+ * `.npy`; anything else fails with MHRFIT_ERR_FORMAT ("neither a .npy nor a
+ * .npz file"). `name` is used in messages (may be NULL). Caller owns the result.
+ */
+mhrfit_value *mhrfit_numpy_parse(const void *data, size_t len, const char *name, const mhrfit_npy_limits *limits,
+                                 mhrfit_error *err);
+
+/**
  * Serialises `a` as a `.npy` image into a new malloc'd buffer (`*out`,
  * `*out_len`); the caller frees `*out`.
  */
@@ -96,7 +113,9 @@ bool mhrfit_npy_save(const char *path, const mhrfit_array *a, mhrfit_error *err)
  * saves little and costs a compressor set-up of ~256 KiB each, which made
  * archives of many small members (a frame's fit) ten times slower to
  * write. Readers (NumPy included) take both methods in one archive.
- * Duplicate names fail with MHRFIT_ERR_ARGUMENT.
+ * Members carry a fixed 1980-01-01 timestamp, so equal arrays give equal
+ * bytes. Duplicate names fail with MHRFIT_ERR_ARGUMENT. The file is fsynced
+ * before it is renamed into place.
  */
 bool mhrfit_npz_save(const char *path, size_t n, const char *const *names,
                      const mhrfit_array *const *arrays, bool compress, mhrfit_error *err);
