@@ -194,6 +194,8 @@ bool mf_sync_file(const char *path, mhrfit_error *err) {
   return ok || MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
 }
 
+#define AF_BUF_SIZE ((size_t)1 << 16)
+
 bool mf_atomic_open(mf_atomic_file *af, const char *path, mhrfit_error *err) {
   memset(af, 0, sizeof *af);
   af->path = mf_strdup(path, err);
@@ -205,8 +207,9 @@ bool mf_atomic_open(mf_atomic_file *af, const char *path, mhrfit_error *err) {
     return false;
   }
   af->f = fdopen(fd, "wb");
-  /* 64 KiB writes instead of stdio's 4 KiB (stage1_meta.json of 1,000 frames is 2.4 MB) */
-  if (af->f) setvbuf(af->f, NULL, _IOFBF, (size_t)1 << 16);
+  /* 64 KiB writes instead of stdio's 4 KiB (stage1_meta.json of 1,000 frames is 2.4 MB); glibc
+   * ignores the size unless it is given the buffer */
+  if (af->f && (af->buf = malloc(AF_BUF_SIZE)) != NULL) setvbuf(af->f, af->buf, _IOFBF, AF_BUF_SIZE);
   if (!af->f) {
     close(fd);
     unlink(af->tmp_path);
@@ -222,6 +225,7 @@ bool mf_atomic_open(mf_atomic_file *af, const char *path, mhrfit_error *err) {
 void mf_atomic_abort(mf_atomic_file *af) {
   if (af->f) fclose(af->f);
   if (af->tmp_path) unlink(af->tmp_path);
+  free(af->buf);
   free(af->path);
   free(af->tmp_path);
   memset(af, 0, sizeof *af);
@@ -242,6 +246,7 @@ bool mf_atomic_commit(mf_atomic_file *af, mhrfit_error *err) {
     mf_atomic_abort(af);
     return false;
   }
+  free(af->buf);
   free(af->path);
   free(af->tmp_path);
   memset(af, 0, sizeof *af);

@@ -57,6 +57,7 @@ typedef struct mf_atomic_file {
   FILE *f;        /* write here */
   char *path;     /* final path */
   char *tmp_path; /* temporary path */
+  char *buf;      /* f's buffer (64 KiB: a few writes instead of one per 4 KiB) */
 } mf_atomic_file;
 
 /* Opens a temporary file beside `path`. */

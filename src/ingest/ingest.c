@@ -15,9 +15,9 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/hash.h"
 #include "common/mem.h"
 #include "common/path.h"
-#include "common/hash.h"
 #include "ingest/ingest_internal.h"
 #include "io/numpy_io.h"
 #include "mhrfit/json.h"

@@ -272,6 +272,7 @@ static bool save_libzip(const char *path, size_t n, const char *const *names, vo
     mf_atomic_abort(&af);
     return false;
   }
+  free(af.buf);
   free(af.path);
   free(af.tmp_path);
   return true;
