@@ -180,6 +180,24 @@ static void test_same_bytes_as_libzip(void) {
         mhrfit_array_free(a);
         mhrfit_array_free(b);
       }
+  /* more than MF_NPZ_MEMORY_MAX of members: written by libzip itself, then read back */
+  {
+    mhrfit_array *a = f32_array((MF_NPZ_MEMORY_MAX / sizeof(float)) + 1000, true);
+    const char *names[1] = {"big"};
+    const mhrfit_array *arrays[1] = {a};
+    size_t l1, l2;
+    unsigned char *x = libzip_bytes(1, names, arrays, true, &l1);
+    unsigned char *y = npz_file_bytes(1, names, arrays, true, &l2);
+    CHECK(same_bytes(x, l1, y, l2));
+    mhrfit_error err = {0};
+    mhrfit_value *v = mhrfit_npz_load(tmp_path("bytes.npz"), NULL, &err);
+    CHECK(v && v->u.dict.count == 1 &&
+          memcmp(v->u.dict.vals[0]->u.array->data, a->data, a->count * sizeof(float)) == 0);
+    mhrfit_value_free(v);
+    free(x);
+    free(y);
+    mhrfit_array_free(a);
+  }
   /* 40 members of mixed sizes, as a frame's fit.npz */
   const char *names[40];
   mhrfit_array *arrs[40];

@@ -10,21 +10,22 @@
  * is handed to the safe pickle reader (pickle.h), so that a `.npy` holding a
  * pickled dict, list of dicts or 0-d object array reads as an mhrfit_value.
  *
- * `.npz` archives (ZIP, stored or deflate, ZIP64) are read into memory with
- * one read (files up to 256 MiB; larger ones are streamed member by member
- * with libzip) and parsed there: the ZIP subset NumPy and mhrfit write by a
- * small reader on zlib, anything else (ZIP64 records, other methods, unusual
- * names or layouts) by libzip. CRCs are always checked. The result is a DICT
- * value whose keys are member names without `.npy`, in archive order.
+ * `.npz` archives (ZIP, stored or deflate, ZIP64) up to 4 MiB are read into
+ * memory with one read and parsed there: the ZIP subset NumPy and mhrfit
+ * write by a small reader on zlib, anything else (ZIP64 records, other
+ * methods, unusual names or layouts) by libzip; larger files are streamed
+ * member by member with libzip. CRCs are always checked. The result is a
+ * DICT value whose keys are member names without `.npy`, in archive order.
  *
  * Writers produce version 1.0 headers (2.0 when the header needs it),
  * little-endian, C order, and write atomically (temporary file + rename), so
  * an interrupted write never leaves a truncated file under the final name.
- * `.npz` archives are built in memory and written with one writev (layout in
- * src/io/zip.h: the bytes libzip 1.7 writes for the same input); archives of
- * 2 GiB or more, of 65535 members or more, or with names outside printable
- * ASCII are written by libzip. The public save functions fsync the file
- * before the rename (a final output survives a power cut once they return).
+ * `.npz` archives of up to 4 MiB of members are built in memory and written
+ * with one writev (layout in src/io/zip.h: the bytes libzip 1.7 writes for
+ * the same input); larger ones, or ones with names outside printable ASCII,
+ * are written by libzip, with the same bytes. The public save functions fsync
+ * the file before the rename (a final output survives a power cut once they
+ * return).
  */
 #ifndef MHRFIT_NPY_H
 #define MHRFIT_NPY_H

@@ -1,7 +1,8 @@
-/* NumPy .npz archives (ZIP of .npy members). The common case, the simple ZIP subset NumPy and
- * mhrfit write, is read and written in memory (io/zip.h): one read() per archive read, one
- * writev() per archive written. Anything outside it (ZIP64, other methods, unusual names or
- * layouts, archives of 2 GiB or more) goes through libzip, as before. */
+/* NumPy .npz archives (ZIP of .npy members). The common case, an archive of up to
+ * MF_NPZ_MEMORY_MAX in the simple ZIP subset NumPy and mhrfit write, is read and written in
+ * memory (io/zip.h): one read() per archive read, one writev() per archive written. Anything
+ * else (larger archives, ZIP64, other methods, unusual names or layouts) goes through libzip, as
+ * before. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,8 @@ bool mf_npz_save_ex(const char *path, size_t n, const char *const *names, const 
   char **mnames = mf_calloc_array(n ? n : 1, sizeof(char *), err);
   mf_zip_member *members = mf_calloc_array(n ? n : 1, sizeof *members, err);
   bool ok = bufs && lens && mnames && members;
-  bool plain = true; /* every name within the subset */
+  bool plain = true; /* every name within the subset, and small enough to build in memory */
+  size_t total = 0;
   for (size_t i = 0; ok && i < n; i++) {
     if (!mhrfit_npy_serialize(arrays[i], &bufs[i], &lens[i], err)) {
       mhrfit_error_prefix(err, "%s: member '%s'", path, names[i]);
@@ -297,7 +299,8 @@ bool mf_npz_save_ex(const char *path, size_t n, const char *const *names, const 
       break;
     }
     size_t nl = strlen(names[i]);
-    if (nl + 4 > MEMBER_NAME_MAX) plain = false;
+    total += lens[i];
+    if (nl + 4 > MEMBER_NAME_MAX || total > MF_NPZ_MEMORY_MAX) plain = false;
     if (!(mnames[i] = mf_malloc_array(nl + 5, 1, err))) {
       ok = false;
       break;

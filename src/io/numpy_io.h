@@ -10,9 +10,12 @@
 
 #include "mhrfit/npy.h"
 
-/* Archives up to this size are read with one read() into memory and parsed there; larger ones
- * are streamed member by member through libzip (peak memory: the file plus its arrays). */
-#define MF_NPZ_MEMORY_MAX ((size_t)256 << 20)
+/* Archives up to this size are handled in memory: read with one read() and parsed there, or
+ * built there and written with one writev(). Larger ones (sequence files, rigs) go through
+ * libzip member by member, as before: for them the page faults of a second copy of the whole
+ * archive cost more than libzip's per-member calls save (a 15 MB sequence_fit.npz was written
+ * in 0.69 s instead of 0.54 s). Per-frame files are 10-300 KB. */
+#define MF_NPZ_MEMORY_MAX ((size_t)4 << 20)
 
 /* What a save wrote: the file's status after the write (size, mtime) and the xxHash64 of its
  * bytes, computed from memory (no read-back). */
