@@ -10,13 +10,22 @@
  * is handed to the safe pickle reader (pickle.h), so that a `.npy` holding a
  * pickled dict, list of dicts or 0-d object array reads as an mhrfit_value.
  *
- * `.npz` archives (ZIP, stored or deflate, ZIP64) are read with libzip; the
- * result is a DICT value whose keys are member names without `.npy`, in
- * archive order.
+ * `.npz` archives (ZIP, stored or deflate, ZIP64) up to 4 MiB are read into
+ * memory with one read and parsed there: the ZIP subset NumPy and mhrfit
+ * write by a small reader on zlib, anything else (ZIP64 records, other
+ * methods, unusual names or layouts) by libzip; larger files are streamed
+ * member by member with libzip. CRCs are always checked. The result is a
+ * DICT value whose keys are member names without `.npy`, in archive order.
  *
  * Writers produce version 1.0 headers (2.0 when the header needs it),
  * little-endian, C order, and write atomically (temporary file + rename), so
  * an interrupted write never leaves a truncated file under the final name.
+ * `.npz` archives of up to 4 MiB of members are built in memory and written
+ * with one writev (layout in src/io/zip.h: the bytes libzip 1.7 writes for
+ * the same input); larger ones, or ones with names outside printable ASCII,
+ * are written by libzip, with the same bytes. The public save functions fsync
+ * the file before the rename (a final output survives a power cut once they
+ * return).
  */
 #ifndef MHRFIT_NPY_H
 #define MHRFIT_NPY_H
@@ -77,6 +86,15 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
 mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
 
 /**
+ * Parses an in-memory NumPy file by content, like mhrfit_numpy_load():
+ * `data` starting with "PK" is parsed as `.npz`, with the `.npy` magic as
+ * `.npy`; anything else fails with MHRFIT_ERR_FORMAT ("neither a .npy nor a
+ * .npz file"). `name` is used in messages (may be NULL). Caller owns the result.
+ */
+mhrfit_value *mhrfit_numpy_parse(const void *data, size_t len, const char *name, const mhrfit_npy_limits *limits,
+                                 mhrfit_error *err);
+
+/**
  * Serialises `a` as a `.npy` image into a new malloc'd buffer (`*out`,
  * `*out_len`); the caller frees `*out`.
  */
@@ -100,15 +118,17 @@ bool mhrfit_npy_save(const char *path, const mhrfit_array *a, mhrfit_error *err)
  *   (deflating a few hundred bytes saves little and costs a compressor
  *   set-up of ~256 KiB each, which made archives of many small members, a
  *   frame's fit, ten times slower to write);
- * - larger members are deflated when their first
- *   MHRFIT_NPZ_DEFLATE_PROBE_BYTES shrink to MHRFIT_NPZ_DEFLATE_MAX_RATIO or
+ * - larger members are deflated when three windows (start, middle, end) of
+ *   MHRFIT_NPZ_DEFLATE_PROBE_BYTES in all shrink to MHRFIT_NPZ_DEFLATE_MAX_RATIO or
  *   less: float geometry (vertices, keypoints) shrinks by 7-9 % only, zeros,
  *   NaN-padded histories and strings by 90 % and more. On a 1,000-frame
  *   fitted sequence (`sequence_fit.npz`) this gives 15.5 MB instead of
  *   14.7 MB, written in about half the time.
  * The decision depends only on the bytes, so equal arrays give equal files.
  * Readers (NumPy included) take both methods in one archive.
- * Duplicate names fail with MHRFIT_ERR_ARGUMENT.
+ * Members carry a fixed 1980-01-01 timestamp, so equal arrays give equal
+ * bytes. Duplicate names fail with MHRFIT_ERR_ARGUMENT. The file is fsynced
+ * before it is renamed into place.
  */
 bool mhrfit_npz_save(const char *path, size_t n, const char *const *names,
                      const mhrfit_array *const *arrays, bool compress, mhrfit_error *err);

@@ -332,7 +332,7 @@ int mf_cmd_fit(int argc, char **argv) {
     }
   }
   if (tty) fprintf(stderr, "\n");
-  if (!mhrfit_fit_archive_save(out, ar, &err)) goto fail;
+  if (!mhrfit_fit_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
   if (!quiet) {
     if (F == 1 && n_failed == 0) {
       const double *L = ar->losses;

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/path.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
@@ -253,7 +254,7 @@ static int rig_import(int argc, char **argv) {
   mhrfit_rig *rig = mhrfit_rig_load(assets, (int)lod, &err), *back = NULL;
   double t_assets = mf_now_seconds() - t0;
   rc = MF_EXIT_FAILURE;
-  if (!rig || !mhrfit_rig_save(rig, out, &err)) goto done;
+  if (!rig || !mhrfit_rig_save(rig, out, &err) || !mf_sync_file(out, &err)) goto done; /* durable */
   t0 = mf_now_seconds();
   back = mhrfit_rig_load_file(out, &err);
   double t_file = mf_now_seconds() - t0;

@@ -105,16 +105,21 @@ static void frame_signature(const char *dir, const char *const *cams, size_t V, 
   mf_xxh64_update(&h, &config, sizeof config);
   *n_available = 0;
   for (size_t v = 0; v < V; v++) {
-    char *p = mf_camera_file(dir, cams[v], NULL);
-    struct stat st;
+    /* the file mf_camera_file() names (<cam>.npz, else <cam>.npy; regular files), one stat each */
     long long id[3] = {-1, -1, -1};
-    if (p && stat(p, &st) == 0) {
-      id[0] = (long long)st.st_size;
-      id[1] = (long long)st.st_mtim.tv_sec;
-      id[2] = (long long)st.st_mtim.tv_nsec;
-      (*n_available)++;
+    static const char *const ext[2] = {".npz", ".npy"};
+    for (int i = 0; i < 2; i++) {
+      char p[4200];
+      struct stat st;
+      snprintf(p, sizeof p, "%s/%s%s", dir, cams[v], ext[i]);
+      if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+        id[0] = (long long)st.st_size;
+        id[1] = (long long)st.st_mtim.tv_sec;
+        id[2] = (long long)st.st_mtim.tv_nsec;
+        (*n_available)++;
+        break;
+      }
     }
-    free(p);
     mf_xxh64_update(&h, cams[v], strlen(cams[v]) + 1);
     mf_xxh64_update(&h, id, sizeof id);
   }
@@ -533,13 +538,14 @@ int mf_cmd_run(int argc, char **argv) {
   for (size_t f = 0; f < F; f++) memcpy(raw_status[f], seq->status[f], sizeof raw_status[f]);
   mhrfit_recover_report rr;
   bool okr = mhrfit_sequence_recover(seq, fitter, (size_t)edge_span, &rr, &err);
+  /* the final archives are fsynced (the per-frame ones are not: a resumed run re-validates them) */
   snprintf(path, sizeof path, "%s/sequence_fit.npz", out);
-  okr = okr && mhrfit_fit_archive_save(path, seq, &err);
+  okr = okr && mhrfit_fit_archive_save(path, seq, &err) && mf_sync_file(path, &err);
   mhrfit_smooth_report sr = {0, 0, false};
   if (okr && !no_smoothing) {
     okr = mhrfit_sequence_smooth(seq, fitter, &so, labels, &sr, &err);
     snprintf(path, sizeof path, "%s/sequence_smoothed.npz", out);
-    okr = okr && mhrfit_fit_archive_save(path, seq, &err);
+    okr = okr && mhrfit_fit_archive_save(path, seq, &err) && mf_sync_file(path, &err);
   }
   double t_seq = mf_now_seconds() - t2;
   if (!okr) {
@@ -716,7 +722,8 @@ int mf_cmd_smooth(int argc, char **argv) {
       MHRFIT_FAIL(&err, MHRFIT_ERR_NUMERIC, "%s: no ok frame to take the surface markers from", in);
     else {
       mhrfit_smooth_report sr;
-      if (mhrfit_sequence_smooth(a, f, &so, labels, &sr, &err) && mhrfit_fit_archive_save(out, a, &err)) {
+      if (mhrfit_sequence_smooth(a, f, &so, labels, &sr, &err) && mhrfit_fit_archive_save(out, a, &err) &&
+          mf_sync_file(out, &err)) {
         if (!quiet)
           printf("smoothed %zu frames (%zu anchors, %zu filled and left as they were%s); wrote %s\n", a->n_frames,
                  sr.n_anchors, sr.n_filled, sr.smoothed ? "" : "; fewer than 2 anchors: unchanged", out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/file.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
@@ -127,7 +128,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
   int counts[5] = {0};
   for (size_t i = 0; i < F * K; i++)
     if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
-  if (!mhrfit_tri_archive_save(out, ar, &err)) goto fail;
+  if (!mhrfit_tri_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
   if (trc && !mhrfit_trc_write(trc, names, K, ar->points, F, rate, world_axes, &err)) goto fail;
   if (!quiet) {
     printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,

@@ -5,13 +5,51 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "mhrfit/error.h"
 
 /* Reads the whole file into a malloc'd buffer (NUL-terminated for convenience, the NUL not
  * counted in *len). Fails with MHRFIT_ERR_IO (naming path) or MHRFIT_ERR_LIMIT when the file is
- * larger than max_bytes (0 = no limit). The caller frees *data. */
+ * larger than max_bytes (0 = no limit). The caller frees *data. One open, fstat, read (a loop
+ * only for short reads) and close. */
 bool mf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len, mhrfit_error *err);
+
+/* Outcome of mf_read_file_opt(). */
+typedef enum { MF_READ_OK = 0, MF_READ_ABSENT, MF_READ_TOO_LARGE, MF_READ_FAILED } mf_read_status;
+
+/* Flags of mf_read_file_opt(). */
+enum {
+  MF_READ_ABSENT_OK = 1u, /* a missing path or one that is not a regular file: MF_READ_ABSENT */
+  MF_READ_LARGE_OK = 2u   /* a file over max_bytes: MF_READ_TOO_LARGE (its status in *st) */
+};
+
+/* Like mf_read_file(), and also returns the file's status (size, mtime) in *st when st is not
+ * NULL. The outcomes that `flags` allow come back with err untouched; every other failure is
+ * MF_READ_FAILED with err filled (MHRFIT_ERR_IO naming path, MHRFIT_ERR_LIMIT). */
+mf_read_status mf_read_file_opt(const char *path, size_t max_bytes, unsigned flags, unsigned char **data,
+                                size_t *len, struct stat *st, mhrfit_error *err);
+
+/* One byte range of a file to write (see mf_write_pieces_atomic()). */
+typedef struct mf_piece {
+  const void *data;
+  size_t len;
+} mf_piece;
+
+/* Flags of mf_write_pieces_atomic(). */
+enum {
+  /* fsync the file before renaming it into place: for final outputs. Without it (per-frame
+   * intermediates that are re-validated when a run resumes) the rename still makes the file
+   * appear whole or not at all for every other process, but a power cut may lose it. */
+  MF_WRITE_SYNC = 1u
+};
+
+/* Writes the concatenation of pieces[0..n-1] to `path` atomically: one new temporary file
+ * beside it (created exclusively, mode 0644 less the umask), writev, optional fsync, close,
+ * rename. `st` (may be NULL) receives the file's status after the write (size and mtime as the
+ * final file has them). On failure the temporary file is removed and `path` is untouched. */
+bool mf_write_pieces_atomic(const char *path, const mf_piece *pieces, size_t n, unsigned flags, struct stat *st,
+                            mhrfit_error *err);
 
 /* An output file written under a temporary name in the destination folder and renamed over the
  * final path on commit, so readers never see a partial file. */
@@ -19,6 +57,7 @@ typedef struct mf_atomic_file {
   FILE *f;        /* write here */
   char *path;     /* final path */
   char *tmp_path; /* temporary path */
+  char *buf;      /* f's buffer (64 KiB: a few writes instead of one per 4 KiB) */
 } mf_atomic_file;
 
 /* Opens a temporary file beside `path`. */
@@ -31,7 +70,10 @@ void mf_atomic_abort(mf_atomic_file *af);
 /* Writes a value tree to path as JSON (indent spaces per level, a final newline), atomically. */
 struct mhrfit_value;
 bool mf_write_json_atomic(const char *path, const struct mhrfit_value *v, int indent, mhrfit_error *err);
-/* Writes data[0..len-1] to path atomically. */
+/* Writes data[0..len-1] to path atomically, fsynced (MF_WRITE_SYNC). */
 bool mf_write_file_atomic(const char *path, const void *data, size_t len, mhrfit_error *err);
+
+/* fsyncs an existing file (a final output written without MF_WRITE_SYNC). */
+bool mf_sync_file(const char *path, mhrfit_error *err);
 
 #endif

@@ -1,4 +1,6 @@
 /* File-system helpers: natural ordering and folder listings. */
+/* d_type and the DT_* kinds of readdir() entries. */
+#define _DEFAULT_SOURCE
 #include "common/path.h"
 
 #include <ctype.h>
@@ -45,6 +47,83 @@ char *mf_path_join(const char *dir, const char *name, mhrfit_error *err) {
   return p;
 }
 
+/* Kind of a listed entry: from d_type where the file system tells it, else (and for symbolic
+ * links) from a stat of the entry. */
+static unsigned char entry_type(const char *dir, const struct dirent *e, bool *via_link) {
+  *via_link = false;
+#ifdef DT_DIR
+  if (e->d_type == DT_DIR) return MF_ENTRY_DIR;
+  if (e->d_type == DT_REG) return MF_ENTRY_FILE;
+  if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) return MF_ENTRY_OTHER;
+#endif
+  *via_link = true;
+  char *full = mf_path_join(dir, e->d_name, NULL);
+  struct stat st;
+  unsigned char t = MF_ENTRY_OTHER;
+  if (full && stat(full, &st) == 0) t = S_ISDIR(st.st_mode) ? MF_ENTRY_DIR : S_ISREG(st.st_mode) ? MF_ENTRY_FILE : MF_ENTRY_OTHER;
+  free(full);
+  return t;
+}
+
+static int cmp_entries(const void *x, const void *y) {
+  const char *a = ((const mf_dir_entry *)x)->name, *b = ((const mf_dir_entry *)y)->name;
+  int c = mf_natural_cmp(a, b);
+  return c ? c : strcmp(a, b);
+}
+
+bool mf_list_entries(const char *dir, bool missing_ok, mf_entries *out, mhrfit_error *err) {
+  out->items = NULL;
+  out->count = 0;
+  out->exists = false;
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (missing_ok && (errno == ENOENT || errno == ENOTDIR)) return true;
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot list folder: %s", dir, strerror(errno));
+  }
+  out->exists = true;
+  size_t cap = 0;
+  struct dirent *e;
+  bool ok = true;
+  while ((e = readdir(d)) != NULL) {
+    const char *nm = e->d_name;
+    if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0) continue;
+    void *items = out->items;
+    if (!mf_grow(&items, &cap, out->count + 1, sizeof(mf_dir_entry), err)) {
+      ok = false;
+      break;
+    }
+    out->items = items;
+    mf_dir_entry *it = &out->items[out->count];
+    if (!(it->name = mf_strdup(nm, err))) {
+      ok = false;
+      break;
+    }
+    it->type = entry_type(dir, e, &it->via_link);
+    out->count++;
+  }
+  closedir(d);
+  if (!ok) {
+    mf_entries_free(out);
+    return false;
+  }
+  if (out->count > 1) qsort(out->items, out->count, sizeof *out->items, cmp_entries);
+  return true;
+}
+
+const mf_dir_entry *mf_entries_find(const mf_entries *e, const char *name) {
+  for (size_t i = 0; i < e->count; i++)
+    if (strcmp(e->items[i].name, name) == 0) return &e->items[i];
+  return NULL;
+}
+
+void mf_entries_free(mf_entries *e) {
+  for (size_t i = 0; i < e->count; i++) free(e->items[i].name);
+  free(e->items);
+  e->items = NULL;
+  e->count = 0;
+  e->exists = false;
+}
+
 bool mf_list_dir(const char *dir, const char *suffix, bool dirs_only, mf_names *out, mhrfit_error *err) {
   out->items = NULL;
   out->count = 0;
@@ -61,13 +140,8 @@ bool mf_list_dir(const char *dir, const char *suffix, bool dirs_only, mf_names *
       size_t ls = strlen(suffix);
       if (ln < ls || strcmp(nm + ln - ls, suffix) != 0) continue;
     }
-    if (dirs_only) {
-      char *full = mf_path_join(dir, nm, err);
-      struct stat st;
-      bool is_dir = full && stat(full, &st) == 0 && S_ISDIR(st.st_mode);
-      free(full);
-      if (!is_dir) continue;
-    }
+    bool via_link;
+    if (dirs_only && entry_type(dir, e, &via_link) != MF_ENTRY_DIR) continue;
     void *items = out->items;
     if (!mf_grow(&items, &cap, out->count + 1, sizeof(char *), err)) {
       ok = false;
@@ -124,21 +198,27 @@ char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err) {
 }
 
 bool mf_make_dirs(const char *path, mhrfit_error *err) {
-  char *p = mf_strdup(path, err);
-  if (!p) return false;
-  for (char *s = p + 1;; s++) {
-    if (*s != '/' && *s != '\0') continue;
-    char c = *s;
-    *s = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
-      free(p);
-      return false;
-    }
-    *s = c;
-    if (!c) break;
+  if (mkdir(path, 0777) == 0) return true;
+  int e = errno;
+  if (e == EEXIST) {
+    if (mf_is_dir(path)) return true;
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
   }
-  free(p);
-  if (!mf_is_dir(path)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
-  return true;
+  /* ENOENT: a parent is missing; make it, then the leaf */
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') n--;
+  while (n > 0 && path[n - 1] != '/') n--;
+  while (n > 1 && path[n - 1] == '/') n--;
+  if (e != ENOENT || n == 0 || (n == 1 && path[0] == '/'))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
+  char *parent = mf_strndup(path, n, err);
+  if (!parent) return false;
+  bool ok = mf_make_dirs(parent, err);
+  free(parent);
+  if (!ok) return false;
+  if (mkdir(path, 0777) == 0) return true;
+  e = errno;
+  if (e == EEXIST && mf_is_dir(path)) return true; /* made meanwhile by someone else */
+  if (e == EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
+  return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
 }

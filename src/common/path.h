@@ -23,11 +23,42 @@ bool mf_list_dir(const char *dir, const char *suffix, bool dirs_only, mf_names *
 /* Frees the strings and the array of a list. */
 void mf_names_free(mf_names *n);
 
+/* Kinds of folder entries (symbolic links followed). */
+enum { MF_ENTRY_OTHER = 0, MF_ENTRY_FILE, MF_ENTRY_DIR };
+
+/* One entry of a folder listing. */
+typedef struct mf_dir_entry {
+  char *name;
+  unsigned char type; /* MF_ENTRY_*: a regular file, a folder or anything else */
+  bool via_link;      /* seen through a symbolic link (or of unknown type: its real path may differ) */
+} mf_dir_entry;
+
+typedef struct mf_entries {
+  mf_dir_entry *items;
+  size_t count;
+  bool exists; /* the folder was there (false only after a missing_ok listing of a missing one) */
+} mf_entries;
+
+/* Lists the entries of `dir` (not "." or ".."), naturally sorted, with their kinds. The kind
+ * comes from the listing itself; only symbolic links (and file systems that do not tell) cost a
+ * stat each, so a folder of plain entries costs one open, a few getdents and a close. A folder
+ * that does not exist (or is not a folder) gives an empty list when `missing_ok`, else
+ * MHRFIT_ERR_IO naming dir. */
+bool mf_list_entries(const char *dir, bool missing_ok, mf_entries *out, mhrfit_error *err);
+
+/* The entry named exactly `name`, or NULL. */
+const mf_dir_entry *mf_entries_find(const mf_entries *e, const char *name);
+
+/* Frees a listing. */
+void mf_entries_free(mf_entries *e);
+
 /* "dir/name" into a new malloc'd string. */
 char *mf_path_join(const char *dir, const char *name, mhrfit_error *err);
 
 /* Creates `path` and its missing parents (mkdir -p). Fails with MHRFIT_ERR_IO naming the
- * folder that could not be made, or when `path` exists and is not a folder. */
+ * folder that could not be made, or when `path` exists and is not a folder. Tries the leaf
+ * first: a new folder under an existing parent costs one mkdir, an existing folder a mkdir and
+ * a stat; only missing parents are walked. */
 bool mf_make_dirs(const char *path, mhrfit_error *err);
 
 /* True when `path` names an existing folder / regular file. */

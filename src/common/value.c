@@ -243,31 +243,44 @@ static void jput(json_out *o, const char *s) {
   if (fputs(s, o->f) == EOF) o->failed = true;
 }
 
+static void jwrite(json_out *o, const char *s, size_t n) {
+  if (n && fwrite(s, 1, n, o->f) != n) o->failed = true;
+}
+
 static void jnewline(json_out *o, int depth) {
   if (o->indent < 0) return;
+  static const char spaces[64] = "                                                               ";
   jput(o, "\n");
-  for (int i = 0; i < depth * o->indent; i++) jput(o, " ");
+  for (size_t left = (size_t)depth * (size_t)o->indent; left;) { /* runs of spaces, not one call each */
+    size_t k = left < sizeof spaces - 1 ? left : sizeof spaces - 1;
+    jwrite(o, spaces, k);
+    left -= k;
+  }
 }
 
 static void jstring(json_out *o, const char *s, size_t len, bool raw_bytes) {
   jput(o, "\"");
   char buf[8];
+  size_t run = 0; /* start of the pending run of characters written as they are */
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '"') jput(o, "\\\"");
-    else if (c == '\\') jput(o, "\\\\");
-    else if (c == '\n') jput(o, "\\n");
-    else if (c == '\r') jput(o, "\\r");
-    else if (c == '\t') jput(o, "\\t");
+    const char *esc = NULL;
+    if (c == '"') esc = "\\\"";
+    else if (c == '\\') esc = "\\\\";
+    else if (c == '\n') esc = "\\n";
+    else if (c == '\r') esc = "\\r";
+    else if (c == '\t') esc = "\\t";
     else if (c < 0x20 || c == 0x7f || (raw_bytes && c >= 0x80)) {
       snprintf(buf, sizeof buf, "\\u%04x", c);
-      jput(o, buf);
-    } else {
-      buf[0] = (char)c;
-      buf[1] = '\0';
-      jput(o, buf);
+      esc = buf;
+    }
+    if (esc) {
+      jwrite(o, s + run, i - run);
+      jput(o, esc);
+      run = i + 1;
     }
   }
+  jwrite(o, s + run, len - run);
   jput(o, "\"");
 }
 

@@ -14,6 +14,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "demo/scene.h"
+#include "io/numpy_io.h"
 #include "mhrfit/array.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/keypoints.h"
@@ -400,7 +401,8 @@ static bool write_view(const char *path, const person *const *ps, size_t np, mhr
   STACK(15, MHRFIT_DT_F64, 1, s1, ps[q]->lhand);
   STACK(16, MHRFIT_DT_F64, 1, s1, ps[q]->rhand);
 #undef STACK
-  if (ok) ok = mhrfit_npz_save(path, N_VIEW_KEYS, keys, (const mhrfit_array *const *)arr, true, err);
+  /* a capture file per frame and camera: atomic, not fsynced (a capture is made again at will) */
+  if (ok) ok = mf_npz_save_ex(path, N_VIEW_KEYS, keys, (const mhrfit_array *const *)arr, true, 0, NULL, err);
   for (int i = 0; i < N_VIEW_KEYS; i++) mhrfit_array_free(arr[i]);
   return ok;
 }

@@ -9,6 +9,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "io/npz_writer.h"
+#include "io/numpy_io.h"
 #include "mhrfit/ingest.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
@@ -111,9 +112,15 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
     view->shape = s->shape_params + N_SHAPE * v;
     view->n_shape = N_SHAPE;
     view->mean_px = INFINITY;
-    char *path = mf_camera_file(dir, cams[v], err);
+    /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
+    char *path;
+    mhrfit_error le = {0};
+    mhrfit_value *root = mf_numpy_load_camera(dir, cams[v], NULL, &path, &le);
     if (!path) {
-      if (err && err->type == MHRFIT_ERR_NOMEM) goto fail;
+      if (le.type != MHRFIT_ERR_NONE) {
+        if (err) *err = le;
+        goto fail;
+      }
       if (!allow_missing) {
         MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
                     cams[v], dir, cams[v]);
@@ -124,7 +131,7 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
       for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
       continue;
     }
-    mhrfit_value *root = mhrfit_numpy_load(path, NULL, err);
+    if (!root && err) *err = le;
     bool ok = root && load_view(s, v, root, person, err);
     mhrfit_value_free(root);
     if (!ok) {

@@ -15,9 +15,11 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/hash.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "ingest/ingest_internal.h"
+#include "io/numpy_io.h"
 #include "mhrfit/json.h"
 #include "mhrfit/npy.h"
 
@@ -121,23 +123,25 @@ static bool names_push(mf_names *n, const char *s, mhrfit_error *err) {
 
 /* Adds the frame folders of `root` (not hidden, not the output folder) to r->frames. */
 static bool add_frame_dirs(request *r, const char *root, mhrfit_error *err) {
-  mf_names d;
-  if (!mf_list_dir(root, NULL, true, &d, err)) return false;
+  mf_entries d;
+  if (!mf_list_entries(root, false, &d, err)) return false;
   bool ok = true;
   for (size_t i = 0; i < d.count && ok; i++) {
-    if (d.items[i][0] == '.') continue;
-    char *p = mf_path_join(root, d.items[i], err);
+    const mf_dir_entry *it = &d.items[i];
+    if (it->type != MF_ENTRY_DIR || it->name[0] == '.') continue;
+    char *p = mf_path_join(root, it->name, err);
     if (!p) {
       ok = false;
       break;
     }
-    char *rp = realpath(p, NULL);
-    bool is_out = rp && strcmp(rp, r->out_root) == 0;
+    /* root is a real path: a plain folder's real path is root/name; a link needs resolving */
+    char *rp = it->via_link ? realpath(p, NULL) : NULL;
+    bool is_out = strcmp(it->via_link ? (rp ? rp : "") : p, r->out_root) == 0;
     free(rp);
     free(p);
-    if (!is_out) ok = names_push(&r->frames, d.items[i], err);
+    if (!is_out) ok = names_push(&r->frames, it->name, err);
   }
-  mf_names_free(&d);
+  mf_entries_free(&d);
   return ok;
 }
 
@@ -243,31 +247,66 @@ static void view_files_free(view_files *v) {
   memset(v, 0, sizeof *v);
 }
 
+/* The listings of a frame's folders <input>/<frame> and <sam_dir>/<frame> (one listing when
+ * they are the same folder): the files of its views are looked up there instead of probed one
+ * candidate name (16 image extensions, 2 SAM outputs) at a time. */
+typedef struct frame_dirs {
+  mf_entries input, sam_own;
+  const mf_entries *sam;
+} frame_dirs;
+
+static bool frame_dirs_list(const request *r, const char *frame, frame_dirs *fd, mhrfit_error *err) {
+  memset(fd, 0, sizeof *fd);
+  fd->sam = &fd->input;
+  char *p = dupf(err, "%s/%s", r->input_root, frame);
+  bool ok = p && mf_list_entries(p, true, &fd->input, err);
+  free(p);
+  if (ok && strcmp(r->sam_root, r->input_root) != 0) {
+    p = dupf(err, "%s/%s", r->sam_root, frame);
+    ok = p && mf_list_entries(p, true, &fd->sam_own, err);
+    free(p);
+    fd->sam = &fd->sam_own;
+  }
+  if (!ok) {
+    mf_entries_free(&fd->input);
+    mf_entries_free(&fd->sam_own);
+  }
+  return ok;
+}
+
+static void frame_dirs_free(frame_dirs *fd) {
+  mf_entries_free(&fd->input);
+  mf_entries_free(&fd->sam_own);
+}
+
+/* The frame folder is in the input or the SAM output folder. */
+static bool frame_dirs_exist(const frame_dirs *fd) { return fd->input.exists || fd->sam->exists; }
+
+/* True when the listing has a regular file (links followed) named <cam><ext>. */
+static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
+  char name[1024];
+  if ((size_t)snprintf(name, sizeof name, "%s%s", cam, ext) >= sizeof name) return false;
+  const mf_dir_entry *it = mf_entries_find(e, name);
+  return it && it->type == MF_ENTRY_FILE;
+}
+
 /* Finds the image, the SAM output and the stage-1 path of a view and, when `ids`, their
  * identities (size, mtime, hash). */
-static bool resolve_view(const request *r, const char *frame, const char *cam, bool ids, view_files *v,
-                         mhrfit_error *err) {
+static bool resolve_view(const request *r, const frame_dirs *fd, const char *frame, const char *cam, bool ids,
+                         view_files *v, mhrfit_error *err) {
   memset(v, 0, sizeof *v);
   for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
-    char *p = dupf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i]);
-    if (!p) goto fail;
-    if (mf_is_file(p)) {
-      v->image = p;
-      if (!(v->image_rel = dupf(err, "%s/%s%s", frame, cam, image_exts[i]))) goto fail;
-    } else {
-      free(p);
-    }
+    if (!listed_file(&fd->input, cam, image_exts[i])) continue;
+    if (!(v->image = dupf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i])) ||
+        !(v->image_rel = dupf(err, "%s/%s%s", frame, cam, image_exts[i])))
+      goto fail;
   }
   for (size_t i = 0; i < 2 && !v->source; i++) {
-    char *p = dupf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i]);
-    if (!p) goto fail;
-    if (mf_is_file(p)) {
-      v->source = p;
-      v->source_kind = SRC_INPUT;
-      if (!(v->source_rel = dupf(err, "%s/%s%s", frame, cam, source_exts[i]))) goto fail;
-    } else {
-      free(p);
-    }
+    if (!listed_file(fd->sam, cam, source_exts[i])) continue;
+    v->source_kind = SRC_INPUT;
+    if (!(v->source = dupf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i])) ||
+        !(v->source_rel = dupf(err, "%s/%s%s", frame, cam, source_exts[i])))
+      goto fail;
   }
   if (!(v->raw = dupf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
       !(v->raw_rel = dupf(err, "sam3d/%s/%s.npz", frame, cam)) ||
@@ -287,14 +326,6 @@ static bool resolve_view(const request *r, const char *frame, const char *cam, b
 fail:
   view_files_free(v);
   return false;
-}
-
-static bool frame_exists(const request *r, const char *frame) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s/%s", r->input_root, frame);
-  if (mf_is_dir(buf)) return true;
-  snprintf(buf, sizeof buf, "%s/%s", r->sam_root, frame);
-  return mf_is_dir(buf);
 }
 
 /* ---- the cache check ---------------------------------------------------------------------- */
@@ -336,10 +367,16 @@ static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *me
     return MHRFIT_INGEST_PREVIOUS_FAILURE;
   }
   const mhrfit_value *views = mhrfit_value_dict_get(rec, "views");
+  frame_dirs fd;
+  if (!frame_dirs_list(r, frame, &fd, err)) {
+    *fatal = true;
+    return MHRFIT_INGEST_META_INVALID;
+  }
   for (size_t c = 0; c < r->o->n_cams; c++) {
     const char *cam = r->o->cams[c];
     view_files v;
-    if (!resolve_view(r, frame, cam, true, &v, err)) {
+    if (!resolve_view(r, &fd, frame, cam, true, &v, err)) {
+      frame_dirs_free(&fd);
       *fatal = true;
       return MHRFIT_INGEST_META_INVALID;
     }
@@ -347,8 +384,12 @@ static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *me
         mf_ingest_view_compare(mhrfit_value_dict_get(views, cam), cam, v.image_rel, &v.image_id, v.source_rel,
                                &v.source_id, v.out_rel, &v.out_id, detail, size);
     view_files_free(&v);
-    if (why != MHRFIT_INGEST_REUSE) return why;
+    if (why != MHRFIT_INGEST_REUSE) {
+      frame_dirs_free(&fd);
+      return why;
+    }
   }
+  frame_dirs_free(&fd);
   snprintf(detail, size, "up to date");
   return MHRFIT_INGEST_REUSE;
 }
@@ -545,17 +586,39 @@ static bool raw_reusable(const mhrfit_value *rec, const view_files *v) {
 typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED } view_status;
 static const char *const status_names[] = {"ok", "missing", "no_person", "failed"};
 
-/* Ingests one view; returns its record (NULL only when out of memory). */
-static mhrfit_value *ingest_view(const request *r, const char *frame, const char *cam, const mhrfit_value *old_view,
-                                 bool raw_ok, mhrfit_ingest_summary *sum, mhrfit_error *err) {
+/* Reads a SAM output whole: its bytes (*data, *len; the caller frees them) and its identity,
+ * hashed from the same bytes that are then parsed. */
+static bool read_source(const char *path, unsigned char **data, size_t *len, mf_file_id *id, mhrfit_error *err) {
+  struct stat st;
+  memset(id, 0, sizeof *id);
+  if (mf_read_file_opt(path, 0, 0, data, len, &st, err) != MF_READ_OK) return false;
+  id->exists = true;
+  id->size = (uint64_t)*len;
+  id->mtime_sec = (long long)st.st_mtim.tv_sec;
+  id->mtime_nsec = (long)st.st_mtim.tv_nsec;
+  id->hash = mf_xxh64_buffer(*data, *len);
+  return true;
+}
+
+/* Ingests one view; returns its record (NULL only when out of memory). `*dir_made` tells whether
+ * the frame's stage-1 folder was made already (set when this view makes it). */
+static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const char *frame, const char *cam,
+                                 const mhrfit_value *old_view, bool raw_ok, bool *dir_made,
+                                 mhrfit_ingest_summary *sum, mhrfit_error *err) {
   view_files v;
   char msg[DETAIL_MAX] = "";
   view_status st = V_FAILED;
   mhrfit_person_info info = {0};
   mhrfit_value *doc = NULL, *person = NULL, *rec = NULL;
+  unsigned char *src_data = NULL;
+  size_t src_len = 0;
   {
+    /* identities: the image hashed here, the SAM output from the bytes read for parsing; the
+     * stage-1 file's from what is written (its old one is never needed) */
     mhrfit_error e = {0};
-    if (!resolve_view(r, frame, cam, true, &v, &e)) {
+    if (!resolve_view(r, fd, frame, cam, false, &v, &e) ||
+        (v.image && !mf_file_identity(v.image, &v.image_id, &e)) ||
+        (v.source && !read_source(v.source, &src_data, &src_len, &v.source_id, &e))) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -566,25 +629,23 @@ static mhrfit_value *ingest_view(const request *r, const char *frame, const char
     need_run = !(raw_ok && old_view && raw_reusable(old_view, &v)) && v.image;
   else if (v.source_kind == SRC_NONE)
     need_run = r->o->estimator && v.image;
-  if (v.source_kind == SRC_ESTIMATOR && !v.image) { /* image gone: its old estimator output is stale */
+  if ((v.source_kind == SRC_ESTIMATOR && !v.image) || need_run) {
+    /* image gone: its old estimator output is stale; or the estimator runs again */
     free(v.source);
     free(v.source_rel);
+    free(src_data);
+    src_data = NULL;
     v.source = v.source_rel = NULL;
     v.source_kind = SRC_NONE;
     memset(&v.source_id, 0, sizeof v.source_id);
   }
   if (need_run) {
     sum->estimator_runs++;
-    free(v.source);
-    free(v.source_rel);
-    v.source = v.source_rel = NULL;
-    v.source_kind = SRC_NONE;
-    memset(&v.source_id, 0, sizeof v.source_id);
     unlink(v.raw);
     if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) goto record;
     mhrfit_error e = {0};
     if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
-        !mf_file_identity(v.source, &v.source_id, &e)) {
+        !read_source(v.source, &src_data, &src_len, &v.source_id, &e)) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -601,7 +662,9 @@ static mhrfit_value *ingest_view(const request *r, const char *frame, const char
   }
   {
     mhrfit_error e = {0};
-    doc = mhrfit_numpy_load(v.source, NULL, &e);
+    doc = mhrfit_numpy_parse(src_data, src_len, v.source, NULL, &e);
+    free(src_data);
+    src_data = NULL;
     if (!doc || !mhrfit_ingest_select_person(doc, r->o->strategy, r->o->person_index, &person, &info, &e)) {
       if (doc) mhrfit_error_prefix(&e, "%s", v.source);
       snprintf(msg, sizeof msg, "%s", e.message);
@@ -619,11 +682,25 @@ static mhrfit_value *ingest_view(const request *r, const char *frame, const char
     logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': %s: no finite keypoint in 'pred_keypoints_2d'", frame,
           cam, v.source_rel);
   {
+    /* the frame's folder is made once; the file is not fsynced: a resumed run checks the size
+     * and hash of every stage-1 file against stage1_meta.json and redoes a torn one */
     mhrfit_error e = {0};
-    char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
-    bool ok = dir && mf_make_dirs(dir, &e) && mhrfit_npz_save_dict(v.out, person, r->o->compress, &e) &&
-              mf_file_identity(v.out, &v.out_id, &e);
-    free(dir);
+    bool ok = true;
+    if (!*dir_made) {
+      char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
+      ok = dir && mf_make_dirs(dir, &e);
+      free(dir);
+      *dir_made = ok;
+    }
+    mf_saved_file saved;
+    ok = ok && mf_npz_save_dict_ex(v.out, person, r->o->compress, 0, &saved, &e);
+    if (ok) {
+      v.out_id.exists = true;
+      v.out_id.size = (uint64_t)saved.st.st_size;
+      v.out_id.mtime_sec = (long long)saved.st.st_mtim.tv_sec;
+      v.out_id.mtime_nsec = (long)saved.st.st_mtim.tv_nsec;
+      v.out_id.hash = saved.xxh64;
+    }
     if (!ok) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
@@ -665,6 +742,7 @@ record:
     mhrfit_value_free(rec);
     rec = NULL;
   }
+  free(src_data);
   mhrfit_value_free(doc);
   mhrfit_value_free(person);
   view_files_free(&v);
@@ -675,19 +753,33 @@ record:
 static mhrfit_value *ingest_frame(const request *r, const char *frame, const mhrfit_value *old_rec,
                                   bool raw_ok, mhrfit_ingest_summary *sum, bool *failed, mhrfit_error *err) {
   *failed = false;
+  frame_dirs fd;
+  memset(&fd, 0, sizeof fd);
+  fd.sam = &fd.input;
   mhrfit_value *rec = mhrfit_value_new_dict(err);
   mhrfit_value *views = mhrfit_value_new_dict(err);
   char first_error[DETAIL_MAX] = "";
   if (!rec || !views) goto oom;
-  if (!frame_exists(r, frame)) {
+  mhrfit_error le = {0};
+  if (!frame_dirs_list(r, frame, &fd, &le)) {
+    if (le.type == MHRFIT_ERR_NOMEM) {
+      if (err) *err = le;
+      goto oom;
+    }
+    *failed = true;
+    snprintf(first_error, sizeof first_error, "%s", le.message);
+    logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s': %s", frame, first_error);
+  } else if (!frame_dirs_exist(&fd)) {
     *failed = true;
     snprintf(first_error, sizeof first_error, "frame folder '%s' not found in %s", frame, r->input_root);
     logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s': %s", frame, first_error);
   } else {
     const mhrfit_value *old_views = mhrfit_value_dict_get(old_rec, "views");
+    bool dir_made = false;
     for (size_t c = 0; c < r->o->n_cams; c++) {
       const char *cam = r->o->cams[c];
-      mhrfit_value *vr = ingest_view(r, frame, cam, mhrfit_value_dict_get(old_views, cam), raw_ok, sum, err);
+      mhrfit_value *vr =
+          ingest_view(r, &fd, frame, cam, mhrfit_value_dict_get(old_views, cam), raw_ok, &dir_made, sum, err);
       if (!vr) goto oom;
       const mhrfit_value *st = mhrfit_value_dict_get(vr, "status");
       if (strcmp(st->u.str.data, "failed") == 0 && !*failed) {
@@ -698,6 +790,7 @@ static mhrfit_value *ingest_frame(const request *r, const char *frame, const mhr
       if (!mhrfit_value_dict_set(views, cam, vr, err)) goto oom;
     }
   }
+  frame_dirs_free(&fd);
   if (!dset(rec, "status", str_value(*failed ? "failed" : "ok", err), err) ||
       !dset(rec, "error", str_value(*failed ? first_error : NULL, err), err) ||
       !mhrfit_value_dict_set(rec, "views", views, err)) {
@@ -706,6 +799,7 @@ static mhrfit_value *ingest_frame(const request *r, const char *frame, const mhr
   }
   return rec;
 oom:
+  frame_dirs_free(&fd);
   mhrfit_value_free(views);
   mhrfit_value_free(rec);
   return NULL;

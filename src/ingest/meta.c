@@ -1,29 +1,63 @@
 /* Stage 1: file identities and the comparison of stage1_meta.json with a request. The meta
  * document is read with the JSON reader; everything here tolerates any document shape. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/hash.h"
 #include "ingest/ingest_internal.h"
 
 bool mf_file_identity(const char *path, mf_file_id *id, mhrfit_error *err) {
   memset(id, 0, sizeof *id);
-  struct stat st;
-  if (stat(path, &st) != 0) {
+  int fd;
+  do fd = open(path, O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return true;
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a regular file", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a regular file", path);
+  }
+  /* one read for files up to 4 MiB (images, SAM outputs), chunks of that size beyond */
+  size_t cap = st.st_size > 0 && (uintmax_t)st.st_size < ((uintmax_t)4 << 20) ? (size_t)st.st_size + 1 : (size_t)4 << 20;
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    close(fd);
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "%s: out of memory", path);
+  }
+  mf_xxh64 h;
+  mf_xxh64_init(&h);
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf, cap);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: read failed: %s", path, strerror(e));
+    }
+    if (r == 0) break;
+    mf_xxh64_update(&h, buf, (size_t)r);
+    total += (uint64_t)r;
+    if (total == (uint64_t)st.st_size && (size_t)r < cap) break; /* whole file: skip the EOF read */
+  }
+  free(buf);
+  close(fd);
   id->exists = true;
   id->size = (uint64_t)st.st_size;
   id->mtime_sec = (long long)st.st_mtim.tv_sec;
   id->mtime_nsec = (long)st.st_mtim.tv_nsec;
-  unsigned long long h;
-  if (!mhrfit_ingest_hash_file(path, &h, err)) return false;
-  id->hash = (uint64_t)h;
+  id->hash = mf_xxh64_digest(&h);
   return true;
 }
 

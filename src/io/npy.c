@@ -15,6 +15,7 @@
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "io/npy_internal.h"
+#include "io/numpy_io.h"
 #include "mhrfit/pickle.h"
 
 void mf_npy_limits_resolve(const mhrfit_npy_limits *in, mhrfit_npy_limits *out) {
@@ -440,7 +441,18 @@ bool mhrfit_npy_save(const char *path, const mhrfit_array *a, mhrfit_error *err)
   return ok;
 }
 
-mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
+mhrfit_value *mhrfit_numpy_parse(const void *data, size_t len, const char *name, const mhrfit_npy_limits *limits,
+                                 mhrfit_error *err) {
+  const unsigned char *b = data;
+  if (!name) name = "numpy";
+  if (len >= 4 && b[0] == 'P' && b[1] == 'K') return mhrfit_npz_parse(data, len, name, limits, err);
+  if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return mhrfit_npy_parse(data, len, name, limits, err);
+  MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", name);
+  return NULL;
+}
+
+/* A file over MF_NPZ_MEMORY_MAX: decided by its first bytes, read by the streaming readers. */
+static mhrfit_value *load_large(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open", path);
@@ -452,5 +464,50 @@ mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limit
   if (n >= 4 && magic[0] == 'P' && magic[1] == 'K') return mhrfit_npz_load(path, limits, err);
   if (n == 6 && memcmp(magic, "\x93NUMPY", 6) == 0) return mhrfit_npy_load(path, limits, err);
   MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", path);
+  return NULL;
+}
+
+/* Reads path by content; MF_READ_ABSENT (nothing returned, err untouched) when `absent_ok` and
+ * it is missing or not a regular file. */
+static mhrfit_value *load_by_content(const char *path, const mhrfit_npy_limits *limits, bool absent_ok,
+                                     bool *absent, mhrfit_error *err) {
+  unsigned char *data;
+  size_t len;
+  *absent = false;
+  mf_read_status rs = mf_read_file_opt(path, MF_NPZ_MEMORY_MAX, MF_READ_LARGE_OK | (absent_ok ? MF_READ_ABSENT_OK : 0),
+                                       &data, &len, NULL, err);
+  if (rs == MF_READ_ABSENT) {
+    *absent = true;
+    return NULL;
+  }
+  if (rs == MF_READ_TOO_LARGE) return load_large(path, limits, err);
+  if (rs != MF_READ_OK) return NULL;
+  mhrfit_value *v = mhrfit_numpy_parse(data, len, path, limits, err);
+  free(data);
+  return v;
+}
+
+mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
+  bool absent;
+  return load_by_content(path, limits, false, &absent, err);
+}
+
+mhrfit_value *mf_numpy_load_camera(const char *dir, const char *cam, const mhrfit_npy_limits *limits,
+                                   char **path_out, mhrfit_error *err) {
+  static const char *const ext[2] = {".npz", ".npy"};
+  *path_out = NULL;
+  size_t n = strlen(dir) + strlen(cam) + 8;
+  for (int i = 0; i < 2; i++) {
+    char *p = mf_malloc_array(n, 1, err);
+    if (!p) return NULL;
+    snprintf(p, n, "%s/%s%s", dir, cam, ext[i]);
+    bool absent;
+    mhrfit_value *v = load_by_content(p, limits, true, &absent, err);
+    if (!absent) {
+      *path_out = p;
+      return v;
+    }
+    free(p);
+  }
   return NULL;
 }

@@ -1,13 +1,39 @@
-/* NumPy .npz archives (ZIP of .npy members) read and written with libzip. */
+/* NumPy .npz archives (ZIP of .npy members). The common case, an archive of up to
+ * MF_NPZ_MEMORY_MAX in the simple ZIP subset NumPy and mhrfit write, is read and written in
+ * memory (io/zip.h): one read() per archive read, one writev() per archive written. Anything
+ * else (larger archives, ZIP64, other methods, unusual names or layouts) goes through libzip, as
+ * before. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
 
 #include "common/file.h"
+#include "common/hash.h"
 #include "common/mem.h"
 #include "io/npy_internal.h"
+#include "io/numpy_io.h"
+#include "io/zip.h"
 #include "mhrfit/npy.h"
+
+/* Parses one member's .npy bytes and stores it in dict under the member name less ".npy". */
+static bool add_member(mhrfit_value *dict, const char *name, const char *mname, const unsigned char *bytes,
+                       size_t size, const mhrfit_npy_limits *lim, mhrfit_error *err) {
+  char key[512];
+  snprintf(key, sizeof key, "%s", mname);
+  size_t klen = strlen(key);
+  if (klen > 4 && strcmp(key + klen - 4, ".npy") == 0) key[klen - 4] = '\0';
+  char label[1024];
+  snprintf(label, sizeof label, "%s: member '%s'", name, mname);
+  mhrfit_value *v = mhrfit_npy_parse(bytes, size, label, lim, err);
+  return v && mhrfit_value_dict_set(dict, key, v, err);
+}
+
+static size_t member_limit(const mhrfit_npy_limits *lim) { return lim->max_array_bytes + lim->max_header_bytes + 64; }
+
+/* ---- reading through libzip (outside the subset) --------------------------------------------- */
 
 /* Reads every member of an open archive into a DICT. */
 static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_limits *lim, mhrfit_error *err) {
@@ -29,7 +55,7 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
     const char *mname = st.name;
     size_t mlen = strlen(mname);
     if (mlen > 0 && mname[mlen - 1] == '/') continue; /* a folder entry */
-    if (st.size > (zip_uint64_t)(lim->max_array_bytes + lim->max_header_bytes + 64)) {
+    if (st.size > (zip_uint64_t)member_limit(lim)) {
       MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%s' of %llu bytes exceeds the size limit", name, mname,
                   (unsigned long long)st.size);
       goto fail;
@@ -59,15 +85,9 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
       free(buf);
       goto fail;
     }
-    char key[512];
-    snprintf(key, sizeof key, "%s", mname);
-    size_t klen = strlen(key);
-    if (klen > 4 && strcmp(key + klen - 4, ".npy") == 0) key[klen - 4] = '\0';
-    char label[1024];
-    snprintf(label, sizeof label, "%s: member '%s'", name, mname);
-    mhrfit_value *v = mhrfit_npy_parse(buf, size, label, lim, err);
+    bool ok = add_member(dict, name, mname, buf, size, lim, err);
     free(buf);
-    if (!v || !mhrfit_value_dict_set(dict, key, v, err)) goto fail;
+    if (!ok) goto fail;
   }
   return dict;
 fail:
@@ -75,11 +95,8 @@ fail:
   return NULL;
 }
 
-mhrfit_value *mhrfit_npz_parse(const void *data, size_t len, const char *name, const mhrfit_npy_limits *limits,
-                               mhrfit_error *err) {
-  mhrfit_npy_limits lim;
-  mf_npy_limits_resolve(limits, &lim);
-  if (!name) name = "npz";
+static mhrfit_value *parse_libzip(const void *data, size_t len, const char *name, const mhrfit_npy_limits *lim,
+                                  mhrfit_error *err) {
   zip_error_t ze;
   zip_error_init(&ze);
   zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
@@ -96,14 +113,13 @@ mhrfit_value *mhrfit_npz_parse(const void *data, size_t len, const char *name, c
     return NULL;
   }
   zip_error_fini(&ze);
-  mhrfit_value *v = read_archive(z, name, &lim, err);
+  mhrfit_value *v = read_archive(z, name, lim, err);
   zip_discard(z);
   return v;
 }
 
-mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
-  mhrfit_npy_limits lim;
-  mf_npy_limits_resolve(limits, &lim);
+/* An archive too large to read into memory: libzip reads it from the file member by member. */
+static mhrfit_value *load_streaming(const char *path, const mhrfit_npy_limits *lim, mhrfit_error *err) {
   int zerr = 0;
   zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
   if (!z) {
@@ -114,19 +130,103 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
     zip_error_fini(&ze);
     return NULL;
   }
-  mhrfit_value *v = read_archive(z, path, &lim, err);
+  mhrfit_value *v = read_archive(z, path, lim, err);
   zip_discard(z);
   return v;
 }
 
+/* ---- reading in memory (the subset) ---------------------------------------------------------- */
+
+static mf_zip_status parse_fast(const void *data, size_t len, const char *name, const mhrfit_npy_limits *lim,
+                                mhrfit_value **out, mhrfit_error *err) {
+  *out = NULL;
+  mf_zip_entry *es;
+  size_t n;
+  mf_zip_status st = mf_zip_index(data, len, lim->max_members, name, &es, &n, err);
+  if (st != MF_ZIP_OK) return st;
+  mhrfit_value *dict = mhrfit_value_new_dict(err);
+  mf_zip_reader rd = {0};
+  bool ok = dict != NULL;
+  for (size_t i = 0; ok && i < n; i++) {
+    const mf_zip_entry *e = &es[i];
+    if (e->name_len > 0 && e->name[e->name_len - 1] == '/') continue; /* a folder entry */
+    char *mname = mf_strndup(e->name, e->name_len, err);
+    if (!mname) {
+      ok = false;
+      break;
+    }
+    if (e->usize > (uint64_t)member_limit(lim)) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%s' of %llu bytes exceeds the size limit", name, mname,
+                       (unsigned long long)e->usize);
+    } else {
+      unsigned char *owned;
+      const char *why;
+      const unsigned char *bytes = mf_zip_entry_data(&rd, e, &owned, &why, err);
+      if (!bytes) {
+        if (why)
+          MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' is corrupt or truncated: %s", name, mname, why);
+        ok = false;
+      } else {
+        ok = add_member(dict, name, mname, bytes, (size_t)e->usize, lim, err);
+        free(owned);
+      }
+    }
+    free(mname);
+  }
+  mf_zip_reader_end(&rd);
+  free(es);
+  if (!ok) {
+    mhrfit_value_free(dict);
+    return MF_ZIP_FAILED;
+  }
+  *out = dict;
+  return MF_ZIP_OK;
+}
+
+mhrfit_value *mhrfit_npz_parse(const void *data, size_t len, const char *name, const mhrfit_npy_limits *limits,
+                               mhrfit_error *err) {
+  mhrfit_npy_limits lim;
+  mf_npy_limits_resolve(limits, &lim);
+  if (!name) name = "npz";
+  mhrfit_value *v;
+  mf_zip_status st = parse_fast(data, len, name, &lim, &v, err);
+  if (st == MF_ZIP_OK) return v;
+  if (st == MF_ZIP_FAILED) return NULL;
+  return parse_libzip(data, len, name, &lim, err);
+}
+
+mhrfit_value *mf_npz_load_ex(const char *path, const mhrfit_npy_limits *limits, size_t memory_max,
+                             mhrfit_error *err) {
+  mhrfit_npy_limits lim;
+  mf_npy_limits_resolve(limits, &lim);
+  unsigned char *data;
+  size_t len;
+  mf_read_status rs = mf_read_file_opt(path, memory_max, MF_READ_LARGE_OK, &data, &len, NULL, err);
+  if (rs == MF_READ_TOO_LARGE) return load_streaming(path, &lim, err);
+  if (rs != MF_READ_OK) return NULL;
+  if (len == 0) { /* libzip opens an empty buffer as an empty archive, but not an empty file */
+    free(data);
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot open as .npz: Not a zip archive", path);
+    return NULL;
+  }
+  mhrfit_value *v = mhrfit_npz_parse(data, len, path, &lim, err);
+  free(data);
+  return v;
+}
+
+mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
+  return mf_npz_load_ex(path, limits, MF_NPZ_MEMORY_MAX, err);
+}
+
+/* ---- writing ----------------------------------------------------------------------------------- */
+
 /* Whether deflate pays for a member of `len` bytes: at least MHRFIT_NPZ_DEFLATE_MIN_BYTES, and
- * its first MHRFIT_NPZ_DEFLATE_PROBE_BYTES shrink to at most MHRFIT_NPZ_DEFLATE_MAX_RATIO of
- * their size at level 1 (float geometry barely compresses; zeros, NaN padding and strings do). A
- * probe that cannot run (memory) just deflates. */
+ * three windows of MHRFIT_NPZ_DEFLATE_PROBE_BYTES in all (start, middle, end, so that a padded
+ * start such as NaN rows of failed frames does not decide for the whole member) shrink to at most
+ * MHRFIT_NPZ_DEFLATE_MAX_RATIO of their size at level 1 (float geometry barely compresses; zeros,
+ * NaN padding and strings do). A probe that cannot run (memory) just deflates. */
 static bool worth_deflating(const void *data, size_t len) {
   if (len < MHRFIT_NPZ_DEFLATE_MIN_BYTES) return false;
-  /* three windows (start, middle, end) of a third of the probe each, so that a padded start
-   * (e.g. NaN rows of frames that failed) does not decide for the whole member */
   size_t w = MHRFIT_NPZ_DEFLATE_PROBE_BYTES / 3, n_win = len <= MHRFIT_NPZ_DEFLATE_PROBE_BYTES ? 1 : 3;
   if (n_win == 1) w = len;
   uLongf cap0 = compressBound((uLong)w);
@@ -147,13 +247,14 @@ static bool worth_deflating(const void *data, size_t len) {
   return out <= MHRFIT_NPZ_DEFLATE_MAX_RATIO * in;
 }
 
-bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const mhrfit_array *const *arrays,
-                     bool compress, mhrfit_error *err) {
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(names[i], names[j]) == 0)
-        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: duplicate member name '%s'", path, names[i]);
-  /* Build the archive under a temporary name beside the target, then rename it into place. */
+/* Member names longer than this were cut by the libzip writer ("<name>.npy" in 1024 bytes); such
+ * archives still go through it, so that they keep their bytes. */
+#define MEMBER_NAME_MAX 1023
+
+/* The libzip writer, for archives outside the subset: libzip writes the archive into a file of
+ * its own beside our temporary file and renames it over it; we rename that into place. */
+static bool save_libzip(const char *path, size_t n, const char *const *names, void *const *bufs, const size_t *lens,
+                        bool compress, unsigned flags, mhrfit_error *err) {
   mf_atomic_file af;
   if (!mf_atomic_open(&af, path, err)) return false;
   int zerr = 0;
@@ -162,22 +263,10 @@ bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const
     mf_atomic_abort(&af);
     return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create archive (libzip error %d)", path, zerr);
   }
-  void **bufs = mf_calloc_array(n ? n : 1, sizeof(void *), err);
-  if (!bufs) {
-    zip_discard(z);
-    mf_atomic_abort(&af);
-    return false;
-  }
   bool ok = true;
   for (size_t i = 0; i < n && ok; i++) {
-    size_t len;
-    if (!mhrfit_npy_serialize(arrays[i], &bufs[i], &len, err)) {
-      mhrfit_error_prefix(err, "%s: member '%s'", path, names[i]);
-      ok = false;
-      break;
-    }
-    zip_source_t *src = zip_source_buffer(z, bufs[i], len, 0);
-    char mname[1024];
+    zip_source_t *src = zip_source_buffer(z, bufs[i], lens[i], 0);
+    char mname[MEMBER_NAME_MAX + 1];
     snprintf(mname, sizeof mname, "%s.npy", names[i]);
     zip_int64_t idx = src ? zip_file_add(z, mname, src, ZIP_FL_ENC_UTF_8) : -1;
     if (idx < 0) {
@@ -187,7 +276,7 @@ bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const
     }
     /* a fixed timestamp (1980-01-01 00:00, as NumPy's savez writes), so that the same arrays
      * always give the same bytes */
-    bool deflate = compress && worth_deflating(bufs[i], len);
+    bool deflate = compress && worth_deflating(bufs[i], lens[i]);
     if (zip_file_set_dostime(z, (zip_uint64_t)idx, 0, (1 << 5) | 1, 0) != 0)
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot set the timestamp of '%s': %s", path, mname, zip_strerror(z));
     else if (zip_set_file_compression(z, (zip_uint64_t)idx, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, deflate ? 1 : 0) != 0)
@@ -199,27 +288,98 @@ bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const
   } else if (!ok) {
     zip_discard(z);
   }
-  for (size_t i = 0; i < n; i++) free(bufs[i]);
-  free(bufs);
+  if (ok && (flags & MF_WRITE_SYNC)) ok = mf_sync_file(af.tmp_path, err);
   if (!ok) {
     mf_atomic_abort(&af);
     return false;
   }
-  /* zip_close wrote af.tmp_path by its own temporary file + rename; our handle points at the
-   * empty file it replaced, so close it without writing and move the archive into place. */
+  /* our handle points at the empty file zip_close replaced: close it without writing */
   fclose(af.f);
   af.f = NULL;
   if (rename(af.tmp_path, af.path) != 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot rename the archive into place", path);
+    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot rename the archive into place: %s", path, strerror(errno));
     mf_atomic_abort(&af);
     return false;
   }
+  free(af.buf);
   free(af.path);
   free(af.tmp_path);
   return true;
 }
 
-bool mhrfit_npz_save_dict(const char *path, const mhrfit_value *dict, bool compress, mhrfit_error *err) {
+bool mf_npz_save_ex(const char *path, size_t n, const char *const *names, const mhrfit_array *const *arrays,
+                    bool compress, unsigned flags, mf_saved_file *saved, mhrfit_error *err) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(names[i], names[j]) == 0)
+        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: duplicate member name '%s'", path, names[i]);
+  void **bufs = mf_calloc_array(n ? n : 1, sizeof(void *), err);
+  size_t *lens = mf_calloc_array(n ? n : 1, sizeof(size_t), err);
+  char **mnames = mf_calloc_array(n ? n : 1, sizeof(char *), err);
+  mf_zip_member *members = mf_calloc_array(n ? n : 1, sizeof *members, err);
+  bool ok = bufs && lens && mnames && members;
+  bool plain = true; /* every name within the subset, and small enough to build in memory */
+  size_t total = 0;
+  for (size_t i = 0; ok && i < n; i++) {
+    if (!mhrfit_npy_serialize(arrays[i], &bufs[i], &lens[i], err)) {
+      mhrfit_error_prefix(err, "%s: member '%s'", path, names[i]);
+      ok = false;
+      break;
+    }
+    size_t nl = strlen(names[i]);
+    total += lens[i];
+    if (nl + 4 > MEMBER_NAME_MAX || total > MF_NPZ_MEMORY_MAX) plain = false;
+    if (!(mnames[i] = mf_malloc_array(nl + 5, 1, err))) {
+      ok = false;
+      break;
+    }
+    memcpy(mnames[i], names[i], nl);
+    memcpy(mnames[i] + nl, ".npy", 5);
+    members[i] = (mf_zip_member){mnames[i], bufs[i], lens[i], compress && worth_deflating(bufs[i], lens[i])};
+  }
+  mf_zip_image img = {0};
+  mf_zip_status zs = MF_ZIP_UNSUPPORTED;
+  if (ok && plain) {
+    zs = mf_zip_build(members, n, 1, &img, err);
+    ok = zs != MF_ZIP_FAILED;
+  }
+  if (ok && zs == MF_ZIP_OK) {
+    ok = mf_write_pieces_atomic(path, img.pieces, img.n_pieces, flags, saved ? &saved->st : NULL, err);
+    if (ok && saved) {
+      mf_xxh64 h;
+      mf_xxh64_init(&h);
+      for (size_t i = 0; i < img.n_pieces; i++) mf_xxh64_update(&h, img.pieces[i].data, img.pieces[i].len);
+      saved->xxh64 = mf_xxh64_digest(&h);
+    }
+  } else if (ok) {
+    ok = save_libzip(path, n, names, bufs, lens, compress, flags, err);
+    if (ok && saved) { /* rare: read the archive back for its identity */
+      unsigned char *data;
+      size_t len;
+      ok = mf_read_file_opt(path, 0, 0, &data, &len, &saved->st, err) == MF_READ_OK;
+      if (ok) saved->xxh64 = mf_xxh64_buffer(data, len);
+      free(data);
+    }
+  }
+  mf_zip_image_free(&img);
+  for (size_t i = 0; i < n; i++) {
+    if (bufs) free(bufs[i]);
+    if (mnames) free(mnames[i]);
+  }
+  free(bufs);
+  free(lens);
+  free(mnames);
+  free(members);
+  return ok;
+}
+
+bool mhrfit_npz_save(const char *path, size_t n, const char *const *names, const mhrfit_array *const *arrays,
+                     bool compress, mhrfit_error *err) {
+  return mf_npz_save_ex(path, n, names, arrays, compress, MF_WRITE_SYNC, NULL, err);
+}
+
+bool mf_npz_save_dict_ex(const char *path, const mhrfit_value *dict, bool compress, unsigned flags,
+                         mf_saved_file *saved, mhrfit_error *err) {
   if (!dict || dict->kind != MHRFIT_V_DICT)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: value to save is not a dict", path);
   size_t n = dict->u.dict.count;
@@ -233,7 +393,11 @@ bool mhrfit_npz_save_dict(const char *path, const mhrfit_value *dict, bool compr
     }
     arrays[i] = dict->u.dict.vals[i]->u.array;
   }
-  bool ok = mhrfit_npz_save(path, n, (const char *const *)dict->u.dict.keys, arrays, compress, err);
+  bool ok = mf_npz_save_ex(path, n, (const char *const *)dict->u.dict.keys, arrays, compress, flags, saved, err);
   free(arrays);
   return ok;
+}
+
+bool mhrfit_npz_save_dict(const char *path, const mhrfit_value *dict, bool compress, mhrfit_error *err) {
+  return mf_npz_save_dict_ex(path, dict, compress, MF_WRITE_SYNC, NULL, err);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
+#include "io/numpy_io.h"
 #include "mhrfit/npy.h"
 
 static size_t shape_count(int ndim, const size_t *shape) {
@@ -115,8 +116,8 @@ bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfi
     if (err) *err = w->err;
     return false;
   }
-  return mhrfit_npz_save(path, w->n, (const char *const *)w->names, (const mhrfit_array *const *)w->arrays, compress,
-                         err);
+  return mf_npz_save_ex(path, w->n, (const char *const *)w->names, (const mhrfit_array *const *)w->arrays, compress,
+                        0, NULL, err);
 }
 
 void mf_npz_writer_free(mf_npz_writer *w) {

@@ -35,8 +35,11 @@ void mf_npz_add_scalar_i32(mf_npz_writer *w, const char *name, int32_t v);
 void mf_npz_add_strings(mf_npz_writer *w, const char *name, const char *const *s, size_t n, int ndim);
 /* A 1-D `|S` array of n byte strings, as wide as the longest (at least 1 byte), NUL-padded. */
 void mf_npz_add_bytes(mf_npz_writer *w, const char *name, const char *const *s, size_t n);
-/* Writes the archive atomically (deflate when `compress`). Returns false with the first
- * recorded failure or the write error in *err. Does not free the writer. */
+/* Writes the archive atomically (deflate when `compress`), not fsynced: the per-frame archives
+ * of a run are re-validated when it resumes (a torn file is redone), and syncing each would cost
+ * a disk flush per frame; a caller that needs the file durable calls mf_sync_file() after.
+ * Returns false with the first recorded failure or the write error in *err. Does not free the
+ * writer. */
 bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfit_error *err);
 /* Frees every member. */
 void mf_npz_writer_free(mf_npz_writer *w);

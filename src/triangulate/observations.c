@@ -7,6 +7,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "io/numpy_io.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/openpose.h"
 
@@ -138,15 +139,19 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   size_t F = 0;
   bool have_conf = false;
   for (size_t v = 0; v < V; v++) {
-    paths[v] = mf_camera_file(dir, cams[v], err);
-    if (!paths[v]) {
+    /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
+    mhrfit_error le = {0};
+    vals[v] = mf_numpy_load_camera(dir, cams[v], NULL, &paths[v], &le);
+    if (!paths[v] && le.type == MHRFIT_ERR_NONE) {
       if (o.allow_missing_views) continue;
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
                   cams[v], dir, cams[v]);
       goto done;
     }
-    vals[v] = mhrfit_numpy_load(paths[v], NULL, err);
-    if (!vals[v]) goto done;
+    if (!vals[v]) {
+      if (err) *err = le;
+      goto done;
+    }
     const mhrfit_array *a = keypoint_array(vals[v]);
     if (!a || !mhrfit_dtype_is_numeric(a->dtype)) {
       MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': no numeric 'pred_keypoints_2d' array", paths[v], cams[v]);
