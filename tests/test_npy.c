@@ -188,6 +188,14 @@ static void test_round_trip(void) {
     REQUIRE(d);
     CHECK(member(d, "big") && memcmp(member(d, "big")->u.array->data, big->data, n_big * 8) == 0);
     mhrfit_value_free(d);
+    /* members in the skip list are not read */
+    const char *const skip[] = {"big", "small", NULL};
+    mhrfit_npy_limits lim = {0};
+    lim.skip_members = skip;
+    d = mhrfit_npz_load(path, &lim, &err);
+    REQUIRE(d);
+    CHECK(d->u.dict.count == 1 && member(d, "noise") && !member(d, "big") && !member(d, "small"));
+    mhrfit_value_free(d);
     mhrfit_array_free(small);
     mhrfit_array_free(big);
     mhrfit_array_free(noise);

@@ -47,6 +47,8 @@ typedef struct mhrfit_npy_limits {
   size_t max_header_bytes;/**< largest `.npy` header (default 1 MiB) */
   size_t max_members;     /**< most members in an `.npz` (default 65536) */
   int max_depth;          /**< deepest pickle nesting (default 64) */
+  const char *const *skip_members; /**< `.npz`: NULL-terminated names (without `.npy`) of members not
+                                        to read at all (neither inflated nor parsed); NULL: none */
 } mhrfit_npy_limits;
 
 /**

@@ -610,6 +610,10 @@ mhrfit_rig *mhrfit_rig_load_file(const char *path, mhrfit_error *err) {
 }
 
 mhrfit_rig *mhrfit_rig_load_file_flags(const char *path, unsigned flags, mhrfit_error *err) {
+  /* members the flags leave out are not read at all (layer 2 of LOD 0 is ~2 GB) */
+  static const char *const skip_blend[] = {"corr_blend", NULL};
+  static const char *const skip_all[] = {"corr_blend", "corr_start", "corr_feature", "corr_weight", "corr_n_features",
+                                         NULL};
   if (!path || !*path) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no rig file given");
     return NULL;
@@ -618,7 +622,8 @@ mhrfit_rig *mhrfit_rig_load_file_flags(const char *path, unsigned flags, mhrfit_
     MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: is a folder, not a rig file", path);
     return NULL;
   }
-  mhrfit_npy_limits lim = {.max_array_bytes = (size_t)4 << 30, .max_members = 4096}; /* layer 2 of LOD 0: 2 GB */
+  mhrfit_npy_limits lim = {.max_array_bytes = (size_t)4 << 30, .max_members = 4096};
+  lim.skip_members = flags & MHRFIT_RIG_NO_CORRECTIVES ? skip_all : flags & MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES ? skip_blend : NULL; /* layer 2 of LOD 0: 2 GB */
   mhrfit_value *npz = mhrfit_npz_load(path, &lim, err);
   if (!npz) return NULL;
   mhrfit_rig *rig = mf_rig_from_npz(npz, path, flags, err);

@@ -19,8 +19,9 @@
 #include "mhrfit/pickle.h"
 
 void mf_npy_limits_resolve(const mhrfit_npy_limits *in, mhrfit_npy_limits *out) {
-  mhrfit_npy_limits d = {(size_t)4 << 30, (size_t)1 << 20, 65536, 64};
+  mhrfit_npy_limits d = {(size_t)4 << 30, (size_t)1 << 20, 65536, 64, NULL};
   if (in) {
+    d.skip_members = in->skip_members;
     if (in->max_array_bytes) d.max_array_bytes = in->max_array_bytes;
     if (in->max_header_bytes) d.max_header_bytes = in->max_header_bytes;
     if (in->max_members) d.max_members = in->max_members;

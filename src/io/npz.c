@@ -31,6 +31,15 @@ static bool add_member(mhrfit_value *dict, const char *name, const char *mname, 
   return v && mhrfit_value_dict_set(dict, key, v, err);
 }
 
+/* Member `mname` (`mlen` bytes, with or without ".npy") is in the caller's skip list. */
+static bool skipped(const mhrfit_npy_limits *lim, const char *mname, size_t mlen) {
+  if (!lim->skip_members) return false;
+  if (mlen > 4 && memcmp(mname + mlen - 4, ".npy", 4) == 0) mlen -= 4;
+  for (const char *const *s = lim->skip_members; *s; s++)
+    if (strlen(*s) == mlen && memcmp(*s, mname, mlen) == 0) return true;
+  return false;
+}
+
 static size_t member_limit(const mhrfit_npy_limits *lim) { return lim->max_array_bytes + lim->max_header_bytes + 64; }
 
 /* ---- reading through libzip (outside the subset) --------------------------------------------- */
@@ -55,6 +64,7 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
     const char *mname = st.name;
     size_t mlen = strlen(mname);
     if (mlen > 0 && mname[mlen - 1] == '/') continue; /* a folder entry */
+    if (skipped(lim, mname, mlen)) continue;
     if (st.size > (zip_uint64_t)member_limit(lim)) {
       MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%s' of %llu bytes exceeds the size limit", name, mname,
                   (unsigned long long)st.size);
@@ -150,6 +160,7 @@ static mf_zip_status parse_fast(const void *data, size_t len, const char *name, 
   for (size_t i = 0; ok && i < n; i++) {
     const mf_zip_entry *e = &es[i];
     if (e->name_len > 0 && e->name[e->name_len - 1] == '/') continue; /* a folder entry */
+    if (skipped(lim, e->name, e->name_len)) continue;
     char *mname = mf_strndup(e->name, e->name_len, err);
     if (!mname) {
       ok = false;
