@@ -193,6 +193,89 @@ static void test_reported_errors_exact(void) {
   }
 }
 
+/* The leave-one-out check: 3 views of a point, one displaced by 40-60 px in a direction (found by
+ * trying) where the consensus rule alone accepts a compromise keeping all 3 views within the gate;
+ * with the check the displaced view is excluded and the point is the one of the 2 clean views. A
+ * clean 3-view point is unchanged, bit for bit. */
+static void test_loo_compromise(void) {
+  mhrfit_camera cams[3];
+  for (int i = 0; i < 3; i++) synth_camera(i, 3, 3.5, 1.5, &cams[i]);
+  mhrfit_tri_options o_off, o_on;
+  mhrfit_tri_options_default(&o_on);
+  CHECK(o_on.loo_check);
+  o_off = o_on;
+  o_off.loo_check = false;
+  mhrfit_error err = {0};
+  mhrfit_triangulator *t_on = mhrfit_triangulator_new(cams, 3, 1, &o_on, &err);
+  mhrfit_triangulator *t_off = mhrfit_triangulator_new(cams, 3, 1, &o_off, &err);
+  REQUIRE(t_on && t_off);
+  const double X[3] = {0.1, -0.2, 1.1}, noise[6] = {0.4, -0.3, -0.2, 0.5, 0.3, 0.2};
+  double clean[6];
+  for (int v = 0; v < 3; v++) {
+    REQUIRE(mhrfit_camera_project(&cams[v], X, clean + 2 * v, NULL));
+    clean[2 * v] += noise[2 * v];
+    clean[2 * v + 1] += noise[2 * v + 1];
+  }
+  /* clean: the check does not fire, the results are those without it */
+  double p_on[3], p_off[3], e_on[3], e_off[3];
+  uint8_t in_on[3], in_off[3];
+  int32_t used_on, used_off, reason_on, reason_off;
+  mhrfit_tri_result r_on = {p_on, NULL, in_on, e_on, &used_on, &reason_on};
+  mhrfit_tri_result r_off = {p_off, NULL, in_off, e_off, &used_off, &reason_off};
+  REQUIRE(mhrfit_triangulator_process(t_on, 1, clean, NULL, &r_on, &err));
+  REQUIRE(mhrfit_triangulator_process(t_off, 1, clean, NULL, &r_off, &err));
+  CHECK(reason_on == MHRFIT_TRI_OK && used_on == 3);
+  CHECK(!memcmp(p_on, p_off, sizeof p_on) && !memcmp(e_on, e_off, sizeof e_on) && !memcmp(in_on, in_off, sizeof in_on));
+  double d_clean = sqrt(pow(p_on[0] - X[0], 2) + pow(p_on[1] - X[1], 2) + pow(p_on[2] - X[2], 2));
+  CHECK(d_clean < 3e-3);
+  /* displaced: search view, size and direction for a compromise the rule alone accepts */
+  int found = 0, fixed = 0, first_bad = -1;
+  for (int bad = 0; bad < 3; bad++)
+    for (int mag = 40; mag <= 60; mag += 10)
+      for (int a = 0; a < 36; a++) {
+        double uv[6];
+        memcpy(uv, clean, sizeof uv);
+        uv[2 * bad] += mag * cos(a * (3.14159265358979323846 / 18));
+        uv[2 * bad + 1] += mag * sin(a * (3.14159265358979323846 / 18));
+        REQUIRE(mhrfit_triangulator_process(t_off, 1, uv, NULL, &r_off, &err));
+        if (!(reason_off == MHRFIT_TRI_OK && used_off == 3)) continue;
+        found++;
+        REQUIRE(mhrfit_triangulator_process(t_on, 1, uv, NULL, &r_on, &err));
+        double d_off = sqrt(pow(p_off[0] - X[0], 2) + pow(p_off[1] - X[1], 2) + pow(p_off[2] - X[2], 2));
+        double d_on = sqrt(pow(p_on[0] - X[0], 2) + pow(p_on[1] - X[1], 2) + pow(p_on[2] - X[2], 2));
+        bool excl = reason_on == MHRFIT_TRI_OK && used_on == 2;
+        for (int v = 0; v < 3; v++) excl = excl && in_on[v] == (v != bad);
+        if (!excl) {
+          /* kept: the result is the one without the check */
+          CHECK(!memcmp(p_on, p_off, sizeof p_on) && used_on == 3);
+          continue;
+        }
+        fixed++;
+        /* the reduced point: at the noise level, the displaced view beyond the gate, the errors
+         * reported of the returned point */
+        CHECK(d_on < 3e-3 && d_on < d_off);
+        CHECK(e_on[bad] >= o_on.inlier_thresh);
+        for (int v = 0; v < 3; v++) {
+          double q[2];
+          REQUIRE(mhrfit_camera_project(&cams[v], p_on, q, NULL));
+          CHECK_NEAR(e_on[v], hypot(q[0] - uv[2 * v], q[1] - uv[2 * v + 1]), 1e-9);
+        }
+        if (first_bad < 0) {
+          first_bad = bad;
+          printf("  view %d displaced by %d px at %d deg: without the check all 3 views inliers (errors %.1f, %.1f, "
+                 "%.1f px), %.1f mm off; with it view %d excluded (%.1f px), %.2f mm off (clean: %.2f mm)\n",
+                 bad, mag, 10 * a, e_off[0], e_off[1], e_off[2], 1000 * d_off, bad, e_on[bad], 1000 * d_on,
+                 1000 * d_clean);
+        }
+      }
+  printf("  %d of 324 displacements give a compromise within the gate; the check excludes the displaced view in %d\n",
+         found, fixed);
+  CHECK(found > 0 && fixed > 0);
+  CHECK(fixed == found); /* on this scene every compromise is undone */
+  mhrfit_triangulator_free(t_on);
+  mhrfit_triangulator_free(t_off);
+}
+
 static void test_degenerate_pair(void) {
   /* two cameras at the same place: every ray pair is parallel, no point */
   mhrfit_camera cams[2];
@@ -243,6 +326,7 @@ int main(void) {
   RUN(test_robustness_8_cameras);
   RUN(test_reasons_and_masks);
   RUN(test_reported_errors_exact);
+  RUN(test_loo_compromise);
   RUN(test_degenerate_pair);
   RUN(test_pose2sim_many_cameras);
   return test_report();

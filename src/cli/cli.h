@@ -89,9 +89,9 @@ typedef struct mf_tri_cli {
   mhrfit_calib_options calib;
   const char *method, *score_type, *translation_unit;
   long lm_iters, min_cameras;
-  bool original_ranking, invert_extrinsics;
+  bool original_ranking, no_loo_check, invert_extrinsics;
 } mf_tri_cli;
-enum { MF_TRI_CLI_N_OPTS = 16 };
+enum { MF_TRI_CLI_N_OPTS = 17 };
 void mf_tri_cli_init(mf_tri_cli *c);
 size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out);
 int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);

@@ -24,6 +24,8 @@ size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out) {
       {"min_angle", MF_OPT_DOUBLE, &o->min_angle_deg, "DEG", "smallest ray angle of a candidate pair (default 5)", NULL},
       {"original_ranking", MF_OPT_FLAG, &c->original_ranking, NULL,
        "rank candidates by robust score only, as the original did", NULL},
+      {"no_loo_check", MF_OPT_FLAG, &c->no_loo_check, NULL,
+       "default method: skip the leave-one-out check of compromise consensus sets", NULL},
       {"lm_iters", MF_OPT_INT, &c->lm_iters, "N", "Levenberg-Marquardt iterations per point, 0 = none (default 25)", NULL},
       {"robust_lm", MF_OPT_FLAG, &o->robust_lm, NULL, "Huber IRLS in the refinement (default off)", NULL},
       {"robust_lm_delta", MF_OPT_DOUBLE, &o->robust_lm_delta, "PX", "Huber delta of the refinement (default 10)", NULL},
@@ -49,6 +51,7 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd) {
   else if (strcmp(c->score_type, "median") == 0) c->o.score_type = MHRFIT_SCORE_MEDIAN;
   else return mf_usage_error(cmd, "--score_type must be median, trimmed or huber, got '%s'", c->score_type);
   c->o.rank_by_consensus = !c->original_ranking;
+  c->o.loo_check = !c->no_loo_check;
   c->o.lm_iters = (int)c->lm_iters;
   c->o.min_cameras = (int)c->min_cameras;
   c->calib.invert_extrinsics = c->invert_extrinsics;

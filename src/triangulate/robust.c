@@ -220,7 +220,86 @@ chosen:
   memcpy(p->valid, t->valid, V * sizeof *p->valid);
   memcpy(p->in, t->in, V * sizeof *p->in);
   p->n_in = n_in;
+  p->conf = conf;
+  memcpy(p->xn, t->xn, V * sizeof *p->xn);
   return true;
+}
+
+/* Truncated quadratic (MSAC) cost of the errors of all valid views: Σ min(e², T²) with
+ * T = MF_TRI_LOO_COST·inlier_thresh (a view that cannot see the point costs T²). */
+static double msac_cost(const mhrfit_triangulator *t, const double *err) {
+  double T = MF_TRI_LOO_COST * t->o.inlier_thresh, c = 0;
+  for (size_t v = 0; v < t->n_views; v++)
+    if (t->valid[v]) c += err[v] < T ? err[v] * err[v] : T * T;
+  return c;
+}
+
+/* Solves on the views `use` (weighted DLT seed, then the refinement when lm_iters > 0) and leaves
+ * the point in X and the exact errors of all valid views in err. False when the solve fails. */
+static bool solve_on(mhrfit_triangulator *t, const double *uv, const double *conf, const bool *use, double X[3],
+                     double *err) {
+  if (!dlt_on(t, use, conf, X)) return false;
+  if (t->o.lm_iters > 0 && !mf_point_lm(t, uv, use, X, NULL)) return false;
+  for (size_t v = 0; v < t->n_views; v++) err[v] = t->valid[v] ? mf_tri_pixel_error(t, v, uv, X) : NAN;
+  return true;
+}
+
+/* The leave-one-out check. The consensus rule counts views first, so an outlier view can win a
+ * compromise point that keeps every view of its set within the gate (with large errors) over the
+ * clean point that leaves it out. When the refined point X over the inlier set t->in (≥ 3 views,
+ * errors t->err) has an inlier error above the trigger, each inlier v is left out in turn: the
+ * point is re-solved on the other inliers, v must then be beyond the gate, the views within the
+ * gate of the reduced point (re-admitting others, then refined once more) become its inliers, and
+ * the reduced point with the lowest truncated cost replaces X when that cost is clearly lower
+ * (below MF_TRI_LOO_GAIN times X's). */
+static void leave_one_out(mhrfit_triangulator *t, const double *uv, const double *conf, double X[3]) {
+  size_t V = t->n_views;
+  double T = t->o.inlier_thresh, emax = 0;
+  int n_in = 0;
+  for (size_t v = 0; v < V; v++)
+    if (t->in[v]) {
+      n_in++;
+      if (t->err[v] > emax) emax = t->err[v];
+    }
+  if (n_in < 3 || !(emax > T * MF_TRI_LOO_TRIGGER)) return;
+  double best_cost = MF_TRI_LOO_GAIN * msac_cost(t, t->err), best_X[3], best_err[MF_TRI_MAX_VIEWS];
+  bool best_in[MF_TRI_MAX_VIEWS], found = false;
+  for (size_t out = 0; out < V; out++) {
+    if (!t->in[out]) continue;
+    bool use[MF_TRI_MAX_VIEWS];
+    double Xr[3], e[MF_TRI_MAX_VIEWS];
+    memcpy(use, t->in, V * sizeof *use);
+    use[out] = false;
+    memcpy(Xr, X, sizeof Xr);
+    if (!solve_on(t, uv, conf, use, Xr, e) || !(e[out] >= T)) continue;
+    /* the inliers of the reduced point: the valid views within the gate */
+    bool gate[MF_TRI_MAX_VIEWS], same = true;
+    int n_gate = 0;
+    for (size_t v = 0; v < V; v++) {
+      gate[v] = t->valid[v] && e[v] < T;
+      n_gate += gate[v];
+      same = same && gate[v] == use[v];
+    }
+    if (n_gate < 2) continue;
+    if (!same) { /* views re-admitted or dropped: refine once more on the gate set, which must hold */
+      if (!solve_on(t, uv, conf, gate, Xr, e) || !(e[out] >= T)) continue;
+      bool hold = true;
+      for (size_t v = 0; v < V; v++) hold = hold && gate[v] == (t->valid[v] && e[v] < T);
+      if (!hold) continue;
+    }
+    double c = msac_cost(t, e);
+    if (c < best_cost) {
+      found = true;
+      best_cost = c;
+      memcpy(best_X, Xr, sizeof best_X);
+      memcpy(best_err, e, V * sizeof *e);
+      memcpy(best_in, gate, V * sizeof *gate);
+    }
+  }
+  if (!found) return;
+  memcpy(X, best_X, sizeof best_X);
+  memcpy(t->err, best_err, V * sizeof *best_err);
+  memcpy(t->in, best_in, V * sizeof *best_in);
 }
 
 void mf_tri_default_finish(mhrfit_triangulator *t, const double *uv, mf_tri_point *p, bool refined, bool lm_ok) {
@@ -270,6 +349,12 @@ void mf_tri_default_finish(mhrfit_triangulator *t, const double *uv, mf_tri_poin
     for (int i = 0; i < 3; i++) p->X_init[i] = NAN;
     for (size_t v = 0; v < V; v++) p->err[v] = NAN; /* the refinement may have written some */
     return;
+  }
+  if (t->o.loo_check && t->o.rank_by_consensus && agree && used >= 3) {
+    memcpy(t->xn, p->xn, V * sizeof *t->xn); /* the scratch may hold another point's */
+    leave_one_out(t, uv, p->conf, X);
+    used = 0;
+    for (size_t v = 0; v < V; v++) used += t->in[v];
   }
   memcpy(p->X, X, sizeof X);
   for (size_t v = 0; v < V; v++) {

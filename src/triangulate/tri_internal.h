@@ -66,7 +66,19 @@ typedef struct mf_tri_point {
   mhrfit_tri_reason reason;
   bool valid[MF_TRI_MAX_VIEWS]; /* default method: the valid observations */
   int n_in;                     /* default method: inliers of the chosen candidate */
+  const double *conf;           /* default method: the keypoint's confidences (may be NULL) */
+  double xn[MF_TRI_MAX_VIEWS][2]; /* default method: undistorted normalised valid observations */
 } mf_tri_point;
+
+/* Leave-one-out check of the default method (see include/mhrfit/triangulate.h): it runs when the
+ * largest inlier error of the refined point exceeds MF_TRI_LOO_TRIGGER·inlier_thresh, and a reduced
+ * solution replaces the full one when its truncated cost (errors truncated at
+ * MF_TRI_LOO_COST·inlier_thresh) is below MF_TRI_LOO_GAIN times the full one's. On the demo capture
+ * (4 views), truncating at the gate itself fixed 27 compromises, at 3/4 of it 56 with no wrong
+ * exclusion, at 1/2 of it 66 with 1 view wrongly excluded. */
+#define MF_TRI_LOO_TRIGGER (1.0 / 3.0)
+#define MF_TRI_LOO_COST 0.75
+#define MF_TRI_LOO_GAIN 0.9
 
 /* Weighted homogeneous DLT over n views: rows w·(x·P[2] − P[0]) and w·(y·P[2] − P[1]); the
  * solution is the eigenvector of AᵀA with the smallest eigenvalue. False when n < 2, the input is

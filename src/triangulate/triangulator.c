@@ -17,6 +17,7 @@ void mhrfit_tri_options_default(mhrfit_tri_options *o) {
   o->lm_iters = 25;
   o->robust_lm = false;
   o->robust_lm_delta = 10.0;
+  o->loo_check = true;
   o->likelihood_threshold = 0.3;
   o->reproj_thresh = 15.0;
   o->min_cameras = 2;
