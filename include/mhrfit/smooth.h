@@ -108,9 +108,9 @@
  * gesture counts as an outlier; the EMA then lags. Smoothing the fitted parameters of
  * `mhrfit demo` (120 frames, 30 fps, seed 1; `mhrfit smooth` of `mhrfit run`'s
  * `sequence_fit.npz`, scored by `mhrfit demo --run`'s measures) gives, as keypoint MPJPE /
- * acceleration error (mm, mm/frame²) against the truth: unsmoothed 3.06 / 6.66; original
- * 6.94 / 10.07; original without the outlier step (alpha 0.65) 3.52 / 3.55; Butterworth order 4
- * at 4, 6, 8, 10 Hz: 2.60 / 1.30, 2.29 / 1.44, 2.48 / 2.30, 2.68 / 3.45. Every Butterworth
+ * acceleration error (mm, mm/frame²) against the truth: unsmoothed 2.90 / 6.18; original
+ * 6.80 / 9.51; original without the outlier step (alpha 0.65) 3.41 / 3.31; Butterworth order 4
+ * at 4, 6, 8, 10 Hz: 2.48 / 1.25, 2.16 / 1.35, 2.35 / 2.18, 2.53 / 3.21. Every Butterworth
  * setting lowers both measures; 6 Hz has the lowest keypoint error with an acceleration error
  * close to the best (4 Hz), so it is the default; `MHRFIT_SMOOTH_ORIGINAL` reproduces the
  * original exactly. A low-pass removes real motion faster than its cutoff: the demo scales its
