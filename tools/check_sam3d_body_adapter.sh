@@ -71,17 +71,17 @@ for f in 000000 000001; do
   for c in left right; do printf 'not really a jpeg' >"$tmp/cap/$f/$c.jpg"; done
 done
 adapter=$(pwd)/tools/sam3d_body_adapter.py
-PYTHONPATH=$stub "$bin" ingest --input "$tmp/cap" --cams left right --out "$tmp/work" \
+PYTHONPATH=$stub "$bin" ingest --input "$tmp/cap" --cams left right --out "$tmp/ingest_out" \
   --estimator "PYTHONPATH=$stub $py $adapter --sam3d_repo $stub --checkpoint_path $tmp/ckpt {image} {output}" \
   --model_id checkpoint=stub
 pass=0; fail=0
 check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
 for f in 000000 000001; do
   for c in left right; do
-    out=$("$bin" inspect "$tmp/work/sam3d/$f/$c.npz")
+    out=$("$bin" inspect "$tmp/ingest_out/sam3d/$f/$c.npz")
     check "adapter wrote two persons for $f/$c" $(grep -Eq "pred_keypoints_2d +float32 +\(2, 70, 2\)" <<<"$out"; echo $?)
     check "mask (None) left out for $f/$c" $(! grep -q "^mask" <<<"$out"; echo $?)
-    s1=$("$bin" inspect --json "$tmp/work/stage1/$f/$c.npz")
+    s1=$("$bin" inspect --json "$tmp/ingest_out/stage1/$f/$c.npz")
     full=$("$py" -c "import json,sys; d=json.load(sys.stdin); b=d['bbox']; print(int(b[2]-b[0]))" <<<"$s1")
     check "stage 1 of $f/$c holds the larger person (bbox width $full)" $([ "$full" -gt 150 ]; echo $?)
   done

@@ -11,4 +11,18 @@ bool mf_model_parse(const char *text, size_t len, const char *name, mhrfit_rig *
  * (7·joint + channel) are rig->pt[start[r] .. start[r+1]); `start` holds 7·n_joints + 1 values. */
 void mf_pt_row_starts(const mhrfit_rig *rig, size_t *start);
 
+/* Chains the derivative g (3 coordinates) of a point with respect to joint parameter row r
+ * through the parameter transform into three Jacobian rows over the model parameters:
+ * J_a[m] += PT[r, m] · g[a] for the entries of row r (`start` from mf_pt_row_starts()). */
+static inline void mf_pt_chain(const mhrfit_rig *rig, const size_t *start, size_t r, const double g[3], double *Jx,
+                               double *Jy, double *Jz) {
+  for (size_t e = start[r]; e < start[r + 1]; e++) {
+    double coeff = rig->pt[e].coeff;
+    size_t m = (size_t)rig->pt[e].param;
+    Jx[m] += coeff * g[0];
+    Jy[m] += coeff * g[1];
+    Jz[m] += coeff * g[2];
+  }
+}
+
 #endif

@@ -138,13 +138,7 @@ bool mhrfit_rig_vertex_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pos
         } else {
           for (int a = 0; a < 3; a++) g[a] = 0.6931471805599453 * D[a];
         }
-        for (size_t e = start[r]; e < start[r + 1]; e++) {
-          double coeff = rig->pt[e].coeff;
-          size_t m = (size_t)rig->pt[e].param;
-          Jx[m] += coeff * g[0];
-          Jy[m] += coeff * g[1];
-          Jz[m] += coeff * g[2];
-        }
+        mf_pt_chain(rig, start, r, g, Jx, Jy, Jz);
       }
     }
   }
@@ -253,13 +247,7 @@ bool mhrfit_rig_corrective_jacobian_add(const mhrfit_rig *rig, const mhrfit_fk_p
         }
         if (dd[0] == 0.0 && dd[1] == 0.0 && dd[2] == 0.0) continue;
         for (int a = 0; a < 3; a++) g[a] = M[3 * a] * dd[0] + M[3 * a + 1] * dd[1] + M[3 * a + 2] * dd[2];
-        for (size_t e = start[r]; e < start[r + 1]; e++) {
-          double coeff = rig->pt[e].coeff;
-          size_t m = (size_t)rig->pt[e].param;
-          Jx[m] += coeff * g[0];
-          Jy[m] += coeff * g[1];
-          Jz[m] += coeff * g[2];
-        }
+        mf_pt_chain(rig, start, r, g, Jx, Jy, Jz);
       }
     }
   }
