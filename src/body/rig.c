@@ -279,7 +279,11 @@ void mhrfit_rig_joint_jacobian(const mhrfit_rig *rig, const mhrfit_fk_pose *pose
         } else {
           for (int a = 0; a < 3; a++) v[a] = 0.6931471805599453 * d[a];
         }
-        mf_pt_chain(rig, start, r, v, J + 3 * k * np, J + (3 * k + 1) * np, J + (3 * k + 2) * np);
+        for (size_t e = start[r]; e < start[r + 1]; e++) {
+          double coeff = rig->pt[e].coeff;
+          size_t m = (size_t)rig->pt[e].param;
+          for (int a = 0; a < 3; a++) J[(3 * k + (size_t)a) * np + m] += coeff * v[a];
+        }
       }
     }
   }
