@@ -8,7 +8,8 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h),
+ * pictures and videos (media.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -25,6 +26,7 @@
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"
+#include "mhrfit/media.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"
