@@ -156,6 +156,7 @@ void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b);
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);
+int mf_cmd_frames(int argc, char **argv);
 int mf_cmd_ingest(int argc, char **argv);
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);

@@ -28,6 +28,10 @@ static bool check_size(long width, long height, const char *name, mhrfit_error *
 }
 
 mhrfit_image *mhrfit_image_new(int width, int height, int channels, mhrfit_error *err) {
+  return mf_image_new_padded(width, height, channels, 1, 0, err);
+}
+
+mhrfit_image *mf_image_new_padded(int width, int height, int channels, size_t align, size_t tail, mhrfit_error *err) {
   if (channels != 1 && channels != 3 && channels != 4) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "images have 1, 3 or 4 channels, not %d", channels);
     return NULL;
@@ -41,8 +45,9 @@ mhrfit_image *mhrfit_image_new(int width, int height, int channels, mhrfit_error
   img->width = width;
   img->height = height;
   img->channels = channels;
-  img->stride = (size_t)width * (size_t)channels;
-  if (!(img->data = mf_calloc_array((size_t)height, img->stride, err))) {
+  img->stride = ((size_t)width * (size_t)channels + align - 1) / align * align;
+  /* no overflow: width * height <= MHRFIT_IMAGE_MAX_PIXELS, 4 channels, align and tail small */
+  if (!(img->data = mf_calloc_array((size_t)height * img->stride + tail, 1, err))) {
     free(img);
     return NULL;
   }

@@ -11,6 +11,10 @@
  * MHRFIT_ERR_ARGUMENT or MHRFIT_ERR_LIMIT otherwise. */
 bool mf_image_valid(const mhrfit_image *img, mhrfit_error *err);
 
+/* mhrfit_image_new() with rows padded to a multiple of `align` bytes and `tail` spare bytes after
+ * the last row (for converters that write whole SIMD blocks past a row's end). */
+mhrfit_image *mf_image_new_padded(int width, int height, int channels, size_t align, size_t tail, mhrfit_error *err);
+
 /* Converts one row of `width` pixels from src_channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA)
  * to dst_channels (1, 3 or 4): alpha dropped or set to 255, gray replicated, colour to gray by
  * the BT.601 luma weights. */
