@@ -266,7 +266,7 @@ mf_reply_kind mf_worker_parse_reply(const char *line, size_t len, unsigned long 
   cJSON *o = cJSON_ParseWithLength(line, len);
   mf_reply_kind kind = MF_REPLY_INVALID;
   if (!o || !cJSON_IsObject(o)) {
-    snprintf(text, size, "not a JSON object: '%.200s%s'", line, len > 200 ? "..." : "");
+    snprintf(text, size, "not a JSON object: '%.*s%s'", (int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
     cJSON_Delete(o);
     return kind;
   }
@@ -285,7 +285,7 @@ mf_reply_kind mf_worker_parse_reply(const char *line, size_t len, unsigned long 
     if (cJSON_IsString(e) && e->valuestring) snprintf(text, size, "%s", e->valuestring);
     else snprintf(text, size, "the worker reported a failure without an \"error\" text");
   } else {
-    snprintf(text, size, "no boolean \"ok\" in '%.200s%s'", line, len > 200 ? "..." : "");
+    snprintf(text, size, "no boolean \"ok\" in '%.*s%s'", (int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
   }
   cJSON_Delete(o);
   return kind;
