@@ -641,19 +641,17 @@ static void job_table_free(job_table *t) {
   memset(t, 0, sizeof *t);
 }
 
-/* Adds a request for view (frame, cam); its output folder is made and stale files removed. */
-static bool job_add(job_table *t, const request *r, const view_files *v, const char *frame, size_t cam,
-                    mhrfit_error *err) {
+/* Adds a request for view (frame, cam) whose output folder `dir` exists; stale files are removed. */
+static bool job_add(job_table *t, const request *r, const view_files *v, const char *frame, const char *dir,
+                    size_t cam, mhrfit_error *err) {
   if (!mf_grow((void **)&t->jobs, &t->cap, t->count + 1, sizeof *t->jobs, err) ||
       !mf_grow((void **)&t->strings, &t->scap, 5 * (t->count + 1), sizeof *t->strings, err))
     return false;
   char **s = t->strings + 5 * t->count;
   memset(s, 0, 5 * sizeof *s);
-  char *dir = dupf(err, "%s/sam3d/%s", r->out_root, frame);
-  bool ok = dir && mf_make_dirs(dir, err) && (s[0] = mf_strdup(v->image, err)) &&
-            (s[1] = dupf(err, "%s/%s.partial.npz", dir, r->o->cams[cam])) && (s[2] = mf_strdup(frame, err)) &&
-            (s[3] = mf_strdup(r->o->cams[cam], err)) && (s[4] = mf_strdup(v->raw, err));
-  free(dir);
+  bool ok = (s[0] = mf_strdup(v->image, err)) && (s[1] = dupf(err, "%s/%s.partial.npz", dir, r->o->cams[cam])) &&
+            (s[2] = mf_strdup(frame, err)) && (s[3] = mf_strdup(r->o->cams[cam], err)) &&
+            (s[4] = mf_strdup(v->raw, err));
   if (!ok) {
     for (int k = 0; k < 5; k++) free(s[k]);
     return false;
@@ -684,14 +682,18 @@ static bool collect_jobs(const request *r, const char *frame, const mhrfit_value
   }
   const mhrfit_value *old_views = mhrfit_value_dict_get(old_rec, "views");
   bool ok = true;
+  char *dir = NULL; /* <out>/sam3d/<frame>, made for the first request of the frame */
   for (size_t c = 0; c < r->o->n_cams && ok; c++) {
     view_files v;
     mhrfit_error e = {0};
     if (!resolve_view(r, &fd, frame, r->o->cams[c], true, &v, &e)) continue; /* reported by ingest_view() */
-    if (decide_run(r, &v, mhrfit_value_dict_get(old_views, r->o->cams[c]), raw_ok))
-      ok = job_add(t, r, &v, frame, c, err);
+    if (decide_run(r, &v, mhrfit_value_dict_get(old_views, r->o->cams[c]), raw_ok)) {
+      if (!dir && (!(dir = dupf(err, "%s/sam3d/%s", r->out_root, frame)) || !mf_make_dirs(dir, err))) ok = false;
+      ok = ok && job_add(t, r, &v, frame, dir, c, err);
+    }
     view_files_free(&v);
   }
+  free(dir);
   frame_dirs_free(&fd);
   return ok;
 }
