@@ -64,9 +64,9 @@
  *   an offset is negative) to the last such k; an explicit `start`/`end` outside that range is
  *   an error unless gaps are allowed. Index sync pairs frames by position, so a video with a
  *   variable frame rate is refused unless `allow_vfr`.
- * - MHRFIT_SYNC_CSV: the original's per-tick table (`id`, optional `tick_video_ms`,
- *   `<cam>_out_idx`; ORIGINAL.md of the project, section 1.2): rows are named by their id; an
- *   empty or negative index is a gap for that camera (labelled, not an error). Repeated indices
+ * - MHRFIT_SYNC_CSV: the per-tick table of the original Python system's frame extractor (an
+ *   id column, optional `tick_video_ms`, one `<cam>_out_idx` column per camera): rows are named
+ *   by their id; an empty or negative index is a gap for that camera (labelled, not an error). Repeated indices
  *   (a camera that repeated a frame) write the same decoded frame to several rows; skipped
  *   indices (dropped frames) are simply not written.
  * - MHRFIT_SYNC_TIMESTAMPS: Caliscope's `frame_time_history.csv` (sync_index, port,
