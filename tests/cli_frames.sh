@@ -34,7 +34,7 @@ check "100 frame folders" $([ "$(find "$tmp/cap" -mindepth 1 -maxdepth 1 -type d
 check "400 pictures" $([ "$(find "$tmp/cap" -name 'cam0?.jpg' | wc -l)" -eq 400 ]; echo $?)
 for c in 1 2 3 4; do
   want=$([ $c -le 2 ] && echo 1080x1920 || echo 1088x1920)
-  for f in 000000 000057 000099; do
+  for f in $([ $c -eq 1 ] && echo 000000 000099 || echo 000057); do
     got=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$tmp/cap/$f/cam0$c.jpg")
     check "cam0$c frame $f is $want as decoded by ffprobe (got $got)" $([ "$got" = "$want" ]; echo $?)
   done
@@ -61,10 +61,10 @@ check "frames_manifest.csv: 100 complete frames" $([ "$(grep -c ',4,cam01 cam02 
 check "ingest --check sees 100 frames" $(grep -q '^100 frame(s): 100 to ingest' "$tmp/log"; echo $?)
 
 # a subset with options, PNG, two cameras, an offset
-"$bin" frames --videos cam_01="$videos/cam01.mp4" cam_03="$videos/cam03.mp4" --offset cam_03=2 --every 10 \
+"$bin" frames --videos cam_01="$videos/cam01.mp4" cam_03="$videos/cam03.mp4" --offset cam_03=2 --every 30 \
   --format png --out "$tmp/sub" --quiet >"$tmp/log" 2>&1
 check "subset exits 0 quietly" $([ $? -eq 0 ] && [ ! -s "$tmp/log" ]; echo $?)
-check "subset: 10 frames (0..90, cam_03 to 98)" $([ "$(ls "$tmp/sub" | grep -c '^0000[0-9]0$')" -eq 10 ] && [ -f "$tmp/sub/000090/cam_03.png" ]; echo $?)
+check "subset: 4 frames (0, 30, 60, 90; cam_03 up to its frame 92)" $([ "$(ls "$tmp/sub" | grep -c '^0000[0-9]0$')" -eq 4 ] && [ -f "$tmp/sub/000090/cam_03.png" ]; echo $?)
 check "subset: PNG decodes as 1088x1920" $([ "$(ffprobe -v error -show_entries stream=width,height -of csv=s=x:p=0 "$tmp/sub/000090/cam_03.png")" = 1088x1920 ]; echo $?)
 check "subset: video frame 92 for frame 90" $(grep '"frame": "000090"' "$tmp/sub/frames_meta.json" | grep -q '"cam_03": {"video_frame": 92,'; echo $?)
 
