@@ -114,7 +114,8 @@ int main(int argc, char **argv) {
     const char *data = getenv("MHRFIT_TESTDATA") ? getenv("MHRFIT_TESTDATA") : "../shared/testdata";
     for (int i = 0; i < 4; i++) {
       snprintf(defaults[i], sizeof defaults[i],
-               "%s/pose2sim_a948c20/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial/videos/cam0%d.mp4", data, i + 1);
+               "%s/pose2sim_a948c20/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial/videos/cam0%d.mp4", data,
+               i + 1);
       videos[n++] = defaults[i];
     }
   }
@@ -148,8 +149,9 @@ int main(int argc, char **argv) {
     long frames = 0;
     for (int r = 0; r < runs && r < 32; r++) {
       double t0 = bench_now();
-      frames = k < 3 ? run_step(videos, n, (step)k, enc) : k == 3 ? run_extract(videos, n, extract_dir)
-                                                                  : run_ffmpeg(videos, n, out);
+      frames = k < 3    ? run_step(videos, n, (step)k, enc)
+               : k == 3 ? run_extract(videos, n, extract_dir)
+                        : run_ffmpeg(videos, n, out);
       t[r] = bench_now() - t0;
       if (frames < 0) return 1;
     }

@@ -162,8 +162,10 @@ int main(int argc, char **argv) {
   }
   printf("| SAM outputs from | ms per view | overhead ms per view | one-time s |\n|---|---:|---:|---:|\n");
   for (int m = 0; m < 3; m++) {
-    if (m) printf("| %s | %.3f | %.3f | %.3f |\n", labels[m], 1e3 * slope[m], 1e3 * (slope[m] - slope[0]), fixed[m]);
-    else printf("| %s | %.3f | - | %.3f |\n", labels[m], 1e3 * slope[m], fixed[m]);
+    if (m)
+      printf("| %s | %.3f | %.3f | %.3f |\n", labels[m], 1e3 * slope[m], 1e3 * (slope[m] - slope[0]), fixed[m]);
+    else
+      printf("| %s | %.3f | - | %.3f |\n", labels[m], 1e3 * slope[m], fixed[m]);
   }
   double w1 = median_of(nruns, small, NULL, sleepy, 1, &runs);
   double w2 = median_of(nruns, small, NULL, sleepy, 2, &runs);

@@ -23,8 +23,10 @@ static mhrfit_image *test_picture(int w, int h, int channels) {
       unsigned char *p = img->data + (size_t)y * img->stride + (size_t)x * (size_t)channels;
       unsigned char v[4] = {(unsigned char)(x * 255 / (w - 1)), (unsigned char)(y * 255 / (h - 1)),
                             (unsigned char)(((x / 8 + y / 8) & 1) ? 200 : 40), (unsigned char)(x + y)};
-      if (channels == 1) p[0] = v[0];
-      else memcpy(p, v, (size_t)channels);
+      if (channels == 1)
+        p[0] = v[0];
+      else
+        memcpy(p, v, (size_t)channels);
     }
   return img;
 }

@@ -68,8 +68,10 @@ static int read_pattern(const mhrfit_image *img) {
         sum += img->channels >= 3 ? (p[0] + p[1] + p[2]) / 3.0 : p[0];
       }
     double m = sum / n;
-    if (m > 200) v |= 1 << b;
-    else if (m > 55) return -1;
+    if (m > 200)
+      v |= 1 << b;
+    else if (m > 55)
+      return -1;
   }
   return v;
 }
@@ -90,12 +92,13 @@ static int picture_pattern(const char *path, int *w, int *h) {
 static void test_parse_ticks(void) {
   mhrfit_error err = {0};
   mf_sync_table t;
-  const char *csv = "\xef\xbb\xbfk;tick_video_ms;left_out_idx;wall;right_out_idx\r\n"
-                    "0;0.0;0;x;2\r\n"
-                    "\r\n"
-                    "1;33.3;1;\"a;b\";\r\n"
-                    "\"2\"; 66.7 ;1.0;y;-1\r\n"
-                    "3;nan;3;z;5\r\n";
+  const char *csv =
+      "\xef\xbb\xbfk;tick_video_ms;left_out_idx;wall;right_out_idx\r\n"
+      "0;0.0;0;x;2\r\n"
+      "\r\n"
+      "1;33.3;1;\"a;b\";\r\n"
+      "\"2\"; 66.7 ;1.0;y;-1\r\n"
+      "3;nan;3;z;5\r\n";
   REQUIRE(mf_sync_parse_ticks(csv, strlen(csv), "t.csv", NULL, &t, &err));
   CHECK(t.n_rows == 4 && t.n_cams == 2);
   CHECK_STR(t.cams[0], "left");
@@ -147,14 +150,15 @@ static void test_parse_frame_times(void) {
   mhrfit_error err = {0};
   mf_sync_table t;
   /* port 1 has no frame at sync index 1; rows out of order; an extra column */
-  const char *csv = "sync_index,port,frame_index,frame_time\n"
-                    "2,0,7,10.066\n"
-                    "0,0,5,10.000\n"
-                    "0,1,9,10.001\n"
-                    "1,0,6,10.033\n"
-                    "2,1,10,10.067\n"
-                    "3,1,11,10.100\n"
-                    "3,0,8,10.099\n";
+  const char *csv =
+      "sync_index,port,frame_index,frame_time\n"
+      "2,0,7,10.066\n"
+      "0,0,5,10.000\n"
+      "0,1,9,10.001\n"
+      "1,0,6,10.033\n"
+      "2,1,10,10.067\n"
+      "3,1,11,10.100\n"
+      "3,0,8,10.099\n";
   REQUIRE(mf_sync_parse_frame_times(csv, strlen(csv), "fth.csv", &t, &err));
   CHECK(t.n_rows == 4 && t.n_cams == 2);
   CHECK_STR(t.rows[0], "000000");
@@ -173,7 +177,8 @@ static void test_parse_frame_times(void) {
     const char *text, *msg;
   } bad[] = {
       {"sync_index,port\n0,0\n", "no 'frame_time' column"},
-      {"sync_index,port,frame_time\n0,0,1.0\n0,0,2.0\n", "fth.csv:3: port 0 has two rows at sync_index 0 (the other on line 2)"},
+      {"sync_index,port,frame_time\n0,0,1.0\n0,0,2.0\n",
+       "fth.csv:3: port 0 has two rows at sync_index 0 (the other on line 2)"},
       {"sync_index,port,frame_time\n0,x,1.0\n", "port 'x' is not a non-negative integer"},
       {"sync_index,port,frame_time\n-1,0,1.0\n", "sync_index '-1'"},
       {"sync_index,port,frame_time\n0,0,inf\n", "frame_time 'inf' is not a finite number"},
@@ -263,7 +268,8 @@ static void test_reader_rotation(void) {
   double diff = 0;
   for (int y = 0; y < ref->height; y++)
     for (int x = 0; x < ref->width * 3; x++)
-      diff += abs((int)f.image->data[(size_t)y * f.image->stride + (size_t)x] - (int)ref->data[(size_t)y * ref->stride + (size_t)x]);
+      diff += abs((int)f.image->data[(size_t)y * f.image->stride + (size_t)x] -
+                  (int)ref->data[(size_t)y * ref->stride + (size_t)x]);
   diff /= (double)ref->width * ref->height * 3;
   CHECK(diff < 2.0);
   mhrfit_video_reader_free(r);
@@ -459,8 +465,9 @@ static void test_index_past_end(void) {
   mhrfit_error err = {0};
   mhrfit_frames_summary s;
   CHECK(!mhrfit_frames_extract(&o, &s, &err) && err.type == MHRFIT_ERR_ARGUMENT);
-  CHECK_CONTAINS(err.message, "5 view(s) ask for frames the videos do not have: camera 'cam_b' frame '000050' asks "
-                              "for video frame 50, past the end of the video");
+  CHECK_CONTAINS(err.message,
+                 "5 view(s) ask for frames the videos do not have: camera 'cam_b' frame '000050' asks "
+                 "for video frame 50, past the end of the video");
   CHECK_CONTAINS(err.message, "b.webm (50 frames)");
   CHECK(access(o.out_dir, F_OK) != 0);
   o.allow_gaps = true;
@@ -484,13 +491,14 @@ static void test_index_past_end(void) {
 /* The per-tick table with dropped and repeated frames and gaps. */
 static void test_csv_sync(void) {
   REQUIRE(videos_made);
-  const char *table = "k,tick_video_ms,cam_a_out_idx,cam_b_out_idx\n"
-                      "0,0,0,0\n"
-                      "1,33.3,1,\n"
-                      "2,66.7,1,2\n"  /* cam_a repeats frame 1 */
-                      "3,100,4,2\n"   /* cam_a dropped 2 and 3; cam_b repeats 2 */
-                      "4,133.3,5,-1\n"
-                      "5,166.7,59,49\n";
+  const char *table =
+      "k,tick_video_ms,cam_a_out_idx,cam_b_out_idx\n"
+      "0,0,0,0\n"
+      "1,33.3,1,\n"
+      "2,66.7,1,2\n" /* cam_a repeats frame 1 */
+      "3,100,4,2\n"  /* cam_a dropped 2 and 3; cam_b repeats 2 */
+      "4,133.3,5,-1\n"
+      "5,166.7,59,49\n";
   mhrfit_error err = {0};
   REQUIRE(mf_write_file_atomic(tmp_path("ticks.csv"), table, strlen(table), &err));
   mhrfit_frames_options o;
@@ -514,7 +522,8 @@ static void test_csv_sync(void) {
   REQUIRE(meta);
   /* the table's camera order (cam_a first), not the order of the videos */
   const mhrfit_value *mc = mhrfit_value_dict_get(meta, "cams");
-  CHECK(mc && mc->kind == MHRFIT_V_LIST && mc->u.list.count == 2 && strcmp(mc->u.list.items[0]->u.str.data, "cam_a") == 0);
+  CHECK(mc && mc->kind == MHRFIT_V_LIST && mc->u.list.count == 2 &&
+        strcmp(mc->u.list.items[0]->u.str.data, "cam_a") == 0);
   CHECK_CONTAINS(str(meta_view(meta, 1, "cam_b"), "gap"), "empty or negative cam_b_out_idx");
   CHECK_NEAR(num(mhrfit_value_dict_get(meta, "frames")->u.list.items[3], "tick_video_ms"), 100, 1e-12);
   mhrfit_value_free(meta);
@@ -532,7 +541,8 @@ static void test_csv_sync(void) {
   CHECK_CONTAINS(err.message, "camera 'cam_a' frame '1' asks for video frame 60, past the end of the video");
   /* a video without a column, a column without a video */
   o.sync_file = tmp_path("ticks.csv");
-  mhrfit_frames_video v3[3] = {{"cam_b", tmp_path("b.webm")}, {"cam_a", tmp_path("a.mp4")}, {"cam_c", tmp_path("a.mp4")}};
+  mhrfit_frames_video v3[3] = {
+      {"cam_b", tmp_path("b.webm")}, {"cam_a", tmp_path("a.mp4")}, {"cam_c", tmp_path("a.mp4")}};
   o.videos = v3;
   o.n_videos = 3;
   CHECK(!mhrfit_frames_extract(&o, &s, &err) && err.type == MHRFIT_ERR_NOT_FOUND);
@@ -555,15 +565,16 @@ static void test_timestamps_sync(void) {
   REQUIRE(videos_made);
   mhrfit_error err = {0};
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/port_0.mp4' && cp '%s' '%s/port_3.webm'",
-           tmp_path("rec"), tmp_path("a.mp4"), tmp_path("rec"), tmp_path("b.webm"), tmp_path("rec"));
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/port_0.mp4' && cp '%s' '%s/port_3.webm'", tmp_path("rec"),
+           tmp_path("a.mp4"), tmp_path("rec"), tmp_path("b.webm"), tmp_path("rec"));
   REQUIRE(run(cmd));
   /* port 3 dropped the frame of sync index 2; a sync index of port 0 only at the end */
   char table[4096];
   size_t n = (size_t)snprintf(table, sizeof table, "sync_index,port,frame_index,frame_time\n");
   for (int si = 0; si < 8; si++) {
     n += (size_t)snprintf(table + n, sizeof table - n, "%d,0,%d,%.4f\n", si, si + 100, 5.0 + si / 30.0);
-    if (si != 2 && si != 7) n += (size_t)snprintf(table + n, sizeof table - n, "%d,3,%d,%.4f\n", si, si, 5.001 + si / 30.0);
+    if (si != 2 && si != 7)
+      n += (size_t)snprintf(table + n, sizeof table - n, "%d,3,%d,%.4f\n", si, si, 5.001 + si / 30.0);
   }
   REQUIRE(mf_write_file_atomic(tmp_path("rec/frame_time_history.csv"), table, n, &err));
   mhrfit_frames_options o;

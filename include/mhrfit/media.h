@@ -244,24 +244,24 @@ void mhrfit_video_options_init(mhrfit_video_options *o);
 
 /** What a video is. Unknown numbers are -1 (counts) or NaN (times). */
 typedef struct mhrfit_video_info {
-  int width, height;             /**< size of the frames delivered (after rotation) */
-  int stored_width, stored_height; /**< size as stored (before rotation; after the codec's cropping) */
-  char codec[32];                /**< FFmpeg codec name: "h264", "vp9", "hevc", ... */
-  char container[64];            /**< FFmpeg demuxer name(s): "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", ... */
-  char pixel_format[32];         /**< decoder pixel format: "yuv420p", ... */
-  int stream_index;              /**< index of the video stream in the file */
-  long long frame_count;         /**< frames in the stream (from the scan; the header's number without scan) */
-  long long header_frame_count;  /**< the container header's frame count, -1 when it gives none */
-  int fps_num, fps_den;          /**< average frame rate as a fraction (0/1 when unknown) */
-  double fps;                    /**< fps_num / fps_den, NaN when unknown */
-  int time_base_num, time_base_den; /**< timestamps are in units of num/den seconds */
-  double start_time;             /**< first timestamp in seconds, NaN when unknown */
-  double duration;               /**< seconds, NaN when unknown */
-  int sar_num, sar_den;          /**< sample (pixel) aspect ratio, 0/1 when unknown; not applied */
-  int rotation;                  /**< clockwise degrees of the display matrix (0 when none) */
-  bool rotation_applied;         /**< frames are rotated by `rotation` */
-  bool scanned;                  /**< frame_count and the intervals come from the scan */
-  bool vfr;                      /**< variable frame rate (see the file comment); false without scan */
+  int width, height;                 /**< size of the frames delivered (after rotation) */
+  int stored_width, stored_height;   /**< size as stored (before rotation; after the codec's cropping) */
+  char codec[32];                    /**< FFmpeg codec name: "h264", "vp9", "hevc", ... */
+  char container[64];                /**< FFmpeg demuxer name(s): "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", ... */
+  char pixel_format[32];             /**< decoder pixel format: "yuv420p", ... */
+  int stream_index;                  /**< index of the video stream in the file */
+  long long frame_count;             /**< frames in the stream (from the scan; the header's number without scan) */
+  long long header_frame_count;      /**< the container header's frame count, -1 when it gives none */
+  int fps_num, fps_den;              /**< average frame rate as a fraction (0/1 when unknown) */
+  double fps;                        /**< fps_num / fps_den, NaN when unknown */
+  int time_base_num, time_base_den;  /**< timestamps are in units of num/den seconds */
+  double start_time;                 /**< first timestamp in seconds, NaN when unknown */
+  double duration;                   /**< seconds, NaN when unknown */
+  int sar_num, sar_den;              /**< sample (pixel) aspect ratio, 0/1 when unknown; not applied */
+  int rotation;                      /**< clockwise degrees of the display matrix (0 when none) */
+  bool rotation_applied;             /**< frames are rotated by `rotation` */
+  bool scanned;                      /**< frame_count and the intervals come from the scan */
+  bool vfr;                          /**< variable frame rate (see the file comment); false without scan */
   double min_interval, max_interval; /**< shortest / longest interval between consecutive frames, s */
 } mhrfit_video_info;
 
@@ -311,9 +311,9 @@ void mhrfit_video_reader_free(mhrfit_video_reader *r);
 
 /** How capture frames are matched to video frames (see the file comment). */
 typedef enum mhrfit_sync_mode {
-  MHRFIT_SYNC_INDEX = 0,  /**< frame k of every video, plus per-camera offsets */
-  MHRFIT_SYNC_CSV,        /**< the original's per-tick table */
-  MHRFIT_SYNC_TIMESTAMPS  /**< Caliscope's frame_time_history.csv */
+  MHRFIT_SYNC_INDEX = 0, /**< frame k of every video, plus per-camera offsets */
+  MHRFIT_SYNC_CSV,       /**< the original's per-tick table */
+  MHRFIT_SYNC_TIMESTAMPS /**< Caliscope's frame_time_history.csv */
 } mhrfit_sync_mode;
 
 /** "index", "csv" or "timestamps". Never NULL. */
@@ -351,33 +351,33 @@ typedef enum mhrfit_frames_log_level {
 typedef struct mhrfit_frames_options {
   const mhrfit_frames_video *videos; /**< the cameras' videos; or NULL with video_dir */
   size_t n_videos;
-  const char *video_dir;        /**< every video file of this folder (mp4 mov avi mkv webm m4v mpg mpeg ts mts
-                                     m2ts wmv flv, any case), camera = file stem */
-  const char *const *cams;      /**< cameras to extract, in this order; NULL = all */
+  const char *video_dir;   /**< every video file of this folder (mp4 mov avi mkv webm m4v mpg mpeg ts mts
+                                m2ts wmv flv, any case), camera = file stem */
+  const char *const *cams; /**< cameras to extract, in this order; NULL = all */
   size_t n_cams;
-  const char *out_dir;          /**< capture root to write; required */
-  mhrfit_sync_mode sync;        /**< default MHRFIT_SYNC_INDEX */
-  const char *sync_file;        /**< the table of MHRFIT_SYNC_CSV / MHRFIT_SYNC_TIMESTAMPS */
-  const char *id_key;           /**< id column of the per-tick table; NULL = "k" */
+  const char *out_dir;                 /**< capture root to write; required */
+  mhrfit_sync_mode sync;               /**< default MHRFIT_SYNC_INDEX */
+  const char *sync_file;               /**< the table of MHRFIT_SYNC_CSV / MHRFIT_SYNC_TIMESTAMPS */
+  const char *id_key;                  /**< id column of the per-tick table; NULL = "k" */
   const mhrfit_frames_offset *offsets; /**< MHRFIT_SYNC_INDEX offsets (cameras not listed: 0) */
   size_t n_offsets;
   const mhrfit_frames_port *ports; /**< MHRFIT_SYNC_TIMESTAMPS port names (ports not listed: cam_<p>) */
   size_t n_ports;
-  long long start;              /**< first row position; default 0 */
-  long long end;                /**< row position past the last; -1 (default) = to the end */
-  long long every;              /**< keep every N-th row; default 1 */
-  long long max_frames;         /**< at most this many rows; -1 (default) = no limit */
+  long long start;                  /**< first row position; default 0 */
+  long long end;                    /**< row position past the last; -1 (default) = to the end */
+  long long every;                  /**< keep every N-th row; default 1 */
+  long long max_frames;             /**< at most this many rows; -1 (default) = no limit */
   mhrfit_image_write_options image; /**< picture format (MHRFIT_IMAGE_AUTO = JPEG), quality, subsampling */
-  mhrfit_video_options video;   /**< decoder threads and rotation policy (the scan is always done) */
-  bool allow_gaps;              /**< indices past a video's end become labelled gaps instead of errors */
-  bool allow_vfr;               /**< index sync of variable-frame-rate videos */
-  bool overwrite;               /**< write into a previous output (its pictures are removed first) */
-  bool check_only;              /**< scan, build and check the table, write nothing */
+  mhrfit_video_options video;       /**< decoder threads and rotation policy (the scan is always done) */
+  bool allow_gaps;                  /**< indices past a video's end become labelled gaps instead of errors */
+  bool allow_vfr;                   /**< index sync of variable-frame-rate videos */
+  bool overwrite;                   /**< write into a previous output (its pictures are removed first) */
+  bool check_only;                  /**< scan, build and check the table, write nothing */
   /** One line per event (no trailing newline); NULL = silent. */
   void (*log)(void *user, mhrfit_frames_log_level level, const char *message);
   /** Pictures written so far of the total to write; NULL = none. */
   void (*progress)(void *user, size_t done, size_t total);
-  void *user;                   /**< passed to log and progress */
+  void *user; /**< passed to log and progress */
 } mhrfit_frames_options;
 
 /** Fills `o` with the defaults (index sync, all rows, JPEG quality 95, one decoder thread). */
@@ -385,13 +385,13 @@ void mhrfit_frames_options_init(mhrfit_frames_options *o);
 
 /** What an extraction did. */
 typedef struct mhrfit_frames_summary {
-  size_t n_cams;          /**< cameras extracted */
-  size_t n_frames;        /**< capture frames (rows selected) */
-  size_t views_written;   /**< pictures written (a picture written for two rows counts twice) */
-  size_t views_gap;       /**< views without a frame (gaps of the table, or allowed past-the-end indices) */
-  size_t views_failed;    /**< views that could not be written (decoding ended or failed, write errors) */
-  size_t frames_decoded;  /**< video frames decoded, all cameras */
-  size_t frames_corrupt;  /**< written frames the decoder flagged as damaged */
+  size_t n_cams;         /**< cameras extracted */
+  size_t n_frames;       /**< capture frames (rows selected) */
+  size_t views_written;  /**< pictures written (a picture written for two rows counts twice) */
+  size_t views_gap;      /**< views without a frame (gaps of the table, or allowed past-the-end indices) */
+  size_t views_failed;   /**< views that could not be written (decoding ended or failed, write errors) */
+  size_t frames_decoded; /**< video frames decoded, all cameras */
+  size_t frames_corrupt; /**< written frames the decoder flagged as damaged */
 } mhrfit_frames_summary;
 
 /**

@@ -3,40 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "mhrfit/media.h"
 
-typedef struct cli_state {
-  bool quiet, tty, progress_shown;
-} cli_state;
-
-static void end_progress(cli_state *s) {
-  if (s->progress_shown) {
-    fputs("\r\033[K", stderr);
-    s->progress_shown = false;
-  }
-}
-
 static void on_log(void *user, mhrfit_frames_log_level level, const char *msg) {
-  cli_state *s = user;
-  end_progress(s);
-  if (level == MHRFIT_FRAMES_ERROR) fprintf(stderr, "mhrfit frames: error: %s\n", msg);
-  else if (level == MHRFIT_FRAMES_WARNING) fprintf(stderr, "mhrfit frames: warning: %s\n", msg);
-  else if (!s->quiet) {
-    printf("%s\n", msg);
-    fflush(stdout);
-  }
+  mf_cli_status_log(user, (int)level, msg);
 }
 
-static void on_progress(void *user, size_t done, size_t total) {
-  cli_state *s = user;
-  if (s->quiet || !s->tty) return;
-  fprintf(stderr, "\r\033[Kframes: %zu/%zu pictures", done, total);
-  fflush(stderr);
-  s->progress_shown = true;
-}
+static void on_progress(void *user, size_t done, size_t total) { mf_cli_status_progress(user, done, total); }
 
 /* Splits "NAME=VALUE" (NAME non-empty); false when there is no '='. */
 static bool split_pair(const char *s, char *name, size_t size, const char **value) {
@@ -117,21 +92,27 @@ static int finish_options(mhrfit_frames_options *o, const mf_strlist *sync, cons
     return mf_usage_error("frames", "--sync: %s", err.message);
   o->sync_file = sync->count == 2 ? sync->items[1] : NULL;
   if (o->sync != MHRFIT_SYNC_INDEX && !o->sync_file)
-    return mf_usage_error("frames", "--sync %s needs its table file (--sync %s FILE)", sync->items[0],
-                          sync->items[0]);
+    return mf_usage_error("frames", "--sync %s needs its table file (--sync %s FILE)", sync->items[0], sync->items[0]);
   if (o->sync == MHRFIT_SYNC_INDEX && o->sync_file)
     return mf_usage_error("frames", "--sync index takes no file (offsets go with --offset CAM=N)");
-  if (strcmp(format, "jpg") == 0 || strcmp(format, "jpeg") == 0) o->image.format = MHRFIT_IMAGE_JPEG;
-  else if (strcmp(format, "png") == 0) o->image.format = MHRFIT_IMAGE_PNG;
-  else return mf_usage_error("frames", "--format must be jpg or png, not '%s'", format);
+  if (strcmp(format, "jpg") == 0 || strcmp(format, "jpeg") == 0)
+    o->image.format = MHRFIT_IMAGE_JPEG;
+  else if (strcmp(format, "png") == 0)
+    o->image.format = MHRFIT_IMAGE_PNG;
+  else
+    return mf_usage_error("frames", "--format must be jpg or png, not '%s'", format);
   if (quality < 1 || quality > 100) return mf_usage_error("frames", "--quality must be within 1..100");
   if (subsampling != 420 && subsampling != 444) return mf_usage_error("frames", "--subsampling must be 420 or 444");
   o->image.quality = (int)quality;
   o->image.subsampling = (int)subsampling;
-  if (strcmp(rotation, "apply") == 0) o->video.rotation = MHRFIT_ROTATION_APPLY;
-  else if (strcmp(rotation, "ignore") == 0) o->video.rotation = MHRFIT_ROTATION_IGNORE;
-  else if (strcmp(rotation, "refuse") == 0) o->video.rotation = MHRFIT_ROTATION_REFUSE;
-  else return mf_usage_error("frames", "--rotation must be apply, ignore or refuse, not '%s'", rotation);
+  if (strcmp(rotation, "apply") == 0)
+    o->video.rotation = MHRFIT_ROTATION_APPLY;
+  else if (strcmp(rotation, "ignore") == 0)
+    o->video.rotation = MHRFIT_ROTATION_IGNORE;
+  else if (strcmp(rotation, "refuse") == 0)
+    o->video.rotation = MHRFIT_ROTATION_REFUSE;
+  else
+    return mf_usage_error("frames", "--rotation must be apply, ignore or refuse, not '%s'", rotation);
   if (threads < 0 || threads > 64) return mf_usage_error("frames", "--threads must be within 0..64");
   o->video.threads = (int)threads;
   if (o->every < 1) return mf_usage_error("frames", "--every must be at least 1");
@@ -196,8 +177,7 @@ int mf_cmd_frames(int argc, char **argv) {
       {"id_key", MF_OPT_STRING, &id_key, "NAME", "id column of a csv sync table (default k)", NULL},
       {"offset", MF_OPT_LIST, &offsets, "CAM=N", "index sync: camera CAM gives its frame k+N to frame k", NULL},
       {"port_map", MF_OPT_LIST, &ports, "P=CAM", "timestamps sync: port P is camera CAM (default cam_<P>)", NULL},
-      {"start", MF_OPT_INT, &start, "N", "first frame: row position (index sync: frame number) (default: first)",
-       NULL},
+      {"start", MF_OPT_INT, &start, "N", "first frame: row position (index sync: frame number) (default: first)", NULL},
       {"end", MF_OPT_INT, &end, "N", "stop before this row position / frame number (default: last)", NULL},
       {"every", MF_OPT_INT, &every, "N", "keep every N-th frame (default 1)", NULL},
       {"max_frames", MF_OPT_INT, &max_frames, "N", "at most N frames (default all)", NULL},
@@ -212,8 +192,13 @@ int mf_cmd_frames(int argc, char **argv) {
       {"check", MF_OPT_FLAG, &check, NULL, "scan the videos and check the sync table; write nothing", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
   };
-  const mf_cmd_spec spec = {"frames", "--videos CAM=FILE ... | --video_dir DIR --out DIR [options]", frames_summary,
-                            opts, sizeof opts / sizeof opts[0], 0, 0};
+  const mf_cmd_spec spec = {"frames",
+                            "--videos CAM=FILE ... | --video_dir DIR --out DIR [options]",
+                            frames_summary,
+                            opts,
+                            sizeof opts / sizeof opts[0],
+                            0,
+                            0};
   mf_strlist pos;
   pairs pr = {0};
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -232,7 +217,8 @@ int mf_cmd_frames(int argc, char **argv) {
   if ((rc = parse_pairs(&videos, &offsets, &ports, &pr)) >= 0 ||
       (rc = finish_options(&o, &sync, format, quality, subsampling, rotation, threads)) >= 0)
     goto done;
-  cli_state st = {quiet, isatty(STDERR_FILENO) != 0, false};
+  mf_cli_status st;
+  mf_cli_status_init(&st, "frames", "pictures", quiet);
   o.videos = videos.count ? pr.videos : NULL;
   o.n_videos = videos.count;
   o.video_dir = video_dir;
@@ -254,16 +240,17 @@ int mf_cmd_frames(int argc, char **argv) {
   mhrfit_error err = {0};
   mhrfit_frames_summary s;
   bool ok = mhrfit_frames_extract(&o, &s, &err);
-  end_progress(&st);
+  mf_cli_status_end(&st);
   if (!ok) {
     rc = mf_report("frames", &err);
     goto done;
   }
   if (!quiet && !check)
-    printf("frames: %zu x %zu cameras; pictures: %zu written, %zu gaps, %zu failed; %zu video frames decoded%s\n"
-           "wrote %s/frames_meta.json\n",
-           s.n_frames, s.n_cams, s.views_written, s.views_gap, s.views_failed, s.frames_decoded,
-           s.frames_corrupt ? " (some damaged, see warnings)" : "", out);
+    printf(
+        "frames: %zu x %zu cameras; pictures: %zu written, %zu gaps, %zu failed; %zu video frames decoded%s\n"
+        "wrote %s/frames_meta.json\n",
+        s.n_frames, s.n_cams, s.views_written, s.views_gap, s.views_failed, s.frames_decoded,
+        s.frames_corrupt ? " (some damaged, see warnings)" : "", out);
   rc = s.views_failed ? MF_EXIT_FAILURE : MF_EXIT_OK;
 done:
   pairs_free(&pr);

@@ -3,41 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/ingest.h"
 
-typedef struct cli_state {
-  bool quiet, tty, progress_shown;
-} cli_state;
-
-static void end_progress(cli_state *s) {
-  if (s->progress_shown) {
-    fputs("\r\033[K", stderr);
-    s->progress_shown = false;
-  }
-}
-
 static void on_log(void *user, mhrfit_ingest_log_level level, const char *msg) {
-  cli_state *s = user;
-  end_progress(s);
-  if (level == MHRFIT_INGEST_ERROR) fprintf(stderr, "mhrfit ingest: error: %s\n", msg);
-  else if (level == MHRFIT_INGEST_WARNING) fprintf(stderr, "mhrfit ingest: warning: %s\n", msg);
-  else if (!s->quiet) {
-    printf("%s\n", msg);
-    fflush(stdout);
-  }
+  mf_cli_status_log(user, (int)level, msg);
 }
 
-static void on_progress(void *user, size_t done, size_t total) {
-  cli_state *s = user;
-  if (s->quiet || !s->tty) return;
-  fprintf(stderr, "\r\033[Kingest: %zu/%zu frames", done, total);
-  fflush(stderr);
-  s->progress_shown = true;
-}
+static void on_progress(void *user, size_t done, size_t total) { mf_cli_status_progress(user, done, total); }
 
 /* --calib: each camera's intrinsics for the workers' cam_int (NaN rows for cameras the file
  * lacks); NULL with err filled when the file cannot be read. */
@@ -48,8 +23,9 @@ static double *load_intrinsics(const char *path, const mf_strlist *cams, mhrfit_
   for (size_t c = 0; k && c < cams->count; c++) {
     long i = mhrfit_calib_find(calib, cams->items[c]);
     for (int j = 0; j < 9; j++) k[9 * c + j] = i >= 0 ? calib->cams[i].K[j] : NAN;
-    if (i < 0) fprintf(stderr, "mhrfit ingest: warning: %s has no camera '%s': its worker requests carry no cam_int\n",
-                       path, cams->items[c]);
+    if (i < 0)
+      fprintf(stderr, "mhrfit ingest: warning: %s has no camera '%s': its worker requests carry no cam_int\n", path,
+              cams->items[c]);
   }
   mhrfit_calib_free(calib);
   return k;
@@ -61,8 +37,7 @@ static int print_plan(const mhrfit_ingest_options *o) {
   mhrfit_ingest_plan *p = mhrfit_ingest_check(o, &err);
   if (!p) return mf_report("ingest", &err);
   for (size_t i = 0; i < p->n_frames; i++)
-    printf("%-12s %-18s %s\n", p->frames[i].frame, mhrfit_ingest_reason_name(p->frames[i].reason),
-           p->frames[i].detail);
+    printf("%-12s %-18s %s\n", p->frames[i].frame, mhrfit_ingest_reason_name(p->frames[i].reason), p->frames[i].detail);
   printf("%zu frame(s): %zu to ingest, %zu up to date\n", p->n_frames, p->n_redo, p->n_frames - p->n_redo);
   mhrfit_ingest_plan_free(p);
   return MF_EXIT_OK;
@@ -138,20 +113,25 @@ int mf_cmd_ingest(int argc, char **argv) {
       {"person_index", MF_OPT_INT, &person_index, "N",
        "person for person_index, clipped to [0, n-1] with a warning (default 0)", NULL},
       {"estimator", MF_OPT_STRING, &estimator, "CMD",
-       "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted values",
+       "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted "
+       "values",
        NULL},
       {"estimator_worker", MF_OPT_STRING, &worker, "CMD",
        "instead of --estimator: a command started once per worker that loads the model once and answers one JSON "
-       "request per line on stdin/stdout (protocol in the README); {worker} = the worker's index", NULL},
+       "request per line on stdin/stdout (protocol in the README); {worker} = the worker's index",
+       NULL},
       {"workers", MF_OPT_INT, &workers, "N", "estimator worker processes (default 1)", NULL},
       {"estimator_timeout", MF_OPT_DOUBLE, &timeout, "SEC",
        "a worker request taking longer is killed, the view marked missing (timeout) and retried next run (default 0 = "
-       "no limit)", NULL},
+       "no limit)",
+       NULL},
       {"worker_start_timeout", MF_OPT_DOUBLE, &start_timeout, "SEC",
        "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
       {"worker_restarts", MF_OPT_INT, &restarts, "N",
-       "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one more stops "
-       "the run", NULL},
+       "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one more "
+       "stops "
+       "the run",
+       NULL},
       {"calib", MF_OPT_STRING, &calib, "FILE", "calibration: each camera's intrinsics go to the workers as cam_int",
        NULL},
       {"model_id", MF_OPT_LIST, &model_ids, "ID",
@@ -162,9 +142,8 @@ int mf_cmd_ingest(int argc, char **argv) {
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
   };
   const mf_cmd_spec spec = {
-      "ingest", "--input DIR --cams A B ... --out DIR [options]",
-      ingest_summary,
-      opts, sizeof opts / sizeof opts[0], 0, 0};
+      "ingest", "--input DIR --cams A B ... --out DIR [options]", ingest_summary, opts, sizeof opts / sizeof opts[0], 0,
+      0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) goto done;
@@ -190,15 +169,17 @@ int mf_cmd_ingest(int argc, char **argv) {
     goto done;
   }
   if (workers < 1 || workers > 1024 || restarts < 0 || timeout < 0 || start_timeout <= 0) {
-    rc = mf_usage_error("ingest", "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
-                                  "and --worker_start_timeout > 0");
+    rc = mf_usage_error("ingest",
+                        "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
+                        "and --worker_start_timeout > 0");
     goto done;
   }
   if (calib && !(intrinsics = load_intrinsics(calib, &cams, &err))) {
     rc = mf_report("ingest", &err);
     goto done;
   }
-  cli_state st = {quiet, isatty(STDERR_FILENO) != 0, false};
+  mf_cli_status st;
+  mf_cli_status_init(&st, "ingest", "frames", quiet);
   o.input_dir = input;
   o.out_dir = out;
   o.sam_dir = sam_dir;
@@ -227,7 +208,7 @@ int mf_cmd_ingest(int argc, char **argv) {
   }
   mhrfit_ingest_summary s;
   bool ok = mhrfit_ingest_run(&o, &s, &err);
-  end_progress(&st);
+  mf_cli_status_end(&st);
   if (!ok) {
     rc = mf_report("ingest", &err);
     goto done;

@@ -77,29 +77,6 @@ static void logf_(const mhrfit_ingest_options *o, mhrfit_ingest_log_level lv, co
   o->log(o->user, lv, buf);
 }
 
-static char *dupf(mhrfit_error *err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static char *dupf(mhrfit_error *err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "bad format");
-    return NULL;
-  }
-  char *s = mf_malloc_array((size_t)n + 1, 1, err);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-
 /* ---- the request -------------------------------------------------------------------------- */
 
 struct job_table;
@@ -283,11 +260,11 @@ typedef struct frame_dirs {
 static bool frame_dirs_list(const request *r, const char *frame, frame_dirs *fd, mhrfit_error *err) {
   memset(fd, 0, sizeof *fd);
   fd->sam = &fd->input;
-  char *p = dupf(err, "%s/%s", r->input_root, frame);
+  char *p = mf_strdup_printf(err, "%s/%s", r->input_root, frame);
   bool ok = p && mf_list_entries(p, true, &fd->input, err);
   free(p);
   if (ok && strcmp(r->sam_root, r->input_root) != 0) {
-    p = dupf(err, "%s/%s", r->sam_root, frame);
+    p = mf_strdup_printf(err, "%s/%s", r->sam_root, frame);
     ok = p && mf_list_entries(p, true, &fd->sam_own, err);
     free(p);
     fd->sam = &fd->sam_own;
@@ -322,21 +299,21 @@ static bool resolve_view(const request *r, const frame_dirs *fd, const char *fra
   memset(v, 0, sizeof *v);
   for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
     if (!listed_file(&fd->input, cam, image_exts[i])) continue;
-    if (!(v->image = dupf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i])) ||
-        !(v->image_rel = dupf(err, "%s/%s%s", frame, cam, image_exts[i])))
+    if (!(v->image = mf_strdup_printf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i])) ||
+        !(v->image_rel = mf_strdup_printf(err, "%s/%s%s", frame, cam, image_exts[i])))
       goto fail;
   }
   for (size_t i = 0; i < 2 && !v->source; i++) {
     if (!listed_file(fd->sam, cam, source_exts[i])) continue;
     v->source_kind = SRC_INPUT;
-    if (!(v->source = dupf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i])) ||
-        !(v->source_rel = dupf(err, "%s/%s%s", frame, cam, source_exts[i])))
+    if (!(v->source = mf_strdup_printf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i])) ||
+        !(v->source_rel = mf_strdup_printf(err, "%s/%s%s", frame, cam, source_exts[i])))
       goto fail;
   }
-  if (!(v->raw = dupf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
-      !(v->raw_rel = dupf(err, "sam3d/%s/%s.npz", frame, cam)) ||
-      !(v->out = dupf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
-      !(v->out_rel = dupf(err, "stage1/%s/%s.npz", frame, cam)))
+  if (!(v->raw = mf_strdup_printf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->raw_rel = mf_strdup_printf(err, "sam3d/%s/%s.npz", frame, cam)) ||
+      !(v->out = mf_strdup_printf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->out_rel = mf_strdup_printf(err, "stage1/%s/%s.npz", frame, cam)))
     goto fail;
   if (!v->source && has_estimator(r->o) && mf_is_file(v->raw)) {
     if (!(v->source = mf_strdup(v->raw, err)) || !(v->source_rel = mf_strdup(v->raw_rel, err))) goto fail;
@@ -529,8 +506,8 @@ static char *build_command(const char *tmpl, const char *image, const char *outp
 static bool run_estimator(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
                           size_t size) {
   mhrfit_error e = {0};
-  char *dir = dupf(&e, "%s/sam3d/%s", r->out_root, frame);
-  char *tmp = dupf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
+  char *dir = mf_strdup_printf(&e, "%s/sam3d/%s", r->out_root, frame);
+  char *tmp = mf_strdup_printf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
   char *cmd = NULL;
   bool ok = false;
   if (!dir || !tmp || !mf_make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
@@ -642,16 +619,16 @@ static void job_table_free(job_table *t) {
 }
 
 /* Adds a request for view (frame, cam) whose output folder `dir` exists; stale files are removed. */
-static bool job_add(job_table *t, const request *r, const view_files *v, const char *frame, const char *dir,
-                    size_t cam, mhrfit_error *err) {
+static bool job_add(job_table *t, const request *r, const view_files *v, const char *frame, const char *dir, size_t cam,
+                    mhrfit_error *err) {
   if (!mf_grow((void **)&t->jobs, &t->cap, t->count + 1, sizeof *t->jobs, err) ||
       !mf_grow((void **)&t->strings, &t->scap, 5 * (t->count + 1), sizeof *t->strings, err))
     return false;
   char **s = t->strings + 5 * t->count;
   memset(s, 0, 5 * sizeof *s);
-  bool ok = (s[0] = mf_strdup(v->image, err)) && (s[1] = dupf(err, "%s/%s.partial.npz", dir, r->o->cams[cam])) &&
-            (s[2] = mf_strdup(frame, err)) && (s[3] = mf_strdup(r->o->cams[cam], err)) &&
-            (s[4] = mf_strdup(v->raw, err));
+  bool ok =
+      (s[0] = mf_strdup(v->image, err)) && (s[1] = mf_strdup_printf(err, "%s/%s.partial.npz", dir, r->o->cams[cam])) &&
+      (s[2] = mf_strdup(frame, err)) && (s[3] = mf_strdup(r->o->cams[cam], err)) && (s[4] = mf_strdup(v->raw, err));
   if (!ok) {
     for (int k = 0; k < 5; k++) free(s[k]);
     return false;
@@ -672,8 +649,8 @@ static bool job_add(job_table *t, const request *r, const view_files *v, const c
 }
 
 /* Phase A of a chunk: the requests of one frame (the same decision ingest_view() makes). */
-static bool collect_jobs(const request *r, const char *frame, const mhrfit_value *old_rec, bool raw_ok,
-                         job_table *t, mhrfit_error *err) {
+static bool collect_jobs(const request *r, const char *frame, const mhrfit_value *old_rec, bool raw_ok, job_table *t,
+                         mhrfit_error *err) {
   frame_dirs fd;
   mhrfit_error le = {0};
   if (!frame_dirs_list(r, frame, &fd, &le)) { /* the frame fails later with this error */
@@ -688,7 +665,8 @@ static bool collect_jobs(const request *r, const char *frame, const mhrfit_value
     mhrfit_error e = {0};
     if (!resolve_view(r, &fd, frame, r->o->cams[c], true, &v, &e)) continue; /* reported by ingest_view() */
     if (decide_run(r, &v, mhrfit_value_dict_get(old_views, r->o->cams[c]), raw_ok)) {
-      if (!dir && (!(dir = dupf(err, "%s/sam3d/%s", r->out_root, frame)) || !mf_make_dirs(dir, err))) ok = false;
+      if (!dir && (!(dir = mf_strdup_printf(err, "%s/sam3d/%s", r->out_root, frame)) || !mf_make_dirs(dir, err)))
+        ok = false;
       ok = ok && job_add(t, r, &v, frame, dir, c, err);
     }
     view_files_free(&v);
@@ -723,11 +701,15 @@ static view_status take_job_result(const request *r, const char *frame, const ch
     logf_(r->o, MHRFIT_INGEST_INFO, "frame '%s' camera '%s': estimated by worker %d in %.3g s", frame, cam, j->worker,
           j->seconds);
     return V_OK;
-  case MF_JOB_TIMEOUT: snprintf(msg, size, "%s", j->message); unlink(j->output); return V_TIMEOUT;
-  case MF_JOB_FAILED: snprintf(msg, size, "%s", j->message); unlink(j->output); return V_FAILED;
-  default:
-    snprintf(msg, size, "not estimated: the estimator workers gave up before this request");
+  case MF_JOB_TIMEOUT:
+    snprintf(msg, size, "%s", j->message);
+    unlink(j->output);
+    return V_TIMEOUT;
+  case MF_JOB_FAILED:
+    snprintf(msg, size, "%s", j->message);
+    unlink(j->output);
     return V_FAILED;
+  default: snprintf(msg, size, "not estimated: the estimator workers gave up before this request"); return V_FAILED;
   }
 }
 
@@ -833,7 +815,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     mhrfit_error e = {0};
     bool ok = true;
     if (!*dir_made) {
-      char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
+      char *dir = mf_strdup_printf(&e, "%s/stage1/%s", r->out_root, frame);
       ok = dir && mf_make_dirs(dir, &e);
       free(dir);
       *dir_made = ok;
@@ -868,25 +850,26 @@ record:
     logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': view missing: %s", frame, cam, msg);
   }
   rec = mhrfit_value_new_dict(err);
-  bool ok = rec && dset(rec, "status", str_value(status_names[st], err), err) &&
-            dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
-            dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
-            dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
-            dset(rec, "source_kind",
-                 str_value(v.source_kind == SRC_INPUT ? "input" : v.source_kind == SRC_ESTIMATOR ? "estimator" : NULL,
-                           err),
-                 err) &&
-            dset(rec, "output", mf_ingest_id_value(st == V_OK ? v.out_rel : NULL, &v.out_id, err), err) &&
-            dset(rec, "n_persons", mhrfit_value_new_int((int64_t)info.n_persons, err), err) &&
-            dset(rec, "person",
-                 person ? mhrfit_value_new_int((int64_t)info.chosen, err) : mhrfit_value_new_null(err), err) &&
-            dset(rec, "index_clipped", mhrfit_value_new_bool(info.index_clipped, err), err) &&
-            dset(rec, "bbox_area",
-                 person && info.bbox_area >= 0 ? mhrfit_value_new_float(info.bbox_area, err)
-                                               : mhrfit_value_new_null(err),
-                 err) &&
-            dset(rec, "n_keypoints_valid", mhrfit_value_new_int((int64_t)info.n_kp_valid, err), err) &&
-            dset(rec, "model_params", mhrfit_value_new_bool(info.has_model_params, err), err);
+  bool ok =
+      rec && dset(rec, "status", str_value(status_names[st], err), err) &&
+      dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
+      dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
+      dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
+      dset(rec, "source_kind",
+           str_value(v.source_kind == SRC_INPUT       ? "input"
+                     : v.source_kind == SRC_ESTIMATOR ? "estimator"
+                                                      : NULL,
+                     err),
+           err) &&
+      dset(rec, "output", mf_ingest_id_value(st == V_OK ? v.out_rel : NULL, &v.out_id, err), err) &&
+      dset(rec, "n_persons", mhrfit_value_new_int((int64_t)info.n_persons, err), err) &&
+      dset(rec, "person", person ? mhrfit_value_new_int((int64_t)info.chosen, err) : mhrfit_value_new_null(err), err) &&
+      dset(rec, "index_clipped", mhrfit_value_new_bool(info.index_clipped, err), err) &&
+      dset(rec, "bbox_area",
+           person && info.bbox_area >= 0 ? mhrfit_value_new_float(info.bbox_area, err) : mhrfit_value_new_null(err),
+           err) &&
+      dset(rec, "n_keypoints_valid", mhrfit_value_new_int((int64_t)info.n_kp_valid, err), err) &&
+      dset(rec, "model_params", mhrfit_value_new_bool(info.has_model_params, err), err);
   if (!ok) {
     mhrfit_value_free(rec);
     rec = NULL;
@@ -1028,7 +1011,7 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
     ok = mhrfit_value_dict_set(m, "frames", frames, err);
     frames = NULL;
   }
-  char *path = ok ? dupf(err, "%s/%s", r->out_root, META_NAME) : NULL;
+  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
   ok = path && mf_write_json_atomic(path, m, 1, err);
   free(path);
   mhrfit_value_free(frames);
@@ -1061,8 +1044,13 @@ static void pool_log(void *user, int level, const char *message) {
 }
 
 static mf_worker_pool *make_pool(const request *r, mhrfit_error *err) {
-  mf_worker_pool_options po = {r->o->estimator_worker, r->o->workers, r->o->estimator_timeout,
-                               r->o->worker_start_timeout, r->o->worker_max_restarts, pool_log, (void *)r};
+  mf_worker_pool_options po = {r->o->estimator_worker,
+                               r->o->workers,
+                               r->o->estimator_timeout,
+                               r->o->worker_start_timeout,
+                               r->o->worker_max_restarts,
+                               pool_log,
+                               (void *)r};
   return mf_worker_pool_new(&po, err);
 }
 
@@ -1127,10 +1115,13 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
           logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
                 mhrfit_ingest_reason_name(fp->reason), fp->detail);
         bool failed;
-        mhrfit_value *rec = ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
+        mhrfit_value *rec =
+            ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
         if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
-        if (failed) summary->frames_failed++;
-        else summary->frames_ingested++;
+        if (failed)
+          summary->frames_failed++;
+        else
+          summary->frames_ingested++;
         if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
           if (!write_meta(&r, &rs, err)) goto done;
           last_write = mf_now_seconds();

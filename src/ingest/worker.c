@@ -37,14 +37,14 @@ typedef struct worker {
   wstate state;
   pid_t pid;
   int fd;
-  double deadline;   /* start or request deadline; INFINITY = none */
+  double deadline; /* start or request deadline; INFINITY = none */
   double sent_at;
-  char *buf;         /* bytes read, not yet a complete line */
+  char *buf; /* bytes read, not yet a complete line */
   size_t len, cap;
-  size_t failures;   /* in a row */
-  size_t job;        /* the job being processed (W_BUSY) */
+  size_t failures;       /* in a row */
+  size_t job;            /* the job being processed (W_BUSY) */
   unsigned long long id; /* its request id */
-  char last[1024];   /* last failure */
+  char last[1024];       /* last failure */
 } worker;
 
 struct mf_worker_pool {
@@ -84,8 +84,7 @@ mf_worker_pool *mf_worker_pool_new(const mf_worker_pool_options *o, mhrfit_error
     return NULL;
   }
   mf_worker_pool *p = calloc(1, sizeof *p);
-  if (!p || !(p->command = mf_strdup(o->command, err)) ||
-      !(p->w = mf_calloc_array(o->workers, sizeof *p->w, err))) {
+  if (!p || !(p->command = mf_strdup(o->command, err)) || !(p->w = mf_calloc_array(o->workers, sizeof *p->w, err))) {
     if (!p) MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     if (p) free(p->command);
     free(p);
@@ -143,9 +142,12 @@ static char *worker_command(const char *tmpl, int index) {
 
 /* Describes how a process ended. */
 static void describe_status(int status, char *buf, size_t size) {
-  if (WIFSIGNALED(status)) snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
-  else if (WIFEXITED(status)) snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
-  else snprintf(buf, size, "ended");
+  if (WIFSIGNALED(status))
+    snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+  else if (WIFEXITED(status))
+    snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+  else
+    snprintf(buf, size, "ended");
 }
 
 /* Waits up to `grace` seconds for pid; true when it was reaped (its status in *status). */
@@ -282,8 +284,10 @@ mf_reply_kind mf_worker_parse_reply(const char *line, size_t len, unsigned long 
   } else if (cJSON_IsFalse(ok)) {
     kind = MF_REPLY_FAIL;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-    if (cJSON_IsString(e) && e->valuestring) snprintf(text, size, "%s", e->valuestring);
-    else snprintf(text, size, "the worker reported a failure without an \"error\" text");
+    if (cJSON_IsString(e) && e->valuestring)
+      snprintf(text, size, "%s", e->valuestring);
+    else
+      snprintf(text, size, "the worker reported a failure without an \"error\" text");
   } else {
     snprintf(text, size, "no boolean \"ok\" in '%.*s%s'", (int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
   }
@@ -405,7 +409,8 @@ static bool read_worker(mf_worker_pool *p, worker *w, mf_worker_job *jobs, char 
   w->len -= start;
   if (w->len > LINE_MAX_BYTES) {
     snprintf(why, size, "a line of more than %zu bytes", LINE_MAX_BYTES);
-    if (w->state == W_BUSY) finish_job(&jobs[w->job], w, MF_JOB_FAILED, "estimator worker replied with an overlong line");
+    if (w->state == W_BUSY)
+      finish_job(&jobs[w->job], w, MF_JOB_FAILED, "estimator worker replied with an overlong line");
     return false;
   }
   return true;

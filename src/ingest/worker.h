@@ -22,9 +22,9 @@ typedef struct mf_worker_job {
   const char *image, *output, *frame, *cam;
   const double *cam_int; /* 3x3 row-major intrinsics, or NULL */
   mf_job_status status;
-  int worker;            /* which worker handled it (-1: none) */
-  double seconds;        /* from request to reply */
-  char message[1024];    /* why it failed (MF_JOB_FAILED, MF_JOB_TIMEOUT) */
+  int worker;         /* which worker handled it (-1: none) */
+  double seconds;     /* from request to reply */
+  char message[1024]; /* why it failed (MF_JOB_FAILED, MF_JOB_TIMEOUT) */
 } mf_worker_job;
 
 /* Log levels of mf_worker_pool_options::log (those of mhrfit_ingest_log_level). */
@@ -61,9 +61,9 @@ void mf_worker_pool_free(mf_worker_pool *p);
 typedef enum mf_reply_kind {
   MF_REPLY_INVALID = 0, /* not a JSON object with a boolean "ok" (nor a ready line) */
   MF_REPLY_OK,
-  MF_REPLY_FAIL,        /* "ok": false; `text` holds "error" (or a note that it is missing) */
-  MF_REPLY_READY,       /* {"ready": true} */
-  MF_REPLY_STALE        /* carries an "id" that is not the one expected */
+  MF_REPLY_FAIL,  /* "ok": false; `text` holds "error" (or a note that it is missing) */
+  MF_REPLY_READY, /* {"ready": true} */
+  MF_REPLY_STALE  /* carries an "id" that is not the one expected */
 } mf_reply_kind;
 
 /* Classifies one line (without its newline) as a reply to request `id`; `text` (size bytes)

@@ -32,8 +32,8 @@
 /* Errors listed in a failure message about out-of-range indices (the rest are counted). */
 #define ERRORS_LISTED 4
 
-static const char *const video_exts[] = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg",
-                                         ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv"};
+static const char *const video_exts[] = {".mp4",  ".mov", ".avi", ".mkv",  ".webm", ".m4v", ".mpg",
+                                         ".mpeg", ".ts",  ".mts", ".m2ts", ".wmv",  ".flv"};
 
 const char *mhrfit_sync_mode_name(mhrfit_sync_mode m) {
   return m == MHRFIT_SYNC_CSV ? "csv" : m == MHRFIT_SYNC_TIMESTAMPS ? "timestamps" : "index";
@@ -65,11 +65,11 @@ void mhrfit_frames_options_init(mhrfit_frames_options *o) {
 enum { VIEW_NONE = 0, VIEW_WANTED, VIEW_WRITTEN, VIEW_GAP, VIEW_FAILED };
 
 typedef struct view {
-  long long vidx;  /* video frame, or MF_SYNC_GAP */
-  double time;     /* pts time of the written frame */
+  long long vidx; /* video frame, or MF_SYNC_GAP */
+  double time;    /* pts time of the written frame */
   signed char status;
   bool corrupt;
-  char *msg;       /* gap or error text (owned), NULL otherwise */
+  char *msg; /* gap or error text (owned), NULL otherwise */
 } view;
 
 typedef struct request_item {
@@ -86,7 +86,7 @@ typedef struct cam_plan {
   mhrfit_video_info info;
   long long bytes;
   long long decoded, written;
-  char *error;      /* why decoding stopped early, NULL when it did not */
+  char *error; /* why decoding stopped early, NULL when it did not */
   request_item *reqs;
   size_t n_reqs;
 } cam_plan;
@@ -99,9 +99,9 @@ typedef struct plan {
   mf_sync_table table; /* csv / timestamps */
   size_t n_rows;       /* selected rows */
   char **row_names;
-  size_t *row_src;     /* table row (csv/timestamps) or k (index) */
-  double *tick_ms;     /* NULL unless the table has them */
-  view *views;         /* n_rows * n_cams */
+  size_t *row_src; /* table row (csv/timestamps) or k (index) */
+  double *tick_ms; /* NULL unless the table has them */
+  view *views;     /* n_rows * n_cams */
   bool *dir_made;
   size_t n_wanted;
 } plan;
@@ -119,24 +119,6 @@ static void logf_(const plan *p, mhrfit_frames_log_level lv, const char *fmt, ..
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   p->o->log(p->o->user, lv, buf);
-}
-
-static char *dupf(mhrfit_error *err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static char *dupf(mhrfit_error *err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = n >= 0 ? mf_malloc_array((size_t)n + 1, 1, err) : NULL;
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
 }
 
 static void plan_free(plan *p) {
@@ -158,9 +140,7 @@ static void plan_free(plan *p) {
   mf_sync_table_free(&p->table);
 }
 
-static bool valid_name(const char *s) {
-  return s && *s && s[0] != '.' && !strchr(s, '/') && strlen(s) <= 200;
-}
+static bool valid_name(const char *s) { return s && *s && s[0] != '.' && !strchr(s, '/') && strlen(s) <= 200; }
 
 static bool add_cam(plan *p, const char *name, const char *video, size_t *cap, mhrfit_error *err) {
   if (!valid_name(name))
@@ -195,15 +175,18 @@ static bool collect_videos(plan *p, mhrfit_error *err) {
   const mhrfit_frames_options *o = p->o;
   size_t cap = 0;
   if (o->videos && o->n_videos) {
-    if (o->video_dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "give either the videos or a video folder, not both");
+    if (o->video_dir)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "give either the videos or a video folder, not both");
     for (size_t i = 0; i < o->n_videos; i++) {
       if (!o->videos[i].path || !*o->videos[i].path)
-        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "camera '%s': no video path", o->videos[i].cam ? o->videos[i].cam : "");
+        return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "camera '%s': no video path",
+                           o->videos[i].cam ? o->videos[i].cam : "");
       if (!add_cam(p, o->videos[i].cam, o->videos[i].path, &cap, err)) return false;
     }
     return true;
   }
-  if (!o->video_dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no videos given (a list of camera videos or a folder)");
+  if (!o->video_dir)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no videos given (a list of camera videos or a folder)");
   mf_entries d;
   if (!mf_list_entries(o->video_dir, false, &d, err)) return false;
   bool ok = true;
@@ -281,8 +264,7 @@ static bool select_positions(const plan *p, long long lo, long long hi, long lon
                              mhrfit_error *err) {
   const mhrfit_frames_options *o = p->o;
   long long start = o->start >= 0 ? o->start : lo, end = o->end >= 0 ? o->end : hi;
-  if (end <= start)
-    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no frame selected: start %lld, end %lld", start, end);
+  if (end <= start) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no frame selected: start %lld, end %lld", start, end);
   long long n = (end - start + o->every - 1) / o->every;
   if (o->max_frames >= 0 && n > o->max_frames) n = o->max_frames;
   if (n == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no frame selected (max_frames 0)");
@@ -313,8 +295,8 @@ static bool build_index_rows(plan *p, mhrfit_error *err) {
     char list[1024];
     size_t n = 0;
     for (size_t c = 0; c < p->n_cams && n < sizeof list; c++)
-      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s: %lld frames, offset %lld", c ? "; " : "",
-                            p->cams[c].name, p->cams[c].info.frame_count, p->cams[c].offset);
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s: %lld frames, offset %lld", c ? "; " : "", p->cams[c].name,
+                            p->cams[c].info.frame_count, p->cams[c].offset);
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no frame number has a frame in every video (%s)", list);
   }
   long long first, count;
@@ -322,7 +304,7 @@ static bool build_index_rows(plan *p, mhrfit_error *err) {
   for (size_t i = 0; i < p->n_rows; i++) {
     long long k = first + (long long)i * o->every;
     p->row_src[i] = (size_t)k;
-    if (!(p->row_names[i] = dupf(err, "%06lld", k))) return false;
+    if (!(p->row_names[i] = mf_strdup_printf(err, "%06lld", k))) return false;
     for (size_t c = 0; c < p->n_cams; c++) p->views[i * p->n_cams + c].vidx = k + p->cams[c].offset;
   }
   return true;
@@ -348,7 +330,8 @@ static bool match_table(plan *p, mhrfit_error *err) {
     if (ts) {
       snprintf(name, sizeof name, "cam_%lld", t->ports[col]);
       for (size_t i = 0; i < o->n_ports; i++)
-        if (o->ports[i].port == t->ports[col]) snprintf(name, sizeof name, "%s", o->ports[i].cam ? o->ports[i].cam : "");
+        if (o->ports[i].port == t->ports[col])
+          snprintf(name, sizeof name, "%s", o->ports[i].cam ? o->ports[i].cam : "");
       if (!valid_name(name)) {
         ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "port %lld: invalid camera name '%s'", t->ports[col], name);
         break;
@@ -356,7 +339,7 @@ static bool match_table(plan *p, mhrfit_error *err) {
     }
     size_t c = 0;
     while (c < p->n_cams && !(p->cams[c].name && (strcmp(p->cams[c].name, name) == 0 ||
-                                                   (ts && strcmp(p->cams[c].name, t->cams[col]) == 0))))
+                                                  (ts && strcmp(p->cams[c].name, t->cams[col]) == 0))))
       c++;
     bool selected = !o->cams || o->n_cams == 0;
     for (size_t i = 0; !selected && i < o->n_cams; i++) selected = strcmp(o->cams[i], name) == 0;
@@ -381,10 +364,11 @@ static bool match_table(plan *p, mhrfit_error *err) {
   }
   for (size_t c = 0; ok && c < p->n_cams; c++) {
     bool selected = !o->cams || o->n_cams == 0;
-    for (size_t i = 0; !selected && p->cams[c].name && i < o->n_cams; i++) selected = strcmp(o->cams[i], p->cams[c].name) == 0;
+    for (size_t i = 0; !selected && p->cams[c].name && i < o->n_cams; i++)
+      selected = strcmp(o->cams[i], p->cams[c].name) == 0;
     if (p->cams[c].name && selected) {
-        ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no %s for camera '%s' (video %s)", o->sync_file,
-                         ts ? "port" : "<cam>_out_idx column", p->cams[c].name, p->cams[c].video);
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no %s for camera '%s' (video %s)", o->sync_file,
+                       ts ? "port" : "<cam>_out_idx column", p->cams[c].name, p->cams[c].video);
       break;
     }
   }
@@ -458,8 +442,9 @@ static bool classify_views(plan *p, mhrfit_error *err) {
       if (o->sync != MHRFIT_SYNC_INDEX && v->vidx == MF_SYNC_GAP) {
         v->status = VIEW_GAP;
         v->msg = o->sync == MHRFIT_SYNC_CSV
-                     ? dupf(err, "no frame in the sync table (empty or negative %s_out_idx)", p->table.cams[cp->col])
-                     : dupf(err, "port %lld has no frame at this sync index", cp->port);
+                     ? mf_strdup_printf(err, "no frame in the sync table (empty or negative %s_out_idx)",
+                                        p->table.cams[cp->col])
+                     : mf_strdup_printf(err, "port %lld has no frame at this sync index", cp->port);
         if (!v->msg) return false;
         continue;
       }
@@ -471,7 +456,8 @@ static bool classify_views(plan *p, mhrfit_error *err) {
       const char *where = v->vidx < 0 ? "before the video's first frame" : "past the end of the video";
       if (o->allow_gaps) {
         v->status = VIEW_GAP;
-        if (!(v->msg = dupf(err, "video frame %lld is %s (%lld frames)", v->vidx, where, count))) return false;
+        if (!(v->msg = mf_strdup_printf(err, "video frame %lld is %s (%lld frames)", v->vidx, where, count)))
+          return false;
         continue;
       }
       n_bad++;
@@ -484,7 +470,8 @@ static bool classify_views(plan *p, mhrfit_error *err) {
       }
     }
   if (n_bad)
-    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%zu view(s) ask for frames the videos do not have: %s%s "
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "%zu view(s) ask for frames the videos do not have: %s%s "
                        "(allow gaps to write them as labelled gaps)",
                        n_bad, listed, n_bad > n_listed ? "; ..." : "");
   return true;
@@ -598,9 +585,8 @@ static bool extract_camera(plan *p, size_t c, mhrfit_image_encoder *enc, const c
   mhrfit_video_options vo = p->o->video;
   vo.scan = false;
   mhrfit_error e = {0};
-  logf_(p, MHRFIT_FRAMES_INFO, "camera '%s': %s (%dx%d %s, %lld frames, %.6g fps): %zu picture(s) to write",
-        cp->name, cp->video, cp->info.width, cp->info.height, cp->info.codec, cp->info.frame_count, cp->info.fps,
-        cp->n_reqs);
+  logf_(p, MHRFIT_FRAMES_INFO, "camera '%s': %s (%dx%d %s, %lld frames, %.6g fps): %zu picture(s) to write", cp->name,
+        cp->video, cp->info.width, cp->info.height, cp->info.codec, cp->info.frame_count, cp->info.fps, cp->n_reqs);
   mhrfit_video_reader *r = mhrfit_video_reader_new(cp->video, &vo, &e);
   size_t k = 0;
   if (!r) {
@@ -642,7 +628,7 @@ static bool extract_camera(plan *p, size_t c, mhrfit_image_encoder *enc, const c
       char *path = NULL;
       mhrfit_error ve = we;
       bool ok = encoded && ensure_dir(p, row, &ve) &&
-                (path = dupf(&ve, "%s/%s/%s.%s", p->out, p->row_names[row], cp->name, ext)) != NULL;
+                (path = mf_strdup_printf(&ve, "%s/%s/%s.%s", p->out, p->row_names[row], cp->name, ext)) != NULL;
       if (ok) {
         mf_piece piece = {data, len};
         ok = mf_write_pieces_atomic(path, &piece, 1, 0, NULL, &ve);
@@ -739,7 +725,8 @@ static bool write_index_files(const plan *p, const char *ext, mhrfit_error *err)
       n += ok_view;
       char *buf = ok_view ? present : missing;
       size_t *l = ok_view ? &lp : &lm;
-      if (*l < sizeof present) *l += (size_t)snprintf(buf + *l, sizeof present - *l, "%s%s", *l ? " " : "", p->cams[c].name);
+      if (*l < sizeof present)
+        *l += (size_t)snprintf(buf + *l, sizeof present - *l, "%s%s", *l ? " " : "", p->cams[c].name);
     }
     csv_field(af.f, p->row_names[i]);
     fprintf(af.f, ",%zu,", n);
@@ -770,8 +757,12 @@ static void jstr(jb *j, mhrfit_value *d, const char *key, const char *s) {
 static void jnum(jb *j, mhrfit_value *d, const char *key, double x) {
   jput(j, d, key, isfinite(x) ? mhrfit_value_new_float(x, j->err) : mhrfit_value_new_null(j->err));
 }
-static void jint(jb *j, mhrfit_value *d, const char *key, long long x) { jput(j, d, key, mhrfit_value_new_int(x, j->err)); }
-static void jbool(jb *j, mhrfit_value *d, const char *key, bool b) { jput(j, d, key, mhrfit_value_new_bool(b, j->err)); }
+static void jint(jb *j, mhrfit_value *d, const char *key, long long x) {
+  jput(j, d, key, mhrfit_value_new_int(x, j->err));
+}
+static void jbool(jb *j, mhrfit_value *d, const char *key, bool b) {
+  jput(j, d, key, mhrfit_value_new_bool(b, j->err));
+}
 static void jratio(jb *j, mhrfit_value *d, const char *key, int num, int den) {
   char buf[48];
   snprintf(buf, sizeof buf, "%d/%d", num, den);
@@ -797,8 +788,10 @@ static mhrfit_value *video_value(jb *j, const cam_plan *cp) {
   jstr(j, v, "container", in->container);
   jstr(j, v, "pixel_format", in->pixel_format);
   jint(j, v, "frame_count", in->frame_count);
-  if (in->header_frame_count >= 0) jint(j, v, "header_frame_count", in->header_frame_count);
-  else jput(j, v, "header_frame_count", mhrfit_value_new_null(j->err));
+  if (in->header_frame_count >= 0)
+    jint(j, v, "header_frame_count", in->header_frame_count);
+  else
+    jput(j, v, "header_frame_count", mhrfit_value_new_null(j->err));
   jnum(j, v, "fps", in->fps);
   jratio(j, v, "frame_rate", in->fps_num, in->fps_den);
   jratio(j, v, "time_base", in->time_base_num, in->time_base_den);
@@ -841,13 +834,19 @@ static mhrfit_value *head_value(const plan *p, const mhrfit_frames_summary *s, c
   free(abs);
   if (o->sync == MHRFIT_SYNC_CSV) jstr(j, sync, "id_key", o->id_key ? o->id_key : "k");
   if (o->sync != MHRFIT_SYNC_INDEX) jint(j, sync, "table_rows", (long long)p->table.n_rows);
-  if (o->start >= 0) jint(j, sync, "start", o->start);
-  else jput(j, sync, "start", mhrfit_value_new_null(j->err));
-  if (o->end >= 0) jint(j, sync, "end", o->end);
-  else jput(j, sync, "end", mhrfit_value_new_null(j->err));
+  if (o->start >= 0)
+    jint(j, sync, "start", o->start);
+  else
+    jput(j, sync, "start", mhrfit_value_new_null(j->err));
+  if (o->end >= 0)
+    jint(j, sync, "end", o->end);
+  else
+    jput(j, sync, "end", mhrfit_value_new_null(j->err));
   jint(j, sync, "every", o->every);
-  if (o->max_frames >= 0) jint(j, sync, "max_frames", o->max_frames);
-  else jput(j, sync, "max_frames", mhrfit_value_new_null(j->err));
+  if (o->max_frames >= 0)
+    jint(j, sync, "max_frames", o->max_frames);
+  else
+    jput(j, sync, "max_frames", mhrfit_value_new_null(j->err));
   jbool(j, sync, "allow_gaps", o->allow_gaps);
   jbool(j, sync, "allow_vfr", o->allow_vfr);
   jput(j, m, "sync", sync);
@@ -858,8 +857,8 @@ static mhrfit_value *head_value(const plan *p, const mhrfit_frames_summary *s, c
   }
   jput(j, m, "image", img);
   for (size_t c = 0; c < p->n_cams; c++)
-    if (!mhrfit_value_list_append(cams, mhrfit_value_new_string(MHRFIT_V_STRING, p->cams[c].name,
-                                                                strlen(p->cams[c].name), j->err), j->err))
+    if (!mhrfit_value_list_append(
+            cams, mhrfit_value_new_string(MHRFIT_V_STRING, p->cams[c].name, strlen(p->cams[c].name), j->err), j->err))
       j->failed = true;
   jput(j, m, "cams", cams);
   for (size_t c = 0; c < p->n_cams; c++) jput(j, videos, p->cams[c].name, video_value(j, &p->cams[c]));
@@ -882,8 +881,10 @@ static mhrfit_value *frame_value(const plan *p, size_t i, const char *ext, jb *j
     return f;
   }
   jstr(j, f, "frame", p->row_names[i]);
-  if (p->o->sync == MHRFIT_SYNC_INDEX) jint(j, f, "k", (long long)p->row_src[i]);
-  else jint(j, f, "line", p->table.src_line[p->row_src[i]]);
+  if (p->o->sync == MHRFIT_SYNC_INDEX)
+    jint(j, f, "k", (long long)p->row_src[i]);
+  else
+    jint(j, f, "line", p->table.src_line[p->row_src[i]]);
   if (p->tick_ms) jnum(j, f, "tick_video_ms", p->tick_ms[i]);
   for (size_t c = 0; c < p->n_cams && !j->failed; c++) {
     const view *v = &p->views[i * p->n_cams + c];
@@ -892,9 +893,12 @@ static mhrfit_value *frame_value(const plan *p, size_t i, const char *ext, jb *j
       j->failed = true;
       break;
     }
-    if (v->vidx != MF_SYNC_GAP) jint(j, d, "video_frame", v->vidx);
-    else jput(j, d, "video_frame", mhrfit_value_new_null(j->err));
-    if (p->table.frame_time) jnum(j, d, "frame_time", p->table.frame_time[p->row_src[i] * p->table.n_cams + p->cams[c].col]);
+    if (v->vidx != MF_SYNC_GAP)
+      jint(j, d, "video_frame", v->vidx);
+    else
+      jput(j, d, "video_frame", mhrfit_value_new_null(j->err));
+    if (p->table.frame_time)
+      jnum(j, d, "frame_time", p->table.frame_time[p->row_src[i] * p->table.n_cams + p->cams[c].col]);
     if (v->status == VIEW_WRITTEN) {
       jnum(j, d, "time", v->time);
       char rel[512];

@@ -86,8 +86,10 @@ void mf_image_convert_row(const unsigned char *src, int src_channels, unsigned c
       memcpy(rgba, src, 3);
       rgba[3] = src_channels == 4 ? src[3] : 255;
     }
-    if (dst_channels == 1) dst[0] = src_channels <= 2 ? src[0] : luma(rgba);
-    else memcpy(dst, rgba, (size_t)dst_channels);
+    if (dst_channels == 1)
+      dst[0] = src_channels <= 2 ? src[0] : luma(rgba);
+    else
+      memcpy(dst, rgba, (size_t)dst_channels);
   }
 }
 
@@ -177,7 +179,7 @@ static mhrfit_image *decode_png(const void *data, size_t len, int channels, cons
   /* libpng composes alpha away onto the output buffer; mhrfit drops it instead, so pictures
    * with alpha are read with it and converted here */
   int read_channels = alpha ? (channels == 1 && !color ? 2 : 4) : channels;
-  pi.format = read_channels == 1 ? PNG_FORMAT_GRAY
+  pi.format = read_channels == 1   ? PNG_FORMAT_GRAY
               : read_channels == 2 ? PNG_FORMAT_GA
               : read_channels == 3 ? PNG_FORMAT_RGB
                                    : PNG_FORMAT_RGBA;
@@ -331,9 +333,8 @@ static bool encode_jpeg(mhrfit_image_encoder *e, const mhrfit_image *img, const 
   int pf = img->channels == 1 ? TJPF_GRAY : img->channels == 3 ? TJPF_RGB : TJPF_RGBX;
   unsigned long size = e->jcap;
   unsigned char *out = e->jbuf;
-  if (img->stride > INT_MAX ||
-      tjCompress2(e->tj, img->data, img->width, (int)img->stride, img->height, pf, &out, &size, sub, e->o.quality,
-                  TJFLAG_NOREALLOC) != 0)
+  if (img->stride > INT_MAX || tjCompress2(e->tj, img->data, img->width, (int)img->stride, img->height, pf, &out, &size,
+                                           sub, e->o.quality, TJFLAG_NOREALLOC) != 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "JPEG encoding failed: %s", tjGetErrorStr2(e->tj));
   *data = out;
   *len = size;
@@ -357,7 +358,8 @@ static bool encode_png(mhrfit_image_encoder *e, const mhrfit_image *img, const u
     e->pcap = need;
   }
   png_alloc_size_t size = e->pcap;
-  if (img->stride > INT32_MAX || !png_image_write_to_memory(&pi, e->pbuf, &size, 0, img->data, (png_int_32)img->stride, NULL)) {
+  if (img->stride > INT32_MAX ||
+      !png_image_write_to_memory(&pi, e->pbuf, &size, 0, img->data, (png_int_32)img->stride, NULL)) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "PNG encoding failed: %s", pi.message[0] ? pi.message : "buffer too small");
     png_image_free(&pi);
     return false;
@@ -389,12 +391,14 @@ bool mf_image_encoder_write(mhrfit_image_encoder *e, const char *path, const mhr
 bool mhrfit_image_write(const char *path, const mhrfit_image *img, const mhrfit_image_write_options *o,
                         mhrfit_error *err) {
   mhrfit_image_write_options opt;
-  if (o) opt = *o;
-  else mhrfit_image_write_options_init(&opt);
+  if (o)
+    opt = *o;
+  else
+    mhrfit_image_write_options_init(&opt);
   if (!path || !*path) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output path");
   if (opt.format == MHRFIT_IMAGE_AUTO && (opt.format = mhrfit_image_format_from_name(path)) == MHRFIT_IMAGE_AUTO)
-    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: cannot tell the image format from the name (use .jpg, .jpeg or .png)",
-                       path);
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "%s: cannot tell the image format from the name (use .jpg, .jpeg or .png)", path);
   mhrfit_image_encoder *e = mhrfit_image_encoder_new(&opt, err);
   if (!e) return false;
   bool ok = mf_image_encoder_write(e, path, img, opt.sync, err);

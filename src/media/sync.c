@@ -31,12 +31,12 @@ void mf_sync_table_free(mf_sync_table *t) {
 typedef struct csv_reader {
   const char *p, *end, *name;
   char delim;
-  int line;          /* line of the next character */
-  char *buf;         /* the fields of the current record, each NUL-terminated */
+  int line;  /* line of the next character */
+  char *buf; /* the fields of the current record, each NUL-terminated */
   size_t len, cap;
-  size_t *starts;    /* offsets of the fields in buf */
+  size_t *starts; /* offsets of the fields in buf */
   size_t n, starts_cap;
-  int record_line;   /* first line of the current record */
+  int record_line; /* first line of the current record */
 } csv_reader;
 
 static void csv_free(csv_reader *r) {
@@ -67,7 +67,9 @@ static bool csv_end_field(csv_reader *r, bool quoted, mhrfit_error *err) {
   return csv_put(r, '\0', err);
 }
 
-static bool is_eol(const csv_reader *r, const char *p) { return *p == '\n' || (*p == '\r' && (p + 1 == r->end || p[1] == '\n')); }
+static bool is_eol(const csv_reader *r, const char *p) {
+  return *p == '\n' || (*p == '\r' && (p + 1 == r->end || p[1] == '\n'));
+}
 
 static const char *skip_eol(const csv_reader *r, const char *p) {
   if (*p == '\r') p++;
@@ -103,8 +105,7 @@ static bool csv_next(csv_reader *r, bool *got, mhrfit_error *err) {
         p++;
         for (;;) {
           if (p >= r->end)
-            return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: a quoted field is not closed", r->name,
-                               r->record_line);
+            return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: a quoted field is not closed", r->name, r->record_line);
           if (*p == '"') {
             if (p + 1 < r->end && p[1] == '"') {
               if (!csv_put(r, '"', err)) return false;
@@ -115,8 +116,7 @@ static bool csv_next(csv_reader *r, bool *got, mhrfit_error *err) {
             break;
           }
           if (*p == '\n') r->line++;
-          if (*p == '\0')
-            return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: NUL byte in a field", r->name, r->line);
+          if (*p == '\0') return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: NUL byte in a field", r->name, r->line);
           if (!csv_put(r, *p++, err)) return false;
         }
         while (p < r->end && *p == ' ') p++;
@@ -161,6 +161,15 @@ static bool csv_next(csv_reader *r, bool *got, mhrfit_error *err) {
 }
 
 static const char *csv_field(const csv_reader *r, size_t i) { return r->buf + r->starts[i]; }
+
+/* The next data record, which must have as many fields as the header. */
+static bool csv_next_row(csv_reader *r, size_t n_header, bool *got, mhrfit_error *err) {
+  if (!csv_next(r, got, err)) return false;
+  if (*got && r->n != n_header)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: %zu fields, the header has %zu", r->name, r->record_line, r->n,
+                       n_header);
+  return true;
+}
 
 /* Starts a reader: skips a UTF-8 byte-order mark and picks the delimiter from the header line. */
 static void csv_init(csv_reader *r, const char *data, size_t len, const char *name) {
@@ -220,7 +229,9 @@ static bool push_str(char ***items, size_t *count, size_t *cap, const char *s, m
 
 /* ---- the per-tick table ------------------------------------------------------------------- */
 
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(**(char *const *const *)a, **(char *const *const *)b); }
+static int cmp_str_ptr(const void *a, const void *b) {
+  return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
 
 bool mf_sync_parse_ticks(const char *data, size_t len, const char *name, const char *id_key, mf_sync_table *t,
                          mhrfit_error *err) {
@@ -244,8 +255,10 @@ bool mf_sync_parse_ticks(const char *data, size_t len, const char *name, const c
   for (size_t i = 0; i < n_header; i++) {
     const char *h = csv_field(&r, i);
     size_t hl = strlen(h);
-    if (strcmp(h, id_key) == 0 && id_col < 0) id_col = (long)i;
-    else if (strcmp(h, "tick_video_ms") == 0 && tick_col < 0) tick_col = (long)i;
+    if (strcmp(h, id_key) == 0 && id_col < 0)
+      id_col = (long)i;
+    else if (strcmp(h, "tick_video_ms") == 0 && tick_col < 0)
+      tick_col = (long)i;
     else if (hl > 8 && strcmp(h + hl - 8, "_out_idx") == 0) {
       char cam[256];
       if (hl - 8 >= sizeof cam) {
@@ -255,8 +268,8 @@ bool mf_sync_parse_ticks(const char *data, size_t len, const char *name, const c
       memcpy(cam, h, hl - 8);
       cam[hl - 8] = '\0';
       if (!valid_frame_name(cam)) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: column '%s' does not name a usable camera", r.name,
-                    r.record_line, h);
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: column '%s' does not name a usable camera", r.name, r.record_line,
+                    h);
         goto done;
       }
       cam_cols[t->n_cams] = (long)i;
@@ -280,13 +293,8 @@ bool mf_sync_parse_ticks(const char *data, size_t len, const char *name, const c
         goto done;
       }
   for (;;) {
-    if (!csv_next(&r, &got, err)) goto done;
+    if (!csv_next_row(&r, n_header, &got, err)) goto done;
     if (!got) break;
-    if (r.n != n_header) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: %zu fields, the header has %zu", r.name, r.record_line, r.n,
-                  n_header);
-      goto done;
-    }
     const char *id = csv_field(&r, (size_t)id_col);
     if (!valid_frame_name(id)) {
       MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
@@ -334,8 +342,8 @@ bool mf_sync_parse_ticks(const char *data, size_t len, const char *name, const c
   for (size_t i = 1; i < t->n_rows; i++)
     if (strcmp(*sorted[i], *sorted[i - 1]) == 0) {
       size_t a = (size_t)(sorted[i - 1] - t->rows), b = (size_t)(sorted[i] - t->rows);
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: id '%s' already used on line %d", r.name,
-                  t->src_line[a > b ? a : b], *sorted[i], t->src_line[a < b ? a : b]);
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: id '%s' already used on line %d", r.name, t->src_line[a > b ? a : b],
+                  *sorted[i], t->src_line[a < b ? a : b]);
       goto done;
     }
   ok = true;
@@ -404,18 +412,15 @@ bool mf_sync_parse_frame_times(const char *data, size_t len, const char *name, m
       if (col[k] < 0 && strcmp(csv_field(&r, i), names[k]) == 0) col[k] = (long)i;
   for (int k = 0; k < 3; k++)
     if (col[k] < 0) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: no '%s' column in the header (a Caliscope frame_time_history.csv "
-                  "has sync_index, port, frame_time)", r.name, r.record_line, names[k]);
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                  "%s:%d: no '%s' column in the header (a Caliscope frame_time_history.csv "
+                  "has sync_index, port, frame_time)",
+                  r.name, r.record_line, names[k]);
       goto done;
     }
   for (;;) {
-    if (!csv_next(&r, &got, err)) goto done;
+    if (!csv_next_row(&r, n_header, &got, err)) goto done;
     if (!got) break;
-    if (r.n != n_header) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s:%d: %zu fields, the header has %zu", r.name, r.record_line, r.n,
-                  n_header);
-      goto done;
-    }
     if (!mf_grow((void **)&rows, &cap, n + 1, sizeof *rows, err)) goto done;
     ft_row *w = &rows[n];
     w->line = r.record_line;

@@ -14,14 +14,14 @@
 /* Rows are capture frames, columns cameras. */
 typedef struct mf_sync_table {
   size_t n_rows, n_cams;
-  char **rows;          /* frame names (n_rows) */
-  char **cams;          /* camera names (n_cams): the <cam> of <cam>_out_idx, or "port_<p>" */
-  long long *ports;     /* timestamps tables: the port of each camera; NULL otherwise */
-  long long *idx;       /* n_rows * n_cams video frame indices (row-major), or MF_SYNC_GAP */
-  double *tick_ms;      /* per-tick tables: tick_video_ms of each row (NaN when absent); else NULL */
-  double *frame_time;   /* timestamps tables: frame_time (s) of each cell (NaN for gaps); else NULL */
-  int *src_line;        /* the line of the file each row comes from (1-based; the first line of its
-                           sync index for timestamps tables) */
+  char **rows;        /* frame names (n_rows) */
+  char **cams;        /* camera names (n_cams): the <cam> of <cam>_out_idx, or "port_<p>" */
+  long long *ports;   /* timestamps tables: the port of each camera; NULL otherwise */
+  long long *idx;     /* n_rows * n_cams video frame indices (row-major), or MF_SYNC_GAP */
+  double *tick_ms;    /* per-tick tables: tick_video_ms of each row (NaN when absent); else NULL */
+  double *frame_time; /* timestamps tables: frame_time (s) of each cell (NaN for gaps); else NULL */
+  int *src_line;      /* the line of the file each row comes from (1-based; the first line of its
+                         sync index for timestamps tables) */
 } mf_sync_table;
 
 /* Frees the table's arrays and zeroes it. */

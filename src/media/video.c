@@ -148,8 +148,10 @@ static bool scan_video(mhrfit_video_reader *r, mhrfit_error *err) {
   while ((rc = av_read_frame(fmt, pkt)) >= 0) {
     if (pkt->stream_index == index && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
       count++;
-      if (pkt->pts == AV_NOPTS_VALUE) s.no_pts = true;
-      else if (!s.no_pts) scan_push(&s, pkt->pts);
+      if (pkt->pts == AV_NOPTS_VALUE)
+        s.no_pts = true;
+      else if (!s.no_pts)
+        scan_push(&s, pkt->pts);
     }
     av_packet_unref(pkt);
   }
@@ -210,8 +212,10 @@ mhrfit_video_reader *mhrfit_video_reader_new(const char *path, const mhrfit_vide
     free(r);
     return NULL;
   }
-  if (o) r->o = *o;
-  else mhrfit_video_options_init(&r->o);
+  if (o)
+    r->o = *o;
+  else
+    mhrfit_video_options_init(&r->o);
   mhrfit_video_info *in = &r->info;
   in->frame_count = in->header_frame_count = -1;
   in->fps = in->start_time = in->duration = in->min_interval = in->max_interval = NAN;
@@ -233,8 +237,8 @@ mhrfit_video_reader *mhrfit_video_reader_new(const char *path, const mhrfit_vide
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: invalid time base %d/%d", path, in->time_base_num, in->time_base_den);
     goto fail;
   }
-  AVRational fr = r->st->avg_frame_rate.num > 0 && r->st->avg_frame_rate.den > 0 ? r->st->avg_frame_rate
-                                                                                 : r->st->r_frame_rate;
+  AVRational fr =
+      r->st->avg_frame_rate.num > 0 && r->st->avg_frame_rate.den > 0 ? r->st->avg_frame_rate : r->st->r_frame_rate;
   if (fr.num > 0 && fr.den > 0) {
     in->fps_num = fr.num;
     in->fps_den = fr.den;
@@ -332,9 +336,12 @@ static void rotate_rgb(const mhrfit_image *src, mhrfit_image *dst, int cw) {
         const unsigned char *s = src->data + (size_t)y * src->stride + (size_t)x0 * 3;
         for (int x = x0; x < x0 + 32 && x < w; x++, s += 3) {
           int dx, dy;
-          if (cw == 90) dx = h - 1 - y, dy = x;
-          else if (cw == 180) dx = w - 1 - x, dy = h - 1 - y;
-          else dx = y, dy = w - 1 - x;
+          if (cw == 90)
+            dx = h - 1 - y, dy = x;
+          else if (cw == 180)
+            dx = w - 1 - x, dy = h - 1 - y;
+          else
+            dx = y, dy = w - 1 - x;
           memcpy(dst->data + (size_t)dy * dst->stride + (size_t)dx * 3, s, 3);
         }
       }
@@ -352,16 +359,15 @@ static bool convert_frame(mhrfit_video_reader *r, const AVFrame *f, mhrfit_error
   if (!r->rgb && !(r->rgb = mf_image_new_padded(w, h, 3, 64, 256, err))) return false;
   int cs = sws_matrix(f->colorspace);
   int full = f->color_range == AVCOL_RANGE_JPEG;
-  if (!r->sws || r->sws_w != w || r->sws_h != h || r->sws_fmt != f->format || r->sws_cs != cs ||
-      r->sws_range != full) {
+  if (!r->sws || r->sws_w != w || r->sws_h != h || r->sws_fmt != f->format || r->sws_cs != cs || r->sws_range != full) {
     r->sws = sws_getCachedContext(r->sws, w, h, (enum AVPixelFormat)f->format, w, h, AV_PIX_FMT_RGB24, SWS_BICUBIC,
                                   NULL, NULL, NULL);
     if (!r->sws)
       return MHRFIT_FAIL(err, MHRFIT_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s to RGB", r->path,
                          av_get_pix_fmt_name((enum AVPixelFormat)f->format));
     /* the frame's YUV matrix and range; RGB out in full range */
-    sws_setColorspaceDetails(r->sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
-                             1 << 16, 1 << 16);
+    sws_setColorspaceDetails(r->sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
+                             1 << 16);
     r->sws_w = w;
     r->sws_h = h;
     r->sws_fmt = f->format;
