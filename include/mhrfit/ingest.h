@@ -69,7 +69,8 @@
  *      `"cam_int": [[fx, s, cx], [0, fy, cy], [0, 0, 1]]` when the camera's intrinsics are known;
  *   3. the worker writes the SAM output to `output` (any form listed above; the adapter's
  *      `.npz` of all persons) and replies `{"ok": true}`, or `{"ok": false, "error": "why"}`;
- *      echoing `"id"` is optional (a reply whose id is not the request's is skipped).
+ *      echoing `"id"` is optional but recommended (a reply whose id is not the request's is
+ *      skipped, and what an idle worker writes is logged and dropped).
  *   Requests are sent one at a time per worker; the worker's stdout carries nothing but these
  *   lines (its logs go to stderr, which is shared with mhrfit's). End of input means exit.
  *   Failures stay with their view: `{"ok": false}` or no output file makes the view fail; a

@@ -113,8 +113,7 @@ int mf_cmd_ingest(int argc, char **argv) {
       {"person_index", MF_OPT_INT, &person_index, "N",
        "person for person_index, clipped to [0, n-1] with a warning (default 0)", NULL},
       {"estimator", MF_OPT_STRING, &estimator, "CMD",
-       "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted "
-       "values",
+       "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted values",
        NULL},
       {"estimator_worker", MF_OPT_STRING, &worker, "CMD",
        "instead of --estimator: a command started once per worker that loads the model once and answers one JSON "
@@ -128,9 +127,8 @@ int mf_cmd_ingest(int argc, char **argv) {
       {"worker_start_timeout", MF_OPT_DOUBLE, &start_timeout, "SEC",
        "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
       {"worker_restarts", MF_OPT_INT, &restarts, "N",
-       "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one more "
-       "stops "
-       "the run",
+       "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one "
+       "more stops the run",
        NULL},
       {"calib", MF_OPT_STRING, &calib, "FILE", "calibration: each camera's intrinsics go to the workers as cam_int",
        NULL},

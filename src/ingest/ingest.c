@@ -850,26 +850,25 @@ record:
     logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': view missing: %s", frame, cam, msg);
   }
   rec = mhrfit_value_new_dict(err);
-  bool ok =
-      rec && dset(rec, "status", str_value(status_names[st], err), err) &&
-      dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
-      dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
-      dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
-      dset(rec, "source_kind",
-           str_value(v.source_kind == SRC_INPUT       ? "input"
-                     : v.source_kind == SRC_ESTIMATOR ? "estimator"
-                                                      : NULL,
-                     err),
-           err) &&
-      dset(rec, "output", mf_ingest_id_value(st == V_OK ? v.out_rel : NULL, &v.out_id, err), err) &&
-      dset(rec, "n_persons", mhrfit_value_new_int((int64_t)info.n_persons, err), err) &&
-      dset(rec, "person", person ? mhrfit_value_new_int((int64_t)info.chosen, err) : mhrfit_value_new_null(err), err) &&
-      dset(rec, "index_clipped", mhrfit_value_new_bool(info.index_clipped, err), err) &&
-      dset(rec, "bbox_area",
-           person && info.bbox_area >= 0 ? mhrfit_value_new_float(info.bbox_area, err) : mhrfit_value_new_null(err),
-           err) &&
-      dset(rec, "n_keypoints_valid", mhrfit_value_new_int((int64_t)info.n_kp_valid, err), err) &&
-      dset(rec, "model_params", mhrfit_value_new_bool(info.has_model_params, err), err);
+  bool ok = rec && dset(rec, "status", str_value(status_names[st], err), err) &&
+            dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
+            dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
+            dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
+            dset(rec, "source_kind",
+                 str_value(v.source_kind == SRC_INPUT ? "input" : v.source_kind == SRC_ESTIMATOR ? "estimator" : NULL,
+                           err),
+                 err) &&
+            dset(rec, "output", mf_ingest_id_value(st == V_OK ? v.out_rel : NULL, &v.out_id, err), err) &&
+            dset(rec, "n_persons", mhrfit_value_new_int((int64_t)info.n_persons, err), err) &&
+            dset(rec, "person",
+                 person ? mhrfit_value_new_int((int64_t)info.chosen, err) : mhrfit_value_new_null(err), err) &&
+            dset(rec, "index_clipped", mhrfit_value_new_bool(info.index_clipped, err), err) &&
+            dset(rec, "bbox_area",
+                 person && info.bbox_area >= 0 ? mhrfit_value_new_float(info.bbox_area, err)
+                                               : mhrfit_value_new_null(err),
+                 err) &&
+            dset(rec, "n_keypoints_valid", mhrfit_value_new_int((int64_t)info.n_kp_valid, err), err) &&
+            dset(rec, "model_params", mhrfit_value_new_bool(info.has_model_params, err), err);
   if (!ok) {
     mhrfit_value_free(rec);
     rec = NULL;
@@ -1118,10 +1117,8 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
         mhrfit_value *rec =
             ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
         if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
-        if (failed)
-          summary->frames_failed++;
-        else
-          summary->frames_ingested++;
+        if (failed) summary->frames_failed++;
+        else summary->frames_ingested++;
         if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
           if (!write_meta(&r, &rs, err)) goto done;
           last_write = mf_now_seconds();

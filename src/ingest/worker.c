@@ -295,7 +295,28 @@ mf_reply_kind mf_worker_parse_reply(const char *line, size_t len, unsigned long 
   return kind;
 }
 
+/* Reads what an idle worker wrote since its last reply (logged and dropped, so that it is never
+ * taken for the answer to the next request). False when the worker has ended. */
+static bool drain_idle(mf_worker_pool *p, worker *w, char *why, size_t size) {
+  char chunk[4096];
+  for (;;) {
+    ssize_t r = recv(w->fd, chunk, sizeof chunk - 1, MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (r <= 0) {
+      snprintf(why, size, "ended while idle");
+      return false;
+    }
+    chunk[r] = '\0';
+    plog(p, MF_WORKER_WARNING, "estimator worker %d: output while no request was pending ignored: %.300s", w->index,
+         chunk);
+    w->len = 0;
+  }
+}
+
 static bool send_request(mf_worker_pool *p, worker *w, mf_worker_job *j, size_t job, char *why, size_t size) {
+  if (!drain_idle(p, w, why, size)) return false;
+  w->len = 0; /* an unfinished line from before the request is not its answer */
   unsigned long long id = ++p->next_id;
   char *line = request_line(id, j);
   if (!line) {
@@ -351,7 +372,12 @@ static bool handle_line(mf_worker_pool *p, worker *w, mf_worker_job *jobs, const
     }
     return true;
   }
-  if (w->state != W_BUSY || k == MF_REPLY_STALE || k == MF_REPLY_READY) return true; /* nothing asked: ignore */
+  if (w->state != W_BUSY || k == MF_REPLY_STALE || k == MF_REPLY_READY) { /* not an answer to the request */
+    plog(p, MF_WORKER_WARNING, "estimator worker %d: line ignored (%s): %.300s", w->index,
+         w->state != W_BUSY ? "no request pending" : k == MF_REPLY_STALE ? "another request's id" : "a second ready",
+         line);
+    return true;
+  }
   mf_worker_job *j = &jobs[w->job];
   if (k == MF_REPLY_INVALID) {
     char msg[1200];

@@ -507,7 +507,6 @@ static void remove_previous(const plan *p, const mhrfit_value *meta) {
   for (size_t i = 0; i < frames->u.list.count; i++) {
     const mhrfit_value *views = mhrfit_value_dict_get(frames->u.list.items[i], "views");
     if (!views || views->kind != MHRFIT_V_DICT) continue;
-    const char *dir = NULL;
     for (size_t c = 0; c < views->u.dict.count; c++) {
       const mhrfit_value *path = mhrfit_value_dict_get(views->u.dict.vals[c], "path");
       if (!path || path->kind != MHRFIT_V_STRING) continue;
@@ -517,8 +516,7 @@ static void remove_previous(const plan *p, const mhrfit_value *meta) {
       if ((size_t)snprintf(full, sizeof full, "%s/%s", p->out, rel) >= sizeof full) continue;
       unlink(full);
       *strrchr(full, '/') = '\0';
-      dir = full;
-      rmdir(dir); /* fails while other pictures remain; the last one removes it */
+      rmdir(full); /* fails while other pictures remain; the last one removes it */
     }
   }
   char path[4096];
