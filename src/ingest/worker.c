@@ -374,7 +374,9 @@ static bool handle_line(mf_worker_pool *p, worker *w, mf_worker_job *jobs, const
   }
   if (w->state != W_BUSY || k == MF_REPLY_STALE || k == MF_REPLY_READY) { /* not an answer to the request */
     plog(p, MF_WORKER_WARNING, "estimator worker %d: line ignored (%s): %.300s", w->index,
-         w->state != W_BUSY ? "no request pending" : k == MF_REPLY_STALE ? "another request's id" : "a second ready",
+         w->state != W_BUSY    ? "no request pending"
+         : k == MF_REPLY_STALE ? "another request's id"
+                               : "a second ready",
          line);
     return true;
   }
