@@ -27,7 +27,7 @@
  *
  * ## Videos
  *
- * A video reader decodes the first video stream of a file once, front to back, in presentation
+ * A video reader decodes the main video stream of a file (FFmpeg's "best" stream) once, front to back, in presentation
  * order (no seeking), with libavformat/libavcodec, and converts each frame to RGB with libswscale
  * (the frame's own YUV matrix, BT.601 when it names none, and its range). Frame k is the k-th
  * frame the decoder delivers, counted from 0: the numbering of FFmpeg, PyAV and OpenCV.
@@ -61,14 +61,15 @@
  *
  * - MHRFIT_SYNC_INDEX: row k is frame `k + offset[cam]` of every camera (offset 0 by default),
  *   named `%06d` of k. Rows run from the first k at which every camera has a frame (k = 0 unless
- *   an offset is negative) to the last such k; an explicit `start`/`end` outside that range is
- *   an error unless gaps are allowed. Index sync pairs frames by position, so a video with a
- *   variable frame rate is refused unless `allow_vfr`.
+ *   an offset is negative) to the last such k (a warning names the cameras whose frames fall
+ *   outside); an explicit `start`/`end` outside that range is an error unless gaps are
+ *   allowed. Index sync pairs frames by position, so a video with a variable frame rate is
+ *   refused unless `allow_vfr`.
  * - MHRFIT_SYNC_CSV: the per-tick table of the original Python system's frame extractor (an
  *   id column, optional `tick_video_ms`, one `<cam>_out_idx` column per camera): rows are named
- *   by their id; an empty or negative index is a gap for that camera (labelled, not an error). Repeated indices
- *   (a camera that repeated a frame) write the same decoded frame to several rows; skipped
- *   indices (dropped frames) are simply not written.
+ *   by their id; an empty or negative index is a gap for that camera (labelled, not an error).
+ *   Repeated indices (a camera that repeated a frame) write the same decoded frame to several
+ *   rows; skipped indices (dropped frames) are simply not written.
  * - MHRFIT_SYNC_TIMESTAMPS: Caliscope's `frame_time_history.csv` (sync_index, port,
  *   frame_time): the video frame of a row is its rank among its port's rows in time order;
  *   rows are the sync indices (`%06d`); a port without a row at a sync index is a gap. Port p
@@ -363,8 +364,10 @@ typedef struct mhrfit_frames_options {
   size_t n_offsets;
   const mhrfit_frames_port *ports; /**< MHRFIT_SYNC_TIMESTAMPS port names (ports not listed: cam_<p>) */
   size_t n_ports;
-  long long start;                  /**< first row position; default 0 */
-  long long end;                    /**< row position past the last; -1 (default) = to the end */
+  long long start;                  /**< first row position; -1 (default) = the first row (index sync: the
+                                         first frame number every camera has) */
+  long long end;                    /**< row position past the last; -1 (default) = to the end (index sync:
+                                         past the last frame number every camera has) */
   long long every;                  /**< keep every N-th row; default 1 */
   long long max_frames;             /**< at most this many rows; -1 (default) = no limit */
   mhrfit_image_write_options image; /**< picture format (MHRFIT_IMAGE_AUTO = JPEG), quality, subsampling */
