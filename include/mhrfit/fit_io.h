@@ -90,6 +90,17 @@ typedef struct mhrfit_fit_viewset {
 mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
                                             bool allow_missing, mhrfit_error *err);
 
+/**
+ * A view set from SAM 3D Body outputs already in memory: `outputs[v]` is camera `cams[v]`'s
+ * document (a dict, or a list of per-person dicts; `person` selects as in
+ * mhrfit_fit_viewset_load()), or NULL for a camera without output (an unusable view, like a
+ * missing file with `allow_missing`). Nothing is kept from `outputs`; the set borrows `cams`
+ * (the names must outlive it). Errors as mhrfit_fit_viewset_load() for malformed documents,
+ * naming the camera. The caller owns the result.
+ */
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err);
+
 /** Frees a view set. NULL is allowed. */
 void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s);
 

@@ -83,8 +83,8 @@ static bool load_view(mhrfit_fit_viewset *s, size_t v, const mhrfit_value *root,
   return ok;
 }
 
-mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
-                                            bool allow_missing, mhrfit_error *err) {
+/* A view set of n_cams views named cams[] (borrowed), every view unusable until loaded. */
+static mhrfit_fit_viewset *viewset_new(const char *const *cams, size_t n_cams, mhrfit_error *err) {
   if (!n_cams) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no cameras given");
     return NULL;
@@ -112,6 +112,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
     view->shape = s->shape_params + N_SHAPE * v;
     view->n_shape = N_SHAPE;
     view->mean_px = INFINITY;
+  }
+  return s;
+}
+
+/* Marks view v missing (no input for the camera) with `note`. */
+static void set_missing(mhrfit_fit_viewset *s, size_t v, const char *note) {
+  s->missing[v] = 1;
+  snprintf(s->note[v], sizeof s->note[v], "%s", note);
+  for (size_t i = 0; i < NP; i++) s->views[v].model_params[i] = NAN;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
+                                            bool allow_missing, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
     /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
     char *path;
     mhrfit_error le = {0};
@@ -126,9 +142,9 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
                     cams[v], dir, cams[v]);
         goto fail;
       }
-      s->missing[v] = 1;
-      snprintf(s->note[v], sizeof s->note[v], "no file %s/%s.npz or .npy", dir, cams[v]);
-      for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
+      char note[192];
+      snprintf(note, sizeof note, "no file %s/%s.npz or .npy", dir, cams[v]);
+      set_missing(s, v, note);
       continue;
     }
     if (!root && err) *err = le;
@@ -145,6 +161,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
 fail:
   mhrfit_fit_viewset_free(s);
   return NULL;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
+    if (!outputs[v]) {
+      set_missing(s, v, "no output for this camera");
+    } else if (!load_view(s, v, outputs[v], person, err)) {
+      mhrfit_error_prefix(err, "camera '%s'", cams[v]);
+      mhrfit_fit_viewset_free(s);
+      return NULL;
+    }
+  }
+  return s;
 }
 
 bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_fit_viewset *views, int *kp_index,
