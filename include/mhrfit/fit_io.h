@@ -58,6 +58,7 @@
 #include "mhrfit/fit.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/triangulate.h"
+#include "mhrfit/value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -203,6 +204,13 @@ void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *
  * doc. Errors: MHRFIT_ERR_IO, MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err);
+
+/**
+ * The members mhrfit_fit_archive_save() writes, as a new DICT value (member name → ARRAY, with
+ * the same dtypes, shapes and values as the file), for callers that want the archive in memory
+ * (e.g. a language binding). The caller owns the result. Errors: MHRFIT_ERR_NOMEM.
+ */
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err);
 
 /**
  * Reads a `fit.npz` written by mhrfit_fit_archive_save() (with or without the

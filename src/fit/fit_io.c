@@ -497,15 +497,15 @@ static int file_shape(const mhrfit_fit_archive *a, const member_desc *m, size_t 
   return nd;
 }
 
-bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+/* Adds the members of the file (fit_io.h) to `w`; false (w freed) when out of memory. */
+static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_error *err) {
   member_desc m[MAX_MEMBERS];
   size_t n = describe(a, m), F = a->n_frames;
-  mf_npz_writer w = {0};
   double *tmp = NULL;
-  for (size_t i = 0; i < n && !w.failed; i++) {
+  for (size_t i = 0; i < n && !w->failed; i++) {
     size_t shape[4];
     int nd = file_shape(a, &m[i], shape);
-    mhrfit_array *arr = mf_npz_add(&w, m[i].name, m[i].dtype, nd, shape);
+    mhrfit_array *arr = mf_npz_add(w, m[i].name, m[i].dtype, nd, shape);
     if (!arr) break;
     for (size_t f = 0; f < F; f++)
       for (size_t j = 0; j < m[i].per; j++) {
@@ -519,24 +519,24 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
   int lead = a->frame_axis || F > 1;
   const char **s = mf_malloc_array(F + a->n_views + 1, sizeof *s, err);
   if (!s) {
-    mf_npz_writer_free(&w);
+    mf_npz_writer_free(w);
     return false;
   }
   for (size_t f = 0; f < F; f++) s[f] = a->status[f];
-  mf_npz_add_strings(&w, "opt_status", s, F, lead);
+  mf_npz_add_strings(w, "opt_status", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->message[f];
-  mf_npz_add_strings(&w, "opt_message", s, F, lead);
+  mf_npz_add_strings(w, "opt_message", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->init_cam[f];
-  mf_npz_add_strings(&w, "opt_init_cam", s, F, lead);
-  mf_npz_add_strings(&w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
-  mf_npz_add_i32(&w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
+  mf_npz_add_strings(w, "opt_init_cam", s, F, lead);
+  mf_npz_add_strings(w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
+  mf_npz_add_i32(w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
   const char *solver = a->solver;
-  mf_npz_add_strings(&w, "opt_solver", &solver, 1, 0);
-  mf_npz_add_scalar_i32(&w, "opt_freeze_lower_body", a->freeze_lower_body);
-  mf_npz_add_scalar_i32(&w, "opt_optimize_hand_pose", a->optimize_hand_pose);
-  mf_npz_add_scalar_i32(&w, "opt_use_anchor_similarity", a->anchor_similarity);
-  mf_npz_add_scalar_f64(&w, "opt_temporal_weight", a->w_temporal);
-  mf_npz_add_scalar_f64(&w, "opt_hand_reg_weight", a->w_hand_reg);
+  mf_npz_add_strings(w, "opt_solver", &solver, 1, 0);
+  mf_npz_add_scalar_i32(w, "opt_freeze_lower_body", a->freeze_lower_body);
+  mf_npz_add_scalar_i32(w, "opt_optimize_hand_pose", a->optimize_hand_pose);
+  mf_npz_add_scalar_i32(w, "opt_use_anchor_similarity", a->anchor_similarity);
+  mf_npz_add_scalar_f64(w, "opt_temporal_weight", a->w_temporal);
+  mf_npz_add_scalar_f64(w, "opt_hand_reg_weight", a->w_hand_reg);
   /* growth ratios final / best, as the original reports them */
   tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
   if (tmp) {
@@ -545,14 +545,25 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
       tmp[f] = L[2] / L[1];
       tmp[F + f] = L[5] / L[4];
     }
-    mf_npz_add_f64(&w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
-    mf_npz_add_f64(&w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
   }
-  bool ok = tmp && mf_npz_writer_save(&w, path, true, err);
   free(tmp);
   free(s);
+  if (!tmp) mf_npz_writer_free(w);
+  return tmp != NULL;
+}
+
+bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  bool ok = build_members(a, &w, err) && mf_npz_writer_save(&w, path, true, err);
   mf_npz_writer_free(&w);
   return ok;
+}
+
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  return build_members(a, &w, err) ? mf_npz_writer_take_dict(&w, err) : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
