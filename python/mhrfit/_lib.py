@@ -354,7 +354,7 @@ def lib() -> ctypes.CDLL:
         except AttributeError as e:
             tried.append(f"{path}: not a libmhrfit of this version ({e})")
             continue
-        _lib, _lib_path = cdll, path
+        _lib, _lib_path = cdll, os.path.abspath(path) if os.sep in path else path
         return cdll
     where = "\n  ".join(tried) if tried else "(nothing found)"
     raise LibraryNotFoundError(

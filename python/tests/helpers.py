@@ -31,9 +31,15 @@ def tmp_path(*parts: str) -> str:
     return os.path.join(_tmp, *parts)
 
 
+def plain_env() -> dict:
+    """The environment for programs other than Python (the command line, the compiler, nm, cmake):
+    without the sanitizer runtime preloaded for the interpreter in a sanitizer build."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def cli(*args: str) -> str:
     """Runs the command line; returns its stdout; fails the test with its stderr on a non-zero exit."""
-    p = subprocess.run([BIN, *args], capture_output=True, text=True)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=plain_env())
     if p.returncode != 0:
         raise AssertionError(f"mhrfit {' '.join(args)} exited {p.returncode}:\n{p.stderr}")
     return p.stdout

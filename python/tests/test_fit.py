@@ -144,8 +144,8 @@ class FitTest(unittest.TestCase):
             mhrfit.fit(self.rig, pts, {"cam_0": object()})
         with self.assertRaises(mhrfit.Error) as e:
             mhrfit.fit(self.rig, pts, {"cam_0": {"mhr_model_params": np.zeros(12)}})
-        self.assertIn("cam_0", str(e.exception))
-        self.assertIn("mhr_model_params", str(e.exception))
+        self.assertIn("camera 'cam_0'", str(e.exception))              # the camera and the missing key named
+        self.assertIn("pred_keypoints_2d", str(e.exception))
         with self.assertRaises(AttributeError):
             mhrfit.fit(self.rig, pts, v).no_such_member
 
