@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
 from . import _lib as L
 from . import _options
-from ._arrays import as_float64
 from .calibration import Calibration
 
 __all__ = ["triangulate", "TriangulationResult", "REASONS"]
@@ -44,7 +42,6 @@ OPTIONS = {
 }
 
 
-@dataclass
 class TriangulationResult:
     """Triangulated points of F frames × K keypoints seen by V cameras (new arrays owned by Python).
 
@@ -63,23 +60,59 @@ class TriangulationResult:
       the reprojection target (pose2sim).
     """
 
-    points3d: np.ndarray
-    points3d_init: np.ndarray
-    inlier_mask: np.ndarray
-    reproj_err_px: np.ndarray
-    n_views_used: np.ndarray
-    reason: np.ndarray
-    mean_reproj_err_px: np.ndarray
-    cams: List[str]
-    method: str
-    threshold_px: float
+    __slots__ = ("points3d", "points3d_init", "inlier_mask", "reproj_err_px", "n_views_used", "reason", "cams",
+                 "method", "threshold_px", "_mean")
+
+    def __init__(self, points3d, points3d_init, inlier_mask, reproj_err_px, n_views_used, reason, cams, method,
+                 threshold_px):
+        self.points3d, self.points3d_init, self.inlier_mask = points3d, points3d_init, inlier_mask
+        self.reproj_err_px, self.n_views_used, self.reason = reproj_err_px, n_views_used, reason
+        self.cams: List[str] = cams
+        self.method: str = method
+        self.threshold_px: float = threshold_px
+        self._mean = None
+
+    @property
+    def mean_reproj_err_px(self) -> np.ndarray:
+        """(V,) float64 mean pixel error of each camera's inlier views over all frames (NaN: none), summed
+        over frames and keypoints in order (an axis-0 reduction adds row after row) as the library
+        does, so that it is the command line's ``mean_reproj_err_px`` bit for bit. Computed on first use."""
+        if self._mean is None:
+            V = len(self.cams)
+            inl, err = self.inlier_mask.reshape(-1, V), self.reproj_err_px.reshape(-1, V)
+            used = inl & np.isfinite(err)
+            total = np.add.reduce(np.where(used, err, 0.0), axis=0)
+            n = np.add.reduce(used, axis=0)
+            self._mean = np.full(V, np.nan)
+            np.divide(total, n, out=self._mean, where=n > 0)
+        return self._mean.copy()
+
+    def __repr__(self) -> str:
+        ok = int(np.sum(self.reason == 0))
+        return (f"TriangulationResult({self.points3d.shape[:-1]} points, {ok} triangulated, cams={self.cams}, "
+                f"method={self.method!r})")
+
+
+_opts_cache: dict = {}
 
 
 def _options_struct(method: str, options: dict) -> L.mhrfit_tri_options:
-    o = L.mhrfit_tri_options()
-    L.lib().mhrfit_tri_options_default(ctypes.byref(o))
-    o.method = _METHODS.index(method)
-    _options.apply("triangulate", o, OPTIONS, options)
+    """The option struct of ``method`` and ``options`` (checked; the last few are kept, read-only)."""
+    try:
+        key = (method, tuple(sorted(options.items())))
+        hash(key)
+    except TypeError:  # an unhashable value: checked (and rejected) below
+        key = None
+    o = _opts_cache.get(key) if key is not None else None
+    if o is None:
+        o = L.mhrfit_tri_options()
+        L.lib().mhrfit_tri_options_default(ctypes.byref(o))
+        o.method = _METHODS.index(method)
+        _options.apply("triangulate", o, OPTIONS, options)
+        if key is not None:
+            if len(_opts_cache) >= 32:
+                _opts_cache.clear()
+            _opts_cache[key] = o
     return o
 
 
@@ -128,7 +161,11 @@ def triangulate(calib: Calibration, keypoints: Any, cams: Optional[Sequence[str]
     V = len(idx)
     if V < 2:
         raise ValueError(f"triangulate needs at least 2 cameras, got {V}")
-    kp = as_float64(keypoints, "keypoints", last=(2, 3), ndims=(3, 4), shape_doc="(V, K, 2|3) or (V, F, K, 2|3)")
+    kp = np.asarray(keypoints)
+    if kp.dtype.kind not in "fiu":
+        raise TypeError(f"keypoints must hold real numbers (any float or integer dtype), not {kp.dtype}")
+    if kp.ndim not in (3, 4) or kp.shape[-1] not in (2, 3):
+        raise ValueError(f"keypoints has shape {kp.shape}; expected (V, K, 2|3) or (V, F, K, 2|3)")
     if kp.shape[0] != V:
         raise ValueError(f"keypoints has shape {kp.shape}: its first axis must be the {V} cameras "
                          f"({', '.join(calib.names[i] for i in idx)})")
@@ -136,43 +173,43 @@ def triangulate(calib: Calibration, keypoints: Any, cams: Optional[Sequence[str]
     if single:
         kp = kp[:, None]
     F, K = kp.shape[1], kp.shape[2]
-    if K == 0:
-        raise ValueError("keypoints has no keypoint (K = 0)")
-    # library layout: frame, keypoint, view
-    uv = np.ascontiguousarray(kp[..., :2].transpose(1, 2, 0, 3))
-    conf = np.ascontiguousarray(kp[..., 2].transpose(1, 2, 0)) if kp.shape[-1] == 3 else None
-    pts = np.empty((F, K, 3))
-    init = np.empty((F, K, 3))
-    inl = np.empty((F, K, V), dtype=np.bool_)
-    rerr = np.empty((F, K, V))
-    nused = np.empty((F, K), dtype=np.int32)
-    reason = np.empty((F, K), dtype=np.int32)
+    if K == 0 or F == 0:
+        raise ValueError(f"keypoints has shape {np.shape(keypoints)}: no keypoint or no frame")
+    # one conversion into the library's layout (frame, keypoint, view): float64, C order
+    uv = np.empty((F, K, V, 2))
+    uv[...] = kp[..., :2].transpose(1, 2, 0, 3)
+    conf = None
+    if kp.shape[-1] == 3:
+        conf = np.empty((F, K, V))
+        conf[...] = kp[..., 2].transpose(1, 2, 0)
+    lead = () if single else (F,)
+    pts = np.empty(lead + (K, 3))
+    init = np.empty(lead + (K, 3))
+    inl = np.empty(lead + (K, V), dtype=np.bool_)
+    rerr = np.empty(lead + (K, V))
+    nused = np.empty(lead + (K,), dtype=np.int32)
+    reason = np.empty(lead + (K,), dtype=np.int32)
     handle = _triangulator(calib, idx, opts, K)
-    lib = L.lib()
     err = L.mhrfit_error()
     res = L.mhrfit_tri_result()
-    addr = [a.ctypes.data for a in (pts, init, inl, rerr, nused, reason, uv)]
-    c_addr = conf.ctypes.data if conf is not None else None
+    addr = [_address(a) for a in (pts, init, inl, rerr, nused, reason, uv)]
+    c_addr = _address(conf) if conf is not None else None
     step = (K * 3 * 8, K * 3 * 8, K * V, K * V * 8, K * 4, K * 4, K * V * 2 * 8)
+    process, res_p, err_p = L.lib().mhrfit_triangulator_process, ctypes.byref(res), ctypes.byref(err)
     for f in range(F):
         res.points, res.points_init, res.inliers, res.reproj_err, res.n_views_used, res.reason = (
-            addr[i] + f * step[i] for i in range(6))
+            [a + f * d for a, d in zip(addr, step)] if f else addr[:6])
         c = c_addr + f * K * V * 8 if c_addr is not None else None
-        if not lib.mhrfit_triangulator_process(handle, K, addr[6] + f * step[6], c, ctypes.byref(res),
-                                               ctypes.byref(err)):
+        if not process(handle, K, addr[6] + f * step[6], c, res_p, err_p):
             L.raise_error(err)
-    # mean error of each camera's inlier views over all frames (as the archive's mean_reproj_err_px)
-    # (summed in the library's order, so that the value is the archive's bit for bit)
-    used = (inl & np.isfinite(rerr)).reshape(F * K, V)
-    total = np.cumsum(np.where(used, rerr.reshape(F * K, V), 0.0), axis=0)[-1]
-    n = used.sum(axis=0)
-    mean = np.full(V, np.nan)
-    np.divide(total, n, out=mean, where=n > 0)
-    if single:
-        pts, init, inl, rerr, nused, reason = (a[0] for a in (pts, init, inl, rerr, nused, reason))
     threshold = opts.reproj_thresh if method == "pose2sim" else opts.inlier_thresh
-    return TriangulationResult(pts, init, inl, rerr, nused, reason, mean, [calib.names[i] for i in idx], method,
+    return TriangulationResult(pts, init, inl, rerr, nused, reason, [calib.names[i] for i in idx], method,
                                float(threshold))
+
+
+def _address(a: np.ndarray) -> int:
+    """Address of the data of a non-empty, writable, C-contiguous array (faster than a.ctypes.data)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
 def _cam_name(c):
