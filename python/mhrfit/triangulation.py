@@ -198,7 +198,7 @@ def triangulate(calib: Calibration, keypoints: Any, cams: Optional[Sequence[str]
     process, res_p, err_p = L.lib().mhrfit_triangulator_process, ctypes.byref(res), ctypes.byref(err)
     for f in range(F):
         res.points, res.points_init, res.inliers, res.reproj_err, res.n_views_used, res.reason = (
-            [a + f * d for a, d in zip(addr, step)] if f else addr[:6])
+            [a + f * d for a, d in zip(addr[:6], step)] if f else addr[:6])
         c = c_addr + f * K * V * 8 if c_addr is not None else None
         if not process(handle, K, addr[6] + f * step[6], c, res_p, err_p):
             L.raise_error(err)
