@@ -8,7 +8,7 @@ import sys
 import unittest
 
 import mhrfit
-from helpers import BIN, ROOT, plain_env, tmp_path
+from helpers import ASSETS, BIN, ROOT, demo, plain_env, tmp_path
 
 PKG = os.path.join(ROOT, "python")
 
@@ -90,6 +90,19 @@ class PackageTest(unittest.TestCase):
         p = run_python(["-m", "mhrfit", "--version"], {"PKG_CONFIG_PATH": tmp_path("nothing")}, path=target)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(os.path.join(target, "mhrfit", "libmhrfit.so"), p.stdout)
+
+    def test_example(self):
+        """python/examples/sam3d_multiview.py on the demo capture: triangulate, fit, FK, a PLY mesh."""
+        out = tmp_path("example_body.ply")
+        p = run_python([os.path.join(PKG, "examples", "sam3d_multiview.py"), demo(), "--frame", "000003", "--out", out,
+                        "--assets", ASSETS], {"MHRFIT_LIBRARY": mhrfit.library_path()})
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("fit: status ok", p.stdout)
+        diff = float(re.search(r"largest difference to the fit's mesh ([0-9.]+) mm", p.stdout).group(1))
+        self.assertLess(diff, 0.01)
+        with open(out) as f:
+            head = [next(f) for _ in range(9)]
+        self.assertEqual(head[2], f"element vertex {mhrfit.Rig(ASSETS).n_vertices}\n")
 
 
 if __name__ == "__main__":
