@@ -1,0 +1,221 @@
+/* The per-frame export (the original's `export` step, and more): <frame>/mesh.ply or mesh.obj
+ * in the world frame, <frame>/mhr_params.npz, export_summary.json (export.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/file.h"
+#include "common/mem.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "export/export_internal.h"
+#include "mhrfit/npy.h"
+#include "mhrfit/value.h"
+
+/* A 0-d unicode array holding `s` (UTF-8). */
+static mhrfit_array *unicode_scalar(const char *s, mhrfit_error *err) {
+  size_t len = strlen(s), n = 0;
+  uint32_t cps[256];
+  for (size_t i = 0; i < len && n < 256;) {
+    uint32_t cp;
+    size_t k = mf_utf8_decode((const unsigned char *)s + i, len - i, &cp);
+    if (k == 0) cp = '?', k = 1;
+    cps[n++] = cp;
+    i += k;
+  }
+  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_UNICODE, 4 * (n ? n : 1), 0, NULL, 0, err);
+  if (a && n) memcpy(a->data, cps, 4 * n);
+  return a;
+}
+
+static mhrfit_array *num_array(mhrfit_dtype dt, int ndim, const size_t *shape, const double *v, mhrfit_error *err) {
+  mhrfit_array *a = mhrfit_array_new(dt, 0, ndim, shape, 0, err);
+  if (!a) return NULL;
+  for (size_t i = 0; i < a->count; i++) {
+    if (dt == MHRFIT_DT_F32) ((float *)a->data)[i] = (float)v[i];
+    else if (dt == MHRFIT_DT_F64) ((double *)a->data)[i] = v[i];
+    else if (dt == MHRFIT_DT_I32) ((int32_t *)a->data)[i] = (int32_t)v[i];
+    else ((int64_t *)a->data)[i] = (int64_t)v[i];
+  }
+  return a;
+}
+
+/* mhr_params.npz of source frame f (the original's keys, plus the world similarity). */
+static bool write_params(const mhrfit_exporter *ex, size_t f, const char *path, mhrfit_error *err) {
+  const mhrfit_export_source *s = ex->src;
+  const char *name = s->frame_names[f];
+  bool digits = name[0] != '\0';
+  for (const char *c = name; *c; c++) digits = digits && *c >= '0' && *c <= '9';
+  double idx = digits && strlen(name) < 15 ? strtod(name, NULL) : -1, bad = s->is_bad_loss[f] ||
+               strcmp(s->status[f], "bad_loss") == 0;
+  const size_t s204 = 204, s45 = 45, s72 = 72, s133 = 133, s108 = 108, s28 = 28, s33[2] = {3, 3}, s3 = 3;
+  const char *keys[] = {"frame_rel", "frame_index", "is_bad_loss", "mhr_model_params", "shape_params", "expr_params",
+                        "body_pose_params", "hand_pose_params", "scale_params", "opt_sim_scale", "opt_sim_R", "opt_sim_t"};
+  enum { N = sizeof keys / sizeof keys[0] };
+  mhrfit_array *arr[N] = {
+      unicode_scalar(name, err),
+      num_array(MHRFIT_DT_I64, 0, NULL, &idx, err),
+      num_array(MHRFIT_DT_I32, 0, NULL, &bad, err),
+      num_array(MHRFIT_DT_F32, 1, &s204, s->model_params + 204 * f, err),
+      num_array(MHRFIT_DT_F32, 1, &s45, s->shape_params + 45 * f, err),
+      num_array(MHRFIT_DT_F32, 1, &s72, s->expr_params + 72 * f, err),
+      num_array(MHRFIT_DT_F32, 1, &s133, s->body_pose + 133 * f, err),
+      num_array(MHRFIT_DT_F32, 1, &s108, s->hand_pose + 108 * f, err),
+      num_array(MHRFIT_DT_F32, 1, &s28, s->scale_params + 28 * f, err),
+      num_array(MHRFIT_DT_F64, 0, NULL, s->sim + 13 * f, err),
+      num_array(MHRFIT_DT_F64, 2, s33, s->sim + 13 * f + 1, err),
+      num_array(MHRFIT_DT_F64, 1, &s3, s->sim + 13 * f + 10, err)};
+  bool ok = true;
+  for (int i = 0; i < N; i++) ok = ok && arr[i];
+  ok = ok && mhrfit_npz_save(path, N, keys, (const mhrfit_array *const *)arr, true, err);
+  for (int i = 0; i < N; i++) mhrfit_array_free(arr[i]);
+  return ok;
+}
+
+static bool host_little(void) {
+  const uint16_t one = 1;
+  unsigned char b;
+  memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+static void put_le32(mf_buf *b, const void *p) {
+  unsigned char x[4];
+  memcpy(x, p, 4);
+  if (!host_little()) {
+    unsigned char t = x[0];
+    x[0] = x[3], x[3] = t, t = x[1], x[1] = x[2], x[2] = t;
+  }
+  mf_buf_put(b, x, 4);
+}
+
+/* mesh.ply (binary little-endian or ASCII) or mesh.obj of world vertices `w`. */
+static bool write_mesh(const mhrfit_exporter *ex, size_t f, const double *w, const char *path, bool obj, mf_buf *b,
+                       mhrfit_error *err) {
+  const mhrfit_rig *rig = ex->rig;
+  size_t V = rig->n_vertices, NF = rig->n_faces;
+  b->len = 0;
+  const char *name = ex->src->frame_names[f];
+  if (obj) {
+    mf_buf_printf(b, "# mhrfit %s: frame %s, MHR LOD %d, calibration world frame, metres\n", MHRFIT_VERSION_STRING, name,
+                  rig->lod);
+    for (size_t v = 0; v < V; v++) mf_buf_printf(b, "v %.9g %.9g %.9g\n", w[3 * v], w[3 * v + 1], w[3 * v + 2]);
+    for (size_t t = 0; t < NF; t++)
+      mf_buf_printf(b, "f %d %d %d\n", rig->faces[3 * t] + 1, rig->faces[3 * t + 1] + 1, rig->faces[3 * t + 2] + 1);
+  } else {
+    mf_buf_printf(b, "ply\nformat %s 1.0\ncomment mhrfit %s: frame %s, MHR LOD %d, calibration world frame, metres\n"
+                  "element vertex %zu\nproperty float x\nproperty float y\nproperty float z\nelement face %zu\n"
+                  "property list uchar int vertex_indices\nend_header\n",
+                  ex->o.ascii ? "ascii" : "binary_little_endian", MHRFIT_VERSION_STRING, name, rig->lod, V, NF);
+    for (size_t v = 0; v < V; v++) {
+      float x[3] = {(float)w[3 * v], (float)w[3 * v + 1], (float)w[3 * v + 2]};
+      if (ex->o.ascii) {
+        mf_buf_printf(b, "%.9g %.9g %.9g\n", (double)x[0], (double)x[1], (double)x[2]);
+      } else {
+        for (int a = 0; a < 3; a++) put_le32(b, &x[a]);
+      }
+    }
+    for (size_t t = 0; t < NF; t++) {
+      const int32_t *F = rig->faces + 3 * t;
+      if (ex->o.ascii) {
+        mf_buf_printf(b, "3 %d %d %d\n", F[0], F[1], F[2]);
+      } else {
+        mf_buf_put(b, "\3", 1);
+        for (int a = 0; a < 3; a++) put_le32(b, &F[a]);
+      }
+    }
+  }
+  if (b->failed) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory writing %s", path);
+  mf_piece pc = {b->data, b->len};
+  return mf_write_pieces_atomic(path, &pc, 1, 0, NULL, err);
+}
+
+static bool jset(mhrfit_value *d, const char *key, mhrfit_value *v, mhrfit_error *err) {
+  return v && mhrfit_value_dict_set(d, key, v, err);
+}
+
+static bool write_summary(const mhrfit_exporter *ex, const char *dir, const char *mesh, mhrfit_error *err) {
+  const mhrfit_export_report *r = &ex->rep;
+  mhrfit_value *d = mhrfit_value_new_dict(err), *names = mhrfit_value_new_list(err);
+  bool ok = d && names;
+  const char *src = ex->src->path;
+  ok = ok && jset(d, "tool", mhrfit_value_new_string(MHRFIT_V_STRING, "mhrfit " MHRFIT_VERSION_STRING, strlen("mhrfit " MHRFIT_VERSION_STRING), err), err);
+  ok = ok && jset(d, "source", mhrfit_value_new_string(MHRFIT_V_STRING, src, strlen(src), err), err);
+  ok = ok && jset(d, "output_root", mhrfit_value_new_string(MHRFIT_V_STRING, dir, strlen(dir), err), err);
+  const char *fmt = mhrfit_export_format_name(r->format);
+  ok = ok && jset(d, "format", mhrfit_value_new_string(MHRFIT_V_STRING, fmt, strlen(fmt), err), err);
+  ok = ok && jset(d, "mesh_name", mesh ? mhrfit_value_new_string(MHRFIT_V_STRING, mesh, strlen(mesh), err) : mhrfit_value_new_null(err), err);
+  ok = ok && jset(d, "params_name", mhrfit_value_new_string(MHRFIT_V_STRING, "mhr_params.npz", 14, err), err);
+  ok = ok && jset(d, "lod", mhrfit_value_new_int(ex->rig->lod, err), err);
+  ok = ok && jset(d, "mesh_frame", mhrfit_value_new_string(MHRFIT_V_STRING, "calibration world, metres", 25, err), err);
+  ok = ok && jset(d, "pose_correctives", mhrfit_value_new_bool(mhrfit_rig_has_correctives(ex->rig), err), err);
+  ok = ok && jset(d, "skip_bad", mhrfit_value_new_bool(!ex->o.keep_bad, err), err);
+  char range[64];
+  snprintf(range, sizeof range, "%zu:%zu", ex->begin, ex->end);
+  ok = ok && jset(d, "frame_range", mhrfit_value_new_string(MHRFIT_V_STRING, range, strlen(range), err), err);
+  ok = ok && jset(d, "num_total", mhrfit_value_new_int((int64_t)r->n_total, err), err);
+  ok = ok && jset(d, "num_exported", mhrfit_value_new_int((int64_t)r->n_exported, err), err);
+  ok = ok && jset(d, "num_skipped", mhrfit_value_new_int((int64_t)r->n_skipped_bad, err), err);
+  ok = ok && jset(d, "num_bad_inputs", mhrfit_value_new_int((int64_t)r->n_failed, err), err);
+  ok = ok && jset(d, "num_errors", mhrfit_value_new_int(0, err), err);
+  for (size_t i = 0; ok && i < ex->n; i++) {
+    const char *nm = ex->src->frame_names[ex->frames[i]];
+    ok = mhrfit_value_list_append(names, mhrfit_value_new_string(MHRFIT_V_STRING, nm, strlen(nm), err), err);
+  }
+  if (ok) {
+    ok = mhrfit_value_dict_set(d, "frames", names, err);
+    names = NULL;
+  }
+  char *path = ok ? mf_path_join(dir, "export_summary.json", err) : NULL;
+  ok = ok && path && mf_write_json_atomic(path, d, 2, err);
+  free(path);
+  mhrfit_value_free(names);
+  mhrfit_value_free(d);
+  return ok;
+}
+
+/* A frame's folder name: its name, unless it could escape the output folder. */
+static void frame_dir_name(const mhrfit_exporter *ex, size_t f, char *out, size_t size) {
+  const char *name = ex->src->frame_names[f];
+  bool safe = name[0] && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && !strchr(name, '/') && !strchr(name, '\\');
+  if (safe) snprintf(out, size, "%s", name);
+  else snprintf(out, size, "%06zu", f);
+}
+
+bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
+  const mhrfit_rig *rig = ex->rig;
+  mhrfit_export_format fmt = ex->rep.format;
+  bool mesh = fmt != MHRFIT_EXPORT_NPZ, obj = fmt == MHRFIT_EXPORT_OBJ;
+  const char *mesh_name = mesh ? (obj ? "mesh.obj" : "mesh.ply") : NULL;
+  if (!mf_make_dirs(dir, err)) return false;
+  size_t J = rig->n_joints, V = rig->n_vertices;
+  double *work = mesh ? mf_malloc_array(mhrfit_rig_skin_work_size(rig) + 20 * J + 6 * V + 16, sizeof(double), err) : NULL;
+  double *w = mesh ? mf_malloc_array(3 * V + 1, sizeof(double), err) : NULL;
+  mf_buf b = {0};
+  bool ok = !mesh || (work && w);
+  ex->rep.n_vertices = mesh ? V : 0, ex->rep.n_faces = mesh ? rig->n_faces : 0;
+  for (size_t i = 0; ok && i < ex->n; i++) {
+    size_t f = ex->frames[i];
+    char name[80];
+    frame_dir_name(ex, f, name, sizeof name);
+    char *fdir = mf_path_join(dir, name, err);
+    char *pp = fdir ? mf_path_join(fdir, "mhr_params.npz", err) : NULL;
+    char *mp = fdir && mesh ? mf_path_join(fdir, mesh_name, err) : NULL;
+    ok = fdir && pp && (!mesh || mp) && mf_make_dirs(fdir, err);
+    if (ok && mesh) {
+      ok = mf_export_world_mesh(ex, f, work, w, err) && write_mesh(ex, f, w, mp, obj, &b, err);
+      if (ok) ex->rep.bytes += b.len, ex->rep.n_files++;
+    }
+    ok = ok && write_params(ex, f, pp, err);
+    if (ok) ex->rep.n_files++;
+    if (!ok) mhrfit_error_prefix(err, "frame %s", ex->src->frame_names[f]);
+    free(fdir), free(pp), free(mp);
+  }
+  ok = ok && write_summary(ex, dir, mesh_name, err);
+  if (ok) ex->rep.n_files++;
+  free(work), free(w);
+  mf_buf_free(&b);
+  return ok;
+}
