@@ -249,7 +249,7 @@ typedef struct mhrfit_export_report {
   double corr_mean_max_m;         /**< largest per-frame mean vertex distance (m) */
   double corr_max_m;              /**< largest vertex distance (m) */
   size_t corr_worst_frame;        /**< source frame of corr_max_m */
-  double bvh_scale_spread;        /**< BVH: largest relative difference of a joint's local offset from the baked one */
+  double bvh_offset_dev_m;        /**< BVH: largest distance of a frame's joint offset from the baked one (m) */
   double bvh_max_dev_m;           /**< BVH: largest distance of a BVH joint from the fitted joint over the exported frames (m) */
   size_t bvh_worst_frame;         /**< source frame of bvh_max_dev_m */
   size_t n_files;                 /**< files written */

@@ -95,13 +95,12 @@ bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
       med[3 * k + (size_t)a] = n % 2 ? col[n / 2] : 0.5 * (col[n / 2 - 1] + col[n / 2]);
     }
   /* spread of the offsets around the baked ones */
-  ex->rep.bvh_scale_spread = 0;
+  ex->rep.bvh_offset_dev_m = 0;
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < J; k++) {
       const double *o = off + (i * J + k) * 3, *m = med + 3 * k;
-      double lm = sqrt(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
-      double d = sqrt((o[0] - m[0]) * (o[0] - m[0]) + (o[1] - m[1]) * (o[1] - m[1]) + (o[2] - m[2]) * (o[2] - m[2]));
-      if (lm > 1e-9 && d / lm > ex->rep.bvh_scale_spread) ex->rep.bvh_scale_spread = d / lm;
+      double d = sqrt((o[0] - m[0]) * (o[0] - m[0]) + (o[1] - m[1]) * (o[1] - m[1]) + (o[2] - m[2]) * (o[2] - m[2])) / u;
+      if (d > ex->rep.bvh_offset_dev_m) ex->rep.bvh_offset_dev_m = d;
     }
   mf_buf_printf(&b, "HIERARCHY\n");
   for (size_t k = 0; k < J; k++)
