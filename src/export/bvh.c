@@ -53,7 +53,7 @@ static void write_joint(mf_buf *b, const mhrfit_rig *rig, size_t k, int depth, c
   bool root = rig->parents[k] < 0;
   mf_buf_printf(b, "%s%s %s\n%s{\n", ind, root ? "ROOT" : "JOINT", rig->joint_names[k], ind);
   const double *o = offsets + 3 * k;
-  mf_buf_printf(b, "%s  OFFSET %.6f %.6f %.6f\n", ind, o[0], o[1], o[2]);
+  mf_buf_printf(b, "%s  OFFSET %.9g %.9g %.9g\n", ind, o[0], o[1], o[2]);
   mf_buf_printf(b, "%s  CHANNELS %s\n", ind,
                 root ? "6 Xposition Yposition Zposition Zrotation Yrotation Xrotation" : "3 Zrotation Yrotation Xrotation");
   bool leaf = true;
@@ -147,7 +147,7 @@ bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
         double p[3];
         const double *tl = ex->loc_t + (i * J + k) * 3;
         for (int a = 0; a < 3; a++) p[a] = (s * (R[3 * a] * tl[0] + R[3 * a + 1] * tl[1] + R[3 * a + 2] * tl[2]) + t[a]) * u;
-        mf_buf_printf(&b, "%s%.6f %.6f %.6f", q ? " " : "", p[0], p[1], p[2]);
+        mf_buf_printf(&b, "%s%.9g %.9g %.9g", q ? " " : "", p[0], p[1], p[2]);
         memcpy(gt + 3 * k, p, sizeof p);
       } else {
         memcpy(L, ex->loc_R + (i * J + k) * 9, sizeof L);
@@ -155,7 +155,7 @@ bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
       double e[3];
       euler_zyx(L, have_prev ? prev + 3 * k : NULL, e);
       memcpy(prev + 3 * k, e, sizeof e);
-      mf_buf_printf(&b, " %.6f %.6f %.6f", e[0] * 180 / PI, e[1] * 180 / PI, e[2] * 180 / PI);
+      mf_buf_printf(&b, " %.9g %.9g %.9g", e[0] * 180 / PI, e[1] * 180 / PI, e[2] * 180 / PI);
       /* the file's own kinematics, for the deviation from the fitted joints */
       double E[9];
       mf_euler_zyx_to_matrix(e[2], e[1], e[0], E);
