@@ -311,7 +311,9 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
  *   (`frame_rel`, `frame_index`, `is_bad_loss`, `mhr_model_params`, `shape_params`,
  *   `expr_params`, `body_pose_params`, `hand_pose_params`, `scale_params`) plus `opt_sim_scale`,
  *   `opt_sim_R`, `opt_sim_t`; then `export_summary.json` with `num_total`, `num_exported`,
- *   `num_skipped`, `num_bad_inputs` (failed frames), `num_errors` and the settings.
+ *   `num_skipped`, `num_bad_inputs` (failed frames), `num_errors` and the settings. A `path`
+ *   ending in `.ply` (`.obj`) with the PLY (OBJ) format is one mesh file instead, for an export
+ *   of exactly one frame (MHRFIT_ERR_ARGUMENT otherwise).
  */
 bool mhrfit_exporter_write(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
 

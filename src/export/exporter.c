@@ -312,7 +312,7 @@ static bool load_cameras(mhrfit_exporter *ex, mhrfit_error *err) {
     if (s->calib_recorded)
       snprintf(ex->rep.cameras_note, sizeof ex->rep.cameras_note,
                "the run's calibration %s was not found (give --calib FILE)", s->calib_recorded);
-    else
+    else if (ex->o.cameras > 0 || s->run_dir)
       snprintf(ex->rep.cameras_note, sizeof ex->rep.cameras_note, "no calibration is known for %s (give --calib FILE)",
                s->path);
     if (ex->o.cameras > 0) return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "cameras requested but %s", ex->rep.cameras_note);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/file.h"
 #include "common/mem.h"
@@ -184,10 +185,35 @@ static void frame_dir_name(const mhrfit_exporter *ex, size_t f, char *out, size_
   else snprintf(out, size, "%06zu", f);
 }
 
+/* One mesh file `path` (.ply or .obj) of the only exported frame. */
+static bool single_mesh(mhrfit_exporter *ex, const char *path, bool obj, mhrfit_error *err) {
+  if (ex->n != 1)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "%s: %zu frames to export: one mesh file holds one frame (select it with --frames N, or write a "
+                       "folder of per-frame files: --out DIR --format %s)", path, ex->n, obj ? "obj" : "ply");
+  const mhrfit_rig *rig = ex->rig;
+  double *work = mf_malloc_array(mhrfit_rig_skin_work_size(rig) + 20 * rig->n_joints + 6 * rig->n_vertices + 16,
+                                 sizeof(double), err);
+  double *w = mf_malloc_array(3 * rig->n_vertices + 1, sizeof(double), err);
+  mf_buf b = {0};
+  bool ok = work && w && mf_export_world_mesh(ex, ex->frames[0], work, w, err) &&
+            write_mesh(ex, ex->frames[0], w, path, obj, &b, err);
+  if (ok) ex->rep.n_files = 1, ex->rep.bytes = b.len, ex->rep.n_vertices = rig->n_vertices, ex->rep.n_faces = rig->n_faces;
+  free(work), free(w);
+  mf_buf_free(&b);
+  return ok;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
 bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
   const mhrfit_rig *rig = ex->rig;
   mhrfit_export_format fmt = ex->rep.format;
   bool mesh = fmt != MHRFIT_EXPORT_NPZ, obj = fmt == MHRFIT_EXPORT_OBJ;
+  if (mesh && ends_with(dir, obj ? ".obj" : ".ply")) return single_mesh(ex, dir, obj, err);
   const char *mesh_name = mesh ? (obj ? "mesh.obj" : "mesh.ply") : NULL;
   if (!mf_make_dirs(dir, err)) return false;
   size_t J = rig->n_joints, V = rig->n_vertices;
