@@ -146,8 +146,10 @@ typedef struct mhrfit_export_source {
  * `opt_sim_scale`), or a SAM 3D Body output (`.npz`/`.npy`, one person or several: the
  * largest bounding box unless a person is given) whose world is its own camera frame (similarity
  * `(1, I, pred_cam_t)`). `note` (may be NULL, `note_size` bytes) receives remarks for the user
- * ("" when none). Errors name the file and key: MHRFIT_ERR_IO, MHRFIT_ERR_NOT_FOUND (no archive
- * in the folder, a missing key), MHRFIT_ERR_FORMAT (wrong shape or type). Non-finite values
+ * ("" when none). Members the export does not use (meshes, rotations, histories) are not read;
+ * the others are limited to 512 MiB each. Errors name the file and key: MHRFIT_ERR_IO,
+ * MHRFIT_ERR_NOT_FOUND (no archive in the folder, a missing key), MHRFIT_ERR_FORMAT (wrong shape
+ * or type), MHRFIT_ERR_LIMIT. Non-finite values
  * are not errors here (failed frames hold NaN): mhrfit_exporter_new() checks the frames it exports.
  */
 mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_export_source_options *o, char *note,

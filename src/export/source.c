@@ -370,7 +370,9 @@ mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_e
   mhrfit_value *doc = NULL;
   char *file = NULL;
   bool ok = true;
-  const mhrfit_npy_limits lim = {.skip_members = skip_members};
+  /* the archives' members the export reads are small per frame (keypoints: 1.7 kB): 512 MiB per
+   * member is hundreds of thousands of frames, and bounds what a crafted file can make us allocate */
+  const mhrfit_npy_limits lim = {.max_array_bytes = 512u << 20, .skip_members = skip_members};
   if (mf_is_dir(path)) {
     const char *want = o && o->fitted ? "sequence_fit.npz" : "sequence_smoothed.npz";
     const char *other = o && o->fitted ? "sequence_smoothed.npz" : "sequence_fit.npz";
