@@ -1,77 +1,45 @@
 /* The per-frame export (the original's `export` step, and more): <frame>/mesh.ply or mesh.obj
  * in the world frame, <frame>/mhr_params.npz, export_summary.json (export.h). */
+#define _DEFAULT_SOURCE /* sync() */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/file.h"
 #include "common/mem.h"
 #include "common/path.h"
-#include "common/utf8.h"
 #include "export/export_internal.h"
-#include "mhrfit/npy.h"
+#include "io/npz_writer.h"
 #include "mhrfit/value.h"
 
-/* A 0-d unicode array holding `s` (UTF-8). */
-static mhrfit_array *unicode_scalar(const char *s, mhrfit_error *err) {
-  size_t len = strlen(s), n = 0;
-  uint32_t cps[256];
-  for (size_t i = 0; i < len && n < 256;) {
-    uint32_t cp;
-    size_t k = mf_utf8_decode((const unsigned char *)s + i, len - i, &cp);
-    if (k == 0) cp = '?', k = 1;
-    cps[n++] = cp;
-    i += k;
-  }
-  mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_UNICODE, 4 * (n ? n : 1), 0, NULL, 0, err);
-  if (a && n) memcpy(a->data, cps, 4 * n);
-  return a;
-}
-
-static mhrfit_array *num_array(mhrfit_dtype dt, int ndim, const size_t *shape, const double *v, mhrfit_error *err) {
-  mhrfit_array *a = mhrfit_array_new(dt, 0, ndim, shape, 0, err);
-  if (!a) return NULL;
-  for (size_t i = 0; i < a->count; i++) {
-    if (dt == MHRFIT_DT_F32) ((float *)a->data)[i] = (float)v[i];
-    else if (dt == MHRFIT_DT_F64) ((double *)a->data)[i] = v[i];
-    else if (dt == MHRFIT_DT_I32) ((int32_t *)a->data)[i] = (int32_t)v[i];
-    else ((int64_t *)a->data)[i] = (int64_t)v[i];
-  }
-  return a;
-}
-
-/* mhr_params.npz of source frame f (the original's keys, plus the world similarity). */
+/* mhr_params.npz of source frame f (the original's keys, plus the world similarity); not fsynced
+ * (mf_export_frames flushes the whole export once). */
 static bool write_params(const mhrfit_exporter *ex, size_t f, const char *path, mhrfit_error *err) {
   const mhrfit_export_source *s = ex->src;
   const char *name = s->frame_names[f];
-  bool digits = name[0] != '\0';
+  bool digits = name[0] != '\0' && strlen(name) < 15;
   for (const char *c = name; *c; c++) digits = digits && *c >= '0' && *c <= '9';
-  double idx = digits && strlen(name) < 15 ? strtod(name, NULL) : -1, bad = s->is_bad_loss[f] ||
-               strcmp(s->status[f], "bad_loss") == 0;
   const size_t s204 = 204, s45 = 45, s72 = 72, s133 = 133, s108 = 108, s28 = 28, s33[2] = {3, 3}, s3 = 3;
-  const char *keys[] = {"frame_rel", "frame_index", "is_bad_loss", "mhr_model_params", "shape_params", "expr_params",
-                        "body_pose_params", "hand_pose_params", "scale_params", "opt_sim_scale", "opt_sim_R", "opt_sim_t"};
-  enum { N = sizeof keys / sizeof keys[0] };
-  mhrfit_array *arr[N] = {
-      unicode_scalar(name, err),
-      num_array(MHRFIT_DT_I64, 0, NULL, &idx, err),
-      num_array(MHRFIT_DT_I32, 0, NULL, &bad, err),
-      num_array(MHRFIT_DT_F32, 1, &s204, s->model_params + 204 * f, err),
-      num_array(MHRFIT_DT_F32, 1, &s45, s->shape_params + 45 * f, err),
-      num_array(MHRFIT_DT_F32, 1, &s72, s->expr_params + 72 * f, err),
-      num_array(MHRFIT_DT_F32, 1, &s133, s->body_pose + 133 * f, err),
-      num_array(MHRFIT_DT_F32, 1, &s108, s->hand_pose + 108 * f, err),
-      num_array(MHRFIT_DT_F32, 1, &s28, s->scale_params + 28 * f, err),
-      num_array(MHRFIT_DT_F64, 0, NULL, s->sim + 13 * f, err),
-      num_array(MHRFIT_DT_F64, 2, s33, s->sim + 13 * f + 1, err),
-      num_array(MHRFIT_DT_F64, 1, &s3, s->sim + 13 * f + 10, err)};
-  bool ok = true;
-  for (int i = 0; i < N; i++) ok = ok && arr[i];
-  ok = ok && mhrfit_npz_save(path, N, keys, (const mhrfit_array *const *)arr, true, err);
-  for (int i = 0; i < N; i++) mhrfit_array_free(arr[i]);
+  mf_npz_writer w = {0};
+  mf_npz_add_strings(&w, "frame_rel", &name, 1, 0);
+  mhrfit_array *idx = mf_npz_add(&w, "frame_index", MHRFIT_DT_I64, 0, NULL);
+  if (idx) *(int64_t *)idx->data = digits ? (int64_t)strtoll(name, NULL, 10) : -1;
+  mf_npz_add_scalar_i32(&w, "is_bad_loss", s->is_bad_loss[f] || strcmp(s->status[f], "bad_loss") == 0);
+  mf_npz_add_f32(&w, "mhr_model_params", s->model_params + 204 * f, 1, &s204);
+  mf_npz_add_f32(&w, "shape_params", s->shape_params + 45 * f, 1, &s45);
+  mf_npz_add_f32(&w, "expr_params", s->expr_params + 72 * f, 1, &s72);
+  mf_npz_add_f32(&w, "body_pose_params", s->body_pose + 133 * f, 1, &s133);
+  mf_npz_add_f32(&w, "hand_pose_params", s->hand_pose + 108 * f, 1, &s108);
+  mf_npz_add_f32(&w, "scale_params", s->scale_params + 28 * f, 1, &s28);
+  mf_npz_add_scalar_f64(&w, "opt_sim_scale", s->sim[13 * f]);
+  mf_npz_add_f64(&w, "opt_sim_R", s->sim + 13 * f + 1, 2, s33);
+  mf_npz_add_f64(&w, "opt_sim_t", s->sim + 13 * f + 10, 1, &s3);
+  bool ok = mf_npz_writer_save(&w, path, true, err);
+  mf_npz_writer_free(&w);
   return ok;
 }
 
@@ -93,8 +61,8 @@ static void put_le32(mf_buf *b, const void *p) {
 }
 
 /* mesh.ply (binary little-endian or ASCII) or mesh.obj of world vertices `w`. */
-static bool write_mesh(const mhrfit_exporter *ex, size_t f, const double *w, const char *path, bool obj, mf_buf *b,
-                       mhrfit_error *err) {
+static bool write_mesh(const mhrfit_exporter *ex, size_t f, const double *w, const char *path, bool obj, bool durable,
+                       mf_buf *b, mhrfit_error *err) {
   const mhrfit_rig *rig = ex->rig;
   size_t V = rig->n_vertices, NF = rig->n_faces;
   b->len = 0;
@@ -130,7 +98,7 @@ static bool write_mesh(const mhrfit_exporter *ex, size_t f, const double *w, con
   }
   if (b->failed) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory writing %s", path);
   mf_piece pc = {b->data, b->len};
-  return mf_write_pieces_atomic(path, &pc, 1, 0, NULL, err);
+  return mf_write_pieces_atomic(path, &pc, 1, durable ? MF_WRITE_SYNC : 0, NULL, err);
 }
 
 static bool jset(mhrfit_value *d, const char *key, mhrfit_value *v, mhrfit_error *err) {
@@ -197,7 +165,7 @@ static bool single_mesh(mhrfit_exporter *ex, const char *path, bool obj, mhrfit_
   double *w = mf_malloc_array(3 * rig->n_vertices + 1, sizeof(double), err);
   mf_buf b = {0};
   bool ok = work && w && mf_export_world_mesh(ex, ex->frames[0], work, w, err) &&
-            write_mesh(ex, ex->frames[0], w, path, obj, &b, err);
+            write_mesh(ex, ex->frames[0], w, path, obj, true, &b, err);
   if (ok) ex->rep.n_files = 1, ex->rep.bytes = b.len, ex->rep.n_vertices = rig->n_vertices, ex->rep.n_faces = rig->n_faces;
   free(work), free(w);
   mf_buf_free(&b);
@@ -231,7 +199,7 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     char *mp = fdir && mesh ? mf_path_join(fdir, mesh_name, err) : NULL;
     ok = fdir && pp && (!mesh || mp) && mf_make_dirs(fdir, err);
     if (ok && mesh) {
-      ok = mf_export_world_mesh(ex, f, work, w, err) && write_mesh(ex, f, w, mp, obj, &b, err);
+      ok = mf_export_world_mesh(ex, f, work, w, err) && write_mesh(ex, f, w, mp, obj, false, &b, err);
       if (ok) ex->rep.bytes += b.len, ex->rep.n_files++;
     }
     ok = ok && write_params(ex, f, pp, err);
@@ -239,6 +207,9 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     if (!ok) mhrfit_error_prefix(err, "frame %s", ex->src->frame_names[f]);
     free(fdir), free(pp), free(mp);
   }
+  /* the frames' files are written without a flush each (thousands of disk flushes); one flush of
+   * everything, then the summary (fsynced) says the export is complete */
+  if (ok) sync();
   ok = ok && write_summary(ex, dir, mesh_name, err);
   if (ok) ex->rep.n_files++;
   free(work), free(w);
