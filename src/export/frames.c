@@ -1,6 +1,8 @@
 /* The per-frame export (the original's `export` step, and more): <frame>/mesh.ply or mesh.obj
  * in the world frame, <frame>/mhr_params.npz, export_summary.json (export.h). */
-#define _DEFAULT_SOURCE /* sync() */
+#define _GNU_SOURCE /* syncfs() */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,8 +210,12 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     free(fdir), free(pp), free(mp);
   }
   /* the frames' files are written without a flush each (thousands of disk flushes); one flush of
-   * everything, then the summary (fsynced) says the export is complete */
-  if (ok) sync();
+   * the output's file system, then the summary (fsynced) says the export is complete */
+  if (ok) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || syncfs(fd) != 0) ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot flush the written files: %s", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+  }
   ok = ok && write_summary(ex, dir, mesh_name, err);
   if (ok) ex->rep.n_files++;
   free(work), free(w);

@@ -2,6 +2,7 @@
  * (export.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "common/mem.h"
 #include "export/export_internal.h"
@@ -25,6 +26,7 @@ bool mf_export_trc(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
   bool ok = unit ? mhrfit_trc_write_axes(path, mhr70->names, 70, pts, F, ex->rep.fps, ex->U, ex->o.units_scale, unit, err)
                  : MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: TRC units must be m, cm or mm", path);
   free(pts);
-  if (ok) ex->rep.n_files = 1;
+  struct stat st;
+  if (ok) ex->rep.n_files = 1, ex->rep.bytes = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
   return ok;
 }
