@@ -25,7 +25,7 @@ enum { NF = 9 };
 
 static const char *tmp_path(const char *rel) { return th_path(tmp, rel); }
 
-static void mat_rot(double ax, double ay, double az, double R[9]) { mf_euler_zyx_to_matrix(ax, ay, az, R); }
+static void mat_rot(double ax, double ay, double az, double R[9]) { mhrfit_euler_zyx(ax, ay, az, R); }
 
 /* ------------------------------------------------------------------ the up axis */
 

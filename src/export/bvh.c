@@ -158,7 +158,7 @@ bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
       mf_buf_printf(&b, " %.9g %.9g %.9g", e[0] * 180 / PI, e[1] * 180 / PI, e[2] * 180 / PI);
       /* the file's own kinematics, for the deviation from the fitted joints */
       double E[9];
-      mf_euler_zyx_to_matrix(e[2], e[1], e[0], E);
+      mhrfit_euler_zyx(e[2], e[1], e[0], E);
       int p = rig->parents[k];
       if (p < 0) {
         memcpy(gR + 9 * k, E, sizeof E);

@@ -36,9 +36,6 @@ void mf_export_sim(const mhrfit_export_source *src, size_t f, double *s, double 
  * U R F (F = diag(1, -1, -1)), scale s. */
 void mf_export_root(const mhrfit_exporter *ex, size_t i, double t[3], double R[9], double *s);
 
-/* R = Rz(rz) Ry(ry) Rx(rx) (row-major). */
-void mf_euler_zyx_to_matrix(double rx, double ry, double rz, double R[9]);
-
 /* Unit quaternion (x, y, z, w) of a rotation matrix, on the hemisphere of `prev` (x y z w; NULL:
  * w >= 0). */
 void mf_export_quat(const double R[9], const double *prev, double q[4]);
@@ -72,7 +69,7 @@ bool mf_buf_printf(mf_buf *b, const char *fmt, ...)
     ;
 /* Appends a JSON string literal (quoted, escaped). */
 bool mf_buf_json_str(mf_buf *b, const char *s);
-/* Appends the shortest decimal that reads back as x (x finite). */
+/* Appends the shortest decimal that reads back as x (x finite; mhrfit_format_double()). */
 bool mf_buf_num(mf_buf *b, double x);
 void mf_buf_free(mf_buf *b);
 

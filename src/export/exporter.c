@@ -11,6 +11,7 @@
 #include "common/mem.h"
 #include "export/export_internal.h"
 #include "mhrfit/layout.h"
+#include "mhrfit/value.h"
 
 static const char *const format_names[] = {"auto", "glb", "gltf", "bvh", "trc", "ply", "obj", "npz"};
 
@@ -71,14 +72,6 @@ void mf_mat3_mul(const double A[9], const double B[9], double C[9]) {
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++) T[3 * i + j] = A[3 * i] * B[j] + A[3 * i + 1] * B[3 + j] + A[3 * i + 2] * B[6 + j];
   memcpy(C, T, sizeof T);
-}
-
-void mf_euler_zyx_to_matrix(double rx, double ry, double rz, double R[9]) {
-  double cx = cos(rx), sx = sin(rx), cy = cos(ry), sy = sin(ry), cz = cos(rz), sz = sin(rz);
-  /* Rz Ry Rx */
-  R[0] = cz * cy, R[1] = cz * sy * sx - sz * cx, R[2] = cz * sy * cx + sz * sx;
-  R[3] = sz * cy, R[4] = sz * sy * sx + cz * cx, R[5] = sz * sy * cx - cz * sx;
-  R[6] = -sy, R[7] = cy * sx, R[8] = cy * cx;
 }
 
 void mf_export_quat(const double R[9], const double *prev, double q[4]) {
@@ -189,10 +182,7 @@ bool mf_buf_json_str(mf_buf *b, const char *s) {
 
 bool mf_buf_num(mf_buf *b, double x) {
   char buf[40];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) break;
-  }
+  mhrfit_format_double(x, buf, sizeof buf);
   return mf_buf_put(b, buf, strlen(buf));
 }
 
@@ -268,7 +258,7 @@ static bool compute_fk(mhrfit_exporter *ex, mhrfit_error *err) {
       const double *q = jp + 7 * j;
       double *lt = ex->loc_t + (i * J + j) * 3, *lR = ex->loc_R + (i * J + j) * 9, E[9];
       for (int a = 0; a < 3; a++) lt[a] = (rig->offsets[3 * j + a] + q[a]) / 100;
-      mf_euler_zyx_to_matrix(q[3], q[4], q[5], E);
+      mhrfit_euler_zyx(q[3], q[4], q[5], E);
       mf_mat3_mul(rig->prerot + 9 * j, E, lR);
       ex->loc_s[i * J + j] = exp2(q[6]);
     }
