@@ -424,6 +424,57 @@ static void test_status_and_errors(void) {
   CHECK(!mhrfit_export_format_from_path("a.b/c", &fmt, &err));
 }
 
+/* With pose correctives (layer 1 of the assets, a synthetic layer 2): glTF reports what it
+ * cannot carry, the per-frame mesh applies them. */
+static void test_correctives(void) {
+  mhrfit_error err = {0};
+  mhrfit_rig *rc = mhrfit_rig_load(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), -1, &err);
+  REQUIRE(rc);
+  if (!rc->corr_start) {
+    mhrfit_rig_free(rc);
+    test_skip("no corrective_activation.npz in the assets");
+  }
+  size_t V = rc->n_vertices, H = rc->n_corr_hidden;
+  if (!rc->corr_blend) {
+    rc->corr_blend = malloc(H * V * 3 * sizeof(float));
+    REQUIRE(rc->corr_blend);
+    for (size_t i = 0; i < H * V * 3; i++) rc->corr_blend[i] = (float)(0.02 * sin(0.37 * (double)i));
+  }
+  REQUIRE(mhrfit_rig_has_correctives(rc));
+  write_sequence(tmp_path("seq.npz"), 1.05, true, NULL); /* and its reference values */
+  mhrfit_export_source *src = mhrfit_export_source_load(tmp_path("seq.npz"), NULL, NULL, 0, &err);
+  REQUIRE(src);
+  mhrfit_export_options o;
+  mhrfit_export_options_init(&o);
+  o.corrective_frames = 4;
+  mhrfit_exporter *ex = mhrfit_exporter_new(rc, src, &o, &err);
+  REQUIRE(ex);
+  unsigned char *glb = NULL;
+  size_t len = 0;
+  REQUIRE(mhrfit_exporter_glb(ex, &glb, &len, &err));
+  free(glb);
+  const mhrfit_export_report *r = mhrfit_exporter_report(ex);
+  printf("    correctives: %zu frames, mean %.3g m, worst mean %.3g m, max %.3g m\n", r->corr_frames, r->corr_mean_m,
+         r->corr_mean_max_m, r->corr_max_m);
+  CHECK(r->correctives && r->corr_frames == 4);
+  CHECK(r->corr_mean_m > 1e-5 && r->corr_mean_m <= r->corr_mean_max_m && r->corr_mean_max_m < r->corr_max_m);
+  /* the per-frame mesh is the full one: off the plain skinning by the correctives */
+  size_t J = rc->n_joints;
+  double *work = malloc((mhrfit_rig_skin_work_size(rc) + 20 * J + 6 * V) * sizeof(double)), *w = malloc(3 * V * sizeof(double));
+  double *joints = malloc(3 * J * sizeof(double)), *lbs = malloc(3 * V * sizeof(double));
+  REQUIRE(work && w && joints && lbs);
+  REQUIRE(mf_export_world_mesh(ex, 2, work, w, &err));
+  reference(2, joints, lbs);
+  double d = 0;
+  for (size_t i = 0; i < 3 * V; i++) d = fmax(d, fabs(w[i] - lbs[i]));
+  printf("    frame 2: the per-frame mesh is %.3g m off the plain skinning\n", d);
+  CHECK(d > 1e-5 && d <= r->corr_max_m * 1.5);
+  free(work), free(w), free(joints), free(lbs);
+  mhrfit_exporter_free(ex);
+  mhrfit_export_source_free(src);
+  mhrfit_rig_free(rc);
+}
+
 static void test_sam3d_source(void) {
   mhrfit_error err = {0};
   mhrfit_export_source *src =
@@ -454,6 +505,7 @@ int main(void) {
     RUN(test_glb_matches_mhrfit);
     RUN(test_bvh_baked_scales);
     RUN(test_status_and_errors);
+    RUN(test_correctives);
     RUN(test_sam3d_source);
     if (!getenv("MHRFIT_KEEP_TMP")) {
       char cmd[512];
