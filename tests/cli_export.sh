@@ -61,6 +61,12 @@ check "NaN parameter in a frame to export exits 1" $([ $rc -eq 1 ]; echo $?)
 check "NaN: message names file, frame and key" $(grep -q "nan.npz: frame 000007 (index 7, status ok): mhr_model_params\[40\] is not finite" "$tmp/err"; echo $?)
 check "NaN: nothing written" $([ ! -e "$tmp/nan.glb" ] && [ -z "$(ls "$tmp" | grep tmp)" ]; echo $?)
 
+# a write failing midway (a file where frame 000005's folder goes): exit 1, nothing of the export left
+mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"
+ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
+check "per-frame write failure exits 1 naming the frame" $([ $rc -eq 1 ] && grep -q "frame 000005" "$tmp/err"; echo $?)
+check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+
 # usage errors (2) and runtime errors (1)
 u() { ex "$@"; echo $?; }
 check "no --out: 2" $([ "$(u --in "$tmp/run")" = 2 ]; echo $?)

@@ -147,6 +147,10 @@ static bool write_summary(const mhrfit_exporter *ex, const char *dir, const char
   return ok;
 }
 
+/* After a failure: removes the files of the first `n` exported frames (and their folders when
+ * empty then), so that a failed export leaves nothing of its own behind. */
+static void remove_frames(const mhrfit_exporter *ex, const char *dir, size_t n, const char *mesh_name);
+
 /* A frame's folder name: its name, unless it could escape the output folder. */
 static void frame_dir_name(const mhrfit_exporter *ex, size_t f, char *out, size_t size) {
   const char *name = ex->src->frame_names[f];
@@ -209,6 +213,7 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     if (!ok) mhrfit_error_prefix(err, "frame %s", ex->src->frame_names[f]);
     free(fdir), free(pp), free(mp);
   }
+  if (!ok) remove_frames(ex, dir, ex->n, mesh_name);
   /* the frames' files are written without a flush each (thousands of disk flushes); one flush of
    * the output's file system, then the summary (fsynced) says the export is complete */
   if (ok) {
@@ -217,8 +222,19 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     if (fd >= 0) close(fd);
   }
   ok = ok && write_summary(ex, dir, mesh_name, err);
+  if (!ok) remove_frames(ex, dir, ex->n, mesh_name);
   if (ok) ex->rep.n_files++;
   free(work), free(w);
   mf_buf_free(&b);
   return ok;
+}
+
+static void remove_frames(const mhrfit_exporter *ex, const char *dir, size_t n, const char *mesh_name) {
+  for (size_t i = 0; i < n; i++) {
+    char name[80], path[4200];
+    frame_dir_name(ex, ex->frames[i], name, sizeof name);
+    if (mesh_name && snprintf(path, sizeof path, "%s/%s/%s", dir, name, mesh_name) < (int)sizeof path) unlink(path);
+    if (snprintf(path, sizeof path, "%s/%s/mhr_params.npz", dir, name) < (int)sizeof path) unlink(path);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path) rmdir(path);
+  }
 }
