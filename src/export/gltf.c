@@ -273,36 +273,42 @@ static void uri_name(mf_buf *j, const char *s) {
   }
 }
 
-bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned char **mem, size_t *mem_len,
-                    mhrfit_error *err) {
-  const mhrfit_rig *rig = ex->rig;
-  const mhrfit_export_source *src = ex->src;
-  const size_t J = rig->n_joints, V = rig->n_vertices, NF = rig->n_faces, n = ex->n;
-  gl g = {0};
-  mf_buf j = {0};
-  gl_chan *chans = NULL;
-  size_t n_chans = 0;
-  float *fb = NULL;
-  double *db = NULL;
-  unsigned char *jb = NULL;
-  char *bin_path = NULL;
-  bool ok = false, bin_written = false;
-  if (!measure_correctives(ex, err)) return false;
-  /* scratch: the largest of the per-vertex and per-frame arrays */
-  size_t fcap = 16 * (V > J ? V : J) + 4 * n * (J > 70 ? J : 70) + 3 * NF + 72 * (n + 1) + 64;
-  fb = mf_malloc_array(fcap, sizeof(float), err);
-  db = mf_malloc_array(6 * V + 64, sizeof(double), err);
-  jb = mf_malloc_array(V, 8, err);
-  chans = mf_malloc_array(3 * J + 3 + 70 + 1, sizeof *chans, err);
-  if (!fb || !db || !jb || !chans) goto done;
-  /* ---- mesh: bind shape (identity baked, metres), normals, skin, triangles */
-  double *rest = db, *nrm = db + 3 * V;
-  mhrfit_rig_shaped_vertices(rig, ex->shape, 45, rest);
+/* What the glTF writer builds: the binary buffer with its views and accessors, the animation
+ * channels, and the node layout. */
+typedef struct gl_ctx {
+  mhrfit_exporter *ex;
+  const mhrfit_rig *rig;
+  const mhrfit_export_source *src;
+  size_t J, V, NF, n;
+  gl g;
+  gl_chan *chans;
+  size_t n_chans;
+  float *fb;          /* float scratch */
+  double *db;         /* double scratch: 6 V */
+  unsigned char *jb;  /* byte scratch: 8 V */
+  int acc_pos, acc_nrm, acc_idx, acc_ibm, acc_j[2], acc_w[2], acc_time, acc_tgt[72];
+  size_t n_sets, n_targets;
+  int node_world, node_mesh, node_kp, node_cam0, kp_node[70];
+  bool kp_on;
+  size_t n_kp, n_cams;
+  float *kpv;         /* n x 70 x 3 keypoint positions (held where missing) */
+  float (*rest_t)[3], (*rest_q)[4], *rest_s; /* joints' node values: the first exported frame */
+  float world_t[3], world_q[4], world_s;
+} gl_ctx;
+
+/* The mesh: bind shape (identity baked, metres), normals, skin sets, triangles; the inverse
+ * bind matrices. */
+static bool build_mesh(gl_ctx *c, mhrfit_error *err) {
+  const mhrfit_rig *rig = c->rig;
+  const size_t V = c->V, NF = c->NF, J = c->J;
+  float *fb = c->fb;
+  double *rest = c->db, *nrm = c->db + 3 * V;
+  mhrfit_rig_shaped_vertices(rig, c->ex->shape, 45, rest);
   for (size_t i = 0; i < 3 * V; i++) rest[i] /= 100, nrm[i] = 0;
   for (size_t t = 0; t < NF; t++) {
     const int32_t *F = rig->faces + 3 * t;
-    const double *a = rest + 3 * F[0], *b = rest + 3 * F[1], *c = rest + 3 * F[2];
-    double u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]}, w[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    const double *a = rest + 3 * F[0], *b = rest + 3 * F[1], *d = rest + 3 * F[2];
+    double u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]}, w[3] = {d[0] - a[0], d[1] - a[1], d[2] - a[2]};
     double cr[3] = {u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]};
     for (int k = 0; k < 3; k++)
       for (int a2 = 0; a2 < 3; a2++) nrm[3 * (size_t)F[k] + (size_t)a2] += cr[a2];
@@ -312,39 +318,29 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
     if (l > 0) q[0] /= l, q[1] /= l, q[2] /= l;
     else q[0] = 0, q[1] = 1, q[2] = 0;
   }
-  int acc_pos = -1, acc_nrm = -1, acc_idx = -1, acc_ibm, acc_j[2] = {-1, -1}, acc_w[2] = {-1, -1};
-  size_t n_sets = 0;
   if (V) {
     f32v(fb, rest, 3 * V);
-    acc_pos = add_f32(&g, fb, V, 3, true, TGT_ARRAY);
+    c->acc_pos = add_f32(&c->g, fb, V, 3, true, TGT_ARRAY);
     f32v(fb, nrm, 3 * V);
     for (size_t v = 0; v < V; v++) { /* unit length in float too */
       float *q = fb + 3 * v;
       double l = sqrt((double)q[0] * q[0] + (double)q[1] * q[1] + (double)q[2] * q[2]);
       for (int a = 0; a < 3; a++) q[a] = (float)(q[a] / l);
     }
-    acc_nrm = add_f32(&g, fb, V, 3, false, TGT_ARRAY);
-    float *wts = fb;
-    size_t n_cut = 0, max_n = skin_weights(rig, ex->o.max_influences, jb, wts, &n_cut, err);
-    if (max_n == SIZE_MAX) goto done;
-    ex->rep.n_renormalised = n_cut;
-    n_sets = max_n > 4 ? 2 : 1;
-    ex->rep.n_influence_sets = n_sets;
-    unsigned char *js = jb + 0; /* repack per set: V x 4 */
-    float *ws = fb + 8 * V;
-    for (size_t s = 0; s < n_sets; s++) {
-      unsigned char *tmpj = malloc(4 * V);
-      if (!tmpj) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-        goto done;
-      }
+    c->acc_nrm = add_f32(&c->g, fb, V, 3, false, TGT_ARRAY);
+    size_t n_cut = 0, max_n = skin_weights(rig, c->ex->o.max_influences, c->jb, fb, &n_cut, err);
+    if (max_n == SIZE_MAX) return false;
+    c->ex->rep.n_renormalised = n_cut;
+    c->n_sets = max_n > 4 ? 2 : 1;
+    float *ws = fb + 8 * V; /* repacked per set: V x 4 */
+    unsigned char *js = c->jb + 8 * V;
+    for (size_t s = 0; s < c->n_sets; s++) {
       for (size_t v = 0; v < V; v++)
-        for (int k = 0; k < 4; k++) tmpj[4 * v + (size_t)k] = js[8 * v + 4 * s + (size_t)k], ws[4 * v + (size_t)k] = wts[8 * v + 4 * s + (size_t)k];
+        for (size_t k = 0; k < 4; k++) js[4 * v + k] = c->jb[8 * v + 4 * s + k], ws[4 * v + k] = fb[8 * v + 4 * s + k];
       gl_acc aj = {.ctype = CT_U8, .count = V, .ncomp = 4};
-      aj.view = add_view(&g, tmpj, 4 * V, TGT_ARRAY);
-      free(tmpj);
-      acc_j[s] = add_acc(&g, aj);
-      acc_w[s] = add_f32(&g, ws, V, 4, false, TGT_ARRAY);
+      aj.view = add_view(&c->g, js, 4 * V, TGT_ARRAY);
+      c->acc_j[s] = add_acc(&c->g, aj);
+      c->acc_w[s] = add_f32(&c->g, ws, V, 4, false, TGT_ARRAY);
     }
     if (NF) {
       gl_acc ai = {.count = 3 * NF, .ncomp = 1};
@@ -352,111 +348,114 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
         uint16_t *ix = (uint16_t *)fb;
         for (size_t i = 0; i < 3 * NF; i++) ix[i] = (uint16_t)rig->faces[i];
         ai.ctype = CT_U16;
-        ai.view = add_view(&g, ix, 3 * NF * 2, TGT_ELEMENTS);
+        ai.view = add_view(&c->g, ix, 3 * NF * 2, TGT_ELEMENTS);
       } else {
         uint32_t *ix = (uint32_t *)fb;
         for (size_t i = 0; i < 3 * NF; i++) ix[i] = (uint32_t)rig->faces[i];
         ai.ctype = CT_U32;
-        ai.view = add_view(&g, ix, 3 * NF * 4, TGT_ELEMENTS);
+        ai.view = add_view(&c->g, ix, 3 * NF * 4, TGT_ELEMENTS);
       }
-      acc_idx = add_acc(&g, ai);
+      c->acc_idx = add_acc(&c->g, ai);
     }
   }
-  ex->rep.n_vertices = V, ex->rep.n_faces = NF;
-  /* inverse bind matrices: inverse rest transforms, column-major */
+  c->ex->rep.n_influence_sets = c->n_sets;
+  c->ex->rep.n_vertices = V, c->ex->rep.n_faces = NF;
+  /* inverse bind matrices: inverse rest transforms [R0^T | -R0^T t0], column-major */
   for (size_t k = 0; k < J; k++) {
     const double *R0 = rig->rest_R + 9 * k, *t0 = rig->rest_t + 3 * k;
     float *M = fb + 16 * k;
     for (int r = 0; r < 3; r++) {
-      for (int c = 0; c < 3; c++) M[4 * c + r] = (float)R0[3 * c + r]; /* R0^T (r, c) = R0 (c, r) */
+      for (int cc = 0; cc < 3; cc++) M[4 * cc + r] = (float)R0[3 * cc + r]; /* R0^T (r, cc) = R0 (cc, r) */
       M[12 + r] = (float)(-(R0[r] * t0[0] + R0[3 + r] * t0[1] + R0[6 + r] * t0[2]) / 100);
       M[4 * r + 3] = 0;
     }
     M[15] = 1;
   }
-  acc_ibm = add_f32(&g, fb, J, 16, false, TGT_NONE);
-  /* ---- morph targets: the 72 expression shapes (sparse), when asked */
-  size_t n_targets = 0;
-  int acc_tgt[72];
-  if (ex->o.expressions && V && rig->n_shapes >= 45 + 72) {
-    for (size_t e = 0; e < 72; e++) {
-      size_t k = 45 + e, a0 = rig->shape_start[k], a1 = rig->shape_start[k + 1];
-      double *dense = db + 3 * V; /* reuse the normals' room: done with them */
-      memset(dense, 0, 3 * V * sizeof *dense);
-      unsigned char *hit = jb;
-      memset(hit, 0, V);
-      for (size_t q = a0; q < a1; q++) {
-        size_t v = (size_t)rig->shape_vertex[q];
-        for (int a = 0; a < 3; a++) dense[3 * v + (size_t)a] += rig->shape_delta[3 * q + (size_t)a] / 100;
-        hit[v] = 1;
-      }
-      size_t cnt = 0;
-      for (size_t v = 0; v < V; v++) cnt += hit[v];
-      if (cnt == 0) hit[0] = 1, cnt = 1; /* sparse accessors need one entry */
-      uint32_t *ix = (uint32_t *)fb;
-      float *val = fb + cnt;
-      gl_acc at = {.view = -1, .ctype = CT_F32, .count = V, .ncomp = 3, .minmax = true, .sp_count = cnt};
-      for (int a = 0; a < 3; a++) at.min[a] = 0, at.max[a] = 0;
-      size_t c = 0;
-      for (size_t v = 0; v < V; v++) {
-        if (!hit[v]) continue;
-        ix[c] = (uint32_t)v;
-        for (int a = 0; a < 3; a++) {
-          float x = (float)dense[3 * v + (size_t)a];
-          val[3 * c + (size_t)a] = x;
-          if (x < at.min[a]) at.min[a] = x;
-          if (x > at.max[a]) at.max[a] = x;
-        }
-        c++;
-      }
-      at.sp_idx_ctype = CT_U32;
-      at.sp_idx_view = add_view(&g, ix, cnt * 4, TGT_NONE);
-      at.sp_val_view = add_view(&g, val, cnt * 12, TGT_NONE);
-      acc_tgt[e] = add_acc(&g, at);
+  c->acc_ibm = add_f32(&c->g, fb, J, 16, false, TGT_NONE);
+  return true;
+}
+
+/* Morph targets: the 72 expression shapes as sparse accessors (metres). */
+static void build_targets(gl_ctx *c) {
+  const mhrfit_rig *rig = c->rig;
+  const size_t V = c->V;
+  if (!c->ex->o.expressions || !V || rig->n_shapes < 45 + 72) return;
+  for (size_t e = 0; e < 72; e++) {
+    size_t k = 45 + e, a0 = rig->shape_start[k], a1 = rig->shape_start[k + 1];
+    double *dense = c->db + 3 * V; /* the normals' room: done with them */
+    memset(dense, 0, 3 * V * sizeof *dense);
+    unsigned char *hit = c->jb;
+    memset(hit, 0, V);
+    for (size_t q = a0; q < a1; q++) {
+      size_t v = (size_t)rig->shape_vertex[q];
+      for (int a = 0; a < 3; a++) dense[3 * v + (size_t)a] += rig->shape_delta[3 * q + (size_t)a] / 100;
+      hit[v] = 1;
     }
-    n_targets = 72;
+    size_t cnt = 0;
+    for (size_t v = 0; v < V; v++) cnt += hit[v];
+    if (cnt == 0) hit[0] = 1, cnt = 1; /* sparse accessors need one entry */
+    uint32_t *ix = (uint32_t *)c->fb;
+    float *val = c->fb + cnt;
+    gl_acc at = {.view = -1, .ctype = CT_F32, .count = V, .ncomp = 3, .minmax = true, .sp_count = cnt};
+    size_t q = 0;
+    for (size_t v = 0; v < V; v++) {
+      if (!hit[v]) continue;
+      ix[q] = (uint32_t)v;
+      for (int a = 0; a < 3; a++) {
+        float x = (float)dense[3 * v + (size_t)a];
+        val[3 * q + (size_t)a] = x;
+        if (x < at.min[a]) at.min[a] = x;
+        if (x > at.max[a]) at.max[a] = x;
+      }
+      q++;
+    }
+    at.sp_idx_ctype = CT_U32;
+    at.sp_idx_view = add_view(&c->g, ix, cnt * 4, TGT_NONE);
+    at.sp_val_view = add_view(&c->g, val, cnt * 12, TGT_NONE);
+    c->acc_tgt[e] = add_acc(&c->g, at);
   }
-  ex->rep.expressions = n_targets > 0;
-  /* ---- node layout */
-  const int node_world = (int)J, node_mesh = (int)J + 1, node_kp = (int)J + 2;
-  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
-  /* keypoints: hold the last finite position; leave out those never finite */
-  bool kp_on = ex->o.keypoints && src->has_keypoints;
-  int kp_node[70];
-  size_t n_kp = 0;
-  float *kpv = fb + 16 * (V > J ? V : J); /* n x 70 x 3 */
-  if (kp_on) {
-    for (int k = 0; k < 70; k++) {
-      double last[3] = {NAN, NAN, NAN};
-      for (size_t i = 0; i < n && !isfinite(last[0]); i++) { /* first finite */
-        const double *p = src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
-        if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
-      }
-      kp_node[k] = -1;
-      if (!isfinite(last[0])) continue;
-      kp_node[k] = node_kp + 1 + (int)n_kp++;
-      for (size_t i = 0; i < n; i++) {
-        const double *p = src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
-        if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
-        for (int a = 0; a < 3; a++)
-          kpv[(i * 70 + (size_t)k) * 3 + (size_t)a] =
-              (float)(ex->U[3 * a] * last[0] + ex->U[3 * a + 1] * last[1] + ex->U[3 * a + 2] * last[2]);
-      }
+  c->n_targets = 72;
+}
+
+/* Keypoint nodes: U x keypoint, the last finite position held; keypoints never finite left out. */
+static void build_keypoints(gl_ctx *c) {
+  const mhrfit_exporter *ex = c->ex;
+  c->kp_on = ex->o.keypoints && c->src->has_keypoints;
+  for (int k = 0; k < 70; k++) c->kp_node[k] = -1;
+  for (int k = 0; c->kp_on && k < 70; k++) {
+    double last[3] = {NAN, NAN, NAN};
+    for (size_t i = 0; i < c->n && !isfinite(last[0]); i++) { /* the first finite one */
+      const double *p = c->src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
+      if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
+    }
+    if (!isfinite(last[0])) continue;
+    c->kp_node[k] = c->node_kp + 1 + (int)c->n_kp++;
+    for (size_t i = 0; i < c->n; i++) {
+      const double *p = c->src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
+      if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
+      for (int a = 0; a < 3; a++)
+        c->kpv[(i * 70 + (size_t)k) * 3 + (size_t)a] =
+            (float)(ex->U[3 * a] * last[0] + ex->U[3 * a + 1] * last[1] + ex->U[3 * a + 2] * last[2]);
     }
   }
-  ex->rep.n_keypoints = n_kp;
-  const int node_cam0 = node_kp + (kp_on ? 1 + (int)n_kp : 0);
-  const size_t n_cams = ex->calib ? ex->calib->n_cams : 0;
-  ex->rep.n_cameras = n_cams;
-  /* ---- animation: times, per joint local TRS, world node, keypoints, weights */
-  int acc_time = -1;
-  float *tv = fb + 16 * (V > J ? V : J) + 3 * n * 70, *ov = tv + n + 8;
+  c->ex->rep.n_keypoints = c->n_kp;
+}
+
+/* An animation channel of n keyframes when they vary. */
+static void channel(gl_ctx *c, int node, const char *path, const float *v, int ncomp) {
+  if (c->n > 1 && varies(v, c->n, ncomp)) c->chans[c->n_chans++] = (gl_chan){node, path, add_f32(&c->g, v, c->n, ncomp, false, TGT_NONE)};
+}
+
+/* The animation: key times, per joint local TRS, the world node, keypoints, morph weights; and
+ * the nodes' values (the first exported frame). */
+static void build_animation(gl_ctx *c) {
+  const mhrfit_exporter *ex = c->ex;
+  const size_t J = c->J, n = c->n;
+  float *tv = c->kpv + 3 * n * 70, *ov = tv + n + 8;
   if (n > 1) {
     for (size_t i = 0; i < n; i++) tv[i] = (float)((double)(ex->frames[i] - ex->frames[0]) / ex->rep.fps);
-    acc_time = add_f32(&g, tv, n, 1, true, TGT_NONE);
+    c->acc_time = add_f32(&c->g, tv, n, 1, true, TGT_NONE);
   }
-  /* rest values = the first exported frame */
-  float rest_t[256][3], rest_q[256][4], rest_s[256];
   for (size_t k = 0; k < J; k++) {
     double prev[4] = {0, 0, 0, 1}, q[4];
     for (size_t i = 0; i < n; i++) {
@@ -464,271 +463,281 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
       memcpy(prev, q, sizeof q);
       f32v(ov + 4 * i, q, 4);
     }
-    memcpy(rest_q[k], ov, sizeof rest_q[k]);
-    if (n > 1 && varies(ov, n, 4)) chans[n_chans++] = (gl_chan){(int)k, "rotation", add_f32(&g, ov, n, 4, false, TGT_NONE)};
-    f32v(ov, ex->loc_t + k * 3, 3);
-    for (size_t i = 1; i < n; i++) f32v(ov + 3 * i, ex->loc_t + (i * J + k) * 3, 3);
-    memcpy(rest_t[k], ov, sizeof rest_t[k]);
-    if (n > 1 && varies(ov, n, 3)) chans[n_chans++] = (gl_chan){(int)k, "translation", add_f32(&g, ov, n, 3, false, TGT_NONE)};
+    memcpy(c->rest_q[k], ov, sizeof c->rest_q[k]);
+    channel(c, (int)k, "rotation", ov, 4);
+    for (size_t i = 0; i < n; i++) f32v(ov + 3 * i, ex->loc_t + (i * J + k) * 3, 3);
+    memcpy(c->rest_t[k], ov, sizeof c->rest_t[k]);
+    channel(c, (int)k, "translation", ov, 3);
     for (size_t i = 0; i < n; i++) ov[3 * i] = ov[3 * i + 1] = ov[3 * i + 2] = (float)ex->loc_s[i * J + k];
-    rest_s[k] = ov[0];
-    if (n > 1 && varies(ov, n, 3)) chans[n_chans++] = (gl_chan){(int)k, "scale", add_f32(&g, ov, n, 3, false, TGT_NONE)};
+    c->rest_s[k] = ov[0];
+    channel(c, (int)k, "scale", ov, 3);
   }
-  float world_t[3], world_q[4], world_s;
-  {
-    double prev[4] = {0, 0, 0, 1};
-    float *ot = ov, *oq = ov + 3 * n, *os = oq + 4 * n;
-    for (size_t i = 0; i < n; i++) {
-      double t[3], R[9], s, q[4];
-      mf_export_root(ex, i, t, R, &s);
-      mf_export_quat(R, i ? prev : NULL, q);
-      memcpy(prev, q, sizeof q);
-      f32v(ot + 3 * i, t, 3);
-      f32v(oq + 4 * i, q, 4);
-      os[3 * i] = os[3 * i + 1] = os[3 * i + 2] = (float)s;
-    }
-    memcpy(world_t, ot, sizeof world_t);
-    memcpy(world_q, oq, sizeof world_q);
-    world_s = os[0];
-    if (n > 1 && varies(ot, n, 3)) chans[n_chans++] = (gl_chan){node_world, "translation", add_f32(&g, ot, n, 3, false, TGT_NONE)};
-    if (n > 1 && varies(oq, n, 4)) chans[n_chans++] = (gl_chan){node_world, "rotation", add_f32(&g, oq, n, 4, false, TGT_NONE)};
-    if (n > 1 && varies(os, n, 3)) chans[n_chans++] = (gl_chan){node_world, "scale", add_f32(&g, os, n, 3, false, TGT_NONE)};
+  double prev[4] = {0, 0, 0, 1};
+  float *ot = ov, *oq = ov + 3 * n, *os = oq + 4 * n;
+  for (size_t i = 0; i < n; i++) {
+    double t[3], R[9], s, q[4];
+    mf_export_root(ex, i, t, R, &s);
+    mf_export_quat(R, i ? prev : NULL, q);
+    memcpy(prev, q, sizeof q);
+    f32v(ot + 3 * i, t, 3);
+    f32v(oq + 4 * i, q, 4);
+    os[3 * i] = os[3 * i + 1] = os[3 * i + 2] = (float)s;
   }
-  for (int k = 0; kp_on && k < 70; k++) {
-    if (kp_node[k] < 0) continue;
-    for (size_t i = 0; i < n; i++) memcpy(ov + 3 * i, kpv + (i * 70 + (size_t)k) * 3, 3 * sizeof(float));
-    if (n > 1 && varies(ov, n, 3)) chans[n_chans++] = (gl_chan){kp_node[k], "translation", add_f32(&g, ov, n, 3, false, TGT_NONE)};
+  memcpy(c->world_t, ot, sizeof c->world_t);
+  memcpy(c->world_q, oq, sizeof c->world_q);
+  c->world_s = os[0];
+  channel(c, c->node_world, "translation", ot, 3);
+  channel(c, c->node_world, "rotation", oq, 4);
+  channel(c, c->node_world, "scale", os, 3);
+  for (int k = 0; c->kp_on && k < 70; k++) {
+    if (c->kp_node[k] < 0) continue;
+    for (size_t i = 0; i < n; i++) memcpy(ov + 3 * i, c->kpv + (i * 70 + (size_t)k) * 3, 3 * sizeof(float));
+    channel(c, c->kp_node[k], "translation", ov, 3);
   }
-  bool weights_anim = false;
-  if (n_targets) {
-    for (size_t i = 0; i < n; i++) f32v(ov + 72 * i, src->expr_params + 72 * ex->frames[i], 72);
+  if (c->n_targets) {
+    for (size_t i = 0; i < n; i++) f32v(ov + 72 * i, c->src->expr_params + 72 * ex->frames[i], 72);
     if (n > 1 && varies(ov, n, 72)) {
       gl_acc aw = {.ctype = CT_F32, .count = 72 * n, .ncomp = 1};
-      aw.view = add_view(&g, ov, 72 * n * sizeof(float), TGT_NONE);
-      chans[n_chans++] = (gl_chan){node_mesh, "weights", add_acc(&g, aw)};
-      weights_anim = true;
+      aw.view = add_view(&c->g, ov, 72 * n * sizeof(float), TGT_NONE);
+      c->chans[c->n_chans++] = (gl_chan){c->node_mesh, "weights", add_acc(&c->g, aw)};
     }
   }
-  (void)weights_anim;
-  if (g.failed || g.bin.failed) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory building the glTF buffer");
-    goto done;
+}
+
+/* "name":..., "translation", "rotation" (and "scale" when not 1) of a node. */
+static void json_trs(mf_buf *j, const char *name, const float t[3], const float q[4], float s) {
+  double td[3] = {t[0], t[1], t[2]}, qd[4] = {q[0], q[1], q[2], q[3]}, sd[3] = {s, s, s};
+  mf_buf_printf(j, "{\"name\":");
+  mf_buf_json_str(j, name);
+  mf_buf_printf(j, ",\"translation\":");
+  json_floats(j, td, 3);
+  mf_buf_printf(j, ",\"rotation\":");
+  json_floats(j, qd, 4);
+  if (s != 1.0f) {
+    mf_buf_printf(j, ",\"scale\":");
+    json_floats(j, sd, 3);
   }
-  /* ---- JSON */
-  mf_buf_printf(&j, "{\"asset\":{\"version\":\"2.0\",\"generator\":\"mhrfit %s\",\"extras\":{\"source\":", MHRFIT_VERSION_STRING);
-  mf_buf_json_str(&j, src->path);
-  mf_buf_printf(&j, ",\"fps\":");
-  mf_buf_num(&j, ex->rep.fps);
-  mf_buf_printf(&j, ",\"world_up\":\"%s\",\"lod\":%d,\"units\":\"m\",\"frames\":[", mhrfit_up_name(ex->rep.up), rig->lod);
-  for (size_t i = 0; i < n; i++) {
-    if (i) mf_buf_put(&j, ",", 1);
-    mf_buf_json_str(&j, src->frame_names[ex->frames[i]]);
+}
+
+/* The asset, the scene and the nodes: joints, world, mesh, keypoints, cameras. */
+static void json_nodes(const gl_ctx *c, mf_buf *j) {
+  const mhrfit_exporter *ex = c->ex;
+  const mhrfit_rig *rig = c->rig;
+  mf_buf_printf(j, "{\"asset\":{\"version\":\"2.0\",\"generator\":\"mhrfit %s\",\"extras\":{\"source\":", MHRFIT_VERSION_STRING);
+  mf_buf_json_str(j, c->src->path);
+  mf_buf_printf(j, ",\"fps\":");
+  mf_buf_num(j, ex->rep.fps);
+  mf_buf_printf(j, ",\"world_up\":\"%s\",\"lod\":%d,\"units\":\"m\",\"frames\":[", mhrfit_up_name(ex->rep.up), rig->lod);
+  for (size_t i = 0; i < c->n; i++) {
+    if (i) mf_buf_put(j, ",", 1);
+    mf_buf_json_str(j, c->src->frame_names[ex->frames[i]]);
   }
-  mf_buf_printf(&j, "]}},\"scene\":0,\"scenes\":[{\"name\":\"mhrfit\",\"nodes\":[%d%s", node_world, V ? "," : "");
-  if (V) mf_buf_printf(&j, "%d", node_mesh);
-  if (kp_on && n_kp) mf_buf_printf(&j, ",%d", node_kp);
-  for (size_t c = 0; c < n_cams; c++) mf_buf_printf(&j, ",%d", node_cam0 + (int)c);
-  mf_buf_printf(&j, "]}],\"nodes\":[");
-  for (size_t k = 0; k < J; k++) {
-    mf_buf_printf(&j, "%s{\"name\":", k ? "," : "");
-    mf_buf_json_str(&j, rig->joint_names[k]);
-    double t[3] = {rest_t[k][0], rest_t[k][1], rest_t[k][2]}, q[4] = {rest_q[k][0], rest_q[k][1], rest_q[k][2], rest_q[k][3]};
-    mf_buf_printf(&j, ",\"translation\":");
-    json_floats(&j, t, 3);
-    mf_buf_printf(&j, ",\"rotation\":");
-    json_floats(&j, q, 4);
-    if (rest_s[k] != 1.0f) {
-      double s3[3] = {rest_s[k], rest_s[k], rest_s[k]};
-      mf_buf_printf(&j, ",\"scale\":");
-      json_floats(&j, s3, 3);
-    }
+  mf_buf_printf(j, "]}},\"scene\":0,\"scenes\":[{\"name\":\"mhrfit\",\"nodes\":[%d", c->node_world);
+  if (c->V) mf_buf_printf(j, ",%d", c->node_mesh);
+  if (c->kp_on && c->n_kp) mf_buf_printf(j, ",%d", c->node_kp);
+  for (size_t q = 0; q < c->n_cams; q++) mf_buf_printf(j, ",%d", c->node_cam0 + (int)q);
+  mf_buf_printf(j, "]}],\"nodes\":[");
+  for (size_t k = 0; k <= c->J; k++) { /* the joints, then the world node (parent of the roots) */
+    if (k) mf_buf_put(j, ",", 1);
+    if (k < c->J) json_trs(j, rig->joint_names[k], c->rest_t[k], c->rest_q[k], c->rest_s[k]);
+    else json_trs(j, "mhr_world", c->world_t, c->world_q, c->world_s);
     bool first = true;
-    for (size_t c = k + 1; c < J; c++)
-      if (rig->parents[c] == (int32_t)k) {
-        mf_buf_printf(&j, "%s%zu", first ? ",\"children\":[" : ",", c);
+    for (size_t q = k < c->J ? k + 1 : 0; q < c->J; q++)
+      if (k < c->J ? rig->parents[q] == (int32_t)k : rig->parents[q] < 0) {
+        mf_buf_printf(j, "%s%zu", first ? ",\"children\":[" : ",", q);
         first = false;
       }
-    mf_buf_printf(&j, "%s}", first ? "" : "]");
+    mf_buf_printf(j, "%s}", first ? "" : "]");
   }
-  {
-    double t[3] = {world_t[0], world_t[1], world_t[2]}, q[4] = {world_q[0], world_q[1], world_q[2], world_q[3]},
-           s3[3] = {world_s, world_s, world_s};
-    mf_buf_printf(&j, ",{\"name\":\"mhr_world\",\"translation\":");
-    json_floats(&j, t, 3);
-    mf_buf_printf(&j, ",\"rotation\":");
-    json_floats(&j, q, 4);
-    mf_buf_printf(&j, ",\"scale\":");
-    json_floats(&j, s3, 3);
-    mf_buf_printf(&j, ",\"children\":[");
-    bool first = true;
-    for (size_t k = 0; k < J; k++)
-      if (rig->parents[k] < 0) {
-        mf_buf_printf(&j, "%s%zu", first ? "" : ",", k);
-        first = false;
-      }
-    mf_buf_printf(&j, "]}");
-  }
-  mf_buf_printf(&j, ",{\"name\":\"mhr_body\",\"mesh\":0,\"skin\":0}");
-  if (kp_on) {
-    mf_buf_printf(&j, ",{\"name\":\"mhr_keypoints\",\"children\":[");
-    for (size_t q = 0; q < n_kp; q++) mf_buf_printf(&j, "%s%d", q ? "," : "", node_kp + 1 + (int)q);
-    mf_buf_printf(&j, "]}");
+  mf_buf_printf(j, ",{\"name\":\"mhr_body\",\"mesh\":0,\"skin\":0}");
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  if (c->kp_on) {
+    mf_buf_printf(j, ",{\"name\":\"mhr_keypoints\",\"children\":[");
+    for (size_t q = 0; q < c->n_kp; q++) mf_buf_printf(j, "%s%d", q ? "," : "", c->node_kp + 1 + (int)q);
+    mf_buf_printf(j, "]}");
     for (int k = 0; k < 70; k++) {
-      if (kp_node[k] < 0) continue;
-      double t[3] = {kpv[3 * (size_t)k], kpv[3 * (size_t)k + 1], kpv[3 * (size_t)k + 2]};
-      mf_buf_printf(&j, ",{\"name\":");
-      mf_buf_json_str(&j, mhr70 ? mhr70->names[k] : "keypoint");
-      mf_buf_printf(&j, ",\"translation\":");
-      json_floats(&j, t, 3);
-      mf_buf_put(&j, "}", 1);
+      if (c->kp_node[k] < 0) continue;
+      static const float q0[4] = {0, 0, 0, 1};
+      mf_buf_put(j, ",", 1);
+      json_trs(j, mhr70 ? mhr70->names[k] : "keypoint", c->kpv + 3 * (size_t)k, q0, 1);
+      mf_buf_put(j, "}", 1);
     }
   }
-  for (size_t c = 0; c < n_cams; c++) {
-    const mhrfit_camera *cam = &ex->calib->cams[c];
-    double C[3], M[9], q[4], t[3];
+  for (size_t q = 0; q < c->n_cams; q++) { /* at U C, C = -R^T t, rotation U R^T F */
+    const mhrfit_camera *cam = &ex->calib->cams[q];
+    double C[3], M[9], RtF[9], qd[4], td[3];
     for (int a = 0; a < 3; a++) C[a] = -(cam->R[a] * cam->t[0] + cam->R[3 + a] * cam->t[1] + cam->R[6 + a] * cam->t[2]);
-    double RtF[9];
     for (int r = 0; r < 3; r++)
       for (int cc = 0; cc < 3; cc++) RtF[3 * r + cc] = cam->R[3 * cc + r] * (cc == 0 ? 1 : -1);
     mf_mat3_mul(ex->U, RtF, M);
-    for (int a = 0; a < 3; a++) t[a] = ex->U[3 * a] * C[0] + ex->U[3 * a + 1] * C[1] + ex->U[3 * a + 2] * C[2];
-    mf_export_quat(M, NULL, q);
-    mf_buf_printf(&j, ",{\"name\":");
-    mf_buf_json_str(&j, cam->name);
-    mf_buf_printf(&j, ",\"camera\":%zu,\"translation\":", c);
-    json_floats(&j, t, 3);
-    mf_buf_printf(&j, ",\"rotation\":");
-    json_floats(&j, q, 4);
-    mf_buf_put(&j, "}", 1);
+    for (int a = 0; a < 3; a++) td[a] = ex->U[3 * a] * C[0] + ex->U[3 * a + 1] * C[1] + ex->U[3 * a + 2] * C[2];
+    mf_export_quat(M, NULL, qd);
+    float tf[3] = {(float)td[0], (float)td[1], (float)td[2]}, qf[4] = {(float)qd[0], (float)qd[1], (float)qd[2], (float)qd[3]};
+    mf_buf_put(j, ",", 1);
+    json_trs(j, cam->name, tf, qf, 1);
+    mf_buf_printf(j, ",\"camera\":%zu}", q);
   }
-  mf_buf_printf(&j, "]");
-  if (n_cams) {
-    mf_buf_printf(&j, ",\"cameras\":[");
-    for (size_t c = 0; c < n_cams; c++) {
-      const mhrfit_camera *cam = &ex->calib->cams[c];
+  mf_buf_printf(j, "]");
+}
+
+/* Cameras, material, mesh, skin and animation. */
+static void json_objects(const gl_ctx *c, mf_buf *j) {
+  const mhrfit_exporter *ex = c->ex;
+  if (c->n_cams) {
+    mf_buf_printf(j, ",\"cameras\":[");
+    for (size_t q = 0; q < c->n_cams; q++) {
+      const mhrfit_camera *cam = &ex->calib->cams[q];
       double fx = cam->K[0], fy = cam->K[4];
       double w = cam->width > 0 ? cam->width : 2 * cam->K[2], h = cam->height > 0 ? cam->height : 2 * cam->K[5];
       double yfov = 2 * atan(h / (2 * fy)), aspect = (w / fx) / (h / fy);
       if (!(yfov > 0 && yfov < 3.1) || !(aspect > 0) || !isfinite(aspect)) yfov = 0.8, aspect = 16.0 / 9;
-      mf_buf_printf(&j, "%s{\"name\":", c ? "," : "");
-      mf_buf_json_str(&j, cam->name);
-      mf_buf_printf(&j, ",\"type\":\"perspective\",\"perspective\":{\"yfov\":");
-      mf_buf_num(&j, yfov);
-      mf_buf_printf(&j, ",\"aspectRatio\":");
-      mf_buf_num(&j, aspect);
-      mf_buf_printf(&j, ",\"znear\":0.01}}");
+      mf_buf_printf(j, "%s{\"name\":", q ? "," : "");
+      mf_buf_json_str(j, cam->name);
+      mf_buf_printf(j, ",\"type\":\"perspective\",\"perspective\":{\"yfov\":");
+      mf_buf_num(j, yfov);
+      mf_buf_printf(j, ",\"aspectRatio\":");
+      mf_buf_num(j, aspect);
+      mf_buf_printf(j, ",\"znear\":0.01}}");
     }
-    mf_buf_put(&j, "]", 1);
+    mf_buf_put(j, "]", 1);
   }
-  if (V) {
-    mf_buf_printf(&j, ",\"materials\":[{\"name\":\"mhr_skin\",\"pbrMetallicRoughness\":{\"baseColorFactor\":[0.8,0.62,0.52,1],"
+  if (c->V) {
+    mf_buf_printf(j, ",\"materials\":[{\"name\":\"mhr_skin\",\"pbrMetallicRoughness\":{\"baseColorFactor\":[0.8,0.62,0.52,1],"
                   "\"metallicFactor\":0,\"roughnessFactor\":0.7}}]");
-    mf_buf_printf(&j, ",\"meshes\":[{\"name\":\"mhr_lod%d\",\"primitives\":[{\"attributes\":{\"POSITION\":%d,\"NORMAL\":%d",
-                  rig->lod, acc_pos, acc_nrm);
-    for (size_t s = 0; s < n_sets; s++) mf_buf_printf(&j, ",\"JOINTS_%zu\":%d,\"WEIGHTS_%zu\":%d", s, acc_j[s], s, acc_w[s]);
-    mf_buf_printf(&j, "}");
-    if (acc_idx >= 0) mf_buf_printf(&j, ",\"indices\":%d", acc_idx);
-    mf_buf_printf(&j, ",\"material\":0,\"mode\":4");
-    if (n_targets) {
-      mf_buf_printf(&j, ",\"targets\":[");
-      for (size_t e = 0; e < n_targets; e++) mf_buf_printf(&j, "%s{\"POSITION\":%d}", e ? "," : "", acc_tgt[e]);
-      mf_buf_put(&j, "]", 1);
+    mf_buf_printf(j, ",\"meshes\":[{\"name\":\"mhr_lod%d\",\"primitives\":[{\"attributes\":{\"POSITION\":%d,\"NORMAL\":%d",
+                  c->rig->lod, c->acc_pos, c->acc_nrm);
+    for (size_t s = 0; s < c->n_sets; s++) mf_buf_printf(j, ",\"JOINTS_%zu\":%d,\"WEIGHTS_%zu\":%d", s, c->acc_j[s], s, c->acc_w[s]);
+    mf_buf_printf(j, "}");
+    if (c->acc_idx >= 0) mf_buf_printf(j, ",\"indices\":%d", c->acc_idx);
+    mf_buf_printf(j, ",\"material\":0,\"mode\":4");
+    if (c->n_targets) {
+      mf_buf_printf(j, ",\"targets\":[");
+      for (size_t e = 0; e < c->n_targets; e++) mf_buf_printf(j, "%s{\"POSITION\":%d}", e ? "," : "", c->acc_tgt[e]);
+      mf_buf_put(j, "]", 1);
     }
-    mf_buf_printf(&j, "}]");
-    if (n_targets) {
+    mf_buf_printf(j, "}]");
+    if (c->n_targets) {
       double w0[72];
-      for (int e = 0; e < 72; e++) w0[e] = (float)src->expr_params[72 * ex->frames[0] + (size_t)e];
-      mf_buf_printf(&j, ",\"weights\":");
-      json_floats(&j, w0, 72);
-      mf_buf_printf(&j, ",\"extras\":{\"targetNames\":[");
-      for (int e = 0; e < 72; e++) mf_buf_printf(&j, "%s\"expression_%d\"", e ? "," : "", e);
-      mf_buf_printf(&j, "]}");
+      for (int e = 0; e < 72; e++) w0[e] = (float)c->src->expr_params[72 * ex->frames[0] + (size_t)e];
+      mf_buf_printf(j, ",\"weights\":");
+      json_floats(j, w0, 72);
+      mf_buf_printf(j, ",\"extras\":{\"targetNames\":[");
+      for (int e = 0; e < 72; e++) mf_buf_printf(j, "%s\"expression_%d\"", e ? "," : "", e);
+      mf_buf_printf(j, "]}");
     }
-    mf_buf_printf(&j, "}]");
+    mf_buf_printf(j, "}]");
   }
-  mf_buf_printf(&j, ",\"skins\":[{\"name\":\"mhr\",\"inverseBindMatrices\":%d,\"joints\":[", acc_ibm);
-  for (size_t k = 0; k < J; k++) mf_buf_printf(&j, "%s%zu", k ? "," : "", k);
-  mf_buf_printf(&j, "]}]");
-  if (n_chans) {
-    mf_buf_printf(&j, ",\"animations\":[{\"name\":\"mhrfit\",\"samplers\":[");
-    for (size_t c = 0; c < n_chans; c++)
-      mf_buf_printf(&j, "%s{\"input\":%d,\"output\":%d,\"interpolation\":\"LINEAR\"}", c ? "," : "", acc_time, chans[c].output);
-    mf_buf_printf(&j, "],\"channels\":[");
-    for (size_t c = 0; c < n_chans; c++)
-      mf_buf_printf(&j, "%s{\"sampler\":%zu,\"target\":{\"node\":%d,\"path\":\"%s\"}}", c ? "," : "", c, chans[c].node,
-                    chans[c].path);
-    mf_buf_printf(&j, "]}]");
+  mf_buf_printf(j, ",\"skins\":[{\"name\":\"mhr\",\"inverseBindMatrices\":%d,\"joints\":[", c->acc_ibm);
+  for (size_t k = 0; k < c->J; k++) mf_buf_printf(j, "%s%zu", k ? "," : "", k);
+  mf_buf_printf(j, "]}]");
+  if (c->n_chans) {
+    mf_buf_printf(j, ",\"animations\":[{\"name\":\"mhrfit\",\"samplers\":[");
+    for (size_t q = 0; q < c->n_chans; q++)
+      mf_buf_printf(j, "%s{\"input\":%d,\"output\":%d,\"interpolation\":\"LINEAR\"}", q ? "," : "", c->acc_time, c->chans[q].output);
+    mf_buf_printf(j, "],\"channels\":[");
+    for (size_t q = 0; q < c->n_chans; q++)
+      mf_buf_printf(j, "%s{\"sampler\":%zu,\"target\":{\"node\":%d,\"path\":\"%s\"}}", q ? "," : "", q, c->chans[q].node,
+                    c->chans[q].path);
+    mf_buf_printf(j, "]}]");
   }
-  mf_buf_put(&j, ",", 1);
-  json_accessors(&j, &g);
+}
+
+/* The GLB (to `path`, or into *mem), or the .gltf `path` with `<stem>.bin` beside it. */
+static bool write_out(gl_ctx *c, mf_buf *j, bool glb, const char *path, unsigned char **mem, size_t *mem_len,
+                      mhrfit_error *err) {
+  gl *g = &c->g;
+  char *bin_path = NULL;
+  mf_buf_put(j, ",", 1);
+  json_accessors(j, g);
   static const unsigned char zeros[4] = {0};
-  if (g.bin.len % 4) mf_buf_put(&g.bin, zeros, 4 - g.bin.len % 4);
-  mf_buf_printf(&j, ",\"buffers\":[{\"byteLength\":%zu", g.bin.len);
+  if (g->bin.len % 4) mf_buf_put(&g->bin, zeros, 4 - g->bin.len % 4);
+  mf_buf_printf(j, ",\"buffers\":[{\"byteLength\":%zu", g->bin.len);
   if (!glb) {
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    size_t bl = strlen(base);
-    const char *dot = strrchr(base, '.');
-    size_t stem = dot && dot != base ? (size_t)(dot - base) : bl;
-    size_t dl = (size_t)(base - path);
-    bin_path = malloc(dl + stem + 5);
-    if (!bin_path) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-      goto done;
-    }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base), dl = (size_t)(base - path);
+    if (!(bin_path = malloc(dl + stem + 5))) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     memcpy(bin_path, path, dl + stem);
     strcpy(bin_path + dl + stem, ".bin");
-    mf_buf_printf(&j, ",\"uri\":\"");
-    uri_name(&j, bin_path + dl);
-    mf_buf_put(&j, "\"", 1);
+    mf_buf_printf(j, ",\"uri\":\"");
+    uri_name(j, bin_path + dl);
+    mf_buf_put(j, "\"", 1);
   }
-  mf_buf_printf(&j, "}]}");
-  if (j.failed || g.bin.failed) {
+  mf_buf_printf(j, "}]}");
+  bool ok = false;
+  if (j->failed || g->bin.failed) {
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory building the glTF JSON");
-    goto done;
-  }
-  if (glb) {
-    while (j.len % 4) mf_buf_put(&j, " ", 1);
-    uint32_t hdr[5] = {0x46546C67u, 2u, (uint32_t)(12 + 8 + j.len + 8 + g.bin.len), (uint32_t)j.len, 0x4E4F534Au};
-    uint32_t bhdr[2] = {(uint32_t)g.bin.len, 0x004E4942u};
-    if (12 + 8 + (uint64_t)j.len + 8 + g.bin.len > UINT32_MAX) {
+  } else if (glb) {
+    while (j->len % 4) mf_buf_put(j, " ", 1);
+    uint32_t hdr[5] = {0x46546C67u, 2u, (uint32_t)(12 + 8 + j->len + 8 + g->bin.len), (uint32_t)j->len, 0x4E4F534Au};
+    uint32_t bhdr[2] = {(uint32_t)g->bin.len, 0x004E4942u};
+    mf_piece pieces[4] = {{hdr, sizeof hdr}, {j->data, j->len}, {bhdr, sizeof bhdr}, {g->bin.data, g->bin.len}};
+    size_t total = sizeof hdr + j->len + sizeof bhdr + g->bin.len;
+    if ((uint64_t)total > UINT32_MAX) {
       MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: the GLB would exceed 4 GiB", path ? path : "GLB");
-      goto done;
-    }
-    mf_piece pieces[4] = {{hdr, sizeof hdr}, {j.data, j.len}, {bhdr, sizeof bhdr}, {g.bin.data, g.bin.len}};
-    size_t total = sizeof hdr + j.len + sizeof bhdr + g.bin.len;
-    if (path) {
-      if (!mf_write_pieces_atomic(path, pieces, 4, MF_WRITE_SYNC, NULL, err)) goto done;
-      ex->rep.n_files = 1;
+    } else if (path) {
+      ok = mf_write_pieces_atomic(path, pieces, 4, MF_WRITE_SYNC, NULL, err);
+      c->ex->rep.n_files = ok;
+    } else if (!(*mem = malloc(total))) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     } else {
-      unsigned char *m = malloc(total);
-      if (!m) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-        goto done;
-      }
       size_t off = 0;
-      for (int p = 0; p < 4; p++) memcpy(m + off, pieces[p].data, pieces[p].len), off += pieces[p].len;
-      *mem = m, *mem_len = total;
+      for (int p = 0; p < 4; p++) memcpy(*mem + off, pieces[p].data, pieces[p].len), off += pieces[p].len;
+      *mem_len = total;
+      ok = true;
     }
-    ex->rep.bytes = total;
+    c->ex->rep.bytes = total;
   } else {
-    mf_piece pb = {g.bin.data, g.bin.len}, pj = {j.data, j.len};
-    if (!mf_write_pieces_atomic(bin_path, &pb, 1, MF_WRITE_SYNC, NULL, err)) goto done;
-    bin_written = true;
-    if (!mf_write_pieces_atomic(path, &pj, 1, MF_WRITE_SYNC, NULL, err)) goto done;
-    ex->rep.n_files = 2;
-    ex->rep.bytes = g.bin.len + j.len;
+    mf_piece pb = {g->bin.data, g->bin.len}, pj = {j->data, j->len};
+    ok = mf_write_pieces_atomic(bin_path, &pb, 1, MF_WRITE_SYNC, NULL, err);
+    if (ok && !mf_write_pieces_atomic(path, &pj, 1, MF_WRITE_SYNC, NULL, err)) {
+      unlink(bin_path); /* nothing partial: the .bin goes with its .gltf */
+      ok = false;
+    }
+    c->ex->rep.n_files = ok ? 2 : 0;
+    c->ex->rep.bytes = g->bin.len + j->len;
   }
-  ok = true;
-done:
-  if (!ok && bin_written) unlink(bin_path);
   free(bin_path);
-  free(fb);
-  free(db);
-  free(jb);
-  free(chans);
-  free(g.views);
-  free(g.accs);
-  mf_buf_free(&g.bin);
+  return ok;
+}
+
+bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned char **mem, size_t *mem_len,
+                    mhrfit_error *err) {
+  if (!measure_correctives(ex, err)) return false;
+  const mhrfit_rig *rig = ex->rig;
+  gl_ctx c = {.ex = ex, .rig = rig, .src = ex->src, .J = rig->n_joints, .V = rig->n_vertices, .NF = rig->n_faces,
+              .n = ex->n, .acc_pos = -1, .acc_nrm = -1, .acc_idx = -1, .acc_j = {-1, -1}, .acc_w = {-1, -1}, .acc_time = -1};
+  const size_t J = c.J, V = c.V, n = c.n, big = 16 * (V > J ? V : J);
+  c.node_world = (int)J, c.node_mesh = (int)J + 1, c.node_kp = (int)J + 2;
+  /* float scratch: per-vertex and per-joint arrays (big), then keypoints (n x 70 x 3), times and
+   * the animation outputs (up to 72 n for the morph weights) */
+  c.fb = mf_malloc_array(big + 3 * n * 70 + n + 8 + 72 * n + 16, sizeof(float), err);
+  c.db = mf_malloc_array(6 * V + 1, sizeof(double), err);
+  c.jb = mf_malloc_array(V + 1, 12, err);
+  c.chans = mf_malloc_array(3 * J + 3 + 70 + 1, sizeof *c.chans, err);
+  c.rest_t = mf_malloc_array(J, sizeof *c.rest_t, err);
+  c.rest_q = mf_malloc_array(J, sizeof *c.rest_q, err);
+  c.rest_s = mf_malloc_array(J, sizeof *c.rest_s, err);
+  mf_buf j = {0};
+  bool ok = c.fb && c.db && c.jb && c.chans && c.rest_t && c.rest_q && c.rest_s && build_mesh(&c, err);
+  if (ok) {
+    c.kpv = c.fb + big;
+    build_targets(&c);
+    ex->rep.expressions = c.n_targets > 0;
+    build_keypoints(&c);
+    c.node_cam0 = c.node_kp + (c.kp_on ? 1 + (int)c.n_kp : 0);
+    c.n_cams = ex->calib ? ex->calib->n_cams : 0;
+    ex->rep.n_cameras = c.n_cams;
+    build_animation(&c);
+    if (c.g.failed || c.g.bin.failed) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory building the glTF buffer");
+  }
+  if (ok) {
+    json_nodes(&c, &j);
+    json_objects(&c, &j);
+    ok = write_out(&c, &j, glb, path, mem, mem_len, err);
+  }
+  free(c.fb), free(c.db), free(c.jb), free(c.chans), free(c.rest_t), free(c.rest_q), free(c.rest_s);
+  free(c.g.views), free(c.g.accs);
+  mf_buf_free(&c.g.bin);
   mf_buf_free(&j);
   return ok;
 }
