@@ -22,10 +22,10 @@
  *
  * **Frame status.** A frame is *good* (`ok`, `recovered_*`, or a SAM 3D Body output), *bad*
  * (`bad_loss`: fitted, but classified bad) or *failed* (any other status: no parameters). Failed
- * frames are never exported; bad ones only with `keep_bad`. A frame left out is: omitted from
- * the glTF keyframes (viewers interpolate across it), held in BVH (the previous exported pose is
- * repeated, or the next one before the first), empty cells in TRC, and not written by the
- * per-frame export. A frame to export whose parameters, identity or similarity are not finite
+ * frames are never exported; bad ones only with `keep_bad`. Animations start at the first
+ * exported frame and end at the last; a frame left out between them is: omitted from the glTF
+ * keyframes (viewers interpolate across it), held in BVH (the previous exported pose is
+ * repeated), empty cells in TRC, and not written by the per-frame export. A frame to export whose parameters, identity or similarity are not finite
  * fails the export (MHRFIT_ERR_NUMERIC naming the file, frame and key) before anything is written.
  */
 #ifndef MHRFIT_EXPORT_H
