@@ -163,5 +163,6 @@ int mf_cmd_rig(int argc, char **argv);
 int mf_cmd_fit(int argc, char **argv);
 int mf_cmd_run(int argc, char **argv);
 int mf_cmd_smooth(int argc, char **argv);
+int mf_cmd_export(int argc, char **argv);
 
 #endif

@@ -7,14 +7,40 @@
 #include "cli/cli.h"
 #include "common/file.h"
 #include "mhrfit/calib.h"
+#include "mhrfit/export.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
 
+/* --up for the TRC: parsed, and with auto the markers of the detection present in the subset; -1
+ * when fine, else the usage exit code. */
+static int check_up(const char *name, const mhrfit_layout *layout, const size_t *idx, size_t K, mhrfit_up_axis *up,
+                    long up_idx[5]) {
+  mhrfit_error err = {0};
+  if (!mhrfit_up_parse(name, up, &err)) return mf_usage_error("triangulate", "--up: %s", err.message);
+  const char *sub_names[128];
+  for (size_t k = 0; k < K && k < 128; k++) sub_names[k] = layout->names[idx[k]];
+  if (*up == MHRFIT_UP_AUTO && !mhrfit_up_markers(sub_names, K, up_idx))
+    return mf_usage_error("triangulate", "--up auto needs both hips and the neck or both shoulders in --subset; give "
+                          "the world's up axis with --up");
+  return -1;
+}
+
+/* The TRC: the world's up axis (detected with auto) as TRC's Y, or world axes unchanged. */
+static bool write_trc(const char *path, const char *const *names, size_t K, const double *points, size_t F, double rate,
+                      bool world_axes, mhrfit_up_axis *up, const long up_idx[5], mhrfit_error *err) {
+  double U[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  if (!world_axes) {
+    if (*up == MHRFIT_UP_AUTO && !mhrfit_up_detect(points, F, K, up_idx, up, NULL, NULL, err)) return false;
+    mhrfit_up_rotation(*up, U);
+  }
+  return mhrfit_trc_write_axes(path, names, K, points, F, rate, U, 1, "m", err);
+}
+
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
-  const char *trc = NULL;
+  const char *trc = NULL, *up_name = "auto";
   mf_strlist cams = {0}, cam_dirs = {0};
   long person = 0;
   double rate = 30;
@@ -32,7 +58,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
       {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
       {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
-      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (Y-up, Pose2Sim axes)", NULL},
+      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (the world's up axis as TRC's Y, see --up)", NULL},
+      {"up", MF_OPT_STRING, &up_name, "AXIS",
+       "--trc: the world's up axis: auto (from the hips and the neck or shoulders) | x | y | z | -x | -y | -z (default auto)", NULL},
       {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
       {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
@@ -81,6 +109,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
     rc = mf_usage_error("triangulate", "--subset: %s", err.message);
     goto done;
   }
+  mhrfit_up_axis up = MHRFIT_UP_AUTO;
+  long up_idx[5];
+  if (trc && !world_axes && (rc = check_up(up_name, layout, idx, K, &up, up_idx)) >= 0) goto done;
   if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
   rc = MF_EXIT_FAILURE;
   const mhrfit_tri_options o = tc.o;
@@ -129,7 +160,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
   for (size_t i = 0; i < F * K; i++)
     if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
   if (!mhrfit_tri_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
-  if (trc && !mhrfit_trc_write(trc, names, K, ar->points, F, rate, world_axes, &err)) goto fail;
+  const bool detect = up == MHRFIT_UP_AUTO;
+  if (trc && !write_trc(trc, names, K, ar->points, F, rate, world_axes, &up, up_idx, &err)) goto fail;
   if (!quiet) {
     printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,
            method);
@@ -137,6 +169,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
            counts[3], counts[4]);
     for (size_t v = 0; v < V; v++)
       printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ar->mean_px[v]);
+    if (trc && !world_axes)
+      printf("TRC: the world's up axis %s%s is TRC's Y\n", mhrfit_up_name(up), detect ? " (detected from the body)" : "");
     printf("wrote %s%s%s\n", out, trc ? " and " : "", trc ? trc : "");
   }
   rc = MF_EXIT_OK;
