@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
       iters = dl = rms = 0;
       double t0 = bench_now();
       for (int f = 0; f < F; f++) {
-        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL};
+        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL, NULL, NULL};
         mhrfit_fit_result r;
         if (!mhrfit_fitter_process(fit, &fr, &r, &err)) {
           fprintf(stderr, "frame %d: %s\n", f, err.message);
