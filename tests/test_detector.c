@@ -1,0 +1,152 @@
+/* MHR from a 2-D detector without SAM 3D Body views, on real recordings: Pose2Sim's balancing
+ * trial (real OpenPose BODY_25B, 4 cameras, 100 frames) triangulated and fitted with the body25b
+ * map; the built-in maps; user maps and their errors. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "mhrfit/calib.h"
+#include "mhrfit/detector.h"
+#include "mhrfit/layout.h"
+#include "mhrfit/observations.h"
+#include "mhrfit/triangulate.h"
+
+#define TRIAL "pose2sim_a948c20/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial/"
+#define NF 100
+#define NK 25
+#define NV 4
+
+static mhrfit_rig *rig;
+
+static void load_rig(void) {
+  if (rig) return;
+  mhrfit_error err = {0};
+  rig = mhrfit_rig_load_flags(th_env_or("MHRFIT_ASSETS", "../shared/mhr"), -1, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES,
+                              &err);
+  if (!rig) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(rig);
+}
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+static double median(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_d);
+  return n == 0 ? NAN : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct seq_out {
+  double params[NF][204];
+  double kp[NF][NK * 3];
+  int ok[NF];
+  int n_cb;
+} seq_out;
+
+static bool on_frame(void *user, size_t f, const mhrfit_fit_result *res, const mhrfit_error *ferr) {
+  seq_out *o = user;
+  o->n_cb++;
+  if (!res) {
+    fprintf(stderr, "frame %zu failed: %s\n", f, ferr->message);
+    return true;
+  }
+  o->ok[f] = res->status == MHRFIT_FIT_OK;
+  if (!o->ok[f]) fprintf(stderr, "frame %zu: bad loss %g (data %g)\n", f, res->best_loss, res->best_data_loss);
+  memcpy(o->params[f], res->model_params, sizeof o->params[f]);
+  memcpy(o->kp[f], res->keypoints, sizeof o->kp[f]);
+  return true;
+}
+
+static void test_balancing_trial(void) {
+  load_rig();
+  mhrfit_error err = {0};
+  mhrfit_calib *all = mhrfit_calib_load(TESTDATA("pose2sim_a948c20/S00_Calibration/Calib_qualisys.toml"), NULL, &err);
+  REQUIRE(all);
+  const char *cams[NV] = {"cam_01", "cam_02", "cam_03", "cam_04"};
+  const char *dirs[NV] = {"cam01_json", "cam02_json", "cam03_json", "cam04_json"};
+  mhrfit_calib *cal = mhrfit_calib_select(all, cams, NV, &err);
+  REQUIRE(cal);
+  mhrfit_obs_options oo = {.format = "openpose", .n_kp = NK, .cam_dirs = dirs};
+  mhrfit_observations *obs = mhrfit_observations_load(TESTDATA(TRIAL "pose-associated"), cams, NV, &oo, &err);
+  REQUIRE(obs && obs->n_frames == NF);
+  const mhrfit_layout *layout = mhrfit_layout_get("body25b", &err);
+  size_t idx[NK];
+  for (size_t k = 0; k < NK; k++) idx[k] = k;
+  mhrfit_tri_archive *tri = mhrfit_triangulate_observations(cal->cams, cams, obs, idx, layout->names, NK, NULL, &err);
+  REQUIRE(tri);
+  static double w[NF * NK];
+  for (size_t i = 0; i < NF * NK; i++) {
+    int n = 0;
+    for (int v = 0; v < NV; v++) n += tri->inliers[i * NV + v];
+    w[i] = n / (double)NV;
+  }
+  mhrfit_detmap *map = mhrfit_detmap_new(rig, "body25b", &err);
+  REQUIRE(map);
+  mhrfit_detfit *d = mhrfit_detfit_new(rig, map, NULL, &err);
+  if (!d) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(d);
+  static seq_out out;
+  bool ok = mhrfit_detfit_sequence(d, NF, tri->points, w, on_frame, &out, &err);
+  if (!ok) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(ok);
+  const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
+  printf("calibration: %zu segments, rms %.1f -> %.1f mm; %d frames, marker rms %.1f -> %.1f mm; %.2f s\n",
+         c->n_segments, 1e3 * c->segment_rms_before_m, 1e3 * c->segment_rms_after_m, c->n_calib_frames,
+         1e3 * c->marker_rms_before_m, 1e3 * c->marker_rms_after_m, c->seconds);
+  CHECK(out.n_cb == NF);
+  int n_ok = 0;
+  for (int f = 0; f < NF; f++) n_ok += out.ok[f];
+  printf("frames ok: %d of %d\n", n_ok, NF);
+  CHECK(n_ok == NF);
+  /* fitted keypoints vs triangulated */
+  static double dist[NF * NK], rp_fit[NF * NK * NV], rp_tri[NF * NK * NV];
+  size_t nd = 0, nr = 0;
+  for (int f = 0; f < NF; f++)
+    for (int k = 0; k < NK; k++) {
+      const double *g = tri->points + 3 * (f * NK + k), *p = out.kp[f] + 3 * k;
+      if (!out.ok[f] || !isfinite(g[0]) || !isfinite(p[0])) continue;
+      dist[nd++] = sqrt(pow(g[0] - p[0], 2) + pow(g[1] - p[1], 2) + pow(g[2] - p[2], 2));
+      for (int v = 0; v < NV; v++) {
+        size_t o = ((size_t)(f * NK + k)) * NV + v;
+        if (!(obs->conf[o] > 0)) continue;
+        double a[2], b[2];
+        if (!mhrfit_camera_project(&cal->cams[v], p, a, NULL) || !mhrfit_camera_project(&cal->cams[v], g, b, NULL))
+          continue;
+        rp_fit[nr] = hypot(a[0] - obs->uv[2 * o], a[1] - obs->uv[2 * o + 1]);
+        rp_tri[nr++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
+      }
+    }
+  double md = median(dist, nd), mf = median(rp_fit, nr), mt = median(rp_tri, nr);
+  printf("median distance to triangulated: %.1f mm (%zu points); reprojection median fit %.2f px vs triangulated %.2f px\n",
+         1e3 * md, nd, mf, mt);
+  CHECK(md <= 0.020);
+  CHECK(mf <= 1.25 * mt);
+  /* no elbow or knee beyond the .model limits; proportions constant */
+  static const int bends[4] = {36, 46, 53, 62};
+  int n_lim = 0;
+  for (size_t i = 0; i < rig->n_limits; i++)
+    for (int b = 0; b < 4; b++) {
+      if (rig->limits[i].param != bends[b]) continue;
+      n_lim++;
+      for (int f = 0; f < NF; f++) {
+        double x = out.params[f][bends[b]];
+        CHECK(x >= rig->limits[i].min - 1e-9 && x <= rig->limits[i].max + 1e-9);
+      }
+    }
+  CHECK(n_lim == 4);
+  for (int f = 1; f < NF; f++)
+    for (int i = 130; i < 204; i++) CHECK(out.params[f][i] == out.params[0][i]);
+  mhrfit_detfit_free(d);
+  mhrfit_detmap_free(map);
+  mhrfit_tri_archive_free(tri);
+  mhrfit_observations_free(obs);
+  mhrfit_calib_free(cal);
+  mhrfit_calib_free(all);
+}
+
+int main(void) {
+  RUN(test_balancing_trial);
+  mhrfit_rig_free(rig);
+  return test_report();
+}
