@@ -5,9 +5,13 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mhrfit/calib.h"
+#include "mhrfit/demo.h"
 #include "mhrfit/detector.h"
+#include "mhrfit/fit_io.h"
+#include "mhrfit/npy.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/triangulate.h"
@@ -117,6 +121,16 @@ static void test_balancing_trial(void) {
         rp_tri[nr++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
       }
     }
+  if (getenv("MHRFIT_TEST_VERBOSE"))
+    for (int k = 0; k < NK; k++) {
+      double v[NF];
+      size_t n = 0;
+      for (int f = 0; f < NF; f++) {
+        const double *g = tri->points + 3 * (f * NK + k), *p = out.kp[f] + 3 * k;
+        if (isfinite(g[0]) && isfinite(p[0])) v[n++] = sqrt(pow(g[0] - p[0], 2) + pow(g[1] - p[1], 2) + pow(g[2] - p[2], 2));
+      }
+      printf("  %-10s median %.1f mm\n", layout->names[k], 1e3 * median(v, n));
+    }
   double md = median(dist, nd), mf = median(rp_fit, nr), mt = median(rp_tri, nr);
   printf("median distance to triangulated: %.1f mm (%zu points); reprojection median fit %.2f px vs triangulated %.2f px\n",
          1e3 * md, nd, mf, mt);
@@ -145,8 +159,153 @@ static void test_balancing_trial(void) {
   mhrfit_calib_free(all);
 }
 
+/* Mean over frames of the mean distance (m) of the 49 joint keypoints of MHR70 to the truth. */
+#define DF 36 /* demo frames */
+#define DV 4
+static int mpjpe_part; /* 0 all 49, 1 body 9, 2 fingers 40 */
+static double mpjpe49(double (*kp)[210], const int *ok, const float *truth) {
+  const int *tab = mhrfit_mhr70_joint_table();
+  double sum = 0;
+  int nf = 0;
+  for (int f = 0; f < DF; f++) {
+    if (!ok[f]) continue;
+    double s = 0;
+    int n = 0;
+    for (int k = 0; k < 70; k++) {
+      if (tab[k] == -1) continue;
+      bool finger = k >= 21 && k <= 61 && k != 41;
+      if ((mpjpe_part == 1 && finger) || (mpjpe_part == 2 && !finger)) continue;
+      const double *p = kp[f] + 3 * k;
+      const float *g = truth + 3 * (70 * f + k);
+      s += sqrt(pow(p[0] - g[0], 2) + pow(p[1] - g[1], 2) + pow(p[2] - g[2], 2));
+      n++;
+    }
+    sum += s / n;
+    nf++;
+  }
+  return nf ? sum / nf : INFINITY;
+}
+
+typedef struct demo_out {
+  double kp[DF][210];
+  int ok[DF];
+} demo_out;
+
+static bool on_demo_frame(void *user, size_t f, const mhrfit_fit_result *res, const mhrfit_error *ferr) {
+  demo_out *o = user;
+  (void)ferr;
+  o->ok[f] = res && res->status == MHRFIT_FIT_OK;
+  if (res) memcpy(o->kp[f], res->keypoints, sizeof o->kp[f]);
+  return true;
+}
+
+/* The demo capture fitted from its 2-D keypoints alone (mhr70 map, no views) against the fit
+ * initialised from the SAM 3D Body views: MPJPE of the 49 joint keypoints within 1.5x. */
+static void test_demo_capture(void) {
+  load_rig();
+  char dir[64] = "/tmp/mhrfit_detdemoXXXXXX", path[256];
+  REQUIRE(mkdtemp(dir));
+  mhrfit_demo_options o;
+  mhrfit_demo_options_init(&o);
+  o.assets = th_env_or("MHRFIT_ASSETS", "../shared/mhr");
+  o.n_frames = DF;
+  o.n_cams = DV;
+  o.seed = 3;
+  mhrfit_error err = {0};
+  mhrfit_demo_summary sum;
+  REQUIRE(mhrfit_demo_write(dir, &o, &sum, &err));
+  snprintf(path, sizeof path, "%s/ground_truth.npz", dir);
+  mhrfit_value *gt = mhrfit_npz_load(path, NULL, &err);
+  REQUIRE(gt);
+  const mhrfit_value *tk = mhrfit_value_dict_get(gt, "keypoints_3d");
+  REQUIRE(tk && tk->kind == MHRFIT_V_ARRAY && tk->u.array->dtype == MHRFIT_DT_F32);
+  const float *truth = tk->u.array->data;
+  snprintf(path, sizeof path, "%s/calibration.toml", dir);
+  mhrfit_calib *cal = mhrfit_calib_load(path, NULL, &err);
+  REQUIRE(cal && cal->n_cams == DV);
+  const char *cams[DV] = {"cam_0", "cam_1", "cam_2", "cam_3"};
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
+  size_t idx[70];
+  for (size_t k = 0; k < 70; k++) idx[k] = k;
+  static double pts[DF * 210], w[DF * 70];
+  static mhrfit_tri_archive *tris[DF];
+  for (int f = 0; f < DF; f++) { /* stage-1 files: person 1 is the subject (a decoy comes first) */
+    snprintf(path, sizeof path, "%s/%06d", dir, f);
+    mhrfit_obs_options oo = {.format = "stage1", .n_kp = 70, .person = 1, .allow_missing_views = true};
+    mhrfit_observations *obs = mhrfit_observations_load(path, cams, DV, &oo, &err);
+    REQUIRE(obs);
+    tris[f] = mhrfit_triangulate_observations(cal->cams, cams, obs, idx, mhr70->names, 70, NULL, &err);
+    REQUIRE(tris[f]);
+    memcpy(pts + 210 * f, tris[f]->points, 210 * sizeof(double));
+    for (int k = 0; k < 70; k++) {
+      int n = 0;
+      for (int v = 0; v < DV; v++) n += tris[f]->inliers[k * DV + v];
+      w[70 * f + k] = n / (double)DV;
+    }
+    mhrfit_observations_free(obs);
+  }
+  /* view-free */
+  static demo_out free_fit, view_fit;
+  mhrfit_detmap *map = mhrfit_detmap_new(rig, "mhr70", &err);
+  REQUIRE(map);
+  mhrfit_detfit *d = mhrfit_detfit_new(rig, map, NULL, &err);
+  REQUIRE(d);
+  REQUIRE(mhrfit_detfit_sequence(d, DF, pts, w, on_demo_frame, &free_fit, &err));
+  /* view-initialised, frames in order with the previous good frame as the prior */
+  mhrfit_fit_options fo;
+  mhrfit_fit_options_init(&fo);
+  fo.calibrate_markers_once = true;
+  mhrfit_fitter *fitter = mhrfit_fitter_new(rig, NULL, &fo, &err);
+  REQUIRE(fitter);
+  double prev[204];
+  bool have_prev = false;
+  int kp_index[70];
+  double inl[70];
+  for (int f = 0; f < DF; f++) {
+    snprintf(path, sizeof path, "%s/%06d", dir, f);
+    mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(path, cams, DV, 1, true, &err);
+    REQUIRE(vs);
+    mhrfit_fit_frame fr;
+    REQUIRE(mhrfit_fit_frame_from_tri(tris[f], 0, vs, kp_index, inl, &fr, &err));
+    fr.prev_model_params = have_prev ? prev : NULL;
+    mhrfit_fit_result res;
+    mhrfit_error ferr = {0};
+    if (mhrfit_fitter_process(fitter, &fr, &res, &ferr)) {
+      view_fit.ok[f] = res.status == MHRFIT_FIT_OK;
+      memcpy(view_fit.kp[f], res.keypoints, sizeof view_fit.kp[f]);
+      if (view_fit.ok[f]) memcpy(prev, res.model_params, sizeof prev), have_prev = true;
+    }
+    mhrfit_fit_viewset_free(vs);
+  }
+  int ok_free = 0, ok_view = 0, ok_tri = 0;
+  for (int f = 0; f < DF; f++) {
+    ok_free += free_fit.ok[f];
+    ok_view += view_fit.ok[f];
+    ok_tri += f != sum.one_view_frame;
+  }
+  double e_free = mpjpe49(free_fit.kp, free_fit.ok, truth), e_view = mpjpe49(view_fit.kp, view_fit.ok, truth);
+  printf("demo, %d frames: view-free fit %d ok, MPJPE(49) %.1f mm; view-initialised fit %d ok, %.1f mm\n", DF, ok_free,
+         1e3 * e_free, ok_view, 1e3 * e_view);
+  for (mpjpe_part = 1; mpjpe_part <= 2; mpjpe_part++)
+    printf("  %s: view-free %.1f mm, view-initialised %.1f mm\n", mpjpe_part == 1 ? "body joints" : "finger joints",
+           1e3 * mpjpe49(free_fit.kp, free_fit.ok, truth), 1e3 * mpjpe49(view_fit.kp, view_fit.ok, truth));
+  mpjpe_part = 0;
+  CHECK(ok_free >= ok_tri - 1);
+  CHECK(e_free <= 1.5 * e_view);
+  mhrfit_fitter_free(fitter);
+  mhrfit_detfit_free(d);
+  mhrfit_detmap_free(map);
+  for (int f = 0; f < DF; f++) mhrfit_tri_archive_free(tris[f]);
+  mhrfit_calib_free(cal);
+  mhrfit_value_free(gt);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0);
+}
+
 int main(void) {
   RUN(test_balancing_trial);
+  RUN(test_demo_capture);
   mhrfit_rig_free(rig);
   return test_report();
 }

@@ -41,10 +41,11 @@ static const chain chains[] = {
 #define N_CHAINS (sizeof chains / sizeof chains[0])
 
 /* Segments between MHR70 keypoints and the scale parameters that set their lengths. */
-static const int segments[][2] = {{5, 7},  {6, 8},  {7, 62}, {8, 41}, {9, 11}, {10, 12}, {11, 13},
-                                  {12, 14}, {5, 6}, {9, 10}, {5, 9},  {6, 10}, {17, 15}, {20, 18}};
+static const int segments[][2] = {{5, 7},   {6, 8},   {7, 62},  {8, 41},  {9, 11},  {10, 12}, {11, 13}, {12, 14},
+                                  {5, 6},   {9, 10},  {5, 9},   {6, 10},  {17, 15}, {20, 18}, {62, 49}, {62, 53},
+                                  {62, 61}, {41, 28}, {41, 32}, {41, 40}};
 #define N_SEGMENTS (sizeof segments / sizeof segments[0])
-static const int seg_scales[] = {139, 141, 142, 143, 146, 149, 150, 153};
+static const int seg_scales[] = {139, 141, 142, 143, 144, 145, 146, 149, 150, 153};
 #define N_SEG_SCALES (sizeof seg_scales / sizeof seg_scales[0])
 
 struct mhrfit_detfit {
@@ -77,8 +78,8 @@ void mhrfit_detfit_options_init(mhrfit_detfit_options *o) {
   o->calibrate_markers = true;
   o->calib_frames = 24;
   o->calib_rounds = 3;
-  o->offset_prior = 4.0;
-  o->max_offset_change_cm = 6.0;
+  o->offset_prior = 2.0;
+  o->max_offset_change_cm = 8.0;
   o->max_stale_frames = 40;
 }
 
