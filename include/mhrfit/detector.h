@@ -87,9 +87,11 @@
 
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
+#include "mhrfit/fit_io.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/rig.h"
+#include "mhrfit/triangulate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -234,13 +236,42 @@ typedef bool (*mhrfit_detfit_frame_cb)(void *user, size_t f, const mhrfit_fit_re
  * then every frame in order with the previous good frame (status ok, within `max_stale_frames`)
  * as its start and temporal prior. A frame that cannot be fitted is reported to `cb` and the
  * sequence goes on; only allocation failures, a failed calibration or `cb` returning false stop
- * it. `progress` is the number of frames done when not NULL.
+ * it.
  */
 bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
                             mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err);
 
+/**
+ * The targets of `map` from a triangulation archive, matched by name (the archive's
+ * `subset_names`; the archive may hold a subset of the map's keypoints, in any order): `points`
+ * F × n × 3 (NaN where the archive has no point) and `weights` F × n (the fraction of the
+ * archive's cameras that are inliers). Errors: MHRFIT_ERR_FORMAT naming a triangulated point that
+ * is not a keypoint of the map (another layout).
+ */
+bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, double *points,
+                                   double *weights, mhrfit_error *err);
+
+/**
+ * The library entry point of `mhrfit fit --layout` (and of a pipeline): the points of `tri`
+ * (mhrfit_detfit_points_from_tri()) fitted as a sequence (mhrfit_detfit_sequence()) into a new fit
+ * archive (fit_io.h) of F frames, n targets in the map's order, predicted keypoints the map's n
+ * (`pred_keypoints_3d` (F, n, 3)), one view column named "none", the mesh when `mesh`. Frames
+ * that cannot be fitted have status `optimization_failed` and their message. `map` must be the
+ * map `d` was created with. `progress` (may be NULL) is called after each frame as `cb` of
+ * mhrfit_detfit_sequence(). The caller owns the result. Errors as mhrfit_detfit_sequence() and
+ * mhrfit_detfit_points_from_tri().
+ */
+mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map, const mhrfit_tri_archive *tri,
+                                      bool mesh, mhrfit_detfit_frame_cb progress, void *user, mhrfit_error *err);
+
 /** The frame fitter in use (for mhrfit_fitter_geometry() of recovered or smoothed frames). */
 mhrfit_fitter *mhrfit_detfit_fitter(mhrfit_detfit *d);
+
+/** The rig of the fitter. */
+const mhrfit_rig *mhrfit_detfit_rig(const mhrfit_detfit *d);
+
+/** The per-frame fit options in use (optimize_hand_pose set from the map). */
+const mhrfit_fit_options *mhrfit_detfit_fit_options(const mhrfit_detfit *d);
 
 /** Frees a sequence fitter. NULL is allowed. */
 void mhrfit_detfit_free(mhrfit_detfit *d);

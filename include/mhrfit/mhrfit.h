@@ -8,7 +8,8 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h), fits of any 2-D
+ * detector's keypoints without views (detector.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -17,6 +18,7 @@
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/demo.h"
+#include "mhrfit/detector.h"
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"

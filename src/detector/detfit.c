@@ -95,6 +95,10 @@ void mhrfit_detfit_free(mhrfit_detfit *d) {
 
 mhrfit_fitter *mhrfit_detfit_fitter(mhrfit_detfit *d) { return d->fitter; }
 
+const mhrfit_rig *mhrfit_detfit_rig(const mhrfit_detfit *d) { return d->rig; }
+
+const mhrfit_fit_options *mhrfit_detfit_fit_options(const mhrfit_detfit *d) { return &d->o.fit; }
+
 const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detfit *d) { return &d->cal; }
 
 /* Rebuilds the keypoint map with the current offsets, and the frame fitter on it. */
@@ -134,11 +138,12 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
   size_t counts[3], n_anchor = 0;
   mhrfit_detmap_counts(map, counts);
   for (size_t k = 0; k < map->n; k++) n_anchor += map->rule[k].kind != MHRFIT_KP_UNUSED && map->rule[k].anchor;
-  if (counts[MHRFIT_KP_JOINT] + counts[MHRFIT_KP_MARKER] < 3 || n_anchor == 0) {
+  size_t min_pts = (size_t)(o->fit.min_valid_points < 3 ? 3 : o->fit.min_valid_points);
+  if (counts[MHRFIT_KP_JOINT] + counts[MHRFIT_KP_MARKER] < min_pts || n_anchor == 0) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
-                "keypoint map %s: %zu keypoints have an MHR counterpart and %zu are anchors; at least 3 and 1 are "
-                "needed (see the map table of detector.h, or give a user map)",
-                map->layout, counts[1] + counts[2], n_anchor);
+                "keypoint map %s: %zu keypoints have an MHR counterpart (min_valid_points is %zu) and %zu are anchors "
+                "(at least 1 needed): map more keypoints to MHR joints (a user map, see mhrfit fit --help)",
+                map->layout, counts[1] + counts[2], min_pts, n_anchor);
     return NULL;
   }
   mhrfit_detfit *d = mf_calloc_array(1, sizeof *d, err);
