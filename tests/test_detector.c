@@ -303,7 +303,101 @@ static void test_demo_capture(void) {
   CHECK(system(cmd) == 0);
 }
 
+/* Every built-in layout has a map; joint keypoints sit exactly on their joints and default
+ * markers on their MHR counterparts at rest. */
+static void test_builtin_maps(void) {
+  load_rig();
+  mhrfit_error err = {0};
+  static const struct { const char *name; size_t joints, markers; bool fingers; } want[] = {
+      {"mhr70", 49, 21, true},         {"coco17", 6, 11, false},      {"halpe26", 6, 20, false},
+      {"body25", 6, 19, false},        {"body25b", 6, 19, false},     {"mediapipe33", 6, 27, false},
+      {"mediapipe_hands21_left", 21, 0, true}, {"mediapipe_hands21_right", 21, 0, true}};
+  double m[204] = {0}, R[127 * 9], T[127 * 3], S[127];
+  mhrfit_fk_pose pose = {R, T, S};
+  REQUIRE(mhrfit_rig_fk(rig, m, &pose, NULL, &err));
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    mhrfit_detmap *map = mhrfit_detmap_new(rig, want[i].name, &err);
+    REQUIRE(map);
+    size_t c[3];
+    mhrfit_detmap_counts(map, c);
+    CHECK(c[MHRFIT_KP_JOINT] == want[i].joints && c[MHRFIT_KP_MARKER] == want[i].markers);
+    CHECK(mhrfit_detmap_has_fingers(map, rig) == want[i].fingers);
+    /* left/right symmetric: a keypoint and its mirror share kind and weight */
+    const mhrfit_layout *l = mhrfit_layout_get(want[i].name, &err);
+    for (size_t k = 0; k < map->n; k++) {
+      size_t j = mhrfit_layout_mirror(l, k);
+      CHECK(map->rule[k].kind == map->rule[j].kind && map->rule[k].weight == map->rule[j].weight);
+    }
+    mhrfit_kpmap *km = mhrfit_detmap_kpmap(map, rig, NULL, &err);
+    REQUIRE(km);
+    double kp[70 * 3];
+    mhrfit_kpmap_eval(km, &pose, kp);
+    for (size_t k = 0; k < map->n; k++) {
+      const mhrfit_kp_rule *u = &map->rule[k];
+      CHECK(u->kind != MHRFIT_KP_UNUSED && isfinite(kp[3 * k]));
+      if (u->kind == MHRFIT_KP_JOINT && u->joint >= 0)
+        for (int a = 0; a < 3; a++) CHECK(kp[3 * k + a] == T[3 * u->joint + a]);
+      if (u->kind == MHRFIT_KP_MARKER) /* within a head's size of its joint */
+        CHECK(sqrt(pow(kp[3 * k] - T[3 * u->joint], 2) + pow(kp[3 * k + 1] - T[3 * u->joint + 1], 2) +
+                   pow(kp[3 * k + 2] - T[3 * u->joint + 2], 2)) < 25.0);
+    }
+    mhrfit_kpmap_free(km);
+    mhrfit_detmap_free(map);
+  }
+  /* body25b hips are markers on the pelvis at the hip joints; the head top is c_head_null */
+  mhrfit_detmap *b = mhrfit_detmap_new(rig, "body25b", &err);
+  REQUIRE(b);
+  mhrfit_kpmap *km = mhrfit_detmap_kpmap(b, rig, NULL, &err);
+  double kp[25 * 3];
+  mhrfit_kpmap_eval(km, &pose, kp);
+  for (int a = 0; a < 3; a++) {
+    CHECK_NEAR(kp[3 * 11 + a], T[3 * 2 + a], 1e-9);   /* LHip at l_upleg */
+    CHECK_NEAR(kp[3 * 18 + a], T[3 * 126 + a], 1e-9); /* Head at c_head_null */
+  }
+  CHECK(b->rule[11].joint == 1 && b->rule[11].anchor);
+  mhrfit_kpmap_free(km);
+  mhrfit_detmap_free(b);
+  CHECK(!mhrfit_detmap_new(rig, "openpose", &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+}
+
+/* User maps: joint names, markers with offsets, null, and the errors (typo, unknown keypoint). */
+static void test_user_maps(void) {
+  load_rig();
+  mhrfit_error err = {0};
+  const char *names[5] = {"a", "b", "c", "d", "e"};
+  mhrfit_detmap *m = mhrfit_detmap_new_names(names, 5, &err);
+  REQUIRE(m);
+  const char *js = "{\"a\": \"l_upleg\", \"b\": {\"joint\": \"c_head\", \"offset\": [0, 0.05, 0.12], \"weight\": 0.3},"
+                   " \"c\": {\"joint\": \"r_upleg\", \"anchor\": true}, \"d\": null}";
+  REQUIRE(mhrfit_detmap_apply_json(m, rig, js, strlen(js), "map.json", &err));
+  CHECK(m->rule[0].kind == MHRFIT_KP_JOINT && m->rule[0].joint == 2 && m->rule[0].weight == 1.0);
+  CHECK(m->rule[1].kind == MHRFIT_KP_MARKER && m->rule[1].joint == 113 && m->rule[1].weight == 0.3);
+  CHECK_NEAR(m->rule[1].offset[1], 5.0, 1e-12);
+  CHECK_NEAR(m->rule[1].offset[2], 12.0, 1e-12);
+  CHECK(m->rule[2].anchor && m->rule[3].kind == MHRFIT_KP_UNUSED && m->rule[4].kind == MHRFIT_KP_UNUSED);
+  /* fewer mapped keypoints than min_valid_points: refused up front */
+  CHECK(!mhrfit_detfit_new(rig, m, NULL, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK_CONTAINS(err.message, "3 keypoints have an MHR counterpart (min_valid_points is 6)");
+  /* a typo in a joint name: the map is unchanged and the message names the key and close joints */
+  const char *typo = "{\"a\": \"l_uplegg\"}";
+  CHECK(!mhrfit_detmap_apply_json(m, rig, typo, strlen(typo), "map.json", &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "map.json: keypoint 'a': no MHR joint named 'l_uplegg' (closest: l_upleg");
+  CHECK(m->rule[0].joint == 2);
+  const char *unknown = "{\"LHip\": \"l_upleg\"}";
+  CHECK(!mhrfit_detmap_apply_json(m, rig, unknown, strlen(unknown), "map.json", &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+  CHECK_CONTAINS(err.message, "'LHip' is not a keypoint");
+  const char *bad[] = {"[1]", "{\"a\": 3}", "{\"a\": {\"offset\": [0,0,0]}}", "{\"a\": {\"joint\": \"root\", \"offset\": [0,0]}}",
+                       "{\"a\": {\"joint\": \"root\", \"weight\": -1}}", "{\"a\": {\"joint\": \"root\", \"colour\": 1}}", "{"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err = (mhrfit_error){0};
+    CHECK(!mhrfit_detmap_apply_json(m, rig, bad[i], strlen(bad[i]), "map.json", &err) && err.type == MHRFIT_ERR_FORMAT);
+  }
+  mhrfit_detmap_free(m);
+}
+
 int main(void) {
+  RUN(test_builtin_maps);
+  RUN(test_user_maps);
   RUN(test_balancing_trial);
   RUN(test_demo_capture);
   mhrfit_rig_free(rig);
