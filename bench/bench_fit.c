@@ -3,7 +3,9 @@
  * targets get 2 mm noise, and each frame has two views whose pose is the truth plus 0.15 rad noise
  * on every body dimension (a monocular estimate's error). LM cold start (no previous pose) and
  * warm start (the previous frame's fit as temporal prior) against the Adam baseline, all on the
- * same frames. Median of 5 runs.
+ * same frames; then the fit without views (detector.h, mhr70 map: limb-by-limb start when cold,
+ * the previous frame when warm) on the same targets, and its calibration pass over the sequence
+ * (proportions and marker offsets). Median of 5 runs.
  *   build/bench/bench_fit [ASSETS_DIR [TESTDATA_DIR]]   (default: $MHRFIT_ASSETS, $MHRFIT_TESTDATA) */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "mhrfit/detector.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
@@ -128,6 +131,58 @@ int main(int argc, char **argv) {
            iters / F, dl / F, 1e3 * rms / F);
     mhrfit_fitter_free(fit);
   }
+  /* without views: the same targets, the mhr70 detector map calibrated on the sequence */
+  mhrfit_detmap *dmap = mhrfit_detmap_new(rig, "mhr70", &err);
+  mhrfit_detfit *det = dmap ? mhrfit_detfit_new(rig, dmap, NULL, &err) : NULL;
+  if (!det) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  double calib_times[5];
+  for (int run = 0; run < 5; run++) {
+    double t0 = bench_now();
+    if (!mhrfit_detfit_calibrate(det, F, targets[0], NULL, &err)) {
+      fprintf(stderr, "calibration: %s\n", err.message);
+      return 1;
+    }
+    calib_times[run] = bench_now() - t0;
+  }
+  for (int warm = 0; warm < 2; warm++) {
+    double times[5], iters = 0, dl = 0, rms = 0;
+    for (int run = 0; run < 5; run++) {
+      double prev[204];
+      bool have_prev = false;
+      iters = dl = rms = 0;
+      double t0 = bench_now();
+      for (int f = 0; f < F; f++) {
+        mhrfit_fit_result r;
+        if (!mhrfit_detfit_frame(det, targets[f], NULL, warm && have_prev ? prev : NULL, &r, &err)) {
+          fprintf(stderr, "frame %d: %s\n", f, err.message);
+          return 1;
+        }
+        memcpy(prev, r.model_params, sizeof prev);
+        have_prev = true;
+        iters += r.n_iters;
+        dl += r.final_data_loss;
+        double s = 0, cm[210], q[3];
+        mhrfit_rig_fk(rig, gt[f], &pose, NULL, &err);
+        mhrfit_kpmap_eval(map, &pose, cm);
+        for (int k = 0; k < 70; k++) {
+          mhrfit_mhr_to_sam3d(cm + 3 * k, q);
+          q[2] += 3.0;
+          for (int a = 0; a < 3; a++) s += pow(r.keypoints[3 * k + a] - q[a], 2);
+        }
+        rms += sqrt(s / 70);
+      }
+      times[run] = (bench_now() - t0) / F;
+    }
+    printf("| lm, no views | %s | %.3f | %.1f | %.3g | %.2f |\n", warm ? "warm" : "cold (limb by limb)",
+           1e3 * bench_median(times, 5), iters / F, dl / F, 1e3 * rms / F);
+  }
+  printf("\nCalibration pass without views (proportions + marker offsets over the %d frames): %.1f ms per sequence\n",
+         F, 1e3 * bench_median(calib_times, 5));
+  mhrfit_detfit_free(det);
+  mhrfit_detmap_free(dmap);
   mhrfit_kpmap_free(map);
   mhrfit_value_free(d);
   mhrfit_rig_free(rig);
