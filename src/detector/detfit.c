@@ -396,6 +396,27 @@ static bool limb_start(mhrfit_detfit *d, const double *g, const double *w, doubl
 
 /* ---- frames -------------------------------------------------------------------------------- */
 
+/* The frame fit from start m (its pose also the temporal prior when `prior`), the sequence's
+ * scales and the map's weights and anchors. */
+static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *m, bool prior,
+                     const char *start_name, mhrfit_fit_result *res, mhrfit_error *err) {
+  mhrfit_fit_view view = {start_name, {0}, NULL, NULL, 0, INFINITY};
+  memcpy(view.model_params, m, sizeof view.model_params);
+  memcpy(view.model_params + SCALE_FIRST, d->scales, sizeof d->scales);
+  mhrfit_fit_frame fr = {0};
+  fr.n_points = d->n;
+  fr.kp_index = d->kp_index;
+  fr.targets = points;
+  fr.inlier_weight = w;
+  fr.n_views = 1;
+  fr.views = &view;
+  fr.prev_model_params = prior ? view.model_params : NULL;
+  fr.fixed_scales = d->scales;
+  fr.point_weight = d->pw;
+  fr.anchor = d->anchor;
+  return mhrfit_fitter_process(d->fitter, &fr, res, err);
+}
+
 bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *prev,
                          mhrfit_fit_result *res, mhrfit_error *err) {
   const double *w = weights ? weights : d->ones;
@@ -413,21 +434,7 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
       memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
     }
   }
-  mhrfit_fit_view view = {"rest pose", {0}, NULL, NULL, 0, INFINITY};
-  memcpy(view.model_params, m, sizeof view.model_params);
-  mhrfit_fit_frame fr = {0};
-  fr.n_points = d->n;
-  fr.kp_index = d->kp_index;
-  fr.targets = points;
-  fr.inlier_weight = w;
-  fr.n_views = 1;
-  fr.views = &view;
-  fr.prev_model_params = have_prev ? m : NULL;
-  fr.fixed_scales = d->scales;
-  fr.point_weight = d->pw;
-  fr.anchor = d->anchor;
-  if (have_prev) view.name = "previous frame";
-  return mhrfit_fitter_process(d->fitter, &fr, res, err);
+  return fit_from(d, points, w, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err);
 }
 
 /* ---- calibration --------------------------------------------------------------------------- */
@@ -563,22 +570,7 @@ static double fit_calib_frames(mhrfit_detfit *d, const size_t *frames, size_t nc
     /* the frame's own start (no temporal prior between calibration frames) */
     bool ok;
     if (have[i]) {
-      double m[NP];
-      memcpy(m, poses + NP * i, sizeof m);
-      memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
-      mhrfit_fit_view view = {"calibration", {0}, NULL, NULL, 0, INFINITY};
-      memcpy(view.model_params, m, sizeof m);
-      mhrfit_fit_frame fr = {0};
-      fr.n_points = d->n;
-      fr.kp_index = d->kp_index;
-      fr.targets = g;
-      fr.inlier_weight = w;
-      fr.n_views = 1;
-      fr.views = &view;
-      fr.fixed_scales = d->scales;
-      fr.point_weight = d->pw;
-      fr.anchor = d->anchor;
-      ok = mhrfit_fitter_process(d->fitter, &fr, &res, &ferr);
+      ok = fit_from(d, g, w, poses + NP * i, false, "calibration", &res, &ferr);
     } else {
       ok = mhrfit_detfit_frame(d, g, w, NULL, &res, &ferr);
     }
