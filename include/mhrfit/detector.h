@@ -56,10 +56,11 @@
  *
  * **Sequence fit** (mhrfit_detfit_sequence()): on the triangulated points of F frames,
  * 1. *Proportions*: the MHR scale parameters of the segment lengths (spine 139, shoulder width
- *    141, upper arms 142, forearms 143, hip width 146, thighs 149, shanks 150, foot length 153)
- *    are found by damped Gauss–Newton so that the rest-pose segment lengths of the map (shoulder–
- *    elbow, elbow–wrist, hip–knee, knee–ankle, shoulder–shoulder, hip–hip, shoulder–hip,
- *    heel–toe) equal the medians of the triangulated lengths over the frames,
+ *    141, upper arms 142, forearms 143, hands 144/145, hip width 146, thighs 149, shanks 150,
+ *    foot length 153) are found by damped Gauss–Newton so that the rest-pose segment lengths of
+ *    the map (shoulder–elbow, elbow–wrist, hip–knee, knee–ankle, shoulder–shoulder, hip–hip,
+ *    shoulder–hip, heel–toe, wrist–knuckles; those whose two keypoints the layout has) equal the
+ *    medians of the triangulated lengths over the frames,
  *    `min Σ_seg (ℓ_seg(θ) − median_f ℓ_seg,f)² + λ‖θ‖²`, λ = 1e-4 m². One set for the whole
  *    sequence; the similarity has no scale and the flexible lengths (130..135) are frozen, so the
  *    proportions are the same in every frame.
@@ -73,7 +74,8 @@
  * 3. *Frames* in order: the start is the previous good frame's pose (within `max_stale_frames`)
  *    with the temporal prior, else the rest pose placed by the similarity of the anchors and
  *    refined limb by limb — spine, head, each arm (shoulder rotations and elbow), each leg (hip
- *    rotations and knee), each foot — by a damped Gauss–Newton on that limb's keypoints from
+ *    rotations and knee), each foot — by a damped Gauss–Newton on that limb's keypoints (those
+ *    that depend on its parameters and on no later limb's; the spine step includes the clavicles) from
  *    several starting bends, every step clamped to the `.model` joint limits, so elbows and knees
  *    cannot flip backwards; then the Levenberg–Marquardt fit of fit.h (joint limits on, every
  *    guard of the frame fit: NaN, zero weights, minimum points, bad-loss classification).
@@ -172,8 +174,8 @@ typedef struct mhrfit_detfit_options {
   bool calibrate_markers;      /**< step 2 (true) */
   int calib_frames;            /**< frames of the marker calibration (24) */
   int calib_rounds;            /**< pose / offset alternations (3) */
-  double offset_prior;         /**< λ_o, in frames' worth of weight (4) */
-  double max_offset_change_cm; /**< cap on |o − o_default| (6 cm) */
+  double offset_prior;         /**< λ_o, in frames' worth of weight (2) */
+  double max_offset_change_cm; /**< cap on |o − o_default| (8 cm) */
   int max_stale_frames;        /**< the previous good frame starts the next within this many frames (40) */
 } mhrfit_detfit_options;
 

@@ -42,7 +42,6 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
   size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
   size_t *to = mf_malloc_array(K ? K : 1, sizeof *to, err);
   if (!to) return false;
-  size_t matched = 0;
   for (size_t i = 0; i < K; i++) {
     const char *name = tri->subset_names[i] ? tri->subset_names[i] : "";
     size_t k = 0;
@@ -56,7 +55,6 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
       return false;
     }
     to[i] = k;
-    matched++;
   }
   for (size_t i = 0; i < F * n * 3; i++) points[i] = NAN;
   for (size_t i = 0; i < F * n; i++) weights[i] = 0;
@@ -69,7 +67,6 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
       weights[f * n + k] = V ? (double)in / (double)V : 1.0;
     }
   free(to);
-  (void)matched;
   return true;
 }
 

@@ -202,21 +202,16 @@ mhrfit_observations *mhrfit_observations_parse_caliscope_csv(const char *text, s
   obs->frame_ids = mf_malloc_array(F ? F : 1, sizeof *obs->frame_ids, err);
   if (!obs->frame_ids) goto fail_obs;
   for (size_t f = 0; f < F; f++) obs->frame_ids[f] = syncs[f];
-  size_t unused = 0;
   for (size_t i = 0; i < n_rows; i++) {
     size_t v = 0;
     while (v < n_cams && ports[v] != rows[i].port) v++;
-    if (v == n_cams) {
-      unused++;
-      continue;
-    }
+    if (v == n_cams) continue; /* a camera that was not asked for */
     size_t f = find_long(syncs, F, rows[i].sync), k = n_kp ? (size_t)rows[i].id : find_long(ids, K, rows[i].id);
     size_t o = (f * K + k) * n_cams + v;
     obs->uv[2 * o] = rows[i].x;
     obs->uv[2 * o + 1] = rows[i].y;
     obs->conf[o] = isfinite(rows[i].x) && isfinite(rows[i].y) ? 1.0 : 0.0;
   }
-  (void)unused;
   free(rows);
   free(syncs);
   free(ids);
