@@ -30,6 +30,16 @@ echo '{"Neck": "c_neck", "Head": null}' >"$tmp/map.json"
 "$bin" fit --tri "$tmp/tri.npz" --layout body25b --keypoint-map "$tmp/map.json" --out "$tmp/fit2.npz" \
   --assets "$assets" --no-mesh --quiet >/dev/null 2>&1
 check "user map amends the layout" $?
+# one frame (a demo capture's stage-1 files, the mhr70 layout): no frame axis
+"$bin" demo --out "$tmp/demo" --frames 2 --cams 4 --assets "$assets" --no-missing-views >/dev/null 2>&1
+"$bin" triangulate --calib "$tmp/demo/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --input "$tmp/demo/000000" \
+  --person-index 1 --out "$tmp/one.npz" >/dev/null 2>&1
+check "one-frame triangulation exits 0" $?
+"$bin" fit --tri "$tmp/one.npz" --layout mhr70 --out "$tmp/one_fit.npz" --assets "$assets" >"$tmp/log" 2>&1
+check "one-frame fit exits 0" $?
+check "one frame ok" $(grep -q "fitted 1 frame(s) without views: 1 ok" "$tmp/log"; echo $?)
+out=$("$bin" inspect "$tmp/one_fit.npz")
+check "one frame: no frame axis" $(grep -Eq '^pred_keypoints_3d +float32 +\(70, 3\)$' <<<"$out"; echo $?)
 # errors
 echo '{"LHip": "l_uplegg"}' >"$tmp/typo.json"
 "$bin" fit --tri "$tmp/tri.npz" --layout body25b --keypoint-map "$tmp/typo.json" --out "$tmp/bad.npz" \

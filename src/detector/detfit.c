@@ -478,7 +478,7 @@ static bool estimate_proportions(mhrfit_detfit *d, size_t F, const double *P, co
       if (!finite3(pa) || !finite3(pb) || (W && (!(W[f * d->n + a] > 0) || !(W[f * d->n + b] > 0)))) continue;
       buf[nb++] = sqrt(pow(pa[0] - pb[0], 2) + pow(pa[1] - pb[1], 2) + pow(pa[2] - pb[2], 2));
     }
-    if (nb < 3) continue;
+    if (nb == 0) continue;
     qsort(buf, nb, sizeof *buf, cmp_double);
     target[ns] = nb % 2 ? buf[nb / 2] : 0.5 * (buf[nb / 2 - 1] + buf[nb / 2]);
     seg[ns][0] = a;
