@@ -30,6 +30,18 @@ echo '{"Neck": "c_neck", "Head": null}' >"$tmp/map.json"
 "$bin" fit --tri "$tmp/tri.npz" --layout body25b --keypoint-map "$tmp/map.json" --out "$tmp/fit2.npz" \
   --assets "$assets" --no-mesh --quiet >/dev/null 2>&1
 check "user map amends the layout" $?
+# no layout: the triangulation's own names mapped by a user map alone
+cat >"$tmp/own.json" <<'JSON'
+{"LShoulder": {"joint": "l_uparm", "anchor": true}, "RShoulder": {"joint": "r_uparm", "anchor": true},
+ "LHip": {"joint": "root", "offset": [0.082, -0.018, 0.005], "anchor": true},
+ "RHip": {"joint": "root", "offset": [-0.082, -0.018, 0.005], "anchor": true},
+ "LKnee": "l_lowleg", "RKnee": "r_lowleg", "LWrist": "l_wrist_twist", "RWrist": "r_wrist_twist", "LAnkle": "l_talocrural"}
+JSON
+"$bin" fit --tri "$tmp/tri.npz" --keypoint-map "$tmp/own.json" --out "$tmp/own.npz" --assets "$assets" --no-mesh \
+  >"$tmp/log" 2>&1
+check "user map without layout exits 0" $?
+check "user map without layout summary" $(grep -q "keypoint map custom+user: 7 joint keypoints, 2 markers, 16 not fitted" "$tmp/log"; echo $?)
+check "user map without layout fits" $(grep -q "fitted 100 frame(s) without views: 100 ok" "$tmp/log"; echo $?)
 # one frame (a demo capture's stage-1 files, the mhr70 layout): no frame axis
 "$bin" demo --out "$tmp/demo" --frames 2 --cams 4 --assets "$assets" --no-missing-views >/dev/null 2>&1
 "$bin" triangulate --calib "$tmp/demo/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --input "$tmp/demo/000000" \

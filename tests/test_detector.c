@@ -152,6 +152,21 @@ static void test_balancing_trial(void) {
   for (int f = 1; f < NF; f++)
     for (int i = 130; i < 204; i++) CHECK(out.params[f][i] == out.params[0][i]);
   mhrfit_detfit_free(d);
+  /* the guards of the frame fit apply: a frame without points and one with 4 fail with their
+   * reason, and the sequence goes on from the last good frame */
+  static double pts[NF * NK * 3];
+  memcpy(pts, tri->points, sizeof pts);
+  for (int k = 0; k < NK; k++)
+    for (int a = 0; a < 3; a++) {
+      pts[3 * (10 * NK + k) + a] = NAN;
+      if (k >= 4) pts[3 * (11 * NK + k) + a] = NAN;
+    }
+  static seq_out out2;
+  d = mhrfit_detfit_new(rig, map, NULL, &err);
+  REQUIRE(d);
+  REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, on_frame, &out2, &err));
+  CHECK(out2.n_cb == NF && !out2.ok[10] && !out2.ok[11] && out2.ok[12] && out2.ok[9]);
+  mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
   mhrfit_tri_archive_free(tri);
   mhrfit_observations_free(obs);
