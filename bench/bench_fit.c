@@ -105,38 +105,6 @@ int main(int argc, char **argv) {
   printf("MHR fit, %d frames x 70 keypoints, 2 views per frame, median of 5 runs, one thread\n\n", F);
   printf("| solver | start | ms/frame | iterations/frame | mean final data loss | mean keypoint RMS to truth (mm) |\n");
   printf("|---|---|---:|---:|---:|---:|\n");
-  for (int cfg = 0; cfg < 4; cfg++) {
-    bool adam = cfg >= 2, warm = cfg % 2 == 1;
-    mhrfit_fit_options o;
-    mhrfit_fit_options_init(&o);
-    o.solver = adam ? MHRFIT_SOLVER_ADAM : MHRFIT_SOLVER_LM;
-    mhrfit_fitter *fit = mhrfit_fitter_new(rig, NULL, &o, &err);
-    double times[5], iters = 0, dl = 0, rms = 0;
-    for (int run = 0; run < 5; run++) {
-      double prev[204];
-      bool have_prev = false;
-      iters = dl = rms = 0;
-      double t0 = bench_now();
-      for (int f = 0; f < F; f++) {
-        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL, NULL, NULL};
-        mhrfit_fit_result r;
-        if (!mhrfit_fitter_process(fit, &fr, &r, &err)) {
-          fprintf(stderr, "frame %d: %s\n", f, err.message);
-          return 1;
-        }
-        memcpy(prev, r.model_params, sizeof prev);
-        have_prev = true;
-        iters += r.n_iters;
-        dl += r.final_data_loss;
-        rms += keypoint_rms(rig, map, gt[f], r.keypoints, &pose);
-      }
-      times[run] = (bench_now() - t0) / F;
-    }
-    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : "lm", warm ? "warm" : "cold",
-           1e3 * bench_median(times, 5),
-           iters / F, dl / F, 1e3 * rms / F);
-    mhrfit_fitter_free(fit);
-  }
   /* without views: the same targets, the mhr70 detector map calibrated on the sequence */
   mhrfit_detmap *dmap = mhrfit_detmap_new(rig, "mhr70", &err);
   mhrfit_detfit *det = dmap ? mhrfit_detfit_new(rig, dmap, NULL, &err) : NULL;
@@ -153,7 +121,12 @@ int main(int argc, char **argv) {
     }
     calib_times[run] = bench_now() - t0;
   }
-  for (int warm = 0; warm < 2; warm++) {
+  for (int cfg = 0; cfg < 6; cfg++) {
+    bool adam = cfg == 2 || cfg == 3, no_views = cfg >= 4, warm = cfg % 2 == 1;
+    mhrfit_fit_options o;
+    mhrfit_fit_options_init(&o);
+    o.solver = adam ? MHRFIT_SOLVER_ADAM : MHRFIT_SOLVER_LM;
+    mhrfit_fitter *fit = mhrfit_fitter_new(rig, NULL, &o, &err);
     double times[5], iters = 0, dl = 0, rms = 0;
     for (int run = 0; run < 5; run++) {
       double prev[204];
@@ -161,8 +134,11 @@ int main(int argc, char **argv) {
       iters = dl = rms = 0;
       double t0 = bench_now();
       for (int f = 0; f < F; f++) {
+        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL, NULL, NULL};
         mhrfit_fit_result r;
-        if (!mhrfit_detfit_frame(det, targets[f], NULL, warm && have_prev ? prev : NULL, &r, &err)) {
+        bool ok = no_views ? mhrfit_detfit_frame(det, targets[f], NULL, warm && have_prev ? prev : NULL, &r, &err)
+                           : mhrfit_fitter_process(fit, &fr, &r, &err);
+        if (!ok) {
           fprintf(stderr, "frame %d: %s\n", f, err.message);
           return 1;
         }
@@ -174,8 +150,10 @@ int main(int argc, char **argv) {
       }
       times[run] = (bench_now() - t0) / F;
     }
-    printf("| lm, no views | %s | %.3f | %.1f | %.3g | %.2f |\n", warm ? "warm" : "cold (limb by limb)",
-           1e3 * bench_median(times, 5), iters / F, dl / F, 1e3 * rms / F);
+    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : no_views ? "lm, no views" : "lm",
+           warm ? "warm" : no_views ? "cold (limb by limb)" : "cold", 1e3 * bench_median(times, 5), iters / F, dl / F,
+           1e3 * rms / F);
+    mhrfit_fitter_free(fit);
   }
   printf("\nCalibration pass without views (proportions + marker offsets over the %d frames): %.1f ms per sequence\n",
          F, 1e3 * bench_median(calib_times, 5));
