@@ -72,6 +72,8 @@ check "too few explained" $(grep -q "4 keypoints have an MHR counterpart (min_va
 check "no output on errors" $([ ! -e "$tmp/bad.npz" ]; echo $?)
 "$bin" fit --tri "$tmp/tri.npz" --layout body25b --views "$tmp" --out "$tmp/bad.npz" >/dev/null 2>&1; rc=$?
 check "--views with --layout exits 2" $([ $rc -eq 2 ]; echo $?)
+"$bin" fit --tri "$tmp/tri.npz" --layout body25b --init-pose "$tmp/fit.npz" --out "$tmp/bad.npz" >/dev/null 2>&1; rc=$?
+check "--init_pose with --layout exits 2" $([ $rc -eq 2 ]; echo $?)
 help=$("$bin" fit --help)
 check "help lists --keypoint_map" $(grep -q -- "--keypoint_map FILE" <<<"$help"; echo $?)
 echo "$pass passed, $fail failed"

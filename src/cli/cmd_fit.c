@@ -254,6 +254,10 @@ int mf_cmd_fit(int argc, char **argv) {
     rc = mf_usage_error("fit", "--layout and --keypoint_map fit without views: leave out --views");
     goto done;
   }
+  if (!views_dir && (init_pose || debug_dir || cams.count)) {
+    rc = mf_usage_error("fit", "--init_pose, --debug_dir and --cams apply to fits with --views");
+    goto done;
+  }
   if (calib_frames < 1 || calib_frames > 10000) {
     rc = mf_usage_error("fit", "--calib_frames must be in 1..10000, got %ld", calib_frames);
     goto done;

@@ -10,7 +10,7 @@
 #include "mhrfit/detector.h"
 
 typedef struct progress {
-  bool tty;
+  bool tty, quiet;
   size_t F, done, ok, bad, failed;
   double t0;
 } progress;
@@ -20,7 +20,7 @@ static bool on_frame(void *user, size_t f, const mhrfit_fit_result *res, const m
   p->done = f + 1;
   if (!res) {
     p->failed++;
-    fprintf(stderr, "\rmhrfit fit: frame %zu failed: %s\n", f, ferr->message);
+    if (!p->quiet) fprintf(stderr, "%smhrfit fit: frame %zu failed: %s\n", p->tty ? "\n" : "", f, ferr->message);
   } else if (res->status == MHRFIT_FIT_OK) {
     p->ok++;
   } else {
@@ -56,7 +56,7 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
   o.calib_frames = (int)a->calib_frames;
   o.max_stale_frames = (int)a->max_stale;
   if (!(d = mhrfit_detfit_new(rig, map, &o, &err))) goto fail;
-  progress p = {!a->quiet && tri->n_frames > 1 && isatty(2), tri->n_frames, 0, 0, 0, 0, mf_now_seconds()};
+  progress p = {!a->quiet && tri->n_frames > 1 && isatty(2), a->quiet, tri->n_frames, 0, 0, 0, 0, mf_now_seconds()};
   double t0 = mf_now_seconds();
   if (!(ar = mhrfit_detfit_run(d, map, tri, !a->no_mesh, on_frame, &p, &err))) goto fail;
   double secs = mf_now_seconds() - t0;
