@@ -199,8 +199,9 @@ typedef struct mhrfit_detfit mhrfit_detfit;
 
 /**
  * A sequence fitter for `rig` and `map` (both borrowed; they must outlive it). `o` NULL means
- * defaults. Errors: MHRFIT_ERR_ARGUMENT (options; a map with fewer than 3 used keypoints or no
- * anchor), MHRFIT_ERR_FORMAT (rig), MHRFIT_ERR_NOMEM.
+ * defaults. A map without anchors places the body by all its valid points. Errors:
+ * MHRFIT_ERR_ARGUMENT (options; a map with fewer keypoints that have an MHR counterpart than
+ * `min_valid_points`), MHRFIT_ERR_FORMAT (rig), MHRFIT_ERR_NOMEM.
  */
 mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map, const mhrfit_detfit_options *o,
                                  mhrfit_error *err);

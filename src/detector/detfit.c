@@ -135,15 +135,14 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "detector fit: the rig has %zu model parameters, expected %d", rig->n_params, NP);
     return NULL;
   }
-  size_t counts[3], n_anchor = 0;
+  size_t counts[3];
   mhrfit_detmap_counts(map, counts);
-  for (size_t k = 0; k < map->n; k++) n_anchor += map->rule[k].kind != MHRFIT_KP_UNUSED && map->rule[k].anchor;
   size_t min_pts = (size_t)(o->fit.min_valid_points < 3 ? 3 : o->fit.min_valid_points);
-  if (counts[MHRFIT_KP_JOINT] + counts[MHRFIT_KP_MARKER] < min_pts || n_anchor == 0) {
+  if (counts[MHRFIT_KP_JOINT] + counts[MHRFIT_KP_MARKER] < min_pts) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
-                "keypoint map %s: %zu keypoints have an MHR counterpart (min_valid_points is %zu) and %zu are anchors "
-                "(at least 1 needed): map more keypoints to MHR joints (a user map, see mhrfit fit --help)",
-                map->layout, counts[1] + counts[2], min_pts, n_anchor);
+                "keypoint map %s: only %zu keypoints have an MHR counterpart (min_valid_points is %zu): map more "
+                "keypoints to MHR joints (a user map, see mhrfit fit --help)",
+                map->layout, counts[1] + counts[2], min_pts);
     return NULL;
   }
   mhrfit_detfit *d = mf_calloc_array(1, sizeof *d, err);
