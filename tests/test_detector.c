@@ -165,7 +165,28 @@ static void test_balancing_trial(void) {
   d = mhrfit_detfit_new(rig, map, NULL, &err);
   REQUIRE(d);
   REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, on_frame, &out2, &err));
+  CHECK(mhrfit_detfit_restarts(d) == 0); /* nothing in this trial needs a second start */
   CHECK(out2.n_cb == NF && !out2.ok[10] && !out2.ok[11] && out2.ok[12] && out2.ok[9]);
+  /* a warm start with the left arm turned far off (a wrong basin): the frame is fitted again from
+   * the limb-by-limb start and the arm follows the triangulated bones */
+  double bad[204];
+  memcpy(bad, out.params[50], sizeof bad);
+  bad[43] += 3.1, bad[44] += 2.0, bad[45] -= 2.0, bad[46] = 0; /* arm turned about itself and raised behind */
+  size_t r0 = mhrfit_detfit_restarts(d);
+  mhrfit_fit_result res;
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 50, w + NK * 50, bad, &res, &err));
+  printf("restarts after a wrong warm start: %zu\n", mhrfit_detfit_restarts(d) - r0);
+  CHECK(mhrfit_detfit_restarts(d) == r0 + 1);
+  static const int bone[2][2] = {{5, 7}, {7, 9}}; /* LShoulder-LElbow, LElbow-LWrist */
+  for (int b = 0; b < 2; b++) {
+    const double *ga = tri->points + 3 * (NK * 50 + bone[b][0]), *gb = tri->points + 3 * (NK * 50 + bone[b][1]);
+    const double *pa = res.keypoints + 3 * bone[b][0], *pb = res.keypoints + 3 * bone[b][1];
+    double u[3], v[3], dot = 0, nu = 0, nv = 0;
+    for (int q = 0; q < 3; q++) u[q] = gb[q] - ga[q], v[q] = pb[q] - pa[q], dot += u[q] * v[q], nu += u[q] * u[q], nv += v[q] * v[q];
+    double deg = acos(dot / sqrt(nu * nv)) * 180 / 3.141592653589793;
+    printf("  bone %d: %.1f degrees off the triangulated one\n", b, deg);
+    CHECK(deg < 10);
+  }
   mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
   mhrfit_tri_archive_free(tri);

@@ -220,8 +220,11 @@ const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detf
 
 /**
  * Fits one frame (step 3): `points` n × 3, `weights` n (NULL = 1), `prev` the previous good
- * frame's 204 parameters or NULL (then the limb-by-limb start). `res` as mhrfit_fitter_process()
- * (keypoints: the map's n). Errors as mhrfit_fitter_process().
+ * frame's 204 parameters or NULL (then the limb-by-limb start). A warm start can stay in a wrong
+ * basin after a fast movement (a limb turned about its bone): when a fitted limb bone (upper arm,
+ * forearm, thigh, shank) is more than 35° off the triangulated one, the frame is fitted again from
+ * the limb-by-limb start and the lower final loss wins (mhrfit_detfit_restarts() counts these).
+ * `res` as mhrfit_fitter_process() (keypoints: the map's n). Errors as mhrfit_fitter_process().
  */
 bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *prev,
                          mhrfit_fit_result *res, mhrfit_error *err);
@@ -269,6 +272,9 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
 
 /** The frame fitter in use (for mhrfit_fitter_geometry() of recovered or smoothed frames). */
 mhrfit_fitter *mhrfit_detfit_fitter(mhrfit_detfit *d);
+
+/** Frames fitted again from the limb-by-limb start since the fitter was made (mhrfit_detfit_frame()). */
+size_t mhrfit_detfit_restarts(const mhrfit_detfit *d);
 
 /** The rig of the fitter. */
 const mhrfit_rig *mhrfit_detfit_rig(const mhrfit_detfit *d);

@@ -66,6 +66,7 @@ struct mhrfit_detfit {
   double *R, *t, *s, *kp_cm, *y_cm, *sam, *r0, *r1, *Jc;
   unsigned char *use;
   double m_init[NP];
+  size_t restarts; /* warm frames fitted again from the limb-by-limb start */
 };
 
 void mhrfit_detfit_options_init(mhrfit_detfit_options *o) {
@@ -96,6 +97,8 @@ void mhrfit_detfit_free(mhrfit_detfit *d) {
 mhrfit_fitter *mhrfit_detfit_fitter(mhrfit_detfit *d) { return d->fitter; }
 
 const mhrfit_rig *mhrfit_detfit_rig(const mhrfit_detfit *d) { return d->rig; }
+
+size_t mhrfit_detfit_restarts(const mhrfit_detfit *d) { return d->restarts; }
 
 const mhrfit_fit_options *mhrfit_detfit_fit_options(const mhrfit_detfit *d) { return &d->o.fit; }
 
@@ -395,6 +398,35 @@ static bool limb_start(mhrfit_detfit *d, const double *g, const double *w, doubl
 
 /* ---- frames -------------------------------------------------------------------------------- */
 
+/* The layout keypoint of MHR70 keypoint a, or -1. */
+static long kp_of(const mhrfit_detmap *map, int a) {
+  for (size_t k = 0; k < map->n; k++)
+    if (map->mhr70[k] == a && map->rule[k].kind != MHRFIT_KP_UNUSED) return (long)k;
+  return -1;
+}
+
+/* The largest angle (rad) between a fitted limb bone (upper arms, forearms, thighs, shanks) and
+ * the triangulated one, over the bones whose two keypoints the map has and the frame sees; 0
+ * when none. */
+static double worst_bone_angle(const mhrfit_detfit *d, const double *g, const double *w, const double *kp) {
+  double worst = 0;
+  for (size_t i = 0; i < 8; i++) { /* the first 8 segments are the limb bones */
+    long a = kp_of(d->map, segments[i][0]), b = kp_of(d->map, segments[i][1]);
+    if (a < 0 || b < 0 || !(w[a] > 0) || !(w[b] > 0)) continue;
+    const double *ga = g + 3 * a, *gb = g + 3 * b, *pa = kp + 3 * a, *pb = kp + 3 * b;
+    if (!finite3(ga) || !finite3(gb) || !finite3(pa) || !finite3(pb)) continue;
+    double u[3], v[3], dot = 0, nu = 0, nv = 0;
+    for (int c = 0; c < 3; c++) {
+      u[c] = gb[c] - ga[c];
+      v[c] = pb[c] - pa[c];
+      dot += u[c] * v[c], nu += u[c] * u[c], nv += v[c] * v[c];
+    }
+    if (nu < 1e-6 || nv < 1e-6) continue;
+    worst = fmax(worst, acos(fmax(-1.0, fmin(1.0, dot / sqrt(nu * nv)))));
+  }
+  return worst;
+}
+
 /* The frame fit from start m (its pose also the temporal prior when `prior`), the sequence's
  * scales and the map's weights and anchors. */
 static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *m, bool prior,
@@ -433,7 +465,21 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
       memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
     }
   }
-  return fit_from(d, points, w, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err);
+  if (!fit_from(d, points, w, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err)) return false;
+  /* A warm start can stay in a wrong basin after a fast movement (a limb flipped about its
+   * bone): when a fitted limb bone is more than 35 degrees off the triangulated one, the frame is
+   * fitted again from the limb-by-limb start and the lower loss wins. */
+  if (!have_prev || worst_bone_angle(d, points, w, res->keypoints) < 35.0 * 3.141592653589793 / 180.0) return true;
+  d->restarts++;
+  double warm_loss = res->final_loss, warm_start[NP];
+  memcpy(warm_start, m, sizeof warm_start);
+  mhrfit_error lerr = {0};
+  if (limb_start(d, points, w, m, &lerr)) {
+    mhrfit_error cerr = {0};
+    if (fit_from(d, points, w, m, false, "rest pose", res, &cerr) && res->final_loss < warm_loss) return true;
+  }
+  /* the warm fit was better: run it again (deterministic) so that the fitter's arrays hold it */
+  return fit_from(d, points, w, warm_start, true, "previous frame", res, err);
 }
 
 /* ---- calibration --------------------------------------------------------------------------- */
@@ -443,12 +489,6 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The layout keypoint of MHR70 keypoint a, or -1. */
-static long kp_of(const mhrfit_detmap *map, int a) {
-  for (size_t k = 0; k < map->n; k++)
-    if (map->mhr70[k] == a && map->rule[k].kind != MHRFIT_KP_UNUSED) return (long)k;
-  return -1;
-}
 
 /* Rest-pose segment lengths (m) of the current map at scales theta. */
 static bool rest_lengths(mhrfit_detfit *d, long (*seg)[2], size_t ns, const double *theta, double *len) {
