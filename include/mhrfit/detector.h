@@ -78,7 +78,9 @@
  *    that depend on its parameters and on no later limb's; the spine step includes the clavicles) from
  *    several starting bends, every step clamped to the `.model` joint limits, so elbows and knees
  *    cannot flip backwards; then the Levenberg–Marquardt fit of fit.h (joint limits on, every
- *    guard of the frame fit: NaN, zero weights, minimum points, bad-loss classification).
+ *    guard of the frame fit: NaN, zero weights, minimum points, bad-loss classification). A warm
+ *    frame whose fitted limb bones stray more than 35° from the triangulated ones is fitted again
+ *    from the limb-by-limb start (mhrfit_detfit_frame()).
  */
 #ifndef MHRFIT_DETECTOR_H
 #define MHRFIT_DETECTOR_H

@@ -72,8 +72,9 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
            "(RMS %.1f -> %.1f mm), %.2f s\n",
            c->n_segments, 1e3 * c->segment_rms_before_m, 1e3 * c->segment_rms_after_m, c->n_calib_frames,
            1e3 * c->marker_rms_before_m, 1e3 * c->marker_rms_after_m, c->seconds);
-    printf("fitted %zu frame(s) without views: %zu ok, %zu bad_loss, %zu failed; %.2f ms per frame\n", p.F, p.ok,
-           p.bad, p.failed, 1e3 * (secs - c->seconds) / (double)(p.F ? p.F : 1));
+    printf("fitted %zu frame(s) without views: %zu ok, %zu bad_loss, %zu failed; %.2f ms per frame; %zu warm "
+           "start(s) redone limb by limb\n",
+           p.F, p.ok, p.bad, p.failed, 1e3 * (secs - c->seconds) / (double)(p.F ? p.F : 1), mhrfit_detfit_restarts(d));
     printf("wrote %s\n", a->out);
   }
   rc = p.ok + p.bad > 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
