@@ -20,7 +20,7 @@
  * | `body_pose_params` | (F,133) | the same pose in SAM 3D Body's layout (jaw 0) |
  * | `hand_pose_params` | (F,108) | the initial view's PCA hand code (fitted finger angles are `mhr_model_params[68:122]`) |
  * | `scale_params`, `shape_params` | (F,28), (F,45) | the initial view's (kept fixed) |
- * | `pred_keypoints_3d` | (F,70,3) | world keypoints |
+ * | `pred_keypoints_3d` | (F,P,3) | world keypoints: P = 70 MHR70 keypoints, or the fitted keypoint set's (mhrfit_fit_archive_set_pred_keypoints()) |
  * | `pred_joint_coords` | (F,J,3) | world joint positions |
  * | `pred_global_rots` | (F,J,3,3) | world joint rotations (fit.h) |
  * | `pred_vertices` | (F,N,3) | world mesh vertices (absent when N = 0) |
@@ -125,6 +125,7 @@ bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_f
 /** Fitted frames in memory; every array is owned (sizes in the member table of the file doc). */
 typedef struct mhrfit_fit_archive {
   size_t n_frames, n_kp, n_views, n_joints, n_vertices, n_hist; /**< F, K, V, J, N, I */
+  size_t n_pred_kp;          /**< P predicted keypoints per frame: 70 (MHR70), or a keypoint set's count */
   bool frame_axis;           /**< write the leading frame axis (always true when F > 1) */
   char (*status)[32];        /**< F status names */
   char (*message)[256];      /**< F failure messages ("" when none) */
@@ -136,7 +137,7 @@ typedef struct mhrfit_fit_archive {
   double *hand_pose_params;  /**< F × 108 */
   double *scale_params;      /**< F × 28 */
   double *shape_params;      /**< F × 45 */
-  double *keypoints;         /**< F × 70 × 3 */
+  double *keypoints;         /**< F × P × 3 */
   double *joints;            /**< F × J × 3 */
   double *global_rots;       /**< F × J × 9 */
   double *vertices;          /**< F × N × 3 (NULL when N = 0) */
@@ -166,6 +167,14 @@ typedef struct mhrfit_fit_archive {
 mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t n_views, size_t n_joints,
                                            size_t n_vertices, size_t n_hist, const char *const *cams,
                                            mhrfit_error *err);
+
+/**
+ * Sets the number P of predicted keypoints per frame (70 by default; a fit
+ * with another keypoint set stores its own, e.g. 25 for BODY_25B); their
+ * values are reset to NaN. Errors: MHRFIT_ERR_ARGUMENT (P = 0 or huge),
+ * MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err);
 
 /** Copies the settings of `o` (solver, flags, weights) into the archive's scalars. */
 void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o);

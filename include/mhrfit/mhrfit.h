@@ -8,9 +8,9 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h),
- * exports (export.h: glTF/GLB, BVH, TRC, per-frame files; the world's up axis), and the
- * library version (version.h).
+ * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
+ * (detector.h), sequences (smooth.h), the synthetic capture (demo.h), exports (export.h: glTF/GLB,
+ * BVH, TRC, per-frame files; the world's up axis), and the library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -19,6 +19,7 @@
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/demo.h"
+#include "mhrfit/detector.h"
 #include "mhrfit/error.h"
 #include "mhrfit/export.h"
 #include "mhrfit/fit.h"

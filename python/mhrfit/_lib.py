@@ -158,7 +158,7 @@ ON_ITERATION = ctypes.CFUNCTYPE(None, c_void_p, c_int, POINTER(c_double), c_doub
 class mhrfit_fit_options(Structure):
     _fields_ = [("solver", c_int), ("iters", c_int), ("with_scale", c_bool), ("anchor_similarity", c_bool),
                 ("optimize_hand_pose", c_bool), ("freeze_lower_body", c_bool), ("joint_limits", c_bool),
-                ("huber_m", c_double), ("w_pose_reg", c_double), ("w_temporal", c_double), ("w_hand_reg", c_double),
+                ("freeze_flexible_lengths", c_bool), ("huber_m", c_double), ("w_pose_reg", c_double), ("w_temporal", c_double), ("w_hand_reg", c_double),
                 ("temporal_init_blend", c_double), ("min_valid_points", c_int), ("zero_weight_strategy", c_int),
                 ("rel_tol", c_double), ("grad_tol", c_double), ("lr", c_double), ("min_iters", c_int),
                 ("early_stop_patience", c_int), ("early_stop_tol", c_double), ("loss_divergence_ratio", c_double),
@@ -176,7 +176,8 @@ class mhrfit_fit_frame(Structure):
     _fields_ = [("n_points", c_size_t), ("kp_index", POINTER(c_int)), ("targets", POINTER(c_double)),
                 ("inlier_weight", POINTER(c_double)), ("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)),
                 ("prev_model_params", POINTER(c_double)), ("prev_similarity", POINTER(mhrfit_similarity)),
-                ("fixed_scales", POINTER(c_double))]
+                ("fixed_scales", POINTER(c_double)), ("point_weight", POINTER(c_double)),
+                ("anchor", POINTER(c_uint8))]
 
 
 class mhrfit_fit_result(Structure):
@@ -201,7 +202,8 @@ class mhrfit_fit_viewset(Structure):
 
 class mhrfit_fit_archive(Structure):
     _fields_ = [("n_frames", c_size_t), ("n_kp", c_size_t), ("n_views", c_size_t), ("n_joints", c_size_t),
-                ("n_vertices", c_size_t), ("n_hist", c_size_t), ("frame_axis", c_bool),
+                ("n_vertices", c_size_t), ("n_hist", c_size_t), ("n_pred_kp", c_size_t),
+                ("frame_axis", c_bool),
                 ("status", POINTER(c_char * 32)), ("message", POINTER(c_char * 256)), ("init_cam", POINTER(c_char * 64)),
                 ("cams", POINTER(c_char_p)), ("subset_idx", POINTER(c_int32)), ("model_params", POINTER(c_double)),
                 ("body_pose", POINTER(c_double)), ("hand_pose_params", POINTER(c_double)),

@@ -42,6 +42,7 @@ class AbiTest(unittest.TestCase):
         got = [int(x) for x in subprocess.run([exe], capture_output=True, text=True, check=True, env=plain_env()).stdout.split()]
         self.assertEqual(len(got), len(want))
         wrong = [f"{what}: C {c}, ctypes {py}" for (what, py), c in zip(want, got) if c != py]
+        self.maxDiff = None
         self.assertEqual(wrong, [], "ctypes layouts differ from the C headers")
         self.assertGreater(len(want), 150)
 

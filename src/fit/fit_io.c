@@ -249,7 +249,8 @@ static size_t describe(const mhrfit_fit_archive *a, member_desc *m) {
   ADD_D("hand_pose_params", MHRFIT_DT_F32, a->hand_pose_params, N_HAND, 1, N_HAND, 0, 0, true, N_HAND, 0);
   ADD_D("scale_params", MHRFIT_DT_F32, a->scale_params, N_SCALE, 1, N_SCALE, 0, 0, true, N_SCALE, 0);
   ADD_D("shape_params", MHRFIT_DT_F32, a->shape_params, N_SHAPE, 1, N_SHAPE, 0, 0, true, N_SHAPE, 0);
-  ADD_D("pred_keypoints_3d", MHRFIT_DT_F32, a->keypoints, 210, 2, 70, 3, 0, false, 210, 0);
+  size_t P = a->n_pred_kp;
+  ADD_D("pred_keypoints_3d", MHRFIT_DT_F32, a->keypoints, 3 * P, 2, P, 3, 0, false, 3 * P, 0);
   ADD_D("pred_joint_coords", MHRFIT_DT_F32, a->joints, J * 3, 2, J, 3, 0, false, J * 3, 0);
   ADD_D("pred_global_rots", MHRFIT_DT_F32, a->global_rots, J * 9, 3, J, 3, 3, false, J * 9, 0);
   if (N) ADD_D("pred_vertices", MHRFIT_DT_F32, a->vertices, N * 3, 2, N, 3, 0, true, N * 3, 0);
@@ -329,6 +330,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
   a->hand_pose_params = doubles(F * N_HAND);
   a->scale_params = doubles(F * N_SCALE);
   a->shape_params = doubles(F * N_SHAPE);
+  a->n_pred_kp = 70;
   a->keypoints = doubles(F * 210);
   a->joints = doubles(F * n_joints * 3);
   a->global_rots = doubles(F * n_joints * 9);
@@ -364,6 +366,17 @@ nomem:
   mhrfit_fit_archive_free(a);
   MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory for a fit archive of %zu frames", n_frames);
   return NULL;
+}
+
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err) {
+  if (n == 0 || n > 100000) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive: %zu predicted keypoints", n);
+  double *kp = mf_malloc_array(a->n_frames ? a->n_frames * 3 * n : 1, sizeof *kp, err);
+  if (!kp) return false;
+  for (size_t i = 0; i < a->n_frames * 3 * n; i++) kp[i] = NAN;
+  free(a->keypoints);
+  a->keypoints = kp;
+  a->n_pred_kp = n;
+  return true;
 }
 
 void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o) {
@@ -427,7 +440,7 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
     memcpy(a->scale_params + N_SCALE * f, views->scale_params + N_SCALE * iv, N_SCALE * sizeof(double));
     memcpy(a->shape_params + N_SHAPE * f, views->shape_params + N_SHAPE * iv, N_SHAPE * sizeof(double));
   }
-  memcpy(a->keypoints + 210 * f, res->keypoints, 210 * sizeof(double));
+  memcpy(a->keypoints + 3 * a->n_pred_kp * f, res->keypoints, 3 * a->n_pred_kp * sizeof(double));
   memcpy(a->joints + J * 3 * f, res->joints, J * 3 * sizeof(double));
   memcpy(a->global_rots + J * 9 * f, res->global_rots, J * 9 * sizeof(double));
   if (a->n_vertices) memcpy(a->vertices + a->n_vertices * 3 * f, res->vertices, a->n_vertices * 3 * sizeof(double));
@@ -459,6 +472,9 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
 
 bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
                                    mhrfit_error *err) {
+  if (dst->n_pred_kp != src->n_pred_kp)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archives differ: predicted keypoints %zu/%zu", dst->n_pred_kp,
+                       src->n_pred_kp);
   if (dst->n_kp != src->n_kp || dst->n_views != src->n_views || dst->n_joints != src->n_joints ||
       dst->n_vertices != src->n_vertices || dst->n_hist != src->n_hist)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
@@ -638,6 +654,11 @@ mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err)
   a = mhrfit_fit_archive_new(F, K, V, J, N, I, names, err);
   free(names);
   if (!a) goto fail;
+  const mhrfit_array *pk = get_array(d, path, "pred_keypoints_3d", false, &bad, err);
+  if (!pk) goto fail;
+  if (pk->ndim == 2 + (int)lead && pk->shape[lead] != 70 &&
+      !mhrfit_fit_archive_set_pred_keypoints(a, pk->shape[lead], err))
+    goto fail;
   a->frame_axis = lead;
   member_desc m[MAX_MEMBERS];
   size_t n = describe(a, m);
