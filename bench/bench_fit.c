@@ -3,7 +3,9 @@
  * targets get 2 mm noise, and each frame has two views whose pose is the truth plus 0.15 rad noise
  * on every body dimension (a monocular estimate's error). LM cold start (no previous pose) and
  * warm start (the previous frame's fit as temporal prior) against the Adam baseline, all on the
- * same frames. Median of 5 runs.
+ * same frames; then the fit without views (detector.h, mhr70 map: limb-by-limb start when cold,
+ * the previous frame when warm) on the same targets, and its calibration pass over the sequence
+ * (proportions and marker offsets). Median of 5 runs.
  *   build/bench/bench_fit [ASSETS_DIR [TESTDATA_DIR]]   (default: $MHRFIT_ASSETS, $MHRFIT_TESTDATA) */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "mhrfit/detector.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/npy.h"
@@ -27,6 +30,20 @@ static double nrand(void) {
     u[i] = (double)(rng >> 11) / 9007199254740992.0;
   }
   return sqrt(-2 * log(u[0] + 1e-300)) * cos(6.283185307179586 * u[1]);
+}
+
+/* RMS distance (m) of 70 fitted world keypoints to those of the true parameters (3 m in front). */
+static double keypoint_rms(const mhrfit_rig *rig, const mhrfit_kpmap *map, const double *truth, const double *kp,
+                           mhrfit_fk_pose *pose) {
+  double s = 0, cm[210], q[3];
+  mhrfit_rig_fk(rig, truth, pose, NULL, NULL);
+  mhrfit_kpmap_eval(map, pose, cm);
+  for (int k = 0; k < 70; k++) {
+    mhrfit_mhr_to_sam3d(cm + 3 * k, q);
+    q[2] += 3.0;
+    for (int a = 0; a < 3; a++) s += pow(kp[3 * k + a] - q[a], 2);
+  }
+  return sqrt(s / 70);
 }
 
 int main(int argc, char **argv) {
@@ -88,8 +105,24 @@ int main(int argc, char **argv) {
   printf("MHR fit, %d frames x 70 keypoints, 2 views per frame, median of 5 runs, one thread\n\n", F);
   printf("| solver | start | ms/frame | iterations/frame | mean final data loss | mean keypoint RMS to truth (mm) |\n");
   printf("|---|---|---:|---:|---:|---:|\n");
-  for (int cfg = 0; cfg < 4; cfg++) {
-    bool adam = cfg >= 2, warm = cfg % 2 == 1;
+  /* without views: the same targets, the mhr70 detector map calibrated on the sequence */
+  mhrfit_detmap *dmap = mhrfit_detmap_new(rig, "mhr70", &err);
+  mhrfit_detfit *det = dmap ? mhrfit_detfit_new(rig, dmap, NULL, &err) : NULL;
+  if (!det) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  double calib_times[5];
+  for (int run = 0; run < 5; run++) {
+    double t0 = bench_now();
+    if (!mhrfit_detfit_calibrate(det, F, targets[0], NULL, &err)) {
+      fprintf(stderr, "calibration: %s\n", err.message);
+      return 1;
+    }
+    calib_times[run] = bench_now() - t0;
+  }
+  for (int cfg = 0; cfg < 6; cfg++) {
+    bool adam = cfg == 2 || cfg == 3, no_views = cfg >= 4, warm = cfg % 2 == 1;
     mhrfit_fit_options o;
     mhrfit_fit_options_init(&o);
     o.solver = adam ? MHRFIT_SOLVER_ADAM : MHRFIT_SOLVER_LM;
@@ -101,9 +134,11 @@ int main(int argc, char **argv) {
       iters = dl = rms = 0;
       double t0 = bench_now();
       for (int f = 0; f < F; f++) {
-        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL};
+        mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL, NULL, NULL};
         mhrfit_fit_result r;
-        if (!mhrfit_fitter_process(fit, &fr, &r, &err)) {
+        bool ok = no_views ? mhrfit_detfit_frame(det, targets[f], NULL, warm && have_prev ? prev : NULL, &r, &err)
+                           : mhrfit_fitter_process(fit, &fr, &r, &err);
+        if (!ok) {
           fprintf(stderr, "frame %d: %s\n", f, err.message);
           return 1;
         }
@@ -111,23 +146,19 @@ int main(int argc, char **argv) {
         have_prev = true;
         iters += r.n_iters;
         dl += r.final_data_loss;
-        double s = 0, cm[210], q[3];
-        mhrfit_rig_fk(rig, gt[f], &pose, NULL, &err);
-        mhrfit_kpmap_eval(map, &pose, cm);
-        for (int k = 0; k < 70; k++) {
-          mhrfit_mhr_to_sam3d(cm + 3 * k, q);
-          q[2] += 3.0;
-          for (int a = 0; a < 3; a++) s += pow(r.keypoints[3 * k + a] - q[a], 2);
-        }
-        rms += sqrt(s / 70);
+        rms += keypoint_rms(rig, map, gt[f], r.keypoints, &pose);
       }
       times[run] = (bench_now() - t0) / F;
     }
-    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : "lm", warm ? "warm" : "cold",
-           1e3 * bench_median(times, 5),
-           iters / F, dl / F, 1e3 * rms / F);
+    printf("| %s | %s | %.3f | %.1f | %.3g | %.2f |\n", adam ? "adam" : no_views ? "lm, no views" : "lm",
+           warm ? "warm" : no_views ? "cold (limb by limb)" : "cold", 1e3 * bench_median(times, 5), iters / F, dl / F,
+           1e3 * rms / F);
     mhrfit_fitter_free(fit);
   }
+  printf("\nCalibration pass without views (proportions + marker offsets over the %d frames): %.1f ms per sequence\n",
+         F, 1e3 * bench_median(calib_times, 5));
+  mhrfit_detfit_free(det);
+  mhrfit_detmap_free(dmap);
   mhrfit_kpmap_free(map);
   mhrfit_value_free(d);
   mhrfit_rig_free(rig);

@@ -85,21 +85,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_run: FRAMES >= 2 and RUNS 1..50 are required\n");
     return 2;
   }
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
-  bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+  bool pinned = bench_pin_one_cpu();
   char work[4096];
-  bool temp = argc <= 5;
-  if (temp) {
-    snprintf(work, sizeof work, "/tmp/mhrfit_bench_run_XXXXXX");
-    if (!mkdtemp(work)) {
-      perror("bench_run: mkdtemp");
-      return 1;
-    }
-  } else {
-    snprintf(work, sizeof work, "%s", argv[5]);
-  }
+  bool temp;
+  if (!bench_work_dir(argc > 5 ? argv[5] : NULL, "mhrfit_bench_run", work, sizeof work, &temp)) return 1;
   char capture[4200], out[4300];
   snprintf(capture, sizeof capture, "%s/capture", work);
   mhrfit_demo_options o;

@@ -2,6 +2,8 @@
 #ifndef MHRFIT_BENCH_UTIL_H
 #define MHRFIT_BENCH_UTIL_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/clock.h"
@@ -18,6 +20,31 @@ static inline int bench_cmp_double(const void *a, const void *b) {
 static inline double bench_median(double *t, size_t n) {
   qsort(t, n, sizeof *t, bench_cmp_double);
   return t[n / 2];
+}
+
+/* Pins the process (and what it starts) to the CPU it runs on; true when that worked. Needs
+ * _GNU_SOURCE and <sched.h> before this header. */
+#ifdef CPU_SET
+static inline bool bench_pin_one_cpu(void) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+  return sched_setaffinity(0, sizeof one, &one) == 0;
+}
+#endif
+
+/* The work folder of a benchmark into work (size bytes): `given` when not NULL, else a new
+ * temporary folder /tmp/<prefix>_XXXXXX (*temp set: remove it at the end). False on failure. */
+static inline bool bench_work_dir(const char *given, const char *prefix, char *work, size_t size, bool *temp) {
+  *temp = given == NULL;
+  if (given) {
+    snprintf(work, size, "%s", given);
+    return true;
+  }
+  snprintf(work, size, "/tmp/%s_XXXXXX", prefix);
+  if (mkdtemp(work)) return true;
+  perror(prefix);
+  return false;
 }
 
 #endif

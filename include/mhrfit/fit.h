@@ -93,6 +93,9 @@ typedef struct mhrfit_fit_options {
   bool optimize_hand_pose;          /**< free finger angles (true) */
   bool freeze_lower_body;           /**< lock the lower-body table (false) */
   bool joint_limits;                /**< clamp free parameters to the `.model` limits (false) */
+  bool freeze_flexible_lengths;     /**< keep the flexible lengths 130..135 (spine, neck, shoulder width, arm, hip
+                                         width, leg length) at their initial values, so that body proportions stay
+                                         those of the scales (false) */
   double huber_m;                   /**< Huber δ in metres (0.03) */
   double w_pose_reg;                /**< pose-to-initialisation weight (1e-3) */
   double w_temporal;                /**< pose-to-previous-frame weight (3e-3) */
@@ -145,6 +148,10 @@ typedef struct mhrfit_fit_frame {
   const double *prev_model_params;        /**< previous frame's fitted 204 parameters (temporal prior), or NULL */
   const mhrfit_similarity *prev_similarity; /**< previous frame's output similarity, or NULL */
   const double *fixed_scales;             /**< 68 scales replacing the view's (136..203), or NULL */
+  const double *point_weight;             /**< n_points semantic weights replacing the MHR70 table
+                                               (mhrfit_fit_semantic_weight() of kp_index), or NULL */
+  const unsigned char *anchor;            /**< n_points flags: the similarity's anchors, replacing the MHR70
+                                               anchors (hips, neck, acromions), or NULL */
 } mhrfit_fit_frame;
 
 /** Outcome of a fitted frame. */
@@ -164,7 +171,8 @@ typedef struct mhrfit_fit_result {
   mhrfit_similarity sim_fit;     /**< similarity fitted at the final pose */
   mhrfit_similarity sim_out;     /**< similarity used for the output geometry */
   bool sim_reused_prev;          /**< sim_out is the previous frame's */
-  const double *keypoints;       /**< 70 × 3 world keypoints (NaN where undefined) */
+  const double *keypoints;       /**< n × 3 world keypoints of the map (n = 70 for MHR70, else the user map's
+                                      count; NaN where undefined) */
   const double *joints;          /**< n_joints × 3 world joint positions (m) */
   const double *global_rots;     /**< n_joints × 9: world rotation of each joint's native frame, R_out·diag(1,−1,−1)·R_joint */
   const double *vertices;        /**< n_vertices × 3 world vertices (m), identity shape applied */

@@ -20,7 +20,7 @@
  * | `body_pose_params` | (F,133) | the same pose in SAM 3D Body's layout (jaw 0) |
  * | `hand_pose_params` | (F,108) | the initial view's PCA hand code (fitted finger angles are `mhr_model_params[68:122]`) |
  * | `scale_params`, `shape_params` | (F,28), (F,45) | the initial view's (kept fixed) |
- * | `pred_keypoints_3d` | (F,70,3) | world keypoints |
+ * | `pred_keypoints_3d` | (F,P,3) | world keypoints: P = 70 MHR70 keypoints, or the fitted keypoint set's (mhrfit_fit_archive_set_pred_keypoints()) |
  * | `pred_joint_coords` | (F,J,3) | world joint positions |
  * | `pred_global_rots` | (F,J,3,3) | world joint rotations (fit.h) |
  * | `pred_vertices` | (F,N,3) | world mesh vertices (absent when N = 0) |
@@ -58,6 +58,7 @@
 #include "mhrfit/fit.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/triangulate.h"
+#include "mhrfit/value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +91,17 @@ typedef struct mhrfit_fit_viewset {
 mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
                                             bool allow_missing, mhrfit_error *err);
 
+/**
+ * A view set from SAM 3D Body outputs already in memory: `outputs[v]` is camera `cams[v]`'s
+ * document (a dict, or a list of per-person dicts; `person` selects as in
+ * mhrfit_fit_viewset_load()), or NULL for a camera without output (an unusable view, like a
+ * missing file with `allow_missing`). Nothing is kept from `outputs`; the set borrows `cams`
+ * (the names must outlive it). Errors as mhrfit_fit_viewset_load() for malformed documents,
+ * naming the camera. The caller owns the result.
+ */
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err);
+
 /** Frees a view set. NULL is allowed. */
 void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s);
 
@@ -113,6 +125,7 @@ bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_f
 /** Fitted frames in memory; every array is owned (sizes in the member table of the file doc). */
 typedef struct mhrfit_fit_archive {
   size_t n_frames, n_kp, n_views, n_joints, n_vertices, n_hist; /**< F, K, V, J, N, I */
+  size_t n_pred_kp;          /**< P predicted keypoints per frame: 70 (MHR70), or a keypoint set's count */
   bool frame_axis;           /**< write the leading frame axis (always true when F > 1) */
   char (*status)[32];        /**< F status names */
   char (*message)[256];      /**< F failure messages ("" when none) */
@@ -124,7 +137,7 @@ typedef struct mhrfit_fit_archive {
   double *hand_pose_params;  /**< F × 108 */
   double *scale_params;      /**< F × 28 */
   double *shape_params;      /**< F × 45 */
-  double *keypoints;         /**< F × 70 × 3 */
+  double *keypoints;         /**< F × P × 3 */
   double *joints;            /**< F × J × 3 */
   double *global_rots;       /**< F × J × 9 */
   double *vertices;          /**< F × N × 3 (NULL when N = 0) */
@@ -154,6 +167,14 @@ typedef struct mhrfit_fit_archive {
 mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t n_views, size_t n_joints,
                                            size_t n_vertices, size_t n_hist, const char *const *cams,
                                            mhrfit_error *err);
+
+/**
+ * Sets the number P of predicted keypoints per frame (70 by default; a fit
+ * with another keypoint set stores its own, e.g. 25 for BODY_25B); their
+ * values are reset to NaN. Errors: MHRFIT_ERR_ARGUMENT (P = 0 or huge),
+ * MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err);
 
 /** Copies the settings of `o` (solver, flags, weights) into the archive's scalars. */
 void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o);
@@ -192,6 +213,13 @@ void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *
  * doc. Errors: MHRFIT_ERR_IO, MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err);
+
+/**
+ * The members mhrfit_fit_archive_save() writes, as a new DICT value (member name → ARRAY, with
+ * the same dtypes, shapes and values as the file), for callers that want the archive in memory
+ * (e.g. a language binding). The caller owns the result. Errors: MHRFIT_ERR_NOMEM.
+ */
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err);
 
 /**
  * Reads a `fit.npz` written by mhrfit_fit_archive_save() (with or without the

@@ -158,6 +158,16 @@ int mhrfit_kpmap_calibrate_default(mhrfit_kpmap *map, const mhrfit_rig *rig, mhr
 mhrfit_kpmap *mhrfit_kpmap_load(const char *path, const mhrfit_rig *rig, const double *identity, size_t n_identity,
                                 mhrfit_error *err);
 
+/**
+ * A map of `n_keypoints` keypoints from explicit terms: keypoint k has the
+ * terms `terms[term_start[k] .. term_start[k+1])` (`term_start` has
+ * n_keypoints + 1 entries, starting at 0; a keypoint without terms is
+ * undefined). Copies everything. Errors: MHRFIT_ERR_ARGUMENT (a joint outside
+ * the rig, a non-finite weight or offset, bad term_start), MHRFIT_ERR_NOMEM.
+ */
+mhrfit_kpmap *mhrfit_kpmap_new_terms(const mhrfit_rig *rig, size_t n_keypoints, const size_t *term_start,
+                                    const mhrfit_kp_term *terms, mhrfit_error *err);
+
 /** A copy of `map` (calibrated markers included), or NULL with MHRFIT_ERR_NOMEM. */
 mhrfit_kpmap *mhrfit_kpmap_clone(const mhrfit_kpmap *map, mhrfit_error *err);
 

@@ -8,8 +8,10 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h),
- * pictures and videos (media.h).
+ * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
+ * (detector.h), sequences (smooth.h), the synthetic capture (demo.h), exports (export.h: glTF/GLB,
+ * BVH, TRC, per-frame files; the world's up axis), pictures and videos (media.h), and the library
+ * version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -18,7 +20,9 @@
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/demo.h"
+#include "mhrfit/detector.h"
 #include "mhrfit/error.h"
+#include "mhrfit/export.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"
 #include "mhrfit/sequence.h"
@@ -40,5 +44,6 @@
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
 #include "mhrfit/value.h"
+#include "mhrfit/version.h"
 
 #endif

@@ -7,10 +7,19 @@
  *   (exact names) holding `pred_keypoints_2d` as (K,2) or (N,K,2) — N persons, `person` selects
  *   one (clipped) — in a dict (npz, pickled npy) or as the plain array; one frame.
  * - `"arrays"`: a folder of `<cam>.npy` arrays shaped (F,K,2) or (F,K,3) (x, y, confidence);
- *   F frames; NaN = missing.
+ *   F frames; NaN = missing. Any K ≥ 1 (up to MHRFIT_OBS_MAX_KP) when `n_kp` is 0; else K must be `n_kp`.
  * - `"openpose"`: per camera a folder of OpenPose JSON files (`<cam>_json` by default, or the
  *   names in `cam_dirs`), natural order; frame f is the f-th file of every camera; the frame
  *   count is the smallest file count; `person` selects `people[person]`.
+ * - `"caliscope_csv"`: Caliscope's `xy_<TRACKER>.csv` (the file, or a folder holding exactly one
+ *   `xy_*.csv`): a header naming at least the columns `sync_index`, `port`, `point_id`,
+ *   `img_loc_x`, `img_loc_y` (any order, other columns ignored), one row per detected point.
+ *   Frames are the distinct sync indices in ascending order (`frame_ids`); camera v is the port
+ *   given by the trailing digits of its name (`cam_0` → port 0, as Caliscope names its
+ *   calibration tables); rows of other ports are ignored. With `n_kp` 0 the keypoints are the
+ *   distinct point ids in ascending order and `names` holds the ids as text; with `n_kp` set
+ *   (a layout) point id i is keypoint i. A point not listed for a camera and frame is missing;
+ *   listed points get confidence 1.
  * - `"auto"` (NULL): openpose when the camera folders exist; stage1 for dict files and (K,2)
  *   arrays; a plain 3-D array is ambiguous ((N,K,2) persons or (F,K,2) frames) and must be named.
  */
@@ -28,8 +37,8 @@ extern "C" {
 
 /** How to read observations. Zero-initialised = auto form, person 0. */
 typedef struct mhrfit_obs_options {
-  const char *format;               /**< "auto" (NULL), "stage1", "arrays", "openpose" */
-  size_t n_kp;                      /**< keypoints of the layout (e.g. 70, 25); required */
+  const char *format;               /**< "auto" (NULL), "stage1", "arrays", "openpose", "caliscope_csv" */
+  size_t n_kp;                      /**< keypoints of the layout (e.g. 70, 25); 0 = any (arrays, caliscope_csv) */
   size_t person;                    /**< person index in multi-person inputs */
   const char *const *cam_dirs;      /**< openpose: folder per camera (NULL: "<cam>_json") */
   bool allow_missing_views;         /**< a missing camera file/folder gives NaN instead of an error */
@@ -41,7 +50,12 @@ typedef struct mhrfit_observations {
   double *uv;    /**< F·K·V·2 pixels, index ((f·K + k)·V + v)·2; NaN = missing */
   double *conf;  /**< F·K·V confidences, or NULL when the input has none */
   char format[16]; /**< the form that was read */
+  char **names;    /**< K keypoint names given by the input (caliscope_csv without a layout), or NULL */
+  long *frame_ids; /**< F frame numbers given by the input (caliscope_csv sync indices), or NULL */
 } mhrfit_observations;
+
+/** Largest keypoint count of an arrays input read with `n_kp` 0. */
+#define MHRFIT_OBS_MAX_KP 4096
 
 /**
  * Loads observations of cameras `cams[0..n_cams-1]` from `dir`. Errors name
@@ -51,6 +65,18 @@ typedef struct mhrfit_observations {
  */
 mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const *cams, size_t n_cams,
                                               const mhrfit_obs_options *opts, mhrfit_error *err);
+
+/**
+ * Parses the text of a Caliscope `xy_<TRACKER>.csv` (form above) for cameras
+ * with the given `ports` (n_cams of them, 1..64); `source` names it in
+ * messages; `n_kp` 0 = the point ids found, else the layout's count (larger
+ * ids are an error). Errors name the line and column: MHRFIT_ERR_FORMAT
+ * (missing column, a value that is not a number, an id outside the layout),
+ * MHRFIT_ERR_NOMEM, MHRFIT_ERR_LIMIT. The caller owns the result.
+ */
+mhrfit_observations *mhrfit_observations_parse_caliscope_csv(const char *text, size_t len, const char *source,
+                                                             const long *ports, size_t n_cams, size_t n_kp,
+                                                             mhrfit_error *err);
 
 /** Frees observations. NULL is allowed. */
 void mhrfit_observations_free(mhrfit_observations *o);

@@ -211,6 +211,12 @@ long mhrfit_rig_joint_index(const mhrfit_rig *rig, const char *name);
 /** Index of model parameter `name`, or -1. */
 long mhrfit_rig_param_index(const mhrfit_rig *rig, const char *name);
 
+/**
+ * The rotation of joint Euler angles as MHR composes them (MHR.md §6.1):
+ * `R = Rz(rz)·Ry(ry)·Rx(rx)` (row-major), with Rx, Ry, Rz the active right-handed rotations.
+ */
+void mhrfit_euler_zyx(double rx, double ry, double rz, double R[9]);
+
 /** Global joint transforms from forward kinematics. */
 typedef struct mhrfit_fk_pose {
   double *R; /**< n_joints × 9 global rotations (row-major) */

@@ -29,6 +29,16 @@ extern "C" {
 bool mhrfit_trc_write(const char *path, const char *const *names, size_t n_markers, const double *points,
                       size_t n_frames, double rate, bool world_axes, mhrfit_error *err);
 
+/**
+ * Like mhrfit_trc_write() with any axes and unit: TRC (X, Y, Z) = `axes` · world / `unit_m`
+ * (`axes` row-major 3×3, e.g. the up rotation of export.h's mhrfit_up_rotation(), which makes
+ * the world's up axis TRC's Y as OpenSim expects; `unit_m` the length of one unit in metres,
+ * written in the header as `unit`, e.g. 0.01 and "cm").
+ */
+bool mhrfit_trc_write_axes(const char *path, const char *const *names, size_t n_markers, const double *points,
+                           size_t n_frames, double rate, const double axes[9], double unit_m, const char *unit,
+                           mhrfit_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,7 @@
 
 #include "mhrfit/camera.h"
 #include "mhrfit/error.h"
+#include "mhrfit/observations.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -211,6 +212,20 @@ mhrfit_tri_archive *mhrfit_tri_archive_load(const char *path, mhrfit_error *err)
 
 /** Frees an archive. NULL is allowed. */
 void mhrfit_tri_archive_free(mhrfit_tri_archive *a);
+
+/**
+ * Triangulates every frame of `obs` (V = obs->n_views cameras `cams`, named
+ * `cam_names`) for the K keypoints `idx` (indices into the observations'
+ * keypoints, named `names`) into a new archive: the frame axis unless the input
+ * is a single stage-1 frame, `subset_idx` = `idx`, `method` and `threshold_px`
+ * from `o` (NULL: defaults), `mean_px` computed. Errors: MHRFIT_ERR_ARGUMENT
+ * (an index out of range, bad options), MHRFIT_ERR_NOMEM. The caller owns the
+ * result.
+ */
+mhrfit_tri_archive *mhrfit_triangulate_observations(const mhrfit_camera *cams, const char *const *cam_names,
+                                                    const mhrfit_observations *obs, const size_t *idx,
+                                                    const char *const *names, size_t K,
+                                                    const mhrfit_tri_options *o, mhrfit_error *err);
 /** @} */
 
 #ifdef __cplusplus

@@ -228,6 +228,38 @@ mhrfit_kpmap *mhrfit_kpmap_new_mhr70(const mhrfit_rig *rig, mhrfit_error *err) {
   return map;
 }
 
+mhrfit_kpmap *mhrfit_kpmap_new_terms(const mhrfit_rig *rig, size_t n_keypoints, const size_t *term_start,
+                                    const mhrfit_kp_term *terms, mhrfit_error *err) {
+  if (n_keypoints == 0 || term_start[0] != 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "keypoint map: need at least one keypoint and term_start[0] = 0");
+    return NULL;
+  }
+  size_t nt = term_start[n_keypoints];
+  for (size_t k = 0; k < n_keypoints; k++)
+    if (term_start[k + 1] < term_start[k]) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "keypoint map: term_start decreases at keypoint %zu", k);
+      return NULL;
+    }
+  for (size_t i = 0; i < nt; i++) {
+    const mhrfit_kp_term *t = &terms[i];
+    bool finite = isfinite(t->weight) && isfinite(t->offset[0]) && isfinite(t->offset[1]) && isfinite(t->offset[2]);
+    if (t->joint < 0 || (size_t)t->joint >= rig->n_joints || !finite) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "keypoint map: term %zu has joint %d (the rig has %zu) or a non-finite value", i,
+                  (int)t->joint, rig->n_joints);
+      return NULL;
+    }
+  }
+  mhrfit_kpmap *map = kpmap_alloc(rig, n_keypoints, nt, err);
+  if (!map) return NULL;
+  memcpy(map->term_start, term_start, (n_keypoints + 1) * sizeof *term_start);
+  memcpy(map->terms, terms, nt * sizeof *terms);
+  if (!kpmap_plan(map, rig, err)) {
+    mhrfit_kpmap_free(map);
+    return NULL;
+  }
+  return map;
+}
+
 /* ---- default markers ------------------------------------------------------------------------ */
 
 static bool default_rest_offset(int k, double d[3]) {

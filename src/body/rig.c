@@ -12,7 +12,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 
-static void euler_zyx(double rx, double ry, double rz, double R[9]) {
+void mhrfit_euler_zyx(double rx, double ry, double rz, double R[9]) {
   /* most channels are not driven: cos 0 = 1 and sin ±0 = ±0 exactly, without the library calls */
   double cx = rx == 0 ? 1.0 : cos(rx), sx = rx == 0 ? rx : sin(rx);
   double cy = ry == 0 ? 1.0 : cos(ry), sy = ry == 0 ? ry : sin(ry);
@@ -138,7 +138,7 @@ mhrfit_rig *mhrfit_rig_load_flags(const char *dir, int lod, unsigned flags, mhrf
   if (!r->prerot) goto fail_owned;
   const double d2r = 3.14159265358979323846 / 180.0;
   for (size_t j = 0; j < r->n_joints; j++)
-    euler_zyx(fr.prerot_deg[3 * j] * d2r, fr.prerot_deg[3 * j + 1] * d2r, fr.prerot_deg[3 * j + 2] * d2r, r->prerot + 9 * j);
+    mhrfit_euler_zyx(fr.prerot_deg[3 * j] * d2r, fr.prerot_deg[3 * j + 1] * d2r, fr.prerot_deg[3 * j + 2] * d2r, r->prerot + 9 * j);
   free(fr.prerot_deg);
   fr.prerot_deg = NULL;
   mf_fbx_free(f);
@@ -183,7 +183,7 @@ bool mhrfit_rig_fk(const mhrfit_rig *rig, const double *m, mhrfit_fk_pose *pose,
     const double *q = jp + 7 * j;
     double tl[3] = {rig->offsets[3 * j] + q[0], rig->offsets[3 * j + 1] + q[1], rig->offsets[3 * j + 2] + q[2]};
     double E[9], Rl[9];
-    euler_zyx(q[3], q[4], q[5], E);
+    mhrfit_euler_zyx(q[3], q[4], q[5], E);
     mat3_mul(rig->prerot + 9 * j, E, Rl);
     double sl = exp2(q[6]);
     int p = rig->parents[j];

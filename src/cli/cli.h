@@ -176,7 +176,18 @@ int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);
 int mf_cmd_rig(int argc, char **argv);
 int mf_cmd_fit(int argc, char **argv);
+
+/* `mhrfit fit` without --views (cmd_fit_detector.c): the parsed arguments. */
+typedef struct mf_fit_detector_args {
+  const char *tri_path, *out, *layout, *keypoint_map;
+  const mf_rig_src *rig_src;
+  long lod, calib_frames, max_stale;
+  bool no_mesh, quiet;
+  const mhrfit_fit_options *fit;
+} mf_fit_detector_args;
+int mf_fit_detector(const mf_fit_detector_args *a);
 int mf_cmd_run(int argc, char **argv);
 int mf_cmd_smooth(int argc, char **argv);
+int mf_cmd_export(int argc, char **argv);
 
 #endif

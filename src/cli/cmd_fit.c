@@ -178,17 +178,24 @@ done:
 
 int mf_cmd_fit(int argc, char **argv) {
   const char *tri_path = NULL, *views_dir = NULL, *assets = NULL, *rig_path = NULL, *out = NULL, *init_pose = NULL,
-             *debug_dir = NULL;
+             *debug_dir = NULL, *layout = NULL, *keypoint_map = NULL;
+  long calib_frames = 24;
   mf_strlist cams = {0};
   long lod = -1, person = 0, max_stale = 40;
   bool allow_missing = true, no_mesh = false, quiet = false;
   mf_fit_cli fc;
   mf_fit_cli_init(&fc);
-  mf_opt opts[16 + MF_FIT_CLI_N_OPTS];
+  mf_opt opts[20 + MF_FIT_CLI_N_OPTS];
   const mf_opt own[] = {
       {"tri", MF_OPT_STRING, &tri_path, "TRI.npz", "triangulation archive of mhrfit triangulate (mhr70 layout); required", NULL},
       {"views", MF_OPT_STRING, &views_dir, "DIR",
-       "stage-1 files <cam>.npz|.npy of the frame, or one sub-folder per frame (natural order) for a batch; required", NULL},
+       "stage-1 files <cam>.npz|.npy of the frame, or one sub-folder per frame (natural order) for a batch; "
+       "required unless --layout or --keypoint_map", NULL},
+      {"layout", MF_OPT_STRING, &layout, "L",
+       "no views: fit the keypoints of a detector layout (" MHRFIT_LAYOUT_NAMES ") alone", NULL},
+      {"keypoint_map", MF_OPT_STRING, &keypoint_map, "FILE",
+       "no views: JSON map of keypoint names to MHR joints (with offsets, weights), amending --layout's", NULL},
+      {"calib_frames", MF_OPT_INT, &calib_frames, "N", "no views: frames of the marker calibration (default 24)", NULL},
       {"out", MF_OPT_STRING, &out, "FIT.npz", "output archive; required", NULL},
       {"cams", MF_OPT_LIST, &cams, "NAME", "cameras whose estimates start the fit (default: the triangulation's cameras)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
@@ -211,13 +218,17 @@ int mf_cmd_fit(int argc, char **argv) {
   memcpy(opts, own, sizeof own);
   size_t n_opts = n_own + mf_fit_cli_table(&fc, opts + n_own);
   const mf_cmd_spec spec = {
-      "fit", "--tri TRI.npz --views DIR --out FIT.npz [--cams A B ...] [--assets DIR | --rig RIG.npz] [options]",
+      "fit", "--tri TRI.npz (--views DIR | --layout L) --out FIT.npz [--cams A B ...] [--assets DIR | --rig RIG.npz] [options]",
       "Fits MHR's pose to triangulated MHR70 keypoints (stage 3): the best camera's SAM 3D Body\n"
       "estimate starts a Levenberg-Marquardt fit of the body pose and a similarity (scale, rotation,\n"
       "translation) with Huber residuals and pose / temporal / hand regularisers. A batch (a\n"
       "triangulation with a frame axis) is fitted in order, each frame using the previous good frame\n"
       "as its temporal prior. Writes fit.npz: parameters, world keypoints, joints, rotations, mesh\n"
-      "and opt_* diagnostics (losses, iterations, chosen view, per-view scores, status).",
+      "and opt_* diagnostics (losses, iterations, chosen view, per-view scores, status).\n"
+      "Without views (--layout L and/or --keypoint_map FILE) the triangulated keypoints of any\n"
+      "2-D detector are fitted alone: body proportions and marker offsets are calibrated over the\n"
+      "sequence, each frame starts from the previous one (or from the rest pose, limb by limb),\n"
+      "within the joint limits; pred_keypoints_3d then holds the layout's keypoints.",
       opts, n_opts, 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -235,8 +246,20 @@ int mf_cmd_fit(int argc, char **argv) {
   int *kp_index = NULL;
   double *weights = NULL, *prev = NULL;
   mhrfit_similarity prev_sim;
-  if (!tri_path || !views_dir || !out) {
-    rc = mf_usage_error("fit", "--tri, --views and --out are required");
+  if (!tri_path || (!views_dir && !layout && !keypoint_map) || !out) {
+    rc = mf_usage_error("fit", "--tri, --out and --views (or --layout / --keypoint_map) are required");
+    goto done;
+  }
+  if (views_dir && (layout || keypoint_map)) {
+    rc = mf_usage_error("fit", "--layout and --keypoint_map fit without views: leave out --views");
+    goto done;
+  }
+  if (!views_dir && (init_pose || debug_dir || cams.count)) {
+    rc = mf_usage_error("fit", "--init_pose, --debug_dir and --cams apply to fits with --views");
+    goto done;
+  }
+  if (calib_frames < 1 || calib_frames > 10000) {
+    rc = mf_usage_error("fit", "--calib_frames must be in 1..10000, got %ld", calib_frames);
     goto done;
   }
   if (person < 0 || max_stale < 0) {
@@ -246,6 +269,12 @@ int mf_cmd_fit(int argc, char **argv) {
   if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
+  if (!views_dir) {
+    mf_fit_detector_args da = {tri_path, out,     layout, keypoint_map, &rig_src, lod, calib_frames,
+                               max_stale, no_mesh, quiet,  &fc.o};
+    rc = mf_fit_detector(&da);
+    goto done;
+  }
   rc = MF_EXIT_FAILURE;
   tri = mhrfit_tri_archive_load(tri_path, &err);
   if (!tri) goto fail;

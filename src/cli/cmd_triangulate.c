@@ -1,5 +1,6 @@
 /* mhrfit triangulate: stage 2, robust multi-view triangulation of one frame or a sequence. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,14 +8,51 @@
 #include "cli/cli.h"
 #include "common/file.h"
 #include "mhrfit/calib.h"
+#include "mhrfit/export.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
 
+/* The keypoint set of the input: --layout, else --keypoint_names, else the input's own names
+ * (Caliscope point ids), else kp_0, kp_1, ... */
+static mhrfit_layout *keypoint_set(const mhrfit_layout *layout, char **names, size_t n_names,
+                                   const mhrfit_observations *obs, mhrfit_error *err) {
+  if (layout) return (mhrfit_layout *)(uintptr_t)layout;
+  if (names && n_names != obs->n_kp) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "--keypoint_names lists %zu names but the input has %zu keypoints", n_names,
+                obs->n_kp);
+    return NULL;
+  }
+  const char *const *use = names ? (const char *const *)names : (const char *const *)obs->names;
+  return mhrfit_layout_new_custom(names ? "keypoint_names" : "custom", use, obs->n_kp, err);
+}
+
+/* --up for the TRC: parsed, and with auto the markers of the detection present among the K
+ * triangulated names; -1 when fine, else the usage exit code. */
+static int check_up(const char *name, const char *const *names, size_t K, mhrfit_up_axis *up, long up_idx[5]) {
+  mhrfit_error err = {0};
+  if (!mhrfit_up_parse(name, up, &err)) return mf_usage_error("triangulate", "--up: %s", err.message);
+  if (*up == MHRFIT_UP_AUTO && !mhrfit_up_markers(names, K, up_idx))
+    return mf_usage_error("triangulate", "--up auto needs both hips and the neck or both shoulders among the "
+                          "keypoints (--subset); give the world's up axis with --up");
+  return -1;
+}
+
+/* The TRC: the world's up axis (detected with auto) as TRC's Y, or world axes unchanged. */
+static bool write_trc(const char *path, const char *const *names, size_t K, const double *points, size_t F, double rate,
+                      bool world_axes, mhrfit_up_axis *up, const long up_idx[5], mhrfit_error *err) {
+  double U[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  if (!world_axes) {
+    if (*up == MHRFIT_UP_AUTO && !mhrfit_up_detect(points, F, K, up_idx, up, NULL, NULL, err)) return false;
+    mhrfit_up_rotation(*up, U);
+  }
+  return mhrfit_trc_write_axes(path, names, K, points, F, rate, U, 1, "m", err);
+}
+
 int mf_cmd_triangulate(int argc, char **argv) {
-  const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
-  const char *trc = NULL;
+  const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = NULL, *subset = "all";
+  const char *trc = NULL, *names_file = NULL, *up_name = "auto";
   mf_strlist cams = {0}, cam_dirs = {0};
   long person = 0;
   double rate = 30;
@@ -26,13 +64,18 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2; required", NULL},
       {"input", MF_OPT_STRING, &input, "DIR", "folder with the per-camera inputs; required", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
-      {"input_format", MF_OPT_STRING, &format, "F", "auto | stage1 | arrays | openpose (default auto)", NULL},
-      {"layout", MF_OPT_STRING, &layout_name, "L", "keypoint layout: mhr70 | body25b | coco17 (default mhr70)", NULL},
+      {"input_format", MF_OPT_STRING, &format, "F", "auto | stage1 | arrays | openpose | caliscope_csv (default auto)", NULL},
+      {"layout", MF_OPT_STRING, &layout_name, "L",
+       "keypoint layout: " MHRFIT_LAYOUT_NAMES " (default mhr70; arrays and caliscope_csv: any keypoint count)", NULL},
+      {"keypoint_names", MF_OPT_STRING, &names_file, "FILE",
+       "names of an any-K input: one per line or a JSON list (default kp_0, kp_1, ...; Caliscope: the point ids)", NULL},
       {"cam_dirs", MF_OPT_LIST, &cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
       {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
       {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
       {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
-      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (Y-up, Pose2Sim axes)", NULL},
+      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (the world's up axis as TRC's Y, see --up)", NULL},
+      {"up", MF_OPT_STRING, &up_name, "AXIS",
+       "--trc: the world's up axis: auto (from the hips and the neck or shoulders) | x | y | z | -x | -y | -z (default auto)", NULL},
       {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
       {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
@@ -45,7 +88,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
       "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
       "per-view reprojection errors and a reason code for every point that stays NaN\n"
       "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
-      "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3), or OpenPose JSON folders.",
+      "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3) of any K, OpenPose JSON folders,\n"
+      "or Caliscope's xy_<TRACKER>.csv (cameras cam_N = port N). The archive carries the keypoint names.",
       opts, n_opts, 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -59,10 +103,11 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mhrfit_error err = {0};
   mhrfit_calib *all = NULL, *cal = NULL;
   mhrfit_observations *obs = NULL;
-  mhrfit_triangulator *tri = NULL;
   mhrfit_tri_archive *ar = NULL;
-  double *sub_uv = NULL, *sub_conf = NULL;
   const char **names = NULL;
+  char **kp_names = NULL;
+  size_t n_kp_names = 0, *idx = NULL;
+  mhrfit_layout *kset = NULL;
   if (!calib || !input || !out || cams.count < 2) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
     goto done;
@@ -71,65 +116,63 @@ int mf_cmd_triangulate(int argc, char **argv) {
     rc = mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", cams.count, cam_dirs.count);
     goto done;
   }
-  const mhrfit_layout *layout = mhrfit_layout_get(layout_name, &err);
-  if (!layout) {
-    rc = mf_usage_error("triangulate", "%s", err.message);
+  bool any_k = strcmp(format, "arrays") == 0 || strcmp(format, "caliscope_csv") == 0;
+  if (layout_name && names_file) {
+    rc = mf_usage_error("triangulate", "--layout and --keypoint_names exclude each other");
     goto done;
   }
-  size_t idx[128], K;
-  if (!mhrfit_layout_subset(layout, subset, idx, 128, &K, &err)) {
-    rc = mf_usage_error("triangulate", "--subset: %s", err.message);
+  if (names_file && !any_k) {
+    rc = mf_usage_error("triangulate", "--keypoint_names needs --input_format arrays or caliscope_csv");
     goto done;
+  }
+  const mhrfit_layout *layout = NULL;
+  if (layout_name || !any_k) {
+    layout = mhrfit_layout_get(layout_name ? layout_name : "mhr70", &err);
+    if (!layout) {
+      rc = mf_usage_error("triangulate", "%s", err.message);
+      goto done;
+    }
   }
   if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
   rc = MF_EXIT_FAILURE;
   const mhrfit_tri_options o = tc.o;
   const char *method = tc.method;
+  if (names_file && !mhrfit_keypoint_names_load(names_file, &kp_names, &n_kp_names, &err)) goto fail;
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all) goto fail;
   cal = mhrfit_calib_select(all, cams.items, cams.count, &err);
   if (!cal) goto fail;
   size_t V = cal->n_cams;
-  mhrfit_obs_options oo = {format, layout->count, (size_t)(person < 0 ? 0 : person),
+  mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
                            cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
   obs = mhrfit_observations_load(input, cams.items, V, &oo, &err);
-  if (!obs) goto fail;
-  tri = mhrfit_triangulator_new(cal->cams, V, K, &o, &err);
-  if (!tri) goto fail;
-  size_t F = obs->n_frames;
-  sub_uv = calloc(K * V * 2, sizeof *sub_uv);
-  sub_conf = calloc(K * V, sizeof *sub_conf);
-  names = calloc(K, sizeof *names);
-  if (!sub_uv || !sub_conf || !names) {
+  if (!obs || !(kset = keypoint_set(layout, kp_names, n_kp_names, obs, &err))) goto fail;
+  size_t K;
+  if (!(idx = calloc(kset->count, sizeof *idx))) {
     MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
     goto fail;
   }
-  for (size_t k = 0; k < K; k++) names[k] = layout->names[idx[k]];
-  ar = mhrfit_tri_archive_new(F, K, V, names, cams.items, &err);
-  if (!ar) goto fail;
-  for (size_t f = 0; f < F; f++) {
-    for (size_t k = 0; k < K; k++)
-      for (size_t v = 0; v < V; v++) {
-        size_t src = (f * layout->count + idx[k]) * V + v;
-        sub_uv[2 * (k * V + v)] = obs->uv[2 * src];
-        sub_uv[2 * (k * V + v) + 1] = obs->uv[2 * src + 1];
-        if (obs->conf) sub_conf[k * V + v] = obs->conf[src];
-      }
-    mhrfit_tri_result res = {ar->points + 3 * K * f, ar->points_init + 3 * K * f, ar->inliers + K * V * f,
-                             ar->reproj_err + K * V * f, ar->n_views_used + K * f, ar->reason + K * f};
-    if (!mhrfit_triangulator_process(tri, K, sub_uv, obs->conf ? sub_conf : NULL, &res, &err)) goto fail;
+  if (!mhrfit_layout_subset(kset, subset, idx, kset->count, &K, &err)) {
+    rc = mf_usage_error("triangulate", "--subset: %s", err.message);
+    goto done;
   }
-  /* Output archive: a leading frame axis unless the input is a single stage-1 frame. */
-  ar->frame_axis = !(strcmp(obs->format, "stage1") == 0 && F == 1);
-  for (size_t k = 0; k < K; k++) ar->subset_idx[k] = (int32_t)idx[k];
-  snprintf(ar->method, sizeof ar->method, "%s", method);
-  ar->threshold_px = o.method == MHRFIT_TRI_POSE2SIM ? o.reproj_thresh : o.inlier_thresh;
-  mhrfit_tri_archive_update_mean(ar);
+  size_t F = obs->n_frames;
+  if (!(names = calloc(K, sizeof *names))) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < K; k++) names[k] = kset->names[idx[k]];
+  mhrfit_up_axis up = MHRFIT_UP_AUTO;
+  long up_idx[5];
+  if (trc && !world_axes && (rc = check_up(up_name, names, K, &up, up_idx)) >= 0) goto done;
+  ar = mhrfit_triangulate_observations(cal->cams, cams.items, obs, idx, names, K, &o, &err);
+  if (!ar) goto fail;
   int counts[5] = {0};
   for (size_t i = 0; i < F * K; i++)
     if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
   if (!mhrfit_tri_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
-  if (trc && !mhrfit_trc_write(trc, names, K, ar->points, F, rate, world_axes, &err)) goto fail;
+  const bool detect = up == MHRFIT_UP_AUTO;
+  if (trc && !write_trc(trc, names, K, ar->points, F, rate, world_axes, &up, up_idx, &err)) goto fail;
   if (!quiet) {
     printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,
            method);
@@ -137,6 +180,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
            counts[3], counts[4]);
     for (size_t v = 0; v < V; v++)
       printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ar->mean_px[v]);
+    if (trc && !world_axes)
+      printf("TRC: the world's up axis %s%s is TRC's Y\n", mhrfit_up_name(up), detect ? " (detected from the body)" : "");
     printf("wrote %s%s%s\n", out, trc ? " and " : "", trc ? trc : "");
   }
   rc = MF_EXIT_OK;
@@ -145,10 +190,10 @@ fail:
   rc = mf_report("triangulate", &err);
 done:
   mhrfit_tri_archive_free(ar);
-  free(sub_uv);
-  free(sub_conf);
   free(names);
-  mhrfit_triangulator_free(tri);
+  free(idx);
+  mhrfit_layout_free(kset);
+  mhrfit_names_free(kp_names, n_kp_names);
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);
   mhrfit_calib_free(all);

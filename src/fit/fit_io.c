@@ -83,8 +83,8 @@ static bool load_view(mhrfit_fit_viewset *s, size_t v, const mhrfit_value *root,
   return ok;
 }
 
-mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
-                                            bool allow_missing, mhrfit_error *err) {
+/* A view set of n_cams views named cams[] (borrowed), every view unusable until loaded. */
+static mhrfit_fit_viewset *viewset_new(const char *const *cams, size_t n_cams, mhrfit_error *err) {
   if (!n_cams) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no cameras given");
     return NULL;
@@ -112,6 +112,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
     view->shape = s->shape_params + N_SHAPE * v;
     view->n_shape = N_SHAPE;
     view->mean_px = INFINITY;
+  }
+  return s;
+}
+
+/* Marks view v missing (no input for the camera) with `note`. */
+static void set_missing(mhrfit_fit_viewset *s, size_t v, const char *note) {
+  s->missing[v] = 1;
+  snprintf(s->note[v], sizeof s->note[v], "%s", note);
+  for (size_t i = 0; i < NP; i++) s->views[v].model_params[i] = NAN;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
+                                            bool allow_missing, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
     /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
     char *path;
     mhrfit_error le = {0};
@@ -126,9 +142,9 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
                     cams[v], dir, cams[v]);
         goto fail;
       }
-      s->missing[v] = 1;
-      snprintf(s->note[v], sizeof s->note[v], "no file %s/%s.npz or .npy", dir, cams[v]);
-      for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
+      char note[192];
+      snprintf(note, sizeof note, "no file %s/%s.npz or .npy", dir, cams[v]);
+      set_missing(s, v, note);
       continue;
     }
     if (!root && err) *err = le;
@@ -145,6 +161,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
 fail:
   mhrfit_fit_viewset_free(s);
   return NULL;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
+    if (!outputs[v]) {
+      set_missing(s, v, "no output for this camera");
+    } else if (!load_view(s, v, outputs[v], person, err)) {
+      mhrfit_error_prefix(err, "camera '%s'", cams[v]);
+      mhrfit_fit_viewset_free(s);
+      return NULL;
+    }
+  }
+  return s;
 }
 
 bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_fit_viewset *views, int *kp_index,
@@ -217,7 +249,8 @@ static size_t describe(const mhrfit_fit_archive *a, member_desc *m) {
   ADD_D("hand_pose_params", MHRFIT_DT_F32, a->hand_pose_params, N_HAND, 1, N_HAND, 0, 0, true, N_HAND, 0);
   ADD_D("scale_params", MHRFIT_DT_F32, a->scale_params, N_SCALE, 1, N_SCALE, 0, 0, true, N_SCALE, 0);
   ADD_D("shape_params", MHRFIT_DT_F32, a->shape_params, N_SHAPE, 1, N_SHAPE, 0, 0, true, N_SHAPE, 0);
-  ADD_D("pred_keypoints_3d", MHRFIT_DT_F32, a->keypoints, 210, 2, 70, 3, 0, false, 210, 0);
+  size_t P = a->n_pred_kp;
+  ADD_D("pred_keypoints_3d", MHRFIT_DT_F32, a->keypoints, 3 * P, 2, P, 3, 0, false, 3 * P, 0);
   ADD_D("pred_joint_coords", MHRFIT_DT_F32, a->joints, J * 3, 2, J, 3, 0, false, J * 3, 0);
   ADD_D("pred_global_rots", MHRFIT_DT_F32, a->global_rots, J * 9, 3, J, 3, 3, false, J * 9, 0);
   if (N) ADD_D("pred_vertices", MHRFIT_DT_F32, a->vertices, N * 3, 2, N, 3, 0, true, N * 3, 0);
@@ -297,6 +330,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
   a->hand_pose_params = doubles(F * N_HAND);
   a->scale_params = doubles(F * N_SCALE);
   a->shape_params = doubles(F * N_SHAPE);
+  a->n_pred_kp = 70;
   a->keypoints = doubles(F * 210);
   a->joints = doubles(F * n_joints * 3);
   a->global_rots = doubles(F * n_joints * 9);
@@ -332,6 +366,17 @@ nomem:
   mhrfit_fit_archive_free(a);
   MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory for a fit archive of %zu frames", n_frames);
   return NULL;
+}
+
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err) {
+  if (n == 0 || n > 100000) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive: %zu predicted keypoints", n);
+  double *kp = mf_malloc_array(a->n_frames ? a->n_frames * 3 * n : 1, sizeof *kp, err);
+  if (!kp) return false;
+  for (size_t i = 0; i < a->n_frames * 3 * n; i++) kp[i] = NAN;
+  free(a->keypoints);
+  a->keypoints = kp;
+  a->n_pred_kp = n;
+  return true;
 }
 
 void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o) {
@@ -395,7 +440,7 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
     memcpy(a->scale_params + N_SCALE * f, views->scale_params + N_SCALE * iv, N_SCALE * sizeof(double));
     memcpy(a->shape_params + N_SHAPE * f, views->shape_params + N_SHAPE * iv, N_SHAPE * sizeof(double));
   }
-  memcpy(a->keypoints + 210 * f, res->keypoints, 210 * sizeof(double));
+  memcpy(a->keypoints + 3 * a->n_pred_kp * f, res->keypoints, 3 * a->n_pred_kp * sizeof(double));
   memcpy(a->joints + J * 3 * f, res->joints, J * 3 * sizeof(double));
   memcpy(a->global_rots + J * 9 * f, res->global_rots, J * 9 * sizeof(double));
   if (a->n_vertices) memcpy(a->vertices + a->n_vertices * 3 * f, res->vertices, a->n_vertices * 3 * sizeof(double));
@@ -427,6 +472,9 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
 
 bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
                                    mhrfit_error *err) {
+  if (dst->n_pred_kp != src->n_pred_kp)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archives differ: predicted keypoints %zu/%zu", dst->n_pred_kp,
+                       src->n_pred_kp);
   if (dst->n_kp != src->n_kp || dst->n_views != src->n_views || dst->n_joints != src->n_joints ||
       dst->n_vertices != src->n_vertices || dst->n_hist != src->n_hist)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
@@ -465,15 +513,15 @@ static int file_shape(const mhrfit_fit_archive *a, const member_desc *m, size_t 
   return nd;
 }
 
-bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+/* Adds the members of the file (fit_io.h) to `w`; false (w freed) when out of memory. */
+static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_error *err) {
   member_desc m[MAX_MEMBERS];
   size_t n = describe(a, m), F = a->n_frames;
-  mf_npz_writer w = {0};
   double *tmp = NULL;
-  for (size_t i = 0; i < n && !w.failed; i++) {
+  for (size_t i = 0; i < n && !w->failed; i++) {
     size_t shape[4];
     int nd = file_shape(a, &m[i], shape);
-    mhrfit_array *arr = mf_npz_add(&w, m[i].name, m[i].dtype, nd, shape);
+    mhrfit_array *arr = mf_npz_add(w, m[i].name, m[i].dtype, nd, shape);
     if (!arr) break;
     for (size_t f = 0; f < F; f++)
       for (size_t j = 0; j < m[i].per; j++) {
@@ -487,24 +535,24 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
   int lead = a->frame_axis || F > 1;
   const char **s = mf_malloc_array(F + a->n_views + 1, sizeof *s, err);
   if (!s) {
-    mf_npz_writer_free(&w);
+    mf_npz_writer_free(w);
     return false;
   }
   for (size_t f = 0; f < F; f++) s[f] = a->status[f];
-  mf_npz_add_strings(&w, "opt_status", s, F, lead);
+  mf_npz_add_strings(w, "opt_status", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->message[f];
-  mf_npz_add_strings(&w, "opt_message", s, F, lead);
+  mf_npz_add_strings(w, "opt_message", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->init_cam[f];
-  mf_npz_add_strings(&w, "opt_init_cam", s, F, lead);
-  mf_npz_add_strings(&w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
-  mf_npz_add_i32(&w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
+  mf_npz_add_strings(w, "opt_init_cam", s, F, lead);
+  mf_npz_add_strings(w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
+  mf_npz_add_i32(w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
   const char *solver = a->solver;
-  mf_npz_add_strings(&w, "opt_solver", &solver, 1, 0);
-  mf_npz_add_scalar_i32(&w, "opt_freeze_lower_body", a->freeze_lower_body);
-  mf_npz_add_scalar_i32(&w, "opt_optimize_hand_pose", a->optimize_hand_pose);
-  mf_npz_add_scalar_i32(&w, "opt_use_anchor_similarity", a->anchor_similarity);
-  mf_npz_add_scalar_f64(&w, "opt_temporal_weight", a->w_temporal);
-  mf_npz_add_scalar_f64(&w, "opt_hand_reg_weight", a->w_hand_reg);
+  mf_npz_add_strings(w, "opt_solver", &solver, 1, 0);
+  mf_npz_add_scalar_i32(w, "opt_freeze_lower_body", a->freeze_lower_body);
+  mf_npz_add_scalar_i32(w, "opt_optimize_hand_pose", a->optimize_hand_pose);
+  mf_npz_add_scalar_i32(w, "opt_use_anchor_similarity", a->anchor_similarity);
+  mf_npz_add_scalar_f64(w, "opt_temporal_weight", a->w_temporal);
+  mf_npz_add_scalar_f64(w, "opt_hand_reg_weight", a->w_hand_reg);
   /* growth ratios final / best, as the original reports them */
   tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
   if (tmp) {
@@ -513,14 +561,25 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
       tmp[f] = L[2] / L[1];
       tmp[F + f] = L[5] / L[4];
     }
-    mf_npz_add_f64(&w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
-    mf_npz_add_f64(&w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
   }
-  bool ok = tmp && mf_npz_writer_save(&w, path, true, err);
   free(tmp);
   free(s);
+  if (!tmp) mf_npz_writer_free(w);
+  return tmp != NULL;
+}
+
+bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  bool ok = build_members(a, &w, err) && mf_npz_writer_save(&w, path, true, err);
   mf_npz_writer_free(&w);
   return ok;
+}
+
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  return build_members(a, &w, err) ? mf_npz_writer_take_dict(&w, err) : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -595,6 +654,11 @@ mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err)
   a = mhrfit_fit_archive_new(F, K, V, J, N, I, names, err);
   free(names);
   if (!a) goto fail;
+  const mhrfit_array *pk = get_array(d, path, "pred_keypoints_3d", false, &bad, err);
+  if (!pk) goto fail;
+  if (pk->ndim == 2 + (int)lead && pk->shape[lead] != 70 &&
+      !mhrfit_fit_archive_set_pred_keypoints(a, pk->shape[lead], err))
+    goto fail;
   a->frame_axis = lead;
   member_desc m[MAX_MEMBERS];
   size_t n = describe(a, m);

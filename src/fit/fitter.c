@@ -18,6 +18,7 @@
 #define BODY_END 136
 #define HAND_FIRST 68    /* finger angles 68..121 = body_pose_params 62..115 */
 #define HAND_END 122
+#define FLEX_FIRST 130  /* the flexible lengths 130..135 (spine, neck, shoulders, arms, hips, legs) */
 #define SCALE_FIRST 136
 #define NT_MAX (NP + 7)  /* free dimensions and similarity increments */
 #define GROUP_MAX 6      /* points per Jacobian group */
@@ -200,7 +201,7 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
   f->Gd = mf_malloc_array(GROUP_ROWS, sizeof *f->Gd, err);
   f->adam_m = mf_malloc_array(NP, sizeof *f->adam_m, err);
   f->adam_v = mf_malloc_array(NP, sizeof *f->adam_v, err);
-  f->kp_world = mf_malloc_array(3 * 70, sizeof *f->kp_world, err);
+  f->kp_world = mf_malloc_array(3 * (f->nk > 70 ? f->nk : 70), sizeof *f->kp_world, err);
   f->joints_world = mf_malloc_array(3 * f->nj, sizeof *f->joints_world, err);
   f->rots_world = mf_malloc_array(9 * f->nj, sizeof *f->rots_world, err);
   f->verts_rest = mf_malloc_array(3 * nv, sizeof *f->verts_rest, err);
@@ -271,7 +272,8 @@ static int sanitize(mhrfit_fitter *f, const double *base, bool use_semantic, dou
   const mhrfit_fit_frame *fr = f->fr;
   int min_pts = f->o.min_valid_points < 3 ? 3 : f->o.min_valid_points, n = 0, n_ok = 0;
   for (size_t i = 0; i < fr->n_points; i++) {
-    double sem = use_semantic ? mhrfit_fit_semantic_weight(fr->kp_index[i]) : 1.0;
+    double sem = !use_semantic ? 1.0 : fr->point_weight ? fr->point_weight[i] : mhrfit_fit_semantic_weight(fr->kp_index[i]);
+    if (!isfinite(sem) || sem < 0) sem = 0;
     bool ok = f->ok[i] && sem > 1e-8;
     double wi = base ? base[i] : 1.0;
     if (!isfinite(wi)) wi = 0;
@@ -294,8 +296,10 @@ static int sanitize(mhrfit_fitter *f, const double *base, bool use_semantic, dou
                 min_pts);
     return -1;
   }
-  for (size_t i = 0; i < fr->n_points; i++)
-    w[i] = f->ok[i] && (!use_semantic || mhrfit_fit_semantic_weight(fr->kp_index[i]) > 1e-8) ? 1.0 : 0.0;
+  for (size_t i = 0; i < fr->n_points; i++) {
+    double sem = fr->point_weight ? fr->point_weight[i] : mhrfit_fit_semantic_weight(fr->kp_index[i]);
+    w[i] = f->ok[i] && (!use_semantic || sem > 1e-8) ? 1.0 : 0.0;
+  }
   *uniform = true;
   return n_ok;
 }
@@ -313,14 +317,19 @@ static bool predict(mhrfit_fitter *f, const double *m, mhrfit_error *err) {
   return true;
 }
 
+/* Target i is an anchor of the similarity: the frame's flags, else the MHR70 anchors. */
+static bool point_is_anchor(const mhrfit_fit_frame *fr, size_t i) {
+  return fr->anchor ? fr->anchor[i] != 0 : is_anchor(fr->kp_index[i]);
+}
+
 /* The similarity from the alignment set: anchors when at least 3 are valid, else all valid points. */
 static bool fit_similarity(mhrfit_fitter *f, mhrfit_similarity *sim, mhrfit_error *err) {
   const mhrfit_fit_frame *fr = f->fr;
   if (f->o.anchor_similarity) {
     int na = 0;
-    for (size_t i = 0; i < fr->n_points; i++) na += f->aw[i] > 0 && is_anchor(fr->kp_index[i]);
+    for (size_t i = 0; i < fr->n_points; i++) na += f->aw[i] > 0 && point_is_anchor(fr, i);
     if (na >= 3) {
-      for (size_t i = 0; i < fr->n_points; i++) f->c[i] = is_anchor(fr->kp_index[i]) ? f->aw[i] : 0.0;
+      for (size_t i = 0; i < fr->n_points; i++) f->c[i] = point_is_anchor(fr, i) ? f->aw[i] : 0.0;
       return mhrfit_similarity_fit(f->pred, fr->targets, f->c, fr->n_points, f->o.with_scale, sim, err);
     }
   }
@@ -838,6 +847,8 @@ static bool setup_masks(mhrfit_fitter *f, mhrfit_error *err) {
   for (int i = 0; i < NP; i++) frozen[i] = i < BODY_FIRST || i >= BODY_END;
   if (!f->o.optimize_hand_pose)
     for (int i = HAND_FIRST; i < HAND_END; i++) frozen[i] = true;
+  if (f->o.freeze_flexible_lengths)
+    for (int i = FLEX_FIRST; i < BODY_END; i++) frozen[i] = true;
   if (f->o.freeze_lower_body) {
     const int *idx;
     size_t n;
@@ -861,11 +872,13 @@ static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
                      size_t n_shape, mhrfit_fit_result *res, mhrfit_error *err) {
   mhrfit_fk_pose pose = {f->R, f->t, f->s};
   if (!mhrfit_rig_fk(f->rig, m, &pose, NULL, err)) return false;
-  double kp_cm[210];
-  if (f->nk == 70) mhrfit_kpmap_eval(f->map, &pose, kp_cm);
-  for (int k = 0; k < 70; k++) {
+  /* the map's keypoints (70 for MHR70); f->kp_cm holds max(nk, 70) */
+  mhrfit_kpmap_eval(f->map, &pose, f->kp_cm);
+  const double *kp_cm = f->kp_cm;
+  for (size_t k = f->nk; k < 70; k++) f->kp_world[3 * k] = f->kp_world[3 * k + 1] = f->kp_world[3 * k + 2] = NAN;
+  for (size_t k = 0; k < f->nk; k++) {
     double q[3];
-    if (f->nk != 70 || !isfinite(kp_cm[3 * k])) {
+    if (!isfinite(kp_cm[3 * k])) {
       f->kp_world[3 * k] = f->kp_world[3 * k + 1] = f->kp_world[3 * k + 2] = NAN;
       continue;
     }

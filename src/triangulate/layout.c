@@ -2,8 +2,13 @@
 #include "mhrfit/layout.h"
 
 #include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/file.h"
+#include "mhrfit/json.h"
 
 static const char *const mhr70_names[70] = {
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
@@ -30,15 +35,48 @@ static const char *const coco17_names[17] = {
     "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
     "right_ankle"};
 
+static const char *const body25_names[25] = {
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip", "RKnee", "RAnkle",
+    "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe",
+    "RHeel"};
+
+static const char *const halpe26_names[26] = {
+    "Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "RWrist", "LHip", "RHip",
+    "LKnee", "RKnee", "LAnkle", "RAnkle", "Head", "Neck", "Hip", "LBigToe", "RBigToe", "LSmallToe", "RSmallToe", "LHeel",
+    "RHeel"};
+
+static const char *const mediapipe33_names[33] = {
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer", "left_ear",
+    "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index",
+    "right_foot_index"};
+
+static const char *const hand21_names[21] = {
+    "wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_finger_mcp", "index_finger_pip",
+    "index_finger_dip", "index_finger_tip", "middle_finger_mcp", "middle_finger_pip", "middle_finger_dip",
+    "middle_finger_tip", "ring_finger_mcp", "ring_finger_pip", "ring_finger_dip", "ring_finger_tip", "pinky_mcp",
+    "pinky_pip", "pinky_dip", "pinky_tip"};
+
 static const mhrfit_layout layouts[] = {
-    {"mhr70", 70, mhr70_names}, {"body25b", 25, body25b_names}, {"coco17", 17, coco17_names}};
+    {"mhr70", 70, mhr70_names},
+    {"coco17", 17, coco17_names},
+    {"halpe26", 26, halpe26_names},
+    {"body25", 25, body25_names},
+    {"body25b", 25, body25b_names},
+    {"mediapipe33", 33, mediapipe33_names},
+    {"mediapipe_hands21_left", 21, hand21_names},
+    {"mediapipe_hands21_right", 21, hand21_names}};
+#define N_LAYOUTS (sizeof layouts / sizeof layouts[0])
 
 const mhrfit_layout *mhrfit_layout_get(const char *name, mhrfit_error *err) {
-  for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+  for (size_t i = 0; i < N_LAYOUTS; i++)
     if (strcmp(layouts[i].name, name) == 0) return &layouts[i];
-  MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "unknown keypoint layout '%s' (known: mhr70, body25b, coco17)", name);
+  MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "unknown keypoint layout '%s' (known: %s)", name, MHRFIT_LAYOUT_NAMES);
   return NULL;
 }
+
+const mhrfit_layout *mhrfit_layout_at(size_t i) { return i < N_LAYOUTS ? &layouts[i] : NULL; }
 
 /* MHR70 aliases (`original_keypoint_info`): finger tips and joints named by position. */
 static long mhr70_alias(const char *name) {
@@ -109,4 +147,151 @@ bool mhrfit_layout_subset(const mhrfit_layout *layout, const char *spec, size_t 
   }
   if (*n == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "empty keypoint subset");
   return true;
+}
+
+/* The name of the other side's keypoint, built by swapping a side marker: a `left_`/`right_`
+ * prefix, a `_left`/`_right` suffix, or Pose2Sim's `L`/`R` before a capital letter. */
+static bool mirror_name(const char *name, char *out, size_t cap) {
+  size_t n = strlen(name);
+  if (n + 2 > cap) return false;
+  if (strncmp(name, "left_", 5) == 0) return snprintf(out, cap, "right_%s", name + 5) < (int)cap;
+  if (strncmp(name, "right_", 6) == 0) return snprintf(out, cap, "left_%s", name + 6) < (int)cap;
+  if (n > 5 && strcmp(name + n - 5, "_left") == 0)
+    return snprintf(out, cap, "%.*s_right", (int)(n - 5), name) < (int)cap;
+  if (n > 6 && strcmp(name + n - 6, "_right") == 0)
+    return snprintf(out, cap, "%.*s_left", (int)(n - 6), name) < (int)cap;
+  if ((name[0] == 'L' || name[0] == 'R') && isupper((unsigned char)name[1])) {
+    snprintf(out, cap, "%s", name);
+    out[0] = name[0] == 'L' ? 'R' : 'L';
+    return true;
+  }
+  return false;
+}
+
+size_t mhrfit_layout_mirror(const mhrfit_layout *layout, size_t k) {
+  char other[160];
+  if (k >= layout->count || !mirror_name(layout->names[k], other, sizeof other)) return k;
+  long j = mhrfit_layout_index(layout, other);
+  return j >= 0 ? (size_t)j : k;
+}
+
+void mhrfit_names_free(char **names, size_t n) {
+  if (!names) return;
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+/* Appends a copy of name[0..len-1] to the list, checking it. */
+static bool names_push(char ***names, size_t *n, const char *name, size_t len, const char *source, size_t line,
+                       mhrfit_error *err) {
+  if (len == 0 || len > MHRFIT_KEYPOINT_NAME_MAX)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: keypoint name %zu (line %zu) must have 1 to %d characters", source,
+                       *n + 1, line, MHRFIT_KEYPOINT_NAME_MAX);
+  if (*n >= MHRFIT_KEYPOINTS_MAX)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: more than %d keypoint names", source, MHRFIT_KEYPOINTS_MAX);
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)name[i] < 0x20)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: keypoint name %zu (line %zu) holds a control character", source,
+                         *n + 1, line);
+  for (size_t i = 0; i < *n; i++)
+    if (strlen((*names)[i]) == len && memcmp((*names)[i], name, len) == 0)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: keypoint name '%.*s' (line %zu) appears twice", source, (int)len,
+                         name, line);
+  char **grown = realloc(*names, (*n + 1) * sizeof *grown);
+  if (!grown) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  *names = grown;
+  if (!(grown[*n] = malloc(len + 1))) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  memcpy(grown[*n], name, len);
+  grown[*n][len] = '\0';
+  (*n)++;
+  return true;
+}
+
+bool mhrfit_keypoint_names_parse(const char *text, size_t len, const char *source, char ***names, size_t *n,
+                                 mhrfit_error *err) {
+  *names = NULL;
+  *n = 0;
+  if (!source) source = "keypoint names";
+  size_t i = 0;
+  while (i < len && isspace((unsigned char)text[i])) i++;
+  bool ok = true;
+  if (i < len && text[i] == '[') { /* a JSON list of strings */
+    mhrfit_value *v = mhrfit_json_parse(text, len, source, err);
+    if (!v) return false;
+    if (v->kind != MHRFIT_V_LIST) ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not a JSON list of names", source);
+    for (size_t k = 0; ok && k < v->u.list.count; k++) {
+      const mhrfit_value *e = v->u.list.items[k];
+      if (e->kind != MHRFIT_V_STRING)
+        ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: entry %zu of the list is not a string", source, k);
+      else ok = names_push(names, n, e->u.str.data, e->u.str.len, source, 1, err);
+    }
+    mhrfit_value_free(v);
+  } else { /* one name per line; blank lines are skipped, surrounding spaces trimmed */
+    size_t line = 0;
+    for (size_t p = 0; ok && p < len;) {
+      const char *nl = memchr(text + p, '\n', len - p);
+      size_t e = nl ? (size_t)(nl - text) : len, b = p;
+      line++;
+      p = e + 1;
+      while (b < e && isspace((unsigned char)text[b])) b++;
+      while (e > b && isspace((unsigned char)text[e - 1])) e--;
+      if (e > b) ok = names_push(names, n, text + b, e - b, source, line, err);
+    }
+  }
+  if (ok && *n == 0) ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: no keypoint names", source);
+  if (!ok) {
+    mhrfit_names_free(*names, *n);
+    *names = NULL;
+    *n = 0;
+  }
+  return ok;
+}
+
+bool mhrfit_keypoint_names_load(const char *path, char ***names, size_t *n, mhrfit_error *err) {
+  unsigned char *data = NULL;
+  size_t len = 0;
+  *names = NULL;
+  *n = 0;
+  if (!mf_read_file(path, 16u << 20, &data, &len, err)) return false;
+  bool ok = mhrfit_keypoint_names_parse((const char *)data, len, path, names, n, err);
+  free(data);
+  return ok;
+}
+
+mhrfit_layout *mhrfit_layout_new_custom(const char *name, const char *const *names, size_t n, mhrfit_error *err) {
+  if (n == 0 || n > MHRFIT_KEYPOINTS_MAX) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "a keypoint set needs 1 to %d keypoints, got %zu", MHRFIT_KEYPOINTS_MAX, n);
+    return NULL;
+  }
+  mhrfit_layout *l = calloc(1, sizeof *l);
+  char **own = calloc(n, sizeof *own);
+  char *lname = malloc(strlen(name ? name : "custom") + 1);
+  if (!l || !own || !lname) goto nomem;
+  strcpy(lname, name ? name : "custom");
+  l->name = lname;
+  l->count = n;
+  l->names = (const char *const *)own;
+  for (size_t k = 0; k < n; k++) {
+    char buf[32];
+    const char *s = names ? names[k] : buf;
+    if (!names) snprintf(buf, sizeof buf, "kp_%zu", k);
+    if (!(own[k] = malloc(strlen(s) + 1))) goto nomem;
+    strcpy(own[k], s);
+  }
+  return l;
+nomem:
+  mhrfit_names_free(own, n);
+  free(lname);
+  free(l);
+  MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  return NULL;
+}
+
+void mhrfit_layout_free(mhrfit_layout *layout) {
+  if (!layout) return;
+  for (size_t i = 0; i < N_LAYOUTS; i++)
+    if (layout == &layouts[i]) return; /* built-in: static */
+  mhrfit_names_free((char **)(uintptr_t)layout->names, layout->count);
+  free((char *)(uintptr_t)layout->name);
+  free(layout);
 }

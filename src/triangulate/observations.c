@@ -10,8 +10,9 @@
 #include "io/numpy_io.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/openpose.h"
+#include "tri_internal.h"
 
-static mhrfit_observations *alloc_obs(size_t F, size_t K, size_t V, bool conf, mhrfit_error *err) {
+mhrfit_observations *mf_observations_alloc(size_t F, size_t K, size_t V, bool conf, mhrfit_error *err) {
   mhrfit_observations *o = calloc(1, sizeof *o);
   if (!o) {
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
@@ -20,8 +21,8 @@ static mhrfit_observations *alloc_obs(size_t F, size_t K, size_t V, bool conf, m
   o->n_frames = F;
   o->n_kp = K;
   o->n_views = V;
-  size_t n;
-  if (!mf_mul_size(F * K, V, &n)) {
+  size_t n, fk;
+  if (!mf_mul_size(F, K, &fk) || !mf_mul_size(fk, V, &n)) {
     free(o);
     MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "too many observations");
     return NULL;
@@ -41,6 +42,10 @@ void mhrfit_observations_free(mhrfit_observations *o) {
   if (!o) return;
   free(o->uv);
   free(o->conf);
+  if (o->names)
+    for (size_t k = 0; k < o->n_kp; k++) free(o->names[k]);
+  free(o->names);
+  free(o->frame_ids);
   free(o);
 }
 
@@ -78,7 +83,7 @@ static mhrfit_observations *load_openpose(const char *dir, const char *const *ca
     if (files[v].count < F) F = files[v].count;
   }
   if (F == SIZE_MAX) F = 0;
-  obs = alloc_obs(F, o->n_kp, V, true, err);
+  obs = mf_observations_alloc(F, o->n_kp, V, true, err);
   if (!obs) goto done;
   double *xyc = mf_malloc_array(3 * o->n_kp, sizeof(double), err);
   if (!xyc) goto fail;
@@ -117,18 +122,21 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   mhrfit_obs_options o = {0};
   if (opts) o = *opts;
   const char *fmt = o.format ? o.format : "auto";
-  if (V == 0 || V > 64 || o.n_kp == 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "need 1 to 64 cameras and a keypoint count");
+  bool any_k = strcmp(fmt, "arrays") == 0 || strcmp(fmt, "caliscope_csv") == 0;
+  if (V == 0 || V > 64 || (o.n_kp == 0 && !any_k)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "need 1 to 64 cameras and a keypoint count (any count only for arrays and "
+                                          "caliscope_csv inputs)");
     return NULL;
   }
   if (strcmp(fmt, "openpose") == 0) return load_openpose(dir, cams, V, &o, err);
+  if (strcmp(fmt, "caliscope_csv") == 0) return mf_load_caliscope_csv(dir, cams, V, o.n_kp, err);
   if (strcmp(fmt, "auto") == 0) {
     char name[512];
     if (o.cam_dirs) snprintf(name, sizeof name, "%s/%s", dir, o.cam_dirs[0]);
     else snprintf(name, sizeof name, "%s/%s_json", dir, cams[0]);
     if (mf_is_dir(name)) return load_openpose(dir, cams, V, &o, err);
   } else if (strcmp(fmt, "stage1") != 0 && strcmp(fmt, "arrays") != 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown input format '%s' (auto, stage1, arrays, openpose)", fmt);
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown input format '%s' (auto, stage1, arrays, openpose, caliscope_csv)", fmt);
     return NULL;
   }
   /* NumPy inputs: load every camera, then decide the form and the frame count. */
@@ -176,6 +184,12 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
       }
       fr = 1;
     } else {
+      if (o.n_kp == 0 && a->ndim == 3 && a->shape[1] > 0 && a->shape[1] <= MHRFIT_OBS_MAX_KP) o.n_kp = a->shape[1];
+      if (o.n_kp == 0) {
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': arrays input must be (F,K,2) or (F,K,3) with 1 <= K <= %d",
+                    paths[v], cams[v], MHRFIT_OBS_MAX_KP);
+        goto done;
+      }
       if (!(a->ndim == 3 && a->shape[1] == o.n_kp && (a->shape[2] == 2 || a->shape[2] == 3))) {
         MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': arrays input must be (F,%zu,2) or (F,%zu,3)", paths[v],
                     cams[v], o.n_kp, o.n_kp);
@@ -190,7 +204,11 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
       goto done;
     }
   }
-  obs = alloc_obs(F, o.n_kp, V, have_conf, err);
+  if (o.n_kp == 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no camera has an input file", dir);
+    goto done;
+  }
+  obs = mf_observations_alloc(F, o.n_kp, V, have_conf, err);
   if (!obs) goto done;
   snprintf(obs->format, sizeof obs->format, "%s", stage1 ? "stage1" : "arrays");
   for (size_t v = 0; v < V; v++) {

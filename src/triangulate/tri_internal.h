@@ -6,9 +6,21 @@
 #include <stddef.h>
 
 #include "geom/camera_internal.h"
+#include "mhrfit/observations.h"
 #include "mhrfit/triangulate.h"
 
 #define MF_TRI_MAX_VIEWS 64
+/* Observations of F·K·V with NaN pixels (and NaN confidences when `conf`), names NULL. */
+mhrfit_observations *mf_observations_alloc(size_t F, size_t K, size_t V, bool conf, mhrfit_error *err);
+
+/* Caliscope csv observations of cameras `cams` (ports from the trailing digits of their names) from
+ * `input` (the csv file, or a folder holding one xy_*.csv); n_kp 0 = the ids found. */
+mhrfit_observations *mf_load_caliscope_csv(const char *input, const char *const *cams, size_t V, size_t n_kp,
+                                           mhrfit_error *err);
+
+/* The port number of a camera name: its trailing digits (cam_0 -> 0). False when there are none. */
+bool mf_camera_port(const char *cam, long *port);
+
 #define MF_TRI_LM_GROUP 8 /* points refined together by mf_point_lm_n() */
 
 /* One evaluation of the refinement's cost at a point: per used view, the residual, its norm (with

@@ -1,0 +1,99 @@
+/* A triangulation archive fitted without views into a fit archive: see include/mhrfit/detector.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "mhrfit/detector.h"
+
+typedef struct run_ctx {
+  mhrfit_fit_archive *a;
+  const mhrfit_detmap *map;
+  const double *points, *weights;
+  int *kp_index;
+  mhrfit_detfit_frame_cb progress;
+  void *user;
+} run_ctx;
+
+static bool store_frame(void *user, size_t f, const mhrfit_fit_result *res, const mhrfit_error *ferr) {
+  run_ctx *c = user;
+  size_t n = c->map->n;
+  if (res) {
+    mhrfit_fit_view view = {"none", {0}, NULL, NULL, 0, INFINITY};
+    mhrfit_fit_frame fr = {0};
+    fr.n_points = n;
+    fr.kp_index = c->kp_index;
+    fr.targets = c->points + 3 * n * f;
+    fr.inlier_weight = c->weights + n * f;
+    fr.n_views = 1;
+    fr.views = &view;
+    mhrfit_fit_archive_set(c->a, f, &fr, NULL, res);
+  } else {
+    mhrfit_fit_archive_set_failed(c->a, f, "optimization_failed", ferr->message);
+    for (size_t k = 0; k < n; k++)
+      for (int a = 0; a < 3; a++) c->a->targets[3 * (n * f + k) + a] = c->points[3 * (n * f + k) + a];
+  }
+  return c->progress ? c->progress(c->user, f, res, ferr) : true;
+}
+
+bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, double *points,
+                                   double *weights, mhrfit_error *err) {
+  size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
+  size_t *to = mf_malloc_array(K ? K : 1, sizeof *to, err);
+  if (!to) return false;
+  for (size_t i = 0; i < K; i++) {
+    const char *name = tri->subset_names[i] ? tri->subset_names[i] : "";
+    size_t k = 0;
+    while (k < n && strcmp(map->names[k], name) != 0) k++;
+    if (k == n) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                  "triangulated point %zu ('%s') is not a keypoint of the %s layout (%zu keypoints, the first '%s'): "
+                  "triangulate with the same --layout or --keypoint_names",
+                  i, name, map->layout, n, map->names[0]);
+      free(to);
+      return false;
+    }
+    to[i] = k;
+  }
+  for (size_t i = 0; i < F * n * 3; i++) points[i] = NAN;
+  for (size_t i = 0; i < F * n; i++) weights[i] = 0;
+  for (size_t f = 0; f < F; f++)
+    for (size_t i = 0; i < K; i++) {
+      size_t k = to[i];
+      memcpy(points + 3 * (f * n + k), tri->points + 3 * (f * K + i), 3 * sizeof(double));
+      size_t in = 0;
+      for (size_t v = 0; v < V; v++) in += tri->inliers[(f * K + i) * V + v] != 0;
+      weights[f * n + k] = V ? (double)in / (double)V : 1.0;
+    }
+  free(to);
+  return true;
+}
+
+mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map, const mhrfit_tri_archive *tri,
+                                      bool mesh, mhrfit_detfit_frame_cb progress, void *user, mhrfit_error *err) {
+  size_t n = map->n, F = tri->n_frames;
+  const mhrfit_rig *rig = mhrfit_detfit_rig(d);
+  double *points = mf_malloc_array((F ? F : 1) * n * 3, sizeof *points, err);
+  double *weights = mf_malloc_array((F ? F : 1) * n, sizeof *weights, err);
+  int *kp_index = mf_malloc_array(n, sizeof *kp_index, err);
+  mhrfit_fit_archive *a = NULL;
+  if (!points || !weights || !kp_index || !mhrfit_detfit_points_from_tri(map, tri, points, weights, err)) goto fail;
+  for (size_t k = 0; k < n; k++) kp_index[k] = (int)k;
+  const mhrfit_fit_options *fo = mhrfit_detfit_fit_options(d);
+  size_t n_hist = (size_t)(fo->iters ? fo->iters : fo->solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
+  const char *cams[1] = {"none"};
+  a = mhrfit_fit_archive_new(F, n, 1, rig->n_joints, mesh ? rig->n_vertices : 0, n_hist, cams, err);
+  if (!a || !mhrfit_fit_archive_set_pred_keypoints(a, n, err)) goto fail;
+  a->frame_axis = tri->frame_axis || F > 1;
+  mhrfit_fit_archive_set_options(a, fo);
+  for (size_t k = 0; k < n; k++) a->subset_idx[k] = (int32_t)k;
+  run_ctx c = {a, map, points, weights, kp_index, progress, user};
+  if (!mhrfit_detfit_sequence(d, F, points, weights, store_frame, &c, err)) goto fail;
+  free(points), free(weights), free(kp_index);
+  return a;
+fail:
+  mhrfit_fit_archive_free(a);
+  free(points), free(weights), free(kp_index);
+  return NULL;
+}

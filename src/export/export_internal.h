@@ -1,0 +1,76 @@
+/* Internal parts of the export module (src/export/), shared by its writers. */
+#ifndef MF_EXPORT_INTERNAL_H
+#define MF_EXPORT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mhrfit/calib.h"
+#include "mhrfit/export.h"
+
+struct mhrfit_exporter {
+  const mhrfit_rig *rig;
+  const mhrfit_export_source *src;
+  mhrfit_export_options o;
+  mhrfit_export_report rep;
+  size_t begin, end;        /* source frame range [begin, end) */
+  size_t n;                 /* exported frames */
+  size_t *frames;           /* n source indices, increasing */
+  unsigned char *exported;  /* end - begin flags: 1 = exported */
+  double U[9];              /* world -> exported axes (up to +Y) */
+  double shape[45];         /* identity baked into the mesh (first exported frame) */
+  mhrfit_calib *calib;      /* cameras for glTF, or NULL */
+  /* forward kinematics of the exported frames (filled by mhrfit_exporter_new) */
+  size_t nj;
+  double *loc_t;            /* n x J x 3 local translations (m) */
+  double *loc_R;            /* n x J x 9 local rotations */
+  double *loc_s;            /* n x J local scales */
+  double *world_j;          /* n x J x 3 world joint positions (m, calibration world) */
+};
+
+/* The world similarity of source frame f: s, R (row-major), t. */
+void mf_export_sim(const mhrfit_export_source *src, size_t f, double *s, double R[9], double t[3]);
+
+/* The root transform of exported frame i in the exported axes: translation U t, rotation
+ * U R F (F = diag(1, -1, -1)), scale s. */
+void mf_export_root(const mhrfit_exporter *ex, size_t i, double t[3], double R[9], double *s);
+
+/* Unit quaternion (x, y, z, w) of a rotation matrix, on the hemisphere of `prev` (x y z w; NULL:
+ * w >= 0). */
+void mf_export_quat(const double R[9], const double *prev, double q[4]);
+
+/* 3x3 products (row-major): C = A B. */
+void mf_mat3_mul(const double A[9], const double B[9], double C[9]);
+
+/* The full mesh of mhrfit for source frame f (identity from the source, the rig's pose
+ * correctives when loaded, skinning) in the world frame in metres, into out (V x 3).
+ * `work` holds mhrfit_rig_skin_work_size() + 3 V + 13 J doubles. */
+bool mf_export_world_mesh(const mhrfit_exporter *ex, size_t f, double *work, double *out, mhrfit_error *err);
+
+/* The writers. */
+bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned char **mem, size_t *mem_len,
+                    mhrfit_error *err);
+bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
+bool mf_export_trc(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
+bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err);
+
+/* A growing byte buffer. */
+typedef struct mf_buf {
+  unsigned char *data;
+  size_t len, cap;
+  bool failed;
+} mf_buf;
+bool mf_buf_put(mf_buf *b, const void *data, size_t len);
+bool mf_buf_printf(mf_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Appends a JSON string literal (quoted, escaped). */
+bool mf_buf_json_str(mf_buf *b, const char *s);
+/* Appends the shortest decimal that reads back as x (x finite; mhrfit_format_double()). */
+bool mf_buf_num(mf_buf *b, double x);
+void mf_buf_free(mf_buf *b);
+
+#endif

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# mhrfit export from the command line: every format from a demo run, a single fit.npz and a SAM
+# 3D Body output; the frame status filter (bad_loss left out unless --keep_bad, failed frames
+# always, counted in export_summary.json); clear errors for bad requests and bad input (exit 2 /
+# 1) with nothing written; and the regression of triangulate --trc's up axis in a y-up world.
+# (Files opened by Blender and the glTF validator: cli_export_interop.sh.)
+set -uo pipefail
+bin=${MHRFIT_BIN:?}
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+cams="cam_0 cam_1 cam_2 cam_3"
+"$bin" demo --out "$tmp/cap" --frames 12 --seed 4 >/dev/null 2>&1; check "demo" $?
+"$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --quiet >/dev/null 2>&1
+check "run" $?
+ex() { "$bin" export "$@" >"$tmp/out" 2>"$tmp/err"; }
+
+# formats from the run folder
+ex --in "$tmp/run" --out "$tmp/a.glb"; check "glb exits 0" $?
+check "glb magic and version 2" $([ "$(head -c 4 "$tmp/a.glb")" = glTF ] && [ "$(od -An -tu4 -j4 -N4 "$tmp/a.glb" | tr -d ' ')" = 2 ]; echo $?)
+check "glb: 12 frames, 30 fps from the run" $(grep -q "^exported 12 of 12 frame(s)" "$tmp/out" && grep -q "^frame rate: 30 fps (pipeline_config.json)" "$tmp/out"; echo $?)
+ex --in "$tmp/run" --out "$tmp/a.gltf"; check "gltf exits 0" $?
+check "gltf names its .bin" $(grep -q '"uri":"a.bin"' "$tmp/a.gltf" && [ -s "$tmp/a.bin" ]; echo $?)
+ex --in "$tmp/run" --out "$tmp/a.bvh" --units cm; check "bvh exits 0" $?
+check "bvh: hierarchy of 127 joints, 12 frames" $([ "$(grep -cE '^ *(ROOT|JOINT) ' "$tmp/a.bvh")" = 127 ] && grep -q "^Frames: 12$" "$tmp/a.bvh"; echo $?)
+check "bvh: the deviation of the baked offsets is stated" $(grep -q "^BVH: offsets baked" "$tmp/out"; echo $?)
+ex --in "$tmp/run" --out "$tmp/a.trc"; check "trc exits 0" $?
+check "trc: 70 markers, 12 frames, metres" $(sed -n 3p "$tmp/a.trc" | grep -q "^30	30	12	70	m	" ; echo $?)
+ex --in "$tmp/run" --out "$tmp/frames" --format ply --ascii; check "per-frame ply exits 0" $?
+check "per-frame: mesh.ply (ASCII) and mhr_params.npz per frame" $([ "$(ls "$tmp/frames" | grep -c '^0000')" = 12 ] && head -2 "$tmp/frames/000003/mesh.ply" | grep -q "format ascii 1.0" && [ -s "$tmp/frames/000003/mhr_params.npz" ]; echo $?)
+check "export_summary.json counts" $(grep -q '"num_total": 12' "$tmp/frames/export_summary.json" && grep -q '"num_exported": 12' "$tmp/frames/export_summary.json" && grep -q '"num_errors": 0' "$tmp/frames/export_summary.json"; echo $?)
+keys=$("$bin" inspect "$tmp/frames/000003/mhr_params.npz" | awk '{print $1}' | tr '\n' ' ')
+check "mhr_params.npz has the original's keys and the similarity" $([ "$keys" = "frame_rel frame_index is_bad_loss mhr_model_params shape_params expr_params body_pose_params hand_pose_params scale_params opt_sim_scale opt_sim_R opt_sim_t " ]; echo $?)
+ex --in "$tmp/run/fit/000004/fit.npz" --out "$tmp/f4.obj"; check "one fit.npz to one .obj" $?
+check ".obj: 595 vertices, 1186 faces" $([ "$(grep -c '^v ' "$tmp/f4.obj")" = 595 ] && [ "$(grep -c '^f ' "$tmp/f4.obj")" = 1186 ]; echo $?)
+sam=${MHRFIT_TESTDATA:?}/mhr_sam3d_body_outputs/img_subj00.npz
+ex --in "$sam" --out "$tmp/s.glb"; check "a SAM 3D Body output to .glb" $?
+check "SAM 3D Body camera axes: up -y detected" $(grep -q "^up axis: -y (detected" "$tmp/out"; echo $?)
+ex --in "$tmp/run" --out "$tmp/mem4.glb" --max_influences 4 --up y --frames 2:5 --no_cameras --no_keypoints
+check "glb options" $?
+check "glb options reported" $(grep -q "^exported 3 of 3 frame(s)" "$tmp/out" && grep -q "^up axis: +y (--up)" "$tmp/out" && grep -q "0 keypoint node(s), 0 camera(s)" "$tmp/out"; echo $?)
+
+# the status filter: frame 2 bad_loss, frame 5 failed (NaN), frame 7 ok but with a NaN parameter
+"$py" - "$tmp/run/sequence_smoothed.npz" "$tmp" <<'PY'
+import sys, numpy as np
+d = dict(np.load(sys.argv[1])); st = d["opt_status"].astype("<U32")
+st[2] = "bad_loss"; st[5] = "optimization_failed"; d["mhr_model_params"][5] = np.nan; d["opt_status"] = st
+np.savez(sys.argv[2] + "/status.npz", **d)
+d["mhr_model_params"][7, 40] = np.nan; np.savez(sys.argv[2] + "/nan.npz", **d)
+PY
+check "status archives" $?
+ex --in "$tmp/status.npz" --out "$tmp/st" --format npz; check "status filter exits 0" $?
+check "bad_loss and failed frames left out" $(grep -q '"num_exported": 10' "$tmp/st/export_summary.json" && grep -q '"num_skipped": 1' "$tmp/st/export_summary.json" && grep -q '"num_bad_inputs": 1' "$tmp/st/export_summary.json" && [ ! -e "$tmp/st/000002" ] && [ ! -e "$tmp/st/000005" ]; echo $?)
+ex --in "$tmp/status.npz" --out "$tmp/st2" --format npz --keep_bad; check "--keep_bad exits 0" $?
+check "--keep_bad exports the bad_loss frame, not the failed one" $(grep -q '"num_exported": 11' "$tmp/st2/export_summary.json" && [ -e "$tmp/st2/000002/mhr_params.npz" ] && [ ! -e "$tmp/st2/000005" ]; echo $?)
+ex --in "$tmp/status.npz" --out "$tmp/st.bvh"; check "bvh holds the left-out frames" $(grep -q "^Frames: 12$" "$tmp/st.bvh"; echo $?)
+ex --in "$tmp/nan.npz" --out "$tmp/nan.glb"; rc=$?
+check "NaN parameter in a frame to export exits 1" $([ $rc -eq 1 ]; echo $?)
+check "NaN: message names file, frame and key" $(grep -q "nan.npz: frame 000007 (index 7, status ok): mhr_model_params\[40\] is not finite" "$tmp/err"; echo $?)
+check "NaN: nothing written" $([ ! -e "$tmp/nan.glb" ] && [ -z "$(ls "$tmp" | grep tmp)" ]; echo $?)
+
+# a write failing midway (a file where frame 000005's folder goes): exit 1, nothing of the export left
+mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"
+ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
+check "per-frame write failure exits 1 naming the frame" $([ $rc -eq 1 ] && grep -q "frame 000005" "$tmp/err"; echo $?)
+check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+
+# usage errors (2) and runtime errors (1)
+u() { ex "$@"; echo $?; }
+check "no --out: 2" $([ "$(u --in "$tmp/run")" = 2 ]; echo $?)
+check "unknown extension: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.fbx")" = 2 ] && grep -q "unknown extension '.fbx'" "$tmp/err"; echo $?)
+check "folder without --format: 2" $([ "$(u --in "$tmp/run" --out "$tmp/dir")" = 2 ]; echo $?)
+check "bad --format: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x" --format fbx)" = 2 ]; echo $?)
+check "bad --up: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --up w)" = 2 ]; echo $?)
+check "bad --frames: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --frames 5:3)" = 2 ]; echo $?)
+check "bad --units: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.bvh" --units mm)" = 2 ]; echo $?)
+check "bad --max_influences: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --max_influences 3)" = 2 ]; echo $?)
+check "--keep_bad with --skip_bad: 2" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --keep_bad --skip_bad)" = 2 ]; echo $?)
+check "missing input: 1" $([ "$(u --in "$tmp/none" --out "$tmp/x.glb")" = 1 ] && grep -q "none" "$tmp/err"; echo $?)
+mkdir -p "$tmp/empty"
+check "not a run folder: 1" $([ "$(u --in "$tmp/empty" --out "$tmp/x.glb")" = 1 ] && grep -q "not a run folder" "$tmp/err"; echo $?)
+check "range past the end: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --frames 40:50)" = 1 ] && grep -q "is empty (the source has 12 frames" "$tmp/err"; echo $?)
+check "several frames to one .ply: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.ply")" = 1 ] && grep -q "12 frames to export: one mesh file holds one frame" "$tmp/err"; echo $?)
+check "--cameras without a calibration: 1" $([ "$(u --in "$sam" --out "$tmp/x.glb" --cameras)" = 1 ]; echo $?)
+check "no output left by the failures" $([ -z "$(ls "$tmp" | grep '^x')" ]; echo $?)
+
+# issue 17 item 12: triangulate --trc put a y-up world's up axis on TRC's Z (the nose at Y = 0.16)
+"$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams $cams --input "$tmp/cap/000003" --out "$tmp/t.npz" \
+  --trc "$tmp/t.trc" --allow_missing_views >"$tmp/out" 2>&1
+check "triangulate_trc_up_axis_y_up_world: exits 0" $?
+nose_y=$(sed -n 6p "$tmp/t.trc" | cut -f4)
+check "triangulate_trc_up_axis_y_up_world: +y detected" $(grep -q "the world's up axis +y (detected from the body) is TRC's Y" "$tmp/out"; echo $?)
+check "triangulate_trc_up_axis_y_up_world: the nose is 1.2-2 m up (Y = $nose_y)" $(awk -v y="$nose_y" 'BEGIN { exit !(y > 1.2 && y < 2) }'; echo $?)
+"$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams $cams --input "$tmp/cap/000003" --out "$tmp/t.npz" \
+  --trc "$tmp/t.trc" --subset hands_arms --allow_missing_views >/dev/null 2>"$tmp/err"; rc=$?
+check "triangulate --up auto without hips: 2, before any work" $([ $rc -eq 2 ] && grep -q "needs both hips" "$tmp/err"; echo $?)
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

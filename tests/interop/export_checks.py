@@ -1,0 +1,116 @@
+# Helpers of tests/cli_export_interop.sh, run with Debian's python3 and NumPy:
+#   zup CALIB.toml OUT.toml        the calibration of a world turned by +90 deg about X (y-up -> z-up)
+#   const ARCHIVE.npz OUT.npz      the archive with its bone-length parameters (130..135) at their median
+#   roundtrip ARCHIVE.npz FRAME PARAMS.npz FK.npz TOL
+#                                  s R fk + t (similarity of PARAMS, joints of FK) = the archive's joints
+#   trc FILE.trc ARCHIVE.npz UP UNIT_M TOL   the TRC's markers = U keypoints / UNIT_M
+# Prints what it compared; exits 1 when a comparison fails.
+import sys
+import tomllib
+
+import numpy as np
+
+UP = {"+y": np.eye(3), "+z": np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], float)}
+
+
+def rodrigues(r):
+    r = np.asarray(r, float)
+    a = np.linalg.norm(r)
+    if a < 1e-15:
+        return np.eye(3)
+    k = r / a
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(a) * K + (1 - np.cos(a)) * K @ K
+
+
+def rodrigues_inv(R):
+    w, v = np.linalg.eig(R)
+    axis = np.real(v[:, np.argmin(np.abs(w - 1))])
+    c = (np.trace(R) - 1) / 2
+    s = np.dot(axis, [R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / 2
+    return axis * np.arctan2(s, c)
+
+
+def fmt(v):
+    return "[" + ", ".join(repr(float(x)) for x in np.ravel(v)) + "]"
+
+
+def zup(src, dst):
+    cal = tomllib.load(open(src, "rb"))
+    W = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], float)  # Rx(+90 deg): y -> z
+    out = ["# " + src + " with its world turned by +90 degrees about X (the world is z-up)\n"]
+    for name, cam in cal.items():
+        if not isinstance(cam, dict) or "rotation" not in cam:
+            continue
+        R = rodrigues(cam["rotation"]) @ W.T
+        out.append("[%s]\n" % name)
+        for key, val in cam.items():
+            if key == "rotation":
+                val = rodrigues_inv(R)
+            if isinstance(val, str):
+                out.append('%s = "%s"\n' % (key, val))
+            elif isinstance(val, bool):
+                out.append("%s = %s\n" % (key, "true" if val else "false"))
+            elif key == "matrix":
+                out.append("matrix = [%s]\n" % ", ".join(fmt(row) for row in val))
+            elif key == "size":
+                out.append("size = [%d, %d]\n" % tuple(val))
+            else:
+                out.append("%s = %s\n" % (key, fmt(val)))
+        assert np.abs(rodrigues(rodrigues_inv(R)) - R).max() < 1e-12
+        out.append("\n")
+    open(dst, "w").write("".join(out))
+    print("wrote", dst)
+    return True
+
+
+def const(src, dst):
+    d = dict(np.load(src))
+    m = d["mhr_model_params"]
+    ok = np.all(np.isfinite(m), axis=1)
+    m[ok, 130:136] = np.median(m[ok, 130:136], axis=0)
+    np.savez(dst, **d)
+    print("wrote", dst, "with constant bone lengths", m[ok][0, 130:136])
+    return True
+
+
+def roundtrip(archive, frame, params, fk, tol):
+    a = np.load(archive)
+    p = np.load(params)
+    j = np.load(fk)["pred_joint_coords"].astype(float)
+    world = float(p["opt_sim_scale"]) * j @ p["opt_sim_R"].T + p["opt_sim_t"]
+    err = float(np.abs(world - a["pred_joint_coords"][int(frame)]).max())
+    same = np.array_equal(p["mhr_model_params"], a["mhr_model_params"][int(frame)].astype(np.float32))
+    print("round trip of frame %s: parameters %s, joints max error %.3g m (tol %s)" % (frame, "equal" if same else "DIFFER", err, tol))
+    return same and err <= float(tol)
+
+
+def trc(path, archive, up, unit, tol):
+    rows = open(path).read().split("\n")
+    head = rows[3].split("\t")
+    names = [h for h in head[2:] if h]
+    data = [r.split("\t") for r in rows[5:] if r.strip()]
+    a = np.load(archive)
+    kp = a["pred_keypoints_3d"].astype(float) @ UP[up].T / float(unit)
+    if len(names) != 70 or len(data) != kp.shape[0]:
+        print("trc: %d markers, %d rows; archive %d frames" % (len(names), len(data), kp.shape[0]))
+        return False
+    err = 0.0
+    n = 0
+    for f, row in enumerate(data):
+        for k in range(70):
+            cells = row[2 + 3 * k: 5 + 3 * k]
+            if cells[0] == "":
+                if np.all(np.isfinite(kp[f, k])):
+                    print("trc: frame %d marker %s empty" % (f, names[k]))
+                    return False
+                continue
+            err = max(err, float(np.abs(np.array([float(c) for c in cells]) - kp[f, k]).max()))
+            n += 1
+    print("trc: %d marker positions, max error %.3g (tol %s)" % (n, err, tol))
+    return n > 0 and err <= float(tol)
+
+
+cmd = sys.argv[1]
+ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc}[cmd](*sys.argv[2:])
+sys.exit(0 if ok else 1)
