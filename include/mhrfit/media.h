@@ -61,8 +61,8 @@
  *
  * - MHRFIT_SYNC_INDEX: row k is frame `k + offset[cam]` of every camera (offset 0 by default),
  *   named `%06d` of k. Rows run from the first k at which every camera has a frame (k = 0 unless
- *   an offset is negative) to the last such k (a warning names the cameras whose frames fall
- *   outside); an explicit `start`/`end` outside that range is an error unless gaps are
+ *   an offset is negative) to the last such k (a warning names the cameras whose last frames
+ *   are left out); an explicit `start`/`end` outside that range is an error unless gaps are
  *   allowed. Index sync pairs frames by position, so a video with a variable frame rate is
  *   refused unless `allow_vfr`.
  * - MHRFIT_SYNC_CSV: the per-tick table of the original Python system's frame extractor (an

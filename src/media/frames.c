@@ -299,16 +299,15 @@ static bool build_index_rows(plan *p, mhrfit_error *err) {
                             p->cams[c].info.frame_count, p->cams[c].offset);
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no frame number has a frame in every video (%s)", list);
   }
-  /* frames of a camera outside the common range are left out: say so */
-  for (size_t c = 0; c < p->n_cams && hi > lo; c++) {
+  /* a camera whose video runs past the frames every video has loses its last frames: say so */
+  for (size_t c = 0; c < p->n_cams && hi > lo && o->end < 0; c++) {
     const cam_plan *cp = &p->cams[c];
-    long long before = o->start < 0 ? lo + cp->offset : 0,
-              after = o->end < 0 ? cp->info.frame_count - cp->offset - hi : 0;
-    if (before > 0 || after > 0)
+    long long after = cp->info.frame_count - cp->offset - hi;
+    if (after > 0)
       logf_(p, MHRFIT_FRAMES_WARNING,
-            "camera '%s': %lld video frame(s) before and %lld after the frames every video has are not extracted "
-            "(frame numbers %lld..%lld; --start/--end with --allow_gaps keep them as frames with gaps)",
-            cp->name, before > 0 ? before : 0, after > 0 ? after : 0, lo, hi - 1);
+            "camera '%s': its last %lld video frame(s) are not extracted: the frames every video has end at frame "
+            "number %lld (--end with --allow_gaps keeps them, as frames with gaps)",
+            cp->name, after, hi - 1);
   }
   long long first, count;
   if (!select_positions(p, lo, hi, &first, &count, err) || !alloc_rows(p, (size_t)count, err)) return false;
