@@ -10,8 +10,9 @@
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h), the synthetic capture (demo.h), exports (export.h: glTF/GLB,
- * BVH, TRC, per-frame files; the world's up axis), pictures and videos (media.h), and the library
- * version (version.h).
+ * BVH, TRC, per-frame files; the world's up axis), pictures and videos (media.h), overlays of the
+ * fitted body on the cameras' pictures (overlay.h: drawing, a z-buffered rasteriser), and the
+ * library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -34,6 +35,7 @@
 #include "mhrfit/npy.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"
+#include "mhrfit/overlay.h"
 #include "mhrfit/param_sets.h"
 #include "mhrfit/pickle.h"
 #include "mhrfit/rig.h"

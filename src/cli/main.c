@@ -21,6 +21,7 @@ static const command commands[] = {
     {"run", mf_cmd_run, "the pipeline over a sequence: triangulate, fit, recover, smooth, summary (resumable)"},
     {"smooth", mf_cmd_smooth, "NaN-safe temporal smoothing of a fitted sequence"},
     {"export", mf_cmd_export, "fitted sequences to glTF/GLB, BVH, TRC and per-frame PLY/OBJ/NPZ files"},
+    {"overlay", mf_cmd_overlay, "the fitted body drawn over each camera's pictures, as pictures and videos"},
 };
 
 static void usage(FILE *f) {
