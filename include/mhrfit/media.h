@@ -318,8 +318,8 @@ void mhrfit_video_reader_free(mhrfit_video_reader *r);
  * libx264, FFmpeg's own MPEG-4 Part 2 encoder `mpeg4` (mhrfit_video_writer_note() says so).
  * Quality: libx264 takes `crf` as its constant rate factor (0 lossless-like .. 51 worst; about
  * 18-23 is visually clean) and `preset` (ultrafast .. placebo: speed against size); encoders
- * with a fixed quantiser (mpeg4, mpeg2video, mjpeg) get the quantiser 2 + crf·29/51; others use
- * their own defaults.
+ * with a fixed quantiser (mpeg4, mpeg2video, mjpeg) get the quantiser max(2, crf / 4 + 1) (2 is
+ * their best, 31 their worst); others use their own defaults.
  */
 typedef struct mhrfit_video_writer_options {
   const char *codec;  /**< FFmpeg encoder name (e.g. "libx264", "libx265", "libvpx-vp9", "mpeg4"); NULL = libx264 */

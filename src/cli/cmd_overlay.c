@@ -30,6 +30,7 @@ static int finish(overlay_cli *c, mhrfit_overlay_options *o) {
   if (!c->out || !c->run == !c->tri) return mf_usage_error(cmd, "--out and one of --run or --tri are required");
   if (c->frames && !mf_parse_frame_range(c->frames, &o->frame_begin, &o->frame_end))
     return mf_usage_error(cmd, "--frames '%s': expected A:B (B excluded), A:, :B or one index N", c->frames);
+  if (o->frame_end && o->frame_end <= o->frame_begin) return mf_usage_error(cmd, "--frames '%s' is empty", c->frames);
   if (strcmp(c->source, "smoothed") != 0 && strcmp(c->source, "fitted") != 0)
     return mf_usage_error(cmd, "--source '%s': expected smoothed or fitted", c->source);
   if (!mhrfit_overlay_layers_parse(c->layers, &o->layers, &err)) return mf_usage_error(cmd, "--layers: %s", err.message);

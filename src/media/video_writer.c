@@ -120,9 +120,9 @@ static bool open_encoder(mhrfit_video_writer *w, const AVCodec *codec, const mhr
     av_dict_set(&opts, "crf", crf, 0);
     if (o->preset && *o->preset) av_dict_set(&opts, "preset", o->preset, 0);
   } else if (codec->id == AV_CODEC_ID_MPEG4 || codec->id == AV_CODEC_ID_MPEG2VIDEO || codec->id == AV_CODEC_ID_MJPEG) {
-    /* fixed quantiser: 2 (best) .. 31; crf 0..51 mapped onto it */
+    /* fixed quantiser 2 (best) .. 31: crf / 4 + 1, at least 2 (crf 20 gives 6) */
     c->flags |= AV_CODEC_FLAG_QSCALE;
-    c->global_quality = FF_QP2LAMBDA * (2 + o->crf * 29 / 51);
+    c->global_quality = FF_QP2LAMBDA * (o->crf / 4 + 1 < 2 ? 2 : o->crf / 4 + 1);
   }
   int rc = avcodec_open2(c, codec, &opts);
   if (opts) {
@@ -167,7 +167,7 @@ mhrfit_video_writer *mhrfit_video_writer_new(const char *path, int width, int he
   mf_quiet_ffmpeg();
   w->width = width, w->height = height;
   w->enc_w = (width + 1) & ~1, w->enc_h = (height + 1) & ~1;
-  int rc = avformat_alloc_output_context2(&w->fmt, NULL, NULL, path);
+  int rc = av_guess_format(NULL, path, NULL) ? avformat_alloc_output_context2(&w->fmt, NULL, NULL, path) : -1;
   if (rc < 0 || !w->fmt) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: no video container for this file name (use .mp4, .mkv, .mov or .avi)",
                 path);

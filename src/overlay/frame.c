@@ -140,6 +140,22 @@ static bool load_run_frame(mhrfit_overlay *ov, const char *frame, mhrfit_error *
   return true;
 }
 
+/* Keypoints of frame f, view v of `obs` into out (n_kp x 2; NaN where missing, or where the
+ * detector gave a confidence of 0: OpenPose writes undetected points as 0, 0, 0). False when
+ * every keypoint is missing. */
+static bool copy_obs(const mhrfit_observations *obs, size_t f, size_t v, size_t n_kp, double *out) {
+  size_t K = obs->n_kp, V = obs->n_views;
+  bool any = false;
+  for (size_t k = 0; k < n_kp; k++) {
+    size_t i = (f * K + k) * V + v;
+    bool ok = k < K && !(obs->conf && !(obs->conf[i] > 0));
+    out[2 * k] = ok ? obs->uv[2 * i] : NAN;
+    out[2 * k + 1] = ok ? obs->uv[2 * i + 1] : NAN;
+    any = any || (!isnan(out[2 * k]) && !isnan(out[2 * k + 1]));
+  }
+  return any;
+}
+
 /* A triangulation archive's frame f and its observations. */
 static void load_tri_frame(mhrfit_overlay *ov, size_t f) {
   mf_ov_frame *fr = &ov->fr;
@@ -149,24 +165,14 @@ static void load_tri_frame(mhrfit_overlay *ov, size_t f) {
   fr->pts = a->points + f * K * 3, fr->inl = a->inliers + f * K * V, fr->nused = a->n_views_used + f * K;
   fr->kp = a->subset_idx;
   if (!ov->obs) return;
-  size_t Ko = ov->obs->n_kp, Vo = ov->obs->n_views, k2 = 2 * ov->n_kp2d;
+  size_t Vo = ov->obs->n_views, k2 = 2 * ov->n_kp2d;
   for (size_t c = 0; c < ov->calib->n_cams; c++) {
     long v = fr->tri_view[c];
     if (v < 0 || (size_t)v >= Vo) continue;
-    fr->has_obs[c] = 1;
-    for (size_t k = 0; k < Ko && k < ov->n_kp2d; k++)
-      for (int ax = 0; ax < 2; ax++) fr->obs[c * k2 + 2 * k + ax] = ov->obs->uv[((f * Ko + k) * Vo + (size_t)v) * 2 + ax];
-    for (size_t p = 0; p < ov->n_oth; p++) {
-      double *dst = fr->others + (c * MF_OV_MAX_OTHERS + fr->n_others[c]) * k2;
-      bool any = false;
-      for (size_t k = 0; k < Ko && k < ov->n_kp2d; k++)
-        for (int ax = 0; ax < 2; ax++) {
-          double x = ov->oth[p]->uv[((f * Ko + k) * Vo + (size_t)v) * 2 + ax];
-          dst[2 * k + ax] = x;
-          any = any || !isnan(x);
-        }
-      if (any) fr->n_others[c]++;
-    }
+    fr->has_obs[c] = copy_obs(ov->obs, f, (size_t)v, ov->n_kp2d, fr->obs + c * k2);
+    for (size_t p = 0; p < ov->n_oth; p++)
+      if (copy_obs(ov->oth[p], f, (size_t)v, ov->n_kp2d, fr->others + (c * MF_OV_MAX_OTHERS + fr->n_others[c]) * k2))
+        fr->n_others[c]++;
   }
 }
 

@@ -96,12 +96,13 @@ double mhrfit_raster_depth(const mhrfit_raster *r, int x, int y) {
   return iz > 0 ? 1.0 / iz : INFINITY;
 }
 
-/* An edge a -> b owns the pixel centres lying exactly on it when it is a "top-left" edge of a
- * triangle of positive area: dy > 0, or dy == 0 and dx < 0. The reversed edge never does. */
+/* An edge a -> b of a triangle of positive area (in the sense of the edge functions below) owns
+ * the pixel centres lying exactly on it when it is a top edge (dy == 0, dx > 0: the interior is
+ * below it in the image) or a left edge (dy < 0). The reversed edge never does. */
 /* floor(a / SUB) for any sign. */
 static inline int64_t floor_div(int64_t a) { return a >= 0 ? a / SUB : -((-a + SUB - 1) / SUB); }
 
-static inline bool owns_ties(int64_t dx, int64_t dy) { return dy > 0 || (dy == 0 && dx < 0); }
+static inline bool owns_ties(int64_t dx, int64_t dy) { return dy < 0 || (dy == 0 && dx > 0); }
 
 size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double z[3], int32_t id) {
   for (int i = 0; i < 3; i++)
