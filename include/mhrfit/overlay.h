@@ -152,8 +152,9 @@ typedef enum mhrfit_mark_shape {
 } mhrfit_mark_shape;
 
 /**
- * Draws a mark of `shape`, radius `radius` >= 0 and thickness `thickness` >= 1 (ring and cross)
- * centred on the pixel holding (u, v), in `fill`, over an `outline` when its alpha is not 0.
+ * Draws a mark of `shape`, radius `radius` in 0..4096 and thickness `thickness` in 1..4096 (ring
+ * and cross; values outside are clamped) centred on the pixel holding (u, v), in `fill`, over
+ * an `outline` when its alpha is not 0.
  * Returns false (drawing nothing) when u or v is not finite or the centre pixel is farther than
  * 2^30 from the image.
  */
@@ -166,7 +167,7 @@ void mhrfit_draw_line(mhrfit_image *img, double x0, double y0, double x1, double
 /** Fills the pixels [x, x + w) × [y, y + h) with `c` (blended). */
 void mhrfit_draw_rect(mhrfit_image *img, int x, int y, int w, int h, mhrfit_rgba c);
 
-/** Width and height in pixels of `text` (one line) at `scale` >= 1. */
+/** Width and height in pixels of `text` (one line, at most 4096 characters drawn) at `scale` 1..256 (clamped). */
 void mhrfit_text_size(const char *text, int scale, int *width, int *height);
 
 /**
@@ -187,9 +188,10 @@ mhrfit_raster *mhrfit_raster_new(int width, int height, mhrfit_error *err);
 bool mhrfit_raster_reset(mhrfit_raster *r, int width, int height, mhrfit_error *err);
 
 /**
- * Rasterises the triangle of pixel vertices `uv` (u0 v0 u1 v1 u2 v2) at depths `z` (all > 0 and
- * finite, else nothing is drawn), with identifier `id` >= 0 (see "Rasteriser" above). Returns
- * the number of pixels where it became the nearest.
+ * Rasterises the triangle of pixel vertices `uv` (u0 v0 u1 v1 u2 v2) at depths `z`, with
+ * identifier `id` >= 0 (see "Rasteriser" above). Nothing is drawn unless every depth is finite
+ * and at least 1e-9 and every coordinate within ±2^20 pixels. Returns the number of pixels where
+ * it became the nearest.
  */
 size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double z[3], int32_t id);
 

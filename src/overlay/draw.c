@@ -72,7 +72,9 @@ bool mhrfit_draw_mark(mhrfit_image *img, double u, double v, mhrfit_mark_shape s
                       mhrfit_rgba fill, mhrfit_rgba outline) {
   if (!isfinite(u) || !isfinite(v) || fabs(u) > 1073741824.0 || fabs(v) > 1073741824.0) return false;
   if (radius < 0) radius = 0;
+  if (radius > MF_MARK_MAX) radius = MF_MARK_MAX;
   if (thickness < 1) thickness = 1;
+  if (thickness > MF_MARK_MAX) thickness = MF_MARK_MAX;
   int cx = (int)floor(u), cy = (int)floor(v);
   if (cx + radius + 1 < 0 || cy + radius + 1 < 0 || cx - radius - 1 >= img->width || cy - radius - 1 >= img->height)
     return true;
@@ -99,8 +101,8 @@ void mhrfit_draw_line(mhrfit_image *img, double x0, double y0, double x1, double
       double half = h / (nx > 1e-6 ? nx : 1e-6); /* half-width of the band along x */
       double t = (py - y0) / dy, xc = x0 + t * dx;
       double lo = xc - half - 1, hi = xc + half + 1;
-      if (lo > xa) xa = (int)floor(lo);
-      if (hi < xb) xb = (int)ceil(hi);
+      if (lo > xa) xa = lo >= xb ? xb : (int)floor(lo);
+      if (hi < xb) xb = hi <= xa ? xa : (int)ceil(hi);
     }
     if (xa < 0) xa = 0;
     unsigned char *row = img->data + (size_t)y * img->stride;
@@ -109,7 +111,7 @@ void mhrfit_draw_line(mhrfit_image *img, double x0, double y0, double x1, double
       t = t < 0 ? 0 : t > 1 ? 1 : t;
       double ex = px - (x0 + t * dx), ey = py - (y0 + t * dy), d = sqrt(ex * ex + ey * ey);
       double cov = h - d;
-      if (cov <= 0) continue;
+      if (!(cov > 0)) continue; /* also NaN, from ends too far apart to square */
       if (cov > 1) cov = 1;
       blend(row + (size_t)x * (size_t)img->channels, img->channels, c, (unsigned)lround(cov * c.a));
     }
@@ -118,17 +120,20 @@ void mhrfit_draw_line(mhrfit_image *img, double x0, double y0, double x1, double
 
 void mhrfit_text_size(const char *text, int scale, int *width, int *height) {
   if (scale < 1) scale = 1;
+  if (scale > MF_TEXT_MAX_SCALE) scale = MF_TEXT_MAX_SCALE;
   size_t n = text ? strlen(text) : 0;
+  if (n > MF_TEXT_MAX_CHARS) n = MF_TEXT_MAX_CHARS;
   if (width) *width = (int)n * 6 * scale;
   if (height) *height = 9 * scale;
 }
 
 int mhrfit_draw_text(mhrfit_image *img, int x, int y, int scale, const char *text, mhrfit_rgba c) {
   if (scale < 1) scale = 1;
+  if (scale > MF_TEXT_MAX_SCALE) scale = MF_TEXT_MAX_SCALE;
   int w = 0;
   mhrfit_text_size(text, scale, &w, NULL);
   if (!text) return 0;
-  for (size_t i = 0; text[i]; i++) {
+  for (size_t i = 0; text[i] && i < MF_TEXT_MAX_CHARS; i++) {
     const char *g = mf_font_glyph((unsigned char)text[i]);
     int gx = x + (int)i * 6 * scale + scale / 2, gy = y + scale;
     if (gx >= img->width) break;

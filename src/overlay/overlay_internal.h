@@ -17,6 +17,12 @@
  * characters outside printable ASCII). */
 const char *mf_font_glyph(unsigned char c);
 
+/* Limits of the drawing calls (larger values are clamped): mark radius and thickness, text scale
+ * and characters drawn per line. */
+#define MF_MARK_MAX 4096
+#define MF_TEXT_MAX_SCALE 256
+#define MF_TEXT_MAX_CHARS 4096
+
 /* Blends colour c at opacity a (0..255) into pixel (x, y); outside the image: nothing. */
 void mf_blend_pixel(mhrfit_image *img, int x, int y, mhrfit_rgba c, unsigned a);
 

@@ -14,6 +14,7 @@
  * pixel to exactly one of them. */
 #define SUB 256
 #define COORD_MAX 1048576.0 /* |u|, |v| beyond this many pixels: the triangle is left out */
+#define Z_MIN 1e-9          /* nearer depths: left out (1/z must stay a float) */
 
 struct mhrfit_raster {
   int width, height;
@@ -106,7 +107,7 @@ static inline bool owns_ties(int64_t dx, int64_t dy) { return dy < 0 || (dy == 0
 
 size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double z[3], int32_t id) {
   for (int i = 0; i < 3; i++)
-    if (!(z[i] > 0) || !isfinite(z[i]) || !(fabs(uv[2 * i]) <= COORD_MAX) || !(fabs(uv[2 * i + 1]) <= COORD_MAX))
+    if (!(z[i] >= Z_MIN) || !isfinite(z[i]) || !(fabs(uv[2 * i]) <= COORD_MAX) || !(fabs(uv[2 * i + 1]) <= COORD_MAX))
       return 0;
   int64_t X[3], Y[3];
   double iz[3];
@@ -258,6 +259,8 @@ static double winding(const double *v, size_t nv, const int32_t *faces, size_t n
 /* Paints the visible pixels of the edge a-b (1 px wide) whose 1/z is not behind the surface. */
 static void draw_edge(mhrfit_image *img, mhrfit_raster *r, const double *pa, double iza, const double *pb, double izb,
                       mhrfit_rgba c) {
+  if (!(fabs(pa[0]) <= COORD_MAX && fabs(pa[1]) <= COORD_MAX && fabs(pb[0]) <= COORD_MAX && fabs(pb[1]) <= COORD_MAX))
+    return;
   double dx = pb[0] - pa[0], dy = pb[1] - pa[1];
   double steps = ceil(fmax(fabs(dx), fabs(dy)));
   if (!(steps < 1e5)) return;
