@@ -91,15 +91,17 @@ static void test_raster_coverage(void) {
   CHECK(na + nb == 100); /* the nearer triangle took no pixel of the farther one: no pixel twice */
   CHECK(mhrfit_raster_id(r, 10, 10) >= 0 && mhrfit_raster_id(r, 19, 19) >= 0);
   CHECK(mhrfit_raster_id(r, 20, 15) < 0 && mhrfit_raster_id(r, 15, 20) < 0 && mhrfit_raster_id(r, 9, 15) < 0);
-  /* random fans around a point: every pixel centre inside the polygon exactly once */
+  /* random convex polygons cut into fans: every pixel centre inside covered exactly once, none outside */
   srand(7);
   for (int trial = 0; trial < 20; trial++) {
     REQUIRE(mhrfit_raster_reset(r, 64, 48, &err));
-    double cx = 32 + (rand() % 1000) / 500.0, cy = 24 + (rand() % 1000) / 500.0, pts[16][2];
+    /* vertices on the 1/256-pixel grid the rasteriser snaps to: the reference below is exact */
+    double cx = 32 + (rand() % 512) / 256.0, cy = 24 + (rand() % 512) / 256.0, pts[16][2];
     int m = 5 + rand() % 10;
+    double rad = 8 + (rand() % 1000) / 100.0, phase = (rand() % 1000) / 1000.0; /* a convex polygon */
     for (int i = 0; i < m; i++) {
-      double ang = 6.283185307179586 * i / m, rad = 8 + (rand() % 1000) / 100.0;
-      pts[i][0] = cx + rad * cos(ang), pts[i][1] = cy + rad * sin(ang);
+      double ang = 6.283185307179586 * (i + phase) / m;
+      pts[i][0] = round(256 * (cx + rad * cos(ang))) / 256, pts[i][1] = round(256 * (cy + rad * sin(ang))) / 256;
     }
     size_t sum = 0;
     for (int i = 0; i < m; i++) {
@@ -107,13 +109,20 @@ static void test_raster_coverage(void) {
       double z[3] = {2 + i * 0.01, 2 + i * 0.01, 2 + i * 0.01};
       sum += mhrfit_raster_triangle(r, t, z, i);
     }
-    size_t inside = 0;
+    size_t inside = 0, strict = 0, closed = 0;
     for (int y = 0; y < 48; y++)
       for (int x = 0; x < 64; x++) {
-        int id = mhrfit_raster_id(r, x, y);
-        inside += id >= 0;
+        inside += mhrfit_raster_id(r, x, y) >= 0;
+        /* the polygon (convex, counter-clockwise in the image) holds the centre strictly / or on its border */
+        double px = x + 0.5, py = y + 0.5, lo = INFINITY;
+        for (int i = 0; i < m; i++) {
+          const double *p0 = pts[i], *p1 = pts[(i + 1) % m];
+          lo = fmin(lo, (p1[0] - p0[0]) * (py - p0[1]) - (p1[1] - p0[1]) * (px - p0[0]));
+        }
+        strict += lo > 0, closed += lo >= 0;
       }
     CHECK(sum == inside); /* z increases with i: a pixel given twice would be counted twice */
+    CHECK(strict <= inside && inside <= closed && strict > 100); /* every centre inside, none outside */
   }
   /* depth order does not depend on drawing order; depths are perspective-correct */
   double t1[6] = {0, 0, 60, 0, 0, 40}, t2[6] = {60, 40, 0, 40, 60, 0};

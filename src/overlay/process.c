@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -156,9 +157,17 @@ static bool prepare_out(job *j, mhrfit_error *err) {
       ok = false;
       break;
     }
-    unlink(p);
+    /* a file directly in the folder or in one of its frame folders, never through a link */
     char *slash = strrchr(p, '/');
-    if (slash && slash > p + strlen(out)) { /* an emptied frame folder */
+    bool sub = slash && slash > p + strlen(out), linked = false;
+    if (sub) {
+      struct stat st;
+      *slash = '\0';
+      linked = lstat(p, &st) != 0 || !S_ISDIR(st.st_mode) || strchr(p + strlen(out) + 1, '/');
+      *slash = '/';
+    }
+    if (!linked) unlink(p);
+    if (sub && !linked) { /* an emptied frame folder */
       *slash = '\0';
       rmdir(p);
     }

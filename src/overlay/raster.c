@@ -21,11 +21,14 @@ struct mhrfit_raster {
   float *inv_z;   /* per pixel 1/z of the nearest triangle, 0 when none */
   int32_t *id;    /* per pixel its id, -1 when none */
   unsigned char *mark; /* wireframe: pixels already painted */
+  int dx0, dy0, dx1, dy1; /* pixels [dx0, dx1) x [dy0, dy1) hold every triangle drawn since the last clear */
   /* scratch of mhrfit_draw_mesh() */
   double *uv, *z;
   unsigned char *ok;
   float *shade;
   size_t cap_vertices, cap_faces;
+  double lim_dist[8], lim; /* the projection limit of the last camera drawn through, and its distortion */
+  bool lim_set;
 };
 
 static bool alloc_buffers(mhrfit_raster *r, int width, int height, mhrfit_error *err) {
@@ -48,13 +51,19 @@ static bool alloc_buffers(mhrfit_raster *r, int width, int height, mhrfit_error 
   free(r->mark);
   r->inv_z = z, r->id = id, r->mark = mark;
   r->width = width, r->height = height;
+  r->dx0 = r->dy0 = 0, r->dx1 = width, r->dy1 = height; /* all of it to clear */
   return true;
 }
 
+/* Clears the pixels drawn since the last clear (all of them after a resize). */
 static void clear(mhrfit_raster *r) {
-  size_t n = (size_t)r->width * (size_t)r->height;
-  memset(r->inv_z, 0, n * sizeof *r->inv_z);
-  memset(r->id, 0xff, n * sizeof *r->id); /* -1 */
+  for (int y = r->dy0; y < r->dy1; y++) {
+    size_t k = (size_t)y * (size_t)r->width + (size_t)r->dx0, n = (size_t)(r->dx1 - r->dx0);
+    memset(r->inv_z + k, 0, n * sizeof *r->inv_z);
+    memset(r->id + k, 0xff, n * sizeof *r->id); /* -1 */
+    memset(r->mark + k, 0, n);
+  }
+  r->dx0 = r->width, r->dy0 = r->height, r->dx1 = r->dy1 = 0;
 }
 
 mhrfit_raster *mhrfit_raster_new(int width, int height, mhrfit_error *err) {
@@ -139,6 +148,10 @@ size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double
   if (px1 >= r->width) px1 = r->width - 1;
   if (py1 >= r->height) py1 = r->height - 1;
   if (px0 > px1 || py0 > py1) return 0;
+  if (px0 < r->dx0) r->dx0 = (int)px0;
+  if (py0 < r->dy0) r->dy0 = (int)py0;
+  if (px1 + 1 > r->dx1) r->dx1 = (int)px1 + 1;
+  if (py1 + 1 > r->dy1) r->dy1 = (int)py1 + 1;
   /* edge i is opposite vertex i: from vertex (i+1)%3 to (i+2)%3; w_i(p) = cross(b - a, p - a) */
   int64_t ax[3], ay[3], dx[3], dy[3];
   bool tie[3];
@@ -150,11 +163,22 @@ size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double
   double inv_area = 1.0 / (double)area;
   size_t n = 0;
   for (int64_t py = py0; py <= py1; py++) {
-    int64_t cy = py * SUB + SUB / 2, cx0 = px0 * SUB + SUB / 2;
+    /* the span of this row where every edge function can be >= 0 (from where each crosses zero,
+     * widened by a pixel: the exact tests below decide) */
+    int64_t cy = py * SUB + SUB / 2, xa = px0, xb = px1;
+    for (int i = 0; i < 3; i++) {
+      if (dy[i] == 0) continue;
+      double xz = (double)ax[i] + (double)dx[i] * (double)(cy - ay[i]) / (double)dy[i]; /* w_i = 0 (1/256 px) */
+      double p = (xz - SUB / 2) / SUB;
+      if (dy[i] > 0 && p + 1 < (double)xb) xb = (int64_t)floor(p) + 1; /* w_i falls with x */
+      if (dy[i] < 0 && p - 1 > (double)xa) xa = (int64_t)ceil(p) - 1;  /* w_i rises with x */
+    }
+    if (xa > xb) continue;
+    int64_t cx0 = xa * SUB + SUB / 2;
     int64_t w[3];
     for (int i = 0; i < 3; i++) w[i] = dx[i] * (cy - ay[i]) - dy[i] * (cx0 - ax[i]);
     size_t row = (size_t)py * (size_t)r->width;
-    for (int64_t px = px0; px <= px1; px++) {
+    for (int64_t px = xa; px <= xb; px++) {
       bool in = (w[0] > 0 || (w[0] == 0 && tie[0])) && (w[1] > 0 || (w[1] == 0 && tie[1])) &&
                 (w[2] > 0 || (w[2] == 0 && tie[2]));
       if (in) {
@@ -273,6 +297,10 @@ static void draw_edge(mhrfit_image *img, mhrfit_raster *r, const double *pa, dou
     double iz = iza + t * (izb - iza);
     if (r->mark[k] || iz < (double)r->inv_z[k] * (1.0 - 0.01)) continue;
     r->mark[k] = 1;
+    if (x < r->dx0) r->dx0 = x;
+    if (y < r->dy0) r->dy0 = y;
+    if (x >= r->dx1) r->dx1 = x + 1;
+    if (y >= r->dy1) r->dy1 = y + 1;
     mf_blend_pixel(img, x, y, c, c.a);
   }
 }
@@ -286,7 +314,12 @@ bool mhrfit_draw_mesh(mhrfit_image *img, mhrfit_raster *r, const mhrfit_camera *
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "mesh face %zu has vertex index %d (the mesh has %zu vertices)",
                          i / 3, (int)faces[i], n_vertices);
   if (!reserve(r, n_vertices, n_faces, err) || !mhrfit_raster_reset(r, img->width, img->height, err)) return false;
-  double lim = mhrfit_overlay_r2_limit(cam);
+  if (!r->lim_set || memcmp(r->lim_dist, cam->dist, sizeof r->lim_dist) != 0) {
+    r->lim = mhrfit_overlay_r2_limit(cam);
+    memcpy(r->lim_dist, cam->dist, sizeof r->lim_dist);
+    r->lim_set = true;
+  }
+  double lim = r->lim;
   const double *R = cam->R;
   for (size_t i = 0; i < n_vertices; i++) {
     const double *X = vertices + 3 * i;
@@ -303,10 +336,12 @@ bool mhrfit_draw_mesh(mhrfit_image *img, mhrfit_raster *r, const mhrfit_camera *
   }
   double C[3];
   mhrfit_camera_center(cam, C);
-  size_t n = (size_t)r->width * (size_t)r->height, covered = 0;
+  size_t covered = 0;
   if (style == MHRFIT_MESH_SILHOUETTE) {
     for (size_t f = 0; f < n_faces; f++) r->shade[f] = -1.0f; /* computed on first use */
-    for (size_t k = 0; k < n; k++) {
+    for (int y = r->dy0; y < r->dy1; y++)
+      for (int x = r->dx0; x < r->dx1; x++) {
+      size_t k = (size_t)y * (size_t)r->width + (size_t)x;
       int32_t f = r->id[k];
       if (f < 0) continue;
       covered++;
@@ -321,10 +356,9 @@ bool mhrfit_draw_mesh(mhrfit_image *img, mhrfit_raster *r, const mhrfit_camera *
       double s = r->shade[f];
       mhrfit_rgba sc = {(unsigned char)lround(c.r * s), (unsigned char)lround(c.g * s), (unsigned char)lround(c.b * s),
                         c.a};
-      mf_blend_pixel(img, (int)(k % (size_t)r->width), (int)(k / (size_t)r->width), sc, c.a);
+      mf_blend_pixel(img, x, y, sc, c.a);
     }
   } else {
-    memset(r->mark, 0, n);
     double wsign = winding(vertices, n_vertices, faces, n_faces);
     for (size_t f = 0; f < n_faces; f++) {
       const int32_t *t = faces + 3 * f;
@@ -338,7 +372,8 @@ bool mhrfit_draw_mesh(mhrfit_image *img, mhrfit_raster *r, const mhrfit_camera *
         draw_edge(img, r, r->uv + 2 * a, 1.0 / r->z[a], r->uv + 2 * b, 1.0 / r->z[b], c);
       }
     }
-    for (size_t k = 0; k < n; k++) covered += r->mark[k];
+    for (int y = r->dy0; y < r->dy1; y++)
+      for (int x = r->dx0; x < r->dx1; x++) covered += r->mark[(size_t)y * (size_t)r->width + (size_t)x];
   }
   if (pixels) *pixels = covered;
   return true;
