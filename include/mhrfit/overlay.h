@@ -56,9 +56,10 @@
  * OpenCV's radial distortion `r · g(r²)` of a strong barrel lens (k1 < 0) rises with the
  * undistorted radius r only up to a point and then falls: a point far outside the field of
  * view would project back into the image. mhrfit_overlay_r2_limit() finds the first r² in
- * [0, 64] where `d(r g(r²))/dr = g + 2 r² g'` stops being positive (steps of 1e-3, or
- * +∞ when it stays positive), and mhrfit_overlay_project() refuses points beyond it; everything
- * else is mhrfit_camera_project(), the projection of the triangulation.
+ * [0, 64] where `d(r g(r²))/dr = g + 2 r² g'` stops being positive, or where the denominator
+ * of g does (steps of 0.01, then bisection to 1e-9; +∞ when it stays positive), and
+ * mhrfit_overlay_project() refuses points beyond it; everything else is mhrfit_camera_project(),
+ * the projection of the triangulation.
  *
  * ## Overlays of a run
  *

@@ -6,27 +6,9 @@
 #include "mhrfit/overlay.h"
 #include "overlay/overlay_internal.h"
 
-/* Blends colour c with opacity a (0..255) into the pixel at p of an image with `ch` channels. */
-static inline void blend(unsigned char *p, int ch, mhrfit_rgba c, unsigned a) {
-  if (a == 0) return;
-  if (ch == 1) {
-    unsigned y = (19595u * c.r + 38470u * c.g + 7471u * c.b + 32768u) >> 16;
-    p[0] = (unsigned char)(p[0] + ((int)y - p[0]) * (int)a / 255);
-    return;
-  }
-  if (a >= 255) {
-    p[0] = c.r, p[1] = c.g, p[2] = c.b;
-    return;
-  }
-  /* dst + (src - dst) a / 255, rounded to the nearest */
-  p[0] = (unsigned char)(p[0] + (((int)c.r - p[0]) * (int)a + ((int)c.r >= p[0] ? 127 : -127)) / 255);
-  p[1] = (unsigned char)(p[1] + (((int)c.g - p[1]) * (int)a + ((int)c.g >= p[1] ? 127 : -127)) / 255);
-  p[2] = (unsigned char)(p[2] + (((int)c.b - p[2]) * (int)a + ((int)c.b >= p[2] ? 127 : -127)) / 255);
-}
-
 void mf_blend_pixel(mhrfit_image *img, int x, int y, mhrfit_rgba c, unsigned a) {
   if (x < 0 || y < 0 || x >= img->width || y >= img->height) return;
-  blend(img->data + (size_t)y * img->stride + (size_t)x * (size_t)img->channels, img->channels, c, a);
+  mf_blend(img->data + (size_t)y * img->stride + (size_t)x * (size_t)img->channels, img->channels, c, a);
 }
 
 void mhrfit_draw_rect(mhrfit_image *img, int x, int y, int w, int h, mhrfit_rgba c) {
@@ -36,7 +18,7 @@ void mhrfit_draw_rect(mhrfit_image *img, int x, int y, int w, int h, mhrfit_rgba
   if (y1 > img->height) y1 = img->height;
   for (int yy = y0; yy < y1; yy++) {
     unsigned char *row = img->data + (size_t)yy * img->stride;
-    for (int xx = x0; xx < x1; xx++) blend(row + (size_t)xx * (size_t)img->channels, img->channels, c, c.a);
+    for (int xx = x0; xx < x1; xx++) mf_blend(row + (size_t)xx * (size_t)img->channels, img->channels, c, c.a);
   }
 }
 
@@ -63,7 +45,7 @@ static void paint_shape(mhrfit_image *img, int cx, int cy, mhrfit_mark_shape sha
     for (int dx = -r; dx <= r; dx++) {
       int x = cx + dx;
       if (x < 0 || x >= img->width || !in_shape(shape, dx, dy, r, t)) continue;
-      blend(img->data + (size_t)y * img->stride + (size_t)x * (size_t)img->channels, img->channels, c, c.a);
+      mf_blend(img->data + (size_t)y * img->stride + (size_t)x * (size_t)img->channels, img->channels, c, c.a);
     }
   }
 }
@@ -113,7 +95,7 @@ void mhrfit_draw_line(mhrfit_image *img, double x0, double y0, double x1, double
       double cov = h - d;
       if (!(cov > 0)) continue; /* also NaN, from ends too far apart to square */
       if (cov > 1) cov = 1;
-      blend(row + (size_t)x * (size_t)img->channels, img->channels, c, (unsigned)lround(cov * c.a));
+      mf_blend(row + (size_t)x * (size_t)img->channels, img->channels, c, (unsigned)(cov * c.a + 0.5));
     }
   }
 }

@@ -23,6 +23,24 @@ const char *mf_font_glyph(unsigned char c);
 #define MF_TEXT_MAX_SCALE 256
 #define MF_TEXT_MAX_CHARS 4096
 
+/* Blends colour c with opacity a (0..255) into the pixel at p of an image with `ch` channels. */
+static inline void mf_blend(unsigned char *p, int ch, mhrfit_rgba c, unsigned a) {
+  if (a == 0) return;
+  if (ch == 1) {
+    unsigned y = (19595u * c.r + 38470u * c.g + 7471u * c.b + 32768u) >> 16;
+    p[0] = (unsigned char)(p[0] + ((int)y - p[0]) * (int)a / 255);
+    return;
+  }
+  if (a >= 255) {
+    p[0] = c.r, p[1] = c.g, p[2] = c.b;
+    return;
+  }
+  /* dst + (src - dst) a / 255, rounded to the nearest */
+  p[0] = (unsigned char)(p[0] + (((int)c.r - p[0]) * (int)a + ((int)c.r >= p[0] ? 127 : -127)) / 255);
+  p[1] = (unsigned char)(p[1] + (((int)c.g - p[1]) * (int)a + ((int)c.g >= p[1] ? 127 : -127)) / 255);
+  p[2] = (unsigned char)(p[2] + (((int)c.b - p[2]) * (int)a + ((int)c.b >= p[2] ? 127 : -127)) / 255);
+}
+
 /* Blends colour c at opacity a (0..255) into pixel (x, y); outside the image: nothing. */
 void mf_blend_pixel(mhrfit_image *img, int x, int y, mhrfit_rgba c, unsigned a);
 

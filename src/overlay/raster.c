@@ -199,16 +199,29 @@ size_t mhrfit_raster_triangle(mhrfit_raster *r, const double uv[6], const double
 
 /* ------------------------------------------------------------------ projection limit */
 
+/* Whether the radial distortion still increases at r^2 = s: b > 0 and g + 2 s g' > 0. */
+static bool rising(const double *k, double s) {
+  double a = 1 + s * (k[0] + s * (k[1] + s * k[4])), da = k[0] + s * (2 * k[1] + 3 * s * k[4]);
+  double b = 1 + s * (k[5] + s * (k[6] + s * k[7])), db = k[5] + s * (2 * k[6] + 3 * s * k[7]);
+  if (!(b > 0)) return false;
+  double g = a / b, dg = (da * b - a * db) / (b * b);
+  return g + 2 * s * dg > 0;
+}
+
 double mhrfit_overlay_r2_limit(const mhrfit_camera *cam) {
   const double *k = cam->dist;
   if (k[0] == 0 && k[1] == 0 && k[4] == 0 && k[5] == 0 && k[6] == 0 && k[7] == 0) return INFINITY;
-  for (int i = 1; i <= 64000; i++) {
-    double s = i * 1e-3;
-    double a = 1 + s * (k[0] + s * (k[1] + s * k[4])), da = k[0] + s * (2 * k[1] + 3 * s * k[4]);
-    double b = 1 + s * (k[5] + s * (k[6] + s * k[7])), db = k[5] + s * (2 * k[6] + 3 * s * k[7]);
-    if (!(b > 0)) return (i - 1) * 1e-3;
-    double g = a / b, dg = (da * b - a * db) / (b * b);
-    if (!(g + 2 * s * dg > 0)) return (i - 1) * 1e-3;
+  /* steps of 1e-2, then the step where it stops rising found to 1e-9 by bisection */
+  for (int i = 1; i <= 6400; i++) {
+    double s = i * 1e-2;
+    if (rising(k, s)) continue;
+    double lo = s - 1e-2, hi = s;
+    while (hi - lo > 1e-9) {
+      double mid = 0.5 * (lo + hi);
+      if (rising(k, mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
   }
   return INFINITY;
 }
@@ -339,24 +352,29 @@ bool mhrfit_draw_mesh(mhrfit_image *img, mhrfit_raster *r, const mhrfit_camera *
   size_t covered = 0;
   if (style == MHRFIT_MESH_SILHOUETTE) {
     for (size_t f = 0; f < n_faces; f++) r->shade[f] = -1.0f; /* computed on first use */
-    for (int y = r->dy0; y < r->dy1; y++)
+    int32_t last = -1;
+    mhrfit_rgba sc = c;
+    for (int y = r->dy0; y < r->dy1; y++) {
+      unsigned char *row = img->data + (size_t)y * img->stride;
       for (int x = r->dx0; x < r->dx1; x++) {
-      size_t k = (size_t)y * (size_t)r->width + (size_t)x;
-      int32_t f = r->id[k];
-      if (f < 0) continue;
-      covered++;
-      if (r->shade[f] < 0) {
-        double nn[3], cc[3], d[3] = {0, 0, 0};
-        face_geometry(vertices, faces + 3 * (size_t)f, nn, cc);
-        for (int a = 0; a < 3; a++) d[a] = cc[a] - C[a];
-        double dl = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-        double cosv = dl > 0 ? fabs(nn[0] * d[0] + nn[1] * d[1] + nn[2] * d[2]) / dl : 1.0;
-        r->shade[f] = (float)(0.45 + 0.55 * cosv);
+        int32_t f = r->id[(size_t)y * (size_t)r->width + (size_t)x];
+        if (f < 0) continue;
+        covered++;
+        if (f != last) { /* the face's shaded colour */
+          if (r->shade[f] < 0) {
+            double nn[3], cc[3], d[3];
+            face_geometry(vertices, faces + 3 * (size_t)f, nn, cc);
+            for (int a = 0; a < 3; a++) d[a] = cc[a] - C[a];
+            double dl = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+            double cosv = dl > 0 ? fabs(nn[0] * d[0] + nn[1] * d[1] + nn[2] * d[2]) / dl : 1.0;
+            r->shade[f] = (float)(0.45 + 0.55 * cosv);
+          }
+          double s = r->shade[f];
+          sc.r = (unsigned char)(c.r * s + 0.5), sc.g = (unsigned char)(c.g * s + 0.5), sc.b = (unsigned char)(c.b * s + 0.5);
+          last = f;
+        }
+        mf_blend(row + (size_t)x * (size_t)img->channels, img->channels, sc, c.a);
       }
-      double s = r->shade[f];
-      mhrfit_rgba sc = {(unsigned char)lround(c.r * s), (unsigned char)lround(c.g * s), (unsigned char)lround(c.b * s),
-                        c.a};
-      mf_blend_pixel(img, x, y, sc, c.a);
     }
   } else {
     double wsign = winding(vertices, n_vertices, faces, n_faces);
