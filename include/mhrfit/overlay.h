@@ -96,7 +96,8 @@
  * (`input_root`) or `pipeline_config.json` (`input`), the LOD from `pipeline_config.json`.
  * Or a *triangulation archive* of `mhrfit triangulate` (F frames): its points and inlier masks;
  * the 2-D keypoints from the observations it was made from (observations.h: OpenPose JSON
- * folders, arrays, Caliscope csv; the selected `person`, and other persons up to 8); an
+ * folders, arrays, Caliscope csv; the selected `person`, and other persons up to 8; a point
+ * with a confidence of 0, OpenPose's undetected `0, 0, 0`, is missing); an
  * optional fit (a `fit.npz` of `mhrfit fit`, frame for frame); its frame f is the capture
  * folder whose name is the number f (`000012` or `12`: the names of `mhrfit frames`).
  *
@@ -112,9 +113,11 @@
  * **Videos** (`video`): one per camera, `OUT/<cam>.mp4` (mhrfit_video_writer, H.264 by
  * default), one frame per selected frame: the overlay, or for a view that was skipped a dark
  * frame saying why (so that frame k of every video is selected frame k); the size is that of
- * the camera's first overlay (later pictures of another size are placed top-left, cropped or
- * padded). With `grid`, `OUT/grid.mp4`: every camera's frame scaled to `grid_height` rows,
- * side by side in rows of `grid_columns`. The rate is `fps`, else the run's, else 30.
+ * the camera's first readable picture as it is drawn (the calibration's when it is rescaled;
+ * later pictures of another size are placed top-left, cropped or padded). With `grid`, `OUT/grid.mp4`: every camera's frame scaled to `grid_height` rows,
+ * side by side in rows of `grid_columns`. The rate is `fps`, else the run's (or the fit's), else
+ * the capture's (`frames_meta.json` of `mhrfit frames` with index sync: the first video's rate
+ * over `every`), else 30.
  *
  * **Outputs** are written atomically; `OUT/overlay_summary.json` lists the settings, per camera
  * the views written and skipped (with the reasons), the mean reprojection errors (all inlier
@@ -291,7 +294,7 @@ typedef struct mhrfit_overlay_options {
   bool grid;                      /**< a grid video of all cameras (implies nothing else) */
   int grid_height;                /**< rows of each camera's tile in the grid; default 540 */
   int grid_columns;               /**< tiles per row; 0 (default) = ceil(sqrt(cameras)) */
-  double fps;                     /**< video rate; 0 (default) = the run's, else 30 */
+  double fps;                     /**< video rate; 0 (default) = the run's, the capture's, else 30 */
   mhrfit_video_writer_options video_options; /**< encoder, crf, preset, threads (fps is set from `fps`) */
   bool overwrite;                 /**< write into an earlier overlay folder (default true) */
   /** One line per event (no trailing newline); NULL = silent. */
