@@ -34,10 +34,6 @@ void mf_ov_frame_free(mf_ov_frame *fr) {
   memset(fr, 0, sizeof *fr);
 }
 
-static void warn(const mhrfit_overlay *ov, const char *msg) {
-  if (ov->o.log) ov->o.log(ov->o.user, MHRFIT_OVERLAY_WARNING, msg);
-}
-
 /* Copies a (70,2) `pred_keypoints_2d` of a dict into out (140 values); false when absent or
  * malformed. */
 static bool kp2d_of(const mhrfit_value *d, size_t n_kp, double *out) {
@@ -73,10 +69,8 @@ static void load_others_run(mhrfit_overlay *ov, const char *frame, size_t c) {
   char *path = root ? mf_path_join(root, rel->u.str.data, &e) : NULL;
   mhrfit_value *doc = path && mf_is_file(path) ? mhrfit_numpy_load(path, NULL, &e) : NULL;
   if (!doc) {
-    char msg[1400];
-    snprintf(msg, sizeof msg, "frame '%s' camera '%s': the other persons are not drawn: %s", frame, cam,
-             e.type ? e.message : path ? "their SAM 3D Body output is gone" : "no source recorded");
-    warn(ov, msg);
+    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "frame '%s' camera '%s': the other persons are not drawn: %s", frame, cam,
+              e.type ? e.message : path ? "their SAM 3D Body output is gone" : "no source recorded");
     free(path);
     return;
   }
@@ -127,12 +121,9 @@ static bool load_run_frame(mhrfit_overlay *ov, const char *frame, mhrfit_error *
       mhrfit_value *doc = mhrfit_numpy_load(p, NULL, &e);
       fr->has_obs[c] = doc && kp2d_of(doc, ov->n_kp2d, fr->obs + c * k2);
       mhrfit_value_free(doc);
-      if (!fr->has_obs[c]) {
-        char msg[1400];
-        snprintf(msg, sizeof msg, "%s: %s (the view's 2-D keypoints are not drawn)", p,
-                 e.type ? e.message : "no (70, 2) pred_keypoints_2d");
-        warn(ov, msg);
-      }
+      if (!fr->has_obs[c])
+        mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "%s: %s (the view's 2-D keypoints are not drawn)", p,
+                  e.type ? e.message : "no (70, 2) pred_keypoints_2d");
     }
     free(p);
     if (fr->has_obs[c] && (ov->layers & MHRFIT_LAYER_OTHERS)) load_others_run(ov, frame, c);
@@ -230,9 +221,7 @@ bool mf_ov_mesh(mhrfit_overlay *ov, mhrfit_error *err) {
   mhrfit_error e = {0};
   fr->mesh_ok = mf_export_world_mesh(ov->rig, ov->fit, (size_t)fr->fit, ov->mesh_work, fr->mesh, &e);
   if (!fr->mesh_ok) {
-    char msg[1400];
-    snprintf(msg, sizeof msg, "frame '%s': the mesh is not drawn: %s", ov->frame_names[fr->index], e.message);
-    warn(ov, msg);
+    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "frame '%s': the mesh is not drawn: %s", ov->frame_names[fr->index], e.message);
   }
   (void)err;
   return fr->mesh_ok;

@@ -62,12 +62,7 @@ bool mhrfit_overlay_layers_parse(const char *list, unsigned *layers, mhrfit_erro
   return true;
 }
 
-static void logf_(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void logf_(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...) {
+void mf_ov_log(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...) {
   if (!ov->o.log) return;
   char msg[1400];
   va_list ap;
@@ -118,13 +113,13 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   mhrfit_export_source_options so = {.fitted = o->fitted};
   if (!(ov->run_dir = mf_strdup(o->run_dir, err))) return false;
   if (!(ov->fit = mhrfit_export_source_load(o->run_dir, &so, note, sizeof note, err))) return false;
-  if (note[0]) logf_(ov, MHRFIT_OVERLAY_INFO, "%s", note);
+  if (note[0]) mf_ov_log(ov, MHRFIT_OVERLAY_INFO, "%s", note);
   char *p = mf_path_join(o->run_dir, "stage1_meta.json", err);
   if (!p) return false;
   if (mf_is_file(p)) {
     mhrfit_error e = {0};
     ov->stage1_meta = mhrfit_json_load(p, &e);
-    if (!ov->stage1_meta) logf_(ov, MHRFIT_OVERLAY_WARNING, "%s (the other persons are not drawn)", e.message);
+    if (!ov->stage1_meta) mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "%s (the other persons are not drawn)", e.message);
   }
   free(p);
   const char *sr = jstr(ov->stage1_meta, "sam_root");
@@ -296,7 +291,7 @@ static bool find_pictures(mhrfit_overlay *ov, mhrfit_error *err) {
     }
     if (ov->info[c].has_images) with++;
     else
-      logf_(ov, MHRFIT_OVERLAY_WARNING,
+      mf_ov_log(ov, MHRFIT_OVERLAY_WARNING,
             "camera '%s' has no picture in %s (looked for <frame>/%s.jpg, .jpeg, .png in the %zu frame(s) selected): "
             "left out", cam, ov->capture, cam, ov->n_frames);
   }
@@ -329,7 +324,7 @@ static bool open_rig(mhrfit_overlay *ov, const mhrfit_value *cfg, mhrfit_error *
     }
     if (!path) {
       ov->layers &= ~MHRFIT_LAYER_MESH;
-      logf_(ov, MHRFIT_OVERLAY_INFO, "no MHR assets or rig file given or recorded by the run: the mesh is not drawn");
+      mf_ov_log(ov, MHRFIT_OVERLAY_INFO, "no MHR assets or rig file given or recorded by the run: the mesh is not drawn");
       return true;
     }
     int lod = o->lod;

@@ -108,6 +108,13 @@ struct mhrfit_overlay {
   mf_ov_frame fr;
 };
 
+/* overlay.c: passes a printf-style message to the options' log callback (when there is one). */
+void mf_ov_log(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* frame.c: loads selected frame i into ov->fr (no-op when loaded). Errors name the file. */
 bool mf_ov_load_frame(mhrfit_overlay *ov, size_t i, mhrfit_error *err);
 /* frame.c: the frame's world mesh (computed on first use); false when there is none. */

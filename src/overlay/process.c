@@ -2,7 +2,6 @@
  * (mhrfit_overlay_process()). See include/mhrfit/overlay.h ("Overlays of a run"). */
 #include <libswscale/swscale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,21 +96,6 @@ typedef struct job {
   size_t n_files, n_skipped;
   mhrfit_overlay_summary sum;
 } job;
-
-static void logf_(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void logf_(const mhrfit_overlay *ov, mhrfit_overlay_log_level level, const char *fmt, ...) {
-  if (!ov->o.log) return;
-  char msg[1400];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  ov->o.log(ov->o.user, level, msg);
-}
 
 static void add_file(job *j, const char *rel) {
   mf_buf_printf(&j->files, "%s\n    ", j->n_files++ ? "," : "");
@@ -234,7 +218,7 @@ static int read_view(job *j, size_t i, size_t c, mhrfit_image **img, char *note,
       snprintf(note, note_size, "picture %dx%d, calibration %dx%d (codec padding: drawn as is)", w, h, cam->width,
                cam->height);
       if (!cs->noted_padding)
-        logf_(ov, MHRFIT_OVERLAY_INFO,
+        mf_ov_log(ov, MHRFIT_OVERLAY_INFO,
               "camera '%s': pictures of %dx%d, calibration %dx%d: taken as a video codec's block padding, drawn in "
               "the calibration's pixel coordinates as they are (%s)", cam->name, w, h, cam->width, cam->height, path);
       cs->noted_padding = true;
@@ -298,7 +282,7 @@ static bool open_videos(job *j, mhrfit_error *err) {
     if (!cs->video) return false;
     snprintf(j->sum.codec, sizeof j->sum.codec, "%s", mhrfit_video_writer_codec(cs->video));
     if (*mhrfit_video_writer_note(cs->video) && n_show == 1)
-      logf_(ov, MHRFIT_OVERLAY_WARNING, "%s", mhrfit_video_writer_note(cs->video));
+      mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "%s", mhrfit_video_writer_note(cs->video));
     ov->info[c].video_width = cs->width, ov->info[c].video_height = cs->height;
   }
   if (!o->grid) return true;
@@ -472,7 +456,7 @@ static bool do_view(job *j, size_t i, size_t c, size_t s, mhrfit_image **img, mh
       in->written++, j->sum.images_written++;
     } else {
       in->failed++, j->sum.views_failed++;
-      logf_(ov, MHRFIT_OVERLAY_ERROR, "frame '%s' camera '%s': %s", frame, cam, e.message);
+      mf_ov_log(ov, MHRFIT_OVERLAY_ERROR, "frame '%s' camera '%s': %s", frame, cam, e.message);
       add_skipped(j, frame, cam, "write", e.message);
     }
   } else {
@@ -481,7 +465,7 @@ static bool do_view(job *j, size_t i, size_t c, size_t s, mhrfit_image **img, mh
     else if (st == VIEW_UNREADABLE) in->unreadable++;
     else in->wrong_size++;
     j->sum.views_skipped++;
-    logf_(ov, MHRFIT_OVERLAY_WARNING, "frame '%s' camera '%s': skipped: %s", frame, cam, reason);
+    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "frame '%s' camera '%s': skipped: %s", frame, cam, reason);
     add_skipped(j, frame, cam, kinds[st], reason);
   }
   if (!j->cs[c].video && !j->grid) return true;
