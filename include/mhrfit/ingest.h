@@ -127,6 +127,10 @@ typedef struct mhrfit_ingest_options {
   size_t n_model_ids;              /**< entries of `model_ids` */
   bool force;                      /**< re-ingest every frame, ignoring the cache */
   bool compress;                   /**< deflate the stage-1 archives (default false: stored) */
+  size_t max_inflated_bytes;       /**< most bytes one SAM output may hold or inflate to (its size for a
+                                        `.npy`, its members' total for an `.npz`, checked before any is
+                                        inflated; see mhrfit_npy_limits); 0 = MHRFIT_NPY_INPUT_MAX_TOTAL
+                                        (256 MiB). A larger file fails its view. */
   /** Receives one line of text per event (no trailing newline); NULL = silent. */
   void (*log)(void *user, mhrfit_ingest_log_level level, const char *message);
   /** Called after each frame with frames done / total to process; NULL = none. */

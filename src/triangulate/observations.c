@@ -141,7 +141,9 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   for (size_t v = 0; v < V; v++) {
     /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
     mhrfit_error le = {0};
-    vals[v] = mf_numpy_load_camera(dir, cams[v], NULL, &paths[v], &le);
+    static const char *const wanted[] = {"pred_keypoints_2d", "arr_0", NULL}; /* the rest is not inflated */
+    const mhrfit_npy_limits lim = {.only_members = wanted};
+    vals[v] = mf_numpy_load_camera(dir, cams[v], &lim, &paths[v], &le);
     if (!paths[v] && le.type == MHRFIT_ERR_NONE) {
       if (o.allow_missing_views) continue;
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
