@@ -27,6 +27,10 @@ int mf_report(const char *cmd, const mhrfit_error *err) {
   return MF_EXIT_FAILURE;
 }
 
+void mf_warn_cb(void *cmd, const char *message) {
+  fprintf(stderr, "mhrfit %s: warning: %s\n", (const char *)cmd, message);
+}
+
 int mf_usage_error(const char *cmd, const char *fmt, ...) {
   fprintf(stderr, "mhrfit %s: ", cmd);
   va_list ap;

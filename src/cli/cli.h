@@ -59,6 +59,10 @@ void mf_strlist_free(mf_strlist *l);
 /* Prints "mhrfit CMD: error: <message>" to stderr for a failed library call; returns 1. */
 int mf_report(const char *cmd, const mhrfit_error *err);
 
+/* A library warning callback: prints "mhrfit CMD: warning: <message>" to stderr, where `cmd` is
+ * the command name (a const char * passed as the callback's user pointer). */
+void mf_warn_cb(void *cmd, const char *message);
+
 /* Prints a usage error "mhrfit CMD: <message> (see mhrfit CMD --help)"; returns 2. */
 int mf_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -1,4 +1,5 @@
 /* The stage-2 options shared by `mhrfit triangulate` and `mhrfit run` (cli.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -56,5 +57,7 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd) {
   c->o.min_cameras = (int)c->min_cameras;
   c->calib.invert_extrinsics = c->invert_extrinsics;
   c->calib.translation_unit = c->translation_unit;
+  c->calib.warn = mf_warn_cb;
+  c->calib.warn_user = (void *)(uintptr_t)cmd; /* only read back as const char * */
   return -1;
 }
