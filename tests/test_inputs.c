@@ -504,8 +504,20 @@ static void cleanup(void) {
   CHECK(system(cmd) == 0);
 }
 
+/* With MHRFIT_WRITE_FUZZ_SEEDS=DIR, the archives of fuzz/seeds/fuzz_npz and fuzz_stage1 that
+ * come from here are written to DIR: 8 MiB of zeros in 8 KB (inflated for real), and a directory
+ * claiming 1 GiB for a few bytes. */
+static void write_fuzz_seeds(void) {
+  const char *dir = getenv("MHRFIT_WRITE_FUZZ_SEEDS");
+  member zeros = {"zeros.npy", (uint64_t)8 << 20, NULL, 0, 0}, lie = {"lie.npy", 4096, NULL, 0, (uint64_t)1 << 30};
+  CHECK(write_zip(th_path(dir, "zeros_8mib.npz"), &zeros, 1));
+  CHECK(write_zip(th_path(dir, "lying_directory.npz"), &lie, 1));
+  printf("  wrote the fuzz seeds to %s\n", dir);
+}
+
 int main(void) {
   if (!mkdtemp(tmp)) return 1;
+  if (getenv("MHRFIT_WRITE_FUZZ_SEEDS")) RUN(write_fuzz_seeds);
   RUN(test_fifo_as_input_is_refused);
   RUN(test_npz_bomb_refused_before_inflating);
   RUN(test_npz_members_not_needed_are_not_inflated);
