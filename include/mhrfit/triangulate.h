@@ -114,6 +114,17 @@ typedef struct mhrfit_tri_options {
 /** Fills `o` with the defaults listed in mhrfit_tri_options. */
 void mhrfit_tri_options_default(mhrfit_tri_options *o);
 
+/**
+ * Checks option values (what mhrfit_triangulator_new() checks, so that a
+ * caller can refuse them before any work): finite non-negative `min_conf`
+ * and `likelihood_threshold`; positive finite `huber_delta`,
+ * `inlier_thresh`, `robust_lm_delta`, `reproj_thresh` (pixels);
+ * `min_angle_deg` in [0, 90); `lm_iters` in 0..10000; `min_cameras` in
+ * 2..64; `max_subsets` ≥ 1; known method and score. Fails with
+ * MHRFIT_ERR_ARGUMENT naming the first bad field and its value.
+ */
+bool mhrfit_tri_options_check(const mhrfit_tri_options *o, mhrfit_error *err);
+
 /** Short name of a reason code ("ok", "no_views", "one_view", "degenerate", "all_outliers"). */
 const char *mhrfit_tri_reason_name(mhrfit_tri_reason r);
 

@@ -205,7 +205,7 @@ int mf_cmd_fit(int argc, char **argv) {
        "batch: the previous good frame is the temporal prior when at most N frames back (default 40)", NULL},
       {"debug_dir", MF_OPT_STRING, &debug_dir, "DIR",
        "write per frame residuals.tsv, views.tsv and loss_curve.svg into DIR/<frame>/", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors and warnings", NULL},
+      MF_OPT_QUIET(&quiet),
   };
   size_t n_own = sizeof own / sizeof own[0];
   memcpy(opts, own, sizeof own);
@@ -243,7 +243,7 @@ int mf_cmd_fit(int argc, char **argv) {
     rc = mf_usage_error("fit", "--person_index and --max_stale_frames must be >= 0");
     goto done;
   }
-  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0) goto done;
+  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   rc = MF_EXIT_FAILURE;
@@ -296,7 +296,7 @@ int mf_cmd_fit(int argc, char **argv) {
     bool ok = mhrfit_fitter_process(fitter, &fr, &res, &ferr);
     t_fit += mf_now_seconds() - t1;
     for (size_t v = 0; v < V; v++)
-      if (vs->note[v][0] && !quiet && !(ok && !res.view_skipped[v]))
+      if (vs->note[v][0] && !(ok && !res.view_skipped[v]))
         fprintf(stderr, "mhrfit fit: warning: frame %s, camera '%s' not used: %s\n", labels.items[f], cam_names[v],
                 vs->note[v]);
     if (!ok) {
@@ -307,7 +307,7 @@ int mf_cmd_fit(int argc, char **argv) {
       }
       mhrfit_fit_archive_set_failed(ar, f, "optimization_failed", ferr.message);
       n_failed++;
-      if (!quiet) fprintf(stderr, "mhrfit fit: frame %s failed: %s\n", labels.items[f], ferr.message);
+      fprintf(stderr, "mhrfit fit: warning: frame %s failed: %s\n", labels.items[f], ferr.message);
     } else {
       mhrfit_fit_archive_set(ar, f, &fr, vs, &res);
       if (res.status == MHRFIT_FIT_OK) {
@@ -347,7 +347,7 @@ int mf_cmd_fit(int argc, char **argv) {
     printf("wrote %s\n", out);
   }
   rc = n_ok + n_bad > 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
-  if (rc != MF_EXIT_OK && !quiet) fprintf(stderr, "mhrfit fit: no frame could be fitted\n");
+  if (rc != MF_EXIT_OK) fprintf(stderr, "mhrfit fit: error: no frame could be fitted\n");
   goto done;
 fail:
   rc = mf_report("fit", &err);

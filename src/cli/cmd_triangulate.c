@@ -34,8 +34,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
       {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (Y-up, Pose2Sim axes)", NULL},
       {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
-      {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+      {"fps", MF_OPT_DOUBLE, &rate, "HZ", "frame rate of the capture, written to the .trc (default 30)", NULL},
+      MF_OPT_ALIAS_OF("rate", "fps"),
+      MF_OPT_QUIET(&quiet),
   };
   mf_opt opts[sizeof own / sizeof own[0] + MF_TRI_CLI_N_OPTS];
   memcpy(opts, own, sizeof own);
@@ -65,6 +66,15 @@ int mf_cmd_triangulate(int argc, char **argv) {
   const char **names = NULL;
   if (!calib || !input || !out || cams.count < 2) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
+    goto done;
+  }
+  if (person < 0 || !(rate > 0)) {
+    rc = mf_usage_error("triangulate", person < 0 ? "--person_index must be >= 0, got %g" : "--fps must be > 0 Hz, got %g",
+                        person < 0 ? (double)person : rate);
+    goto done;
+  }
+  if (strcmp(format, "auto") && strcmp(format, "stage1") && strcmp(format, "arrays") && strcmp(format, "openpose")) {
+    rc = mf_usage_error("triangulate", "--input_format must be auto, stage1, arrays or openpose, got '%s'", format);
     goto done;
   }
   if (cam_dirs.count && cam_dirs.count != cams.count) {
