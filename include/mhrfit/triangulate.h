@@ -193,6 +193,13 @@ typedef struct mhrfit_tri_archive {
   char **cams;                    /**< V camera names */
   char method[32];                /**< "default" or "pose2sim" */
   double threshold_px;            /**< the inlier gate (default) or the reprojection target (pose2sim) */
+  /** Optional identity of the per-camera input files of each frame (stage-1 files), set by
+   *  mhrfit_tri_archive_set_sources() and saved as `source_frames` (F,) and `source_xxh64`
+   *  (F, V): `source_frames[f]` the name of the frame's folder, `source_xxh64[f·V + v]` the
+   *  xxHash64 of camera v's file as 16 hex digits ("" when the camera had no file). NULL when
+   *  not recorded (an archive of another input form, or written before). */
+  char **source_frames;
+  char **source_xxh64;
 } mhrfit_tri_archive;
 
 /**
@@ -222,6 +229,33 @@ mhrfit_tri_archive *mhrfit_tri_archive_load(const char *path, mhrfit_error *err)
 
 /** Frees an archive. NULL is allowed. */
 void mhrfit_tri_archive_free(mhrfit_tri_archive *a);
+
+/**
+ * Records the identity of frame `frame`'s inputs: the folder `dir` it was
+ * read from (its last path component) and the xxHash64 of each camera's file
+ * `<dir>/<cam>.npz` (else `.npy`), the same content hash `stage1_meta.json`
+ * keeps for a stage-1 file. Errors: MHRFIT_ERR_IO (a file that cannot be
+ * read), MHRFIT_ERR_NOMEM, MHRFIT_ERR_ARGUMENT (frame out of range).
+ */
+bool mhrfit_tri_archive_set_sources(mhrfit_tri_archive *a, size_t frame, const char *dir, mhrfit_error *err);
+
+/** Whether the views given to the fit are the files a frame was triangulated from. */
+typedef enum mhrfit_tri_views_match {
+  MHRFIT_TRI_VIEWS_UNKNOWN = 0, /**< the archive records no identity, or a file cannot be read */
+  MHRFIT_TRI_VIEWS_SAME,        /**< every camera's file is the one triangulated */
+  MHRFIT_TRI_VIEWS_DIFFERENT    /**< at least one camera's file differs (another frame?) */
+} mhrfit_tri_views_match;
+
+/**
+ * Compares the files `<dir>/<cam>.npz|.npy` of cameras `cams[0..n_cams-1]`
+ * with the identities recorded for frame `frame` (cameras matched by name;
+ * cameras the archive does not list are not compared). On
+ * MHRFIT_TRI_VIEWS_DIFFERENT, `why` (may be NULL) says which camera's file
+ * differs and from which frame folder the triangulation came.
+ */
+mhrfit_tri_views_match mhrfit_tri_archive_match_views(const mhrfit_tri_archive *a, size_t frame, const char *dir,
+                                                      const char *const *cams, size_t n_cams, char *why,
+                                                      size_t why_size);
 /** @} */
 
 #ifdef __cplusplus

@@ -252,6 +252,12 @@ int mf_cmd_fit(int argc, char **argv) {
   const char *const *cam_names = cams.count ? cams.items : (const char *const *)tri->cams;
   size_t V = cams.count ? cams.count : tri->n_views, F = tri->n_frames, K = tri->n_kp;
   if (!view_dirs(views_dir, cam_names[0], F, &dirs, &labels, &err)) goto fail;
+  for (size_t f = 0; f < F; f++) {
+    char why[1024];
+    if (mhrfit_tri_archive_match_views(tri, f, dirs.items[f], cam_names, V, why, sizeof why) ==
+        MHRFIT_TRI_VIEWS_DIFFERENT)
+      fprintf(stderr, "mhrfit fit: warning: --views %s: %s; the fit mixes two frames\n", dirs.items[f], why);
+  }
   rig = mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err);
   if (!rig) goto fail;
   fitter = mhrfit_fitter_new(rig, NULL, &fc.o, &err);

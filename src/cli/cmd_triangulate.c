@@ -129,8 +129,10 @@ int mf_cmd_triangulate(int argc, char **argv) {
                              ar->reproj_err + K * V * f, ar->n_views_used + K * f, ar->reason + K * f};
     if (!mhrfit_triangulator_process(tri, K, sub_uv, obs->conf ? sub_conf : NULL, &res, &err)) goto fail;
   }
-  /* Output archive: a leading frame axis unless the input is a single stage-1 frame. */
+  /* Output archive: a leading frame axis unless the input is a single stage-1 frame, whose files'
+   * identities are recorded (mhrfit fit warns when given the views of another frame). */
   ar->frame_axis = !(strcmp(obs->format, "stage1") == 0 && F == 1);
+  if (!ar->frame_axis && !mhrfit_tri_archive_set_sources(ar, 0, input, &err)) goto fail;
   for (size_t k = 0; k < K; k++) ar->subset_idx[k] = (int32_t)idx[k];
   snprintf(ar->method, sizeof ar->method, "%s", method);
   ar->threshold_px = o.method == MHRFIT_TRI_POSE2SIM ? o.reproj_thresh : o.inlier_thresh;
