@@ -18,21 +18,29 @@
 #define O_CLOEXEC 0
 #endif
 
+bool mf_read_full(int fd, void *buf, size_t cap, size_t *got) {
+  *got = 0;
+  while (*got < cap) {
+    ssize_t r = read(fd, (unsigned char *)buf + *got, cap - *got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return false;
+    if (r == 0) break;
+    *got += (size_t)r;
+  }
+  return true;
+}
+
 /* Reads exactly `size` bytes from fd into a new NUL-terminated buffer. */
 static bool read_fd(int fd, const char *path, size_t size, unsigned char **data, mhrfit_error *err) {
   unsigned char *buf = mf_malloc_array(size + 1, 1, err);
   if (!buf) return false;
-  size_t got = 0;
-  while (got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      int e = r < 0 ? errno : 0;
-      free(buf);
-      return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed (%zu of %zu bytes)%s%s", path, got, size,
-                         e ? ": " : "", e ? strerror(e) : "");
-    }
-    got += (size_t)r;
+  size_t got;
+  bool ok = mf_read_full(fd, buf, size, &got);
+  if (!ok || got < size) { /* a read error, or the file shrank */
+    int e = ok ? 0 : errno;
+    free(buf);
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed (%zu of %zu bytes)%s%s", path, got, size,
+                             e ? ": " : "", e ? strerror(e) : "");
   }
   buf[size] = '\0';
   *data = buf;
@@ -84,21 +92,10 @@ bool mf_read_head(const char *path, void *buf, size_t cap, size_t *n, mhrfit_err
   *n = 0;
   int fd = mf_open_regular(path, 0, NULL, err);
   if (fd < 0) return false;
-  size_t got = 0;
-  while (got < cap) {
-    ssize_t r = read(fd, (unsigned char *)buf + got, cap - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int e = errno;
-      close(fd);
-      return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed: %s", path, strerror(e));
-    }
-    if (r == 0) break;
-    got += (size_t)r;
-  }
+  bool ok = mf_read_full(fd, buf, cap, n);
+  int e = errno;
   close(fd);
-  *n = got;
-  return true;
+  return ok || MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed: %s", path, strerror(e));
 }
 
 mf_read_status mf_read_file_opt(const char *path, size_t max_bytes, unsigned flags, unsigned char **data,

@@ -21,6 +21,10 @@ const char *mf_file_type_name(mode_t mode);
  * missing path or a folder returns -2 with err untouched. */
 int mf_open_regular(const char *path, unsigned flags, struct stat *st, mhrfit_error *err);
 
+/* Reads from fd until `cap` bytes are in buf or the file ends (*got of them; retried after
+ * EINTR). False, errno set, when a read fails. */
+bool mf_read_full(int fd, void *buf, size_t cap, size_t *got);
+
 /* Reads up to `cap` leading bytes of the regular file `path` into buf (*n of them: fewer only
  * for a shorter file), through mf_open_regular(). */
 bool mf_read_head(const char *path, void *buf, size_t cap, size_t *n, mhrfit_error *err);

@@ -13,18 +13,12 @@ bool mhrfit_ingest_hash_file(const char *path, unsigned long long *hash, mhrfit_
   mf_xxh64 s;
   mf_xxh64_init(&s);
   unsigned char buf[1 << 16];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed: %s", path, strerror(e));
-    }
-    if (n == 0) break;
-    mf_xxh64_update(&s, buf, (size_t)n);
-  }
+  size_t n;
+  bool ok;
+  while ((ok = mf_read_full(fd, buf, sizeof buf, &n)) && n > 0) mf_xxh64_update(&s, buf, n);
+  int e = errno;
   close(fd);
+  if (!ok) return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed: %s", path, strerror(e));
   *hash = mf_xxh64_digest(&s);
   return true;
 }

@@ -90,6 +90,14 @@ static bool check_member_size(const char *name, const char *mname, size_t mlen, 
 
 /* ---- reading through libzip (outside the subset) --------------------------------------------- */
 
+/* The directory entry of member i (its name and size at least). */
+static bool stat_member(zip_t *z, zip_int64_t i, const char *name, zip_stat_t *st, mhrfit_error *err) {
+  zip_stat_init(st);
+  if (zip_stat_index(z, (zip_uint64_t)i, 0, st) != 0 || !(st->valid & ZIP_STAT_NAME) || !(st->valid & ZIP_STAT_SIZE))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot read the directory entry of member %lld", name, (long long)i);
+  return true;
+}
+
 /* Reads every member of an open archive into a DICT. */
 static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_limits *lim, mhrfit_error *err) {
   zip_int64_t n = zip_get_num_entries(z, 0);
@@ -102,11 +110,7 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
   uint64_t total = 0;
   for (zip_int64_t i = 0; i < n; i++) {
     zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE)) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot read the directory entry of member %lld", name, (long long)i);
-      return NULL;
-    }
+    if (!stat_member(z, i, name, &st, err)) return NULL;
     if (skipped(lim, st.name, strlen(st.name))) continue;
     bool deflated = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_DEFLATE;
     uint64_t csize = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : st.size;
@@ -116,11 +120,7 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
   if (!dict) return NULL;
   for (zip_int64_t i = 0; i < n; i++) {
     zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE)) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot read the directory entry of member %lld", name, (long long)i);
-      goto fail;
-    }
+    if (!stat_member(z, i, name, &st, err)) goto fail;
     const char *mname = st.name;
     size_t mlen = strlen(mname);
     if (skipped(lim, mname, mlen)) continue;
