@@ -100,6 +100,16 @@ static bool view_dirs(const char *views, const char *first_cam, size_t F, mf_nam
   return true;
 }
 
+/* Warns for each frame whose views are not the stage-1 files it was triangulated from (when the
+ * archive records them). */
+static void warn_other_frames(const mhrfit_tri_archive *tri, const mf_names *dirs, const char *const *cams, size_t V) {
+  for (size_t f = 0; f < dirs->count; f++) {
+    char why[1024];
+    if (mhrfit_tri_archive_match_views(tri, f, dirs->items[f], cams, V, why, sizeof why) == MHRFIT_TRI_VIEWS_DIFFERENT)
+      fprintf(stderr, "mhrfit fit: warning: --views %s: %s; the fit mixes two frames\n", dirs->items[f], why);
+  }
+}
+
 /* --debug_dir: residual table, view table and an SVG loss curve of one frame. */
 static bool write_debug(const char *dir, const char *label, const mhrfit_fit_frame *fr, const mhrfit_fit_viewset *vs,
                         const mhrfit_fit_result *res, mhrfit_error *err) {
@@ -252,12 +262,7 @@ int mf_cmd_fit(int argc, char **argv) {
   const char *const *cam_names = cams.count ? cams.items : (const char *const *)tri->cams;
   size_t V = cams.count ? cams.count : tri->n_views, F = tri->n_frames, K = tri->n_kp;
   if (!view_dirs(views_dir, cam_names[0], F, &dirs, &labels, &err)) goto fail;
-  for (size_t f = 0; f < F; f++) {
-    char why[1024];
-    if (mhrfit_tri_archive_match_views(tri, f, dirs.items[f], cam_names, V, why, sizeof why) ==
-        MHRFIT_TRI_VIEWS_DIFFERENT)
-      fprintf(stderr, "mhrfit fit: warning: --views %s: %s; the fit mixes two frames\n", dirs.items[f], why);
-  }
+  warn_other_frames(tri, &dirs, cam_names, V);
   rig = mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err);
   if (!rig) goto fail;
   fitter = mhrfit_fitter_new(rig, NULL, &fc.o, &err);

@@ -12,6 +12,17 @@
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
 
+/* The command's own option values; -1 when valid, else the usage error's exit code. */
+static int check_values(long person, double fps, const char *format, size_t n_cams, size_t n_cam_dirs) {
+  if (person < 0) return mf_usage_error("triangulate", "--person_index must be >= 0, got %ld", person);
+  if (!(fps > 0)) return mf_usage_error("triangulate", "--fps must be > 0 Hz, got %g", fps);
+  if (strcmp(format, "auto") && strcmp(format, "stage1") && strcmp(format, "arrays") && strcmp(format, "openpose"))
+    return mf_usage_error("triangulate", "--input_format must be auto, stage1, arrays or openpose, got '%s'", format);
+  if (n_cam_dirs && n_cam_dirs != n_cams)
+    return mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", n_cams, n_cam_dirs);
+  return -1;
+}
+
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = "mhr70", *subset = "all";
   const char *trc = NULL;
@@ -68,19 +79,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
     goto done;
   }
-  if (person < 0 || !(rate > 0)) {
-    rc = mf_usage_error("triangulate", person < 0 ? "--person_index must be >= 0, got %g" : "--fps must be > 0 Hz, got %g",
-                        person < 0 ? (double)person : rate);
-    goto done;
-  }
-  if (strcmp(format, "auto") && strcmp(format, "stage1") && strcmp(format, "arrays") && strcmp(format, "openpose")) {
-    rc = mf_usage_error("triangulate", "--input_format must be auto, stage1, arrays or openpose, got '%s'", format);
-    goto done;
-  }
-  if (cam_dirs.count && cam_dirs.count != cams.count) {
-    rc = mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", cams.count, cam_dirs.count);
-    goto done;
-  }
+  if ((rc = check_values(person, rate, format, cams.count, cam_dirs.count)) >= 0) goto done;
   const mhrfit_layout *layout = mhrfit_layout_get(layout_name, &err);
   if (!layout) {
     rc = mf_usage_error("triangulate", "%s", err.message);
