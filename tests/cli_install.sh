@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# cmake --install puts the library, headers, binary and pkg-config file in a prefix, and a
-# program compiled with `pkg-config --cflags --libs --static mhrfit` links and runs.
+# cmake --install puts the libraries (static and shared), headers, binary and pkg-config file in a
+# prefix, and a program compiled with the pkg-config flags links and runs, statically and with the
+# shared library.
 set -euo pipefail
 : "${MHRFIT_BUILD_DIR:?}"
 tmp=$(mktemp -d)
@@ -24,9 +25,19 @@ int main(void) {
 }
 C
 export PKG_CONFIG_PATH="$(dirname "$pc")"
-flags=$(pkg-config --cflags --libs --static mhrfit)
+libdir=$(pkg-config --variable=libdir mhrfit)
+[ -f "$libdir/libmhrfit.a" ] || { echo "FAIL: static library not installed"; exit 1; }
+[ -e "$libdir/libmhrfit.so.0" ] || { echo "FAIL: shared library (soname libmhrfit.so.0) not installed"; exit 1; }
+# static: the archive in place of -lmhrfit (which the linker resolves to the shared library)
+flags=$(pkg-config --cflags --libs --static mhrfit | sed 's/-lmhrfit\b/-l:libmhrfit.a/')
 # shellcheck disable=SC2086
 cc -std=c17 -Wall -Werror "$tmp/use.c" -o "$tmp/use" $flags ${MHRFIT_EXTRA_LDFLAGS:-}
 out=$("$tmp/use")
-[ "$out" = "3 float64" ] || { echo "FAIL: unexpected output '$out'"; exit 1; }
-echo "1 passed, 0 failed"
+[ "$out" = "3 float64" ] || { echo "FAIL: unexpected output '$out' (static)"; exit 1; }
+# shared: plain pkg-config flags, the library found at run time in the prefix
+# shellcheck disable=SC2046
+cc -std=c17 -Wall -Werror "$tmp/use.c" -o "$tmp/use_so" $(pkg-config --cflags --libs mhrfit) ${MHRFIT_EXTRA_LDFLAGS:-}
+ldd "$tmp/use_so" | grep -q "libmhrfit.so.0" || { echo "FAIL: not linked to libmhrfit.so.0"; exit 1; }
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/use_so")
+[ "$out" = "3 float64" ] || { echo "FAIL: unexpected output '$out' (shared)"; exit 1; }
+echo "2 passed, 0 failed"

@@ -18,6 +18,7 @@
 #define MHRFIT_CAMERA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "mhrfit/error.h"
 
@@ -62,6 +63,12 @@ void mhrfit_matrix_to_quat(const double R[9], double q[4]);
  * the point is not in front of the camera (Zc ≤ 1e-12) or not finite.
  */
 bool mhrfit_camera_project(const mhrfit_camera *cam, const double X[3], double uv[2], double J[6]);
+
+/**
+ * Projects `n` world points `X` (n × 3) to pixels `uv` (n × 2) with mhrfit_camera_project();
+ * points not in front of the camera or not finite give NaN. Returns the number projected.
+ */
+size_t mhrfit_camera_project_n(const mhrfit_camera *cam, const double *X, size_t n, double *uv);
 
 /** Applies the distortion model to normalised coordinates `xn`, giving `xd`. */
 void mhrfit_camera_distort(const mhrfit_camera *cam, const double xn[2], double xd[2]);

@@ -58,6 +58,7 @@
 #include "mhrfit/fit.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/triangulate.h"
+#include "mhrfit/value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,6 +90,17 @@ typedef struct mhrfit_fit_viewset {
  */
 mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
                                             bool allow_missing, mhrfit_error *err);
+
+/**
+ * A view set from SAM 3D Body outputs already in memory: `outputs[v]` is camera `cams[v]`'s
+ * document (a dict, or a list of per-person dicts; `person` selects as in
+ * mhrfit_fit_viewset_load()), or NULL for a camera without output (an unusable view, like a
+ * missing file with `allow_missing`). Nothing is kept from `outputs`; the set borrows `cams`
+ * (the names must outlive it). Errors as mhrfit_fit_viewset_load() for malformed documents,
+ * naming the camera. The caller owns the result.
+ */
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err);
 
 /** Frees a view set. NULL is allowed. */
 void mhrfit_fit_viewset_free(mhrfit_fit_viewset *s);
@@ -192,6 +204,13 @@ void mhrfit_fit_archive_set_failed(mhrfit_fit_archive *a, size_t f, const char *
  * doc. Errors: MHRFIT_ERR_IO, MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err);
+
+/**
+ * The members mhrfit_fit_archive_save() writes, as a new DICT value (member name → ARRAY, with
+ * the same dtypes, shapes and values as the file), for callers that want the archive in memory
+ * (e.g. a language binding). The caller owns the result. Errors: MHRFIT_ERR_NOMEM.
+ */
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err);
 
 /**
  * Reads a `fit.npz` written by mhrfit_fit_archive_save() (with or without the

@@ -9,7 +9,8 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h), and the
+ * library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -40,5 +41,6 @@
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
 #include "mhrfit/value.h"
+#include "mhrfit/version.h"
 
 #endif

@@ -78,14 +78,10 @@ static int rig_info(int argc, char **argv) {
   return MF_EXIT_OK;
 }
 
-static mhrfit_array *f32_array(int ndim, const size_t *shape, const double *src, double scale_yz, mhrfit_error *err) {
+static mhrfit_array *f32_array(int ndim, const size_t *shape, const double *src, mhrfit_error *err) {
   mhrfit_array *a = mhrfit_array_new(MHRFIT_DT_F32, 0, ndim, shape, 0, err);
   if (!a) return NULL;
-  for (size_t i = 0; i < a->count; i++) {
-    double v = src[i];
-    if (scale_yz != 0) v = (i % 3 == 0 ? v : -v) / 100.0; /* cm, Y up -> m, SAM 3D Body camera axes */
-    ((float *)a->data)[i] = (float)v;
-  }
+  for (size_t i = 0; i < a->count; i++) ((float *)a->data)[i] = (float)src[i];
   return a;
 }
 
@@ -123,8 +119,9 @@ static int rig_fk(int argc, char **argv) {
   mhrfit_error err = {0};
   mhrfit_rig *rig = NULL;
   mhrfit_kpmap *map = NULL;
+  mhrfit_sam3d_evaluator *ev = NULL;
   mhrfit_value *in = mhrfit_numpy_load(params, NULL, &err);
-  double *jp = NULL, *R = NULL, *t = NULL, *s = NULL, *verts = NULL, *posed = NULL;
+  double *joints = NULL, *rots = NULL, *verts = NULL;
   mhrfit_array *arr[5] = {0};
   rc = MF_EXIT_FAILURE;
   if (!in) goto fail;
@@ -145,25 +142,11 @@ static int rig_fk(int argc, char **argv) {
   rig = mf_rig_src_load(&src, lod, 0, &err);
   if (!rig) goto fail;
   size_t nj = rig->n_joints, nv = rig->n_vertices;
-  jp = calloc(7 * nj, sizeof *jp);
-  R = calloc(9 * nj, sizeof *R);
-  t = calloc(3 * nj, sizeof *t);
-  s = calloc(nj, sizeof *s);
-  verts = calloc(mhrfit_rig_skin_work_size(rig) + 1, sizeof *verts);
-  posed = calloc(3 * nv + 1, sizeof *posed);
-  if (!jp || !R || !t || !s || !verts || !posed) {
-    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
-    goto fail;
-  }
-  mhrfit_fk_pose pose = {R, t, s};
-  if (!mhrfit_rig_fk(rig, m, &pose, jp, &err)) goto fail;
-  double kp[210], shape[45] = {0};
-  map = mhrfit_kpmap_new_mhr70(rig, &err);
-  if (!map) goto fail;
-  int n_markers;
+  int n_markers = 21;
   if (markers) { /* markers from another SAM 3D Body output: its keypoints in the frames of its FK */
     mhrfit_value *mv = mhrfit_numpy_load(markers, NULL, &err);
-    n_markers = mv ? mhrfit_kpmap_calibrate_from_sam3d(map, rig, mv, &err) : -1;
+    map = mv ? mhrfit_kpmap_new_mhr70(rig, &err) : NULL;
+    n_markers = map ? mhrfit_kpmap_calibrate_from_sam3d(map, rig, mv, &err) : -1;
     mhrfit_value_free(mv);
     if (n_markers < 0) {
       mhrfit_error_prefix(&err, "--markers %s", markers);
@@ -172,21 +155,25 @@ static int rig_fk(int argc, char **argv) {
     if (n_markers < 21)
       fprintf(stderr, "mhrfit rig fk: warning: --markers %s: only %d of the 21 surface keypoints are finite; the "
               "others are written as NaN\n", markers, n_markers);
-  } else if ((n_markers = mhrfit_kpmap_calibrate_default(map, rig, &err)) < 0) {
+  }
+  ev = mhrfit_sam3d_evaluator_new(rig, map, &err); /* built-in marker offsets without --markers */
+  joints = calloc(3 * nj, sizeof *joints);
+  rots = calloc(9 * nj, sizeof *rots);
+  verts = calloc(3 * nv + 1, sizeof *verts);
+  if (!ev || !joints || !rots || !verts) {
+    if (ev) MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
     goto fail;
   }
-  mhrfit_kpmap_eval(map, &pose, kp);
+  double kp[210], shape[45] = {0};
   const mhrfit_value *sp = mhrfit_value_dict_get(in, "shape_params");
   if (sp && sp->kind == MHRFIT_V_ARRAY && sp->u.array->count == 45)
     for (int i = 0; i < 45; i++) shape[i] = mhrfit_array_get_f64(sp->u.array, (size_t)i);
   /* identity blend shapes and pose correctives (when both layers are loaded), then skinning */
-  if (!mhrfit_rig_skin_full(rig, shape, 45, &pose, jp, verts, posed, &err)) goto fail;
-  if (mhrfit_rig_has_correctives(rig)) {
-    size_t active = 0;
-    const double *hidden = verts + 3 * nv + rig->n_corr_features;
-    for (size_t u = 0; u < rig->n_corr_hidden; u++) active += hidden[u] > 0;
+  mhrfit_sam3d_outputs o = {joints, rots, kp, verts, false, 0};
+  if (!mhrfit_sam3d_evaluator_process(ev, m, shape, 45, &o, &err)) goto fail;
+  if (o.correctives_applied) {
     fprintf(stderr, "mhrfit rig fk: pose correctives applied (layer 2 from %s; %zu of %zu hidden units active)\n",
-            src.path, active, rig->n_corr_hidden);
+            src.path, o.n_active_correctives, rig->n_corr_hidden);
   } else {
     char l2[64];
     snprintf(l2, sizeof l2, MHRFIT_CORRECTIVE_BLENDSHAPES_FMT, rig->lod);
@@ -194,11 +181,11 @@ static int rig_fk(int argc, char **argv) {
             rig->corr_start ? l2 : "corrective_activation.npz", src.path);
   }
   size_t sj[2] = {nj, 3}, sr[3] = {nj, 3, 3}, sk[2] = {70, 3}, sv[2] = {nv, 3}, sm[1] = {204};
-  arr[0] = f32_array(2, sj, t, 1, &err);
-  arr[1] = f32_array(3, sr, R, 0, &err);
-  arr[2] = f32_array(2, sk, kp, 1, &err);
-  arr[3] = f32_array(2, sv, posed, 1, &err);
-  arr[4] = f32_array(1, sm, m, 0, &err);
+  arr[0] = f32_array(2, sj, joints, &err);
+  arr[1] = f32_array(3, sr, rots, &err);
+  arr[2] = f32_array(2, sk, kp, &err);
+  arr[3] = f32_array(2, sv, verts, &err);
+  arr[4] = f32_array(1, sm, m, &err);
   for (int i = 0; i < 5; i++)
     if (!arr[i]) goto fail;
   const char *keys[5] = {"pred_joint_coords", "pred_global_rots", "pred_keypoints_3d", "pred_vertices", "mhr_model_params"};
@@ -211,12 +198,10 @@ fail:
   rc = mf_report("rig fk", &err);
 done:
   for (int i = 0; i < 5; i++) mhrfit_array_free(arr[i]);
-  free(jp);
-  free(R);
-  free(t);
-  free(s);
+  free(joints);
+  free(rots);
   free(verts);
-  free(posed);
+  mhrfit_sam3d_evaluator_free(ev);
   mhrfit_kpmap_free(map);
   mhrfit_rig_free(rig);
   mhrfit_value_free(in);

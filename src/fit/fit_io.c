@@ -83,8 +83,8 @@ static bool load_view(mhrfit_fit_viewset *s, size_t v, const mhrfit_value *root,
   return ok;
 }
 
-mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
-                                            bool allow_missing, mhrfit_error *err) {
+/* A view set of n_cams views named cams[] (borrowed), every view unusable until loaded. */
+static mhrfit_fit_viewset *viewset_new(const char *const *cams, size_t n_cams, mhrfit_error *err) {
   if (!n_cams) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no cameras given");
     return NULL;
@@ -112,6 +112,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
     view->shape = s->shape_params + N_SHAPE * v;
     view->n_shape = N_SHAPE;
     view->mean_px = INFINITY;
+  }
+  return s;
+}
+
+/* Marks view v missing (no input for the camera) with `note`. */
+static void set_missing(mhrfit_fit_viewset *s, size_t v, const char *note) {
+  s->missing[v] = 1;
+  snprintf(s->note[v], sizeof s->note[v], "%s", note);
+  for (size_t i = 0; i < NP; i++) s->views[v].model_params[i] = NAN;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *cams, size_t n_cams, size_t person,
+                                            bool allow_missing, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
     /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
     char *path;
     mhrfit_error le = {0};
@@ -126,9 +142,9 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
                     cams[v], dir, cams[v]);
         goto fail;
       }
-      s->missing[v] = 1;
-      snprintf(s->note[v], sizeof s->note[v], "no file %s/%s.npz or .npy", dir, cams[v]);
-      for (size_t i = 0; i < NP; i++) view->model_params[i] = NAN;
+      char note[192];
+      snprintf(note, sizeof note, "no file %s/%s.npz or .npy", dir, cams[v]);
+      set_missing(s, v, note);
       continue;
     }
     if (!root && err) *err = le;
@@ -145,6 +161,22 @@ mhrfit_fit_viewset *mhrfit_fit_viewset_load(const char *dir, const char *const *
 fail:
   mhrfit_fit_viewset_free(s);
   return NULL;
+}
+
+mhrfit_fit_viewset *mhrfit_fit_viewset_from_values(const mhrfit_value *const *outputs, const char *const *cams,
+                                                   size_t n_cams, size_t person, mhrfit_error *err) {
+  mhrfit_fit_viewset *s = viewset_new(cams, n_cams, err);
+  if (!s) return NULL;
+  for (size_t v = 0; v < n_cams; v++) {
+    if (!outputs[v]) {
+      set_missing(s, v, "no output for this camera");
+    } else if (!load_view(s, v, outputs[v], person, err)) {
+      mhrfit_error_prefix(err, "camera '%s'", cams[v]);
+      mhrfit_fit_viewset_free(s);
+      return NULL;
+    }
+  }
+  return s;
 }
 
 bool mhrfit_fit_frame_from_tri(const mhrfit_tri_archive *tri, size_t f, mhrfit_fit_viewset *views, int *kp_index,
@@ -465,15 +497,15 @@ static int file_shape(const mhrfit_fit_archive *a, const member_desc *m, size_t 
   return nd;
 }
 
-bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+/* Adds the members of the file (fit_io.h) to `w`; false (w freed) when out of memory. */
+static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_error *err) {
   member_desc m[MAX_MEMBERS];
   size_t n = describe(a, m), F = a->n_frames;
-  mf_npz_writer w = {0};
   double *tmp = NULL;
-  for (size_t i = 0; i < n && !w.failed; i++) {
+  for (size_t i = 0; i < n && !w->failed; i++) {
     size_t shape[4];
     int nd = file_shape(a, &m[i], shape);
-    mhrfit_array *arr = mf_npz_add(&w, m[i].name, m[i].dtype, nd, shape);
+    mhrfit_array *arr = mf_npz_add(w, m[i].name, m[i].dtype, nd, shape);
     if (!arr) break;
     for (size_t f = 0; f < F; f++)
       for (size_t j = 0; j < m[i].per; j++) {
@@ -487,24 +519,24 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
   int lead = a->frame_axis || F > 1;
   const char **s = mf_malloc_array(F + a->n_views + 1, sizeof *s, err);
   if (!s) {
-    mf_npz_writer_free(&w);
+    mf_npz_writer_free(w);
     return false;
   }
   for (size_t f = 0; f < F; f++) s[f] = a->status[f];
-  mf_npz_add_strings(&w, "opt_status", s, F, lead);
+  mf_npz_add_strings(w, "opt_status", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->message[f];
-  mf_npz_add_strings(&w, "opt_message", s, F, lead);
+  mf_npz_add_strings(w, "opt_message", s, F, lead);
   for (size_t f = 0; f < F; f++) s[f] = a->init_cam[f];
-  mf_npz_add_strings(&w, "opt_init_cam", s, F, lead);
-  mf_npz_add_strings(&w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
-  mf_npz_add_i32(&w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
+  mf_npz_add_strings(w, "opt_init_cam", s, F, lead);
+  mf_npz_add_strings(w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
+  mf_npz_add_i32(w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
   const char *solver = a->solver;
-  mf_npz_add_strings(&w, "opt_solver", &solver, 1, 0);
-  mf_npz_add_scalar_i32(&w, "opt_freeze_lower_body", a->freeze_lower_body);
-  mf_npz_add_scalar_i32(&w, "opt_optimize_hand_pose", a->optimize_hand_pose);
-  mf_npz_add_scalar_i32(&w, "opt_use_anchor_similarity", a->anchor_similarity);
-  mf_npz_add_scalar_f64(&w, "opt_temporal_weight", a->w_temporal);
-  mf_npz_add_scalar_f64(&w, "opt_hand_reg_weight", a->w_hand_reg);
+  mf_npz_add_strings(w, "opt_solver", &solver, 1, 0);
+  mf_npz_add_scalar_i32(w, "opt_freeze_lower_body", a->freeze_lower_body);
+  mf_npz_add_scalar_i32(w, "opt_optimize_hand_pose", a->optimize_hand_pose);
+  mf_npz_add_scalar_i32(w, "opt_use_anchor_similarity", a->anchor_similarity);
+  mf_npz_add_scalar_f64(w, "opt_temporal_weight", a->w_temporal);
+  mf_npz_add_scalar_f64(w, "opt_hand_reg_weight", a->w_hand_reg);
   /* growth ratios final / best, as the original reports them */
   tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
   if (tmp) {
@@ -513,14 +545,25 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
       tmp[f] = L[2] / L[1];
       tmp[F + f] = L[5] / L[4];
     }
-    mf_npz_add_f64(&w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
-    mf_npz_add_f64(&w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
+    mf_npz_add_f64(w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
   }
-  bool ok = tmp && mf_npz_writer_save(&w, path, true, err);
   free(tmp);
   free(s);
+  if (!tmp) mf_npz_writer_free(w);
+  return tmp != NULL;
+}
+
+bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  bool ok = build_members(a, &w, err) && mf_npz_writer_save(&w, path, true, err);
   mf_npz_writer_free(&w);
   return ok;
+}
+
+mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_npz_writer w = {0};
+  return build_members(a, &w, err) ? mf_npz_writer_take_dict(&w, err) : NULL;
 }
 
 /* ------------------------------------------------------------------------ */

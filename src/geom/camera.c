@@ -57,6 +57,12 @@ bool mhrfit_camera_project(const mhrfit_camera *cam, const double X[3], double u
   return ok;
 }
 
+size_t mhrfit_camera_project_n(const mhrfit_camera *cam, const double *X, size_t n, double *uv) {
+  size_t in_front = 0;
+  for (size_t i = 0; i < n; i++) in_front += mhrfit_camera_project(cam, X + 3 * i, uv + 2 * i, NULL);
+  return in_front;
+}
+
 /* Newton's method with step halving on the residual norm for distort(xn[i]) = xd[i], for the
  * observations i listed in idx (finite xd, camera cams[i] of kind kind[i], at most MF_CAMERA_BATCH):
  * leaves the last iterate in xn[i], the distortion Jacobian there in J[i] and the squared residual

@@ -120,6 +120,24 @@ bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfi
                         0, NULL, err);
 }
 
+mhrfit_value *mf_npz_writer_take_dict(mf_npz_writer *w, mhrfit_error *err) {
+  if (w->failed) {
+    if (err) *err = w->err;
+    return NULL;
+  }
+  mhrfit_value *d = mhrfit_value_new_dict(err);
+  for (size_t i = 0; d && i < w->n; i++) {
+    mhrfit_value *v = mhrfit_value_new_array(w->arrays[i], err); /* owns the array from here, even on failure */
+    w->arrays[i] = NULL;
+    if (!v || !mhrfit_value_dict_set(d, w->names[i], v, err)) {
+      mhrfit_value_free(d);
+      d = NULL;
+    }
+  }
+  mf_npz_writer_free(w);
+  return d;
+}
+
 void mf_npz_writer_free(mf_npz_writer *w) {
   for (size_t i = 0; i < w->n; i++) {
     free(w->names[i]);

@@ -12,6 +12,7 @@
 
 #include "mhrfit/array.h"
 #include "mhrfit/error.h"
+#include "mhrfit/value.h"
 
 typedef struct mf_npz_writer {
   size_t n, cap;
@@ -41,6 +42,10 @@ void mf_npz_add_bytes(mf_npz_writer *w, const char *name, const char *const *s, 
  * Returns false with the first recorded failure or the write error in *err. Does not free the
  * writer. */
 bool mf_npz_writer_save(mf_npz_writer *w, const char *path, bool compress, mhrfit_error *err);
+/* Moves the members into a new DICT value (name -> ARRAY, in order) and empties the writer
+ * (freed as by mf_npz_writer_free, also on failure). Returns NULL with the first recorded
+ * failure, or MHRFIT_ERR_NOMEM. */
+mhrfit_value *mf_npz_writer_take_dict(mf_npz_writer *w, mhrfit_error *err);
 /* Frees every member. */
 void mf_npz_writer_free(mf_npz_writer *w);
 

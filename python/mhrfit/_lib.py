@@ -1,0 +1,389 @@
+"""Finding and loading libmhrfit, and its C declarations for ctypes.
+
+The structures below mirror the public headers of the library (``include/mhrfit/*.h``) field by
+field; the test suite compiles a C program that prints every size and offset and compares them
+with these (``python/tests/test_abi.py``), so a header change that is not carried over here fails
+the tests instead of corrupting memory.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import os
+import shutil
+import subprocess
+from ctypes import (POINTER, Structure, Union, c_bool, c_char, c_char_p, c_double, c_float, c_int, c_int32,
+                    c_int64, c_long, c_size_t, c_uint, c_uint8, c_void_p)
+from typing import List, Optional
+
+__all__ = ["Error", "LibraryNotFoundError", "lib", "library_path", "check", "new_error"]
+
+
+class Error(Exception):
+    """A failure reported by libmhrfit.
+
+    The message is the library's own (it names the file, frame, camera and field involved);
+    ``kind`` is the library's error type: ``"io"``, ``"format"``, ``"unsupported"``, ``"limit"``,
+    ``"nomem"``, ``"argument"``, ``"not_found"`` or ``"numeric"``.
+    """
+
+    def __init__(self, message: str, kind: str = "unknown"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class LibraryNotFoundError(ImportError):
+    """libmhrfit could not be loaded; the message lists every place that was tried."""
+
+
+# --------------------------------------------------------------------------------------------
+# Structures (one per C struct used; field names and order as in the headers)
+
+MAX_NDIM = 32
+ERROR_MESSAGE_MAX = 1024
+CAMERA_NAME_MAX = 128
+N_MODEL_PARAMS = 204
+N_BODY_POSE = 133
+N_MHR70 = 70
+
+
+class mhrfit_error(Structure):
+    _fields_ = [("type", c_int), ("message", c_char * ERROR_MESSAGE_MAX), ("src_file", c_char_p),
+                ("src_line", c_int)]
+
+
+class mhrfit_array(Structure):
+    _fields_ = [("dtype", c_int), ("itemsize", c_size_t), ("ndim", c_int), ("shape", c_size_t * MAX_NDIM),
+                ("count", c_size_t), ("data", c_void_p)]
+
+
+class mhrfit_value(Structure):
+    pass
+
+
+class _value_str(Structure):
+    _fields_ = [("data", POINTER(c_char)), ("len", c_size_t)]
+
+
+class _value_list(Structure):
+    _fields_ = [("items", POINTER(POINTER(mhrfit_value))), ("count", c_size_t), ("cap", c_size_t)]
+
+
+class _value_dict(Structure):
+    _fields_ = [("keys", POINTER(c_char_p)), ("vals", POINTER(POINTER(mhrfit_value))), ("count", c_size_t),
+                ("cap", c_size_t)]
+
+
+class _value_union(Union):
+    _fields_ = [("boolean", c_bool), ("integer", c_int64), ("number", c_double), ("str", _value_str),
+                ("list", _value_list), ("dict", _value_dict), ("array", POINTER(mhrfit_array))]
+
+
+mhrfit_value._fields_ = [("kind", c_int), ("line", c_int), ("u", _value_union)]
+
+
+class mhrfit_camera(Structure):
+    _fields_ = [("name", c_char * CAMERA_NAME_MAX), ("table", c_char * CAMERA_NAME_MAX), ("width", c_int),
+                ("height", c_int), ("K", c_double * 9), ("dist", c_double * 8), ("n_dist", c_int),
+                ("R", c_double * 9), ("t", c_double * 3), ("fisheye", c_bool)]
+
+
+class mhrfit_calib(Structure):
+    _fields_ = [("cams", POINTER(mhrfit_camera)), ("n_cams", c_size_t), ("path", c_char_p), ("unit", c_char * 8)]
+
+
+class mhrfit_calib_options(Structure):
+    _fields_ = [("invert_extrinsics", c_bool), ("translation_unit", c_char_p)]
+
+
+class mhrfit_tri_options(Structure):
+    _fields_ = [("method", c_int), ("min_conf", c_double), ("score_type", c_int), ("huber_delta", c_double),
+                ("inlier_thresh", c_double), ("rank_by_consensus", c_bool), ("min_angle_deg", c_double),
+                ("lm_iters", c_int), ("robust_lm", c_bool), ("robust_lm_delta", c_double), ("loo_check", c_bool),
+                ("likelihood_threshold", c_double), ("reproj_thresh", c_double), ("min_cameras", c_int),
+                ("max_subsets", c_size_t)]
+
+
+class mhrfit_tri_result(Structure):
+    _fields_ = [("points", c_void_p), ("points_init", c_void_p), ("inliers", c_void_p), ("reproj_err", c_void_p),
+                ("n_views_used", c_void_p), ("reason", c_void_p)]
+
+
+class mhrfit_tri_archive(Structure):
+    _fields_ = [("n_frames", c_size_t), ("n_kp", c_size_t), ("n_views", c_size_t), ("frame_axis", c_bool),
+                ("points", POINTER(c_double)), ("points_init", POINTER(c_double)), ("inliers", POINTER(c_uint8)),
+                ("reproj_err", POINTER(c_double)), ("n_views_used", POINTER(c_int32)), ("reason", POINTER(c_int32)),
+                ("mean_px", POINTER(c_double)), ("subset_idx", POINTER(c_int32)), ("subset_names", POINTER(c_char_p)),
+                ("cams", POINTER(c_char_p)), ("method", c_char * 32), ("threshold_px", c_double)]
+
+
+class mhrfit_pt_entry(Structure):
+    _fields_ = [("row", c_int32), ("param", c_int32), ("coeff", c_double)]
+
+
+class mhrfit_limit(Structure):
+    _fields_ = [("param", c_int32), ("min", c_double), ("max", c_double), ("weight", c_double)]
+
+
+class mhrfit_rig(Structure):
+    _fields_ = [("n_joints", c_size_t), ("joint_names", POINTER(c_char * 64)), ("parents", POINTER(c_int32)),
+                ("offsets", POINTER(c_double)), ("prerot", POINTER(c_double)), ("n_params", c_size_t),
+                ("param_names", POINTER(c_char * 64)), ("n_pt", c_size_t), ("pt", POINTER(mhrfit_pt_entry)),
+                ("n_limits", c_size_t), ("limits", POINTER(mhrfit_limit)), ("lod", c_int), ("n_vertices", c_size_t),
+                ("n_faces", c_size_t), ("vertices", POINTER(c_double)), ("faces", POINTER(c_int32)),
+                ("n_skin", c_size_t), ("skin_vertex", POINTER(c_int32)), ("skin_joint", POINTER(c_int32)),
+                ("skin_weight", POINTER(c_double)), ("bind_global", POINTER(c_double)), ("rest_R", POINTER(c_double)),
+                ("rest_t", POINTER(c_double)), ("n_shapes", c_size_t), ("shape_start", POINTER(c_size_t)),
+                ("shape_vertex", POINTER(c_int32)), ("shape_delta", POINTER(c_double)),
+                ("n_corr_features", c_size_t), ("n_corr_hidden", c_size_t), ("n_corr_weights", c_size_t),
+                ("corr_start", POINTER(c_size_t)), ("corr_feature", POINTER(c_int32)),
+                ("corr_weight", POINTER(c_double)), ("corr_blend", POINTER(c_float)),
+                ("skin_vstart", POINTER(c_size_t)), ("skin_vorder", POINTER(c_int32))]
+
+
+class mhrfit_sam3d_outputs(Structure):
+    _fields_ = [("joint_coords", c_void_p), ("global_rots", c_void_p), ("keypoints_3d", c_void_p),
+                ("vertices", c_void_p), ("correctives_applied", c_bool), ("n_active_correctives", c_size_t)]
+
+
+class mhrfit_similarity(Structure):
+    _fields_ = [("s", c_double), ("R", c_double * 9), ("t", c_double * 3)]
+
+
+ON_ITERATION = ctypes.CFUNCTYPE(None, c_void_p, c_int, POINTER(c_double), c_double, c_double)
+
+
+class mhrfit_fit_options(Structure):
+    _fields_ = [("solver", c_int), ("iters", c_int), ("with_scale", c_bool), ("anchor_similarity", c_bool),
+                ("optimize_hand_pose", c_bool), ("freeze_lower_body", c_bool), ("joint_limits", c_bool),
+                ("huber_m", c_double), ("w_pose_reg", c_double), ("w_temporal", c_double), ("w_hand_reg", c_double),
+                ("temporal_init_blend", c_double), ("min_valid_points", c_int), ("zero_weight_strategy", c_int),
+                ("rel_tol", c_double), ("grad_tol", c_double), ("lr", c_double), ("min_iters", c_int),
+                ("early_stop_patience", c_int), ("early_stop_tol", c_double), ("loss_divergence_ratio", c_double),
+                ("bad_loss_threshold", c_double), ("bad_data_loss_threshold", c_double),
+                ("bad_loss_growth_ratio", c_double), ("calibrate_markers_once", c_bool),
+                ("sim_reuse_tol_m", c_double), ("on_iteration", ON_ITERATION), ("user", c_void_p)]
+
+
+class mhrfit_fit_view(Structure):
+    _fields_ = [("name", c_char_p), ("model_params", c_double * N_MODEL_PARAMS), ("keypoints_3d", POINTER(c_double)),
+                ("shape", POINTER(c_double)), ("n_shape", c_size_t), ("mean_px", c_double)]
+
+
+class mhrfit_fit_frame(Structure):
+    _fields_ = [("n_points", c_size_t), ("kp_index", POINTER(c_int)), ("targets", POINTER(c_double)),
+                ("inlier_weight", POINTER(c_double)), ("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)),
+                ("prev_model_params", POINTER(c_double)), ("prev_similarity", POINTER(mhrfit_similarity)),
+                ("fixed_scales", POINTER(c_double))]
+
+
+class mhrfit_fit_result(Structure):
+    _fields_ = [("status", c_int), ("init_view", c_int), ("view_scores", POINTER(c_double)),
+                ("view_skipped", POINTER(c_uint8)), ("model_params", c_double * N_MODEL_PARAMS),
+                ("body_pose", c_double * N_BODY_POSE), ("sim_fit", mhrfit_similarity), ("sim_out", mhrfit_similarity),
+                ("sim_reused_prev", c_bool), ("keypoints", POINTER(c_double)), ("joints", POINTER(c_double)),
+                ("global_rots", POINTER(c_double)), ("vertices", POINTER(c_double)), ("residuals", POINTER(c_double)),
+                ("loss_history", POINTER(c_double)), ("data_loss_history", POINTER(c_double)), ("n_iters", c_int),
+                ("best_iter", c_int), ("init_loss", c_double), ("init_data_loss", c_double), ("best_loss", c_double),
+                ("best_data_loss", c_double), ("final_loss", c_double), ("final_data_loss", c_double),
+                ("n_valid_points", c_int), ("used_temporal_init", c_bool), ("uniform_fallback", c_bool),
+                ("is_bad", c_bool)]
+
+
+class mhrfit_fit_viewset(Structure):
+    _fields_ = [("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)), ("missing", POINTER(c_uint8)),
+                ("note", POINTER(c_char * 192)), ("hand_pose_params", POINTER(c_double)),
+                ("scale_params", POINTER(c_double)), ("shape_params", POINTER(c_double)),
+                ("keypoints_3d", POINTER(c_double))]
+
+
+class mhrfit_fit_archive(Structure):
+    _fields_ = [("n_frames", c_size_t), ("n_kp", c_size_t), ("n_views", c_size_t), ("n_joints", c_size_t),
+                ("n_vertices", c_size_t), ("n_hist", c_size_t), ("frame_axis", c_bool),
+                ("status", POINTER(c_char * 32)), ("message", POINTER(c_char * 256)), ("init_cam", POINTER(c_char * 64)),
+                ("cams", POINTER(c_char_p)), ("subset_idx", POINTER(c_int32)), ("model_params", POINTER(c_double)),
+                ("body_pose", POINTER(c_double)), ("hand_pose_params", POINTER(c_double)),
+                ("scale_params", POINTER(c_double)), ("shape_params", POINTER(c_double)),
+                ("keypoints", POINTER(c_double)), ("joints", POINTER(c_double)), ("global_rots", POINTER(c_double)),
+                ("vertices", POINTER(c_double)), ("sim_out", POINTER(c_double)), ("sim_fit", POINTER(c_double)),
+                ("sim_reused", POINTER(c_int32)), ("view_scores", POINTER(c_double)),
+                ("view_skipped", POINTER(c_int32)), ("losses", POINTER(c_double)), ("counts", POINTER(c_int32)),
+                ("loss_hist", POINTER(c_double)), ("data_loss_hist", POINTER(c_double)),
+                ("targets", POINTER(c_double)), ("residuals", POINTER(c_double)), ("solver", c_char * 16),
+                ("freeze_lower_body", c_bool), ("optimize_hand_pose", c_bool), ("anchor_similarity", c_bool),
+                ("w_temporal", c_double), ("w_hand_reg", c_double)]
+
+
+#: The structures checked against the C headers by the test suite: Python name -> C type name.
+STRUCTS = {cls: cls.__name__ for cls in (
+    mhrfit_error, mhrfit_array, mhrfit_value, mhrfit_camera, mhrfit_calib, mhrfit_calib_options,
+    mhrfit_tri_options, mhrfit_tri_result, mhrfit_tri_archive, mhrfit_pt_entry, mhrfit_limit, mhrfit_rig,
+    mhrfit_sam3d_outputs, mhrfit_similarity, mhrfit_fit_options, mhrfit_fit_view, mhrfit_fit_frame,
+    mhrfit_fit_result, mhrfit_fit_viewset, mhrfit_fit_archive)}
+
+# --------------------------------------------------------------------------------------------
+# Functions: name -> (restype, argtypes)
+
+_P = POINTER
+_err = _P(mhrfit_error)
+_val = _P(mhrfit_value)
+_PROTOTYPES = {
+    "mhrfit_version": (c_char_p, []),
+    "mhrfit_error_type_name": (c_char_p, [c_int]),
+    # arrays and values
+    "mhrfit_array_new": (_P(mhrfit_array), [c_int, c_size_t, c_int, _P(c_size_t), c_size_t, _err]),
+    "mhrfit_array_free": (None, [_P(mhrfit_array)]),
+    "mhrfit_value_new_null": (_val, [_err]),
+    "mhrfit_value_new_bool": (_val, [c_bool, _err]),
+    "mhrfit_value_new_int": (_val, [c_int64, _err]),
+    "mhrfit_value_new_float": (_val, [c_double, _err]),
+    "mhrfit_value_new_string": (_val, [c_int, c_char_p, c_size_t, _err]),
+    "mhrfit_value_new_list": (_val, [_err]),
+    "mhrfit_value_new_dict": (_val, [_err]),
+    "mhrfit_value_new_array": (_val, [_P(mhrfit_array), _err]),
+    "mhrfit_value_free": (None, [_val]),
+    "mhrfit_value_list_append": (c_bool, [_val, _val, _err]),
+    "mhrfit_value_dict_set": (c_bool, [_val, c_char_p, _val, _err]),
+    # files
+    "mhrfit_numpy_load": (_val, [c_char_p, c_void_p, _err]),
+    "mhrfit_pickle_load": (_val, [c_char_p, c_void_p, _err]),
+    "mhrfit_npz_save_dict": (c_bool, [c_char_p, _val, c_bool, _err]),
+    # calibration and cameras
+    "mhrfit_calib_load": (_P(mhrfit_calib), [c_char_p, _P(mhrfit_calib_options), _err]),
+    "mhrfit_calib_select": (_P(mhrfit_calib), [_P(mhrfit_calib), _P(c_char_p), c_size_t, _err]),
+    "mhrfit_calib_free": (None, [_P(mhrfit_calib)]),
+    "mhrfit_camera_project_n": (c_size_t, [_P(mhrfit_camera), c_void_p, c_size_t, c_void_p]),
+    # triangulation
+    "mhrfit_tri_options_default": (None, [_P(mhrfit_tri_options)]),
+    "mhrfit_triangulator_new": (c_void_p, [_P(mhrfit_camera), c_size_t, c_size_t, _P(mhrfit_tri_options), _err]),
+    "mhrfit_triangulator_process": (c_bool, [c_void_p, c_size_t, c_void_p, c_void_p, _P(mhrfit_tri_result), _err]),
+    "mhrfit_triangulator_free": (None, [c_void_p]),
+    "mhrfit_tri_archive_new": (_P(mhrfit_tri_archive), [c_size_t, c_size_t, c_size_t, _P(c_char_p), _P(c_char_p),
+                                                       _err]),
+    "mhrfit_tri_archive_update_mean": (None, [_P(mhrfit_tri_archive)]),
+    "mhrfit_tri_archive_free": (None, [_P(mhrfit_tri_archive)]),
+    # the rig
+    "mhrfit_rig_open": (_P(mhrfit_rig), [c_char_p, c_int, c_uint, _err]),
+    "mhrfit_rig_free": (None, [_P(mhrfit_rig)]),
+    "mhrfit_rig_has_correctives": (c_bool, [_P(mhrfit_rig)]),
+    "mhrfit_kpmap_new_mhr70": (c_void_p, [_P(mhrfit_rig), _err]),
+    "mhrfit_kpmap_calibrate_from_sam3d": (c_int, [c_void_p, _P(mhrfit_rig), _val, _err]),
+    "mhrfit_kpmap_free": (None, [c_void_p]),
+    "mhrfit_sam3d_model_params": (c_bool, [_val, c_void_p, c_void_p, _err]),
+    "mhrfit_sam3d_evaluator_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _err]),
+    "mhrfit_sam3d_evaluator_process": (c_bool, [c_void_p, c_void_p, c_void_p, c_size_t, _P(mhrfit_sam3d_outputs),
+                                                _err]),
+    "mhrfit_sam3d_evaluator_free": (None, [c_void_p]),
+    # fitting
+    "mhrfit_fit_options_init": (None, [_P(mhrfit_fit_options)]),
+    "mhrfit_fitter_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _P(mhrfit_fit_options), _err]),
+    "mhrfit_fitter_process": (c_bool, [c_void_p, _P(mhrfit_fit_frame), _P(mhrfit_fit_result), _err]),
+    "mhrfit_fitter_free": (None, [c_void_p]),
+    "mhrfit_fit_viewset_from_values": (_P(mhrfit_fit_viewset), [_P(_val), _P(c_char_p), c_size_t, c_size_t, _err]),
+    "mhrfit_fit_viewset_free": (None, [_P(mhrfit_fit_viewset)]),
+    "mhrfit_fit_frame_from_tri": (c_bool, [_P(mhrfit_tri_archive), c_size_t, _P(mhrfit_fit_viewset), _P(c_int),
+                                           _P(c_double), _P(mhrfit_fit_frame), _err]),
+    "mhrfit_fit_archive_new": (_P(mhrfit_fit_archive), [c_size_t, c_size_t, c_size_t, c_size_t, c_size_t, c_size_t,
+                                                       _P(c_char_p), _err]),
+    "mhrfit_fit_archive_set_options": (None, [_P(mhrfit_fit_archive), _P(mhrfit_fit_options)]),
+    "mhrfit_fit_archive_set": (None, [_P(mhrfit_fit_archive), c_size_t, _P(mhrfit_fit_frame),
+                                      _P(mhrfit_fit_viewset), _P(mhrfit_fit_result)]),
+    "mhrfit_fit_archive_set_failed": (None, [_P(mhrfit_fit_archive), c_size_t, c_char_p, c_char_p]),
+    "mhrfit_fit_archive_to_value": (_val, [_P(mhrfit_fit_archive), _err]),
+    "mhrfit_fit_archive_free": (None, [_P(mhrfit_fit_archive)]),
+}
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+_lib: Optional[ctypes.CDLL] = None
+_lib_path: Optional[str] = None
+
+
+def _pkg_config_libdir() -> Optional[str]:
+    exe = shutil.which("pkg-config")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--variable=libdir", "mhrfit"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    libdir = out.stdout.strip()
+    return libdir if out.returncode == 0 and libdir else None
+
+
+def _candidates() -> List[str]:
+    """Where the library is looked for, in order (MHRFIT_LIBRARY alone when it is set)."""
+    env = os.environ.get("MHRFIT_LIBRARY")
+    if env:
+        return [env]
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = sorted(glob.glob(os.path.join(here, "libmhrfit.so*")), key=len)
+    libdir = _pkg_config_libdir()
+    if libdir:
+        found += [os.path.join(libdir, name) for name in ("libmhrfit.so.0", "libmhrfit.so")]
+    system = ctypes.util.find_library("mhrfit")
+    if system:
+        found.append(system)
+    return found
+
+
+def _declare(cdll: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(cdll, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded on first use). Raises LibraryNotFoundError."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    tried = []
+    for path in _candidates():
+        try:
+            cdll = ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(f"{path}: {e}")
+            continue
+        try:
+            _declare(cdll)
+        except AttributeError as e:
+            tried.append(f"{path}: not a libmhrfit of this version ({e})")
+            continue
+        _lib, _lib_path = cdll, os.path.abspath(path) if os.sep in path else path
+        return cdll
+    where = "\n  ".join(tried) if tried else "(nothing found)"
+    raise LibraryNotFoundError(
+        "libmhrfit could not be loaded. It is looked for in $MHRFIT_LIBRARY (a path to libmhrfit.so), next to "
+        "the mhrfit package, in pkg-config's libdir of 'mhrfit', then on the system library path. Build it with "
+        "'cmake -S . -B build && cmake --build build' (build/libmhrfit.so) and set MHRFIT_LIBRARY, or install "
+        "it with 'cmake --install build'. Tried:\n  " + where)
+
+
+def library_path() -> str:
+    """Path of the loaded library (loads it)."""
+    lib()
+    assert _lib_path is not None
+    return _lib_path
+
+
+def new_error() -> mhrfit_error:
+    return mhrfit_error()
+
+
+def raise_error(err: mhrfit_error) -> None:
+    """Raises Error with the message and kind held by ``err``."""
+    kind = lib().mhrfit_error_type_name(err.type).decode()
+    msg = err.message.decode("utf-8", "replace") or "unknown failure"
+    raise Error(msg, kind)
+
+
+def check(ok, err: mhrfit_error):
+    """Returns ``ok`` when it is true (a non-NULL pointer or True), else raises the library's error."""
+    if not ok:
+        raise_error(err)
+    return ok
