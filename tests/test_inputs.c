@@ -460,6 +460,9 @@ static void test_empty_npz_is_not_an_empty_toml(void) {
   CHECK(!mhrfit_datafile_load(tmp_path("empty.npz"), NULL, NULL, &err) && err.type == MHRFIT_ERR_FORMAT);
   CHECK_CONTAINS(err.message, "empty.npz: empty file (0 bytes)");
   mhrfit_error_clear(&err);
+  CHECK(!mhrfit_numpy_load(tmp_path("empty.npz"), NULL, &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "empty file (0 bytes)"); /* as ingest reads a SAM output */
+  mhrfit_error_clear(&err);
   CHECK(!mhrfit_datafile_load(tmp_path("text.npy"), NULL, NULL, &err) && err.type == MHRFIT_ERR_FORMAT);
   CHECK_CONTAINS(err.message, "not a .npy file");
   const char *a[] = {"inspect", tmp_path("empty.npz"), NULL};

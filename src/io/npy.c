@@ -456,7 +456,8 @@ mhrfit_value *mhrfit_numpy_parse(const void *data, size_t len, const char *name,
   if (!name) name = "numpy";
   if (len >= 4 && b[0] == 'P' && b[1] == 'K') return mhrfit_npz_parse(data, len, name, limits, err);
   if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return mhrfit_npy_parse(data, len, name, limits, err);
-  MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", name);
+  if (len == 0) MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: empty file (0 bytes), not a .npy or .npz file", name);
+  else MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", name);
   return NULL;
 }
 
