@@ -127,6 +127,17 @@ typedef struct mhrfit_fit_options {
 /** Fills `o` with the defaults. */
 void mhrfit_fit_options_init(mhrfit_fit_options *o);
 
+/**
+ * Checks option values (what mhrfit_fitter_new() checks, so that a caller
+ * can refuse them before any work): finite non-negative weights, tolerances
+ * and thresholds, positive `huber_m` and `lr`, `temporal_init_blend` in
+ * [0, 1], `loss_divergence_ratio` and `bad_loss_growth_ratio` ≥ 1, finite
+ * `sim_reuse_tol_m`, `iters` in 0..100000, non-negative `min_iters` and
+ * `early_stop_patience`, known solver and zero-weight strategy. Fails with
+ * MHRFIT_ERR_ARGUMENT naming the first bad field and its value.
+ */
+bool mhrfit_fit_options_check(const mhrfit_fit_options *o, mhrfit_error *err);
+
 /** One camera's monocular estimate of the frame. */
 typedef struct mhrfit_fit_view {
   const char *name;             /**< camera name (for messages) */

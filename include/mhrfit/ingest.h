@@ -127,6 +127,10 @@ typedef struct mhrfit_ingest_options {
   size_t n_model_ids;              /**< entries of `model_ids` */
   bool force;                      /**< re-ingest every frame, ignoring the cache */
   bool compress;                   /**< deflate the stage-1 archives (default false: stored) */
+  size_t max_inflated_bytes;       /**< most bytes one SAM output may hold or inflate to (its size for a
+                                        `.npy`, its members' total for an `.npz`, checked before any is
+                                        inflated; see mhrfit_npy_limits); 0 = MHRFIT_NPY_INPUT_MAX_TOTAL
+                                        (256 MiB). A larger file fails its view. */
   /** Receives one line of text per event (no trailing newline); NULL = silent. */
   void (*log)(void *user, mhrfit_ingest_log_level level, const char *message);
   /** Called after each frame with frames done / total to process; NULL = none. */
@@ -212,11 +216,14 @@ typedef struct mhrfit_ingest_summary {
  * a failure is logged with its exit status, frame and camera), selects and validates the person
  * and writes `<out_dir>/stage1/<frame>/<cam>.npz` atomically; stale stage-1 files of views that
  * now have no person, no input or an error are removed. A failing view fails its frame but never
- * stops the other frames. Reused frames are not touched; stage1_meta.json is rewritten
- * atomically only when something changed (also every few seconds during long runs, so a killed
- * run resumes). `summary` may be NULL. Returns false only when the whole request cannot proceed
- * (bad options, unreadable input root, output folder or meta not writable); per-frame failures
- * are counted in `summary->frames_failed` and logged.
+ * stops the other frames, except a stage-1 file that cannot be written because the output device
+ * is full or failing (mhrfit_error_is_device_full()): the run stops at that first failure, its
+ * error naming the frame, camera, file and errno. Reused frames are not touched;
+ * stage1_meta.json is rewritten atomically only when something changed (also every few seconds
+ * during long runs, so a killed run resumes). `summary` may be NULL. Returns false only when the
+ * whole request cannot proceed (bad options, unreadable input root, output folder or meta not
+ * writable, output device full); per-frame failures are counted in `summary->frames_failed` and
+ * logged.
  */
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err);
 

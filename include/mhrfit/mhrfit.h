@@ -3,7 +3,8 @@
  * @brief Umbrella header: includes every public module of libmhrfit.
  *
  * Modules, in the order data flows: errors and containers (error.h, array.h,
- * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
+ * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h; datafile.h: any of
+ * them by content),
  * stage 1 (ingest.h: person selection, stage-1 files and their cache check),
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
@@ -18,6 +19,7 @@
 #include "mhrfit/array.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
+#include "mhrfit/datafile.h"
 #include "mhrfit/demo.h"
 #include "mhrfit/detector.h"
 #include "mhrfit/error.h"

@@ -21,7 +21,8 @@ typedef enum mf_opt_type {
   MF_OPT_STRING, /* const char * pointing into argv */
   MF_OPT_INT,    /* long */
   MF_OPT_DOUBLE, /* double */
-  MF_OPT_LIST    /* mf_strlist: one or more values up to the next option */
+  MF_OPT_LIST,   /* mf_strlist: one or more values up to the next option */
+  MF_OPT_ALIAS   /* another name of the option named in `metavar` (MF_OPT_ALIAS_OF) */
 } mf_opt_type;
 
 /* Values of a MF_OPT_LIST option or the positional arguments; items point into argv. */
@@ -39,6 +40,16 @@ typedef struct mf_opt {
   bool *seen;          /* optional: set true when the option appears */
 } mf_opt;
 
+/* Another accepted name of option `target` (an older name kept working): a row of the table
+ * whose --help text is a note "(also --NAME)" on the target's line. */
+#define MF_OPT_ALIAS_OF(name, target) {(name), MF_OPT_ALIAS, NULL, (target), NULL, NULL}
+
+/* The --quiet option, meaning the same in every command: no progress and no informational lines;
+ * warnings and errors still go to stderr (and what a command is asked to show, such as inspect's
+ * listing or demo --run's table, is still shown). */
+#define MF_OPT_QUIET_HELP "print no progress or informational lines; warnings and errors still go to stderr"
+#define MF_OPT_QUIET(dest) {"quiet", MF_OPT_FLAG, (dest), NULL, MF_OPT_QUIET_HELP, NULL}
+
 typedef struct mf_cmd_spec {
   const char *name;     /* "triangulate" */
   const char *usage;    /* "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]" */
@@ -50,7 +61,8 @@ typedef struct mf_cmd_spec {
 
 /* Parses argv[1..argc-1] for `spec`. Returns -1 on success, else the exit code the command
  * must return (MF_EXIT_OK after printing --help, MF_EXIT_USAGE after printing a usage error).
- * `positional` receives the non-option arguments (freed with mf_strlist_free). */
+ * `positional` receives the non-option arguments (freed with mf_strlist_free). An alias row
+ * (MF_OPT_ALIAS_OF) stands for its target option. */
 int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *positional);
 
 /* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
@@ -58,6 +70,10 @@ void mf_strlist_free(mf_strlist *l);
 
 /* Prints "mhrfit CMD: error: <message>" to stderr for a failed library call; returns 1. */
 int mf_report(const char *cmd, const mhrfit_error *err);
+
+/* A library warning callback: prints "mhrfit CMD: warning: <message>" to stderr, where `cmd` is
+ * the command name (a const char * passed as the callback's user pointer). */
+void mf_warn_cb(void *cmd, const char *message);
 
 /* Prints a usage error "mhrfit CMD: <message> (see mhrfit CMD --help)"; returns 2. */
 int mf_usage_error(const char *cmd, const char *fmt, ...)
@@ -121,6 +137,9 @@ typedef struct mf_rig_src {
   {"assets", MF_OPT_STRING, (dest), "DIR", "MHR assets folder (default: $MHRFIT_ASSETS); or --rig", NULL}
 #define MF_RIG_OPT_RIG(dest) \
   {"rig", MF_OPT_STRING, (dest), "RIG.npz", "rig file of mhrfit rig import, instead of --assets (loads in milliseconds)", NULL}
+/* Checks a --lod value: -1 (the default: chosen by the loader) or 0..1000; else prints a usage
+ * error and returns its exit code (-1 when valid). */
+int mf_lod_check(long lod, const char *cmd);
 /* Chooses the source from the two option values; returns -1 when one is set (in *src), else
  * the usage-error exit code after printing the problem (both given, or none and no
  * $MHRFIT_ASSETS). */

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "mhrfit/ingest.h"
+#include "mhrfit/npy.h"
 
 typedef struct cli_state {
   bool quiet, tty, progress_shown;
@@ -39,7 +40,7 @@ static void on_progress(void *user, size_t done, size_t total) {
 int mf_cmd_ingest(int argc, char **argv) {
   const char *input = NULL, *out = NULL, *sam_dir = NULL, *strategy = "largest_bbox", *estimator = NULL;
   mf_strlist cams = {0}, frames = {0}, model_ids = {0};
-  long person_index = 0;
+  long person_index = 0, max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20);
   bool force = false, compress = false, quiet = false, check_only = false;
   const mf_opt opts[] = {
       {"input", MF_OPT_STRING, &input, "DIR", "capture root <DIR>/<frame>/<cam>.<ext>; required", NULL},
@@ -57,10 +58,14 @@ int mf_cmd_ingest(int argc, char **argv) {
        NULL},
       {"model_id", MF_OPT_LIST, &model_ids, "ID",
        "model identifiers recorded for the cache, e.g. checkpoint=... detector=vitdet (default none)", NULL},
-      {"force", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      {"overwrite", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      MF_OPT_ALIAS_OF("force", "overwrite"),
       {"check", MF_OPT_FLAG, &check_only, NULL, "only report which frames would be (re-)ingested and why", NULL},
       {"compress", MF_OPT_FLAG, &compress, NULL, "deflate the stage-1 archives (default stored)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
+      {"max_inflated_mib", MF_OPT_INT, &max_mib, "N",
+       "most MiB one SAM output may hold or inflate to (an .npz's members, checked before inflating; default 256)",
+       NULL},
+      MF_OPT_QUIET(&quiet),
   };
   const mf_cmd_spec spec = {
       "ingest", "--input DIR --cams A B ... --out DIR [options]",
@@ -100,6 +105,13 @@ int mf_cmd_ingest(int argc, char **argv) {
     rc = mf_usage_error("ingest", "--input, --out and --cams are required");
     goto done;
   }
+  if (person_index < 0 || max_mib < 1 || max_mib > (long)(SIZE_MAX >> 21)) {
+    rc = mf_usage_error("ingest", person_index < 0 ? "--person_index must be >= 0, got %ld"
+                                                   : "--max_inflated_mib must be at least 1, got %ld",
+                        person_index < 0 ? person_index : max_mib);
+    goto done;
+  }
+  o.max_inflated_bytes = (size_t)max_mib << 20;
   if (!mhrfit_person_strategy_parse(strategy, &o.strategy, &err)) {
     rc = mf_usage_error("ingest", "--person_select_strategy: %s", err.message);
     goto done;

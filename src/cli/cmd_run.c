@@ -683,18 +683,19 @@ int mf_cmd_smooth(int argc, char **argv) {
   mf_smooth_cli sc;
   mf_smooth_cli_init(&sc);
   const mf_opt own[] = {
-      {"in", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
+      {"input", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
+      MF_OPT_ALIAS_OF("in", "input"),
       {"out", MF_OPT_STRING, &out, "OUT.npz", "smoothed sequence; required", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
       {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+      MF_OPT_QUIET(&quiet),
   };
   mf_opt opts[sizeof own / sizeof own[0] + MF_SMOOTH_CLI_N_OPTS];
   memcpy(opts, own, sizeof own);
   size_t n_opts = sizeof own / sizeof own[0] + mf_smooth_cli_table(&sc, opts + sizeof own / sizeof own[0]);
   const mf_cmd_spec spec = {
-      "smooth", "--in FIT.npz --out OUT.npz [--assets DIR | --rig RIG.npz] [options]",
+      "smooth", "--input FIT.npz --out OUT.npz [--assets DIR | --rig RIG.npz] [options]",
       "NaN-safe temporal smoothing of a fitted sequence: the parameters and similarities of the ok\n"
       "and recovered frames are smoothed (other frames are filled for the filter but keep their\n"
       "status and NaN values) and the geometry is recomputed from the smoothed parameters.",
@@ -703,7 +704,8 @@ int mf_cmd_smooth(int argc, char **argv) {
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
-  if (!in || !out) return mf_usage_error("smooth", "--in and --out are required");
+  if (!in || !out) return mf_usage_error("smooth", "--input and --out are required");
+  if ((rc = mf_lod_check(lod, "smooth")) >= 0) return rc;
   if ((rc = mf_smooth_cli_finish(&sc, "smooth")) >= 0) return rc;
   const mhrfit_smooth_options so = sc.o;
   mf_rig_src rig_src;

@@ -210,7 +210,7 @@ bool mf_make_dirs(const char *path, mhrfit_error *err) {
   while (n > 0 && path[n - 1] != '/') n--;
   while (n > 1 && path[n - 1] == '/') n--;
   if (e != ENOENT || n == 0 || (n == 1 && path[0] == '/'))
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create folder: %s", path, strerror(e));
   char *parent = mf_strndup(path, n, err);
   if (!parent) return false;
   bool ok = mf_make_dirs(parent, err);
@@ -220,5 +220,5 @@ bool mf_make_dirs(const char *path, mhrfit_error *err) {
   e = errno;
   if (e == EEXIST && mf_is_dir(path)) return true; /* made meanwhile by someone else */
   if (e == EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
-  return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
+  return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create folder: %s", path, strerror(e));
 }

@@ -588,10 +588,11 @@ static const char *const status_names[] = {"ok", "missing", "no_person", "failed
 
 /* Reads a SAM output whole: its bytes (*data, *len; the caller frees them) and its identity,
  * hashed from the same bytes that are then parsed. */
-static bool read_source(const char *path, unsigned char **data, size_t *len, mf_file_id *id, mhrfit_error *err) {
+static bool read_source(const char *path, size_t max, unsigned char **data, size_t *len, mf_file_id *id,
+                        mhrfit_error *err) {
   struct stat st;
   memset(id, 0, sizeof *id);
-  if (mf_read_file_opt(path, 0, 0, data, len, &st, err) != MF_READ_OK) return false;
+  if (mf_read_file_opt(path, max, 0, data, len, &st, err) != MF_READ_OK) return false;
   id->exists = true;
   id->size = (uint64_t)*len;
   id->mtime_sec = (long long)st.st_mtim.tv_sec;
@@ -600,8 +601,10 @@ static bool read_source(const char *path, unsigned char **data, size_t *len, mf_
   return true;
 }
 
-/* Ingests one view; returns its record (NULL only when out of memory). `*dir_made` tells whether
- * the frame's stage-1 folder was made already (set when this view makes it). */
+/* Ingests one view; returns its record (NULL, err filled, when out of memory or when writing its
+ * stage-1 file failed because the output device is full or failing: the run stops there).
+ * `*dir_made` tells whether the frame's stage-1 folder was made already (set when this view makes
+ * it). */
 static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const char *frame, const char *cam,
                                  const mhrfit_value *old_view, bool raw_ok, bool *dir_made,
                                  mhrfit_ingest_summary *sum, mhrfit_error *err) {
@@ -612,13 +615,16 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   mhrfit_value *doc = NULL, *person = NULL, *rec = NULL;
   unsigned char *src_data = NULL;
   size_t src_len = 0;
+  bool fatal = false; /* the output device is full: stop the run */
+  const mhrfit_npy_limits lim = {.max_total_bytes = r->o->max_inflated_bytes ? r->o->max_inflated_bytes
+                                                                             : MHRFIT_NPY_INPUT_MAX_TOTAL};
   {
     /* identities: the image hashed here, the SAM output from the bytes read for parsing; the
      * stage-1 file's from what is written (its old one is never needed) */
     mhrfit_error e = {0};
     if (!resolve_view(r, fd, frame, cam, false, &v, &e) ||
         (v.image && !mf_file_identity(v.image, &v.image_id, &e)) ||
-        (v.source && !read_source(v.source, &src_data, &src_len, &v.source_id, &e))) {
+        (v.source && !read_source(v.source, lim.max_total_bytes, &src_data, &src_len, &v.source_id, &e))) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -645,7 +651,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) goto record;
     mhrfit_error e = {0};
     if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
-        !read_source(v.source, &src_data, &src_len, &v.source_id, &e)) {
+        !read_source(v.source, lim.max_total_bytes, &src_data, &src_len, &v.source_id, &e)) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -662,7 +668,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   }
   {
     mhrfit_error e = {0};
-    doc = mhrfit_numpy_parse(src_data, src_len, v.source, NULL, &e);
+    doc = mhrfit_numpy_parse(src_data, src_len, v.source, &lim, &e);
     free(src_data);
     src_data = NULL;
     if (!doc || !mhrfit_ingest_select_person(doc, r->o->strategy, r->o->person_index, &person, &info, &e)) {
@@ -703,6 +709,11 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     }
     if (!ok) {
       snprintf(msg, sizeof msg, "%s", e.message);
+      if (mhrfit_error_is_device_full(&e)) { /* every later view would fail the same way */
+        fatal = true;
+        MHRFIT_FAIL_ERRNO(err, e.type, e.sys_errno, "frame '%s' camera '%s': %.900s (stopped at this first write "
+                          "failure of the output folder)", frame, cam, e.message);
+      }
       goto record;
     }
   }
@@ -710,6 +721,14 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   sum->views_written++;
 record:
   if (st != V_OK && v.out && unlink(v.out) == 0) memset(&v.out_id, 0, sizeof v.out_id);
+  if (fatal) {
+    sum->views_failed++;
+    free(src_data);
+    mhrfit_value_free(doc);
+    mhrfit_value_free(person);
+    view_files_free(&v);
+    return NULL;
+  }
   if (st == V_FAILED) {
     sum->views_failed++;
     logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s' camera '%s': %s", frame, cam, msg);
