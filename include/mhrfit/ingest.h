@@ -53,6 +53,7 @@
 #ifndef MHRFIT_INGEST_H
 #define MHRFIT_INGEST_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -132,6 +133,9 @@ typedef struct mhrfit_ingest_options {
   /** Called after each frame with frames done / total to process; NULL = none. */
   void (*progress)(void *user, size_t done, size_t total);
   void *user;                      /**< passed to log and progress */
+  /** When not NULL and non-zero, the run stops before the next frame: the frames done so far are
+   *  recorded in stage1_meta.json and mhrfit_ingest_run() fails with MHRFIT_ERR_CANCELLED. */
+  const volatile sig_atomic_t *cancel;
 } mhrfit_ingest_options;
 
 /** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks. */

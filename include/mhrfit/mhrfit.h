@@ -8,7 +8,8 @@
  * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
- * param_sets.h), fitting (fit.h), sequences (smooth.h), the synthetic capture (demo.h).
+ * param_sets.h), fitting (fit.h), sequences (smooth.h, sequence.h), the whole pipeline
+ * (pipeline.h: what `mhrfit run` does), the synthetic capture (demo.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -29,6 +30,7 @@
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"
 #include "mhrfit/param_sets.h"
+#include "mhrfit/pipeline.h"
 #include "mhrfit/pickle.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"

@@ -131,28 +131,8 @@ bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
  * caller owns the result. */
 mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhrfit_error *err);
 
-/* ------------------------------------------------------------------ JSON building */
-
-/**
- * Builds JSON documents (mhrfit_value dicts) without checking every call: the first failure
- * sets `failed` (and `*err`), later calls still run and free what they cannot insert. Non-finite
- * numbers and NULL strings become JSON null.
- */
-typedef struct mf_jb {
-  mhrfit_error *err; /**< filled on the first failure */
-  bool failed;       /**< a call failed */
-} mf_jb;
-
-/** dict[key] = val (takes val; NULL val marks the builder failed). */
-void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val);
-/** dict[key] = string s, or null when s is NULL. */
-void mf_jstr(mf_jb *j, mhrfit_value *dict, const char *key, const char *s);
-/** dict[key] = x, or null when x is not finite. */
-void mf_jnum(mf_jb *j, mhrfit_value *dict, const char *key, double x);
-/** dict[key] = integer x. */
-void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x);
-/** dict[key] = boolean b. */
-void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b);
+/* JSON building (mf_jb, mf_jstr, ...): the library's internal builder. */
+#include "common/jbuild.h"
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);

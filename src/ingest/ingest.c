@@ -936,6 +936,11 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   size_t done_frames = 0;
   for (size_t i = 0; i < p->n_frames; i++) {
     const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+    if (o->cancel && *o->cancel) {
+      if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
+      MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
+      goto done;
+    }
     if (fp->reason == MHRFIT_INGEST_REUSE) {
       summary->frames_reused++;
     } else {
