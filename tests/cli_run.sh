@@ -40,7 +40,7 @@ done
 # line is missing are both redone, the rest reused
 j="$tmp/killed/run_state.txt"
 check "journal has a header and 80 frame lines after the compaction" \
-  $([ "$(head -1 "$j")" = "mhrfit run state 1" ] && [ "$(wc -l <"$j")" -ge 81 ]; echo $?)
+  $([ "$(head -1 "$j")" = "mhrfit run state 2" ] && [ "$(wc -l <"$j")" -ge 81 ]; echo $?)
 grep -v "^000003	" "$j" >"$j.new" && mv "$j.new" "$j"
 printf '000007\t0123' >>"$j"
 out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "rerun after editing the journal" $?

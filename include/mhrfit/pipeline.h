@@ -116,13 +116,18 @@ typedef struct mhrfit_pipeline_options {
   const char *sam_dir;          /**< SAM 3D Body outputs `<sam_dir>/<frame>/<cam>.npz|.npy`; NULL = input_dir */
   const char *calib_path;       /**< calibration file (calib.h); required */
   const char *out_dir;          /**< output folder (created); required */
-  const char *const *cams;      /**< camera names, exact (file stems and calibration names); required */
-  size_t n_cams;                /**< at least 2 */
+  const char *const *cams;      /**< calibration names of the cameras to use; NULL = every calibrated camera
+                                     that has files (at least 2 needed) */
+  size_t n_cams;                /**< 0 (every calibrated camera with files) or at least 2 */
+  const char *const *cam_map;   /**< "FILE=NAME" entries: camera NAME's files are `<frame>/FILE.<ext>` (file
+                                     names other than the calibration names); NULL = the names */
+  size_t n_cam_map;             /**< entries of `cam_map` */
   const char *const *frames;    /**< only these frame folders (kept in natural order); NULL = every one */
   size_t n_frames;              /**< entries of `frames` */
   const char *rig_path;         /**< MHR assets folder or rig file (mhrfit_rig_open()); required */
-  int lod;                      /**< mesh level of detail; -1 = the lowest `lodN.fbx` present, or the rig file's (-1) */
-  bool write_mesh;              /**< write `pred_vertices` in the fit archives (true) */
+  int lod;                      /**< mesh level of detail; -1 = `lod1.fbx` when present, else the lowest present, or the rig file's (-1) */
+  bool write_mesh;              /**< write `pred_vertices` (and `faces`) in the sequence archives (true); the
+                                     per-frame `fit.npz` never hold the mesh */
   /* stage 1 */
   const char *estimator;        /**< command run where a SAM output is missing (ingest.h); NULL = none */
   const char *const *model_ids; /**< estimator model identifiers, recorded and compared */
@@ -164,6 +169,7 @@ void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o);
 typedef struct mhrfit_pipeline_result {
   size_t n_frames;              /**< frames of the run */
   size_t frames_reused;         /**< frames whose fit was reused from an earlier run */
+  size_t n_fitted;              /**< frames whose fit status is `ok` (0: the run failed) */
   mhrfit_ingest_summary ingest; /**< stage 1 counts */
   mhrfit_recover_report recover;/**< recovery counts */
   bool smoothed;                /**< smoothing ran (on, and at least 2 anchors) */
@@ -178,6 +184,17 @@ typedef struct mhrfit_pipeline_result {
 } mhrfit_pipeline_result;
 
 typedef struct mhrfit_pipeline mhrfit_pipeline;
+
+/** One frame of a finished (or stopped) run; strings valid until mhrfit_pipeline_free(). */
+typedef struct mhrfit_pipeline_frame_info {
+  const char *name;       /**< frame folder */
+  const char *status;     /**< final status (`ok`, `recovered_interp`, `missing_views`, ...) */
+  const char *fit_status; /**< status before recovery */
+  const char *message;    /**< why it is not ok ("" when ok) */
+  int n_available;        /**< camera files present */
+  int n_triangulated;     /**< triangulated points */
+  bool reused, retried;   /**< reused from an earlier run; refitted with a stronger prior */
+} mhrfit_pipeline_frame_info;
 
 /**
  * Checks the options and prepares a run without writing anything: option values in range,
@@ -198,7 +215,19 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
  */
 bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit_error *err);
 
-/** Frees a pipeline. NULL is allowed. */
+/** Frames of the run (after mhrfit_pipeline_new()). */
+size_t mhrfit_pipeline_n_frames(const mhrfit_pipeline *p);
+
+/** Frame `i` after mhrfit_pipeline_run() reached the sequence stage; false otherwise. */
+bool mhrfit_pipeline_frame(const mhrfit_pipeline *p, size_t i, mhrfit_pipeline_frame_info *info);
+
+/** Cameras of the run (after mhrfit_pipeline_new(): with no `cams`, those found). */
+size_t mhrfit_pipeline_n_cameras(const mhrfit_pipeline *p);
+
+/** Calibration name of camera `v`, or NULL. */
+const char *mhrfit_pipeline_camera(const mhrfit_pipeline *p, size_t v);
+
+/** Frees a pipeline (letting go of the output folder's lock). NULL is allowed. */
 void mhrfit_pipeline_free(mhrfit_pipeline *p);
 
 #ifdef __cplusplus

@@ -53,6 +53,19 @@ typedef struct mf_cmd_spec {
  * `positional` receives the non-option arguments (freed with mf_strlist_free). */
 int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *positional);
 
+/* Prints the help lines of opts[0..n-1] as --help does (for help grouped by the command). */
+void mf_print_options(const mf_opt *opts, size_t n);
+
+/* Cancellation by SIGINT / SIGTERM for long commands: mf_cancel_on_signals() installs handlers
+ * that set the returned flag at the first signal (the command stops at its next frame boundary;
+ * a second signal ends the process at once) and mf_exit_interrupted() then prints
+ * "mhrfit CMD: interrupted; run again to resume" and ends the process by that signal. */
+#include <signal.h>
+volatile sig_atomic_t *mf_cancel_on_signals(void);
+/* The signal that set the flag, 0 when none did. */
+int mf_cancel_signal(void);
+void mf_exit_interrupted(const char *cmd);
+
 /* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
 void mf_strlist_free(mf_strlist *l);
 
@@ -121,6 +134,8 @@ typedef struct mf_rig_src {
   {"assets", MF_OPT_STRING, (dest), "DIR", "MHR assets folder (default: $MHRFIT_ASSETS); or --rig", NULL}
 #define MF_RIG_OPT_RIG(dest) \
   {"rig", MF_OPT_STRING, (dest), "RIG.npz", "rig file of mhrfit rig import, instead of --assets (loads in milliseconds)", NULL}
+/* Help of the --lod options: the default level of detail (mhrfit_rig_load()). */
+#define MF_LOD_HELP "mesh level of detail (default: lod1.fbx when present, else the lowest lodN.fbx; or the rig file's)"
 /* Chooses the source from the two option values; returns -1 when one is set (in *src), else
  * the usage-error exit code after printing the problem (both given, or none and no
  * $MHRFIT_ASSETS). */

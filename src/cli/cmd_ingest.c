@@ -140,8 +140,10 @@ int mf_cmd_ingest(int argc, char **argv) {
     goto done;
   }
   mhrfit_ingest_summary s;
+  o.cancel = mf_cancel_on_signals();
   bool ok = mhrfit_ingest_run(&o, &s, &err);
   end_progress(&st);
+  if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
   if (!ok) {
     rc = mf_report("ingest", &err);
     goto done;

@@ -1,115 +1,55 @@
 /* mhrfit run: the whole pipeline over a sequence (include/mhrfit/pipeline.h); this file only
- * parses the options and prints what the library reports. */
+ * parses the options (run_opts.c) and shows what the library reports. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "mhrfit/pipeline.h"
+#include "cli/run_opts.h"
+#include "common/clock.h"
 
-/* Every option value of the command line. */
-typedef struct run_cli {
-  const char *input, *calib, *out, *assets, *rig, *sam_dir, *estimator, *strategy, *freeze_from;
-  mf_strlist cams, frames, model_ids;
-  long lod, min_views, max_stale, edge_span, retries, person;
-  bool overwrite, no_smoothing, no_mesh, quiet, per_frame_scales;
-  mf_tri_cli tc;
-  mf_fit_cli fc;
-  mf_smooth_cli sc;
-} run_cli;
+static const char *const run_summary =
+    "Runs the pipeline over a capture: stage 1 (the SAM 3D Body output of each frame and camera,\n"
+    "one person selected), then frame by frame in natural order the triangulation of the keypoints\n"
+    "and the MHR fit, with the previous good frame as temporal prior and bad frames refitted; then\n"
+    "failed frames are recovered (interpolation between good frames, bounded copies at both ends)\n"
+    "and the sequence is smoothed; geometry always follows the parameters.\n"
+    "\n"
+    "Writes into --out: stage1/<frame>/<cam>.npz, triangulation/<frame>/triangulated.npz,\n"
+    "fit/<frame>/fit.npz (no mesh), sequence_fit.npz and sequence_smoothed.npz (with the mesh),\n"
+    "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"). A rerun\n"
+    "reuses the frames whose inputs and settings are unchanged, so a run that was killed or\n"
+    "interrupted (Ctrl-C) resumes where it stopped. Exit status: 0 when frames were fitted, 1 on\n"
+    "failure (also when no frame could be fitted: the message says why), 2 for a usage error.";
 
-/* The option table: run's own options, then those of triangulate, fit and smooth. */
-static size_t run_table(run_cli *c, mf_opt *opts) {
-  const mf_opt own[] = {
-      {"input", MF_OPT_STRING, &c->input, "DIR",
-       "capture: one folder per frame with the camera images and/or SAM 3D Body outputs <cam>.npz|.npy; required", NULL},
-      {"sam_dir", MF_OPT_STRING, &c->sam_dir, "DIR", "stage 1: SAM 3D Body outputs <frame>/<cam>.npz|.npy (default: --input)", NULL},
-      {"estimator", MF_OPT_STRING, &c->estimator, "CMD",
-       "stage 1: command run where an output is missing, with {image} and {output} (default: none)", NULL},
-      {"model_id", MF_OPT_LIST, &c->model_ids, "ID", "stage 1: estimator model identifiers, recorded and compared", NULL},
-      {"person_select_strategy", MF_OPT_STRING, &c->strategy, "S", "stage 1: largest_bbox | first | person_index (default largest_bbox)", NULL},
-      {"calib", MF_OPT_STRING, &c->calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
-      {"cams", MF_OPT_LIST, &c->cams, "NAME", "camera names (exact); at least 2; required", NULL},
-      {"out", MF_OPT_STRING, &c->out, "DIR", "output folder; required", NULL},
-      {"frame_rel", MF_OPT_LIST, &c->frames, "NAME", "only these frame folders (default: all, natural order)", NULL},
-      MF_RIG_OPT_ASSETS(&c->assets),
-      MF_RIG_OPT_RIG(&c->rig),
-      {"lod", MF_OPT_INT, &c->lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
-      {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL, "leave pred_vertices out of the outputs", NULL},
-      {"freeze_lower_body_from", MF_OPT_STRING, &c->freeze_from, "S",
-       "with --freeze_lower_body, what the legs are locked to: first_fit (a frame without a temporal prior — the first, "
-       "or the first after a gap longer than --max_stale_frames — is fitted with its lower body free, later frames keep "
-       "its values) | view (the initial view's SAM 3D Body estimate, as the original) (default first_fit)", NULL},
-      {"overwrite", MF_OPT_FLAG, &c->overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
-      {"person_index", MF_OPT_INT, &c->person, "N", "stage 1: the person with --person_select_strategy person_index (default 0)", NULL},
-      {"min_views", MF_OPT_INT, &c->min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
-      {"max_stale_frames", MF_OPT_INT, &c->max_stale, "N", "temporal prior only from a good frame at most N frames back (default 40)", NULL},
-      {"bad_frame_retries", MF_OPT_INT, &c->retries, "N", "refits of a bad frame with a stronger temporal prior (default 1)", NULL},
-      {"max_edge_copy_span", MF_OPT_INT, &c->edge_span, "N", "recovery copies the nearest good frame at the ends up to N frames (default 15)", NULL},
-      {"per_frame_scales", MF_OPT_FLAG, &c->per_frame_scales, NULL,
-       "take the skeleton scales from each frame's initial view (default: the first good frame's, for the whole sequence)", NULL},
-      {"no_smoothing", MF_OPT_FLAG, &c->no_smoothing, NULL, "do not smooth (sequence_smoothed.npz is not written)", NULL},
-      {"quiet", MF_OPT_FLAG, &c->quiet, NULL, "print nothing but errors", NULL},
-  };
-  size_t n = sizeof own / sizeof own[0];
-  memcpy(opts, own, sizeof own);
-  n += mf_tri_cli_table(&c->tc, opts + n);
-  n += mf_fit_cli_table(&c->fc, opts + n);
-  n += mf_smooth_cli_table(&c->sc, opts + n);
-  return n;
-}
-enum { RUN_MAX_OPTS = 23 + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS };
+static const char *const run_examples =
+    "Options of mhrfit triangulate and mhrfit fit that apply to a sequence are accepted (above);\n"
+    "not accepted: --trc, --trc_world_axes, --rate, --subset, --layout, --input_format, --cam_dirs,\n"
+    "--allow_missing_views, --tri, --views, --init_pose, --debug_dir (use those commands on the\n"
+    "run's stage1/ and triangulation/ files).\n"
+    "\n"
+    "Examples:\n"
+    "  mhrfit run --input capture --calib capture/calibration.toml --out run\n"
+    "  mhrfit run --input capture --calib calib.toml --cams cam_0 cam_1 cam_2 --out run --freeze_lower_body\n"
+    "  mhrfit run --input capture --calib calib_mm.toml --translation_unit mm --cam_map cam01=cam_01 \\\n"
+    "    cam02=cam_02 --frames 000100 000101 000102 --out run\n";
 
-/* Checks the values and fills the library's options; -1 when valid, else the usage exit code. */
-static int run_finish(run_cli *c, mhrfit_pipeline_options *o) {
-  if (!c->input || !c->calib || !c->out || c->cams.count < 2)
-    return mf_usage_error("run", "--input, --calib, --out and at least two --cams are required");
-  if (c->min_views < 2 || c->max_stale < 0 || c->edge_span < 0 || c->retries < 0 || c->retries > 10 || c->person < 0 ||
-      c->min_views > 1000000 || c->max_stale > 1000000000 || c->edge_span > 1000000000 || c->lod < -1 || c->lod > 99)
-    return mf_usage_error("run", "--min_views >= 2, --bad_frame_retries 0..10, --lod -1..99, and --max_stale_frames, "
-                                 "--max_edge_copy_span, --person_index >= 0 are required");
-  int rc;
-  if ((rc = mf_tri_cli_finish(&c->tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&c->fc, "run")) >= 0 ||
-      (rc = mf_smooth_cli_finish(&c->sc, "run")) >= 0)
-    return rc;
-  if (strcmp(c->freeze_from, "first_fit") != 0 && strcmp(c->freeze_from, "view") != 0)
-    return mf_usage_error("run", "--freeze_lower_body_from must be first_fit or view, got '%s'", c->freeze_from);
-  mhrfit_error err = {0};
-  if (!mhrfit_person_strategy_parse(c->strategy, &o->person_strategy, &err))
-    return mf_usage_error("run", "--person_select_strategy: %s", err.message);
-  o->input_dir = c->input;
-  o->sam_dir = c->sam_dir;
-  o->calib_path = c->calib;
-  o->out_dir = c->out;
-  o->cams = c->cams.items;
-  o->n_cams = c->cams.count;
-  o->frames = c->frames.count ? c->frames.items : NULL;
-  o->n_frames = c->frames.count;
-  o->lod = (int)c->lod;
-  o->write_mesh = !c->no_mesh;
-  o->estimator = c->estimator;
-  o->model_ids = c->model_ids.items;
-  o->n_model_ids = c->model_ids.count;
-  o->person_index = c->person;
-  o->calib = c->tc.calib;
-  o->tri = c->tc.o;
-  o->fit = c->fc.o;
-  o->freeze_from = strcmp(c->freeze_from, "view") == 0 ? MHRFIT_FREEZE_FROM_VIEW : MHRFIT_FREEZE_FROM_FIRST_FIT;
-  o->min_views = (int)c->min_views;
-  o->max_stale_frames = (int)c->max_stale;
-  o->bad_frame_retries = (int)c->retries;
-  o->per_frame_scales = c->per_frame_scales;
-  o->max_edge_copy_span = (int)c->edge_span;
-  o->smoothing = !c->no_smoothing;
-  o->smooth = c->sc.o;
-  o->overwrite = c->overwrite;
-  return -1;
+static void print_help(const mf_opt *opts, const size_t *group_end) {
+  printf("Usage: mhrfit run --input DIR --calib FILE --out DIR [--cams A B ...] [options]\n\n%s\n", run_summary);
+  printf("\nOptions (--snake_case and --kebab-case are both accepted):\n");
+  for (size_t g = 0, start = 0; g < MF_RUN_GROUPS; start = group_end[g++]) {
+    printf("\n%s:\n", mf_run_group_titles[g]);
+    mf_print_options(opts + start, group_end[g] - start);
+  }
+  printf("  %-30s %s\n\n%s", "-h, --help", "show this help and exit", run_examples);
 }
 
-/* What the command line shows: library messages (info on stdout unless --quiet; warnings and
- * errors on stderr) and, on a terminal, a progress line. */
+/* What the command line shows: library messages (information on stdout, warnings and errors on
+ * stderr; only errors with --quiet) and a progress line: updated in place on a terminal, else a
+ * line every few seconds. */
 typedef struct run_view {
   bool quiet, tty, line_shown;
+  double last;
 } run_view;
 
 static void end_line(run_view *v) {
@@ -131,14 +71,35 @@ static void on_log(void *user, mhrfit_pipeline_log_level level, const char *msg)
 
 static void on_progress(void *user, const mhrfit_pipeline_progress *p) {
   run_view *v = user;
-  if (v->quiet || !v->tty || p->stage != MHRFIT_PIPELINE_STAGE_FRAMES) return;
+  double now = mf_now_seconds();
+  bool last = p->done == p->total;
+  if (v->quiet || (now - v->last < (v->tty ? 0.1 : 5.0) && !(last && v->tty))) return;
+  v->last = now;
   double rate = (double)p->done / (p->elapsed_s > 1e-9 ? p->elapsed_s : 1e-9);
-  fprintf(stderr, "\rrun: %zu/%zu frames, %.1f frames/s, ETA %.0f s, %zu not ok   ", p->done, p->total, rate,
-          (double)(p->total - p->done) / rate, p->not_ok);
-  v->line_shown = true;
+  char line[200];
+  if (p->stage == MHRFIT_PIPELINE_STAGE_INGEST)
+    snprintf(line, sizeof line, "stage 1: %zu/%zu frames, %.1f frames/s", p->done, p->total, rate);
+  else
+    snprintf(line, sizeof line, "run: %zu/%zu frames (%zu reused), %.1f frames/s, ETA %.0f s, %zu not ok", p->done,
+             p->total, p->reused, rate, (double)(p->total - p->done) / rate, p->not_ok);
+  fprintf(stderr, v->tty ? "\r\033[K%s" : "%s\n", line);
+  v->line_shown = v->tty;
 }
 
-static void print_result(const mhrfit_pipeline_options *o, const mhrfit_pipeline_result *r) {
+/* The frames that are not ok at the end, by name (at most a few of each kind). */
+static void print_frames(const mhrfit_pipeline *p, bool recovered) {
+  size_t n = 0, total = mhrfit_pipeline_n_frames(p);
+  mhrfit_pipeline_frame_info fi;
+  for (size_t i = 0; i < total && mhrfit_pipeline_frame(p, i, &fi); i++) {
+    if (strcmp(fi.status, "ok") == 0 || (strncmp(fi.status, "recovered", 9) == 0) != recovered) continue;
+    if (n++ < 8)
+      printf("%s %s (%s%s%s)\n", n == 1 ? (recovered ? "recovered:" : "failed, left NaN:") : "  ", fi.name,
+             recovered ? "was " : fi.status, recovered ? fi.fit_status : ": ", recovered ? "" : fi.message);
+  }
+  if (n > 8) printf("  ... and %zu more (sequence_summary.json lists every frame)\n", n - 8);
+}
+
+static void print_result(const mhrfit_pipeline *p, const mhrfit_pipeline_options *o, const mhrfit_pipeline_result *r) {
   printf("run: %zu frames (%zu fits reused) in %.2f s: stage 1 %.2f s, set-up %.2f s, triangulation %.2f s, fit "
          "%.2f s, per-frame files %.2f s, recovery+smoothing %.2f s\n",
          r->n_frames, r->frames_reused, r->time_total_s, r->time_ingest_s, r->time_setup_s, r->time_triangulate_s,
@@ -149,58 +110,59 @@ static void print_result(const mhrfit_pipeline_options *o, const mhrfit_pipeline
   printf("recovered %zu by interpolation, %zu by edge copy, %zu left; smoothing: %s\n", r->recover.interpolated,
          r->recover.copied, r->recover.unrecovered,
          !o->smoothing ? "off" : r->smoothed ? mhrfit_smooth_method_name(o->smooth.method) : "too few frames");
+  print_frames(p, true);
+  print_frames(p, false);
   printf("wrote %s/{sequence_fit.npz%s,sequence_summary.json,pipeline_config.json}\n", o->out_dir,
          o->smoothing ? ",sequence_smoothed.npz" : "");
 }
 
+static bool wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+  return false;
+}
+
 int mf_cmd_run(int argc, char **argv) {
-  run_cli c = {.strategy = "largest_bbox", .freeze_from = "first_fit", .lod = -1, .min_views = 2, .max_stale = 40,
-               .edge_span = 15, .retries = 1};
-  mf_tri_cli_init(&c.tc);
-  mf_fit_cli_init(&c.fc);
-  mf_smooth_cli_init(&c.sc);
-  mf_opt opts[RUN_MAX_OPTS];
-  size_t n_opts = run_table(&c, opts);
-  const mf_cmd_spec spec = {
-      "run", "--input DIR --calib FILE --cams A B ... --out DIR [options]",
-      "Runs the pipeline over a sequence: per frame (natural order) triangulation of the stage-1\n"
-      "keypoints and the MHR fit with the previous good frame as temporal prior; bad frames are\n"
-      "refitted, then recovered (interpolation between good frames, bounded copies at both ends)\n"
-      "and the sequence is smoothed; geometry always follows the parameters. Writes per frame\n"
-      "triangulation/<frame>/triangulated.npz and fit/<frame>/fit.npz, and sequence_fit.npz,\n"
-      "sequence_smoothed.npz, sequence_summary.json and pipeline_config.json. A rerun reuses the\n"
-      "frames whose inputs and settings are unchanged, so a killed run resumes where it stopped.\n"
-      "Every fit and triangulate option is accepted.",
-      opts, n_opts, 0, 0};
+  mf_run_cli c;
+  mf_opt opts[MF_RUN_MAX_OPTS];
+  size_t group_end[MF_RUN_GROUPS];
+  size_t n_opts = mf_run_table(&c, opts, group_end);
+  if (wants_help(argc, argv)) {
+    print_help(opts, group_end);
+    return MF_EXIT_OK;
+  }
+  const mf_cmd_spec spec = {"run", "--input DIR --calib FILE --out DIR [options]", run_summary, opts, n_opts, 0, 0};
   mf_strlist pos = {0};
   mhrfit_pipeline_options o;
   mhrfit_pipeline_options_init(&o);
   mhrfit_pipeline *p = NULL;
   mf_rig_src rig_src;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
-  if (rc >= 0 || (rc = run_finish(&c, &o)) >= 0 || (rc = mf_rig_choose(c.assets, c.rig, "run", &rig_src)) >= 0)
+  if (rc >= 0 || (rc = mf_run_finish(&c, &o)) >= 0 || (rc = mf_rig_choose(c.assets, c.rig, "run", &rig_src)) >= 0)
     goto done;
   mhrfit_error err = {0};
-  run_view view = {c.quiet, isatty(2) != 0, false};
+  run_view view = {c.quiet, isatty(2) != 0, false, mf_now_seconds()};
   o.rig_path = rig_src.path;
   o.log = on_log;
   o.progress = on_progress;
   o.user = &view;
+  o.cancel = mf_cancel_on_signals();
   mhrfit_pipeline_result res;
   bool ok = mf_rig_check(&rig_src, &err) && (p = mhrfit_pipeline_new(&o, &err)) != NULL &&
             mhrfit_pipeline_run(p, &res, &err);
   end_line(&view);
-  if (!ok) {
-    rc = mf_report("run", &err);
-    goto done;
+  if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) {
+    mhrfit_pipeline_free(p); /* lets go of the output folder */
+    p = NULL;
+    mf_exit_interrupted("run");
   }
-  if (!c.quiet) print_result(&o, &res);
-  rc = MF_EXIT_OK;
+  if (!ok && err.type == MHRFIT_ERR_ARGUMENT) rc = mf_usage_error("run", "%s", err.message);
+  else if (!ok) rc = mf_report("run", &err);
+  else rc = MF_EXIT_OK;
+  if (ok && !c.quiet) print_result(p, &o, &res);
 done:
   mhrfit_pipeline_free(p);
   mf_strlist_free(&pos);
-  mf_strlist_free(&c.cams);
-  mf_strlist_free(&c.frames);
-  mf_strlist_free(&c.model_ids);
+  mf_run_cli_free(&c);
   return rc;
 }

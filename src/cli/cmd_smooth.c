@@ -41,7 +41,7 @@ int mf_cmd_smooth(int argc, char **argv) {
       {"out", MF_OPT_STRING, &out, "OUT.npz", "smoothed sequence; required", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
   };
   mf_opt opts[sizeof own / sizeof own[0] + MF_SMOOTH_CLI_N_OPTS];

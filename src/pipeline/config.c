@@ -4,6 +4,7 @@
 
 #include "common/hash.h"
 #include "common/jbuild.h"
+#include "common/path.h"
 #include "pipeline/pipeline_internal.h"
 
 #ifndef MHRFIT_VERSION_STRING
@@ -16,24 +17,26 @@ static const char *score_name(mhrfit_tri_score s) {
   return s == MHRFIT_SCORE_TRIMMED ? "trimmed" : s == MHRFIT_SCORE_HUBER ? "huber" : "median";
 }
 
-/* The order and names are those of `mhrfit run`'s options: the document is part of every frame's
- * identity, so a change here redoes the frames of earlier runs once. */
-mhrfit_value *mf_pipeline_config(const mhrfit_pipeline_options *o, const char *rig_key, mhrfit_error *err) {
+/* The names are those of `mhrfit run`'s options: the document is part of every frame's identity,
+ * so a change here redoes the frames of earlier runs once. */
+mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err) {
+  const mhrfit_pipeline_options *o = &p->o;
   mf_jb j = {err, false};
   mhrfit_value *c = mhrfit_value_new_dict(err);
   if (!c) return NULL;
   mf_jstr(&j, c, "tool", "mhrfit " MHRFIT_VERSION_STRING);
   mf_jstr(&j, c, "input", o->input_dir);
   mf_jstr(&j, c, "calib", o->calib_path);
-  mf_jstr(&j, c, rig_key, o->rig_path);
+  mf_jstr(&j, c, mf_is_dir(o->rig_path) ? "assets" : "rig", o->rig_path);
   /* stage 1, cameras, frames, mesh */
   mf_jstr(&j, c, "sam_dir", o->sam_dir);
   mf_jstr(&j, c, "estimator", o->estimator);
   mf_jstrs(&j, c, "model_id", o->model_ids, o->n_model_ids);
   mf_jstr(&j, c, "person_select_strategy", mhrfit_person_strategy_name(o->person_strategy));
-  mf_jstrs(&j, c, "cams", o->cams, o->n_cams);
-  mf_jstrs(&j, c, "frame_rel", o->frames, o->frames ? o->n_frames : 0);
-  mf_jint(&j, c, "lod", o->lod);
+  mf_jstrs(&j, c, "cams", (const char *const *)p->cams, p->V);
+  mf_jstrs(&j, c, "cam_files", (const char *const *)p->stems, p->V);
+  mf_jstrs(&j, c, "frames", o->frames, o->frames ? o->n_frames : 0);
+  mf_jint(&j, c, "lod", p->rig->lod);
   mf_jbool(&j, c, "no_mesh", !o->write_mesh);
   if (o->fit.freeze_lower_body) /* no effect otherwise */
     mf_jstr(&j, c, "freeze_lower_body_from", o->freeze_from == MHRFIT_FREEZE_FROM_VIEW ? "view" : "first_fit");
@@ -60,6 +63,7 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline_options *o, const char *r
   mf_jnum(&j, c, "likelihood_threshold", t->likelihood_threshold);
   mf_jnum(&j, c, "reproj_thresh", t->reproj_thresh);
   mf_jint(&j, c, "min_cameras", t->min_cameras);
+  mf_jint(&j, c, "max_subsets", (long long)t->max_subsets);
   mf_jbool(&j, c, "invert_extrinsics", o->calib.invert_extrinsics);
   mf_jstr(&j, c, "translation_unit", o->calib.translation_unit ? o->calib.translation_unit : "m");
   /* stage 3 */
@@ -88,6 +92,7 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline_options *o, const char *r
   mf_jnum(&j, c, "bad_data_loss_threshold", f->bad_data_loss_threshold);
   mf_jnum(&j, c, "bad_loss_growth_ratio", f->bad_loss_growth_ratio);
   mf_jnum(&j, c, "sim_reuse_tol_m", f->sim_reuse_tol_m);
+  mf_jnum(&j, c, "early_stop_tol", f->early_stop_tol);
   /* smoothing */
   const mhrfit_smooth_options *s = &o->smooth;
   mf_jstr(&j, c, "smooth_method", mhrfit_smooth_method_name(s->method));
@@ -97,6 +102,7 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline_options *o, const char *r
   mf_jint(&j, c, "butter_order", s->butter_order);
   mf_jnum(&j, c, "cutoff_hz", s->cutoff_hz);
   mf_jnum(&j, c, "fps", s->fps);
+  mf_jint(&j, c, "butter_padlen", s->butter_padlen);
   if (j.failed) {
     mhrfit_value_free(c);
     return NULL;

@@ -7,7 +7,9 @@
 #include "common/file.h"
 #include "pipeline/pipeline_internal.h"
 
-#define JOURNAL_HEADER "mhrfit run state 1"
+/* Version 2: records carry the triangulated point count and the retry flag (version 1 had the
+ * signature only, and signatures without the temporal prior: its frames are redone once). */
+#define JOURNAL_HEADER "mhrfit run state 2"
 
 void mf_journal_read(const char *path, mhrfit_value *state) {
   FILE *f = fopen(path, "r");
@@ -28,8 +30,8 @@ void mf_journal_read(const char *path, mhrfit_value *state) {
   fclose(f);
 }
 
-static bool line_ok(const char *name, const char *sig) {
-  return !strpbrk(name, "\t\n\r") && !strpbrk(sig, "\t\n\r") && *name && *sig;
+static bool line_ok(const char *name, const char *record) {
+  return !strpbrk(name, "\t\n\r") && !strpbrk(record, "\n\r") && *name && *record;
 }
 
 FILE *mf_journal_open(const char *path, const mhrfit_value *state, mhrfit_error *err) {
@@ -56,9 +58,9 @@ FILE *mf_journal_open(const char *path, const mhrfit_value *state, mhrfit_error 
   return f;
 }
 
-bool mf_journal_append(FILE *f, const char *path, const char *name, const char *sig, mhrfit_error *err) {
-  if (!line_ok(name, sig)) return true;
-  if (fprintf(f, "%s\t%s\n", name, sig) < 0 || fflush(f) != 0)
+bool mf_journal_append(FILE *f, const char *path, const char *name, const char *record, mhrfit_error *err) {
+  if (!line_ok(name, record)) return true;
+  if (fprintf(f, "%s\t%s\n", name, record) < 0 || fflush(f) != 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
   return true;
 }
