@@ -176,7 +176,8 @@ void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_opti
  * Stores a fitted frame: `res` (from mhrfit_fitter_process() on `frame`), the
  * views it used (for the names and the hand/scale/shape codes of the initial
  * view; may be NULL). Frames with more targets than K or histories longer than
- * I are cut; the view columns follow `frame->views` (at most V).
+ * I are cut; the view columns follow `frame->views` (at most V). Without
+ * `res->vertices` (a fitter with `skip_mesh`) the frame's vertices are NaN.
  */
 void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,
                             const mhrfit_fit_viewset *views, const mhrfit_fit_result *res);

@@ -126,8 +126,9 @@ typedef struct mhrfit_pipeline_options {
   size_t n_frames;              /**< entries of `frames` */
   const char *rig_path;         /**< MHR assets folder or rig file (mhrfit_rig_open()); required */
   int lod;                      /**< mesh level of detail; -1 = `lod1.fbx` when present, else the lowest present, or the rig file's (-1) */
-  bool write_mesh;              /**< write `pred_vertices` (and `faces`) in the sequence archives (true); the
-                                     per-frame `fit.npz` never hold the mesh */
+  bool write_mesh;              /**< write the mesh (`pred_vertices`, `faces`) into the sequence archives
+                                     (false: it is made from the parameters when asked, e.g. LOD 1 takes
+                                     220 kB per frame and file); the per-frame `fit.npz` never hold it */
   /* stage 1 */
   const char *estimator;        /**< command run where a SAM output is missing (ingest.h); NULL = none */
   const char *const *model_ids; /**< estimator model identifiers, recorded and compared */

@@ -34,8 +34,9 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       MF_RIG_OPT_ASSETS(&c->assets),
       MF_RIG_OPT_RIG(&c->rig),
       {"lod", MF_OPT_INT, &c->lod, "N", MF_LOD_HELP, NULL},
-      {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL,
-       "leave the mesh (pred_vertices, faces) out of the sequence files (per-frame fit.npz never hold it)", NULL},
+      {"mesh", MF_OPT_FLAG, &c->mesh, NULL,
+       "write the mesh (pred_vertices, faces) into the sequence files (default: none; per-frame fit.npz never hold it)", NULL},
+      {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL, "no mesh (the default; accepted for older scripts)", NULL},
       {"overwrite", MF_OPT_FLAG, &c->overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
       {"force", MF_OPT_FLAG, &c->overwrite, NULL, "the same as --overwrite", NULL},
       {"quiet", MF_OPT_FLAG, &c->quiet, NULL, "print nothing but errors (no progress, no summary)", NULL},
@@ -108,7 +109,7 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   o->frames = c->frames.count ? c->frames.items : NULL;
   o->n_frames = c->frames.count;
   o->lod = (int)c->lod;
-  o->write_mesh = !c->no_mesh;
+  o->write_mesh = c->mesh && !c->no_mesh;
   o->estimator = c->estimator;
   o->model_ids = c->model_ids.items;
   o->n_model_ids = c->model_ids.count;

@@ -475,7 +475,8 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
   memcpy(a->keypoints + 210 * f, res->keypoints, 210 * sizeof(double));
   memcpy(a->joints + J * 3 * f, res->joints, J * 3 * sizeof(double));
   memcpy(a->global_rots + J * 9 * f, res->global_rots, J * 9 * sizeof(double));
-  if (a->n_vertices) memcpy(a->vertices + a->n_vertices * 3 * f, res->vertices, a->n_vertices * 3 * sizeof(double));
+  for (size_t i = 0; a->n_vertices && i < a->n_vertices * 3; i++)
+    a->vertices[a->n_vertices * 3 * f + i] = res->vertices ? res->vertices[i] : NAN;
   put_sim(a->sim_out + 13 * f, &res->sim_out);
   put_sim(a->sim_fit + 13 * f, &res->sim_fit);
   a->sim_reused[f] = res->sim_reused_prev;

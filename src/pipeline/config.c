@@ -37,7 +37,7 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err) {
   mf_jstrs(&j, c, "cam_files", (const char *const *)p->stems, p->V);
   mf_jstrs(&j, c, "frames", o->frames, o->frames ? o->n_frames : 0);
   mf_jint(&j, c, "lod", p->rig->lod);
-  mf_jbool(&j, c, "no_mesh", !o->write_mesh);
+  mf_jbool(&j, c, "mesh", o->write_mesh);
   if (o->fit.freeze_lower_body) /* no effect otherwise */
     mf_jstr(&j, c, "freeze_lower_body_from", o->freeze_from == MHRFIT_FREEZE_FROM_VIEW ? "view" : "first_fit");
   mf_jint(&j, c, "person_index", o->person_index);

@@ -32,7 +32,8 @@ static void lock_markers(mhrfit_pipeline *p) {
       if (!vs->note[v][0] && vs->views[v].keypoints_3d) {
         locked = mhrfit_fitter_lock_markers(p->fitter, &vs->views[v], NULL) &&
                  mhrfit_fitter_lock_markers(p->retry_fitter, &vs->views[v], NULL) &&
-                 (!p->ref_fitter || mhrfit_fitter_lock_markers(p->ref_fitter, &vs->views[v], NULL));
+                 (!p->ref_fitter || mhrfit_fitter_lock_markers(p->ref_fitter, &vs->views[v], NULL)) &&
+                 (p->mesh_fitter == p->fitter || mhrfit_fitter_lock_markers(p->mesh_fitter, &vs->views[v], NULL));
         struct stat st;
         snprintf(path, sizeof path, "%s/stage1/%s/%s.npz", p->o.out_dir, p->frames.items[f], p->cams[v]);
         if (locked && stat(path, &st) == 0)

@@ -22,7 +22,6 @@
 void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o) {
   memset(o, 0, sizeof *o);
   o->lod = -1;
-  o->write_mesh = true;
   o->person_strategy = MHRFIT_PERSON_LARGEST_BBOX;
   mhrfit_tri_options_default(&o->tri);
   mhrfit_fit_options_init(&o->fit);
@@ -293,7 +292,7 @@ static bool check_rig_geometry(mhrfit_pipeline *p, mhrfit_error *err) {
     for (size_t b = a + 1; b < c->n_cams && b < 64 && ok; b++) {
       double dd = sqrt(pow(C[a][0] - C[b][0], 2) + pow(C[a][1] - C[b][1], 2) + pow(C[a][2] - C[b][2], 2));
       if (!(dd > 1e-6))
-        ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+        ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
                          "%s: cameras '%s' and '%s' are at the same place (%.3g m apart): triangulation needs views "
                          "from different places; check the calibration",
                          p->o.calib_path, c->cams[a].name, c->cams[b].name, dd);
@@ -328,16 +327,24 @@ static bool load_models(mhrfit_pipeline *p, mhrfit_error *err) {
     return false;
   p->triangulator = mhrfit_triangulator_new(p->cal->cams, p->V, 70, &o->tri, err);
   p->rig = p->triangulator ? mhrfit_rig_open(o->rig_path, o->lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, err) : NULL;
-  p->fitter = p->rig ? mhrfit_fitter_new(p->rig, NULL, &o->fit, err) : NULL;
+  mhrfit_fit_options fo = o->fit; /* the frames: no mesh (the sequence's is made from the parameters) */
+  fo.skip_mesh = true;
+  p->fitter = p->rig ? mhrfit_fitter_new(p->rig, NULL, &fo, err) : NULL;
   if (!p->fitter) return false;
+  p->mesh_fitter = p->fitter;
+  if (o->write_mesh) {
+    fo.skip_mesh = false;
+    if (!(p->mesh_fitter = mhrfit_fitter_new(p->rig, NULL, &fo, err))) return false;
+  }
   mhrfit_fit_options ro = o->fit; /* retries: a stronger pull towards the previous good frame */
+  ro.skip_mesh = true;
   ro.temporal_init_blend = fmax(ro.temporal_init_blend, 0.9);
   ro.w_temporal = fmax(3 * ro.w_temporal, 3e-4);
   ro.iters = 2 * (ro.iters ? ro.iters : ro.solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
   if (!(p->retry_fitter = mhrfit_fitter_new(p->rig, NULL, &ro, err))) return false;
   p->n_hist = (size_t)ro.iters;
   if (o->fit.freeze_lower_body && o->freeze_from == MHRFIT_FREEZE_FROM_FIRST_FIT) {
-    mhrfit_fit_options fo = o->fit;
+    fo.skip_mesh = true;
     fo.freeze_lower_body = false;
     if (!(p->ref_fitter = mhrfit_fitter_new(p->rig, NULL, &fo, err))) return false;
   }
@@ -397,6 +404,7 @@ void mhrfit_pipeline_free(mhrfit_pipeline *p) {
   mhrfit_fit_archive_free(p->seq);
   mhrfit_fit_archive_free(p->one);
   mhrfit_tri_archive_free(p->ta);
+  if (p->mesh_fitter != p->fitter) mhrfit_fitter_free(p->mesh_fitter);
   mhrfit_fitter_free(p->fitter);
   mhrfit_fitter_free(p->retry_fitter);
   mhrfit_fitter_free(p->ref_fitter);

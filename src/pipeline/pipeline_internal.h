@@ -47,7 +47,8 @@ struct mhrfit_pipeline {
   mhrfit_calib *all, *cal;
   mhrfit_triangulator *triangulator;
   mhrfit_rig *rig;
-  mhrfit_fitter *fitter, *retry_fitter, *ref_fitter; /* ref_fitter: a frozen chain's first frame */
+  mhrfit_fitter *fitter, *retry_fitter, *ref_fitter; /* no mesh; ref_fitter: a frozen chain's first frame */
+  mhrfit_fitter *mesh_fitter;    /* the sequence's geometry with the mesh (write_mesh), else fitter */
   size_t n_hist;
   /* the run */
   mf_dir_lock *lock;

@@ -25,7 +25,8 @@ static bool fitted_meshes(mhrfit_pipeline *p, mhrfit_error *err) {
     mhrfit_fit_archive_get_similarity(a, f, &sim);
     mhrfit_fit_result g;
     memset(&g, 0, sizeof g);
-    if (!mhrfit_fitter_geometry(p->fitter, a->model_params + 204 * f, &sim, a->shape_params + 45 * f, 45, &g, err)) {
+    if (!mhrfit_fitter_geometry(p->mesh_fitter, a->model_params + 204 * f, &sim, a->shape_params + 45 * f, 45, &g,
+                                err)) {
       mhrfit_error_prefix(err, "frame %s", p->frames.items[f]);
       return false;
     }
@@ -46,7 +47,7 @@ bool mf_pipeline_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   double t0 = mf_now_seconds();
   if (!fitted_meshes(p, err) ||
-      !mhrfit_sequence_recover(p->seq, p->fitter, (size_t)o->max_edge_copy_span, &p->res.recover, err) ||
+      !mhrfit_sequence_recover(p->seq, p->mesh_fitter, (size_t)o->max_edge_copy_span, &p->res.recover, err) ||
       !save_final(p, "sequence_fit.npz", err))
     return false;
   if (o->smoothing) {
@@ -54,7 +55,7 @@ bool mf_pipeline_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
       return MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "%s: cancelled before smoothing; run again to finish",
                          o->out_dir);
     mhrfit_smooth_report sr = {0, 0, false};
-    if (!mhrfit_sequence_smooth(p->seq, p->fitter, &o->smooth, p->labels, &sr, err) ||
+    if (!mhrfit_sequence_smooth(p->seq, p->mesh_fitter, &o->smooth, p->labels, &sr, err) ||
         !save_final(p, "sequence_smoothed.npz", err))
       return false;
     p->res.smoothed = sr.smoothed;
@@ -257,14 +258,17 @@ bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err) {
   }
   size_t kp = 0;
   for (size_t v = 0; v < p->V; v++) kp += p->cam_stats[v].n_kp;
-  char why[1024];
+  char why[1024], cams[256];
+  size_t nc = 0;
+  for (size_t v = 0; v < p->V && nc < sizeof cams; v++)
+    nc += (size_t)snprintf(cams + nc, sizeof cams - nc, "%s%s", v ? ", " : "", p->stems[v]);
   const char *sam = p->o.sam_dir ? p->o.sam_dir : p->o.input_dir;
   if (missing == p->F)
     snprintf(why, sizeof why,
-             "no frame has stage-1 files of %d cameras: SAM 3D Body outputs were looked for as %s/<frame>/<cam>.npz|.npy "
-             "(cameras %s%s ...)%s%s",
-             p->o.min_views, sam, p->stems[0], p->V > 1 ? ", " : "", p->first_ingest_error[0] ? "; stage 1 said: " : "",
-             p->first_ingest_error);
+             "no frame has SAM 3D Body outputs of %d cameras: they were looked for as %s/<frame>/<cam>.npz|.npy "
+             "(<cam>: %s)%s%s%s",
+             p->o.min_views, sam, cams, p->first_ingest_error[0] ? "; stage 1 said: " : "", p->first_ingest_error,
+             p->res.ingest.views_failed && !p->o.estimator ? "; --estimator makes them from the images" : "");
   else if (tri + missing == p->F)
     snprintf(why, sizeof why, "no frame has %d triangulated points (%zu frames tried)%s", p->o.fit.min_valid_points,
              tri,
