@@ -18,7 +18,7 @@
  * |---|---|---|
  * | `mhr_model_params` | (F,204) | fitted canonical parameters (root zero) |
  * | `body_pose_params` | (F,133) | the same pose in SAM 3D Body's layout (jaw 0) |
- * | `hand_pose_params` | (F,108) | the initial view's SAM 3D Body hand code, not refitted: the fitted finger angles are `mhr_model_params[62:116]` |
+ * | `hand_pose_params` | (F,108) | the initial view's SAM 3D Body hand code, not refitted: the fitted finger angles are `mhr_model_params[68:122]` |
  * | `scale_params`, `shape_params` | (F,28), (F,45) | the initial view's (kept fixed) |
  * | `pred_keypoints_3d` | (F,70,3) | world keypoints |
  * | `pred_joint_coords` | (F,J,3) | world joint positions |

@@ -224,6 +224,52 @@ static bool apply_subset(mhrfit_pipeline *p, const mhrfit_ingest_frames *fr, mhr
   return true;
 }
 
+/* When no folder holds a file of the cameras: the SAM 3D Body files the frame folders do hold,
+ * named in the message with the --cam_map that would use them. */
+static void name_other_files(const mhrfit_pipeline *p, mhrfit_error *err) {
+  const char *root = p->o.sam_dir ? p->o.sam_dir : p->o.input_dir;
+  mf_names dirs = {0}, stems = {0};
+  if (!mf_list_dir(root, NULL, true, &dirs, NULL)) return;
+  for (size_t d = 0; d < dirs.count && d < 20 && stems.count < 8; d++) {
+    char path[PATH_MAX];
+    mf_names files = {0};
+    snprintf(path, sizeof path, "%s/%s", root, dirs.items[d]);
+    for (int k = 0; k < 2; k++) {
+      if (!mf_list_dir(path, k ? ".npy" : ".npz", false, &files, NULL)) continue;
+      for (size_t i = 0; i < files.count && stems.count < 8; i++) {
+        files.items[i][strlen(files.items[i]) - 4] = '\0';
+        bool seen = false;
+        for (size_t j = 0; j < stems.count && !seen; j++) seen = strcmp(stems.items[j], files.items[i]) == 0;
+        char **grown = seen ? NULL : realloc(stems.items, (stems.count + 1) * sizeof *grown);
+        if (grown) {
+          stems.items = grown;
+          stems.items[stems.count] = files.items[i];
+          files.items[i] = NULL;
+          stems.count++;
+        }
+      }
+      for (size_t i = 0; i < files.count; i++) free(files.items[i]);
+      free(files.items);
+      files = (mf_names){0};
+    }
+  }
+  if (stems.count) {
+    char list[400] = "", map[400] = "";
+    size_t n = 0, m = 0;
+    for (size_t i = 0; i < stems.count; i++) {
+      if (n < sizeof list) n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", stems.items[i]);
+      if (m < sizeof map && i < p->V)
+        m += (size_t)snprintf(map + m, sizeof map - m, " %s=%s", stems.items[i], p->cams[i]);
+    }
+    char msg[MHRFIT_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%.500s; the frame folders hold SAM 3D Body files named %s: if those are the cameras, "
+             "map them to the calibration's names with --cam_map, e.g.%s", err->message, list, map);
+    snprintf(err->message, sizeof err->message, "%s", msg);
+  }
+  mf_names_free(&dirs);
+  mf_names_free(&stems);
+}
+
 /* The frames: folders holding a file of a camera (ingest.h); with no --cams, the cameras are
  * the calibrated ones that have files. */
 static bool find_frames(mhrfit_pipeline *p, mhrfit_error *err) {
@@ -237,7 +283,10 @@ static bool find_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   io.cam_files = (const char *const *)p->stems;
   io.n_cams = p->V;
   mhrfit_ingest_frames fr;
-  if (!mhrfit_ingest_find_frames(&io, &fr, err)) return false;
+  if (!mhrfit_ingest_find_frames(&io, &fr, err)) {
+    if (err && err->type == MHRFIT_ERR_NOT_FOUND) name_other_files(p, err);
+    return false;
+  }
   bool *keep = calloc(p->V ? p->V : 1, sizeof *keep);
   bool ok = keep != NULL;
   size_t n_keep = 0;
