@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # mhrfit run: --help documents the options; a run killed with SIGKILL part-way through and started
 # again finishes with files byte-identical to an uninterrupted run, redoing only unfinished frames.
-set -uo pipefail
-bin=$(cd "$(dirname "${MHRFIT_BIN:?}")" && pwd)/$(basename "$MHRFIT_BIN")
-export MHRFIT_ASSETS=${MHRFIT_ASSETS:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/testlib.sh"
 
 help=$("$bin" run --help); check "run --help exits 0" $?
 for opt in --input --calib --cams --out --freeze_lower_body --person_select_strategy --estimator --no_smoothing \
@@ -47,5 +42,4 @@ out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "rerun after editing t
 check "one frame redone (79 reused)" $(grep -q "(79 fits reused)" <<<"$out"; echo $?)
 check "the result is unchanged" $(cmp -s "$tmp/full/sequence_fit.npz" "$tmp/killed/sequence_fit.npz"; echo $?)
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+finish

@@ -95,18 +95,6 @@ static mhrfit_error_type run(const char *out, watcher *w, mhrfit_pipeline_result
   return ok ? MHRFIT_ERR_NONE : err.type;
 }
 
-static bool same_file(const char *a, const char *b) {
-  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-  bool same = fa && fb;
-  while (same) {
-    int ca = fgetc(fa), cb = fgetc(fb);
-    if (ca != cb) same = false;
-    if (ca == EOF) break;
-  }
-  if (fa) fclose(fa);
-  if (fb) fclose(fb);
-  return same;
-}
 
 /* The compact JSON text of a value (malloc'd). */
 static char *json_text(const mhrfit_value *v) {
@@ -179,15 +167,15 @@ static void test_cancel_resume_equals_cli(void) {
   REQUIRE(rc == 0);
   int differ = 0, compared = 0;
   static const char *const seqs[] = {"sequence_fit.npz", "sequence_smoothed.npz", "pipeline_config.json"};
-  for (size_t i = 0; i < 3; i++, compared++) differ += !same_file(th_path(out, seqs[i]), th_path(cli_out, seqs[i]));
+  for (size_t i = 0; i < 3; i++, compared++) differ += !th_same_file(th_path(out, seqs[i]), th_path(cli_out, seqs[i]));
   for (int f = 0; f < N_FRAMES; f++) {
     char rel[128];
     snprintf(rel, sizeof rel, "fit/%06d/fit.npz", f);
-    differ += !same_file(th_path(out, rel), th_path(cli_out, rel));
+    differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
     snprintf(rel, sizeof rel, "triangulation/%06d/triangulated.npz", f);
-    if (stat(th_path(cli_out, rel), &st) == 0) differ += !same_file(th_path(out, rel), th_path(cli_out, rel));
+    if (stat(th_path(cli_out, rel), &st) == 0) differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
     snprintf(rel, sizeof rel, "stage1/%06d/cam_1.npz", f);
-    if (stat(th_path(cli_out, rel), &st) == 0) differ += !same_file(th_path(out, rel), th_path(cli_out, rel));
+    if (stat(th_path(cli_out, rel), &st) == 0) differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
     compared += 3;
   }
   printf("  %d files compared with mhrfit run's, %d differ\n", compared, differ);

@@ -52,8 +52,6 @@ static int run(const char *cap, const char *out, const char *extra) {
   return rc;
 }
 
-static bool same_file(const char *a, const char *b) { return sh("cmp -s '%s' '%s'", a, b) == 0; }
-
 /* The per-frame records of a run's summary (owned by *doc). */
 static const mhrfit_value *frames_of(const char *out, mhrfit_value **doc) {
   char rel[256];
@@ -84,7 +82,7 @@ static void test_defect02_repaired_input_propagates(void) {
     char a[256], b[256];
     snprintf(a, sizeof a, "o2/%s", files[i]);
     snprintf(b, sizeof b, "o2_fresh/%s", files[i]);
-    CHECK(same_file(th_path(tmp, a), th_path(tmp, b)));
+    CHECK(th_same_file(th_path(tmp, a), th_path(tmp, b)));
   }
   /* frames before the repaired one were reused, it and every later one redone */
   mhrfit_value *doc;

@@ -254,20 +254,31 @@ static void name_other_files(const mhrfit_pipeline *p, mhrfit_error *err) {
     }
   }
   if (stems.count) {
-    char list[400] = "", map[400] = "";
+    char list[200] = "", map[200] = "";
     size_t n = 0, m = 0;
     for (size_t i = 0; i < stems.count; i++) {
       if (n < sizeof list) n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", stems.items[i]);
       if (m < sizeof map && i < p->V)
         m += (size_t)snprintf(map + m, sizeof map - m, " %s=%s", stems.items[i], p->cams[i]);
     }
-    char msg[MHRFIT_ERROR_MESSAGE_MAX];
+    char msg[MHRFIT_ERROR_MESSAGE_MAX + 512];
     snprintf(msg, sizeof msg, "%.500s; the frame folders hold SAM 3D Body files named %s: if those are the cameras, "
              "map them to the calibration's names with --cam_map, e.g.%s", err->message, list, map);
-    snprintf(err->message, sizeof err->message, "%s", msg);
+    snprintf(err->message, sizeof err->message, "%.1000s", msg);
   }
   mf_names_free(&dirs);
   mf_names_free(&stems);
+}
+
+/* Stage 1's request for the folders and cameras of the run. */
+static void ingest_request(const mhrfit_pipeline *p, mhrfit_ingest_options *io) {
+  mhrfit_ingest_options_init(io);
+  io->input_dir = p->o.input_dir;
+  io->sam_dir = p->o.sam_dir;
+  io->out_dir = p->o.out_dir;
+  io->cams = (const char *const *)p->cams;
+  io->cam_files = (const char *const *)p->stems;
+  io->n_cams = p->V;
 }
 
 /* The frames: folders holding a file of a camera (ingest.h); with no --cams, the cameras are
@@ -275,13 +286,7 @@ static void name_other_files(const mhrfit_pipeline *p, mhrfit_error *err) {
 static bool find_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   mhrfit_ingest_options io;
-  mhrfit_ingest_options_init(&io);
-  io.input_dir = o->input_dir;
-  io.sam_dir = o->sam_dir;
-  io.out_dir = o->out_dir;
-  io.cams = (const char *const *)p->cams;
-  io.cam_files = (const char *const *)p->stems;
-  io.n_cams = p->V;
+  ingest_request(p, &io);
   mhrfit_ingest_frames fr;
   if (!mhrfit_ingest_find_frames(&io, &fr, err)) {
     if (err && err->type == MHRFIT_ERR_NOT_FOUND) name_other_files(p, err);
@@ -492,13 +497,7 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   double t0 = mf_now_seconds();
   ingest_user iu = {p, t0};
   mhrfit_ingest_options io;
-  mhrfit_ingest_options_init(&io);
-  io.input_dir = o->input_dir;
-  io.sam_dir = o->sam_dir;
-  io.out_dir = o->out_dir;
-  io.cams = (const char *const *)p->cams;
-  io.cam_files = (const char *const *)p->stems;
-  io.n_cams = p->V;
+  ingest_request(p, &io);
   io.frames = (const char *const *)p->frames.items;
   io.n_frames = p->F;
   io.strategy = o->person_strategy;
