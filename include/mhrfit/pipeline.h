@@ -4,47 +4,71 @@
  *
  * ## What a run does
  *
+ * 0. **Checks** (mhrfit_pipeline_new(), before anything is written): option values; the input
+ *    folder; outputs never over inputs (the output folder is not the input or SAM folder, and
+ *    neither they nor the calibration lie where a run writes); the calibration; the cameras
+ *    (given, or every calibrated camera that has files, with `cam_map` for other file names;
+ *    two cameras at one place are refused; translations that look like millimetres or
+ *    centimetres are warned about); the frames: a sub-folder of the input is a frame when it
+ *    holds a file of a camera (ingest.h), the others are named once in the log; the rig.
  * 1. **Stage 1** (ingest.h): the SAM 3D Body output of every frame and camera is read (or made
  *    with the estimator command), one person selected and `<out>/stage1/<frame>/<cam>.npz`
  *    written; frames whose stage-1 files are current are reused.
- * 2. **Set-up**: the calibration, the triangulator, the MHR rig and the fitters; the surface
- *    markers are calibrated from the first view (frame order, then camera order) that has
- *    parameters and 3D keypoints, so every run of the same inputs uses the same markers.
+ * 2. **Set-up**: the surface markers are calibrated from the first view (frame order, then
+ *    camera order) that has parameters and 3D keypoints, so every run of the same inputs uses the
+ *    same markers.
  * 3. **Per frame**, in natural order: a frame with fewer than `min_views` camera files is
  *    `missing_views`; otherwise its stage-1 keypoints are triangulated
  *    (`<out>/triangulation/<frame>/triangulated.npz`), a frame with fewer than
  *    `fit.min_valid_points` points is `triangulation_failed`, and the rest is fitted
- *    (`<out>/fit/<frame>/fit.npz`) with the previous `ok` frame as temporal prior when it is at
- *    most `max_stale_frames` frames back, and the skeleton scales of the first `ok` frame (unless
- *    `per_frame_scales`). A `bad_loss` frame with a prior is refitted up to
+ *    (`<out>/fit/<frame>/fit.npz`, no mesh) with the previous `ok` frame as temporal prior when
+ *    it is at most `max_stale_frames` frames back, and the skeleton scales of the first `ok` frame
+ *    (unless `per_frame_scales`). A `bad_loss` frame with a prior is refitted up to
  *    `bad_frame_retries` times with a stronger pull towards it:
  *    blend `b' = max(b, 0.9)`, weight `w' = max(3·w_temporal, 3e-4)`, iterations `2·iters`; a
- *    retry replaces the first fit when it is not bad or its best loss is lower.
+ *    retry replaces the first fit when it is not bad or its best loss is lower. A `bad_loss`
+ *    frame's message names the thresholds its losses passed.
  *    With `fit.freeze_lower_body` and MHRFIT_FREEZE_FROM_FIRST_FIT, a frame without a prior is
  *    fitted with its lower body free and starts the chain the later frames keep.
  *    The fitted parameters are rounded to float32 (what `fit.npz` holds) before they become the
  *    next frame's prior, so a resumed run continues from exactly what an uninterrupted one used.
- * 4. **Sequence**: recovery of the frames that are not `ok` (sequence.h, `max_edge_copy_span`),
+ * 4. **Sequence**: with `write_mesh` the mesh of every fitted frame from its stored parameters;
+ *    recovery of the frames that are not `ok` (sequence.h, `max_edge_copy_span`),
  *    `sequence_fit.npz`; smoothing (smooth.h) into `sequence_smoothed.npz` unless `smoothing`
- *    is off; `sequence_summary.json` (per frame: status, fit status, message, initial camera,
- *    camera files present, triangulated points, losses, iterations, retried, reused,
- *    smoothing label, times).
+ *    is off. Both archives describe themselves (fit_io.h: frame names, fps, keypoint and joint
+ *    names, faces, units, world up).
+ * 5. **Diagnosis and summary**: the signs of a unit or resolution mistake (a triangulated body
+ *    far from a person's size, keypoints inside the top-left quarter of the calibrated image or
+ *    outside it in every camera, views far from the triangulated points in every camera) become
+ *    warnings and the `diagnosis` of `sequence_summary.json` (per frame: status, fit status,
+ *    message, initial camera, camera files present, triangulated points, losses, iterations,
+ *    retried, reused, smoothing label, times). A run that fits no frame then fails
+ *    (MHRFIT_ERR_NUMERIC) with a message saying why and where files were looked for.
+ *
+ * While it writes, the run holds the output folder's lock (an exclusive `flock` on
+ * `<out>/.mhrfit.lock`, released by the kernel if the process dies): another run, ingest or demo
+ * into the folder fails at once with MHRFIT_ERR_BUSY naming this process. A run that finds the
+ * lock file of a killed run first removes the temporary files that run left.
  *
  * `<out>/pipeline_config.json` records every setting that shapes the results. A frame's
- * *signature* is the xxHash64 of those settings (the compact JSON) and of the name, size and
- * modification time of each of its stage-1 files. `<out>/run_state.txt` (the journal: a header
- * line, then one `<frame>\t<signature>` line appended and flushed as each frame's files are in
- * place) lets a later run reuse every frame whose signature is unchanged and whose `fit.npz`
- * loads, so a killed or cancelled run resumes where it stopped, and a rerun after a change
- * redoes only the affected frames. `overwrite` redoes everything.
+ * *signature* is the xxHash64 of those settings (the compact JSON), of the source of the
+ * markers, of the signatures of the frames its temporal prior and its skeleton scales come from
+ * (so a change propagates forward exactly as far as the prior chain reaches), and of the name,
+ * size and modification time of each of its stage-1 files. `<out>/run_state.txt` (the journal:
+ * a header line, then one `<frame>\t<signature>\t<triangulated points>\t<retried>` line appended
+ * and flushed as each frame's files are in place) lets a later run reuse every frame whose
+ * signature is unchanged and whose `fit.npz` loads, with what the first run measured, so a
+ * killed or cancelled run resumes where it stopped, and a rerun after a change redoes only the
+ * affected frames. `overwrite` redoes everything.
  *
  * ## Lifecycle
  *
- * mhrfit_pipeline_options_init() → set the fields → mhrfit_pipeline_new() (checks the options,
- * lists the frames, reads the calibration and the rig: nothing is written) →
- * mhrfit_pipeline_run() (does the work) → mhrfit_pipeline_free(). A pipeline object runs once.
- * Pipelines share no global state: several may run one after the other or side by side (in
- * different output folders) in one process.
+ * mhrfit_pipeline_options_init() → set the fields → mhrfit_pipeline_new() (the checks, the
+ * calibration, the rig: nothing is written) → mhrfit_pipeline_run() (does the work) →
+ * mhrfit_pipeline_free(). A pipeline object runs once. Pipelines share no global state: several
+ * may run one after the other or side by side (in different output folders) in one process; a
+ * later option (worker threads, a batch of sessions) is a new field that
+ * mhrfit_pipeline_options_init() sets to today's behaviour.
  *
  * ## Callbacks and cancellation
  *

@@ -16,11 +16,12 @@ static const char *const run_summary =
     "and the sequence is smoothed; geometry always follows the parameters.\n"
     "\n"
     "Writes into --out: stage1/<frame>/<cam>.npz, triangulation/<frame>/triangulated.npz,\n"
-    "fit/<frame>/fit.npz (no mesh), sequence_fit.npz and sequence_smoothed.npz (with the mesh),\n"
+    "fit/<frame>/fit.npz, sequence_fit.npz and sequence_smoothed.npz (the mesh only with --mesh),\n"
     "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"). A rerun\n"
-    "reuses the frames whose inputs and settings are unchanged, so a run that was killed or\n"
-    "interrupted (Ctrl-C) resumes where it stopped. Exit status: 0 when frames were fitted, 1 on\n"
-    "failure (also when no frame could be fitted: the message says why), 2 for a usage error.";
+    "reuses the frames whose inputs, temporal prior and settings are unchanged, so a run that was\n"
+    "killed or interrupted (Ctrl-C stops it at the next frame) resumes where it stopped. Exit\n"
+    "status: 0 when frames were fitted, 1 on failure (also when no frame could be fitted: the\n"
+    "message says why), 2 for a usage error; checked before stage 1 starts.";
 
 static const char *const run_examples =
     "Options of mhrfit triangulate and mhrfit fit that apply to a sequence are accepted (above);\n"
