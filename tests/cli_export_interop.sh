@@ -29,14 +29,14 @@ if [ "$fail" -ne 0 ]; then echo "$pass passed, $fail failed"; exit 1; fi
 run() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; return 1; }; }
 cams="cam_0 cam_1 cam_2 cam_3"
 run "$bin" demo --out "$tmp/cap" --frames 24 --seed 2; check "demo capture" $?
-run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --quiet; check "run" $?
+run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --mesh --quiet; check "run" $?
 # a sequence whose scales are constant: similarity scale 1, bone lengths at their median
-run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/runc" --no_with_scale --quiet
+run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/runc" --no_with_scale --mesh --quiet
 check "run without similarity scale" $?
 run "$py" tests/interop/export_checks.py const "$tmp/runc/sequence_smoothed.npz" "$tmp/const.npz"; check "constant-scale archive" $?
 # the z-up world: the demo's calibration turned by 90 degrees about X
 run "$py" tests/interop/export_checks.py zup "$tmp/cap/calibration.toml" "$tmp/calib_zup.toml"; check "z-up calibration" $?
-run "$bin" run --input "$tmp/cap" --calib "$tmp/calib_zup.toml" --cams $cams --out "$tmp/runz" --quiet; check "z-up run" $?
+run "$bin" run --input "$tmp/cap" --calib "$tmp/calib_zup.toml" --cams $cams --out "$tmp/runz" --mesh --quiet; check "z-up run" $?
 
 seq=$tmp/run/sequence_smoothed.npz
 ex() { "$bin" export "$@" >"$tmp/ex.log" 2>&1; local rc=$?; [ $rc -eq 0 ] || cat "$tmp/ex.log"; return $rc; }

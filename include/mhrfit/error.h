@@ -33,6 +33,8 @@ typedef enum mhrfit_error_type {
   MHRFIT_ERR_ARGUMENT,     /**< the caller passed an invalid argument */
   MHRFIT_ERR_NOT_FOUND,    /**< a key, member, table, camera or file is missing */
   MHRFIT_ERR_NUMERIC,      /**< non-finite data where finite is required, or no convergence */
+  MHRFIT_ERR_CANCELLED,    /**< the caller asked a long operation to stop (its work so far is kept) */
+  MHRFIT_ERR_BUSY,         /**< another process is writing the same output folder */
   MHRFIT_ERR_TYPE_COUNT
 } mhrfit_error_type;
 

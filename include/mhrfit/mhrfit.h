@@ -10,8 +10,9 @@
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
- * (detector.h), sequences (smooth.h), the synthetic capture (demo.h), exports (export.h: glTF/GLB,
- * BVH, TRC, per-frame files; the world's up axis), and the library version (version.h).
+ * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
+ * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
+ * files; the world's up axis), and the library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -35,6 +36,7 @@
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"
 #include "mhrfit/param_sets.h"
+#include "mhrfit/pipeline.h"
 #include "mhrfit/pickle.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"

@@ -171,7 +171,8 @@ class mhrfit_fit_options(Structure):
                 ("early_stop_patience", c_int), ("early_stop_tol", c_double), ("loss_divergence_ratio", c_double),
                 ("bad_loss_threshold", c_double), ("bad_data_loss_threshold", c_double),
                 ("bad_loss_growth_ratio", c_double), ("calibrate_markers_once", c_bool),
-                ("sim_reuse_tol_m", c_double), ("on_iteration", ON_ITERATION), ("user", c_void_p)]
+                ("sim_reuse_tol_m", c_double), ("skip_mesh", c_bool), ("on_iteration", ON_ITERATION),
+                ("user", c_void_p)]
 
 
 class mhrfit_fit_view(Structure):
@@ -222,7 +223,10 @@ class mhrfit_fit_archive(Structure):
                 ("loss_hist", POINTER(c_double)), ("data_loss_hist", POINTER(c_double)),
                 ("targets", POINTER(c_double)), ("residuals", POINTER(c_double)), ("solver", c_char * 16),
                 ("freeze_lower_body", c_bool), ("optimize_hand_pose", c_bool), ("anchor_similarity", c_bool),
-                ("w_temporal", c_double), ("w_hand_reg", c_double)]
+                ("w_temporal", c_double), ("w_hand_reg", c_double),
+                ("frame_names", POINTER(c_char_p)), ("fps", c_double), ("joint_names", POINTER(c_char_p)),
+                ("faces", POINTER(c_int32)), ("n_faces", c_size_t), ("world_up", c_char * 4),
+                ("keypoint_names", POINTER(c_char_p))]
 
 
 #: The structures checked against the C headers by the test suite: Python name -> C type name.

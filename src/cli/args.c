@@ -41,11 +41,9 @@ int mf_usage_error(const char *cmd, const char *fmt, ...) {
   return MF_EXIT_USAGE;
 }
 
-static void print_help(const mf_cmd_spec *spec) {
-  printf("Usage: mhrfit %s %s\n\n%s\n\nOptions (--snake_case and --kebab-case are both accepted):\n",
-         spec->name, spec->usage, spec->summary);
-  for (size_t i = 0; i < spec->n_opts; i++) {
-    const mf_opt *o = &spec->opts[i];
+void mf_print_options(const mf_opt *opts, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const mf_opt *o = &opts[i];
     char left[96];
     char name[64];
     snprintf(name, sizeof name, "%s", o->name);
@@ -54,11 +52,17 @@ static void print_help(const mf_cmd_spec *spec) {
     else snprintf(left, sizeof left, "--%s %s", name, o->metavar ? o->metavar : "V");
     if (o->type == MF_OPT_ALIAS) continue;
     printf("  %-30s %s", left, o->help);
-    for (size_t k = 0; k < spec->n_opts; k++)
-      if (spec->opts[k].type == MF_OPT_ALIAS && strcmp(spec->opts[k].metavar, o->name) == 0)
-        printf(" (also --%s)", spec->opts[k].name);
+    for (size_t k = 0; k < n; k++)
+      if (opts[k].type == MF_OPT_ALIAS && strcmp(opts[k].metavar, o->name) == 0)
+        printf(" (also --%s)", opts[k].name);
     printf("\n");
   }
+}
+
+static void print_help(const mf_cmd_spec *spec) {
+  printf("Usage: mhrfit %s %s\n\n%s\n\nOptions (--snake_case and --kebab-case are both accepted):\n",
+         spec->name, spec->usage, spec->summary);
+  mf_print_options(spec->opts, spec->n_opts);
   printf("  %-30s %s\n", "-h, --help", "show this help and exit");
 }
 

@@ -65,6 +65,19 @@ typedef struct mf_cmd_spec {
  * (MF_OPT_ALIAS_OF) stands for its target option. */
 int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *positional);
 
+/* Prints the help lines of opts[0..n-1] as --help does (for help grouped by the command). */
+void mf_print_options(const mf_opt *opts, size_t n);
+
+/* Cancellation by SIGINT / SIGTERM for long commands: mf_cancel_on_signals() installs handlers
+ * that set the returned flag at the first signal (the command stops at its next frame boundary;
+ * a second signal ends the process at once) and mf_exit_interrupted() then prints
+ * "mhrfit CMD: interrupted; run again to resume" and ends the process by that signal. */
+#include <signal.h>
+volatile sig_atomic_t *mf_cancel_on_signals(void);
+/* The signal that set the flag, 0 when none did. */
+int mf_cancel_signal(void);
+void mf_exit_interrupted(const char *cmd);
+
 /* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
 void mf_strlist_free(mf_strlist *l);
 
@@ -140,6 +153,8 @@ typedef struct mf_rig_src {
 /* Checks a --lod value: -1 (the default: chosen by the loader) or 0..1000; else prints a usage
  * error and returns its exit code (-1 when valid). */
 int mf_lod_check(long lod, const char *cmd);
+/* Help of the --lod options: the default level of detail (mhrfit_rig_load()). */
+#define MF_LOD_HELP "mesh level of detail (default: lod1.fbx when present, else the lowest lodN.fbx; or the rig file's)"
 /* Chooses the source from the two option values; returns -1 when one is set (in *src), else
  * the usage-error exit code after printing the problem (both given, or none and no
  * $MHRFIT_ASSETS). */
@@ -150,28 +165,8 @@ bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
  * caller owns the result. */
 mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhrfit_error *err);
 
-/* ------------------------------------------------------------------ JSON building */
-
-/**
- * Builds JSON documents (mhrfit_value dicts) without checking every call: the first failure
- * sets `failed` (and `*err`), later calls still run and free what they cannot insert. Non-finite
- * numbers and NULL strings become JSON null.
- */
-typedef struct mf_jb {
-  mhrfit_error *err; /**< filled on the first failure */
-  bool failed;       /**< a call failed */
-} mf_jb;
-
-/** dict[key] = val (takes val; NULL val marks the builder failed). */
-void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val);
-/** dict[key] = string s, or null when s is NULL. */
-void mf_jstr(mf_jb *j, mhrfit_value *dict, const char *key, const char *s);
-/** dict[key] = x, or null when x is not finite. */
-void mf_jnum(mf_jb *j, mhrfit_value *dict, const char *key, double x);
-/** dict[key] = integer x. */
-void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x);
-/** dict[key] = boolean b. */
-void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b);
+/* JSON building (mf_jb, mf_jstr, ...): the library's internal builder. */
+#include "common/jbuild.h"
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);

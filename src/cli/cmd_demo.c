@@ -270,7 +270,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"seed", MF_OPT_INT, &seed, "S", "random seed, >= 0; the same seed writes byte-identical files (default 1)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "FBX level of detail to load (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate of the motion (default 30)", NULL},
       {"noise", MF_OPT_DOUBLE, &noise, "PX", "sigma of the 2-D keypoint noise per axis (default 2)", NULL},
       {"outlier_rate", MF_OPT_DOUBLE, &outliers, "R", "fraction of 2-D keypoints made 30-150 px outliers (default 0.02)", NULL},

@@ -211,7 +211,7 @@ int mf_cmd_fit(int argc, char **argv) {
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
       {"lod", MF_OPT_INT, &lod, "N",
-       "mesh level of detail of pred_vertices (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+       MF_LOD_HELP, NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the output", NULL},
       {"init_pose", MF_OPT_STRING, &init_pose, "FILE",
        "temporal prior of the first frame: a fit.npz / stage-1 file or a plain array of 204 or 133 values", NULL},

@@ -77,6 +77,8 @@ int mf_cmd_ingest(int argc, char **argv) {
       "Input tree: <input>/<frame>/<cam>.<jpg|jpeg|png|bmp|gif|tif|tiff|webp> images and\n"
       "<sam_dir>/<frame>/<cam>.npz|.npy SAM outputs (sam_dir = input by default). Estimator outputs\n"
       "go to <out>/sam3d/<frame>/<cam>.npz. A camera with neither image nor output is a missing view.\n"
+      "A frame is a folder holding a file of one of the cameras; other folders (videos, an earlier\n"
+      "output folder) are named once and skipped. One process at a time writes --out (it is locked).\n"
       "\n"
       "Selection: largest_bbox takes the largest bbox area; a person without a finite bbox loses\n"
       "to any with one; ties keep the lowest index. first takes person 0. person_index takes\n"
@@ -152,8 +154,10 @@ int mf_cmd_ingest(int argc, char **argv) {
     goto done;
   }
   mhrfit_ingest_summary s;
+  o.cancel = mf_cancel_on_signals();
   bool ok = mhrfit_ingest_run(&o, &s, &err);
   end_progress(&st);
+  if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
   if (!ok) {
     rc = mf_report("ingest", &err);
     goto done;

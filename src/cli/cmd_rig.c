@@ -21,7 +21,7 @@ static int rig_info(int argc, char **argv) {
   const mf_opt opts[] = {
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"joints", MF_OPT_FLAG, &joints, NULL, "list the joints: index, name, parent, offset (cm)", NULL},
       {"params", MF_OPT_FLAG, &params, NULL, "list the model parameters: index, name, limits", NULL},
   };
@@ -96,7 +96,7 @@ static int rig_fk(int argc, char **argv) {
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
   };
   const mf_cmd_spec spec = {
       "rig fk", "--params FILE --out OUT.npz [--assets DIR | --rig RIG.npz] [--lod N]",
@@ -214,7 +214,7 @@ static int rig_import(int argc, char **argv) {
   bool quiet = false;
   const mf_opt opts[] = {
       {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"out", MF_OPT_STRING, &out, "RIG.npz", "rig file to write; required", NULL},
       MF_OPT_QUIET(&quiet),
   };

@@ -74,7 +74,7 @@ void mhrfit_error_prefix(mhrfit_error *err, const char *fmt, ...) {
 
 const char *mhrfit_error_type_name(mhrfit_error_type type) {
   static const char *const names[MHRFIT_ERR_TYPE_COUNT] = {
-      "none", "io", "format", "unsupported", "limit", "nomem", "argument", "not-found", "numeric"};
+      "none", "io", "format", "unsupported", "limit", "nomem", "argument", "not-found", "numeric", "cancelled", "busy"};
   if ((int)type < 0 || type >= MHRFIT_ERR_TYPE_COUNT) return "unknown";
   return names[type];
 }

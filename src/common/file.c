@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "common/path.h"
 #include "mhrfit/value.h"
 
 #ifndef O_CLOEXEC
@@ -326,4 +328,39 @@ bool mf_write_json_atomic(const char *path, const mhrfit_value *v, int indent, m
     return false;
   }
   return mf_atomic_commit(&af, err);
+}
+
+/* ---- stale temporary files ------------------------------------------------------------------- */
+
+/* The process id of a name "<name>.tmp<pid>.<n>", or 0 when the name is not of that form. */
+static long temp_owner(const char *name) {
+  const char *t = NULL;
+  for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp")) t = p;
+  if (!t || t == name) return 0;
+  char *end;
+  long pid = strtol(t + 4, &end, 10);
+  if (pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9') return 0;
+  strtoul(end + 1, &end, 10);
+  return *end ? 0 : pid;
+}
+
+size_t mf_remove_stale_temps(const char *dir, int depth) {
+  mf_entries e;
+  if (!mf_list_entries(dir, true, &e, NULL)) return 0;
+  size_t removed = 0;
+  for (size_t i = 0; i < e.count; i++) {
+    const mf_dir_entry *it = &e.items[i];
+    if (it->via_link) continue;
+    char *p = mf_path_join(dir, it->name, NULL);
+    if (!p) continue;
+    if (it->type == MF_ENTRY_DIR && depth > 0) {
+      removed += mf_remove_stale_temps(p, depth - 1);
+    } else if (it->type == MF_ENTRY_FILE) {
+      long pid = temp_owner(it->name);
+      if (pid && (pid_t)pid != getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH && unlink(p) == 0) removed++;
+    }
+    free(p);
+  }
+  mf_entries_free(&e);
+  return removed;
 }

@@ -98,3 +98,9 @@ bool mf_write_file_atomic(const char *path, const void *data, size_t len, mhrfit
 bool mf_sync_file(const char *path, mhrfit_error *err);
 
 #endif
+
+/* Removes the temporary files of this module's atomic writes ("<name>.tmp<pid>.<n>") that were
+ * left by processes no longer running (a kill between create and rename), in `dir` and in its
+ * sub-folders down to `depth` levels (symbolic links are not followed). Only for a folder whose
+ * lock the caller holds (common/lock.h). Returns how many were removed. */
+size_t mf_remove_stale_temps(const char *dir, int depth);

@@ -905,6 +905,8 @@ static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
       for (int b = 0; b < 3; b++)
         W[3 * a + b] = so->R[3 * a] * Rj[b] - so->R[3 * a + 1] * Rj[3 + b] - so->R[3 * a + 2] * Rj[6 + b];
   }
+  res->vertices = NULL;
+  if (f->o.skip_mesh) goto done;
   mhrfit_rig_shaped_vertices(f->rig, shape, n_shape, f->verts_rest);
   mhrfit_rig_skin_rest(f->rig, &pose, f->verts_rest, f->verts_cm);
   for (size_t v = 0; v < f->rig->n_vertices; v++) {
@@ -912,14 +914,11 @@ static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
     mhrfit_mhr_to_sam3d(f->verts_cm + 3 * v, q);
     mhrfit_similarity_apply(so, q, f->verts_world + 3 * v);
   }
+  res->vertices = f->verts_world;
+done:
   res->keypoints = f->kp_world;
   res->joints = f->joints_world;
   res->global_rots = f->rots_world;
-  res->vertices = f->verts_world;
-  res->keypoints = f->kp_world;
-  res->joints = f->joints_world;
-  res->global_rots = f->rots_world;
-  res->vertices = f->verts_world;
   return true;
 }
 

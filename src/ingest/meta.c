@@ -127,6 +127,11 @@ mhrfit_ingest_reason mf_ingest_meta_compare(const mhrfit_value *meta, const mf_i
     snprintf(detail, size, "the camera list changed");
     return MHRFIT_INGEST_CAMS_CHANGED;
   }
+  const mhrfit_value *files = mhrfit_value_dict_get(meta, "cam_files"); /* absent: the camera names */
+  if (!same_list(files ? files : mhrfit_value_dict_get(meta, "cams"), s->cam_files, s->n_cams)) {
+    snprintf(detail, size, "the camera file names changed");
+    return MHRFIT_INGEST_CAMS_CHANGED;
+  }
   const char *st = get_str(meta, "person_select_strategy");
   const char *want = mhrfit_person_strategy_name(s->strategy);
   if (!same_str(st, want)) {
