@@ -259,9 +259,9 @@ bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame
                                  const mhrfit_rig *rig, mhrfit_error *err);
 
 /**
- * Sets `world_up` to the signed world axis nearest to the mean of the unit vectors from the
- * mid-hip (MHR70 keypoints 9, 10) to the neck (69) over the frames whose status is `ok` or
- * `recovered_*` and whose three keypoints are finite; "" when there is none.
+ * Sets `world_up` to the up axis mhrfit_up_detect() (up_axis.h) finds from the predicted
+ * keypoints (hips, neck or shoulders, by their names: MHR70's or `keypoint_names`) over the frames
+ * whose status is `ok` or `recovered_*`; "" when there is none.
  */
 void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a);
 

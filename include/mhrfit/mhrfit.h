@@ -6,13 +6,13 @@
  * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h; datafile.h: any of
  * them by content),
  * stage 1 (ingest.h: person selection, stage-1 files and their cache check),
- * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
+ * geometry (camera.h, calib.h, similarity.h, up_axis.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
  * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
- * files; the world's up axis), and the library version (version.h).
+ * files), and the library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -45,6 +45,7 @@
 #include "mhrfit/toml.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/value.h"
 #include "mhrfit/version.h"
 

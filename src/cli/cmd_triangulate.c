@@ -9,7 +9,7 @@
 #include "common/path.h"
 #include "common/file.h"
 #include "mhrfit/calib.h"
-#include "mhrfit/export.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"

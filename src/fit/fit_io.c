@@ -14,6 +14,7 @@
 #include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/sam3d.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/value.h"
 
 #define NP MHRFIT_N_MODEL_PARAMS
@@ -334,23 +335,28 @@ bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame
 }
 
 void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a) {
-  double up[3] = {0, 0, 0};
-  for (size_t f = 0; f < a->n_frames; f++) {
-    if (strcmp(a->status[f], "ok") != 0 && strncmp(a->status[f], "recovered", 9) != 0) continue;
-    const double *kp = a->keypoints + 210 * f, *lh = kp + 3 * 9, *rh = kp + 3 * 10, *neck = kp + 3 * 69;
-    double d[3], n2 = 0;
-    for (int c = 0; c < 3; c++) {
-      d[c] = neck[c] - 0.5 * (lh[c] + rh[c]);
-      n2 += d[c] * d[c];
-    }
-    if (!(n2 > 0) || !isfinite(n2)) continue;
-    for (int c = 0; c < 3; c++) up[c] += d[c] / sqrt(n2);
+  a->world_up[0] = '\0';
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  const char *const *names = a->keypoint_names ? (const char *const *)a->keypoint_names
+                             : a->n_pred_kp == 70 && mhr70 ? mhr70->names : NULL;
+  long idx[5];
+  if (!names || !mhrfit_up_markers(names, a->n_pred_kp, idx)) return;
+  /* the markers of the ok and recovered frames; the other frames' rows NaN */
+  size_t F = a->n_frames, P = a->n_pred_kp;
+  double *pts = malloc((F ? F : 1) * 5 * 3 * sizeof *pts);
+  if (!pts) return;
+  for (size_t f = 0; f < F; f++) {
+    bool use = strcmp(a->status[f], "ok") == 0 || strncmp(a->status[f], "recovered", 9) == 0;
+    for (int m = 0; m < 5; m++)
+      for (int c = 0; c < 3; c++)
+        pts[(f * 5 + (size_t)m) * 3 + (size_t)c] =
+            use && idx[m] >= 0 ? a->keypoints[(f * P + (size_t)idx[m]) * 3 + (size_t)c] : NAN;
   }
-  int best = -1;
-  for (int c = 0; c < 3; c++)
-    if (fabs(up[c]) > 0 && (best < 0 || fabs(up[c]) > fabs(up[best]))) best = c;
-  if (best < 0) a->world_up[0] = '\0';
-  else snprintf(a->world_up, sizeof a->world_up, "%c%c", up[best] > 0 ? '+' : '-', "xyz"[best]);
+  const long mi[5] = {idx[0] >= 0 ? 0 : -1, idx[1] >= 0 ? 1 : -1, idx[2] >= 0 ? 2 : -1, idx[3] >= 0 ? 3 : -1,
+                      idx[4] >= 0 ? 4 : -1};
+  mhrfit_up_axis up;
+  if (mhrfit_up_detect(pts, F, 5, mi, &up, NULL, NULL, NULL)) snprintf(a->world_up, sizeof a->world_up, "%s", mhrfit_up_name(up));
+  free(pts);
 }
 
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
