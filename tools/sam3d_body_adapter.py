@@ -10,8 +10,8 @@ An estimator command for `mhrfit ingest --estimator`:
 
 It needs the official SAM 3D Body package (github.com/facebookresearch/sam-3d-body) and its
 dependencies (PyTorch, ...), which mhrfit does not install. The model is loaded for every image,
-so for long captures it is faster to run SAM 3D Body once over all images with your own script and
-point `mhrfit ingest --sam_dir` at its outputs; this adapter is for filling gaps.
+so for long captures use tools/sam3d_body_worker.py with `mhrfit ingest --estimator_worker`, which
+loads it once per worker; this adapter is for filling gaps.
 
 Output: `np.savez(OUTPUT, ...)` with SAM 3D Body's key names (`pred_keypoints_2d`, `bbox`,
 `mhr_model_params`, ...); each per-person array gets a leading person axis, e.g.
@@ -65,10 +65,19 @@ def stack_persons(persons):
     return out
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("image")
-    p.add_argument("output")
+def save_persons(path, persons):
+    """Writes the persons (stack_persons) to exactly `path` as an uncompressed .npz."""
+    with open(path, "wb") as fh:  # a file object: np.savez adds no ".npz" suffix
+        np.savez(fh, **stack_persons(persons))
+
+
+def make_parser(description, with_paths=True):
+    """The command line: the model options (shared with tools/sam3d_body_worker.py) and, for the
+    adapter, the image and output paths."""
+    p = argparse.ArgumentParser(description=description)
+    if with_paths:
+        p.add_argument("image")
+        p.add_argument("output")
     p.add_argument("--sam3d_repo", default="", help="checkout of sam-3d-body (for its tools/ package)")
     p.add_argument("--checkpoint_path", required=True)
     p.add_argument("--mhr_path", default=os.environ.get("SAM3D_MHR_PATH", ""))
@@ -80,13 +89,15 @@ def main():
     p.add_argument("--fov_path", default=os.environ.get("SAM3D_FOV_PATH", ""))
     p.add_argument("--bbox_thresh", type=float, default=0.8)
     p.add_argument("--use_mask", action="store_true")
-    a = p.parse_args()
+    return p
+
+
+def main():
+    a = make_parser(__doc__.split("\n")[0]).parse_args()
     try:
         estimator = build_estimator(a)
         persons = estimator.process_one_image(a.image, bbox_thr=a.bbox_thresh, use_mask=a.use_mask) or []
-        arrays = stack_persons(persons)
-        with open(a.output, "wb") as fh:  # a file object: np.savez adds no ".npz" suffix
-            np.savez(fh, **arrays)
+        save_persons(a.output, persons)
     except Exception as e:  # noqa: BLE001 - report any failure through the exit status
         print(f"sam3d_body_adapter: {a.image}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

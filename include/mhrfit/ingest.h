@@ -52,6 +52,38 @@
  * (70,3), `pred_joint_coords` (127,3), `pred_global_rots` (127,3,3) and `mhr_model_params` (204)
  * must have that size; the 204 MHR parameters, when they can be had
  * (mhrfit_sam3d_model_params()), must be finite. Errors name the file, frame, camera and key.
+ *
+ * ## Making missing SAM outputs
+ *
+ * Where a view has an image but no SAM output, one of two estimators makes it into
+ * `<out>/sam3d/<frame>/<cam>.npz`, kept and reused while the image (content hash), the command,
+ * the intrinsics and the model identifiers stay the same:
+ *
+ * - `estimator`: a command run once per image (`{image}`, `{output}`, `{frame}`, `{cam}`
+ *   replaced by shell-quoted values); exit status 0 and the output file mean success.
+ * - `estimator_worker`: a command started once per worker (`workers` of them; `{worker}` is
+ *   replaced by the worker's index 0, 1, ..., e.g. `CUDA_VISIBLE_DEVICES={worker} python3 w.py`),
+ *   which loads its model once and then serves requests over its stdin and stdout, one JSON
+ *   object per line (UTF-8, `\n`-terminated) each way:
+ *   1. when ready, the worker writes `{"ready": true}` (until then, within
+ *      `worker_start_timeout`, other lines are only logged);
+ *   2. mhrfit writes a request `{"id": 7, "image": "/abs/frame/cam.jpg", "output":
+ *      "/abs/out/sam3d/frame/cam.partial.npz", "frame": "000012", "cam": "cam_1"}`, plus
+ *      `"cam_int": [[fx, s, cx], [0, fy, cy], [0, 0, 1]]` when the camera's intrinsics are known;
+ *   3. the worker writes the SAM output to `output` (any form listed above; the adapter's
+ *      `.npz` of all persons) and replies `{"ok": true}`, or `{"ok": false, "error": "why"}`;
+ *      echoing `"id"` is optional but recommended (a reply whose id is not the request's is
+ *      skipped, and what an idle worker writes is logged and dropped).
+ *   Requests are sent one at a time per worker; the worker's stdout carries nothing but these
+ *   lines (its logs go to stderr, which is shared with mhrfit's). End of input means exit.
+ *   Failures stay with their view: `{"ok": false}` or no output file makes the view fail; a
+ *   line that is not such a reply fails the view and restarts the worker (its output can no
+ *   longer be trusted to be in step); a worker that dies fails the view it was processing and
+ *   is restarted; a request that takes longer than `estimator_timeout` gets its worker killed
+ *   (and restarted) and the view marked missing with status `timeout` and the reason, retried
+ *   on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
+ *   starts included) stops the run with its last error, after the views already answered
+ *   have been ingested and recorded.
  */
 #ifndef MHRFIT_INGEST_H
 #define MHRFIT_INGEST_H
@@ -129,6 +161,15 @@ typedef struct mhrfit_ingest_options {
   const char *estimator;           /**< shell command template with `{image}` and `{output}` (also
                                         `{frame}`, `{cam}`), each replaced by a shell-quoted value;
                                         run through /bin/sh where an output is missing. NULL = none */
+  const char *estimator_worker;    /**< persistent worker command (see "Making missing SAM outputs"),
+                                        exclusive with `estimator`; NULL = none */
+  size_t workers;                  /**< worker processes; default 1 */
+  double estimator_timeout;        /**< seconds a worker request may take, 0 (default) = no limit */
+  double worker_start_timeout;     /**< seconds a worker may take to become ready; default 600 */
+  size_t worker_max_restarts;      /**< failures in a row of one worker that are restarted; default 3 */
+  const double *cam_intrinsics;    /**< n_cams * 9 numbers: each camera's 3x3 intrinsics (row-major) sent to
+                                        the workers as `cam_int`; a row with a NaN = unknown; NULL = none.
+                                        Part of the estimator's identity for the cache */
   const char *const *model_ids;    /**< model identifiers (checkpoint, detector, segmentor, fov, ...),
                                         recorded and compared as given */
   size_t n_model_ids;              /**< entries of `model_ids` */
@@ -151,7 +192,8 @@ typedef struct mhrfit_ingest_options {
   const volatile sig_atomic_t *cancel;
 } mhrfit_ingest_options;
 
-/** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks. */
+/** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks; one
+ * worker, no request timeout, 600 s to start, 3 restarts. */
 void mhrfit_ingest_options_init(mhrfit_ingest_options *o);
 
 /** Why a frame must be (re-)ingested; MHRFIT_INGEST_REUSE when its stage-1 files are current. */
@@ -238,7 +280,9 @@ typedef struct mhrfit_ingest_summary {
   size_t views_missing;   /**< cameras with neither image nor SAM output */
   size_t views_no_person; /**< outputs in which nobody was detected */
   size_t views_failed;    /**< views that failed (corrupt file, estimator failure, bad content) */
-  size_t estimator_runs;  /**< estimator commands run (successful or not) */
+  size_t views_timeout;   /**< views whose worker request timed out (missing, retried next run) */
+  size_t estimator_runs;  /**< estimator commands run or worker requests made (successful or not) */
+  size_t worker_starts;   /**< worker processes started (first starts and restarts) */
   bool meta_written;      /**< stage1_meta.json was (re)written */
 } mhrfit_ingest_summary;
 
@@ -250,12 +294,15 @@ typedef struct mhrfit_ingest_summary {
  * now have no person, no input or an error are removed. A failing view fails its frame but never
  * stops the other frames, except a stage-1 file that cannot be written because the output device
  * is full or failing (mhrfit_error_is_device_full()): the run stops at that first failure, its
- * error naming the frame, camera, file and errno. Reused frames are not touched;
+ * error naming the frame, camera, file and errno. With `estimator_worker`, frames are taken in
+ * chunks: the requests of a chunk are spread over the workers (started at the first request and
+ * kept for the whole run), then the chunk's frames are ingested. Reused frames are not touched;
  * stage1_meta.json is rewritten atomically only when something changed (also every few seconds
  * during long runs, so a killed run resumes). `summary` may be NULL. Returns false only when the
  * whole request cannot proceed (bad options, unreadable input root, output folder or meta not
  * writable, output device full); per-frame failures are counted in `summary->frames_failed` and
- * logged.
+ * logged. A worker that keeps failing (see above) ends the run with false and its last error
+ * (MHRFIT_ERR_IO), after the meta is written.
  */
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err);
 

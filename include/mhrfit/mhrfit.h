@@ -12,7 +12,7 @@
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
  * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
- * files), and the library version (version.h).
+ * files), pictures and videos (media.h), and the library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -32,6 +32,7 @@
 #include "mhrfit/json.h"
 #include "mhrfit/keypoints.h"
 #include "mhrfit/layout.h"
+#include "mhrfit/media.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"

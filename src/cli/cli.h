@@ -95,6 +95,20 @@ int mf_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Messages and the progress line of a long-running command (`ingest`, `frames`): errors and
+ * warnings ("mhrfit CMD: error: ...") on stderr, information on stdout unless quiet, and on a
+ * terminal a one-line progress "CMD: done/total UNIT" on stderr, cleared before any message. */
+typedef struct mf_cli_status {
+  const char *cmd, *unit;
+  bool quiet, tty, progress_shown;
+} mf_cli_status;
+void mf_cli_status_init(mf_cli_status *s, const char *cmd, const char *unit, bool quiet);
+/* level: 0 information, 1 warning, 2 error (the numbering of the library's log levels). */
+void mf_cli_status_log(mf_cli_status *s, int level, const char *msg);
+void mf_cli_status_progress(mf_cli_status *s, size_t done, size_t total);
+/* Clears the progress line (call before printing a summary). */
+void mf_cli_status_end(mf_cli_status *s);
+
 /* The stage-3 options shared by `fit` and `run`: mf_fit_cli_init() sets the library defaults,
  * mf_fit_cli_table() appends the option entries to `out` (room for MF_FIT_CLI_N_OPTS) and
  * returns their count, mf_fit_cli_finish() checks the values and fills `o`; it returns -1 when
@@ -170,6 +184,7 @@ mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhr
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);
+int mf_cmd_frames(int argc, char **argv);
 int mf_cmd_ingest(int argc, char **argv);
 int mf_cmd_inspect(int argc, char **argv);
 int mf_cmd_triangulate(int argc, char **argv);

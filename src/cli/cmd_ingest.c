@@ -1,46 +1,108 @@
 /* mhrfit ingest: stage 1, per-view SAM 3D Body outputs → one selected person per view. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
+#include "mhrfit/calib.h"
 #include "mhrfit/ingest.h"
 #include "mhrfit/npy.h"
 
-typedef struct cli_state {
-  bool quiet, tty, progress_shown;
-} cli_state;
-
-static void end_progress(cli_state *s) {
-  if (s->progress_shown) {
-    fputs("\r\033[K", stderr);
-    s->progress_shown = false;
-  }
-}
-
 static void on_log(void *user, mhrfit_ingest_log_level level, const char *msg) {
-  cli_state *s = user;
-  end_progress(s);
-  if (level == MHRFIT_INGEST_ERROR) fprintf(stderr, "mhrfit ingest: error: %s\n", msg);
-  else if (level == MHRFIT_INGEST_WARNING) fprintf(stderr, "mhrfit ingest: warning: %s\n", msg);
-  else if (!s->quiet) {
-    printf("%s\n", msg);
-    fflush(stdout);
-  }
+  mf_cli_status_log(user, (int)level, msg);
 }
 
-static void on_progress(void *user, size_t done, size_t total) {
-  cli_state *s = user;
-  if (s->quiet || !s->tty) return;
-  fprintf(stderr, "\r\033[Kingest: %zu/%zu frames", done, total);
-  fflush(stderr);
-  s->progress_shown = true;
+static void on_progress(void *user, size_t done, size_t total) { mf_cli_status_progress(user, done, total); }
+
+/* --calib: each camera's intrinsics for the workers' cam_int (NaN rows for cameras the file
+ * lacks); NULL with err filled when the file cannot be read. */
+static double *load_intrinsics(const char *path, const mf_strlist *cams, mhrfit_error *err) {
+  mhrfit_calib *calib = mhrfit_calib_load(path, NULL, err);
+  double *k = calib ? calloc(cams->count * 9, sizeof *k) : NULL;
+  if (calib && !k) MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  for (size_t c = 0; k && c < cams->count; c++) {
+    long i = mhrfit_calib_find(calib, cams->items[c]);
+    for (int j = 0; j < 9; j++) k[9 * c + j] = i >= 0 ? calib->cams[i].K[j] : NAN;
+    if (i < 0)
+      fprintf(stderr, "mhrfit ingest: warning: %s has no camera '%s': its worker requests carry no cam_int\n", path,
+              cams->items[c]);
+  }
+  mhrfit_calib_free(calib);
+  return k;
 }
+
+/* --check: the plan, one line per frame. */
+static int print_plan(const mhrfit_ingest_options *o) {
+  mhrfit_error err = {0};
+  mhrfit_ingest_plan *p = mhrfit_ingest_check(o, &err);
+  if (!p) return mf_report("ingest", &err);
+  for (size_t i = 0; i < p->n_frames; i++)
+    printf("%-12s %-18s %s\n", p->frames[i].frame, mhrfit_ingest_reason_name(p->frames[i].reason), p->frames[i].detail);
+  printf("%zu frame(s): %zu to ingest, %zu up to date\n", p->n_frames, p->n_redo, p->n_frames - p->n_redo);
+  mhrfit_ingest_plan_free(p);
+  return MF_EXIT_OK;
+}
+
+static void print_summary(const mhrfit_ingest_summary *s, const char *out) {
+  printf("frames: %zu ingested, %zu reused, %zu failed (of %zu)\n", s->frames_ingested, s->frames_reused,
+         s->frames_failed, s->frames_total);
+  printf("views: %zu written, %zu missing, %zu without a person, %zu failed", s->views_written, s->views_missing,
+         s->views_no_person, s->views_failed);
+  if (s->views_timeout) printf(", %zu timed out", s->views_timeout);
+  printf("; estimator runs: %zu", s->estimator_runs);
+  if (s->worker_starts) printf(" (%zu worker start(s))", s->worker_starts);
+  printf("\n%s %s/stage1_meta.json\n", s->meta_written ? "wrote" : "unchanged", out);
+}
+
+static const char *const ingest_summary =
+    "Stage 1: for every frame folder and camera, reads the SAM 3D Body output (.npz, plain .npy,\n"
+    "pickled dict or list of per-person dicts, arrays with a leading person axis), or makes it\n"
+    "with --estimator from the image; selects one person; validates it; writes\n"
+    "<out>/stage1/<frame>/<cam>.npz (SAM key names, atomic) and <out>/stage1_meta.json.\n"
+    "\n"
+    "Input tree: <input>/<frame>/<cam>.<jpg|jpeg|png|bmp|gif|tif|tiff|webp> images and\n"
+    "<sam_dir>/<frame>/<cam>.npz|.npy SAM outputs (sam_dir = input by default). Estimator outputs\n"
+    "go to <out>/sam3d/<frame>/<cam>.npz. A camera with neither image nor output is a missing view.\n"
+    "A frame is a folder holding a file of one of the cameras; other folders (videos, an earlier\n"
+    "output folder) are named once and skipped. One process at a time writes --out (it is locked).\n"
+    "\n"
+    "Selection: largest_bbox takes the largest bbox area; a person without a finite bbox loses\n"
+    "to any with one; ties keep the lowest index. first takes person 0. person_index takes\n"
+    "--person_index, clipped to the range.\n"
+    "\n"
+    "Cache: an unchanged rerun reuses every frame untouched. A frame is re-ingested, with the\n"
+    "reason printed, when an image or SAM output changed (size or xxHash64 of the content),\n"
+    "appeared or vanished, its stage-1 file is missing or modified, it failed before, or it was\n"
+    "not part of the previous frame subset; a changed input root, camera list, strategy,\n"
+    "estimator command, model identifier or mhrfit version re-ingests every frame.\n"
+    "\n"
+    "Estimators: --estimator runs a command per image (exit status 0 and {output} written mean\n"
+    "success). --estimator_worker starts a command once per worker (--workers N; {worker} = its\n"
+    "index, e.g. CUDA_VISIBLE_DEVICES={worker}) that loads the model once, prints {\"ready\": true},\n"
+    "then answers each request line {\"id\", \"image\", \"output\", \"frame\", \"cam\"[, \"cam_int\"]}\n"
+    "with {\"ok\": true} or {\"ok\": false, \"error\": ...}. A crashed worker is restarted, a request\n"
+    "past --estimator_timeout killed and its view marked missing (timeout, retried next run), a\n"
+    "garbage reply fails its view; --worker_restarts failures in a row are restarted, one more\n"
+    "stops the run. Outputs go to <out>/sam3d/ and are reused while image, command, intrinsics\n"
+    "(--calib) and --model_id stay the same.\n"
+    "\n"
+    "A failing view (corrupt file, estimator failure) fails its frame; the other frames go on.\n"
+    "Exit status 1 when any frame failed. Examples:\n"
+    "  mhrfit ingest --input capture --cams left front right --out work \\\n"
+    "    --estimator 'python3 tools/sam3d_body_adapter.py --checkpoint_path ckpt.pt {image} {output}' \\\n"
+    "    --model_id checkpoint=ckpt.pt detector=vitdet\n"
+    "  mhrfit ingest --input capture --cams left front right --out work --calib calib.toml --workers 2 \\\n"
+    "    --estimator_worker 'CUDA_VISIBLE_DEVICES={worker} python3 tools/sam3d_body_worker.py \\\n"
+    "      --checkpoint_path ckpt.pt' --model_id checkpoint=ckpt.pt";
 
 int mf_cmd_ingest(int argc, char **argv) {
   const char *input = NULL, *out = NULL, *sam_dir = NULL, *strategy = "largest_bbox", *estimator = NULL;
+  const char *worker = NULL, *calib = NULL;
   mf_strlist cams = {0}, frames = {0}, model_ids = {0};
-  long person_index = 0, max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20);
+  long person_index = 0, max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20), workers = 1, restarts = 3;
+  double timeout = 0, start_timeout = 600;
+  double *intrinsics = NULL;
   bool force = false, compress = false, quiet = false, check_only = false;
   const mf_opt opts[] = {
       {"input", MF_OPT_STRING, &input, "DIR", "capture root <DIR>/<frame>/<cam>.<ext>; required", NULL},
@@ -56,6 +118,23 @@ int mf_cmd_ingest(int argc, char **argv) {
       {"estimator", MF_OPT_STRING, &estimator, "CMD",
        "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted values",
        NULL},
+      {"estimator_worker", MF_OPT_STRING, &worker, "CMD",
+       "instead of --estimator: a command started once per worker that loads the model once and answers one JSON "
+       "request per line on stdin/stdout (protocol in the README); {worker} = the worker's index",
+       NULL},
+      {"workers", MF_OPT_INT, &workers, "N", "estimator worker processes (default 1)", NULL},
+      {"estimator_timeout", MF_OPT_DOUBLE, &timeout, "SEC",
+       "a worker request taking longer is killed, the view marked missing (timeout) and retried next run (default 0 = "
+       "no limit)",
+       NULL},
+      {"worker_start_timeout", MF_OPT_DOUBLE, &start_timeout, "SEC",
+       "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
+      {"worker_restarts", MF_OPT_INT, &restarts, "N",
+       "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one "
+       "more stops the run",
+       NULL},
+      {"calib", MF_OPT_STRING, &calib, "FILE", "calibration: each camera's intrinsics go to the workers as cam_int",
+       NULL},
       {"model_id", MF_OPT_LIST, &model_ids, "ID",
        "model identifiers recorded for the cache, e.g. checkpoint=... detector=vitdet (default none)", NULL},
       {"overwrite", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
@@ -68,34 +147,8 @@ int mf_cmd_ingest(int argc, char **argv) {
       MF_OPT_QUIET(&quiet),
   };
   const mf_cmd_spec spec = {
-      "ingest", "--input DIR --cams A B ... --out DIR [options]",
-      "Stage 1: for every frame folder and camera, reads the SAM 3D Body output (.npz, plain .npy,\n"
-      "pickled dict or list of per-person dicts, arrays with a leading person axis), or makes it\n"
-      "with --estimator from the image; selects one person; validates it; writes\n"
-      "<out>/stage1/<frame>/<cam>.npz (SAM key names, atomic) and <out>/stage1_meta.json.\n"
-      "\n"
-      "Input tree: <input>/<frame>/<cam>.<jpg|jpeg|png|bmp|gif|tif|tiff|webp> images and\n"
-      "<sam_dir>/<frame>/<cam>.npz|.npy SAM outputs (sam_dir = input by default). Estimator outputs\n"
-      "go to <out>/sam3d/<frame>/<cam>.npz. A camera with neither image nor output is a missing view.\n"
-      "A frame is a folder holding a file of one of the cameras; other folders (videos, an earlier\n"
-      "output folder) are named once and skipped. One process at a time writes --out (it is locked).\n"
-      "\n"
-      "Selection: largest_bbox takes the largest bbox area; a person without a finite bbox loses\n"
-      "to any with one; ties keep the lowest index. first takes person 0. person_index takes\n"
-      "--person_index, clipped to the range.\n"
-      "\n"
-      "Cache: an unchanged rerun reuses every frame untouched. A frame is re-ingested, with the\n"
-      "reason printed, when an image or SAM output changed (size or xxHash64 of the content),\n"
-      "appeared or vanished, its stage-1 file is missing or modified, it failed before, or it was\n"
-      "not part of the previous frame subset; a changed input root, camera list, strategy,\n"
-      "estimator command, model identifier or mhrfit version re-ingests every frame.\n"
-      "\n"
-      "A failing view (corrupt file, estimator failure) fails its frame; the other frames go on.\n"
-      "Exit status 1 when any frame failed. Example:\n"
-      "  mhrfit ingest --input capture --cams left front right --out work \\\n"
-      "    --estimator 'python3 tools/sam3d_body_adapter.py --checkpoint_path ckpt.pt {image} {output}' \\\n"
-      "    --model_id checkpoint=ckpt.pt detector=vitdet",
-      opts, sizeof opts / sizeof opts[0], 0, 0};
+      "ingest", "--input DIR --cams A B ... --out DIR [options]", ingest_summary, opts, sizeof opts / sizeof opts[0], 0,
+      0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) goto done;
@@ -122,7 +175,23 @@ int mf_cmd_ingest(int argc, char **argv) {
     rc = mf_usage_error("ingest", "--estimator must contain {image} and {output}");
     goto done;
   }
-  cli_state st = {quiet, isatty(STDERR_FILENO) != 0, false};
+  if ((estimator && worker) || (calib && !worker)) {
+    rc = mf_usage_error("ingest", estimator && worker ? "--estimator and --estimator_worker exclude each other"
+                                                      : "--calib gives the intrinsics to --estimator_worker only");
+    goto done;
+  }
+  if (workers < 1 || workers > 1024 || restarts < 0 || timeout < 0 || start_timeout <= 0) {
+    rc = mf_usage_error("ingest",
+                        "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
+                        "and --worker_start_timeout > 0");
+    goto done;
+  }
+  if (calib && !(intrinsics = load_intrinsics(calib, &cams, &err))) {
+    rc = mf_report("ingest", &err);
+    goto done;
+  }
+  mf_cli_status st;
+  mf_cli_status_init(&st, "ingest", "frames", quiet);
   o.input_dir = input;
   o.out_dir = out;
   o.sam_dir = sam_dir;
@@ -132,6 +201,12 @@ int mf_cmd_ingest(int argc, char **argv) {
   o.n_frames = frames.count;
   o.person_index = person_index;
   o.estimator = estimator;
+  o.estimator_worker = worker;
+  o.workers = (size_t)workers;
+  o.estimator_timeout = timeout;
+  o.worker_start_timeout = start_timeout;
+  o.worker_max_restarts = (size_t)restarts;
+  o.cam_intrinsics = intrinsics;
   o.model_ids = model_ids.items;
   o.n_model_ids = model_ids.count;
   o.force = force;
@@ -140,37 +215,22 @@ int mf_cmd_ingest(int argc, char **argv) {
   o.progress = on_progress;
   o.user = &st;
   if (check_only) {
-    mhrfit_ingest_plan *p = mhrfit_ingest_check(&o, &err);
-    if (!p) {
-      rc = mf_report("ingest", &err);
-      goto done;
-    }
-    for (size_t i = 0; i < p->n_frames; i++)
-      printf("%-12s %-18s %s\n", p->frames[i].frame, mhrfit_ingest_reason_name(p->frames[i].reason),
-             p->frames[i].detail);
-    printf("%zu frame(s): %zu to ingest, %zu up to date\n", p->n_frames, p->n_redo, p->n_frames - p->n_redo);
-    mhrfit_ingest_plan_free(p);
-    rc = MF_EXIT_OK;
+    rc = print_plan(&o);
     goto done;
   }
   mhrfit_ingest_summary s;
   o.cancel = mf_cancel_on_signals();
   bool ok = mhrfit_ingest_run(&o, &s, &err);
-  end_progress(&st);
+  mf_cli_status_end(&st);
   if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
   if (!ok) {
     rc = mf_report("ingest", &err);
     goto done;
   }
-  if (!quiet) {
-    printf("frames: %zu ingested, %zu reused, %zu failed (of %zu)\n", s.frames_ingested, s.frames_reused,
-           s.frames_failed, s.frames_total);
-    printf("views: %zu written, %zu missing, %zu without a person, %zu failed; estimator runs: %zu\n",
-           s.views_written, s.views_missing, s.views_no_person, s.views_failed, s.estimator_runs);
-    printf("%s %s/stage1_meta.json\n", s.meta_written ? "wrote" : "unchanged", out);
-  }
+  if (!quiet) print_summary(&s, out);
   rc = s.frames_failed ? MF_EXIT_FAILURE : MF_EXIT_OK;
 done:
+  free(intrinsics);
   mf_strlist_free(&cams);
   mf_strlist_free(&frames);
   mf_strlist_free(&model_ids);

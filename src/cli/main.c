@@ -12,6 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"demo", mf_cmd_demo, "write a synthetic multi-view capture (SAM 3D Body outputs + calibration + truth)"},
+    {"frames", mf_cmd_frames, "capture frames <out>/<frame>/<cam>.jpg from camera videos (index, csv or timestamps sync)"},
     {"ingest", mf_cmd_ingest, "stage 1: gather per-view SAM 3D Body outputs, select the person, write stage-1 files"},
     {"inspect", mf_cmd_inspect, "list or dump the content of .npy/.npz/pickle/TOML/JSON files"},
     {"rig", mf_cmd_rig, "MHR rig: info (joints, parameters, limits), fk (joints, keypoints, mesh), import (rig file)"},

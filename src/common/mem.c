@@ -1,6 +1,8 @@
 /* Allocation helpers with overflow checks. */
 #include "common/mem.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,3 +54,20 @@ char *mf_strndup(const char *s, size_t n, mhrfit_error *err) {
 }
 
 char *mf_strdup(const char *s, mhrfit_error *err) { return mf_strndup(s, strlen(s), err); }
+
+char *mf_strdup_printf(mhrfit_error *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "bad format");
+    return NULL;
+  }
+  char *s = mf_malloc_array((size_t)n + 1, 1, err);
+  if (!s) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}

@@ -32,5 +32,12 @@ bool mf_grow(void **buf, size_t *cap, size_t need, size_t size, mhrfit_error *er
 char *mf_strdup(const char *s, mhrfit_error *err);
 /* Copy of s[0..n-1] plus NUL; reports MHRFIT_ERR_NOMEM. */
 char *mf_strndup(const char *s, size_t n, mhrfit_error *err);
+/* A new string formatted like printf; reports MHRFIT_ERR_NOMEM (MHRFIT_ERR_ARGUMENT for a format
+ * the C library rejects). */
+char *mf_strdup_printf(mhrfit_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 #endif

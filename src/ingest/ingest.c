@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "ingest/ingest_internal.h"
+#include "ingest/worker.h"
 #include "io/numpy_io.h"
 #include "mhrfit/json.h"
 #include "mhrfit/npy.h"
@@ -32,6 +34,10 @@
 #define META_NAME "stage1_meta.json"
 /* Seconds between intermediate writes of the meta file during a long run. */
 #define META_FLUSH_SECONDS 2.0
+/* Worker mode: frames are gathered into a chunk until it holds this many requests per worker
+ * (or CHUNK_FRAMES frames), so that every worker has work while the chunk lasts. */
+#define CHUNK_JOBS_PER_WORKER 32
+#define CHUNK_FRAMES 256
 
 static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                                          ".JPG", ".JPEG", ".PNG", ".BMP", ".GIF", ".TIF", ".TIFF", ".WEBP"};
@@ -40,7 +46,12 @@ static const char *const source_exts[] = {".npz", ".npy"};
 void mhrfit_ingest_options_init(mhrfit_ingest_options *o) {
   memset(o, 0, sizeof *o);
   o->strategy = MHRFIT_PERSON_LARGEST_BBOX;
+  o->workers = 1;
+  o->worker_start_timeout = 600;
+  o->worker_max_restarts = 3;
 }
+
+static bool has_estimator(const mhrfit_ingest_options *o) { return o->estimator || o->estimator_worker; }
 
 const char *mhrfit_ingest_reason_name(mhrfit_ingest_reason r) {
   static const char *const names[] = {"reuse",         "forced",           "no_meta",           "meta_invalid",
@@ -67,30 +78,9 @@ static void logf_(const mhrfit_ingest_options *o, mhrfit_ingest_log_level lv, co
   o->log(o->user, lv, buf);
 }
 
-static char *dupf(mhrfit_error *err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static char *dupf(mhrfit_error *err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "bad format");
-    return NULL;
-  }
-  char *s = mf_malloc_array((size_t)n + 1, 1, err);
-  if (!s) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-
 /* ---- the request -------------------------------------------------------------------------- */
+
+struct job_table;
 
 typedef struct request {
   const mhrfit_ingest_options *o;
@@ -100,6 +90,7 @@ typedef struct request {
   mf_names frames;
   mf_names ignored;    /* sub-folders that hold no file of a requested camera (frames listed, not given) */
   size_t *cam_frames;  /* per camera: frames holding a file of it (frames listed, not given) */
+  struct job_table *jobs; /* worker mode: the requests of the current chunk and their results */
 } request;
 
 static void request_free(request *r) {
@@ -178,6 +169,15 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
   if (o->estimator && (!strstr(o->estimator, "{image}") || !strstr(o->estimator, "{output}")))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "estimator command '%s' must contain {image} and {output}",
                        o->estimator);
+  if (o->estimator && o->estimator_worker)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "give either an estimator command or an estimator worker, not both");
+  if (o->estimator_worker && !*o->estimator_worker)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "empty estimator worker command");
+  if (o->estimator_worker && (o->workers < 1 || o->workers > 1024))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "workers must be within 1..1024, not %zu", o->workers);
+  if (!(o->estimator_timeout >= 0) || !isfinite(o->estimator_timeout) || !(o->worker_start_timeout > 0) ||
+      !isfinite(o->worker_start_timeout))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "the estimator timeout must be >= 0 and the worker start timeout > 0");
   for (size_t i = 0; i < o->n_model_ids; i++)
     if (!o->model_ids[i]) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "model identifier %zu is NULL", i);
   r->input_root = realpath(o->input_dir, NULL);
@@ -228,6 +228,8 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
   r->s.strategy = o->strategy;
   r->s.person_index = o->person_index;
   r->s.estimator = o->estimator;
+  r->s.estimator_worker = o->estimator_worker;
+  r->s.cam_intrinsics = o->cam_intrinsics;
   r->s.model_ids = o->model_ids;
   r->s.n_model_ids = o->n_model_ids;
   return true;
@@ -269,11 +271,11 @@ typedef struct frame_dirs {
 static bool frame_dirs_list(const request *r, const char *frame, frame_dirs *fd, mhrfit_error *err) {
   memset(fd, 0, sizeof *fd);
   fd->sam = &fd->input;
-  char *p = dupf(err, "%s/%s", r->input_root, frame);
+  char *p = mf_strdup_printf(err, "%s/%s", r->input_root, frame);
   bool ok = p && mf_list_entries(p, true, &fd->input, err);
   free(p);
   if (ok && strcmp(r->sam_root, r->input_root) != 0) {
-    p = dupf(err, "%s/%s", r->sam_root, frame);
+    p = mf_strdup_printf(err, "%s/%s", r->sam_root, frame);
     ok = p && mf_list_entries(p, true, &fd->sam_own, err);
     free(p);
     fd->sam = &fd->sam_own;
@@ -401,23 +403,23 @@ static bool resolve_view(const request *r, const frame_dirs *fd, const char *fra
   const char *stem = stem_of(r, cam);
   for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
     if (!listed_file(&fd->input, stem, image_exts[i])) continue;
-    if (!(v->image = dupf(err, "%s/%s/%s%s", r->input_root, frame, stem, image_exts[i])) ||
-        !(v->image_rel = dupf(err, "%s/%s%s", frame, stem, image_exts[i])))
+    if (!(v->image = mf_strdup_printf(err, "%s/%s/%s%s", r->input_root, frame, stem, image_exts[i])) ||
+        !(v->image_rel = mf_strdup_printf(err, "%s/%s%s", frame, stem, image_exts[i])))
       goto fail;
   }
   for (size_t i = 0; i < 2 && !v->source; i++) {
     if (!listed_file(fd->sam, stem, source_exts[i])) continue;
     v->source_kind = SRC_INPUT;
-    if (!(v->source = dupf(err, "%s/%s/%s%s", r->sam_root, frame, stem, source_exts[i])) ||
-        !(v->source_rel = dupf(err, "%s/%s%s", frame, stem, source_exts[i])))
+    if (!(v->source = mf_strdup_printf(err, "%s/%s/%s%s", r->sam_root, frame, stem, source_exts[i])) ||
+        !(v->source_rel = mf_strdup_printf(err, "%s/%s%s", frame, stem, source_exts[i])))
       goto fail;
   }
-  if (!(v->raw = dupf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
-      !(v->raw_rel = dupf(err, "sam3d/%s/%s.npz", frame, cam)) ||
-      !(v->out = dupf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
-      !(v->out_rel = dupf(err, "stage1/%s/%s.npz", frame, cam)))
+  if (!(v->raw = mf_strdup_printf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->raw_rel = mf_strdup_printf(err, "sam3d/%s/%s.npz", frame, cam)) ||
+      !(v->out = mf_strdup_printf(err, "%s/stage1/%s/%s.npz", r->out_root, frame, cam)) ||
+      !(v->out_rel = mf_strdup_printf(err, "stage1/%s/%s.npz", frame, cam)))
     goto fail;
-  if (!v->source && r->o->estimator && mf_is_file(v->raw)) {
+  if (!v->source && has_estimator(r->o) && mf_is_file(v->raw)) {
     if (!(v->source = mf_strdup(v->raw, err)) || !(v->source_rel = mf_strdup(v->raw_rel, err))) goto fail;
     v->source_kind = SRC_ESTIMATOR;
   }
@@ -637,8 +639,8 @@ static char *build_command(const char *tmpl, const char *image, const char *outp
 static bool run_estimator(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
                           size_t size) {
   mhrfit_error e = {0};
-  char *dir = dupf(&e, "%s/sam3d/%s", r->out_root, frame);
-  char *tmp = dupf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
+  char *dir = mf_strdup_printf(&e, "%s/sam3d/%s", r->out_root, frame);
+  char *tmp = mf_strdup_printf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
   char *cmd = NULL;
   bool ok = false;
   if (!dir || !tmp || !mf_make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
@@ -716,8 +718,133 @@ static bool raw_reusable(const mhrfit_value *rec, const view_files *v) {
   return why == MHRFIT_INGEST_REUSE || why == MHRFIT_INGEST_OUTPUT_MISSING;
 }
 
-typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED } view_status;
-static const char *const status_names[] = {"ok", "missing", "no_person", "failed"};
+typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED, V_TIMEOUT } view_status;
+static const char *const status_names[] = {"ok", "missing", "no_person", "failed", "timeout"};
+
+/* Whether the estimator must make the SAM output of `v` (image and SAM output identities
+ * filled): there is an image, and no SAM output beside it, or only an estimator output that
+ * cannot be reused. */
+static bool decide_run(const request *r, const view_files *v, const mhrfit_value *old_view, bool raw_ok) {
+  if (!v->image) return false;
+  if (v->source_kind == SRC_ESTIMATOR) return !(raw_ok && old_view && raw_reusable(old_view, v));
+  return v->source_kind == SRC_NONE && has_estimator(r->o);
+}
+
+/* ---- worker requests ---------------------------------------------------------------------- */
+
+/* The worker requests of a chunk: one per view whose SAM output must be made. */
+typedef struct job_table {
+  mf_worker_job *jobs;
+  char **strings; /* 5 owned strings per job: image, output (temporary), frame, cam, raw (final) */
+  size_t count, cap, scap;
+} job_table;
+
+static void job_table_clear(job_table *t) {
+  for (size_t i = 0; i < 5 * t->count; i++) free(t->strings[i]);
+  t->count = 0;
+}
+
+static void job_table_free(job_table *t) {
+  job_table_clear(t);
+  free(t->jobs);
+  free(t->strings);
+  memset(t, 0, sizeof *t);
+}
+
+/* Adds a request for view (frame, cam) whose output folder `dir` exists; stale files are removed. */
+static bool job_add(job_table *t, const request *r, const view_files *v, const char *frame, const char *dir, size_t cam,
+                    mhrfit_error *err) {
+  if (!mf_grow((void **)&t->jobs, &t->cap, t->count + 1, sizeof *t->jobs, err) ||
+      !mf_grow((void **)&t->strings, &t->scap, 5 * (t->count + 1), sizeof *t->strings, err))
+    return false;
+  char **s = t->strings + 5 * t->count;
+  memset(s, 0, 5 * sizeof *s);
+  bool ok =
+      (s[0] = mf_strdup(v->image, err)) && (s[1] = mf_strdup_printf(err, "%s/%s.partial.npz", dir, r->o->cams[cam])) &&
+      (s[2] = mf_strdup(frame, err)) && (s[3] = mf_strdup(r->o->cams[cam], err)) && (s[4] = mf_strdup(v->raw, err));
+  if (!ok) {
+    for (int k = 0; k < 5; k++) free(s[k]);
+    return false;
+  }
+  unlink(s[1]);
+  unlink(s[4]);
+  mf_worker_job *j = &t->jobs[t->count++];
+  memset(j, 0, sizeof *j);
+  j->image = s[0];
+  j->output = s[1];
+  j->frame = s[2];
+  j->cam = s[3];
+  const double *k = r->o->cam_intrinsics ? r->o->cam_intrinsics + 9 * cam : NULL;
+  for (int i = 0; k && i < 9; i++)
+    if (!isfinite(k[i])) k = NULL;
+  j->cam_int = k;
+  return true;
+}
+
+/* Phase A of a chunk: the requests of one frame (the same decision ingest_view() makes). */
+static bool collect_jobs(const request *r, const char *frame, const mhrfit_value *old_rec, bool raw_ok, job_table *t,
+                         mhrfit_error *err) {
+  frame_dirs fd;
+  mhrfit_error le = {0};
+  if (!frame_dirs_list(r, frame, &fd, &le)) { /* the frame fails later with this error */
+    if (le.type == MHRFIT_ERR_NOMEM) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return true;
+  }
+  const mhrfit_value *old_views = mhrfit_value_dict_get(old_rec, "views");
+  bool ok = true;
+  char *dir = NULL; /* <out>/sam3d/<frame>, made for the first request of the frame */
+  for (size_t c = 0; c < r->o->n_cams && ok; c++) {
+    view_files v;
+    mhrfit_error e = {0};
+    if (!resolve_view(r, &fd, frame, r->o->cams[c], true, &v, &e)) continue; /* reported by ingest_view() */
+    if (decide_run(r, &v, mhrfit_value_dict_get(old_views, r->o->cams[c]), raw_ok)) {
+      if (!dir && (!(dir = mf_strdup_printf(err, "%s/sam3d/%s", r->out_root, frame)) || !mf_make_dirs(dir, err)))
+        ok = false;
+      ok = ok && job_add(t, r, &v, frame, dir, c, err);
+    }
+    view_files_free(&v);
+  }
+  free(dir);
+  frame_dirs_free(&fd);
+  return ok;
+}
+
+/* Phase C: the result of the request of view (frame, cam), its output moved into v->raw.
+ * Returns V_OK, or V_FAILED / V_TIMEOUT with the reason in msg. */
+static view_status take_job_result(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
+                                   size_t size) {
+  const job_table *t = r->jobs;
+  const mf_worker_job *j = NULL;
+  for (size_t i = 0; t && i < t->count && !j; i++)
+    if (strcmp(t->jobs[i].frame, frame) == 0 && strcmp(t->jobs[i].cam, cam) == 0) j = &t->jobs[i];
+  if (!j) {
+    snprintf(msg, size, "no estimator request was made for %s (its files changed during the run)", v->image_rel);
+    return V_FAILED;
+  }
+  switch (j->status) {
+  case MF_JOB_OK:
+    if (!mf_is_file(j->output)) {
+      snprintf(msg, size, "estimator worker %d replied ok but wrote no file at %s", j->worker, j->output);
+      return V_FAILED;
+    }
+    if (rename(j->output, v->raw) != 0) {
+      snprintf(msg, size, "%s: cannot move the estimator output into place: %s", v->raw, strerror(errno));
+      return V_FAILED;
+    }
+    logf_(r->o, MHRFIT_INGEST_INFO, "frame '%s' camera '%s': estimated by worker %d in %.3g s", frame, cam, j->worker,
+          j->seconds);
+    return V_OK;
+  case MF_JOB_TIMEOUT:
+    snprintf(msg, size, "%s", j->message);
+    unlink(j->output);
+    return V_TIMEOUT;
+  case MF_JOB_FAILED:
+    snprintf(msg, size, "%s", j->message);
+    unlink(j->output);
+    return V_FAILED;
+  default: snprintf(msg, size, "not estimated: the estimator workers gave up before this request"); return V_FAILED;
+  }
+}
 
 /* Reads a SAM output whole: its bytes (*data, *len; the caller frees them) and its identity,
  * hashed from the same bytes that are then parsed. */
@@ -763,11 +890,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     }
   }
   /* The SAM output: an existing file, a reusable estimator output, or a new estimator run. */
-  bool need_run = false;
-  if (v.source_kind == SRC_ESTIMATOR)
-    need_run = !(raw_ok && old_view && raw_reusable(old_view, &v)) && v.image;
-  else if (v.source_kind == SRC_NONE)
-    need_run = r->o->estimator && v.image;
+  bool need_run = decide_run(r, &v, old_view, raw_ok);
   if ((v.source_kind == SRC_ESTIMATOR && !v.image) || need_run) {
     /* image gone: its old estimator output is stale; or the estimator runs again */
     free(v.source);
@@ -781,7 +904,12 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   if (need_run) {
     sum->estimator_runs++;
     unlink(v.raw);
-    if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) goto record;
+    if (r->o->estimator_worker) {
+      if ((st = take_job_result(r, frame, cam, &v, msg, sizeof msg)) != V_OK) goto record;
+      st = V_FAILED;
+    } else if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) {
+      goto record;
+    }
     mhrfit_error e = {0};
     if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
         !read_source(v.source, lim.max_total_bytes, &src_data, &src_len, &v.source_id, &e)) {
@@ -826,7 +954,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     mhrfit_error e = {0};
     bool ok = true;
     if (!*dir_made) {
-      char *dir = dupf(&e, "%s/stage1/%s", r->out_root, frame);
+      char *dir = mf_strdup_printf(&e, "%s/stage1/%s", r->out_root, frame);
       ok = dir && mf_make_dirs(dir, &e);
       free(dir);
       *dir_made = ok;
@@ -869,10 +997,13 @@ record:
     sum->views_missing++;
   } else if (st == V_NO_PERSON) {
     sum->views_no_person++;
+  } else if (st == V_TIMEOUT) {
+    sum->views_timeout++;
+    logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': view missing: %s", frame, cam, msg);
   }
   rec = mhrfit_value_new_dict(err);
   bool ok = rec && dset(rec, "status", str_value(status_names[st], err), err) &&
-            dset(rec, "error", str_value(st == V_FAILED ? msg : NULL, err), err) &&
+            dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
             dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
             dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
             dset(rec, "source_kind",
@@ -1022,6 +1153,8 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
             dset(m, "person_select_strategy", str_value(mhrfit_person_strategy_name(o->strategy), err), err) &&
             dset(m, "person_index", mhrfit_value_new_int(o->person_index, err), err) &&
             dset(m, "estimator", str_value(o->estimator, err), err) &&
+            dset(m, "estimator_worker", str_value(o->estimator_worker, err), err) &&
+            dset(m, "cam_intrinsics", mf_ingest_intrinsics_value(&r->s, err), err) &&
             dset(m, "model_ids", str_list(o->model_ids, o->n_model_ids, err), err) &&
             dset(m, "hash", str_value("xxh64", err), err);
   for (size_t i = 0; ok && i < rs->count; i++)
@@ -1030,7 +1163,7 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
     ok = mhrfit_value_dict_set(m, "frames", frames, err);
     frames = NULL;
   }
-  char *path = ok ? dupf(err, "%s/%s", r->out_root, META_NAME) : NULL;
+  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
   ok = path && mf_write_json_atomic(path, m, 1, err);
   free(path);
   mhrfit_value_free(frames);
@@ -1052,6 +1185,27 @@ static bool same_frames_requested(const request *r, const mhrfit_value *meta) {
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
+/* The previous record of a frame, or NULL. */
+static const mhrfit_value *old_record(const mhrfit_value *old_frames, const char *frame) {
+  return old_frames && old_frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(old_frames, frame) : NULL;
+}
+
+static void pool_log(void *user, int level, const char *message) {
+  const request *r = user;
+  logf_(r->o, (mhrfit_ingest_log_level)level, "%s", message);
+}
+
+static mf_worker_pool *make_pool(const request *r, mhrfit_error *err) {
+  mf_worker_pool_options po = {r->o->estimator_worker,
+                               r->o->workers,
+                               r->o->estimator_timeout,
+                               r->o->worker_start_timeout,
+                               r->o->worker_max_restarts,
+                               pool_log,
+                               (void *)r};
+  return mf_worker_pool_new(&po, err);
+}
+
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err) {
   mhrfit_ingest_summary dummy;
   if (!summary) summary = &dummy;
@@ -1070,7 +1224,11 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   log_ignored(&r);
   mhrfit_value *meta = NULL;
   records rs = {0};
-  bool ok = false;
+  bool ok = false, gave_up = false;
+  job_table jobs = {0};
+  mf_worker_pool *pool = NULL;
+  mhrfit_error pool_err = {0};
+  r.jobs = o->estimator_worker ? &jobs : NULL;
   mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
   if (!p) goto done;
   summary->frames_total = p->n_frames;
@@ -1095,40 +1253,61 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
   double last_write = mf_now_seconds();
   size_t done_frames = 0;
-  for (size_t i = 0; i < p->n_frames; i++) {
-    const mhrfit_ingest_frame_plan *fp = &p->frames[i];
-    if (o->cancel && *o->cancel) {
-      if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
-      MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
-      goto done;
+  for (size_t i = 0; i < p->n_frames;) {
+    /* worker mode: the requests of a chunk of frames first, spread over the workers */
+    size_t end = i + 1;
+    if (o->estimator_worker) {
+      job_table_clear(&jobs);
+      for (end = i; end < p->n_frames && end - i < CHUNK_FRAMES && jobs.count < CHUNK_JOBS_PER_WORKER * o->workers;
+           end++)
+        if (p->frames[end].reason != MHRFIT_INGEST_REUSE &&
+            !collect_jobs(&r, p->frames[end].frame, old_record(old_frames, p->frames[end].frame), raw_ok, &jobs, err))
+          goto done;
+      if (jobs.count && !pool && !(pool = make_pool(&r, err))) goto done;
+      if (jobs.count && !mf_worker_pool_run(pool, jobs.jobs, jobs.count, &pool_err)) gave_up = true;
     }
-    if (fp->reason == MHRFIT_INGEST_REUSE) {
-      summary->frames_reused++;
-    } else {
-      if (settings_same)
-        logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
-              mhrfit_ingest_reason_name(fp->reason), fp->detail);
-      const mhrfit_value *old_rec =
-          old_frames && old_frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(old_frames, fp->frame) : NULL;
-      bool failed;
-      mhrfit_value *rec = ingest_frame(&r, fp->frame, old_rec, raw_ok, summary, &failed, err);
-      if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
-      if (failed) summary->frames_failed++;
-      else summary->frames_ingested++;
-      if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
-        if (!write_meta(&r, &rs, err)) goto done;
-        last_write = mf_now_seconds();
+    for (; i < end; i++) {
+      const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+      if (o->cancel && *o->cancel) {
+        if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
+        MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
+        goto done;
       }
+      if (fp->reason == MHRFIT_INGEST_REUSE) {
+        summary->frames_reused++;
+      } else {
+        if (settings_same)
+          logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
+                mhrfit_ingest_reason_name(fp->reason), fp->detail);
+        bool failed;
+        mhrfit_value *rec =
+            ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
+        if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
+        if (failed) summary->frames_failed++;
+        else summary->frames_ingested++;
+        if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
+          if (!write_meta(&r, &rs, err)) goto done;
+          last_write = mf_now_seconds();
+        }
+      }
+      done_frames++;
+      if (o->progress) o->progress(o->user, done_frames, p->n_frames);
     }
-    done_frames++;
-    if (o->progress) o->progress(o->user, done_frames, p->n_frames);
+    if (gave_up) break;
   }
-  if (need_write) {
+  summary->worker_starts = mf_worker_pool_starts(pool);
+  if (need_write || gave_up) {
     if (!write_meta(&r, &rs, err)) goto done;
     summary->meta_written = true;
   }
+  if (gave_up) {
+    if (err) *err = pool_err;
+    goto done;
+  }
   ok = true;
 done:
+  mf_worker_pool_free(pool);
+  job_table_free(&jobs);
   records_free(&rs);
   mhrfit_ingest_plan_free(p);
   mhrfit_value_free(meta);

@@ -39,6 +39,8 @@ typedef struct mf_ingest_settings {
   mhrfit_person_strategy strategy;
   long person_index;
   const char *estimator; /* NULL = none */
+  const char *estimator_worker; /* NULL = none */
+  const double *cam_intrinsics; /* n_cams * 9, NaN rows unknown; NULL = none (ignored without an estimator) */
   const char *const *model_ids;
   size_t n_model_ids;
 } mf_ingest_settings;
@@ -60,6 +62,10 @@ mhrfit_ingest_reason mf_ingest_view_compare(const mhrfit_value *rec, const char 
                                             const mf_file_id *cur_image, const char *source_rel,
                                             const mf_file_id *cur_source, const char *out_rel,
                                             const mf_file_id *cur_out, char *detail, size_t size);
+
+/* The camera intrinsics as stored in the meta: a dict camera -> [9 numbers] (null for an unknown
+ * camera), or null when there is no estimator or no intrinsics. */
+mhrfit_value *mf_ingest_intrinsics_value(const mf_ingest_settings *s, mhrfit_error *err);
 
 /* Builds the JSON record of a file identity {"path", "size", "mtime", "xxh64"}. */
 mhrfit_value *mf_ingest_id_value(const char *rel, const mf_file_id *id, mhrfit_error *err);

@@ -101,6 +101,58 @@ static bool same_list(const mhrfit_value *v, const char *const *s, size_t n) {
   return true;
 }
 
+static bool has_estimator(const mf_ingest_settings *s) { return s->estimator || s->estimator_worker; }
+
+/* True when camera c of `s` has finite intrinsics. */
+static bool known_intrinsics(const mf_ingest_settings *s, size_t c) {
+  if (!s->cam_intrinsics || !has_estimator(s)) return false;
+  for (int k = 0; k < 9; k++)
+    if (!isfinite(s->cam_intrinsics[9 * c + k])) return false;
+  return true;
+}
+
+mhrfit_value *mf_ingest_intrinsics_value(const mf_ingest_settings *s, mhrfit_error *err) {
+  bool any = false;
+  for (size_t c = 0; c < s->n_cams && !any; c++) any = known_intrinsics(s, c);
+  if (!any) return mhrfit_value_new_null(err);
+  mhrfit_value *d = mhrfit_value_new_dict(err);
+  for (size_t c = 0; d && c < s->n_cams; c++) {
+    mhrfit_value *row = known_intrinsics(s, c) ? mhrfit_value_new_list(err) : mhrfit_value_new_null(err);
+    for (int k = 0; row && row->kind == MHRFIT_V_LIST && k < 9; k++)
+      if (!mhrfit_value_list_append(row, mhrfit_value_new_float(s->cam_intrinsics[9 * c + k], err), err)) {
+        mhrfit_value_free(row);
+        row = NULL;
+      }
+    if (!row || !mhrfit_value_dict_set(d, s->cams[c], row, err)) {
+      mhrfit_value_free(d);
+      d = NULL;
+    }
+  }
+  return d;
+}
+
+/* True when the meta's cam_intrinsics equal those of `s` (both absent counts as equal); *cam
+ * names the first camera that differs. */
+static bool same_intrinsics(const mhrfit_value *meta, const mf_ingest_settings *s, const char **cam) {
+  const mhrfit_value *ci = mhrfit_value_dict_get(meta, "cam_intrinsics");
+  bool stored = ci && ci->kind == MHRFIT_V_DICT;
+  if (ci && !stored && ci->kind != MHRFIT_V_NULL) return false;
+  for (size_t c = 0; c < s->n_cams; c++) {
+    const mhrfit_value *row = stored ? mhrfit_value_dict_get(ci, s->cams[c]) : NULL;
+    bool have = row && row->kind == MHRFIT_V_LIST;
+    *cam = s->cams[c];
+    if (have != known_intrinsics(s, c)) return false;
+    if (!have) continue;
+    if (row->u.list.count != 9) return false;
+    for (int k = 0; k < 9; k++) {
+      const mhrfit_value *x = row->u.list.items[k];
+      if (!mhrfit_value_is_number(x) || mhrfit_value_as_double(x) != s->cam_intrinsics[9 * c + k]) return false;
+    }
+  }
+  *cam = NULL;
+  return true;
+}
+
 mhrfit_ingest_reason mf_ingest_meta_compare(const mhrfit_value *meta, const mf_ingest_settings *s, char *detail,
                                             size_t size) {
   const mhrfit_value *ver = mhrfit_value_dict_get(meta, "version");
@@ -150,6 +202,18 @@ mhrfit_ingest_reason mf_ingest_meta_compare(const mhrfit_value *meta, const mf_i
   if ((ev && ev->kind != MHRFIT_V_STRING && ev->kind != MHRFIT_V_NULL) || !same_str(est, s->estimator)) {
     snprintf(detail, size, "estimator command was %s, now %s", est ? est : "none",
              s->estimator ? s->estimator : "none");
+    return MHRFIT_INGEST_ESTIMATOR_CHANGED;
+  }
+  const mhrfit_value *wv = mhrfit_value_dict_get(meta, "estimator_worker");
+  const char *wk = wv && wv->kind == MHRFIT_V_STRING ? wv->u.str.data : NULL;
+  if ((wv && wv->kind != MHRFIT_V_STRING && wv->kind != MHRFIT_V_NULL) || !same_str(wk, s->estimator_worker)) {
+    snprintf(detail, size, "estimator worker command was %s, now %s", wk ? wk : "none",
+             s->estimator_worker ? s->estimator_worker : "none");
+    return MHRFIT_INGEST_ESTIMATOR_CHANGED;
+  }
+  const char *cam = NULL;
+  if (!same_intrinsics(meta, s, &cam)) {
+    snprintf(detail, size, "the camera intrinsics given to the estimator changed (camera '%s')", cam ? cam : "?");
     return MHRFIT_INGEST_ESTIMATOR_CHANGED;
   }
   if (!same_list(mhrfit_value_dict_get(meta, "model_ids"), s->model_ids, s->n_model_ids)) {
@@ -233,6 +297,10 @@ bool mf_ingest_meta_same_estimator(const mhrfit_value *meta, const mf_ingest_set
   if (!meta || meta->kind != MHRFIT_V_DICT || !same_str(get_str(meta, "format"), MF_INGEST_META_FORMAT)) return false;
   const mhrfit_value *ev = mhrfit_value_dict_get(meta, "estimator");
   const char *est = ev && ev->kind == MHRFIT_V_STRING ? ev->u.str.data : NULL;
-  return s->estimator && same_str(est, s->estimator) && same_str(get_str(meta, "input_root"), s->input_root) &&
+  const mhrfit_value *wv = mhrfit_value_dict_get(meta, "estimator_worker");
+  const char *wk = wv && wv->kind == MHRFIT_V_STRING ? wv->u.str.data : NULL;
+  const char *cam;
+  return has_estimator(s) && same_str(est, s->estimator) && same_str(wk, s->estimator_worker) &&
+         same_intrinsics(meta, s, &cam) && same_str(get_str(meta, "input_root"), s->input_root) &&
          same_list(mhrfit_value_dict_get(meta, "model_ids"), s->model_ids, s->n_model_ids);
 }

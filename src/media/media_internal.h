@@ -1,0 +1,28 @@
+/* Internal pieces of the media module (images, videos, frame extraction). Not public. */
+#ifndef MF_MEDIA_INTERNAL_H
+#define MF_MEDIA_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "mhrfit/error.h"
+#include "mhrfit/media.h"
+
+/* Checks that `img` is a usable image (channels 1/3/4, size within limits, stride, data);
+ * MHRFIT_ERR_ARGUMENT or MHRFIT_ERR_LIMIT otherwise. */
+bool mf_image_valid(const mhrfit_image *img, mhrfit_error *err);
+
+/* mhrfit_image_new() with rows padded to a multiple of `align` bytes and `tail` spare bytes after
+ * the last row (for converters that write whole SIMD blocks past a row's end). */
+mhrfit_image *mf_image_new_padded(int width, int height, int channels, size_t align, size_t tail, mhrfit_error *err);
+
+/* Converts one row of `width` pixels from src_channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA)
+ * to dst_channels (1, 3 or 4): alpha dropped or set to 255, gray replicated, colour to gray by
+ * the BT.601 luma weights. */
+void mf_image_convert_row(const unsigned char *src, int src_channels, unsigned char *dst, int dst_channels, int width);
+
+/* Encodes `img` with `e` and writes it to `path` atomically (fsynced when `sync`); errors are
+ * prefixed with the path. */
+bool mf_image_encoder_write(mhrfit_image_encoder *e, const char *path, const mhrfit_image *img, bool sync,
+                            mhrfit_error *err);
+
+#endif

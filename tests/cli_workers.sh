@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# mhrfit ingest --estimator_worker with stand-in workers (tests/fake_worker.sh): exactly N starts
+# for N workers over 40 images, {worker} replaced, cam_int from --calib in the requests, a
+# worker that crashes on one image (restarted, the rest completes), one that hangs (timeout, the
+# view marked missing, retried by the next run), one that answers garbage, refuses, writes no
+# output or a bad one (that view's error names it), one that never starts or starts too slowly
+# (a clear error, the run stops), the cache (a rerun starts no worker), usage errors.
+set -uo pipefail
+bin=${MHRFIT_BIN:?}
+fix=${MHRFIT_FIXTURES:?}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+src=$fix/ingest/stacked.npz
+worker="sh '$here/fake_worker.sh' '$src' {worker}"
+cams=(c0 c1 c2 c3)
+# 10 frames x 4 cameras = 40 images
+mk_capture() { # dir
+  for f in $(seq 0 9); do
+    mkdir -p "$1/$f"
+    for c in "${cams[@]}"; do echo "image $f $c" >"$1/$f/$c.jpg"; done
+  done
+}
+mk_capture "$tmp/cap"
+cat >"$tmp/calib.toml" <<'EOF'
+[c0]
+size = [640, 480]
+matrix = [[500.0, 0.0, 320.0], [0.0, 501.5, 240.0], [0.0, 0.0, 1.0]]
+distortions = [0.0, 0.0, 0.0, 0.0]
+rotation = [0.0, 0.0, 0.0]
+translation = [0.0, 0.0, 3.0]
+EOF
+
+help=$("$bin" ingest --help)
+for o in estimator_worker workers estimator_timeout worker_start_timeout worker_restarts calib; do
+  check "--help documents --$o" $(grep -q -- "--$o " <<<"$help"; echo $?)
+done
+
+export FAKE_WORKER_LOG=$tmp/starts.log FAKE_WORKER_REQUESTS=$tmp/requests.log
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out" --estimator-worker "$worker" --workers 2 \
+  --calib "$tmp/calib.toml" >"$tmp/log" 2>"$tmp/err"
+check "two workers over 40 images: exit 0" $?
+check "exactly 2 starts" $([ "$(wc -l <"$tmp/starts.log")" -eq 2 ]; echo $?)
+check "{worker} replaced by 0 and 1" $([ "$(sort "$tmp/starts.log" | tr '\n' ' ')" = "start 0 start 1 " ]; echo $?)
+check "40 requests" $([ "$(wc -l <"$tmp/requests.log")" -eq 40 ]; echo $?)
+check "summary: 40 views, 40 runs, 2 starts" $(grep -q 'views: 40 written, 0 missing, 0 without a person, 0 failed; estimator runs: 40 (2 worker start(s))' "$tmp/log"; echo $?)
+check "40 stage-1 files" $([ "$(find "$tmp/out/stage1" -name '*.npz' | wc -l)" -eq 40 ]; echo $?)
+check "40 raw outputs kept in sam3d/" $([ "$(find "$tmp/out/sam3d" -name 'c?.npz' | wc -l)" -eq 40 ]; echo $?)
+check "no partial file left" $([ "$(find "$tmp/out/sam3d" -name '*.partial.npz' | wc -l)" -eq 0 ]; echo $?)
+req=$(grep '"frame":"7","cam":"c0"' "$tmp/requests.log")
+check "request carries id, image, output, frame, cam" $(grep -q "^{\"id\":[0-9]*,\"image\":\"$tmp/cap/7/c0.jpg\",\"output\":\"$tmp/out/sam3d/7/c0.partial.npz\",\"frame\":\"7\",\"cam\":\"c0\"" <<<"$req"; echo $?)
+check "cam_int from --calib" $(grep -q '"cam_int":\[\[500,0,320\],\[0,501.5,240\],\[0,0,1\]\]' <<<"$req"; echo $?)
+check "no cam_int for a camera the calibration lacks" $(! grep '"cam":"c1"' "$tmp/requests.log" | grep -q cam_int; echo $?)
+check "warning about the camera without intrinsics" $(grep -q "has no camera 'c1'" "$tmp/err"; echo $?)
+check "worker chatter before ready is logged, not an error" $(grep -q 'says: this line is chatter' "$tmp/log"; echo $?)
+check "meta records the worker command" $(grep -q '"estimator_worker": "sh ' "$tmp/out/stage1_meta.json"; echo $?)
+check "meta records the intrinsics" $(grep -q '"cam_intrinsics": {' "$tmp/out/stage1_meta.json"; echo $?)
+
+# an unchanged rerun reuses everything and starts no worker
+: >"$tmp/starts.log"
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out" --estimator-worker "$worker" --workers 2 \
+  --calib "$tmp/calib.toml" >"$tmp/log" 2>&1
+check "rerun: all reused" $(grep -q 'frames: 0 ingested, 10 reused, 0 failed (of 10)' "$tmp/log"; echo $?)
+check "rerun: no worker started" $([ ! -s "$tmp/starts.log" ]; echo $?)
+# other intrinsics re-run the estimator (they change its output), as a changed command would
+sed -i 's/500.0, 0.0, 320.0/510.0, 0.0, 320.0/' "$tmp/calib.toml"
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out" --estimator-worker "$worker" \
+  --calib "$tmp/calib.toml" --check >"$tmp/log" 2>&1
+check "changed intrinsics: estimator_changed" $(grep -q "estimator_changed .*intrinsics given to the estimator changed (camera 'c0')" "$tmp/log"; echo $?)
+
+# a worker that crashes on one image: restarted, the rest completes
+mk_capture "$tmp/crash"
+echo crash >"$tmp/crash/3/c2.jpg"
+: >"$tmp/starts.log"
+"$bin" ingest --input "$tmp/crash" --cams "${cams[@]}" --out "$tmp/out_crash" --estimator-worker "$worker" \
+  >"$tmp/log" 2>"$tmp/err"
+check "crash: exit 1 (one frame failed)" $([ $? -eq 1 ]; echo $?)
+check "crash: restarted once (2 starts)" $([ "$(wc -l <"$tmp/starts.log")" -eq 2 ]; echo $?)
+check "crash: the view's error names the worker, frame and camera" $(grep -q "error: frame '3' camera 'c2': estimator worker 0 exited with status 137 while processing frame '3' camera 'c2'" "$tmp/err"; echo $?)
+check "crash: the rest completes" $(grep -q 'frames: 9 ingested, 0 reused, 1 failed (of 10)' "$tmp/log" && grep -q 'views: 39 written' "$tmp/log"; echo $?)
+
+# a worker that hangs: the request is killed after the timeout, the view is missing, the rest completes
+mk_capture "$tmp/hang"
+echo hang >"$tmp/hang/5/c1.jpg"
+start=$(date +%s)
+"$bin" ingest --input "$tmp/hang" --cams "${cams[@]}" --out "$tmp/out_hang" --estimator-worker "$worker" \
+  --estimator-timeout 1 >"$tmp/log" 2>"$tmp/err"
+rc=$?
+took=$(( $(date +%s) - start ))
+check "hang: exit 0 (a missing view fails no frame)" $rc
+check "hang: finished in seconds, not 30 ($took s)" $([ "$took" -lt 20 ]; echo $?)
+check "hang: view marked missing with its reason" $(grep -q "warning: frame '5' camera 'c1': view missing: estimator worker 0 timed out after 1 s on frame '5' camera 'c1' (killed)" "$tmp/err"; echo $?)
+check "hang: summary counts it" $(grep -q 'views: 39 written, 0 missing, 0 without a person, 0 failed, 1 timed out' "$tmp/log"; echo $?)
+check "hang: meta says timeout" $(grep -A2 '"c1": {' "$tmp/out_hang/stage1_meta.json" | grep -q '"status": "timeout"'; echo $?)
+echo "image again" >"$tmp/hang/5/c1.jpg"
+"$bin" ingest --input "$tmp/hang" --cams "${cams[@]}" --out "$tmp/out_hang" --estimator-worker "$worker" \
+  --estimator-timeout 1 >"$tmp/log" 2>&1
+check "hang: the next run retries the view" $(grep -q 'frames: 1 ingested, 9 reused' "$tmp/log" && [ -f "$tmp/out_hang/stage1/5/c1.npz" ]; echo $?)
+
+# garbage, a refusal, no output, a bad output: errors of their views, named
+mk_capture "$tmp/bad"
+echo garbage >"$tmp/bad/1/c0.jpg"
+echo refuse >"$tmp/bad/2/c1.jpg"
+echo noout >"$tmp/bad/4/c2.jpg"
+echo badout >"$tmp/bad/6/c3.jpg"
+: >"$tmp/starts.log"
+"$bin" ingest --input "$tmp/bad" --cams "${cams[@]}" --out "$tmp/out_bad" --estimator-worker "$worker" \
+  >"$tmp/log" 2>"$tmp/err"
+check "bad replies: exit 1" $([ $? -eq 1 ]; echo $?)
+check "garbage: named" $(grep -q "error: frame '1' camera 'c0': estimator worker 0 replied with an invalid line (not a JSON object: 'this is not json')" "$tmp/err"; echo $?)
+check "garbage: worker restarted (2 starts)" $([ "$(wc -l <"$tmp/starts.log")" -eq 2 ]; echo $?)
+check "refusal: the worker's reason" $(grep -q "error: frame '2' camera 'c1': estimator worker 0: nobody in this picture" "$tmp/err"; echo $?)
+check "no output: named" $(grep -q "error: frame '4' camera 'c2': estimator worker 0 replied ok but wrote no file at $tmp/out_bad/sam3d/4/c2.partial.npz" "$tmp/err"; echo $?)
+check "bad output: the file named" $(grep -q "error: frame '6' camera 'c3': .*out_bad/sam3d/6/c3.npz: neither a .npy nor a .npz" "$tmp/err"; echo $?)
+check "bad replies: the rest completes" $(grep -q 'frames: 6 ingested, 0 reused, 4 failed (of 10)' "$tmp/log" && grep -q 'views: 36 written' "$tmp/log"; echo $?)
+
+# a worker that never starts: a clear error, the run stops
+: >"$tmp/starts.log"
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out_never" \
+  --estimator-worker "sh '$here/fake_worker.sh' '$src' {worker} nostart" >"$tmp/log" 2>"$tmp/err"
+check "never starts: exit 1" $([ $? -eq 1 ]; echo $?)
+check "never starts: the last error" $(grep -q "error: estimator worker 0 failed 4 times in a row, giving up; last: estimator worker 0 exited with status 3 before it was ready" "$tmp/err"; echo $?)
+check "never starts: its own message on stderr" $(grep -q 'cannot load the model' "$tmp/err"; echo $?)
+check "never starts: 4 attempts" $([ "$(wc -l <"$tmp/starts.log")" -eq 4 ]; echo $?)
+check "never starts: meta written" $([ -f "$tmp/out_never/stage1_meta.json" ]; echo $?)
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out_none" --estimator-worker "/nonexistent/worker" \
+  --worker-restarts 0 >"$tmp/log" 2>"$tmp/err"
+check "missing program: exit 1, status 127" $([ $? -eq 1 ] && grep -q "failed 1 times in a row, giving up; last: estimator worker 0 exited with status 127 before it was ready" "$tmp/err"; echo $?)
+"$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out_slow" --worker-restarts 0 \
+  --estimator-worker "sh '$here/fake_worker.sh' '$src' {worker} slowstart" --worker-start-timeout 1 >"$tmp/log" 2>"$tmp/err"
+check "slow start: exit 1, named" $([ $? -eq 1 ] && grep -q "estimator worker 0 was not ready after 1 s (killed)" "$tmp/err"; echo $?)
+
+# usage errors
+"$bin" ingest --input "$tmp/cap" --cams c0 --out "$tmp/x" --estimator 'cp {image} {output}' --estimator-worker w >/dev/null 2>&1
+check "--estimator with --estimator_worker exits 2" $([ $? -eq 2 ]; echo $?)
+"$bin" ingest --input "$tmp/cap" --cams c0 --out "$tmp/x" --estimator-worker w --workers 0 >/dev/null 2>&1
+check "--workers 0 exits 2" $([ $? -eq 2 ]; echo $?)
+"$bin" ingest --input "$tmp/cap" --cams c0 --out "$tmp/x" --calib "$tmp/calib.toml" >/dev/null 2>&1
+check "--calib without a worker exits 2" $([ $? -eq 2 ]; echo $?)
+"$bin" ingest --input "$tmp/cap" --cams c0 --out "$tmp/x" --estimator-worker w --calib "$tmp/none.toml" >/dev/null 2>"$tmp/err"
+check "unreadable --calib exits 1" $([ $? -eq 1 ] && grep -q 'none.toml' "$tmp/err"; echo $?)
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
