@@ -141,10 +141,6 @@ int main(int argc, char **argv) {
     }
     free(t);
   }
-  if (temp) {
-    char cmd[4200 + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    if (system(cmd) != 0) fprintf(stderr, "bench_run: could not remove %s\n", work);
-  }
+  if (temp) bench_remove_dir("bench_run", work);
   return rc;
 }

@@ -67,6 +67,8 @@ rig info --lod -4|--lod|rig info --lod -4
 rig fk --lod -4|--lod|rig fk --params $tmp/none.npz --out $tmp/fk.npz --lod -4
 rig import --lod -4|--lod|rig import --out $tmp/r.npz --lod -4
 export --fps 0|--fps|export --input $tmp/none --out $tmp/e.glb --fps 0
+report --image_width 0|--image_width|report --run $tmp/none --image_width 0
+report --lod 9|--lod|report --run $tmp/none --lod 9
 frames --quality 0|--quality|frames --videos a=$tmp/none.mp4 --out $tmp/fr --quality 0
 frames --every 0|--every|frames --videos a=$tmp/none.mp4 --out $tmp/fr --every 0
 export --up sideways|--up|export --input $tmp/none --out $tmp/e.glb --up sideways
@@ -75,7 +77,7 @@ EOF
 check "a usage error leaves no output behind" $([ ! -e "$tmp/run" ] && [ ! -e "$tmp/d" ] && [ ! -e "$tmp/i" ]; echo $?)
 
 # every command: --help 0, an unknown option 2, a missing input 1
-for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames; do
+for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames report; do
   # shellcheck disable=SC2086
   expect "$cmd --help" 0 "$bin" $cmd --help
   # shellcheck disable=SC2086
@@ -103,7 +105,7 @@ check "ingest --help: --overwrite (also --force)" $("$bin" ingest --help | grep 
 check "smooth --help: --input (also --in)" $("$bin" smooth --help | grep -q -- '--input FIT.npz .*(also --in)'; echo $?)
 expect "smooth --in is still accepted" 2 "$bin" smooth --in "$tmp/x.npz" --out "$tmp/y.npz" --fps 0
 check "smooth --in reaches the value check" $(grep -q -- '--fps must be' "$tmp/err"; echo $?)
-quiet_lines=$(for cmd in demo ingest triangulate fit smooth "rig import" export frames run; do
+quiet_lines=$(for cmd in demo ingest triangulate fit smooth "rig import" export frames run report; do
   # shellcheck disable=SC2086
   "$bin" $cmd --help | grep -- '--quiet' | sed 's/ (--run still prints its table)//'; done | sort -u)
 check "--quiet: one help text in every command" $([ "$(wc -l <<<"$quiet_lines")" -eq 1 ]; echo $?)

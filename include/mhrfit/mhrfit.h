@@ -12,7 +12,8 @@
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
  * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
- * files), pictures and videos (media.h), and the library version (version.h).
+ * files), pictures and videos (media.h), the HTML report of a run (report.h), and the library
+ * version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -39,6 +40,7 @@
 #include "mhrfit/param_sets.h"
 #include "mhrfit/pipeline.h"
 #include "mhrfit/pickle.h"
+#include "mhrfit/report.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
 #include "mhrfit/similarity.h"

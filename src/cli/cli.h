@@ -202,6 +202,7 @@ typedef struct mf_fit_detector_args {
 int mf_fit_detector(const mf_fit_detector_args *a);
 int mf_cmd_run(int argc, char **argv);
 int mf_cmd_smooth(int argc, char **argv);
+int mf_cmd_report(int argc, char **argv);
 int mf_cmd_export(int argc, char **argv);
 
 #endif
