@@ -28,7 +28,17 @@ static void select_all(const mhrfit_value *doc) {
 
 static void compare_meta(const mhrfit_value *meta) {
   const char *cams[2] = {"a", "b"}, *ids[1] = {"checkpoint=x"};
-  mf_ingest_settings s = {"0.1.0", "/in", "/in", cams, 2, MHRFIT_PERSON_INDEX, 1, "est {image} {output}", ids, 1};
+  mf_ingest_settings s = {.tool_version = "0.1.0",
+                          .input_root = "/in",
+                          .sam_root = "/in",
+                          .cams = cams,
+                          .cam_files = cams,
+                          .n_cams = 2,
+                          .strategy = MHRFIT_PERSON_INDEX,
+                          .person_index = 1,
+                          .estimator = "est {image} {output}",
+                          .model_ids = ids,
+                          .n_model_ids = 1};
   char detail[256];
   mf_ingest_meta_compare(meta, &s, detail, sizeof detail);
   mf_ingest_meta_same_estimator(meta, &s);
