@@ -144,10 +144,6 @@ int main(int argc, char **argv) {
   }
   printf("\nseconds of wall time (the writes include the flush to disk) and of CPU time; goal: the glb (rig file)\n"
          "total <= 0.5 s for 1,000 frames\n");
-  if (temp) {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    if (system(cmd) != 0) fprintf(stderr, "bench_export: could not remove %s\n", work);
-  }
+  if (temp) bench_remove_dir("bench_export", work);
   return rc;
 }

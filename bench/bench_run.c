@@ -5,7 +5,10 @@
  *
  * The capture (4 cameras, seed 1) is generated once into WORK_DIR (default: a new temporary
  * folder, removed at the end); every run starts from nothing (`--overwrite`, fresh output
- * folder), so stage 1 is timed too. The process and the runs it starts are pinned to one CPU. */
+ * folder), so stage 1 is timed too. The process and the runs it starts are pinned to one CPU.
+ * Four settings side by side: the assets' default mesh without and with `--mesh`, and a
+ * LOD 1-sized mesh (the assets' mesh subdivided to 21,360 vertices, tests/hires_rig.h, written
+ * into WORK_DIR as a rig file) without and with `--mesh`. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdbool.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "hires_rig.h"
 #include "mhrfit/demo.h"
 #include "mhrfit/json.h"
 #include "mhrfit/value.h"
@@ -38,12 +42,13 @@ static const char *const stage_label[N_STAGES] = {
     "process wall time",
     "stages 2-3 + smoothing (goal <= 10 s for 1,000 frames)"};
 
-static int run_once(const char *bin, const char *assets, const char *capture, const char *out, bool no_mesh,
-                    double t[N_STAGES]) {
+static int run_once(const char *bin, const char *rig_opt, const char *rig, const char *capture, const char *out,
+                    bool mesh, double t[N_STAGES]) {
   char calib[4400];
   snprintf(calib, sizeof calib, "%s/calibration.toml", capture);
   char *argv[] = {(char *)bin, "run", "--input", (char *)capture, "--calib", calib, "--cams", "cam_0", "cam_1",
-                  "cam_2", "cam_3", "--out", (char *)out, "--assets", (char *)assets, "--overwrite", "--quiet", no_mesh ? "--no_mesh" : NULL, NULL};
+                  "cam_2", "cam_3", "--out", (char *)out, (char *)rig_opt, (char *)rig, "--overwrite", "--quiet",
+                  mesh ? "--mesh" : NULL, NULL};
   double t0 = bench_now();
   pid_t pid;
   if (posix_spawn(&pid, bin, NULL, NULL, argv, environ) != 0) {
@@ -106,17 +111,27 @@ int main(int argc, char **argv) {
   tg = bench_now() - tg;
   printf("mhrfit run on a demo capture: %ld frames x 4 cameras (seed 1, generated in %.1f s), median of %ld runs, %s\n\n",
          frames, tg, runs, pinned ? "pinned to one CPU" : "NOT pinned (sched_setaffinity failed)");
+  char hires[4300];
+  snprintf(hires, sizeof hires, "%s/hires_rig.npz", work);
+  size_t nv = 0;
+  if (!hires_rig_write(assets, 6, hires, 1, &nv, &err)) {
+    fprintf(stderr, "bench_run: %s\n", err.message);
+    return 1;
+  }
   int rc = 0;
-  for (int mesh = 0; mesh < 2 && !rc; mesh++) {
+  for (int k = 0; k < 4 && !rc; k++) {
+    bool mesh = k % 2 == 1, hi = k >= 2;
     double *t = calloc((size_t)runs * N_STAGES, sizeof *t), col[50];
     if (!t) return 1;
     for (long r = 0; r < runs && !rc; r++) {
-      snprintf(out, sizeof out, "%s/run_%d_%ld", work, mesh, r);
-      rc = run_once(bin, assets, capture, out, mesh == 1, t + r * N_STAGES);
+      snprintf(out, sizeof out, "%s/run_%d_%ld", work, k, r);
+      rc = run_once(bin, hi ? "--rig" : "--assets", hi ? hires : assets, capture, out, mesh, t + r * N_STAGES);
     }
     if (!rc) {
-      printf("%s\n\n| stage | seconds | frames/s |\n|---|---:|---:|\n",
-             mesh ? "with --no_mesh (no pred_vertices in the outputs)" : "default settings (mesh in the outputs)");
+      char what[160] = "the assets' default mesh";
+      if (hi) snprintf(what, sizeof what, "a LOD 1-sized mesh (the assets' mesh subdivided to %zu vertices)", nv);
+      printf("%s, %s\n\n| stage | seconds | frames/s |\n|---|---:|---:|\n", what,
+             mesh ? "--mesh (pred_vertices and faces in the sequence files)" : "default settings (no mesh written)");
       for (int i = 0; i < N_STAGES; i++) {
         for (long r = 0; r < runs; r++) col[r] = t[r * N_STAGES + i];
         double m = bench_median(col, (size_t)runs);
@@ -126,10 +141,6 @@ int main(int argc, char **argv) {
     }
     free(t);
   }
-  if (temp) {
-    char cmd[4200 + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    if (system(cmd) != 0) fprintf(stderr, "bench_run: could not remove %s\n", work);
-  }
+  if (temp) bench_remove_dir("bench_run", work);
   return rc;
 }

@@ -47,4 +47,12 @@ static inline bool bench_work_dir(const char *given, const char *prefix, char *w
   return false;
 }
 
+/* Removes a benchmark's temporary work folder (made by bench_work_dir()); `name` prefixes the
+ * message when that fails. */
+static inline void bench_remove_dir(const char *name, const char *dir) {
+  char cmd[4200 + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "%s: could not remove %s\n", name, dir);
+}
+
 #endif

@@ -3,9 +3,9 @@
  *
  * 1. overhead per image: captures of N and 2N views ingested (a) from SAM outputs already on
  *    disk (the baseline), (b) with `--estimator ': {image}; cp SRC {output}'` (a shell and a cp
- *    per image), (c) with `--estimator_worker` running a no-op worker (this program with
- *    --worker: it copies SRC to each request's output). The cost per view is the slope
- *    (t(2N) - t(N)) / N, so that one-time costs (starting the worker, which for a real model is
+ *    per image), (c) with `--estimator_worker` running a no-op worker (bench/noop_worker.c,
+ *    built beside this program: it copies SRC to each request's output). The cost per view is
+ *    the slope (t(2N) - t(N)) / N, so that one-time costs (starting the worker, which for a real model is
  *    its loading) stay out of it and are shown apart (t(N) - N * slope); the overhead per view
  *    is the slope less the baseline's;
  * 2. parallel workers: 40 images with a worker that sleeps 20 ms per request (like a model on its
@@ -23,43 +23,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "common/file.h"
 #include "mhrfit/ingest.h"
-
-/* The no-op worker: SRC's bytes to every request's output, after SLEEP_MS milliseconds. */
-static int worker_main(const char *src, int sleep_ms) {
-  unsigned char *data;
-  size_t len;
-  mhrfit_error err = {0};
-  if (!mf_read_file(src, 0, &data, &len, &err)) {
-    fprintf(stderr, "bench worker: %s\n", err.message);
-    return 1;
-  }
-  printf("{\"ready\": true}\n");
-  fflush(stdout);
-  static char line[1 << 16];
-  while (fgets(line, sizeof line, stdin)) {
-    char *o = strstr(line, "\"output\":\"");
-    char *end = o ? strchr(o + 10, '"') : NULL;
-    if (!end) {
-      printf("{\"ok\": false, \"error\": \"no output\"}\n");
-      fflush(stdout);
-      continue;
-    }
-    *end = '\0';
-    if (sleep_ms > 0) {
-      struct timespec ts = {sleep_ms / 1000, (long)(sleep_ms % 1000) * 1000000L};
-      nanosleep(&ts, NULL);
-    }
-    FILE *f = fopen(o + 10, "wb");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    if (f) ok = fclose(f) == 0 && ok;
-    printf(ok ? "{\"ok\": true}\n" : "{\"ok\": false, \"error\": \"cannot write\"}\n");
-    fflush(stdout);
-  }
-  free(data);
-  return 0;
-}
 
 static char self[4096], src[4096], root[64];
 
@@ -114,14 +78,17 @@ static double median_of(int n, const char *capture, const char *estimator, const
 }
 
 int main(int argc, char **argv) {
-  if (argc == 4 && strcmp(argv[1], "--worker") == 0) return worker_main(argv[2], atoi(argv[3]));
   int nruns = argc > 1 ? atoi(argv[1]) : 5, views = argc > 2 ? atoi(argv[2]) : 200;
   if (nruns < 1) nruns = 5;
   if (views < 4) views = 200;
   views -= views % 4;
+  /* the no-op worker is built beside this program */
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return 1;
   self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (!slash || (size_t)(slash - self) + 16 > sizeof self) return 1;
+  strcpy(slash + 1, "noop_worker");
   const char *fix = getenv("MHRFIT_FIXTURES") ? getenv("MHRFIT_FIXTURES") : "tests/fixtures";
   if (!realpath(fix, src) || strlen(src) + 32 > sizeof src) {
     fprintf(stderr, "bench_workers: fixtures folder %s not found (run from the project root)\n", fix);
@@ -144,8 +111,8 @@ int main(int argc, char **argv) {
   if (!make_capture(small, 40, false)) return 1;
   char est[8192], noop[8192], sleepy[8192];
   snprintf(est, sizeof est, ": {image}; cp '%s' {output}", src);
-  snprintf(noop, sizeof noop, "'%s' --worker '%s' 0", self, src);
-  snprintf(sleepy, sizeof sleepy, "'%s' --worker '%s' 20", self, src);
+  snprintf(noop, sizeof noop, "'%s' '%s' 0", self, src);
+  snprintf(sleepy, sizeof sleepy, "'%s' '%s' 20", self, src);
   printf("stage 1 with estimators: %d and %d views (4 cameras), median of %d runs, %s\n\n", views, 2 * views, nruns,
          pinned ? "one CPU" : "not pinned");
   size_t runs = 0;

@@ -1,5 +1,7 @@
 /* libFuzzer target: stage-1 person extraction from arbitrary .npz / .npy / pickle bytes, and the
- * stage1_meta.json comparison from arbitrary JSON. */
+ * stage1_meta.json comparison from arbitrary JSON. NumPy bytes are parsed twice: with small
+ * limits, and as mhrfit ingest reads a SAM 3D Body output (its default limits: 256 MiB inflated
+ * per file), so that what the command line would inflate is what is fuzzed. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,7 +28,17 @@ static void select_all(const mhrfit_value *doc) {
 
 static void compare_meta(const mhrfit_value *meta) {
   const char *cams[2] = {"a", "b"}, *ids[1] = {"checkpoint=x"};
-  mf_ingest_settings s = {"0.1.0", "/in", "/in", cams, 2, MHRFIT_PERSON_INDEX, 1, "est {image} {output}", ids, 1};
+  mf_ingest_settings s = {.tool_version = "0.1.0",
+                          .input_root = "/in",
+                          .sam_root = "/in",
+                          .cams = cams,
+                          .cam_files = cams,
+                          .n_cams = 2,
+                          .strategy = MHRFIT_PERSON_INDEX,
+                          .person_index = 1,
+                          .estimator = "est {image} {output}",
+                          .model_ids = ids,
+                          .n_model_ids = 1};
   char detail[256];
   mf_ingest_meta_compare(meta, &s, detail, sizeof detail);
   mf_ingest_meta_same_estimator(meta, &s);
@@ -46,10 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mhrfit_pickle_limits plim = {.max_array_bytes = 1 << 24, .max_items = 1 << 16};
   mhrfit_error err = {0};
   mhrfit_value *v = NULL;
-  if (size >= 2 && data[0] == 'P' && data[1] == 'K') {
-    v = mhrfit_npz_parse(data, size, "fuzz.npz", &lim, &err);
-  } else if (size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0) {
-    v = mhrfit_npy_parse(data, size, "fuzz.npy", &lim, &err);
+  bool numpy = (size >= 2 && data[0] == 'P' && data[1] == 'K') || (size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0);
+  if (numpy) {
+    v = mhrfit_numpy_parse(data, size, "fuzz", &lim, &err);
+    /* as mhrfit ingest reads it (ingest.c: max_total_bytes of the options, default) */
+    const mhrfit_npy_limits real = {.max_total_bytes = MHRFIT_NPY_INPUT_MAX_TOTAL};
+    mhrfit_error_clear(&err);
+    mhrfit_value *w = mhrfit_numpy_parse(data, size, "fuzz", &real, &err);
+    if (w) select_all(w);
+    mhrfit_value_free(w);
   } else if (size >= 1 && data[0] == '{') {
     v = mhrfit_json_parse((const char *)data, size, "fuzz.json", &err);
     if (v) compare_meta(v);

@@ -20,7 +20,7 @@ ex() { "$bin" export "$@" >"$tmp/out" 2>"$tmp/err"; }
 # formats from the run folder
 ex --in "$tmp/run" --out "$tmp/a.glb"; check "glb exits 0" $?
 check "glb magic and version 2" $([ "$(head -c 4 "$tmp/a.glb")" = glTF ] && [ "$(od -An -tu4 -j4 -N4 "$tmp/a.glb" | tr -d ' ')" = 2 ]; echo $?)
-check "glb: 12 frames, 30 fps from the run" $(grep -q "^exported 12 of 12 frame(s)" "$tmp/out" && grep -q "^frame rate: 30 fps (pipeline_config.json)" "$tmp/out"; echo $?)
+check "glb: 12 frames, 30 fps from the run" $(grep -q "^exported 12 of 12 frame(s)" "$tmp/out" && grep -q "^frame rate: 30 fps (archive)" "$tmp/out"; echo $?)
 ex --in "$tmp/run" --out "$tmp/a.gltf"; check "gltf exits 0" $?
 check "gltf names its .bin" $(grep -q '"uri":"a.bin"' "$tmp/a.gltf" && [ -s "$tmp/a.bin" ]; echo $?)
 ex --in "$tmp/run" --out "$tmp/a.bvh" --units cm; check "bvh exits 0" $?

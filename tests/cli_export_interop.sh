@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mhrfit export checked by the programs that open its files (they must be installed: a missing
 # one fails this test; scripts/deps installs them):
-# - the Khronos glTF validator (npm gltf-validator, tests/js): every .glb/.gltf written has 0
+# - the Khronos glTF validator (npm gltf-validator, package.json): every .glb/.gltf written has 0
 #   errors and 0 warnings;
 # - Blender 3.4 (headless, one process, tests/interop/blender_checks.py): the .glb of a demo run
 #   has 127 bones named after the MHR joints, one mesh of the LOD's vertex count, an action over
@@ -23,20 +23,20 @@ check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "F
 have() { command -v "$1" >/dev/null 2>&1; }
 check "blender is installed (scripts/deps)" $(have blender; echo $?)
 check "node is installed" $(have node; echo $?)
-check "the glTF validator is installed (scripts/deps: npm ci in tests/js)" $([ -f tests/js/node_modules/gltf-validator/package.json ]; echo $?)
+check "the glTF validator is installed (scripts/deps: npm ci)" $([ -f node_modules/gltf-validator/package.json ]; echo $?)
 check "Debian's python3 with NumPy is installed (scripts/deps)" $("$py" -c 'import numpy' 2>/dev/null; echo $?)
 if [ "$fail" -ne 0 ]; then echo "$pass passed, $fail failed"; exit 1; fi
 run() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; return 1; }; }
 cams="cam_0 cam_1 cam_2 cam_3"
 run "$bin" demo --out "$tmp/cap" --frames 24 --seed 2; check "demo capture" $?
-run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --quiet; check "run" $?
+run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --mesh --quiet; check "run" $?
 # a sequence whose scales are constant: similarity scale 1, bone lengths at their median
-run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/runc" --no_with_scale --quiet
+run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/runc" --no_with_scale --mesh --quiet
 check "run without similarity scale" $?
 run "$py" tests/interop/export_checks.py const "$tmp/runc/sequence_smoothed.npz" "$tmp/const.npz"; check "constant-scale archive" $?
 # the z-up world: the demo's calibration turned by 90 degrees about X
 run "$py" tests/interop/export_checks.py zup "$tmp/cap/calibration.toml" "$tmp/calib_zup.toml"; check "z-up calibration" $?
-run "$bin" run --input "$tmp/cap" --calib "$tmp/calib_zup.toml" --cams $cams --out "$tmp/runz" --quiet; check "z-up run" $?
+run "$bin" run --input "$tmp/cap" --calib "$tmp/calib_zup.toml" --cams $cams --out "$tmp/runz" --mesh --quiet; check "z-up run" $?
 
 seq=$tmp/run/sequence_smoothed.npz
 ex() { "$bin" export "$@" >"$tmp/ex.log" 2>&1; local rc=$?; [ $rc -eq 0 ] || cat "$tmp/ex.log"; return $rc; }
@@ -58,7 +58,7 @@ ex --in "$tmp/run" --out "$tmp/body.trc"; check "export .trc" $?
 
 # the Khronos validator: 0 errors, 0 warnings
 for f in body.glb body.gltf body4.glb zup.glb; do
-  node tests/js/validate.mjs "$tmp/$f" >"$tmp/val.log" 2>&1; rc=$?
+  node tests/interop/validate_gltf.mjs "$tmp/$f" >"$tmp/val.log" 2>&1; rc=$?
   head -1 "$tmp/val.log"
   check "validator: $f has 0 errors and 0 warnings" $([ $rc -eq 0 ] && grep -q ": 0 errors, 0 warnings" "$tmp/val.log"; echo $?)
   [ $rc -eq 0 ] || cat "$tmp/val.log"

@@ -19,9 +19,10 @@ cp "$data/img_subj00.npz" "$tmp/in/1/right.npz"
 cp "$fix/ingest/list_of_dicts.npy" "$tmp/in/10/left.npy"
 help=$("$bin" ingest --help); rc=$?
 check "--help exits 0" $rc
-for o in input cams out frames sam_dir person_select_strategy person_index estimator model_id force check compress quiet; do
+for o in input cams out frames sam_dir person_select_strategy person_index estimator model_id overwrite check compress quiet max_inflated_mib; do
   check "--help documents --$o" $(grep -q -- "--$o " <<<"$help"; echo $?)
 done
+check "--help names the old --force" $(grep -q -- "(also --force)" <<<"$help"; echo $?)
 check "--help documents the layout" $(grep -q '<input>/<frame>/<cam>' <<<"$help"; echo $?)
 
 "$bin" ingest --input "$tmp/in" --cams left right --out "$tmp/out" --model-id checkpoint=sam3d.ckpt >"$tmp/log" 2>&1

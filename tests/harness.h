@@ -137,6 +137,19 @@ static inline int th_run_cli(const char *dir, const char *args) {
   int rc = system(cmd);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
+/* True when the two files exist and hold the same bytes. */
+static inline int th_same_file(const char *a, const char *b) {
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  int same = fa && fb;
+  while (same) {
+    int ca = fgetc(fa), cb = fgetc(fb);
+    if (ca != cb) same = 0;
+    if (ca == EOF || cb == EOF) break;
+  }
+  if (fa) fclose(fa);
+  if (fb) fclose(fb);
+  return same;
+}
 static inline const char *th_cli_log(const char *dir) {
   static char buf[1 << 16];
   FILE *f = fopen(th_path(dir, "cli.log"), "rb");

@@ -117,10 +117,87 @@ static void test_bad_input(void) {
   CHECK(!mhrfit_calib_load(FIXTURE("calib/calib.json"), &o, &err) && err.type == MHRFIT_ERR_ARGUMENT);
 }
 
+/* Defect 10: a calibration table without 'matrix' was reported as "no camera named 'cam_1'". */
+static void test_table_without_matrix_is_named(void) {
+  const char *doc = "[cam_0]\n" GOOD_K GOOD_RT "\n[cam_1]\n" GOOD_RT "size = [1920, 1080]\n";
+  mhrfit_error err = {0};
+  mhrfit_value *v = mhrfit_toml_parse(doc, strlen(doc), "calib.toml", &err);
+  REQUIRE(v);
+  mhrfit_calib *cal = mhrfit_calib_from_value(v, "calib.toml", NULL, &err);
+  mhrfit_value_free(v);
+  REQUIRE(cal && cal->n_cams == 1);
+  const char *names[2] = {"cam_0", "cam_1"};
+  CHECK(!mhrfit_calib_select(cal, names, 2, &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "calib.toml:6: table [cam_1]: field 'matrix': missing");
+  CHECK(!strstr(err.message, "no camera named"));
+  const char *other[1] = {"cam_9"}; /* a name that is no table at all keeps its message */
+  CHECK(!mhrfit_calib_select(cal, other, 1, &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+  CHECK_CONTAINS(err.message, "no camera named 'cam_9' (cameras: cam_0)");
+  mhrfit_calib_free(cal);
+}
+
+static int n_warnings;
+static char last_warning[512];
+static void on_warn(void *user, const char *msg) {
+  (void)user;
+  n_warnings++;
+  snprintf(last_warning, sizeof last_warning, "%s", msg);
+}
+
+/* Defect 10: a missing 'distortions' was silently taken as zero. */
+static void test_missing_distortions_warns(void) {
+  const char *doc = "[a]\n" GOOD_K GOOD_RT "\n[b]\n" GOOD_K GOOD_RT "distortions = []\n\n[c]\n" GOOD_K GOOD_RT;
+  mhrfit_error err = {0};
+  mhrfit_value *v = mhrfit_toml_parse(doc, strlen(doc), "cal.toml", &err);
+  REQUIRE(v);
+  mhrfit_calib_options o = {.warn = on_warn};
+  mhrfit_calib *cal = mhrfit_calib_from_value(v, "cal.toml", &o, &err);
+  mhrfit_value_free(v);
+  REQUIRE(cal && cal->n_cams == 3);
+  CHECK(cal->cams[0].dist_missing && !cal->cams[1].dist_missing && cal->cams[0].n_dist == 0);
+  n_warnings = 0;
+  const char *ab[2] = {"b", "a"}; /* only selected cameras warn; 'distortions = []' says "none" */
+  mhrfit_calib *sel = mhrfit_calib_select(cal, ab, 2, &err);
+  CHECK(sel && n_warnings == 1);
+  CHECK_CONTAINS(last_warning, "cal.toml: camera 'a': no 'distortions' field");
+  mhrfit_calib_free(sel);
+  mhrfit_calib_free(cal);
+}
+
+/* Defect 10: absurd but finite calibrations (Rodrigues 1e308, k1 = 1e300) were accepted. */
+static void test_absurd_values_refused(void) {
+  expect_error("[cam_1]\n" GOOD_K "rotation = [1e308, 0, 0]\ntranslation = [0, 0, 3]\n", MHRFIT_ERR_FORMAT,
+               "bad.toml:3: table [cam_1]: field 'rotation': a Rodrigues vector of length 1e+308 rad");
+  expect_error("[cam_1]\n" GOOD_K "rotation = [0, 7, 0]\ntranslation = [0, 0, 3]\n", MHRFIT_ERR_FORMAT,
+               "field 'rotation': a Rodrigues vector of length 7 rad");
+  expect_error("[cam_1]\n" GOOD_K GOOD_RT "distortions = [1e300, 0, 0, 0]\n", MHRFIT_ERR_FORMAT,
+               "field 'distortions': k1 = 1e+300 is not a lens distortion");
+  expect_error("[cam_1]\n" GOOD_K GOOD_RT "distortions = [0.1, 0, 0, 0, 5e3]\n", MHRFIT_ERR_FORMAT,
+               "field 'distortions': k3 = 5000");
+  expect_error("[cam_1]\nmatrix = [[1e9, 0, 500], [0, 1e9, 400], [0, 0, 1]]\n" GOOD_RT, MHRFIT_ERR_FORMAT,
+               "field 'matrix': fx = 1e+09");
+  expect_error("[cam_1]\nmatrix = [[1000, 0, 5e7], [0, 1000, 400], [0, 0, 1]]\n" GOOD_RT, MHRFIT_ERR_FORMAT,
+               "cx = 5e+07");
+  expect_error("[cam_1]\n" GOOD_K "rotation = [0.1, 0.2, 0.3]\ntranslation = [0, 0, 1e200]\n", MHRFIT_ERR_FORMAT,
+               "field 'translation': 1e+200 m is not a camera position");
+  /* a calibration in millimetres is still read (up to 1e5 m); rotations up to one full turn too */
+  const char *mm = "[cam_1]\n" GOOD_K "rotation = [0, 6.2, 0]\ntranslation = [1200, -300, 3500]\n";
+  mhrfit_error err = {0};
+  mhrfit_value *v = mhrfit_toml_parse(mm, strlen(mm), "mm.toml", &err);
+  REQUIRE(v);
+  mhrfit_calib *cal = mhrfit_calib_from_value(v, "mm.toml", NULL, &err);
+  CHECK(cal && cal->cams[0].t[2] == 3500);
+  mhrfit_calib_free(cal);
+  mhrfit_value_free(v);
+}
+
 int main(void) {
   RUN(load_expected);
   RUN(test_dialects);
   RUN(test_pose2sim_real);
   RUN(test_bad_input);
+  RUN(test_table_without_matrix_is_named);
+  RUN(test_missing_distortions_warns);
+  RUN(test_absurd_values_refused);
   return test_report();
 }

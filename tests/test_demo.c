@@ -227,19 +227,6 @@ static void test_reprojection(void) {
 }
 
 /* Same seed: byte-identical files; another seed: different. */
-static bool same_file(const char *a, const char *b) {
-  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-  bool same = fa && fb;
-  while (same) {
-    int ca = fgetc(fa), cb = fgetc(fb);
-    if (ca != cb) same = false;
-    if (ca == EOF || cb == EOF) break;
-  }
-  if (fa) fclose(fa);
-  if (fb) fclose(fb);
-  return same;
-}
-
 static void test_deterministic(void) {
   REQUIRE(generated);
   char a[600], b[600];
@@ -249,9 +236,9 @@ static void test_deterministic(void) {
     snprintf(a, sizeof a, "%s/%s", dir_a, top[i]);
     snprintf(b, sizeof b, "%s/%s", dir_b, top[i]);
     compared++;
-    identical += same_file(a, b);
+    identical += th_same_file(a, b);
     snprintf(b, sizeof b, "%s/%s", dir_c, top[i]);
-    differ_c += !same_file(a, b);
+    differ_c += !th_same_file(a, b);
   }
   for (size_t f = 0; f < F_DEMO; f++) {
     snprintf(a, sizeof a, "%s/%06zu", dir_a, f);
@@ -264,7 +251,7 @@ static void test_deterministic(void) {
       snprintf(a, sizeof a, "%s/%06zu/%s", dir_a, f, e->d_name);
       snprintf(b, sizeof b, "%s/%06zu/%s", dir_b, f, e->d_name);
       compared++;
-      identical += same_file(a, b);
+      identical += th_same_file(a, b);
     }
     closedir(d);
     snprintf(b, sizeof b, "%s/%06zu", dir_b, f);
@@ -283,7 +270,7 @@ static void test_deterministic(void) {
     for (size_t v = 0; v < V_DEMO; v++) {
       snprintf(a, sizeof a, "%s", view_path(dir_a, f, v));
       snprintf(b, sizeof b, "%s", view_path(dir_c, f, v));
-      views_differ += exists(a) && exists(b) && !same_file(a, b);
+      views_differ += exists(a) && exists(b) && !th_same_file(a, b);
     }
   CHECK(views_differ > F_DEMO);
 }

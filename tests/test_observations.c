@@ -63,7 +63,7 @@ static void test_stage1(void) {
   /* wrong keypoint count */
   o.n_kp = 25;
   CHECK(!mhrfit_observations_load(dir, cams, 2, &o, &err) && err.type == MHRFIT_ERR_FORMAT);
-  CHECK_CONTAINS(err.message, "(25,2)");
+  CHECK_CONTAINS(err.message, "has shape (70, 2); expected (25, 2) or (N, 25, 2)");
   mhrfit_array_free(a);
   mhrfit_array_free(b);
 }

@@ -40,6 +40,7 @@ typedef struct mhrfit_camera {
   double R[9];           /**< world→camera rotation, row-major */
   double t[3];           /**< world→camera translation, in `unit` */
   bool fisheye;          /**< the file asked for the fisheye model (not supported by projection: loaders reject it) */
+  bool dist_missing;     /**< the file had no `distortions` field (taken as no distortion) */
 } mhrfit_camera;
 
 /** @name Rotations

@@ -96,7 +96,7 @@ extern "C" {
 typedef struct mhrfit_demo_options {
   const char *assets;        /**< MHR assets folder (compact_v6_1.model + lodN.fbx) or a rig file of
                                   mhrfit_rig_save(), read with mhrfit_rig_open(); required */
-  int lod;                   /**< level of detail to load (default -1: the lowest present, or the rig file's) */
+  int lod;                   /**< level of detail to load (default -1: lod1 when present, else the lowest present; or the rig file's) */
   size_t n_frames;           /**< frames (default 120; 1..100000) */
   size_t n_cams;             /**< cameras (default 4; 2..16) */
   uint64_t seed;             /**< PRNG seed (default 1) */

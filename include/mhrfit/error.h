@@ -33,6 +33,8 @@ typedef enum mhrfit_error_type {
   MHRFIT_ERR_ARGUMENT,     /**< the caller passed an invalid argument */
   MHRFIT_ERR_NOT_FOUND,    /**< a key, member, table, camera or file is missing */
   MHRFIT_ERR_NUMERIC,      /**< non-finite data where finite is required, or no convergence */
+  MHRFIT_ERR_CANCELLED,    /**< the caller asked a long operation to stop (its work so far is kept) */
+  MHRFIT_ERR_BUSY,         /**< another process is writing the same output folder */
   MHRFIT_ERR_TYPE_COUNT
 } mhrfit_error_type;
 
@@ -45,6 +47,8 @@ typedef struct mhrfit_error {
   char message[MHRFIT_ERROR_MESSAGE_MAX];  /**< context-prefixed description, NUL-terminated */
   const char *src_file;                    /**< library source file that raised the error (static string) */
   int src_line;                            /**< line in src_file */
+  int sys_errno;                           /**< errno of the failed system call (ENOSPC, EACCES, ...) for
+                                                errors raised with MHRFIT_FAIL_ERRNO(); 0 otherwise */
 } mhrfit_error;
 
 /** Resets `err` to "no error". `err` may be NULL. */
@@ -64,6 +68,31 @@ bool mhrfit_error_set(mhrfit_error *err, mhrfit_error_type type, const char *src
 
 /** Raises an error of `type` with a printf-style message; evaluates to false. */
 #define MHRFIT_FAIL(err, type, ...) mhrfit_error_set((err), (type), __FILE__, __LINE__, __VA_ARGS__)
+
+/**
+ * Like mhrfit_error_set(), and records `sys_errno`, the errno of the system
+ * call that failed, so that callers can tell a full disk (ENOSPC, EDQUOT), a
+ * read-only or failing device (EROFS, EIO) or a size limit (EFBIG) from other
+ * failures. Always returns false. Use the MHRFIT_FAIL_ERRNO() macro.
+ */
+bool mhrfit_error_set_errno(mhrfit_error *err, mhrfit_error_type type, int sys_errno, const char *src_file,
+                            int src_line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/** Raises an error of `type` caused by a system call that failed with errno `e`; evaluates to false. */
+#define MHRFIT_FAIL_ERRNO(err, type, e, ...) \
+  mhrfit_error_set_errno((err), (type), (e), __FILE__, __LINE__, __VA_ARGS__)
+
+/**
+ * True when `err` was raised because the output device cannot take more
+ * data: sys_errno is ENOSPC (no space left), EDQUOT (quota), EFBIG (file size
+ * limit), EROFS (read-only file system) or EIO (device error). Writing more
+ * files to the same place would fail the same way.
+ */
+bool mhrfit_error_is_device_full(const mhrfit_error *err);
 
 /**
  * Prepends printf-style context followed by ": " to the message of `err`

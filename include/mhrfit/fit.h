@@ -119,6 +119,8 @@ typedef struct mhrfit_fit_options {
   double sim_reuse_tol_m;           /**< frozen lower body: reuse the previous similarity while it moves the
                                          valid keypoints by at most this RMS distance from the fitted one (0.01 m);
                                          ≤ 0 disables reuse */
+  bool skip_mesh;                   /**< leave the mesh out of the results (`vertices` NULL), for callers that
+                                         write none: skinning the LOD 1 mesh costs more than the fit (false) */
   /** Called after every iteration with the current model parameters and loss (may be NULL). */
   void (*on_iteration)(void *user, int iter, const double *model_params, double loss, double data_loss);
   void *user; /**< passed to on_iteration */
@@ -126,6 +128,17 @@ typedef struct mhrfit_fit_options {
 
 /** Fills `o` with the defaults. */
 void mhrfit_fit_options_init(mhrfit_fit_options *o);
+
+/**
+ * Checks option values (what mhrfit_fitter_new() checks, so that a caller
+ * can refuse them before any work): finite non-negative weights, tolerances
+ * and thresholds, positive `huber_m` and `lr`, `temporal_init_blend` in
+ * [0, 1], `loss_divergence_ratio` and `bad_loss_growth_ratio` ≥ 1, finite
+ * `sim_reuse_tol_m`, `iters` in 0..100000, non-negative `min_iters` and
+ * `early_stop_patience`, known solver and zero-weight strategy. Fails with
+ * MHRFIT_ERR_ARGUMENT naming the first bad field and its value.
+ */
+bool mhrfit_fit_options_check(const mhrfit_fit_options *o, mhrfit_error *err);
 
 /** One camera's monocular estimate of the frame. */
 typedef struct mhrfit_fit_view {
@@ -217,8 +230,8 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *frame, mhrf
  * placed by `sim`, with identity coefficients `shape` (`n_shape`, may be
  * NULL): fills `res->keypoints` (with the fitter's current keypoint map:
  * the markers of the last calibration, NaN surface keypoints before any),
- * `joints`, `global_rots` and `vertices` exactly as mhrfit_fitter_process()
- * does; other fields of `res` are left alone. The arrays are the fitter's
+ * `joints`, `global_rots` and `vertices` (NULL with `skip_mesh`) exactly as
+ * mhrfit_fitter_process() does; other fields of `res` are left alone. The arrays are the fitter's
  * (valid until the next call). Used for recovered and smoothed frames, whose
  * geometry must follow their parameters. Errors: MHRFIT_ERR_NUMERIC
  * (non-finite parameters or similarity).

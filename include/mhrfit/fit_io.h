@@ -18,7 +18,7 @@
  * |---|---|---|
  * | `mhr_model_params` | (F,204) | fitted canonical parameters (root zero) |
  * | `body_pose_params` | (F,133) | the same pose in SAM 3D Body's layout (jaw 0) |
- * | `hand_pose_params` | (F,108) | the initial view's PCA hand code (fitted finger angles are `mhr_model_params[68:122]`) |
+ * | `hand_pose_params` | (F,108) | the initial view's SAM 3D Body hand code, not refitted: the fitted finger angles are `mhr_model_params[68:122]` |
  * | `scale_params`, `shape_params` | (F,28), (F,45) | the initial view's (kept fixed) |
  * | `pred_keypoints_3d` | (F,P,3) | world keypoints: P = 70 MHR70 keypoints, or the fitted keypoint set's (mhrfit_fit_archive_set_pred_keypoints()) |
  * | `pred_joint_coords` | (F,J,3) | world joint positions |
@@ -43,6 +43,13 @@
  * | `opt_points3d_refined` | (F,K,3) | the targets |
  * | `opt_residuals_m` | (F,K) | distance of each keypoint to its target (NaN: not valid) |
  * | `opt_solver`, `opt_freeze_lower_body`, `opt_optimize_hand_pose`, `opt_temporal_weight`, `opt_hand_reg_weight`, `opt_use_anchor_similarity` | scalars | settings |
+ * | `keypoint_names` | (P) str | name of each `pred_keypoints_3d` row: MHR70's, or the fitted keypoint set's |
+ * | `units` | () str | `m`: every length is in metres |
+ * | `frame_names` | (F) str | frame folder of each row (when known) |
+ * | `fps` | () float64 | frame rate in Hz (when known) |
+ * | `joint_names` | (J) str | MHR joint name of each joint row (when known) |
+ * | `faces` | (T,3) int32 | triangles of the mesh, indices into `pred_vertices` (with the mesh) |
+ * | `world_up` | () str | `+x` … `-z`: the world axis nearest to the bodies' up direction (neck above mid-hip) over the `ok` and recovered frames (when there is one) |
  *
  * A failed frame keeps NaN geometry and parameters and a non-`ok` status:
  * NaN never looks valid.
@@ -156,6 +163,14 @@ typedef struct mhrfit_fit_archive {
   char solver[16];           /**< "lm" or "adam" */
   bool freeze_lower_body, optimize_hand_pose, anchor_similarity;
   double w_temporal, w_hand_reg;
+  /* self-description (mhrfit_fit_archive_describe()); members written when set */
+  char **frame_names;        /**< F frame names, or NULL */
+  double fps;                /**< frame rate in Hz, NaN when unknown */
+  char **joint_names;        /**< J joint names, or NULL */
+  int32_t *faces;            /**< n_faces × 3 mesh triangles (written with the vertices), or NULL */
+  size_t n_faces;
+  char world_up[4];          /**< "+y", "-z", ... (mhrfit_fit_archive_update_world_up()); "" when unknown */
+  char **keypoint_names;     /**< P names of the predicted keypoints; NULL = MHR70's (P = 70) */
 } mhrfit_fit_archive;
 
 /**
@@ -171,10 +186,12 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
 /**
  * Sets the number P of predicted keypoints per frame (70 by default; a fit
  * with another keypoint set stores its own, e.g. 25 for BODY_25B); their
- * values are reset to NaN. Errors: MHRFIT_ERR_ARGUMENT (P = 0 or huge),
+ * values are reset to NaN. `names` (P strings, copied; may be NULL) name them in
+ * the archive's `keypoint_names`. Errors: MHRFIT_ERR_ARGUMENT (P = 0 or huge),
  * MHRFIT_ERR_NOMEM.
  */
-bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err);
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, const char *const *names,
+                                           mhrfit_error *err);
 
 /** Copies the settings of `o` (solver, flags, weights) into the archive's scalars. */
 void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_options *o);
@@ -183,15 +200,18 @@ void mhrfit_fit_archive_set_options(mhrfit_fit_archive *a, const mhrfit_fit_opti
  * Stores a fitted frame: `res` (from mhrfit_fitter_process() on `frame`), the
  * views it used (for the names and the hand/scale/shape codes of the initial
  * view; may be NULL). Frames with more targets than K or histories longer than
- * I are cut; the view columns follow `frame->views` (at most V).
+ * I are cut; the view columns follow `frame->views` (at most V). Without
+ * `res->vertices` (a fitter with `skip_mesh`) the frame's vertices are NaN.
  */
 void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_frame *frame,
                             const mhrfit_fit_viewset *views, const mhrfit_fit_result *res);
 
 /**
  * Copies frame `sf` of `src` into frame `df` of `dst` (every member, status,
- * message and initial camera). The archives must have the same K, V, J, N
- * and I; otherwise MHRFIT_ERR_ARGUMENT names the size that differs.
+ * message and initial camera). The archives must have the same K, V, J and
+ * I, and the same N unless one of them has no mesh (N = 0: the other's
+ * vertices are not copied, and become NaN in `dst`); otherwise
+ * MHRFIT_ERR_ARGUMENT names the size that differs.
  */
 bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhrfit_fit_archive *src, size_t sf,
                                    mhrfit_error *err);
@@ -228,6 +248,22 @@ mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_er
  * owns the result.
  */
 mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err);
+
+/**
+ * Makes the archive self-describing: copies `frame_names` (F names; NULL leaves them unset),
+ * sets `fps` (NaN: unknown) and, from `rig` (may be NULL), the joint names (when J matches) and
+ * the mesh triangles (when the archive holds N = rig->n_vertices vertices). Errors:
+ * MHRFIT_ERR_NOMEM, MHRFIT_ERR_ARGUMENT (a NULL name).
+ */
+bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame_names, double fps,
+                                 const mhrfit_rig *rig, mhrfit_error *err);
+
+/**
+ * Sets `world_up` to the up axis mhrfit_up_detect() (up_axis.h) finds from the predicted
+ * keypoints (hips, neck or shoulders, by their names: MHR70's or `keypoint_names`) over the frames
+ * whose status is `ok` or `recovered_*`; "" when there is none.
+ */
+void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a);
 
 /** Frees an archive. NULL is allowed. */
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a);

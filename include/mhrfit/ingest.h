@@ -9,9 +9,12 @@
  * <sam_dir>/<frame>/<cam>.npz | .npy   SAM 3D Body outputs (sam_dir defaults to <input>, so the
  *                                      outputs usually sit beside the images)
  * ```
- * A frame is a sub-folder of `<input>` (and of `<sam_dir>` when that is another folder), sorted
- * naturally (`2` before `10`); folders whose name starts with `.` and the output folder are
- * skipped. A camera is the file stem, matched exactly (no wildcard fallback). A frame may lack
+ * A frame is a sub-folder of `<input>` (and of `<sam_dir>` when that is another folder) that
+ * holds a file of at least one requested camera (an image or a SAM output), sorted naturally
+ * (`2` before `10`); folders whose name starts with `.`, the output folder and folders without
+ * such a file (`videos/`, `calib/`, an earlier output folder) are not frames: they are named once
+ * in the log. Without any frame the request fails, saying where files were looked for (and,
+ * when the folders are named like the cameras, that the layout is `<cam>/<frame>`). A camera is the file stem, matched exactly (no wildcard fallback). A frame may lack
  * some cameras: a camera with neither an image nor an output is a *missing* view, which is normal.
  *
  * ## Output tree
@@ -85,6 +88,7 @@
 #ifndef MHRFIT_INGEST_H
 #define MHRFIT_INGEST_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -147,6 +151,9 @@ typedef struct mhrfit_ingest_options {
   const char *out_dir;             /**< output root (created when missing); required */
   const char *const *cams;         /**< camera names (file stems), exact; required */
   size_t n_cams;                   /**< number of cameras, at least 1 */
+  const char *const *cam_files;    /**< n_cams file stems of the cameras in the input when they differ from
+                                        the names (a camera-name map); NULL = the names. Stage-1 files are
+                                        named by `cams` */
   const char *const *frames;       /**< frame subset (folder names); NULL = every frame folder */
   size_t n_frames;                 /**< entries of `frames` (0 with frames == NULL) */
   mhrfit_person_strategy strategy; /**< default MHRFIT_PERSON_LARGEST_BBOX */
@@ -168,11 +175,21 @@ typedef struct mhrfit_ingest_options {
   size_t n_model_ids;              /**< entries of `model_ids` */
   bool force;                      /**< re-ingest every frame, ignoring the cache */
   bool compress;                   /**< deflate the stage-1 archives (default false: stored) */
+  size_t max_inflated_bytes;       /**< most bytes one SAM output may hold or inflate to (its size for a
+                                        `.npy`, its members' total for an `.npz`, checked before any is
+                                        inflated; see mhrfit_npy_limits); 0 = MHRFIT_NPY_INPUT_MAX_TOTAL
+                                        (256 MiB). A larger file fails its view. */
+  bool no_lock;                    /**< do not lock out_dir: the caller holds its lock (mhrfit_pipeline_run()
+                                        does); by default mhrfit_ingest_run() takes it and fails with
+                                        MHRFIT_ERR_BUSY when another process writes the folder */
   /** Receives one line of text per event (no trailing newline); NULL = silent. */
   void (*log)(void *user, mhrfit_ingest_log_level level, const char *message);
   /** Called after each frame with frames done / total to process; NULL = none. */
   void (*progress)(void *user, size_t done, size_t total);
   void *user;                      /**< passed to log and progress */
+  /** When not NULL and non-zero, the run stops before the next frame: the frames done so far are
+   *  recorded in stage1_meta.json and mhrfit_ingest_run() fails with MHRFIT_ERR_CANCELLED. */
+  const volatile sig_atomic_t *cancel;
 } mhrfit_ingest_options;
 
 /** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks; one
@@ -231,6 +248,25 @@ typedef struct mhrfit_ingest_plan {
  */
 mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_error *err);
 
+/** The frame folders of a capture (mhrfit_ingest_find_frames()). */
+typedef struct mhrfit_ingest_frames {
+  char **names;       /**< frame folders, natural order */
+  size_t n_names;
+  char **ignored;     /**< sub-folders holding no file of a requested camera, natural order */
+  size_t n_ignored;
+  size_t *cam_frames; /**< per camera of the request: how many frames hold a file of it */
+} mhrfit_ingest_frames;
+
+/**
+ * Lists the frames of `o`'s input as mhrfit_ingest_run() does without a frame list (`o->frames`
+ * is ignored), without writing anything. Errors: those of mhrfit_ingest_check(), and
+ * MHRFIT_ERR_NOT_FOUND when no folder is a frame. Free with mhrfit_ingest_frames_free().
+ */
+bool mhrfit_ingest_find_frames(const mhrfit_ingest_options *o, mhrfit_ingest_frames *out, mhrfit_error *err);
+
+/** Frees the lists of `f` and zeroes it. NULL is allowed. */
+void mhrfit_ingest_frames_free(mhrfit_ingest_frames *f);
+
 /** Frees a plan. NULL is allowed. */
 void mhrfit_ingest_plan_free(mhrfit_ingest_plan *p);
 
@@ -256,14 +292,17 @@ typedef struct mhrfit_ingest_summary {
  * a failure is logged with its exit status, frame and camera), selects and validates the person
  * and writes `<out_dir>/stage1/<frame>/<cam>.npz` atomically; stale stage-1 files of views that
  * now have no person, no input or an error are removed. A failing view fails its frame but never
- * stops the other frames. With `estimator_worker`, frames are taken in chunks: the requests of a
- * chunk are spread over the workers (started at the first request and kept for the whole run),
- * then the chunk's frames are ingested. Reused frames are not touched; stage1_meta.json is rewritten
- * atomically only when something changed (also every few seconds during long runs, so a killed
- * run resumes). `summary` may be NULL. Returns false only when the whole request cannot proceed
- * (bad options, unreadable input root, output folder or meta not writable); per-frame failures
- * are counted in `summary->frames_failed` and logged. A worker that keeps failing (see above)
- * ends the run with false and its last error (MHRFIT_ERR_IO), after the meta is written.
+ * stops the other frames, except a stage-1 file that cannot be written because the output device
+ * is full or failing (mhrfit_error_is_device_full()): the run stops at that first failure, its
+ * error naming the frame, camera, file and errno. With `estimator_worker`, frames are taken in
+ * chunks: the requests of a chunk are spread over the workers (started at the first request and
+ * kept for the whole run), then the chunk's frames are ingested. Reused frames are not touched;
+ * stage1_meta.json is rewritten atomically only when something changed (also every few seconds
+ * during long runs, so a killed run resumes). `summary` may be NULL. Returns false only when the
+ * whole request cannot proceed (bad options, unreadable input root, output folder or meta not
+ * writable, output device full); per-frame failures are counted in `summary->frames_failed` and
+ * logged. A worker that keeps failing (see above) ends the run with false and its last error
+ * (MHRFIT_ERR_IO), after the meta is written.
  */
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err);
 

@@ -289,7 +289,8 @@ typedef struct mhrfit_video_reader mhrfit_video_reader;
  */
 mhrfit_video_reader *mhrfit_video_reader_new(const char *path, const mhrfit_video_options *o, mhrfit_error *err);
 
-/** The video's description (valid as long as the reader). */
+/** The video's description (valid as long as the reader; its sizes are those of the first
+ * decoded frame once there is one, when the container said otherwise). */
 const mhrfit_video_info *mhrfit_video_reader_info(const mhrfit_video_reader *r);
 
 /**

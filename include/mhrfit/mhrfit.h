@@ -3,15 +3,17 @@
  * @brief Umbrella header: includes every public module of libmhrfit.
  *
  * Modules, in the order data flows: errors and containers (error.h, array.h,
- * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h),
+ * value.h), I/O (npy.h, pickle.h, toml.h, json.h, openpose.h, trc.h; datafile.h: any of
+ * them by content),
  * stage 1 (ingest.h: person selection, stage-1 files and their cache check),
- * geometry (camera.h, calib.h, similarity.h), triangulation (layout.h,
+ * geometry (camera.h, calib.h, similarity.h, up_axis.h), triangulation (layout.h,
  * observations.h, triangulate.h), the body model (rig.h, keypoints.h: joint
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
- * (detector.h), sequences (smooth.h), the synthetic capture (demo.h), exports (export.h: glTF/GLB,
- * BVH, TRC, per-frame files; the world's up axis), pictures and videos (media.h), overlays of the
- * fitted body on the cameras' pictures (overlay.h: drawing, a z-buffered rasteriser), and the
+ * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
+ * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
+ * files), pictures and videos (media.h), overlays of the fitted body on the cameras' pictures
+ * (overlay.h: drawing, a z-buffered rasteriser), the HTML report of a run (report.h), and the
  * library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
@@ -20,6 +22,7 @@
 #include "mhrfit/array.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
+#include "mhrfit/datafile.h"
 #include "mhrfit/demo.h"
 #include "mhrfit/detector.h"
 #include "mhrfit/error.h"
@@ -37,7 +40,9 @@
 #include "mhrfit/openpose.h"
 #include "mhrfit/overlay.h"
 #include "mhrfit/param_sets.h"
+#include "mhrfit/pipeline.h"
 #include "mhrfit/pickle.h"
+#include "mhrfit/report.h"
 #include "mhrfit/rig.h"
 #include "mhrfit/sam3d.h"
 #include "mhrfit/similarity.h"
@@ -45,6 +50,7 @@
 #include "mhrfit/toml.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/value.h"
 #include "mhrfit/version.h"
 

@@ -41,7 +41,19 @@
 extern "C" {
 #endif
 
-/** Limits applied while reading untrusted files. Zero fields take the defaults. */
+/**
+ * Limits applied while reading untrusted files. Zero fields take the defaults.
+ *
+ * `max_total_bytes` bounds what one file may expand to in memory: for an
+ * `.npz`, the sum of the uncompressed sizes of the members that are read
+ * (skipped members do not count); for a `.npy`, its size. An `.npz` is
+ * checked from its central directory before any member is inflated, and
+ * inflation never writes past a member's recorded size (more data is a
+ * corrupt member), so a small archive of highly compressed members (1 MB
+ * expanding to 1 GiB) is refused up front instead of filling the memory. A
+ * deflated member claiming more than 1032 times its compressed size (more
+ * than deflate can encode) is refused as corrupt.
+ */
 typedef struct mhrfit_npy_limits {
   size_t max_array_bytes; /**< largest array payload (default 4 GiB) */
   size_t max_header_bytes;/**< largest `.npy` header (default 1 MiB) */
@@ -49,7 +61,22 @@ typedef struct mhrfit_npy_limits {
   int max_depth;          /**< deepest pickle nesting (default 64) */
   const char *const *skip_members; /**< `.npz`: NULL-terminated names (without `.npy`) of members not
                                         to read at all (neither inflated nor parsed); NULL: none */
+  size_t max_total_bytes; /**< most bytes one file may inflate to (default MHRFIT_NPY_DEFAULT_MAX_TOTAL) */
+  const char *const *only_members; /**< `.npz`: NULL-terminated names (without `.npy`) of the only
+                                        members to read; the others are neither inflated nor parsed
+                                        (nor counted); NULL: every member not skipped */
 } mhrfit_npy_limits;
+
+/** Default of mhrfit_npy_limits::max_total_bytes: 4 GiB (rig files and long sequences are large). */
+#define MHRFIT_NPY_DEFAULT_MAX_TOTAL ((size_t)4 << 30)
+
+/**
+ * The limit on what one per-view input file (a SAM 3D Body output, a stage-1
+ * file) may inflate to, as `mhrfit ingest`, `mhrfit triangulate`, `mhrfit fit`
+ * and `mhrfit inspect` apply it by default: 256 MiB. A real SAM 3D Body output
+ * is about 0.5 MB (1 MB with a person mask); `--max_inflated_mib` raises it.
+ */
+#define MHRFIT_NPY_INPUT_MAX_TOTAL ((size_t)256 << 20)
 
 /**
  * Parses an in-memory `.npy` image (`data[0..len-1]`) into a value: an ARRAY
@@ -83,7 +110,8 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
 
 /**
  * Reads any NumPy file by content (`.npz` ZIP magic or `.npy` magic),
- * whatever its extension. Caller owns the result.
+ * whatever its extension. A file that is neither fails with
+ * MHRFIT_ERR_FORMAT ("empty file" for 0 bytes). Caller owns the result.
  */
 mhrfit_value *mhrfit_numpy_load(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err);
 

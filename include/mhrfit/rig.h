@@ -86,7 +86,8 @@ typedef struct mhrfit_rig {
 } mhrfit_rig;
 
 /**
- * Loads `dir/compact_v6_1.model` and `dir/lod<lod>.fbx`; `lod` < 0 picks the
+ * Loads `dir/compact_v6_1.model` and `dir/lod<lod>.fbx`; `lod` < 0 picks `lod1.fbx` when present
+ * (18,439 vertices, the mesh SAM 3D Body itself uses; LOD 0 has 73,639), else the
  * lowest-numbered `lod*.fbx` present (all carry the same skeleton). Errors
  * name the file, line or FBX node: MHRFIT_ERR_IO, MHRFIT_ERR_NOT_FOUND,
  * MHRFIT_ERR_FORMAT. The caller owns the result.

@@ -196,6 +196,13 @@ typedef struct mhrfit_smooth_options {
 /** Fills `o` with the defaults listed in mhrfit_smooth_options. */
 void mhrfit_smooth_options_init(mhrfit_smooth_options *o);
 
+/**
+ * Checks the fields of the selected method as mhrfit_smooth_sequence() does, without data
+ * (MHRFIT_ERR_ARGUMENT naming the field and the allowed range), so a caller can refuse bad
+ * settings before long work.
+ */
+bool mhrfit_smooth_options_check(const mhrfit_smooth_options *o, mhrfit_error *err);
+
 /** Short name of a method ("original", "butterworth"), "unknown" otherwise. */
 const char *mhrfit_smooth_method_name(mhrfit_smooth_method m);
 

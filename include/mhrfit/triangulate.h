@@ -115,6 +115,17 @@ typedef struct mhrfit_tri_options {
 /** Fills `o` with the defaults listed in mhrfit_tri_options. */
 void mhrfit_tri_options_default(mhrfit_tri_options *o);
 
+/**
+ * Checks option values (what mhrfit_triangulator_new() checks, so that a
+ * caller can refuse them before any work): finite non-negative `min_conf`
+ * and `likelihood_threshold`; positive finite `huber_delta`,
+ * `inlier_thresh`, `robust_lm_delta`, `reproj_thresh` (pixels);
+ * `min_angle_deg` in [0, 90); `lm_iters` in 0..10000; `min_cameras` in
+ * 2..64; `max_subsets` ≥ 1; known method and score. Fails with
+ * MHRFIT_ERR_ARGUMENT naming the first bad field and its value.
+ */
+bool mhrfit_tri_options_check(const mhrfit_tri_options *o, mhrfit_error *err);
+
 /** Short name of a reason code ("ok", "no_views", "one_view", "degenerate", "all_outliers"). */
 const char *mhrfit_tri_reason_name(mhrfit_tri_reason r);
 
@@ -183,6 +194,13 @@ typedef struct mhrfit_tri_archive {
   char **cams;                    /**< V camera names */
   char method[32];                /**< "default" or "pose2sim" */
   double threshold_px;            /**< the inlier gate (default) or the reprojection target (pose2sim) */
+  /** Optional identity of the per-camera input files of each frame (stage-1 files), set by
+   *  mhrfit_tri_archive_set_sources() and saved as `source_frames` (F,) and `source_xxh64`
+   *  (F, V): `source_frames[f]` the name of the frame's folder, `source_xxh64[f·V + v]` the
+   *  xxHash64 of camera v's file as 16 hex digits ("" when the camera had no file). NULL when
+   *  not recorded (an archive of another input form, or written before). */
+  char **source_frames;
+  char **source_xxh64;
 } mhrfit_tri_archive;
 
 /**
@@ -226,6 +244,33 @@ mhrfit_tri_archive *mhrfit_triangulate_observations(const mhrfit_camera *cams, c
                                                     const mhrfit_observations *obs, const size_t *idx,
                                                     const char *const *names, size_t K,
                                                     const mhrfit_tri_options *o, mhrfit_error *err);
+
+/**
+ * Records the identity of frame `frame`'s inputs: the folder `dir` it was
+ * read from (its last path component) and the xxHash64 of each camera's file
+ * `<dir>/<cam>.npz` (else `.npy`), the same content hash `stage1_meta.json`
+ * keeps for a stage-1 file. Errors: MHRFIT_ERR_IO (a file that cannot be
+ * read), MHRFIT_ERR_NOMEM, MHRFIT_ERR_ARGUMENT (frame out of range).
+ */
+bool mhrfit_tri_archive_set_sources(mhrfit_tri_archive *a, size_t frame, const char *dir, mhrfit_error *err);
+
+/** Whether the views given to the fit are the files a frame was triangulated from. */
+typedef enum mhrfit_tri_views_match {
+  MHRFIT_TRI_VIEWS_UNKNOWN = 0, /**< the archive records no identity, or a file cannot be read */
+  MHRFIT_TRI_VIEWS_SAME,        /**< every camera's file is the one triangulated */
+  MHRFIT_TRI_VIEWS_DIFFERENT    /**< at least one camera's file differs (another frame?) */
+} mhrfit_tri_views_match;
+
+/**
+ * Compares the files `<dir>/<cam>.npz|.npy` of cameras `cams[0..n_cams-1]`
+ * with the identities recorded for frame `frame` (cameras matched by name;
+ * cameras the archive does not list are not compared). On
+ * MHRFIT_TRI_VIEWS_DIFFERENT, `why` (may be NULL) says which camera's file
+ * differs and from which frame folder the triangulation came.
+ */
+mhrfit_tri_views_match mhrfit_tri_archive_match_views(const mhrfit_tri_archive *a, size_t frame, const char *dir,
+                                                      const char *const *cams, size_t n_cams, char *why,
+                                                      size_t why_size);
 /** @} */
 
 #ifdef __cplusplus

@@ -129,7 +129,9 @@ const char *mhrfit_value_kind_name(mhrfit_value_kind kind);
  * NaN and ±Inf as `null`, DATETIME as a string, BYTES as a string with
  * non-printable bytes escaped as \\u00XX. `indent` < 0 writes one line;
  * otherwise nested levels are indented by `indent` spaces.
- * Returns false with MHRFIT_ERR_IO when writing fails.
+ * Returns false with MHRFIT_ERR_IO when writing fails (the message says why,
+ * e.g. "No space left on device", and sys_errno holds the errno); nothing more
+ * is written after the first failed write.
  */
 bool mhrfit_value_write_json(const mhrfit_value *v, FILE *out, int indent, mhrfit_error *err);
 /** Writes one finite double as the shortest round-trip decimal text (JSON-compatible) into

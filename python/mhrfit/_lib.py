@@ -51,7 +51,7 @@ N_MHR70 = 70
 
 class mhrfit_error(Structure):
     _fields_ = [("type", c_int), ("message", c_char * ERROR_MESSAGE_MAX), ("src_file", c_char_p),
-                ("src_line", c_int)]
+                ("src_line", c_int), ("sys_errno", c_int)]
 
 
 class mhrfit_array(Structure):
@@ -87,15 +87,21 @@ mhrfit_value._fields_ = [("kind", c_int), ("line", c_int), ("u", _value_union)]
 class mhrfit_camera(Structure):
     _fields_ = [("name", c_char * CAMERA_NAME_MAX), ("table", c_char * CAMERA_NAME_MAX), ("width", c_int),
                 ("height", c_int), ("K", c_double * 9), ("dist", c_double * 8), ("n_dist", c_int),
-                ("R", c_double * 9), ("t", c_double * 3), ("fisheye", c_bool)]
+                ("R", c_double * 9), ("t", c_double * 3), ("fisheye", c_bool), ("dist_missing", c_bool)]
+
+
+CALIB_WARN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 
 
 class mhrfit_calib(Structure):
-    _fields_ = [("cams", POINTER(mhrfit_camera)), ("n_cams", c_size_t), ("path", c_char_p), ("unit", c_char * 8)]
+    _fields_ = [("cams", POINTER(mhrfit_camera)), ("n_cams", c_size_t), ("path", c_char_p), ("unit", c_char * 8),
+                ("ignored", POINTER(c_char_p)), ("ignored_line", POINTER(c_int)), ("n_ignored", c_size_t),
+                ("warn", CALIB_WARN), ("warn_user", c_void_p)]
 
 
 class mhrfit_calib_options(Structure):
-    _fields_ = [("invert_extrinsics", c_bool), ("translation_unit", c_char_p)]
+    _fields_ = [("invert_extrinsics", c_bool), ("translation_unit", c_char_p), ("warn", CALIB_WARN),
+                ("warn_user", c_void_p)]
 
 
 class mhrfit_tri_options(Structure):
@@ -116,7 +122,8 @@ class mhrfit_tri_archive(Structure):
                 ("points", POINTER(c_double)), ("points_init", POINTER(c_double)), ("inliers", POINTER(c_uint8)),
                 ("reproj_err", POINTER(c_double)), ("n_views_used", POINTER(c_int32)), ("reason", POINTER(c_int32)),
                 ("mean_px", POINTER(c_double)), ("subset_idx", POINTER(c_int32)), ("subset_names", POINTER(c_char_p)),
-                ("cams", POINTER(c_char_p)), ("method", c_char * 32), ("threshold_px", c_double)]
+                ("cams", POINTER(c_char_p)), ("method", c_char * 32), ("threshold_px", c_double),
+                ("source_frames", POINTER(c_char_p)), ("source_xxh64", POINTER(c_char_p))]
 
 
 class mhrfit_pt_entry(Structure):
@@ -164,7 +171,8 @@ class mhrfit_fit_options(Structure):
                 ("early_stop_patience", c_int), ("early_stop_tol", c_double), ("loss_divergence_ratio", c_double),
                 ("bad_loss_threshold", c_double), ("bad_data_loss_threshold", c_double),
                 ("bad_loss_growth_ratio", c_double), ("calibrate_markers_once", c_bool),
-                ("sim_reuse_tol_m", c_double), ("on_iteration", ON_ITERATION), ("user", c_void_p)]
+                ("sim_reuse_tol_m", c_double), ("skip_mesh", c_bool), ("on_iteration", ON_ITERATION),
+                ("user", c_void_p)]
 
 
 class mhrfit_fit_view(Structure):
@@ -215,7 +223,10 @@ class mhrfit_fit_archive(Structure):
                 ("loss_hist", POINTER(c_double)), ("data_loss_hist", POINTER(c_double)),
                 ("targets", POINTER(c_double)), ("residuals", POINTER(c_double)), ("solver", c_char * 16),
                 ("freeze_lower_body", c_bool), ("optimize_hand_pose", c_bool), ("anchor_similarity", c_bool),
-                ("w_temporal", c_double), ("w_hand_reg", c_double)]
+                ("w_temporal", c_double), ("w_hand_reg", c_double),
+                ("frame_names", POINTER(c_char_p)), ("fps", c_double), ("joint_names", POINTER(c_char_p)),
+                ("faces", POINTER(c_int32)), ("n_faces", c_size_t), ("world_up", c_char * 4),
+                ("keypoint_names", POINTER(c_char_p))]
 
 
 #: The structures checked against the C headers by the test suite: Python name -> C type name.

@@ -92,8 +92,10 @@ mhrfit_rig *mhrfit_rig_load_flags(const char *dir, int lod, unsigned flags, mhrf
   if (lod < 0) {
     mf_names files;
     if (!mf_list_dir(dir, ".fbx", false, &files, err)) return NULL;
-    for (size_t i = 0; i < files.count && lod < 0; i++)
-      if (strncmp(files.items[i], "lod", 3) == 0) lod = atoi(files.items[i] + 3);
+    /* LOD 1 (SAM 3D Body's own mesh, 18,439 vertices) when present, else the lowest present */
+    for (size_t i = 0; i < files.count; i++)
+      if (strncmp(files.items[i], "lod", 3) == 0 && (lod < 0 || strcmp(files.items[i], "lod1.fbx") == 0))
+        lod = atoi(files.items[i] + 3);
     mf_names_free(&files);
     if (lod < 0) {
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no lod<N>.fbx file (point --assets or MHRFIT_ASSETS at the MHR assets)", dir);

@@ -27,6 +27,10 @@ int mf_report(const char *cmd, const mhrfit_error *err) {
   return MF_EXIT_FAILURE;
 }
 
+void mf_warn_cb(void *cmd, const char *message) {
+  fprintf(stderr, "mhrfit %s: warning: %s\n", (const char *)cmd, message);
+}
+
 int mf_usage_error(const char *cmd, const char *fmt, ...) {
   fprintf(stderr, "mhrfit %s: ", cmd);
   va_list ap;
@@ -37,19 +41,28 @@ int mf_usage_error(const char *cmd, const char *fmt, ...) {
   return MF_EXIT_USAGE;
 }
 
-static void print_help(const mf_cmd_spec *spec) {
-  printf("Usage: mhrfit %s %s\n\n%s\n\nOptions (--snake_case and --kebab-case are both accepted):\n",
-         spec->name, spec->usage, spec->summary);
-  for (size_t i = 0; i < spec->n_opts; i++) {
-    const mf_opt *o = &spec->opts[i];
+void mf_print_options(const mf_opt *opts, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const mf_opt *o = &opts[i];
     char left[96];
     char name[64];
     snprintf(name, sizeof name, "%s", o->name);
     if (o->type == MF_OPT_FLAG) snprintf(left, sizeof left, "--%s", name);
     else if (o->type == MF_OPT_LIST) snprintf(left, sizeof left, "--%s %s ...", name, o->metavar ? o->metavar : "V");
     else snprintf(left, sizeof left, "--%s %s", name, o->metavar ? o->metavar : "V");
-    printf("  %-30s %s\n", left, o->help);
+    if (o->type == MF_OPT_ALIAS) continue;
+    printf("  %-30s %s", left, o->help);
+    for (size_t k = 0; k < n; k++)
+      if (opts[k].type == MF_OPT_ALIAS && strcmp(opts[k].metavar, o->name) == 0)
+        printf(" (also --%s)", opts[k].name);
+    printf("\n");
   }
+}
+
+static void print_help(const mf_cmd_spec *spec) {
+  printf("Usage: mhrfit %s %s\n\n%s\n\nOptions (--snake_case and --kebab-case are both accepted):\n",
+         spec->name, spec->usage, spec->summary);
+  mf_print_options(spec->opts, spec->n_opts);
   printf("  %-30s %s\n", "-h, --help", "show this help and exit");
 }
 
@@ -58,6 +71,19 @@ static void normalise(const char *s, size_t n, char *buf, size_t size) {
   size_t k = 0;
   for (size_t i = 0; i < n && k + 1 < size; i++) buf[k++] = s[i] == '-' ? '_' : s[i];
   buf[k] = '\0';
+}
+
+/* The option of the table named `name` (normalised), an alias row resolved to its target. */
+static const mf_opt *find_opt(const mf_cmd_spec *spec, const char *name) {
+  for (size_t k = 0; k < spec->n_opts; k++) {
+    const mf_opt *o = &spec->opts[k];
+    if (strcmp(o->name, name) != 0) continue;
+    if (o->type != MF_OPT_ALIAS) return o;
+    for (size_t j = 0; j < spec->n_opts; j++)
+      if (spec->opts[j].type != MF_OPT_ALIAS && strcmp(spec->opts[j].name, o->metavar) == 0) return &spec->opts[j];
+    return NULL;
+  }
+  return NULL;
 }
 
 static int set_value(const mf_cmd_spec *spec, const mf_opt *o, const char *val) {
@@ -111,11 +137,10 @@ int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *po
     normalise(word, eq ? (size_t)(eq - word) : strlen(word), name, sizeof name);
     const mf_opt *o = NULL;
     bool negated = false;
-    for (size_t k = 0; k < spec->n_opts && !o; k++)
-      if (strcmp(spec->opts[k].name, name) == 0) o = &spec->opts[k];
+    o = find_opt(spec, name);
     if (!o && strncmp(name, "no_", 3) == 0) {
-      for (size_t k = 0; k < spec->n_opts && !o; k++)
-        if (spec->opts[k].type == MF_OPT_FLAG && strcmp(spec->opts[k].name, name + 3) == 0) o = &spec->opts[k];
+      o = find_opt(spec, name + 3);
+      if (o && o->type != MF_OPT_FLAG) o = NULL;
       negated = o != NULL;
     }
     if (!o) {

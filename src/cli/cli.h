@@ -21,7 +21,8 @@ typedef enum mf_opt_type {
   MF_OPT_STRING, /* const char * pointing into argv */
   MF_OPT_INT,    /* long */
   MF_OPT_DOUBLE, /* double */
-  MF_OPT_LIST    /* mf_strlist: one or more values up to the next option */
+  MF_OPT_LIST,   /* mf_strlist: one or more values up to the next option */
+  MF_OPT_ALIAS   /* another name of the option named in `metavar` (MF_OPT_ALIAS_OF) */
 } mf_opt_type;
 
 /* Values of a MF_OPT_LIST option or the positional arguments; items point into argv. */
@@ -39,6 +40,16 @@ typedef struct mf_opt {
   bool *seen;          /* optional: set true when the option appears */
 } mf_opt;
 
+/* Another accepted name of option `target` (an older name kept working): a row of the table
+ * whose --help text is a note "(also --NAME)" on the target's line. */
+#define MF_OPT_ALIAS_OF(name, target) {(name), MF_OPT_ALIAS, NULL, (target), NULL, NULL}
+
+/* The --quiet option, meaning the same in every command: no progress and no informational lines;
+ * warnings and errors still go to stderr (and what a command is asked to show, such as inspect's
+ * listing or demo --run's table, is still shown). */
+#define MF_OPT_QUIET_HELP "print no progress or informational lines; warnings and errors still go to stderr"
+#define MF_OPT_QUIET(dest) {"quiet", MF_OPT_FLAG, (dest), NULL, MF_OPT_QUIET_HELP, NULL}
+
 typedef struct mf_cmd_spec {
   const char *name;     /* "triangulate" */
   const char *usage;    /* "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]" */
@@ -50,8 +61,22 @@ typedef struct mf_cmd_spec {
 
 /* Parses argv[1..argc-1] for `spec`. Returns -1 on success, else the exit code the command
  * must return (MF_EXIT_OK after printing --help, MF_EXIT_USAGE after printing a usage error).
- * `positional` receives the non-option arguments (freed with mf_strlist_free). */
+ * `positional` receives the non-option arguments (freed with mf_strlist_free). An alias row
+ * (MF_OPT_ALIAS_OF) stands for its target option. */
 int mf_args_parse(const mf_cmd_spec *spec, int argc, char **argv, mf_strlist *positional);
+
+/* Prints the help lines of opts[0..n-1] as --help does (for help grouped by the command). */
+void mf_print_options(const mf_opt *opts, size_t n);
+
+/* Cancellation by SIGINT / SIGTERM for long commands: mf_cancel_on_signals() installs handlers
+ * that set the returned flag at the first signal (the command stops at its next frame boundary;
+ * a second signal ends the process at once) and mf_exit_interrupted() then prints
+ * "mhrfit CMD: interrupted; run again to resume" and ends the process by that signal. */
+#include <signal.h>
+volatile sig_atomic_t *mf_cancel_on_signals(void);
+/* The signal that set the flag, 0 when none did. */
+int mf_cancel_signal(void);
+void mf_exit_interrupted(const char *cmd);
 
 /* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
 void mf_strlist_free(mf_strlist *l);
@@ -62,6 +87,10 @@ bool mf_parse_frame_range(const char *s, size_t *begin, size_t *end);
 
 /* Prints "mhrfit CMD: error: <message>" to stderr for a failed library call; returns 1. */
 int mf_report(const char *cmd, const mhrfit_error *err);
+
+/* A library warning callback: prints "mhrfit CMD: warning: <message>" to stderr, where `cmd` is
+ * the command name (a const char * passed as the callback's user pointer). */
+void mf_warn_cb(void *cmd, const char *message);
 
 /* Prints a usage error "mhrfit CMD: <message> (see mhrfit CMD --help)"; returns 2. */
 int mf_usage_error(const char *cmd, const char *fmt, ...)
@@ -139,6 +168,11 @@ typedef struct mf_rig_src {
   {"assets", MF_OPT_STRING, (dest), "DIR", "MHR assets folder (default: $MHRFIT_ASSETS); or --rig", NULL}
 #define MF_RIG_OPT_RIG(dest) \
   {"rig", MF_OPT_STRING, (dest), "RIG.npz", "rig file of mhrfit rig import, instead of --assets (loads in milliseconds)", NULL}
+/* Checks a --lod value: -1 (the default: chosen by the loader) or 0..1000; else prints a usage
+ * error and returns its exit code (-1 when valid). */
+int mf_lod_check(long lod, const char *cmd);
+/* Help of the --lod options: the default level of detail (mhrfit_rig_load()). */
+#define MF_LOD_HELP "mesh level of detail (default: lod1.fbx when present, else the lowest lodN.fbx; or the rig file's)"
 /* Chooses the source from the two option values; returns -1 when one is set (in *src), else
  * the usage-error exit code after printing the problem (both given, or none and no
  * $MHRFIT_ASSETS). */
@@ -149,28 +183,8 @@ bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
  * caller owns the result. */
 mhrfit_rig *mf_rig_src_load(const mf_rig_src *src, long lod, unsigned flags, mhrfit_error *err);
 
-/* ------------------------------------------------------------------ JSON building */
-
-/**
- * Builds JSON documents (mhrfit_value dicts) without checking every call: the first failure
- * sets `failed` (and `*err`), later calls still run and free what they cannot insert. Non-finite
- * numbers and NULL strings become JSON null.
- */
-typedef struct mf_jb {
-  mhrfit_error *err; /**< filled on the first failure */
-  bool failed;       /**< a call failed */
-} mf_jb;
-
-/** dict[key] = val (takes val; NULL val marks the builder failed). */
-void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val);
-/** dict[key] = string s, or null when s is NULL. */
-void mf_jstr(mf_jb *j, mhrfit_value *dict, const char *key, const char *s);
-/** dict[key] = x, or null when x is not finite. */
-void mf_jnum(mf_jb *j, mhrfit_value *dict, const char *key, double x);
-/** dict[key] = integer x. */
-void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x);
-/** dict[key] = boolean b. */
-void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b);
+/* JSON building (mf_jb, mf_jstr, ...): the library's internal builder. */
+#include "common/jbuild.h"
 
 /* The subcommands. */
 int mf_cmd_demo(int argc, char **argv);
@@ -192,6 +206,7 @@ typedef struct mf_fit_detector_args {
 int mf_fit_detector(const mf_fit_detector_args *a);
 int mf_cmd_run(int argc, char **argv);
 int mf_cmd_smooth(int argc, char **argv);
+int mf_cmd_report(int argc, char **argv);
 int mf_cmd_export(int argc, char **argv);
 int mf_cmd_overlay(int argc, char **argv);
 

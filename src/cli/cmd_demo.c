@@ -270,7 +270,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"seed", MF_OPT_INT, &seed, "S", "random seed, >= 0; the same seed writes byte-identical files (default 1)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "FBX level of detail to load (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"fps", MF_OPT_DOUBLE, &fps, "HZ", "frame rate of the motion (default 30)", NULL},
       {"noise", MF_OPT_DOUBLE, &noise, "PX", "sigma of the 2-D keypoint noise per axis (default 2)", NULL},
       {"outlier_rate", MF_OPT_DOUBLE, &outliers, "R", "fraction of 2-D keypoints made 30-150 px outliers (default 0.02)", NULL},
@@ -282,7 +282,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"markers", MF_OPT_STRING, &markers, "FILE", "SAM 3D Body output whose pred_keypoints_3d calibrates the surface keypoints (default: built-in offsets)", NULL},
       {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body) and print its accuracy against the ground truth", NULL},
       {"run_out", MF_OPT_STRING, &run_out, "DIR", "where --run writes: DIR/default/, DIR/freeze_lower_body/, DIR/accuracy.json (default: <out>_run)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors (and the --run report)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, MF_OPT_QUIET_HELP " (--run still prints its table)", NULL},
   };
   const mf_cmd_spec spec = {
       "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR | --rig RIG.npz] [options]",
@@ -308,6 +308,7 @@ int mf_cmd_demo(int argc, char **argv) {
   if (frames < 1 || frames > 100000) return mf_usage_error("demo", "--frames must be within 1..100000");
   if (cams < 2 || cams > 16) return mf_usage_error("demo", "--cams must be within 2..16");
   if (seed < 0) return mf_usage_error("demo", "--seed must be >= 0");
+  if ((rc = mf_lod_check(lod, "demo")) >= 0) return rc;
   o.assets = rig_src.path;
   o.lod = (int)lod;
   o.n_frames = (size_t)frames;

@@ -12,7 +12,7 @@ typedef struct export_cli {
   const char *in, *out, *format, *source, *frames, *up, *units, *assets, *rig, *calib;
   long lod, max_influences, person_index;
   double fps;
-  bool keep_bad, skip_bad, keypoints, cameras, cameras_seen, expressions, ascii, quiet, person_seen;
+  bool keep_bad, skip_bad, keypoints, cameras, cameras_seen, expressions, ascii, quiet, person_seen, fps_seen;
   mhrfit_export_options o;
   mhrfit_export_source_options so;
 } export_cli;
@@ -21,7 +21,7 @@ typedef struct export_cli {
 static int finish(export_cli *c) {
   const char *cmd = "export";
   mhrfit_error err = {0};
-  if (!c->in || !c->out) return mf_usage_error(cmd, "--in and --out are required");
+  if (!c->in || !c->out) return mf_usage_error(cmd, "--input and --out are required");
   if (c->keep_bad && c->skip_bad) return mf_usage_error(cmd, "--keep_bad and --skip_bad are opposites: pass one");
   mhrfit_export_options_init(&c->o);
   if (c->format && !mhrfit_export_format_parse(c->format, &c->o.format, &err)) return mf_usage_error(cmd, "%s", err.message);
@@ -40,7 +40,8 @@ static int finish(export_cli *c) {
   if (strcmp(c->units, "m") == 0) c->o.units_scale = 1;
   else if (strcmp(c->units, "cm") == 0) c->o.units_scale = 0.01;
   else return mf_usage_error(cmd, "--units '%s': expected m or cm", c->units);
-  if (!(c->fps >= 0) || c->fps > 1e6) return mf_usage_error(cmd, "--fps %g: expected a rate > 0 (0 = the run's)", c->fps);
+  if (c->fps_seen && (!(c->fps > 0) || c->fps > 1e6))
+    return mf_usage_error(cmd, "--fps must be a rate > 0 Hz, got %g (leave it out for the run's recorded rate)", c->fps);
   if (c->max_influences != 4 && c->max_influences != 8)
     return mf_usage_error(cmd, "--max_influences %ld: expected 4 (one JOINTS/WEIGHTS set) or 8 (all)", c->max_influences);
   if (c->lod < -1) return mf_usage_error(cmd, "--lod %ld: expected a level of detail >= 0", c->lod);
@@ -103,8 +104,8 @@ static void print_report(const export_cli *c, const mhrfit_export_source *src, c
 int mf_cmd_export(int argc, char **argv) {
   export_cli c = {.source = "smoothed", .up = "auto", .units = "m", .lod = -1, .max_influences = 8, .keypoints = true};
   const mf_opt opts[] = {
-      {"in", MF_OPT_STRING, &c.in, "SRC", "a run folder, a fit.npz (one frame or a sequence) or a SAM 3D Body output; required", NULL},
-      {"input", MF_OPT_STRING, &c.in, "SRC", "same as --in", NULL},
+      {"input", MF_OPT_STRING, &c.in, "SRC", "a run folder, a fit.npz (one frame or a sequence) or a SAM 3D Body output; required", NULL},
+      MF_OPT_ALIAS_OF("in", "input"),
       {"out", MF_OPT_STRING, &c.out, "DST", "output file (.glb .gltf .bvh .trc .ply .obj) or folder (--format ply|obj|npz); required", NULL},
       {"format", MF_OPT_STRING, &c.format, "F", "glb | gltf | bvh | trc | ply | obj | npz (default: from DST's extension)", NULL},
       {"source", MF_OPT_STRING, &c.source, "S", "run folder: smoothed (sequence_smoothed.npz, default) | fitted (sequence_fit.npz)", NULL},
@@ -114,7 +115,7 @@ int mf_cmd_export(int argc, char **argv) {
       MF_RIG_OPT_ASSETS(&c.assets),
       MF_RIG_OPT_RIG(&c.rig),
       {"lod", MF_OPT_INT, &c.lod, "N", "mesh level of detail (default: the rig's)", NULL},
-      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "frame rate (default: the run's recorded rate, else 30)", NULL},
+      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "frame rate (default: the run's recorded rate, else 30)", &c.fps_seen},
       {"up", MF_OPT_STRING, &c.up, "AXIS", "world up axis: auto | x | y | z | -x | -y | -z (default auto: from the body)", NULL},
       {"keypoints", MF_OPT_FLAG, &c.keypoints, NULL, "glTF: 70 MHR70 keypoint nodes (default on; --no_keypoints)", NULL},
       {"cameras", MF_OPT_FLAG, &c.cameras, NULL, "glTF: the calibrated cameras (default: when the calibration is known; --no_cameras)", &c.cameras_seen},
@@ -124,10 +125,10 @@ int mf_cmd_export(int argc, char **argv) {
       {"units", MF_OPT_STRING, &c.units, "U", "BVH and TRC length unit: m (default) | cm", NULL},
       {"ascii", MF_OPT_FLAG, &c.ascii, NULL, "PLY: ASCII instead of binary little-endian", NULL},
       {"person_index", MF_OPT_INT, &c.person_index, "N", "SAM 3D Body output with several persons: this one (default: largest box)", &c.person_seen},
-      {"quiet", MF_OPT_FLAG, &c.quiet, NULL, "print nothing but errors", NULL},
+      MF_OPT_QUIET(&c.quiet),
   };
   const mf_cmd_spec spec = {
-      "export", "--in SRC --out DST [--format F] [options]",
+      "export", "--input SRC --out DST [--format F] [options]",
       "Writes fitted MHR bodies into files other tools open: glTF 2.0 (.glb, or .gltf + .bin: the skinned\n"
       "MHR mesh with its 127-joint skeleton animated, keypoints, cameras; Blender, three.js), BVH (skeleton\n"
       "animation), TRC (MHR70 keypoints for OpenSim), and per frame into a folder (--format ply|obj|npz:\n"

@@ -100,6 +100,16 @@ static bool view_dirs(const char *views, const char *first_cam, size_t F, mf_nam
   return true;
 }
 
+/* Warns for each frame whose views are not the stage-1 files it was triangulated from (when the
+ * archive records them). */
+static void warn_other_frames(const mhrfit_tri_archive *tri, const mf_names *dirs, const char *const *cams, size_t V) {
+  for (size_t f = 0; f < dirs->count; f++) {
+    char why[1024];
+    if (mhrfit_tri_archive_match_views(tri, f, dirs->items[f], cams, V, why, sizeof why) == MHRFIT_TRI_VIEWS_DIFFERENT)
+      fprintf(stderr, "mhrfit fit: warning: --views %s: %s; the fit mixes two frames\n", dirs->items[f], why);
+  }
+}
+
 /* --debug_dir: residual table, view table and an SVG loss curve of one frame. */
 static bool write_debug(const char *dir, const char *label, const mhrfit_fit_frame *fr, const mhrfit_fit_viewset *vs,
                         const mhrfit_fit_result *res, mhrfit_error *err) {
@@ -201,7 +211,7 @@ int mf_cmd_fit(int argc, char **argv) {
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
       {"lod", MF_OPT_INT, &lod, "N",
-       "mesh level of detail of pred_vertices (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+       MF_LOD_HELP, NULL},
       {"no_mesh", MF_OPT_FLAG, &no_mesh, NULL, "leave pred_vertices out of the output", NULL},
       {"init_pose", MF_OPT_STRING, &init_pose, "FILE",
        "temporal prior of the first frame: a fit.npz / stage-1 file or a plain array of 204 or 133 values", NULL},
@@ -212,7 +222,7 @@ int mf_cmd_fit(int argc, char **argv) {
        "batch: the previous good frame is the temporal prior when at most N frames back (default 40)", NULL},
       {"debug_dir", MF_OPT_STRING, &debug_dir, "DIR",
        "write per frame residuals.tsv, views.tsv and loss_curve.svg into DIR/<frame>/", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors and warnings", NULL},
+      MF_OPT_QUIET(&quiet),
   };
   size_t n_own = sizeof own / sizeof own[0];
   memcpy(opts, own, sizeof own);
@@ -266,7 +276,7 @@ int mf_cmd_fit(int argc, char **argv) {
     rc = mf_usage_error("fit", "--person_index and --max_stale_frames must be >= 0");
     goto done;
   }
-  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0) goto done;
+  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   if (!views_dir) {
@@ -281,6 +291,7 @@ int mf_cmd_fit(int argc, char **argv) {
   const char *const *cam_names = cams.count ? cams.items : (const char *const *)tri->cams;
   size_t V = cams.count ? cams.count : tri->n_views, F = tri->n_frames, K = tri->n_kp;
   if (!view_dirs(views_dir, cam_names[0], F, &dirs, &labels, &err)) goto fail;
+  warn_other_frames(tri, &dirs, cam_names, V);
   rig = mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err);
   if (!rig) goto fail;
   fitter = mhrfit_fitter_new(rig, NULL, &fc.o, &err);
@@ -325,7 +336,7 @@ int mf_cmd_fit(int argc, char **argv) {
     bool ok = mhrfit_fitter_process(fitter, &fr, &res, &ferr);
     t_fit += mf_now_seconds() - t1;
     for (size_t v = 0; v < V; v++)
-      if (vs->note[v][0] && !quiet && !(ok && !res.view_skipped[v]))
+      if (vs->note[v][0] && !(ok && !res.view_skipped[v]))
         fprintf(stderr, "mhrfit fit: warning: frame %s, camera '%s' not used: %s\n", labels.items[f], cam_names[v],
                 vs->note[v]);
     if (!ok) {
@@ -336,7 +347,7 @@ int mf_cmd_fit(int argc, char **argv) {
       }
       mhrfit_fit_archive_set_failed(ar, f, "optimization_failed", ferr.message);
       n_failed++;
-      if (!quiet) fprintf(stderr, "mhrfit fit: frame %s failed: %s\n", labels.items[f], ferr.message);
+      fprintf(stderr, "mhrfit fit: warning: frame %s failed: %s\n", labels.items[f], ferr.message);
     } else {
       mhrfit_fit_archive_set(ar, f, &fr, vs, &res);
       if (res.status == MHRFIT_FIT_OK) {
@@ -376,7 +387,7 @@ int mf_cmd_fit(int argc, char **argv) {
     printf("wrote %s\n", out);
   }
   rc = n_ok + n_bad > 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
-  if (rc != MF_EXIT_OK && !quiet) fprintf(stderr, "mhrfit fit: no frame could be fitted\n");
+  if (rc != MF_EXIT_OK) fprintf(stderr, "mhrfit fit: error: no frame could be fitted\n");
   goto done;
 fail:
   rc = mf_report("fit", &err);

@@ -190,7 +190,7 @@ int mf_cmd_frames(int argc, char **argv) {
       {"allow_vfr", MF_OPT_FLAG, &allow_vfr, NULL, "index sync of variable-frame-rate videos", NULL},
       {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "replace a previous extraction in --out", NULL},
       {"check", MF_OPT_FLAG, &check, NULL, "scan the videos and check the sync table; write nothing", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
+      MF_OPT_QUIET(&quiet),
   };
   const mf_cmd_spec spec = {"frames",
                             "--videos CAM=FILE ... | --video_dir DIR --out DIR [options]",

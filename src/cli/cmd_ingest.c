@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/ingest.h"
+#include "mhrfit/npy.h"
 
 static void on_log(void *user, mhrfit_ingest_log_level level, const char *msg) {
   mf_cli_status_log(user, (int)level, msg);
@@ -63,6 +64,8 @@ static const char *const ingest_summary =
     "Input tree: <input>/<frame>/<cam>.<jpg|jpeg|png|bmp|gif|tif|tiff|webp> images and\n"
     "<sam_dir>/<frame>/<cam>.npz|.npy SAM outputs (sam_dir = input by default). Estimator outputs\n"
     "go to <out>/sam3d/<frame>/<cam>.npz. A camera with neither image nor output is a missing view.\n"
+    "A frame is a folder holding a file of one of the cameras; other folders (videos, an earlier\n"
+    "output folder) are named once and skipped. One process at a time writes --out (it is locked).\n"
     "\n"
     "Selection: largest_bbox takes the largest bbox area; a person without a finite bbox loses\n"
     "to any with one; ties keep the lowest index. first takes person 0. person_index takes\n"
@@ -97,7 +100,7 @@ int mf_cmd_ingest(int argc, char **argv) {
   const char *input = NULL, *out = NULL, *sam_dir = NULL, *strategy = "largest_bbox", *estimator = NULL;
   const char *worker = NULL, *calib = NULL;
   mf_strlist cams = {0}, frames = {0}, model_ids = {0};
-  long person_index = 0, workers = 1, restarts = 3;
+  long person_index = 0, max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20), workers = 1, restarts = 3;
   double timeout = 0, start_timeout = 600;
   double *intrinsics = NULL;
   bool force = false, compress = false, quiet = false, check_only = false;
@@ -134,10 +137,14 @@ int mf_cmd_ingest(int argc, char **argv) {
        NULL},
       {"model_id", MF_OPT_LIST, &model_ids, "ID",
        "model identifiers recorded for the cache, e.g. checkpoint=... detector=vitdet (default none)", NULL},
-      {"force", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      {"overwrite", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      MF_OPT_ALIAS_OF("force", "overwrite"),
       {"check", MF_OPT_FLAG, &check_only, NULL, "only report which frames would be (re-)ingested and why", NULL},
       {"compress", MF_OPT_FLAG, &compress, NULL, "deflate the stage-1 archives (default stored)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but warnings and errors", NULL},
+      {"max_inflated_mib", MF_OPT_INT, &max_mib, "N",
+       "most MiB one SAM output may hold or inflate to (an .npz's members, checked before inflating; default 256)",
+       NULL},
+      MF_OPT_QUIET(&quiet),
   };
   const mf_cmd_spec spec = {
       "ingest", "--input DIR --cams A B ... --out DIR [options]", ingest_summary, opts, sizeof opts / sizeof opts[0], 0,
@@ -153,6 +160,13 @@ int mf_cmd_ingest(int argc, char **argv) {
     rc = mf_usage_error("ingest", "--input, --out and --cams are required");
     goto done;
   }
+  if (person_index < 0 || max_mib < 1 || max_mib > (long)(SIZE_MAX >> 21)) {
+    rc = mf_usage_error("ingest", person_index < 0 ? "--person_index must be >= 0, got %ld"
+                                                   : "--max_inflated_mib must be at least 1, got %ld",
+                        person_index < 0 ? person_index : max_mib);
+    goto done;
+  }
+  o.max_inflated_bytes = (size_t)max_mib << 20;
   if (!mhrfit_person_strategy_parse(strategy, &o.strategy, &err)) {
     rc = mf_usage_error("ingest", "--person_select_strategy: %s", err.message);
     goto done;
@@ -205,8 +219,10 @@ int mf_cmd_ingest(int argc, char **argv) {
     goto done;
   }
   mhrfit_ingest_summary s;
+  o.cancel = mf_cancel_on_signals();
   bool ok = mhrfit_ingest_run(&o, &s, &err);
   mf_cli_status_end(&st);
+  if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
   if (!ok) {
     rc = mf_report("ingest", &err);
     goto done;

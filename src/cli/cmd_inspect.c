@@ -4,36 +4,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "mhrfit/json.h"
+#include "mhrfit/datafile.h"
 #include "mhrfit/npy.h"
-#include "mhrfit/pickle.h"
-#include "mhrfit/toml.h"
 #include "mhrfit/value.h"
-
-/* Reads the file by content: NumPy magic (.npy / .npz), else JSON or TOML by extension, else by
- * the first non-blank character. */
-static mhrfit_value *load_any(const char *path, mhrfit_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open file", path);
-    return NULL;
-  }
-  unsigned char head[64];
-  size_t n = fread(head, 1, sizeof head, f);
-  fclose(f);
-  if ((n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) || (n >= 4 && memcmp(head, "PK\x05\x06", 4) == 0) ||
-      (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0))
-    return mhrfit_numpy_load(path, NULL, err);
-  if (n >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) return mhrfit_pickle_load(path, NULL, err);
-  const char *dot = strrchr(path, '.');
-  if (dot && strcmp(dot, ".json") == 0) return mhrfit_json_load(path, err);
-  if (dot && strcmp(dot, ".toml") == 0) return mhrfit_toml_load(path, err);
-  size_t i = 0;
-  if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0) i = 3;
-  while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) i++;
-  if (i < n && head[i] == '{') return mhrfit_json_load(path, err);
-  return mhrfit_toml_load(path, err);
-}
 
 /* Shape of a list that is a rectangular nest of numbers (e.g. a TOML 3x3 matrix); returns the
  * rank, or -1 when the list is ragged or holds other kinds. */
@@ -124,33 +97,116 @@ static void list_value(const char *path, const mhrfit_value *v, int depth) {
   }
 }
 
+/* Prints a value's content: an array of rank 2 or more one row per line, each preceded by its
+ * index ("[3] [512.2, 401.5]"), anything else as one line of JSON. */
+static bool print_content(const mhrfit_value *v, mhrfit_error *err) {
+  if (v->kind != MHRFIT_V_ARRAY || v->u.array->ndim < 2) {
+    bool ok = mhrfit_value_write_json(v, stdout, -1, err);
+    printf("\n");
+    return ok;
+  }
+  const mhrfit_array *a = v->u.array;
+  size_t last = a->shape[a->ndim - 1], rows = last ? a->count / last : 0;
+  mhrfit_array row = {a->dtype, a->itemsize, 1, {last}, last, NULL};
+  mhrfit_value rv = {.kind = MHRFIT_V_ARRAY};
+  rv.u.array = &row;
+  for (size_t r = 0; r < rows; r++) {
+    printf("[");
+    size_t rest = r;
+    for (int d = 0; d < a->ndim - 1; d++) {
+      size_t stride = 1;
+      for (int e = d + 1; e < a->ndim - 1; e++) stride *= a->shape[e];
+      printf(d ? ", %zu" : "%zu", rest / stride);
+      rest %= stride;
+    }
+    printf("] ");
+    row.data = (char *)a->data + r * last * a->itemsize;
+    if (!mhrfit_value_write_json(&rv, stdout, -1, err)) return false;
+    printf("\n");
+  }
+  return true;
+}
+
+/* Prints the values at the key paths: "key dtype shape" and the values as JSON, or with --json
+ * one JSON object of them. Returns the exit code. */
+static int print_keys(const char *path, const mhrfit_value *v, const mf_strlist *keys, bool json) {
+  mhrfit_error err = {0};
+  for (size_t i = 0; i < keys->count; i++)
+    if (!mhrfit_datafile_find(v, keys->items[i])) {
+      fprintf(stderr, "mhrfit inspect: error: %s: no key '%s' (mhrfit inspect %s lists the keys)\n", path,
+              keys->items[i], path);
+      return MF_EXIT_FAILURE;
+    }
+  bool ok = true;
+  if (json) printf("{");
+  for (size_t i = 0; i < keys->count && ok; i++) {
+    const mhrfit_value *x = mhrfit_datafile_find(v, keys->items[i]);
+    if (json) {
+      printf("%s\n  ", i ? "," : "");
+      mhrfit_value k = {.kind = MHRFIT_V_STRING};
+      k.u.str.data = (char *)keys->items[i];
+      k.u.str.len = strlen(keys->items[i]);
+      ok = mhrfit_value_write_json(&k, stdout, -1, &err);
+      printf(": ");
+      ok = ok && mhrfit_value_write_json(x, stdout, -1, &err);
+    } else {
+      list_value(keys->items[i], x, 0);
+      ok = print_content(x, &err);
+    }
+  }
+  if (json) printf("\n}\n");
+  if (!ok) return mf_report("inspect", &err);
+  return fflush(stdout) == 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
+}
+
 int mf_cmd_inspect(int argc, char **argv) {
   bool json = false;
+  long max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20);
   const mf_opt opts[] = {
       {"json", MF_OPT_FLAG, &json, NULL,
-       "print the whole content as JSON (arrays as nested lists, full float precision, NaN as null)", NULL},
+       "print the whole content (or the KEYs) as JSON (arrays as nested lists, full float precision, NaN as null)",
+       NULL},
+      {"max_inflated_mib", MF_OPT_INT, &max_mib, "N",
+       "most MiB the file may hold or inflate to (an .npz's members, checked before inflating; default 256)", NULL},
   };
   const mf_cmd_spec spec = {
-      "inspect", "FILE [--json]",
-      "Shows what a data file holds: .npy (plain or pickled), .npz, TOML (calibration) or JSON.\n"
-      "Without --json, prints one line per array or value: 'name dtype shape' (dict keys joined\n"
-      "with '.', list items as [i]); with --json, prints the whole content as JSON.",
-      opts, sizeof opts / sizeof opts[0], 1, 1};
+      "inspect", "FILE [KEY ...] [--json] [--max_inflated_mib N]",
+      "Shows what a data file holds: .npy (plain or pickled), .npz, a raw pickle, TOML (calibration)\n"
+      "or JSON, told apart by their first bytes (signatures) and else by the extension; an empty file\n"
+      "or a .npz/.npy/.pkl without a binary signature is an error, not an empty document.\n"
+      "Without KEY, prints one line per array or value: 'name dtype shape' (dict keys joined with\n"
+      "'.', list items as [i]); with --json, the whole content as JSON. With KEYs (names as listed,\n"
+      "e.g. pred_keypoints_2d or cam_01.matrix), prints each one's line and its values (of an .npz\n"
+      "only those members are inflated); with --json, one JSON object of them.\n"
+      "Exit status: 0 success, 1 unreadable file or unknown KEY, 2 usage error.",
+      opts, sizeof opts / sizeof opts[0], 1, (size_t)-1};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
   if (rc >= 0) return rc;
+  if (max_mib < 1 || max_mib > (long)(SIZE_MAX >> 21)) {
+    mf_strlist_free(&pos);
+    return mf_usage_error("inspect", "--max_inflated_mib must be at least 1, got %ld", max_mib);
+  }
   const char *path = pos.items[0];
-  mf_strlist_free(&pos);
+  mf_strlist keys = {pos.items + 1, pos.count - 1};
+  mhrfit_datafile_options o = {(size_t)max_mib << 20, keys.count ? keys.items : NULL, keys.count};
   mhrfit_error err = {0};
-  mhrfit_value *v = load_any(path, &err);
-  if (!v) return mf_report("inspect", &err);
-  if (json) {
+  mhrfit_value *v = mhrfit_datafile_load(path, &o, NULL, &err);
+  if (!v) {
+    mf_strlist_free(&pos);
+    return mf_report("inspect", &err);
+  }
+  if (keys.count) {
+    rc = print_keys(path, v, &keys, json);
+  } else if (json) {
     bool ok = mhrfit_value_write_json(v, stdout, 2, &err);
     printf("\n");
-    mhrfit_value_free(v);
-    return ok ? MF_EXIT_OK : mf_report("inspect", &err);
+    rc = ok ? MF_EXIT_OK : mf_report("inspect", &err);
+  } else {
+    list_value("", v, 0);
+    rc = fflush(stdout) == 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
   }
-  list_value("", v, 0);
   mhrfit_value_free(v);
-  return fflush(stdout) == 0 ? MF_EXIT_OK : MF_EXIT_FAILURE;
+  mf_strlist_free(&pos);
+  return rc;
 }

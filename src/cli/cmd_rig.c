@@ -21,7 +21,7 @@ static int rig_info(int argc, char **argv) {
   const mf_opt opts[] = {
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"joints", MF_OPT_FLAG, &joints, NULL, "list the joints: index, name, parent, offset (cm)", NULL},
       {"params", MF_OPT_FLAG, &params, NULL, "list the model parameters: index, name, limits", NULL},
   };
@@ -34,7 +34,8 @@ static int rig_info(int argc, char **argv) {
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
   mf_rig_src src;
-  if ((rc = mf_rig_choose(assets, rig_path, "rig info", &src)) >= 0) return rc;
+  if ((rc = mf_rig_choose(assets, rig_path, "rig info", &src)) >= 0 || (rc = mf_lod_check(lod, "rig info")) >= 0)
+    return rc;
   mhrfit_error err = {0};
   /* from assets, layer 2 of the correctives (up to ~2 GB) is looked for, not loaded */
   const bool folder = mf_is_dir(src.path);
@@ -95,7 +96,7 @@ static int rig_fk(int argc, char **argv) {
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present, or the rig file's)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
   };
   const mf_cmd_spec spec = {
       "rig fk", "--params FILE --out OUT.npz [--assets DIR | --rig RIG.npz] [--lod N]",
@@ -113,7 +114,8 @@ static int rig_fk(int argc, char **argv) {
   mf_strlist_free(&pos);
   if (!params || !out) return mf_usage_error("rig fk", "--params and --out are required");
   mf_rig_src src;
-  if ((rc = mf_rig_choose(assets, rig_path, "rig fk", &src)) >= 0) return rc;
+  if ((rc = mf_rig_choose(assets, rig_path, "rig fk", &src)) >= 0 || (rc = mf_lod_check(lod, "rig fk")) >= 0)
+    return rc;
   mhrfit_error err = {0};
   mhrfit_rig *rig = NULL;
   mhrfit_kpmap *map = NULL;
@@ -212,9 +214,9 @@ static int rig_import(int argc, char **argv) {
   bool quiet = false;
   const mf_opt opts[] = {
       {"assets", MF_OPT_STRING, &assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS)", NULL},
-      {"lod", MF_OPT_INT, &lod, "N", "mesh level of detail (default: the lowest lodN.fbx present)", NULL},
+      {"lod", MF_OPT_INT, &lod, "N", MF_LOD_HELP, NULL},
       {"out", MF_OPT_STRING, &out, "RIG.npz", "rig file to write; required", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+      MF_OPT_QUIET(&quiet),
   };
   const mf_cmd_spec spec = {
       "rig import", "--out RIG.npz [--assets DIR] [--lod N]",
@@ -229,7 +231,7 @@ static int rig_import(int argc, char **argv) {
   if (rc >= 0) return rc;
   mf_strlist_free(&pos);
   if (!out || !*out) return mf_usage_error("rig import", "--out RIG.npz is required");
-  if (lod < -1 || lod > 1000) return mf_usage_error("rig import", "--lod must be within 0..1000");
+  if ((rc = mf_lod_check(lod, "rig import")) >= 0) return rc;
   if (!assets) assets = getenv("MHRFIT_ASSETS");
   if (!assets || !*assets)
     return mf_usage_error("rig import", "no MHR assets: pass --assets DIR or set MHRFIT_ASSETS (the folder of the MHR "

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/path.h"
 #include "common/file.h"
 #include "mhrfit/calib.h"
-#include "mhrfit/export.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"
@@ -50,6 +51,23 @@ static bool write_trc(const char *path, const char *const *names, size_t K, cons
   return mhrfit_trc_write_axes(path, names, K, points, F, rate, U, 1, "m", err);
 }
 
+/* The command's own option values; -1 when valid, else the usage error's exit code. */
+static int check_values(long person, double fps, const char *format, size_t n_cams, size_t n_cam_dirs,
+                        const char *layout_name, const char *names_file, bool any_k) {
+  if (layout_name && names_file) return mf_usage_error("triangulate", "--layout and --keypoint_names exclude each other");
+  if (names_file && !any_k)
+    return mf_usage_error("triangulate", "--keypoint_names needs --input_format arrays or caliscope_csv");
+  if (person < 0) return mf_usage_error("triangulate", "--person_index must be >= 0, got %ld", person);
+  if (!(fps > 0)) return mf_usage_error("triangulate", "--fps must be > 0 Hz, got %g", fps);
+  if (strcmp(format, "auto") && strcmp(format, "stage1") && strcmp(format, "arrays") && strcmp(format, "openpose") &&
+      strcmp(format, "caliscope_csv"))
+    return mf_usage_error("triangulate", "--input_format must be auto, stage1, arrays, openpose or caliscope_csv, got '%s'",
+                          format);
+  if (n_cam_dirs && n_cam_dirs != n_cams)
+    return mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", n_cams, n_cam_dirs);
+  return -1;
+}
+
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = NULL, *subset = "all";
   const char *trc = NULL, *names_file = NULL, *up_name = "auto";
@@ -77,8 +95,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"up", MF_OPT_STRING, &up_name, "AXIS",
        "--trc: the world's up axis: auto (from the hips and the neck or shoulders) | x | y | z | -x | -y | -z (default auto)", NULL},
       {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
-      {"rate", MF_OPT_DOUBLE, &rate, "HZ", "frame rate written to the .trc (default 30)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, "print nothing but errors", NULL},
+      {"fps", MF_OPT_DOUBLE, &rate, "HZ", "frame rate of the capture, written to the .trc (default 30)", NULL},
+      MF_OPT_ALIAS_OF("rate", "fps"),
+      MF_OPT_QUIET(&quiet),
   };
   mf_opt opts[sizeof own / sizeof own[0] + MF_TRI_CLI_N_OPTS];
   memcpy(opts, own, sizeof own);
@@ -112,19 +131,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
     goto done;
   }
-  if (cam_dirs.count && cam_dirs.count != cams.count) {
-    rc = mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", cams.count, cam_dirs.count);
-    goto done;
-  }
   bool any_k = strcmp(format, "arrays") == 0 || strcmp(format, "caliscope_csv") == 0;
-  if (layout_name && names_file) {
-    rc = mf_usage_error("triangulate", "--layout and --keypoint_names exclude each other");
+  if ((rc = check_values(person, rate, format, cams.count, cam_dirs.count, layout_name, names_file, any_k)) >= 0)
     goto done;
-  }
-  if (names_file && !any_k) {
-    rc = mf_usage_error("triangulate", "--keypoint_names needs --input_format arrays or caliscope_csv");
-    goto done;
-  }
   const mhrfit_layout *layout = NULL;
   if (layout_name || !any_k) {
     layout = mhrfit_layout_get(layout_name ? layout_name : "mhr70", &err);
@@ -134,6 +143,13 @@ int mf_cmd_triangulate(int argc, char **argv) {
     }
   }
   if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
+  const char *const outs[2] = {out, trc};
+  for (int i = 0; i < 2; i++) /* an output never replaces an input */
+    if (outs[i] && (mf_path_within(outs[i], calib) || (mf_path_within(outs[i], input) && mf_is_file(outs[i])))) {
+      rc = mf_usage_error("triangulate", "--%s %s would replace an input (--calib, or a file inside --input %s)",
+                          i ? "trc" : "out", outs[i], input);
+      goto done;
+    }
   rc = MF_EXIT_FAILURE;
   const mhrfit_tri_options o = tc.o;
   const char *method = tc.method;
@@ -167,6 +183,9 @@ int mf_cmd_triangulate(int argc, char **argv) {
   if (trc && !world_axes && (rc = check_up(up_name, names, K, &up, up_idx)) >= 0) goto done;
   ar = mhrfit_triangulate_observations(cal->cams, cams.items, obs, idx, names, K, &o, &err);
   if (!ar) goto fail;
+  /* a single stage-1 frame: its files' identities recorded (mhrfit fit warns when given the views
+   * of another frame) */
+  if (!ar->frame_axis && !mhrfit_tri_archive_set_sources(ar, 0, input, &err)) goto fail;
   int counts[5] = {0};
   for (size_t i = 0; i < F * K; i++)
     if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;

@@ -74,5 +74,7 @@ int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd) {
   c->o.early_stop_patience = (int)c->early_stop_patience;
   c->o.iters = (int)c->iters;
   c->o.min_valid_points = (int)c->min_valid_points;
+  mhrfit_error err = {0};
+  if (!mhrfit_fit_options_check(&c->o, &err)) return mf_usage_error(cmd, "%s", err.message); /* names the option */
   return -1;
 }

@@ -20,6 +20,7 @@ static const command commands[] = {
     {"fit", mf_cmd_fit, "stage 3: fit MHR to the triangulated points of one frame or a batch of frames"},
     {"run", mf_cmd_run, "the pipeline over a sequence: triangulate, fit, recover, smooth, summary (resumable)"},
     {"smooth", mf_cmd_smooth, "NaN-safe temporal smoothing of a fitted sequence"},
+    {"report", mf_cmd_report, "one self-contained HTML file to look at a run (3-D body, cameras, statuses, charts)"},
     {"export", mf_cmd_export, "fitted sequences to glTF/GLB, BVH, TRC and per-frame PLY/OBJ/NPZ files"},
     {"overlay", mf_cmd_overlay, "the fitted body drawn over each camera's pictures, as pictures and videos"},
 };

@@ -26,6 +26,11 @@ int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_s
   return -1;
 }
 
+int mf_lod_check(long lod, const char *cmd) {
+  if (lod == -1 || (lod >= 0 && lod <= 1000)) return -1;
+  return mf_usage_error(cmd, "--lod must be a level of detail 0..1000 (MHR ships 0..6), got %ld", lod);
+}
+
 bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err) {
   struct stat st;
   if (stat(src->path, &st) != 0) return true; /* the loader names the missing path */

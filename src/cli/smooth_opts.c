@@ -31,9 +31,21 @@ int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd) {
   if (strcmp(c->method, "butterworth") == 0) c->o.method = MHRFIT_SMOOTH_BUTTERWORTH;
   else if (strcmp(c->method, "original") == 0) c->o.method = MHRFIT_SMOOTH_ORIGINAL;
   else return mf_usage_error(cmd, "--smooth_method must be original or butterworth, got '%s'", c->method);
-  if (c->median_window < 0 || c->median_window > 10000 || c->butter_order < 1 || c->butter_order > 8)
-    return mf_usage_error(cmd, "--smoothing_median_window must be in 0..10000 and --butter_order in 1..8");
+  if (c->median_window < 0 || c->median_window > 10000)
+    return mf_usage_error(cmd, "--smoothing_median_window must be in 0..10000, got %ld", c->median_window);
+  if (c->butter_order < 1 || c->butter_order > MHRFIT_SMOOTH_BUTTER_MAX_ORDER)
+    return mf_usage_error(cmd, "--butter_order must be in 1..%d, got %ld", MHRFIT_SMOOTH_BUTTER_MAX_ORDER,
+                          c->butter_order);
+  if (!(c->o.fps > 0)) return mf_usage_error(cmd, "--fps must be a frame rate > 0 Hz, got %g", c->o.fps);
+  if (!(c->o.alpha > 0 && c->o.alpha <= 1))
+    return mf_usage_error(cmd, "--smoothing_alpha must be an EMA weight in (0, 1], got %g", c->o.alpha);
   c->o.median_window = (int)c->median_window;
   c->o.butter_order = (int)c->butter_order;
+  if (c->o.method == MHRFIT_SMOOTH_BUTTERWORTH) { /* the filter's own checks: cutoff below Nyquist, ... */
+    double sos[6 * MHRFIT_SMOOTH_BUTTER_MAX_SECTIONS];
+    mhrfit_error err = {0};
+    if (!mhrfit_smooth_butter_design(c->o.butter_order, c->o.cutoff_hz, c->o.fps, sos, &err))
+      return mf_usage_error(cmd, "--cutoff_hz %g with --fps %g: %s", c->o.cutoff_hz, c->o.fps, err.message);
+  }
   return -1;
 }

@@ -1,4 +1,5 @@
 /* The stage-2 options shared by `mhrfit triangulate` and `mhrfit run` (cli.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -50,11 +51,23 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd) {
   else if (strcmp(c->score_type, "huber") == 0) c->o.score_type = MHRFIT_SCORE_HUBER;
   else if (strcmp(c->score_type, "median") == 0) c->o.score_type = MHRFIT_SCORE_MEDIAN;
   else return mf_usage_error(cmd, "--score_type must be median, trimmed or huber, got '%s'", c->score_type);
+  if (strcmp(c->translation_unit, "m") != 0 && strcmp(c->translation_unit, "cm") != 0 &&
+      strcmp(c->translation_unit, "mm") != 0)
+    return mf_usage_error(cmd, "--translation_unit must be m, cm or mm, got '%s'", c->translation_unit);
+  if (c->lm_iters < 0 || c->lm_iters > 10000)
+    return mf_usage_error(cmd, "--lm_iters must be in 0..10000, got %ld", c->lm_iters);
+  if (c->min_cameras < 2 || c->min_cameras > 64)
+    return mf_usage_error(cmd, "--min_cameras must be in 2..64, got %ld", c->min_cameras);
   c->o.rank_by_consensus = !c->original_ranking;
   c->o.loo_check = !c->no_loo_check;
   c->o.lm_iters = (int)c->lm_iters;
   c->o.min_cameras = (int)c->min_cameras;
+  mhrfit_error err = {0};
+  if (!mhrfit_tri_options_check(&c->o, &err)) /* names the option (min_angle is --min_angle) */
+    return mf_usage_error(cmd, "%s", err.message);
   c->calib.invert_extrinsics = c->invert_extrinsics;
   c->calib.translation_unit = c->translation_unit;
+  c->calib.warn = mf_warn_cb;
+  c->calib.warn_user = (void *)(uintptr_t)cmd; /* only read back as const char * */
   return -1;
 }

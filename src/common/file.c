@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,56 +13,100 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "common/path.h"
 #include "mhrfit/value.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
 
+bool mf_read_full(int fd, void *buf, size_t cap, size_t *got) {
+  *got = 0;
+  while (*got < cap) {
+    ssize_t r = read(fd, (unsigned char *)buf + *got, cap - *got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return false;
+    if (r == 0) break;
+    *got += (size_t)r;
+  }
+  return true;
+}
+
 /* Reads exactly `size` bytes from fd into a new NUL-terminated buffer. */
 static bool read_fd(int fd, const char *path, size_t size, unsigned char **data, mhrfit_error *err) {
   unsigned char *buf = mf_malloc_array(size + 1, 1, err);
   if (!buf) return false;
-  size_t got = 0;
-  while (got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      int e = r < 0 ? errno : 0;
-      free(buf);
-      return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: read failed (%zu of %zu bytes)%s%s", path, got, size,
-                         e ? ": " : "", e ? strerror(e) : "");
-    }
-    got += (size_t)r;
+  size_t got;
+  bool ok = mf_read_full(fd, buf, size, &got);
+  if (!ok || got < size) { /* a read error, or the file shrank */
+    int e = ok ? 0 : errno;
+    free(buf);
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed (%zu of %zu bytes)%s%s", path, got, size,
+                             e ? ": " : "", e ? strerror(e) : "");
   }
   buf[size] = '\0';
   *data = buf;
   return true;
 }
 
+const char *mf_file_type_name(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "a special file";
+}
+
+int mf_open_regular(const char *path, unsigned flags, struct stat *st, mhrfit_error *err) {
+  int fd;
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer */
+  do fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int e = errno;
+    if ((flags & MF_READ_ABSENT_OK) && (e == ENOENT || e == ENOTDIR)) return -2;
+    MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot open: %s", path, strerror(e));
+    return -1;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int e = errno;
+    close(fd);
+    MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot read its status: %s", path, strerror(e));
+    return -1;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    if ((flags & MF_READ_ABSENT_OK) && S_ISDIR(sb.st_mode)) return -2;
+    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: is %s, not a regular file%s", path, mf_file_type_name(sb.st_mode),
+                S_ISDIR(sb.st_mode) ? "" : " (inputs are read from regular files only)");
+    return -1;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  if (st) *st = sb;
+  return fd;
+}
+
+bool mf_read_head(const char *path, void *buf, size_t cap, size_t *n, mhrfit_error *err) {
+  *n = 0;
+  int fd = mf_open_regular(path, 0, NULL, err);
+  if (fd < 0) return false;
+  bool ok = mf_read_full(fd, buf, cap, n);
+  int e = errno;
+  close(fd);
+  return ok || MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: read failed: %s", path, strerror(e));
+}
+
 mf_read_status mf_read_file_opt(const char *path, size_t max_bytes, unsigned flags, unsigned char **data,
                                 size_t *len, struct stat *st, mhrfit_error *err) {
   *data = NULL;
   *len = 0;
-  bool absent_ok = (flags & MF_READ_ABSENT_OK) != 0;
-  int fd;
-  do fd = open(path, O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int e = errno;
-    if (absent_ok && (e == ENOENT || e == ENOTDIR)) return MF_READ_ABSENT;
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open: %s", path, strerror(e));
-    return MF_READ_FAILED;
-  }
   struct stat sb;
-  bool have = fstat(fd, &sb) == 0;
-  if (!have || !S_ISREG(sb.st_mode)) {
-    bool is_dir = have && S_ISDIR(sb.st_mode);
-    close(fd);
-    if (absent_ok) return MF_READ_ABSENT;
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: %s", path, is_dir ? "is a folder, not a file" : "not a regular file");
-    return MF_READ_FAILED;
-  }
+  int fd = mf_open_regular(path, flags & MF_READ_ABSENT_OK, &sb, err);
+  if (fd < 0) return fd == -2 ? MF_READ_ABSENT : MF_READ_FAILED;
   if (sb.st_size < 0 || (uintmax_t)sb.st_size >= (uintmax_t)SIZE_MAX) {
     close(fd);
     MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: file too large", path);
@@ -115,7 +160,8 @@ static int create_temp(const char *path, char **tmp_out, mhrfit_error *err) {
     }
     if (errno != EEXIST && errno != EINTR) break;
   }
-  MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+  int e = errno;
+  MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
   free(tmp);
   return -1;
 }
@@ -173,13 +219,14 @@ bool mf_write_pieces_atomic(const char *path, const mf_piece *pieces, size_t n, 
   if (!ok) {
     unlink(tmp);
     free(tmp);
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: write failed: %s", path, strerror(e));
   }
   if (rename(tmp, path) != 0) {
     e = errno;
     unlink(tmp);
     free(tmp);
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot rename temporary file into place: %s", path, strerror(e));
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot rename temporary file into place: %s", path,
+                             strerror(e));
   }
   free(tmp);
   return true;
@@ -187,11 +234,14 @@ bool mf_write_pieces_atomic(const char *path, const mf_piece *pieces, size_t n, 
 
 bool mf_sync_file(const char *path, mhrfit_error *err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) {
+    int e = errno;
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot open: %s", path, strerror(e));
+  }
   bool ok = fsync(fd) == 0;
   int e = errno;
   close(fd);
-  return ok || MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
+  return ok || MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: fsync failed: %s", path, strerror(e));
 }
 
 #define AF_BUF_SIZE ((size_t)1 << 16)
@@ -232,17 +282,23 @@ void mf_atomic_abort(mf_atomic_file *af) {
 }
 
 bool mf_atomic_commit(mf_atomic_file *af, mhrfit_error *err) {
-  bool ok = fflush(af->f) == 0 && !ferror(af->f) && fsync(fileno(af->f)) == 0;
-  int e = errno;
-  if (fclose(af->f) != 0) ok = false;
+  int e = 0;
+  bool earlier = false; /* a write before the commit failed (its errno is gone) */
+  if (fflush(af->f) != 0) e = errno ? errno : EIO;
+  else if (ferror(af->f)) earlier = true;
+  else if (fsync(fileno(af->f)) != 0) e = errno;
+  if (fclose(af->f) != 0 && !e && !earlier) e = errno ? errno : EIO;
   af->f = NULL;
-  if (!ok) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed: %s", af->path, strerror(e));
+  if (e || earlier) {
+    if (earlier) MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed (an earlier write to it failed)", af->path);
+    else MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: write failed: %s", af->path, strerror(e));
     mf_atomic_abort(af);
     return false;
   }
   if (rename(af->tmp_path, af->path) != 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot rename temporary file into place: %s", af->path, strerror(errno));
+    int e2 = errno;
+    MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e2, "%s: cannot rename temporary file into place: %s", af->path,
+                      strerror(e2));
     mf_atomic_abort(af);
     return false;
   }
@@ -262,9 +318,49 @@ bool mf_write_json_atomic(const char *path, const mhrfit_value *v, int indent, m
   mf_atomic_file af;
   if (!mf_atomic_open(&af, path, err)) return false;
   if (!mhrfit_value_write_json(v, af.f, indent, err) || fputc('\n', af.f) == EOF) {
-    if (err && !err->type) MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: write failed", path);
+    if (err && !err->type) {
+      int e = errno;
+      MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: write failed: %s", path, strerror(e));
+    } else {
+      mhrfit_error_prefix(err, "%s", path); /* "path: writing JSON failed: No space left on device" */
+    }
     mf_atomic_abort(&af);
     return false;
   }
   return mf_atomic_commit(&af, err);
+}
+
+/* ---- stale temporary files ------------------------------------------------------------------- */
+
+/* The process id of a name "<name>.tmp<pid>.<n>", or 0 when the name is not of that form. */
+static long temp_owner(const char *name) {
+  const char *t = NULL;
+  for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp")) t = p;
+  if (!t || t == name) return 0;
+  char *end;
+  long pid = strtol(t + 4, &end, 10);
+  if (pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9') return 0;
+  strtoul(end + 1, &end, 10);
+  return *end ? 0 : pid;
+}
+
+size_t mf_remove_stale_temps(const char *dir, int depth) {
+  mf_entries e;
+  if (!mf_list_entries(dir, true, &e, NULL)) return 0;
+  size_t removed = 0;
+  for (size_t i = 0; i < e.count; i++) {
+    const mf_dir_entry *it = &e.items[i];
+    if (it->via_link) continue;
+    char *p = mf_path_join(dir, it->name, NULL);
+    if (!p) continue;
+    if (it->type == MF_ENTRY_DIR && depth > 0) {
+      removed += mf_remove_stale_temps(p, depth - 1);
+    } else if (it->type == MF_ENTRY_FILE) {
+      long pid = temp_owner(it->name);
+      if (pid && (pid_t)pid != getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH && unlink(p) == 0) removed++;
+    }
+    free(p);
+  }
+  mf_entries_free(&e);
+  return removed;
 }

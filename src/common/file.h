@@ -9,10 +9,30 @@
 
 #include "mhrfit/error.h"
 
+/* What kind of file `mode` (st_mode) is: "a regular file", "a folder", "a named pipe (FIFO)",
+ * "a socket", "a character device", "a block device" or "a special file". */
+const char *mf_file_type_name(mode_t mode);
+
+/* Opens `path` for reading when it is a regular file and returns the descriptor (its status in
+ * *st when st is not NULL). The open does not block (O_NONBLOCK, cleared again afterwards), so a
+ * FIFO without a writer cannot hang it; anything but a regular file (a folder, a FIFO, a socket,
+ * a device) is refused with MHRFIT_ERR_IO naming path and what it is. Returns -1 on failure
+ * (err filled, sys_errno set where a system call failed); with MF_READ_ABSENT_OK in flags, a
+ * missing path or a folder returns -2 with err untouched. */
+int mf_open_regular(const char *path, unsigned flags, struct stat *st, mhrfit_error *err);
+
+/* Reads from fd until `cap` bytes are in buf or the file ends (*got of them; retried after
+ * EINTR). False, errno set, when a read fails. */
+bool mf_read_full(int fd, void *buf, size_t cap, size_t *got);
+
+/* Reads up to `cap` leading bytes of the regular file `path` into buf (*n of them: fewer only
+ * for a shorter file), through mf_open_regular(). */
+bool mf_read_head(const char *path, void *buf, size_t cap, size_t *n, mhrfit_error *err);
+
 /* Reads the whole file into a malloc'd buffer (NUL-terminated for convenience, the NUL not
- * counted in *len). Fails with MHRFIT_ERR_IO (naming path) or MHRFIT_ERR_LIMIT when the file is
- * larger than max_bytes (0 = no limit). The caller frees *data. One open, fstat, read (a loop
- * only for short reads) and close. */
+ * counted in *len). Fails with MHRFIT_ERR_IO (naming path; also for anything but a regular
+ * file, see mf_open_regular()) or MHRFIT_ERR_LIMIT when the file is larger than max_bytes (0 = no
+ * limit). The caller frees *data. One open, fstat, read (a loop only for short reads) and close. */
 bool mf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len, mhrfit_error *err);
 
 /* Outcome of mf_read_file_opt(). */
@@ -20,7 +40,8 @@ typedef enum { MF_READ_OK = 0, MF_READ_ABSENT, MF_READ_TOO_LARGE, MF_READ_FAILED
 
 /* Flags of mf_read_file_opt(). */
 enum {
-  MF_READ_ABSENT_OK = 1u, /* a missing path or one that is not a regular file: MF_READ_ABSENT */
+  MF_READ_ABSENT_OK = 1u, /* a missing path or a folder: MF_READ_ABSENT (a FIFO, socket or device
+                             still fails: it is there, but cannot be read as a file) */
   MF_READ_LARGE_OK = 2u   /* a file over max_bytes: MF_READ_TOO_LARGE (its status in *st) */
 };
 
@@ -77,3 +98,9 @@ bool mf_write_file_atomic(const char *path, const void *data, size_t len, mhrfit
 bool mf_sync_file(const char *path, mhrfit_error *err);
 
 #endif
+
+/* Removes the temporary files of this module's atomic writes ("<name>.tmp<pid>.<n>") that were
+ * left by processes no longer running (a kill between create and rename), in `dir` and in its
+ * sub-folders down to `depth` levels (symbolic links are not followed). Only for a folder whose
+ * lock the caller holds (common/lock.h). Returns how many were removed. */
+size_t mf_remove_stale_temps(const char *dir, int depth);

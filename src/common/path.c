@@ -210,7 +210,7 @@ bool mf_make_dirs(const char *path, mhrfit_error *err) {
   while (n > 0 && path[n - 1] != '/') n--;
   while (n > 1 && path[n - 1] == '/') n--;
   if (e != ENOENT || n == 0 || (n == 1 && path[0] == '/'))
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create folder: %s", path, strerror(e));
   char *parent = mf_strndup(path, n, err);
   if (!parent) return false;
   bool ok = mf_make_dirs(parent, err);
@@ -220,5 +220,23 @@ bool mf_make_dirs(const char *path, mhrfit_error *err) {
   e = errno;
   if (e == EEXIST && mf_is_dir(path)) return true; /* made meanwhile by someone else */
   if (e == EEXIST) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a folder", path);
-  return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot create folder: %s", path, strerror(e));
+  return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create folder: %s", path, strerror(e));
+}
+
+bool mf_path_within(const char *path, const char *base) {
+  char *b = realpath(base, NULL), *p = realpath(path, NULL);
+  if (b && !p) { /* a new file: its folder's real path and its name */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? mf_strndup(path, slash == path ? 1 : (size_t)(slash - path), NULL) : NULL;
+    char *rd = realpath(dir ? dir : ".", NULL);
+    const char *name = slash ? slash + 1 : path;
+    if (rd && (p = malloc(strlen(rd) + strlen(name) + 2))) sprintf(p, "%s/%s", rd, name);
+    free(rd);
+    free(dir);
+  }
+  size_t n = b ? strlen(b) : 0;
+  bool within = b && p && strncmp(p, b, n) == 0 && (p[n] == '\0' || p[n] == '/' || (n == 1 && b[0] == '/'));
+  free(b);
+  free(p);
+  return within;
 }

@@ -65,6 +65,11 @@ bool mf_make_dirs(const char *path, mhrfit_error *err);
 bool mf_is_dir(const char *path);
 bool mf_is_file(const char *path);
 
+/* True when `path` (which need not exist; its folder must) is `base` or lies inside the folder
+ * `base`, symbolic links resolved; false when `base` does not exist. For refusing an output that
+ * would replace an input. */
+bool mf_path_within(const char *path, const char *base);
+
 /* The per-camera file <dir>/<cam>.npz, else <dir>/<cam>.npy (exact names), as a new malloc'd
  * string; NULL when neither exists (err untouched) or on MHRFIT_ERR_NOMEM (err filled). */
 char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err);

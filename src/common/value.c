@@ -1,6 +1,7 @@
 /* Document tree: see include/mhrfit/value.h. */
 #include "mhrfit/value.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,15 +237,21 @@ void mhrfit_format_double(double x, char *buf, size_t size) {
 typedef struct json_out {
   FILE *f;
   int indent;
-  bool failed;
+  bool failed; /* a write failed: nothing more is written */
+  int sys_errno; /* errno of the first failed write */
 } json_out;
 
+static void jfailed(json_out *o) {
+  o->failed = true;
+  o->sys_errno = errno;
+}
+
 static void jput(json_out *o, const char *s) {
-  if (fputs(s, o->f) == EOF) o->failed = true;
+  if (!o->failed && fputs(s, o->f) == EOF) jfailed(o);
 }
 
 static void jwrite(json_out *o, const char *s, size_t n) {
-  if (n && fwrite(s, 1, n, o->f) != n) o->failed = true;
+  if (!o->failed && n && fwrite(s, 1, n, o->f) != n) jfailed(o);
 }
 
 static void jnewline(json_out *o, int depth) {
@@ -388,8 +395,15 @@ static void jvalue(json_out *o, const mhrfit_value *v, int depth) {
 }
 
 bool mhrfit_value_write_json(const mhrfit_value *v, FILE *out, int indent, mhrfit_error *err) {
-  json_out o = {out, indent, false};
+  json_out o = {out, indent, false, 0};
+  errno = 0;
   jvalue(&o, v, 0);
-  if (o.failed || ferror(out)) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "writing JSON failed");
+  if (!o.failed && ferror(out)) {
+    o.failed = true;
+    o.sys_errno = errno;
+  }
+  if (o.failed)
+    return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, o.sys_errno, "writing JSON failed%s%s", o.sys_errno ? ": " : "",
+                             o.sys_errno ? strerror(o.sys_errno) : "");
   return true;
 }

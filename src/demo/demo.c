@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "demo/scene.h"
@@ -66,7 +67,7 @@ static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
   }
   mf_names list = {0};
   if (!mf_list_dir(dir, NULL, false, &list, err)) return false;
-  bool empty = list.count == 0;
+  bool empty = list.count == 0 || (list.count == 1 && strcmp(list.items[0], MF_DIR_LOCK_NAME) == 0);
   mf_names_free(&list);
   if (empty) return true;
   char *gt = mf_path_join(dir, "ground_truth.npz", err);
@@ -663,8 +664,12 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   s.n_frames = F, s.n_cams = V, s.standing_frames = n_stand, s.one_view_frame = -1, s.example_frame = -1;
 
   if (!prepare_out_dir(out_dir, err)) return false;
+  bool unclean = false;
+  mf_dir_lock *lock = mf_dir_lock_acquire(out_dir, "mhrfit demo", &unclean, err);
+  if (!lock) return false;
+  if (unclean) mf_remove_stale_temps(out_dir, 1);
   rig = mhrfit_rig_open(o.assets, o.lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, err);
-  if (!rig) return false;
+  if (!rig) goto done;
   if (rig->n_joints != NJ || rig->n_params != NP) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: expected the MHR rig (127 joints, 204 parameters), got %zu and %zu",
                 o.assets, rig->n_joints, rig->n_params);
@@ -951,5 +956,6 @@ done:
   free(fk);
   mhrfit_kpmap_free(map);
   mhrfit_rig_free(rig);
+  mf_dir_lock_release(lock);
   return ok;
 }

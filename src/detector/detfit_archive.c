@@ -84,7 +84,7 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
   size_t n_hist = (size_t)(fo->iters ? fo->iters : fo->solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
   const char *cams[1] = {"none"};
   a = mhrfit_fit_archive_new(F, n, 1, rig->n_joints, mesh ? rig->n_vertices : 0, n_hist, cams, err);
-  if (!a || !mhrfit_fit_archive_set_pred_keypoints(a, n, err)) goto fail;
+  if (!a || !mhrfit_fit_archive_set_pred_keypoints(a, n, (const char *const *)map->names, err)) goto fail;
   a->frame_axis = tri->frame_axis || F > 1;
   mhrfit_fit_archive_set_options(a, fo);
   for (size_t k = 0; k < n; k++) a->subset_idx[k] = (int32_t)k;

@@ -308,7 +308,7 @@ static bool load_cameras(mhrfit_exporter *ex, mhrfit_error *err) {
     if (ex->o.cameras > 0) return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "cameras requested but %s", ex->rep.cameras_note);
     return true;
   }
-  mhrfit_calib_options co = {s->calib_invert, s->calib_unit};
+  mhrfit_calib_options co = {s->calib_invert, s->calib_unit, NULL, NULL};
   mhrfit_calib *all = mhrfit_calib_load(path, &co, err);
   if (!all) return false;
   if (s->n_cams && !ex->o.calib) {

@@ -14,6 +14,7 @@
 #include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/sam3d.h"
+#include "mhrfit/up_axis.h"
 #include "mhrfit/value.h"
 
 #define NP MHRFIT_N_MODEL_PARAMS
@@ -280,6 +281,84 @@ static size_t describe(const mhrfit_fit_archive *a, member_desc *m) {
   return n;
 }
 
+static void free_names(char **names, size_t n) {
+  if (names)
+    for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+/* A copy of n strings (NULL entries refused). */
+static char **copy_names(const char *const *src, size_t n, mhrfit_error *err) {
+  char **d = mf_calloc_array(n ? n : 1, sizeof *d, err);
+  for (size_t i = 0; d && i < n; i++) {
+    if (!src[i]) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "name %zu is NULL", i);
+      free_names(d, n);
+      return NULL;
+    }
+    if (!(d[i] = mf_strdup(src[i], err))) {
+      free_names(d, n);
+      return NULL;
+    }
+  }
+  return d;
+}
+
+bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame_names, double fps,
+                                 const mhrfit_rig *rig, mhrfit_error *err) {
+  a->fps = fps;
+  if (frame_names) {
+    char **f = copy_names(frame_names, a->n_frames, err);
+    if (!f) return false;
+    free_names(a->frame_names, a->n_frames);
+    a->frame_names = f;
+  }
+  if (rig && rig->n_joints == a->n_joints) {
+    const char **jn = mf_malloc_array(a->n_joints, sizeof *jn, err);
+    if (!jn) return false;
+    for (size_t j = 0; j < a->n_joints; j++) jn[j] = rig->joint_names[j];
+    char **names = copy_names(jn, a->n_joints, err);
+    free(jn);
+    if (!names) return false;
+    free_names(a->joint_names, a->n_joints);
+    a->joint_names = names;
+  }
+  if (rig && a->n_vertices && rig->n_vertices == a->n_vertices && rig->n_faces) {
+    int32_t *faces = mf_malloc_array(rig->n_faces * 3, sizeof *faces, err);
+    if (!faces) return false;
+    memcpy(faces, rig->faces, rig->n_faces * 3 * sizeof *faces);
+    free(a->faces);
+    a->faces = faces;
+    a->n_faces = rig->n_faces;
+  }
+  return true;
+}
+
+void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a) {
+  a->world_up[0] = '\0';
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  const char *const *names = a->keypoint_names ? (const char *const *)a->keypoint_names
+                             : a->n_pred_kp == 70 && mhr70 ? mhr70->names : NULL;
+  long idx[5];
+  if (!names || !mhrfit_up_markers(names, a->n_pred_kp, idx)) return;
+  /* the markers of the ok and recovered frames; the other frames' rows NaN */
+  size_t F = a->n_frames, P = a->n_pred_kp;
+  double *pts = malloc((F ? F : 1) * 5 * 3 * sizeof *pts);
+  if (!pts) return;
+  for (size_t f = 0; f < F; f++) {
+    bool use = strcmp(a->status[f], "ok") == 0 || strncmp(a->status[f], "recovered", 9) == 0;
+    for (int m = 0; m < 5; m++)
+      for (int c = 0; c < 3; c++)
+        pts[(f * 5 + (size_t)m) * 3 + (size_t)c] =
+            use && idx[m] >= 0 ? a->keypoints[(f * P + (size_t)idx[m]) * 3 + (size_t)c] : NAN;
+  }
+  const long mi[5] = {idx[0] >= 0 ? 0 : -1, idx[1] >= 0 ? 1 : -1, idx[2] >= 0 ? 2 : -1, idx[3] >= 0 ? 3 : -1,
+                      idx[4] >= 0 ? 4 : -1};
+  mhrfit_up_axis up;
+  if (mhrfit_up_detect(pts, F, 5, mi, &up, NULL, NULL, NULL)) snprintf(a->world_up, sizeof a->world_up, "%s", mhrfit_up_name(up));
+  free(pts);
+}
+
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
   if (!a) return;
   free(a->status);
@@ -296,6 +375,10 @@ void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
   free(a->sim_reused);
   free(a->view_skipped);
   free(a->counts);
+  free_names(a->frame_names, a->n_frames);
+  free_names(a->joint_names, a->n_joints);
+  free_names(a->keypoint_names, a->n_pred_kp);
+  free(a->faces);
   free(a);
 }
 
@@ -361,6 +444,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_new(size_t n_frames, size_t n_kp, size_t 
   for (size_t f = 0; f < F; f++) mhrfit_fit_archive_clear_frame(a, f);
   for (size_t k = 0; k < n_kp; k++) a->subset_idx[k] = (int32_t)k;
   strcpy(a->solver, "lm");
+  a->fps = NAN;
   return a;
 nomem:
   mhrfit_fit_archive_free(a);
@@ -368,10 +452,18 @@ nomem:
   return NULL;
 }
 
-bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, mhrfit_error *err) {
+bool mhrfit_fit_archive_set_pred_keypoints(mhrfit_fit_archive *a, size_t n, const char *const *names,
+                                           mhrfit_error *err) {
   if (n == 0 || n > 100000) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive: %zu predicted keypoints", n);
+  char **kn = names ? copy_names(names, n, err) : NULL;
+  if (names && !kn) return false;
   double *kp = mf_malloc_array(a->n_frames ? a->n_frames * 3 * n : 1, sizeof *kp, err);
-  if (!kp) return false;
+  if (!kp) {
+    free_names(kn, n);
+    return false;
+  }
+  free_names(a->keypoint_names, a->n_pred_kp);
+  a->keypoint_names = kn;
   for (size_t i = 0; i < a->n_frames * 3 * n; i++) kp[i] = NAN;
   free(a->keypoints);
   a->keypoints = kp;
@@ -443,7 +535,8 @@ void mhrfit_fit_archive_set(mhrfit_fit_archive *a, size_t f, const mhrfit_fit_fr
   memcpy(a->keypoints + 3 * a->n_pred_kp * f, res->keypoints, 3 * a->n_pred_kp * sizeof(double));
   memcpy(a->joints + J * 3 * f, res->joints, J * 3 * sizeof(double));
   memcpy(a->global_rots + J * 9 * f, res->global_rots, J * 9 * sizeof(double));
-  if (a->n_vertices) memcpy(a->vertices + a->n_vertices * 3 * f, res->vertices, a->n_vertices * 3 * sizeof(double));
+  for (size_t i = 0; a->n_vertices && i < a->n_vertices * 3; i++)
+    a->vertices[a->n_vertices * 3 * f + i] = res->vertices ? res->vertices[i] : NAN;
   put_sim(a->sim_out + 13 * f, &res->sim_out);
   put_sim(a->sim_fit + 13 * f, &res->sim_fit);
   a->sim_reused[f] = res->sim_reused_prev;
@@ -476,7 +569,7 @@ bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhr
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archives differ: predicted keypoints %zu/%zu", dst->n_pred_kp,
                        src->n_pred_kp);
   if (dst->n_kp != src->n_kp || dst->n_views != src->n_views || dst->n_joints != src->n_joints ||
-      dst->n_vertices != src->n_vertices || dst->n_hist != src->n_hist)
+      (dst->n_vertices != src->n_vertices && dst->n_vertices && src->n_vertices) || dst->n_hist != src->n_hist)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                        "fit archives differ: targets %zu/%zu, views %zu/%zu, joints %zu/%zu, vertices %zu/%zu, "
                        "history %zu/%zu",
@@ -485,14 +578,16 @@ bool mhrfit_fit_archive_copy_frame(mhrfit_fit_archive *dst, size_t df, const mhr
   if (df >= dst->n_frames || sf >= src->n_frames)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit archive frame out of range");
   member_desc md[MAX_MEMBERS], ms[MAX_MEMBERS];
-  size_t n = describe(dst, md);
-  describe(src, ms);
-  for (size_t i = 0; i < n; i++)
+  size_t n = describe(dst, md), ns = describe(src, ms);
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0; /* the member of the same name (the vertices may be absent from one side) */
+    while (k < ns && strcmp(ms[k].name, md[i].name) != 0) k++;
     for (size_t j = 0; j < md[i].per; j++) {
-      size_t a = df * md[i].stride + md[i].offset + j, b = sf * ms[i].stride + ms[i].offset + j;
-      if (md[i].i) md[i].i[a] = ms[i].i[b];
-      else md[i].d[a] = ms[i].d[b];
+      size_t a = df * md[i].stride + md[i].offset + j, b = sf * (k < ns ? ms[k].stride : 0) + (k < ns ? ms[k].offset : 0) + j;
+      if (md[i].i) md[i].i[a] = k < ns ? ms[k].i[b] : 0;
+      else md[i].d[a] = k < ns ? ms[k].d[b] : NAN;
     }
+  }
   memcpy(dst->status[df], src->status[sf], sizeof dst->status[df]);
   memcpy(dst->message[df], src->message[sf], sizeof dst->message[df]);
   memcpy(dst->init_cam[df], src->init_cam[sf], sizeof dst->init_cam[df]);
@@ -553,6 +648,25 @@ static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_
   mf_npz_add_scalar_i32(w, "opt_use_anchor_similarity", a->anchor_similarity);
   mf_npz_add_scalar_f64(w, "opt_temporal_weight", a->w_temporal);
   mf_npz_add_scalar_f64(w, "opt_hand_reg_weight", a->w_hand_reg);
+  /* self-description */
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  if (a->keypoint_names)
+    mf_npz_add_strings(w, "keypoint_names", (const char *const *)a->keypoint_names, a->n_pred_kp, 1);
+  else if (mhr70 && a->n_pred_kp == 70)
+    mf_npz_add_strings(w, "keypoint_names", mhr70->names, 70, 1);
+  const char *units = "m";
+  mf_npz_add_strings(w, "units", &units, 1, 0);
+  if (a->frame_names) mf_npz_add_strings(w, "frame_names", (const char *const *)a->frame_names, F, 1);
+  if (isfinite(a->fps)) mf_npz_add_scalar_f64(w, "fps", a->fps);
+  if (a->joint_names) mf_npz_add_strings(w, "joint_names", (const char *const *)a->joint_names, a->n_joints, 1);
+  if (a->faces && a->n_vertices) {
+    size_t fshape[2] = {a->n_faces, 3};
+    mf_npz_add_i32(w, "faces", a->faces, 2, fshape);
+  }
+  if (a->world_up[0]) {
+    const char *up = a->world_up;
+    mf_npz_add_strings(w, "world_up", &up, 1, 0);
+  }
   /* growth ratios final / best, as the original reports them */
   tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
   if (tmp) {
@@ -612,6 +726,54 @@ static bool get_strings(const mhrfit_value *d, const char *path, const char *key
   return true;
 }
 
+/* n strings of member `key` as new copies, or NULL (err untouched) when the member is absent or
+ * not n strings. */
+static char **load_names(const mhrfit_value *d, const char *key, size_t n, mhrfit_error *err, bool *failed) {
+  const mhrfit_value *v = mhrfit_value_dict_get(d, key);
+  if (!v || v->kind != MHRFIT_V_ARRAY || v->u.array->count != n ||
+      (v->u.array->dtype != MHRFIT_DT_UNICODE && v->u.array->dtype != MHRFIT_DT_BYTES))
+    return NULL;
+  char **out = mf_calloc_array(n ? n : 1, sizeof *out, err);
+  char buf[1024];
+  for (size_t i = 0; out && i < n; i++)
+    if (!mhrfit_array_get_string(v->u.array, i, buf, sizeof buf, NULL) || !(out[i] = mf_strdup(buf, err))) {
+      free_names(out, n);
+      out = NULL;
+    }
+  if (!out) *failed = true;
+  return out;
+}
+
+/* The optional self-description members (mhrfit_fit_archive_describe()); those of another size
+ * are left out. */
+static bool load_description(const mhrfit_value *d, const char *path, mhrfit_fit_archive *a, mhrfit_error *err) {
+  bool failed = false;
+  a->frame_names = load_names(d, "frame_names", a->n_frames, err, &failed);
+  a->joint_names = failed ? NULL : load_names(d, "joint_names", a->n_joints, err, &failed);
+  if (!failed && a->n_pred_kp != 70) a->keypoint_names = load_names(d, "keypoint_names", a->n_pred_kp, err, &failed);
+  if (failed) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "%s: out of memory", path);
+  const mhrfit_value *v = mhrfit_value_dict_get(d, "fps");
+  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->count == 1 && mhrfit_dtype_is_numeric(v->u.array->dtype))
+    a->fps = mhrfit_array_get_f64(v->u.array, 0);
+  v = mhrfit_value_dict_get(d, "world_up");
+  if (v && v->kind == MHRFIT_V_ARRAY && v->u.array->count == 1)
+    mhrfit_array_get_string(v->u.array, 0, a->world_up, sizeof a->world_up, NULL);
+  v = mhrfit_value_dict_get(d, "faces");
+  if (a->n_vertices && v && v->kind == MHRFIT_V_ARRAY && v->u.array->ndim == 2 && v->u.array->shape[1] == 3 &&
+      mhrfit_dtype_is_numeric(v->u.array->dtype)) {
+    const mhrfit_array *fa = v->u.array;
+    if (!(a->faces = mf_malloc_array(fa->count ? fa->count : 1, sizeof *a->faces, err))) return false;
+    a->n_faces = fa->shape[0];
+    for (size_t i = 0; i < fa->count; i++) {
+      double x = mhrfit_array_get_f64(fa, i);
+      if (!(x >= 0 && x < (double)a->n_vertices))
+        return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'faces': index %g is not a vertex", path, x);
+      a->faces[i] = (int32_t)x;
+    }
+  }
+  return true;
+}
+
 mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err) {
   mhrfit_value *d = mhrfit_npz_load(path, NULL, err);
   if (!d) return NULL;
@@ -657,7 +819,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err)
   const mhrfit_array *pk = get_array(d, path, "pred_keypoints_3d", false, &bad, err);
   if (!pk) goto fail;
   if (pk->ndim == 2 + (int)lead && pk->shape[lead] != 70 &&
-      !mhrfit_fit_archive_set_pred_keypoints(a, pk->shape[lead], err))
+      !mhrfit_fit_archive_set_pred_keypoints(a, pk->shape[lead], NULL, err))
     goto fail;
   a->frame_axis = lead;
   member_desc m[MAX_MEMBERS];
@@ -713,6 +875,7 @@ mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err)
     if (wv && wv->kind == MHRFIT_V_ARRAY && wv->u.array->count == 1 && mhrfit_dtype_is_numeric(wv->u.array->dtype))
       *wdst[k] = mhrfit_array_get_f64(wv->u.array, 0);
   }
+  if (!load_description(d, path, a, err)) goto fail;
   free(cams);
   mhrfit_value_free(d);
   return a;

@@ -137,7 +137,7 @@ void mhrfit_fitter_free(mhrfit_fitter *f) {
   free(f);
 }
 
-static bool check_options(const mhrfit_fit_options *o, mhrfit_error *err) {
+bool mhrfit_fit_options_check(const mhrfit_fit_options *o, mhrfit_error *err) {
   struct { const char *name; double v; bool positive; } nums[] = {
       {"huber_m", o->huber_m, true},         {"w_pose_reg", o->w_pose_reg, false},
       {"w_temporal", o->w_temporal, false},  {"w_hand_reg", o->w_hand_reg, false},
@@ -153,6 +153,16 @@ static bool check_options(const mhrfit_fit_options *o, mhrfit_error *err) {
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option %s = %g: must be a finite %s number", nums[i].name, v,
                          nums[i].positive ? "positive" : "non-negative");
   }
+  if (o->temporal_init_blend > 1)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option temporal_init_blend = %g: must be in [0, 1]",
+                       o->temporal_init_blend);
+  if (o->loss_divergence_ratio < 1 || o->bad_loss_growth_ratio < 1)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option %s = %g: a ratio of losses must be >= 1",
+                       o->loss_divergence_ratio < 1 ? "loss_divergence_ratio" : "bad_loss_growth_ratio",
+                       o->loss_divergence_ratio < 1 ? o->loss_divergence_ratio : o->bad_loss_growth_ratio);
+  if (!isfinite(o->sim_reuse_tol_m))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option sim_reuse_tol_m = %g: must be finite (<= 0 disables)",
+                       o->sim_reuse_tol_m);
   if (o->iters < 0 || o->iters > 100000)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit option iters = %d: must be in 0..100000", o->iters);
   if (o->min_iters < 0 || o->early_stop_patience < 0)
@@ -172,7 +182,7 @@ mhrfit_fitter *mhrfit_fitter_new(const mhrfit_rig *rig, const mhrfit_kpmap *map,
     mhrfit_fit_options_init(&def);
     o = &def;
   }
-  if (!check_options(o, err)) return NULL;
+  if (!mhrfit_fit_options_check(o, err)) return NULL;
   if (rig->n_params != NP) {
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "fit: the rig has %zu model parameters, expected %d", rig->n_params, NP);
     return NULL;
@@ -895,6 +905,8 @@ static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
       for (int b = 0; b < 3; b++)
         W[3 * a + b] = so->R[3 * a] * Rj[b] - so->R[3 * a + 1] * Rj[3 + b] - so->R[3 * a + 2] * Rj[6 + b];
   }
+  res->vertices = NULL;
+  if (f->o.skip_mesh) goto done;
   mhrfit_rig_shaped_vertices(f->rig, shape, n_shape, f->verts_rest);
   mhrfit_rig_skin_rest(f->rig, &pose, f->verts_rest, f->verts_cm);
   for (size_t v = 0; v < f->rig->n_vertices; v++) {
@@ -902,14 +914,11 @@ static bool geometry(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
     mhrfit_mhr_to_sam3d(f->verts_cm + 3 * v, q);
     mhrfit_similarity_apply(so, q, f->verts_world + 3 * v);
   }
+  res->vertices = f->verts_world;
+done:
   res->keypoints = f->kp_world;
   res->joints = f->joints_world;
   res->global_rots = f->rots_world;
-  res->vertices = f->verts_world;
-  res->keypoints = f->kp_world;
-  res->joints = f->joints_world;
-  res->global_rots = f->rots_world;
-  res->vertices = f->verts_world;
   return true;
 }
 

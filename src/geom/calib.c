@@ -11,6 +11,17 @@
 #include "mhrfit/json.h"
 #include "mhrfit/toml.h"
 
+/* Bounds of physical calibration values (calib.h): beyond them a finite number is a corrupt or
+ * mis-scaled file, not a camera. */
+#define MAX_PIXELS 1e6             /* focal length, skew, principal point */
+#define MAX_DISTORTION 1e3         /* any OpenCV distortion term */
+#define MAX_ROTATION (2 * M_PI + 1e-9) /* length of a Rodrigues vector (rad) */
+#define MAX_TRANSLATION_M 1e5      /* each translation component after the unit (m) */
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 typedef struct ctx {
   const char *file;
   const char *table;
@@ -85,15 +96,33 @@ static bool read_camera(const ctx *c, const mhrfit_value *t, const char *table, 
   else if (name && name->kind == MHRFIT_V_INT) snprintf(cam->name, sizeof cam->name, "%lld", (long long)name->u.integer);
   else snprintf(cam->name, sizeof cam->name, "%s", table);
   if (!matrix3(c, t, "matrix", cam->K)) return false;
+  const mhrfit_value *mv = mhrfit_value_dict_get(t, "matrix");
   if (!(cam->K[0] > 0) || !(cam->K[4] > 0) || cam->K[3] != 0 || cam->K[6] != 0 || cam->K[7] != 0 || cam->K[8] != 1)
-    return field_err(c, mhrfit_value_dict_get(t, "matrix"), "matrix",
-                     "not an intrinsic matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0");
-  if (mhrfit_value_dict_get(t, "distortions")) {
+    return field_err(c, mv, "matrix", "not an intrinsic matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0");
+  if (cam->K[0] > MAX_PIXELS || cam->K[4] > MAX_PIXELS || fabs(cam->K[1]) > MAX_PIXELS || fabs(cam->K[2]) > MAX_PIXELS ||
+      fabs(cam->K[5]) > MAX_PIXELS) {
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "fx = %g, fy = %g, skew = %g, cx = %g, cy = %g: no real camera has a focal length, skew or principal "
+             "point beyond 1e6 pixels",
+             cam->K[0], cam->K[4], cam->K[1], cam->K[2], cam->K[5]);
+    return field_err(c, mv, "matrix", msg);
+  }
+  const mhrfit_value *dv = mhrfit_value_dict_get(t, "distortions");
+  cam->dist_missing = dv == NULL;
+  if (dv) {
     size_t n;
     if (!numbers(c, t, "distortions", cam->dist, 0, 8, &n)) return false;
     if (n != 0 && n != 4 && n != 5 && n != 8)
-      return field_err(c, mhrfit_value_dict_get(t, "distortions"), "distortions",
-                       "expected 0, 4, 5 or 8 OpenCV terms (k1 k2 p1 p2 [k3 [k4 k5 k6]])");
+      return field_err(c, dv, "distortions", "expected 0, 4, 5 or 8 OpenCV terms (k1 k2 p1 p2 [k3 [k4 k5 k6]])");
+    static const char *const term[8] = {"k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6"};
+    for (size_t i = 0; i < n; i++)
+      if (fabs(cam->dist[i]) > MAX_DISTORTION) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s = %g is not a lens distortion (real lenses stay within +-%g)", term[i],
+                 cam->dist[i], MAX_DISTORTION);
+        return field_err(c, dv, "distortions", msg);
+      }
     cam->n_dist = (int)n;
   }
   const mhrfit_value *rot = mhrfit_value_dict_get(t, "rotation");
@@ -107,10 +136,26 @@ static bool read_camera(const ctx *c, const mhrfit_value *t, const char *table, 
       mhrfit_error_clear(c->err);
       return field_err(c, rot, "rotation", "expected a Rodrigues 3-vector or a 3x3 matrix");
     }
+    double angle = hypot(hypot(r[0], r[1]), r[2]);
+    if (!(angle <= MAX_ROTATION)) {
+      char msg[200];
+      snprintf(msg, sizeof msg,
+               "a Rodrigues vector of length %g rad is not a camera rotation (at most 2 pi, one full turn; "
+               "OpenCV writes at most pi)",
+               angle);
+      return field_err(c, rot, "rotation", msg);
+    }
     mhrfit_rodrigues_to_matrix(r, cam->R);
   }
   if (!numbers(c, t, "translation", cam->t, 3, 3, NULL)) return false;
   for (int i = 0; i < 3; i++) cam->t[i] *= unit_scale;
+  for (int i = 0; i < 3; i++)
+    if (!(fabs(cam->t[i]) <= MAX_TRANSLATION_M)) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "%g m is not a camera position in a capture (at most 1e5 m from the origin)",
+               cam->t[i]);
+      return field_err(c, mhrfit_value_dict_get(t, "translation"), "translation", msg);
+    }
   if (mhrfit_value_dict_get(t, "size")) {
     double s[2];
     if (!numbers(c, t, "size", s, 2, 2, NULL)) return false;
@@ -130,6 +175,18 @@ static bool read_camera(const ctx *c, const mhrfit_value *t, const char *table, 
                            c->file, table);
   }
   if (invert) mhrfit_camera_invert_extrinsics(cam);
+  return true;
+}
+
+/* Remembers a table that is not read as a camera (no `matrix`), for mhrfit_calib_select(). */
+static bool add_ignored(mhrfit_calib *cal, const char *name, int line, mhrfit_error *err) {
+  char **names = realloc(cal->ignored, (cal->n_ignored + 1) * sizeof *names);
+  if (names) cal->ignored = names;
+  int *lines = names ? realloc(cal->ignored_line, (cal->n_ignored + 1) * sizeof *lines) : NULL;
+  if (lines) cal->ignored_line = lines;
+  if (!names || !lines) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  if (!(cal->ignored[cal->n_ignored] = mf_strdup(name, err))) return false;
+  cal->ignored_line[cal->n_ignored++] = line;
   return true;
 }
 
@@ -159,6 +216,10 @@ mhrfit_calib *mhrfit_calib_from_value(const mhrfit_value *doc, const char *name,
     return NULL;
   }
   snprintf(cal->unit, sizeof cal->unit, "m");
+  if (opts) {
+    cal->warn = opts->warn;
+    cal->warn_user = opts->warn_user;
+  }
   cal->path = mf_strdup(name, err);
   if (!cal->path) goto fail;
   size_t cap = 0;
@@ -187,10 +248,15 @@ mhrfit_calib *mhrfit_calib_from_value(const mhrfit_value *doc, const char *name,
         if (!read_camera(&c, t, key, &cam, scale, invert) || !add_camera(cal, &cap, &cam, err)) goto fail;
         continue;
       }
+      if (!add_ignored(cal, key, t->line, err)) goto fail;
       /* one level down: [cameras.<id>] */
       for (size_t j = 0; j < t->u.dict.count; j++) {
         const mhrfit_value *s = t->u.dict.vals[j];
-        if (s->kind != MHRFIT_V_DICT || !mhrfit_value_dict_get(s, "matrix")) continue;
+        if (s->kind != MHRFIT_V_DICT) continue;
+        if (!mhrfit_value_dict_get(s, "matrix")) {
+          if (!add_ignored(cal, t->u.dict.keys[j], s->line, err)) goto fail;
+          continue;
+        }
         char table[2 * MHRFIT_CAMERA_NAME_MAX];
         snprintf(table, sizeof table, "%s.%s", key, t->u.dict.keys[j]);
         ctx c = {name, table, err};
@@ -247,6 +313,16 @@ mhrfit_calib *mhrfit_calib_select(const mhrfit_calib *calib, const char *const *
   if (!out->path || !out->cams) goto fail;
   for (size_t i = 0; i < n; i++) {
     long k = mhrfit_calib_find(calib, names[i]);
+    for (size_t j = 0; k < 0 && j < calib->n_ignored; j++) {
+      if (strcmp(calib->ignored[j], names[i]) != 0) continue;
+      char line[32] = "";
+      if (calib->ignored_line[j] > 0) snprintf(line, sizeof line, ":%d", calib->ignored_line[j]);
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                  "%s%s: table [%s]: field 'matrix': missing, so the table is not read as a camera (a camera table "
+                  "needs matrix, rotation and translation)",
+                  calib->path, line, names[i]);
+      goto fail;
+    }
     if (k < 0) {
       char avail[512] = "";
       size_t used = 0;
@@ -263,6 +339,17 @@ mhrfit_calib *mhrfit_calib_select(const mhrfit_calib *calib, const char *const *
     out->cams[i] = calib->cams[k];
     out->n_cams++;
   }
+  out->warn = calib->warn;
+  out->warn_user = calib->warn_user;
+  for (size_t i = 0; i < n && calib->warn; i++)
+    if (out->cams[i].dist_missing) {
+      char msg[MHRFIT_CAMERA_NAME_MAX + 512];
+      snprintf(msg, sizeof msg,
+               "%s: camera '%s': no 'distortions' field: taken as a lens without distortion (write distortions = [] "
+               "to say so)",
+               calib->path, out->cams[i].name);
+      calib->warn(calib->warn_user, msg);
+    }
   return out;
 fail:
   mhrfit_calib_free(out);
@@ -271,6 +358,9 @@ fail:
 
 void mhrfit_calib_free(mhrfit_calib *calib) {
   if (!calib) return;
+  for (size_t i = 0; i < calib->n_ignored; i++) free(calib->ignored[i]);
+  free(calib->ignored);
+  free(calib->ignored_line);
   free(calib->cams);
   free(calib->path);
   free(calib);

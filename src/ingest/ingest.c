@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/hash.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "ingest/ingest_internal.h"
@@ -83,9 +84,12 @@ struct job_table;
 
 typedef struct request {
   const mhrfit_ingest_options *o;
+  const char *const *stems;               /* file stem of each camera (o->cam_files or o->cams) */
   char *input_root, *sam_root, *out_root; /* absolute (out_root: as given when it does not exist yet) */
   mf_ingest_settings s;
   mf_names frames;
+  mf_names ignored;    /* sub-folders that hold no file of a requested camera (frames listed, not given) */
+  size_t *cam_frames;  /* per camera: frames holding a file of it (frames listed, not given) */
   struct job_table *jobs; /* worker mode: the requests of the current chunk and their results */
 } request;
 
@@ -94,6 +98,8 @@ static void request_free(request *r) {
   free(r->sam_root);
   free(r->out_root);
   mf_names_free(&r->frames);
+  mf_names_free(&r->ignored);
+  free(r->cam_frames);
 }
 
 static int cmp_natural(const void *a, const void *b) {
@@ -152,7 +158,11 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
     for (size_t j = 0; j < i; j++)
       if (strcmp(o->cams[i], o->cams[j]) == 0)
         return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "camera '%s' is listed twice", o->cams[i]);
+    if (o->cam_files && !valid_name(o->cam_files[i]))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "invalid file name '%s' of camera '%s'",
+                         o->cam_files[i] ? o->cam_files[i] : "(null)", o->cams[i]);
   }
+  r->stems = o->cam_files ? o->cam_files : o->cams;
   if (o->strategy != MHRFIT_PERSON_LARGEST_BBOX && o->strategy != MHRFIT_PERSON_FIRST &&
       o->strategy != MHRFIT_PERSON_INDEX)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown person selection strategy %d", (int)o->strategy);
@@ -213,6 +223,7 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
   r->s.input_root = r->input_root;
   r->s.sam_root = r->sam_root;
   r->s.cams = o->cams;
+  r->s.cam_files = r->stems;
   r->s.n_cams = o->n_cams;
   r->s.strategy = o->strategy;
   r->s.person_index = o->person_index;
@@ -284,6 +295,13 @@ static void frame_dirs_free(frame_dirs *fd) {
 /* The frame folder is in the input or the SAM output folder. */
 static bool frame_dirs_exist(const frame_dirs *fd) { return fd->input.exists || fd->sam->exists; }
 
+/* The file stem of camera `cam` in the input (its name unless options.cam_files says otherwise). */
+static const char *stem_of(const request *r, const char *cam) {
+  for (size_t c = 0; c < r->o->n_cams; c++)
+    if (strcmp(r->o->cams[c], cam) == 0) return r->stems[c];
+  return cam;
+}
+
 /* True when the listing has a regular file (links followed) named <cam><ext>. */
 static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
   char name[1024];
@@ -292,22 +310,108 @@ static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
   return it && it->type == MF_ENTRY_FILE;
 }
 
+/* Keeps the listed folders that hold a file of a requested camera (an image or a SAM output) as
+ * frames, the others in r->ignored; counts the frames of each camera. */
+static bool keep_camera_frames(request *r, mhrfit_error *err) {
+  if (!(r->cam_frames = mf_calloc_array(r->o->n_cams, sizeof *r->cam_frames, err))) return false;
+  size_t k = 0;
+  for (size_t i = 0; i < r->frames.count; i++) {
+    frame_dirs fd;
+    if (!frame_dirs_list(r, r->frames.items[i], &fd, err)) {
+      for (size_t j = i; j < r->frames.count; j++) free(r->frames.items[j]);
+      r->frames.count = k;
+      return false;
+    }
+    bool any = false;
+    for (size_t c = 0; c < r->o->n_cams; c++) {
+      bool has = listed_file(fd.sam, r->stems[c], ".npz") || listed_file(fd.sam, r->stems[c], ".npy");
+      for (size_t e = 0; e < sizeof image_exts / sizeof image_exts[0] && !has; e++)
+        has = listed_file(&fd.input, r->stems[c], image_exts[e]);
+      r->cam_frames[c] += has;
+      any = any || has;
+    }
+    frame_dirs_free(&fd);
+    char *name = r->frames.items[i];
+    if (any) {
+      r->frames.items[k++] = name;
+      continue;
+    }
+    bool ok = names_push(&r->ignored, name, err);
+    free(name);
+    if (!ok) {
+      for (size_t j = i + 1; j < r->frames.count; j++) free(r->frames.items[j]);
+      r->frames.count = k;
+      return false;
+    }
+  }
+  r->frames.count = k;
+  if (k) return true;
+  /* nothing: say where files were looked for, and what the folders look like */
+  char cams[256] = "", hint[640] = "";
+  size_t n = 0;
+  for (size_t c = 0; c < r->o->n_cams && n < sizeof cams; c++)
+    n += (size_t)snprintf(cams + n, sizeof cams - n, "%s%s", c ? ", " : "", r->stems[c]);
+  for (size_t i = 0; i < r->ignored.count && !hint[0]; i++)
+    for (size_t c = 0; c < r->o->n_cams && !hint[0]; c++)
+      if (strcmp(r->ignored.items[i], r->stems[c]) == 0)
+        snprintf(hint, sizeof hint,
+                 "; the folder '%s' is named like a camera: files laid out as <cam>/<frame> must be arranged as "
+                 "<frame>/<cam>.<ext> (one folder per frame)",
+                 r->ignored.items[i]);
+  mf_entries top;
+  if (!hint[0] && mf_list_entries(r->sam_root, true, &top, NULL)) {
+    for (size_t c = 0; c < r->o->n_cams && !hint[0]; c++)
+      if (listed_file(&top, r->stems[c], ".npz") || listed_file(&top, r->stems[c], ".npy"))
+        snprintf(hint, sizeof hint, "; %s holds camera files itself: it is one frame, pass the folder above it",
+                 r->sam_root);
+    mf_entries_free(&top);
+  }
+  bool two = strcmp(r->sam_root, r->input_root) != 0;
+  return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                     "%s: no frame folder holds a file of the cameras %s: looked for <frame>/<cam>.npz|.npy%s%s and "
+                     "images <frame>/<cam>.jpg|.png|... in %zu folder(s)%s",
+                     r->input_root, cams, two ? " in " : "", two ? r->sam_root : "", r->ignored.count, hint);
+}
+
+/* request_init(), then the frame folders kept by keep_camera_frames() when no frame list is given. */
+static bool request_open(request *r, const mhrfit_ingest_options *o, mhrfit_error *err) {
+  if (!request_init(r, o, err)) return false;
+  if (!o->frames && !keep_camera_frames(r, err)) {
+    request_free(r);
+    return false;
+  }
+  return true;
+}
+
+/* Logs the folders that are not frames, once per request. */
+static void log_ignored(const request *r) {
+  if (!r->ignored.count) return;
+  char list[1024];
+  size_t n = 0;
+  for (size_t i = 0; i < r->ignored.count && n < sizeof list - 64; i++)
+    n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", r->ignored.items[i]);
+  if (n >= sizeof list - 64) snprintf(list + n, sizeof list - n, ", ...");
+  logf_(r->o, MHRFIT_INGEST_INFO, "%zu folder(s) of %s are not frames (no file of a requested camera): %s",
+        r->ignored.count, r->input_root, list);
+}
+
 /* Finds the image, the SAM output and the stage-1 path of a view and, when `ids`, their
  * identities (size, mtime, hash). */
 static bool resolve_view(const request *r, const frame_dirs *fd, const char *frame, const char *cam, bool ids,
                          view_files *v, mhrfit_error *err) {
   memset(v, 0, sizeof *v);
+  const char *stem = stem_of(r, cam);
   for (size_t i = 0; i < sizeof image_exts / sizeof image_exts[0] && !v->image; i++) {
-    if (!listed_file(&fd->input, cam, image_exts[i])) continue;
-    if (!(v->image = mf_strdup_printf(err, "%s/%s/%s%s", r->input_root, frame, cam, image_exts[i])) ||
-        !(v->image_rel = mf_strdup_printf(err, "%s/%s%s", frame, cam, image_exts[i])))
+    if (!listed_file(&fd->input, stem, image_exts[i])) continue;
+    if (!(v->image = mf_strdup_printf(err, "%s/%s/%s%s", r->input_root, frame, stem, image_exts[i])) ||
+        !(v->image_rel = mf_strdup_printf(err, "%s/%s%s", frame, stem, image_exts[i])))
       goto fail;
   }
   for (size_t i = 0; i < 2 && !v->source; i++) {
-    if (!listed_file(fd->sam, cam, source_exts[i])) continue;
+    if (!listed_file(fd->sam, stem, source_exts[i])) continue;
     v->source_kind = SRC_INPUT;
-    if (!(v->source = mf_strdup_printf(err, "%s/%s/%s%s", r->sam_root, frame, cam, source_exts[i])) ||
-        !(v->source_rel = mf_strdup_printf(err, "%s/%s%s", frame, cam, source_exts[i])))
+    if (!(v->source = mf_strdup_printf(err, "%s/%s/%s%s", r->sam_root, frame, stem, source_exts[i])) ||
+        !(v->source_rel = mf_strdup_printf(err, "%s/%s%s", frame, stem, source_exts[i])))
       goto fail;
   }
   if (!(v->raw = mf_strdup_printf(err, "%s/sam3d/%s/%s.npz", r->out_root, frame, cam)) ||
@@ -444,12 +548,41 @@ mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_e
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
     return NULL;
   }
-  if (!request_init(&r, o, err)) return NULL;
+  if (!request_open(&r, o, err)) return NULL;
   mhrfit_value *meta;
   mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
   mhrfit_value_free(meta);
   request_free(&r);
   return p;
+}
+
+bool mhrfit_ingest_find_frames(const mhrfit_ingest_options *o, mhrfit_ingest_frames *out, mhrfit_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+  mhrfit_ingest_options all = *o;
+  all.frames = NULL;
+  all.n_frames = 0;
+  request r;
+  if (!request_open(&r, &all, err)) return false;
+  out->names = r.frames.items;
+  out->n_names = r.frames.count;
+  out->ignored = r.ignored.items;
+  out->n_ignored = r.ignored.count;
+  out->cam_frames = r.cam_frames;
+  r.frames = (mf_names){0};
+  r.ignored = (mf_names){0};
+  r.cam_frames = NULL;
+  request_free(&r);
+  return true;
+}
+
+void mhrfit_ingest_frames_free(mhrfit_ingest_frames *f) {
+  if (!f) return;
+  mf_names n = {f->names, f->n_names}, i = {f->ignored, f->n_ignored};
+  mf_names_free(&n);
+  mf_names_free(&i);
+  free(f->cam_frames);
+  memset(f, 0, sizeof *f);
 }
 
 void mhrfit_ingest_plan_free(mhrfit_ingest_plan *p) {
@@ -715,10 +848,11 @@ static view_status take_job_result(const request *r, const char *frame, const ch
 
 /* Reads a SAM output whole: its bytes (*data, *len; the caller frees them) and its identity,
  * hashed from the same bytes that are then parsed. */
-static bool read_source(const char *path, unsigned char **data, size_t *len, mf_file_id *id, mhrfit_error *err) {
+static bool read_source(const char *path, size_t max, unsigned char **data, size_t *len, mf_file_id *id,
+                        mhrfit_error *err) {
   struct stat st;
   memset(id, 0, sizeof *id);
-  if (mf_read_file_opt(path, 0, 0, data, len, &st, err) != MF_READ_OK) return false;
+  if (mf_read_file_opt(path, max, 0, data, len, &st, err) != MF_READ_OK) return false;
   id->exists = true;
   id->size = (uint64_t)*len;
   id->mtime_sec = (long long)st.st_mtim.tv_sec;
@@ -727,8 +861,10 @@ static bool read_source(const char *path, unsigned char **data, size_t *len, mf_
   return true;
 }
 
-/* Ingests one view; returns its record (NULL only when out of memory). `*dir_made` tells whether
- * the frame's stage-1 folder was made already (set when this view makes it). */
+/* Ingests one view; returns its record (NULL, err filled, when out of memory or when writing its
+ * stage-1 file failed because the output device is full or failing: the run stops there).
+ * `*dir_made` tells whether the frame's stage-1 folder was made already (set when this view makes
+ * it). */
 static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const char *frame, const char *cam,
                                  const mhrfit_value *old_view, bool raw_ok, bool *dir_made,
                                  mhrfit_ingest_summary *sum, mhrfit_error *err) {
@@ -739,13 +875,16 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   mhrfit_value *doc = NULL, *person = NULL, *rec = NULL;
   unsigned char *src_data = NULL;
   size_t src_len = 0;
+  bool fatal = false; /* the output device is full: stop the run */
+  const mhrfit_npy_limits lim = {.max_total_bytes = r->o->max_inflated_bytes ? r->o->max_inflated_bytes
+                                                                             : MHRFIT_NPY_INPUT_MAX_TOTAL};
   {
     /* identities: the image hashed here, the SAM output from the bytes read for parsing; the
      * stage-1 file's from what is written (its old one is never needed) */
     mhrfit_error e = {0};
     if (!resolve_view(r, fd, frame, cam, false, &v, &e) ||
         (v.image && !mf_file_identity(v.image, &v.image_id, &e)) ||
-        (v.source && !read_source(v.source, &src_data, &src_len, &v.source_id, &e))) {
+        (v.source && !read_source(v.source, lim.max_total_bytes, &src_data, &src_len, &v.source_id, &e))) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -773,7 +912,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     }
     mhrfit_error e = {0};
     if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
-        !read_source(v.source, &src_data, &src_len, &v.source_id, &e)) {
+        !read_source(v.source, lim.max_total_bytes, &src_data, &src_len, &v.source_id, &e)) {
       snprintf(msg, sizeof msg, "%s", e.message);
       goto record;
     }
@@ -782,7 +921,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   if (v.source_kind == SRC_NONE) {
     if (v.image) {
       snprintf(msg, sizeof msg, "image %s has no SAM 3D Body output (%s/%s/%s.npz or .npy) and no estimator was given",
-               v.image_rel, r->sam_root, frame, cam);
+               v.image_rel, r->sam_root, frame, stem_of(r, cam));
     } else {
       st = V_MISSING;
     }
@@ -790,7 +929,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   }
   {
     mhrfit_error e = {0};
-    doc = mhrfit_numpy_parse(src_data, src_len, v.source, NULL, &e);
+    doc = mhrfit_numpy_parse(src_data, src_len, v.source, &lim, &e);
     free(src_data);
     src_data = NULL;
     if (!doc || !mhrfit_ingest_select_person(doc, r->o->strategy, r->o->person_index, &person, &info, &e)) {
@@ -831,6 +970,11 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     }
     if (!ok) {
       snprintf(msg, sizeof msg, "%s", e.message);
+      if (mhrfit_error_is_device_full(&e)) { /* every later view would fail the same way */
+        fatal = true;
+        MHRFIT_FAIL_ERRNO(err, e.type, e.sys_errno, "frame '%s' camera '%s': %.900s (stopped at this first write "
+                          "failure of the output folder)", frame, cam, e.message);
+      }
       goto record;
     }
   }
@@ -838,6 +982,14 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   sum->views_written++;
 record:
   if (st != V_OK && v.out && unlink(v.out) == 0) memset(&v.out_id, 0, sizeof v.out_id);
+  if (fatal) {
+    sum->views_failed++;
+    free(src_data);
+    mhrfit_value_free(doc);
+    mhrfit_value_free(person);
+    view_files_free(&v);
+    return NULL;
+  }
   if (st == V_FAILED) {
     sum->views_failed++;
     logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s' camera '%s': %s", frame, cam, msg);
@@ -993,6 +1145,7 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
             dset(m, "input_root", str_value(r->input_root, err), err) &&
             dset(m, "sam_root", str_value(r->sam_root, err), err) &&
             dset(m, "cams", str_list(o->cams, o->n_cams, err), err) &&
+            dset(m, "cam_files", str_list(r->stems, o->n_cams, err), err) &&
             dset(m, "frames_requested",
                  o->frames ? str_list((const char *const *)r->frames.items, r->frames.count, err)
                            : mhrfit_value_new_null(err),
@@ -1058,9 +1211,17 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   if (!summary) summary = &dummy;
   memset(summary, 0, sizeof *summary);
   if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
-  if (o->out_dir && *o->out_dir && !mf_make_dirs(o->out_dir, err)) return false;
   request r;
-  if (!request_init(&r, o, err)) return false;
+  if (!request_open(&r, o, err)) return false;
+  mf_dir_lock *lock = NULL;
+  bool unclean = false;
+  if (!mf_make_dirs(o->out_dir, err) ||
+      (!o->no_lock && !(lock = mf_dir_lock_acquire(o->out_dir, "mhrfit ingest", &unclean, err)))) {
+    request_free(&r);
+    return false;
+  }
+  if (unclean) mf_remove_stale_temps(o->out_dir, 2);
+  log_ignored(&r);
   mhrfit_value *meta = NULL;
   records rs = {0};
   bool ok = false, gave_up = false;
@@ -1107,6 +1268,11 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
     }
     for (; i < end; i++) {
       const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+      if (o->cancel && *o->cancel) {
+        if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
+        MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
+        goto done;
+      }
       if (fp->reason == MHRFIT_INGEST_REUSE) {
         summary->frames_reused++;
       } else {
@@ -1146,5 +1312,6 @@ done:
   mhrfit_ingest_plan_free(p);
   mhrfit_value_free(meta);
   request_free(&r);
+  mf_dir_lock_release(lock);
   return ok;
 }

@@ -34,6 +34,7 @@ typedef struct mf_ingest_settings {
   const char *input_root; /* absolute */
   const char *sam_root;   /* absolute */
   const char *const *cams;
+  const char *const *cam_files; /* file stem of each camera in the input */
   size_t n_cams;
   mhrfit_person_strategy strategy;
   long person_index;

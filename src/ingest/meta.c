@@ -10,22 +10,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/hash.h"
+#include "common/path.h"
 #include "ingest/ingest_internal.h"
 
 bool mf_file_identity(const char *path, mf_file_id *id, mhrfit_error *err) {
   memset(id, 0, sizeof *id);
-  int fd;
-  do fd = open(path, O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return true;
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: not a regular file", path);
+  mhrfit_error oe = {0};
+  int fd = mf_open_regular(path, MF_READ_ABSENT_OK, &st, &oe);
+  if (fd == -2 && !mf_is_dir(path)) return true; /* missing */
+  if (fd < 0) {
+    if (fd == -2) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: is a folder, not a regular file", path);
+    if (err) *err = oe;
+    return false;
   }
   /* one read for files up to 4 MiB (images, SAM outputs), chunks of that size beyond */
   size_t cap = st.st_size > 0 && (uintmax_t)st.st_size < ((uintmax_t)4 << 20) ? (size_t)st.st_size + 1 : (size_t)4 << 20;
@@ -178,6 +177,11 @@ mhrfit_ingest_reason mf_ingest_meta_compare(const mhrfit_value *meta, const mf_i
   }
   if (!same_list(mhrfit_value_dict_get(meta, "cams"), s->cams, s->n_cams)) {
     snprintf(detail, size, "the camera list changed");
+    return MHRFIT_INGEST_CAMS_CHANGED;
+  }
+  const mhrfit_value *files = mhrfit_value_dict_get(meta, "cam_files"); /* absent: the camera names */
+  if (!same_list(files ? files : mhrfit_value_dict_get(meta, "cams"), s->cam_files, s->n_cams)) {
+    snprintf(detail, size, "the camera file names changed");
     return MHRFIT_INGEST_CAMS_CHANGED;
   }
   const char *st = get_str(meta, "person_select_strategy");

@@ -19,9 +19,11 @@
 #include "mhrfit/pickle.h"
 
 void mf_npy_limits_resolve(const mhrfit_npy_limits *in, mhrfit_npy_limits *out) {
-  mhrfit_npy_limits d = {(size_t)4 << 30, (size_t)1 << 20, 65536, 64, NULL};
+  mhrfit_npy_limits d = {(size_t)4 << 30, (size_t)1 << 20, 65536, 64, NULL, MHRFIT_NPY_DEFAULT_MAX_TOTAL, NULL};
   if (in) {
     d.skip_members = in->skip_members;
+    d.only_members = in->only_members;
+    if (in->max_total_bytes) d.max_total_bytes = in->max_total_bytes;
     if (in->max_array_bytes) d.max_array_bytes = in->max_array_bytes;
     if (in->max_header_bytes) d.max_header_bytes = in->max_header_bytes;
     if (in->max_members) d.max_members = in->max_members;
@@ -248,6 +250,11 @@ mhrfit_value *mhrfit_npy_parse(const void *data, size_t len, const char *name,
     MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not a .npy file (bad magic)", name);
     return NULL;
   }
+  if (len > lim.max_total_bytes) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: %zu bytes, more than the limit of %zu bytes on what one file may hold",
+                name, len, lim.max_total_bytes);
+    return NULL;
+  }
   unsigned major = b[6], minor = b[7];
   size_t hlen, off;
   if (major == 1) {
@@ -346,6 +353,7 @@ mhrfit_value *mhrfit_npy_load(const char *path, const mhrfit_npy_limits *limits,
   unsigned char *data;
   size_t len;
   size_t max = lim.max_array_bytes + lim.max_header_bytes + 64;
+  if (lim.max_total_bytes < max) max = lim.max_total_bytes;
   if (!mf_read_file(path, max, &data, &len, err)) return NULL;
   mhrfit_value *v = mhrfit_npy_parse(data, len, path, &lim, err);
   free(data);
@@ -448,20 +456,16 @@ mhrfit_value *mhrfit_numpy_parse(const void *data, size_t len, const char *name,
   if (!name) name = "numpy";
   if (len >= 4 && b[0] == 'P' && b[1] == 'K') return mhrfit_npz_parse(data, len, name, limits, err);
   if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return mhrfit_npy_parse(data, len, name, limits, err);
-  MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", name);
+  if (len == 0) MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: empty file (0 bytes), not a .npy or .npz file", name);
+  else MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", name);
   return NULL;
 }
 
 /* A file over MF_NPZ_MEMORY_MAX: decided by its first bytes, read by the streaming readers. */
 static mhrfit_value *load_large(const char *path, const mhrfit_npy_limits *limits, mhrfit_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot open", path);
-    return NULL;
-  }
   unsigned char magic[6] = {0};
-  size_t n = fread(magic, 1, sizeof magic, f);
-  fclose(f);
+  size_t n;
+  if (!mf_read_head(path, magic, sizeof magic, &n, err)) return NULL;
   if (n >= 4 && magic[0] == 'P' && magic[1] == 'K') return mhrfit_npz_load(path, limits, err);
   if (n == 6 && memcmp(magic, "\x93NUMPY", 6) == 0) return mhrfit_npy_load(path, limits, err);
   MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: neither a .npy nor a .npz file (unknown magic bytes)", path);
@@ -497,6 +501,10 @@ mhrfit_value *mf_numpy_load_camera(const char *dir, const char *cam, const mhrfi
                                    char **path_out, mhrfit_error *err) {
   static const char *const ext[2] = {".npz", ".npy"};
   *path_out = NULL;
+  mhrfit_npy_limits lim = {0};
+  if (limits) lim = *limits;
+  if (!lim.max_total_bytes) lim.max_total_bytes = MHRFIT_NPY_INPUT_MAX_TOTAL; /* a per-view input */
+  limits = &lim;
   size_t n = strlen(dir) + strlen(cam) + 8;
   for (int i = 0; i < 2; i++) {
     char *p = mf_malloc_array(n, 1, err);

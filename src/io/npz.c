@@ -4,6 +4,7 @@
  * else (larger archives, ZIP64, other methods, unusual names or layouts) goes through libzip, as
  * before. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,18 +32,71 @@ static bool add_member(mhrfit_value *dict, const char *name, const char *mname, 
   return v && mhrfit_value_dict_set(dict, key, v, err);
 }
 
-/* Member `mname` (`mlen` bytes, with or without ".npy") is in the caller's skip list. */
-static bool skipped(const mhrfit_npy_limits *lim, const char *mname, size_t mlen) {
-  if (!lim->skip_members) return false;
+/* `mname` (`mlen` bytes, with or without ".npy") is one of the NULL-terminated names. */
+static bool listed(const char *const *names, const char *mname, size_t mlen) {
   if (mlen > 4 && memcmp(mname + mlen - 4, ".npy", 4) == 0) mlen -= 4;
-  for (const char *const *s = lim->skip_members; *s; s++)
+  for (const char *const *s = names; *s; s++)
     if (strlen(*s) == mlen && memcmp(*s, mname, mlen) == 0) return true;
   return false;
 }
 
+/* Member `mname` is not to be read: a folder entry, in the caller's skip list, or outside its
+ * list of the only members wanted. */
+static bool skipped(const mhrfit_npy_limits *lim, const char *mname, size_t mlen) {
+  if (mlen > 0 && mname[mlen - 1] == '/') return true;
+  if (lim->skip_members && listed(lim->skip_members, mname, mlen)) return true;
+  return lim->only_members && !listed(lim->only_members, mname, mlen);
+}
+
 static size_t member_limit(const mhrfit_npy_limits *lim) { return lim->max_array_bytes + lim->max_header_bytes + 64; }
 
+/* A byte count for messages: "812 bytes", "3.4 MiB", "1.0 GiB". */
+static const char *human_bytes(uint64_t n, char *buf, size_t size) {
+  if (n < 1024) snprintf(buf, size, "%llu bytes", (unsigned long long)n);
+  else if (n < ((uint64_t)1 << 20)) snprintf(buf, size, "%.1f KiB", (double)n / 1024.0);
+  else if (n < ((uint64_t)1 << 30)) snprintf(buf, size, "%.1f MiB", (double)n / 1048576.0);
+  else snprintf(buf, size, "%.1f GiB", (double)n / 1073741824.0);
+  return buf;
+}
+
+/* Deflate encodes at most 258 bytes in 2 bits: a member claiming more than this many times its
+ * compressed size (plus slack for the stream's own bytes) cannot be genuine. */
+#define DEFLATE_MAX_RATIO 1032u
+
+/* Checks one member to be read from its directory entry, before anything is inflated, and adds
+ * its size to *total: its own size limit, a size deflate cannot produce from `csize` bytes, and
+ * the limit on the total of the file. */
+static bool check_member_size(const char *name, const char *mname, size_t mlen, uint64_t csize, uint64_t usize,
+                              bool deflated, const mhrfit_npy_limits *lim, uint64_t *total, mhrfit_error *err) {
+  char a[32], b[32];
+  int ml = mlen > 200 ? 200 : (int)mlen;
+  if (usize > (uint64_t)member_limit(lim))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%.*s' of %s exceeds the size limit of one array (%s)", name,
+                       ml, mname, human_bytes(usize, a, sizeof a), human_bytes(member_limit(lim), b, sizeof b));
+  if (deflated && usize / DEFLATE_MAX_RATIO > csize + 64)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                       "%s: member '%.*s' is corrupt: it claims %s from %llu compressed bytes, more than deflate can "
+                       "encode",
+                       name, ml, mname, human_bytes(usize, a, sizeof a), (unsigned long long)csize);
+  *total += usize;
+  if (*total > (uint64_t)lim->max_total_bytes)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT,
+                       "%s: its arrays inflate to more than %s (%s reached at member '%.*s'), the limit on what one "
+                       "file may inflate to (--max_inflated_mib raises it); nothing was inflated",
+                       name, human_bytes(lim->max_total_bytes, b, sizeof b), human_bytes(*total, a, sizeof a), ml,
+                       mname);
+  return true;
+}
+
 /* ---- reading through libzip (outside the subset) --------------------------------------------- */
+
+/* The directory entry of member i (its name and size at least). */
+static bool stat_member(zip_t *z, zip_int64_t i, const char *name, zip_stat_t *st, mhrfit_error *err) {
+  zip_stat_init(st);
+  if (zip_stat_index(z, (zip_uint64_t)i, 0, st) != 0 || !(st->valid & ZIP_STAT_NAME) || !(st->valid & ZIP_STAT_SIZE))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot read the directory entry of member %lld", name, (long long)i);
+  return true;
+}
 
 /* Reads every member of an open archive into a DICT. */
 static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_limits *lim, mhrfit_error *err) {
@@ -52,24 +106,24 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
                 lim->max_members);
     return NULL;
   }
+  /* every size checked from the directory before anything is inflated */
+  uint64_t total = 0;
+  for (zip_int64_t i = 0; i < n; i++) {
+    zip_stat_t st;
+    if (!stat_member(z, i, name, &st, err)) return NULL;
+    if (skipped(lim, st.name, strlen(st.name))) continue;
+    bool deflated = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_DEFLATE;
+    uint64_t csize = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : st.size;
+    if (!check_member_size(name, st.name, strlen(st.name), csize, st.size, deflated, lim, &total, err)) return NULL;
+  }
   mhrfit_value *dict = mhrfit_value_new_dict(err);
   if (!dict) return NULL;
   for (zip_int64_t i = 0; i < n; i++) {
     zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE)) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: cannot read the directory entry of member %lld", name, (long long)i);
-      goto fail;
-    }
+    if (!stat_member(z, i, name, &st, err)) goto fail;
     const char *mname = st.name;
     size_t mlen = strlen(mname);
-    if (mlen > 0 && mname[mlen - 1] == '/') continue; /* a folder entry */
     if (skipped(lim, mname, mlen)) continue;
-    if (st.size > (zip_uint64_t)member_limit(lim)) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%s' of %llu bytes exceeds the size limit", name, mname,
-                  (unsigned long long)st.size);
-      goto fail;
-    }
     size_t size = (size_t)st.size;
     unsigned char *buf = mf_malloc_array(size ? size : 1, 1, err);
     if (!buf) goto fail;
@@ -84,8 +138,14 @@ static mhrfit_value *read_archive(zip_t *z, const char *name, const mhrfit_npy_l
     unsigned char extra;
     zip_int64_t more = got == (zip_int64_t)size ? zip_fread(zf, &extra, 1) : 0;
     if (got != (zip_int64_t)size || more != 0) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' is corrupt or truncated: %s", name, mname,
-                  zip_file_strerror(zf));
+      zip_error_t *ze = zip_file_get_error(zf);
+      bool known = ze && zip_error_code_zip(ze) != ZIP_ER_OK;
+      char why[160];
+      if (known) snprintf(why, sizeof why, "%s", zip_file_strerror(zf));
+      else if (got < 0) snprintf(why, sizeof why, "read error");
+      else if (more != 0) snprintf(why, sizeof why, "it inflates to more than the %zu bytes its directory entry says", size);
+      else snprintf(why, sizeof why, "it inflates to %lld bytes, its directory entry says %zu", (long long)got, size);
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' is corrupt or truncated: %s", name, mname, why);
       zip_fclose(zf);
       free(buf);
       goto fail;
@@ -154,33 +214,34 @@ static mf_zip_status parse_fast(const void *data, size_t len, const char *name, 
   size_t n;
   mf_zip_status st = mf_zip_index(data, len, lim->max_members, name, &es, &n, err);
   if (st != MF_ZIP_OK) return st;
-  mhrfit_value *dict = mhrfit_value_new_dict(err);
-  mf_zip_reader rd = {0};
-  bool ok = dict != NULL;
+  /* every size checked from the directory before anything is inflated */
+  uint64_t total = 0;
+  bool ok = true;
   for (size_t i = 0; ok && i < n; i++) {
     const mf_zip_entry *e = &es[i];
-    if (e->name_len > 0 && e->name[e->name_len - 1] == '/') continue; /* a folder entry */
+    if (!skipped(lim, e->name, e->name_len))
+      ok = check_member_size(name, e->name, e->name_len, e->csize, e->usize, e->method == 8, lim, &total, err);
+  }
+  mhrfit_value *dict = ok ? mhrfit_value_new_dict(err) : NULL;
+  mf_zip_reader rd = {0};
+  ok = dict != NULL;
+  for (size_t i = 0; ok && i < n; i++) {
+    const mf_zip_entry *e = &es[i];
     if (skipped(lim, e->name, e->name_len)) continue;
     char *mname = mf_strndup(e->name, e->name_len, err);
     if (!mname) {
       ok = false;
       break;
     }
-    if (e->usize > (uint64_t)member_limit(lim)) {
-      ok = MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "%s: member '%s' of %llu bytes exceeds the size limit", name, mname,
-                       (unsigned long long)e->usize);
+    unsigned char *owned;
+    const char *why;
+    const unsigned char *bytes = mf_zip_entry_data(&rd, e, &owned, &why, err);
+    if (!bytes) {
+      if (why) MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' is corrupt or truncated: %s", name, mname, why);
+      ok = false;
     } else {
-      unsigned char *owned;
-      const char *why;
-      const unsigned char *bytes = mf_zip_entry_data(&rd, e, &owned, &why, err);
-      if (!bytes) {
-        if (why)
-          MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' is corrupt or truncated: %s", name, mname, why);
-        ok = false;
-      } else {
-        ok = add_member(dict, name, mname, bytes, (size_t)e->usize, lim, err);
-        free(owned);
-      }
+      ok = add_member(dict, name, mname, bytes, (size_t)e->usize, lim, err);
+      free(owned);
     }
     free(mname);
   }

@@ -39,6 +39,8 @@ mhrfit_value *mf_npz_load_ex(const char *path, const mhrfit_npy_limits *limits, 
 
 /* Reads the per-camera file <dir>/<cam>.npz, else <dir>/<cam>.npy (regular files only, exact
  * names, as mf_camera_file()), by content (mhrfit_numpy_load()), with one open each tried.
+ * `limits` may be NULL; a zero max_total_bytes is MHRFIT_NPY_INPUT_MAX_TOTAL (a per-view input).
+ * A FIFO, socket or device of either name fails (MHRFIT_ERR_IO naming it); a folder is absent.
  * Returns the value and its path (*path_out, malloc'd; the caller frees both). When neither
  * file exists returns NULL with *path_out NULL and err untouched; on any other failure NULL with
  * err filled and *path_out set when the file was found. */

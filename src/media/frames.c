@@ -664,6 +664,12 @@ static bool extract_camera(plan *p, size_t c, mhrfit_image_encoder *enc, const c
       if (p->o->progress) p->o->progress(p->o->user, *done, p->n_wanted);
     }
   }
+  /* the sizes as decoded (a container may have said otherwise) */
+  const mhrfit_video_info *now = mhrfit_video_reader_info(r);
+  cp->info.width = now->width;
+  cp->info.height = now->height;
+  cp->info.stored_width = now->stored_width;
+  cp->info.stored_height = now->stored_height;
   mhrfit_video_reader_free(r);
   return true;
 }

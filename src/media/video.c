@@ -388,9 +388,8 @@ static bool convert_frame(mhrfit_video_reader *r, const AVFrame *f, mhrfit_error
 /* Fills `out` from the decoded r->frame. */
 static bool deliver(mhrfit_video_reader *r, bool want_image, mhrfit_video_frame *out, mhrfit_error *err) {
   AVFrame *f = r->frame;
-  if (r->next_index == 0 && (r->info.stored_width != f->width || r->info.stored_height != f->height) &&
-      (r->info.stored_width == 0 || r->info.stored_height == 0)) {
-    /* some containers give no size: the first frame tells */
+  if (r->next_index == 0 && (r->info.stored_width != f->width || r->info.stored_height != f->height)) {
+    /* some containers give no size, or another than the stream's: the first frame tells */
     bool swap = r->info.rotation_applied && (r->info.rotation == 90 || r->info.rotation == 270);
     r->info.stored_width = f->width;
     r->info.stored_height = f->height;

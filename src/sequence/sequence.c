@@ -34,7 +34,8 @@ static bool store_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, 
   memcpy(a->keypoints + 210 * f, g.keypoints, 210 * sizeof(double));
   memcpy(a->joints + 3 * J * f, g.joints, 3 * J * sizeof(double));
   memcpy(a->global_rots + 9 * J * f, g.global_rots, 9 * J * sizeof(double));
-  if (a->n_vertices) memcpy(a->vertices + 3 * a->n_vertices * f, g.vertices, 3 * a->n_vertices * sizeof(double));
+  for (size_t i = 0; a->n_vertices && i < 3 * a->n_vertices; i++) /* NaN from a fitter that skips the mesh */
+    a->vertices[3 * a->n_vertices * f + i] = g.vertices ? g.vertices[i] : NAN;
   mhrfit_fit_archive_set_similarity(a, f, s);
   return true;
 }

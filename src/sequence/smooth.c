@@ -255,7 +255,7 @@ static void fill_gaps(const double *x, size_t n, size_t dim, const uint8_t *anch
 
 /* ---- entry point ------------------------------------------------------------------------ */
 
-static bool check_options(const mhrfit_smooth_options *o, mhrfit_error *err) {
+bool mhrfit_smooth_options_check(const mhrfit_smooth_options *o, mhrfit_error *err) {
   switch (o->method) {
   case MHRFIT_SMOOTH_ORIGINAL:
     if (!isfinite(o->alpha))
@@ -287,7 +287,7 @@ bool mhrfit_smooth_sequence(const double *x, size_t n_frames, size_t dim, const 
   mhrfit_smooth_options o;
   if (opts) o = *opts;
   else mhrfit_smooth_options_init(&o);
-  if (!check_options(&o, err)) return false;
+  if (!mhrfit_smooth_options_check(&o, err)) return false;
 
   const size_t T = n_frames;
   uint8_t *anchor = mf_malloc_array(T, 1, err);

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
+#include "common/hash.h"
+#include "common/path.h"
 #include "io/npz_writer.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/triangulate.h"
@@ -97,7 +100,79 @@ void mhrfit_tri_archive_free(mhrfit_tri_archive *a) {
   free(a->subset_idx);
   free_strings(a->subset_names, a->n_kp);
   free_strings(a->cams, a->n_views);
+  free_strings(a->source_frames, a->n_frames);
+  free_strings(a->source_xxh64, a->n_frames * a->n_views);
   free(a);
+}
+
+/* The xxHash64 of camera `cam`'s file in `dir` as 16 hex digits; "" when it has none. */
+static bool camera_file_hash(const char *dir, const char *cam, char hex[17], mhrfit_error *err) {
+  hex[0] = '\0';
+  char *p = mf_camera_file(dir, cam, err);
+  if (!p) return !err || err->type == MHRFIT_ERR_NONE;
+  unsigned char *data;
+  size_t len;
+  bool ok = mf_read_file(p, 0, &data, &len, err);
+  free(p);
+  if (!ok) return false;
+  snprintf(hex, 17, "%016llx", (unsigned long long)mf_xxh64_buffer(data, len));
+  free(data);
+  return true;
+}
+
+bool mhrfit_tri_archive_set_sources(mhrfit_tri_archive *a, size_t frame, const char *dir, mhrfit_error *err) {
+  size_t F = a->n_frames, V = a->n_views;
+  if (frame >= F) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frame %zu of an archive of %zu frames", frame, F);
+  if (!a->source_frames) a->source_frames = copy_strings(NULL, F);
+  if (!a->source_xxh64) a->source_xxh64 = copy_strings(NULL, F * V);
+  if (!a->source_frames || !a->source_xxh64) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/') b--;
+  char *name = malloc(n - b + 1);
+  if (!name) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  memcpy(name, dir + b, n - b);
+  name[n - b] = '\0';
+  free(a->source_frames[frame]);
+  a->source_frames[frame] = name;
+  for (size_t v = 0; v < V; v++) {
+    char hex[17];
+    mhrfit_error e = {0};
+    if (!camera_file_hash(dir, a->cams[v], hex, &e)) {
+      if (err) *err = e;
+      return false;
+    }
+    char *s = malloc(17);
+    if (!s) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    memcpy(s, hex, 17);
+    free(a->source_xxh64[frame * V + v]);
+    a->source_xxh64[frame * V + v] = s;
+  }
+  return true;
+}
+
+mhrfit_tri_views_match mhrfit_tri_archive_match_views(const mhrfit_tri_archive *a, size_t frame, const char *dir,
+                                                      const char *const *cams, size_t n_cams, char *why,
+                                                      size_t why_size) {
+  if (!a->source_xxh64 || !a->source_frames || frame >= a->n_frames) return MHRFIT_TRI_VIEWS_UNKNOWN;
+  size_t V = a->n_views;
+  for (size_t c = 0; c < n_cams; c++) {
+    size_t v = 0;
+    while (v < V && strcmp(a->cams[v], cams[c]) != 0) v++;
+    if (v == V) continue;
+    char hex[17];
+    mhrfit_error e = {0};
+    if (!camera_file_hash(dir, cams[c], hex, &e)) return MHRFIT_TRI_VIEWS_UNKNOWN;
+    const char *want = a->source_xxh64[frame * V + v];
+    if (strcmp(hex, want) == 0) continue;
+    if (why)
+      snprintf(why, why_size, "camera '%s' %s frame folder '%s' that was triangulated", cams[c],
+               !hex[0] ? "has no file, unlike" : !want[0] ? "has a file, unlike" : "holds another file than",
+               a->source_frames[frame]);
+    return MHRFIT_TRI_VIEWS_DIFFERENT;
+  }
+  return MHRFIT_TRI_VIEWS_SAME;
 }
 
 bool mhrfit_tri_archive_save(const char *path, const mhrfit_tri_archive *a, mhrfit_error *err) {
@@ -119,6 +194,10 @@ bool mhrfit_tri_archive_save(const char *path, const mhrfit_tri_archive *a, mhrf
   const char *method = a->method;
   mf_npz_add_strings(&w, "method", &method, 1, 0);
   mf_npz_add_scalar_f64(&w, "threshold_px", a->threshold_px);
+  if (a->source_frames && a->source_xxh64) {
+    mf_npz_add_strings(&w, "source_frames", (const char *const *)a->source_frames, F, 1);
+    mf_npz_add_strings(&w, "source_xxh64", (const char *const *)a->source_xxh64, F * V, 1);
+  }
   bool ok = mf_npz_writer_save(&w, path, true, err);
   mf_npz_writer_free(&w);
   return ok;
@@ -260,6 +339,19 @@ mhrfit_tri_archive *mhrfit_tri_archive_load(const char *path, mhrfit_error *err)
   if (!optional(d, path, "threshold_px", &m, err)) goto fail;
   if (m && m->count == 1 && mhrfit_dtype_is_numeric(m->dtype))
     a->threshold_px = mhrfit_array_get_f64(m, 0);
+  const mhrfit_array *sf, *sx;
+  if (!optional(d, path, "source_frames", &sf, err) || !optional(d, path, "source_xxh64", &sx, err)) goto fail;
+  if (sf && sx) {
+    a->source_frames = copy_strings(NULL, F);
+    a->source_xxh64 = copy_strings(NULL, F * V);
+    if (!a->source_frames || !a->source_xxh64) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+      goto fail;
+    }
+    if (!read_names(sf, path, "source_frames", F, a->source_frames, err) ||
+        !read_names(sx, path, "source_xxh64", F * V, a->source_xxh64, err))
+      goto fail;
+  }
   mhrfit_value_free(d);
   return a;
 fail:

@@ -49,6 +49,14 @@ void mhrfit_observations_free(mhrfit_observations *o) {
   free(o);
 }
 
+/* "(3, 17, 2)": the shape of `a` for messages. */
+static const char *shape_str(const mhrfit_array *a, char *buf, size_t size) {
+  size_t n = (size_t)snprintf(buf, size, "(");
+  for (int d = 0; d < a->ndim && n < size; d++) n += (size_t)snprintf(buf + n, size - n, d ? ", %zu" : "%zu", a->shape[d]);
+  if (n < size) snprintf(buf + n, size - n, a->ndim == 1 ? ",)" : ")");
+  return buf;
+}
+
 /* The array holding the keypoints in a loaded per-camera value. */
 static const mhrfit_array *keypoint_array(const mhrfit_value *v) {
   if (v->kind == MHRFIT_V_ARRAY) return v->u.array;
@@ -149,7 +157,9 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   for (size_t v = 0; v < V; v++) {
     /* <cam>.npz else <cam>.npy: one open (and one read) per file found */
     mhrfit_error le = {0};
-    vals[v] = mf_numpy_load_camera(dir, cams[v], NULL, &paths[v], &le);
+    static const char *const wanted[] = {"pred_keypoints_2d", "arr_0", NULL}; /* the rest is not inflated */
+    const mhrfit_npy_limits lim = {.only_members = wanted};
+    vals[v] = mf_numpy_load_camera(dir, cams[v], &lim, &paths[v], &le);
     if (!paths[v] && le.type == MHRFIT_ERR_NONE) {
       if (o.allow_missing_views) continue;
       MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "camera '%s': neither %s/%s.npz nor %s/%s.npy exists", cams[v], dir,
@@ -169,17 +179,22 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
     if (!arrays && !stage1) { /* auto */
       if (!plain || a->ndim == 2) stage1 = true;
       else {
+        char sh[160];
         MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
-                    "%s: a plain %d-D array is ambiguous (persons or frames): pass --input_format stage1 or arrays",
-                    paths[v], a->ndim);
+                    "%s: a plain array of shape %s is ambiguous (persons or frames): pass --input_format stage1 or "
+                    "arrays",
+                    paths[v], shape_str(a, sh, sizeof sh));
         goto done;
       }
     }
     size_t fr;
     if (stage1) {
       if (!((a->ndim == 2 || a->ndim == 3) && a->shape[a->ndim - 2] == o.n_kp && a->shape[a->ndim - 1] == 2)) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': pred_keypoints_2d must be (%zu,2) or (N,%zu,2)", paths[v],
-                    cams[v], o.n_kp, o.n_kp);
+        char sh[160];
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                    "%s: camera '%s': pred_keypoints_2d has shape %s; expected (%zu, 2) or (N, %zu, 2) for the %zu "
+                    "keypoints of the layout",
+                    paths[v], cams[v], shape_str(a, sh, sizeof sh), o.n_kp, o.n_kp, o.n_kp);
         goto done;
       }
       fr = 1;
@@ -191,8 +206,11 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
         goto done;
       }
       if (!(a->ndim == 3 && a->shape[1] == o.n_kp && (a->shape[2] == 2 || a->shape[2] == 3))) {
-        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': arrays input must be (F,%zu,2) or (F,%zu,3)", paths[v],
-                    cams[v], o.n_kp, o.n_kp);
+        char sh[160];
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                    "%s: camera '%s': the array has shape %s; arrays input must be (F, %zu, 2) or (F, %zu, 3) for the "
+                    "%zu keypoints of the layout",
+                    paths[v], cams[v], shape_str(a, sh, sizeof sh), o.n_kp, o.n_kp, o.n_kp);
         goto done;
       }
       fr = a->shape[0];

@@ -29,6 +29,40 @@ const char *mhrfit_tri_reason_name(mhrfit_tri_reason r) {
   return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
 }
 
+bool mhrfit_tri_options_check(const mhrfit_tri_options *o, mhrfit_error *err) {
+  const struct {
+    const char *name;
+    double v, lo, hi;
+    bool lo_open, hi_open;
+  } nums[] = {{"min_conf", o->min_conf, 0, INFINITY, false, true},
+              {"huber_delta", o->huber_delta, 0, INFINITY, true, true},
+              {"inlier_thresh", o->inlier_thresh, 0, INFINITY, true, true},
+              {"min_angle", o->min_angle_deg, 0, 90, false, true},
+              {"robust_lm_delta", o->robust_lm_delta, 0, INFINITY, true, true},
+              {"likelihood_threshold", o->likelihood_threshold, 0, INFINITY, false, true},
+              {"reproj_thresh", o->reproj_thresh, 0, INFINITY, true, true},
+              {"lm_iters", (double)o->lm_iters, 0, 10000, false, false},
+              {"min_cameras", (double)o->min_cameras, 2, MF_TRI_MAX_VIEWS, false, false}};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    double v = nums[i].v;
+    bool ok = isfinite(v) && (nums[i].lo_open ? v > nums[i].lo : v >= nums[i].lo) &&
+              (nums[i].hi_open ? v < nums[i].hi : v <= nums[i].hi);
+    if (!ok && isinf(nums[i].hi))
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation option %s = %g: must be a finite number %s %g",
+                         nums[i].name, v, nums[i].lo_open ? ">" : ">=", nums[i].lo);
+    if (!ok)
+      return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation option %s = %g: must be in %s%g, %g%s", nums[i].name,
+                         v, nums[i].lo_open ? "(" : "[", nums[i].lo, nums[i].hi, nums[i].hi_open ? ")" : "]");
+  }
+  if (o->max_subsets < 1) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation option max_subsets must be >= 1");
+  if (o->method != MHRFIT_TRI_DEFAULT && o->method != MHRFIT_TRI_POSE2SIM)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation option method: unknown value %d", (int)o->method);
+  if (o->score_type != MHRFIT_SCORE_MEDIAN && o->score_type != MHRFIT_SCORE_TRIMMED &&
+      o->score_type != MHRFIT_SCORE_HUBER)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "triangulation option score_type: unknown value %d", (int)o->score_type);
+  return true;
+}
+
 mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n_views, size_t max_keypoints,
                                              const mhrfit_tri_options *opts, mhrfit_error *err) {
   if (n_views < 2 || n_views > MF_TRI_MAX_VIEWS) {
@@ -38,12 +72,7 @@ mhrfit_triangulator *mhrfit_triangulator_new(const mhrfit_camera *cams, size_t n
   mhrfit_tri_options o;
   if (opts) o = *opts;
   else mhrfit_tri_options_default(&o);
-  if (!(o.inlier_thresh > 0) || !(o.huber_delta > 0) || !(o.robust_lm_delta > 0) || o.lm_iters < 0 ||
-      !(o.reproj_thresh > 0) || o.min_cameras < 2 || !(o.min_angle_deg >= 0 && o.min_angle_deg < 90) ||
-      o.max_subsets < 1) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "invalid triangulation options (thresholds must be positive, min_cameras >= 2)");
-    return NULL;
-  }
+  if (!mhrfit_tri_options_check(&o, err)) return NULL;
   mhrfit_triangulator *t = calloc(1, sizeof *t);
   if (!t) {
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");

@@ -1,10 +1,10 @@
-/* The world's up axis: parsing, the rotation to +Y, detection from the body (export.h). */
+/* The world's up axis: parsing, the rotation to +Y, detection from the body (up_axis.h). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mhrfit/export.h"
+#include "mhrfit/up_axis.h"
 
 static const char *const up_names[] = {"auto", "+x", "+y", "+z", "-x", "-y", "-z"};
 

@@ -1,8 +1,8 @@
-/* Small JSON document builder shared by the commands that write summaries (cli.h). */
+/* Small JSON document builder (common/jbuild.h). */
+#include "common/jbuild.h"
+
 #include <math.h>
 #include <string.h>
-
-#include "cli/cli.h"
 
 void mf_jput(mf_jb *j, mhrfit_value *dict, const char *key, mhrfit_value *val) {
   if (!val || !mhrfit_value_dict_set(dict, key, val, j->err)) j->failed = true;
@@ -22,4 +22,12 @@ void mf_jint(mf_jb *j, mhrfit_value *dict, const char *key, long long x) {
 
 void mf_jbool(mf_jb *j, mhrfit_value *dict, const char *key, bool b) {
   mf_jput(j, dict, key, mhrfit_value_new_bool(b, j->err));
+}
+
+void mf_jstrs(mf_jb *j, mhrfit_value *dict, const char *key, const char *const *s, size_t n) {
+  mhrfit_value *l = mhrfit_value_new_list(j->err);
+  for (size_t k = 0; l && k < n; k++)
+    if (!mhrfit_value_list_append(l, mhrfit_value_new_string(MHRFIT_V_STRING, s[k], strlen(s[k]), j->err), j->err))
+      j->failed = true;
+  mf_jput(j, dict, key, l);
 }

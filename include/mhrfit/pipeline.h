@@ -1,0 +1,261 @@
+/**
+ * @file pipeline.h
+ * @brief The whole pipeline over a sequence as one library call (what `mhrfit run` does).
+ *
+ * ## What a run does
+ *
+ * 0. **Checks** (mhrfit_pipeline_new(), before anything is written): option values; the input
+ *    folder; outputs never over inputs (the output folder is not the input or SAM folder, and
+ *    neither they nor the calibration lie where a run writes); the calibration; the cameras
+ *    (given, or every calibrated camera that has files, with `cam_map` for other file names;
+ *    two cameras at one place are refused; translations that look like millimetres or
+ *    centimetres are warned about); the frames: a sub-folder of the input is a frame when it
+ *    holds a file of a camera (ingest.h), the others are named once in the log; the rig.
+ * 1. **Stage 1** (ingest.h): the SAM 3D Body output of every frame and camera is read (or made
+ *    with the estimator command), one person selected and `<out>/stage1/<frame>/<cam>.npz`
+ *    written; frames whose stage-1 files are current are reused.
+ * 2. **Set-up**: the surface markers are calibrated from the first view (frame order, then
+ *    camera order) that has parameters and 3D keypoints, so every run of the same inputs uses the
+ *    same markers.
+ * 3. **Per frame**, in natural order: a frame with fewer than `min_views` camera files is
+ *    `missing_views`; otherwise its stage-1 keypoints are triangulated
+ *    (`<out>/triangulation/<frame>/triangulated.npz`), a frame with fewer than
+ *    `fit.min_valid_points` points is `triangulation_failed`, and the rest is fitted
+ *    (`<out>/fit/<frame>/fit.npz`, no mesh) with the previous `ok` frame as temporal prior when
+ *    it is at most `max_stale_frames` frames back, and the skeleton scales of the first `ok` frame
+ *    (unless `per_frame_scales`). A `bad_loss` frame with a prior is refitted up to
+ *    `bad_frame_retries` times with a stronger pull towards it:
+ *    blend `b' = max(b, 0.9)`, weight `w' = max(3·w_temporal, 3e-4)`, iterations `2·iters`; a
+ *    retry replaces the first fit when it is not bad or its best loss is lower. A `bad_loss`
+ *    frame's message names the thresholds its losses passed.
+ *    With `fit.freeze_lower_body` and MHRFIT_FREEZE_FROM_FIRST_FIT, a frame without a prior is
+ *    fitted with its lower body free and starts the chain the later frames keep.
+ *    The fitted parameters are rounded to float32 (what `fit.npz` holds) before they become the
+ *    next frame's prior, so a resumed run continues from exactly what an uninterrupted one used.
+ * 4. **Sequence**: with `write_mesh` the mesh of every fitted frame from its stored parameters;
+ *    recovery of the frames that are not `ok` (sequence.h, `max_edge_copy_span`),
+ *    `sequence_fit.npz`; smoothing (smooth.h) into `sequence_smoothed.npz` unless `smoothing`
+ *    is off. Both archives describe themselves (fit_io.h: frame names, fps, keypoint and joint
+ *    names, faces, units, world up).
+ * 5. **Diagnosis and summary**: the signs of a unit or resolution mistake (a triangulated body
+ *    far from a person's size, keypoints inside the top-left quarter of the calibrated image or
+ *    outside it in every camera, views far from the triangulated points in every camera) become
+ *    warnings and the `diagnosis` of `sequence_summary.json` (per frame: status, fit status,
+ *    message, initial camera, camera files present, triangulated points, losses, iterations,
+ *    retried, reused, smoothing label, times). A run that fits no frame then fails
+ *    (MHRFIT_ERR_NUMERIC) with a message saying why and where files were looked for.
+ *
+ * While it writes, the run holds the output folder's lock (an exclusive `flock` on
+ * `<out>/.mhrfit.lock`, released by the kernel if the process dies): another run, ingest or demo
+ * into the folder fails at once with MHRFIT_ERR_BUSY naming this process. A run that finds the
+ * lock file of a killed run first removes the temporary files that run left.
+ *
+ * `<out>/pipeline_config.json` records every setting that shapes the results. A frame's
+ * *signature* is the xxHash64 of those settings (the compact JSON), of the source of the
+ * markers, of the signatures of the frames its temporal prior and its skeleton scales come from
+ * (so a change propagates forward exactly as far as the prior chain reaches), and of the name,
+ * size and modification time of each of its stage-1 files. `<out>/run_state.txt` (the journal:
+ * a header line, then one `<frame>\t<signature>\t<triangulated points>\t<retried>` line appended
+ * and flushed as each frame's files are in place) lets a later run reuse every frame whose
+ * signature is unchanged and whose `fit.npz` loads, with what the first run measured, so a
+ * killed or cancelled run resumes where it stopped, and a rerun after a change redoes only the
+ * affected frames. `overwrite` redoes everything.
+ *
+ * ## Lifecycle
+ *
+ * mhrfit_pipeline_options_init() → set the fields → mhrfit_pipeline_new() (the checks, the
+ * calibration, the rig: nothing is written) → mhrfit_pipeline_run() (does the work) →
+ * mhrfit_pipeline_free(). A pipeline object runs once. Pipelines share no global state: several
+ * may run one after the other or side by side (in different output folders) in one process; a
+ * later option (worker threads, a batch of sessions) is a new field that
+ * mhrfit_pipeline_options_init() sets to today's behaviour.
+ *
+ * ## Callbacks and cancellation
+ *
+ * `log` receives one line per event (no trailing newline); `progress` is called after each
+ * frame of stage 1 and of the per-frame stage. Setting `*cancel` to non-zero (from another
+ * thread or a signal handler) stops the run at the next frame boundary: every finished frame is
+ * in place and journalled, mhrfit_pipeline_run() returns false with MHRFIT_ERR_CANCELLED, and a
+ * later run with the same options resumes.
+ */
+#ifndef MHRFIT_PIPELINE_H
+#define MHRFIT_PIPELINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mhrfit/calib.h"
+#include "mhrfit/error.h"
+#include "mhrfit/fit.h"
+#include "mhrfit/ingest.h"
+#include "mhrfit/sequence.h"
+#include "mhrfit/smooth.h"
+#include "mhrfit/triangulate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What the lower body is locked to with `fit.freeze_lower_body`. */
+typedef enum mhrfit_freeze_ref {
+  /** A frame without a temporal prior (the first, or the first after a gap longer than
+   *  `max_stale_frames`) is fitted with its lower body free; later frames keep its values. */
+  MHRFIT_FREEZE_FROM_FIRST_FIT = 0,
+  /** The initial view's SAM 3D Body estimate (the original pipeline's behaviour). */
+  MHRFIT_FREEZE_FROM_VIEW
+} mhrfit_freeze_ref;
+
+/** Severity of a message passed to mhrfit_pipeline_options::log. */
+typedef enum mhrfit_pipeline_log_level {
+  MHRFIT_PIPELINE_INFO = 0, /**< what is done and why (stage summaries, re-ingested frames) */
+  MHRFIT_PIPELINE_WARNING,  /**< something the user should know; the run goes on */
+  MHRFIT_PIPELINE_ERROR     /**< a view or frame failed; the run goes on with the others */
+} mhrfit_pipeline_log_level;
+
+/** Stages reported through mhrfit_pipeline_options::progress. */
+typedef enum mhrfit_pipeline_stage {
+  MHRFIT_PIPELINE_STAGE_INGEST = 0, /**< stage 1 */
+  MHRFIT_PIPELINE_STAGE_FRAMES      /**< triangulation and fit, frame by frame */
+} mhrfit_pipeline_stage;
+
+/** One progress report. */
+typedef struct mhrfit_pipeline_progress {
+  mhrfit_pipeline_stage stage; /**< the stage reporting */
+  size_t done, total;          /**< frames done / to do in this stage */
+  size_t reused;               /**< frames of this stage reused from an earlier run (FRAMES only) */
+  size_t not_ok;               /**< frames so far whose fit status is not `ok` (FRAMES only) */
+  double elapsed_s;            /**< seconds since the stage started */
+  const char *frame;           /**< the frame just finished (FRAMES only; NULL otherwise) */
+} mhrfit_pipeline_progress;
+
+/**
+ * Every setting of a run. Fill with mhrfit_pipeline_options_init() (the defaults below), then
+ * set the required fields. Strings and arrays are borrowed: they must stay valid until
+ * mhrfit_pipeline_free().
+ */
+typedef struct mhrfit_pipeline_options {
+  /* inputs and outputs */
+  const char *input_dir;        /**< capture: one folder per frame with `<cam>.<img>` and/or `<cam>.npz|.npy`; required */
+  const char *sam_dir;          /**< SAM 3D Body outputs `<sam_dir>/<frame>/<cam>.npz|.npy`; NULL = input_dir */
+  const char *calib_path;       /**< calibration file (calib.h); required */
+  const char *out_dir;          /**< output folder (created); required */
+  const char *const *cams;      /**< calibration names of the cameras to use; NULL = every calibrated camera
+                                     that has files (at least 2 needed) */
+  size_t n_cams;                /**< 0 (every calibrated camera with files) or at least 2 */
+  const char *const *cam_map;   /**< "FILE=NAME" entries: camera NAME's files are `<frame>/FILE.<ext>` (file
+                                     names other than the calibration names); NULL = the names */
+  size_t n_cam_map;             /**< entries of `cam_map` */
+  const char *const *frames;    /**< only these frame folders (kept in natural order); NULL = every one */
+  size_t n_frames;              /**< entries of `frames` */
+  const char *rig_path;         /**< MHR assets folder or rig file (mhrfit_rig_open()); required */
+  int lod;                      /**< mesh level of detail; -1 = `lod1.fbx` when present, else the lowest present, or the rig file's (-1) */
+  bool write_mesh;              /**< write the mesh (`pred_vertices`, `faces`) into the sequence archives
+                                     (false: it is made from the parameters when asked, e.g. LOD 1 takes
+                                     220 kB per frame and file); the per-frame `fit.npz` never hold it */
+  /* stage 1 */
+  const char *estimator;        /**< command run where a SAM output is missing (ingest.h); NULL = none */
+  const char *const *model_ids; /**< estimator model identifiers, recorded and compared */
+  size_t n_model_ids;           /**< entries of `model_ids` */
+  mhrfit_person_strategy person_strategy; /**< MHRFIT_PERSON_LARGEST_BBOX */
+  long person_index;            /**< person of MHRFIT_PERSON_INDEX, ≥ 0 (0) */
+  /* stage 2 */
+  mhrfit_calib_options calib;   /**< how the calibration is read (metres, world→camera) */
+  mhrfit_tri_options tri;       /**< triangulation (mhrfit_tri_options_default()) */
+  /* stage 3 */
+  mhrfit_fit_options fit;       /**< the fit (mhrfit_fit_options_init()) */
+  mhrfit_freeze_ref freeze_from;/**< with fit.freeze_lower_body (MHRFIT_FREEZE_FROM_FIRST_FIT) */
+  int min_views;                /**< fewest camera files for a frame to be processed, ≥ 2 (2) */
+  int max_stale_frames;         /**< temporal prior only from an `ok` frame at most this many frames back, ≥ 0 (40) */
+  int bad_frame_retries;        /**< refits of a bad frame with a stronger prior, 0..10 (1) */
+  bool per_frame_scales;        /**< skeleton scales from each frame's initial view (false: the first ok frame's) */
+  /* the sequence */
+  int max_edge_copy_span;       /**< recovery copies the nearest good frame at the ends up to this many frames, ≥ 0 (15) */
+  bool smoothing;               /**< write `sequence_smoothed.npz` (true) */
+  mhrfit_smooth_options smooth; /**< smoothing (mhrfit_smooth_options_init()) */
+  /* behaviour */
+  bool overwrite;               /**< redo every frame, stage 1 included (false: reuse what is current) */
+  /** Receives one line per event; NULL = silent. */
+  void (*log)(void *user, mhrfit_pipeline_log_level level, const char *message);
+  /** Called after each frame of a stage; NULL = none. */
+  void (*progress)(void *user, const mhrfit_pipeline_progress *p);
+  void *user;                   /**< passed to log and progress */
+  /** When not NULL and non-zero, the run stops at the next frame boundary (see the file doc). */
+  const volatile sig_atomic_t *cancel;
+} mhrfit_pipeline_options;
+
+/** Fills `o` with the defaults listed in mhrfit_pipeline_options (no strings, no callbacks). */
+void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o);
+
+/** Frame statuses counted in mhrfit_pipeline_result (`ok`, `recovered_interp`, ...). */
+#define MHRFIT_PIPELINE_MAX_STATUSES 16
+
+/** What a finished run did. */
+typedef struct mhrfit_pipeline_result {
+  size_t n_frames;              /**< frames of the run */
+  size_t frames_reused;         /**< frames whose fit was reused from an earlier run */
+  size_t n_fitted;              /**< frames whose fit status is `ok` (0: the run failed) */
+  mhrfit_ingest_summary ingest; /**< stage 1 counts */
+  mhrfit_recover_report recover;/**< recovery counts */
+  bool smoothed;                /**< smoothing ran (on, and at least 2 anchors) */
+  size_t n_statuses;            /**< distinct final statuses, in order of first appearance */
+  char status_names[MHRFIT_PIPELINE_MAX_STATUSES][32];   /**< their names */
+  size_t status_counts[MHRFIT_PIPELINE_MAX_STATUSES];     /**< frames per status */
+  /* wall-clock seconds */
+  double time_ingest_s, time_setup_s, time_triangulate_s, time_fit_s;
+  double time_frame_other_s;    /**< per-frame files, journal, reuse checks */
+  double time_sequence_s;       /**< recovery, smoothing, sequence files */
+  double time_total_s;
+} mhrfit_pipeline_result;
+
+typedef struct mhrfit_pipeline mhrfit_pipeline;
+
+/** One frame of a finished (or stopped) run; strings valid until mhrfit_pipeline_free(). */
+typedef struct mhrfit_pipeline_frame_info {
+  const char *name;       /**< frame folder */
+  const char *status;     /**< final status (`ok`, `recovered_interp`, `missing_views`, ...) */
+  const char *fit_status; /**< status before recovery */
+  const char *message;    /**< why it is not ok ("" when ok) */
+  int n_available;        /**< camera files present */
+  int n_triangulated;     /**< triangulated points */
+  bool reused, retried;   /**< reused from an earlier run; refitted with a stronger prior */
+} mhrfit_pipeline_frame_info;
+
+/**
+ * Checks the options and prepares a run without writing anything: option values in range,
+ * input folder, frame folders (NULL/empty subset = all; hidden folders and the output folder
+ * are not frames), the calibration of every camera, the triangulator and the rig. Errors:
+ * MHRFIT_ERR_ARGUMENT (a value out of range, naming the option), MHRFIT_ERR_NOT_FOUND (no frame
+ * folder, a camera missing from the calibration), those of the calibration and rig readers.
+ * The caller owns the result.
+ */
+mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_error *err);
+
+/**
+ * Runs the pipeline (see the file doc) and fills `res` (may be NULL). Per-frame failures are
+ * frame statuses, not errors. Errors: MHRFIT_ERR_CANCELLED (`*cancel` was set: the finished
+ * frames are kept for a later run), MHRFIT_ERR_IO / MHRFIT_ERR_NOMEM (files could not be read
+ * or written: the run cannot go on), those of stage 1 that stop a whole request. A pipeline
+ * runs once: a second call fails with MHRFIT_ERR_ARGUMENT.
+ */
+bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit_error *err);
+
+/** Frames of the run (after mhrfit_pipeline_new()). */
+size_t mhrfit_pipeline_n_frames(const mhrfit_pipeline *p);
+
+/** Frame `i` after mhrfit_pipeline_run() reached the sequence stage; false otherwise. */
+bool mhrfit_pipeline_frame(const mhrfit_pipeline *p, size_t i, mhrfit_pipeline_frame_info *info);
+
+/** Cameras of the run (after mhrfit_pipeline_new(): with no `cams`, those found). */
+size_t mhrfit_pipeline_n_cameras(const mhrfit_pipeline *p);
+
+/** Calibration name of camera `v`, or NULL. */
+const char *mhrfit_pipeline_camera(const mhrfit_pipeline *p, size_t v);
+
+/** Frees a pipeline (letting go of the output folder's lock). NULL is allowed. */
+void mhrfit_pipeline_free(mhrfit_pipeline *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

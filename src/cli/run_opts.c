@@ -1,0 +1,137 @@
+/* The options of `mhrfit run` (run_opts.h). */
+#include <string.h>
+
+#include "cli/run_opts.h"
+
+const char *const mf_run_group_titles[MF_RUN_GROUPS] = {
+    "Input and output", "Stage 1: SAM 3D Body outputs and person selection", "Stage 2: triangulation",
+    "Stage 3: fit, frame by frame", "The sequence: recovery of failed frames and smoothing"};
+
+size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]) {
+  memset(c, 0, sizeof *c);
+  c->strategy = "largest_bbox";
+  c->freeze_from = "first_fit";
+  c->lod = -1;
+  c->min_views = 2;
+  c->max_stale = 40;
+  c->edge_span = 15;
+  c->retries = 1;
+  mf_tri_cli_init(&c->tc);
+  mf_fit_cli_init(&c->fc);
+  mf_smooth_cli_init(&c->sc);
+  const mf_opt io[] = {
+      {"input", MF_OPT_STRING, &c->input, "DIR",
+       "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images; "
+       "required", NULL},
+      {"calib", MF_OPT_STRING, &c->calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
+      {"out", MF_OPT_STRING, &c->out, "DIR", "output folder (one run at a time: it is locked while the run writes); required", NULL},
+      {"cams", MF_OPT_LIST, &c->cams, "NAME", "calibration names of the cameras to use (default: every calibrated camera that has files)", NULL},
+      {"cam_map", MF_OPT_LIST, &c->cam_map, "FILE=NAME",
+       "file names that differ from the calibration names, e.g. cam01=cam_01 reads <frame>/cam01.npz for cam_01", NULL},
+      {"frames", MF_OPT_LIST, &c->frames, "NAME", "only these frame folders (default: every frame, natural order)", NULL},
+      MF_OPT_ALIAS_OF("frame_rel", "frames"),
+      {"sam_dir", MF_OPT_STRING, &c->sam_dir, "DIR", "SAM 3D Body outputs <DIR>/<frame>/<cam>.npz|.npy (default: --input)", NULL},
+      MF_RIG_OPT_ASSETS(&c->assets),
+      MF_RIG_OPT_RIG(&c->rig),
+      {"lod", MF_OPT_INT, &c->lod, "N", MF_LOD_HELP, NULL},
+      {"mesh", MF_OPT_FLAG, &c->mesh, NULL,
+       "write the mesh (pred_vertices, faces) into the sequence files (default: none; per-frame fit.npz never hold it)", NULL},
+      {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL, "no mesh (the default; accepted for older scripts)", NULL},
+      {"overwrite", MF_OPT_FLAG, &c->overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
+      MF_OPT_ALIAS_OF("force", "overwrite"),
+      MF_OPT_QUIET(&c->quiet),
+  };
+  const mf_opt stage1[] = {
+      {"estimator", MF_OPT_STRING, &c->estimator, "CMD",
+       "command run where an output is missing, with {image} and {output} (see mhrfit ingest --help; default: none)", NULL},
+      {"model_id", MF_OPT_LIST, &c->model_ids, "ID", "estimator model identifiers, recorded and compared", NULL},
+      {"person_select_strategy", MF_OPT_STRING, &c->strategy, "S", "largest_bbox | first | person_index (default largest_bbox)", NULL},
+      {"person_index", MF_OPT_INT, &c->person, "N", "the person with --person_select_strategy person_index (default 0)", NULL},
+  };
+  const mf_opt stage3[] = {
+      {"freeze_lower_body_from", MF_OPT_STRING, &c->freeze_from, "S",
+       "with --freeze_lower_body, what the legs are locked to: first_fit (a frame without a temporal prior — the first, "
+       "or the first after a gap longer than --max_stale_frames — is fitted with its lower body free, later frames keep "
+       "its values) | view (the initial view's SAM 3D Body estimate, as the original) (default first_fit)", NULL},
+      {"min_views", MF_OPT_INT, &c->min_views, "N", "fewest cameras with a file for a frame to be processed (default 2)", NULL},
+      {"max_stale_frames", MF_OPT_INT, &c->max_stale, "N", "temporal prior only from a good frame at most N frames back (default 40)", NULL},
+      {"bad_frame_retries", MF_OPT_INT, &c->retries, "N", "refits of a bad frame with a stronger temporal prior (default 1)", NULL},
+      {"per_frame_scales", MF_OPT_FLAG, &c->per_frame_scales, NULL,
+       "take the skeleton scales from each frame's initial view (default: the first good frame's, for the whole sequence)", NULL},
+  };
+  const mf_opt sequence[] = {
+      {"max_edge_copy_span", MF_OPT_INT, &c->edge_span, "N", "recovery copies the nearest good frame at the ends up to N frames (default 15)", NULL},
+      {"no_smoothing", MF_OPT_FLAG, &c->no_smoothing, NULL, "do not smooth (sequence_smoothed.npz is not written)", NULL},
+  };
+  size_t n = 0;
+  memcpy(opts + n, io, sizeof io);
+  group_end[0] = n += sizeof io / sizeof io[0];
+  memcpy(opts + n, stage1, sizeof stage1);
+  group_end[1] = n += sizeof stage1 / sizeof stage1[0];
+  group_end[2] = n += mf_tri_cli_table(&c->tc, opts + n);
+  n += mf_fit_cli_table(&c->fc, opts + n);
+  memcpy(opts + n, stage3, sizeof stage3);
+  group_end[3] = n += sizeof stage3 / sizeof stage3[0];
+  memcpy(opts + n, sequence, sizeof sequence);
+  n += sizeof sequence / sizeof sequence[0];
+  group_end[4] = n += mf_smooth_cli_table(&c->sc, opts + n);
+  return n;
+}
+
+int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
+  if (!c->input || !c->calib || !c->out) return mf_usage_error("run", "--input, --calib and --out are required");
+  if (c->cams.count == 1) return mf_usage_error("run", "--cams: at least two cameras are needed (or none: every calibrated camera with files)");
+  if (c->min_views < 2 || c->min_views > 64) return mf_usage_error("run", "--min_views must be in 2..64, got %ld", c->min_views);
+  if (c->retries < 0 || c->retries > 10) return mf_usage_error("run", "--bad_frame_retries must be in 0..10, got %ld", c->retries);
+  if (c->max_stale < 0 || c->max_stale > 1000000000)
+    return mf_usage_error("run", "--max_stale_frames must be >= 0, got %ld", c->max_stale);
+  if (c->edge_span < 0 || c->edge_span > 1000000000)
+    return mf_usage_error("run", "--max_edge_copy_span must be >= 0, got %ld", c->edge_span);
+  if (c->person < 0) return mf_usage_error("run", "--person_index must be >= 0, got %ld", c->person);
+  if (c->lod < -1 || c->lod > 99) return mf_usage_error("run", "--lod must be in 0..99, got %ld", c->lod);
+  int rc;
+  if ((rc = mf_tri_cli_finish(&c->tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&c->fc, "run")) >= 0 ||
+      (rc = mf_smooth_cli_finish(&c->sc, "run")) >= 0)
+    return rc;
+  if (strcmp(c->freeze_from, "first_fit") != 0 && strcmp(c->freeze_from, "view") != 0)
+    return mf_usage_error("run", "--freeze_lower_body_from must be first_fit or view, got '%s'", c->freeze_from);
+  mhrfit_error err = {0};
+  if (!mhrfit_person_strategy_parse(c->strategy, &o->person_strategy, &err))
+    return mf_usage_error("run", "--person_select_strategy: %s", err.message);
+  o->input_dir = c->input;
+  o->sam_dir = c->sam_dir;
+  o->calib_path = c->calib;
+  o->out_dir = c->out;
+  o->cams = c->cams.items;
+  o->n_cams = c->cams.count;
+  o->cam_map = c->cam_map.items;
+  o->n_cam_map = c->cam_map.count;
+  o->frames = c->frames.count ? c->frames.items : NULL;
+  o->n_frames = c->frames.count;
+  o->lod = (int)c->lod;
+  o->write_mesh = c->mesh && !c->no_mesh;
+  o->estimator = c->estimator;
+  o->model_ids = c->model_ids.items;
+  o->n_model_ids = c->model_ids.count;
+  o->person_index = c->person;
+  o->calib = c->tc.calib;
+  o->tri = c->tc.o;
+  o->fit = c->fc.o;
+  o->freeze_from = strcmp(c->freeze_from, "view") == 0 ? MHRFIT_FREEZE_FROM_VIEW : MHRFIT_FREEZE_FROM_FIRST_FIT;
+  o->min_views = (int)c->min_views;
+  o->max_stale_frames = (int)c->max_stale;
+  o->bad_frame_retries = (int)c->retries;
+  o->per_frame_scales = c->per_frame_scales;
+  o->max_edge_copy_span = (int)c->edge_span;
+  o->smoothing = !c->no_smoothing;
+  o->smooth = c->sc.o;
+  o->overwrite = c->overwrite;
+  return -1;
+}
+
+void mf_run_cli_free(mf_run_cli *c) {
+  mf_strlist_free(&c->cams);
+  mf_strlist_free(&c->frames);
+  mf_strlist_free(&c->model_ids);
+  mf_strlist_free(&c->cam_map);
+}

@@ -1,0 +1,119 @@
+/* Internal pieces of the pipeline (include/mhrfit/pipeline.h). Not part of the public API. */
+#ifndef MF_PIPELINE_INTERNAL_H
+#define MF_PIPELINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/lock.h"
+#include "common/path.h"
+#include "mhrfit/error.h"
+#include "mhrfit/fit_io.h"
+#include "mhrfit/pipeline.h"
+#include "mhrfit/value.h"
+
+/* What the summary reports of each frame beyond its fit archive. */
+typedef struct mf_frame_rec {
+  char signature[24];   /* identity of the frame's inputs, its prior and the settings */
+  int n_available;      /* camera files present */
+  int n_tri_points;     /* triangulated points (from the journal for a reused frame) */
+  bool reused, retried;
+  double t_tri, t_fit;  /* seconds (this run) */
+} mf_frame_rec;
+
+/* Per camera, what the frames of this run showed (the diagnosis of unit and resolution mistakes). */
+typedef struct mf_cam_stats {
+  size_t n_kp;        /* finite 2D keypoints */
+  size_t n_quarter;   /* ... inside the top-left quarter of the calibrated image */
+  size_t n_outside;   /* ... outside the calibrated image */
+  size_t n_err;       /* views of triangulated points with a reprojection error */
+  size_t n_over_gate; /* ... above the inlier gate */
+} mf_cam_stats;
+
+struct mhrfit_pipeline {
+  mhrfit_pipeline_options o;   /* strings borrowed */
+  bool ran;
+  double t_start, t_setup;
+  char *input_real, *out_real; /* real paths (out_real NULL while the folder does not exist) */
+  /* cameras: calibration names and file stems (owned copies) */
+  size_t V;
+  char **cams, **stems;
+  /* frames */
+  mf_names frames;
+  size_t F;
+  mhrfit_value *config;
+  uint64_t config_hash;
+  mhrfit_calib *all, *cal;
+  mhrfit_triangulator *triangulator;
+  mhrfit_rig *rig;
+  mhrfit_fitter *fitter, *retry_fitter, *ref_fitter; /* no mesh; ref_fitter: a frozen chain's first frame */
+  mhrfit_fitter *mesh_fitter;    /* the sequence's geometry with the mesh (write_mesh), else fitter */
+  size_t n_hist;
+  /* the run */
+  mf_dir_lock *lock;
+  char first_ingest_error[512];  /* the first failed view of stage 1, for the message of a run that fits nothing */
+  mhrfit_fit_archive *seq, *one; /* the sequence; one frame's outputs (no mesh), reused for every frame */
+  mhrfit_tri_archive *ta;        /* one frame's triangulation */
+  mf_frame_rec *rec;
+  unsigned char *labels;
+  char (*raw_status)[32];        /* fit statuses before recovery */
+  mhrfit_value *state;           /* the journal read at the start */
+  FILE *journal;
+  char markers_id[96];           /* identity of the stage-1 file the surface markers came from */
+  /* the temporal prior: the last ok frame; the scales: the first ok frame */
+  double prev[204], scales[68];
+  mhrfit_similarity prev_sim;
+  long prev_frame, scales_frame;
+  int kp_index[70];
+  double weights[70];
+  /* the diagnosis */
+  mf_cam_stats *cam_stats;       /* V */
+  double *body_width;            /* F: shoulder width of the triangulated body (NaN: unknown) */
+  mhrfit_value *diagnosis;       /* list of messages */
+  mhrfit_pipeline_result res;
+};
+
+/* Logs one line through the options' callback (printf-style). */
+void mf_pipeline_log(const mhrfit_pipeline *p, mhrfit_pipeline_log_level lv, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* True when the caller asked the run to stop. */
+bool mf_pipeline_cancelled(const mhrfit_pipeline *p);
+
+/* The settings document of a run (pipeline_config.json): every option that shapes the results,
+ * under the command-line option names, with the cameras, frames and level of detail resolved. */
+mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err);
+
+/* xxHash64 of the compact JSON text of `v` (the identity of the settings). */
+bool mf_pipeline_value_hash(const mhrfit_value *v, uint64_t *hash, mhrfit_error *err);
+
+/* Stages of a run (frames.c, sequence.c). */
+bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_frames(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_sequence(mhrfit_pipeline *p, mhrfit_error *err);
+/* The diagnosis of unit and resolution mistakes into p->diagnosis (logged as warnings). */
+bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_write_summary(mhrfit_pipeline *p, mhrfit_error *err);
+/* Fails, saying why and where files were looked for, when no frame was fitted. */
+bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err);
+
+/* The journal <out>/run_state.txt: a header line, then one "<frame>\t<record>" line per finished
+ * frame, appended and flushed as each frame's files are in place (later lines win; a line cut
+ * short by a kill is ignored). Appending keeps the cost per frame constant. */
+
+/* Reads the journal at `path` into `state` (frame name -> record string); a missing file, or one
+ * of another format version, leaves `state` empty. */
+void mf_journal_read(const char *path, mhrfit_value *state);
+
+/* Rewrites the journal with the entries of `state` (atomically) and opens it for appending. */
+FILE *mf_journal_open(const char *path, const mhrfit_value *state, mhrfit_error *err);
+
+/* Appends one finished frame and flushes. A name with a tab or a line break, or a record with a
+ * line break, is skipped (such a frame is simply redone next time). */
+bool mf_journal_append(FILE *f, const char *path, const char *name, const char *record, mhrfit_error *err);
+
+#endif
