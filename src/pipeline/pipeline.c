@@ -419,7 +419,9 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   p->o = *o;
   p->t_start = mf_now_seconds();
   p->prev_frame = p->scales_frame = -1;
-  if (!check_paths(p, err) || !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) ||
+  /* a folder another run writes is refused at once, before the calibration, frames and rig */
+  if (!check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
+      !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) ||
       !choose_cameras(p, err) || !find_frames(p, err))
     goto fail;
   double t0 = mf_now_seconds();
