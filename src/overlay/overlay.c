@@ -13,6 +13,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "media/media_internal.h"
 #include "mhrfit/json.h"
 #include "mhrfit/layout.h"
 #include "overlay/overlay_internal.h"
@@ -94,14 +95,10 @@ static char *recorded_path(const char *recorded, const char *run_dir, bool dir, 
 }
 
 char *mf_ov_image_path(const mhrfit_overlay *ov, const char *frame, const char *cam, mhrfit_error *err) {
-  static const char *const exts[] = {".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"};
-  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-    char *p = mf_strdup_printf(err, "%s/%s/%s%s", ov->capture, frame, cam, exts[i]);
-    if (!p) return NULL;
-    if (mf_is_file(p)) return p;
-    free(p);
-  }
-  return NULL;
+  char *dir = mf_path_join(ov->capture, frame, err);
+  char *p = dir ? mf_image_find(dir, cam, err) : NULL;
+  free(dir);
+  return p;
 }
 
 /* ------------------------------------------------------------------ sources */
