@@ -86,6 +86,21 @@ echo "cam_03.mp4 against its overlays: lowest PSNR $minpsnr dB over $(wc -l <"$t
 check "every video frame within 30 dB of its overlay" $(awk -v p="$minpsnr" 'BEGIN{exit !(p >= 30)}'; echo $?)
 check "20 frames compared" $([ "$(wc -l <"$tmp/psnr.log")" -eq 20 ]; echo $?)
 
+# the fit of the detections (mhrfit fit --layout body25b) drawn as a mesh over the real pictures
+"$bin" fit --tri "$tmp/tri.npz" --layout body25b --out "$tmp/fit.npz" >/dev/null 2>&1
+check "fit of the detections: exit 0" $?
+for l in mesh none; do
+  "$bin" overlay --tri "$tmp/tri.npz" --fit "$tmp/fit.npz" --calib "$calib" --capture "$tmp/cap" --frames 10 \
+    --layers $l --format png --out "$tmp/l_$l" --quiet
+  check "overlay --fit --layers $l: exit 0" $?
+done
+psnr=$(ffmpeg -v info -i "$tmp/l_mesh/000010/cam_01.png" -i "$tmp/l_none/000010/cam_01.png" -lavfi psnr -f null - 2>&1 |
+       grep -o 'average:[0-9.]*' | cut -d: -f2)
+check "the fitted mesh is drawn over the picture (PSNR ${psnr:-?} dB against the bare picture)" $(awk -v p="${psnr:-99}" 'BEGIN{exit !(p < 35)}'; echo $?)
+# a detector fit's keypoints (25 of its layout, not MHR70) are left out by the sources of export and overlay
+"$bin" export --input "$tmp/fit.npz" --out "$tmp/fit.glb" >/dev/null 2>&1
+check "export of a detector fit: exit 0" $?
+
 # ---- bad inputs on a demo capture
 "$bin" demo --out "$tmp/demo" --frames 6 --no_missing_views --images --quiet
 check "demo --images: exit 0" $?

@@ -104,7 +104,8 @@ static const char *const overlay_summary_text =
     "pictures' folder as the run recorded them), or --tri FILE (an archive of mhrfit triangulate) with\n"
     "--calib, --capture, optionally --keypoints DIR (its 2-D observations: OpenPose folders, arrays,\n"
     "Caliscope csv; --layout, --cam_dirs) and --fit FILE (a fit.npz of its frames). Frame f of an archive\n"
-    "is the capture folder named f (000012), as mhrfit frames writes them.\n"
+    "is the capture folder named f (000012), as mhrfit frames writes them. The mesh needs the MHR rig:\n"
+    "--assets or --rig, else $MHRFIT_ASSETS, else the assets the run recorded (without any: no mesh).\n"
     "\n"
     "A view whose picture is missing, damaged or of another size than the calibration's is skipped with a\n"
     "message (--rescale resamples other sizes; a difference under 16 px is a video codec's padding and is\n"
@@ -150,7 +151,7 @@ int mf_cmd_overlay(int argc, char **argv) {
       {"grid", MF_OPT_FLAG, &c.grid, NULL, "also <out>/grid.mp4: every camera side by side", NULL},
       {"grid_height", MF_OPT_INT, &c.grid_height, "N", "rows of each camera's tile in the grid (default 540)", NULL},
       {"grid_columns", MF_OPT_INT, &c.grid_columns, "N", "tiles per grid row (default: ceil(sqrt(cameras)))", NULL},
-      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "video rate (default: the run's, else 30)", NULL},
+      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "video rate (default: the run's, else the capture's frames_meta.json, else 30)", NULL},
       {"codec", MF_OPT_STRING, &c.codec, "NAME", "FFmpeg video encoder (default libx264; mpeg4 when absent)", NULL},
       {"crf", MF_OPT_INT, &c.crf, "N", "video quality 0..51, lower is better (default 20)", NULL},
       {"preset", MF_OPT_STRING, &c.preset, "NAME", "libx264 preset (default veryfast)", NULL},
@@ -165,7 +166,7 @@ int mf_cmd_overlay(int argc, char **argv) {
   mf_strlist_free(&pos);
   mhrfit_overlay_options o;
   if ((rc = finish(&c, &o)) >= 0) goto done;
-  mf_rig_src rs;
+  mf_rig_src rs = {0};
   if (c.assets || c.rig || getenv("MHRFIT_ASSETS")) {
     if ((rc = mf_rig_choose(c.assets, c.rig, "overlay", &rs)) >= 0) goto done;
     o.rig_path = rs.path;
@@ -175,8 +176,9 @@ int mf_cmd_overlay(int argc, char **argv) {
   o.log = on_log, o.progress = on_progress, o.user = &st;
   mhrfit_error err = {0};
   mhrfit_overlay_summary s;
-  mhrfit_overlay *ov = mhrfit_overlay_new(&o, &err);
-  bool ok = ov && mhrfit_overlay_process(ov, &s, &err);
+  mhrfit_overlay *ov = NULL;
+  bool ok = (!o.rig_path || mf_rig_check(&rs, &err)) && (ov = mhrfit_overlay_new(&o, &err)) != NULL &&
+            mhrfit_overlay_process(ov, &s, &err);
   mf_cli_status_end(&st);
   if (!ok) rc = mf_report("overlay", &err);
   else {
