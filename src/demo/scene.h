@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "mhrfit/camera.h"
+#include "mhrfit/media.h"
+#include "mhrfit/overlay.h"
 #include "mhrfit/rig.h"
 
 /* xoshiro256** seeded through splitmix64. */
@@ -58,8 +60,6 @@ double mf_demo_clamp(const mhrfit_rig *rig, int p, double x);
 /* The demo's pictures (mhrfit_demo_options.images, pictures.c): per view a flat background of
  * colour MF_DEMO_BACKGROUND with the subject's mesh as a silhouette of colour MF_DEMO_BODY shaded
  * by facing (overlay.h: 0.45 to 1 times the colour), written as JPEG (quality 95). */
-#include "mhrfit/media.h"
-#include "mhrfit/overlay.h"
 #define MF_DEMO_BACKGROUND ((const unsigned char[3]){40, 44, 52})
 #define MF_DEMO_BODY ((const unsigned char[3]){230, 190, 150})
 typedef struct mf_demo_pictures {
