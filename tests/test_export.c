@@ -463,7 +463,7 @@ static void test_correctives(void) {
   double *work = malloc((mhrfit_rig_skin_work_size(rc) + 20 * J + 6 * V) * sizeof(double)), *w = malloc(3 * V * sizeof(double));
   double *joints = malloc(3 * J * sizeof(double)), *lbs = malloc(3 * V * sizeof(double));
   REQUIRE(work && w && joints && lbs);
-  REQUIRE(mf_export_world_mesh(ex, 2, work, w, &err));
+  REQUIRE(mf_export_world_mesh(rc, src, 2, work, w, &err));
   reference(2, joints, lbs);
   double d = 0;
   for (size_t i = 0; i < 3 * V; i++) d = fmax(d, fabs(w[i] - lbs[i]));

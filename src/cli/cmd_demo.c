@@ -261,7 +261,7 @@ int mf_cmd_demo(int argc, char **argv) {
   long frames = (long)o.n_frames, cams = (long)o.n_cams, seed = (long)o.seed, lod = o.lod;
   double noise = o.pixel_noise, outliers = o.outlier_rate, angle = o.angle_noise, depth = o.depth_noise,
          decoys = o.decoy_rate, fps = o.fps;
-  bool no_missing = false, quiet = false, run = false;
+  bool no_missing = false, quiet = false, run = false, images = false;
   const char *run_out = NULL;
   const mf_opt opts[] = {
       {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
@@ -278,6 +278,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"depth_noise", MF_OPT_DOUBLE, &depth, "R", "sigma of the per-view relative depth error (default 0.05)", NULL},
       {"decoy_rate", MF_OPT_DOUBLE, &decoys, "R", "fraction of views with a smaller second person listed first (default 0.1)", NULL},
       {"no_missing_views", MF_OPT_FLAG, &no_missing, NULL, "write every camera file (default: a few missing, one single-view frame)", NULL},
+      {"images", MF_OPT_FLAG, &images, NULL, "also <frame>/<cam>.jpg: a flat background with the subject's silhouette (for mhrfit overlay)", NULL},
       {"markers", MF_OPT_STRING, &markers, "FILE", "SAM 3D Body output whose pred_keypoints_3d calibrates the surface keypoints (default: built-in offsets)", NULL},
       {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body) and print its accuracy against the ground truth", NULL},
       {"run_out", MF_OPT_STRING, &run_out, "DIR", "where --run writes: DIR/default/, DIR/freeze_lower_body/, DIR/accuracy.json (default: <out>_run)", NULL},
@@ -320,6 +321,7 @@ int mf_cmd_demo(int argc, char **argv) {
   o.depth_noise = depth;
   o.decoy_rate = decoys;
   o.missing_views = !no_missing;
+  o.images = images;
   o.marker_source = markers;
   mhrfit_demo_summary s;
   mhrfit_error err = {0};

@@ -43,10 +43,12 @@ void mf_export_quat(const double R[9], const double *prev, double q[4]);
 /* 3x3 products (row-major): C = A B. */
 void mf_mat3_mul(const double A[9], const double B[9], double C[9]);
 
-/* The full mesh of mhrfit for source frame f (identity from the source, the rig's pose
+/* The full mesh of mhrfit for frame f of `src` (identity from the source, the rig's pose
  * correctives when loaded, skinning) in the world frame in metres, into out (V x 3).
- * `work` holds mhrfit_rig_skin_work_size() + 3 V + 13 J doubles. */
-bool mf_export_world_mesh(const mhrfit_exporter *ex, size_t f, double *work, double *out, mhrfit_error *err);
+ * `work` holds mhrfit_rig_skin_work_size() + 3 V + 20 J doubles. Also used by the overlays
+ * (src/overlay/). */
+bool mf_export_world_mesh(const mhrfit_rig *rig, const mhrfit_export_source *src, size_t f, double *work, double *out,
+                          mhrfit_error *err);
 
 /* The writers. */
 bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned char **mem, size_t *mem_len,

@@ -112,18 +112,18 @@ void mf_export_root(const mhrfit_exporter *ex, size_t i, double t[3], double R[9
   for (int a = 0; a < 3; a++) t[a] = ex->U[3 * a] * ts[0] + ex->U[3 * a + 1] * ts[1] + ex->U[3 * a + 2] * ts[2];
 }
 
-bool mf_export_world_mesh(const mhrfit_exporter *ex, size_t f, double *work, double *out, mhrfit_error *err) {
-  const mhrfit_rig *rig = ex->rig;
+bool mf_export_world_mesh(const mhrfit_rig *rig, const mhrfit_export_source *src, size_t f, double *work, double *out,
+                          mhrfit_error *err) {
   size_t J = rig->n_joints, V = rig->n_vertices;
   double *skin_work = work, *jp = work + mhrfit_rig_skin_work_size(rig), *R = jp + 7 * J, *t = R + 9 * J, *s = t + 3 * J,
          *cm = s + J;
   mhrfit_fk_pose pose = {R, t, s};
-  if (!mhrfit_rig_fk(rig, ex->src->model_params + 204 * f, &pose, jp, err)) return false;
-  if (!mhrfit_rig_skin_full(rig, ex->src->shape_params + 45 * f, 45, &pose, mhrfit_rig_has_correctives(rig) ? jp : NULL,
+  if (!mhrfit_rig_fk(rig, src->model_params + 204 * f, &pose, jp, err)) return false;
+  if (!mhrfit_rig_skin_full(rig, src->shape_params + 45 * f, 45, &pose, mhrfit_rig_has_correctives(rig) ? jp : NULL,
                             skin_work, cm, err))
     return false;
   double ss, Rs[9], ts[3];
-  mf_export_sim(ex->src, f, &ss, Rs, ts);
+  mf_export_sim(src, f, &ss, Rs, ts);
   for (size_t v = 0; v < V; v++) {
     double q[3] = {cm[3 * v] / 100, -cm[3 * v + 1] / 100, -cm[3 * v + 2] / 100};
     for (int a = 0; a < 3; a++) out[3 * v + a] = ss * (Rs[3 * a] * q[0] + Rs[3 * a + 1] * q[1] + Rs[3 * a + 2] * q[2]) + ts[a];

@@ -145,6 +145,16 @@ static void set_note(char *note, size_t size, const char *fmt, const char *a, co
   snprintf(note + len, size - len, fmt, a, b);
 }
 
+/* Whether `pred_keypoints_3d` is to be read as MHR70 keypoints: false when it holds another
+ * keypoint set (a fit of a 2-D detector's keypoints, `mhrfit fit --layout`: (F, K, 3) with K the
+ * map's count, K != 70), which is left out (the source then has no keypoints). */
+static bool mhr70_keypoints(const mhrfit_value *doc) {
+  const mhrfit_value *v = mhrfit_value_dict_get(doc, "pred_keypoints_3d");
+  if (!v || v->kind != MHRFIT_V_ARRAY || v->u.array->ndim < 2) return true;
+  const mhrfit_array *a = v->u.array;
+  return !(a->shape[a->ndim - 1] == 3 && a->shape[a->ndim - 2] != 70);
+}
+
 /* The fit archive `doc` (sequence or one frame) into s. */
 static bool from_fit(mhrfit_export_source *s, const mhrfit_value *doc, const char *file, mhrfit_error *err) {
   const mhrfit_value *mp = mhrfit_value_dict_get(doc, "mhr_model_params");
@@ -165,7 +175,8 @@ static bool from_fit(mhrfit_export_source *s, const mhrfit_value *doc, const cha
             opt_frames(doc, file, "expr_params", axis, F, d72, 1, s->expr_params, NULL, err) &&
             opt_frames(doc, file, "hand_pose_params", axis, F, d108, 1, s->hand_pose, NULL, err) &&
             opt_frames(doc, file, "scale_params", axis, F, d28, 1, s->scale_params, NULL, err) &&
-            opt_frames(doc, file, "pred_keypoints_3d", axis, F, d703, 2, s->keypoints, &s->has_keypoints, err);
+            (!mhr70_keypoints(doc) ||
+             opt_frames(doc, file, "pred_keypoints_3d", axis, F, d703, 2, s->keypoints, &s->has_keypoints, err));
   bool bp = false;
   ok = ok && opt_frames(doc, file, "body_pose_params", axis, F, d133, 1, s->body_pose, &bp, err);
   if (ok && !bp)

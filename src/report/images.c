@@ -8,6 +8,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "media/media_internal.h"
 #include "mhrfit/media.h"
 #include "report/report_internal.h"
 
@@ -47,17 +48,6 @@ static mhrfit_image *downscale(const mhrfit_image *src, int w, mhrfit_error *err
   return dst;
 }
 
-/* The picture of camera `cam` in `dir` (jpg, jpeg, png; exact names), or NULL. */
-static char *find_picture(const char *dir, const char *cam) {
-  static const char *const ext[] = {"jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
-  char path[4096 + MHRFIT_CAMERA_NAME_MAX + 8];
-  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-    snprintf(path, sizeof path, "%s/%s.%s", dir, cam, ext[i]);
-    if (mf_is_file(path)) return strdup(path);
-  }
-  return NULL;
-}
-
 bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   if (!r->opts.capture_dir || r->opts.no_images || !r->F || !r->V) return true;
   size_t n = r->F * r->V;
@@ -79,7 +69,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s", r->opts.capture_dir, r->frames[f]);
     for (size_t v = 0; ok && v < r->V; v++) {
-      char *path = find_picture(dir, r->cams[v].name);
+      char *path = mf_image_find(dir, r->cams[v].name, NULL);
       if (!path) {
         n_absent++;
         continue;
