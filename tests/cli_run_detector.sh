@@ -66,6 +66,27 @@ cat "$tmp/val"
 check "TRC of the 25 markers" $(sed -n 3p "$tmp/run.trc" | grep -q "^60	60	100	25	m"; echo $?)
 check "TRC names the markers" $(sed -n 4p "$tmp/run.trc" | grep -q "Nose.*RHeel"; echo $?)
 
+# Caliscope's csv of the same keypoints (Head left out), cameras found by their ports; then without a
+# layout: the point ids as names, mapped to MHR joints by a user map
+bash "$src/tests/p2s_caliscope_csv.sh" "$trial" "$tmp/xy_OPENPOSE.csv"
+"$bin" run --input "$tmp/xy_OPENPOSE.csv" --calib "$data/S00_Calibration/Calib_qualisys.toml" \
+  --input-format caliscope_csv --layout body25b --fps 60 --out "$tmp/cs" >"$tmp/log" 2>&1
+check "caliscope_csv with a layout exits 0" $?
+check "caliscope_csv: the 4 calibrated cameras found, 100 frames ok" $(has "$tmp/log" "status: ok 100$" &&
+  has "$tmp/cs/pipeline_config.json" '"cam_04"'; echo $?)
+cat >"$tmp/ids.json" <<'JSON'
+{"5": {"joint": "l_uparm", "anchor": true}, "6": {"joint": "r_uparm", "anchor": true},
+ "11": {"joint": "root", "offset": [0.082, -0.018, 0.005], "anchor": true},
+ "12": {"joint": "root", "offset": [-0.082, -0.018, 0.005], "anchor": true},
+ "13": "l_lowleg", "14": "r_lowleg", "9": "l_wrist_twist", "10": "r_wrist_twist"}
+JSON
+"$bin" run --input "$tmp/xy_OPENPOSE.csv" --calib "$data/S00_Calibration/Calib_qualisys.toml" \
+  --input-format caliscope_csv --keypoint-map "$tmp/ids.json" --fps 60 --out "$tmp/ids" >"$tmp/log" 2>&1
+check "caliscope_csv with a user map of point ids exits 0" $?
+check "point ids: 24 keypoints" $("$bin" inspect "$tmp/ids/sequence_fit.npz" | grep -Eq '^pred_keypoints_3d +float32 +\(100, 24, 3\)$'; echo $?)
+ok=$(sed -n 's/^status: ok \([0-9]*\).*/\1/p' "$tmp/log")
+check "point ids: frames fitted ($ok ok)" $([ "${ok:-0}" -ge 95 ]; echo $?)
+
 # usage errors (2) before anything is written
 expect_usage() { # NAME TEXT ARGS...
   local name=$1 text=$2

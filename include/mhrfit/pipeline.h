@@ -169,7 +169,8 @@ typedef struct mhrfit_pipeline_progress {
  */
 typedef struct mhrfit_pipeline_options {
   /* inputs and outputs */
-  const char *input_dir;        /**< capture: one folder per frame with `<cam>.<img>` and/or `<cam>.npz|.npy`; required */
+  const char *input_dir;        /**< capture: one folder per frame with `<cam>.<img>` and/or `<cam>.npz|.npy` (with
+                                     `input_format`, the detector's keypoints: caliscope_csv also the csv file); required */
   const char *sam_dir;          /**< SAM 3D Body outputs `<sam_dir>/<frame>/<cam>.npz|.npy`; NULL = input_dir */
   const char *calib_path;       /**< calibration file (calib.h); required */
   const char *out_dir;          /**< output folder (created); required */

@@ -124,8 +124,9 @@ static bool written_by_run(const char *out, const char *path) {
 /* The input, SAM output and output folders, and the calibration: outputs never over inputs. */
 static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
-  if (!(p->input_real = realpath(o->input_dir, NULL)) || !mf_is_dir(p->input_real))
-    return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--input %s: no such folder", o->input_dir);
+  bool csv = o->input_format && strcmp(o->input_format, "caliscope_csv") == 0; /* the file, or its folder */
+  if (!(p->input_real = realpath(o->input_dir, NULL)) || !(mf_is_dir(p->input_real) || (csv && mf_is_file(p->input_real))))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--input %s: no such folder%s", o->input_dir, csv ? " or file" : "");
   struct stat st;
   if (stat(o->out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--out %s exists and is not a folder", o->out_dir);
