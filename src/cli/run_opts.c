@@ -27,8 +27,8 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   mf_smooth_cli_init(&c->sc);
   const mf_opt io[] = {
       {"input", MF_OPT_STRING, &c->input, "DIR",
-       "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images; "
-       "required", NULL},
+       "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images "
+       "(with --input_format: the detector's keypoints); required", NULL},
       {"calib", MF_OPT_STRING, &c->calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
       {"out", MF_OPT_STRING, &c->out, "DIR", "output folder (one run at a time: it is locked while the run writes); required", NULL},
       {"cams", MF_OPT_LIST, &c->cams, "NAME", "calibration names of the cameras to use (default: every calibrated camera that has files)", NULL},
