@@ -29,6 +29,9 @@ struct mhrfit_exporter {
   double *world_j;          /* n x J x 3 world joint positions (m, calibration world) */
 };
 
+/* Name of keypoint k of the source (its keypoint set's, else MHR70's). */
+const char *mf_export_keypoint_name(const mhrfit_export_source *src, size_t k);
+
 /* The world similarity of source frame f: s, R (row-major), t. */
 void mf_export_sim(const mhrfit_export_source *src, size_t f, double *s, double R[9], double t[3]);
 

@@ -352,3 +352,11 @@ bool mf_pipeline_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   p->res.time_frame_other_s = mf_now_seconds() - t0 - p->res.time_triangulate_s - p->res.time_fit_s;
   return true;
 }
+
+/* ------------------------------------------------------------------ shared with detector.c */
+
+bool mf_pipeline_open_journal(mhrfit_pipeline *p, mhrfit_error *err) { return open_journal(p, err); }
+
+bool mf_pipeline_reuse_frame(mhrfit_pipeline *p, size_t f, const char *fit_path) { return reuse_frame(p, f, fit_path); }
+
+void mf_pipeline_bad_loss_message(mhrfit_pipeline *p) { bad_loss_message(p); }

@@ -22,6 +22,9 @@ typedef struct mf_frame_rec {
   double t_tri, t_fit;  /* seconds (this run) */
 } mf_frame_rec;
 
+/* A run on a detector's keypoints (detector.c); NULL for a SAM 3D Body capture. */
+typedef struct mf_detector mf_detector;
+
 /* Per camera, what the frames of this run showed (the diagnosis of unit and resolution mistakes). */
 typedef struct mf_cam_stats {
   size_t n_kp;        /* finite 2D keypoints */
@@ -72,6 +75,7 @@ struct mhrfit_pipeline {
   double *body_width;            /* F: shoulder width of the triangulated body (NaN: unknown) */
   mhrfit_value *diagnosis;       /* list of messages */
   mhrfit_pipeline_result res;
+  mf_detector *det;              /* a detector's keypoints (input_format), else NULL */
 };
 
 /* Logs one line through the options' callback (printf-style). */
@@ -100,6 +104,29 @@ bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_write_summary(mhrfit_pipeline *p, mhrfit_error *err);
 /* Fails, saying why and where files were looked for, when no frame was fitted. */
 bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err);
+
+/* A detector's keypoints instead of stage 1 (detector.c): the options; the observations, cameras
+ * and frames (in place of the frame folders); the calibration, triangulator, rig, keypoint map
+ * and sequence fitter; the per-frame stage (triangulation, the sequence's calibration, the fits,
+ * the journal), after which the sequence stage is shared. */
+bool mf_detector_check_options(const mhrfit_pipeline_options *o, mhrfit_error *err);
+bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_detector_load_models(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_detector_frames(mhrfit_pipeline *p, mhrfit_error *err);
+void mf_detector_free(mf_detector *d);
+
+/* Pieces of pipeline.c and frames.c the detector path shares: keeps the cameras of `keep`; the
+ * cameras' placement check; the journal opened (earlier state read unless overwrite); a frame
+ * reused when the journal has its signature and its fit.npz loads; the message of a bad_loss
+ * frame in p->one. */
+void mf_pipeline_keep_cameras(mhrfit_pipeline *p, const bool *keep);
+bool mf_pipeline_check_rig_geometry(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_open_journal(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_reuse_frame(mhrfit_pipeline *p, size_t f, const char *fit_path);
+void mf_pipeline_bad_loss_message(mhrfit_pipeline *p);
+
+/* The report of the run into <out>/report.html (report.c; options.report). */
+bool mf_pipeline_report(mhrfit_pipeline *p, mhrfit_error *err);
 
 /* The journal <out>/run_state.txt: a header line, then one "<frame>\t<record>" line per finished
  * frame, appended and flushed as each frame's files are in place (later lines win; a line cut

@@ -263,7 +263,10 @@ bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err) {
   for (size_t v = 0; v < p->V && nc < sizeof cams; v++)
     nc += (size_t)snprintf(cams + nc, sizeof cams - nc, "%s%s", v ? ", " : "", p->stems[v]);
   const char *sam = p->o.sam_dir ? p->o.sam_dir : p->o.input_dir;
-  if (missing == p->F)
+  if (missing == p->F && p->det)
+    snprintf(why, sizeof why, "no frame has %s keypoints in %d cameras (cameras: %s)", p->o.input_format,
+             p->o.min_views, cams);
+  else if (missing == p->F)
     snprintf(why, sizeof why,
              "no frame has SAM 3D Body outputs of %d cameras: they were looked for as %s/<frame>/<cam>.npz|.npy "
              "(<cam>: %s)%s%s%s",
@@ -273,7 +276,8 @@ bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err) {
     snprintf(why, sizeof why, "no frame has %d triangulated points (%zu frames tried)%s", p->o.fit.min_valid_points,
              tri,
              kp ? ": the views do not agree (see the diagnosis)"
-                : ": every 2D keypoint of the stage-1 files is NaN (no detection in the SAM 3D Body outputs?)");
+                : p->det ? ": every 2D keypoint is NaN"
+                         : ": every 2D keypoint of the stage-1 files is NaN (no detection in the SAM 3D Body outputs?)");
   else
     snprintf(why, sizeof why, "%zu frames fitted badly (bad_loss), %zu failed to fit, %zu could not be triangulated, %zu "
              "lacked views", bad, failed, tri, missing);
