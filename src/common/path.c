@@ -47,6 +47,37 @@ char *mf_path_join(const char *dir, const char *name, mhrfit_error *err) {
   return p;
 }
 
+bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, mhrfit_error *err) {
+  *found = NULL;
+  if (mf_is_file(recorded) || recorded[0] == '/') return !mf_is_file(recorded) || (*found = mf_strdup(recorded, err));
+  size_t n = strlen(run_dir);
+  char *base = mf_malloc_array(n + 2, 1, err); /* room for "." */
+  if (!base) return false;
+  memcpy(base, run_dir, n + 1);
+  bool ok = true;
+  for (int up = 0; up < 4; up++) {
+    char *p = mf_path_join(base, recorded, err);
+    if (!p) {
+      ok = false;
+      break;
+    }
+    if (mf_is_file(p)) {
+      *found = p;
+      break;
+    }
+    free(p);
+    char *slash = strrchr(base, '/');
+    if (!slash || slash == base) {
+      if (strcmp(base, ".") == 0) break;
+      strcpy(base, ".");
+      continue;
+    }
+    *slash = '\0';
+  }
+  free(base);
+  return ok;
+}
+
 /* Kind of a listed entry: from d_type where the file system tells it, else (and for symbolic
  * links) from a stat of the entry. */
 static unsigned char entry_type(const char *dir, const struct dirent *e, bool *via_link) {

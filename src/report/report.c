@@ -323,9 +323,8 @@ static bool read_cams(mhrfit_report *r, const seq_archive *seq, mhrfit_error *er
   return true;
 }
 
-/* The calibration: the option's file, else the one pipeline_config.json names. */
-static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
-  const char *path = r->opts.calib_path ? r->opts.calib_path : dict_str(r->config, "calib");
+/* Reads calibration `path` (NULL: none) and gives the report's cameras their parameters. */
+static bool read_calib_file(mhrfit_report *r, const char *path, mhrfit_error *err) {
   if (!path) return r->V == 0 || mf_report_note(r, err, "no calibration (pipeline_config.json names none): "
                                                        "no camera frustums and no reprojections");
   mhrfit_calib_options co = {0};
@@ -357,6 +356,17 @@ static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
     }
   }
   mhrfit_calib_free(cal);
+  return ok;
+}
+
+/* The calibration: the option's file, else the one pipeline_config.json names (found as the
+ * exporter finds it: mf_find_recorded()). */
+static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
+  const char *recorded = r->opts.calib_path ? NULL : dict_str(r->config, "calib");
+  char *found = NULL;
+  if (recorded && !mf_find_recorded(recorded, r->run_dir, &found, err)) return false;
+  bool ok = read_calib_file(r, r->opts.calib_path ? r->opts.calib_path : found ? found : recorded, err);
+  free(found);
   return ok;
 }
 
