@@ -1,10 +1,15 @@
-/* Tests of the common module: errors, arrays, values, UTF-8, half floats. */
+/* Tests of the common module: byte buffers, folder listings, errors, arrays, values, UTF-8, half
+ * floats. */
 #include "harness.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/linalg.h"
+#include "common/path.h"
 #include "common/spchol.h"
 #include "common/utf8.h"
 #include "mhrfit/array.h"
@@ -41,6 +46,41 @@ static void test_buf(void) {
     CHECK_STR(b.data, want[n]);
     mf_buf_free(&b);
   }
+}
+
+/* Folder listings: natural order, a suffix, folders only (a link to a folder counts), a missing
+ * folder named. */
+static void test_list_dir(void) {
+  char dir[] = "/tmp/mhrfit_list_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  static const char *const files[] = {"f10.npz", "f2.npz", "notes.txt"};
+  char path[256];
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fclose(f);
+  }
+  snprintf(path, sizeof path, "%s/d10", dir);
+  REQUIRE(mkdir(path, 0777) == 0);
+  snprintf(path, sizeof path, "%s/d9", dir);
+  REQUIRE(symlink("d10", path) == 0);
+  mhrfit_error err = {0};
+  mf_names n;
+  REQUIRE(mf_list_dir(dir, ".npz", false, &n, &err));
+  CHECK(n.count == 2 && strcmp(n.items[0], "f2.npz") == 0 && strcmp(n.items[1], "f10.npz") == 0);
+  mf_names_free(&n);
+  REQUIRE(mf_list_dir(dir, NULL, true, &n, &err));
+  CHECK(n.count == 2 && strcmp(n.items[0], "d9") == 0 && strcmp(n.items[1], "d10") == 0);
+  mf_names_free(&n);
+  REQUIRE(mf_list_dir(dir, NULL, false, &n, &err));
+  CHECK(n.count == 5);
+  mf_names_free(&n);
+  snprintf(path, sizeof path, "%s/none", dir);
+  CHECK(!mf_list_dir(path, NULL, false, &n, &err) && err.type == MHRFIT_ERR_IO);
+  CHECK_CONTAINS(err.message, "none: cannot list folder");
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  CHECK(system(path) == 0);
 }
 
 static void test_error_prefix(void) {
@@ -242,6 +282,7 @@ static void test_sparse_cholesky(void) {
 
 int main(void) {
   RUN(test_buf);
+  RUN(test_list_dir);
   RUN(test_error_prefix);
   RUN(test_array_convert);
   RUN(test_half);

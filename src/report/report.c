@@ -383,6 +383,18 @@ static bool note_frames(mhrfit_report *r, const char *what, const size_t *idx, s
   return mf_report_note(r, err, "%s: %zu frame%s (%s)", what, n, n == 1 ? "" : "s", list);
 }
 
+/* Frees the per-frame triangulation arrays (NULL afterwards: none shown). */
+static void free_triangulations(mhrfit_report *r) {
+  free(r->tri_points);
+  free(r->tri_views);
+  free(r->tri_reason);
+  free(r->tri_inlier);
+  free(r->tri_cam_err);
+  free(r->n_points);
+  r->tri_points = r->tri_cam_err = r->n_points = NULL;
+  r->tri_views = r->tri_reason = r->tri_inlier = NULL;
+}
+
 /* True when a frame with this status should have a triangulation file. */
 static bool expects_triangulation(const mhrfit_report *r, size_t f) {
   const mhrfit_value *fr = mhrfit_value_dict_get(r->summary, "frames");
@@ -475,14 +487,7 @@ static bool read_triangulations(mhrfit_report *r, mhrfit_error *err) {
   }
   bool ok = true;
   if (n_read == 0) {
-    free(r->tri_points);
-    free(r->tri_views);
-    free(r->tri_reason);
-    free(r->tri_inlier);
-    free(r->tri_cam_err);
-    free(r->n_points);
-    r->tri_points = r->tri_cam_err = r->n_points = NULL;
-    r->tri_views = r->tri_reason = r->tri_inlier = NULL;
+    free_triangulations(r);
     if (F) ok = mf_report_note(r, err, "no triangulation/<frame>/triangulated.npz could be read: no triangulated points");
   }
   char what[MHRFIT_ERROR_MESSAGE_MAX + 128];
@@ -952,12 +957,7 @@ void mhrfit_report_free(mhrfit_report *r) {
   free(r->cams);
   mhrfit_value_free(r->config);
   mhrfit_value_free(r->summary);
-  free(r->tri_points);
-  free(r->tri_views);
-  free(r->tri_reason);
-  free(r->tri_inlier);
-  free(r->tri_cam_err);
-  free(r->n_points);
+  free_triangulations(r);
   free(r->kp);
   free(r->kp_other);
   free(r->obs2d);
