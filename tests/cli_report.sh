@@ -72,6 +72,18 @@ check "--no_images leaves the images out" $(! grep -q '"images":{' "$tmp/b.html"
 check "--no_body leaves the body out" $([ "$(stat -c %s "$tmp/b.html")" -lt "$(stat -c %s "$tmp/a.html")" ] &&
   ! grep -q '"body":{' "$tmp/b.html"; echo $?)
 
+# a run made with paths relative to its own folder, its report made from another working folder:
+# the calibration the run recorded (cap/calibration.toml) is found as the exporter finds it
+mkdir "$tmp/rel" "$tmp/elsewhere" && ln -s "$tmp/cap" "$tmp/rel/cap"
+( cd "$tmp/rel" && "$bin" run --input cap --calib cap/calibration.toml --cams cam_0 cam_1 cam_2 cam_3 --quiet \
+    --out run ); check "run with relative paths" $?
+out=$(cd "$tmp/elsewhere" && "$bin" report --run ../rel/run --out r.html --no_body 2>&1); check "report from elsewhere" $?
+echo "$out"
+check "the report from elsewhere finds the recorded calibration" \
+  $(grep -q "4 cameras (4 calibrated)" <<<"$out" && ! grep -q "could not be read" <<<"$out"; echo $?)
+out=$(cd "$tmp/elsewhere" && "$bin" export --input ../rel/run --out r.glb 2>&1); check "export from elsewhere" $?
+check "the export from elsewhere finds it too" $(grep -q "4 camera(s)" <<<"$out"; echo $?)
+
 # a damaged run: no summary, no smoothed sequence, a triangulation missing, a stage-1 file damaged
 cp -r "$tmp/run" "$tmp/damaged"
 rm "$tmp/damaged/sequence_summary.json" "$tmp/damaged/sequence_smoothed.npz" "$tmp/damaged/report.html"

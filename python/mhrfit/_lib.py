@@ -201,6 +201,16 @@ class mhrfit_fit_result(Structure):
                 ("is_bad", c_bool)]
 
 
+class mhrfit_fit_prior(Structure):
+    _fields_ = [("model_params", c_double * N_MODEL_PARAMS), ("sim", mhrfit_similarity), ("have_params", c_bool),
+                ("have_sim", c_bool), ("frame", c_long), ("max_stale_frames", c_long)]
+
+
+class mhrfit_fit_step(Structure):
+    _fields_ = [("fitted", c_bool), ("frame", mhrfit_fit_frame), ("result", mhrfit_fit_result), ("why", mhrfit_error),
+                ("seconds", c_double)]
+
+
 class mhrfit_fit_viewset(Structure):
     _fields_ = [("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)), ("missing", POINTER(c_uint8)),
                 ("note", POINTER(c_char * 192)), ("hand_pose_params", POINTER(c_double)),
@@ -297,9 +307,9 @@ STRUCTS = {cls: cls.__name__ for cls in (
     mhrfit_error, mhrfit_array, mhrfit_value, mhrfit_camera, mhrfit_calib, mhrfit_calib_options,
     mhrfit_tri_options, mhrfit_tri_result, mhrfit_tri_archive, mhrfit_pt_entry, mhrfit_limit, mhrfit_rig,
     mhrfit_sam3d_outputs, mhrfit_similarity, mhrfit_fit_options, mhrfit_fit_view, mhrfit_fit_frame,
-    mhrfit_fit_result, mhrfit_fit_viewset, mhrfit_fit_archive, mhrfit_smooth_options, mhrfit_pipeline_progress,
-    mhrfit_pipeline_options, mhrfit_ingest_summary, mhrfit_recover_report, mhrfit_pipeline_result,
-    mhrfit_pipeline_frame_info)}
+    mhrfit_fit_result, mhrfit_fit_prior, mhrfit_fit_step, mhrfit_fit_viewset, mhrfit_fit_archive,
+    mhrfit_smooth_options, mhrfit_pipeline_progress, mhrfit_pipeline_options, mhrfit_ingest_summary,
+    mhrfit_recover_report, mhrfit_pipeline_result, mhrfit_pipeline_frame_info)}
 
 # --------------------------------------------------------------------------------------------
 # Functions: name -> (restype, argtypes)
@@ -356,19 +366,20 @@ _PROTOTYPES = {
     "mhrfit_sam3d_evaluator_free": (None, [c_void_p]),
     # fitting
     "mhrfit_fit_options_init": (None, [_P(mhrfit_fit_options)]),
+    "mhrfit_fit_options_iter_cap": (c_int, [_P(mhrfit_fit_options)]),
     "mhrfit_fitter_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _P(mhrfit_fit_options), _err]),
-    "mhrfit_fitter_process": (c_bool, [c_void_p, _P(mhrfit_fit_frame), _P(mhrfit_fit_result), _err]),
     "mhrfit_fitter_free": (None, [c_void_p]),
     "mhrfit_fit_viewset_from_values": (_P(mhrfit_fit_viewset), [_P(_val), _P(c_char_p), c_size_t, c_size_t, _err]),
     "mhrfit_fit_viewset_free": (None, [_P(mhrfit_fit_viewset)]),
-    "mhrfit_fit_frame_from_tri": (c_bool, [_P(mhrfit_tri_archive), c_size_t, _P(mhrfit_fit_viewset), _P(c_int),
-                                           _P(c_double), _P(mhrfit_fit_frame), _err]),
+    "mhrfit_fit_sequence_new": (c_void_p, [c_void_p, c_long, _P(c_double), _err]),
+    "mhrfit_fit_sequence_process": (c_bool, [c_void_p, _P(mhrfit_tri_archive), c_size_t, _P(mhrfit_fit_viewset),
+                                             _P(mhrfit_fit_archive), c_size_t, _P(mhrfit_fit_step), _err]),
+    "mhrfit_fit_sequence_prior": (_P(mhrfit_fit_prior), [c_void_p]),
+    "mhrfit_fit_sequence_reset": (None, [c_void_p]),
+    "mhrfit_fit_sequence_free": (None, [c_void_p]),
     "mhrfit_fit_archive_new": (_P(mhrfit_fit_archive), [c_size_t, c_size_t, c_size_t, c_size_t, c_size_t, c_size_t,
                                                        _P(c_char_p), _err]),
     "mhrfit_fit_archive_set_options": (None, [_P(mhrfit_fit_archive), _P(mhrfit_fit_options)]),
-    "mhrfit_fit_archive_set": (None, [_P(mhrfit_fit_archive), c_size_t, _P(mhrfit_fit_frame),
-                                      _P(mhrfit_fit_viewset), _P(mhrfit_fit_result)]),
-    "mhrfit_fit_archive_set_failed": (None, [_P(mhrfit_fit_archive), c_size_t, c_char_p, c_char_p]),
     "mhrfit_fit_archive_to_value": (_val, [_P(mhrfit_fit_archive), _err]),
     "mhrfit_fit_archive_free": (None, [_P(mhrfit_fit_archive)]),
     # the pipeline

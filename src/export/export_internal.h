@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/buf.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/export.h"
 
@@ -59,23 +60,5 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
 bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
 bool mf_export_trc(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
 bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err);
-
-/* A growing byte buffer. */
-typedef struct mf_buf {
-  unsigned char *data;
-  size_t len, cap;
-  bool failed;
-} mf_buf;
-bool mf_buf_put(mf_buf *b, const void *data, size_t len);
-bool mf_buf_printf(mf_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Appends a JSON string literal (quoted, escaped). */
-bool mf_buf_json_str(mf_buf *b, const char *s);
-/* Appends the shortest decimal that reads back as x (x finite; mhrfit_format_double()). */
-bool mf_buf_num(mf_buf *b, double x);
-void mf_buf_free(mf_buf *b);
 
 #endif

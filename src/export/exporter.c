@@ -2,7 +2,6 @@
  * up axis, cameras, and the dispatch to the format writers (export.h). */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,66 +128,6 @@ bool mf_export_world_mesh(const mhrfit_rig *rig, const mhrfit_export_source *src
     for (int a = 0; a < 3; a++) out[3 * v + a] = ss * (Rs[3 * a] * q[0] + Rs[3 * a + 1] * q[1] + Rs[3 * a + 2] * q[2]) + ts[a];
   }
   return true;
-}
-
-/* ------------------------------------------------------------------ buffers */
-
-bool mf_buf_put(mf_buf *b, const void *data, size_t len) {
-  if (b->failed) return false;
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + len + 1) cap *= 2;
-    unsigned char *p = realloc(b->data, cap);
-    if (!p) {
-      b->failed = true;
-      return false;
-    }
-    b->data = p, b->cap = cap;
-  }
-  if (len) memcpy(b->data + b->len, data, len);
-  b->len += len;
-  b->data[b->len] = 0;
-  return true;
-}
-
-bool mf_buf_printf(mf_buf *b, const char *fmt, ...) {
-  char small[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0) return b->failed = true, false;
-  if ((size_t)n < sizeof small) return mf_buf_put(b, small, (size_t)n);
-  char *big = malloc((size_t)n + 1);
-  if (!big) return b->failed = true, false;
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  bool ok = mf_buf_put(b, big, (size_t)n);
-  free(big);
-  return ok;
-}
-
-bool mf_buf_json_str(mf_buf *b, const char *s) {
-  mf_buf_put(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') mf_buf_printf(b, "\\%c", c);
-    else if (c < 0x20) mf_buf_printf(b, "\\u%04x", c);
-    else mf_buf_put(b, s, 1);
-  }
-  return mf_buf_put(b, "\"", 1);
-}
-
-bool mf_buf_num(mf_buf *b, double x) {
-  char buf[40];
-  mhrfit_format_double(x, buf, sizeof buf);
-  return mf_buf_put(b, buf, strlen(buf));
-}
-
-void mf_buf_free(mf_buf *b) {
-  free(b->data);
-  memset(b, 0, sizeof *b);
 }
 
 /* ------------------------------------------------------------------ the exporter */

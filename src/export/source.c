@@ -315,32 +315,6 @@ static const char *json_str(const mhrfit_value *d, const char *key) {
   return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
 }
 
-/* Resolves a path recorded by a run (relative to where it ran): as given, else relative to the
- * run folder or one of its parents. NULL when nowhere. */
-static char *find_recorded(const char *recorded, const char *run_dir, mhrfit_error *err) {
-  if (mf_is_file(recorded) || recorded[0] == '/') return mf_is_file(recorded) ? mf_strdup(recorded, err) : NULL;
-  char *base = mf_strdup(run_dir, err);
-  if (!base) return NULL;
-  for (int up = 0; up < 4; up++) {
-    char *p = mf_path_join(base, recorded, err);
-    if (!p) break;
-    if (mf_is_file(p)) {
-      free(base);
-      return p;
-    }
-    free(p);
-    char *slash = strrchr(base, '/');
-    if (!slash || slash == base) {
-      if (strcmp(base, ".") == 0) break;
-      strcpy(base, ".");
-      continue;
-    }
-    *slash = '\0';
-  }
-  free(base);
-  return NULL;
-}
-
 /* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras) and the frame
  * names of sequence_summary.json. Missing or unreadable files are not errors. */
 static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool names_known, char *note, size_t note_size,
@@ -363,11 +337,7 @@ static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool na
     s->calib_invert = inv && inv->kind == MHRFIT_V_BOOL && inv->u.boolean;
     const char *calib = json_str(cfg, "calib");
     if (calib && calib[0]) {
-      ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL;
-      if (ok) {
-        s->calib_path = find_recorded(calib, run_dir, err);
-        if (!s->calib_path && err && err->type == MHRFIT_ERR_NOMEM) ok = false;
-      }
+      ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL && mf_find_recorded(calib, run_dir, &s->calib_path, err);
     }
     const mhrfit_value *cams = mhrfit_value_dict_get(cfg, "cams");
     if (ok && cams && cams->kind == MHRFIT_V_LIST && cams->u.list.count) {

@@ -61,7 +61,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   wo.quality = MF_REPORT_JPEG_QUALITY;
   mhrfit_image_encoder *enc = mhrfit_image_encoder_new(&wo, err);
   if (!enc) return false;
-  mf_rbuf bytes = {0};
+  mf_buf bytes = {0};
   size_t n_bad = 0, n_absent = 0, n_size = 0;
   char first_error[MHRFIT_ERROR_MESSAGE_MAX] = "", size_note[256] = "";
   bool ok = true;
@@ -86,9 +86,9 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
       }
       if (img && (small = downscale(img, r->opts.image_max_width, &e)) &&
           mhrfit_image_encoder_encode(enc, small, &jpg, &len, &e)) {
-        mf_rbuf_align(&bytes, 4);
+        mf_buf_align(&bytes, 4);
         r->image_list[r->n_images] = (mf_report_image){bytes.len, len, "image/jpeg"};
-        mf_rbuf_append(&bytes, jpg, len);
+        mf_buf_put(&bytes, jpg, len);
         r->image_index[f * r->V + v] = (long)r->n_images++;
         if (bytes.failed) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory embedding %s", path);
       } else if (e.type == MHRFIT_ERR_NOMEM) {
@@ -104,7 +104,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   }
   mhrfit_image_encoder_free(enc);
   if (!ok) {
-    mf_rbuf_free(&bytes);
+    mf_buf_free(&bytes);
     return false;
   }
   r->images = (unsigned char *)bytes.data;
