@@ -13,6 +13,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "export/export_internal.h"
 #include "media/media_internal.h"
 #include "mhrfit/json.h"
 #include "mhrfit/layout.h"
@@ -103,6 +104,56 @@ char *mf_ov_image_path(const mhrfit_overlay *ov, const char *frame, const char *
 
 /* ------------------------------------------------------------------ sources */
 
+/* The strings of JSON list `key` of a dict as a new array (*n of them; NULL when absent). */
+static char **jstrs(const mhrfit_value *d, const char *key, size_t *n, mhrfit_error *err) {
+  const mhrfit_value *v = d && d->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(d, key) : NULL;
+  *n = 0;
+  if (!v || v->kind != MHRFIT_V_LIST || !v->u.list.count) return NULL;
+  char **out = mf_calloc_array(v->u.list.count, sizeof *out, err);
+  for (size_t i = 0; out && i < v->u.list.count; i++) {
+    const mhrfit_value *x = v->u.list.items[i];
+    if (x->kind != MHRFIT_V_STRING || !(out[*n] = mf_strdup(x->u.str.data, err))) {
+      mhrfit_names_free(out, *n);
+      *n = 0;
+      return NULL;
+    }
+    (*n)++;
+  }
+  return out;
+}
+
+/* A run of a detector's keypoints (pipeline.h, "Detector inputs"): its 2-D keypoints read from the
+ * input it recorded in pipeline_config.json (`input`, `input_format`, `layout`, `cams`,
+ * `cam_dirs`, `person_index`). When they cannot be read, only the keypoints layer is missing (a
+ * warning). */
+static bool run_detector_obs(mhrfit_overlay *ov, const mhrfit_value *cfg, mhrfit_error *err) {
+  const char *lname = jstr(cfg, "layout"), *fmt = jstr(cfg, "input_format");
+  mhrfit_error e = {0};
+  const mhrfit_layout *lay = lname ? mhrfit_layout_get(lname, &e) : NULL;
+  ov->kp2d_layout = lay;
+  ov->kp2d_mhr70 = false;
+  ov->n_kp2d = lay ? lay->count : 1;
+  char *input = recorded_path(jstr(cfg, "input"), ov->run_dir, true, &e);
+  if (!input && !e.type) input = recorded_path(jstr(cfg, "input"), ov->run_dir, false, &e);
+  size_t n_dirs = 0;
+  char **dirs = jstrs(cfg, "cam_dirs", &n_dirs, err);
+  if (!(ov->obs_cams = jstrs(cfg, "cams", &ov->n_obs_cams, err)) && err && err->type) return false;
+  const mhrfit_value *pv = mhrfit_value_dict_get(cfg, "person_index");
+  double person = pv && mhrfit_value_is_number(pv) ? mhrfit_value_as_double(pv) : 0;
+  mhrfit_obs_options oo = {.format = fmt, .n_kp = lay ? lay->count : 0, .person = person >= 0 && person < 1e6 ? (size_t)person : 0,
+                           .cam_dirs = n_dirs == ov->n_obs_cams ? (const char *const *)dirs : NULL,
+                           .allow_missing_views = true};
+  if (input && ov->obs_cams && !e.type)
+    ov->obs = mhrfit_observations_load(input, (const char *const *)ov->obs_cams, ov->n_obs_cams, &oo, &e);
+  if (ov->obs) ov->n_kp2d = ov->obs->n_kp;
+  else
+    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "the run's 2-D keypoints (%s) are not drawn: %s", input ? input : "input",
+              e.type ? e.message : "the run does not record its input or cameras");
+  mhrfit_names_free(dirs, n_dirs);
+  free(input);
+  return true;
+}
+
 /* A run folder: the fit, stage1_meta.json and what pipeline_config.json records. */
 static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) {
   const mhrfit_overlay_options *o = &ov->o;
@@ -126,7 +177,10 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   free(p);
   ov->n_kp2d = 70;
   ov->kp2d_mhr70 = true;
-  if (!o->capture) {
+  ov->kp2d_layout = mhrfit_layout_get("mhr70", NULL);
+  if (jstr(*cfg, "input_format") && !run_detector_obs(ov, *cfg, err)) return false;
+  if (o->capture) return (ov->capture = mf_strdup(o->capture, err)) != NULL;
+  {
     const char *rec[2] = {jstr(ov->stage1_meta, "input_root"), jstr(*cfg, "input")};
     for (int i = 0; i < 2 && !ov->capture; i++) {
       mhrfit_error e = {0};
@@ -167,6 +221,7 @@ static bool open_tri(mhrfit_overlay *ov, mhrfit_error *err) {
   if (!lay) return false;
   ov->n_kp2d = lay->count;
   ov->kp2d_mhr70 = strcmp(lay->name, "mhr70") == 0;
+  ov->kp2d_layout = lay;
   for (size_t k = 0; k < ov->tri->n_kp; k++)
     if (ov->tri->subset_idx[k] < 0 || (size_t)ov->tri->subset_idx[k] >= ov->n_kp2d)
       return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
@@ -270,6 +325,29 @@ static bool open_cameras(mhrfit_overlay *ov, mhrfit_error *err) {
     snprintf(ov->info[c].name, sizeof ov->info[c].name, "%s", ov->calib->cams[c].name);
     ov->info[c].mean_err_px = ov->info[c].mean_err3_px = ov->info[c].max_err_px = NAN;
     ov->info[c].mean_fit_err_px = NAN;
+  }
+  return true;
+}
+
+/* The fitted keypoints' set (the fit's: MHR70, or a detector fit's layout by its names), its
+ * skeleton and the drawing buffers. */
+static bool fit_keypoints(mhrfit_overlay *ov, mhrfit_error *err) {
+  const mhrfit_export_source *f = ov->fit;
+  size_t K = f ? f->n_kp : 0;
+  const mhrfit_layout *lay = !f ? NULL : f->keypoint_names ? mhrfit_layout_match((const char *const *)f->keypoint_names, K)
+                                                           : mhrfit_layout_get("mhr70", NULL);
+  ov->n_fit_kp = K;
+  ov->links = mhrfit_layout_links(lay, &ov->n_links);
+  ov->fit_vs_2d = lay && lay == ov->kp2d_layout;
+  if (!(ov->kp_side = mf_calloc_array(K + 1, 1, err)) || !(ov->kp_uv = mf_calloc_array(2 * K + 2, sizeof(double), err)) ||
+      !(ov->kp_ok = mf_calloc_array(K + 1, sizeof(bool), err)))
+    return false;
+  for (size_t k = 0; k < K; k++) {
+    const char *n = mf_export_keypoint_name(f, k);
+    bool cap = isupper((unsigned char)n[1]) != 0;
+    ov->kp_side[k] = (signed char)(strncmp(n, "left", 4) == 0 || (n[0] == 'L' && cap)    ? -1
+                                   : strncmp(n, "right", 5) == 0 || (n[0] == 'R' && cap) ? 1
+                                                                                         : 0);
   }
   return true;
 }
@@ -403,7 +481,8 @@ mhrfit_overlay *mhrfit_overlay_new(const mhrfit_overlay_options *opts, mhrfit_er
   }
   if (ok && !mf_is_dir(ov->capture))
     ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "the pictures' folder %s is not found", ov->capture);
-  ok = ok && name_frames(ov, err) && open_cameras(ov, err) && find_pictures(ov, err) && open_rig(ov, cfg, err) &&
+  ok = ok && name_frames(ov, err) && open_cameras(ov, err) && fit_keypoints(ov, err) && find_pictures(ov, err) &&
+       open_rig(ov, cfg, err) &&
        check_out_dir(ov, err) && mf_ov_frame_init(ov, err);
   ok = ok && (ov->raster = mhrfit_raster_new(1, 1, err)) != NULL;
   mhrfit_value_free(cfg);
@@ -425,6 +504,10 @@ void mhrfit_overlay_free(mhrfit_overlay *ov) {
   mhrfit_observations_free(ov->obs);
   for (size_t i = 0; i < ov->n_oth; i++) mhrfit_observations_free(ov->oth[i]);
   mhrfit_value_free(ov->stage1_meta);
+  mhrfit_names_free(ov->obs_cams, ov->n_obs_cams);
+  free(ov->kp_side);
+  free(ov->kp_uv);
+  free(ov->kp_ok);
   free(ov->frame_names);
   mhrfit_calib_free(ov->calib);
   free(ov->r2_limit);
