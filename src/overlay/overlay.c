@@ -104,53 +104,19 @@ char *mf_ov_image_path(const mhrfit_overlay *ov, const char *frame, const char *
 
 /* ------------------------------------------------------------------ sources */
 
-/* The strings of JSON list `key` of a dict as a new array (*n of them; NULL when absent). */
-static char **jstrs(const mhrfit_value *d, const char *key, size_t *n, mhrfit_error *err) {
-  const mhrfit_value *v = d && d->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(d, key) : NULL;
-  *n = 0;
-  if (!v || v->kind != MHRFIT_V_LIST || !v->u.list.count) return NULL;
-  char **out = mf_calloc_array(v->u.list.count, sizeof *out, err);
-  for (size_t i = 0; out && i < v->u.list.count; i++) {
-    const mhrfit_value *x = v->u.list.items[i];
-    if (x->kind != MHRFIT_V_STRING || !(out[*n] = mf_strdup(x->u.str.data, err))) {
-      mhrfit_names_free(out, *n);
-      *n = 0;
-      return NULL;
-    }
-    (*n)++;
-  }
-  return out;
-}
-
-/* A run of a detector's keypoints (pipeline.h, "Detector inputs"): its 2-D keypoints read from the
- * input it recorded in pipeline_config.json (`input`, `input_format`, `layout`, `cams`,
- * `cam_dirs`, `person_index`). When they cannot be read, only the keypoints layer is missing (a
- * warning). */
+/* A run of a detector's keypoints (pipeline.h, "Detector inputs"): its 2-D keypoints read again
+ * from the input it recorded (mhrfit_observations_of_run()). When they cannot be read, only the
+ * keypoints layer is missing (a warning). */
 static bool run_detector_obs(mhrfit_overlay *ov, const mhrfit_value *cfg, mhrfit_error *err) {
-  const char *lname = jstr(cfg, "layout"), *fmt = jstr(cfg, "input_format");
-  mhrfit_error e = {0};
-  const mhrfit_layout *lay = lname ? mhrfit_layout_get(lname, &e) : NULL;
-  ov->kp2d_layout = lay;
+  const char *lname = jstr(cfg, "layout");
+  ov->kp2d_layout = lname ? mhrfit_layout_get(lname, NULL) : NULL;
   ov->kp2d_mhr70 = false;
-  ov->n_kp2d = lay ? lay->count : 1;
-  char *input = recorded_path(jstr(cfg, "input"), ov->run_dir, true, &e);
-  if (!input && !e.type) input = recorded_path(jstr(cfg, "input"), ov->run_dir, false, &e);
-  size_t n_dirs = 0;
-  char **dirs = jstrs(cfg, "cam_dirs", &n_dirs, err);
-  if (!(ov->obs_cams = jstrs(cfg, "cams", &ov->n_obs_cams, err)) && err && err->type) return false;
-  const mhrfit_value *pv = mhrfit_value_dict_get(cfg, "person_index");
-  double person = pv && mhrfit_value_is_number(pv) ? mhrfit_value_as_double(pv) : 0;
-  mhrfit_obs_options oo = {.format = fmt, .n_kp = lay ? lay->count : 0, .person = person >= 0 && person < 1e6 ? (size_t)person : 0,
-                           .cam_dirs = n_dirs == ov->n_obs_cams ? (const char *const *)dirs : NULL,
-                           .allow_missing_views = true};
-  if (input && ov->obs_cams && !e.type)
-    ov->obs = mhrfit_observations_load(input, (const char *const *)ov->obs_cams, ov->n_obs_cams, &oo, &e);
+  ov->n_kp2d = ov->kp2d_layout ? ov->kp2d_layout->count : 1;
+  mhrfit_error e = {0};
+  ov->obs = mhrfit_observations_of_run(cfg, ov->run_dir, &ov->obs_cams, &ov->n_obs_cams, &e);
   if (ov->obs) ov->n_kp2d = ov->obs->n_kp;
-  else
-    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "the run's 2-D keypoints (%s) are not drawn: %s", input ? input : "input",
-              e.type ? e.message : "the run does not record its input or cameras");
-  mhrfit_names_free(dirs, n_dirs);
-  free(input);
+  else if (e.type == MHRFIT_ERR_NOMEM) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
+  else mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "the run's 2-D keypoints are not drawn: %s", e.message);
   return true;
 }
 
