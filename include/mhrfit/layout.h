@@ -62,9 +62,10 @@ const mhrfit_layout *mhrfit_layout_match(const char *const *names, size_t n);
 /**
  * The skeleton of a built-in layout: `*n` links, each a pair of keypoint indices {a, b} of the
  * layout, to draw as a line between the two keypoints. `mhr70`: SAM 3D Body's 65 links;
- * `coco17` (16), `body25` (24, OpenPose's), `body25b` (25), `halpe26` (25; Pose2Sim's trees:
- * the head through Neck → Head → Nose, the hips through Hip), `mediapipe33` (35, MediaPipe
- * Pose's connections), the hand layouts (21: wrist to each finger's base, along each finger,
+ * `coco17` (18: COCO's limbs, the ears to the shoulders), `body25` (24, OpenPose's), `body25b`
+ * (25), `halpe26` (25; Pose2Sim's trees: the head through Neck → Head → Nose, the hips through
+ * Hip), `mediapipe33` (35, MediaPipe Pose's connections: the face and the mouth apart from the
+ * body), the hand layouts (21: wrist to each finger's base, along each finger,
  * across the knuckles). Layouts without a skeleton (mhrfit_layout_new_custom()) and NULL give
  * NULL with `*n` = 0. Static data.
  */
