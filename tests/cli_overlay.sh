@@ -107,6 +107,11 @@ check "demo --images: exit 0" $?
 check "demo pictures written" $([ "$(find "$tmp/demo" -name 'cam_?.jpg' | wc -l)" -eq 24 ]; echo $?)
 "$bin" run --quiet --input "$tmp/demo" --calib "$tmp/demo/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --out "$tmp/run" >/dev/null 2>&1
 check "run on the demo: exit 0" $?
+cp -r "$tmp/demo" "$tmp/pics" && mv "$tmp/demo" "$tmp/demo_away"
+"$bin" overlay --run "$tmp/run" --capture "$tmp/pics" --calib "$tmp/pics/calibration.toml" --frames 0:1 --out "$tmp/given" >"$tmp/log" 2>&1
+check "--run with --capture (the run's input moved away): the pictures of --capture drawn" \
+  $([ $? -eq 0 ] && grep -q '1 frame(s) x 4 camera(s): 4 written, 0 skipped' "$tmp/log"; echo $?)
+mv "$tmp/demo_away" "$tmp/demo"
 rm "$tmp/demo/000001/cam_1.jpg"
 head -c 4000 "$tmp/demo/000002/cam_2.jpg" >"$tmp/t.jpg" && mv "$tmp/t.jpg" "$tmp/demo/000002/cam_2.jpg"
 ffmpeg -v error -i "$tmp/demo/000003/cam_3.jpg" -vf scale=960:540 "$tmp/demo/000003/cam_3.png" && rm "$tmp/demo/000003/cam_3.jpg"

@@ -22,7 +22,9 @@
  * principal point near the centre, mild OpenCV distortion (k1 k2 p1 p2 k3). Table `cam_<i>`,
  * name `cam_<i>`.
  *
- * **Motion.** `n_frames` frames at `fps`. For the first two thirds (`standing_frames`) the root
+ * **Motion.** `n_frames` frames at `fps`. The motion script spans max(`n_frames`, 120) frames (a
+ * shorter capture is the start of the 120-frame one, at the same speed; a longer one plays the
+ * script more slowly). For its first two thirds (`standing_frames`, at most `n_frames`) the root
  * and every lower-body parameter stay exactly constant (bit-identical) while the upper body
  * moves: a lateral raise of the right arm with a waving wrist, a forward raise of the left arm,
  * torso twist, head turns, fists closing and opening. Then the subject steps forward (right leg,

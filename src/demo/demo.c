@@ -692,7 +692,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   double scales[68], m[NP], root_ty;
   mf_demo_identity(rig, scales);
   {
-    mf_demo_motion(rig, 0, F, n_stand, scales, 0.0, m);
+    mf_demo_motion(rig, 0, F, scales, 0.0, m);
     mhrfit_fk_pose pose = {fk[0].R, fk[0].t, fk[0].s};
     if (!mhrfit_rig_fk(rig, m, &pose, NULL, err)) goto done;
     double kp[NK * 3], lo = INFINITY;
@@ -764,7 +764,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
 
   for (size_t f = 0; f < F; f++) {
     /* the truth */
-    mf_demo_motion(rig, f, F, n_stand, scales, root_ty, m);
+    mf_demo_motion(rig, f, F, scales, root_ty, m);
     mhrfit_fk_pose pose = {fk[0].R, fk[0].t, fk[0].s};
     if (!mhrfit_rig_fk(rig, m, &pose, NULL, err)) goto done;
     double kpw[NK * 3], root_w[3];

@@ -151,7 +151,14 @@ static void add(const mhrfit_rig *rig, double m[204], const char *name, double v
   if (p >= 0 && p < 204) m[p] += v;
 }
 
-size_t mf_demo_standing_frames(size_t n) { return (2 * n) / 3; }
+size_t mf_demo_script_frames(size_t n) { return n < MF_DEMO_SCRIPT_MIN ? MF_DEMO_SCRIPT_MIN : n; }
+
+static size_t script_standing(size_t n) { return (2 * mf_demo_script_frames(n)) / 3; }
+
+size_t mf_demo_standing_frames(size_t n) {
+  size_t s = script_standing(n);
+  return s < n ? s : n;
+}
 
 void mf_demo_identity(const mhrfit_rig *rig, double scales[68]) {
   static const struct {
@@ -168,8 +175,10 @@ void mf_demo_identity(const mhrfit_rig *rig, double scales[68]) {
   }
 }
 
-void mf_demo_motion(const mhrfit_rig *rig, size_t f, size_t n, size_t n_stand, const double scales[68], double root_ty,
+void mf_demo_motion(const mhrfit_rig *rig, size_t f, size_t n, const double scales[68], double root_ty,
                     double m[204]) {
+  const size_t n_stand = script_standing(n);
+  n = mf_demo_script_frames(n);
   for (int i = 0; i < 204; i++) m[i] = 0.0;
   for (int i = 0; i < 68; i++) m[136 + i] = scales[i];
   m[1] = root_ty;

@@ -34,16 +34,22 @@ size_t mf_rng_index(mf_rng *r, size_t n);
  * computes from it). */
 void mf_demo_camera(uint64_t seed, size_t i, size_t n, int width, int height, mhrfit_camera *cam, double rvec[3]);
 
-/* The ground-truth motion: the 204 model parameters of frame f of n (standing part [0, n_stand)),
- * for an identity given by `scales` (68 values) and a root height `root_ty` (decimetres), clamped
- * to the rig's limits. */
-void mf_demo_motion(const mhrfit_rig *rig, size_t f, size_t n, size_t n_stand, const double scales[68], double root_ty,
+/* Frames the motion script spans for a capture of n frames: n, at least MF_DEMO_SCRIPT_MIN. A
+ * shorter capture is the start of the MF_DEMO_SCRIPT_MIN-frame motion (the same speed), not the
+ * whole script compressed into fewer frames. */
+#define MF_DEMO_SCRIPT_MIN 120
+size_t mf_demo_script_frames(size_t n);
+
+/* The ground-truth motion: the 204 model parameters of frame f of a capture of n frames (standing
+ * part: the first two thirds of mf_demo_script_frames(n)), for an identity given by `scales` (68
+ * values) and a root height `root_ty` (decimetres), clamped to the rig's limits. */
+void mf_demo_motion(const mhrfit_rig *rig, size_t f, size_t n, const double scales[68], double root_ty,
                     double m[204]);
 
 /* The fixed identity of the subject: 68 scale parameters within the limits. */
 void mf_demo_identity(const mhrfit_rig *rig, double scales[68]);
 
-/* Frames of the standing part for n frames. */
+/* Frames of the standing part in a capture of n frames (at most n). */
 size_t mf_demo_standing_frames(size_t n);
 
 /* Self-occlusion of world keypoint k (70 × 3 keypoints `kp`, metres) seen from camera centre C

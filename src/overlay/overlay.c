@@ -157,7 +157,8 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
                          "%s: the run's input folder (%s) is not found: give the pictures' folder (--capture DIR)",
                          o->run_dir, rec[0] ? rec[0] : rec[1] ? rec[1] : "not recorded");
-  }
+  } else if (!(ov->capture = mf_strdup(o->capture, err)))
+    return false;
   return true;
 }
 
