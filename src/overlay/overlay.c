@@ -145,8 +145,7 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   ov->kp2d_mhr70 = true;
   ov->kp2d_layout = mhrfit_layout_get("mhr70", NULL);
   if (jstr(*cfg, "input_format") && !run_detector_obs(ov, *cfg, err)) return false;
-  if (o->capture) return (ov->capture = mf_strdup(o->capture, err)) != NULL;
-  {
+  if (!o->capture) {
     const char *rec[2] = {jstr(ov->stage1_meta, "input_root"), jstr(*cfg, "input")};
     for (int i = 0; i < 2 && !ov->capture; i++) {
       mhrfit_error e = {0};
