@@ -113,6 +113,66 @@ static void test_layouts(void) {
   CHECK(!mhrfit_layout_get("smpl", &err) && err.type == MHRFIT_ERR_NOT_FOUND);
 }
 
+/* Whether {a, b} (either order) is a link of the skeleton. */
+static bool has_link(const uint16_t (*l)[2], size_t n, size_t a, size_t b) {
+  for (size_t i = 0; i < n; i++)
+    if ((l[i][0] == a && l[i][1] == b) || (l[i][0] == b && l[i][1] == a)) return true;
+  return false;
+}
+
+static void test_layout_links(void) {
+  /* every built-in layout has a skeleton: links within the layout, no self-link or duplicate, left
+   * and right alike (the mirror of a link is a link); the body layouts link every keypoint into one
+   * tree-like graph (connected); MHR70's is SAM 3D Body's 65 links */
+  static const size_t want[] = {65, 18, 25, 24, 25, 35, 21, 21};
+  for (size_t i = 0; mhrfit_layout_at(i); i++) {
+    const mhrfit_layout *lay = mhrfit_layout_at(i);
+    size_t n = 0;
+    const uint16_t(*l)[2] = mhrfit_layout_links(lay, &n);
+    REQUIRE(l != NULL && i < sizeof want / sizeof want[0]);
+    CHECK(n == want[i]);
+    size_t comp[128];
+    for (size_t k = 0; k < lay->count; k++) comp[k] = k;
+    for (size_t j = 0; j < n; j++) {
+      size_t a = l[j][0], b = l[j][1];
+      REQUIRE(a < lay->count && b < lay->count);
+      CHECK(a != b);
+      for (size_t m = 0; m < j; m++) CHECK(!((l[m][0] == a && l[m][1] == b) || (l[m][0] == b && l[m][1] == a)));
+      CHECK(has_link(l, n, mhrfit_layout_mirror(lay, a), mhrfit_layout_mirror(lay, b)));
+      size_t ca = comp[a], cb = comp[b]; /* union of the two components */
+      for (size_t k = 0; k < lay->count; k++)
+        if (comp[k] == cb) comp[k] = ca;
+    }
+    /* MHR70's olecranon, cubital fossa, acromion and neck are not linked; MediaPipe draws the face
+     * and the mouth apart from the body */
+    if (strcmp(lay->name, "mhr70") != 0 && strcmp(lay->name, "mediapipe33") != 0)
+      for (size_t k = 0; k < lay->count; k++) CHECK(comp[k] == comp[0]);
+  }
+  const mhrfit_layout *b = mhrfit_layout_get("body25b", NULL), *c = mhrfit_layout_get("coco17", NULL);
+  size_t n;
+  const uint16_t(*l)[2] = mhrfit_layout_links(b, &n);
+  CHECK(has_link(l, n, (size_t)mhrfit_layout_index(b, "LShoulder"), (size_t)mhrfit_layout_index(b, "LElbow")));
+  CHECK(has_link(l, n, (size_t)mhrfit_layout_index(b, "RAnkle"), (size_t)mhrfit_layout_index(b, "RHeel")));
+  CHECK(has_link(l, n, (size_t)mhrfit_layout_index(b, "Neck"), (size_t)mhrfit_layout_index(b, "Head")));
+  CHECK(!has_link(l, n, (size_t)mhrfit_layout_index(b, "LWrist"), (size_t)mhrfit_layout_index(b, "LHip")));
+  l = mhrfit_layout_links(c, &n);
+  CHECK(has_link(l, n, (size_t)mhrfit_layout_index(c, "left_hip"), (size_t)mhrfit_layout_index(c, "left_knee")));
+  /* a custom set has none; a name list is recognised as the layout it equals */
+  mhrfit_error err = {0};
+  mhrfit_layout *custom = mhrfit_layout_new_custom(NULL, b->names, b->count, &err);
+  REQUIRE(custom);
+  CHECK(mhrfit_layout_links(custom, &n) == NULL && n == 0);
+  CHECK(mhrfit_layout_links(NULL, &n) == NULL && n == 0);
+  CHECK(mhrfit_layout_match((const char *const *)custom->names, custom->count) == b);
+  mhrfit_layout_free(custom);
+  CHECK(mhrfit_layout_match(b->names, 24) == NULL);
+  const char *swapped[25];
+  memcpy(swapped, b->names, sizeof swapped);
+  swapped[0] = b->names[1], swapped[1] = b->names[0];
+  CHECK(mhrfit_layout_match(swapped, 25) == NULL);
+  CHECK(mhrfit_layout_match(mhrfit_layout_get("mhr70", NULL)->names, 70) == mhrfit_layout_get("mhr70", NULL));
+}
+
 static void cleanup(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -123,6 +183,7 @@ int main(void) {
   RUN(test_stage1);
   RUN(test_arrays);
   RUN(test_layouts);
+  RUN(test_layout_links);
   RUN(cleanup);
   return test_report();
 }

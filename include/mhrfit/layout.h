@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mhrfit/error.h"
 
@@ -50,6 +51,25 @@ const mhrfit_layout *mhrfit_layout_get(const char *name, mhrfit_error *err);
 
 /** The i-th built-in layout (table order), or NULL past the last: for listing them. */
 const mhrfit_layout *mhrfit_layout_at(size_t i);
+
+/**
+ * The built-in layout whose keypoint names are exactly `names` (`n` of them, in this order), or
+ * NULL: how a keypoint set read from a file (an archive's `keypoint_names`) is recognised. The
+ * two one-hand layouts share their names: the left one is returned.
+ */
+const mhrfit_layout *mhrfit_layout_match(const char *const *names, size_t n);
+
+/**
+ * The skeleton of a built-in layout: `*n` links, each a pair of keypoint indices {a, b} of the
+ * layout, to draw as a line between the two keypoints. `mhr70`: SAM 3D Body's 65 links;
+ * `coco17` (18: COCO's limbs, the ears to the shoulders), `body25` (24, OpenPose's), `body25b`
+ * (25), `halpe26` (25; Pose2Sim's trees: the head through Neck → Head → Nose, the hips through
+ * Hip), `mediapipe33` (35, MediaPipe Pose's connections: the face and the mouth apart from the
+ * body), the hand layouts (21: wrist to each finger's base, along each finger,
+ * across the knuckles). Layouts without a skeleton (mhrfit_layout_new_custom()) and NULL give
+ * NULL with `*n` = 0. Static data.
+ */
+const uint16_t (*mhrfit_layout_links(const mhrfit_layout *layout, size_t *n))[2];
 
 /**
  * Index of the other side's counterpart of keypoint `k` (e.g. `LHip` → `RHip`,

@@ -31,6 +31,7 @@
 
 #include "mhrfit/error.h"
 #include "mhrfit/layout.h"
+#include "mhrfit/value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +91,18 @@ mhrfit_observations *mhrfit_observations_parse_caliscope_csv(const char *text, s
  */
 mhrfit_layout *mhrfit_observations_keypoint_set(const mhrfit_observations *obs, const char *const *names,
                                                 size_t n_names, mhrfit_error *err);
+
+/**
+ * The 2-D keypoints of a detector run of `mhrfit run` (pipeline.h, "Detector inputs"), read
+ * again from what its `pipeline_config.json` (`config`, parsed) records: `input` (the path as
+ * recorded, else relative to `run_dir`), `input_format`, `layout` (else any K), `cams` (the
+ * views, in this order), `cam_dirs` and `person_index`; views whose input is missing are NaN.
+ * `*cams` receives the camera names of the views (`*n_cams`; free with mhrfit_names_free()).
+ * Errors: MHRFIT_ERR_NOT_FOUND (not a detector run, or its input or cameras not recorded or
+ * gone), those of mhrfit_layout_get() and mhrfit_observations_load().
+ */
+mhrfit_observations *mhrfit_observations_of_run(const mhrfit_value *config, const char *run_dir, char ***cams,
+                                                size_t *n_cams, mhrfit_error *err);
 
 /** Frees observations. NULL is allowed. */
 void mhrfit_observations_free(mhrfit_observations *o);

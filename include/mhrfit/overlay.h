@@ -71,9 +71,11 @@
  * 1. `mesh`: the fitted MHR mesh at the run's LOD (forward kinematics and skinning of the
  *    frame's `mhr_model_params` and identity with the rig, placed by the frame's similarity), as
  *    a silhouette or a wireframe (above);
- * 2. `skeleton`: the fitted MHR70 keypoints (`pred_keypoints_3d`) projected, joined by the 65
- *    links of SAM 3D Body's MHR70 skeleton (MHR.md §9.4), left side blue, right orange, centre
- *    white;
+ * 2. `skeleton`: the fitted keypoints (`pred_keypoints_3d`: MHR70's, or the K keypoints of a fit
+ *    of a detector's layout, recognised by their `keypoint_names`, mhrfit_layout_match())
+ *    projected, joined by the layout's links (mhrfit_layout_links(): SAM 3D Body's 65 for MHR70;
+ *    none for a keypoint set without a layout), left side blue, right orange, centre white (the
+ *    side from the name: `left`/`right` or `L`/`R` before a capital);
  * 3. `others`: the 2-D keypoints of the other persons detected in the view, dimmed gray;
  * 4. `keypoints`: the 2-D keypoints of the selected person (yellow discs), with a thin white
  *    line to the triangulated point's projection where both exist;
@@ -83,7 +85,8 @@
  * 6. `caption`: frame, camera, frame status, and this camera's mean reprojection error (the
  *    distance between the projection of each triangulated point and the 2-D keypoint it was
  *    triangulated from, over the points this camera is an inlier of) and the fitted keypoints'
- *    mean distance to the 2-D keypoints; and how the picture was resized, when it was.
+ *    mean distance to the 2-D keypoints (when both are of one layout); and how the picture was
+ *    resized, when it was.
  * Marks, lines and text scale with the picture: `s = min(width, height) / 1080`, mark radius
  * max(2, round(4 s)), line width max(1, 2 s), text scale max(1, round(2 s)).
  *
@@ -93,7 +96,10 @@
  * `triangulation/<frame>/triangulated.npz`, the 2-D keypoints of `stage1/<frame>/<cam>.npz`
  * (`pred_keypoints_2d`), the other persons from the SAM 3D Body output each stage-1 file came
  * from (named in `stage1_meta.json`), the capture folder from `stage1_meta.json`
- * (`input_root`) or `pipeline_config.json` (`input`), the LOD from `pipeline_config.json`.
+ * (`input_root`) or `pipeline_config.json` (`input`), the LOD from `pipeline_config.json`; a run
+ * of a detector's keypoints (`input_format` in `pipeline_config.json`) has no stage 1: its 2-D
+ * keypoints are read again from its input (mhrfit_observations_of_run(); when they cannot be,
+ * a warning and no keypoints), and its pictures must be given (`capture`).
  * Or a *triangulation archive* of `mhrfit triangulate` (F frames): its points and inlier masks;
  * the 2-D keypoints from the observations it was made from (observations.h: OpenPose JSON
  * folders, arrays, Caliscope csv; the selected `person`, and other persons up to 8; a point

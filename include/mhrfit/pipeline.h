@@ -48,6 +48,15 @@
  * 6. **Report** with `report`: `<out>/report.html` (mhrfit_report_run(): the body from `rig_path`
  *    at the report's default LOD 6, no camera images), also after a run that fitted nothing (its
  *    own error is then kept); what the page lacks is logged (`report: note: ...`).
+ * 7. **Overlays** with `overlay`, after a run that fitted a frame: what `mhrfit overlay --run
+ *    <out> --out <out>/overlay` writes (overlay.h: every frame and camera of the run, the body
+ *    from `rig_path` at the run's LOD, the video rate the run's), with the pictures of
+ *    `overlay_capture` (else those the overlay module finds for a run folder: the capture that
+ *    stage 1 read, `input_dir`) and the `overlay_*` settings. No picture of any camera (a
+ *    detector's keypoints without `overlay_capture`, a capture without images) is a warning
+ *    saying where they were looked for, and the run still succeeds; views whose picture is
+ *    missing or damaged are skipped as `mhrfit overlay` skips them; anything else that stops
+ *    the overlays (a file that cannot be written) fails the run, its other files kept.
  *
  * ## Detector inputs
  *
@@ -122,6 +131,8 @@
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/ingest.h"
+#include "mhrfit/media.h"
+#include "mhrfit/overlay.h"
 #include "mhrfit/sequence.h"
 #include "mhrfit/smooth.h"
 #include "mhrfit/triangulate.h"
@@ -213,6 +224,8 @@ typedef struct mhrfit_pipeline_options {
   double estimator_timeout;     /**< seconds a worker request may take, 0 = no limit (0) */
   double worker_start_timeout;  /**< seconds a worker may take to become ready, > 0 (600) */
   size_t worker_max_restarts;   /**< failures in a row of one worker that are restarted (3) */
+  size_t max_inflated_bytes;    /**< most bytes one SAM output may hold or inflate to (ingest.h); 0 =
+                                     MHRFIT_NPY_INPUT_MAX_TOTAL (256 MiB) */
   /* stage 2 */
   mhrfit_calib_options calib;   /**< how the calibration is read (metres, world→camera) */
   mhrfit_tri_options tri;       /**< triangulation (mhrfit_tri_options_default()) */
@@ -231,6 +244,14 @@ typedef struct mhrfit_pipeline_options {
   bool overwrite;               /**< redo every frame, stage 1 included (false: reuse what is current) */
   bool report;                  /**< write `<out>/report.html` at the end (report.h: the body from `rig_path`
                                      at LOD 6, no camera images) (false) */
+  bool overlay;                 /**< write the overlays of the run into `<out>/overlay/` at the end (see "Overlays") (false) */
+  const char *overlay_capture;  /**< their pictures `<dir>/<frame>/<cam>.jpg|png`; NULL = the run's capture (`input_dir`) */
+  unsigned overlay_layers;      /**< mhrfit_overlay_layer flags (MHRFIT_LAYERS_ALL) */
+  mhrfit_mesh_style overlay_mesh; /**< silhouette (default) or wireframe */
+  mhrfit_image_format overlay_format; /**< MHRFIT_IMAGE_AUTO (JPEG, default) or MHRFIT_IMAGE_PNG */
+  bool overlay_video;           /**< also one video per camera, `<out>/overlay/<cam>.mp4` (false) */
+  bool overlay_grid;            /**< also `<out>/overlay/grid.mp4`, every camera side by side (false) */
+  bool overlay_rescale;         /**< resample pictures whose size differs from the calibration's (false: skipped) */
   /** Receives one line per event; NULL = silent. */
   void (*log)(void *user, mhrfit_pipeline_log_level level, const char *message);
   /** Called after each frame of a stage; NULL = none. */

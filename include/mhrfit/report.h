@@ -16,13 +16,20 @@
  *   thresholds (`bad_loss_threshold`, `bad_data_loss_threshold`) and the capture (`input`);
  * - `sequence_smoothed.npz` and `sequence_fit.npz`: the fitted keypoints per frame (the smoothed
  *   ones are shown, the fitted ones with `fitted`), statuses and losses when the summary is
- *   missing; without either, the per-frame `fit/<frame>/fit.npz`;
+ *   missing; without either, the per-frame `fit/<frame>/fit.npz`. The keypoint set is theirs:
+ *   MHR70's, or for a run on a detector's keypoints (`input_format` in `pipeline_config.json`)
+ *   the K keypoints named by their `keypoint_names` (without archives: the K of the recorded
+ *   `layout`); the skeleton lines are that layout's (mhrfit_layout_links(), recognised by the
+ *   names with mhrfit_layout_match(); none for a set without a layout), the up axis is detected
+ *   from their hips, neck and shoulders when they have them;
  * - `triangulation/<frame>/triangulated.npz`: the triangulated points, views used, inlier
  *   masks and reprojection errors;
- * - `stage1/<frame>/<cam>.npz`: SAM 3D Body's 2-D keypoints (`pred_keypoints_2d`);
+ * - `stage1/<frame>/<cam>.npz`: SAM 3D Body's 2-D keypoints (`pred_keypoints_2d`); for a detector
+ *   run, the detector's 2-D keypoints read again from the run's recorded input
+ *   (mhrfit_observations_of_run(); points of confidence 0 absent; unreadable: a note);
  * - the calibration: cameras drawn as frustums, points reprojected;
  * - a ground truth (`truth_path`, else `ground_truth.npz` in the run's capture folder as
- *   `mhrfit demo` writes it): the MPJPE per frame;
+ *   `mhrfit demo` writes it; MHR70 keypoints, so only with MHR70 runs): the MPJPE per frame;
  * - camera images `capture_dir/<frame>/<cam>.{jpg,jpeg,png}` (media.h), downscaled by area
  *   averaging to at most `image_max_width` pixels wide and embedded as JPEG (quality 75; about
  *   20–30 kB per 480-pixel image, so 4 cameras × 1,000 frames add some 100 MB: lower the width or

@@ -264,12 +264,15 @@ class mhrfit_pipeline_options(Structure):
                 ("estimator", c_char_p), ("model_ids", POINTER(c_char_p)), ("n_model_ids", c_size_t),
                 ("person_strategy", c_int), ("person_index", c_long), ("estimator_worker", c_char_p),
                 ("workers", c_size_t), ("estimator_timeout", c_double), ("worker_start_timeout", c_double),
-                ("worker_max_restarts", c_size_t),
+                ("worker_max_restarts", c_size_t), ("max_inflated_bytes", c_size_t),
                 ("calib", mhrfit_calib_options), ("tri", mhrfit_tri_options),
                 ("fit", mhrfit_fit_options), ("freeze_from", c_int), ("min_views", c_int), ("max_stale_frames", c_int),
                 ("bad_frame_retries", c_int), ("per_frame_scales", c_bool),
                 ("max_edge_copy_span", c_int), ("smoothing", c_bool), ("smooth", mhrfit_smooth_options),
-                ("overwrite", c_bool), ("report", c_bool), ("log", PIPELINE_LOG), ("progress", PIPELINE_PROGRESS),
+                ("overwrite", c_bool), ("report", c_bool),
+                ("overlay", c_bool), ("overlay_capture", c_char_p), ("overlay_layers", c_uint), ("overlay_mesh", c_int),
+                ("overlay_format", c_int), ("overlay_video", c_bool), ("overlay_grid", c_bool),
+                ("overlay_rescale", c_bool), ("log", PIPELINE_LOG), ("progress", PIPELINE_PROGRESS),
                 ("user", c_void_p), ("cancel", POINTER(c_int))]
 
 
@@ -354,6 +357,7 @@ _PROTOTYPES = {
     "mhrfit_tri_archive_free": (None, [_P(mhrfit_tri_archive)]),
     # the rig
     "mhrfit_rig_open": (_P(mhrfit_rig), [c_char_p, c_int, c_uint, _err]),
+    "mhrfit_overlay_layers_parse": (c_bool, [c_char_p, _P(c_uint), _err]),
     "mhrfit_rig_free": (None, [_P(mhrfit_rig)]),
     "mhrfit_rig_has_correctives": (c_bool, [_P(mhrfit_rig)]),
     "mhrfit_kpmap_new_mhr70": (c_void_p, [_P(mhrfit_rig), _err]),

@@ -26,6 +26,7 @@ _UNITS = ("m", "cm", "mm")
 _FREEZE = ("first_fit", "view")
 _SMOOTH = ("original", "butterworth")
 _FORMATS = ("openpose", "arrays", "caliscope_csv")
+_MESH = ("silhouette", "wireframe")
 
 
 def _text(field: str):
@@ -52,6 +53,20 @@ def _count(name: str, field: str):
     return set_
 
 
+def _layers(o, v):
+    """Overlay layers by name ("mesh,points", "all", "none"), parsed by the library."""
+    flags, err = ctypes.c_uint(0), L.mhrfit_error()
+    if not L.lib().mhrfit_overlay_layers_parse(os.fsencode(v), ctypes.byref(flags), ctypes.byref(err)):
+        raise ValueError(f"run(): option 'overlay_layers': {err.message.decode('utf-8', 'replace')}")
+    o.overlay_layers = flags.value
+
+
+def _mib(o, v):
+    if v < 1 or v > (1 << 40):
+        raise ValueError(f"run(): --max_inflated_mib must be at least 1, got {v}")
+    o.max_inflated_bytes = v << 20
+
+
 def _index(field: str, names: Sequence[str]):
     return _options.field(field, list(names).index)
 
@@ -73,6 +88,14 @@ OPTIONS: Dict[str, Any] = {
     "overwrite": ("bool", _options.field("overwrite")),
     "force": ("bool", _options.field("overwrite")),
     "report": ("bool", _options.field("report")),
+    "overlay": ("bool", _options.field("overlay")),
+    "overlay_capture": ("str", _text("overlay_capture")),
+    "overlay_layers": ("str", _layers),
+    "overlay_mesh": (_MESH, _index("overlay_mesh", _MESH)),
+    "overlay_format": (("jpg", "png"), lambda o, v: setattr(o, "overlay_format", 2 if v == "png" else 0)),
+    "overlay_video": ("bool", _options.field("overlay_video")),
+    "overlay_grid": ("bool", _options.field("overlay_grid")),
+    "overlay_rescale": ("bool", _options.field("overlay_rescale")),
     # a detector's keypoints
     "input_format": (_FORMATS, _text("input_format")),
     "layout": ("str", _text("layout")),
@@ -90,6 +113,7 @@ OPTIONS: Dict[str, Any] = {
     "model_id": ("strs", _texts("model_ids", "n_model_ids")),
     "person_select_strategy": (_PERSON, _index("person_strategy", _PERSON)),
     "person_index": ("int", _options.field("person_index")),
+    "max_inflated_mib": ("int", _mib),
     # stage 2
     "method": (_METHODS, lambda o, v: setattr(o.tri, "method", _METHODS.index(v))),
     "invert_extrinsics": ("bool", lambda o, v: setattr(o.calib, "invert_extrinsics", v)),
@@ -152,10 +176,12 @@ class RunResult:
     (``interpolated``, ``copied``, ``unrecovered``), ``smoothed``, ``times`` (seconds: ``ingest``,
     ``setup``, ``triangulate``, ``fit``, ``frame_other``, ``sequence``, ``total``), ``cameras``,
     ``frames`` (a FrameInfo per frame); the paths ``sequence_fit``, ``sequence_smoothed`` (None
-    with ``no_smoothing``), ``summary``, ``config`` and ``report`` (None without ``report``).
+    with ``no_smoothing``), ``summary``, ``config``, ``report`` (None without ``report``) and
+    ``overlay`` (the overlays' folder; None without ``overlay`` or when no picture was found).
     """
 
-    def __init__(self, ptr, res: L.mhrfit_pipeline_result, out: str, smoothing: bool, report: bool):
+    def __init__(self, ptr, res: L.mhrfit_pipeline_result, out: str, smoothing: bool, report: bool,
+                 overlay: bool = False):
         lib = L.lib()
         self.out = out
         self.n_frames: int = res.n_frames
@@ -184,6 +210,8 @@ class RunResult:
         self.summary = os.path.join(out, "sequence_summary.json")
         self.config = os.path.join(out, "pipeline_config.json")
         self.report = os.path.join(out, "report.html") if report else None
+        ov = os.path.join(out, "overlay")
+        self.overlay = ov if overlay and os.path.isfile(os.path.join(ov, "overlay_summary.json")) else None
 
     def __repr__(self) -> str:
         return f"RunResult({self.out!r}: {self.n_frames} frames, {self.status_counts})"
@@ -218,6 +246,8 @@ def run(input: Union[str, os.PathLike], calib: Union[str, os.PathLike], cams: Op
     every triangulation option of mhrfit.triangulate() and fit option of mhrfit.fit(),
     ``freeze_lower_body_from``, ``min_views``, ``max_stale_frames``, ``bad_frame_retries``,
     ``max_edge_copy_span``, ``no_smoothing``, ``smooth_method``, ``cutoff_hz``, ``fps``, ``report``,
+    ``overlay`` with ``overlay_capture``, ``overlay_layers`` (e.g. "mesh,points"), ``overlay_mesh``,
+    ``overlay_format``, ``overlay_video``, ``overlay_grid``, ``overlay_rescale``, ``max_inflated_mib``,
     ``overwrite``. Flags take bools, counts ints, thresholds numbers, lists lists of str. An unknown
     name or a wrong type raises TypeError naming it; a value out of range raises ValueError with the
     library's message, before anything is written.
@@ -307,7 +337,8 @@ def run(input: Union[str, os.PathLike], calib: Union[str, os.PathLike], cams: Op
         except ValueError:  # not the main thread: SIGINT never reaches this one
             pass
         ok = lib.mhrfit_pipeline_run(ptr, ctypes.byref(res), ctypes.byref(rerr))
-        result = RunResult(ptr, res, os.fspath(out), bool(o.smoothing), bool(o.report)) if ok else None
+        result = RunResult(ptr, res, os.fspath(out), bool(o.smoothing), bool(o.report),
+                                                bool(o.overlay)) if ok else None
         if raised:
             raise raised[0]
         if not ok:

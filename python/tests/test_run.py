@@ -141,7 +141,11 @@ class RunTest(unittest.TestCase):
                 (dict(workers=-1), ValueError, "'workers' must be >= 0"),
                 (dict(estimator="cp {image} {output}", estimator_worker="w"), ValueError, "exclude each other"),
                 (dict(layout="body25b"), ValueError, "need --input_format"),
-                (dict(cutoff_hz=20.0), ValueError, "cutoff_hz")]:
+                (dict(cutoff_hz=20.0), ValueError, "cutoff_hz"),
+                (dict(overlay_video=True), ValueError, "go with --overlay"),
+                (dict(overlay=True, overlay_layers="mesh,bones"), ValueError, "unknown layer 'bones'"),
+                (dict(overlay=True, overlay_mesh="solid"), ValueError, "'overlay_mesh' must be one of"),
+                (dict(max_inflated_mib=0), ValueError, "--max_inflated_mib must be at least 1, got 0")]:
             with self.subTest(kw=kw):
                 with self.assertRaisesRegex(exc, text):
                     mhrfit.run(cap, calib, CAMS, out, assets=ASSETS, **kw)
@@ -168,6 +172,28 @@ class RunTest(unittest.TestCase):
         self.assertEqual(seq["pred_keypoints_3d"].shape, (100, 25, 3))
         self.assertEqual(seq["opt_points3d_refined"].shape, (100, 25, 3))
         self.assertEqual(list(seq["keypoint_names"][:2]), ["Nose", "LEye"])
+
+    def test_overlays_by_name(self):
+        # run(..., overlay=True) with the overlay settings by name: the files of mhrfit overlay
+        cap, out, ref = tmp_path("run_ov_cap"), tmp_path("run_ov"), tmp_path("run_ov_ref")
+        cli("demo", "--assets", ASSETS, "--out", cap, "--frames", "3", "--no_missing_views", "--images", "--quiet")
+        r = mhrfit.run(cap, os.path.join(cap, "calibration.toml"), CAMS, out, assets=ASSETS, overlay=True,
+                       overlay_layers="mesh,points,caption", overlay_mesh="wireframe", overlay_format="png",
+                       max_inflated_mib=64)
+        self.assertEqual(r.overlay, os.path.join(out, "overlay"))
+        cli("overlay", "--run", out, "--out", ref, "--assets", ASSETS, "--layers", "mesh,points,caption", "--mesh",
+            "wireframe", "--format", "png", "--quiet")
+        files = sorted(os.path.relpath(os.path.join(d, f), r.overlay) for d, _, fs in os.walk(r.overlay) for f in fs)
+        self.assertEqual(len([f for f in files if f.endswith(".png")]), 12)
+        for rel in files:
+            with open(os.path.join(r.overlay, rel), "rb") as a, open(os.path.join(ref, rel), "rb") as b:
+                self.assertEqual(a.read(), b.read(), rel)
+        # no pictures: a warning, the run succeeds, no overlay folder
+        lines = []
+        r = mhrfit.run(capture(), os.path.join(capture(), "calibration.toml"), CAMS, tmp_path("run_ov_none"),
+                       assets=ASSETS, overlay=True, log=lambda level, msg: lines.append((level, msg)), **PY_OPTS)
+        self.assertIsNone(r.overlay)
+        self.assertTrue(any(lv == "warning" and m.startswith("overlays not written") for lv, m in lines), lines)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ typedef struct demo_run_args {
   double fps;                    /* frame rate of the capture: the smoothing cutoff is in Hz */
   double t_demo;                 /* seconds taken by the generation */
   bool quiet;
+  bool images;                   /* the capture has pictures: the default run draws its overlays */
 } demo_run_args;
 
 static int run_pipeline(const demo_run_args *d, const char *out, bool freeze) {
@@ -100,6 +101,7 @@ static int run_pipeline(const demo_run_args *d, const char *out, bool freeze) {
   argv[argc++] = "--quiet";
   if (freeze) argv[argc++] = "--freeze_lower_body";
   else argv[argc++] = "--report"; /* the default run's report.html */
+  if (!freeze && d->images) argv[argc++] = "--overlay"; /* and its overlays */
   argv[argc] = NULL;
   return mf_cmd_run(argc, argv);
 }
@@ -254,6 +256,7 @@ static int demo_run(const demo_run_args *d) {
   if (!d->quiet)
     printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
   printf("report of the default run: %s/report.html (open it in a browser)\n", dirs[0]);
+  if (d->images) printf("overlays of the default run: %s/overlay/<frame>/<cam>.jpg\n", dirs[0]);
   return MF_EXIT_OK;
 }
 
@@ -281,7 +284,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"depth_noise", MF_OPT_DOUBLE, &depth, "R", "sigma of the per-view relative depth error (default 0.05)", NULL},
       {"decoy_rate", MF_OPT_DOUBLE, &decoys, "R", "fraction of views with a smaller second person listed first (default 0.1)", NULL},
       {"no_missing_views", MF_OPT_FLAG, &no_missing, NULL, "write every camera file (default: a few missing, one single-view frame)", NULL},
-      {"images", MF_OPT_FLAG, &images, NULL, "also <frame>/<cam>.jpg: a flat background with the subject's silhouette (for mhrfit overlay)", NULL},
+      {"images", MF_OPT_FLAG, &images, NULL, "also <frame>/<cam>.jpg: a flat background with the subject's silhouette (for mhrfit overlay; with --run, the default run's overlays)", NULL},
       {"markers", MF_OPT_STRING, &markers, "FILE", "SAM 3D Body output whose pred_keypoints_3d calibrates the surface keypoints (default: built-in offsets)", NULL},
       {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body), print its accuracy against the ground truth and write the default run's report.html", NULL},
       {"run_out", MF_OPT_STRING, &run_out, "DIR", "where --run writes: DIR/default/, DIR/freeze_lower_body/, DIR/accuracy.json (default: <out>_run)", NULL},
@@ -300,7 +303,8 @@ int mf_cmd_demo(int argc, char **argv) {
       "settings and with --freeze_lower_body, and a table compares both with the ground truth:\n"
       "triangulation error, fitted and smoothed keypoint MPJPE, lower-body jitter while standing,\n"
       "frame statuses and the wall time of each stage (also written to <run_out>/accuracy.json); the\n"
-      "default run's report (mhrfit report) is <run_out>/default/report.html, its path printed.",
+      "default run's report (mhrfit report) is <run_out>/default/report.html, its path printed; with\n"
+      "--images, that run also draws its overlays (mhrfit run --overlay) into <run_out>/default/overlay/.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -356,7 +360,7 @@ int mf_cmd_demo(int argc, char **argv) {
     return mf_report("demo", &err);
   }
   double secs = mf_now_seconds() - t0;
-  const demo_run_args dr = {out, run_out, &rig_src, lod, s.n_cams, fps, secs, quiet};
+  const demo_run_args dr = {out, run_out, &rig_src, lod, s.n_cams, fps, secs, quiet, images};
   if (quiet) {
     rc = run ? demo_run(&dr) : MF_EXIT_OK;
     free(default_run);

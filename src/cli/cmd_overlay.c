@@ -93,8 +93,8 @@ static void print_summary(const mhrfit_overlay *ov, const mhrfit_overlay_summary
 
 static const char *const overlay_summary_text =
     "Draws over each camera's pictures <capture>/<frame>/<cam>.jpg|png: the fitted MHR mesh (silhouette or\n"
-    "wireframe, depth-ordered, at the run's LOD), the fitted MHR70 skeleton, the SAM 3D Body 2-D keypoints\n"
-    "of the selected person (and, dimmed, the other persons), the triangulated points reprojected (green\n"
+    "wireframe, depth-ordered, at the run's LOD), the fitted skeleton (MHR70, or a detector fit's layout),\n"
+    "the 2-D keypoints of the selected person (SAM 3D Body's or the detector's; dimmed, the other persons), the triangulated points reprojected (green\n"
     "disc: this camera was an inlier; red cross: an outlier; white ring: not seen) and a caption (frame,\n"
     "camera, status, the camera's mean reprojection error). Every projection is the library's camera model\n"
     "with the full distortion. Writes <out>/<frame>/<cam>.jpg, with --video one <out>/<cam>.mp4 per camera\n"

@@ -24,10 +24,12 @@ static const char *const run_summary =
     "\n"
     "Writes into --out: stage1/<frame>/<cam>.npz, triangulation/<frame>/triangulated.npz,\n"
     "fit/<frame>/fit.npz, sequence_fit.npz and sequence_smoothed.npz (the mesh only with --mesh),\n"
-    "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"), and\n"
-    "report.html with --report. A rerun reuses the frames whose inputs, temporal prior and settings\n"
-    "are unchanged, so a run that was killed or interrupted (Ctrl-C stops it at the next frame)\n"
-    "resumes where it stopped. Exit status: 0 when frames were fitted, 1 on failure (also when no\n"
+    "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"),\n"
+    "report.html with --report, and with --overlay the overlays of mhrfit overlay in overlay/ (the\n"
+    "fit drawn over each camera's pictures: the capture's, or --overlay_capture DIR; none found is a\n"
+    "warning). A rerun reuses the frames whose inputs, temporal prior and settings are unchanged,\n"
+    "so a run that was killed or interrupted (Ctrl-C stops it at the next frame) resumes where it\n"
+    "stopped. Exit status: 0 when frames were fitted, 1 on failure (also when no\n"
     "frame could be fitted: the message says why), 2 for a usage error; checked before stage 1\n"
     "starts.";
 
@@ -39,13 +41,14 @@ static const char *const run_examples =
     "Examples:\n"
     "  mhrfit run --input capture --calib capture/calibration.toml --out run\n"
     "  mhrfit run --input capture --calib calib.toml --cams cam_0 cam_1 cam_2 --out run --freeze_lower_body\n"
+    "  mhrfit run --input capture --calib capture/calibration.toml --out run --report --overlay --overlay_video\n"
     "  mhrfit run --input capture --calib calib_mm.toml --translation_unit mm --cam_map cam01=cam_01 \\\n"
     "    cam02=cam_02 --frames 000100 000101 000102 --out run\n"
     "  mhrfit run --input capture --calib calib.toml --out run --report --workers 2 \\\n"
     "    --estimator_worker 'CUDA_VISIBLE_DEVICES={worker} python3 tools/sam3d_body_worker.py ...'\n"
     "  mhrfit run --input trial/pose-associated --calib Calib.toml --cams cam_01 cam_02 cam_03 cam_04 \\\n"
     "    --cam_dirs cam01_json cam02_json cam03_json cam04_json --input_format openpose --layout body25b \\\n"
-    "    --fps 60 --out run\n";
+    "    --fps 60 --out run --overlay --overlay_capture trial/frames\n";
 
 static void print_help(const mf_opt *opts, const size_t *group_end) {
   printf("Usage: mhrfit run --input DIR --calib FILE --out DIR [--cams A B ...] [options]\n\n%s\n", run_summary);

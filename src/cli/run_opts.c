@@ -1,4 +1,5 @@
 /* The options of `mhrfit run` (run_opts.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/run_opts.h"
@@ -22,6 +23,7 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   c->worker_restarts = 3;
   c->worker_start_timeout = 600;
   c->calib_frames = 24;
+  c->max_mib = 256;
   mf_tri_cli_init(&c->tc);
   mf_fit_cli_init(&c->fc);
   mf_smooth_cli_init(&c->sc);
@@ -48,6 +50,19 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"report", MF_OPT_FLAG, &c->report, NULL,
        "write <out>/report.html at the end (mhrfit report: the body at LOD 6, no camera images; see mhrfit report --help)",
        NULL},
+      {"overlay", MF_OPT_FLAG, &c->overlay, NULL,
+       "write the overlays of mhrfit overlay into <out>/overlay/ at the end: the fit drawn over each camera's pictures "
+       "(no pictures: a warning; see mhrfit overlay --help)", NULL},
+      {"overlay_capture", MF_OPT_STRING, &c->overlay_capture, "DIR",
+       "their pictures <DIR>/<frame>/<cam>.jpg|png (default: the capture, --input; with --input_format, give them)", NULL},
+      {"overlay_layers", MF_OPT_STRING, &c->overlay_layers, "LIST",
+       "mesh,skeleton,others,keypoints,points,caption | all (default) | none", NULL},
+      {"overlay_mesh", MF_OPT_STRING, &c->overlay_mesh, "STYLE", "silhouette (default) | wireframe", NULL},
+      {"overlay_format", MF_OPT_STRING, &c->overlay_format, "F", "overlay pictures: jpg (default) | png", NULL},
+      {"overlay_video", MF_OPT_FLAG, &c->overlay_video, NULL, "also one video per camera, <out>/overlay/<cam>.mp4", NULL},
+      {"overlay_grid", MF_OPT_FLAG, &c->overlay_grid, NULL, "also <out>/overlay/grid.mp4: every camera side by side", NULL},
+      {"overlay_rescale", MF_OPT_FLAG, &c->overlay_rescale, NULL,
+       "resample pictures whose size differs from the calibration's (default: skip them)", NULL},
       MF_OPT_QUIET(&c->quiet),
   };
   const mf_opt detector[] = {
@@ -80,6 +95,9 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"model_id", MF_OPT_LIST, &c->model_ids, "ID", "estimator model identifiers, recorded and compared", NULL},
       {"person_select_strategy", MF_OPT_STRING, &c->strategy, "S", "largest_bbox | first | person_index (default largest_bbox)", NULL},
       {"person_index", MF_OPT_INT, &c->person, "N", "the person with --person_select_strategy person_index; openpose: the person of the JSON files (default 0)", NULL},
+      {"max_inflated_mib", MF_OPT_INT, &c->max_mib, "N",
+       "most MiB one SAM output may hold or inflate to (an .npz's members, checked before inflating; default 256)",
+       NULL},
   };
   const mf_opt stage3[] = {
       {"freeze_lower_body_from", MF_OPT_STRING, &c->freeze_from, "S",
@@ -113,6 +131,29 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   return n;
 }
 
+/* The --overlay_* values; -1 when valid, else the usage exit code. */
+static int overlay_finish(const mf_run_cli *c, mhrfit_pipeline_options *o) {
+  bool any = c->overlay_capture || c->overlay_layers || c->overlay_mesh || c->overlay_format || c->overlay_video ||
+             c->overlay_grid || c->overlay_rescale;
+  if (any && !c->overlay) return mf_usage_error("run", "the --overlay_* options go with --overlay");
+  mhrfit_error err = {0};
+  if (c->overlay_layers && !mhrfit_overlay_layers_parse(c->overlay_layers, &o->overlay_layers, &err))
+    return mf_usage_error("run", "--overlay_layers: %s", err.message);
+  const char *m = c->overlay_mesh ? c->overlay_mesh : "silhouette", *f = c->overlay_format ? c->overlay_format : "jpg";
+  if (strcmp(m, "silhouette") != 0 && strcmp(m, "wireframe") != 0)
+    return mf_usage_error("run", "--overlay_mesh '%s': expected silhouette or wireframe", m);
+  if (strcmp(f, "jpg") != 0 && strcmp(f, "jpeg") != 0 && strcmp(f, "png") != 0)
+    return mf_usage_error("run", "--overlay_format '%s': expected jpg or png", f);
+  o->overlay = c->overlay;
+  o->overlay_capture = c->overlay_capture;
+  o->overlay_mesh = strcmp(m, "wireframe") == 0 ? MHRFIT_MESH_WIREFRAME : MHRFIT_MESH_SILHOUETTE;
+  o->overlay_format = strcmp(f, "png") == 0 ? MHRFIT_IMAGE_PNG : MHRFIT_IMAGE_AUTO; /* AUTO: JPEG */
+  o->overlay_video = c->overlay_video;
+  o->overlay_grid = c->overlay_grid;
+  o->overlay_rescale = c->overlay_rescale;
+  return -1;
+}
+
 int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   if (!c->input || !c->calib || !c->out) return mf_usage_error("run", "--input, --calib and --out are required");
   if (c->cams.count == 1) return mf_usage_error("run", "--cams: at least two cameras are needed (or none: every calibrated camera with files)");
@@ -128,6 +169,8 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
       !(c->estimator_timeout >= 0) || !(c->worker_start_timeout > 0))
     return mf_usage_error("run", "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
                                  "and --worker_start_timeout > 0");
+  if (c->max_mib < 1 || c->max_mib > (long)(SIZE_MAX >> 21))
+    return mf_usage_error("run", "--max_inflated_mib must be at least 1, got %ld", c->max_mib);
   if (c->calib_frames < 1 || c->calib_frames > 10000)
     return mf_usage_error("run", "--calib_frames must be in 1..10000, got %ld", c->calib_frames);
   int rc;
@@ -139,6 +182,7 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   mhrfit_error err = {0};
   if (!mhrfit_person_strategy_parse(c->strategy, &o->person_strategy, &err))
     return mf_usage_error("run", "--person_select_strategy: %s", err.message);
+  if ((rc = overlay_finish(c, o)) >= 0) return rc;
   o->input_dir = c->input;
   o->sam_dir = c->sam_dir;
   o->calib_path = c->calib;
@@ -180,6 +224,7 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   o->cam_dirs = c->cam_dirs.items;
   o->n_cam_dirs = c->cam_dirs.count;
   o->calib_frames = (int)c->calib_frames;
+  o->max_inflated_bytes = (size_t)c->max_mib << 20;
   return -1;
 }
 

@@ -16,6 +16,10 @@ typedef struct mf_run_cli {
   const char *worker;
   long workers, worker_restarts;
   double estimator_timeout, worker_start_timeout;
+  /* stage 1's input limit; the overlays */
+  long max_mib;
+  const char *overlay_capture, *overlay_layers, *overlay_mesh, *overlay_format;
+  bool overlay, overlay_video, overlay_grid, overlay_rescale;
   /* a detector's keypoints */
   const char *input_format, *layout, *keypoint_names, *keypoint_map;
   mf_strlist cam_dirs;
@@ -28,7 +32,7 @@ typedef struct mf_run_cli {
 /* The groups of the option table, in order. */
 enum { MF_RUN_GROUPS = 6 };
 extern const char *const mf_run_group_titles[MF_RUN_GROUPS];
-enum { MF_RUN_MAX_OPTS = 48 + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS };
+enum { MF_RUN_MAX_OPTS = 64 + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS };
 
 /* Sets the defaults and fills `opts` (room for MF_RUN_MAX_OPTS); group_end[g] is the end of
  * group g in the table. Returns the number of options. */

@@ -88,6 +88,40 @@ static void load_others_run(mhrfit_overlay *ov, const char *frame, size_t c) {
   free(path);
 }
 
+/* Keypoints of frame f, view v of `obs` into out (n_kp x 2; NaN where missing, or where the
+ * detector gave a confidence of 0: OpenPose writes undetected points as 0, 0, 0). False when
+ * every keypoint is missing. */
+static bool copy_obs(const mhrfit_observations *obs, size_t f, size_t v, size_t n_kp, double *out) {
+  size_t K = obs->n_kp, V = obs->n_views;
+  bool any = false;
+  for (size_t k = 0; k < n_kp; k++) {
+    size_t i = (f * K + k) * V + v;
+    bool ok = k < K && !(obs->conf && !(obs->conf[i] > 0));
+    out[2 * k] = ok ? obs->uv[2 * i] : NAN;
+    out[2 * k + 1] = ok ? obs->uv[2 * i + 1] : NAN;
+    any = any || (!isnan(out[2 * k]) && !isnan(out[2 * k + 1]));
+  }
+  return any;
+}
+
+/* A detector run's frame: the 2-D keypoints of its recorded input, the frame named by its number
+ * (Caliscope: its sync index). */
+static void load_run_obs(mhrfit_overlay *ov, const char *frame) {
+  mf_ov_frame *fr = &ov->fr;
+  const mhrfit_observations *obs = ov->obs;
+  char *end;
+  unsigned long long n = strtoull(frame, &end, 10);
+  if (*end || end == frame) return;
+  long f = -1;
+  for (size_t i = 0; i < obs->n_frames && f < 0; i++)
+    if (obs->frame_ids ? obs->frame_ids[i] >= 0 && (unsigned long long)obs->frame_ids[i] == n : i == n) f = (long)i;
+  if (f < 0) return;
+  for (size_t c = 0; c < ov->calib->n_cams; c++)
+    for (size_t v = 0; v < ov->n_obs_cams && v < obs->n_views; v++)
+      if (strcmp(ov->obs_cams[v], ov->calib->cams[c].name) == 0)
+        fr->has_obs[c] = copy_obs(obs, (size_t)f, v, ov->n_kp2d, fr->obs + c * 2 * ov->n_kp2d);
+}
+
 /* A run's frame: triangulated.npz and the stage-1 files. */
 static bool load_run_frame(mhrfit_overlay *ov, const char *frame, mhrfit_error *err) {
   mf_ov_frame *fr = &ov->fr;
@@ -112,6 +146,10 @@ static bool load_run_frame(mhrfit_overlay *ov, const char *frame, mhrfit_error *
     snprintf(fr->tri_note, sizeof fr->tri_note, "not triangulated");
   }
   free(p);
+  if (ov->obs) {
+    load_run_obs(ov, frame);
+    return true;
+  }
   size_t k2 = 2 * ov->n_kp2d;
   for (size_t c = 0; c < ov->calib->n_cams; c++) {
     const char *cam = ov->calib->cams[c].name;
@@ -129,22 +167,6 @@ static bool load_run_frame(mhrfit_overlay *ov, const char *frame, mhrfit_error *
     if (fr->has_obs[c] && (ov->layers & MHRFIT_LAYER_OTHERS)) load_others_run(ov, frame, c);
   }
   return true;
-}
-
-/* Keypoints of frame f, view v of `obs` into out (n_kp x 2; NaN where missing, or where the
- * detector gave a confidence of 0: OpenPose writes undetected points as 0, 0, 0). False when
- * every keypoint is missing. */
-static bool copy_obs(const mhrfit_observations *obs, size_t f, size_t v, size_t n_kp, double *out) {
-  size_t K = obs->n_kp, V = obs->n_views;
-  bool any = false;
-  for (size_t k = 0; k < n_kp; k++) {
-    size_t i = (f * K + k) * V + v;
-    bool ok = k < K && !(obs->conf && !(obs->conf[i] > 0));
-    out[2 * k] = ok ? obs->uv[2 * i] : NAN;
-    out[2 * k + 1] = ok ? obs->uv[2 * i + 1] : NAN;
-    any = any || (!isnan(out[2 * k]) && !isnan(out[2 * k + 1]));
-  }
-  return any;
 }
 
 /* A triangulation archive's frame f and its observations. */

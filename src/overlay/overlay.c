@@ -13,6 +13,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "export/export_internal.h"
 #include "media/media_internal.h"
 #include "mhrfit/json.h"
 #include "mhrfit/layout.h"
@@ -103,6 +104,22 @@ char *mf_ov_image_path(const mhrfit_overlay *ov, const char *frame, const char *
 
 /* ------------------------------------------------------------------ sources */
 
+/* A run of a detector's keypoints (pipeline.h, "Detector inputs"): its 2-D keypoints read again
+ * from the input it recorded (mhrfit_observations_of_run()). When they cannot be read, only the
+ * keypoints layer is missing (a warning). */
+static bool run_detector_obs(mhrfit_overlay *ov, const mhrfit_value *cfg, mhrfit_error *err) {
+  const char *lname = jstr(cfg, "layout");
+  ov->kp2d_layout = lname ? mhrfit_layout_get(lname, NULL) : NULL;
+  ov->kp2d_mhr70 = false;
+  ov->n_kp2d = ov->kp2d_layout ? ov->kp2d_layout->count : 1;
+  mhrfit_error e = {0};
+  ov->obs = mhrfit_observations_of_run(cfg, ov->run_dir, &ov->obs_cams, &ov->n_obs_cams, &e);
+  if (ov->obs) ov->n_kp2d = ov->obs->n_kp;
+  else if (e.type == MHRFIT_ERR_NOMEM) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
+  else mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "the run's 2-D keypoints are not drawn: %s", e.message);
+  return true;
+}
+
 /* A run folder: the fit, stage1_meta.json and what pipeline_config.json records. */
 static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) {
   const mhrfit_overlay_options *o = &ov->o;
@@ -126,6 +143,8 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   free(p);
   ov->n_kp2d = 70;
   ov->kp2d_mhr70 = true;
+  ov->kp2d_layout = mhrfit_layout_get("mhr70", NULL);
+  if (jstr(*cfg, "input_format") && !run_detector_obs(ov, *cfg, err)) return false;
   if (!o->capture) {
     const char *rec[2] = {jstr(ov->stage1_meta, "input_root"), jstr(*cfg, "input")};
     for (int i = 0; i < 2 && !ov->capture; i++) {
@@ -168,6 +187,7 @@ static bool open_tri(mhrfit_overlay *ov, mhrfit_error *err) {
   if (!lay) return false;
   ov->n_kp2d = lay->count;
   ov->kp2d_mhr70 = strcmp(lay->name, "mhr70") == 0;
+  ov->kp2d_layout = lay;
   for (size_t k = 0; k < ov->tri->n_kp; k++)
     if (ov->tri->subset_idx[k] < 0 || (size_t)ov->tri->subset_idx[k] >= ov->n_kp2d)
       return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
@@ -271,6 +291,29 @@ static bool open_cameras(mhrfit_overlay *ov, mhrfit_error *err) {
     snprintf(ov->info[c].name, sizeof ov->info[c].name, "%s", ov->calib->cams[c].name);
     ov->info[c].mean_err_px = ov->info[c].mean_err3_px = ov->info[c].max_err_px = NAN;
     ov->info[c].mean_fit_err_px = NAN;
+  }
+  return true;
+}
+
+/* The fitted keypoints' set (the fit's: MHR70, or a detector fit's layout by its names), its
+ * skeleton and the drawing buffers. */
+static bool fit_keypoints(mhrfit_overlay *ov, mhrfit_error *err) {
+  const mhrfit_export_source *f = ov->fit;
+  size_t K = f ? f->n_kp : 0;
+  const mhrfit_layout *lay = !f ? NULL : f->keypoint_names ? mhrfit_layout_match((const char *const *)f->keypoint_names, K)
+                                                           : mhrfit_layout_get("mhr70", NULL);
+  ov->n_fit_kp = K;
+  ov->links = mhrfit_layout_links(lay, &ov->n_links);
+  ov->fit_vs_2d = lay && lay == ov->kp2d_layout;
+  if (!(ov->kp_side = mf_calloc_array(K + 1, 1, err)) || !(ov->kp_uv = mf_calloc_array(2 * K + 2, sizeof(double), err)) ||
+      !(ov->kp_ok = mf_calloc_array(K + 1, sizeof(bool), err)))
+    return false;
+  for (size_t k = 0; k < K; k++) {
+    const char *n = mf_export_keypoint_name(f, k);
+    bool cap = isupper((unsigned char)n[1]) != 0;
+    ov->kp_side[k] = (signed char)(strncmp(n, "left", 4) == 0 || (n[0] == 'L' && cap)    ? -1
+                                   : strncmp(n, "right", 5) == 0 || (n[0] == 'R' && cap) ? 1
+                                                                                         : 0);
   }
   return true;
 }
@@ -404,7 +447,8 @@ mhrfit_overlay *mhrfit_overlay_new(const mhrfit_overlay_options *opts, mhrfit_er
   }
   if (ok && !mf_is_dir(ov->capture))
     ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "the pictures' folder %s is not found", ov->capture);
-  ok = ok && name_frames(ov, err) && open_cameras(ov, err) && find_pictures(ov, err) && open_rig(ov, cfg, err) &&
+  ok = ok && name_frames(ov, err) && open_cameras(ov, err) && fit_keypoints(ov, err) && find_pictures(ov, err) &&
+       open_rig(ov, cfg, err) &&
        check_out_dir(ov, err) && mf_ov_frame_init(ov, err);
   ok = ok && (ov->raster = mhrfit_raster_new(1, 1, err)) != NULL;
   mhrfit_value_free(cfg);
@@ -426,6 +470,10 @@ void mhrfit_overlay_free(mhrfit_overlay *ov) {
   mhrfit_observations_free(ov->obs);
   for (size_t i = 0; i < ov->n_oth; i++) mhrfit_observations_free(ov->oth[i]);
   mhrfit_value_free(ov->stage1_meta);
+  mhrfit_names_free(ov->obs_cams, ov->n_obs_cams);
+  free(ov->kp_side);
+  free(ov->kp_uv);
+  free(ov->kp_ok);
   free(ov->frame_names);
   mhrfit_calib_free(ov->calib);
   free(ov->r2_limit);

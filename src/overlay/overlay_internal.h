@@ -8,6 +8,7 @@
 
 #include "mhrfit/calib.h"
 #include "mhrfit/export.h"
+#include "mhrfit/layout.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/overlay.h"
 #include "mhrfit/triangulate.h"
@@ -91,7 +92,18 @@ struct mhrfit_overlay {
   mhrfit_value *stage1_meta;  /* run folders: stage1_meta.json, or NULL */
   char *sam_root;             /* its sam_root */
   size_t n_kp2d;              /* keypoints of the 2-D layout (70 for SAM 3D Body) */
-  bool kp2d_mhr70;            /* the 2-D layout is MHR70 (fitted keypoints comparable) */
+  bool kp2d_mhr70;            /* the 2-D layout is MHR70 */
+  const mhrfit_layout *kp2d_layout; /* the 2-D layout (NULL: unknown) */
+  char **obs_cams;            /* run folders of a detector's keypoints: the cameras of ov->obs (n_obs_cams) */
+  size_t n_obs_cams;
+  /* the fitted keypoints (the fit's set: MHR70, or a detector fit's layout) */
+  size_t n_fit_kp;
+  const uint16_t (*links)[2]; /* their skeleton (mhrfit_layout_links()), n_links of them */
+  size_t n_links;
+  signed char *kp_side;       /* n_fit_kp: -1 left, +1 right, 0 centre */
+  double *kp_uv;              /* n_fit_kp x 2: one view's projections */
+  bool *kp_ok;                /* n_fit_kp */
+  bool fit_vs_2d;             /* the fitted keypoints are those of the 2-D layout (distances measured) */
   /* frames */
   size_t n_frames, begin;     /* selected: source frames [begin, begin + n_frames) */
   char (*frame_names)[64];    /* n_frames capture folder names */

@@ -6,29 +6,11 @@
 #include "mhrfit/layout.h"
 #include "overlay/overlay_internal.h"
 
-/* SAM 3D Body's MHR70 skeleton (MHR.md §9.4): 65 links. */
-static const unsigned char mhr70_links[65][2] = {
-    {13, 11}, {11, 9},  {14, 12}, {12, 10}, {9, 10},  {5, 9},   {6, 10},  {5, 6},   {5, 7},   {6, 8},   {7, 62},
-    {8, 41},  {1, 2},   {0, 1},   {0, 2},   {1, 3},   {2, 4},   {3, 5},   {4, 6},   {13, 15}, {13, 16}, {13, 17},
-    {14, 18}, {14, 19}, {14, 20}, {62, 45}, {45, 44}, {44, 43}, {43, 42}, {62, 49}, {49, 48}, {48, 47}, {47, 46},
-    {62, 53}, {53, 52}, {52, 51}, {51, 50}, {62, 57}, {57, 56}, {56, 55}, {55, 54}, {62, 61}, {61, 60}, {60, 59},
-    {59, 58}, {41, 24}, {24, 23}, {23, 22}, {22, 21}, {41, 28}, {28, 27}, {27, 26}, {26, 25}, {41, 32}, {32, 31},
-    {31, 30}, {30, 29}, {41, 36}, {36, 35}, {35, 34}, {34, 33}, {41, 40}, {40, 39}, {39, 38}, {38, 37}};
-
 static const mhrfit_rgba BLACK = {0, 0, 0, 255}, OUTLINE = {0, 0, 0, 200}, NONE = {0, 0, 0, 0};
 static const mhrfit_rgba C_KP = {255, 214, 0, 255}, C_OTHER = {170, 170, 170, 150}, C_RESID = {255, 255, 255, 200};
 static const mhrfit_rgba C_IN = {40, 230, 60, 255}, C_OUT = {255, 50, 50, 255}, C_UNSEEN = {255, 255, 255, 230};
 static const mhrfit_rgba C_LEFT = {70, 170, 255, 255}, C_RIGHT = {255, 130, 40, 255}, C_MID = {235, 235, 235, 255};
 static const mhrfit_rgba C_MESH = {110, 170, 255, 255}, C_WIRE = {150, 225, 255, 255};
-
-/* -1 left, +1 right, 0 centre for MHR70 keypoint k (from its name). */
-static int side(size_t k) {
-  const mhrfit_layout *l = mhrfit_layout_get("mhr70", NULL);
-  if (!l || k >= l->count) return 0;
-  if (strncmp(l->names[k], "left", 4) == 0) return -1;
-  if (strncmp(l->names[k], "right", 5) == 0) return 1;
-  return 0;
-}
 
 typedef struct sizes {
   int r, t, text;
@@ -47,24 +29,24 @@ static sizes sizes_of(const mhrfit_image *img) {
   return z;
 }
 
-static void draw_skeleton(mhrfit_overlay *ov, size_t c, mhrfit_image *img, const sizes *z, double *kp_uv,
-                          bool *kp_ok) {
+static void draw_skeleton(mhrfit_overlay *ov, size_t c, mhrfit_image *img, const sizes *z) {
   const mf_ov_frame *fr = &ov->fr;
-  const double *kp = ov->fit->keypoints + (size_t)fr->fit * 70 * 3;
-  for (size_t k = 0; k < 70; k++)
-    kp_ok[k] = mhrfit_overlay_project(&ov->calib->cams[c], ov->r2_limit[c], kp + 3 * k, kp_uv + 2 * k);
+  const size_t K = ov->n_fit_kp;
+  const double *kp = ov->fit->keypoints + (size_t)fr->fit * K * 3;
+  double *uv = ov->kp_uv;
+  for (size_t k = 0; k < K; k++) ov->kp_ok[k] = mhrfit_overlay_project(&ov->calib->cams[c], ov->r2_limit[c], kp + 3 * k, uv + 2 * k);
   if (!(ov->layers & MHRFIT_LAYER_SKELETON)) return;
-  for (size_t l = 0; l < 65; l++) {
-    int a = mhr70_links[l][0], b = mhr70_links[l][1];
-    if (!kp_ok[a] || !kp_ok[b]) continue;
-    int s = side((size_t)a) + side((size_t)b);
+  for (size_t l = 0; l < ov->n_links; l++) {
+    size_t a = ov->links[l][0], b = ov->links[l][1];
+    if (a >= K || b >= K || !ov->kp_ok[a] || !ov->kp_ok[b]) continue;
+    int s = ov->kp_side[a] + ov->kp_side[b];
     mhrfit_rgba col = s < 0 ? C_LEFT : s > 0 ? C_RIGHT : C_MID;
-    mhrfit_draw_line(img, kp_uv[2 * a], kp_uv[2 * a + 1], kp_uv[2 * b], kp_uv[2 * b + 1], z->line, col);
+    mhrfit_draw_line(img, uv[2 * a], uv[2 * a + 1], uv[2 * b], uv[2 * b + 1], z->line, col);
   }
-  for (size_t k = 0; k < 70; k++)
-    if (kp_ok[k]) {
-      int s = side(k);
-      mhrfit_draw_mark(img, kp_uv[2 * k], kp_uv[2 * k + 1], MHRFIT_MARK_DISC, z->r > 3 ? z->r / 2 : 1, 1,
+  for (size_t k = 0; k < K; k++)
+    if (ov->kp_ok[k]) {
+      int s = ov->kp_side[k];
+      mhrfit_draw_mark(img, uv[2 * k], uv[2 * k + 1], MHRFIT_MARK_DISC, z->r > 3 ? z->r / 2 : 1, 1,
                        s < 0 ? C_LEFT : s > 0 ? C_RIGHT : C_MID, NONE);
     }
 }
@@ -107,13 +89,13 @@ bool mhrfit_overlay_render(mhrfit_overlay *ov, size_t frame, size_t c, mhrfit_im
       return false;
   }
   /* 2. the fitted keypoints and skeleton */
-  double kp_uv[140];
-  bool kp_ok[70] = {false};
-  if (fr->fit >= 0 && ov->fit->has_keypoints) draw_skeleton(ov, c, img, &z, kp_uv, kp_ok);
+  const double *kp_uv = ov->kp_uv;
+  for (size_t k = 0; k < ov->n_fit_kp; k++) ov->kp_ok[k] = false;
+  if (fr->fit >= 0 && ov->fit->has_keypoints) draw_skeleton(ov, c, img, &z);
   double fit_sum = 0;
   size_t fit_n = 0;
-  for (size_t k = 0; obs && ov->kp2d_mhr70 && k < 70; k++)
-    if (kp_ok[k] && isfinite(obs[2 * k]) && isfinite(obs[2 * k + 1]))
+  for (size_t k = 0; obs && ov->fit_vs_2d && k < ov->n_fit_kp && k < ov->n_kp2d; k++)
+    if (ov->kp_ok[k] && isfinite(obs[2 * k]) && isfinite(obs[2 * k + 1]))
       fit_sum += hypot(kp_uv[2 * k] - obs[2 * k], kp_uv[2 * k + 1] - obs[2 * k + 1]), fit_n++;
   /* 3. other persons */
   if (ov->layers & MHRFIT_LAYER_OTHERS)

@@ -36,6 +36,7 @@ void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o) {
   o->workers = 1; /* the worker defaults of mhrfit_ingest_options_init() */
   o->worker_start_timeout = 600;
   o->worker_max_restarts = 3;
+  o->overlay_layers = MHRFIT_LAYERS_ALL;
 }
 
 void mf_pipeline_log(const mhrfit_pipeline *p, mhrfit_pipeline_log_level lv, const char *fmt, ...) {
@@ -95,7 +96,7 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
   if (o->workers < 1 || o->workers > 1024 || !(o->estimator_timeout >= 0) || !(o->worker_start_timeout > 0))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                        "--workers must be within 1..1024, --estimator_timeout >= 0 and --worker_start_timeout > 0");
-  if (!mf_detector_check_options(o, err)) return false;
+  if (!mf_detector_check_options(o, err) || !mf_pipeline_overlay_check(o, err)) return false;
   if (!isfinite(o->smooth.fps) || !(o->smooth.fps > 0))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--fps must be a frame rate > 0 Hz, got %g", o->smooth.fps);
   if (o->smoothing && !mhrfit_smooth_options_check(&o->smooth, err)) return false;
@@ -112,7 +113,8 @@ static bool written_by_run(const char *out, const char *path) {
   if (!path[n]) return true;
   static const char *const written[] = {"stage1", "sam3d", "triangulation", "fit", "pipeline_config.json",
                                         "stage1_meta.json", "run_state.txt", "sequence_fit.npz",
-                                        "sequence_smoothed.npz", "sequence_summary.json", "report.html", MF_DIR_LOCK_NAME};
+                                        "sequence_smoothed.npz", "sequence_summary.json", "report.html", "overlay",
+                                        MF_DIR_LOCK_NAME};
   const char *rel = path + n + 1;
   for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
     size_t k = strlen(written[i]);
@@ -532,6 +534,7 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   io.model_ids = o->model_ids;
   io.n_model_ids = o->n_model_ids;
   io.force = o->overwrite;
+  io.max_inflated_bytes = o->max_inflated_bytes;
   io.no_lock = true; /* the run holds it */
   io.log = ingest_log;
   io.progress = o->progress ? ingest_progress : NULL;
@@ -576,7 +579,7 @@ static bool run_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
   bool fitted = mf_pipeline_check_fitted(p, err);
   mhrfit_error rerr = {0}; /* a run that fitted nothing keeps its own error */
   bool reported = !p->o.report || mf_pipeline_report(p, fitted ? err : &rerr);
-  return fitted && reported;
+  return fitted && reported && (!p->o.overlay || mf_pipeline_overlay(p, err));
 }
 
 static bool run_all(mhrfit_pipeline *p, mhrfit_error *err) {

@@ -128,6 +128,11 @@ void mf_pipeline_bad_loss_message(mhrfit_pipeline *p);
 /* The report of the run into <out>/report.html (report.c; options.report). */
 bool mf_pipeline_report(mhrfit_pipeline *p, mhrfit_error *err);
 
+/* The overlays of the run into <out>/overlay/ (overlay.c; options.overlay): no pictures at all is
+ * a warning (true); the checks of the overlay_* settings, before anything is read. */
+bool mf_pipeline_overlay(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_overlay_check(const mhrfit_pipeline_options *o, mhrfit_error *err);
+
 /* The journal <out>/run_state.txt: a header line, then one "<frame>\t<record>" line per finished
  * frame, appended and flushed as each frame's files are in place (later lines win; a line cut
  * short by a kill is ignored). Appending keeps the cost per frame constant. */

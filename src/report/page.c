@@ -135,7 +135,7 @@ static void write_meta(const mhrfit_report *r, const blob *b, mf_buf *m) {
   mf_buf_json_str_html(m, r->run_dir);
   json_key(m, "fps");
   mf_buf_num(m, r->fps);
-  mf_buf_printf(m, ",\"n_keypoints\":%d", MF_REPORT_K);
+  mf_buf_printf(m, ",\"n_keypoints\":%zu", r->K);
   json_key(m, "frames");
   mf_buf_puts(m, "[");
   for (size_t f = 0; f < F; f++) {
@@ -190,15 +190,15 @@ static void write_meta(const mhrfit_report *r, const blob *b, mf_buf *m) {
   mf_buf_puts(m, "}");
   json_key(m, "links");
   mf_buf_puts(m, "[");
-  for (size_t i = 0; i < sizeof mf_mhr70_links / sizeof mf_mhr70_links[0]; i++)
-    mf_buf_printf(m, "%s[%d,%d]", i ? "," : "", mf_mhr70_links[i][0], mf_mhr70_links[i][1]);
+  size_t n_links = 0;
+  const uint16_t(*links)[2] = mhrfit_layout_links(r->layout, &n_links); /* none: no lines */
+  for (size_t i = 0; i < n_links; i++) mf_buf_printf(m, "%s[%d,%d]", i ? "," : "", links[i][0], links[i][1]);
   mf_buf_puts(m, "]");
-  const mhrfit_layout *lay = mhrfit_layout_get("mhr70", NULL);
   json_key(m, "keypoint_names");
   mf_buf_puts(m, "[");
-  for (size_t k = 0; lay && k < lay->count; k++) {
+  for (size_t k = 0; k < r->K; k++) {
     if (k) mf_buf_puts(m, ",");
-    mf_buf_json_str_html(m, lay->names[k]);
+    mf_buf_json_str_html(m, r->kp_names[k]);
   }
   mf_buf_puts(m, "]");
   json_key(m, "keypoints_source");
@@ -273,7 +273,7 @@ static void write_meta(const mhrfit_report *r, const blob *b, mf_buf *m) {
 }
 
 static void build_blob(const mhrfit_report *r, blob *b) {
-  size_t F = r->F, V = r->V, K = MF_REPORT_K;
+  size_t F = r->F, V = r->V, K = r->K;
   const size_t s_fk3[3] = {F, K, 3}, s_fk[2] = {F, K}, s_fkv[3] = {F, K, V}, s_fv[2] = {F, V}, s_f[1] = {F};
   const size_t s_fvk2[4] = {F, V, K, 2};
   add_q16(b, "tri_points", r->tri_points, s_fk3, 3);

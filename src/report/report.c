@@ -13,18 +13,9 @@
 #include "mhrfit/layout.h"
 #include "mhrfit/json.h"
 #include "mhrfit/npy.h"
+#include "mhrfit/observations.h"
 #include "mhrfit/triangulate.h"
 #include "report/report_internal.h"
-
-/* The MHR70 skeleton links (MHR.md §9.4: the original's skeleton_info). */
-const unsigned char mf_mhr70_links[65][2] = {
-    {13, 11}, {11, 9},  {14, 12}, {12, 10}, {9, 10},  {5, 9},   {6, 10},  {5, 6},   {5, 7},   {6, 8},
-    {7, 62},  {8, 41},  {1, 2},   {0, 1},   {0, 2},   {1, 3},   {2, 4},   {3, 5},   {4, 6},   {13, 15},
-    {13, 16}, {13, 17}, {14, 18}, {14, 19}, {14, 20}, {62, 45}, {45, 44}, {44, 43}, {43, 42}, {62, 49},
-    {49, 48}, {48, 47}, {47, 46}, {62, 53}, {53, 52}, {52, 51}, {51, 50}, {62, 57}, {57, 56}, {56, 55},
-    {55, 54}, {62, 61}, {61, 60}, {60, 59}, {59, 58}, {41, 24}, {24, 23}, {23, 22}, {22, 21}, {41, 28},
-    {28, 27}, {27, 26}, {26, 25}, {41, 32}, {32, 31}, {31, 30}, {30, 29}, {41, 36}, {36, 35}, {35, 34},
-    {34, 33}, {41, 40}, {40, 39}, {39, 38}, {38, 37}};
 
 /* Members of the sequence archives and fit.npz the report never reads. */
 static const char *const fit_skip[] = {
@@ -153,12 +144,12 @@ static bool load_seq(mhrfit_report *r, const char *name, seq_archive *s, mhrfit_
   free(path);
   if (!s->v)
     return mf_report_note(r, err, "%s could not be read: %s", name, e.message) && file_state(r, name, "unreadable", err);
-  const long kp_shape[3] = {-1, MF_REPORT_K, 3};
+  const long kp_shape[3] = {-1, -1, 3};
   s->kp = npz_num(s->v, "pred_keypoints_3d", 3, kp_shape);
-  if (!s->kp) {
+  if (!s->kp || s->kp->shape[1] < 1 || s->kp->shape[1] > MHRFIT_KEYPOINTS_MAX) {
     mhrfit_value_free(s->v);
     s->v = NULL;
-    return mf_report_note(r, err, "%s: no pred_keypoints_3d of shape (frames, 70, 3); not used", name) &&
+    return mf_report_note(r, err, "%s: no pred_keypoints_3d of shape (frames, keypoints, 3); not used", name) &&
            file_state(r, name, "unusable", err);
   }
   s->F = s->kp->shape[0];
@@ -174,6 +165,38 @@ static bool load_seq(mhrfit_report *r, const char *name, seq_archive *s, mhrfit_
   char state[64];
   snprintf(state, sizeof state, "read (%zu frames)", s->F);
   return file_state(r, name, state, err);
+}
+
+/* The keypoint set shown (see report.h): the sequence archives' (MHR70, or a detector run's K
+ * keypoints named by their `keypoint_names`), else the layout pipeline_config.json names, else
+ * MHR70; an archive of another count is not used. */
+static bool keypoint_set(mhrfit_report *r, seq_archive *fit, seq_archive *smooth, mhrfit_error *err) {
+  r->detector = dict_str(r->config, "input_format") != NULL;
+  const char *lname = dict_str(r->config, "layout");
+  const mhrfit_layout *cfg_lay = mhrfit_layout_get(lname ? lname : "mhr70", NULL);
+  seq_archive *a = smooth->v ? smooth : fit->v ? fit : NULL, *b = a == smooth ? fit : smooth;
+  size_t K = a ? a->kp->shape[1] : cfg_lay ? cfg_lay->count : 70;
+  if (a && b->v && b->kp->shape[1] != K) {
+    if (!mf_report_note(r, err, "%s holds %ld keypoints, %s %zu: not used", b == fit ? "sequence_fit.npz" :
+                        "sequence_smoothed.npz", b->kp->shape[1], a == fit ? "sequence_fit.npz" : "sequence_smoothed.npz", K))
+      return false;
+    mhrfit_value_free(b->v);
+    b->v = NULL;
+  }
+  const mhrfit_array *kn = a ? npz_strings(a->v, "keypoint_names", K) : NULL;
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  const mhrfit_layout *known = cfg_lay && cfg_lay->count == K ? cfg_lay : mhr70 && K == mhr70->count ? mhr70 : NULL;
+  r->K = K;
+  if (!(r->kp_names = mf_calloc_array(K, sizeof *r->kp_names, err))) return false;
+  for (size_t k = 0; k < K; k++) {
+    char name[MHRFIT_KEYPOINT_NAME_MAX + 1];
+    if (!kn || !mhrfit_array_get_string(kn, k, name, sizeof name, NULL))
+      snprintf(name, sizeof name, "%s", known ? known->names[k] : "");
+    if (!name[0]) snprintf(name, sizeof name, "kp_%zu", k);
+    if (!(r->kp_names[k] = mf_strdup(name, err))) return false;
+  }
+  r->layout = mhrfit_layout_match((const char *const *)r->kp_names, K);
+  return true;
 }
 
 /* ------------------------------------------------------------------ frames and cameras */
@@ -407,7 +430,7 @@ static bool expects_triangulation(const mhrfit_report *r, size_t f) {
 }
 
 static bool read_triangulations(mhrfit_report *r, mhrfit_error *err) {
-  size_t F = r->F, V = r->V, K = MF_REPORT_K;
+  size_t F = r->F, V = r->V, K = r->K;
   r->tri_points = nan_floats(F * K * 3, err);
   r->tri_views = mf_calloc_array(F * K, 1, err);
   r->tri_reason = mf_malloc_array(F * K, 1, err);
@@ -503,10 +526,63 @@ static bool read_triangulations(mhrfit_report *r, mhrfit_error *err) {
   return ok;
 }
 
-/* SAM 3D Body's 2-D keypoints from the stage-1 files. */
+/* A detector run's 2-D keypoints, read again from its recorded input (mhrfit_observations_of_run();
+ * OpenPose's undetected points, of confidence 0, are absent); frame names are the input's frame
+ * numbers (Caliscope: its sync indices). */
+static bool read_detector_2d(mhrfit_report *r, mhrfit_error *err) {
+  size_t F = r->F, V = r->V, K = r->K;
+  char **cams = NULL;
+  size_t n_cams = 0;
+  mhrfit_error e = {0};
+  mhrfit_observations *obs = mhrfit_observations_of_run(r->config, r->run_dir, &cams, &n_cams, &e);
+  if (!obs || obs->n_kp != K) {
+    bool ok = e.type == MHRFIT_ERR_NOMEM ? (*err = e, false)
+              : mf_report_note(r, err, "the detector's 2-D keypoints could not be read again (%s): none in the camera panels",
+                               obs ? "another number of keypoints than the fit's" : e.message) &&
+                    file_state(r, "2-D keypoints (the run's input)", "unreadable", err);
+    mhrfit_observations_free(obs);
+    mhrfit_names_free(cams, n_cams);
+    return ok;
+  }
+  r->obs2d = nan_floats(F * V * K * 2, err);
+  r->obs_present = mf_calloc_array(F * V + 1, 1, err);
+  size_t n_read = 0;
+  for (size_t f = 0; r->obs2d && r->obs_present && f < F; f++) {
+    char *end;
+    unsigned long long num = strtoull(r->frames[f], &end, 10);
+    long t = -1;
+    for (size_t i = 0; !*end && end != r->frames[f] && i < obs->n_frames && t < 0; i++)
+      if (obs->frame_ids ? obs->frame_ids[i] >= 0 && (unsigned long long)obs->frame_ids[i] == num : i == num) t = (long)i;
+    for (size_t v = 0; t >= 0 && v < V; v++)
+      for (size_t c = 0; c < n_cams && c < obs->n_views; c++) {
+        if (strcmp(cams[c], r->cams[v].name) != 0) continue;
+        bool any = false;
+        for (size_t k = 0; k < K; k++) {
+          size_t i = ((size_t)t * K + k) * obs->n_views + c;
+          if (obs->conf && !(obs->conf[i] > 0)) continue;
+          double x = obs->uv[2 * i], y = obs->uv[2 * i + 1];
+          if (!isfinite(x) || !isfinite(y)) continue;
+          r->obs2d[((f * V + v) * K + k) * 2] = (float)x;
+          r->obs2d[((f * V + v) * K + k) * 2 + 1] = (float)y;
+          any = true;
+        }
+        r->obs_present[f * V + v] = any;
+        n_read += any;
+      }
+  }
+  bool ok = r->obs2d && r->obs_present;
+  char state[96];
+  snprintf(state, sizeof state, "read (%s, %zu views with keypoints)", obs->format, n_read);
+  mhrfit_observations_free(obs);
+  mhrfit_names_free(cams, n_cams);
+  return ok && file_state(r, "2-D keypoints (the run's input)", state, err);
+}
+
+/* SAM 3D Body's 2-D keypoints from the stage-1 files (a detector run: its input's). */
 static bool read_stage1(mhrfit_report *r, mhrfit_error *err) {
-  size_t F = r->F, V = r->V, K = MF_REPORT_K;
+  size_t F = r->F, V = r->V, K = r->K;
   if (!V || !F) return true;
+  if (r->detector) return read_detector_2d(r, err);
   char *dir = mf_path_join(r->run_dir, "stage1", err);
   if (!dir) return false;
   bool present = mf_is_dir(dir);
@@ -519,7 +595,7 @@ static bool read_stage1(mhrfit_report *r, mhrfit_error *err) {
   if (!r->obs2d || !r->obs_present) return false;
   mhrfit_npy_limits lim = {0};
   lim.skip_members = stage1_skip;
-  const long shape[2] = {MF_REPORT_K, 2};
+  const long shape[2] = {(long)K, 2};
   size_t n_read = 0, n_bad = 0;
   char first_error[MHRFIT_ERROR_MESSAGE_MAX] = "";
   for (size_t f = 0; f < F; f++) {
@@ -537,7 +613,7 @@ static bool read_stage1(mhrfit_report *r, mhrfit_error *err) {
       }
       mhrfit_value *d = mhrfit_numpy_load(path, &lim, &e);
       const mhrfit_array *a = d ? npz_num(d, "pred_keypoints_2d", 2, shape) : NULL;
-      if (d && !a) MHRFIT_FAIL(&e, MHRFIT_ERR_FORMAT, "%s: no pred_keypoints_2d of shape (70, 2)", path);
+      if (d && !a) MHRFIT_FAIL(&e, MHRFIT_ERR_FORMAT, "%s: no pred_keypoints_2d of shape (%zu, 2)", path, K);
       if (!a) {
         n_bad++;
         if (!first_error[0]) snprintf(first_error, sizeof first_error, "%s", e.message);
@@ -562,7 +638,7 @@ static bool read_stage1(mhrfit_report *r, mhrfit_error *err) {
 
 /* Fills `dst` (F×K×3) from a sequence archive whose frame count matches. */
 static void take_seq_kp(const mhrfit_report *r, const seq_archive *s, float *dst) {
-  for (size_t i = 0; i < r->F * MF_REPORT_K * 3; i++) {
+  for (size_t i = 0; i < r->F * r->K * 3; i++) {
     double x = mhrfit_array_get_f64(s->kp, i);
     dst[i] = isfinite(x) ? (float)x : NAN;
   }
@@ -578,7 +654,7 @@ static void take_seq_losses(mhrfit_report *r, const seq_archive *s) {
 
 /* Without sequence archives: the per-frame fit/<frame>/fit.npz. */
 static bool read_fit_frames(mhrfit_report *r, mhrfit_error *err) {
-  size_t F = r->F, K = MF_REPORT_K;
+  size_t F = r->F, K = r->K;
   float *kp = nan_floats(F * K * 3, err);
   size_t *missing = mf_calloc_array(F ? F : 1, sizeof *missing, err), n_missing = 0, n_read = 0;
   if (!kp || !missing) {
@@ -588,7 +664,7 @@ static bool read_fit_frames(mhrfit_report *r, mhrfit_error *err) {
   }
   mhrfit_npy_limits lim = {0};
   lim.skip_members = fit_skip;
-  const long shape[2] = {MF_REPORT_K, 3};
+  const long shape[2] = {(long)K, 3};
   for (size_t f = 0; f < F; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/fit/%s/fit.npz", r->run_dir, r->frames[f]);
@@ -656,12 +732,12 @@ static bool read_keypoints(mhrfit_report *r, seq_archive *fit, seq_archive *smoo
     r->fitted_kp = r->kp;
     return true;
   }
-  r->kp = nan_floats(F * MF_REPORT_K * 3, err);
+  r->kp = nan_floats(F * r->K * 3, err);
   if (!r->kp) return false;
   take_seq_kp(r, shown, r->kp);
   snprintf(r->kp_source, sizeof r->kp_source, "%s", shown == fit ? names[0] : names[1]);
   if (other && other->v) {
-    r->kp_other = nan_floats(F * MF_REPORT_K * 3, err);
+    r->kp_other = nan_floats(F * r->K * 3, err);
     if (!r->kp_other) return false;
     take_seq_kp(r, other, r->kp_other);
   }
@@ -673,10 +749,10 @@ static bool read_keypoints(mhrfit_report *r, seq_archive *fit, seq_archive *smoo
 
 /* ------------------------------------------------------------------ derived numbers */
 
-static double mean_dist_mm(const float *a, const float *b) {
+static double mean_dist_mm(const float *a, const float *b, size_t K) {
   double s = 0;
   size_t n = 0;
-  for (size_t k = 0; k < MF_REPORT_K; k++) {
+  for (size_t k = 0; k < K; k++) {
     const float *p = a + 3 * k, *q = b + 3 * k;
     if (!isfinite(p[0]) || !isfinite(q[0]) || !isfinite(p[1]) || !isfinite(q[1]) || !isfinite(p[2]) || !isfinite(q[2]))
       continue;
@@ -689,6 +765,10 @@ static double mean_dist_mm(const float *a, const float *b) {
 
 static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
   char found[4096] = "";
+  enum { GT_K = 70 }; /* the ground truth of mhrfit demo: MHR70 keypoints */
+  if (!r->layout || strcmp(r->layout->name, "mhr70") != 0) /* another keypoint set */
+    return !r->opts.truth_path ||
+           mf_report_note(r, err, "ground truth %s: its MHR70 keypoints are not the run's: no MPJPE chart", r->opts.truth_path);
   if (r->opts.truth_path) {
     snprintf(found, sizeof found, "%s", r->opts.truth_path);
   } else {
@@ -702,7 +782,7 @@ static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
   mhrfit_npy_limits lim = {0};
   lim.skip_members = skip;
   mhrfit_value *d = mhrfit_npz_load(found, &lim, &e);
-  const long shape[3] = {-1, MF_REPORT_K, 3};
+  const long shape[3] = {-1, GT_K, 3};
   const mhrfit_array *g = d ? npz_num(d, "keypoints_3d", 3, shape) : NULL;
   if (!g) {
     bool ok = mf_report_note(r, err, "ground truth %s could not be read (%s): no MPJPE chart", found,
@@ -714,7 +794,7 @@ static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
   const mhrfit_array *names = npz_strings(d, "frames", T);
   r->mpjpe_fit = nan_floats(r->F, err);
   r->mpjpe_smooth = nan_floats(r->F, err);
-  float *gt = mf_malloc_array(MF_REPORT_K * 3, sizeof *gt, err);
+  float *gt = mf_malloc_array(GT_K * 3, sizeof *gt, err);
   bool ok = r->mpjpe_fit && r->mpjpe_smooth && gt;
   size_t matched = 0;
   for (size_t f = 0; ok && f < r->F; f++) {
@@ -729,10 +809,10 @@ static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
     }
     if (t < 0) continue;
     matched++;
-    for (size_t i = 0; i < MF_REPORT_K * 3; i++) gt[i] = (float)mhrfit_array_get_f64(g, (size_t)t * MF_REPORT_K * 3 + i);
+    for (size_t i = 0; i < GT_K * 3; i++) gt[i] = (float)mhrfit_array_get_f64(g, (size_t)t * GT_K * 3 + i);
     const float *fitted = r->fitted_kp, *smoothed = r->smoothed_kp;
-    if (fitted) r->mpjpe_fit[f] = (float)mean_dist_mm(fitted + f * MF_REPORT_K * 3, gt);
-    if (smoothed) r->mpjpe_smooth[f] = (float)mean_dist_mm(smoothed + f * MF_REPORT_K * 3, gt);
+    if (fitted) r->mpjpe_fit[f] = (float)mean_dist_mm(fitted + f * GT_K * 3, gt, GT_K);
+    if (smoothed) r->mpjpe_smooth[f] = (float)mean_dist_mm(smoothed + f * GT_K * 3, gt, GT_K);
   }
   free(gt);
   mhrfit_value_free(d);
@@ -750,21 +830,20 @@ static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
 static bool find_up(mhrfit_report *r, mhrfit_error *err) {
   const float *src = r->kp ? r->kp : r->tri_points;
   mhrfit_up_axis up = MHRFIT_UP_PY;
-  const mhrfit_layout *lay = mhrfit_layout_get("mhr70", err);
-  if (!lay) return false;
+  const size_t K = r->K;
   long idx[5];
-  if (src && r->F && mhrfit_up_markers((const char *const *)lay->names, lay->count, idx)) {
-    double *pts = mf_malloc_array(r->F * MF_REPORT_K * 3, sizeof *pts, err);
+  if (src && r->F && mhrfit_up_markers((const char *const *)r->kp_names, K, idx)) {
+    double *pts = mf_malloc_array(r->F * K * 3, sizeof *pts, err);
     if (!pts) return false;
-    for (size_t i = 0; i < r->F * MF_REPORT_K * 3; i++) pts[i] = src[i];
+    for (size_t i = 0; i < r->F * K * 3; i++) pts[i] = src[i];
     mhrfit_error e = {0};
-    if (!mhrfit_up_detect(pts, r->F, MF_REPORT_K, idx, &up, NULL, NULL, &e)) up = MHRFIT_UP_PY;
+    if (!mhrfit_up_detect(pts, r->F, K, idx, &up, NULL, NULL, &e)) up = MHRFIT_UP_PY;
     free(pts);
   }
   mhrfit_up_rotation(up, r->U);
   snprintf(r->up_name, sizeof r->up_name, "%s", mhrfit_up_name(up));
   double lo = INFINITY;
-  for (size_t i = 0; src && i < r->F * MF_REPORT_K; i++) {
+  for (size_t i = 0; src && i < r->F * K; i++) {
     const float *p = src + 3 * i;
     if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) continue;
     double y = r->U[3] * p[0] + r->U[4] * p[1] + r->U[5] * p[2];
@@ -776,7 +855,7 @@ static bool find_up(mhrfit_report *r, mhrfit_error *err) {
 
 /* Projects F×K×3 world points into every calibrated camera: F×V×K×2 pixels (NaN: no mark). */
 static float *project_all(const mhrfit_report *r, const float *pts, mhrfit_error *err) {
-  size_t F = r->F, V = r->V, K = MF_REPORT_K;
+  size_t F = r->F, V = r->V, K = r->K;
   float *out = nan_floats(F * V * K * 2, err);
   if (!out) return NULL;
   for (size_t f = 0; f < F; f++)
@@ -800,7 +879,7 @@ static bool derive(mhrfit_report *r, mhrfit_error *err) {
     r->smooth_change = nan_floats(r->F, err);
     if (!r->smooth_change) return false;
     for (size_t f = 0; f < r->F; f++)
-      r->smooth_change[f] = (float)mean_dist_mm(r->kp + f * MF_REPORT_K * 3, r->kp_other + f * MF_REPORT_K * 3);
+      r->smooth_change[f] = (float)mean_dist_mm(r->kp + f * r->K * 3, r->kp_other + f * r->K * 3, r->K);
   }
   if (!find_up(r, err)) return false;
   bool any_cal = false;
@@ -887,7 +966,7 @@ mhrfit_report *mhrfit_report_new(const char *run_dir, const mhrfit_report_option
   seq_archive fit = {0}, smooth = {0};
   ok = ok && load_json(r, "pipeline_config.json", &r->config, err) &&
        load_json(r, "sequence_summary.json", &r->summary, err) && load_seq(r, "sequence_fit.npz", &fit, err) &&
-       load_seq(r, "sequence_smoothed.npz", &smooth, err);
+       load_seq(r, "sequence_smoothed.npz", &smooth, err) && keypoint_set(r, &fit, &smooth, err);
   if (ok) {
     r->fps = dict_num(r->config, "fps");
     if (!(r->fps > 0 && r->fps < 10000)) r->fps = 30;
@@ -960,6 +1039,7 @@ void mhrfit_report_free(mhrfit_report *r) {
   free_triangulations(r);
   free(r->kp);
   free(r->kp_other);
+  mhrfit_names_free(r->kp_names, r->K);
   free(r->obs2d);
   free(r->obs_present);
   free(r->proj_tri);

@@ -9,11 +9,9 @@
 #include "common/buf.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/error.h"
+#include "mhrfit/layout.h"
 #include "mhrfit/report.h"
 #include "mhrfit/value.h"
-
-/* MHR70 keypoints per frame. */
-enum { MF_REPORT_K = 70 };
 
 /* A camera of the report: its name, and its calibration when known. */
 typedef struct mf_report_cam {
@@ -42,6 +40,11 @@ struct mhrfit_report {
   double fps;
   double bad_loss, bad_data_loss; /* NaN when unknown */
   char kp_source[64];          /* file the shown keypoints come from ("" when none) */
+  /* the keypoint set: MHR70, or a detector run's K keypoints (its layout's) */
+  size_t K;                    /* keypoints per frame (K below) */
+  char **kp_names;             /* K names */
+  const mhrfit_layout *layout; /* the built-in layout of those names (its skeleton), or NULL */
+  bool detector;               /* a run of a detector's keypoints: 2-D keypoints from its input, no stage 1 */
   /* per-frame data (NULL when absent); NaN where a value is missing */
   float *tri_points;           /* F×K×3 */
   uint8_t *tri_views;          /* F×K */
@@ -95,7 +98,5 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err);
 /* Exports the body as a GLB into r->glb (body.c); a missing rig or a failed export is a note. */
 bool mf_report_body(mhrfit_report *r, mhrfit_error *err);
 
-/* The 65 MHR70 skeleton links (keypoint index pairs). */
-extern const unsigned char mf_mhr70_links[65][2];
 
 #endif

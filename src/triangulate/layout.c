@@ -70,6 +70,67 @@ static const mhrfit_layout layouts[] = {
     {"mediapipe_hands21_right", 21, hand21_names}};
 #define N_LAYOUTS (sizeof layouts / sizeof layouts[0])
 
+/* Skeletons: pairs of keypoint indices of each built-in layout (see layout.h). */
+static const uint16_t mhr70_links[][2] = { /* SAM 3D Body's MHR70 skeleton (MHR.md §9.4) */
+    {13, 11}, {11, 9},  {14, 12}, {12, 10}, {9, 10},  {5, 9},   {6, 10},  {5, 6},   {5, 7},   {6, 8},
+    {7, 62},  {8, 41},  {1, 2},   {0, 1},   {0, 2},   {1, 3},   {2, 4},   {3, 5},   {4, 6},   {13, 15},
+    {13, 16}, {13, 17}, {14, 18}, {14, 19}, {14, 20}, {62, 45}, {45, 44}, {44, 43}, {43, 42}, {62, 49},
+    {49, 48}, {48, 47}, {47, 46}, {62, 53}, {53, 52}, {52, 51}, {51, 50}, {62, 57}, {57, 56}, {56, 55},
+    {55, 54}, {62, 61}, {61, 60}, {60, 59}, {59, 58}, {41, 24}, {24, 23}, {23, 22}, {22, 21}, {41, 28},
+    {28, 27}, {27, 26}, {26, 25}, {41, 32}, {32, 31}, {31, 30}, {30, 29}, {41, 36}, {36, 35}, {35, 34},
+    {34, 33}, {41, 40}, {40, 39}, {39, 38}, {38, 37}};
+static const uint16_t coco17_links[][2] = {{0, 1},  {0, 2},   {1, 3},   {2, 4},   {3, 5},   {4, 6},   {5, 6},   {5, 7},
+                                           {7, 9},  {6, 8},   {8, 10},  {5, 11},  {6, 12},  {11, 12},
+                                           {11, 13}, {13, 15}, {12, 14}, {14, 16}};
+static const uint16_t halpe26_links[][2] = {{0, 1},   {0, 2},   {1, 3},   {2, 4},   {18, 17}, {17, 0},  {18, 5},
+                                            {18, 6},  {5, 7},   {7, 9},   {6, 8},   {8, 10},  {19, 18}, {19, 11},
+                                            {19, 12}, {11, 13}, {13, 15}, {12, 14}, {14, 16}, {15, 20}, {20, 22},
+                                            {15, 24}, {16, 21}, {21, 23}, {16, 25}};
+static const uint16_t body25_links[][2] = {{1, 0},   {0, 15},  {15, 17}, {0, 16},  {16, 18}, {1, 2},
+                                           {2, 3},   {3, 4},   {1, 5},   {5, 6},   {6, 7},   {1, 8},
+                                           {8, 9},   {9, 10},  {10, 11}, {8, 12},  {12, 13}, {13, 14},
+                                           {14, 19}, {19, 20}, {14, 21}, {11, 22}, {22, 23}, {11, 24}};
+static const uint16_t body25b_links[][2] = {{0, 1},   {0, 2},   {1, 3},   {2, 4},   {17, 18}, {18, 0},  {17, 5},
+                                            {17, 6},  {5, 7},   {7, 9},   {6, 8},   {8, 10},  {5, 11},  {6, 12},
+                                            {11, 12}, {11, 13}, {13, 15}, {12, 14}, {14, 16}, {15, 19}, {19, 20},
+                                            {15, 21}, {16, 22}, {22, 23}, {16, 24}};
+static const uint16_t mediapipe33_links[][2] = {
+    {0, 1},   {1, 2},   {2, 3},   {3, 7},   {0, 4},   {4, 5},   {5, 6},   {6, 8},   {9, 10},  {11, 12},
+    {11, 13}, {13, 15}, {15, 17}, {15, 19}, {15, 21}, {17, 19}, {12, 14}, {14, 16}, {16, 18}, {16, 20},
+    {16, 22}, {18, 20}, {11, 23}, {12, 24}, {23, 24}, {23, 25}, {24, 26}, {25, 27}, {26, 28}, {27, 29},
+    {28, 30}, {29, 31}, {30, 32}, {27, 31}, {28, 32}};
+static const uint16_t hand21_links[][2] = {{0, 1},   {1, 2},   {2, 3},   {3, 4},   {0, 5},   {5, 6},   {6, 7},
+                                           {7, 8},   {5, 9},   {9, 10},  {10, 11}, {11, 12}, {9, 13},  {13, 14},
+                                           {14, 15}, {15, 16}, {13, 17}, {0, 17},  {17, 18}, {18, 19}, {19, 20}};
+#define LINKS(t) (t), sizeof(t) / sizeof((t)[0])
+static const struct {
+  const char *const *names;
+  const uint16_t (*links)[2];
+  size_t n;
+} skeletons[] = {{mhr70_names, LINKS(mhr70_links)},     {coco17_names, LINKS(coco17_links)},
+                 {halpe26_names, LINKS(halpe26_links)}, {body25_names, LINKS(body25_links)},
+                 {body25b_names, LINKS(body25b_links)}, {mediapipe33_names, LINKS(mediapipe33_links)},
+                 {hand21_names, LINKS(hand21_links)}};
+
+const uint16_t (*mhrfit_layout_links(const mhrfit_layout *layout, size_t *n))[2] {
+  *n = 0;
+  for (size_t i = 0; layout && i < sizeof skeletons / sizeof skeletons[0]; i++)
+    if (layout->names == skeletons[i].names) {
+      *n = skeletons[i].n;
+      return skeletons[i].links;
+    }
+  return NULL;
+}
+
+const mhrfit_layout *mhrfit_layout_match(const char *const *names, size_t n) {
+  for (size_t i = 0; names && i < N_LAYOUTS; i++) {
+    bool same = layouts[i].count == n;
+    for (size_t k = 0; same && k < n; k++) same = names[k] && strcmp(names[k], layouts[i].names[k]) == 0;
+    if (same) return &layouts[i];
+  }
+  return NULL;
+}
+
 const mhrfit_layout *mhrfit_layout_get(const char *name, mhrfit_error *err) {
   for (size_t i = 0; i < N_LAYOUTS; i++)
     if (strcmp(layouts[i].name, name) == 0) return &layouts[i];

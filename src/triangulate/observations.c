@@ -264,3 +264,73 @@ done:
   }
   return obs;
 }
+
+/* The string `key` of a dict, or NULL. */
+static const char *cfg_str(const mhrfit_value *d, const char *key) {
+  const mhrfit_value *v = d && d->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(d, key) : NULL;
+  return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
+}
+
+/* The strings of list `key` of a dict as new copies (*n of them); NULL when absent (err untouched). */
+static char **cfg_strs(const mhrfit_value *d, const char *key, size_t *n, mhrfit_error *err) {
+  const mhrfit_value *v = d && d->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(d, key) : NULL;
+  *n = 0;
+  if (!v || v->kind != MHRFIT_V_LIST || !v->u.list.count) return NULL;
+  char **out = mf_calloc_array(v->u.list.count, sizeof *out, err);
+  for (size_t i = 0; out && i < v->u.list.count; i++) {
+    const mhrfit_value *x = v->u.list.items[i];
+    if (x->kind != MHRFIT_V_STRING) continue;
+    if (!(out[*n] = mf_strdup(x->u.str.data, err))) {
+      mhrfit_names_free(out, *n);
+      *n = 0;
+      return NULL;
+    }
+    (*n)++;
+  }
+  return out;
+}
+
+mhrfit_observations *mhrfit_observations_of_run(const mhrfit_value *config, const char *run_dir, char ***cams,
+                                                size_t *n_cams, mhrfit_error *err) {
+  *cams = NULL;
+  *n_cams = 0;
+  const char *fmt = cfg_str(config, "input_format"), *input = cfg_str(config, "input"), *lname = cfg_str(config, "layout");
+  if (!fmt || !input) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: not a run of a detector's keypoints (pipeline_config.json records no "
+                "input_format or input)", run_dir);
+    return NULL;
+  }
+  const mhrfit_layout *lay = lname ? mhrfit_layout_get(lname, err) : NULL;
+  if (lname && !lay) return NULL;
+  char *path = NULL; /* as recorded, else relative to the run folder */
+  if (mf_is_dir(input) || mf_is_file(input)) path = mf_strdup(input, err);
+  else if (input[0] != '/' && run_dir && (path = mf_path_join(run_dir, input, err)) && !mf_is_dir(path) &&
+           !mf_is_file(path)) {
+    free(path);
+    path = NULL;
+  }
+  size_t n_dirs = 0, n = 0;
+  char **dirs = cfg_strs(config, "cam_dirs", &n_dirs, err), **names = cfg_strs(config, "cams", &n, err);
+  const mhrfit_value *pv = config && config->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(config, "person_index") : NULL;
+  double person = pv && mhrfit_value_is_number(pv) ? mhrfit_value_as_double(pv) : 0;
+  mhrfit_observations *obs = NULL;
+  if (!path || !names) {
+    if (!err || !err->type)
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: the run's input %s %s", run_dir, input,
+                  !path ? "is not found" : "is recorded without its cameras");
+  } else {
+    mhrfit_obs_options oo = {.format = fmt, .n_kp = lay ? lay->count : 0,
+                             .person = person >= 0 && person < 1e9 ? (size_t)person : 0,
+                             .cam_dirs = n_dirs == n ? (const char *const *)dirs : NULL, .allow_missing_views = true};
+    obs = mhrfit_observations_load(path, (const char *const *)names, n, &oo, err);
+  }
+  mhrfit_names_free(dirs, n_dirs);
+  free(path);
+  if (obs) {
+    *cams = names;
+    *n_cams = n;
+  } else {
+    mhrfit_names_free(names, n);
+  }
+  return obs;
+}

@@ -4,6 +4,7 @@
 //
 //   node report_page.mjs --html FILE --mode full --run DIR --bin MHRFIT --shot PNG
 //   node report_page.mjs --html FILE --mode damaged
+//   node report_page.mjs --html FILE --mode detector --expect JSON
 //   node report_page.mjs --html FILE --mode fps [--seconds S]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -120,6 +121,34 @@ try {
       check(`frame ${f} failed: a failure colour in the strip`, cells[f].color === 'rgb(224, 49, 49)', cells[f].color);
       check(`frame ${f} failed: no keypoint or skeleton drawn`, st.kp === 0 && st.links === 0, JSON.stringify(st));
       check(`frame ${f} failed: no body shown`, st.body === false, JSON.stringify(st));
+    }
+    if (mode === 'detector') {
+      // a run of a detector's keypoints: its keypoint set and skeleton, its 2-D keypoints in the
+      // panels (--expect: {keypoints, links, frames: {index: {camera: finite 2-D keypoints}}})
+      const want = JSON.parse(fs.readFileSync(args.expect, 'utf8'));
+      check(`the page shows the run's ${want.keypoints} keypoints`, meta.n_keypoints === want.keypoints,
+            `${meta.n_keypoints}`);
+      check(`the layout's ${want.links} skeleton links`, meta.links.length === want.links, `${meta.links.length}`);
+      check('the keypoints carry the layout\'s names', meta.keypoint_names.length === want.keypoints &&
+            meta.keypoint_names.includes(want.name), meta.keypoint_names.join(','));
+      check('no note of missing MHR70 files or stage 1', !notes.some((n) => /stage1|fit\.npz|70/.test(n)), notes.join(' | '));
+      for (const [fs_, cams] of Object.entries(want.frames)) {
+        const f = +fs_;
+        await page.evaluate((x) => window.mfReport.setFrame(x), f);
+        const st = await page.evaluate(() => {
+          const v = window.mfReport.view;
+          return { kp: v.kpGeo.drawRange.count, links: v.linkGeo.drawRange.count };
+        });
+        check(`frame ${f}: the ${want.keypoints} fitted keypoints in 3-D`, st.kp === want.keypoints, JSON.stringify(st));
+        check(`frame ${f}: the ${want.links} skeleton lines in 3-D`, st.links === 2 * want.links, JSON.stringify(st));
+        const panels = await page.$$eval('.mf-panel-canvas', (cs) => cs.map((c) => [c.dataset.cam, +c.dataset.marks,
+                                                                                     +c.dataset.links]));
+        check(`frame ${f}: one panel per camera`, panels.length === Object.keys(cams).length);
+        for (const [cam, marks, links] of panels) {
+          check(`frame ${f} ${cam}: ${cams[cam]} keypoint marks`, marks === cams[cam], `drew ${marks}`);
+          check(`frame ${f} ${cam}: the skeleton reprojected`, links > 0 && links <= want.links, `${links} links`);
+        }
+      }
     }
     if (mode === 'full') {
       const rec = meta.status.findIndex((s) => s.startsWith('recovered'));
