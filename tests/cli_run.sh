@@ -13,13 +13,17 @@ done
 args=(--input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --no_mesh)
 "$bin" run "${args[@]}" --quiet --out "$tmp/full"; check "uninterrupted run" $?
 
+# the run works in slices of 20 ms (SIGCONT, SIGSTOP) until 20 frames are done, so that the kill
+# comes part-way through however busy the machine is
+shopt -s nullglob
 "$bin" run "${args[@]}" --quiet --out "$tmp/killed" & pid=$!
-for _ in $(seq 1 1500); do
-  n=$(ls "$tmp/killed/fit" 2>/dev/null | wc -l)
-  [ "$n" -ge 20 ] && break
-  sleep 0.01
+for _ in $(seq 1 5000); do
+  done_dirs=("$tmp/killed/fit"/*)
+  [ "${#done_dirs[@]}" -ge 20 ] && break
+  kill -CONT $pid 2>/dev/null; sleep 0.02; kill -STOP $pid 2>/dev/null
 done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+shopt -u nullglob
 done_before=$(ls "$tmp/killed/fit" 2>/dev/null | wc -l)
 echo "killed after $done_before frame folders"
 check "killed part-way (no summary yet)" $([ ! -e "$tmp/killed/sequence_summary.json" ]; echo $?)
