@@ -86,6 +86,14 @@ check "caliscope_csv with a user map of point ids exits 0" $?
 check "point ids: 24 keypoints" $("$bin" inspect "$tmp/ids/sequence_fit.npz" | grep -Eq '^pred_keypoints_3d +float32 +\(100, 24, 3\)$'; echo $?)
 ok=$(sed -n 's/^status: ok \([0-9]*\).*/\1/p' "$tmp/log")
 check "point ids: frames fitted ($ok ok)" $([ "${ok:-0}" -ge 95 ]; echo $?)
+# the hips are pelvis markers here: of the segments only the shoulders' remain (shoulders, wrists
+# and knees are joints), which the run says as a warning and in the summary's diagnosis
+check "point ids: proportions from the 1 segment between joints" $(has "$tmp/log" "calibration: proportions from 1 segments")
+check "point ids: too few segments is a warning" \
+  $(has "$tmp/log" "warning: keypoint map custom+user: body proportions from 1 segment(s), fewer than 4")
+check "point ids: ... and in the summary's diagnosis" \
+  $(grep -A3 '"diagnosis"' "$tmp/ids/sequence_summary.json" | grep -q "body proportions from 1 segment"; echo $?)
+check "body25b: no such warning" $(! grep -q "body proportions from" "$tmp/cs/sequence_summary.json"; echo $?)
 
 # usage errors (2) before anything is written
 expect_usage() { # NAME TEXT ARGS...

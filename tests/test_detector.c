@@ -62,6 +62,76 @@ static bool on_frame(void *user, size_t f, const mhrfit_fit_result *res, const m
   return true;
 }
 
+/* The proportions (step 1 alone) of the trial with map `map`: the number of segments measured,
+ * the scales into `scales` (may be NULL), the warning's presence into `warned`. */
+static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, const double *w, double *scales,
+                             bool *warned) {
+  mhrfit_error err = {0};
+  mhrfit_detfit_options o;
+  mhrfit_detfit_options_init(&o);
+  o.calibrate_markers = false;
+  mhrfit_detfit *d = mhrfit_detfit_new(rig, map, &o, &err);
+  if (!d) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(d);
+  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, &err)); /* the map's keypoints are body25b's, in order */
+  const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
+  size_t n = c->n_segments;
+  if (scales) memcpy(scales, c->scales, sizeof c->scales);
+  char msg[512] = "";
+  *warned = mhrfit_detfit_proportions_warning(d, msg, sizeof msg);
+  if (*warned) printf("  warning: %s\n", msg);
+  mhrfit_detfit_free(d);
+  return n;
+}
+
+/* User maps on the trial: a keypoint remapped to its own joint keeps its segments (the same
+ * proportions as the built-in map); names alone (point ids) mapped to joints get the segments
+ * between those joints; a map with too few says so. */
+static void test_trial_user_maps(const mhrfit_tri_archive *tri, const double *w, size_t n_builtin) {
+  mhrfit_error err = {0};
+  double s0[68], s1[68];
+  bool warned;
+  mhrfit_detmap *map = mhrfit_detmap_new(rig, "body25b", &err);
+  REQUIRE(map);
+  size_t n0 = trial_segments(map, tri, w, s0, &warned);
+  CHECK(n0 == n_builtin && n0 == 14 && !warned);
+  const char *same = "{\"LKnee\": \"l_lowleg\", \"RKnee\": {\"joint\": \"r_lowleg\", \"weight\": 0.9}}";
+  REQUIRE(mhrfit_detmap_apply_json(map, rig, same, strlen(same), "same.json", &err));
+  size_t n1 = trial_segments(map, tri, w, s1, &warned);
+  printf("user map of the knees on their own joints: %zu segments (built-in %zu)\n", n1, n0);
+  CHECK(n1 == n0 && !warned);
+  for (int i = 0; i < 68; i++) CHECK(s1[i] == s0[i]);
+  mhrfit_detmap_free(map);
+  /* names alone, as Caliscope's point ids: joint keypoints give the segments between them */
+  const char *ids[NK];
+  char idbuf[NK][8];
+  for (int k = 0; k < NK; k++) snprintf(idbuf[k], sizeof idbuf[k], "%d", k), ids[k] = idbuf[k];
+  const char *joints = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
+                       " \"7\": \"l_lowarm\", \"8\": \"r_lowarm\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\","
+                       " \"11\": {\"joint\": \"l_upleg\", \"anchor\": true}, \"12\": {\"joint\": \"r_upleg\", \"anchor\": true},"
+                       " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"15\": \"l_talocrural\", \"16\": \"r_talocrural\"}";
+  map = mhrfit_detmap_new_names(ids, NK, &err);
+  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, joints, strlen(joints), "ids.json", &err));
+  size_t n2 = trial_segments(map, tri, w, s1, &warned);
+  printf("point ids on 12 joints: %zu segments\n", n2);
+  CHECK(n2 == 12 && !warned); /* the 12 body segments; the feet and hands have no keypoint here */
+  bool moved = false;
+  for (int i = 0; i < 68; i++) moved = moved || s1[i] != 0;
+  CHECK(moved); /* not the default body */
+  mhrfit_detmap_free(map);
+  /* shoulders, wrists and knees only (hips as pelvis markers): one segment, and a warning */
+  const char *few = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
+                    " \"11\": {\"joint\": \"root\", \"offset\": [0.082, -0.018, 0.005], \"anchor\": true},"
+                    " \"12\": {\"joint\": \"root\", \"offset\": [-0.082, -0.018, 0.005], \"anchor\": true},"
+                    " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\"}";
+  map = mhrfit_detmap_new_names(ids, NK, &err);
+  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, few, strlen(few), "few.json", &err));
+  size_t n3 = trial_segments(map, tri, w, NULL, &warned);
+  printf("point ids with the hips as pelvis markers: %zu segment(s)\n", n3);
+  CHECK(n3 == 1 && warned);
+  mhrfit_detmap_free(map);
+}
+
 static void test_balancing_trial(void) {
   load_rig();
   mhrfit_error err = {0};
@@ -189,6 +259,7 @@ static void test_balancing_trial(void) {
   }
   mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
+  test_trial_user_maps(tri, w, c->n_segments);
   mhrfit_tri_archive_free(tri);
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);
