@@ -107,7 +107,12 @@ expect_usage "openpose without --layout" "needs --layout" --input "$trial/pose-a
   --calib "$data/S00_Calibration/Calib_qualisys.toml" --input_format openpose
 expect_usage "--layout without --input_format" "need --input_format" --input "$trial/pose-associated" \
   --calib "$data/S00_Calibration/Calib_qualisys.toml" --layout body25b
-expect_usage "--freeze_lower_body with a detector" "need SAM 3D Body views" "${args[@]}" --freeze_lower_body
+expect_usage "--freeze_lower_body with a detector" "--freeze_lower_body needs SAM 3D Body views: not with --input_format openpose" \
+  "${args[@]}" --freeze_lower_body
+expect_usage "--with_scale with a detector" "--with_scale needs SAM 3D Body views: not with --input_format openpose" \
+  "${args[@]}" --with_scale
+expect_usage "--no_joint_limits with a detector" "--no_joint_limits: not with --input_format openpose" \
+  "${args[@]}" --no_joint_limits
 expect_usage "an unknown layout" "--layout: " "${args[@]}" --layout body26
 expect_usage "--calib_frames 0" "--calib_frames must be in 1..10000" "${args[@]}" --calib_frames 0
 check "nothing written" $([ ! -e "$tmp/never" ]; echo $?)
