@@ -174,8 +174,8 @@ static void test_balancing_trial(void) {
   printf("frames ok: %d of %d\n", n_ok, NF);
   CHECK(n_ok == NF);
   /* fitted keypoints vs triangulated */
-  static double dist[NF * NK], rp_fit[NF * NK * NV], rp_tri[NF * NK * NV];
-  size_t nd = 0, nr = 0;
+  static double dist[NF * NK], rp_fit[NF * NK * NV], rp_tri[NF * NK * NV], cam_fit[NV][NF * NK], cam_tri[NV][NF * NK];
+  size_t nd = 0, nr = 0, nc[NV] = {0};
   for (int f = 0; f < NF; f++)
     for (int k = 0; k < NK; k++) {
       const double *g = tri->points + 3 * (f * NK + k), *p = out.kp[f] + 3 * k;
@@ -187,8 +187,8 @@ static void test_balancing_trial(void) {
         double a[2], b[2];
         if (!mhrfit_camera_project(&cal->cams[v], p, a, NULL) || !mhrfit_camera_project(&cal->cams[v], g, b, NULL))
           continue;
-        rp_fit[nr] = hypot(a[0] - obs->uv[2 * o], a[1] - obs->uv[2 * o + 1]);
-        rp_tri[nr++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
+        rp_fit[nr] = cam_fit[v][nc[v]] = hypot(a[0] - obs->uv[2 * o], a[1] - obs->uv[2 * o + 1]);
+        rp_tri[nr++] = cam_tri[v][nc[v]++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
       }
     }
   if (getenv("MHRFIT_TEST_VERBOSE"))
@@ -205,7 +205,11 @@ static void test_balancing_trial(void) {
   printf("median distance to triangulated: %.1f mm (%zu points); reprojection median fit %.2f px vs triangulated %.2f px\n",
          1e3 * md, nd, mf, mt);
   CHECK(md <= 0.020);
-  CHECK(mf <= 1.25 * mt);
+  CHECK(mf <= 1.25 * mt); /* pooled over the cameras: per camera (printed) the ratio is 1.1 to 1.4 */
+  for (int v = 0; v < NV; v++) {
+    double cf = median(cam_fit[v], nc[v]), ct = median(cam_tri[v], nc[v]);
+    printf("  %s: reprojection median fit %.2f px vs triangulated %.2f px (%.2fx)\n", cams[v], cf, ct, cf / ct);
+  }
   /* no elbow or knee beyond the .model limits; proportions constant */
   static const int bends[4] = {36, 46, 53, 62};
   int n_lim = 0;
