@@ -84,6 +84,21 @@ static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, 
   return n;
 }
 
+/* A map of the 25 keypoints named by their ids ("0", "1", ..., as Caliscope's point ids) with the
+ * user map `json`: the number of segments its proportions come from, the warning's presence. */
+static size_t ids_segments(const mhrfit_tri_archive *tri, const double *w, const char *json, double *scales,
+                           bool *warned) {
+  mhrfit_error err = {0};
+  const char *ids[NK];
+  char idbuf[NK][8];
+  for (int k = 0; k < NK; k++) snprintf(idbuf[k], sizeof idbuf[k], "%d", k), ids[k] = idbuf[k];
+  mhrfit_detmap *map = mhrfit_detmap_new_names(ids, NK, &err);
+  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, json, strlen(json), "ids.json", &err));
+  size_t n = trial_segments(map, tri, w, scales, warned);
+  mhrfit_detmap_free(map);
+  return n;
+}
+
 /* User maps on the trial: a keypoint remapped to its own joint keeps its segments (the same
  * proportions as the built-in map); names alone (point ids) mapped to joints get the segments
  * between those joints; a map with too few says so. */
@@ -103,33 +118,24 @@ static void test_trial_user_maps(const mhrfit_tri_archive *tri, const double *w,
   for (int i = 0; i < 68; i++) CHECK(s1[i] == s0[i]);
   mhrfit_detmap_free(map);
   /* names alone, as Caliscope's point ids: joint keypoints give the segments between them */
-  const char *ids[NK];
-  char idbuf[NK][8];
-  for (int k = 0; k < NK; k++) snprintf(idbuf[k], sizeof idbuf[k], "%d", k), ids[k] = idbuf[k];
   const char *joints = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
                        " \"7\": \"l_lowarm\", \"8\": \"r_lowarm\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\","
                        " \"11\": {\"joint\": \"l_upleg\", \"anchor\": true}, \"12\": {\"joint\": \"r_upleg\", \"anchor\": true},"
                        " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"15\": \"l_talocrural\", \"16\": \"r_talocrural\"}";
-  map = mhrfit_detmap_new_names(ids, NK, &err);
-  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, joints, strlen(joints), "ids.json", &err));
-  size_t n2 = trial_segments(map, tri, w, s1, &warned);
+  size_t n2 = ids_segments(tri, w, joints, s1, &warned);
   printf("point ids on 12 joints: %zu segments\n", n2);
   CHECK(n2 == 12 && !warned); /* the 12 body segments; the feet and hands have no keypoint here */
   bool moved = false;
   for (int i = 0; i < 68; i++) moved = moved || s1[i] != 0;
   CHECK(moved); /* not the default body */
-  mhrfit_detmap_free(map);
   /* shoulders, wrists and knees only (hips as pelvis markers): one segment, and a warning */
   const char *few = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
                     " \"11\": {\"joint\": \"root\", \"offset\": [0.082, -0.018, 0.005], \"anchor\": true},"
                     " \"12\": {\"joint\": \"root\", \"offset\": [-0.082, -0.018, 0.005], \"anchor\": true},"
                     " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\"}";
-  map = mhrfit_detmap_new_names(ids, NK, &err);
-  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, few, strlen(few), "few.json", &err));
-  size_t n3 = trial_segments(map, tri, w, NULL, &warned);
+  size_t n3 = ids_segments(tri, w, few, NULL, &warned);
   printf("point ids with the hips as pelvis markers: %zu segment(s)\n", n3);
   CHECK(n3 == 1 && warned);
-  mhrfit_detmap_free(map);
 }
 
 static void test_balancing_trial(void) {
