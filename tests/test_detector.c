@@ -171,6 +171,7 @@ static void test_balancing_trial(void) {
   if (!ok) fprintf(stderr, "%s\n", err.message);
   REQUIRE(ok);
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
+  size_t n_segments = c->n_segments; /* d is freed before the user maps are tried */
   printf("calibration: %zu segments, rms %.1f -> %.1f mm; %d frames, marker rms %.1f -> %.1f mm; %.2f s\n",
          c->n_segments, 1e3 * c->segment_rms_before_m, 1e3 * c->segment_rms_after_m, c->n_calib_frames,
          1e3 * c->marker_rms_before_m, 1e3 * c->marker_rms_after_m, c->seconds);
@@ -269,7 +270,7 @@ static void test_balancing_trial(void) {
   }
   mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
-  test_trial_user_maps(tri, w, c->n_segments);
+  test_trial_user_maps(tri, w, n_segments);
   mhrfit_tri_archive_free(tri);
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);
