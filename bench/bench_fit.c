@@ -5,7 +5,7 @@
  * warm start (the previous frame's fit as temporal prior) against the Adam baseline, all on the
  * same frames; then the fit without views (detector.h, mhr70 map: limb-by-limb start when cold,
  * the previous frame when warm) on the same targets, and its calibration pass over the sequence
- * (proportions and marker offsets). Median of 5 runs.
+ * (proportions and marker offsets, each run on a fresh fitter). Median of 5 runs.
  *   build/bench/bench_fit [ASSETS_DIR [TESTDATA_DIR]]   (default: $MHRFIT_ASSETS, $MHRFIT_TESTDATA) */
 #include <math.h>
 #include <stdio.h>
@@ -107,13 +107,15 @@ int main(int argc, char **argv) {
   printf("|---|---|---:|---:|---:|---:|\n");
   /* without views: the same targets, the mhr70 detector map calibrated on the sequence */
   mhrfit_detmap *dmap = mhrfit_detmap_new(rig, "mhr70", &err);
-  mhrfit_detfit *det = dmap ? mhrfit_detfit_new(rig, dmap, NULL, &err) : NULL;
-  if (!det) {
-    fprintf(stderr, "%s\n", err.message);
-    return 1;
-  }
+  mhrfit_detfit *det = NULL;
   double calib_times[5];
-  for (int run = 0; run < 5; run++) {
+  for (int run = 0; run < 5; run++) { /* each pass on a fresh fitter (default proportions and offsets) */
+    mhrfit_detfit_free(det);
+    det = dmap ? mhrfit_detfit_new(rig, dmap, NULL, &err) : NULL;
+    if (!det) {
+      fprintf(stderr, "%s\n", err.message);
+      return 1;
+    }
     double t0 = bench_now();
     if (!mhrfit_detfit_calibrate(det, F, targets[0], NULL, &err)) {
       fprintf(stderr, "calibration: %s\n", err.message);

@@ -74,7 +74,23 @@ check "no output on errors" $([ ! -e "$tmp/bad.npz" ]; echo $?)
 check "--views with --layout exits 2" $([ $rc -eq 2 ]; echo $?)
 "$bin" fit --tri "$tmp/tri.npz" --layout body25b --init-pose "$tmp/fit.npz" --out "$tmp/bad.npz" >/dev/null 2>&1; rc=$?
 check "--init_pose with --layout exits 2" $([ $rc -eq 2 ]; echo $?)
+# the fit without views has no similarity scale, keeps the joint limits and fits every frame whole:
+# the options saying otherwise are refused (as by run --input_format); those agreeing are accepted
+for o in "--with_scale:--with_scale needs SAM 3D Body views: not with --layout / --keypoint_map" \
+         "--no_joint_limits:--no_joint_limits: not with --layout / --keypoint_map" \
+         "--freeze_lower_body:--freeze_lower_body needs SAM 3D Body views: not with --layout / --keypoint_map"; do
+  "$bin" fit --tri "$tmp/one.npz" --layout mhr70 "${o%%:*}" --out "$tmp/bad.npz" --assets "$assets" >/dev/null 2>"$tmp/err"
+  rc=$?
+  check "fit --layout ${o%%:*} exits 2" $([ $rc -eq 2 ]; echo $?)
+  check "fit --layout ${o%%:*} says why" $(grep -qF -- "${o#*:}" "$tmp/err"; echo $?)
+done
+check "no output after usage errors" $([ ! -e "$tmp/bad.npz" ]; echo $?)
+"$bin" fit --tri "$tmp/one.npz" --layout mhr70 --no-with-scale --joint-limits --out "$tmp/one_fit2.npz" \
+  --assets "$assets" --quiet >/dev/null 2>&1
+check "fit --layout --no_with_scale --joint_limits (what it does anyway) exits 0" $?
+check "... and gives the same fit" $(cmp -s "$tmp/one_fit.npz" "$tmp/one_fit2.npz"; echo $?)
 help=$("$bin" fit --help)
+check "help: --tri is not only MHR70" $(grep -q -- "--tri TRI.npz .*a detector layout's with --layout" <<<"$help"; echo $?)
 check "help lists --keypoint_map" $(grep -q -- "--keypoint_map FILE" <<<"$help"; echo $?)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -86,6 +86,14 @@ check "caliscope_csv with a user map of point ids exits 0" $?
 check "point ids: 24 keypoints" $("$bin" inspect "$tmp/ids/sequence_fit.npz" | grep -Eq '^pred_keypoints_3d +float32 +\(100, 24, 3\)$'; echo $?)
 ok=$(sed -n 's/^status: ok \([0-9]*\).*/\1/p' "$tmp/log")
 check "point ids: frames fitted ($ok ok)" $([ "${ok:-0}" -ge 95 ]; echo $?)
+# the hips are pelvis markers here: of the segments only the shoulders' remain (shoulders, wrists
+# and knees are joints), which the run says as a warning and in the summary's diagnosis
+check "point ids: proportions from the 1 segment between joints" $(has "$tmp/log" "calibration: proportions from 1 segments")
+check "point ids: too few segments is a warning" \
+  $(has "$tmp/log" "warning: keypoint map custom+user: body proportions from 1 segment(s), fewer than 4")
+check "point ids: ... and in the summary's diagnosis" \
+  $(grep -A3 '"diagnosis"' "$tmp/ids/sequence_summary.json" | grep -q "body proportions from 1 segment"; echo $?)
+check "body25b: no such warning" $(! grep -q "body proportions from" "$tmp/cs/sequence_summary.json"; echo $?)
 
 # usage errors (2) before anything is written
 expect_usage() { # NAME TEXT ARGS...
@@ -99,7 +107,12 @@ expect_usage "openpose without --layout" "needs --layout" --input "$trial/pose-a
   --calib "$data/S00_Calibration/Calib_qualisys.toml" --input_format openpose
 expect_usage "--layout without --input_format" "need --input_format" --input "$trial/pose-associated" \
   --calib "$data/S00_Calibration/Calib_qualisys.toml" --layout body25b
-expect_usage "--freeze_lower_body with a detector" "need SAM 3D Body views" "${args[@]}" --freeze_lower_body
+expect_usage "--freeze_lower_body with a detector" "--freeze_lower_body needs SAM 3D Body views: not with --input_format openpose" \
+  "${args[@]}" --freeze_lower_body
+expect_usage "--with_scale with a detector" "--with_scale needs SAM 3D Body views: not with --input_format openpose" \
+  "${args[@]}" --with_scale
+expect_usage "--no_joint_limits with a detector" "--no_joint_limits: not with --input_format openpose" \
+  "${args[@]}" --no_joint_limits
 expect_usage "an unknown layout" "--layout: " "${args[@]}" --layout body26
 expect_usage "--calib_frames 0" "--calib_frames must be in 1..10000" "${args[@]}" --calib_frames 0
 check "nothing written" $([ ! -e "$tmp/never" ]; echo $?)

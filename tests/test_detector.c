@@ -62,6 +62,82 @@ static bool on_frame(void *user, size_t f, const mhrfit_fit_result *res, const m
   return true;
 }
 
+/* The proportions (step 1 alone) of the trial with map `map`: the number of segments measured,
+ * the scales into `scales` (may be NULL), the warning's presence into `warned`. */
+static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, const double *w, double *scales,
+                             bool *warned) {
+  mhrfit_error err = {0};
+  mhrfit_detfit_options o;
+  mhrfit_detfit_options_init(&o);
+  o.calibrate_markers = false;
+  mhrfit_detfit *d = mhrfit_detfit_new(rig, map, &o, &err);
+  if (!d) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(d);
+  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, &err)); /* the map's keypoints are body25b's, in order */
+  const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
+  size_t n = c->n_segments;
+  if (scales) memcpy(scales, c->scales, sizeof c->scales);
+  char msg[512] = "";
+  *warned = mhrfit_detfit_proportions_warning(d, msg, sizeof msg);
+  if (*warned) printf("  warning: %s\n", msg);
+  mhrfit_detfit_free(d);
+  return n;
+}
+
+/* A map of the 25 keypoints named by their ids ("0", "1", ..., as Caliscope's point ids) with the
+ * user map `json`: the number of segments its proportions come from, the warning's presence. */
+static size_t ids_segments(const mhrfit_tri_archive *tri, const double *w, const char *json, double *scales,
+                           bool *warned) {
+  mhrfit_error err = {0};
+  const char *ids[NK];
+  char idbuf[NK][8];
+  for (int k = 0; k < NK; k++) snprintf(idbuf[k], sizeof idbuf[k], "%d", k), ids[k] = idbuf[k];
+  mhrfit_detmap *map = mhrfit_detmap_new_names(ids, NK, &err);
+  REQUIRE(map && mhrfit_detmap_apply_json(map, rig, json, strlen(json), "ids.json", &err));
+  size_t n = trial_segments(map, tri, w, scales, warned);
+  mhrfit_detmap_free(map);
+  return n;
+}
+
+/* User maps on the trial: a keypoint remapped to its own joint keeps its segments (the same
+ * proportions as the built-in map); names alone (point ids) mapped to joints get the segments
+ * between those joints; a map with too few says so. */
+static void test_trial_user_maps(const mhrfit_tri_archive *tri, const double *w, size_t n_builtin) {
+  mhrfit_error err = {0};
+  double s0[68], s1[68];
+  bool warned;
+  mhrfit_detmap *map = mhrfit_detmap_new(rig, "body25b", &err);
+  REQUIRE(map);
+  size_t n0 = trial_segments(map, tri, w, s0, &warned);
+  CHECK(n0 == n_builtin && n0 == 14 && !warned);
+  const char *same = "{\"LKnee\": \"l_lowleg\", \"RKnee\": {\"joint\": \"r_lowleg\", \"weight\": 0.9}}";
+  REQUIRE(mhrfit_detmap_apply_json(map, rig, same, strlen(same), "same.json", &err));
+  size_t n1 = trial_segments(map, tri, w, s1, &warned);
+  printf("user map of the knees on their own joints: %zu segments (built-in %zu)\n", n1, n0);
+  CHECK(n1 == n0 && !warned);
+  for (int i = 0; i < 68; i++) CHECK(s1[i] == s0[i]);
+  mhrfit_detmap_free(map);
+  /* names alone, as Caliscope's point ids: joint keypoints give the segments between them */
+  const char *joints = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
+                       " \"7\": \"l_lowarm\", \"8\": \"r_lowarm\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\","
+                       " \"11\": {\"joint\": \"l_upleg\", \"anchor\": true}, \"12\": {\"joint\": \"r_upleg\", \"anchor\": true},"
+                       " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"15\": \"l_talocrural\", \"16\": \"r_talocrural\"}";
+  size_t n2 = ids_segments(tri, w, joints, s1, &warned);
+  printf("point ids on 12 joints: %zu segments\n", n2);
+  CHECK(n2 == 12 && !warned); /* the 12 body segments; the feet and hands have no keypoint here */
+  bool moved = false;
+  for (int i = 0; i < 68; i++) moved = moved || s1[i] != 0;
+  CHECK(moved); /* not the default body */
+  /* shoulders, wrists and knees only (hips as pelvis markers): one segment, and a warning */
+  const char *few = "{\"5\": {\"joint\": \"l_uparm\", \"anchor\": true}, \"6\": {\"joint\": \"r_uparm\", \"anchor\": true},"
+                    " \"11\": {\"joint\": \"root\", \"offset\": [0.082, -0.018, 0.005], \"anchor\": true},"
+                    " \"12\": {\"joint\": \"root\", \"offset\": [-0.082, -0.018, 0.005], \"anchor\": true},"
+                    " \"13\": \"l_lowleg\", \"14\": \"r_lowleg\", \"9\": \"l_wrist_twist\", \"10\": \"r_wrist_twist\"}";
+  size_t n3 = ids_segments(tri, w, few, NULL, &warned);
+  printf("point ids with the hips as pelvis markers: %zu segment(s)\n", n3);
+  CHECK(n3 == 1 && warned);
+}
+
 static void test_balancing_trial(void) {
   load_rig();
   mhrfit_error err = {0};
@@ -95,6 +171,7 @@ static void test_balancing_trial(void) {
   if (!ok) fprintf(stderr, "%s\n", err.message);
   REQUIRE(ok);
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
+  size_t n_segments = c->n_segments; /* d is freed before the user maps are tried */
   printf("calibration: %zu segments, rms %.1f -> %.1f mm; %d frames, marker rms %.1f -> %.1f mm; %.2f s\n",
          c->n_segments, 1e3 * c->segment_rms_before_m, 1e3 * c->segment_rms_after_m, c->n_calib_frames,
          1e3 * c->marker_rms_before_m, 1e3 * c->marker_rms_after_m, c->seconds);
@@ -104,8 +181,8 @@ static void test_balancing_trial(void) {
   printf("frames ok: %d of %d\n", n_ok, NF);
   CHECK(n_ok == NF);
   /* fitted keypoints vs triangulated */
-  static double dist[NF * NK], rp_fit[NF * NK * NV], rp_tri[NF * NK * NV];
-  size_t nd = 0, nr = 0;
+  static double dist[NF * NK], rp_fit[NF * NK * NV], rp_tri[NF * NK * NV], cam_fit[NV][NF * NK], cam_tri[NV][NF * NK];
+  size_t nd = 0, nr = 0, nc[NV] = {0};
   for (int f = 0; f < NF; f++)
     for (int k = 0; k < NK; k++) {
       const double *g = tri->points + 3 * (f * NK + k), *p = out.kp[f] + 3 * k;
@@ -117,8 +194,8 @@ static void test_balancing_trial(void) {
         double a[2], b[2];
         if (!mhrfit_camera_project(&cal->cams[v], p, a, NULL) || !mhrfit_camera_project(&cal->cams[v], g, b, NULL))
           continue;
-        rp_fit[nr] = hypot(a[0] - obs->uv[2 * o], a[1] - obs->uv[2 * o + 1]);
-        rp_tri[nr++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
+        rp_fit[nr] = cam_fit[v][nc[v]] = hypot(a[0] - obs->uv[2 * o], a[1] - obs->uv[2 * o + 1]);
+        rp_tri[nr++] = cam_tri[v][nc[v]++] = hypot(b[0] - obs->uv[2 * o], b[1] - obs->uv[2 * o + 1]);
       }
     }
   if (getenv("MHRFIT_TEST_VERBOSE"))
@@ -135,7 +212,11 @@ static void test_balancing_trial(void) {
   printf("median distance to triangulated: %.1f mm (%zu points); reprojection median fit %.2f px vs triangulated %.2f px\n",
          1e3 * md, nd, mf, mt);
   CHECK(md <= 0.020);
-  CHECK(mf <= 1.25 * mt);
+  CHECK(mf <= 1.25 * mt); /* pooled over the cameras: per camera (printed) the ratio is 1.1 to 1.4 */
+  for (int v = 0; v < NV; v++) {
+    double cf = median(cam_fit[v], nc[v]), ct = median(cam_tri[v], nc[v]);
+    printf("  %s: reprojection median fit %.2f px vs triangulated %.2f px (%.2fx)\n", cams[v], cf, ct, cf / ct);
+  }
   /* no elbow or knee beyond the .model limits; proportions constant */
   static const int bends[4] = {36, 46, 53, 62};
   int n_lim = 0;
@@ -189,6 +270,7 @@ static void test_balancing_trial(void) {
   }
   mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
+  test_trial_user_maps(tri, w, n_segments);
   mhrfit_tri_archive_free(tri);
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);

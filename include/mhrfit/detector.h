@@ -52,7 +52,11 @@
  * (metres, in the joint's frame: MHR's native axes at rest, +x the subject's left, +y up, +z
  * forward) the keypoint is a marker calibrated from that default; `weight` (default 1) and
  * `anchor` (default false) are optional. Keys not listed keep the built-in entry. Errors name the
- * key: an unknown keypoint, an unknown joint (with the closest names), a bad value.
+ * key: an unknown keypoint, an unknown joint (with the closest names), a bad value. The body
+ * proportions are measured between the keypoints that stand for MHR70 keypoints (`mhr70` of
+ * mhrfit_detmap): a user's joint keypoint stands for the MHR70 keypoint of its joint whatever map
+ * it came from, so `{"LKnee": "l_lowleg"}` keeps the knee's segments and a name-only input (point
+ * ids) mapped to joints gets the segments between them; a user marker stands for none.
  *
  * **Sequence fit** (mhrfit_detfit_sequence()): on the triangulated points of F frames,
  * 1. *Proportions*: the MHR scale parameters of the segment lengths (spine 139, shoulder width
@@ -123,7 +127,10 @@ typedef struct mhrfit_detmap {
   size_t n;             /**< keypoints */
   char **names;         /**< n names */
   mhrfit_kp_rule *rule; /**< n rules */
-  int16_t *mhr70;       /**< n: the MHR70 keypoint each one corresponds to (segment lengths), -1 none */
+  int16_t *mhr70;       /**< n: the MHR70 keypoint each one stands for in the segment lengths, -1 none:
+                             a built-in entry's, else for a joint keypoint of a user map the MHR70
+                             keypoint of its joint (or the elbow / ankle for `*_lowarm` /
+                             `*_talocrural`); a user marker stands for none */
 } mhrfit_detmap;
 
 /**
@@ -219,6 +226,19 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *points, c
 
 /** The calibration in use (defaults before mhrfit_detfit_calibrate()). */
 const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detfit *d);
+
+/** Fewest measured segments for the proportions of mhrfit_detfit_calibrate() to be more than MHR's
+ *  default body size (mhrfit_detfit_proportions_warning()). */
+#define MHRFIT_DETFIT_MIN_SEGMENTS 4
+
+/**
+ * After mhrfit_detfit_calibrate() with `estimate_proportions`: true when the proportions rest on
+ * fewer than MHRFIT_DETFIT_MIN_SEGMENTS measured segments (then the 10 scale parameters of step 1
+ * stay close to MHR's default body), with the warning in `msg` (`size` bytes, may be 0): how many
+ * segments, and that the map should put shoulders, elbows, wrists, hips, knees or ankles on their
+ * MHR joints. False otherwise (msg untouched).
+ */
+bool mhrfit_detfit_proportions_warning(const mhrfit_detfit *d, char *msg, size_t size);
 
 /**
  * Fits one frame (step 3): `points` n × 3, `weights` n (NULL = 1), `prev` the previous good

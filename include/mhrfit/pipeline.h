@@ -40,7 +40,9 @@
  *    names, faces, units, world up).
  * 5. **Diagnosis and summary**: the signs of a unit or resolution mistake (a triangulated body
  *    far from a person's size, keypoints inside the top-left quarter of the calibrated image or
- *    outside it in every camera, views far from the triangulated points in every camera) become
+ *    outside it in every camera, views far from the triangulated points in every camera; with a
+ *    detector's keypoints, proportions measured on too few segments,
+ *    mhrfit_detfit_proportions_warning()) become
  *    warnings and the `diagnosis` of `sequence_summary.json` (per frame: status, fit status,
  *    message, initial camera, camera files present, triangulated points, losses, iterations,
  *    retried, reused, smoothing label, times). A run that fits no frame then fails

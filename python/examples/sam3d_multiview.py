@@ -5,7 +5,7 @@ The script that runs SAM 3D Body on each camera's image holds, per camera, a dic
 leading person axis when several people were detected). Here those dicts are read from a synthetic
 capture of ``mhrfit demo``; everything after that stays in memory:
 
-    per-camera outputs -> person selection -> triangulate -> fit -> forward kinematics -> mesh
+    per-camera outputs -> person selection -> triangulate -> fit -> forward kinematics -> export
 
 Usage (from the project root, after building):
 
@@ -13,8 +13,10 @@ Usage (from the project root, after building):
     MHRFIT_LIBRARY=build/libmhrfit.so MHRFIT_ASSETS=path/to/mhr PYTHONPATH=python \\
         python3 python/examples/sam3d_multiview.py demo_capture --frame 000003 --out body.ply
 
-The mesh is written as a PLY file by NumPy here (the project's export module will offer glTF and
-other formats).
+The fit is saved as a fit archive (``body_fit.npz`` for ``--out body.ply``) and written by the
+library's exporter, the call behind ``mhrfit export`` (``mhrfit.export``): ``--out body.ply`` gives
+the frame's mesh as one PLY file (world frame, metres), ``--out body.glb`` a glTF with the skinned
+mesh, skeleton and keypoints, ``.obj`` an OBJ.
 """
 
 import argparse
@@ -40,22 +42,11 @@ def largest_person(output: dict) -> dict:
             for k, v in output.items()}
 
 
-def write_ply(path: str, vertices: np.ndarray, faces: np.ndarray) -> None:
-    """An ASCII PLY mesh (metres), written to a temporary name and renamed into place."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(f"ply\nformat ascii 1.0\nelement vertex {len(vertices)}\nproperty float x\nproperty float y\n"
-                f"property float z\nelement face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n")
-        np.savetxt(f, vertices, fmt="%.6f")
-        np.savetxt(f, np.hstack([np.full((len(faces), 1), 3), faces]), fmt="%d")
-    os.replace(tmp, path)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("capture", help="a capture folder: calibration.toml and <frame>/<cam>.npz")
     ap.add_argument("--frame", default="000003", help="frame folder (default 000003)")
-    ap.add_argument("--out", default="body.ply", help="mesh to write (default body.ply)")
+    ap.add_argument("--out", default="body.ply", help="file to write: .ply, .obj or .glb (default body.ply)")
     ap.add_argument("--assets", default=None, help="MHR assets folder or rig file (default $MHRFIT_ASSETS)")
     args = ap.parse_args()
 
@@ -85,9 +76,13 @@ def main() -> int:
     world = s * fk["pred_vertices"] @ R.T + t
     print(f"forward kinematics: {len(rig.joint_names)} joints, {len(world)} vertices; "
           f"largest difference to the fit's mesh {1000 * np.max(np.abs(world - res.pred_vertices)):.4f} mm")
-    # 5. the mesh
-    write_ply(args.out, world, rig.faces)
-    print(f"wrote {args.out}: {len(world)} vertices, {len(rig.faces)} triangles (metres, the calibration's frame)")
+    # 5. the fit saved as a fit archive beside the output, exported by the library's exporter (as
+    #    `mhrfit export --input <that file> --out <out>` writes it)
+    fit_path = os.path.splitext(args.out)[0] + "_fit.npz"
+    np.savez(fit_path, **res)
+    rep = mhrfit.export(fit_path, args.out, **({"assets": args.assets} if args.assets else {}))
+    print(f"wrote {args.out} ({rep.format}): {rep.n_vertices} vertices, {rep.n_faces} triangles, {rep.bytes} bytes "
+          "(metres, the calibration's frame)")
     return 0 if str(res.opt_status) == "ok" else 1
 
 

@@ -13,7 +13,9 @@ the same numbers as the ``mhrfit`` command line:
   temporal prior;
 * load(path): the library's safe reader of ``.npy`` / ``.npz`` / pickled SAM 3D Body files;
 * run(input, calib, cams, out, progress=callable, **options) -> RunResult: the whole pipeline, as
-  ``mhrfit run`` (the same files, byte for byte); Ctrl-C stops it cleanly, a later run resumes.
+  ``mhrfit run`` (the same files, byte for byte); Ctrl-C stops it cleanly, a later run resumes;
+* export(src, out, **options) -> ExportReport: glTF, BVH, TRC, PLY, OBJ or NPZ files of a run, a fit
+  archive (or a FitResult) or a SAM 3D Body output, as ``mhrfit export`` (the same bytes).
 
 Options take the command line's names (``freeze_lower_body=True``, ``inlier_thresh=30``, …); an
 unknown name or a wrong type raises TypeError naming it; a failure inside the library raises
@@ -22,6 +24,7 @@ mhrfit.Error carrying the library's message (file, camera, field).
 
 from ._lib import Error, LibraryNotFoundError, library_path
 from .calibration import Calibration, load_calibration
+from .exporting import ExportReport, export
 from .fitting import FitResult, Fitter, fit
 from .io import load
 from .pipeline import FrameInfo, Progress, RunResult, run
@@ -30,8 +33,8 @@ from .triangulation import REASONS, TriangulationResult, triangulate
 
 __version__ = "0.1.0"
 
-__all__ = ["Calibration", "Error", "FitResult", "Fitter", "FrameInfo", "LibraryNotFoundError", "Progress", "REASONS",
-           "Rig", "RunResult", "TriangulationResult", "fit", "library_path", "library_version", "load",
+__all__ = ["Calibration", "Error", "ExportReport", "FitResult", "Fitter", "FrameInfo", "LibraryNotFoundError", "Progress", "REASONS",
+           "Rig", "RunResult", "TriangulationResult", "export", "fit", "library_path", "library_version", "load",
            "load_calibration", "run", "triangulate"]
 
 

@@ -305,6 +305,29 @@ class mhrfit_pipeline_frame_info(Structure):
                 ("n_available", c_int), ("n_triangulated", c_int), ("reused", c_bool), ("retried", c_bool)]
 
 
+class mhrfit_export_source_options(Structure):
+    _fields_ = [("fitted", c_bool), ("person_given", c_bool), ("person_index", c_long)]
+
+
+class mhrfit_export_options(Structure):
+    _fields_ = [("format", c_int), ("frame_begin", c_size_t), ("frame_end", c_size_t), ("keep_bad", c_bool),
+                ("fps", c_double), ("up", c_int), ("keypoints", c_bool), ("cameras", c_int), ("calib", c_char_p),
+                ("expressions", c_bool), ("max_influences", c_int), ("units_scale", c_double), ("ascii", c_bool),
+                ("corrective_frames", c_size_t)]
+
+
+class mhrfit_export_report(Structure):
+    _fields_ = [("format", c_int), ("n_total", c_size_t), ("n_exported", c_size_t), ("n_skipped_bad", c_size_t),
+                ("n_failed", c_size_t), ("up", c_int), ("up_detected", c_bool), ("up_cosine", c_double),
+                ("fps", c_double), ("fps_origin", c_char * 32), ("n_cameras", c_size_t), ("cameras_note", c_char * 256),
+                ("n_keypoints", c_size_t), ("n_vertices", c_size_t), ("n_faces", c_size_t), ("lod", c_int),
+                ("n_influence_sets", c_size_t), ("n_renormalised", c_size_t), ("shape_spread", c_double),
+                ("expressions", c_bool), ("correctives", c_bool), ("corr_frames", c_size_t), ("corr_mean_m", c_double),
+                ("corr_mean_max_m", c_double), ("corr_max_m", c_double), ("corr_worst_frame", c_size_t),
+                ("bvh_offset_dev_m", c_double), ("bvh_max_dev_m", c_double), ("bvh_worst_frame", c_size_t),
+                ("n_files", c_size_t), ("bytes", c_size_t)]
+
+
 #: The structures checked against the C headers by the test suite: Python name -> C type name.
 STRUCTS = {cls: cls.__name__ for cls in (
     mhrfit_error, mhrfit_array, mhrfit_value, mhrfit_camera, mhrfit_calib, mhrfit_calib_options,
@@ -312,7 +335,8 @@ STRUCTS = {cls: cls.__name__ for cls in (
     mhrfit_sam3d_outputs, mhrfit_similarity, mhrfit_fit_options, mhrfit_fit_view, mhrfit_fit_frame,
     mhrfit_fit_result, mhrfit_fit_prior, mhrfit_fit_step, mhrfit_fit_viewset, mhrfit_fit_archive,
     mhrfit_smooth_options, mhrfit_pipeline_progress, mhrfit_pipeline_options, mhrfit_ingest_summary,
-    mhrfit_recover_report, mhrfit_pipeline_result, mhrfit_pipeline_frame_info)}
+    mhrfit_recover_report, mhrfit_pipeline_result, mhrfit_pipeline_frame_info, mhrfit_export_source_options,
+    mhrfit_export_options, mhrfit_export_report)}
 
 # --------------------------------------------------------------------------------------------
 # Functions: name -> (restype, argtypes)
@@ -395,6 +419,19 @@ _PROTOTYPES = {
     "mhrfit_pipeline_n_cameras": (c_size_t, [c_void_p]),
     "mhrfit_pipeline_camera": (c_char_p, [c_void_p, c_size_t]),
     "mhrfit_pipeline_free": (None, [c_void_p]),
+    # exports
+    "mhrfit_export_source_load": (c_void_p, [c_char_p, _P(mhrfit_export_source_options), c_char_p, c_size_t, _err]),
+    "mhrfit_export_source_free": (None, [c_void_p]),
+    "mhrfit_export_format_from_path": (c_bool, [c_char_p, _P(c_int), _err]),
+    "mhrfit_export_format_name": (c_char_p, [c_int]),
+    "mhrfit_export_rig_flags": (c_uint, [c_int]),
+    "mhrfit_export_options_init": (None, [_P(mhrfit_export_options)]),
+    "mhrfit_exporter_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _P(mhrfit_export_options), _err]),
+    "mhrfit_exporter_report": (_P(mhrfit_export_report), [c_void_p]),
+    "mhrfit_exporter_write": (c_bool, [c_void_p, c_char_p, _err]),
+    "mhrfit_exporter_free": (None, [c_void_p]),
+    "mhrfit_up_parse": (c_bool, [c_char_p, _P(c_int), _err]),
+    "mhrfit_up_name": (c_char_p, [c_int]),
 }
 
 # --------------------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ class Rig:
     ``assets``: the MHR assets folder (``compact_v6_1.model`` + ``lodN.fbx``, and the optional
     ``corrective_*.npz``); ``rig``: a rig file of ``mhrfit rig import``. Give one or the other; with
     neither, ``$MHRFIT_ASSETS`` (a folder or a rig file) is used. ``lod``: the mesh's level of detail
-    (default: the lowest ``lodN.fbx`` present, or the rig file's). ``corrective_blendshapes``: load
-    layer 2 of the pose correctives when its file is there (hundreds of MB; the command line's
-    ``rig fk`` does, its ``fit`` does not: the fit never uses it).
+    (default: ``lod1.fbx`` when present, else the lowest-numbered ``lodN.fbx``; or the rig file's).
+    ``corrective_blendshapes``: load layer 2 of the pose correctives when its file is there (hundreds
+    of MB; the command line's ``rig fk`` does, its ``fit`` does not: the fit never uses it).
 
     Attributes: ``joint_names`` (127), ``param_names`` (204), ``parents`` (J,) int32 (−1 for the
     root), ``faces`` (n_faces, 3) int32 vertex indices of ``pred_vertices``, ``lod``, ``n_vertices``,

@@ -1,5 +1,12 @@
 """No library memory is kept across 10,000 calls of each function (the C heap's bytes in use, read from
-glibc's mallinfo2, or from the sanitizer's allocator in an AddressSanitizer build)."""
+glibc's mallinfo2, or from the sanitizer's allocator in an AddressSanitizer build).
+
+Fewer calls where one call is slow (the growth allowed stays 64 kB, so the bound per call is looser):
+Rig.fk with markers, Fitter.fit and mhrfit.fit() 2,000 calls (a fit or a marker calibration each, a
+few ms); Rig() from a rig file 1,000 (a few ms each) and from the MHR assets 50 (the .model and .fbx
+parsed, about 0.1 s); mhrfit.run() 50 (a 3-frame run with every file written, about 0.2 s);
+mhrfit.export() 50 (the rig loaded and a glTF of the 3-frame run written, about 0.2 s). With
+MHRFIT_PY_MEMORY_CALLS (the sanitizer build: 1,000) these counts shrink in proportion, to 10 at least."""
 
 import ctypes
 import gc
@@ -9,10 +16,15 @@ import unittest
 import numpy as np
 
 import mhrfit
-from helpers import ASSETS, DEMO_CAMS, SAM3D, demo, stage1_keypoints
+from helpers import ASSETS, DEMO_CAMS, SAM3D, cli, demo, stage1_keypoints, tmp_path
 
 # 10,000 calls; fewer where the environment says so (the sanitizer build: every call is slower there)
 CALLS = int(os.environ.get("MHRFIT_PY_MEMORY_CALLS", "10000"))
+
+
+def slow_calls(n: int) -> int:
+    """n calls of a slow function, reduced as CALLS is (at least 10)."""
+    return max(10, CALLS * n // 10000)
 
 
 def heap_bytes_function():
@@ -38,7 +50,7 @@ class MemoryTest(unittest.TestCase):
         cls.rig = mhrfit.Rig(ASSETS)
 
     def no_growth(self, what, call, calls=CALLS):
-        for _ in range(100):  # warm-up: caches, free lists
+        for _ in range(min(100, max(3, calls // 10))):  # warm-up: caches, free lists
             call()
         gc.collect()
         before = self.heap()
@@ -85,6 +97,24 @@ class MemoryTest(unittest.TestCase):
         views = {c: mhrfit.load(f"{d}/000003/{c}.npz") for c in DEMO_CAMS}
         fitter = mhrfit.Fitter(self.rig, iters=2, no_mesh=True)
         self.no_growth("Fitter.fit", lambda: fitter.fit(tri, views), min(2000, CALLS))
+        self.no_growth("fit", lambda: mhrfit.fit(self.rig, tri, views, iters=2, no_mesh=True), min(2000, CALLS))
+
+    def test_rig(self):
+        rig_file = tmp_path("memory_rig.npz")
+        cli("rig", "import", "--assets", ASSETS, "--out", rig_file, "--quiet")
+        self.no_growth("Rig(rig=file)", lambda: mhrfit.Rig(rig=rig_file), slow_calls(1000))
+        self.no_growth("Rig(assets)", lambda: mhrfit.Rig(ASSETS), slow_calls(50))
+
+    def test_run_and_export(self):
+        capture = tmp_path("memory_capture")
+        cli("demo", "--assets", ASSETS, "--out", capture, "--frames", "3", "--seed", "3", "--quiet")
+        out = tmp_path("memory_run")
+        def run():  # every frame fitted and every file written again
+            mhrfit.run(capture, f"{capture}/calibration.toml", DEMO_CAMS, out, assets=ASSETS, overwrite=True,
+                       quiet=True)
+        self.no_growth("run", run, slow_calls(50))
+        glb = tmp_path("memory_run.glb")
+        self.no_growth("export", lambda: mhrfit.export(out, glb, assets=ASSETS), slow_calls(50))
 
 
 if __name__ == "__main__":

@@ -60,20 +60,43 @@ class PackageTest(unittest.TestCase):
         self.assertIn("not_a_library.so", p.stderr)
 
     def test_pip_install_and_library_discovery(self):
-        """pip install (offline, no build isolation) into a folder; the library then found through
-        MHRFIT_LIBRARY, next to the package, and through pkg-config after cmake --install."""
-        src, target, prefix = tmp_path("pysrc"), tmp_path("site"), tmp_path("prefix")
-        for d in (src, target, prefix):
+        """The README's install commands, exactly (a venv seeing the system's NumPy, pip install
+        offline without build isolation), run from a copy of the project's python/ with this test's
+        interpreter as python3; the library then found through MHRFIT_LIBRARY, next to the package,
+        and through pkg-config after cmake --install."""
+        proj, prefix, shim = tmp_path("proj"), tmp_path("prefix"), tmp_path("shim")
+        for d in (proj, prefix, shim):
             shutil.rmtree(d, ignore_errors=True)
-        shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info", "tests"))
-        p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps", "--no-index",
-                            "--disable-pip-version-check", "--quiet", "--target", target, src],
-                           capture_output=True, text=True)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertTrue(os.path.isfile(os.path.join(target, "mhrfit", "__init__.py")))
+        shutil.copytree(PKG, os.path.join(proj, "python"),
+                        ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info", "tests"))
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        commands = [line.split("  #")[0].strip() for line in readme.splitlines()
+                    if line.startswith(("python3 -m venv ", ".venv/bin/pip install "))]
+        self.assertEqual(commands, ["python3 -m venv --system-site-packages .venv",
+                                    ".venv/bin/pip install --no-build-isolation ./python"])
+        os.makedirs(shim)
+        os.symlink(sys.executable, os.path.join(shim, "python3"))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MHRFIT_LIBRARY", "PKG_CONFIG_PATH")}
+        env.update({"PATH": shim + os.pathsep + env.get("PATH", ""), "PIP_NO_INDEX": "1",
+                    "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        for cmd in commands:
+            p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, env=env, cwd=proj)
+            self.assertEqual(p.returncode, 0, f"{cmd}:\n{p.stdout}{p.stderr}")
+        venv_python = os.path.join(proj, ".venv", "bin", "python")
+        found = subprocess.run([venv_python, "-c", "import mhrfit, numpy; print(mhrfit.__file__)"], capture_output=True,
+                               text=True, env=env, cwd=proj)
+        self.assertEqual(found.returncode, 0, found.stderr)
+        target = os.path.dirname(os.path.dirname(found.stdout.strip()))  # the venv's site-packages
+        self.assertIn(os.path.join(proj, ".venv"), target)
         lib = os.path.realpath(mhrfit.library_path())
         version = mhrfit.library_version()
-        p = run_python(["-m", "mhrfit", "--version"], {"MHRFIT_LIBRARY": lib}, path=target)
+
+        def run_python(args, env_update, path=None, python=venv_python):  # the installed package, no PYTHONPATH
+            e = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+            e.update(env_update)
+            return subprocess.run([python, *args], capture_output=True, text=True, env=e, cwd=proj)
+        p = run_python(["-m", "mhrfit", "--version"], {"MHRFIT_LIBRARY": lib})
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(f"mhrfit {version}", p.stdout)
         # pkg-config: an installed prefix
@@ -92,7 +115,8 @@ class PackageTest(unittest.TestCase):
         self.assertIn(os.path.join(target, "mhrfit", "libmhrfit.so"), p.stdout)
 
     def test_example(self):
-        """python/examples/sam3d_multiview.py on the demo capture: triangulate, fit, FK, a PLY mesh."""
+        """python/examples/sam3d_multiview.py on the demo capture: triangulate, fit, FK, a PLY mesh
+        written by mhrfit.export, the same bytes as `mhrfit export` of the fit it saved."""
         out = tmp_path("example_body.ply")
         p = run_python([os.path.join(PKG, "examples", "sam3d_multiview.py"), demo(), "--frame", "000003", "--out", out,
                         "--assets", ASSETS], {"MHRFIT_LIBRARY": mhrfit.library_path()})
@@ -100,9 +124,17 @@ class PackageTest(unittest.TestCase):
         self.assertIn("fit: status ok", p.stdout)
         diff = float(re.search(r"largest difference to the fit's mesh ([0-9.]+) mm", p.stdout).group(1))
         self.assertLess(diff, 0.01)
-        with open(out) as f:
-            head = [next(f) for _ in range(9)]
-        self.assertEqual(head[2], f"element vertex {mhrfit.Rig(ASSETS).n_vertices}\n")
+        n = mhrfit.Rig(ASSETS).n_vertices
+        self.assertIn(f"wrote {out} (ply): {n} vertices", p.stdout)
+        with open(out, "rb") as f:
+            ply = f.read()
+        self.assertIn(f"\nelement vertex {n}\n".encode(), ply[:ply.index(b"end_header")])
+        fit = tmp_path("example_body_fit.npz")
+        cli_out = tmp_path("example_body_cli.ply")
+        subprocess.run([BIN, "export", "--input", fit, "--out", cli_out, "--assets", ASSETS, "--quiet"], check=True,
+                       env=plain_env())
+        with open(cli_out, "rb") as f:
+            self.assertEqual(ply, f.read())
 
 
 if __name__ == "__main__":

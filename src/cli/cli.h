@@ -122,11 +122,18 @@ typedef struct mf_fit_cli {
   mhrfit_fit_options o;
   const char *solver, *zero_weight_strategy;
   long iters, min_valid_points, min_iters, early_stop_patience;
+  bool with_scale_seen, joint_limits_seen;
 } mf_fit_cli;
 enum { MF_FIT_CLI_N_OPTS = 24 };
 void mf_fit_cli_init(mf_fit_cli *c);
 size_t mf_fit_cli_table(mf_fit_cli *c, mf_opt *out);
 int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd);
+/* The one rule of `fit --layout / --keypoint_map` and `run --input_format` (the fit without SAM 3D
+ * Body views, detector.h): its body proportions are the sequence's scale parameters (no similarity
+ * scale) and its pose stays within the joint limits, so --freeze_lower_body, --with_scale and
+ * --no_joint_limits are usage errors naming `mode`; --no_with_scale and --joint_limits are what it
+ * does anyway. -1 when valid, else the usage exit code after printing the problem. */
+int mf_fit_cli_no_views(const mf_fit_cli *c, const char *cmd, const char *mode);
 
 /* The stage-2 options shared by `triangulate` and `run`, used like mf_fit_cli. */
 #include "mhrfit/calib.h"

@@ -61,7 +61,9 @@ int mf_cmd_fit(int argc, char **argv) {
   mf_fit_cli_init(&fc);
   mf_opt opts[20 + MF_FIT_CLI_N_OPTS];
   const mf_opt own[] = {
-      {"tri", MF_OPT_STRING, &tri_path, "TRI.npz", "triangulation archive of mhrfit triangulate (mhr70 layout); required", NULL},
+      {"tri", MF_OPT_STRING, &tri_path, "TRI.npz",
+       "triangulation archive of mhrfit triangulate (MHR70 keypoints with --views; a detector layout's with --layout / "
+       "--keypoint_map); required", NULL},
       {"views", MF_OPT_STRING, &views_dir, "DIR",
        "stage-1 files <cam>.npz|.npy of the frame, or one sub-folder per frame (natural order) for a batch; "
        "required unless --layout or --keypoint_map", NULL},
@@ -102,7 +104,8 @@ int mf_cmd_fit(int argc, char **argv) {
       "Without views (--layout L and/or --keypoint_map FILE) the triangulated keypoints of any\n"
       "2-D detector are fitted alone: body proportions and marker offsets are calibrated over the\n"
       "sequence, each frame starts from the previous one (or from the rest pose, limb by limb),\n"
-      "within the joint limits; pred_keypoints_3d then holds the layout's keypoints.",
+      "within the joint limits (--no_joint_limits, --with_scale and --freeze_lower_body are refused);\n"
+      "pred_keypoints_3d then holds the layout's keypoints.",
       opts, n_opts, 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -137,6 +140,7 @@ int mf_cmd_fit(int argc, char **argv) {
     goto done;
   }
   if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0) goto done;
+  if (!views_dir && (rc = mf_fit_cli_no_views(&fc, "fit", "--layout / --keypoint_map")) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   if (!views_dir) {

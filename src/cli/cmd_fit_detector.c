@@ -62,6 +62,8 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
   double secs = mf_now_seconds() - t0;
   if (p.tty) fprintf(stderr, "\n");
   if (!mhrfit_fit_archive_save(a->out, ar, &err) || !mf_sync_file(a->out, &err)) goto fail;
+  char warning[512];
+  if (mhrfit_detfit_proportions_warning(d, warning, sizeof warning)) fprintf(stderr, "mhrfit fit: warning: %s\n", warning);
   if (!a->quiet) {
     const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
     size_t counts[3];

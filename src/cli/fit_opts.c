@@ -24,10 +24,12 @@ size_t mf_fit_cli_table(mf_fit_cli *c, mf_opt *out) {
        "lock the lower-body pose (pelvis down) to its initial / previous-frame values, bit for bit", NULL},
       {"optimize_hand_pose", MF_OPT_FLAG, &o->optimize_hand_pose, NULL,
        "fit the finger angles too (default on; --no_optimize_hand_pose keeps the view's)", NULL},
-      {"with_scale", MF_OPT_FLAG, &o->with_scale, NULL, "fit the similarity's scale (default on; --no_with_scale)", NULL},
+      {"with_scale", MF_OPT_FLAG, &o->with_scale, NULL,
+       "fit the similarity's scale (default on; --no_with_scale; never without views)", &c->with_scale_seen},
       {"anchor_similarity", MF_OPT_FLAG, &o->anchor_similarity, NULL,
        "similarity from hips, neck and acromions (default on; --no_anchor_similarity uses all points)", NULL},
-      {"joint_limits", MF_OPT_FLAG, &o->joint_limits, NULL, "clamp the pose to the .model joint limits (default off)", NULL},
+      {"joint_limits", MF_OPT_FLAG, &o->joint_limits, NULL,
+       "clamp the pose to the .model joint limits (default off; always on without views)", &c->joint_limits_seen},
       {"huber_m", MF_OPT_DOUBLE, &o->huber_m, "M", "Huber threshold of the keypoint residuals in metres (default 0.03)", NULL},
       {"w_pose_reg", MF_OPT_DOUBLE, &o->w_pose_reg, "W", "weight of the pose-to-initial-view regulariser (default 1e-3)", NULL},
       {"w_temporal", MF_OPT_DOUBLE, &o->w_temporal, "W", "weight of the pose-to-previous-frame regulariser (default 3e-3)", NULL},
@@ -54,6 +56,19 @@ size_t mf_fit_cli_table(mf_fit_cli *c, mf_opt *out) {
   _Static_assert(sizeof t / sizeof t[0] <= MF_FIT_CLI_N_OPTS, "MF_FIT_CLI_N_OPTS too small");
   memcpy(out, t, sizeof t);
   return n;
+}
+
+int mf_fit_cli_no_views(const mf_fit_cli *c, const char *cmd, const char *mode) {
+  if (c->o.freeze_lower_body)
+    return mf_usage_error(cmd, "--freeze_lower_body needs SAM 3D Body views: not with %s (the body proportions are one "
+                               "set for the sequence and every frame is fitted whole)", mode);
+  if (c->with_scale_seen && c->o.with_scale)
+    return mf_usage_error(cmd, "--with_scale needs SAM 3D Body views: not with %s (the body's size is the sequence's "
+                               "scale parameters; the similarity has no scale)", mode);
+  if (c->joint_limits_seen && !c->o.joint_limits)
+    return mf_usage_error(cmd, "--no_joint_limits: not with %s (the fit without views keeps every frame within the "
+                               ".model joint limits, so no elbow or knee bends backwards)", mode);
+  return -1;
 }
 
 int mf_fit_cli_finish(mf_fit_cli *c, const char *cmd) {

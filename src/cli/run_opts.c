@@ -177,6 +177,9 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   if ((rc = mf_tri_cli_finish(&c->tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&c->fc, "run")) >= 0 ||
       (rc = mf_smooth_cli_finish(&c->sc, "run")) >= 0)
     return rc;
+  char mode[64];
+  snprintf(mode, sizeof mode, "--input_format %s", c->input_format ? c->input_format : "");
+  if (c->input_format && (rc = mf_fit_cli_no_views(&c->fc, "run", mode)) >= 0) return rc;
   if (strcmp(c->freeze_from, "first_fit") != 0 && strcmp(c->freeze_from, "view") != 0)
     return mf_usage_error("run", "--freeze_lower_body_from must be first_fit or view, got '%s'", c->freeze_from);
   mhrfit_error err = {0};

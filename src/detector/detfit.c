@@ -104,6 +104,17 @@ const mhrfit_fit_options *mhrfit_detfit_fit_options(const mhrfit_detfit *d) { re
 
 const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detfit *d) { return &d->cal; }
 
+bool mhrfit_detfit_proportions_warning(const mhrfit_detfit *d, char *msg, size_t size) {
+  if (!d->o.estimate_proportions || d->cal.n_segments >= MHRFIT_DETFIT_MIN_SEGMENTS) return false;
+  if (size)
+    snprintf(msg, size,
+             "keypoint map %s: body proportions from %zu segment(s), fewer than %d: the body keeps about MHR's "
+             "default size; map the keypoints of shoulders, elbows, wrists, hips, knees or ankles to their MHR joints "
+             "(e.g. \"LKnee\": \"l_lowleg\", see mhrfit fit --help)",
+             d->map->layout, d->cal.n_segments, MHRFIT_DETFIT_MIN_SEGMENTS);
+  return true;
+}
+
 /* Rebuilds the keypoint map with the current offsets, and the frame fitter on it. */
 static bool rebuild(mhrfit_detfit *d, mhrfit_error *err) {
   mhrfit_kpmap *km = mhrfit_detmap_kpmap(d->map, d->rig, d->offsets, err);

@@ -281,6 +281,19 @@ done:
   return map;
 }
 
+/* The MHR70 keypoint a joint keypoint on joint j stands for in the segment lengths: the MHR70
+ * joint keypoint of j, or the elbow or ankle keypoint when j is the elbow or ankle joint (MHR70
+ * puts those 0.5-1.7 cm from the joint, keypoints.h); -1 for any other joint. */
+static int16_t mhr70_at_joint(const mhrfit_rig *rig, long j) {
+  const int *tab = mhrfit_mhr70_joint_table();
+  for (int a = 0; a < MHRFIT_N_MHR70; a++)
+    if (tab[a] == j) return (int16_t)a;
+  static const int near_joint[] = {7, 8, 13, 14};
+  for (size_t i = 0; i < sizeof near_joint / sizeof near_joint[0]; i++)
+    if (mhrfit_rig_joint_index(rig, mhrfit_mhr70_marker_joint(near_joint[i])) == j) return (int16_t)near_joint[i];
+  return -1;
+}
+
 /* The joint named `name`, or a FORMAT error naming the key and the closest joint names. */
 static long user_joint(const mhrfit_rig *rig, const char *name, const char *source, const char *key,
                        mhrfit_error *err) {
@@ -374,7 +387,10 @@ bool mhrfit_detmap_apply_json(mhrfit_detmap *m, const mhrfit_rig *rig, const cha
     } else {
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: keypoint '%s': expected a joint name, null or an object", source, key);
     }
-    if (ok) rules[k] = u;
+    if (ok) {
+      rules[k] = u;
+      if (u.kind == MHRFIT_KP_JOINT) mhr70[k] = mhr70_at_joint(rig, u.joint); /* segments by joint */
+    }
   }
   if (ok) {
     memcpy(m->rule, rules, m->n * sizeof *rules);

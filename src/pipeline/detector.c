@@ -31,6 +31,7 @@ struct mf_detector {
   uint64_t base_hash;        /* the cameras' calibration and the keypoint map */
   uint64_t model_hash;       /* ... and the calibrated proportions and offsets */
   char (*tri_sig)[24];       /* F: identity of each frame's triangulation */
+  char warning[512];         /* the calibration's warning for the diagnosis ("" none) */
 };
 
 static bool is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
@@ -186,6 +187,10 @@ static bool name_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   free(names);
   free(take);
   return ok;
+}
+
+const char *mf_detector_warning(const mhrfit_pipeline *p) {
+  return p->det && p->det->warning[0] ? p->det->warning : NULL;
 }
 
 bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err) {
@@ -483,6 +488,7 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   mf_xxh64_update(&h, c->scales, sizeof c->scales);
   mf_xxh64_update(&h, c->offsets, 3 * n * sizeof *c->offsets);
   d->model_hash = mf_xxh64_digest(&h);
+  if (!mhrfit_detfit_proportions_warning(d->fit, d->warning, sizeof d->warning)) d->warning[0] = '\0';
   if (c->n_segments || c->n_calib_frames)
     mf_pipeline_log(p, MHRFIT_PIPELINE_INFO,
                     "calibration: proportions from %zu segments (length RMS %.1f -> %.1f mm), markers over %d frames "

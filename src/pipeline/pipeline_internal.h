@@ -99,7 +99,8 @@ bool mf_pipeline_value_hash(const mhrfit_value *v, uint64_t *hash, mhrfit_error 
 bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_frames(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_sequence(mhrfit_pipeline *p, mhrfit_error *err);
-/* The diagnosis of unit and resolution mistakes into p->diagnosis (logged as warnings). */
+/* The diagnosis of unit and resolution mistakes (and of a detector's too few segments) into
+ * p->diagnosis (logged as warnings). */
 bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_write_summary(mhrfit_pipeline *p, mhrfit_error *err);
 /* Fails, saying why and where files were looked for, when no frame was fitted. */
@@ -114,6 +115,9 @@ bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_detector_load_models(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_detector_frames(mhrfit_pipeline *p, mhrfit_error *err);
 void mf_detector_free(mf_detector *d);
+/* The warning of the sequence's calibration (too few segments for the proportions) for the
+ * diagnosis, NULL when none. */
+const char *mf_detector_warning(const mhrfit_pipeline *p);
 
 /* Pieces of pipeline.c and frames.c the detector path shares: keeps the cameras of `keep`; the
  * cameras' placement check; the journal opened (earlier state read unless overwrite); a frame

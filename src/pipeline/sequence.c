@@ -171,6 +171,8 @@ bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err) {
   mf_jb j = {err, false};
   diagnose_units(p, &j);
   diagnose_images(p, &j);
+  const char *w = mf_detector_warning(p);
+  if (w) diagnose(p, &j, "%s", w);
   return !j.failed;
 }
 
