@@ -76,7 +76,8 @@ typedef struct mhrfit_export_source {
                                  (a fit of a detector's keypoints: `pred_keypoints_3d` (F, K, 3)) */
   char **keypoint_names;    /**< n_kp names (the archive's `keypoint_names`, else kp_0, ...); NULL = MHR70's */
   double fps;               /**< recorded frame rate, 0 when unknown */
-  char fps_origin[32];      /**< where `fps` was read ("" when unknown) */
+  char fps_origin[80];      /**< where `fps` was read ("archive", "pipeline_config.json", "the run's, from
+                                 frames_meta.json", ...; "" when unknown) */
   char *calib_path;         /**< the run's calibration file as found on disk, or NULL */
   char *calib_recorded;     /**< the calibration path the run recorded (may not exist any more), or NULL */
   char calib_unit[8];       /**< translation unit of the calibration ("m" by default) */
@@ -184,7 +185,8 @@ typedef struct mhrfit_export_report {
   bool up_detected;               /**< it was detected (auto) */
   double up_cosine;               /**< detection: alignment of the mean body direction with the axis (1 = exact) */
   double fps;                     /**< frame rate written */
-  char fps_origin[32];            /**< where it comes from ("option", "archive", "pipeline_config.json", "default") */
+  char fps_origin[80];            /**< where it comes from ("option", the source's mhrfit_export_source::fps_origin,
+                                       "default") */
   size_t n_cameras;               /**< glTF cameras written */
   char cameras_note[256];         /**< why there are none, when the calibration is unknown ("" otherwise) */
   size_t n_keypoints;             /**< glTF keypoint nodes written (keypoints never finite are left out) */

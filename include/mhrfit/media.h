@@ -479,6 +479,15 @@ typedef struct mhrfit_frames_summary {
  */
 bool mhrfit_frames_extract(const mhrfit_frames_options *o, mhrfit_frames_summary *summary, mhrfit_error *err);
 
+/**
+ * The frame rate of a capture that mhrfit_frames_extract() wrote into `capture_dir`, read from
+ * its `frames_meta.json`: with index sync, the first video's rate divided by `every` (frame k of
+ * the capture is video frame k of every camera, so the capture runs at the videos' rate); 0 when
+ * it is not known: no or an unreadable `frames_meta.json`, another sync mode (its rows follow a
+ * table, not the videos' rate), a rate that is not a number in (0, 1000] Hz. Never an error.
+ */
+double mhrfit_frames_meta_fps(const char *capture_dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   mf_tri_cli_init(&c->tc);
   mf_fit_cli_init(&c->fc);
   mf_smooth_cli_init(&c->sc);
+  c->sc.fps_from_capture = true;
   const mf_opt io[] = {
       {"input", MF_OPT_STRING, &c->input, "DIR",
        "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images "

@@ -1076,3 +1076,22 @@ done:
   plan_free(&p);
   return ok;
 }
+
+double mhrfit_frames_meta_fps(const char *capture_dir) {
+  char *p = capture_dir ? mf_path_join(capture_dir, META_NAME, NULL) : NULL;
+  mhrfit_value *m = p && mf_is_file(p) ? mhrfit_json_load(p, NULL) : NULL;
+  free(p);
+  double fps = 0;
+  const mhrfit_value *sync = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "sync") : NULL;
+  const mhrfit_value *mode = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "mode") : NULL;
+  const mhrfit_value *every = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "every") : NULL;
+  const mhrfit_value *videos = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "videos") : NULL;
+  if (mode && mode->kind == MHRFIT_V_STRING && strcmp(mode->u.str.data, "index") == 0 && videos &&
+      videos->kind == MHRFIT_V_DICT && videos->u.dict.count && videos->u.dict.vals[0]->kind == MHRFIT_V_DICT) {
+    const mhrfit_value *r = mhrfit_value_dict_get(videos->u.dict.vals[0], "fps");
+    double n = every && mhrfit_value_is_number(every) ? mhrfit_value_as_double(every) : 1;
+    if (r && mhrfit_value_is_number(r) && n >= 1) fps = mhrfit_value_as_double(r) / n;
+  }
+  mhrfit_value_free(m);
+  return isfinite(fps) && fps > 0 && fps <= 1000 ? fps : 0;
+}
