@@ -165,7 +165,7 @@ typedef struct mhrfit_export_options {
   int cameras;                 /**< glTF: cameras: −1 when the calibration is known (default), 0 never, 1 always (error without one) */
   const char *calib;           /**< calibration file overriding the run's (NULL) */
   bool expressions;            /**< glTF: the 72 expression shapes as morph targets, weights animated (false) */
-  int max_influences;          /**< glTF: skin influences kept per vertex, 4 or 8 (8: all of MHR's) */
+  int max_influences;          /**< glTF: skin influences kept per vertex, 4 or 8 (8: all of MHR's; a rig with more: the 8 largest, renormalised) */
   double units_scale;          /**< BVH and TRC: length unit in metres, 1 (m) or 0.01 (cm) (1) */
   bool ascii;                  /**< PLY: ASCII instead of binary little-endian (false) */
   size_t corrective_frames;    /**< glTF: frames on which the lost pose correctives are measured, spread evenly (100; 0 = none) */
@@ -193,7 +193,7 @@ typedef struct mhrfit_export_report {
   size_t n_vertices, n_faces;     /**< mesh written (glTF, PLY, OBJ) */
   int lod;                        /**< its LOD */
   size_t n_influence_sets;        /**< glTF: JOINTS_n / WEIGHTS_n sets (1 or 2) */
-  size_t n_renormalised;          /**< glTF with max_influences 4: vertices whose weights were cut and renormalised */
+  size_t n_renormalised;          /**< glTF: vertices with more than max_influences influences, cut to the largest and renormalised */
   double shape_spread;            /**< largest difference of an identity coefficient between exported frames (the first frame's is baked) */
   bool expressions;               /**< glTF: morph targets written */
   bool correctives;               /**< the rig has pose correctives (not in glTF) */

@@ -83,8 +83,8 @@ static void print_report(const export_cli *c, const mhrfit_export_source *src, c
            "keypoint node(s), %zu camera(s)%s\n", r->lod, r->n_vertices, r->n_faces, r->n_influence_sets,
            r->n_keypoints, r->n_cameras, r->expressions ? ", 72 expression morph targets" : "");
     if (r->n_renormalised)
-      printf("--max_influences 4: %zu vertices had more influences; their 4 largest were kept and renormalised\n",
-             r->n_renormalised);
+      printf("--max_influences %d: %zu vertices had more influences; their %d largest were kept and renormalised\n",
+             c->o.max_influences, r->n_renormalised, c->o.max_influences);
     if (r->cameras_note[0] && c->o.cameras != 0) printf("no cameras: %s\n", r->cameras_note);
     if (r->correctives && r->corr_frames)
       printf("pose correctives are not in glTF: on %zu frame(s), the exported skinning differs from mhrfit's full mesh "

@@ -4,6 +4,11 @@
 #   roundtrip ARCHIVE.npz FRAME PARAMS.npz FK.npz TOL
 #                                  s R fk + t (similarity of PARAMS, joints of FK) = the archive's joints
 #   trc FILE.trc ARCHIVE.npz UP UNIT_M TOL   the TRC's markers = U keypoints / UNIT_M
+#   skin FULL.glb CUT4.glb N_OVER4 [MIN_VERTICES]
+#                                  FULL's skin holds every influence in JOINTS_0/1, WEIGHTS_0/1 (each
+#                                  vertex's weights sum to 1), CUT4's one set: the 4 largest of FULL's,
+#                                  renormalised, on N_OVER4 vertices cut; 32-bit indices past 65,535
+#                                  vertices (and at least MIN_VERTICES vertices)
 # Prints what it compared; exits 1 when a comparison fails.
 import sys
 import tomllib
@@ -111,6 +116,70 @@ def trc(path, archive, up, unit, tol):
     return n > 0 and err <= float(tol)
 
 
+def glb(path):
+    """The JSON of a .glb and a function giving an accessor's values as an array (count, ncomp)."""
+    import json
+    import struct
+    b = open(path, "rb").read()
+    n = struct.unpack_from("<I", b, 12)[0]
+    g = json.loads(b[20:20 + n])
+    binary = b[20 + n + 8:]
+    types = {5121: np.uint8, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+    comps = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+
+    def acc(i):
+        a = g["accessors"][i]
+        v = g["bufferViews"][a["bufferView"]]
+        dt = np.dtype(types[a["componentType"]])
+        k = comps[a["type"]]
+        stride = v.get("byteStride", dt.itemsize * k)
+        start = v.get("byteOffset", 0) + a.get("byteOffset", 0)
+        rows = [np.frombuffer(binary, dt, k, start + r * stride) for r in range(a["count"])] if stride != dt.itemsize * k \
+            else [np.frombuffer(binary, dt, k * a["count"], start).reshape(-1, k)]
+        return np.vstack(rows)
+    return g, acc
+
+
+def skin(full, cut, n_over4, min_vertices="0"):
+    g, acc = glb(full)
+    g4, acc4 = glb(cut)
+    prim = g["meshes"][0]["primitives"][0]
+    prim4 = g4["meshes"][0]["primitives"][0]
+    at, at4 = prim["attributes"], prim4["attributes"]
+    V = g["accessors"][at["POSITION"]]["count"]
+    idx_type = g["accessors"][prim["indices"]]["componentType"]
+    want_type = 5125 if V > 65535 else 5123
+    print("skin: %d vertices, indices of type %d (want %d), sets %s / %s" % (V, idx_type, want_type,
+          sorted(k for k in at if k[:6] in ("JOINTS", "WEIGHT")), sorted(k for k in at4 if k[:6] in ("JOINTS", "WEIGHT"))))
+    ok = idx_type == want_type and V >= int(min_vertices)
+    ok = ok and "JOINTS_1" in at and "WEIGHTS_1" in at and "JOINTS_1" not in at4 and "WEIGHTS_1" not in at4
+    if not ok:
+        return False
+    J = np.hstack([acc(at["JOINTS_0"]), acc(at["JOINTS_1"])]).astype(int)
+    W = np.hstack([acc(at["WEIGHTS_0"]), acc(at["WEIGHTS_1"])]).astype(float)
+    J4, W4 = acc4(at4["JOINTS_0"]).astype(int), acc4(at4["WEIGHTS_0"]).astype(float)
+    n_inf = (W > 0).sum(1)
+    hist = np.bincount(n_inf, minlength=9)
+    print("skin: vertices per influence count 0..8:", hist.tolist())
+    sums = float(np.abs(W.sum(1) - 1).max()), float(np.abs(W4.sum(1) - 1).max())
+    order = np.argsort(-W, axis=1, kind="stable")[:, :4]
+    top = np.take_along_axis(W, order, 1)
+    want = top / top.sum(1, keepdims=True)
+    # compare per vertex as joint -> weight maps (ties may order differently)
+    err = 0.0
+    for v in range(V):
+        a = {int(j): w for j, w in zip(np.take_along_axis(J[v:v + 1], order[v:v + 1], 1)[0], want[v]) if w > 0}
+        b = {int(j): float(w) for j, w in zip(J4[v], W4[v]) if w > 0}
+        if a.keys() != b.keys():
+            err = np.inf
+            break
+        err = max(err, max(abs(a[j] - b[j]) for j in a))
+    print("skin: weight sums off 1 by %.2g / %.2g; the 4-influence file = the 4 largest renormalised (max %.2g); "
+          "%d vertices with more than 4 (want %s)" % (sums[0], sums[1], err, int((n_inf > 4).sum()), n_over4))
+    return (sums[0] < 1e-5 and sums[1] < 1e-5 and err < 1e-5 and hist[5:].sum() > 0 and
+            int((n_inf > 4).sum()) == int(n_over4))
+
+
 cmd = sys.argv[1]
-ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc}[cmd](*sys.argv[2:])
+ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc, "skin": skin}[cmd](*sys.argv[2:])
 sys.exit(0 if ok else 1)
