@@ -3,7 +3,8 @@
 # 3D Body output; the frame status filter (bad_loss left out unless --keep_bad, failed frames
 # always, counted in export_summary.json); clear errors for bad requests and bad input (exit 2 /
 # 1) with nothing written; and the regression of triangulate --trc's up axis in a y-up world.
-# (Files opened by Blender and the glTF validator: cli_export_interop.sh.)
+# Every glTF file written passes the Khronos validator (node, tests/interop/validate_gltf.mjs: a
+# missing one fails). (Files opened by Blender: cli_export_interop.sh.)
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 py=/usr/bin/python3
@@ -98,6 +99,14 @@ mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"
 ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
 check "per-frame write failure exits 1 naming the frame" $([ $rc -eq 1 ] && grep -q "frame 000005" "$tmp/err"; echo $?)
 check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+
+# every glTF written above: the Khronos validator, one process (0 errors, 0 warnings each)
+gl=("$tmp/a.glb" "$tmp/a.gltf" "$tmp/s.glb" "$tmp/mem4.glb" "$tmp/r60.glb" "$tmp/r50.glb")
+check "the glTF validator is installed (scripts/deps: npm ci)" $([ -f node_modules/gltf-validator/package.json ]; echo $?)
+node tests/interop/validate_gltf.mjs "${gl[@]}" >"$tmp/val.log" 2>&1; rc=$?
+cat "$tmp/val.log"
+check "validator: the ${#gl[@]} glTF files have 0 errors and 0 warnings" \
+  $([ $rc -eq 0 ] && [ "$(grep -c ": 0 errors, 0 warnings" "$tmp/val.log")" = ${#gl[@]} ]; echo $?)
 
 # usage errors (2) and runtime errors (1)
 u() { ex "$@"; echo $?; }

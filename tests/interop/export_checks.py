@@ -9,6 +9,7 @@
 #                                  vertex's weights sum to 1), CUT4's one set: the 4 largest of FULL's,
 #                                  renormalised, on N_OVER4 vertices cut; 32-bit indices past 65,535
 #                                  vertices (and at least MIN_VERTICES vertices)
+#   report_glb REPORT.html OUT.glb the GLB the report page embeds (its body), written out
 # Prints what it compared; exits 1 when a comparison fails.
 import sys
 import tomllib
@@ -180,6 +181,25 @@ def skin(full, cut, n_over4, min_vertices="0"):
             int((n_inf > 4).sum()) == int(n_over4))
 
 
+def report_glb(html, out):
+    import base64
+    import json
+    import re
+    import zlib
+    page = open(html, encoding="utf-8").read()
+    meta = json.loads(re.search(r'id="mf-meta">(.*?)</script>', page, re.S).group(1))
+    data = zlib.decompress(base64.b64decode(re.search(r'id="mf-data">(.*?)</script>', page, re.S).group(1)))
+    d = meta["arrays"].get("glb")
+    if d is None:
+        print("report_glb: the page embeds no GLB")
+        return False
+    b = data[d["offset"]:d["offset"] + d["shape"][0]]
+    open(out, "wb").write(b)
+    print("report_glb: %d bytes, magic %r" % (len(b), b[:4]))
+    return b[:4] == b"glTF"
+
+
 cmd = sys.argv[1]
-ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc, "skin": skin}[cmd](*sys.argv[2:])
+ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc, "skin": skin, "report_glb": report_glb}[cmd](
+    *sys.argv[2:])
 sys.exit(0 if ok else 1)
