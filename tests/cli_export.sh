@@ -82,6 +82,9 @@ d = dict(np.load(sys.argv[1])); st = d["opt_status"].astype("<U32")
 st[2] = "bad_loss"; st[5] = "optimization_failed"; d["mhr_model_params"][5] = np.nan; d["opt_status"] = st
 np.savez(sys.argv[2] + "/status.npz", **d)
 d["mhr_model_params"][7, 40] = np.nan; np.savez(sys.argv[2] + "/nan.npz", **d)
+e = dict(np.load(sys.argv[1])); del e["opt_sim_R"]; np.savez(sys.argv[2] + "/nokey.npz", **e)
+e = dict(np.load(sys.argv[1])); e["opt_sim_t"] = e["opt_sim_t"][:, :2]; np.savez(sys.argv[2] + "/shape.npz", **e)
+e = dict(np.load(sys.argv[1])); e["opt_sim_R"] = e["opt_sim_R"].astype("<U4"); np.savez(sys.argv[2] + "/type.npz", **e)
 PY
 check "status archives" $?
 ex --in "$tmp/status.npz" --out "$tmp/st" --format npz; check "status filter exits 0" $?
@@ -93,6 +96,16 @@ ex --in "$tmp/nan.npz" --out "$tmp/nan.glb"; rc=$?
 check "NaN parameter in a frame to export exits 1" $([ $rc -eq 1 ]; echo $?)
 check "NaN: message names file, frame and key" $(grep -q "nan.npz: frame 000007 (index 7, status ok): mhr_model_params\[40\] is not finite" "$tmp/err"; echo $?)
 check "NaN: nothing written" $([ ! -e "$tmp/nan.glb" ] && [ -z "$(ls "$tmp" | grep tmp)" ]; echo $?)
+# a key missing, of the wrong shape, not numbers: exit 1, the file, the key (and the shapes) named, nothing written
+ex --in "$tmp/nokey.npz" --out "$tmp/nokey.glb"; rc=$?
+check "missing key exits 1 naming file and key" $([ $rc -eq 1 ] && grep -q "nokey.npz: key 'opt_sim_R' is missing" "$tmp/err"; echo $?)
+ex --in "$tmp/shape.npz" --out "$tmp/shape.glb"; rc=$?
+check "wrong shape exits 1 naming file, key, shape and the expected one" \
+  $([ $rc -eq 1 ] && grep -q "shape.npz: key 'opt_sim_t' has shape (12, 2), expected (12, 3)" "$tmp/err"; echo $?)
+ex --in "$tmp/type.npz" --out "$tmp/type.glb"; rc=$?
+check "strings where numbers belong exit 1 naming file and key" \
+  $([ $rc -eq 1 ] && grep -q "type.npz: key 'opt_sim_R' is not a numeric array" "$tmp/err"; echo $?)
+check "bad sources: nothing written" $([ ! -e "$tmp/nokey.glb" ] && [ ! -e "$tmp/shape.glb" ] && [ ! -e "$tmp/type.glb" ]; echo $?)
 
 # a write failing midway (a file where frame 000005's folder goes): exit 1, nothing of the export left
 mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"

@@ -10,6 +10,10 @@
 #                                  renormalised, on N_OVER4 vertices cut; 32-bit indices past 65,535
 #                                  vertices (and at least MIN_VERTICES vertices)
 #   report_glb REPORT.html OUT.glb the GLB the report page embeds (its body), written out
+#   cameras FILE.glb CALIB.toml UP one glTF camera per calibrated camera, named after it: its node
+#                                  (world transform through its parents) at U C (C = -R^T t), looking
+#                                  down -Z along U R^T z, +Y along -U R^T y (the image's up), yfov =
+#                                  2 atan(h / 2 fy), aspectRatio = (w / fx) / (h / fy)
 # Prints what it compared; exits 1 when a comparison fails.
 import sys
 import tomllib
@@ -199,7 +203,62 @@ def report_glb(html, out):
     return b[:4] == b"glTF"
 
 
+def quat_matrix(q):
+    x, y, z, w = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def cameras(path, calib, up):
+    g, _ = glb(path)
+    nodes = g["nodes"]
+    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
+
+    def world(i):
+        n = nodes[i]
+        M = np.eye(4)
+        M[:3, :3] = quat_matrix(n.get("rotation", [0, 0, 0, 1])) * np.asarray(n.get("scale", [1, 1, 1]))
+        M[:3, 3] = n.get("translation", [0, 0, 0])
+        return world(parent[i]) @ M if i in parent else M
+    cal = {n: c for n, c in tomllib.load(open(calib, "rb")).items() if isinstance(c, dict) and "matrix" in c}
+    U = UP[up]
+    cams = {nodes[i]["name"]: (i, g["cameras"][nodes[i]["camera"]]) for i in range(len(nodes)) if "camera" in nodes[i]}
+    print("cameras: %d in the file (%s), %d calibrated" % (len(cams), " ".join(sorted(cams)), len(cal)))
+    if len(cams) != len(cal) or len(cal) == 0:
+        return False
+    worst = [0.0, 0.0, 0.0, 0.0]
+    for key, c in cal.items():
+        name = c.get("name", key)
+        if name not in cams:
+            print("cameras: no camera named", name)
+            return False
+        i, cam = cams[name]
+        R = rodrigues(c["rotation"])
+        t = np.asarray(c["translation"], float)
+        K = np.asarray(c["matrix"], float)
+        w, h = c["size"]
+        M = world(i)
+        centre = U @ (-R.T @ t)
+        look = U @ R.T @ [0, 0, 1]
+        img_up = -(U @ R.T @ [0, 1, 0])
+        p = cam["perspective"]
+        yfov = 2 * np.arctan(h / (2 * K[1, 1]))
+        aspect = (w / K[0, 0]) / (h / K[1, 1])
+        errs = [np.abs(M[:3, 3] - centre).max(), np.abs(-M[:3, 2] - look).max(), np.abs(M[:3, 1] - img_up).max(),
+                max(abs(p["yfov"] - yfov), abs(p["aspectRatio"] - aspect))]
+        print("cameras: %s centre %s, yfov %.6f (want %.6f), aspect %.6f (want %.6f)" %
+              (name, np.round(M[:3, 3], 4).tolist(), p["yfov"], yfov, p["aspectRatio"], aspect))
+        ok_type = cam.get("type") == "perspective"
+        if not ok_type:
+            return False
+        worst = [max(a, b) for a, b in zip(worst, errs)]
+    print("cameras: max error centre %.2g m, viewing axis %.2g, up axis %.2g, yfov/aspect %.2g" % tuple(worst))
+    return worst[0] <= 1e-5 and worst[1] <= 1e-6 and worst[2] <= 1e-6 and worst[3] <= 1e-9
+
+
 cmd = sys.argv[1]
-ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc, "skin": skin, "report_glb": report_glb}[cmd](
+ok = {"zup": zup, "const": const, "roundtrip": roundtrip, "trc": trc, "skin": skin, "report_glb": report_glb,
+      "cameras": cameras}[cmd](
     *sys.argv[2:])
 sys.exit(0 if ok else 1)
