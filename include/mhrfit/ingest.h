@@ -84,9 +84,9 @@
  *   longer be trusted to be in step); a worker that dies fails the view it was processing and
  *   is restarted; one that dies or times out before it said ready or answered anything gives
  *   its request back to the queue (a failed start, not the view's fault) unless the command is
- *   known to answer without a ready line (then the view fails); a request that takes longer than `estimator_timeout` gets its worker killed
- *   (and restarted) and the view marked missing with status `timeout` and the reason, retried
- *   on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
+ *   known to answer without a ready line (then the view fails); a request that takes longer
+ *   than `estimator_timeout` gets its worker killed (and restarted) and the view marked missing
+ *   with status `timeout` and the reason, retried on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
  *   starts included) stops the run with its last error, after the views already answered
  *   have been ingested and recorded.
  */

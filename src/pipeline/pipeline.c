@@ -105,13 +105,14 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
 }
 
 /* The frame rate (smooth.fps 0: the capture's, from the frames_meta.json of `mhrfit frames` in
- * the input folder, else 30, said in the log), then the smoothing options at that rate. */
+ * the input folder, else 30, said in the log), then the smoothing options at that rate: first of
+ * the checks that read files, as the other option values are checked before any. */
 static bool choose_fps(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_smooth_options *s = &p->o.smooth;
   const char *how = "--fps";
   if (s->fps > 0) {
     snprintf(p->fps_origin, sizeof p->fps_origin, "option");
-  } else if (mf_is_dir(p->input_real) && (s->fps = mhrfit_frames_meta_fps(p->input_real)) > 0) {
+  } else if (mf_is_dir(p->o.input_dir) && (s->fps = mhrfit_frames_meta_fps(p->o.input_dir)) > 0) {
     snprintf(p->fps_origin, sizeof p->fps_origin, "frames_meta.json");
     how = "the frame rate of frames_meta.json";
     mf_pipeline_log(p, MHRFIT_PIPELINE_INFO, "frame rate: %g fps, the capture's (%s/frames_meta.json)", s->fps,
@@ -462,7 +463,7 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   p->t_start = mf_now_seconds();
   p->prev_frame = p->scales_frame = -1;
   /* a folder another run writes is refused at once, before the calibration, frames and rig */
-  if (!check_paths(p, err) || !choose_fps(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
+  if (!choose_fps(p, err) || !check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
       !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) || !choose_cameras(p, err) ||
       !(o->input_format ? mf_detector_open(p, err) : find_frames(p, err)))
     goto fail;
