@@ -3,7 +3,8 @@
 # 3D Body output; the frame status filter (bad_loss left out unless --keep_bad, failed frames
 # always, counted in export_summary.json); clear errors for bad requests and bad input (exit 2 /
 # 1) with nothing written; and the regression of triangulate --trc's up axis in a y-up world.
-# (Files opened by Blender and the glTF validator: cli_export_interop.sh.)
+# Every glTF file written passes the Khronos validator (node, tests/interop/validate_gltf.mjs: a
+# missing one fails). (Files opened by Blender: cli_export_interop.sh.)
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 py=/usr/bin/python3
@@ -17,10 +18,42 @@ cams="cam_0 cam_1 cam_2 cam_3"
 check "run" $?
 ex() { "$bin" export "$@" >"$tmp/out" 2>"$tmp/err"; }
 
+# the capture's rate: a capture of mhrfit frames at 60 fps (its frames_meta.json) runs and exports at 60 fps
+cp -r "$tmp/cap" "$tmp/cap60"
+cat >"$tmp/cap60/frames_meta.json" <<'JSON'
+{"format": "mhrfit-frames-meta", "version": 1, "sync": {"mode": "index", "file": null, "every": 1},
+ "cams": ["cam_0", "cam_1", "cam_2", "cam_3"],
+ "videos": {"cam_0": {"fps": 60.0, "frame_rate": "60/1"}, "cam_1": {"fps": 60.0, "frame_rate": "60/1"},
+            "cam_2": {"fps": 60.0, "frame_rate": "60/1"}, "cam_3": {"fps": 60.0, "frame_rate": "60/1"}}}
+JSON
+"$bin" run --input "$tmp/cap60" --calib "$tmp/cap/calibration.toml" --out "$tmp/run60" --cutoff_hz 12 >"$tmp/out" 2>&1
+check "run of a 60 fps capture exits 0 (a 12 Hz cutoff is below its Nyquist frequency)" $?
+check "run says the capture's rate" $(grep -q "^frame rate: 60 fps, the capture's (.*cap60/frames_meta.json)" "$tmp/out"; echo $?)
+check "pipeline_config.json records the rate and where it came from" \
+  $("$py" -c 'import json, sys; c = json.load(open(sys.argv[1])); sys.exit(not (c["fps"] == 60 and c["fps_origin"] == "frames_meta.json"))' "$tmp/run60/pipeline_config.json"; echo $?)
+check "both archives hold fps 60" \
+  $("$py" -c 'import sys, numpy as np; sys.exit(not all(float(np.load(f)["fps"]) == 60 for f in sys.argv[1:]))' "$tmp/run60/sequence_fit.npz" "$tmp/run60/sequence_smoothed.npz"; echo $?)
+ex --in "$tmp/run60" --out "$tmp/r60.glb"; check "export of the 60 fps run" $?
+check "export says the run's rate from frames_meta.json" $(grep -q "^frame rate: 60 fps (the run's, from frames_meta.json)" "$tmp/out"; echo $?)
+check "the glTF animation ends at (F-1)/60 s = 11/60 s" $("$py" - "$tmp/r60.glb" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", b, 12)[0]
+g = json.loads(b[20:20 + n])
+ends = [g["accessors"][s["input"]]["max"][0] for a in g["animations"] for s in a["samplers"]]
+sys.exit(not (ends and all(abs(e - 11 / 60) < 1e-6 for e in ends)))
+PY
+echo $?)
+"$bin" run --input "$tmp/cap60" --calib "$tmp/cap/calibration.toml" --out "$tmp/run60b" >"$tmp/out" 2>&1; rc=$?
+check "the default 6 Hz cutoff is fine at 60 fps; --cutoff_hz 40 is not (exit 2, the rate's origin named)" \
+  $([ $rc -eq 0 ] && "$bin" run --input "$tmp/cap60" --calib "$tmp/cap/calibration.toml" --out "$tmp/run60c" --cutoff_hz 40 >"$tmp/out" 2>&1; [ $? -eq 2 ] && grep -q "half of fps 60.*the rate is the frame rate of frames_meta.json" "$tmp/out" && [ ! -e "$tmp/run60c" ]; echo $?)
+"$bin" run --input "$tmp/cap60" --calib "$tmp/cap/calibration.toml" --out "$tmp/run60d" --fps 50 --quiet >/dev/null 2>&1
+check "--fps overrides the capture's rate" $(grep -q '"fps_origin": "option"' "$tmp/run60d/pipeline_config.json" && ex --in "$tmp/run60d" --out "$tmp/r50.glb" && grep -q "^frame rate: 50 fps (the run's, from --fps)" "$tmp/out"; echo $?)
+
 # formats from the run folder
 ex --in "$tmp/run" --out "$tmp/a.glb"; check "glb exits 0" $?
 check "glb magic and version 2" $([ "$(head -c 4 "$tmp/a.glb")" = glTF ] && [ "$(od -An -tu4 -j4 -N4 "$tmp/a.glb" | tr -d ' ')" = 2 ]; echo $?)
-check "glb: 12 frames, 30 fps from the run" $(grep -q "^exported 12 of 12 frame(s)" "$tmp/out" && grep -q "^frame rate: 30 fps (archive)" "$tmp/out"; echo $?)
+check "glb: 12 frames, the run's assumed 30 fps" $(grep -q "^exported 12 of 12 frame(s)" "$tmp/out" && grep -q "^frame rate: 30 fps (the run's, assumed: mhrfit run --fps gives the capture's rate)" "$tmp/out"; echo $?)
 ex --in "$tmp/run" --out "$tmp/a.gltf"; check "gltf exits 0" $?
 check "gltf names its .bin" $(grep -q '"uri":"a.bin"' "$tmp/a.gltf" && [ -s "$tmp/a.bin" ]; echo $?)
 ex --in "$tmp/run" --out "$tmp/a.bvh" --units cm; check "bvh exits 0" $?
@@ -49,6 +82,9 @@ d = dict(np.load(sys.argv[1])); st = d["opt_status"].astype("<U32")
 st[2] = "bad_loss"; st[5] = "optimization_failed"; d["mhr_model_params"][5] = np.nan; d["opt_status"] = st
 np.savez(sys.argv[2] + "/status.npz", **d)
 d["mhr_model_params"][7, 40] = np.nan; np.savez(sys.argv[2] + "/nan.npz", **d)
+e = dict(np.load(sys.argv[1])); del e["opt_sim_R"]; np.savez(sys.argv[2] + "/nokey.npz", **e)
+e = dict(np.load(sys.argv[1])); e["opt_sim_t"] = e["opt_sim_t"][:, :2]; np.savez(sys.argv[2] + "/shape.npz", **e)
+e = dict(np.load(sys.argv[1])); e["opt_sim_R"] = e["opt_sim_R"].astype("<U4"); np.savez(sys.argv[2] + "/type.npz", **e)
 PY
 check "status archives" $?
 ex --in "$tmp/status.npz" --out "$tmp/st" --format npz; check "status filter exits 0" $?
@@ -60,12 +96,30 @@ ex --in "$tmp/nan.npz" --out "$tmp/nan.glb"; rc=$?
 check "NaN parameter in a frame to export exits 1" $([ $rc -eq 1 ]; echo $?)
 check "NaN: message names file, frame and key" $(grep -q "nan.npz: frame 000007 (index 7, status ok): mhr_model_params\[40\] is not finite" "$tmp/err"; echo $?)
 check "NaN: nothing written" $([ ! -e "$tmp/nan.glb" ] && [ -z "$(ls "$tmp" | grep tmp)" ]; echo $?)
+# a key missing, of the wrong shape, not numbers: exit 1, the file, the key (and the shapes) named, nothing written
+ex --in "$tmp/nokey.npz" --out "$tmp/nokey.glb"; rc=$?
+check "missing key exits 1 naming file and key" $([ $rc -eq 1 ] && grep -q "nokey.npz: key 'opt_sim_R' is missing" "$tmp/err"; echo $?)
+ex --in "$tmp/shape.npz" --out "$tmp/shape.glb"; rc=$?
+check "wrong shape exits 1 naming file, key, shape and the expected one" \
+  $([ $rc -eq 1 ] && grep -q "shape.npz: key 'opt_sim_t' has shape (12, 2), expected (12, 3)" "$tmp/err"; echo $?)
+ex --in "$tmp/type.npz" --out "$tmp/type.glb"; rc=$?
+check "strings where numbers belong exit 1 naming file and key" \
+  $([ $rc -eq 1 ] && grep -q "type.npz: key 'opt_sim_R' is not a numeric array" "$tmp/err"; echo $?)
+check "bad sources: nothing written" $([ ! -e "$tmp/nokey.glb" ] && [ ! -e "$tmp/shape.glb" ] && [ ! -e "$tmp/type.glb" ]; echo $?)
 
 # a write failing midway (a file where frame 000005's folder goes): exit 1, nothing of the export left
 mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"
 ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
 check "per-frame write failure exits 1 naming the frame" $([ $rc -eq 1 ] && grep -q "frame 000005" "$tmp/err"; echo $?)
 check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+
+# every glTF written above: the Khronos validator, one process (0 errors, 0 warnings each)
+gl=("$tmp/a.glb" "$tmp/a.gltf" "$tmp/s.glb" "$tmp/mem4.glb" "$tmp/r60.glb" "$tmp/r50.glb")
+check "the glTF validator is installed (scripts/deps: npm ci)" $([ -f node_modules/gltf-validator/package.json ]; echo $?)
+node tests/interop/validate_gltf.mjs "${gl[@]}" >"$tmp/val.log" 2>&1; rc=$?
+cat "$tmp/val.log"
+check "validator: the ${#gl[@]} glTF files have 0 errors and 0 warnings" \
+  $([ $rc -eq 0 ] && [ "$(grep -c ": 0 errors, 0 warnings" "$tmp/val.log")" = ${#gl[@]} ]; echo $?)
 
 # usage errors (2) and runtime errors (1)
 u() { ex "$@"; echo $?; }

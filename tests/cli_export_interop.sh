@@ -11,7 +11,8 @@
 #   the mesh's counts and positions (<= 1e-5 m); a capture whose world is z-up exports with
 #   --up auto choosing +z and stands in Blender;
 # - NumPy (tests/interop/export_checks.py): mhr_params.npz round-trips through mhrfit rig fk to
-#   the exported frame's joints, and the TRC holds the keypoints in OpenSim's axes.
+#   the exported frame's joints, the TRC holds the keypoints in OpenSim's axes, and the glTF
+#   cameras are the calibration's (centre, viewing and up axes, yfov, aspect ratio; y-up and z-up).
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 src=$(pwd)
@@ -57,12 +58,18 @@ ex --in "$tmp/run" --out "$tmp/params" --format npz; check "export per-frame mhr
 ex --in "$tmp/run" --out "$tmp/body.trc"; check "export .trc" $?
 
 # the Khronos validator: 0 errors, 0 warnings
+node tests/interop/validate_gltf.mjs "$tmp/body.glb" "$tmp/body.gltf" "$tmp/body4.glb" "$tmp/zup.glb" >"$tmp/val.log" 2>&1
+rc=$?
+cat "$tmp/val.log"
 for f in body.glb body.gltf body4.glb zup.glb; do
-  node tests/interop/validate_gltf.mjs "$tmp/$f" >"$tmp/val.log" 2>&1; rc=$?
-  head -1 "$tmp/val.log"
-  check "validator: $f has 0 errors and 0 warnings" $([ $rc -eq 0 ] && grep -q ": 0 errors, 0 warnings" "$tmp/val.log"; echo $?)
-  [ $rc -eq 0 ] || cat "$tmp/val.log"
+  check "validator: $f has 0 errors and 0 warnings" $([ $rc -eq 0 ] && grep -q "/$f: 0 errors, 0 warnings" "$tmp/val.log"; echo $?)
 done
+
+# the glTF cameras against the calibration: centre, viewing and up axes, yfov, aspect ratio
+run "$py" tests/interop/export_checks.py cameras "$tmp/body.glb" "$tmp/cap/calibration.toml" +y
+check "body.glb: the 4 cameras as calibrated (y-up world)" $?
+run "$py" tests/interop/export_checks.py cameras "$tmp/zup.glb" "$tmp/calib_zup.toml" +z
+check "zup.glb: the 4 cameras as calibrated (z-up world)" $?
 
 # mhr_params.npz through mhrfit rig fk, and the TRC
 for f in 0 11 23; do

@@ -8,7 +8,8 @@
 #   the per-camera video has one frame per frame and matches the pictures (ffmpeg's psnr filter);
 # - bad inputs on a demo capture: a missing picture, a truncated JPEG, a PNG of the wrong size
 #   (skipped, or resampled with --rescale), a calibration camera without pictures; the rest is
-#   written; an output folder that is not an overlay's is refused; usage errors exit 2.
+#   written; an output folder that is not an overlay's is refused; usage errors exit 2;
+# - the .glb exported from the detector fit passes the Khronos glTF validator (node).
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 data=${MHRFIT_TESTDATA:?}/pose2sim_a948c20
@@ -100,6 +101,8 @@ check "the fitted mesh is drawn over the picture (PSNR ${psnr:-?} dB against the
 # a detector fit's keypoints (25 of its layout, not MHR70) are left out by the sources of export and overlay
 "$bin" export --input "$tmp/fit.npz" --out "$tmp/fit.glb" >/dev/null 2>&1
 check "export of a detector fit: exit 0" $?
+(cd "$(dirname "$0")/.." && node tests/interop/validate_gltf.mjs "$tmp/fit.glb") >"$tmp/val.log" 2>&1
+check "validator: the detector fit's .glb has 0 errors and 0 warnings" $(grep -q ": 0 errors, 0 warnings" "$tmp/val.log"; echo $?)
 
 # ---- bad inputs on a demo capture
 "$bin" demo --out "$tmp/demo" --frames 6 --no_missing_views --images --quiet

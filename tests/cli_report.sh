@@ -5,7 +5,8 @@
 # camera panel, one chart value per frame, a screenshot kept in build/test-artifacts/); a damaged
 # run folder still gives a page that says what is missing; usage and invalid folders fail clearly;
 # run --report writes the same page at the end of a run.
-# A missing node, puppeteer-core or Chromium fails the test (never a skip).
+# The body the page embeds passes the Khronos glTF validator (tests/interop/validate_gltf.mjs).
+# A missing node, puppeteer-core, the validator or Chromium fails the test (never a skip).
 set -uo pipefail
 root=$(pwd)
 bin=$(cd "$(dirname "${MHRFIT_BIN:?}")" && pwd)/$(basename "$MHRFIT_BIN")
@@ -18,6 +19,7 @@ check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "F
 
 command -v node >/dev/null; check "node is installed (scripts/deps)" $?
 [ -d "$root/node_modules/puppeteer-core" ]; check "puppeteer-core is installed (npm ci; scripts/deps)" $?
+[ -f "$root/node_modules/gltf-validator/package.json" ]; check "the glTF validator is installed (npm ci; scripts/deps)" $?
 [ -x "${MHRFIT_CHROMIUM:-/usr/bin/chromium}" ]; check "Chromium is installed (scripts/deps)" $?
 
 help=$("$bin" report --help); check "report --help exits 0" $?
@@ -83,6 +85,12 @@ check "the report from elsewhere finds the recorded calibration" \
   $(grep -q "4 cameras (4 calibrated)" <<<"$out" && ! grep -q "could not be read" <<<"$out"; echo $?)
 out=$(cd "$tmp/elsewhere" && "$bin" export --input ../rel/run --out r.glb 2>&1); check "export from elsewhere" $?
 check "the export from elsewhere finds it too" $(grep -q "4 camera(s)" <<<"$out"; echo $?)
+# the body the demo report embeds and that export: GLBs the Khronos validator accepts (one process)
+/usr/bin/python3 "$root/tests/interop/export_checks.py" report_glb "$tmp/run/report.html" "$tmp/body.glb" >"$tmp/val.log" 2>&1 &&
+  (cd "$root" && node tests/interop/validate_gltf.mjs "$tmp/body.glb" "$tmp/elsewhere/r.glb" >>"$tmp/val.log" 2>&1); rc=$?
+cat "$tmp/val.log"
+check "validator: the report's GLB and the export have 0 errors and 0 warnings" \
+  $([ $rc -eq 0 ] && [ "$(grep -c ": 0 errors, 0 warnings" "$tmp/val.log")" = 2 ]; echo $?)
 
 # a damaged run: no summary, no smoothed sequence, a triangulation missing, a stage-1 file damaged
 cp -r "$tmp/run" "$tmp/damaged"

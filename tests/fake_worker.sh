@@ -1,9 +1,11 @@
 #!/bin/sh
 # A stand-in for a persistent SAM 3D Body estimator worker (the protocol of
 # `mhrfit ingest --estimator_worker`), for the worker tests:
-#   fake_worker.sh SOURCE INDEX [start|nostart|slowstart]
+#   fake_worker.sh SOURCE INDEX [start|nostart|slowstart|noready|noready_nostart|noready_slow]
 # Appends "start INDEX" to $FAKE_WORKER_LOG when it starts and every request line to
-# $FAKE_WORKER_REQUESTS, says {"ready": true}, then for each request copies SOURCE (a folder:
+# $FAKE_WORKER_REQUESTS, says {"ready": true} (noready*: no ready line and no other line, the
+# issue's minimal protocol; noready_nostart: exits 3 at once; noready_slow: sleeps 30 s first),
+# then for each request copies SOURCE (a folder:
 # SOURCE/<frame>/<cam>.npz of the request) to the request's "output" and replies {"ok": true} --
 # unless the image's content starts with
 #   crash    the worker dies (SIGKILL of itself)      hang     it never answers
@@ -13,12 +15,14 @@
 src=$1 index=$2 mode=${3:-start}
 [ -n "${FAKE_WORKER_LOG:-}" ] && echo "start $index" >>"$FAKE_WORKER_LOG"
 case $mode in
-  nostart) echo "fake worker $index: cannot load the model" >&2; exit 3 ;;
-  slowstart) sleep 30 ;;
+  nostart|noready_nostart) echo "fake worker $index: cannot load the model" >&2; exit 3 ;;
+  slowstart|noready_slow) sleep 30 ;;
 esac
 echo "fake worker $index: loading" >&2
-echo "this line is chatter before the ready line"
-echo '{"ready": true}'
+case $mode in
+  noready*) ;;
+  *) echo "this line is chatter before the ready line"; echo '{"ready": true}' ;;
+esac
 # (shell built-ins only, but for cp: the JSON fields are plain paths here)
 while IFS= read -r line; do
   [ -n "${FAKE_WORKER_REQUESTS:-}" ] && printf '%s\n' "$line" >>"$FAKE_WORKER_REQUESTS"

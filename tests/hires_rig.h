@@ -4,7 +4,13 @@
  * LOD 6 mesh (595 vertices, 1,186 triangles) n = 6 gives 21,360 vertices: more than the
  * 18,439 of LOD 1, the default level of detail, which the test data does not include.
  *
- *   hires_rig_write(assets, 6, "hires.npz", 1, &n_vertices, &err)   then --rig hires.npz */
+ *   hires_rig_write(assets, 6, "hires.npz", 1, &n_vertices, &err)   then --rig hires.npz
+ *
+ * A new vertex takes the influences of the (up to 3) old vertices it is made of: up to 12 with the
+ * assets' 4 per vertex. hires_rig_write_inf() keeps at most `max_influences` of them (the largest,
+ * scaled to the same total; 0 keeps all), e.g. 8 for a rig whose vertices have 1 to 8 influences,
+ * which a glTF skin holds exactly (JOINTS_0/1, WEIGHTS_0/1). n = 11 makes 71,755 vertices (more
+ * than 16-bit indices address). */
 #ifndef MF_TESTS_HIRES_RIG_H
 #define MF_TESTS_HIRES_RIG_H
 
@@ -71,8 +77,26 @@ static int32_t hr_point(hr_mesh *m, hr_table *t, const int32_t *tri, int i, int 
   return idx;
 }
 
-static bool hires_rig_write(const char *assets, int n, const char *path, int lod, size_t *n_vertices,
-                            mhrfit_error *err) {
+/* Keeps the `keep` largest of the `n` influences (j, w), scaled to the same total (keep 0: all). */
+static inline size_t hr_cap_influences(int32_t *j, double *w, size_t n, size_t keep) {
+  if (!keep || n <= keep) return n;
+  double total = 0, kept = 0;
+  for (size_t a = 0; a < n; a++) total += w[a];
+  for (size_t a = 0; a < keep; a++) { /* selection of the largest, in place */
+    size_t b = a;
+    for (size_t c = a + 1; c < n; c++)
+      if (w[c] > w[b]) b = c;
+    double tw = w[a];
+    int32_t tj = j[a];
+    w[a] = w[b], j[a] = j[b], w[b] = tw, j[b] = tj;
+    kept += w[a];
+  }
+  for (size_t a = 0; a < keep; a++) w[a] *= total / kept;
+  return keep;
+}
+
+static inline bool hires_rig_write_inf(const char *assets, int n, const char *path, int lod, size_t max_influences,
+                                size_t *n_vertices, mhrfit_error *err) {
   mhrfit_rig *r = mhrfit_rig_open(assets, -1, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, err);
   if (!r) return false;
   const size_t V0 = r->n_vertices, F0 = r->n_faces;
@@ -153,13 +177,14 @@ static bool hires_rig_write(const char *assets, int n, const char *path, int lod
         skin_w[e] += m.w[k][c] * r->skin_weight[s];
       }
     }
+    S = first + hr_cap_influences(skin_j + first, skin_w + first, S - first, max_influences);
   }
   free(start);
   free(order);
   /* blend shapes: dense per shape on the old mesh, interpolated, kept where non-zero */
   dense = malloc(3 * V0 * sizeof *dense);
   shape_start = malloc((r->n_shapes + 1) * sizeof *shape_start);
-  size_t cap_e = r->n_shapes * V;
+  size_t cap_e = r->shape_start[r->n_shapes] + 1024; /* grows as needed */
   shape_v = malloc(cap_e * sizeof *shape_v);
   delta = malloc(3 * cap_e * sizeof *delta);
   if (!dense || !shape_start || !shape_v || !delta) goto done;
@@ -175,6 +200,14 @@ static bool hires_rig_write(const char *assets, int n, const char *path, int lod
                       : m.w[v - V0][0] * dense[3 * m.src[v - V0][0] + c] + m.w[v - V0][1] * dense[3 * m.src[v - V0][1] + c] +
                             m.w[v - V0][2] * dense[3 * m.src[v - V0][2] + c];
       if (d[0] == 0 && d[1] == 0 && d[2] == 0) continue;
+      if (E == cap_e) {
+        int32_t *sv = realloc(shape_v, 2 * cap_e * sizeof *sv);
+        if (sv) shape_v = sv;
+        double *dd = sv ? realloc(delta, 6 * cap_e * sizeof *dd) : NULL;
+        if (!dd) goto done;
+        delta = dd;
+        cap_e *= 2;
+      }
       shape_v[E] = (int32_t)v;
       memcpy(delta + 3 * E++, d, sizeof d);
     }
@@ -196,6 +229,12 @@ done:
   free(skin_v), free(skin_j), free(skin_w), free(dense), free(shape_start), free(shape_v), free(delta);
   mhrfit_rig_free(r);
   return ok;
+}
+
+/* hires_rig_write_inf() keeping every influence. */
+static inline bool hires_rig_write(const char *assets, int n, const char *path, int lod, size_t *n_vertices,
+                            mhrfit_error *err) {
+  return hires_rig_write_inf(assets, n, path, lod, 0, n_vertices, err);
 }
 
 #endif

@@ -3,7 +3,8 @@
  * and evaluated here as a glTF viewer does (node TRS at a keyframe, parents first, linear blend
  * skinning with the inverse bind matrices), giving mhrfit's own skinned mesh and joints; the
  * BVH's baked skeleton is exact for constant scales and its deviation reported otherwise; frames
- * are selected by status; bad input fails with its file, frame and key. */
+ * are selected by status; bad input fails with its file, frame and key; every GLB written passes
+ * the Khronos glTF validator. */
 #include "harness.h"
 
 #include <math.h>
@@ -24,6 +25,13 @@ static char tmp[256];
 enum { NF = 9 };
 
 static const char *tmp_path(const char *rel) { return th_path(tmp, rel); }
+
+/* Keeps a GLB made in memory as tmp/NAME for test_validator. */
+static void keep_glb(const char *name, const unsigned char *glb, size_t len) {
+  FILE *f = fopen(tmp_path(name), "wb");
+  CHECK(f && fwrite(glb, 1, len, f) == len);
+  if (f) fclose(f);
+}
 
 static void mat_rot(double ax, double ay, double az, double R[9]) { mhrfit_euler_zyx(ax, ay, az, R); }
 
@@ -380,6 +388,7 @@ static void test_any_keypoint_set(void) {
   unsigned char *glb = NULL;
   size_t len = 0;
   REQUIRE(mhrfit_exporter_glb(ex, &glb, &len, &err));
+  keep_glb("kp5.glb", glb, len);
   CHECK(mhrfit_exporter_report(ex)->n_keypoints == 5);
   gltf_doc g = {0};
   REQUIRE(parse_glb(glb, len, &g));
@@ -528,6 +537,7 @@ static void test_correctives(void) {
   unsigned char *glb = NULL;
   size_t len = 0;
   REQUIRE(mhrfit_exporter_glb(ex, &glb, &len, &err));
+  keep_glb("correctives.glb", glb, len);
   free(glb);
   const mhrfit_export_report *r = mhrfit_exporter_report(ex);
   printf("    correctives: %zu frames, mean %.3g m, worst mean %.3g m, max %.3g m\n", r->corr_frames, r->corr_mean_m,
@@ -571,6 +581,30 @@ static void test_sam3d_source(void) {
   mhrfit_export_source_free(src);
 }
 
+/* Every GLB of the tests above passes the Khronos glTF validator (0 errors, 0 warnings): one
+ * node process (tests/interop/validate_gltf.mjs; node and the validator must be installed). */
+static void test_validator(void) {
+  static const char *const files[] = {"seq.glb", "kp5.glb", "correctives.glb"};
+  char cmd[2048];
+  int n = snprintf(cmd, sizeof cmd, "node tests/interop/validate_gltf.mjs");
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    CHECK(access(tmp_path(files[i]), F_OK) == 0);
+    n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", tmp_path(files[i]));
+  }
+  snprintf(cmd + n, sizeof cmd - (size_t)n, " > %s 2>&1", tmp_path("validator.log"));
+  int rc = system(cmd);
+  FILE *f = fopen(tmp_path("validator.log"), "r");
+  char line[1024];
+  int clean = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    printf("    %s", line);
+    clean += strstr(line, ": 0 errors, 0 warnings") != NULL;
+  }
+  if (f) fclose(f);
+  CHECK(rc == 0);
+  CHECK(clean == (int)(sizeof files / sizeof files[0]));
+}
+
 int main(void) {
   mhrfit_error err = {0};
   RUN(test_up_axis);
@@ -584,6 +618,7 @@ int main(void) {
     RUN(test_status_and_errors);
     RUN(test_correctives);
     RUN(test_sam3d_source);
+    RUN(test_validator);
     if (!getenv("MHRFIT_KEEP_TMP")) {
       char cmd[512];
       snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -560,7 +560,17 @@ static void test_csv_sync(void) {
   CHECK(mhrfit_frames_extract(&o, &s, &err) && s.n_cams == 1 && s.views_written == 6);
 }
 
-/* Caliscope's frame_time_history.csv: port_<p>.* videos in a folder, ports mapped to names. */
+/* The warnings of an extraction, one per line. */
+static char warnings[8192];
+static void keep_warnings(void *user, mhrfit_frames_log_level level, const char *message) {
+  (void)user;
+  size_t n = strlen(warnings);
+  if (level == MHRFIT_FRAMES_WARNING) snprintf(warnings + n, sizeof warnings - n, "%s\n", message);
+}
+
+/* Caliscope's frame_time_history.csv: port_<p>.* videos in a folder, ports mapped to names; a
+ * port whose rows are fewer (or more) than its video's frames is warned about, naming the port
+ * and both counts (also by check_only). */
 static void test_timestamps_sync(void) {
   REQUIRE(videos_made);
   mhrfit_error err = {0};
@@ -586,8 +596,22 @@ static void test_timestamps_sync(void) {
   o.ports = ports;
   o.n_ports = 1;
   o.out_dir = tmp_path("out_ts");
+  o.log = keep_warnings;
   mhrfit_frames_summary s;
+  warnings[0] = '\0';
+  o.check_only = true;
   REQUIRE(mhrfit_frames_extract(&o, &s, &err));
+  CHECK_CONTAINS(warnings, "camera 'cam_0' (port 0): ");
+  CHECK_CONTAINS(warnings, "has 8 row(s) for the port, its video ");
+  CHECK_CONTAINS(warnings, "port_0.mp4 has 60 frame(s): row k of the port (in time order) is taken as video frame k, "
+                           "so its last 52 video frame(s) are not used");
+  CHECK_CONTAINS(warnings, "camera 'right' (port 3): ");
+  CHECK_CONTAINS(warnings, "has 6 row(s) for the port, its video ");
+  CHECK_CONTAINS(warnings, "port_3.webm has 50 frame(s)");
+  o.check_only = false;
+  warnings[0] = '\0';
+  REQUIRE(mhrfit_frames_extract(&o, &s, &err));
+  CHECK_CONTAINS(warnings, "its last 44 video frame(s) are not used");
   CHECK(s.n_frames == 8 && s.n_cams == 2 && s.views_written == 14 && s.views_gap == 2);
   const char *rows[8] = {"000000", "000001", "000002", "000003", "000004", "000005", "000006", "000007"};
   const char *cams[2] = {"cam_0", "right"};
@@ -598,7 +622,27 @@ static void test_timestamps_sync(void) {
   CHECK_CONTAINS(str(meta_view(meta, 2, "right"), "gap"), "port 3 has no frame at this sync index");
   CHECK_NEAR(num(meta_view(meta, 3, "right"), "frame_time"), 5.001 + 3 / 30.0, 1e-9);
   CHECK(num(mhrfit_value_dict_get(mhrfit_value_dict_get(meta, "videos"), "right"), "port") == 3);
+  CHECK(num(mhrfit_value_dict_get(mhrfit_value_dict_get(meta, "videos"), "right"), "table_rows") == 6);
   mhrfit_value_free(meta);
+  /* rows and frames that match: no such warning; more rows than frames: said too (and an error for
+   * the rows past the end, as before) */
+  n = (size_t)snprintf(table, sizeof table, "sync_index,port,frame_time\n");
+  for (int si = 0; si < 60; si++) n += (size_t)snprintf(table + n, sizeof table - n, "%d,0,%.4f\n", si, si / 30.0);
+  for (int si = 0; si < 52; si++) n += (size_t)snprintf(table + n, sizeof table - n, "%d,3,%.4f\n", si, si / 25.0);
+  REQUIRE(mf_write_file_atomic(tmp_path("rec/fth_full.csv"), table, n, &err));
+  o.sync_file = tmp_path("rec/fth_full.csv");
+  o.out_dir = tmp_path("out_ts_full");
+  o.check_only = true;
+  o.end = 50;
+  warnings[0] = '\0';
+  REQUIRE(mhrfit_frames_extract(&o, &s, &err));
+  CHECK(strstr(warnings, "camera 'cam_0' (port 0)") == NULL);
+  CHECK_CONTAINS(warnings, "camera 'right' (port 3): ");
+  CHECK_CONTAINS(warnings, "has 52 row(s) for the port, its video ");
+  CHECK_CONTAINS(warnings, "its last 2 row(s) have no video frame (past the end)");
+  o.end = -1;
+  CHECK(!mhrfit_frames_extract(&o, &s, &err));
+  CHECK_CONTAINS(err.message, "camera 'right' frame '000050' asks for video frame 50, past the end of the video");
 }
 
 /* The output folder: never someone else's, a previous extraction replaced cleanly. */

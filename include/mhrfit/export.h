@@ -76,7 +76,8 @@ typedef struct mhrfit_export_source {
                                  (a fit of a detector's keypoints: `pred_keypoints_3d` (F, K, 3)) */
   char **keypoint_names;    /**< n_kp names (the archive's `keypoint_names`, else kp_0, ...); NULL = MHR70's */
   double fps;               /**< recorded frame rate, 0 when unknown */
-  char fps_origin[32];      /**< where `fps` was read ("" when unknown) */
+  char fps_origin[80];      /**< where `fps` was read ("archive", "pipeline_config.json", "the run's, from
+                                 frames_meta.json", ...; "" when unknown) */
   char *calib_path;         /**< the run's calibration file as found on disk, or NULL */
   char *calib_recorded;     /**< the calibration path the run recorded (may not exist any more), or NULL */
   char calib_unit[8];       /**< translation unit of the calibration ("m" by default) */
@@ -164,7 +165,7 @@ typedef struct mhrfit_export_options {
   int cameras;                 /**< glTF: cameras: −1 when the calibration is known (default), 0 never, 1 always (error without one) */
   const char *calib;           /**< calibration file overriding the run's (NULL) */
   bool expressions;            /**< glTF: the 72 expression shapes as morph targets, weights animated (false) */
-  int max_influences;          /**< glTF: skin influences kept per vertex, 4 or 8 (8: all of MHR's) */
+  int max_influences;          /**< glTF: skin influences kept per vertex, 4 or 8 (8: all of MHR's; a rig with more: the 8 largest, renormalised) */
   double units_scale;          /**< BVH and TRC: length unit in metres, 1 (m) or 0.01 (cm) (1) */
   bool ascii;                  /**< PLY: ASCII instead of binary little-endian (false) */
   size_t corrective_frames;    /**< glTF: frames on which the lost pose correctives are measured, spread evenly (100; 0 = none) */
@@ -184,14 +185,15 @@ typedef struct mhrfit_export_report {
   bool up_detected;               /**< it was detected (auto) */
   double up_cosine;               /**< detection: alignment of the mean body direction with the axis (1 = exact) */
   double fps;                     /**< frame rate written */
-  char fps_origin[32];            /**< where it comes from ("option", "archive", "pipeline_config.json", "default") */
+  char fps_origin[80];            /**< where it comes from ("option", the source's mhrfit_export_source::fps_origin,
+                                       "default") */
   size_t n_cameras;               /**< glTF cameras written */
   char cameras_note[256];         /**< why there are none, when the calibration is unknown ("" otherwise) */
   size_t n_keypoints;             /**< glTF keypoint nodes written (keypoints never finite are left out) */
   size_t n_vertices, n_faces;     /**< mesh written (glTF, PLY, OBJ) */
   int lod;                        /**< its LOD */
   size_t n_influence_sets;        /**< glTF: JOINTS_n / WEIGHTS_n sets (1 or 2) */
-  size_t n_renormalised;          /**< glTF with max_influences 4: vertices whose weights were cut and renormalised */
+  size_t n_renormalised;          /**< glTF: vertices with more than max_influences influences, cut to the largest and renormalised */
   double shape_spread;            /**< largest difference of an identity coefficient between exported frames (the first frame's is baked) */
   bool expressions;               /**< glTF: morph targets written */
   bool correctives;               /**< the rig has pose correctives (not in glTF) */

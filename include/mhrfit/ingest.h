@@ -65,8 +65,9 @@
  *   replaced by the worker's index 0, 1, ..., e.g. `CUDA_VISIBLE_DEVICES={worker} python3 w.py`),
  *   which loads its model once and then serves requests over its stdin and stdout, one JSON
  *   object per line (UTF-8, `\n`-terminated) each way:
- *   1. when ready, the worker writes `{"ready": true}` (until then, within
- *      `worker_start_timeout`, other lines are only logged);
+ *   1. optionally, when ready, the worker writes `{"ready": true}`; until it does so or answers
+ *      its first request, other lines are only logged; `worker_start_timeout` covers the start
+ *      and the ready line, or, without one, the start and the first answer;
  *   2. mhrfit writes a request `{"id": 7, "image": "/abs/frame/cam.jpg", "output":
  *      "/abs/out/sam3d/frame/cam.partial.npz", "frame": "000012", "cam": "cam_1"}`, plus
  *      `"cam_int": [[fx, s, cx], [0, fy, cy], [0, 0, 1]]` when the camera's intrinsics are known;
@@ -74,14 +75,18 @@
  *      `.npz` of all persons) and replies `{"ok": true}`, or `{"ok": false, "error": "why"}`;
  *      echoing `"id"` is optional but recommended (a reply whose id is not the request's is
  *      skipped, and what an idle worker writes is logged and dropped).
+ *   The first request is written as soon as the worker is started (it reads it when ready).
+ *   `"id"` is an extra field a worker may ignore.
  *   Requests are sent one at a time per worker; the worker's stdout carries nothing but these
  *   lines (its logs go to stderr, which is shared with mhrfit's). End of input means exit.
  *   Failures stay with their view: `{"ok": false}` or no output file makes the view fail; a
  *   line that is not such a reply fails the view and restarts the worker (its output can no
  *   longer be trusted to be in step); a worker that dies fails the view it was processing and
- *   is restarted; a request that takes longer than `estimator_timeout` gets its worker killed
- *   (and restarted) and the view marked missing with status `timeout` and the reason, retried
- *   on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
+ *   is restarted; one that dies or times out before it said ready or answered anything gives
+ *   its request back to the queue (a failed start, not the view's fault) unless the command is
+ *   known to answer without a ready line (then the view fails); a request that takes longer
+ *   than `estimator_timeout` gets its worker killed (and restarted) and the view marked missing
+ *   with status `timeout` and the reason, retried on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
  *   starts included) stops the run with its last error, after the views already answered
  *   have been ingested and recorded.
  */
@@ -165,7 +170,8 @@ typedef struct mhrfit_ingest_options {
                                         exclusive with `estimator`; NULL = none */
   size_t workers;                  /**< worker processes; default 1 */
   double estimator_timeout;        /**< seconds a worker request may take, 0 (default) = no limit */
-  double worker_start_timeout;     /**< seconds a worker may take to become ready; default 600 */
+  double worker_start_timeout;     /**< seconds a worker may take to say ready (or, without a ready line, to
+                                        answer its first request); default 600 */
   size_t worker_max_restarts;      /**< failures in a row of one worker that are restarted; default 3 */
   const double *cam_intrinsics;    /**< n_cams * 9 numbers: each camera's 3x3 intrinsics (row-major) sent to
                                         the workers as `cam_int`; a row with a NaN = unknown; NULL = none.

@@ -75,7 +75,10 @@
  *   frame_time): the video frame of a row is its rank among its port's rows in time order;
  *   rows are the sync indices (`%06d`); a port without a row at a sync index is a gap. Port p
  *   is camera `cam_<p>` unless `ports` maps it to another name; its video is the one named
- *   after the camera or `port_<p>` (Caliscope's `port_<p>.mp4`).
+ *   after the camera or `port_<p>` (Caliscope's `port_<p>.mp4`). A port whose number of rows
+ *   differs from its video's frame count is a warning naming the camera, the port and both
+ *   counts (rows and frames do not pair one to one then; also with `check_only`), and
+ *   `frames_meta.json` records each port's `table_rows`.
  *
  * Then `start` / `end` (row positions, end excluded; for index sync the frame number k),
  * `every` (keep every N-th row from `start`) and `max_frames` select rows.
@@ -478,6 +481,15 @@ typedef struct mhrfit_frames_summary {
  * `summary` may be NULL.
  */
 bool mhrfit_frames_extract(const mhrfit_frames_options *o, mhrfit_frames_summary *summary, mhrfit_error *err);
+
+/**
+ * The frame rate of a capture that mhrfit_frames_extract() wrote into `capture_dir`, read from
+ * its `frames_meta.json`: with index sync, the first video's rate divided by `every` (frame k of
+ * the capture is video frame k of every camera, so the capture runs at the videos' rate); 0 when
+ * it is not known: no or an unreadable `frames_meta.json`, another sync mode (its rows follow a
+ * table, not the videos' rate), a rate that is not a number in (0, 1000] Hz. Never an error.
+ */
+double mhrfit_frames_meta_fps(const char *capture_dir);
 
 #ifdef __cplusplus
 }

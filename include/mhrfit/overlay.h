@@ -344,7 +344,7 @@ typedef struct mhrfit_overlay_summary {
   size_t videos_written;  /**< videos finished (per camera and grid) */
   char codec[32];         /**< the video encoder used ("" without video) */
   double fps;             /**< the video rate */
-  char fps_origin[32];    /**< "option", the source's origin, or "default" */
+  char fps_origin[80];    /**< "option", the source's origin, "frames_meta.json" or "default" */
   double seconds;         /**< wall time of the processing */
 } mhrfit_overlay_summary;
 

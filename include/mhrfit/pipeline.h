@@ -241,7 +241,11 @@ typedef struct mhrfit_pipeline_options {
   /* the sequence */
   int max_edge_copy_span;       /**< recovery copies the nearest good frame at the ends up to this many frames, ≥ 0 (15) */
   bool smoothing;               /**< write `sequence_smoothed.npz` (true) */
-  mhrfit_smooth_options smooth; /**< smoothing (mhrfit_smooth_options_init()) */
+  mhrfit_smooth_options smooth; /**< smoothing (mhrfit_smooth_options_init()); `fps` is the frame rate of the
+                                     archives too; 0 (the default) = the capture's: the `frames_meta.json` of
+                                     mhrfit frames in `input_dir` (mhrfit_frames_meta_fps()), else 30, said in
+                                     the log; `pipeline_config.json` records it (`fps`) and where it came from
+                                     (`fps_origin`: "option", "frames_meta.json" or "assumed") */
   /* behaviour */
   bool overwrite;               /**< redo every frame, stage 1 included (false: reuse what is current) */
   bool report;                  /**< write `<out>/report.html` at the end (report.h: the body from `rig_path`

@@ -319,7 +319,7 @@ class mhrfit_export_options(Structure):
 class mhrfit_export_report(Structure):
     _fields_ = [("format", c_int), ("n_total", c_size_t), ("n_exported", c_size_t), ("n_skipped_bad", c_size_t),
                 ("n_failed", c_size_t), ("up", c_int), ("up_detected", c_bool), ("up_cosine", c_double),
-                ("fps", c_double), ("fps_origin", c_char * 32), ("n_cameras", c_size_t), ("cameras_note", c_char * 256),
+                ("fps", c_double), ("fps_origin", c_char * 80), ("n_cameras", c_size_t), ("cameras_note", c_char * 256),
                 ("n_keypoints", c_size_t), ("n_vertices", c_size_t), ("n_faces", c_size_t), ("lod", c_int),
                 ("n_influence_sets", c_size_t), ("n_renormalised", c_size_t), ("shape_spread", c_double),
                 ("expressions", c_bool), ("correctives", c_bool), ("corr_frames", c_size_t), ("corr_mean_m", c_double),

@@ -156,6 +156,8 @@ typedef struct mf_smooth_cli {
   mhrfit_smooth_options o;
   const char *method;
   long median_window, butter_order;
+  bool fps_from_capture; /* run: without --fps, o.fps is 0 (the library takes the capture's rate) */
+  bool fps_seen;
 } mf_smooth_cli;
 enum { MF_SMOOTH_CLI_N_OPTS = 8 };
 void mf_smooth_cli_init(mf_smooth_cli *c);

@@ -83,8 +83,8 @@ static void print_report(const export_cli *c, const mhrfit_export_source *src, c
            "keypoint node(s), %zu camera(s)%s\n", r->lod, r->n_vertices, r->n_faces, r->n_influence_sets,
            r->n_keypoints, r->n_cameras, r->expressions ? ", 72 expression morph targets" : "");
     if (r->n_renormalised)
-      printf("--max_influences 4: %zu vertices had more influences; their 4 largest were kept and renormalised\n",
-             r->n_renormalised);
+      printf("--max_influences %d: %zu vertices had more influences; their %d largest were kept and renormalised\n",
+             c->o.max_influences, r->n_renormalised, c->o.max_influences);
     if (r->cameras_note[0] && c->o.cameras != 0) printf("no cameras: %s\n", r->cameras_note);
     if (r->correctives && r->corr_frames)
       printf("pose correctives are not in glTF: on %zu frame(s), the exported skinning differs from mhrfit's full mesh "
@@ -117,7 +117,9 @@ int mf_cmd_export(int argc, char **argv) {
       {"lod", MF_OPT_INT, &c.lod, "N", "mesh level of detail (default: the rig's)", NULL},
       {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "frame rate (default: the run's recorded rate, else 30)", &c.fps_seen},
       {"up", MF_OPT_STRING, &c.up, "AXIS", "world up axis: auto | x | y | z | -x | -y | -z (default auto: from the body)", NULL},
-      {"keypoints", MF_OPT_FLAG, &c.keypoints, NULL, "glTF: 70 MHR70 keypoint nodes (default on; --no_keypoints)", NULL},
+      {"keypoints", MF_OPT_FLAG, &c.keypoints, NULL,
+       "glTF: a node per keypoint of the source's set (MHR70's 70, or a detector run's layout) (default on; "
+       "--no_keypoints)", NULL},
       {"cameras", MF_OPT_FLAG, &c.cameras, NULL, "glTF: the calibrated cameras (default: when the calibration is known; --no_cameras)", &c.cameras_seen},
       {"calib", MF_OPT_STRING, &c.calib, "FILE", "calibration for the cameras (default: the run's)", NULL},
       {"expressions", MF_OPT_FLAG, &c.expressions, NULL, "glTF: the 72 expression blend shapes as morph targets (default off)", NULL},
@@ -131,9 +133,10 @@ int mf_cmd_export(int argc, char **argv) {
       "export", "--input SRC --out DST [--format F] [options]",
       "Writes fitted MHR bodies into files other tools open: glTF 2.0 (.glb, or .gltf + .bin: the skinned\n"
       "MHR mesh with its 127-joint skeleton animated, keypoints, cameras; Blender, three.js), BVH (skeleton\n"
-      "animation), TRC (MHR70 keypoints for OpenSim), and per frame into a folder (--format ply|obj|npz:\n"
-      "<frame>/mesh.ply|obj in the world frame, <frame>/mhr_params.npz, export_summary.json). Bad_loss frames\n"
-      "are left out unless --keep_bad; failed frames always. The world's up axis becomes the format's +Y.",
+      "animation), TRC (the source's keypoints for OpenSim), and per frame into a folder (--format\n"
+      "ply|obj|npz: <frame>/mesh.ply|obj in the world frame, <frame>/mhr_params.npz, export_summary.json).\n"
+      "Bad_loss frames are left out unless --keep_bad; failed frames always. glTF, BVH and TRC turn the\n"
+      "world's up axis (--up) into their +Y; PLY, OBJ and mhr_params.npz keep the world's axes.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);

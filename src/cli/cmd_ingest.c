@@ -79,7 +79,7 @@ static const char *const ingest_summary =
     "\n"
     "Estimators: --estimator runs a command per image (exit status 0 and {output} written mean\n"
     "success). --estimator_worker starts a command once per worker (--workers N; {worker} = its\n"
-    "index, e.g. CUDA_VISIBLE_DEVICES={worker}) that loads the model once, prints {\"ready\": true},\n"
+    "index, e.g. CUDA_VISIBLE_DEVICES={worker}) that loads the model once, may print {\"ready\": true},\n"
     "then answers each request line {\"id\", \"image\", \"output\", \"frame\", \"cam\"[, \"cam_int\"]}\n"
     "with {\"ok\": true} or {\"ok\": false, \"error\": ...}. A crashed worker is restarted, a request\n"
     "past --estimator_timeout killed and its view marked missing (timeout, retried next run), a\n"
@@ -128,7 +128,8 @@ int mf_cmd_ingest(int argc, char **argv) {
        "no limit)",
        NULL},
       {"worker_start_timeout", MF_OPT_DOUBLE, &start_timeout, "SEC",
-       "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
+       "seconds a worker may take to load its model and say it is ready, or without a ready line to answer "
+       "its first request (default 600)", NULL},
       {"worker_restarts", MF_OPT_INT, &restarts, "N",
        "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one "
        "more stops the run",

@@ -27,6 +27,7 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   mf_tri_cli_init(&c->tc);
   mf_fit_cli_init(&c->fc);
   mf_smooth_cli_init(&c->sc);
+  c->sc.fps_from_capture = true;
   const mf_opt io[] = {
       {"input", MF_OPT_STRING, &c->input, "DIR",
        "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images "
@@ -89,7 +90,8 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"estimator_timeout", MF_OPT_DOUBLE, &c->estimator_timeout, "SEC",
        "a worker request taking longer is killed, the view marked missing and retried next run (default 0 = none)", NULL},
       {"worker_start_timeout", MF_OPT_DOUBLE, &c->worker_start_timeout, "SEC",
-       "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
+       "seconds a worker may take to load its model and say it is ready, or without a ready line to answer "
+       "its first request (default 600)", NULL},
       {"worker_restarts", MF_OPT_INT, &c->worker_restarts, "N",
        "failures in a row after which a worker is restarted (default 3); one more stops the run", NULL},
       {"model_id", MF_OPT_LIST, &c->model_ids, "ID", "estimator model identifiers, recorded and compared", NULL},

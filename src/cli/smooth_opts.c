@@ -20,7 +20,11 @@ size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out) {
       {"smoothing_outlier_sigma", MF_OPT_DOUBLE, &o->outlier_sigma, "S", "original: MAD outlier threshold, 0 = off (default 3.5)", NULL},
       {"butter_order", MF_OPT_INT, &c->butter_order, "N", "butterworth: filter order 1..8 (default 4)", NULL},
       {"cutoff_hz", MF_OPT_DOUBLE, &o->cutoff_hz, "HZ", "butterworth: cutoff frequency (default 6)", NULL},
-      {"fps", MF_OPT_DOUBLE, &o->fps, "HZ", "frame rate of the capture (default 30)", NULL},
+      {"fps", MF_OPT_DOUBLE, &o->fps, "HZ",
+       c->fps_from_capture ? "frame rate of the capture (default: the capture's, from the frames_meta.json of "
+                             "mhrfit frames in --input, else 30)"
+                           : "frame rate of the capture (default 30)",
+       &c->fps_seen},
   };
   _Static_assert(sizeof t / sizeof t[0] <= MF_SMOOTH_CLI_N_OPTS, "MF_SMOOTH_CLI_N_OPTS too small");
   memcpy(out, t, sizeof t);
@@ -36,12 +40,14 @@ int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd) {
   if (c->butter_order < 1 || c->butter_order > MHRFIT_SMOOTH_BUTTER_MAX_ORDER)
     return mf_usage_error(cmd, "--butter_order must be in 1..%d, got %ld", MHRFIT_SMOOTH_BUTTER_MAX_ORDER,
                           c->butter_order);
-  if (!(c->o.fps > 0)) return mf_usage_error(cmd, "--fps must be a frame rate > 0 Hz, got %g", c->o.fps);
+  bool fps_later = c->fps_from_capture && !c->fps_seen; /* the library checks the capture's rate */
+  if (fps_later) c->o.fps = 0;
+  else if (!(c->o.fps > 0)) return mf_usage_error(cmd, "--fps must be a frame rate > 0 Hz, got %g", c->o.fps);
   if (!(c->o.alpha > 0 && c->o.alpha <= 1))
     return mf_usage_error(cmd, "--smoothing_alpha must be an EMA weight in (0, 1], got %g", c->o.alpha);
   c->o.median_window = (int)c->median_window;
   c->o.butter_order = (int)c->butter_order;
-  if (c->o.method == MHRFIT_SMOOTH_BUTTERWORTH) { /* the filter's own checks: cutoff below Nyquist, ... */
+  if (c->o.method == MHRFIT_SMOOTH_BUTTERWORTH && !fps_later) { /* the filter's own checks: cutoff below Nyquist, ... */
     double sos[6 * MHRFIT_SMOOTH_BUTTER_MAX_SECTIONS];
     mhrfit_error err = {0};
     if (!mhrfit_smooth_butter_design(c->o.butter_order, c->o.cutoff_hz, c->o.fps, sos, &err))

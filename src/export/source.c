@@ -326,11 +326,19 @@ static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool na
   bool ok = true;
   if (cfg && cfg->kind == MHRFIT_V_DICT) {
     const mhrfit_value *fps = mhrfit_value_dict_get(cfg, "fps");
-    if (s->fps <= 0 && fps && mhrfit_value_is_number(fps) && mhrfit_value_as_double(fps) > 0 &&
-        isfinite(mhrfit_value_as_double(fps))) {
-      s->fps = mhrfit_value_as_double(fps);
+    double r = fps && mhrfit_value_is_number(fps) ? mhrfit_value_as_double(fps) : 0;
+    if (s->fps <= 0 && r > 0 && isfinite(r)) {
+      s->fps = r;
       snprintf(s->fps_origin, sizeof s->fps_origin, "pipeline_config.json");
     }
+    /* where the run took its rate from (runs before that was recorded: unknown) */
+    const char *from = json_str(cfg, "fps_origin");
+    if (from && r == s->fps)
+      snprintf(s->fps_origin, sizeof s->fps_origin, "the run's, %s",
+               strcmp(from, "option") == 0     ? "from --fps"
+               : strcmp(from, "assumed") == 0 ? "assumed: mhrfit run --fps gives the capture's rate"
+                                               : strcmp(from, "frames_meta.json") == 0 ? "from frames_meta.json"
+                                                                                       : "from pipeline_config.json");
     const char *unit = json_str(cfg, "translation_unit");
     if (unit && strlen(unit) < sizeof s->calib_unit) snprintf(s->calib_unit, sizeof s->calib_unit, "%s", unit);
     const mhrfit_value *inv = mhrfit_value_dict_get(cfg, "invert_extrinsics");

@@ -43,6 +43,9 @@ typedef struct worker {
   size_t len, cap;
   size_t failures;       /* in a row */
   size_t job;            /* the job being processed (W_BUSY) */
+  bool confirmed;        /* this process said ready or answered a request (speaks the protocol) */
+  bool proven;           /* a process of this worker did so before (the command works) */
+  bool says_ready;       /* ... and said ready (the command sends ready lines) */
   unsigned long long id; /* its request id */
   char last[1024];       /* last failure */
 } worker;
@@ -227,6 +230,7 @@ static bool start_worker(mf_worker_pool *p, worker *w, char *why, size_t size) {
   w->fd = sv[0];
   w->len = 0;
   w->state = W_STARTING;
+  w->confirmed = false;
   w->deadline = mf_now_seconds() + p->o.start_timeout;
   p->starts++;
   plog(p, MF_WORKER_INFO, "estimator worker %d: started (pid %ld)", w->index, (long)pid);
@@ -339,7 +343,8 @@ static bool send_request(mf_worker_pool *p, worker *w, mf_worker_job *j, size_t 
   w->job = job;
   w->id = id;
   w->sent_at = mf_now_seconds();
-  w->deadline = p->o.timeout > 0 ? w->sent_at + p->o.timeout : INFINITY;
+  if (w->confirmed) /* else the start deadline stands: it covers the first answer of a worker without ready line */
+    w->deadline = p->o.timeout > 0 ? w->sent_at + p->o.timeout : INFINITY;
   j->worker = w->index;
   return true;
 }
@@ -363,14 +368,19 @@ static void finish_job(mf_worker_job *j, const worker *w, mf_job_status st, cons
 static bool handle_line(mf_worker_pool *p, worker *w, mf_worker_job *jobs, const char *line, size_t len) {
   char text[1024];
   mf_reply_kind k = mf_worker_parse_reply(line, len, w->id, text, sizeof text);
-  if (w->state == W_STARTING) {
-    if (k == MF_REPLY_READY) {
-      w->state = W_IDLE;
+  if (!w->confirmed && (w->state == W_STARTING || w->state == W_BUSY)) {
+    if (k == MF_REPLY_READY) { /* its first request (if sent) now has the request timeout */
+      w->confirmed = w->proven = w->says_ready = true;
+      if (w->state == W_STARTING) w->state = W_IDLE;
+      else w->deadline = p->o.timeout > 0 ? mf_now_seconds() + p->o.timeout : INFINITY;
       plog(p, MF_WORKER_INFO, "estimator worker %d: ready", w->index);
-    } else {
-      plog(p, MF_WORKER_INFO, "estimator worker %d says: %.300s", w->index, line);
+      return true;
     }
-    return true;
+    if (w->state == W_STARTING || k == MF_REPLY_INVALID || k == MF_REPLY_STALE) {
+      plog(p, MF_WORKER_INFO, "estimator worker %d says: %.300s", w->index, line); /* chatter while loading */
+      return true;
+    }
+    w->confirmed = w->proven = true; /* answered its first request without a ready line */
   }
   if (w->state != W_BUSY || k == MF_REPLY_STALE || k == MF_REPLY_READY) { /* not an answer to the request */
     plog(p, MF_WORKER_WARNING, "estimator worker %d: line ignored (%s): %.300s", w->index,
@@ -446,6 +456,11 @@ static bool read_worker(mf_worker_pool *p, worker *w, mf_worker_job *jobs, char 
 
 /* ---- the loop ----------------------------------------------------------------------------- */
 
+/* A request of worker w that fails before w spoke the protocol goes back to the queue, unless
+ * the command is known to answer without a ready line: then the request itself is blamed (a
+ * restarted worker that dies on it). */
+static bool gives_back(const worker *w) { return !w->confirmed && !(w->proven && !w->says_ready); }
+
 bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit_error *err) {
   size_t nw = p->o.workers, next = 0, done = 0;
   for (size_t i = 0; i < n; i++) {
@@ -455,29 +470,37 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
   }
   struct pollfd *pfd = mf_calloc_array(nw, sizeof *pfd, err);
   size_t *who = mf_calloc_array(nw, sizeof *who, err);
-  if (!pfd || !who) {
+  size_t *back = mf_calloc_array(nw, sizeof *back, err), n_back = 0; /* jobs given back by workers that
+                                                                        failed before they were ready */
+  if (!pfd || !who || !back) {
     free(pfd);
     free(who);
+    free(back);
     return false;
   }
   bool ok = true;
   while (done < n && ok) {
-    /* start, restart and feed */
+    /* start, restart and feed: a started worker gets its first request at once (it reads it when
+     * it is ready, whether or not it says so) */
     for (size_t i = 0; i < nw && ok; i++) {
       worker *w = &p->w[i];
       char why[1200];
-      if (w->state == W_DOWN && next < n) {
+      bool work = n_back || next < n;
+      if (w->state == W_DOWN && work) {
         if (!start_worker(p, w, why, sizeof why) && !count_failure(p, w, why)) ok = false;
       }
-      if (w->state == W_IDLE && next < n) {
-        mf_worker_job *j = &jobs[next];
-        if (send_request(p, w, j, next, why, sizeof why)) {
-          next++;
+      if ((w->state == W_IDLE || w->state == W_STARTING) && work) {
+        size_t job = n_back ? back[n_back - 1] : next;
+        if (send_request(p, w, &jobs[job], job, why, sizeof why)) {
+          if (n_back) n_back--;
+          else next++;
         } else {
           char end[128];
+          bool starting = !w->confirmed;
           kill_worker(w, end, sizeof end);
           char what[1400];
-          snprintf(what, sizeof what, "%s (%s)", why, end);
+          if (starting) snprintf(what, sizeof what, "estimator worker %d %s before it was ready", w->index, end);
+          else snprintf(what, sizeof what, "%s (%s)", why, end);
           if (!count_failure(p, w, what)) ok = false;
         }
       }
@@ -495,7 +518,7 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
     }
     if (np == 0) {
       /* every worker is down and cannot be restarted, or idle with nothing to send */
-      if (next >= n) break;
+      if (next >= n && !n_back) break;
       continue;
     }
     int ms = isinf(wake) ? 1000 : (int)fmin(1000.0, fmax(0.0, ceil((wake - now) * 1000.0)));
@@ -516,7 +539,11 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
       }
       /* the worker ended, or must be restarted */
       char what[1500];
-      if (before == W_BUSY) {
+      if (before == W_BUSY && gives_back(w)) { /* it never spoke the protocol: not the request's fault */
+        back[n_back++] = job;
+        jobs[job].worker = -1;
+        snprintf(what, sizeof what, "estimator worker %d %s before it was ready", w->index, why);
+      } else if (before == W_BUSY) {
         mf_worker_job *j = &jobs[job];
         if (j->status == MF_JOB_NOT_RUN) {
           snprintf(what, sizeof what, "estimator worker %d %s while processing frame '%s' camera '%s'", w->index, why,
@@ -538,10 +565,21 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
       worker *w = &p->w[i];
       if ((w->state != W_STARTING && w->state != W_BUSY) || now < w->deadline) continue;
       char what[1500];
-      if (w->state == W_BUSY) {
+      if (w->state == W_BUSY && gives_back(w)) {
+        back[n_back++] = w->job;
+        jobs[w->job].worker = -1;
+        snprintf(what, sizeof what,
+                 "estimator worker %d was not ready after %.6g s (killed): no ready line and no answer to its first "
+                 "request (--worker_start_timeout)", w->index, p->o.start_timeout);
+      } else if (w->state == W_BUSY) {
         mf_worker_job *j = &jobs[w->job];
-        snprintf(what, sizeof what, "estimator worker %d timed out after %.6g s on frame '%s' camera '%s' (killed)",
-                 w->index, p->o.timeout, j->frame, j->cam);
+        if (w->confirmed)
+          snprintf(what, sizeof what, "estimator worker %d timed out after %.6g s on frame '%s' camera '%s' (killed)",
+                   w->index, p->o.timeout, j->frame, j->cam);
+        else
+          snprintf(what, sizeof what,
+                   "estimator worker %d timed out after %.6g s (--worker_start_timeout: its start and first answer) "
+                   "on frame '%s' camera '%s' (killed)", w->index, p->o.start_timeout, j->frame, j->cam);
         finish_job(j, w, MF_JOB_TIMEOUT, what);
         done++;
       } else {
@@ -568,6 +606,7 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
   }
   free(pfd);
   free(who);
+  free(back);
   return ok;
 }
 

@@ -34,7 +34,7 @@ typedef struct mf_worker_pool_options {
   const char *command;  /* /bin/sh command; {worker} is replaced by the worker's index */
   size_t workers;       /* at least 1 */
   double timeout;       /* seconds per request, 0 = none */
-  double start_timeout; /* seconds from start to the ready line */
+  double start_timeout; /* seconds from start to the ready line, or without one to the first answer */
   size_t max_failures;  /* failures in a row of one worker (failed starts, deaths, timeouts, garbage) before
                            the pool gives up */
   void (*log)(void *user, int level, const char *message);

@@ -82,6 +82,7 @@ typedef struct cam_plan {
   char *video;      /* path as given or found */
   long long offset; /* index sync */
   long long port;   /* timestamps sync, -1 otherwise */
+  long long table_rows; /* timestamps sync: the port's rows in the table, -1 otherwise */
   size_t col;       /* table column */
   mhrfit_video_info info;
   long long bytes;
@@ -153,7 +154,7 @@ static bool add_cam(plan *p, const char *name, const char *video, size_t *cap, m
   if (!mf_grow((void **)&p->cams, cap, p->n_cams + 1, sizeof *p->cams, err)) return false;
   cam_plan *c = &p->cams[p->n_cams];
   memset(c, 0, sizeof *c);
-  c->port = -1;
+  c->port = c->table_rows = -1;
   if (!(c->name = mf_strdup(name, err)) || !(c->video = mf_strdup(video, err))) {
     free(c->name);
     return false;
@@ -401,6 +402,31 @@ static bool match_table(plan *p, mhrfit_error *err) {
   return true;
 }
 
+/* Timestamps sync pairs a port's k-th row (in time order) with its video's frame k: a port whose
+ * row count differs from its video's frame count is said (a warning; --check shows it too),
+ * since rows and frames then do not match one to one. */
+static void check_port_rows(plan *p) {
+  const mf_sync_table *t = &p->table;
+  for (size_t c = 0; c < p->n_cams; c++) {
+    cam_plan *cp = &p->cams[c];
+    long long rows = 0, frames = cp->info.frame_count;
+    for (size_t r = 0; r < t->n_rows; r++) rows += t->idx[r * t->n_cams + cp->col] != MF_SYNC_GAP;
+    cp->table_rows = rows;
+    if (rows == frames) continue;
+    char what[256];
+    if (rows < frames)
+      snprintf(what, sizeof what, "its last %lld video frame(s) are not used", frames - rows);
+    else
+      snprintf(what, sizeof what, "its last %lld row(s) have no video frame (past the end)", rows - frames);
+    logf_(p, MHRFIT_FRAMES_WARNING,
+          "camera '%s' (port %lld): %s has %lld row(s) for the port, its video %s has %lld frame(s): row k of the "
+          "port (in time order) is taken as video frame k, so %s, and if the recorder dropped rows or the video "
+          "holds frames the table does not list, rows and frames are paired wrongly from there on: check that "
+          "the video and the table belong together",
+          cp->name, cp->port, p->o->sync_file, rows, cp->video, frames, what);
+  }
+}
+
 static bool build_table_rows(plan *p, mhrfit_error *err) {
   const mhrfit_frames_options *o = p->o;
   if (!o->sync_file || !*o->sync_file)
@@ -414,6 +440,7 @@ static bool build_table_rows(plan *p, mhrfit_error *err) {
   free(data);
   if (!ok || !match_table(p, err)) return false;
   const mf_sync_table *t = &p->table;
+  if (o->sync == MHRFIT_SYNC_TIMESTAMPS) check_port_rows(p);
   long long first, count;
   if (!select_positions(p, 0, (long long)t->n_rows, &first, &count, err)) return false;
   if (first >= (long long)t->n_rows)
@@ -818,6 +845,7 @@ static mhrfit_value *video_value(jb *j, const cam_plan *cp) {
   jnum(j, v, "max_frame_interval", in->max_interval);
   jint(j, v, "offset", cp->offset);
   if (cp->port >= 0) jint(j, v, "port", cp->port);
+  if (cp->port >= 0) jint(j, v, "table_rows", cp->table_rows);
   jint(j, v, "frames_decoded", cp->decoded);
   jint(j, v, "frames_written", cp->written);
   jstr(j, v, "error", cp->error);
@@ -1075,4 +1103,23 @@ done:
   mhrfit_image_encoder_free(enc);
   plan_free(&p);
   return ok;
+}
+
+double mhrfit_frames_meta_fps(const char *capture_dir) {
+  char *p = capture_dir ? mf_path_join(capture_dir, META_NAME, NULL) : NULL;
+  mhrfit_value *m = p && mf_is_file(p) ? mhrfit_json_load(p, NULL) : NULL;
+  free(p);
+  double fps = 0;
+  const mhrfit_value *sync = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "sync") : NULL;
+  const mhrfit_value *mode = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "mode") : NULL;
+  const mhrfit_value *every = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "every") : NULL;
+  const mhrfit_value *videos = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "videos") : NULL;
+  if (mode && mode->kind == MHRFIT_V_STRING && strcmp(mode->u.str.data, "index") == 0 && videos &&
+      videos->kind == MHRFIT_V_DICT && videos->u.dict.count && videos->u.dict.vals[0]->kind == MHRFIT_V_DICT) {
+    const mhrfit_value *r = mhrfit_value_dict_get(videos->u.dict.vals[0], "fps");
+    double n = every && mhrfit_value_is_number(every) ? mhrfit_value_as_double(every) : 1;
+    if (r && mhrfit_value_is_number(r) && n >= 1) fps = mhrfit_value_as_double(r) / n;
+  }
+  mhrfit_value_free(m);
+  return isfinite(fps) && fps > 0 && fps <= 1000 ? fps : 0;
 }

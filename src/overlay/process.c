@@ -417,27 +417,6 @@ static bool write_summary(job *j, mhrfit_error *err) {
   return ok;
 }
 
-/* The frame rate of a capture of `mhrfit frames` with index sync (its frames_meta.json: the
- * first video's rate over `every`), else 0. */
-static double capture_fps(const mhrfit_overlay *ov) {
-  char *p = mf_path_join(ov->capture, "frames_meta.json", NULL);
-  mhrfit_value *m = p && mf_is_file(p) ? mhrfit_json_load(p, NULL) : NULL;
-  free(p);
-  double fps = 0;
-  const mhrfit_value *sync = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "sync") : NULL;
-  const mhrfit_value *mode = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "mode") : NULL;
-  const mhrfit_value *every = sync && sync->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(sync, "every") : NULL;
-  const mhrfit_value *videos = m && m->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(m, "videos") : NULL;
-  if (mode && mode->kind == MHRFIT_V_STRING && strcmp(mode->u.str.data, "index") == 0 && videos &&
-      videos->kind == MHRFIT_V_DICT && videos->u.dict.count && videos->u.dict.vals[0]->kind == MHRFIT_V_DICT) {
-    const mhrfit_value *r = mhrfit_value_dict_get(videos->u.dict.vals[0], "fps");
-    double n = every && mhrfit_value_is_number(every) ? mhrfit_value_as_double(every) : 1;
-    if (r && mhrfit_value_is_number(r) && n >= 1) fps = mhrfit_value_as_double(r) / n;
-  }
-  mhrfit_value_free(m);
-  return fps > 0 && fps <= 1000 ? fps : 0;
-}
-
 /* ------------------------------------------------------------------ the loop */
 
 /* Draws and writes view (i, c) (slot s in the grid); counts what happened. */
@@ -500,7 +479,7 @@ bool mhrfit_overlay_process(mhrfit_overlay *ov, mhrfit_overlay_summary *summary,
   if (o->fps > 0) j.sum.fps = o->fps, snprintf(j.sum.fps_origin, sizeof j.sum.fps_origin, "option");
   else if (ov->fit && ov->fit->fps > 0)
     j.sum.fps = ov->fit->fps, snprintf(j.sum.fps_origin, sizeof j.sum.fps_origin, "%s", ov->fit->fps_origin);
-  else if ((j.sum.fps = capture_fps(ov)) > 0) snprintf(j.sum.fps_origin, sizeof j.sum.fps_origin, "frames_meta.json");
+  else if ((j.sum.fps = mhrfit_frames_meta_fps(ov->capture)) > 0) snprintf(j.sum.fps_origin, sizeof j.sum.fps_origin, "frames_meta.json");
   else j.sum.fps = 30, snprintf(j.sum.fps_origin, sizeof j.sum.fps_origin, "default");
   mhrfit_image_write_options io = o->image;
   if (io.format == MHRFIT_IMAGE_AUTO) io.format = MHRFIT_IMAGE_JPEG;

@@ -14,7 +14,9 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/jbuild.h"
 #include "common/mem.h"
+#include "mhrfit/media.h"
 #include "pipeline/pipeline_internal.h"
 
 /* ------------------------------------------------------------------ options */
@@ -32,6 +34,7 @@ void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o) {
   o->max_edge_copy_span = 15;
   o->smoothing = true;
   mhrfit_smooth_options_init(&o->smooth);
+  o->smooth.fps = 0; /* the capture's rate (choose_fps) */
   o->calib_frames = 24;
   o->workers = 1; /* the worker defaults of mhrfit_ingest_options_init() */
   o->worker_start_timeout = 600;
@@ -97,10 +100,39 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                        "--workers must be within 1..1024, --estimator_timeout >= 0 and --worker_start_timeout > 0");
   if (!mf_detector_check_options(o, err) || !mf_pipeline_overlay_check(o, err)) return false;
-  if (!isfinite(o->smooth.fps) || !(o->smooth.fps > 0))
+  if (!isfinite(o->smooth.fps) || !(o->smooth.fps >= 0))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--fps must be a frame rate > 0 Hz, got %g", o->smooth.fps);
-  if (o->smoothing && !mhrfit_smooth_options_check(&o->smooth, err)) return false;
   return true;
+}
+
+/* The frame rate (smooth.fps 0: the capture's, from the frames_meta.json of `mhrfit frames` in
+ * the input folder, else 30, said in the log), then the smoothing options at that rate: first of
+ * the checks that read files, as the other option values are checked before any. */
+static bool choose_fps(mhrfit_pipeline *p, mhrfit_error *err) {
+  mhrfit_smooth_options *s = &p->o.smooth;
+  const char *how = "--fps";
+  if (s->fps > 0) {
+    snprintf(p->fps_origin, sizeof p->fps_origin, "option");
+  } else if (mf_is_dir(p->o.input_dir) && (s->fps = mhrfit_frames_meta_fps(p->o.input_dir)) > 0) {
+    snprintf(p->fps_origin, sizeof p->fps_origin, "frames_meta.json");
+    how = "the frame rate of frames_meta.json";
+    mf_pipeline_log(p, MHRFIT_PIPELINE_INFO, "frame rate: %g fps, the capture's (%s/frames_meta.json)", s->fps,
+                    p->o.input_dir);
+  } else {
+    s->fps = MHRFIT_SMOOTH_DEFAULT_FPS;
+    snprintf(p->fps_origin, sizeof p->fps_origin, "assumed");
+    how = "the assumed 30 fps (--fps gives the capture's rate)";
+    mf_pipeline_log(p, MHRFIT_PIPELINE_INFO,
+                    "frame rate: %g fps assumed (%s holds no frames_meta.json of mhrfit frames; --fps gives the "
+                    "capture's rate)", s->fps, p->o.input_dir);
+  }
+  if (!p->o.smoothing || mhrfit_smooth_options_check(s, err)) return true;
+  if (err) {
+    char msg[MHRFIT_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%.900s; the rate is %s", err->message, how);
+    snprintf(err->message, sizeof err->message, "%s", msg);
+  }
+  return false;
 }
 
 /* ------------------------------------------------------------------ paths */
@@ -433,7 +465,7 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   p->t_start = mf_now_seconds();
   p->prev_frame = p->scales_frame = -1;
   /* a folder another run writes is refused at once, before the calibration, frames and rig */
-  if (!check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
+  if (!choose_fps(p, err) || !check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
       !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) || !choose_cameras(p, err) ||
       !(o->input_format ? mf_detector_open(p, err) : find_frames(p, err)))
     goto fail;
@@ -441,6 +473,10 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   if (!(o->input_format ? mf_detector_load_models(p, err) : load_models(p, err))) goto fail;
   p->t_setup = mf_now_seconds() - t0;
   if (!(p->config = mf_pipeline_config(p, err)) || !mf_pipeline_value_hash(p->config, &p->config_hash, err)) goto fail;
+  /* recorded, not hashed: the same rate from another source changes no result */
+  mf_jb jb = {err, false};
+  mf_jstr(&jb, p->config, "fps_origin", p->fps_origin);
+  if (jb.failed) goto fail;
   return p;
 fail:
   mhrfit_pipeline_free(p);

@@ -39,6 +39,7 @@ struct mhrfit_pipeline {
   bool ran;
   double t_start, t_setup;
   char *input_real, *out_real; /* real paths (out_real NULL while the folder does not exist) */
+  char fps_origin[32];          /* where o.smooth.fps comes from: "option", "frames_meta.json", "assumed" */
   /* cameras: calibration names and file stems (owned copies) */
   size_t V;
   char **cams, **stems;

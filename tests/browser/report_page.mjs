@@ -1,5 +1,5 @@
 // Browser test of an mhrfit report page in headless Chromium (puppeteer-core), run by
-// tests/cli_report.sh and bench/report_playback.sh. Exits non-zero on the first failed check;
+// tests/cli_report.sh and by bench/bench_report.c (--mode fps). Exits non-zero on the first failed check;
 // a missing browser or module is a failure, never a skip.
 //
 //   node report_page.mjs --html FILE --mode full --run DIR --bin MHRFIT --shot PNG
