@@ -7,7 +7,8 @@
 #  defect 6  only folders holding a file of a camera are frames (videos/, calib/, an earlier
 #            output folder are named once as ignored); the output folder inside the input is
 #            never read;
-#  defect 7  outputs over inputs are refused before anything is written (run, triangulate);
+#  defect 7  outputs over inputs are refused before anything is written (run, triangulate, fit,
+#            smooth; also through "..", symbolic and hard links; run --out in a frame folder);
 #  defect 14 run --help tells which fit and triangulate options it does not accept.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/testlib.sh"
@@ -75,6 +76,33 @@ check "defect 7: triangulate --out over an input file is refused (2, got $rc)" $
 check "defect 7: ... the input is unchanged" $(cmp -s "$tmp/cam_0.before" "$tmp/cap/000000/cam_0.npz"; echo $?)
 "$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/cap/000000" --out "$tmp/tri.npz" --trc "$calib" >"$tmp/log" 2>&1; rc=$?
 check "defect 7: triangulate --trc over the calibration is refused (2, got $rc)" $([ $rc -eq 2 ] && [ ! -e "$tmp/tri.npz" ]; echo $?)
+# fit --out over --tri (through "..") or over a view file, smooth --out over --input (through a
+# symbolic link or a hard link), run --out in a frame folder: refused naming both paths, inputs unchanged
+"$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/cap/000002" --out "$tmp/tri2.npz" --quiet
+check "defect 7: triangulate a frame for the fit cases" $?
+mkdir -p "$tmp/d7"; cp "$tmp/tri2.npz" "$tmp/d7/tri.npz"; cp "$tmp/d7/tri.npz" "$tmp/tri.before"
+"$bin" fit --tri "$tmp/d7/tri.npz" --views "$tmp/cap/000002" --out "$tmp/d7/../d7/./tri.npz" --no_mesh >"$tmp/log" 2>&1; rc=$?
+check "defect 7: fit --out = --tri (through ..) is refused (2, got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "defect 7: ... naming both paths" $(grep -q "would replace the input --tri $tmp/d7/tri.npz" "$tmp/log" && grep -q -- "--out $tmp/d7/../d7/./tri.npz" "$tmp/log"; echo $?)
+check "defect 7: ... the triangulation is unchanged" $(cmp -s "$tmp/tri.before" "$tmp/d7/tri.npz"; echo $?)
+cp "$tmp/cap/000002/cam_1.npz" "$tmp/view.before"
+"$bin" fit --tri "$tmp/tri2.npz" --views "$tmp/cap/000002" --out "$tmp/cap/000002/cam_1.npz" --no_mesh >"$tmp/log" 2>&1; rc=$?
+check "defect 7: fit --out onto a view file is refused (2, got $rc)" $([ $rc -eq 2 ] && grep -q -- "--views $tmp/cap/000002" "$tmp/log"; echo $?)
+check "defect 7: ... the view is unchanged" $(cmp -s "$tmp/view.before" "$tmp/cap/000002/cam_1.npz"; echo $?)
+"$bin" fit --tri "$tmp/tri2.npz" --views "$tmp/cap/000002" --out "$tmp/d7/fit.npz" --no_mesh --quiet; check "defect 7: fit to a new file" $?
+cp "$tmp/d7/fit.npz" "$tmp/fit.before"; ln -s fit.npz "$tmp/d7/link.npz"; ln "$tmp/d7/fit.npz" "$tmp/d7/hard.npz"
+for o in "$tmp/d7/./fit.npz" "$tmp/d7/link.npz" "$tmp/d7/hard.npz"; do
+  "$bin" smooth --input "$tmp/d7/fit.npz" --out "$o" >"$tmp/log" 2>&1; rc=$?
+  check "defect 7: smooth --out $o = --input is refused (2, got $rc)" $([ $rc -eq 2 ] && grep -q "would replace the input --input $tmp/d7/fit.npz" "$tmp/log"; echo $?)
+done
+check "defect 7: ... the fit is unchanged" $(cmp -s "$tmp/fit.before" "$tmp/d7/fit.npz"; echo $?)
+before=$(ls -a "$tmp/cap/000003")
+for o in "$tmp/cap/000003" "$tmp/cap/./000003/sub/run"; do
+  "$bin" run --input "$tmp/cap" --calib "$calib" --out "$o" --no_mesh >"$tmp/log" 2>&1; rc=$?
+  check "defect 7: run --out $o in a frame folder is refused (2, got $rc)" $([ $rc -eq 2 ]; echo $?)
+  check "defect 7: ... naming both folders" $(grep -q "output folder $o lies in the frame folder $tmp/cap/000003" "$tmp/log"; echo $?)
+  check "defect 7: ... the frame folder is unchanged" $([ "$(ls -a "$tmp/cap/000003")" = "$before" ]; echo $?)
+done
 
 # --- defect 14: run --help is true
 "$bin" run --help >"$tmp/help"; check "defect 14: run --help" $?

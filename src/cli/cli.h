@@ -99,6 +99,17 @@ int mf_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* An option naming a path: its name without dashes and its value (NULL when not given). */
+typedef struct mf_path_opt {
+  const char *opt, *path;
+} mf_path_opt;
+
+/* Refuses, before anything is written, an output that would replace one of the n inputs
+ * (mf_output_replaces(): the same file, also through links and "..", or a file inside an input
+ * folder): prints the usage error "--OUT PATH would replace the input --IN PATH" and returns
+ * MF_EXIT_USAGE; -1 when none does. */
+int mf_check_output(const char *cmd, mf_path_opt out, const mf_path_opt *inputs, size_t n);
+
 /* Messages and the progress line of a long-running command (`ingest`, `frames`): errors and
  * warnings ("mhrfit CMD: error: ...") on stderr, information on stdout unless quiet, and on a
  * terminal a one-line progress "CMD: done/total UNIT" on stderr, cleared before any message. */

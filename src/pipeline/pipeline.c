@@ -104,21 +104,19 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
 
 /* ------------------------------------------------------------------ paths */
 
-/* True when `path` (a real path) is the output folder `out` (a real path) or something a run
- * writes in it. */
+/* True when `path` is the output folder `out` or something a run writes in it. */
 static bool written_by_run(const char *out, const char *path) {
-  size_t n = strlen(out);
-  if (strncmp(path, out, n) != 0 || (path[n] && path[n] != '/')) return false;
-  if (!path[n]) return true;
+  if (mf_same_file(out, path)) return true;
   static const char *const written[] = {"stage1", "sam3d", "triangulation", "fit", "pipeline_config.json",
                                         "stage1_meta.json", "run_state.txt", "sequence_fit.npz",
                                         "sequence_smoothed.npz", "sequence_summary.json", "report.html", MF_DIR_LOCK_NAME};
-  const char *rel = path + n + 1;
-  for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
-    size_t k = strlen(written[i]);
-    if (strncmp(rel, written[i], k) == 0 && (!rel[k] || rel[k] == '/')) return true;
+  bool within = false;
+  for (size_t i = 0; i < sizeof written / sizeof written[0] && !within; i++) {
+    char *w = mf_path_join(out, written[i], NULL);
+    within = w && mf_path_within(path, w);
+    free(w);
   }
-  return false;
+  return within;
 }
 
 /* The input, SAM output and output folders, and the calibration: outputs never over inputs. */
