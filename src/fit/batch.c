@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "mhrfit/fit_io.h"
@@ -131,6 +132,7 @@ struct mhrfit_fit_batch {
   const mhrfit_tri_archive *tri;
   mhrfit_fit_batch_options o;
   mf_names dirs, labels; /* one per frame */
+  mf_dir_lock *debug_lock; /* of o.debug_dir, while the batch lives */
 };
 
 void mhrfit_fit_batch_options_init(mhrfit_fit_batch_options *o) {
@@ -196,7 +198,8 @@ mhrfit_fit_batch *mhrfit_fit_batch_new(const mhrfit_tri_archive *tri, const char
     mhrfit_fit_batch_free(b);
     return NULL;
   }
-  if (!frame_dirs(b, views_dir, err)) {
+  if (!frame_dirs(b, views_dir, err) ||
+      (b->o.debug_dir && !(b->debug_lock = mf_dir_lock_output(b->o.debug_dir, "mhrfit fit", 2, err)))) {
     mhrfit_fit_batch_free(b);
     return NULL;
   }
@@ -281,6 +284,7 @@ void mhrfit_fit_batch_free(mhrfit_fit_batch *b) {
   if (!b) return;
   mf_names_free(&b->dirs);
   mf_names_free(&b->labels);
+  mf_dir_lock_release(b->debug_lock);
   free(b);
 }
 
