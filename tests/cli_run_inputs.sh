@@ -9,6 +9,8 @@
 #            never read;
 #  defect 7  outputs over inputs are refused before anything is written (run, triangulate, fit,
 #            smooth; also through "..", symbolic and hard links; run --out in a frame folder);
+#  defect 8  a FIFO named like a camera file is a failed view naming it (not a missing one); a
+#            FIFO as --calib is said to be no regular file;
 #  defect 14 run --help tells which fit and triangulate options it does not accept.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/testlib.sh"
@@ -103,6 +105,25 @@ for o in "$tmp/cap/000003" "$tmp/cap/./000003/sub/run"; do
   check "defect 7: ... naming both folders" $(grep -q "output folder $o lies in the frame folder $tmp/cap/000003" "$tmp/log"; echo $?)
   check "defect 7: ... the frame folder is unchanged" $([ "$(ls -a "$tmp/cap/000003")" = "$before" ]; echo $?)
 done
+
+# --- defect 8: a FIFO named like a camera file inside a capture, and as --calib
+cp -r "$tmp/cap" "$tmp/cap8"
+f8=$(ls "$tmp/cap8/000002"/cam_*.npz | head -1); c8=$(basename "$f8" .npz)
+rm "$f8"; mkfifo "$f8"
+timeout 120 "$bin" run --input "$tmp/cap8" --calib "$calib" --out "$tmp/o8" --no_mesh >"$tmp/log" 2>"$tmp/err"; rc=$?
+check "defect 8: a FIFO as a camera file: the run goes on (exit 0, got $rc)" $([ $rc -eq 0 ]; echo $?)
+check "defect 8: ... an error line names the file and says why" \
+  $(grep -q "error: .*frame '000002' camera '$c8': $tmp/cap8/000002/$c8.npz: is a named pipe (FIFO), not a regular file" "$tmp/err"; echo $?)
+n8=$(ls "$tmp/cap/000002"/cam_*.npz | wc -l)
+check "defect 8: ... the view is left out of its frame ($((n8 - 1)) of $n8 views)" \
+  $(/usr/bin/python3 -c "import json,sys; f=[x for x in json.load(open('$tmp/o8/sequence_summary.json'))['frames'] if x['frame']=='000002'][0]; sys.exit(f['available_cams'] != $n8 - 1)"; echo $?)
+timeout 60 "$bin" ingest --input "$tmp/cap8" --cams "${cams[@]}" --out "$tmp/i8" >"$tmp/log" 2>"$tmp/err"; rc=$?
+check "defect 8: ingest: the frame of the FIFO fails (exit 1, got $rc), naming the file" \
+  $([ $rc -eq 1 ] && grep -q "$tmp/cap8/000002/$c8.npz: is a named pipe (FIFO)" "$tmp/err"; echo $?)
+mkfifo "$tmp/calib.fifo"
+timeout 60 "$bin" run --input "$tmp/cap" --calib "$tmp/calib.fifo" --out "$tmp/o8b" >"$tmp/log" 2>&1; rc=$?
+check "defect 8: run --calib FIFO fails (exit 1, got $rc) saying it is not a regular file" \
+  $([ $rc -eq 1 ] && grep -q "calib.fifo: is a named pipe (FIFO), not a regular file" "$tmp/log" && ! grep -q "no such file" "$tmp/log"; echo $?)
 
 # --- defect 14: run --help is true
 "$bin" run --help >"$tmp/help"; check "defect 14: run --help" $?

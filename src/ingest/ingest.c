@@ -146,12 +146,14 @@ static bool valid_name(const char *s) {
   return s && *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
 }
 
-/* True when the listing has a regular file (links followed) named <cam><ext>. */
+/* True when the listing has an entry named <cam><ext> that is not a folder (links followed): a
+ * regular file, or a FIFO, socket, device or dangling link, which is a file of the camera that
+ * reading refuses naming it (the view fails saying why; it is not a silently missing view). */
 static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
   char name[1024];
   if ((size_t)snprintf(name, sizeof name, "%s%s", cam, ext) >= sizeof name) return false;
   const mf_dir_entry *it = mf_entries_find(e, name);
-  return it && it->type == MF_ENTRY_FILE;
+  return it && it->type != MF_ENTRY_DIR;
 }
 
 /* The output folder must not be, or lie in, a folder of `root` (the input or SAM output folder,

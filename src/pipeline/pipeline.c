@@ -128,8 +128,11 @@ static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   struct stat st;
   if (stat(o->out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--out %s exists and is not a folder", o->out_dir);
-  if (!mf_is_file(o->calib_path))
+  if (stat(o->calib_path, &st) != 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--calib %s: no such file", o->calib_path);
+  if (!S_ISREG(st.st_mode))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "--calib %s: is %s, not a regular file", o->calib_path,
+                       mf_file_type_name(st.st_mode));
   p->out_real = realpath(o->out_dir, NULL); /* NULL when it does not exist yet: then it overlaps nothing */
   if (!p->out_real) return true;
   const char *inputs[3] = {p->input_real, NULL, NULL};
