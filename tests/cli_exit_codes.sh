@@ -67,6 +67,8 @@ rig info --lod -4|--lod|rig info --lod -4
 rig fk --lod -4|--lod|rig fk --params $tmp/none.npz --out $tmp/fk.npz --lod -4
 rig import --lod -4|--lod|rig import --out $tmp/r.npz --lod -4
 export --fps 0|--fps|export --input $tmp/none --out $tmp/e.glb --fps 0
+overlay --fps 0|--fps|overlay --run $tmp/none --out $tmp/ov --fps 0
+overlay --fps -1|--fps|overlay --run $tmp/none --out $tmp/ov --fps -1
 report --image_width 0|--image_width|report --run $tmp/none --image_width 0
 report --lod 9|--lod|report --run $tmp/none --lod 9
 frames --quality 0|--quality|frames --videos a=$tmp/none.mp4 --out $tmp/fr --quality 0
@@ -74,10 +76,10 @@ frames --every 0|--every|frames --videos a=$tmp/none.mp4 --out $tmp/fr --every 0
 export --up sideways|--up|export --input $tmp/none --out $tmp/e.glb --up sideways
 export --max_influences 5|--max_influences|export --input $tmp/none --out $tmp/e.glb --max_influences 5
 EOF
-check "a usage error leaves no output behind" $([ ! -e "$tmp/run" ] && [ ! -e "$tmp/d" ] && [ ! -e "$tmp/i" ]; echo $?)
+check "a usage error leaves no output behind" $([ ! -e "$tmp/run" ] && [ ! -e "$tmp/d" ] && [ ! -e "$tmp/i" ] && [ ! -e "$tmp/ov" ]; echo $?)
 
 # every command: --help 0, an unknown option 2, a missing input 1
-for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames report; do
+for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames report overlay; do
   # shellcheck disable=SC2086
   expect "$cmd --help" 0 "$bin" $cmd --help
   # shellcheck disable=SC2086
@@ -89,6 +91,7 @@ expect "fit: missing triangulation" 1 "$bin" fit "${F[@]}"
 expect "smooth: missing sequence" 1 "$bin" smooth "${S[@]}"
 expect "rig fk: missing parameters" 1 "$bin" rig fk --params "$tmp/none.npz" --out "$tmp/fk.npz"
 expect "ingest: missing input folder" 1 "$bin" ingest --input "$tmp/none" --cams a --out "$tmp/i2"
+expect "overlay: missing run folder" 1 "$bin" overlay --run "$tmp/none" --out "$tmp/ov2"
 
 # the README's exit-code table names every command of mhrfit --help
 readme="$(dirname "$0")/../README.md"
