@@ -134,6 +134,22 @@ check "fit warns that --views is another frame" \
 expect "fit with the views of its frame" 0 "$bin" fit --tri "$tmp/t0.npz" --views "$tmp/cap/000000" \
   --out "$tmp/f.npz" --quiet
 check "no warning for the right frame" $([ ! -s "$tmp/err" ]; echo $?)
+# fit.npz describes itself (README "Output files"): the frame the triangulation recorded, the joint
+# names, the mesh's triangles with pred_vertices, the up axis; run's per-frame files as well
+out=$("$bin" inspect "$tmp/f.npz")
+check "fit.npz: frame_names, joint_names, faces with pred_vertices, world_up" \
+  $(grep -Eq '^frame_names +<U6 +\(1,\)' <<<"$out" && grep -Eq '^joint_names +<U[0-9]+ +\(127,\)' <<<"$out" &&
+    grep -Eq '^pred_vertices ' <<<"$out" && grep -Eq '^faces +int32 +\([0-9]+, 3\)' <<<"$out" &&
+    grep -Eq '^world_up ' <<<"$out"; echo $?)
+check "fit.npz: the frame named is the triangulated one" $("$bin" inspect "$tmp/f.npz" frame_names | grep -q '"000000"'; echo $?)
+"$bin" fit --tri "$tmp/t0.npz" --views "$tmp/cap/000000" --out "$tmp/fn.npz" --no_mesh --quiet
+check "fit --no_mesh: no faces either" $(! "$bin" inspect "$tmp/fn.npz" | grep -q '^faces '; echo $?)
+"$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --out "$tmp/run6" --no_mesh --quiet
+check "run on the capture" $?
+out=$("$bin" inspect "$tmp/run6/fit/000001/fit.npz")
+check "run's fit/<frame>/fit.npz: frame_names, fps, joint_names, world_up" \
+  $(grep -q '^frame_names ' <<<"$out" && grep -q '^fps ' <<<"$out" && grep -q '^joint_names ' <<<"$out" &&
+    grep -q '^world_up ' <<<"$out" && "$bin" inspect "$tmp/run6/fit/000001/fit.npz" frame_names | grep -q '"000001"'; echo $?)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams "${cams[@]}" --input "$tmp/cap/000000" \
   --out "$tmp/t0r.npz" --rate 25 --trc "$tmp/t.trc" --quiet
 check "--rate (old name of --fps) still works" $([ $? -eq 0 ] && grep -q '^25' <(sed -n '3p' "$tmp/t.trc" | tr '\t' '\n'); echo $?)

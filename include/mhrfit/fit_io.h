@@ -392,6 +392,11 @@ size_t mhrfit_fit_batch_n_frames(const mhrfit_fit_batch *b);
  * not use, and for a frame that could not be fitted, then `on_frame`. A
  * frame that cannot be fitted is a row marked `optimization_failed`, not an
  * error; `summary` (may be NULL) gets the counts of the last progress call.
+ * The archive describes itself (mhrfit_fit_archive_describe(),
+ * mhrfit_fit_archive_update_world_up()): the joint names, `faces` with the
+ * mesh, `world_up` when an ok frame shows it, and the frame names the
+ * triangulation recorded (else the frame sub-folders' names; none for a
+ * single folder of camera files); the rate is unknown.
  * Errors (NULL, with the frame named where there is one): an unreadable or
  * (without allow_missing_views) missing stage-1 file, a debug file that
  * cannot be written, the errors of mhrfit_fit_sequence_process() and of
