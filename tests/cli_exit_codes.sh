@@ -150,6 +150,18 @@ out=$("$bin" inspect "$tmp/run6/fit/000001/fit.npz")
 check "run's fit/<frame>/fit.npz: frame_names, fps, joint_names, world_up" \
   $(grep -q '^frame_names ' <<<"$out" && grep -q '^fps ' <<<"$out" && grep -q '^joint_names ' <<<"$out" &&
     grep -q '^world_up ' <<<"$out" && "$bin" inspect "$tmp/run6/fit/000001/fit.npz" frame_names | grep -q '"000001"'; echo $?)
+# the wrong-frame warning with run's files: a run's triangulation records its stage-1 files; the
+# stage-1 files of the frame whose SAM 3D Body outputs were triangulated are the same frame
+expect "fit: run's triangulation of 000000 with the stage-1 files of 000001" 0 "$bin" fit \
+  --tri "$tmp/run6/triangulation/000000/triangulated.npz" --views "$tmp/run6/stage1/000001" --out "$tmp/f.npz" --quiet
+check "... warns that --views is another frame" \
+  $(grep -q "warning: --views .*stage1/000001: camera 'cam_0' holds another file than frame folder '000000'" "$tmp/err"; echo $?)
+expect "fit: run's triangulation with the stage-1 files of its frame" 0 "$bin" fit \
+  --tri "$tmp/run6/triangulation/000001/triangulated.npz" --views "$tmp/run6/stage1/000001" --out "$tmp/f.npz" --quiet
+check "... no warning" $([ ! -s "$tmp/err" ]; echo $?)
+expect "fit: the SAM 3D Body outputs of 000000 triangulated, its stage-1 files fitted" 0 "$bin" fit \
+  --tri "$tmp/t0.npz" --views "$tmp/run6/stage1/000000" --out "$tmp/f.npz" --quiet
+check "... no warning (the same frame)" $([ ! -s "$tmp/err" ]; echo $?)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams "${cams[@]}" --input "$tmp/cap/000000" \
   --out "$tmp/t0r.npz" --rate 25 --trc "$tmp/t.trc" --quiet
 check "--rate (old name of --fps) still works" $([ $? -eq 0 ] && grep -q '^25' <(sed -n '3p' "$tmp/t.trc" | tr '\t' '\n'); echo $?)

@@ -180,7 +180,7 @@ static bool triangulate_frame(mhrfit_pipeline *p, size_t f, const char *dir, mhr
     mhrfit_tri_archive_update_mean(ta);
     if (ok) observe(p, f, obs);
     snprintf(path, sizeof path, "%s/triangulation/%s", p->o.out_dir, name);
-    ok = ok && mf_make_dirs(path, err);
+    ok = ok && mf_make_dirs(path, err) && mhrfit_tri_archive_set_sources(ta, 0, dir, err); /* for fit --views */
     snprintf(path, sizeof path, "%s/triangulation/%s/triangulated.npz", p->o.out_dir, name);
     ok = ok && mhrfit_tri_archive_save(path, ta, err);
   }
