@@ -125,6 +125,20 @@ timeout 60 "$bin" run --input "$tmp/cap" --calib "$tmp/calib.fifo" --out "$tmp/o
 check "defect 8: run --calib FIFO fails (exit 1, got $rc) saying it is not a regular file" \
   $([ $rc -eq 1 ] && grep -q "calib.fifo: is a named pipe (FIFO), not a regular file" "$tmp/log" && ! grep -q "no such file" "$tmp/log"; echo $?)
 
+# --- small defects: the distortions warning once per camera; triangulate on a folder of frames
+grep -v '^distortions' "$calib" >"$tmp/nodist.toml"
+"$bin" run --input "$tmp/cap" --calib "$tmp/nodist.toml" --out "$tmp/o10" --no_mesh >"$tmp/log" 2>"$tmp/err"
+check "a calibration without distortions: the run goes on" $?
+check "... the warning comes once per camera" \
+  $([ "$(grep -c "camera 'cam_0': no 'distortions' field" "$tmp/err")" = 1 ] &&
+    [ "$(grep -c "no 'distortions' field" "$tmp/err")" = 4 ]; echo $?)
+"$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/o10/stage1" --out "$tmp/t10.npz" \
+  --allow_missing_views >"$tmp/log" 2>&1; rc=$?
+check "triangulate --input a folder of frames: exit 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
+check "... saying what was looked for, and that it holds frames" \
+  $(grep -q "no camera has an input file: looked for $tmp/o10/stage1/<cam>.npz or .npy .* of the cameras cam_0, cam_1, cam_2, cam_3; the folder holds sub-folders: is it a folder of frames" "$tmp/log" &&
+    ! grep -q "empty size" "$tmp/log"; echo $?)
+
 # --- defect 14: run --help is true
 "$bin" run --help >"$tmp/help"; check "defect 14: run --help" $?
 for opt in --trc --rate --subset --debug_dir --init_pose --allow_missing_views; do

@@ -189,8 +189,12 @@ static bool choose_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", o->cam_map[m],
                          o->calib_path, target);
   }
-  /* an unknown camera is named before any folder is read */
+  /* an unknown camera is named before any folder is read (without the selection's warnings: they
+   * come once, from load_models()) */
+  void (*warn)(void *, const char *) = p->all->warn;
+  p->all->warn = NULL;
   mhrfit_calib *sel = mhrfit_calib_select(p->all, (const char *const *)p->cams, p->V, err);
+  p->all->warn = warn;
   mhrfit_calib_free(sel);
   return sel != NULL;
 }
