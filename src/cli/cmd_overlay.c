@@ -46,7 +46,7 @@ static int finish(overlay_cli *c, mhrfit_overlay_options *o) {
   if (c->grid_height < 16 || c->grid_height > 4320 || c->grid_columns < 0 || c->grid_columns > 64)
     return mf_usage_error(cmd, "--grid_height must be within 16..4320 and --grid_columns within 0..64");
   if (c->fps_seen && !(c->fps > 0 && c->fps <= 1000))
-    return mf_usage_error(cmd, "--fps must be a rate within 0..1000 Hz above 0, got %g (leave it out for the run's)",
+    return mf_usage_error(cmd, "--fps must be a rate > 0 and <= 1000 Hz, got %g (leave it out for the run's)",
                           c->fps);
   if (c->crf < 0 || c->crf > 51 || c->threads < 0 || c->threads > 64)
     return mf_usage_error(cmd, "--crf must be within 0..51 and --threads within 0..64");
