@@ -67,6 +67,8 @@ rig info --lod -4|--lod|rig info --lod -4
 rig fk --lod -4|--lod|rig fk --params $tmp/none.npz --out $tmp/fk.npz --lod -4
 rig import --lod -4|--lod|rig import --out $tmp/r.npz --lod -4
 export --fps 0|--fps|export --input $tmp/none --out $tmp/e.glb --fps 0
+overlay --fps 0|--fps|overlay --run $tmp/none --out $tmp/ov --fps 0
+overlay --fps -1|--fps|overlay --run $tmp/none --out $tmp/ov --fps -1
 report --image_width 0|--image_width|report --run $tmp/none --image_width 0
 report --lod 9|--lod|report --run $tmp/none --lod 9
 frames --quality 0|--quality|frames --videos a=$tmp/none.mp4 --out $tmp/fr --quality 0
@@ -74,10 +76,10 @@ frames --every 0|--every|frames --videos a=$tmp/none.mp4 --out $tmp/fr --every 0
 export --up sideways|--up|export --input $tmp/none --out $tmp/e.glb --up sideways
 export --max_influences 5|--max_influences|export --input $tmp/none --out $tmp/e.glb --max_influences 5
 EOF
-check "a usage error leaves no output behind" $([ ! -e "$tmp/run" ] && [ ! -e "$tmp/d" ] && [ ! -e "$tmp/i" ]; echo $?)
+check "a usage error leaves no output behind" $([ ! -e "$tmp/run" ] && [ ! -e "$tmp/d" ] && [ ! -e "$tmp/i" ] && [ ! -e "$tmp/ov" ]; echo $?)
 
 # every command: --help 0, an unknown option 2, a missing input 1
-for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames report; do
+for cmd in demo ingest inspect "rig info" "rig fk" "rig import" triangulate fit run smooth export frames report overlay; do
   # shellcheck disable=SC2086
   expect "$cmd --help" 0 "$bin" $cmd --help
   # shellcheck disable=SC2086
@@ -89,6 +91,7 @@ expect "fit: missing triangulation" 1 "$bin" fit "${F[@]}"
 expect "smooth: missing sequence" 1 "$bin" smooth "${S[@]}"
 expect "rig fk: missing parameters" 1 "$bin" rig fk --params "$tmp/none.npz" --out "$tmp/fk.npz"
 expect "ingest: missing input folder" 1 "$bin" ingest --input "$tmp/none" --cams a --out "$tmp/i2"
+expect "overlay: missing run folder" 1 "$bin" overlay --run "$tmp/none" --out "$tmp/ov2"
 
 # the README's exit-code table names every command of mhrfit --help
 readme="$(dirname "$0")/../README.md"
@@ -131,6 +134,34 @@ check "fit warns that --views is another frame" \
 expect "fit with the views of its frame" 0 "$bin" fit --tri "$tmp/t0.npz" --views "$tmp/cap/000000" \
   --out "$tmp/f.npz" --quiet
 check "no warning for the right frame" $([ ! -s "$tmp/err" ]; echo $?)
+# fit.npz describes itself (README "Output files"): the frame the triangulation recorded, the joint
+# names, the mesh's triangles with pred_vertices, the up axis; run's per-frame files as well
+out=$("$bin" inspect "$tmp/f.npz")
+check "fit.npz: frame_names, joint_names, faces with pred_vertices, world_up" \
+  $(grep -Eq '^frame_names +<U6 +\(1,\)' <<<"$out" && grep -Eq '^joint_names +<U[0-9]+ +\(127,\)' <<<"$out" &&
+    grep -Eq '^pred_vertices ' <<<"$out" && grep -Eq '^faces +int32 +\([0-9]+, 3\)' <<<"$out" &&
+    grep -Eq '^world_up ' <<<"$out"; echo $?)
+check "fit.npz: the frame named is the triangulated one" $("$bin" inspect "$tmp/f.npz" frame_names | grep -q '"000000"'; echo $?)
+"$bin" fit --tri "$tmp/t0.npz" --views "$tmp/cap/000000" --out "$tmp/fn.npz" --no_mesh --quiet
+check "fit --no_mesh: no faces either" $(! "$bin" inspect "$tmp/fn.npz" | grep -q '^faces '; echo $?)
+"$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --out "$tmp/run6" --no_mesh --quiet
+check "run on the capture" $?
+out=$("$bin" inspect "$tmp/run6/fit/000001/fit.npz")
+check "run's fit/<frame>/fit.npz: frame_names, fps, joint_names, world_up" \
+  $(grep -q '^frame_names ' <<<"$out" && grep -q '^fps ' <<<"$out" && grep -q '^joint_names ' <<<"$out" &&
+    grep -q '^world_up ' <<<"$out" && "$bin" inspect "$tmp/run6/fit/000001/fit.npz" frame_names | grep -q '"000001"'; echo $?)
+# the wrong-frame warning with run's files: a run's triangulation records its stage-1 files; the
+# stage-1 files of the frame whose SAM 3D Body outputs were triangulated are the same frame
+expect "fit: run's triangulation of 000000 with the stage-1 files of 000001" 0 "$bin" fit \
+  --tri "$tmp/run6/triangulation/000000/triangulated.npz" --views "$tmp/run6/stage1/000001" --out "$tmp/f.npz" --quiet
+check "... warns that --views is another frame" \
+  $(grep -q "warning: --views .*stage1/000001: camera 'cam_0' holds another file than frame folder '000000'" "$tmp/err"; echo $?)
+expect "fit: run's triangulation with the stage-1 files of its frame" 0 "$bin" fit \
+  --tri "$tmp/run6/triangulation/000001/triangulated.npz" --views "$tmp/run6/stage1/000001" --out "$tmp/f.npz" --quiet
+check "... no warning" $([ ! -s "$tmp/err" ]; echo $?)
+expect "fit: the SAM 3D Body outputs of 000000 triangulated, its stage-1 files fitted" 0 "$bin" fit \
+  --tri "$tmp/t0.npz" --views "$tmp/run6/stage1/000000" --out "$tmp/f.npz" --quiet
+check "... no warning (the same frame)" $([ ! -s "$tmp/err" ]; echo $?)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams "${cams[@]}" --input "$tmp/cap/000000" \
   --out "$tmp/t0r.npz" --rate 25 --trc "$tmp/t.trc" --quiet
 check "--rate (old name of --fps) still works" $([ $? -eq 0 ] && grep -q '^25' <(sed -n '3p' "$tmp/t.trc" | tr '\t' '\n'); echo $?)

@@ -29,7 +29,8 @@ end=$(date +%s%N)
 check "Pose2Sim videos: exit 0" $rc
 echo "400 full-HD frames extracted in $(( (end - start) / 1000000 )) ms"
 check "summary line" $(grep -q 'frames: 100 x 4 cameras; pictures: 400 written, 0 gaps, 0 failed; 400 video frames decoded' "$tmp/log"; echo $?)
-check "no warnings" $([ ! -s "$tmp/err" ]; echo $?)
+check "no warnings" $(! grep -q "warning\|error" "$tmp/err"; echo $?)
+check "not a terminal: the final progress line" $(grep -q '^frames: 400/400 pictures$' "$tmp/err"; echo $?)
 check "100 frame folders" $([ "$(find "$tmp/cap" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 100 ]; echo $?)
 check "400 pictures" $([ "$(find "$tmp/cap" -name 'cam0?.jpg' | wc -l)" -eq 400 ]; echo $?)
 for c in 1 2 3 4; do

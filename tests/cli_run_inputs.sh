@@ -7,7 +7,10 @@
 #  defect 6  only folders holding a file of a camera are frames (videos/, calib/, an earlier
 #            output folder are named once as ignored); the output folder inside the input is
 #            never read;
-#  defect 7  outputs over inputs are refused before anything is written (run, triangulate);
+#  defect 7  outputs over inputs are refused before anything is written (run, triangulate, fit,
+#            smooth; also through "..", symbolic and hard links; run --out in a frame folder);
+#  defect 8  a FIFO named like a camera file is a failed view naming it (not a missing one); a
+#            FIFO as --calib is said to be no regular file;
 #  defect 14 run --help tells which fit and triangulate options it does not accept.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/testlib.sh"
@@ -75,6 +78,66 @@ check "defect 7: triangulate --out over an input file is refused (2, got $rc)" $
 check "defect 7: ... the input is unchanged" $(cmp -s "$tmp/cam_0.before" "$tmp/cap/000000/cam_0.npz"; echo $?)
 "$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/cap/000000" --out "$tmp/tri.npz" --trc "$calib" >"$tmp/log" 2>&1; rc=$?
 check "defect 7: triangulate --trc over the calibration is refused (2, got $rc)" $([ $rc -eq 2 ] && [ ! -e "$tmp/tri.npz" ]; echo $?)
+# fit --out over --tri (through "..") or over a view file, smooth --out over --input (through a
+# symbolic link or a hard link), run --out in a frame folder: refused naming both paths, inputs unchanged
+"$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/cap/000002" --out "$tmp/tri2.npz" --quiet
+check "defect 7: triangulate a frame for the fit cases" $?
+mkdir -p "$tmp/d7"; cp "$tmp/tri2.npz" "$tmp/d7/tri.npz"; cp "$tmp/d7/tri.npz" "$tmp/tri.before"
+"$bin" fit --tri "$tmp/d7/tri.npz" --views "$tmp/cap/000002" --out "$tmp/d7/../d7/./tri.npz" --no_mesh >"$tmp/log" 2>&1; rc=$?
+check "defect 7: fit --out = --tri (through ..) is refused (2, got $rc)" $([ $rc -eq 2 ]; echo $?)
+check "defect 7: ... naming both paths" $(grep -q "would replace the input --tri $tmp/d7/tri.npz" "$tmp/log" && grep -q -- "--out $tmp/d7/../d7/./tri.npz" "$tmp/log"; echo $?)
+check "defect 7: ... the triangulation is unchanged" $(cmp -s "$tmp/tri.before" "$tmp/d7/tri.npz"; echo $?)
+cp "$tmp/cap/000002/cam_1.npz" "$tmp/view.before"
+"$bin" fit --tri "$tmp/tri2.npz" --views "$tmp/cap/000002" --out "$tmp/cap/000002/cam_1.npz" --no_mesh >"$tmp/log" 2>&1; rc=$?
+check "defect 7: fit --out onto a view file is refused (2, got $rc)" $([ $rc -eq 2 ] && grep -q -- "--views $tmp/cap/000002" "$tmp/log"; echo $?)
+check "defect 7: ... the view is unchanged" $(cmp -s "$tmp/view.before" "$tmp/cap/000002/cam_1.npz"; echo $?)
+"$bin" fit --tri "$tmp/tri2.npz" --views "$tmp/cap/000002" --out "$tmp/d7/fit.npz" --no_mesh --quiet; check "defect 7: fit to a new file" $?
+cp "$tmp/d7/fit.npz" "$tmp/fit.before"; ln -s fit.npz "$tmp/d7/link.npz"; ln "$tmp/d7/fit.npz" "$tmp/d7/hard.npz"
+for o in "$tmp/d7/./fit.npz" "$tmp/d7/link.npz" "$tmp/d7/hard.npz"; do
+  "$bin" smooth --input "$tmp/d7/fit.npz" --out "$o" >"$tmp/log" 2>&1; rc=$?
+  check "defect 7: smooth --out $o = --input is refused (2, got $rc)" $([ $rc -eq 2 ] && grep -q "would replace the input --input $tmp/d7/fit.npz" "$tmp/log"; echo $?)
+done
+check "defect 7: ... the fit is unchanged" $(cmp -s "$tmp/fit.before" "$tmp/d7/fit.npz"; echo $?)
+before=$(ls -a "$tmp/cap/000003")
+for o in "$tmp/cap/000003" "$tmp/cap/./000003/sub/run"; do
+  "$bin" run --input "$tmp/cap" --calib "$calib" --out "$o" --no_mesh >"$tmp/log" 2>&1; rc=$?
+  check "defect 7: run --out $o in a frame folder is refused (2, got $rc)" $([ $rc -eq 2 ]; echo $?)
+  check "defect 7: ... naming both folders" $(grep -q "output folder $o lies in the frame folder $tmp/cap/000003" "$tmp/log"; echo $?)
+  check "defect 7: ... the frame folder is unchanged" $([ "$(ls -a "$tmp/cap/000003")" = "$before" ]; echo $?)
+done
+
+# --- defect 8: a FIFO named like a camera file inside a capture, and as --calib
+cp -r "$tmp/cap" "$tmp/cap8"
+f8=$(ls "$tmp/cap8/000002"/cam_*.npz | head -1); c8=$(basename "$f8" .npz)
+rm "$f8"; mkfifo "$f8"
+timeout 120 "$bin" run --input "$tmp/cap8" --calib "$calib" --out "$tmp/o8" --no_mesh >"$tmp/log" 2>"$tmp/err"; rc=$?
+check "defect 8: a FIFO as a camera file: the run goes on (exit 0, got $rc)" $([ $rc -eq 0 ]; echo $?)
+check "defect 8: ... an error line names the file and says why" \
+  $(grep -q "error: .*frame '000002' camera '$c8': $tmp/cap8/000002/$c8.npz: is a named pipe (FIFO), not a regular file" "$tmp/err"; echo $?)
+n8=$(ls "$tmp/cap/000002"/cam_*.npz | wc -l)
+check "defect 8: ... the view is left out of its frame ($((n8 - 1)) of $n8 views)" \
+  $(/usr/bin/python3 -c "import json,sys; f=[x for x in json.load(open('$tmp/o8/sequence_summary.json'))['frames'] if x['frame']=='000002'][0]; sys.exit(f['available_cams'] != $n8 - 1)"; echo $?)
+timeout 60 "$bin" ingest --input "$tmp/cap8" --cams "${cams[@]}" --out "$tmp/i8" >"$tmp/log" 2>"$tmp/err"; rc=$?
+check "defect 8: ingest: the frame of the FIFO fails (exit 1, got $rc), naming the file" \
+  $([ $rc -eq 1 ] && grep -q "$tmp/cap8/000002/$c8.npz: is a named pipe (FIFO)" "$tmp/err"; echo $?)
+mkfifo "$tmp/calib.fifo"
+timeout 60 "$bin" run --input "$tmp/cap" --calib "$tmp/calib.fifo" --out "$tmp/o8b" >"$tmp/log" 2>&1; rc=$?
+check "defect 8: run --calib FIFO fails (exit 1, got $rc) saying it is not a regular file" \
+  $([ $rc -eq 1 ] && grep -q "calib.fifo: is a named pipe (FIFO), not a regular file" "$tmp/log" && ! grep -q "no such file" "$tmp/log"; echo $?)
+
+# --- small defects: the distortions warning once per camera; triangulate on a folder of frames
+grep -v '^distortions' "$calib" >"$tmp/nodist.toml"
+"$bin" run --input "$tmp/cap" --calib "$tmp/nodist.toml" --out "$tmp/o10" --no_mesh >"$tmp/log" 2>"$tmp/err"
+check "a calibration without distortions: the run goes on" $?
+check "... the warning comes once per camera" \
+  $([ "$(grep -c "camera 'cam_0': no 'distortions' field" "$tmp/err")" = 1 ] &&
+    [ "$(grep -c "no 'distortions' field" "$tmp/err")" = 4 ]; echo $?)
+"$bin" triangulate --calib "$calib" --cams "${cams[@]}" --input "$tmp/o10/stage1" --out "$tmp/t10.npz" \
+  --allow_missing_views >"$tmp/log" 2>&1; rc=$?
+check "triangulate --input a folder of frames: exit 1 (got $rc)" $([ $rc -eq 1 ]; echo $?)
+check "... saying what was looked for, and that it holds frames" \
+  $(grep -q "no camera has an input file: looked for $tmp/o10/stage1/<cam>.npz or .npy .* of the cameras cam_0, cam_1, cam_2, cam_3; the folder holds sub-folders: is it a folder of frames" "$tmp/log" &&
+    ! grep -q "empty size" "$tmp/log"; echo $?)
 
 # --- defect 14: run --help is true
 "$bin" run --help >"$tmp/help"; check "defect 14: run --help" $?

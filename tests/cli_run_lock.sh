@@ -57,13 +57,20 @@ check "defect 11: it says it removed the 3 temporaries" $(has "$tmp/f.log" "remo
 check "defect 11: no temporary file is left" $([ -z "$(find "$tmp/killed" -name '*.tmp[0-9]*')" ]; echo $?)
 check "defect 11: the result equals the uninterrupted run" $(cmp -s "$tmp/full/sequence_fit.npz" "$tmp/killed/sequence_fit.npz"; echo $?)
 
-# --- SIGINT and SIGTERM: a clean stop at a frame boundary, then a resume
+# --- SIGINT and SIGTERM: a clean stop at a frame boundary, then a resume. The run is stopped
+# (SIGSTOP) as soon as frame 8 is journalled, so that the signal always reaches it while it works:
+# it is delivered when the run goes on (SIGCONT). Every case must be a real interruption.
+interrupted=0
 for sig in INT TERM; do
   out="$tmp/sig$sig"
   "$bin" run "${C[@]}" --out "$out" >"$tmp/g.log" 2>&1 & pid=$!
-  wait_for "$out/run_state.txt" "^000008	"; kill -$sig $pid; wait $pid; rc=$?
+  wait_for "$out/run_state.txt" "^000008	"; kill -STOP $pid
+  running=$([ ! -e "$out/sequence_summary.json" ] && [ -e "$out/.mhrfit.lock" ]; echo $?)
+  kill -$sig $pid; kill -CONT $pid; wait $pid; rc=$?
   want=$([ $sig = INT ] && echo 130 || echo 143)
-  if [ $rc -eq 0 ]; then echo "note: the run finished before SIG$sig arrived"; continue; fi
+  check "SIG$sig: the run was still working when stopped" "$running"
+  check "SIG$sig: the run was interrupted (status $rc, not 0)" $([ $rc -ne 0 ]; echo $?)
+  [ $rc -ne 0 ] && interrupted=$((interrupted + 1))
   check "SIG$sig: the process ends by the signal (status $rc)" $([ $rc -eq $want ]; echo $?)
   check "SIG$sig: it says 'interrupted; run again to resume'" $(has "$tmp/g.log" "interrupted; run again to resume")
   check "SIG$sig: no temporary file, no summary" \
@@ -74,4 +81,5 @@ for sig in INT TERM; do
   check "SIG$sig: it reused the finished frames ($n)" $([ -n "$n" ] && [ "$n" -ge 8 ]; echo $?)
   check "SIG$sig: the result equals the uninterrupted run" $(cmp -s "$tmp/full/sequence_fit.npz" "$out/sequence_fit.npz"; echo $?)
 done
+check "both signals interrupted a working run ($interrupted of 2)" $([ $interrupted -eq 2 ]; echo $?)
 finish

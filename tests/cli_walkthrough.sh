@@ -40,7 +40,9 @@ check "4: ... naming the folders that are not frames, once" \
   $([ "$(grep -c "not frames" "$tmp/out3")" = 1 ] && grep -q "2 folder(s) of capture are not frames (no camera file): notes, videos" "$tmp/out3"; echo $?)
 check "4: ... fitting the frames" $(has "$tmp/out3" "^status: ok 1[01]")
 check "4: ... naming the recovered frame" $(has "$tmp/out3" "^recovered: 0000[0-9][0-9] (was missing_views)")
-check "4: ... no warning" $([ ! -s "$tmp/err3" ]; echo $?)
+check "4: ... no warning" $(! grep -q "warning\|error" "$tmp/err3"; echo $?)
+check "4: ... the final progress lines (not a terminal)" \
+  $(grep -q "^stage 1: 1[12]/1[12] frames" "$tmp/err3" && grep -q "^run: 1[12]/1[12] frames" "$tmp/err3"; echo $?)
 check "5: the smoothed sequence describes itself" \
   $([ "${rc[4]}" = 0 ] && grep -q "frame_names .*(12,)" "$tmp/out4" && grep -q "world_up" "$tmp/out4" && grep -q "keypoint_names" "$tmp/out4"; echo $?)
 # again: every frame reused

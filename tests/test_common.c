@@ -1,5 +1,7 @@
 /* Tests of the common module: byte buffers, folder listings, errors, arrays, values, UTF-8, half
  * floats. */
+/* realpath(), symlink(), link() */
+#define _DEFAULT_SOURCE
 #include "harness.h"
 
 #include <math.h>
@@ -81,6 +83,50 @@ static void test_list_dir(void) {
   CHECK_CONTAINS(err.message, "none: cannot list folder");
   snprintf(path, sizeof path, "rm -rf '%s'", dir);
   CHECK(system(path) == 0);
+}
+
+/* Paths that do not exist yet resolve through their existing part; one file seen through "..",
+ * a symbolic and a hard link is one file; an output over an input is seen (the checks of every
+ * command that writes beside its inputs). */
+static void test_path_resolve(void) {
+  char dir[] = "/tmp/mhrfit_paths_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  char *real = realpath(dir, NULL), p[512], q[512], want[512];
+  REQUIRE(real);
+  snprintf(p, sizeof p, "%s/a", dir);
+  REQUIRE(mkdir(p, 0777) == 0);
+  snprintf(p, sizeof p, "%s/a/x.npz", dir);
+  FILE *f = fopen(p, "w");
+  REQUIRE(f);
+  fclose(f);
+  snprintf(q, sizeof q, "%s/link.npz", dir);
+  REQUIRE(symlink("a/x.npz", q) == 0);
+  snprintf(q, sizeof q, "%s/hard.npz", dir);
+  REQUIRE(link(p, q) == 0);
+  mhrfit_error err = {0};
+  snprintf(p, sizeof p, "%s/./a/../a/new/deeper/../y.npz", dir);
+  char *r = mf_path_resolve(p, &err);
+  snprintf(want, sizeof want, "%s/a/new/y.npz", real);
+  CHECK(r && strcmp(r, want) == 0);
+  free(r);
+  CHECK(!mf_path_resolve("", &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  snprintf(p, sizeof p, "%s/a/../a/x.npz", dir);
+  snprintf(q, sizeof q, "%s/link.npz", dir);
+  CHECK(mf_same_file(p, q) && mf_output_replaces(q, p));
+  snprintf(q, sizeof q, "%s/hard.npz", dir);
+  CHECK(mf_same_file(p, q) && mf_output_replaces(p, q));
+  snprintf(q, sizeof q, "%s/a", dir);
+  CHECK(!mf_same_file(p, q) && mf_output_replaces(p, q)); /* an existing file inside an input folder */
+  snprintf(p, sizeof p, "%s/a/new.npz", dir);
+  CHECK(!mf_output_replaces(p, q) && mf_path_within(p, q)); /* a new file beside the inputs */
+  snprintf(p, sizeof p, "%s/a/../b.npz", dir);
+  snprintf(q, sizeof q, "%s/b.npz", dir);
+  CHECK(mf_same_file(p, q) && mf_output_replaces(p, q)); /* neither exists: the same path */
+  snprintf(q, sizeof q, "%s/a/x.npz", dir);
+  CHECK(!mf_output_replaces(p, q));
+  free(real);
+  snprintf(p, sizeof p, "rm -rf '%s'", dir);
+  CHECK(system(p) == 0);
 }
 
 static void test_error_prefix(void) {
@@ -283,6 +329,7 @@ static void test_sparse_cholesky(void) {
 int main(void) {
   RUN(test_buf);
   RUN(test_list_dir);
+  RUN(test_path_resolve);
   RUN(test_error_prefix);
   RUN(test_array_convert);
   RUN(test_half);

@@ -229,9 +229,10 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
 
 /**
  * Writes the export to `path` in the format of the options (or of `path`'s extension); a
- * per-frame format writes into the folder `path` (created). Every file is written atomically
- * (temporary name + rename); a failure removes what this call wrote. Errors: MHRFIT_ERR_IO,
- * MHRFIT_ERR_ARGUMENT (format and path disagree), MHRFIT_ERR_NOMEM.
+ * per-frame format writes into the folder `path` (created, and locked while it is written: another
+ * process writing it makes this call fail with MHRFIT_ERR_BUSY naming its id). Every file is
+ * written atomically (temporary name + rename); a failure removes what this call wrote. Errors:
+ * MHRFIT_ERR_IO, MHRFIT_ERR_BUSY, MHRFIT_ERR_ARGUMENT (format and path disagree), MHRFIT_ERR_NOMEM.
  *
  * - **glTF** (`.glb`, or `.gltf` + `<stem>.bin`): nodes 0..126 are the joints (named as the
  *   rig's, rest TRS of the first exported frame), under a node `mhr_world` whose TRS is the

@@ -347,7 +347,8 @@ typedef struct mhrfit_fit_batch_options {
   long max_stale_frames;     /**< temporal prior rule of fit.h (40) */
   const double *init_pose;   /**< 204 parameters: the prior of the first frame, read by mhrfit_fit_batch_process() (NULL) */
   bool no_mesh;              /**< leave the vertices out of the archive (false) */
-  const char *debug_dir;     /**< when set, mhrfit_fit_debug_write() of each fitted frame into `debug_dir/<label>` (NULL) */
+  const char *debug_dir;     /**< when set, mhrfit_fit_debug_write() of each fitted frame into `debug_dir/<label>` (NULL);
+                                  the folder is made and locked (one writer at a time) while the batch lives */
   /** Called with each warning: views of another frame than the triangulated one, a camera not used in a frame and
    *  why, a frame that could not be fitted and why (may be NULL). */
   void (*on_warning)(void *user, const char *message);
@@ -367,7 +368,10 @@ typedef struct mhrfit_fit_batch mhrfit_fit_batch;
  * each frame whose views are not the stage-1 files it was triangulated from,
  * when the archive records them (mhrfit_tri_archive_match_views()). `o` is
  * copied (its pointers are borrowed); NULL means defaults. Cheap: no file is
- * read but the folder listing. Errors: MHRFIT_ERR_FORMAT (as many frame
+ * read but the folder listing; with a `debug_dir`, that folder is made and
+ * its lock taken until mhrfit_fit_batch_free(). Errors: MHRFIT_ERR_BUSY
+ * (another process writes the debug folder, its id named),
+ * MHRFIT_ERR_FORMAT (as many frame
  * folders as triangulated frames are needed), MHRFIT_ERR_IO /
  * MHRFIT_ERR_NOT_FOUND (the folder), MHRFIT_ERR_ARGUMENT (no camera,
  * max_stale_frames < 0), MHRFIT_ERR_NOMEM.
@@ -388,6 +392,11 @@ size_t mhrfit_fit_batch_n_frames(const mhrfit_fit_batch *b);
  * not use, and for a frame that could not be fitted, then `on_frame`. A
  * frame that cannot be fitted is a row marked `optimization_failed`, not an
  * error; `summary` (may be NULL) gets the counts of the last progress call.
+ * The archive describes itself (mhrfit_fit_archive_describe(),
+ * mhrfit_fit_archive_update_world_up()): the joint names, `faces` with the
+ * mesh, `world_up` when an ok frame shows it, and the frame names the
+ * triangulation recorded (else the frame sub-folders' names; none for a
+ * single folder of camera files); the rate is unknown.
  * Errors (NULL, with the frame named where there is one): an unreadable or
  * (without allow_missing_views) missing stage-1 file, a debug file that
  * cannot be written, the errors of mhrfit_fit_sequence_process() and of

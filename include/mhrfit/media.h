@@ -102,7 +102,9 @@
  * gave (`video_frame`, `time` in seconds, `path`) or why not (`gap` / `error`).
  *
  * The output folder must be empty or hold a previous `frames_meta.json` (then `overwrite`
- * is required, and the pictures that meta lists are removed first, so no stale frame stays).
+ * is required, and the pictures that meta lists are removed first, so no stale frame stays). It is
+ * locked while it is written (one writer at a time: another fails with MHRFIT_ERR_BUSY naming
+ * this process).
  */
 #ifndef MHRFIT_MEDIA_H
 #define MHRFIT_MEDIA_H

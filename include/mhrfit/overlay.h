@@ -287,7 +287,7 @@ typedef struct mhrfit_overlay_options {
   const char *const *cams;        /**< cameras to draw, calibration names, in this order; NULL = the source's */
   size_t n_cams;
   size_t frame_begin, frame_end;  /**< source frames [begin, end); end 0 = to the last */
-  const char *out_dir;            /**< output folder; required */
+  const char *out_dir;            /**< output folder; required; locked while it is written (another writer: MHRFIT_ERR_BUSY) */
   const mhrfit_rig *rig;          /**< the MHR rig for the mesh (borrowed), or NULL to load rig_path */
   const char *rig_path;           /**< MHR assets folder or rig file for the mesh; NULL = the run's recorded assets */
   int lod;                        /**< mesh LOD; -1 (default) = the run's */

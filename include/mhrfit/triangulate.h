@@ -256,15 +256,21 @@ bool mhrfit_tri_archive_set_sources(mhrfit_tri_archive *a, size_t frame, const c
 
 /** Whether the views given to the fit are the files a frame was triangulated from. */
 typedef enum mhrfit_tri_views_match {
-  MHRFIT_TRI_VIEWS_UNKNOWN = 0, /**< the archive records no identity, or a file cannot be read */
+  MHRFIT_TRI_VIEWS_UNKNOWN = 0, /**< the archive records no identity, a file cannot be read, or the files
+                                     differ in a folder named as the triangulated one (the same frame
+                                     at another stage: SAM 3D Body's outputs and their stage-1 files) */
   MHRFIT_TRI_VIEWS_SAME,        /**< every camera's file is the one triangulated */
-  MHRFIT_TRI_VIEWS_DIFFERENT    /**< at least one camera's file differs (another frame?) */
+  MHRFIT_TRI_VIEWS_DIFFERENT    /**< a camera's file differs, in a folder named otherwise: another frame */
 } mhrfit_tri_views_match;
 
 /**
  * Compares the files `<dir>/<cam>.npz|.npy` of cameras `cams[0..n_cams-1]`
  * with the identities recorded for frame `frame` (cameras matched by name;
- * cameras the archive does not list are not compared). On
+ * cameras the archive does not list are not compared). Files that differ in a
+ * folder whose last path component is the recorded frame folder's name are
+ * MHRFIT_TRI_VIEWS_UNKNOWN, not DIFFERENT: a frame's stage-1 files are
+ * rewritten from its SAM 3D Body outputs (one person selected), so the
+ * triangulation of the one and the fit of the other are of the same frame. On
  * MHRFIT_TRI_VIEWS_DIFFERENT, `why` (may be NULL) says which camera's file
  * differs and from which frame folder the triangulation came.
  */

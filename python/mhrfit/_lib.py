@@ -408,6 +408,8 @@ _PROTOTYPES = {
     "mhrfit_fit_archive_new": (_P(mhrfit_fit_archive), [c_size_t, c_size_t, c_size_t, c_size_t, c_size_t, c_size_t,
                                                        _P(c_char_p), _err]),
     "mhrfit_fit_archive_set_options": (None, [_P(mhrfit_fit_archive), _P(mhrfit_fit_options)]),
+    "mhrfit_fit_archive_describe": (c_bool, [_P(mhrfit_fit_archive), _P(c_char_p), c_double, _P(mhrfit_rig), _err]),
+    "mhrfit_fit_archive_update_world_up": (None, [_P(mhrfit_fit_archive)]),
     "mhrfit_fit_archive_to_value": (_val, [_P(mhrfit_fit_archive), _err]),
     "mhrfit_fit_archive_free": (None, [_P(mhrfit_fit_archive)]),
     # the pipeline

@@ -281,6 +281,9 @@ class Fitter:
             lib.mhrfit_fit_archive_set_options(ar, ctypes.byref(self._opts))
             for f in range(F):
                 self._fit_frame(ar, tgt, f, c_names, frames[f])
+            # self-describing as `mhrfit fit`'s archives: joint names, faces with the mesh, world up
+            L.check(lib.mhrfit_fit_archive_describe(ar, None, float("nan"), self.rig._ptr, ctypes.byref(err)), err)
+            lib.mhrfit_fit_archive_update_world_up(ar)
             value = Owned(L.check(lib.mhrfit_fit_archive_to_value(ar, ctypes.byref(err)), err))
         finally:
             lib.mhrfit_fit_archive_free(ar)

@@ -20,8 +20,10 @@ def views_of(frame_dir, cams=DEMO_CAMS):
 
 
 def check_members(test, got, ref, what):
-    test.assertEqual(sorted(got), sorted(ref), f"{what}: members")
-    for k in ref:
+    # the frame names come from the files `mhrfit fit` reads; arrays given to mhrfit.fit() have none
+    test.assertIn("frame_names", ref, f"{what}: mhrfit fit names the frames")
+    test.assertEqual(sorted(got), sorted(k for k in ref if k != "frame_names"), f"{what}: members")
+    for k in got:
         same_bits(test, got[k], ref[k], f"{what} {k}")
 
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/path.h"
 
 void mf_strlist_free(mf_strlist *l) {
   free(l->items);
@@ -39,6 +40,15 @@ int mf_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, " (see 'mhrfit %s --help')\n", cmd);
   return MF_EXIT_USAGE;
+}
+
+int mf_check_output(const char *cmd, mf_path_opt out, const mf_path_opt *inputs, size_t n) {
+  for (size_t i = 0; out.path && i < n; i++)
+    if (inputs[i].path && mf_output_replaces(out.path, inputs[i].path))
+      return mf_usage_error(cmd, "--%s %s would replace the input --%s %s%s: choose another output path", out.opt,
+                            out.path, inputs[i].opt, inputs[i].path,
+                            mf_same_file(out.path, inputs[i].path) ? "" : " (a file inside that folder)");
+  return -1;
 }
 
 void mf_print_options(const mf_opt *opts, size_t n) {

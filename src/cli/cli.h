@@ -99,17 +99,36 @@ int mf_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Messages and the progress line of a long-running command (`ingest`, `frames`): errors and
- * warnings ("mhrfit CMD: error: ...") on stderr, information on stdout unless quiet, and on a
- * terminal a one-line progress "CMD: done/total UNIT" on stderr, cleared before any message. */
+/* An option naming a path: its name without dashes and its value (NULL when not given). */
+typedef struct mf_path_opt {
+  const char *opt, *path;
+} mf_path_opt;
+
+/* Refuses, before anything is written, an output that would replace one of the n inputs
+ * (mf_output_replaces(): the same file, also through links and "..", or a file inside an input
+ * folder): prints the usage error "--OUT PATH would replace the input --IN PATH" and returns
+ * MF_EXIT_USAGE; -1 when none does. */
+int mf_check_output(const char *cmd, mf_path_opt out, const mf_path_opt *inputs, size_t n);
+
+/* Messages and the progress line of a long-running command (`ingest`, `frames`, `overlay`, `run`):
+ * errors and warnings ("mhrfit CMD: error: ...") on stderr, information on stdout unless quiet,
+ * and progress on stderr unless quiet: on a terminal one line "CMD: done/total UNIT" updated in
+ * place (cleared before any message), else (a log file, a pipe) a line of its own every
+ * MF_CLI_PROGRESS_PERIOD_S seconds and the last one. */
+#define MF_CLI_PROGRESS_PERIOD_S 5.0
 typedef struct mf_cli_status {
   const char *cmd, *unit;
   bool quiet, tty, progress_shown;
+  double last_shown; /* when the last progress line was shown (mf_now_seconds()) */
 } mf_cli_status;
 void mf_cli_status_init(mf_cli_status *s, const char *cmd, const char *unit, bool quiet);
 /* level: 0 information, 1 warning, 2 error (the numbering of the library's log levels). */
 void mf_cli_status_log(mf_cli_status *s, int level, const char *msg);
+/* The progress line "CMD: done/total UNIT" (mf_cli_status_show(), last when done == total). */
 void mf_cli_status_progress(mf_cli_status *s, size_t done, size_t total);
+/* Shows a progress line as said above: on a terminal at most every 0.1 s, else every
+ * MF_CLI_PROGRESS_PERIOD_S; `last` (the work is done) is always shown. */
+void mf_cli_status_show(mf_cli_status *s, const char *line, bool last);
 /* Clears the progress line (call before printing a summary). */
 void mf_cli_status_end(mf_cli_status *s);
 

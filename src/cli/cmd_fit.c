@@ -141,6 +141,9 @@ int mf_cmd_fit(int argc, char **argv) {
   }
   if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0) goto done;
   if (!views_dir && (rc = mf_fit_cli_no_views(&fc, "fit", "--layout / --keypoint_map")) >= 0) goto done;
+  const mf_path_opt ins[5] = {{"tri", tri_path},          {"views", views_dir}, {"init_pose", init_pose},
+                              {"keypoint_map", keypoint_map}, {"rig", rig_path}};
+  if ((rc = mf_check_output("fit", (mf_path_opt){"out", out}, ins, 5)) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   if (!views_dir) {

@@ -19,7 +19,7 @@ typedef struct overlay_cli {
   mf_strlist cams, cam_dirs;
   long person, lod, quality, grid_height, grid_columns, crf, threads;
   double mesh_alpha, fps;
-  bool invert_extrinsics, rescale, video, grid, quiet;
+  bool invert_extrinsics, rescale, video, grid, quiet, fps_seen;
 } overlay_cli;
 
 /* Checks the option values and fills `o`; -1 when valid, else the usage exit code. */
@@ -45,7 +45,9 @@ static int finish(overlay_cli *c, mhrfit_overlay_options *o) {
   if (!(c->mesh_alpha >= 0 && c->mesh_alpha <= 1)) return mf_usage_error(cmd, "--mesh_alpha must be within 0..1");
   if (c->grid_height < 16 || c->grid_height > 4320 || c->grid_columns < 0 || c->grid_columns > 64)
     return mf_usage_error(cmd, "--grid_height must be within 16..4320 and --grid_columns within 0..64");
-  if (!(c->fps >= 0 && c->fps <= 1000)) return mf_usage_error(cmd, "--fps must be within 0..1000 (0: the run's)");
+  if (c->fps_seen && !(c->fps > 0 && c->fps <= 1000))
+    return mf_usage_error(cmd, "--fps must be a rate > 0 and <= 1000 Hz, got %g (leave it out for the run's)",
+                          c->fps);
   if (c->crf < 0 || c->crf > 51 || c->threads < 0 || c->threads > 64)
     return mf_usage_error(cmd, "--crf must be within 0..51 and --threads within 0..64");
   if (c->cam_dirs.count && (!c->tri || (c->cams.count && c->cam_dirs.count != c->cams.count)))
@@ -151,7 +153,7 @@ int mf_cmd_overlay(int argc, char **argv) {
       {"grid", MF_OPT_FLAG, &c.grid, NULL, "also <out>/grid.mp4: every camera side by side", NULL},
       {"grid_height", MF_OPT_INT, &c.grid_height, "N", "rows of each camera's tile in the grid (default 540)", NULL},
       {"grid_columns", MF_OPT_INT, &c.grid_columns, "N", "tiles per grid row (default: ceil(sqrt(cameras)))", NULL},
-      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "video rate (default: the run's, else the capture's frames_meta.json, else 30)", NULL},
+      {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "video rate (default: the run's, else the capture's frames_meta.json, else 30)", &c.fps_seen},
       {"codec", MF_OPT_STRING, &c.codec, "NAME", "FFmpeg video encoder (default libx264; mpeg4 when absent)", NULL},
       {"crf", MF_OPT_INT, &c.crf, "N", "video quality 0..51, lower is better (default 20)", NULL},
       {"preset", MF_OPT_STRING, &c.preset, "NAME", "libx264 preset (default veryfast)", NULL},

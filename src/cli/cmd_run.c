@@ -2,11 +2,9 @@
  * parses the options (run_opts.c) and shows what the library reports. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/run_opts.h"
-#include "common/clock.h"
 
 static const char *const run_summary =
     "Runs the pipeline over a capture: stage 1 (the SAM 3D Body output of each frame and camera,\n"
@@ -61,20 +59,15 @@ static void print_help(const mf_opt *opts, const size_t *group_end) {
 }
 
 /* What the command line shows: library messages (information on stdout, warnings and errors on
- * stderr; only errors with --quiet) and a progress line: updated in place on a terminal, else a
- * line every few seconds. */
-typedef struct run_view {
-  bool quiet, tty, line_shown;
-  double last;
-} run_view;
-
-static void end_line(run_view *v) {
-  if (v->line_shown) fputs("\n", stderr);
-  v->line_shown = false;
+ * stderr; only errors with --quiet) and the progress line of mf_cli_status_show(), left standing
+ * on a terminal when a message comes. */
+static void end_line(mf_cli_status *v) {
+  if (v->progress_shown) fputs("\n", stderr);
+  v->progress_shown = false;
 }
 
 static void on_log(void *user, mhrfit_pipeline_log_level level, const char *msg) {
-  run_view *v = user;
+  mf_cli_status *v = user;
   if (v->quiet && level != MHRFIT_PIPELINE_ERROR) return;
   end_line(v);
   if (level == MHRFIT_PIPELINE_INFO) {
@@ -86,11 +79,6 @@ static void on_log(void *user, mhrfit_pipeline_log_level level, const char *msg)
 }
 
 static void on_progress(void *user, const mhrfit_pipeline_progress *p) {
-  run_view *v = user;
-  double now = mf_now_seconds();
-  bool last = p->done == p->total;
-  if (v->quiet || (now - v->last < (v->tty ? 0.1 : 5.0) && !(last && v->tty))) return;
-  v->last = now;
   double rate = (double)p->done / (p->elapsed_s > 1e-9 ? p->elapsed_s : 1e-9);
   char line[200];
   if (p->stage == MHRFIT_PIPELINE_STAGE_INGEST)
@@ -98,8 +86,7 @@ static void on_progress(void *user, const mhrfit_pipeline_progress *p) {
   else
     snprintf(line, sizeof line, "run: %zu/%zu frames (%zu reused), %.1f frames/s, ETA %.0f s, %zu not ok", p->done,
              p->total, p->reused, rate, (double)(p->total - p->done) / rate, p->not_ok);
-  fprintf(stderr, v->tty ? "\r\033[K%s" : "%s\n", line);
-  v->line_shown = v->tty;
+  mf_cli_status_show(user, line, p->done == p->total);
 }
 
 /* The frames that are not ok at the end, by name (at most a few of each kind). */
@@ -157,7 +144,8 @@ int mf_cmd_run(int argc, char **argv) {
   if (rc >= 0 || (rc = mf_run_finish(&c, &o)) >= 0 || (rc = mf_rig_choose(c.assets, c.rig, "run", &rig_src)) >= 0)
     goto done;
   mhrfit_error err = {0};
-  run_view view = {c.quiet, isatty(2) != 0, false, mf_now_seconds()};
+  mf_cli_status view;
+  mf_cli_status_init(&view, "run", "frames", c.quiet);
   o.rig_path = rig_src.path;
   o.log = on_log;
   o.progress = on_progress;

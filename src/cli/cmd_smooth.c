@@ -64,6 +64,8 @@ int mf_cmd_smooth(int argc, char **argv) {
   const mhrfit_smooth_options so = sc.o;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "smooth", &rig_src)) >= 0) return rc;
+  const mf_path_opt ins[2] = {{"input", in}, {"rig", rig_path}};
+  if ((rc = mf_check_output("smooth", (mf_path_opt){"out", out}, ins, 2)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
   mhrfit_rig *rig = a ? mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err) : NULL;

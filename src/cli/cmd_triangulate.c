@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/path.h"
 #include "common/file.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/up_axis.h"
@@ -128,13 +127,10 @@ int mf_cmd_triangulate(int argc, char **argv) {
     }
   }
   if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
-  const char *const outs[2] = {out, trc};
-  for (int i = 0; i < 2; i++) /* an output never replaces an input */
-    if (outs[i] && (mf_path_within(outs[i], calib) || (mf_path_within(outs[i], input) && mf_is_file(outs[i])))) {
-      rc = mf_usage_error("triangulate", "--%s %s would replace an input (--calib, or a file inside --input %s)",
-                          i ? "trc" : "out", outs[i], input);
-      goto done;
-    }
+  const mf_path_opt ins[3] = {{"calib", calib}, {"input", input}, {"keypoint_names", names_file}};
+  if ((rc = mf_check_output("triangulate", (mf_path_opt){"out", out}, ins, 3)) >= 0 ||
+      (rc = mf_check_output("triangulate", (mf_path_opt){"trc", trc}, ins, 3)) >= 0)
+    goto done; /* an output never replaces an input */
   rc = MF_EXIT_FAILURE;
   const mhrfit_tri_options o = tc.o;
   const char *method = tc.method;

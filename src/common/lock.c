@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/path.h"
 
 struct mf_dir_lock {
@@ -137,6 +138,13 @@ mf_dir_lock *mf_dir_lock_acquire(const char *dir, const char *what, bool *unclea
   }
   l->fd = fd;
   l->path = path;
+  return l;
+}
+
+mf_dir_lock *mf_dir_lock_output(const char *dir, const char *what, int temp_depth, mhrfit_error *err) {
+  bool unclean = false;
+  mf_dir_lock *l = mf_make_dirs(dir, err) ? mf_dir_lock_acquire(dir, what, &unclean, err) : NULL;
+  if (l && unclean) mf_remove_stale_temps(dir, temp_depth);
   return l;
 }
 

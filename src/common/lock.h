@@ -34,6 +34,13 @@ mf_dir_lock *mf_dir_lock_acquire(const char *dir, const char *what, bool *unclea
  * take the lock later; the lock itself is only held after mf_dir_lock_acquire(). */
 bool mf_dir_lock_probe(const char *dir, mhrfit_error *err);
 
+/* The lock of an output folder a command is about to write: makes `dir` (and its parents), takes
+ * its lock with mf_dir_lock_acquire() and, when the previous holder was killed, removes the stale
+ * temporaries it left (mf_remove_stale_temps(), down to `temp_depth` levels). Fails as
+ * mf_dir_lock_acquire() does (MHRFIT_ERR_BUSY naming the holder's process id), or with
+ * MHRFIT_ERR_IO when the folder cannot be made. */
+mf_dir_lock *mf_dir_lock_output(const char *dir, const char *what, int temp_depth, mhrfit_error *err);
+
 /* Removes the lock file and lets go of the lock. NULL is allowed. */
 void mf_dir_lock_release(mf_dir_lock *lock);
 

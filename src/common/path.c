@@ -232,20 +232,80 @@ bool mf_make_dirs(const char *path, mhrfit_error *err) {
   return MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: cannot create folder: %s", path, strerror(e));
 }
 
-bool mf_path_within(const char *path, const char *base) {
-  char *b = realpath(base, NULL), *p = realpath(path, NULL);
-  if (b && !p) { /* a new file: its folder's real path and its name */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? mf_strndup(path, slash == path ? 1 : (size_t)(slash - path), NULL) : NULL;
-    char *rd = realpath(dir ? dir : ".", NULL);
-    const char *name = slash ? slash + 1 : path;
-    if (rd && (p = malloc(strlen(rd) + strlen(name) + 2))) sprintf(p, "%s/%s", rd, name);
-    free(rd);
-    free(dir);
+char *mf_path_resolve(const char *path, mhrfit_error *err) {
+  char *real = realpath(path, NULL);
+  if (real) return real;
+  if (!*path) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "empty path");
+    return NULL;
   }
+  /* the longest prefix that exists, cut before a '/' */
+  size_t n = strlen(path);
+  char *prefix = mf_strndup(path, n, err);
+  if (!prefix) return NULL;
+  while (!real) {
+    while (n > 0 && path[n - 1] == '/') n--;
+    while (n > 0 && path[n - 1] != '/') n--;
+    size_t cut = n;
+    while (cut > 1 && path[cut - 1] == '/') cut--;
+    memcpy(prefix, path, cut);
+    prefix[cut] = '\0';
+    const char *candidate = n == 0 ? "." : prefix;
+    real = realpath(candidate, NULL);
+    if (!real && (n == 0 || strcmp(candidate, "/") == 0)) break; /* neither the working folder nor "/" */
+  }
+  free(prefix);
+  if (!real) {
+    MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, errno, "%s: cannot resolve the path: %s", path, strerror(errno));
+    return NULL;
+  }
+  /* the missing rest, component by component ("." skipped, ".." taken back lexically) */
+  size_t len = strlen(real), cap = len + strlen(path) + 2;
+  char *out = mf_malloc_array(cap, 1, err);
+  if (!out) {
+    free(real);
+    return NULL;
+  }
+  memcpy(out, real, len + 1);
+  free(real);
+  for (const char *c = path + n; *c;) {
+    size_t k = strcspn(c, "/");
+    if (k == 2 && c[0] == '.' && c[1] == '.') {
+      while (len > 1 && out[len - 1] != '/') len--;
+      if (len > 1) len--;
+      out[len] = '\0';
+    } else if (k && !(k == 1 && c[0] == '.')) {
+      if (len > 1 || out[0] != '/') out[len++] = '/';
+      memcpy(out + len, c, k);
+      out[len += k] = '\0';
+    }
+    c += k;
+    while (*c == '/') c++;
+  }
+  return out;
+}
+
+bool mf_path_within(const char *path, const char *base) {
+  char *b = realpath(base, NULL), *p = b ? mf_path_resolve(path, NULL) : NULL;
   size_t n = b ? strlen(b) : 0;
   bool within = b && p && strncmp(p, b, n) == 0 && (p[n] == '\0' || p[n] == '/' || (n == 1 && b[0] == '/'));
   free(b);
   free(p);
   return within;
+}
+
+bool mf_same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char *ra = mf_path_resolve(a, NULL), *rb = mf_path_resolve(b, NULL);
+  bool same = ra && rb && strcmp(ra, rb) == 0;
+  free(ra);
+  free(rb);
+  return same;
+}
+
+bool mf_output_replaces(const char *out, const char *in) {
+  if (mf_same_file(out, in)) return true;
+  struct stat so;
+  return mf_is_dir(in) && stat(out, &so) == 0 && !S_ISDIR(so.st_mode) && mf_path_within(out, in);
 }

@@ -65,10 +65,25 @@ bool mf_make_dirs(const char *path, mhrfit_error *err);
 bool mf_is_dir(const char *path);
 bool mf_is_file(const char *path);
 
-/* True when `path` (which need not exist; its folder must) is `base` or lies inside the folder
- * `base`, symbolic links resolved; false when `base` does not exist. For refusing an output that
- * would replace an input. */
+/* The absolute path `path` names, symbolic links, "." and ".." resolved: realpath() of its
+ * longest existing part, then the missing rest appended ("." dropped, ".." taking back the
+ * previous component), so that a file or folder not yet made has the path it will have. A new
+ * malloc'd string; NULL with MHRFIT_ERR_IO when not even the working folder resolves (or
+ * MHRFIT_ERR_NOMEM). */
+char *mf_path_resolve(const char *path, mhrfit_error *err);
+
+/* True when `path` (which need not exist) is `base` or lies inside the folder `base`, both
+ * resolved by mf_path_resolve(); false when `base` does not exist. */
 bool mf_path_within(const char *path, const char *base);
+
+/* True when `a` and `b` name one file: the same device and inode when both exist (also through
+ * hard and symbolic links), else the same mf_path_resolve() path. */
+bool mf_same_file(const char *a, const char *b);
+
+/* True when writing the file `out` would replace the input `in`: they are one file
+ * (mf_same_file()), or `in` is a folder and `out` an existing file (not a folder) inside it, at
+ * any depth. The check every command makes before writing an output beside its inputs. */
+bool mf_output_replaces(const char *out, const char *in);
 
 /* Finds a file whose path a run recorded (e.g. `calib` of pipeline_config.json): relative paths
  * are relative to the folder the run was started from, which is not recorded. Tried in order:

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "export/export_internal.h"
@@ -189,7 +190,8 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
   bool mesh = fmt != MHRFIT_EXPORT_NPZ, obj = fmt == MHRFIT_EXPORT_OBJ;
   if (mesh && ends_with(dir, obj ? ".obj" : ".ply")) return single_mesh(ex, dir, obj, err);
   const char *mesh_name = mesh ? (obj ? "mesh.obj" : "mesh.ply") : NULL;
-  if (!mf_make_dirs(dir, err)) return false;
+  mf_dir_lock *lock = mf_dir_lock_output(dir, "mhrfit export", 2, err); /* one writer at a time */
+  if (!lock) return false;
   size_t J = rig->n_joints, V = rig->n_vertices;
   double *work = mesh ? mf_malloc_array(mhrfit_rig_skin_work_size(rig) + 20 * J + 6 * V + 16, sizeof(double), err) : NULL;
   double *w = mesh ? mf_malloc_array(3 * V + 1, sizeof(double), err) : NULL;
@@ -226,6 +228,7 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
   if (ok) ex->rep.n_files++;
   free(work), free(w);
   mf_buf_free(&b);
+  mf_dir_lock_release(lock);
   return ok;
 }
 

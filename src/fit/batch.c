@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "mhrfit/fit_io.h"
@@ -131,6 +132,8 @@ struct mhrfit_fit_batch {
   const mhrfit_tri_archive *tri;
   mhrfit_fit_batch_options o;
   mf_names dirs, labels; /* one per frame */
+  mf_dir_lock *debug_lock; /* of o.debug_dir, while the batch lives */
+  bool flat;               /* one frame whose camera files are in the views folder itself */
 };
 
 void mhrfit_fit_batch_options_init(mhrfit_fit_batch_options *o) {
@@ -166,6 +169,7 @@ static bool frame_dirs(mhrfit_fit_batch *b, const char *views, mhrfit_error *err
     b->labels.items = mf_calloc_array(1, sizeof *b->labels.items, err);
     if (!b->dirs.items || !b->labels.items) return false;
     b->dirs.count = b->labels.count = 1;
+    b->flat = true;
     return (b->dirs.items[0] = mf_strdup(views, err)) && (b->labels.items[0] = mf_strdup("frame", err));
   }
   if (!mf_list_dir(views, NULL, true, &b->labels, err)) return false;
@@ -196,7 +200,8 @@ mhrfit_fit_batch *mhrfit_fit_batch_new(const mhrfit_tri_archive *tri, const char
     mhrfit_fit_batch_free(b);
     return NULL;
   }
-  if (!frame_dirs(b, views_dir, err)) {
+  if (!frame_dirs(b, views_dir, err) ||
+      (b->o.debug_dir && !(b->debug_lock = mf_dir_lock_output(b->o.debug_dir, "mhrfit fit", 2, err)))) {
     mhrfit_fit_batch_free(b);
     return NULL;
   }
@@ -267,6 +272,13 @@ mhrfit_fit_archive *mhrfit_fit_batch_process(mhrfit_fit_batch *b, const mhrfit_r
   }
   mhrfit_fit_batch_progress pr = {0, F, NULL, 0, 0, 0, 0};
   for (size_t f = 0; ok && f < F; f++) ok = batch_frame(b, seq, ar, f, &pr, err);
+  /* self-describing: the frames' names (the triangulation's recorded frame folders, else the
+   * batch's frame sub-folders), the joint names, the mesh's triangles, the up axis */
+  const char *const *names = tri->source_frames ? (const char *const *)tri->source_frames
+                             : b->flat                ? NULL
+                                                      : (const char *const *)b->labels.items;
+  ok = ok && mhrfit_fit_archive_describe(ar, names, NAN, rig, err);
+  if (ok) mhrfit_fit_archive_update_world_up(ar);
   if (summary) *summary = pr;
   mhrfit_fit_sequence_free(seq);
   mhrfit_fitter_free(fitter);
@@ -281,6 +293,7 @@ void mhrfit_fit_batch_free(mhrfit_fit_batch *b) {
   if (!b) return;
   mf_names_free(&b->dirs);
   mf_names_free(&b->labels);
+  mf_dir_lock_release(b->debug_lock);
   free(b);
 }
 

@@ -146,6 +146,42 @@ static bool valid_name(const char *s) {
   return s && *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
 }
 
+/* True when the listing has an entry named <cam><ext> that is not a folder (links followed): a
+ * regular file, or a FIFO, socket, device or dangling link, which is a file of the camera that
+ * reading refuses naming it (the view fails saying why; it is not a silently missing view). */
+static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
+  char name[1024];
+  if ((size_t)snprintf(name, sizeof name, "%s%s", cam, ext) >= sizeof name) return false;
+  const mf_dir_entry *it = mf_entries_find(e, name);
+  return it && it->type != MF_ENTRY_DIR;
+}
+
+/* The output folder must not be, or lie in, a folder of `root` (the input or SAM output folder,
+ * a real path; `given` as the user named it) holding a file of a camera: the outputs would be
+ * written into a frame of the capture (and that frame hidden as the output folder). */
+static bool check_out_outside_frames(const request *r, const char *root, const char *given, mhrfit_error *err) {
+  char *out = mf_path_resolve(r->o->out_dir, err);
+  if (!out) return false;
+  size_t n = strlen(root), k = strncmp(out, root, n) == 0 && out[n] == '/' ? strcspn(out + n + 1, "/") : 0;
+  char *dir = k ? mf_strndup(out, n + 1 + k, err) : NULL;
+  mf_entries e = {0};
+  bool ok = !k || (dir && mf_list_entries(dir, true, &e, err));
+  for (size_t c = 0; k && ok && c < r->o->n_cams; c++) {
+    const char *stem = r->stems[c];
+    bool has = listed_file(&e, stem, ".npz") || listed_file(&e, stem, ".npy");
+    for (size_t x = 0; x < sizeof image_exts / sizeof image_exts[0] && !has; x++) has = listed_file(&e, stem, image_exts[x]);
+    if (has)
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "the output folder %s lies in the frame folder %s/%.*s (it holds files of camera '%s'): writing "
+                       "there would change the capture; choose an output folder apart from the frame folders",
+                       r->o->out_dir, given, (int)k, out + n + 1, r->o->cams[c]);
+  }
+  mf_entries_free(&e);
+  free(dir);
+  free(out);
+  return ok;
+}
+
 static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_error *err) {
   memset(r, 0, sizeof *r);
   r->o = o;
@@ -201,6 +237,11 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
     request_free(r);
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: the output folder must not be the input or SAM output folder",
                        o->out_dir);
+  }
+  if (!check_out_outside_frames(r, r->input_root, o->input_dir, err) ||
+      (strcmp(r->sam_root, r->input_root) != 0 && !check_out_outside_frames(r, r->sam_root, sam, err))) {
+    request_free(r);
+    return false;
   }
   if (o->frames) {
     for (size_t i = 0; i < o->n_frames; i++) {
@@ -302,13 +343,6 @@ static const char *stem_of(const request *r, const char *cam) {
   return cam;
 }
 
-/* True when the listing has a regular file (links followed) named <cam><ext>. */
-static bool listed_file(const mf_entries *e, const char *cam, const char *ext) {
-  char name[1024];
-  if ((size_t)snprintf(name, sizeof name, "%s%s", cam, ext) >= sizeof name) return false;
-  const mf_dir_entry *it = mf_entries_find(e, name);
-  return it && it->type == MF_ENTRY_FILE;
-}
 
 /* Keeps the listed folders that hold a file of a requested camera (an image or a SAM output) as
  * frames, the others in r->ignored; counts the frames of each camera. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "media/media_internal.h"
@@ -95,6 +96,7 @@ typedef struct cam_plan {
 typedef struct plan {
   const mhrfit_frames_options *o;
   char *out;
+  mf_dir_lock *lock; /* of the output folder, while it is written */
   cam_plan *cams;
   size_t n_cams;
   mf_sync_table table; /* csv / timestamps */
@@ -139,6 +141,7 @@ static void plan_free(plan *p) {
   free(p->dir_made);
   free(p->out);
   mf_sync_table_free(&p->table);
+  mf_dir_lock_release(p->lock);
 }
 
 static bool valid_name(const char *s) { return s && *s && s[0] != '.' && !strchr(s, '/') && strlen(s) <= 200; }
@@ -562,11 +565,17 @@ static void remove_previous(const plan *p, const mhrfit_value *meta) {
     if ((size_t)snprintf(path, sizeof path, "%s/%s", p->out, names[k]) < sizeof path) unlink(path);
 }
 
+/* The output folder: new, empty or an earlier extraction (allowed to be overwritten), locked for
+ * the time it is written (only checked for a plan). */
 static bool prepare_out(plan *p, mhrfit_error *err) {
   const mhrfit_frames_options *o = p->o;
   mf_entries d;
+  if (o->check_only ? !mf_dir_lock_probe(p->out, err)
+                    : !(p->lock = mf_dir_lock_output(p->out, "mhrfit frames", 2, err)))
+    return false;
   if (!mf_list_entries(p->out, true, &d, err)) return false;
-  bool has_meta = mf_entries_find(&d, META_NAME) != NULL, empty = d.count == 0;
+  bool has_meta = mf_entries_find(&d, META_NAME) != NULL;
+  bool empty = d.count == (mf_entries_find(&d, MF_DIR_LOCK_NAME) ? 1u : 0u);
   mf_entries_free(&d);
   if (!empty && !o->overwrite)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
@@ -575,7 +584,6 @@ static bool prepare_out(plan *p, mhrfit_error *err) {
                                   "allow overwriting)",
                        p->out);
   if (o->check_only) return true;
-  if (!mf_make_dirs(p->out, err)) return false;
   if (has_meta) {
     char *path = mf_path_join(p->out, META_NAME, err);
     mhrfit_error e = {0};

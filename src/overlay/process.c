@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
 #include "export/export_internal.h"
@@ -95,6 +96,7 @@ typedef struct job {
   mf_buf files, skipped;       /* JSON items of overlay_summary.json */
   size_t n_files, n_skipped;
   mhrfit_overlay_summary sum;
+  mf_dir_lock *lock; /* of the output folder, while it is written */
 } job;
 
 static void add_file(job *j, const char *rel) {
@@ -114,16 +116,19 @@ static void add_skipped(job *j, const char *frame, const char *cam, const char *
 
 /* ------------------------------------------------------------------ the output folder */
 
-/* The folder must be new, empty, or an earlier overlay (whose files are removed first). */
+/* The folder must be new, empty, or an earlier overlay (whose files are removed first); it is
+ * locked first (one writer at a time). */
 static bool prepare_out(job *j, mhrfit_error *err) {
   const char *out = j->ov->out_dir;
-  if (!mf_make_dirs(out, err)) return false;
+  if (!(j->lock = mf_dir_lock_output(out, "mhrfit overlay", 2, err))) return false;
   char *sp = mf_path_join(out, SUMMARY_NAME, err);
   if (!sp) return false;
   bool earlier = mf_is_file(sp);
   mf_names list = {0};
   bool ok = mf_list_dir(out, NULL, false, &list, err);
-  if (ok && list.count && !earlier)
+  size_t n_other = list.count;
+  for (size_t i = 0; i < list.count; i++) n_other -= strcmp(list.items[i], MF_DIR_LOCK_NAME) == 0;
+  if (ok && n_other && !earlier)
     ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                      "%s is not empty and holds no %s (not an earlier overlay): choose a new or empty folder", out,
                      SUMMARY_NAME);
@@ -468,6 +473,7 @@ static void job_free(job *j) {
   mhrfit_image_free(j->grid_img);
   mf_buf_free(&j->files);
   mf_buf_free(&j->skipped);
+  mf_dir_lock_release(j->lock);
 }
 
 bool mhrfit_overlay_process(mhrfit_overlay *ov, mhrfit_overlay_summary *summary, mhrfit_error *err) {

@@ -572,7 +572,8 @@ static bool compute_frame(mhrfit_pipeline *p, size_t f, const char *fit_path, bo
   }
   for (size_t i = 0; i < 204; i++) p->one->model_params[i] = (double)(float)p->one->model_params[i]; /* as stored */
   snprintf(path, sizeof path, "%s/fit/%s", o->out_dir, name);
-  if (!mf_make_dirs(path, err) || !mhrfit_fit_archive_save(fit_path, p->one, err) ||
+  if (!mf_pipeline_describe_frame(p, f, err) || !mf_make_dirs(path, err) ||
+      !mhrfit_fit_archive_save(fit_path, p->one, err) ||
       !mhrfit_fit_archive_copy_frame(p->seq, f, p->one, 0, err))
     return false;
   char record[96];

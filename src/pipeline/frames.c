@@ -180,7 +180,7 @@ static bool triangulate_frame(mhrfit_pipeline *p, size_t f, const char *dir, mhr
     mhrfit_tri_archive_update_mean(ta);
     if (ok) observe(p, f, obs);
     snprintf(path, sizeof path, "%s/triangulation/%s", p->o.out_dir, name);
-    ok = ok && mf_make_dirs(path, err);
+    ok = ok && mf_make_dirs(path, err) && mhrfit_tri_archive_set_sources(ta, 0, dir, err); /* for fit --views */
     snprintf(path, sizeof path, "%s/triangulation/%s/triangulated.npz", p->o.out_dir, name);
     ok = ok && mhrfit_tri_archive_save(path, ta, err);
   }
@@ -249,6 +249,13 @@ static bool fit_frame(mhrfit_pipeline *p, size_t f, const char *dir, bool prior,
   return true;
 }
 
+bool mf_pipeline_describe_frame(mhrfit_pipeline *p, size_t f, mhrfit_error *err) {
+  const char *name = p->frames.items[f];
+  if (!mhrfit_fit_archive_describe(p->one, &name, p->o.smooth.fps, p->rig, err)) return false;
+  mhrfit_fit_archive_update_world_up(p->one);
+  return true;
+}
+
 /* Frame f computed: stages 2 and 3, its fit.npz and its journal line. */
 static bool compute_frame(mhrfit_pipeline *p, size_t f, const char *dir, const char *fit_path, bool prior,
                           bool fixed_scales, mhrfit_error *err) {
@@ -276,7 +283,8 @@ static bool compute_frame(mhrfit_pipeline *p, size_t f, const char *dir, const c
   }
   round_f32(p->one->model_params, 204); /* what the file holds */
   snprintf(path, sizeof path, "%s/fit/%s", o->out_dir, name);
-  if (!mf_make_dirs(path, err) || !mhrfit_fit_archive_save(fit_path, p->one, err) ||
+  if (!mf_pipeline_describe_frame(p, f, err) || !mf_make_dirs(path, err) ||
+      !mhrfit_fit_archive_save(fit_path, p->one, err) ||
       !mhrfit_fit_archive_copy_frame(p->seq, f, p->one, 0, err))
     return false;
   char record[96];

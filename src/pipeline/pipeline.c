@@ -137,22 +137,20 @@ static bool choose_fps(mhrfit_pipeline *p, mhrfit_error *err) {
 
 /* ------------------------------------------------------------------ paths */
 
-/* True when `path` (a real path) is the output folder `out` (a real path) or something a run
- * writes in it. */
+/* True when `path` is the output folder `out` or something a run writes in it. */
 static bool written_by_run(const char *out, const char *path) {
-  size_t n = strlen(out);
-  if (strncmp(path, out, n) != 0 || (path[n] && path[n] != '/')) return false;
-  if (!path[n]) return true;
+  if (mf_same_file(out, path)) return true;
   static const char *const written[] = {"stage1", "sam3d", "triangulation", "fit", "pipeline_config.json",
                                         "stage1_meta.json", "run_state.txt", "sequence_fit.npz",
                                         "sequence_smoothed.npz", "sequence_summary.json", "report.html", "overlay",
                                         MF_DIR_LOCK_NAME};
-  const char *rel = path + n + 1;
-  for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
-    size_t k = strlen(written[i]);
-    if (strncmp(rel, written[i], k) == 0 && (!rel[k] || rel[k] == '/')) return true;
+  bool within = false;
+  for (size_t i = 0; i < sizeof written / sizeof written[0] && !within; i++) {
+    char *w = mf_path_join(out, written[i], NULL);
+    within = w && mf_path_within(path, w);
+    free(w);
   }
-  return false;
+  return within;
 }
 
 /* The input, SAM output and output folders, and the calibration: outputs never over inputs. */
@@ -164,8 +162,11 @@ static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   struct stat st;
   if (stat(o->out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--out %s exists and is not a folder", o->out_dir);
-  if (!mf_is_file(o->calib_path))
+  if (stat(o->calib_path, &st) != 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--calib %s: no such file", o->calib_path);
+  if (!S_ISREG(st.st_mode))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "--calib %s: is %s, not a regular file", o->calib_path,
+                       mf_file_type_name(st.st_mode));
   p->out_real = realpath(o->out_dir, NULL); /* NULL when it does not exist yet: then it overlaps nothing */
   if (!p->out_real) return true;
   const char *inputs[3] = {p->input_real, NULL, NULL};
@@ -222,8 +223,12 @@ static bool choose_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", o->cam_map[m],
                          o->calib_path, target);
   }
-  /* an unknown camera is named before any folder is read */
+  /* an unknown camera is named before any folder is read (without the selection's warnings: they
+   * come once, from load_models()) */
+  void (*warn)(void *, const char *) = p->all->warn;
+  p->all->warn = NULL;
   mhrfit_calib *sel = mhrfit_calib_select(p->all, (const char *const *)p->cams, p->V, err);
+  p->all->warn = warn;
   mhrfit_calib_free(sel);
   return sel != NULL;
 }

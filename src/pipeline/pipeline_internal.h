@@ -130,6 +130,10 @@ bool mf_pipeline_open_journal(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_reuse_frame(mhrfit_pipeline *p, size_t f, const char *fit_path);
 void mf_pipeline_bad_loss_message(mhrfit_pipeline *p);
 
+/* Makes frame f's fit in p->one self-describing before it is saved: the frame's name, the rate,
+ * the joint names and the up axis of its keypoints (as the sequence files). */
+bool mf_pipeline_describe_frame(mhrfit_pipeline *p, size_t f, mhrfit_error *err);
+
 /* The report of the run into <out>/report.html (report.c; options.report). */
 bool mf_pipeline_report(mhrfit_pipeline *p, mhrfit_error *err);
 

@@ -120,20 +120,27 @@ static bool camera_file_hash(const char *dir, const char *cam, char hex[17], mhr
   return true;
 }
 
+/* The last path component of `dir` (trailing slashes left out) as [*start, *start + len). */
+static size_t folder_name(const char *dir, size_t *start) {
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/') b--;
+  *start = b;
+  return n - b;
+}
+
 bool mhrfit_tri_archive_set_sources(mhrfit_tri_archive *a, size_t frame, const char *dir, mhrfit_error *err) {
   size_t F = a->n_frames, V = a->n_views;
   if (frame >= F) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frame %zu of an archive of %zu frames", frame, F);
   if (!a->source_frames) a->source_frames = copy_strings(NULL, F);
   if (!a->source_xxh64) a->source_xxh64 = copy_strings(NULL, F * V);
   if (!a->source_frames || !a->source_xxh64) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-  size_t n = strlen(dir);
-  while (n > 1 && dir[n - 1] == '/') n--;
-  size_t b = n;
-  while (b > 0 && dir[b - 1] != '/') b--;
-  char *name = malloc(n - b + 1);
+  size_t b, len = folder_name(dir, &b);
+  char *name = malloc(len + 1);
   if (!name) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-  memcpy(name, dir + b, n - b);
-  name[n - b] = '\0';
+  memcpy(name, dir + b, len);
+  name[len] = '\0';
   free(a->source_frames[frame]);
   a->source_frames[frame] = name;
   for (size_t v = 0; v < V; v++) {
@@ -166,6 +173,9 @@ mhrfit_tri_views_match mhrfit_tri_archive_match_views(const mhrfit_tri_archive *
     if (!camera_file_hash(dir, cams[c], hex, &e)) return MHRFIT_TRI_VIEWS_UNKNOWN;
     const char *want = a->source_xxh64[frame * V + v];
     if (strcmp(hex, want) == 0) continue;
+    size_t b, len = folder_name(dir, &b);
+    const char *rec = a->source_frames[frame];
+    if (rec && strlen(rec) == len && strncmp(dir + b, rec, len) == 0) return MHRFIT_TRI_VIEWS_UNKNOWN; /* see .h */
     if (why)
       snprintf(why, why_size, "camera '%s' %s frame folder '%s' that was triangulated", cams[c],
                !hex[0] ? "has no file, unlike" : !want[0] ? "has a file, unlike" : "holds another file than",

@@ -234,8 +234,23 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
       goto done;
     }
   }
-  if (o.n_kp == 0) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: no camera has an input file", dir);
+  size_t found = 0;
+  for (size_t v = 0; v < V; v++) found += vals[v] != NULL;
+  if (found == 0 || o.n_kp == 0) { /* every camera missing (allowed one by one, not all) */
+    char looked[300];
+    size_t n = 0;
+    for (size_t v = 0; v < V && n < sizeof looked; v++)
+      n += (size_t)snprintf(looked + n, sizeof looked - n, "%s%s", v ? ", " : "", cams[v]);
+    mf_names sub = {0};
+    bool listed = mf_list_dir(dir, NULL, true, &sub, NULL);
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                "%s: no camera has an input file: looked for %s/<cam>.npz or .npy (stage-1 or arrays input) of the "
+                "cameras %s%s",
+                dir, dir, looked,
+                listed && sub.count ? "; the folder holds sub-folders: is it a folder of frames? triangulate reads "
+                                      "one frame folder (or per-camera arrays of every frame)"
+                                    : "");
+    mf_names_free(&sub);
     goto done;
   }
   obs = mf_observations_alloc(F, o.n_kp, V, have_conf, err);
