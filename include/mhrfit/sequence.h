@@ -84,6 +84,29 @@ bool mhrfit_sequence_recover_params(size_t F, const unsigned char *good, double 
                                     mhrfit_recover_report *report, mhrfit_error *err);
 
 /**
+ * Applies one frame's recovery to frame `t` of `a`, as mhrfit_sequence_recover() does: the
+ * identity codes and initial camera of frame `codes_f` of `codes` (may be `a`), the status
+ * (`recovered_interp` / `recovered_copy`) and a message naming the source frames and what the
+ * frame was, optimisation diagnostics cleared (NaN losses, zero counts, `best_iter` −1), then the
+ * recovered `params` (204) and similarity `sim` (13) stored with their geometry
+ * (mhrfit_sequence_set_frame()). Nothing happens for MHRFIT_RECOVER_NONE. Errors: those of
+ * mhrfit_sequence_set_frame().
+ */
+bool mhrfit_sequence_apply_recovery(mhrfit_fit_archive *a, size_t t, const mhrfit_recover_step *step,
+                                    const mhrfit_fit_archive *codes, size_t codes_f, const double *params,
+                                    const double *sim, mhrfit_fitter *fitter, mhrfit_error *err);
+
+/**
+ * Stores model parameters `params` (204) and similarity `sim` in frame `f` of `a` with the
+ * geometry `fitter` makes of them (mhrfit_fitter_geometry() with the frame's shape codes):
+ * `body_pose_params`, keypoints, joints, rotations and, when `a` holds a mesh, vertices (NaN
+ * from a fitter that skips the mesh). Errors: MHRFIT_ERR_NUMERIC from the geometry (naming the
+ * frame), MHRFIT_ERR_ARGUMENT (f out of range).
+ */
+bool mhrfit_sequence_set_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, const double *params,
+                               const mhrfit_similarity *sim, mhrfit_error *err);
+
+/**
  * Recovers every frame of `a` whose status is not `ok` (see the file doc),
  * recomputing its geometry with `f`. `max_edge_copy_span` bounds the edge
  * copies (the original's 15). `report` may be NULL. Errors:

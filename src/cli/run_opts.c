@@ -39,6 +39,9 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL, "no mesh (the default; accepted for older scripts)", NULL},
       {"overwrite", MF_OPT_FLAG, &c->overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
       MF_OPT_ALIAS_OF("force", "overwrite"),
+      {"jobs", MF_OPT_INT, &c->jobs, "N",
+       "threads: stage 1 and the per-frame files over frames, the fit in frame order beside them (default 0: every "
+       "core this process may use); the files are the same for every N", NULL},
       MF_OPT_QUIET(&c->quiet),
   };
   const mf_opt stage1[] = {
@@ -89,6 +92,8 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
     return mf_usage_error("run", "--max_edge_copy_span must be >= 0, got %ld", c->edge_span);
   if (c->person < 0) return mf_usage_error("run", "--person_index must be >= 0, got %ld", c->person);
   if (c->lod < -1 || c->lod > 99) return mf_usage_error("run", "--lod must be in 0..99, got %ld", c->lod);
+  if (c->jobs < 0 || c->jobs > MHRFIT_PIPELINE_MAX_JOBS)
+    return mf_usage_error("run", "--jobs must be in 0..%d (0: every core), got %ld", MHRFIT_PIPELINE_MAX_JOBS, c->jobs);
   int rc;
   if ((rc = mf_tri_cli_finish(&c->tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&c->fc, "run")) >= 0 ||
       (rc = mf_smooth_cli_finish(&c->sc, "run")) >= 0)
@@ -126,6 +131,7 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   o->smoothing = !c->no_smoothing;
   o->smooth = c->sc.o;
   o->overwrite = c->overwrite;
+  o->jobs = (size_t)c->jobs;
   return -1;
 }
 

@@ -20,12 +20,11 @@ static bool is_recovered(const mhrfit_fit_archive *a, size_t f) {
   return strncmp(a->status[f], "recovered", 9) == 0;
 }
 
-/* Stores parameters m and similarity s in frame f, recomputes its geometry, clears the
- * optimisation diagnostics. */
-static bool store_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, const double *m,
-                        const mhrfit_similarity *s, mhrfit_error *err) {
+bool mhrfit_sequence_set_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, const double *m,
+                               const mhrfit_similarity *s, mhrfit_error *err) {
   mhrfit_fit_result g;
   memset(&g, 0, sizeof g);
+  if (f >= a->n_frames) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "frame %zu of %zu", f, a->n_frames);
   if (!mhrfit_fitter_geometry(fitter, m, s, a->shape_params + 45 * f, 45, &g, err)) {
     mhrfit_error_prefix(err, "frame %zu", f);
     return false;
@@ -42,10 +41,10 @@ static bool store_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, 
   return true;
 }
 
-static void copy_codes(mhrfit_fit_archive *a, size_t dst, size_t src) {
-  memcpy(a->hand_pose_params + 108 * dst, a->hand_pose_params + 108 * src, 108 * sizeof(double));
-  memcpy(a->scale_params + 28 * dst, a->scale_params + 28 * src, 28 * sizeof(double));
-  memcpy(a->shape_params + 45 * dst, a->shape_params + 45 * src, 45 * sizeof(double));
+static void copy_codes(mhrfit_fit_archive *a, size_t dst, const mhrfit_fit_archive *b, size_t src) {
+  memmove(a->hand_pose_params + 108 * dst, b->hand_pose_params + 108 * src, 108 * sizeof(double));
+  memmove(a->scale_params + 28 * dst, b->scale_params + 28 * src, 28 * sizeof(double));
+  memmove(a->shape_params + 45 * dst, b->shape_params + 45 * src, 45 * sizeof(double));
 }
 
 static void clear_diagnostics(mhrfit_fit_archive *a, size_t f) {
@@ -131,6 +130,24 @@ bool mhrfit_sequence_recover_params(size_t F, const unsigned char *good, double 
   return true;
 }
 
+bool mhrfit_sequence_apply_recovery(mhrfit_fit_archive *a, size_t t, const mhrfit_recover_step *step,
+                                    const mhrfit_fit_archive *codes, size_t codes_f, const double *params,
+                                    const double *sim, mhrfit_fitter *fitter, mhrfit_error *err) {
+  if (step->kind == MHRFIT_RECOVER_NONE) return true;
+  if (t >= a->n_frames || codes_f >= codes->n_frames)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "recovery of frame %zu: frame out of range", t);
+  copy_codes(a, t, codes, codes_f);
+  set_origin(a, t, step->from, step->to);
+  snprintf(a->status[t], sizeof a->status[t], step->kind == MHRFIT_RECOVER_INTERP ? "recovered_interp" : "recovered_copy");
+  memmove(a->init_cam[t], codes->init_cam[codes_f], sizeof a->init_cam[t]);
+  clear_diagnostics(a, t);
+  mhrfit_similarity s;
+  s.s = sim[0];
+  memcpy(s.R, sim + 1, sizeof s.R);
+  memcpy(s.t, sim + 10, sizeof s.t);
+  return mhrfit_sequence_set_frame(a, t, fitter, params, &s, err);
+}
+
 bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_t max_edge_copy_span,
                              mhrfit_recover_report *report, mhrfit_error *err) {
   size_t F = a->n_frames;
@@ -140,18 +157,10 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *fitter, size_
   for (size_t f = 0; ok && f < F; f++) good[f] = is_good(a, f);
   ok = ok && mhrfit_sequence_recover_params(F, good, a->model_params, a->sim_out, max_edge_copy_span, steps, report,
                                             err);
-  for (size_t t = 0; ok && t < F; t++) {
-    const mhrfit_recover_step *st = &steps[t];
-    if (st->kind == MHRFIT_RECOVER_NONE) continue;
-    copy_codes(a, t, (size_t)st->codes);
-    set_origin(a, t, st->from, st->to);
-    snprintf(a->status[t], sizeof a->status[t], st->kind == MHRFIT_RECOVER_INTERP ? "recovered_interp" : "recovered_copy");
-    memcpy(a->init_cam[t], a->init_cam[st->codes], sizeof a->init_cam[t]);
-    clear_diagnostics(a, t);
-    mhrfit_similarity s;
-    mhrfit_fit_archive_get_similarity(a, t, &s);
-    ok = store_frame(a, t, fitter, a->model_params + NP * t, &s, err);
-  }
+  for (size_t t = 0; ok && t < F; t++)
+    if (steps[t].kind != MHRFIT_RECOVER_NONE)
+      ok = mhrfit_sequence_apply_recovery(a, t, &steps[t], a, (size_t)steps[t].codes, a->model_params + NP * t,
+                                          a->sim_out + 13 * t, fitter, err);
   free(good);
   free(steps);
   return ok;
@@ -308,7 +317,7 @@ bool mhrfit_sequence_smooth(mhrfit_fit_archive *a, mhrfit_fitter *fitter, const 
     s.s = so[13 * f];
     memcpy(s.R, so + 13 * f + 1, sizeof s.R);
     memcpy(s.t, so + 13 * f + 10, sizeof s.t);
-    ok = store_frame(a, f, fitter, m + NP * f, &s, err);
+    ok = mhrfit_sequence_set_frame(a, f, fitter, m + NP * f, &s, err);
   }
   if (ok && labels) memcpy(labels, lab, F);
   if (ok && report) *report = rep;
