@@ -20,6 +20,7 @@
 #include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
+#include "common/pool.h"
 #include "ingest/ingest_internal.h"
 #include "ingest/worker.h"
 #include "io/numpy_io.h"
@@ -49,6 +50,7 @@ void mhrfit_ingest_options_init(mhrfit_ingest_options *o) {
   o->workers = 1;
   o->worker_start_timeout = 600;
   o->worker_max_restarts = 3;
+  o->jobs = 1;
 }
 
 static bool has_estimator(const mhrfit_ingest_options *o) { return o->estimator || o->estimator_worker; }
@@ -107,9 +109,8 @@ static int cmp_natural(const void *a, const void *b) {
   return c ? c : strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Appends a name (duplicates are dropped once the list is sorted: names_unique()). */
 static bool names_push(mf_names *n, const char *s, mhrfit_error *err) {
-  for (size_t i = 0; i < n->count; i++)
-    if (strcmp(n->items[i], s) == 0) return true;
   char **items = realloc(n->items, (n->count + 1) * sizeof *items);
   if (!items) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   n->items = items;
@@ -219,6 +220,12 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
     return false;
   }
   if (r->frames.count > 1) qsort(r->frames.items, r->frames.count, sizeof *r->frames.items, cmp_natural);
+  size_t k = 0; /* a name listed twice, or a frame in both the input and the SAM folder, is one frame */
+  for (size_t i = 0; i < r->frames.count; i++) {
+    if (k && strcmp(r->frames.items[k - 1], r->frames.items[i]) == 0) free(r->frames.items[i]);
+    else r->frames.items[k++] = r->frames.items[i];
+  }
+  r->frames.count = k;
   r->s.tool_version = MHRFIT_VERSION_STRING;
   r->s.input_root = r->input_root;
   r->s.sam_root = r->sam_root;
@@ -436,6 +443,65 @@ fail:
 
 /* ---- the cache check ---------------------------------------------------------------------- */
 
+/* The records of a meta's "frames" dict sorted by name, for lookups in O(log n) (the dict's own
+ * lookup is a linear scan, quadratic over a long take). */
+typedef struct frame_index {
+  const char **names;
+  const mhrfit_value **recs;
+  size_t n;
+} frame_index;
+
+static void frame_index_free(frame_index *ix) {
+  free(ix->names);
+  free(ix->recs);
+  memset(ix, 0, sizeof *ix);
+}
+
+static int cmp_index(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+typedef struct index_pair {
+  const char *name;
+  size_t i;
+} index_pair;
+
+static bool frame_index_build(frame_index *ix, const mhrfit_value *meta, mhrfit_error *err) {
+  memset(ix, 0, sizeof *ix);
+  const mhrfit_value *frames = mhrfit_value_dict_get(meta, "frames");
+  if (!frames || frames->kind != MHRFIT_V_DICT || !frames->u.dict.count) return true;
+  size_t n = frames->u.dict.count;
+  /* (name, position) pairs sorted by name: names point into the dict, the position gives the record */
+  index_pair *pairs = mf_malloc_array(n, sizeof *pairs, err);
+  ix->names = pairs ? mf_malloc_array(n, sizeof *ix->names, err) : NULL;
+  ix->recs = ix->names ? mf_malloc_array(n, sizeof *ix->recs, err) : NULL;
+  if (!ix->recs) {
+    free(pairs);
+    frame_index_free(ix);
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) pairs[i] = (index_pair){frames->u.dict.keys[i], i};
+  qsort(pairs, n, sizeof *pairs, cmp_index);
+  for (size_t i = 0; i < n; i++) {
+    ix->names[i] = pairs[i].name;
+    ix->recs[i] = frames->u.dict.vals[pairs[i].i];
+  }
+  free(pairs);
+  ix->n = n;
+  return true;
+}
+
+static const mhrfit_value *frame_index_get(const frame_index *ix, const char *name) {
+  size_t lo = 0, hi = ix->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(ix->names[mid], name);
+    if (c == 0) return ix->recs[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+
 static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char *detail, size_t size) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", r->out_root, META_NAME);
@@ -456,11 +522,10 @@ static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char
 }
 
 /* Decides the fate of one frame under matching settings. */
-static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *meta, const char *frame, char *detail,
+static mhrfit_ingest_reason check_frame(const request *r, const frame_index *ix, const char *frame, char *detail,
                                         size_t size, mhrfit_error *err, bool *fatal) {
   *fatal = false;
-  const mhrfit_value *frames = mhrfit_value_dict_get(meta, "frames");
-  const mhrfit_value *rec = frames && frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(frames, frame) : NULL;
+  const mhrfit_value *rec = frame_index_get(ix, frame);
   if (!rec || rec->kind != MHRFIT_V_DICT) {
     snprintf(detail, size, "not ingested by the previous run (frame subset changed or new frame)");
     return MHRFIT_INGEST_FRAME_SUBSET;
@@ -500,8 +565,26 @@ static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *me
   return MHRFIT_INGEST_REUSE;
 }
 
+/* The check of every frame, spread over threads (it reads and hashes every input file). */
+typedef struct check_job {
+  const request *r;
+  const frame_index *ix;
+  mhrfit_ingest_plan *p;
+  bool *fatal;
+  mhrfit_error *errs;
+} check_job;
+
+static void check_task(void *ctx, size_t i, size_t t) {
+  (void)t;
+  check_job *c = ctx;
+  mhrfit_ingest_frame_plan *f = &c->p->frames[i];
+  char fd[DETAIL_MAX];
+  f->reason = check_frame(c->r, c->ix, f->frame, fd, sizeof fd, &c->errs[i], &c->fatal[i]);
+  if (!c->fatal[i] && !(f->detail = mf_strdup(fd, &c->errs[i]))) c->fatal[i] = true;
+}
+
 /* The plan, plus the parsed meta for the run (NULL when absent or unreadable). */
-static mhrfit_ingest_plan *make_plan(const request *r, mhrfit_value **meta_out, mhrfit_error *err) {
+static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mhrfit_value **meta_out, mhrfit_error *err) {
   *meta_out = NULL;
   mhrfit_ingest_plan *p = calloc(1, sizeof *p);
   if (!p) {
@@ -509,6 +592,9 @@ static mhrfit_ingest_plan *make_plan(const request *r, mhrfit_value **meta_out, 
     return NULL;
   }
   char detail[DETAIL_MAX];
+  frame_index ix = {0};
+  bool *fatal = NULL;
+  mhrfit_error *errs = NULL;
   mhrfit_value *meta = load_meta(r, &p->global, detail, sizeof detail);
   if (r->o->force && p->global == MHRFIT_INGEST_REUSE) {
     p->global = MHRFIT_INGEST_FORCED;
@@ -516,27 +602,37 @@ static mhrfit_ingest_plan *make_plan(const request *r, mhrfit_value **meta_out, 
   }
   if (p->global == MHRFIT_INGEST_REUSE) snprintf(detail, sizeof detail, "settings unchanged");
   if (!(p->global_detail = mf_strdup(detail, err))) goto fail;
-  p->frames = mf_calloc_array(r->frames.count ? r->frames.count : 1, sizeof *p->frames, err);
+  size_t n = r->frames.count;
+  p->frames = mf_calloc_array(n ? n : 1, sizeof *p->frames, err);
   if (!p->frames) goto fail;
-  for (size_t i = 0; i < r->frames.count; i++) {
-    mhrfit_ingest_frame_plan *f = &p->frames[i];
+  for (size_t i = 0; i < n; i++) {
     p->n_frames = i + 1;
-    if (!(f->frame = mf_strdup(r->frames.items[i], err))) goto fail;
-    char fd[DETAIL_MAX];
-    if (p->global != MHRFIT_INGEST_REUSE) {
-      f->reason = p->global;
-      snprintf(fd, sizeof fd, "%s", detail);
-    } else {
-      bool fatal;
-      f->reason = check_frame(r, meta, f->frame, fd, sizeof fd, err, &fatal);
-      if (fatal) goto fail;
-    }
-    if (!(f->detail = mf_strdup(fd, err))) goto fail;
-    if (f->reason != MHRFIT_INGEST_REUSE) p->n_redo++;
+    if (!(p->frames[i].frame = mf_strdup(r->frames.items[i], err))) goto fail;
+    p->frames[i].reason = p->global;
+    if (p->global != MHRFIT_INGEST_REUSE && !(p->frames[i].detail = mf_strdup(detail, err))) goto fail;
   }
+  if (p->global == MHRFIT_INGEST_REUSE) {
+    fatal = mf_calloc_array(n ? n : 1, sizeof *fatal, err);
+    errs = fatal ? mf_calloc_array(n ? n : 1, sizeof *errs, err) : NULL;
+    if (!errs || !frame_index_build(&ix, meta, err)) goto fail;
+    check_job c = {r, &ix, p, fatal, errs};
+    mf_pool_for(pool, n, check_task, &c);
+    for (size_t i = 0; i < n; i++)
+      if (fatal[i]) {
+        if (err) *err = errs[i];
+        goto fail;
+      }
+  }
+  for (size_t i = 0; i < n; i++) p->n_redo += p->frames[i].reason != MHRFIT_INGEST_REUSE;
+  frame_index_free(&ix);
+  free(fatal);
+  free(errs);
   *meta_out = meta;
   return p;
 fail:
+  frame_index_free(&ix);
+  free(fatal);
+  free(errs);
   mhrfit_value_free(meta);
   mhrfit_ingest_plan_free(p);
   return NULL;
@@ -550,8 +646,11 @@ mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_e
   }
   if (!request_open(&r, o, err)) return NULL;
   mhrfit_value *meta;
-  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
-  mhrfit_value_free(meta);
+  size_t threads = o->jobs ? o->jobs : mf_cpu_count();
+  mf_pool *pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
+  mhrfit_ingest_plan *p = threads == 1 || pool ? make_plan(&r, pool, &meta, err) : NULL;
+  if (p) mhrfit_value_free(meta);
+  mf_pool_free(pool);
   request_free(&r);
   return p;
 }
@@ -1109,15 +1208,10 @@ static void records_free(records *rs) {
   memset(rs, 0, sizeof *rs);
 }
 
-/* Inserts or replaces the record of `frame`, taking ownership of `rec` (freed on failure). */
+/* Adds the record of `frame`, which the list does not hold (the run adds every frame once),
+ * taking ownership of `rec` (freed on failure). */
 static bool records_put(records *rs, const char *frame, mhrfit_value *rec, mhrfit_error *err) {
   if (!rec) return false;
-  for (size_t i = 0; i < rs->count; i++)
-    if (strcmp(rs->items[i].frame, frame) == 0) {
-      mhrfit_value_free(rs->items[i].rec);
-      rs->items[i].rec = rec;
-      return true;
-    }
   char *f = mf_strdup(frame, err);
   if (!f || !mf_grow((void **)&rs->items, &rs->cap, rs->count + 1, sizeof *rs->items, err)) {
     free(f);
@@ -1157,15 +1251,33 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
             dset(m, "cam_intrinsics", mf_ingest_intrinsics_value(&r->s, err), err) &&
             dset(m, "model_ids", str_list(o->model_ids, o->n_model_ids, err), err) &&
             dset(m, "hash", str_value("xxh64", err), err);
-  for (size_t i = 0; ok && i < rs->count; i++)
-    ok = dset(frames, rs->items[i].frame, mhrfit_value_clone(rs->items[i].rec, err), err);
+  /* the records are lent to the document (frame names are unique: no key lookups, which would
+   * be quadratic over a long take) and taken back before it is freed */
   if (ok) {
-    ok = mhrfit_value_dict_set(m, "frames", frames, err);
-    frames = NULL;
+    ok = dset(m, "frames", frames, err);
+    frames = NULL; /* m's (freed by dset on failure) */
+  }
+  mhrfit_value *lent = ok ? mhrfit_value_dict_get_mut(m, "frames") : NULL;
+  if (lent && rs->count) {
+    lent->u.dict.keys = mf_malloc_array(rs->count, sizeof *lent->u.dict.keys, err);
+    lent->u.dict.vals = lent->u.dict.keys ? mf_malloc_array(rs->count, sizeof *lent->u.dict.vals, err) : NULL;
+    ok = lent->u.dict.vals != NULL;
+    for (size_t i = 0; ok && i < rs->count; i++) {
+      lent->u.dict.keys[i] = rs->items[i].frame;
+      lent->u.dict.vals[i] = rs->items[i].rec;
+    }
+    if (ok) lent->u.dict.count = lent->u.dict.cap = rs->count;
   }
   char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
   ok = path && mf_write_json_atomic(path, m, 1, err);
   free(path);
+  if (lent) {
+    free(lent->u.dict.keys);
+    free(lent->u.dict.vals);
+    lent->u.dict.keys = NULL;
+    lent->u.dict.vals = NULL;
+    lent->u.dict.count = lent->u.dict.cap = 0;
+  }
   mhrfit_value_free(frames);
   mhrfit_value_free(m);
   return ok;
@@ -1185,11 +1297,6 @@ static bool same_frames_requested(const request *r, const mhrfit_value *meta) {
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-/* The previous record of a frame, or NULL. */
-static const mhrfit_value *old_record(const mhrfit_value *old_frames, const char *frame) {
-  return old_frames && old_frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(old_frames, frame) : NULL;
-}
-
 static void pool_log(void *user, int level, const char *message) {
   const request *r = user;
   logf_(r->o, (mhrfit_ingest_log_level)level, "%s", message);
@@ -1206,11 +1313,77 @@ static mf_worker_pool *make_pool(const request *r, mhrfit_error *err) {
   return mf_worker_pool_new(&po, err);
 }
 
+/* ---- frames on threads -------------------------------------------------------------------- */
+
+/* One frame ingested on a thread: its record, counts and messages, handed to the caller's thread
+ * in frame order. */
+typedef struct frame_task {
+  size_t index;                /* in the plan */
+  mhrfit_ingest_options o;     /* the request's options, messages kept here */
+  request r;                   /* the request, with these options */
+  mhrfit_value *rec;           /* NULL: out of memory or a fatal write failure (err) */
+  bool failed, skipped;        /* a view failed; not run (cancelled) */
+  mhrfit_ingest_summary sum;
+  mhrfit_error err;
+  char **msgs;                 /* "<level><message>" */
+  size_t n_msgs, cap_msgs;
+} frame_task;
+
+static void task_log(void *user, mhrfit_ingest_log_level level, const char *message) {
+  frame_task *t = user;
+  char *m = mf_strdup_printf(NULL, "%c%s", '0' + (int)level, message);
+  if (m && mf_grow((void **)&t->msgs, &t->cap_msgs, t->n_msgs + 1, sizeof *t->msgs, NULL)) t->msgs[t->n_msgs++] = m;
+  else free(m);
+}
+
+typedef struct frames_job {
+  const request *r;
+  const mhrfit_ingest_plan *p;
+  const frame_index *old;
+  bool raw_ok;
+  frame_task *tasks;
+} frames_job;
+
+static void frame_task_run(void *ctx, size_t i, size_t thread) {
+  (void)thread;
+  frames_job *j = ctx;
+  frame_task *t = &j->tasks[i];
+  const mhrfit_ingest_options *o = j->r->o;
+  if (o->cancel && *o->cancel) {
+    t->skipped = true;
+    return;
+  }
+  t->o = *o;
+  t->o.log = o->log ? task_log : NULL;
+  t->o.user = t;
+  t->r = *j->r;
+  t->r.o = &t->o;
+  const char *frame = j->p->frames[t->index].frame;
+  t->rec = ingest_frame(&t->r, frame, frame_index_get(j->old, frame), j->raw_ok, &t->sum, &t->failed, &t->err);
+}
+
+static void frame_task_clear(frame_task *t) {
+  mhrfit_value_free(t->rec);
+  for (size_t i = 0; i < t->n_msgs; i++) free(t->msgs[i]);
+  free(t->msgs);
+  memset(t, 0, sizeof *t);
+}
+
+static void add_counts(mhrfit_ingest_summary *a, const mhrfit_ingest_summary *b) {
+  a->views_written += b->views_written;
+  a->views_missing += b->views_missing;
+  a->views_no_person += b->views_no_person;
+  a->views_failed += b->views_failed;
+  a->views_timeout += b->views_timeout;
+  a->estimator_runs += b->estimator_runs;
+}
+
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err) {
   mhrfit_ingest_summary dummy;
   if (!summary) summary = &dummy;
   memset(summary, 0, sizeof *summary);
   if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+  if (o->jobs > 1024) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "jobs must be within 0..1024, not %zu", o->jobs);
   request r;
   if (!request_open(&r, o, err)) return false;
   mf_dir_lock *lock = NULL;
@@ -1228,9 +1401,15 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   job_table jobs = {0};
   mf_worker_pool *pool = NULL;
   mhrfit_error pool_err = {0};
+  frame_index old = {0};
+  frame_task *tasks = NULL;
+  size_t threads = o->jobs ? o->jobs : mf_cpu_count(), block = threads > 1 ? 4 * threads : 1;
+  mf_pool *threads_pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
+  mhrfit_ingest_plan *p = NULL;
+  if (threads > 1 && !threads_pool) goto done;
   r.jobs = o->estimator_worker ? &jobs : NULL;
-  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
-  if (!p) goto done;
+  if (!(p = make_plan(&r, threads_pool, &meta, err))) goto done;
+  if (!(tasks = mf_calloc_array(block, sizeof *tasks, err)) || !frame_index_build(&old, meta, err)) goto done;
   summary->frames_total = p->n_frames;
   bool settings_same = p->global == MHRFIT_INGEST_REUSE;
   /* Raw estimator outputs survive changes of strategy, cameras or frames, not of the estimator. */
@@ -1241,57 +1420,71 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
     logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
   /* Keep the records of frames that stay valid (reused, or outside this request) when the
    * settings match; with other settings every record is dropped. */
-  const mhrfit_value *old_frames = mhrfit_value_dict_get(meta, "frames");
-  if (settings_same && old_frames && old_frames->kind == MHRFIT_V_DICT)
-    for (size_t i = 0; i < old_frames->u.dict.count; i++) {
-      const char *f = old_frames->u.dict.keys[i];
-      bool redo = false;
-      for (size_t k = 0; k < p->n_frames && !redo; k++)
-        redo = strcmp(p->frames[k].frame, f) == 0 && p->frames[k].reason != MHRFIT_INGEST_REUSE;
-      if (!redo && !records_put(&rs, f, mhrfit_value_clone(old_frames->u.dict.vals[i], err), err)) goto done;
+  if (settings_same)
+    for (size_t i = 0; i < old.n; i++) {
+      const char *f = old.names[i];
+      const char *const *hit = bsearch(&f, r.frames.items, r.frames.count, sizeof *r.frames.items, cmp_natural);
+      bool redo = hit && p->frames[hit - (const char *const *)r.frames.items].reason != MHRFIT_INGEST_REUSE;
+      if (!redo && !records_put(&rs, f, mhrfit_value_clone(old.recs[i], err), err)) goto done;
     }
   bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
   double last_write = mf_now_seconds();
   size_t done_frames = 0;
+  frames_job fj = {&r, p, &old, raw_ok, tasks};
   for (size_t i = 0; i < p->n_frames;) {
     /* worker mode: the requests of a chunk of frames first, spread over the workers */
-    size_t end = i + 1;
+    size_t end = p->n_frames;
     if (o->estimator_worker) {
       job_table_clear(&jobs);
       for (end = i; end < p->n_frames && end - i < CHUNK_FRAMES && jobs.count < CHUNK_JOBS_PER_WORKER * o->workers;
            end++)
         if (p->frames[end].reason != MHRFIT_INGEST_REUSE &&
-            !collect_jobs(&r, p->frames[end].frame, old_record(old_frames, p->frames[end].frame), raw_ok, &jobs, err))
+            !collect_jobs(&r, p->frames[end].frame, frame_index_get(&old, p->frames[end].frame), raw_ok, &jobs, err))
           goto done;
       if (jobs.count && !pool && !(pool = make_pool(&r, err))) goto done;
       if (jobs.count && !mf_worker_pool_run(pool, jobs.jobs, jobs.count, &pool_err)) gave_up = true;
     }
-    for (; i < end; i++) {
-      const mhrfit_ingest_frame_plan *fp = &p->frames[i];
-      if (o->cancel && *o->cancel) {
-        if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
-        MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
-        goto done;
-      }
-      if (fp->reason == MHRFIT_INGEST_REUSE) {
-        summary->frames_reused++;
-      } else {
-        if (settings_same)
-          logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
-                mhrfit_ingest_reason_name(fp->reason), fp->detail);
-        bool failed;
-        mhrfit_value *rec =
-            ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
-        if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
-        if (failed) summary->frames_failed++;
-        else summary->frames_ingested++;
-        if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
-          if (!write_meta(&r, &rs, err)) goto done;
-          last_write = mf_now_seconds();
+    /* the frames to redo of a block ingested on the threads, then recorded in frame order */
+    while (i < end) {
+      size_t n_tasks = 0, stop = i;
+      for (; stop < end && n_tasks < block; stop++)
+        if (p->frames[stop].reason != MHRFIT_INGEST_REUSE) tasks[n_tasks++].index = stop;
+      mf_pool_for(threads_pool, n_tasks, frame_task_run, &fj);
+      size_t k = 0;
+      for (; i < stop; i++) {
+        const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+        frame_task *t = fp->reason != MHRFIT_INGEST_REUSE ? &tasks[k++] : NULL;
+        if ((o->cancel && *o->cancel) || (t && t->skipped)) {
+          if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
+          MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
+          goto done;
         }
+        if (!t) {
+          summary->frames_reused++;
+        } else {
+          if (settings_same)
+            logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
+                  mhrfit_ingest_reason_name(fp->reason), fp->detail);
+          for (size_t m = 0; m < t->n_msgs; m++) logf_(o, (mhrfit_ingest_log_level)(t->msgs[m][0] - '0'), "%s", t->msgs[m] + 1);
+          add_counts(summary, &t->sum);
+          if (!t->rec) {
+            if (err) *err = t->err;
+            goto done;
+          }
+          bool put = records_put(&rs, fp->frame, t->rec, err);
+          t->rec = NULL;
+          if (!put) goto done;
+          if (t->failed) summary->frames_failed++;
+          else summary->frames_ingested++;
+          if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
+            if (!write_meta(&r, &rs, err)) goto done;
+            last_write = mf_now_seconds();
+          }
+        }
+        done_frames++;
+        if (o->progress) o->progress(o->user, done_frames, p->n_frames);
       }
-      done_frames++;
-      if (o->progress) o->progress(o->user, done_frames, p->n_frames);
+      for (size_t m = 0; m < n_tasks; m++) frame_task_clear(&tasks[m]);
     }
     if (gave_up) break;
   }
@@ -1306,7 +1499,11 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   }
   ok = true;
 done:
+  for (size_t m = 0; tasks && m < block; m++) frame_task_clear(&tasks[m]);
+  free(tasks);
+  frame_index_free(&old);
   mf_worker_pool_free(pool);
+  mf_pool_free(threads_pool);
   job_table_free(&jobs);
   records_free(&rs);
   mhrfit_ingest_plan_free(p);
@@ -1315,3 +1512,4 @@ done:
   mf_dir_lock_release(lock);
   return ok;
 }
+

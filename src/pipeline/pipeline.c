@@ -520,6 +520,7 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   io.n_model_ids = o->n_model_ids;
   io.force = o->overwrite;
   io.no_lock = true; /* the run holds it */
+  io.jobs = p->threads;
   io.log = ingest_log;
   io.progress = o->progress ? ingest_progress : NULL;
   io.user = &iu;
