@@ -33,6 +33,8 @@
 
 #define DETAIL_MAX 1024
 #define META_NAME "stage1_meta.json"
+/* The largest stage1_meta.json read (about 2.4 KB per frame of 4 cameras). */
+#define META_MAX_BYTES ((size_t)4 << 30)
 /* Seconds between intermediate writes of the meta file during a long run. */
 #define META_FLUSH_SECONDS 2.0
 /* Worker mode: frames are gathered into a chunk until it holds this many requests per worker
@@ -443,89 +445,33 @@ fail:
 
 /* ---- the cache check ---------------------------------------------------------------------- */
 
-/* The records of a meta's "frames" dict sorted by name, for lookups in O(log n) (the dict's own
- * lookup is a linear scan, quadratic over a long take). */
-typedef struct frame_index {
-  const char **names;
-  const mhrfit_value **recs;
-  size_t n;
-} frame_index;
-
-static void frame_index_free(frame_index *ix) {
-  free(ix->names);
-  free(ix->recs);
-  memset(ix, 0, sizeof *ix);
-}
-
-static int cmp_index(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-typedef struct index_pair {
-  const char *name;
-  size_t i;
-} index_pair;
-
-static bool frame_index_build(frame_index *ix, const mhrfit_value *meta, mhrfit_error *err) {
-  memset(ix, 0, sizeof *ix);
-  const mhrfit_value *frames = mhrfit_value_dict_get(meta, "frames");
-  if (!frames || frames->kind != MHRFIT_V_DICT || !frames->u.dict.count) return true;
-  size_t n = frames->u.dict.count;
-  /* (name, position) pairs sorted by name: names point into the dict, the position gives the record */
-  index_pair *pairs = mf_malloc_array(n, sizeof *pairs, err);
-  ix->names = pairs ? mf_malloc_array(n, sizeof *ix->names, err) : NULL;
-  ix->recs = ix->names ? mf_malloc_array(n, sizeof *ix->recs, err) : NULL;
-  if (!ix->recs) {
-    free(pairs);
-    frame_index_free(ix);
-    return false;
-  }
-  for (size_t i = 0; i < n; i++) pairs[i] = (index_pair){frames->u.dict.keys[i], i};
-  qsort(pairs, n, sizeof *pairs, cmp_index);
-  for (size_t i = 0; i < n; i++) {
-    ix->names[i] = pairs[i].name;
-    ix->recs[i] = frames->u.dict.vals[pairs[i].i];
-  }
-  free(pairs);
-  ix->n = n;
-  return true;
-}
-
-static const mhrfit_value *frame_index_get(const frame_index *ix, const char *name) {
-  size_t lo = 0, hi = ix->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(ix->names[mid], name);
-    if (c == 0) return ix->recs[mid];
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return NULL;
-}
-
-
-static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char *detail, size_t size) {
+/* Reads <out>/stage1_meta.json into `m` (m->head NULL when absent or unreadable) and compares its
+ * settings with the request. */
+static void load_meta(const request *r, mf_ingest_meta *m, mhrfit_ingest_reason *why, char *detail, size_t size) {
+  memset(m, 0, sizeof *m);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", r->out_root, META_NAME);
   if (!mf_is_file(path)) {
     *why = MHRFIT_INGEST_NO_META;
     snprintf(detail, size, "no %s in %s", META_NAME, r->out_root);
-    return NULL;
+    return;
   }
   mhrfit_error e = {0};
-  mhrfit_value *m = mhrfit_json_load(path, &e);
-  if (!m) {
+  unsigned char *text = NULL;
+  size_t len = 0;
+  if (!mf_read_file(path, META_MAX_BYTES, &text, &len, &e) || !mf_ingest_meta_scan(m, (char *)text, len, path, &e)) {
+    free(text);
     *why = MHRFIT_INGEST_META_INVALID;
     snprintf(detail, size, "%s", e.message);
-    return NULL;
+    return;
   }
-  *why = mf_ingest_meta_compare(m, &r->s, detail, size);
-  return m;
+  *why = mf_ingest_meta_compare(m->head, &r->s, detail, size);
 }
 
 /* Decides the fate of one frame under matching settings. */
-static mhrfit_ingest_reason check_frame(const request *r, const frame_index *ix, const char *frame, char *detail,
+static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *rec, const char *frame, char *detail,
                                         size_t size, mhrfit_error *err, bool *fatal) {
   *fatal = false;
-  const mhrfit_value *rec = frame_index_get(ix, frame);
   if (!rec || rec->kind != MHRFIT_V_DICT) {
     snprintf(detail, size, "not ingested by the previous run (frame subset changed or new frame)");
     return MHRFIT_INGEST_FRAME_SUBSET;
@@ -568,7 +514,7 @@ static mhrfit_ingest_reason check_frame(const request *r, const frame_index *ix,
 /* The check of every frame, spread over threads (it reads and hashes every input file). */
 typedef struct check_job {
   const request *r;
-  const frame_index *ix;
+  const mf_ingest_meta *meta;
   mhrfit_ingest_plan *p;
   bool *fatal;
   mhrfit_error *errs;
@@ -579,23 +525,25 @@ static void check_task(void *ctx, size_t i, size_t t) {
   check_job *c = ctx;
   mhrfit_ingest_frame_plan *f = &c->p->frames[i];
   char fd[DETAIL_MAX];
-  f->reason = check_frame(c->r, c->ix, f->frame, fd, sizeof fd, &c->errs[i], &c->fatal[i]);
+  mhrfit_value *rec = mf_ingest_meta_record(c->meta, f->frame);
+  f->reason = check_frame(c->r, rec, f->frame, fd, sizeof fd, &c->errs[i], &c->fatal[i]);
+  mhrfit_value_free(rec);
   if (!c->fatal[i] && !(f->detail = mf_strdup(fd, &c->errs[i]))) c->fatal[i] = true;
 }
 
-/* The plan, plus the parsed meta for the run (NULL when absent or unreadable). */
-static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mhrfit_value **meta_out, mhrfit_error *err) {
-  *meta_out = NULL;
+/* The plan, plus the meta read for the run (meta->head NULL when absent or unreadable; freed by
+ * the caller, also on failure). */
+static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mf_ingest_meta *meta, mhrfit_error *err) {
   mhrfit_ingest_plan *p = calloc(1, sizeof *p);
   if (!p) {
+    memset(meta, 0, sizeof *meta);
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     return NULL;
   }
   char detail[DETAIL_MAX];
-  frame_index ix = {0};
   bool *fatal = NULL;
   mhrfit_error *errs = NULL;
-  mhrfit_value *meta = load_meta(r, &p->global, detail, sizeof detail);
+  load_meta(r, meta, &p->global, detail, sizeof detail);
   if (r->o->force && p->global == MHRFIT_INGEST_REUSE) {
     p->global = MHRFIT_INGEST_FORCED;
     snprintf(detail, sizeof detail, "re-ingest forced");
@@ -614,8 +562,8 @@ static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mhrfit_val
   if (p->global == MHRFIT_INGEST_REUSE) {
     fatal = mf_calloc_array(n ? n : 1, sizeof *fatal, err);
     errs = fatal ? mf_calloc_array(n ? n : 1, sizeof *errs, err) : NULL;
-    if (!errs || !frame_index_build(&ix, meta, err)) goto fail;
-    check_job c = {r, &ix, p, fatal, errs};
+    if (!errs) goto fail;
+    check_job c = {r, meta, p, fatal, errs};
     mf_pool_for(pool, n, check_task, &c);
     for (size_t i = 0; i < n; i++)
       if (fatal[i]) {
@@ -624,16 +572,12 @@ static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mhrfit_val
       }
   }
   for (size_t i = 0; i < n; i++) p->n_redo += p->frames[i].reason != MHRFIT_INGEST_REUSE;
-  frame_index_free(&ix);
   free(fatal);
   free(errs);
-  *meta_out = meta;
   return p;
 fail:
-  frame_index_free(&ix);
   free(fatal);
   free(errs);
-  mhrfit_value_free(meta);
   mhrfit_ingest_plan_free(p);
   return NULL;
 }
@@ -645,11 +589,11 @@ mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_e
     return NULL;
   }
   if (!request_open(&r, o, err)) return NULL;
-  mhrfit_value *meta;
+  mf_ingest_meta meta = {0};
   size_t threads = o->jobs ? o->jobs : mf_cpu_count();
   mf_pool *pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
   mhrfit_ingest_plan *p = threads == 1 || pool ? make_plan(&r, pool, &meta, err) : NULL;
-  if (p) mhrfit_value_free(meta);
+  mf_ingest_meta_free(&meta);
   mf_pool_free(pool);
   request_free(&r);
   return p;
@@ -1189,9 +1133,11 @@ oom:
 
 /* ---- the meta file ------------------------------------------------------------------------ */
 
+/* The frame records of the meta as their text in the file (mf_ingest_record_text()): a few KB
+ * per frame where the document tree would take ten times that. */
 typedef struct frame_rec {
   char *frame;
-  mhrfit_value *rec;
+  char *text;
 } frame_rec;
 
 typedef struct records {
@@ -1202,24 +1148,24 @@ typedef struct records {
 static void records_free(records *rs) {
   for (size_t i = 0; i < rs->count; i++) {
     free(rs->items[i].frame);
-    mhrfit_value_free(rs->items[i].rec);
+    free(rs->items[i].text);
   }
   free(rs->items);
   memset(rs, 0, sizeof *rs);
 }
 
-/* Adds the record of `frame`, which the list does not hold (the run adds every frame once),
- * taking ownership of `rec` (freed on failure). */
-static bool records_put(records *rs, const char *frame, mhrfit_value *rec, mhrfit_error *err) {
-  if (!rec) return false;
+/* Adds the record text of `frame`, which the list does not hold (the run adds every frame once),
+ * taking ownership of `text` (freed on failure). */
+static bool records_put(records *rs, const char *frame, char *text, mhrfit_error *err) {
+  if (!text) return false;
   char *f = mf_strdup(frame, err);
   if (!f || !mf_grow((void **)&rs->items, &rs->cap, rs->count + 1, sizeof *rs->items, err)) {
     free(f);
-    mhrfit_value_free(rec);
+    free(text);
     return false;
   }
   rs->items[rs->count].frame = f;
-  rs->items[rs->count].rec = rec;
+  rs->items[rs->count].text = text;
   rs->count++;
   return true;
 }
@@ -1228,11 +1174,21 @@ static int cmp_rec(const void *a, const void *b) {
   return mf_natural_cmp(((const frame_rec *)a)->frame, ((const frame_rec *)b)->frame);
 }
 
+/* Writes `s` as a JSON string (quoted, escaped) to f. */
+static bool json_string(FILE *f, const char *s, mhrfit_error *err) {
+  mhrfit_value *v = str_value(s, err);
+  bool ok = v && mhrfit_value_write_json(v, f, 1, err);
+  mhrfit_value_free(v);
+  return ok;
+}
+
+/* stage1_meta.json: the settings, then the frames' records (natural order) from their text: the
+ * bytes the document tree would give written with one space of indent per level. */
 static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
   if (rs->count > 1) qsort(rs->items, rs->count, sizeof *rs->items, cmp_rec);
   const mhrfit_ingest_options *o = r->o;
-  mhrfit_value *m = mhrfit_value_new_dict(err), *frames = mhrfit_value_new_dict(err);
-  bool ok = m && frames && dset(m, "format", str_value(MF_INGEST_META_FORMAT, err), err) &&
+  mhrfit_value *m = mhrfit_value_new_dict(err);
+  bool ok = m && dset(m, "format", str_value(MF_INGEST_META_FORMAT, err), err) &&
             dset(m, "version", mhrfit_value_new_int(MF_INGEST_META_VERSION, err), err) &&
             dset(m, "tool", str_value("mhrfit", err), err) &&
             dset(m, "tool_version", str_value(r->s.tool_version, err), err) &&
@@ -1250,36 +1206,45 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
             dset(m, "estimator_worker", str_value(o->estimator_worker, err), err) &&
             dset(m, "cam_intrinsics", mf_ingest_intrinsics_value(&r->s, err), err) &&
             dset(m, "model_ids", str_list(o->model_ids, o->n_model_ids, err), err) &&
-            dset(m, "hash", str_value("xxh64", err), err);
-  /* the records are lent to the document (frame names are unique: no key lookups, which would
-   * be quadratic over a long take) and taken back before it is freed */
-  if (ok) {
-    ok = dset(m, "frames", frames, err);
-    frames = NULL; /* m's (freed by dset on failure) */
+            dset(m, "hash", str_value("xxh64", err), err) && dset(m, "frames", mhrfit_value_new_dict(err), err);
+  /* the settings as the tree writer writes them, ending in '"frames": {}\n}' */
+  char *head = NULL;
+  size_t head_len = 0;
+  FILE *mem = ok ? open_memstream(&head, &head_len) : NULL;
+  if (ok && !mem) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  if (mem) {
+    ok = mhrfit_value_write_json(m, mem, 1, err);
+    if (fclose(mem) != 0 && ok) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   }
-  mhrfit_value *lent = ok ? mhrfit_value_dict_get_mut(m, "frames") : NULL;
-  if (lent && rs->count) {
-    lent->u.dict.keys = mf_malloc_array(rs->count, sizeof *lent->u.dict.keys, err);
-    lent->u.dict.vals = lent->u.dict.keys ? mf_malloc_array(rs->count, sizeof *lent->u.dict.vals, err) : NULL;
-    ok = lent->u.dict.vals != NULL;
-    for (size_t i = 0; ok && i < rs->count; i++) {
-      lent->u.dict.keys[i] = rs->items[i].frame;
-      lent->u.dict.vals[i] = rs->items[i].rec;
-    }
-    if (ok) lent->u.dict.count = lent->u.dict.cap = rs->count;
-  }
-  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
-  ok = path && mf_write_json_atomic(path, m, 1, err);
-  free(path);
-  if (lent) {
-    free(lent->u.dict.keys);
-    free(lent->u.dict.vals);
-    lent->u.dict.keys = NULL;
-    lent->u.dict.vals = NULL;
-    lent->u.dict.count = lent->u.dict.cap = 0;
-  }
-  mhrfit_value_free(frames);
   mhrfit_value_free(m);
+  static const char tail[] = "{}\n}";
+  if (ok && (head_len < sizeof tail - 1 || memcmp(head + head_len - (sizeof tail - 1), tail, sizeof tail - 1) != 0))
+    ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: unexpected JSON layout of the settings", META_NAME);
+  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
+  mf_atomic_file af;
+  if (!path || !mf_atomic_open(&af, path, err)) {
+    free(head);
+    free(path);
+    return false;
+  }
+  FILE *f = af.f;
+  fwrite(head, 1, head_len - (sizeof tail - 1), f);
+  fputc('{', f);
+  for (size_t i = 0; ok && i < rs->count; i++) {
+    fputs(i ? ",\n  " : "\n  ", f);
+    ok = json_string(f, rs->items[i].frame, err);
+    fputs(": ", f);
+    fputs(rs->items[i].text, f);
+  }
+  fputs(rs->count ? "\n }\n}\n" : "}\n}\n", f);
+  free(head);
+  if (ok && ferror(f)) {
+    int e = errno;
+    ok = MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: write failed: %s", path, strerror(e));
+  }
+  if (!ok) mf_atomic_abort(&af);
+  else ok = mf_atomic_commit(&af, err);
+  free(path);
   return ok;
 }
 
@@ -1321,7 +1286,7 @@ typedef struct frame_task {
   size_t index;                /* in the plan */
   mhrfit_ingest_options o;     /* the request's options, messages kept here */
   request r;                   /* the request, with these options */
-  mhrfit_value *rec;           /* NULL: out of memory or a fatal write failure (err) */
+  char *rec;                   /* the record's text; NULL: out of memory or a fatal write failure (err) */
   bool failed, skipped;        /* a view failed; not run (cancelled) */
   mhrfit_ingest_summary sum;
   mhrfit_error err;
@@ -1339,7 +1304,7 @@ static void task_log(void *user, mhrfit_ingest_log_level level, const char *mess
 typedef struct frames_job {
   const request *r;
   const mhrfit_ingest_plan *p;
-  const frame_index *old;
+  const mf_ingest_meta *old;
   bool raw_ok;
   frame_task *tasks;
 } frames_job;
@@ -1359,11 +1324,15 @@ static void frame_task_run(void *ctx, size_t i, size_t thread) {
   t->r = *j->r;
   t->r.o = &t->o;
   const char *frame = j->p->frames[t->index].frame;
-  t->rec = ingest_frame(&t->r, frame, frame_index_get(j->old, frame), j->raw_ok, &t->sum, &t->failed, &t->err);
+  mhrfit_value *old = mf_ingest_meta_record(j->old, frame);
+  mhrfit_value *rec = ingest_frame(&t->r, frame, old, j->raw_ok, &t->sum, &t->failed, &t->err);
+  t->rec = rec ? mf_ingest_record_text(rec, &t->err) : NULL;
+  mhrfit_value_free(rec);
+  mhrfit_value_free(old);
 }
 
 static void frame_task_clear(frame_task *t) {
-  mhrfit_value_free(t->rec);
+  free(t->rec);
   for (size_t i = 0; i < t->n_msgs; i++) free(t->msgs[i]);
   free(t->msgs);
   memset(t, 0, sizeof *t);
@@ -1395,13 +1364,12 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   }
   if (unclean) mf_remove_stale_temps(o->out_dir, 2);
   log_ignored(&r);
-  mhrfit_value *meta = NULL;
+  mf_ingest_meta meta = {0};
   records rs = {0};
   bool ok = false, gave_up = false;
   job_table jobs = {0};
   mf_worker_pool *pool = NULL;
   mhrfit_error pool_err = {0};
-  frame_index old = {0};
   frame_task *tasks = NULL;
   size_t threads = o->jobs ? o->jobs : mf_cpu_count(), block = threads > 1 ? 4 * threads : 1;
   mf_pool *threads_pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
@@ -1409,28 +1377,33 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   if (threads > 1 && !threads_pool) goto done;
   r.jobs = o->estimator_worker ? &jobs : NULL;
   if (!(p = make_plan(&r, threads_pool, &meta, err))) goto done;
-  if (!(tasks = mf_calloc_array(block, sizeof *tasks, err)) || !frame_index_build(&old, meta, err)) goto done;
+  if (!(tasks = mf_calloc_array(block, sizeof *tasks, err))) goto done;
   summary->frames_total = p->n_frames;
   bool settings_same = p->global == MHRFIT_INGEST_REUSE;
   /* Raw estimator outputs survive changes of strategy, cameras or frames, not of the estimator. */
-  bool raw_ok = !o->force && mf_ingest_meta_same_estimator(meta, &r.s);
-  if (!settings_same && meta)
+  bool raw_ok = !o->force && mf_ingest_meta_same_estimator(meta.head, &r.s);
+  if (!settings_same && meta.head)
     logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
   else if (p->global == MHRFIT_INGEST_FORCED || p->global == MHRFIT_INGEST_META_INVALID)
     logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
   /* Keep the records of frames that stay valid (reused, or outside this request) when the
    * settings match; with other settings every record is dropped. */
   if (settings_same)
-    for (size_t i = 0; i < old.n; i++) {
-      const char *f = old.names[i];
+    for (size_t i = 0; i < meta.n_frames; i++) {
+      const char *f = meta.names[i];
       const char *const *hit = bsearch(&f, r.frames.items, r.frames.count, sizeof *r.frames.items, cmp_natural);
-      bool redo = hit && p->frames[hit - (const char *const *)r.frames.items].reason != MHRFIT_INGEST_REUSE;
-      if (!redo && !records_put(&rs, f, mhrfit_value_clone(old.recs[i], err), err)) goto done;
+      if (hit && p->frames[hit - (const char *const *)r.frames.items].reason != MHRFIT_INGEST_REUSE) continue;
+      /* a frame outside the request keeps its record when it is one (those of the request were
+       * parsed by the check) */
+      mhrfit_value *check = hit ? NULL : mf_ingest_meta_record(&meta, f);
+      if (!hit && !check) continue;
+      mhrfit_value_free(check);
+      if (!records_put(&rs, f, mf_strndup(meta.rec[i], meta.rec_len[i], err), err)) goto done;
     }
-  bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
-  double last_write = mf_now_seconds();
+  bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta.head);
+  double last_write = mf_now_seconds(), meta_cost = 0;
   size_t done_frames = 0;
-  frames_job fj = {&r, p, &old, raw_ok, tasks};
+  frames_job fj = {&r, p, &meta, raw_ok, tasks};
   for (size_t i = 0; i < p->n_frames;) {
     /* worker mode: the requests of a chunk of frames first, spread over the workers */
     size_t end = p->n_frames;
@@ -1438,9 +1411,12 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
       job_table_clear(&jobs);
       for (end = i; end < p->n_frames && end - i < CHUNK_FRAMES && jobs.count < CHUNK_JOBS_PER_WORKER * o->workers;
            end++)
-        if (p->frames[end].reason != MHRFIT_INGEST_REUSE &&
-            !collect_jobs(&r, p->frames[end].frame, frame_index_get(&old, p->frames[end].frame), raw_ok, &jobs, err))
-          goto done;
+        if (p->frames[end].reason != MHRFIT_INGEST_REUSE) {
+          mhrfit_value *old = mf_ingest_meta_record(&meta, p->frames[end].frame);
+          bool collected = collect_jobs(&r, p->frames[end].frame, old, raw_ok, &jobs, err);
+          mhrfit_value_free(old);
+          if (!collected) goto done;
+        }
       if (jobs.count && !pool && !(pool = make_pool(&r, err))) goto done;
       if (jobs.count && !mf_worker_pool_run(pool, jobs.jobs, jobs.count, &pool_err)) gave_up = true;
     }
@@ -1476,9 +1452,12 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
           if (!put) goto done;
           if (t->failed) summary->frames_failed++;
           else summary->frames_ingested++;
-          if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
+          /* the meta grows with the take: written at most every 2 s, and taking at most 5 % of the time */
+          if (mf_now_seconds() - last_write >= fmax(META_FLUSH_SECONDS, 20 * meta_cost) && i + 1 < p->n_frames) {
+            double tw = mf_now_seconds();
             if (!write_meta(&r, &rs, err)) goto done;
             last_write = mf_now_seconds();
+            meta_cost = last_write - tw;
           }
         }
         done_frames++;
@@ -1501,13 +1480,12 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
 done:
   for (size_t m = 0; tasks && m < block; m++) frame_task_clear(&tasks[m]);
   free(tasks);
-  frame_index_free(&old);
   mf_worker_pool_free(pool);
   mf_pool_free(threads_pool);
   job_table_free(&jobs);
   records_free(&rs);
   mhrfit_ingest_plan_free(p);
-  mhrfit_value_free(meta);
+  mf_ingest_meta_free(&meta);
   request_free(&r);
   mf_dir_lock_release(lock);
   return ok;
