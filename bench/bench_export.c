@@ -79,20 +79,14 @@ static int export_once(const char *run, const char *rig_path, mhrfit_export_form
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: bench_export MHRFIT_BINARY ASSETS_DIR [FRAMES=1000] [RUNS=5] [WORK_DIR]\n");
-    return 2;
-  }
-  const char *bin = argv[1], *assets = argv[2];
-  long frames = argc > 3 ? atol(argv[3]) : 1000, runs = argc > 4 ? atol(argv[4]) : 5;
-  if (frames < 2 || runs < 1 || runs > 50) {
-    fprintf(stderr, "bench_export: FRAMES >= 2 and RUNS 1..50 are required\n");
-    return 2;
-  }
+  bench_demo_args a;
+  if (!bench_demo_args_parse(argc, argv, "bench_export", 5, &a)) return 2;
+  const char *bin = a.bin, *assets = a.assets;
+  long frames = a.frames, runs = a.runs;
   bool pinned = bench_pin_one_cpu();
   char work[4096];
   bool temp;
-  if (!bench_work_dir(argc > 5 ? argv[5] : NULL, "mhrfit_bench_export", work, sizeof work, &temp)) return 1;
+  if (!bench_work_dir(a.work_dir, "mhrfit_bench_export", work, sizeof work, &temp)) return 1;
   char capture[4200], run[4200], calib[4300], rigfile[4200], out[4300];
   snprintf(capture, sizeof capture, "%s/capture", work);
   snprintf(run, sizeof run, "%s/run", work);

@@ -80,20 +80,14 @@ static int run_once(const char *bin, const char *rig_opt, const char *rig, const
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: bench_run MHRFIT_BINARY ASSETS_DIR [FRAMES=1000] [RUNS=3] [WORK_DIR]\n");
-    return 2;
-  }
-  const char *bin = argv[1], *assets = argv[2];
-  long frames = argc > 3 ? atol(argv[3]) : 1000, runs = argc > 4 ? atol(argv[4]) : 3;
-  if (frames < 2 || runs < 1 || runs > 50) {
-    fprintf(stderr, "bench_run: FRAMES >= 2 and RUNS 1..50 are required\n");
-    return 2;
-  }
+  bench_demo_args a;
+  if (!bench_demo_args_parse(argc, argv, "bench_run", 3, &a)) return 2;
+  const char *bin = a.bin, *assets = a.assets;
+  long frames = a.frames, runs = a.runs;
   bool pinned = bench_pin_one_cpu();
   char work[4096];
   bool temp;
-  if (!bench_work_dir(argc > 5 ? argv[5] : NULL, "mhrfit_bench_run", work, sizeof work, &temp)) return 1;
+  if (!bench_work_dir(a.work_dir, "mhrfit_bench_run", work, sizeof work, &temp)) return 1;
   char capture[4200], out[4300];
   snprintf(capture, sizeof capture, "%s/capture", work);
   mhrfit_demo_options o;

@@ -47,6 +47,28 @@ static inline bool bench_work_dir(const char *given, const char *prefix, char *w
   return false;
 }
 
+/* The arguments of a benchmark over a demo capture: MHRFIT_BINARY ASSETS_DIR [FRAMES=1000]
+ * [RUNS=default_runs] [WORK_DIR]. False, after the usage or what is wrong on stderr under `name`,
+ * when they are not usable (exit 2). */
+typedef struct bench_demo_args {
+  const char *bin, *assets, *work_dir; /* work_dir NULL: a temporary folder (bench_work_dir()) */
+  long frames, runs;
+} bench_demo_args;
+static inline bool bench_demo_args_parse(int argc, char **argv, const char *name, long default_runs,
+                                         bench_demo_args *a) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s MHRFIT_BINARY ASSETS_DIR [FRAMES=1000] [RUNS=%ld] [WORK_DIR]\n", name, default_runs);
+    return false;
+  }
+  a->bin = argv[1], a->assets = argv[2], a->work_dir = argc > 5 ? argv[5] : NULL;
+  a->frames = argc > 3 ? atol(argv[3]) : 1000, a->runs = argc > 4 ? atol(argv[4]) : default_runs;
+  if (a->frames < 2 || a->runs < 1 || a->runs > 50) {
+    fprintf(stderr, "%s: FRAMES >= 2 and RUNS 1..50 are required\n", name);
+    return false;
+  }
+  return true;
+}
+
 /* Removes a benchmark's temporary work folder (made by bench_work_dir()); `name` prefixes the
  * message when that fails. */
 static inline void bench_remove_dir(const char *name, const char *dir) {

@@ -13,18 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
 # Caliscope csv: one row per detected point (likelihood > 0), port = camera number, Head (18) left out.
-{
-  echo "sync_index,port,frame_index,frame_time,point_id,img_loc_x,img_loc_y,obj_loc_x,obj_loc_y"
-  for c in 1 2 3 4; do # each JSON file is one line: one record per file, frames in file order
-    awk -v c=$c 'FNR == 1 { f++ }
-      { if (!match($0, /"pose_keypoints_2d": *\[[^]]*\]/)) next
-        s = substr($0, RSTART, RLENGTH); sub(/.*\[/, "", s); sub(/\]/, "", s); n = split(s, v, /, */)
-        for (k = 0; 3 * k + 3 <= n; k++)
-          if (v[3*k+3] > 0 && k != 18)
-            printf "%d,%d,%d,%.4f,%d,%s,%s,,\n", f - 1, c, f - 1, (f - 1) / 60, k, v[3*k+1], v[3*k+2] }' \
-      "$trial"/pose-associated/cam0${c}_json/*.json
-  done
-} >"$tmp/xy_OPENPOSE.csv"
+bash "$(dirname "$0")/p2s_caliscope_csv.sh" "$trial" "$tmp/xy_OPENPOSE.csv"
 check "csv written" $([ "$(wc -l <"$tmp/xy_OPENPOSE.csv")" -gt 7000 ]; echo $?)
 cams="cam_01 cam_02 cam_03 cam_04"
 "$bin" triangulate --calib "$calib" --cams $cams --cam-dirs cam01_json cam02_json cam03_json cam04_json \

@@ -97,7 +97,11 @@ for row in "triangulation error, mean" "fitted keypoint MPJPE" "lower-body jitte
   check "report has row: $row" $(grep -q "| $row" <<<"$rep"; echo $?)
 done
 check "report compares with --freeze_lower_body" $(grep -q -- "--freeze_lower_body |" <<<"$rep"; echo $?)
-for f in g2_run/accuracy.json g2_run/default/sequence_fit.npz g2_run/freeze_lower_body/sequence_fit.npz; do
+check "demo --run prints the path of the default run's report (with --quiet too)" \
+  $(grep -q "^report of the default run: $tmp/g2_run/default/report.html" <<<"$rep"; echo $?)
+check "only the default run has a report" $([ ! -e "$tmp/g2_run/freeze_lower_body/report.html" ]; echo $?)
+for f in g2_run/accuracy.json g2_run/default/sequence_fit.npz g2_run/freeze_lower_body/sequence_fit.npz \
+         g2_run/default/report.html; do
   check "--run wrote $f" $([ -s "$tmp/$f" ]; echo $?)
 done
 mpjpe=$(sed -n 's/^| fitted keypoint MPJPE, ok frames (mm) *| *\([0-9.]*\) .*/\1/p' <<<"$rep")

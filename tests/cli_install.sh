@@ -37,7 +37,7 @@ out=$("$tmp/use")
 # shared: plain pkg-config flags, the library found at run time in the prefix
 # shellcheck disable=SC2046
 cc -std=c17 -Wall -Werror "$tmp/use.c" -o "$tmp/use_so" $(pkg-config --cflags --libs mhrfit) ${MHRFIT_EXTRA_LDFLAGS:-}
-ldd "$tmp/use_so" | grep -q "libmhrfit.so.0" || { echo "FAIL: not linked to libmhrfit.so.0"; exit 1; }
+grep -q "libmhrfit.so.0" <<<"$(ldd "$tmp/use_so")" || { echo "FAIL: not linked to libmhrfit.so.0"; exit 1; }
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/use_so")
 [ "$out" = "3 float64" ] || { echo "FAIL: unexpected output '$out' (shared)"; exit 1; }
 echo "2 passed, 0 failed"

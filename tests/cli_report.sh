@@ -3,7 +3,8 @@
 # loads from file:// with no console error and no network request, the WebGL view is drawn and
 # changes between frames, the status strip, "next problem", play, the keypoint marks of every
 # camera panel, one chart value per frame, a screenshot kept in build/test-artifacts/); a damaged
-# run folder still gives a page that says what is missing; usage and invalid folders fail clearly.
+# run folder still gives a page that says what is missing; usage and invalid folders fail clearly;
+# run --report writes the same page at the end of a run.
 # A missing node, puppeteer-core or Chromium fails the test (never a skip).
 set -uo pipefail
 root=$(pwd)
@@ -59,11 +60,29 @@ check "screenshot kept in build/test-artifacts" $([ -s "$artifacts/report.png" ]
 "$bin" report --run "$tmp/run" --out "$tmp/a.html" --quiet; check "report --out" $?
 "$bin" report --run "$tmp/run" --out "$tmp/a2.html" --quiet
 cmp -s "$tmp/a.html" "$tmp/a2.html"; check "the same run gives the same page" $?
+# run --report writes that same page at the end of the run (the body from the run's assets, LOD 6)
+out=$("$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 \
+  --out "$tmp/run" --report 2>&1); check "run --report" $?
+check "run --report says where the page is" $(grep -q "^report: $tmp/run/report.html (.* MB, 30 frames, 4 cameras, with the body)" <<<"$out"; echo $?)
+"$bin" report --run "$tmp/run" --out "$tmp/c.html" --quiet
+cmp -s "$tmp/run/report.html" "$tmp/c.html"; check "run --report writes the page of mhrfit report" $?
 "$bin" report --run "$tmp/run" --out "$tmp/b.html" --no_body --capture "$tmp/images" --no_images --quiet
 check "report --no_body --no_images" $?
 check "--no_images leaves the images out" $(! grep -q '"images":{' "$tmp/b.html"; echo $?)
 check "--no_body leaves the body out" $([ "$(stat -c %s "$tmp/b.html")" -lt "$(stat -c %s "$tmp/a.html")" ] &&
   ! grep -q '"body":{' "$tmp/b.html"; echo $?)
+
+# a run made with paths relative to its own folder, its report made from another working folder:
+# the calibration the run recorded (cap/calibration.toml) is found as the exporter finds it
+mkdir "$tmp/rel" "$tmp/elsewhere" && ln -s "$tmp/cap" "$tmp/rel/cap"
+( cd "$tmp/rel" && "$bin" run --input cap --calib cap/calibration.toml --cams cam_0 cam_1 cam_2 cam_3 --quiet \
+    --out run ); check "run with relative paths" $?
+out=$(cd "$tmp/elsewhere" && "$bin" report --run ../rel/run --out r.html --no_body 2>&1); check "report from elsewhere" $?
+echo "$out"
+check "the report from elsewhere finds the recorded calibration" \
+  $(grep -q "4 cameras (4 calibrated)" <<<"$out" && ! grep -q "could not be read" <<<"$out"; echo $?)
+out=$(cd "$tmp/elsewhere" && "$bin" export --input ../rel/run --out r.glb 2>&1); check "export from elsewhere" $?
+check "the export from elsewhere finds it too" $(grep -q "4 camera(s)" <<<"$out"; echo $?)
 
 # a damaged run: no summary, no smoothed sequence, a triangulation missing, a stage-1 file damaged
 cp -r "$tmp/run" "$tmp/damaged"
@@ -82,8 +101,8 @@ done
 cp -r "$tmp/cap" "$tmp/cap1"
 rm "$tmp"/cap1/000000/cam_[123].npz
 "$bin" run --input "$tmp/cap1" --calib "$tmp/cap1/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --quiet \
-  --max_edge_copy_span 0 --out "$tmp/run1"; check "run with a failed first frame" $?
-"$bin" report --run "$tmp/run1" --quiet; check "report of a run with a NaN frame" $?
+  --max_edge_copy_span 0 --out "$tmp/run1" --report; check "run --report with a failed first frame" $?
+check "its report written by run --report" $([ -s "$tmp/run1/report.html" ]; echo $?)
 ( cd "$root" && node tests/browser/report_page.mjs --html "$tmp/run1/report.html" --mode damaged --nan-frame 0 )
 check "browser checks of the NaN frame" $?
 

@@ -14,14 +14,16 @@ args=(--input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 
 "$bin" run "${args[@]}" --quiet --out "$tmp/full"; check "uninterrupted run" $?
 
 "$bin" run "${args[@]}" --quiet --out "$tmp/killed" & pid=$!
+# finished frames are those of the journal (with several threads, later frames' folders may
+# already exist)
 for _ in $(seq 1 1500); do
-  n=$(ls "$tmp/killed/fit" 2>/dev/null | wc -l)
+  n=$(($(cat "$tmp/killed/run_state.txt" 2>/dev/null | wc -l) - 1))
   [ "$n" -ge 20 ] && break
   sleep 0.01
 done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-done_before=$(ls "$tmp/killed/fit" 2>/dev/null | wc -l)
-echo "killed after $done_before frame folders"
+done_before=$(($(wc -l <"$tmp/killed/run_state.txt") - 1))
+echo "killed after $done_before journalled frames"
 check "killed part-way (no summary yet)" $([ ! -e "$tmp/killed/sequence_summary.json" ]; echo $?)
 out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "resumed run" $?
 echo "$out" | grep "fits reused"

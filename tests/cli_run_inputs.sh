@@ -78,11 +78,13 @@ check "defect 7: triangulate --trc over the calibration is refused (2, got $rc)"
 
 # --- defect 14: run --help is true
 "$bin" run --help >"$tmp/help"; check "defect 14: run --help" $?
-for opt in --trc --rate --subset --layout --debug_dir --init_pose --allow_missing_views; do
+for opt in --trc --rate --subset --debug_dir --init_pose --allow_missing_views; do
   check "defect 14: --help says $opt is not accepted" $(grep -A3 "not accepted" "$tmp/help" | grep -q -- "$opt"; echo $?)
   "$bin" run --input "$tmp/cap" --calib "$calib" --out "$tmp/o14" $opt x >"$tmp/log" 2>&1; rc=$?
   check "defect 14: ... and it is refused (2, got $rc)" $([ $rc -eq 2 ]; echo $?)
 done
+check "defect 14: --layout is accepted with --input_format (a detector's keypoints)" \
+  $(grep -q -- "--layout L .*openpose: required" "$tmp/help"; echo $?)
 check "defect 14: --help groups the options by stage" \
   $(grep -q "^Stage 2: triangulation:" "$tmp/help" && grep -q "^Stage 3: fit" "$tmp/help" && grep -q "^Examples:" "$tmp/help"; echo $?)
 finish

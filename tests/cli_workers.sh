@@ -4,7 +4,8 @@
 # worker that crashes on one image (restarted, the rest completes), one that hangs (timeout, the
 # view marked missing, retried by the next run), one that answers garbage, refuses, writes no
 # output or a bad one (that view's error names it), one that never starts or starts too slowly
-# (a clear error, the run stops), the cache (a rerun starts no worker), usage errors.
+# (a clear error, the run stops), the cache (a rerun starts no worker), usage errors; mhrfit run
+# with workers (stage 1 through them, cam_int from the run's calibration).
 set -uo pipefail
 bin=${MHRFIT_BIN:?}
 fix=${MHRFIT_FIXTURES:?}
@@ -131,6 +132,63 @@ check "missing program: exit 1, status 127" $([ $? -eq 1 ] && grep -q "failed 1 
 "$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out_slow" --worker-restarts 0 \
   --estimator-worker "sh '$here/fake_worker.sh' '$src' {worker} slowstart" --worker-start-timeout 1 >"$tmp/log" 2>"$tmp/err"
 check "slow start: exit 1, named" $([ $? -eq 1 ] && grep -q "estimator worker 0 was not ready after 1 s (killed)" "$tmp/err"; echo $?)
+
+# mhrfit run with estimator workers: stage 1 made by 2 workers from the images of a demo capture
+# (the stand-in copies each view's SAM 3D Body output), cam_int from the run's calibration, the
+# fit on what they wrote; a rerun starts none; a crash or a hang costs only its view
+assets=${MHRFIT_ASSETS:?}
+"$bin" demo --assets "$assets" --out "$tmp/demo" --frames 6 --seed 2 --no-missing-views --quiet
+check "demo capture" $?
+for d in "$tmp"/demo/0*/; do
+  f=$(basename "$d")
+  mkdir -p "$tmp/imgs/$f"
+  for c in cam_0 cam_1 cam_2 cam_3; do echo "image $f $c" >"$tmp/imgs/$f/$c.jpg"; done
+done
+rworker="sh '$here/fake_worker.sh' '$tmp/demo' {worker}"
+: >"$tmp/starts.log"; : >"$tmp/requests.log"
+"$bin" run --input "$tmp/imgs" --calib "$tmp/demo/calibration.toml" --out "$tmp/run" --assets "$assets" \
+  --estimator-worker "$rworker" --workers 2 --estimator-timeout 20 --worker-start-timeout 30 --worker-restarts 2 \
+  >"$tmp/log" 2>"$tmp/err"
+check "run with 2 workers: exit 0" $?
+check "run: exactly 2 starts" $([ "$(wc -l <"$tmp/starts.log")" -eq 2 ]; echo $?)
+check "run: 24 requests" $([ "$(wc -l <"$tmp/requests.log")" -eq 24 ]; echo $?)
+k0=$(sed -n 's/.*"frame":"000003","cam":"cam_0".*"cam_int":\(\[\[[^]]*\],\[[^]]*\],\[[^]]*\]\]\).*/\1/p' "$tmp/requests.log")
+echo "cam_int of cam_0: $k0"
+check "run: cam_int of cam_0 from the calibration" $([ -n "$k0" ] && grep -q "^\[\[$(sed -n '/^\[cam_0\]/,/^matrix/s/^matrix = \[\[\([0-9.]*\),.*/\1/p' "$tmp/demo/calibration.toml" | sed 's/\.0$//')," <<<"$k0"; echo $?)
+check "run: every request carries cam_int" $([ "$(grep -c '"cam_int":' "$tmp/requests.log")" -eq 24 ]; echo $?)
+check "run: 6 frames fitted" $(grep -q "^run: 6 frames" "$tmp/log" && grep -q "^status: ok 6" "$tmp/log"; echo $?)
+check "run: the settings record the worker" $(grep -q '"estimator_worker": "sh ' "$tmp/run/pipeline_config.json"; echo $?)
+check "run: stage 1 records the worker" $(grep -q '"estimator_worker": "sh ' "$tmp/run/stage1_meta.json"; echo $?)
+: >"$tmp/starts.log"
+"$bin" run --input "$tmp/imgs" --calib "$tmp/demo/calibration.toml" --out "$tmp/run" --assets "$assets" \
+  --estimator-worker "$rworker" --workers 2 >"$tmp/log" 2>&1
+check "run rerun: no worker started, every fit reused" $([ ! -s "$tmp/starts.log" ] && grep -q "^run: 6 frames (6 fits reused)" "$tmp/log"; echo $?)
+cp -r "$tmp/imgs" "$tmp/imgs2"
+echo crash >"$tmp/imgs2/000001/cam_2.jpg"
+echo hang >"$tmp/imgs2/000004/cam_3.jpg"
+: >"$tmp/starts.log"
+"$bin" run --input "$tmp/imgs2" --calib "$tmp/demo/calibration.toml" --out "$tmp/run2" --assets "$assets" \
+  --estimator-worker "$rworker" --estimator-timeout 1 >"$tmp/log" 2>"$tmp/err"
+check "run with a crash and a hang: exit 0" $?
+check "run: the crash restarted the worker, the hang killed it (3 starts)" $([ "$(wc -l <"$tmp/starts.log")" -eq 3 ]; echo $?)
+check "run: the crashed view named" $(grep -q "frame '000001' camera 'cam_2': estimator worker 0 exited" "$tmp/err"; echo $?)
+check "run: the timed-out view named" $(grep -q "frame '000004' camera 'cam_3': view missing: estimator worker 0 timed out after 1 s" "$tmp/err"; echo $?)
+check "run: every frame still fitted from 3 cameras" $(grep -q "^status: ok 6" "$tmp/log" &&
+  grep -A6 '"frame": "000001"' "$tmp/run2/sequence_summary.json" | grep -q '"available_cams": 3'; echo $?)
+"$bin" run --input "$tmp/imgs" --calib "$tmp/demo/calibration.toml" --out "$tmp/run3" --assets "$assets" \
+  --estimator-worker "sh '$here/fake_worker.sh' '$tmp/demo' {worker} nostart" --worker-restarts 1 >"$tmp/log" 2>"$tmp/err"
+check "run with a worker that never starts: exit 1, the last error" $([ $? -eq 1 ] &&
+  grep -q "estimator worker 0 failed 2 times in a row, giving up; last: estimator worker 0 exited with status 3 before it was ready" "$tmp/err"; echo $?)
+for bad in "--estimator cp --estimator-worker w|exclude each other" "--estimator-worker w --workers 0|--workers must be" \
+           "--estimator-worker w --worker-start-timeout 0|--worker_start_timeout > 0"; do
+  # shellcheck disable=SC2086
+  "$bin" run --input "$tmp/imgs" --calib "$tmp/demo/calibration.toml" --out "$tmp/never" ${bad%%|*} >/dev/null 2>"$tmp/err"
+  check "run ${bad%%|*}: exit 2" $([ $? -eq 2 ] && grep -q -- "${bad##*|}" "$tmp/err" && [ ! -e "$tmp/never" ]; echo $?)
+done
+help=$("$bin" run --help)
+for o in estimator_worker workers estimator_timeout worker_start_timeout worker_restarts; do
+  check "run --help documents --$o" $(grep -q -- "--$o " <<<"$help"; echo $?)
+done
 
 # usage errors
 "$bin" ingest --input "$tmp/cap" --cams c0 --out "$tmp/x" --estimator 'cp {image} {output}' --estimator-worker w >/dev/null 2>&1

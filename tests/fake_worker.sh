@@ -3,8 +3,9 @@
 # `mhrfit ingest --estimator_worker`), for the worker tests:
 #   fake_worker.sh SOURCE INDEX [start|nostart|slowstart]
 # Appends "start INDEX" to $FAKE_WORKER_LOG when it starts and every request line to
-# $FAKE_WORKER_REQUESTS, says {"ready": true}, then for each request copies SOURCE to the
-# request's "output" and replies {"ok": true} -- unless the image's content starts with
+# $FAKE_WORKER_REQUESTS, says {"ready": true}, then for each request copies SOURCE (a folder:
+# SOURCE/<frame>/<cam>.npz of the request) to the request's "output" and replies {"ok": true} --
+# unless the image's content starts with
 #   crash    the worker dies (SIGKILL of itself)      hang     it never answers
 #   garbage  it answers a line that is not JSON       refuse   {"ok": false, "error": ...}
 #   noout    {"ok": true} without writing the output   badout   it writes a file that is no SAM output
@@ -25,6 +26,12 @@ while IFS= read -r line; do
   out=${out%%\"*}
   image=${line#*\"image\":\"}
   image=${image%%\"*}
+  from=$src
+  if [ -d "$src" ]; then
+    frame=${line#*\"frame\":\"}
+    cam=${line#*\"cam\":\"}
+    from=$src/${frame%%\"*}/${cam%%\"*}.npz
+  fi
   [ -n "${FAKE_WORKER_SLEEP:-}" ] && sleep "$FAKE_WORKER_SLEEP"
   first=
   read -r first <"$image"
@@ -36,5 +43,5 @@ while IFS= read -r line; do
     noout*) echo '{"ok": true}'; continue ;;
     badout*) echo "not numpy" >"$out"; echo '{"ok": true}'; continue ;;
   esac
-  cp "$src" "$out" && echo '{"ok": true}'
+  cp "$from" "$out" && echo '{"ok": true}'
 done

@@ -150,6 +150,28 @@ static inline int th_same_file(const char *a, const char *b) {
   if (fb) fclose(fb);
   return same;
 }
+/* Compares two run folders of `mhrfit run`: the sequence files and the settings, and for frames
+ * 000000 ... (n_frames of them) fit/<f>/fit.npz and, where `b` has one, the frame's
+ * triangulation/<f>/triangulated.npz and stage1/<f>/<cam>.npz (`cam` NULL: none). Returns the
+ * number of files that differ; `*compared` the number compared (3 per frame). */
+#include <sys/stat.h>
+static inline int th_runs_differ(const char *a, const char *b, int n_frames, const char *cam, int *compared) {
+  static const char *const seqs[] = {"sequence_fit.npz", "sequence_smoothed.npz", "pipeline_config.json"};
+  int differ = 0, n = 0;
+  for (size_t i = 0; i < 3; i++, n++) differ += !th_same_file(th_path(a, seqs[i]), th_path(b, seqs[i]));
+  struct stat st;
+  for (int f = 0; f < n_frames; f++, n += 3) {
+    char rel[3][256];
+    snprintf(rel[0], sizeof rel[0], "fit/%06d/fit.npz", f);
+    snprintf(rel[1], sizeof rel[1], "triangulation/%06d/triangulated.npz", f);
+    snprintf(rel[2], sizeof rel[2], "stage1/%06d/%s.npz", f, cam ? cam : "");
+    for (int i = 0; i < 3; i++)
+      if (i == 0 || (!(i == 2 && !cam) && stat(th_path(b, rel[i]), &st) == 0))
+        differ += !th_same_file(th_path(a, rel[i]), th_path(b, rel[i]));
+  }
+  if (compared) *compared = n;
+  return differ;
+}
 static inline const char *th_cli_log(const char *dir) {
   static char buf[1 << 16];
   FILE *f = fopen(th_path(dir, "cli.log"), "rb");

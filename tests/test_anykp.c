@@ -227,9 +227,50 @@ static void test_names_and_layouts(void) {
   CHECK_CONTAINS(err.message, "halpe26");
 }
 
+/* The keypoints of a triangulation: an input's own or given names, then a subset with its names. */
+static void test_keypoint_selection(void) {
+  mhrfit_error err = {0};
+  mhrfit_observations obs = {0};
+  obs.n_kp = 3;
+  mhrfit_layout *set = mhrfit_observations_keypoint_set(&obs, NULL, 0, &err); /* no names: kp_0, kp_1, ... */
+  REQUIRE(set);
+  CHECK_STR(set->name, "custom");
+  CHECK_STR(set->names[2], "kp_2");
+  size_t *idx, n;
+  const char **names;
+  REQUIRE(mhrfit_layout_select(set, "kp_2,0", &idx, &names, &n, &err));
+  CHECK(n == 2 && idx[0] == 2 && idx[1] == 0);
+  CHECK_STR(names[0], "kp_2");
+  CHECK_STR(names[1], "kp_0");
+  free(idx);
+  free(names);
+  mhrfit_layout_free(set);
+  const char *given[3] = {"a", "b", "c"};
+  set = mhrfit_observations_keypoint_set(&obs, given, 3, &err);
+  REQUIRE(set);
+  CHECK_STR(set->name, "keypoint_names");
+  REQUIRE(mhrfit_layout_select(set, "all", &idx, &names, &n, &err));
+  CHECK(n == 3 && idx[2] == 2);
+  CHECK_STR(names[1], "b");
+  free(idx);
+  free(names);
+  CHECK(!mhrfit_layout_select(set, "b,d", &idx, &names, &n, &err) && err.type == MHRFIT_ERR_NOT_FOUND);
+  CHECK(idx == NULL && names == NULL && n == 0);
+  CHECK_CONTAINS(err.message, "no keypoint 'd' in layout keypoint_names");
+  mhrfit_layout_free(set);
+  CHECK(!mhrfit_observations_keypoint_set(&obs, given, 2, &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "lists 2 names but the input has 3 keypoints");
+  REQUIRE(mhrfit_layout_select(mhrfit_layout_get("mhr70", NULL), "hands_arms", &idx, &names, &n, &err));
+  CHECK(n == 46 && idx[0] == 21);
+  CHECK_STR(names[45], "right_wrist");
+  free(idx);
+  free(names);
+}
+
 int main(void) {
   RUN(test_board_any_k_equals_padded);
   RUN(test_caliscope_csv);
   RUN(test_names_and_layouts);
+  RUN(test_keypoint_selection);
   return test_report();
 }

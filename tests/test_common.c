@@ -1,13 +1,87 @@
-/* Tests of the common module: errors, arrays, values, UTF-8, half floats. */
+/* Tests of the common module: byte buffers, folder listings, errors, arrays, values, UTF-8, half
+ * floats. */
 #include "harness.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/buf.h"
 #include "common/linalg.h"
+#include "common/path.h"
 #include "common/spchol.h"
 #include "common/utf8.h"
 #include "mhrfit/array.h"
 #include "mhrfit/value.h"
+
+/* The growable byte buffer: text, growth past the first block, alignment, JSON strings (plain and
+ * HTML-safe), numbers, base64 (RFC 4648 test vectors). */
+static void test_buf(void) {
+  mf_buf b = {0};
+  CHECK(mf_buf_puts(&b, "a") && mf_buf_printf(&b, "%d-%s", 12, "x") && b.len == 5);
+  CHECK_STR(b.data, "a12-x");
+  CHECK(mf_buf_align(&b, 4) && b.len == 8 && b.data[6] == 0);
+  char big[1000];
+  memset(big, 'y', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  for (int i = 0; i < 10; i++) CHECK(mf_buf_printf(&b, "%s", big)); /* over the 4096-byte first block */
+  CHECK(b.len == 8 + 9990 && b.cap > b.len && b.data[b.len] == '\0' && b.data[b.len - 1] == 'y' && !b.failed);
+  mf_buf_free(&b);
+  CHECK(b.data == NULL && b.len == 0);
+  mf_buf_json_str(&b, "q\"b\\n\nt\t<&>");
+  CHECK_STR(b.data, "\"q\\\"b\\\\n\\nt\\u0009<&>\"");
+  mf_buf_free(&b);
+  mf_buf_json_str_html(&b, "</script>&");
+  CHECK_STR(b.data, "\"\\u003c/script\\u003e\\u0026\"");
+  mf_buf_free(&b);
+  mf_buf_num(&b, 0.1);
+  mf_buf_puts(&b, ",");
+  mf_buf_num(&b, NAN);
+  CHECK_STR(b.data, "0.1,null");
+  mf_buf_free(&b);
+  static const char *const want[7] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  for (size_t n = 0; n <= 6; n++) {
+    mf_buf_base64(&b, (const unsigned char *)"foobar", n);
+    CHECK_STR(b.data, want[n]);
+    mf_buf_free(&b);
+  }
+}
+
+/* Folder listings: natural order, a suffix, folders only (a link to a folder counts), a missing
+ * folder named. */
+static void test_list_dir(void) {
+  char dir[] = "/tmp/mhrfit_list_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  static const char *const files[] = {"f10.npz", "f2.npz", "notes.txt"};
+  char path[256];
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fclose(f);
+  }
+  snprintf(path, sizeof path, "%s/d10", dir);
+  REQUIRE(mkdir(path, 0777) == 0);
+  snprintf(path, sizeof path, "%s/d9", dir);
+  REQUIRE(symlink("d10", path) == 0);
+  mhrfit_error err = {0};
+  mf_names n;
+  REQUIRE(mf_list_dir(dir, ".npz", false, &n, &err));
+  CHECK(n.count == 2 && strcmp(n.items[0], "f2.npz") == 0 && strcmp(n.items[1], "f10.npz") == 0);
+  mf_names_free(&n);
+  REQUIRE(mf_list_dir(dir, NULL, true, &n, &err));
+  CHECK(n.count == 2 && strcmp(n.items[0], "d9") == 0 && strcmp(n.items[1], "d10") == 0);
+  mf_names_free(&n);
+  REQUIRE(mf_list_dir(dir, NULL, false, &n, &err));
+  CHECK(n.count == 5);
+  mf_names_free(&n);
+  snprintf(path, sizeof path, "%s/none", dir);
+  CHECK(!mf_list_dir(path, NULL, false, &n, &err) && err.type == MHRFIT_ERR_IO);
+  CHECK_CONTAINS(err.message, "none: cannot list folder");
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  CHECK(system(path) == 0);
+}
 
 static void test_error_prefix(void) {
   mhrfit_error err = {0};
@@ -207,6 +281,8 @@ static void test_sparse_cholesky(void) {
 }
 
 int main(void) {
+  RUN(test_buf);
+  RUN(test_list_dir);
   RUN(test_error_prefix);
   RUN(test_array_convert);
   RUN(test_half);

@@ -340,6 +340,82 @@ static void test_glb_matches_mhrfit(void) {
   mhrfit_export_source_free(src);
 }
 
+/* A fit archive of another keypoint set (a run on a detector's keypoints): K keypoints named by
+ * `keypoint_names` (else kp_0, ...) read, written as glTF keypoint nodes and TRC markers. */
+static void test_any_keypoint_set(void) {
+  mhrfit_error err = {0};
+  write_sequence(tmp_path("seq70.npz"), 1.0, false, NULL);
+  mhrfit_value *d = mhrfit_npz_load(tmp_path("seq70.npz"), NULL, &err);
+  REQUIRE(d);
+  const mhrfit_array *kp70 = mhrfit_value_dict_get(d, "pred_keypoints_3d")->u.array;
+  static const int pick[5] = {5, 6, 11, 12, 41}; /* joint keypoints: shoulders, knees, right wrist */
+  size_t s_k[3] = {NF, 5, 3}, s_n[1] = {5};
+  mhrfit_array *kp = mhrfit_array_new(MHRFIT_DT_F64, 0, 3, s_k, 0, &err);
+  mhrfit_array *names = mhrfit_array_new(MHRFIT_DT_UNICODE, 4 * 16, 1, s_n, 0, &err);
+  REQUIRE(kp && names);
+  static const char *const kn[5] = {"LShoulder", "RShoulder", "LKnee", "RKnee", "RWrist"};
+  for (int k = 0; k < 5; k++)
+    for (size_t c = 0; kn[k][c]; c++) ((uint32_t *)names->data)[16 * k + c] = (uint32_t)kn[k][c];
+  for (int f = 0; f < NF; f++)
+    for (int k = 0; k < 5; k++)
+      for (int a = 0; a < 3; a++)
+        ((double *)kp->data)[(5 * f + k) * 3 + a] = mhrfit_array_get_f64(kp70, (size_t)((70 * f + pick[k]) * 3 + a));
+  const char *keys[7] = {"mhr_model_params", "shape_params", "opt_sim_scale", "opt_sim_R", "opt_sim_t", "pred_keypoints_3d",
+                         "keypoint_names"};
+  const mhrfit_array *arrs[7];
+  for (int i = 0; i < 5; i++) arrs[i] = mhrfit_value_dict_get(d, keys[i])->u.array;
+  arrs[5] = kp;
+  arrs[6] = names;
+  REQUIRE(mhrfit_npz_save(tmp_path("seq5.npz"), 7, keys, arrs, false, &err));
+  REQUIRE(mhrfit_npz_save(tmp_path("seq5_unnamed.npz"), 6, keys, arrs, false, &err));
+  mhrfit_export_source *src = mhrfit_export_source_load(tmp_path("seq5.npz"), NULL, NULL, 0, &err);
+  REQUIRE(src);
+  CHECK(src->n_kp == 5 && src->has_keypoints && src->keypoint_names);
+  CHECK_STR(mf_export_keypoint_name(src, 1), "RShoulder");
+  CHECK(src->keypoints[(5 * 3 + 1) * 3 + 2] == ((double *)kp->data)[(5 * 3 + 1) * 3 + 2]);
+  mhrfit_export_options o;
+  mhrfit_export_options_init(&o);
+  mhrfit_exporter *ex = mhrfit_exporter_new(rig, src, &o, &err);
+  REQUIRE(ex);
+  unsigned char *glb = NULL;
+  size_t len = 0;
+  REQUIRE(mhrfit_exporter_glb(ex, &glb, &len, &err));
+  CHECK(mhrfit_exporter_report(ex)->n_keypoints == 5);
+  gltf_doc g = {0};
+  REQUIRE(parse_glb(glb, len, &g));
+  const mhrfit_value *nodes = jget(g.json, "nodes");
+  long ls = -1;
+  for (size_t n = 0; n < jlen(nodes); n++)
+    if (strcmp(jget(jat(nodes, n), "name")->u.str.data, "RShoulder") == 0) ls = (long)n;
+  REQUIRE(ls >= 0);
+  double (*W)[16] = malloc(jlen(nodes) * sizeof *W), U[9];
+  eval_nodes(&g, 3, W);
+  mhrfit_up_rotation(mhrfit_exporter_report(ex)->up, U);
+  const double *p = src->keypoints + (5 * 3 + 1) * 3;
+  for (int a = 0; a < 3; a++) CHECK_NEAR(W[ls][12 + a], U[3 * a] * p[0] + U[3 * a + 1] * p[1] + U[3 * a + 2] * p[2], 1e-6);
+  free(W), free(glb);
+  mhrfit_value_free(g.json);
+  mhrfit_exporter_free(ex);
+  o.format = MHRFIT_EXPORT_TRC;
+  ex = mhrfit_exporter_new(rig, src, &o, &err);
+  REQUIRE(ex && mhrfit_exporter_write(ex, tmp_path("seq5.trc"), &err));
+  FILE *f = fopen(tmp_path("seq5.trc"), "r");
+  char line[4096] = "";
+  for (int i = 0; f && i < 4 && fgets(line, sizeof line, f); i++) continue;
+  if (f) fclose(f);
+  CHECK_CONTAINS(line, "Frame#\tTime\tLShoulder\t\t\tRShoulder\t\t\tLKnee\t\t\tRKnee\t\t\tRWrist");
+  mhrfit_exporter_free(ex);
+  mhrfit_export_source_free(src);
+  src = mhrfit_export_source_load(tmp_path("seq5_unnamed.npz"), NULL, NULL, 0, &err);
+  REQUIRE(src);
+  CHECK(src->n_kp == 5);
+  CHECK_STR(mf_export_keypoint_name(src, 4), "kp_4");
+  mhrfit_export_source_free(src);
+  mhrfit_array_free(kp);
+  mhrfit_array_free(names);
+  mhrfit_value_free(d);
+}
+
 static void test_bvh_baked_scales(void) {
   mhrfit_error err = {0};
   /* constant scales: exact; bone lengths vary in this sequence: pin them first */
@@ -463,7 +539,7 @@ static void test_correctives(void) {
   double *work = malloc((mhrfit_rig_skin_work_size(rc) + 20 * J + 6 * V) * sizeof(double)), *w = malloc(3 * V * sizeof(double));
   double *joints = malloc(3 * J * sizeof(double)), *lbs = malloc(3 * V * sizeof(double));
   REQUIRE(work && w && joints && lbs);
-  REQUIRE(mf_export_world_mesh(ex, 2, work, w, &err));
+  REQUIRE(mf_export_world_mesh(rc, src, 2, work, w, &err));
   reference(2, joints, lbs);
   double d = 0;
   for (size_t i = 0; i < 3 * V; i++) d = fmax(d, fabs(w[i] - lbs[i]));
@@ -503,6 +579,7 @@ int main(void) {
   snprintf(tmp, sizeof tmp, "/tmp/mhrfit_export_XXXXXX");
   if (rig && mkdtemp(tmp)) {
     RUN(test_glb_matches_mhrfit);
+    RUN(test_any_keypoint_set);
     RUN(test_bvh_baked_scales);
     RUN(test_status_and_errors);
     RUN(test_correctives);

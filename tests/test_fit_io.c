@@ -292,6 +292,150 @@ static void test_fit_archive_roundtrip(void) {
   mhrfit_fit_archive_free(b);
 }
 
+/* The prior rule of fit.h on its own. */
+static void test_prior_rule(void) {
+  mhrfit_fit_prior p;
+  double init[204];
+  for (int i = 0; i < 204; i++) init[i] = 0.001 * i;
+  mhrfit_fit_prior_init(&p, 2, NULL);
+  CHECK(!mhrfit_fit_prior_used(&p, 0));
+  mhrfit_fit_prior_init(&p, 2, init);
+  CHECK(mhrfit_fit_prior_used(&p, 0) && mhrfit_fit_prior_used(&p, 1000)); /* an initial pose never goes stale */
+  mhrfit_fit_frame fr = {0};
+  mhrfit_fit_prior_apply(&p, 5, &fr);
+  CHECK(fr.prev_model_params == p.model_params && fr.prev_similarity == NULL && fr.prev_model_params[7] == init[7]);
+  mhrfit_fit_result res = {0};
+  res.status = MHRFIT_FIT_BAD_LOSS;
+  res.model_params[7] = 42;
+  mhrfit_fit_prior_update(&p, 3, &res); /* a bad frame leaves the prior */
+  CHECK(p.frame == -1 && p.model_params[7] == init[7]);
+  res.status = MHRFIT_FIT_OK;
+  res.sim_out.s = 1.5;
+  mhrfit_fit_prior_update(&p, 3, &res);
+  CHECK(p.frame == 3 && p.model_params[7] == 42 && p.have_sim && p.sim.s == 1.5);
+  CHECK(mhrfit_fit_prior_used(&p, 5) && !mhrfit_fit_prior_used(&p, 6)); /* n - p <= 2 */
+  mhrfit_fit_prior_apply(&p, 5, &fr);
+  CHECK(fr.prev_similarity == &p.sim);
+  mhrfit_fit_prior_apply(&p, 6, &fr);
+  CHECK(fr.prev_model_params == NULL && fr.prev_similarity == NULL);
+}
+
+typedef struct {
+  char log[8192];
+  size_t calls, last_ok, last_failed;
+} batch_seen;
+
+static void seen_warning(void *user, const char *msg) {
+  batch_seen *s = user;
+  size_t n = strlen(s->log);
+  snprintf(s->log + n, sizeof s->log - n, "%s\n", msg);
+}
+
+static void seen_frame(void *user, const mhrfit_fit_batch_progress *p) {
+  batch_seen *s = user;
+  s->calls++;
+  s->last_ok = p->n_ok;
+  s->last_failed = p->n_failed;
+}
+
+/* The batch of `mhrfit fit` as a library call: the same archive as the command's, its warnings
+ * and progress through the callbacks; a sequence frame by frame with another staleness. */
+static void test_batch_and_sequence(void) {
+  mhrfit_error err = {0};
+  mhrfit_tri_archive *tri = mhrfit_tri_archive_load(tmp_path("seq.npz"), &err);
+  REQUIRE(tri);
+  batch_seen seen = {0};
+  mhrfit_fit_batch_options bo;
+  mhrfit_fit_batch_options_init(&bo);
+  CHECK(bo.allow_missing_views && bo.max_stale_frames == 40 && !bo.no_mesh);
+  bo.no_mesh = true;
+  bo.on_warning = seen_warning;
+  bo.on_frame = seen_frame;
+  bo.user = &seen;
+  /* as many frame folders as frames are needed */
+  CHECK(!mhrfit_fit_batch_new(tri, tmp_path("one"), &bo, &err));
+  CHECK_CONTAINS(err.message, "3 frame(s) but the folder has 0 frame sub-folder(s)");
+  mhrfit_fit_batch *b = mhrfit_fit_batch_new(tri, tmp_path("seq"), &bo, &err);
+  REQUIRE(b);
+  CHECK(mhrfit_fit_batch_n_frames(b) == 3);
+  mhrfit_fit_options fo;
+  mhrfit_fit_options_init(&fo);
+  fo.freeze_lower_body = true;
+  CHECK(mhrfit_fit_options_iter_cap(&fo) == 50);
+  mhrfit_fit_batch_progress sum;
+  mhrfit_fit_archive *a = mhrfit_fit_batch_process(b, rig, &fo, &sum, &err);
+  if (!a) fprintf(stderr, "%s\n", err.message);
+  REQUIRE(a);
+  CHECK(seen.calls == 3 && seen.last_ok == 2 && seen.last_failed == 1);
+  CHECK(sum.n_ok == 2 && sum.n_bad == 0 && sum.n_failed == 1 && sum.n_frames == 3 && sum.solver_seconds > 0);
+  CHECK_CONTAINS(seen.log, "camera 'cam_c' not used: 'mhr_model_params'[40] is not finite");
+  CHECK_CONTAINS(seen.log, "frame 002 failed: ");
+  CHECK(a->n_hist == 50 && a->frame_axis && a->n_vertices == 0);
+  /* byte for byte the archive `mhrfit fit` wrote with the same settings (test_cli_batch_freeze_lower_body) */
+  REQUIRE(mhrfit_fit_archive_save(tmp_path("fit3_lib.npz"), a, &err));
+  CHECK(th_same_file(tmp_path("fit3_lib.npz"), tmp_path("fit3.npz")));
+  mhrfit_fit_batch_free(b);
+  /* a sequence, frame by frame, with max_stale_frames 0: the prior of frame 0 is stale for frame 1 */
+  mhrfit_fitter *fitter = mhrfit_fitter_new(rig, NULL, &fo, &err);
+  REQUIRE(fitter);
+  CHECK(!mhrfit_fit_sequence_new(fitter, -1, NULL, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  mhrfit_fit_sequence *seq = mhrfit_fit_sequence_new(fitter, 0, NULL, &err);
+  REQUIRE(seq);
+  mhrfit_fit_archive *b2 = mhrfit_fit_archive_new(3, 70, 3, rig->n_joints, 0, 50, cams, &err);
+  REQUIRE(b2);
+  mhrfit_fit_step step;
+  for (size_t f = 0; f < 3; f++) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "seq/%03zu", f);
+    mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(tmp_path(dir), cams, 3, 0, true, &err);
+    REQUIRE(vs);
+    CHECK(mhrfit_fit_sequence_process(seq, tri, f, vs, b2, f, &step, &err));
+    CHECK(step.fitted == (f < 2));
+    mhrfit_fit_viewset_free(vs);
+  }
+  CHECK_CONTAINS(step.why.message, "insufficient finite points");
+  CHECK_STR(b2->status[2], "optimization_failed");
+  CHECK_STR(b2->message[2], a->message[2]);
+  CHECK(b2->counts[6 * 1 + 4] == 0 && a->counts[6 * 1 + 4] == 1); /* temporal init: stale here, used by the batch */
+  CHECK(mhrfit_fit_sequence_prior(seq)->frame == 1 && mhrfit_fit_sequence_prior(seq)->have_params);
+  CHECK(!mhrfit_fit_sequence_process(seq, tri, 3, NULL, b2, 0, &step, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK(!mhrfit_fit_sequence_process(seq, tri, 0, NULL, b2, 3, &step, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  mhrfit_fit_sequence_reset(seq);
+  CHECK(!mhrfit_fit_sequence_prior(seq)->have_params);
+  mhrfit_fit_sequence_free(seq);
+  mhrfit_fitter_free(fitter);
+  mhrfit_fit_archive_free(b2);
+  mhrfit_fit_archive_free(a);
+  mhrfit_tri_archive_free(tri);
+}
+
+/* --init_pose files: a stage-1 file, body_pose_params alone, a fit.npz whose last frame failed,
+ * another size. */
+static void test_init_pose_files(void) {
+  mhrfit_error err = {0};
+  double m[204];
+  REQUIRE(mhrfit_fit_init_pose_load(tmp_path("seq/000/cam_a.npz"), m, &err));
+  mhrfit_value *d = mhrfit_npz_load(tmp_path("seq/000/cam_a.npz"), NULL, &err);
+  REQUIRE(d);
+  const mhrfit_array *mp = mhrfit_value_dict_get(d, "mhr_model_params")->u.array;
+  int same = 0;
+  for (int i = 0; i < 204; i++) same += m[i] == mhrfit_array_get_f64(mp, (size_t)i);
+  CHECK(same == 204);
+  size_t shape[1] = {133};
+  mhrfit_array *bp = mhrfit_array_new(MHRFIT_DT_F64, 8, 1, shape, 0, &err);
+  REQUIRE(bp);
+  for (int i = 0; i < 133; i++) ((double *)bp->data)[i] = 0.01 * (i + 1);
+  REQUIRE(mhrfit_npy_save(tmp_path("bp.npy"), bp, &err));
+  REQUIRE(mhrfit_fit_init_pose_load(tmp_path("bp.npy"), m, &err));
+  CHECK(m[5] == 0 && m[6] == 0.01 && m[135] == 0.01 * 130 && m[136] == 0);
+  mhrfit_array_free(bp);
+  mhrfit_value_free(d);
+  CHECK(!mhrfit_fit_init_pose_load(tmp_path("fit3.npz"), m, &err) && err.type == MHRFIT_ERR_NUMERIC);
+  CHECK_CONTAINS(err.message, "fit3.npz: --init_pose value 0 is not finite");
+  CHECK(!mhrfit_fit_init_pose_load(tmp_path("seq.npz"), m, &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "'mhr_model_params' (204) or 'body_pose_params' (133)");
+}
+
 static void test_cli_errors(void) {
   char args[4096];
   CHECK(th_run_cli(tmp, "fit --views x --out y") == 2);
@@ -330,6 +474,9 @@ int main(void) {
     RUN(test_cli_single_frame);
     RUN(test_cli_batch_freeze_lower_body);
     RUN(test_fit_archive_roundtrip);
+    RUN(test_prior_rule);
+    RUN(test_batch_and_sequence);
+    RUN(test_init_pose_files);
     RUN(test_cli_errors);
   }
   if (tmp[0] && !getenv("MHRFIT_KEEP_TMP")) {

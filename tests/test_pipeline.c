@@ -165,19 +165,7 @@ static void test_cancel_resume_equals_cli(void) {
   int rc = th_run_cli(tmp, args);
   if (rc) fprintf(stderr, "%s\n", th_cli_log(tmp));
   REQUIRE(rc == 0);
-  int differ = 0, compared = 0;
-  static const char *const seqs[] = {"sequence_fit.npz", "sequence_smoothed.npz", "pipeline_config.json"};
-  for (size_t i = 0; i < 3; i++, compared++) differ += !th_same_file(th_path(out, seqs[i]), th_path(cli_out, seqs[i]));
-  for (int f = 0; f < N_FRAMES; f++) {
-    char rel[128];
-    snprintf(rel, sizeof rel, "fit/%06d/fit.npz", f);
-    differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
-    snprintf(rel, sizeof rel, "triangulation/%06d/triangulated.npz", f);
-    if (stat(th_path(cli_out, rel), &st) == 0) differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
-    snprintf(rel, sizeof rel, "stage1/%06d/cam_1.npz", f);
-    if (stat(th_path(cli_out, rel), &st) == 0) differ += !th_same_file(th_path(out, rel), th_path(cli_out, rel));
-    compared += 3;
-  }
+  int compared = 0, differ = th_runs_differ(out, cli_out, N_FRAMES, "cam_1", &compared);
   printf("  %d files compared with mhrfit run's, %d differ\n", compared, differ);
   CHECK(differ == 0);
   mhrfit_error err = {0};

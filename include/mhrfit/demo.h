@@ -64,6 +64,13 @@
  * person is wrong and `largest_bbox` is right. Single-person views have no person axis, as the
  * real SAM 3D Body files.
  *
+ * **Pictures** (`images`): each view that has a file also gets `<frame>/<cam>.jpg`
+ * (`width` × `height`, JPEG quality 95): a flat background, RGB (40, 44, 52), with the subject's
+ * true mesh (the rig's LOD, skinned with the truth's parameters) drawn through the calibrated
+ * camera, distortion included, as a depth-ordered silhouette of colour (230, 190, 150) shaded by
+ * the facing of each triangle (0.45 to 1 times that colour; mhrfit_draw_mesh()). The second
+ * person is not drawn. `mhrfit overlay` then draws the fitted body over these pictures.
+ *
  * **Missing data** (`missing_views`): a few frames lack one camera file entirely, and in one
  * frame only one camera sees the subject (the frame folder holds a single file: too few views
  * to triangulate).
@@ -105,6 +112,9 @@ typedef struct mhrfit_demo_options {
   double decoy_rate;         /**< fraction of views with a second person listed first (default 0.1; at least
                                   one view when > 0) */
   bool missing_views;        /**< drop a few camera files and keep one frame with a single view (default true) */
+  bool images;               /**< also write `<frame>/<cam>.jpg` beside each view's file: a flat background with the
+                                  subject's true mesh as a shaded silhouette (overlay.h), for `mhrfit overlay`
+                                  (default false) */
   const char *marker_source; /**< optional SAM 3D Body output (.npz/.npy) whose pred_keypoints_3d calibrates the
                                   surface markers (keypoints.h); NULL: built-in anatomical offsets */
 } mhrfit_demo_options;

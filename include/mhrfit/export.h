@@ -70,8 +70,11 @@ typedef struct mhrfit_export_source {
   double *hand_pose;        /**< F × 108 `hand_pose_params` (zeros when absent) */
   double *scale_params;     /**< F × 28 `scale_params` (zeros when absent) */
   double *sim;              /**< F × 13 world similarity: s, R (9, row-major), t; world = s R x + t for x in SAM 3D Body axes (m) */
-  double *keypoints;        /**< F × 70 × 3 world MHR70 keypoints (NaN: undefined) */
+  double *keypoints;        /**< F × n_kp × 3 world keypoints (NaN: undefined) */
   bool has_keypoints;       /**< the source holds keypoints (`pred_keypoints_3d`) */
+  size_t n_kp;              /**< keypoints per frame: 70 (MHR70), or the count of a fit archive's keypoint set
+                                 (a fit of a detector's keypoints: `pred_keypoints_3d` (F, K, 3)) */
+  char **keypoint_names;    /**< n_kp names (the archive's `keypoint_names`, else kp_0, ...); NULL = MHR70's */
   double fps;               /**< recorded frame rate, 0 when unknown */
   char fps_origin[32];      /**< where `fps` was read ("" when unknown) */
   char *calib_path;         /**< the run's calibration file as found on disk, or NULL */
@@ -117,7 +120,7 @@ typedef enum mhrfit_export_format {
   MHRFIT_EXPORT_GLB,      /**< binary glTF 2.0 */
   MHRFIT_EXPORT_GLTF,     /**< glTF 2.0 JSON + `<stem>.bin` beside it */
   MHRFIT_EXPORT_BVH,      /**< Biovision hierarchy */
-  MHRFIT_EXPORT_TRC,      /**< OpenSim markers (MHR70 keypoints) */
+  MHRFIT_EXPORT_TRC,      /**< OpenSim markers (the keypoints: MHR70's or the fitted keypoint set's) */
   MHRFIT_EXPORT_PLY,      /**< per frame `<frame>/mesh.ply` + `mhr_params.npz` */
   MHRFIT_EXPORT_OBJ,      /**< per frame `<frame>/mesh.obj` + `mhr_params.npz` */
   MHRFIT_EXPORT_NPZ       /**< per frame `<frame>/mhr_params.npz` only */
@@ -157,7 +160,7 @@ typedef struct mhrfit_export_options {
   bool keep_bad;               /**< export `bad_loss` frames too (false) */
   double fps;                  /**< frame rate; 0 = the source's, else 30 (0) */
   mhrfit_up_axis up;           /**< world up axis (MHRFIT_UP_AUTO) */
-  bool keypoints;              /**< glTF: 70 keypoint nodes (true) */
+  bool keypoints;              /**< glTF: the keypoint nodes (true) */
   int cameras;                 /**< glTF: cameras: −1 when the calibration is known (default), 0 never, 1 always (error without one) */
   const char *calib;           /**< calibration file overriding the run's (NULL) */
   bool expressions;            /**< glTF: the 72 expression shapes as morph targets, weights animated (false) */
@@ -235,8 +238,8 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
  *   exported frame (metres), normals, triangles, JOINTS_0/WEIGHTS_0 (and JOINTS_1/WEIGHTS_1 for
  *   vertices with more than 4 influences, unless max_influences is 4: the 4 largest, renormalised),
  *   inverse bind matrices = inverse rest transforms (`[R0ᵀ | −R0ᵀ t0]`), one material; optional
- *   morph targets (the 72 expression shapes, sparse); a node `mhr_keypoints` holding 70 nodes named
- *   after the MHR70 keypoints at `U · keypoint` (a keypoint missing in a frame keeps its last
+ *   morph targets (the 72 expression shapes, sparse); a node `mhr_keypoints` holding one node per keypoint
+ *   (MHR70's 70, or the source's keypoint set), named after it, at `U · keypoint` (a keypoint missing in a frame keeps its last
  *   position; one never finite is left out); one perspective camera per calibrated camera
  *   (node at `U · C`, C = −Rᵀ t, rotation `U Rᵀ F` since glTF cameras look down −Z with +Y up;
  *   `yfov = 2 atan(h / 2 f_y)`, `aspectRatio = (w / f_x) / (h / f_y)`); one animation
@@ -250,7 +253,7 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
  *   other joint Zrotation Yrotation Xrotation (R = Rz·Ry·Rx, degrees), end sites of zero length;
  *   the root carries the similarity and `U`. The deviation of the baked skeleton is measured by
  *   evaluating the written file's own kinematics against the fitted joints (report).
- * - **TRC**: the MHR70 keypoints at `U · keypoint` in `units_scale`, rate = fps, empty cells
+ * - **TRC**: the keypoints (MHR70's, or the source's set) at `U · keypoint` in `units_scale`, rate = fps, empty cells
  *   where a keypoint is missing or a frame is left out.
  * - **PLY / OBJ / NPZ** (per frame, into a folder): `<frame>/mesh.ply` (binary little-endian,
  *   or ASCII; float x y z, faces as uchar-counted int lists) or `<frame>/mesh.obj`, the full

@@ -130,6 +130,13 @@ typedef struct mhrfit_fit_options {
 void mhrfit_fit_options_init(mhrfit_fit_options *o);
 
 /**
+ * The iteration cap of a fit with options `o`: `o->iters`, or the solver's
+ * default when it is 0 (LM 50, Adam 200). A result's loss histories hold at
+ * most this many entries.
+ */
+int mhrfit_fit_options_iter_cap(const mhrfit_fit_options *o);
+
+/**
  * Checks option values (what mhrfit_fitter_new() checks, so that a caller
  * can refuse them before any work): finite non-negative weights, tolerances
  * and thresholds, positive `huber_m` and `lr`, `temporal_init_blend` in
@@ -251,6 +258,57 @@ bool mhrfit_fitter_lock_markers(mhrfit_fitter *f, const mhrfit_fit_view *view, m
 
 /** Frees a fitter (and every result array). NULL is allowed. */
 void mhrfit_fitter_free(mhrfit_fitter *f);
+
+/**
+ * @name Temporal prior of a sequence
+ *
+ * A sequence is fitted in order, frame n (0, 1, … in the order of fitting)
+ * taking the temporal prior of the last frame p < n whose status was ok —
+ * its fitted parameters as `prev_model_params` and its output similarity as
+ * `prev_similarity` — while it is fresh:
+ *
+ *   used(n) ⇔ a prior exists and (p = −1 or n − p ≤ max_stale_frames)
+ *
+ * p = −1 stands for an initial pose given by the caller (parameters, no
+ * similarity), which never goes stale and is replaced by the first ok frame.
+ * A bad_loss or failed frame leaves the prior as it was; a prior older than
+ * `max_stale_frames` frames stays stored (a later ok frame replaces it) but
+ * is not used.
+ * @{
+ */
+
+/** The prior's state: plain values, copied freely. */
+typedef struct mhrfit_fit_prior {
+  double model_params[204];   /**< the prior's 204 parameters (when `have_params`) */
+  mhrfit_similarity sim;      /**< its output similarity (when `have_sim`) */
+  bool have_params;           /**< a prior exists */
+  bool have_sim;              /**< it has a similarity (not an initial pose) */
+  long frame;                 /**< p: the frame it comes from; −1 for an initial pose */
+  long max_stale_frames;      /**< how many frames later it is still used */
+} mhrfit_fit_prior;
+
+/**
+ * Starts a sequence: no prior, or `init_pose` (204 parameters, copied; may
+ * be NULL) as an initial pose that never goes stale.
+ */
+void mhrfit_fit_prior_init(mhrfit_fit_prior *p, long max_stale_frames, const double *init_pose);
+
+/** Whether frame `frame` of the sequence uses the prior (the rule above). */
+bool mhrfit_fit_prior_used(const mhrfit_fit_prior *p, long frame);
+
+/**
+ * Sets `fr->prev_model_params` and `fr->prev_similarity` for frame `frame`:
+ * pointers into `p` when the prior is used (the similarity only when it has
+ * one), NULL otherwise. `p` must not change while `fr` is fitted.
+ */
+void mhrfit_fit_prior_apply(const mhrfit_fit_prior *p, long frame, mhrfit_fit_frame *fr);
+
+/**
+ * Takes frame `frame`'s result as the prior when its status is ok (its
+ * parameters and output similarity); otherwise leaves the prior unchanged.
+ */
+void mhrfit_fit_prior_update(mhrfit_fit_prior *p, long frame, const mhrfit_fit_result *res);
+/** @} */
 
 /**
  * The original's per-keypoint semantic loss weight of MHR70 keypoint `k`

@@ -313,6 +313,169 @@ bool mhrfit_fit_writer_close(mhrfit_fit_writer *w, mhrfit_error *err);
 void mhrfit_fit_writer_free(mhrfit_fit_writer *w);
 /** @} */
 
+/** @name Sequences: frames fitted in order into an archive
+ * @{ */
+
+/** What mhrfit_fit_sequence_process() did with one frame; valid until the next call. */
+typedef struct mhrfit_fit_step {
+  bool fitted;               /**< the fitter returned a result (status ok or bad_loss) */
+  mhrfit_fit_frame frame;    /**< the frame as fitted (targets point into the triangulation) */
+  mhrfit_fit_result result;  /**< the result when `fitted` (arrays owned by the fitter) */
+  mhrfit_error why;          /**< why the frame could not be fitted (when not `fitted`) */
+  double seconds;            /**< time spent in mhrfit_fitter_process() */
+} mhrfit_fit_step;
+
+typedef struct mhrfit_fit_sequence mhrfit_fit_sequence;
+
+/**
+ * A sequence of frames fitted in order by `fitter` (borrowed: must outlive
+ * the sequence), each with the temporal prior of fit.h's rule
+ * (mhrfit_fit_prior): the last ok frame while at most `max_stale_frames`
+ * frames back, or `init_pose` (204 parameters, copied; may be NULL) before
+ * the first ok frame. Errors: MHRFIT_ERR_ARGUMENT (max_stale_frames < 0),
+ * MHRFIT_ERR_NOMEM.
+ */
+mhrfit_fit_sequence *mhrfit_fit_sequence_new(mhrfit_fitter *fitter, long max_stale_frames, const double *init_pose,
+                                             mhrfit_error *err);
+
+/**
+ * Fits the sequence's next frame: frame `f` of `tri` (mhrfit_fit_frame_from_tri())
+ * with the estimates `views`, under the prior, and stores it in row `row` of
+ * `ar` (mhrfit_fit_archive_set()); an ok frame becomes the prior. A frame the
+ * fitter cannot fit (too few points, no usable view: mhrfit_fitter_process())
+ * is not an error: `step->fitted` is false, `step->why` says why, and the row
+ * is marked `optimization_failed` with that message. Returns false (nothing
+ * stored, the prior unchanged) for what is not the frame's fault:
+ * MHRFIT_ERR_FORMAT (the triangulation's points are not MHR70 keypoints),
+ * MHRFIT_ERR_ARGUMENT (f or row out of range, malformed frame),
+ * MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_fit_sequence_process(mhrfit_fit_sequence *s, const mhrfit_tri_archive *tri, size_t f,
+                                 mhrfit_fit_viewset *views, mhrfit_fit_archive *ar, size_t row, mhrfit_fit_step *step,
+                                 mhrfit_error *err);
+
+/** The prior the next frame would use (when fresh). */
+const mhrfit_fit_prior *mhrfit_fit_sequence_prior(const mhrfit_fit_sequence *s);
+
+/** Forgets the prior (and any initial pose): the next frame is fitted as the first of a sequence. */
+void mhrfit_fit_sequence_reset(mhrfit_fit_sequence *s);
+
+/** Frees a sequence (not its fitter). NULL is allowed. */
+void mhrfit_fit_sequence_free(mhrfit_fit_sequence *s);
+/** @} */
+
+/** @name Batches: a triangulation fitted against folders of stage-1 files
+ *
+ * What `mhrfit fit --views DIR` does. The frame folders: `DIR` itself when
+ * the triangulation has one frame and `DIR` holds a file of the first camera
+ * (the frame is then labelled `frame`), else the sub-folders of `DIR` in
+ * natural order, one per triangulated frame, labelled by their names.
+ * Frames are fitted in order as a sequence (mhrfit_fit_sequence_process()).
+ * @{ */
+
+/** Where a batch is (mhrfit_fit_batch_options.on_frame). */
+typedef struct mhrfit_fit_batch_progress {
+  size_t frame;              /**< index of the frame just done */
+  size_t n_frames;           /**< frames of the batch */
+  const char *label;         /**< its label */
+  size_t n_ok, n_bad, n_failed; /**< frames done so far: ok, bad_loss, not fitted */
+  double solver_seconds;     /**< time spent in the fitter so far */
+} mhrfit_fit_batch_progress;
+
+/** Batch settings; mhrfit_fit_batch_options_init() sets the defaults given here. */
+typedef struct mhrfit_fit_batch_options {
+  const char *const *cams;   /**< cameras whose estimates start the fit (borrowed), or NULL: the triangulation's */
+  size_t n_cams;             /**< number of `cams` */
+  size_t person_index;       /**< person of multi-person stage-1 files (0; mhrfit_fit_viewset_load()) */
+  bool allow_missing_views;  /**< a camera without a file is an unusable view, not an error (true) */
+  long max_stale_frames;     /**< temporal prior rule of fit.h (40) */
+  const double *init_pose;   /**< 204 parameters: the prior of the first frame, read by mhrfit_fit_batch_process() (NULL) */
+  bool no_mesh;              /**< leave the vertices out of the archive (false) */
+  const char *debug_dir;     /**< when set, mhrfit_fit_debug_write() of each fitted frame into `debug_dir/<label>` (NULL) */
+  /** Called with each warning: views of another frame than the triangulated one, a camera not used in a frame and
+   *  why, a frame that could not be fitted and why (may be NULL). */
+  void (*on_warning)(void *user, const char *message);
+  /** Called after each frame (may be NULL). */
+  void (*on_frame)(void *user, const mhrfit_fit_batch_progress *progress);
+  void *user;                /**< passed to the callbacks */
+} mhrfit_fit_batch_options;
+
+/** Fills `o` with the defaults. */
+void mhrfit_fit_batch_options_init(mhrfit_fit_batch_options *o);
+
+typedef struct mhrfit_fit_batch mhrfit_fit_batch;
+
+/**
+ * Prepares the batch fit of `tri` (borrowed: must outlive the batch) against
+ * `views_dir`: finds the frame folders (above) and warns (`on_warning`) for
+ * each frame whose views are not the stage-1 files it was triangulated from,
+ * when the archive records them (mhrfit_tri_archive_match_views()). `o` is
+ * copied (its pointers are borrowed); NULL means defaults. Cheap: no file is
+ * read but the folder listing. Errors: MHRFIT_ERR_FORMAT (as many frame
+ * folders as triangulated frames are needed), MHRFIT_ERR_IO /
+ * MHRFIT_ERR_NOT_FOUND (the folder), MHRFIT_ERR_ARGUMENT (no camera,
+ * max_stale_frames < 0), MHRFIT_ERR_NOMEM.
+ */
+mhrfit_fit_batch *mhrfit_fit_batch_new(const mhrfit_tri_archive *tri, const char *views_dir,
+                                       const mhrfit_fit_batch_options *o, mhrfit_error *err);
+
+/** Frames of the batch (the triangulation's). */
+size_t mhrfit_fit_batch_n_frames(const mhrfit_fit_batch *b);
+
+/**
+ * Fits every frame in order with a fitter of `rig` and `fit_options` (NULL:
+ * defaults) and returns the archive: F rows, the batch's cameras as view
+ * columns, the fit settings, the mesh unless `no_mesh`, the triangulation's
+ * frame axis. Per frame: its view set is loaded (mhrfit_fit_viewset_load()),
+ * the frame fitted as the sequence's next, the debug files written, a
+ * warning given for each camera with a file problem whose view the fit did
+ * not use, and for a frame that could not be fitted, then `on_frame`. A
+ * frame that cannot be fitted is a row marked `optimization_failed`, not an
+ * error; `summary` (may be NULL) gets the counts of the last progress call.
+ * Errors (NULL, with the frame named where there is one): an unreadable or
+ * (without allow_missing_views) missing stage-1 file, a debug file that
+ * cannot be written, the errors of mhrfit_fit_sequence_process() and of
+ * mhrfit_fitter_new(). The caller owns the result.
+ */
+mhrfit_fit_archive *mhrfit_fit_batch_process(mhrfit_fit_batch *b, const mhrfit_rig *rig,
+                                             const mhrfit_fit_options *fit_options,
+                                             mhrfit_fit_batch_progress *summary, mhrfit_error *err);
+
+/** Frees a batch. NULL is allowed. */
+void mhrfit_fit_batch_free(mhrfit_fit_batch *b);
+
+/**
+ * The temporal prior of a first frame from a file (`mhrfit fit --init_pose`):
+ * a NumPy file (`.npy`, `.npz`, pickle) holding `mhr_model_params` (204
+ * values, or the last row of (F,204): a fit.npz or a stage-1 file) or
+ * `body_pose_params` (133, written into parameters 6..135,
+ * mhrfit_model_set_body_pose(); the rest zero), in a dict or the first of a
+ * list of them, or a plain array of 204 or 133 values per row (the last
+ * row). Errors name the file: MHRFIT_ERR_FORMAT (no such member, another
+ * size), MHRFIT_ERR_NUMERIC (a value that is not finite), the loader's.
+ */
+bool mhrfit_fit_init_pose_load(const char *path, double model_params[204], mhrfit_error *err);
+
+/**
+ * Debug files of a fitted frame (`mhrfit fit --debug_dir`) in `dir/label/`
+ * (created), each written atomically:
+ * - `residuals.tsv`: per target, `index name inlier_weight semantic_weight
+ *   target_x target_y target_z fit_x fit_y fit_z residual_mm` (MHR70 index
+ *   and name, world metres, the residual of mhrfit_fit_result in mm);
+ * - `views.tsv`: per view, `camera score_m mean_reproj_px skipped initial
+ *   note` (the view's score, the triangulation's reprojection error, 1 when
+ *   skipped, 1 for the initial view, the view set's note when `views` is
+ *   given);
+ * - `loss_curve.svg`: log10 of the total (blue) and data (red) losses
+ *   against the iteration, the best iteration in the title.
+ * `frame` and `res` as given to and returned by mhrfit_fitter_process()
+ * (MHR70 targets); `views` may be NULL. Errors: MHRFIT_ERR_IO naming the
+ * file, MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_fit_debug_write(const char *dir, const char *label, const mhrfit_fit_frame *frame,
+                            const mhrfit_fit_viewset *views, const mhrfit_fit_result *res, mhrfit_error *err);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -103,6 +103,15 @@ long mhrfit_layout_index(const mhrfit_layout *layout, const char *name);
 bool mhrfit_layout_subset(const mhrfit_layout *layout, const char *spec, size_t *idx, size_t max, size_t *n,
                           mhrfit_error *err);
 
+/**
+ * mhrfit_layout_subset() into new arrays: `*idx` gets the `*n` indices and
+ * `*names` their names (pointing into the layout's: valid while it is);
+ * free both with free(). Errors as mhrfit_layout_subset(), and
+ * MHRFIT_ERR_NOMEM (then nothing is allocated).
+ */
+bool mhrfit_layout_select(const mhrfit_layout *layout, const char *spec, size_t **idx, const char ***names, size_t *n,
+                          mhrfit_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 /**
  * @file media.h
  * @brief Pictures and videos: 8-bit images read from and written to JPEG (libjpeg-turbo) and PNG
- *        (libpng); videos decoded frame by frame with FFmpeg's libraries.
+ *        (libpng); videos decoded frame by frame and encoded (H.264 by default) with FFmpeg's
+ *        libraries.
  *
  * ## Images
  *
@@ -308,6 +309,75 @@ long long mhrfit_video_reader_frames_read(const mhrfit_video_reader *r);
 
 /** Closes the file and frees the reader. NULL is allowed. */
 void mhrfit_video_reader_free(mhrfit_video_reader *r);
+
+/* ------------------------------------------------------------------------ video writing */
+
+/**
+ * Options of a video writer. Initialise with mhrfit_video_writer_options_init().
+ *
+ * The encoder is `codec` when given, else libx264 (H.264), else, when this FFmpeg has no
+ * libx264, FFmpeg's own MPEG-4 Part 2 encoder `mpeg4` (mhrfit_video_writer_note() says so).
+ * Quality: libx264 takes `crf` as its constant rate factor (0 lossless-like .. 51 worst; about
+ * 18-23 is visually clean) and `preset` (ultrafast .. placebo: speed against size); encoders
+ * with a fixed quantiser (mpeg4, mpeg2video, mjpeg) get the quantiser max(2, crf / 4 + 1) (2 is
+ * their best, 31 their worst); others use their own defaults.
+ */
+typedef struct mhrfit_video_writer_options {
+  const char *codec;  /**< FFmpeg encoder name (e.g. "libx264", "libx265", "libvpx-vp9", "mpeg4"); NULL = libx264 */
+  double fps;         /**< frames per second, in (0, 1000]; default 30 */
+  int crf;            /**< quality 0..51 (see above); default 20 */
+  const char *preset; /**< libx264 preset; default "veryfast" */
+  int threads;        /**< encoder threads, 0 = FFmpeg's choice; default 1 */
+} mhrfit_video_writer_options;
+
+/** Fills `o` with the defaults: libx264, 30 fps, crf 20, preset veryfast, one thread. */
+void mhrfit_video_writer_options_init(mhrfit_video_writer_options *o);
+
+/**
+ * A video being written. Frames are RGB pictures of one size, converted to 8-bit 4:2:0 YUV in
+ * BT.709 limited range (and tagged so: players and mhrfit_video_reader convert back with the
+ * same matrix); frame k has the timestamp k / fps. A picture of odd width or height is
+ * encoded one column / row larger (4:2:0 needs even sizes), the last column / row repeated;
+ * readers then see the even size. Not thread-safe: one writer per thread.
+ */
+typedef struct mhrfit_video_writer mhrfit_video_writer;
+
+/**
+ * Starts a video file `path` of `width` x `height` pictures; the container comes from the file
+ * name (`.mp4`, `.mkv`, `.mov`, `.avi`, ...). The file is written under a temporary name beside
+ * `path` and renamed into place by mhrfit_video_writer_finish(): an unfinished or failed video
+ * never appears under `path`. `o` NULL = defaults. Errors: MHRFIT_ERR_ARGUMENT (sizes, rate,
+ * crf, an unknown container, an option the encoder refuses), MHRFIT_ERR_UNSUPPORTED (no such
+ * encoder, or the container cannot hold its codec), MHRFIT_ERR_IO, each naming `path`.
+ */
+mhrfit_video_writer *mhrfit_video_writer_new(const char *path, int width, int height,
+                                             const mhrfit_video_writer_options *o, mhrfit_error *err);
+
+/** The FFmpeg name of the encoder in use ("libx264", ...). */
+const char *mhrfit_video_writer_codec(const mhrfit_video_writer *w);
+
+/** Why another encoder than the one asked for is used ("" when none). */
+const char *mhrfit_video_writer_note(const mhrfit_video_writer *w);
+
+/**
+ * Encodes the next frame from `img` (gray, RGB or RGBA; alpha ignored), which must have the
+ * writer's size (MHRFIT_ERR_ARGUMENT otherwise). Errors of the encoder or the file
+ * (MHRFIT_ERR_FORMAT, MHRFIT_ERR_IO) leave the writer unusable: free it (the file is not made).
+ */
+bool mhrfit_video_writer_write(mhrfit_video_writer *w, const mhrfit_image *img, mhrfit_error *err);
+
+/** Frames written so far. */
+long long mhrfit_video_writer_frames(const mhrfit_video_writer *w);
+
+/**
+ * Flushes the encoder, writes the container's index and renames the file into place (fsynced).
+ * A video without frames is an error (MHRFIT_ERR_ARGUMENT). After this only
+ * mhrfit_video_writer_free() may be called.
+ */
+bool mhrfit_video_writer_finish(mhrfit_video_writer *w, mhrfit_error *err);
+
+/** Frees a writer; an unfinished video's temporary file is removed. NULL is allowed. */
+void mhrfit_video_writer_free(mhrfit_video_writer *w);
 
 /* ------------------------------------------------------------------------------- frames */
 

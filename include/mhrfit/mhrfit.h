@@ -12,8 +12,9 @@
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
  * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
- * files), pictures and videos (media.h), the HTML report of a run (report.h), and the library
- * version (version.h).
+ * files), pictures and videos (media.h), overlays of the fitted body on the cameras' pictures
+ * (overlay.h: drawing, a z-buffered rasteriser), the HTML report of a run (report.h), and the
+ * library version (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -37,6 +38,7 @@
 #include "mhrfit/npy.h"
 #include "mhrfit/observations.h"
 #include "mhrfit/openpose.h"
+#include "mhrfit/overlay.h"
 #include "mhrfit/param_sets.h"
 #include "mhrfit/pipeline.h"
 #include "mhrfit/pickle.h"

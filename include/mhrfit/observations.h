@@ -30,6 +30,7 @@
 #include <stddef.h>
 
 #include "mhrfit/error.h"
+#include "mhrfit/layout.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +78,18 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
 mhrfit_observations *mhrfit_observations_parse_caliscope_csv(const char *text, size_t len, const char *source,
                                                              const long *ports, size_t n_cams, size_t n_kp,
                                                              mhrfit_error *err);
+
+/**
+ * A keypoint set naming the K keypoints of `obs` when no built-in layout
+ * does (any-K inputs): `names` (`n_names` of them, which must be K; the set
+ * is called "keypoint_names") or, when `names` is NULL, the input's own
+ * (`obs->names`, e.g. Caliscope point ids; `kp_0`, `kp_1`, … when it has
+ * none; the set is called "custom"). Free with mhrfit_layout_free(). Errors:
+ * MHRFIT_ERR_FORMAT (another number of names), MHRFIT_ERR_ARGUMENT,
+ * MHRFIT_ERR_NOMEM (mhrfit_layout_new_custom()).
+ */
+mhrfit_layout *mhrfit_observations_keypoint_set(const mhrfit_observations *obs, const char *const *names,
+                                                size_t n_names, mhrfit_error *err);
 
 /** Frees observations. NULL is allowed. */
 void mhrfit_observations_free(mhrfit_observations *o);

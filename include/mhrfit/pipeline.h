@@ -12,8 +12,9 @@
  *    centimetres are warned about); the frames: a sub-folder of the input is a frame when it
  *    holds a file of a camera (ingest.h), the others are named once in the log; the rig.
  * 1. **Stage 1** (ingest.h): the SAM 3D Body output of every frame and camera is read (or made
- *    with the estimator command), one person selected and `<out>/stage1/<frame>/<cam>.npz`
- *    written; frames whose stage-1 files are current are reused.
+ *    with the estimator command, or by persistent `estimator_worker` processes that receive each
+ *    camera's calibrated intrinsics as `cam_int`), one person selected and
+ *    `<out>/stage1/<frame>/<cam>.npz` written; frames whose stage-1 files are current are reused.
  * 2. **Set-up**: the surface markers are calibrated from the first view (frame order, then
  *    camera order) that has parameters and 3D keypoints, so every run of the same inputs uses the
  *    same markers.
@@ -44,6 +45,38 @@
  *    message, initial camera, camera files present, triangulated points, losses, iterations,
  *    retried, reused, smoothing label, times). A run that fits no frame then fails
  *    (MHRFIT_ERR_NUMERIC) with a message saying why and where files were looked for.
+ * 6. **Report** with `report`: `<out>/report.html` (mhrfit_report_run(): the body from `rig_path`
+ *    at the report's default LOD 6, no camera images), also after a run that fitted nothing (its
+ *    own error is then kept); what the page lacks is logged (`report: note: ...`).
+ *
+ * ## Detector inputs
+ *
+ * With `input_format` the input is not a SAM 3D Body capture but the 2-D keypoints of a detector
+ * in `input_dir` (observations.h: OpenPose JSON folders, per-camera arrays, Caliscope's csv) of a
+ * `layout` (or of named keypoints with a `keypoint_map`), and MHR is fitted without views
+ * (detector.h). Step 0 reads the keypoints of every frame (without `cams`, the calibrated
+ * cameras whose input has a keypoint; the others are named in a warning); frame f is named by
+ * its index as six digits (`000000`, ...; Caliscope: its sync index), which `frames` selects.
+ * There is no stage 1; then
+ * - per frame: a frame with keypoints in fewer than `min_views` cameras is `missing_views`; the
+ *   others are triangulated (`<out>/triangulation/<frame>/triangulated.npz`, the layout's K
+ *   keypoints) and those with fewer than `fit.min_valid_points` points are
+ *   `triangulation_failed`;
+ * - the sequence's body proportions and marker offsets are calibrated over the remaining frames
+ *   (mhrfit_detfit_calibrate(), `calib_frames`);
+ * - each of them is fitted in order (mhrfit_detfit_frame(); `<out>/fit/<frame>/fit.npz`) with
+ *   the previous `ok` frame within `max_stale_frames` as start and temporal prior (its float32
+ *   parameters, as for SAM 3D Body captures); the fit options are used with joint limits and
+ *   frozen flexible lengths on and no similarity scale; `bad_frame_retries`, the person
+ *   selection strategy and `freeze_from` do not apply (`person_index` picks OpenPose's person),
+ *   `fit.freeze_lower_body` and `per_frame_scales` are refused;
+ * - steps 4 to 6 as above: the archives' `pred_keypoints_3d` (F, K, 3) hold the fitted keypoints
+ *   in the layout's order (`keypoint_names`), `opt_points3d_refined` the triangulated ones, one
+ *   view column "none"; recovery and smoothing recompute them from the parameters.
+ * A frame's signature hashes the settings, the selected cameras' calibration, the keypoint map,
+ * the frame's keypoints (triangulation), the calibrated proportions and offsets, and its
+ * prior's signature; the journal records both, so that a rerun neither refits nor rewrites what
+ * is current.
  *
  * While it writes, the run holds the output folder's lock (an exclusive `flock` on
  * `<out>/.mhrfit.lock`, released by the kernel if the process dies): another run, ingest or demo
@@ -136,7 +169,8 @@ typedef struct mhrfit_pipeline_progress {
  */
 typedef struct mhrfit_pipeline_options {
   /* inputs and outputs */
-  const char *input_dir;        /**< capture: one folder per frame with `<cam>.<img>` and/or `<cam>.npz|.npy`; required */
+  const char *input_dir;        /**< capture: one folder per frame with `<cam>.<img>` and/or `<cam>.npz|.npy` (with
+                                     `input_format`, the detector's keypoints: caliscope_csv also the csv file); required */
   const char *sam_dir;          /**< SAM 3D Body outputs `<sam_dir>/<frame>/<cam>.npz|.npy`; NULL = input_dir */
   const char *calib_path;       /**< calibration file (calib.h); required */
   const char *out_dir;          /**< output folder (created); required */
@@ -153,12 +187,32 @@ typedef struct mhrfit_pipeline_options {
   bool write_mesh;              /**< write the mesh (`pred_vertices`, `faces`) into the sequence archives
                                      (false: it is made from the parameters when asked, e.g. LOD 1 takes
                                      220 kB per frame and file); the per-frame `fit.npz` never hold it */
+  /* a detector's 2-D keypoints instead of a SAM 3D Body capture (see "Detector inputs") */
+  const char *input_format;     /**< NULL = a SAM 3D Body capture (stage 1); "openpose", "arrays" or
+                                     "caliscope_csv": the 2-D keypoints of a detector in `input_dir`
+                                     (observations.h), fitted without views */
+  const char *layout;           /**< their keypoint layout (layout.h, e.g. "body25b"; openpose needs one);
+                                     NULL = named by `keypoint_names`, by the input (Caliscope point ids) or kp_0, ... */
+  const char *keypoint_names;   /**< arrays, caliscope_csv without a layout: a file naming the keypoints (one per
+                                     line or a JSON list); NULL = none */
+  const char *keypoint_map;     /**< user JSON map of keypoints to MHR joints amending the layout's (detector.h);
+                                     needed without a layout; NULL = none */
+  const char *const *cam_dirs;  /**< openpose: one folder per camera of `cams`, in order; NULL = `<cam>_json` */
+  size_t n_cam_dirs;            /**< entries of `cam_dirs` (0, or n_cams) */
+  int calib_frames;             /**< frames of the sequence's marker calibration, 1..10000 (24) */
   /* stage 1 */
   const char *estimator;        /**< command run where a SAM output is missing (ingest.h); NULL = none */
   const char *const *model_ids; /**< estimator model identifiers, recorded and compared */
   size_t n_model_ids;           /**< entries of `model_ids` */
   mhrfit_person_strategy person_strategy; /**< MHRFIT_PERSON_LARGEST_BBOX */
   long person_index;            /**< person of MHRFIT_PERSON_INDEX, ≥ 0 (0) */
+  const char *estimator_worker; /**< persistent estimator worker command (ingest.h; `{worker}` = its index),
+                                     exclusive with `estimator`; the calibration's intrinsics of each camera
+                                     are sent as `cam_int`; NULL = none */
+  size_t workers;               /**< estimator worker processes, 1..1024 (1) */
+  double estimator_timeout;     /**< seconds a worker request may take, 0 = no limit (0) */
+  double worker_start_timeout;  /**< seconds a worker may take to become ready, > 0 (600) */
+  size_t worker_max_restarts;   /**< failures in a row of one worker that are restarted (3) */
   /* stage 2 */
   mhrfit_calib_options calib;   /**< how the calibration is read (metres, world→camera) */
   mhrfit_tri_options tri;       /**< triangulation (mhrfit_tri_options_default()) */
@@ -180,6 +234,8 @@ typedef struct mhrfit_pipeline_options {
                                      beside them, smoothing over parameters, the sequence files' rows over
                                      frames; 0 = every core this process may use. The files are the same
                                      for every value. At most MHRFIT_PIPELINE_MAX_JOBS */
+  bool report;                  /**< write `<out>/report.html` at the end (report.h: the body from `rig_path`
+                                     at LOD 6, no camera images) (false) */
   /** Receives one line per event; NULL = silent. */
   void (*log)(void *user, mhrfit_pipeline_log_level level, const char *message);
   /** Called after each frame of a stage; NULL = none. */

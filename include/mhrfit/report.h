@@ -11,7 +11,8 @@
  * mhrfit_report_note()):
  * - `sequence_summary.json`: frame names, statuses, messages, losses, status totals, timings;
  * - `pipeline_config.json`: the settings table, the cameras (`cams`), the calibration file
- *   (`calib`, `translation_unit`, `invert_extrinsics`), the rate (`fps`), the bad-loss
+ *   (`calib`, `translation_unit`, `invert_extrinsics`; a relative `calib` is looked for as given,
+ *   then inside the run folder and its parents, as mhrfit export does), the rate (`fps`), the bad-loss
  *   thresholds (`bad_loss_threshold`, `bad_data_loss_threshold`) and the capture (`input`);
  * - `sequence_smoothed.npz` and `sequence_fit.npz`: the fitted keypoints per frame (the smoothed
  *   ones are shown, the fitted ones with `fitted`), statuses and losses when the summary is

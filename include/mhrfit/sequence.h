@@ -8,7 +8,8 @@
  * geometry (mhrfit_fitter_geometry()), so that the keypoints, joints,
  * rotations and mesh of every recovered or smoothed frame are those of its
  * parameters (the original's defect 3: it blended or smoothed geometry and
- * parameters separately).
+ * parameters separately). The fitter predicts the archive's keypoints
+ * (`n_pred_kp`: MHR70's, or those of a detector's keypoint map).
  *
  * **Good frames** have status `ok`. Every other frame (`bad_loss`,
  * `optimization_failed`, `triangulation_failed`, `missing_views`, `not_run`,

@@ -11,28 +11,28 @@ the same numbers as the ``mhrfit`` command line:
   ``.param_names``, ``.faces``;
 * fit(rig, points3d, views, **options) -> FitResult, and Fitter for frame-by-frame use with a
   temporal prior;
-* load(path): the library's safe reader of ``.npy`` / ``.npz`` / pickled SAM 3D Body files.
+* load(path): the library's safe reader of ``.npy`` / ``.npz`` / pickled SAM 3D Body files;
+* run(input, calib, cams, out, progress=callable, **options) -> RunResult: the whole pipeline, as
+  ``mhrfit run`` (the same files, byte for byte); Ctrl-C stops it cleanly, a later run resumes.
 
 Options take the command line's names (``freeze_lower_body=True``, ``inlier_thresh=30``, …); an
 unknown name or a wrong type raises TypeError naming it; a failure inside the library raises
 mhrfit.Error carrying the library's message (file, camera, field).
-
-The whole pipeline (``mhrfit run``) comes to this package as ``mhrfit.run`` once the library
-exposes it as a pipeline module (``include/mhrfit/pipeline.h``).
 """
 
 from ._lib import Error, LibraryNotFoundError, library_path
 from .calibration import Calibration, load_calibration
 from .fitting import FitResult, Fitter, fit
 from .io import load
+from .pipeline import FrameInfo, Progress, RunResult, run
 from .rig import Rig
 from .triangulation import REASONS, TriangulationResult, triangulate
 
 __version__ = "0.1.0"
 
-__all__ = ["Calibration", "Error", "FitResult", "Fitter", "LibraryNotFoundError", "REASONS", "Rig",
-           "TriangulationResult", "fit", "library_path", "library_version", "load", "load_calibration",
-           "triangulate"]
+__all__ = ["Calibration", "Error", "FitResult", "Fitter", "FrameInfo", "LibraryNotFoundError", "Progress", "REASONS",
+           "Rig", "RunResult", "TriangulationResult", "fit", "library_path", "library_version", "load",
+           "load_calibration", "run", "triangulate"]
 
 
 def library_version() -> str:

@@ -201,6 +201,16 @@ class mhrfit_fit_result(Structure):
                 ("is_bad", c_bool)]
 
 
+class mhrfit_fit_prior(Structure):
+    _fields_ = [("model_params", c_double * N_MODEL_PARAMS), ("sim", mhrfit_similarity), ("have_params", c_bool),
+                ("have_sim", c_bool), ("frame", c_long), ("max_stale_frames", c_long)]
+
+
+class mhrfit_fit_step(Structure):
+    _fields_ = [("fitted", c_bool), ("frame", mhrfit_fit_frame), ("result", mhrfit_fit_result), ("why", mhrfit_error),
+                ("seconds", c_double)]
+
+
 class mhrfit_fit_viewset(Structure):
     _fields_ = [("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)), ("missing", POINTER(c_uint8)),
                 ("note", POINTER(c_char * 192)), ("hand_pose_params", POINTER(c_double)),
@@ -229,12 +239,77 @@ class mhrfit_fit_archive(Structure):
                 ("keypoint_names", POINTER(c_char_p))]
 
 
+class mhrfit_smooth_options(Structure):
+    _fields_ = [("method", c_int), ("alpha", c_double), ("median_window", c_int), ("outlier_sigma", c_double),
+                ("butter_order", c_int), ("cutoff_hz", c_double), ("fps", c_double), ("butter_padlen", c_int)]
+
+
+class mhrfit_pipeline_progress(Structure):
+    _fields_ = [("stage", c_int), ("done", c_size_t), ("total", c_size_t), ("reused", c_size_t), ("not_ok", c_size_t),
+                ("elapsed_s", c_double), ("frame", c_char_p)]
+
+
+PIPELINE_LOG = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+PIPELINE_PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, POINTER(mhrfit_pipeline_progress))
+
+
+class mhrfit_pipeline_options(Structure):
+    _fields_ = [("input_dir", c_char_p), ("sam_dir", c_char_p), ("calib_path", c_char_p), ("out_dir", c_char_p),
+                ("cams", POINTER(c_char_p)), ("n_cams", c_size_t), ("cam_map", POINTER(c_char_p)),
+                ("n_cam_map", c_size_t), ("frames", POINTER(c_char_p)), ("n_frames", c_size_t),
+                ("rig_path", c_char_p), ("lod", c_int), ("write_mesh", c_bool),
+                ("input_format", c_char_p), ("layout", c_char_p), ("keypoint_names", c_char_p),
+                ("keypoint_map", c_char_p), ("cam_dirs", POINTER(c_char_p)), ("n_cam_dirs", c_size_t),
+                ("calib_frames", c_int),
+                ("estimator", c_char_p), ("model_ids", POINTER(c_char_p)), ("n_model_ids", c_size_t),
+                ("person_strategy", c_int), ("person_index", c_long), ("estimator_worker", c_char_p),
+                ("workers", c_size_t), ("estimator_timeout", c_double), ("worker_start_timeout", c_double),
+                ("worker_max_restarts", c_size_t),
+                ("calib", mhrfit_calib_options), ("tri", mhrfit_tri_options),
+                ("fit", mhrfit_fit_options), ("freeze_from", c_int), ("min_views", c_int), ("max_stale_frames", c_int),
+                ("bad_frame_retries", c_int), ("per_frame_scales", c_bool),
+                ("max_edge_copy_span", c_int), ("smoothing", c_bool), ("smooth", mhrfit_smooth_options),
+                ("overwrite", c_bool), ("jobs", c_size_t), ("report", c_bool), ("log", PIPELINE_LOG), ("progress", PIPELINE_PROGRESS),
+                ("user", c_void_p), ("cancel", POINTER(c_int))]
+
+
+class mhrfit_ingest_summary(Structure):
+    _fields_ = [(name, c_size_t) for name in ("frames_total", "frames_ingested", "frames_reused", "frames_failed",
+                                              "views_written", "views_missing", "views_no_person", "views_failed",
+                                              "views_timeout", "estimator_runs", "worker_starts")] + \
+               [("meta_written", c_bool)]
+
+
+class mhrfit_recover_report(Structure):
+    _fields_ = [("interpolated", c_size_t), ("copied", c_size_t), ("unrecovered", c_size_t)]
+
+
+PIPELINE_MAX_STATUSES = 16
+
+
+class mhrfit_pipeline_result(Structure):
+    _fields_ = [("n_frames", c_size_t), ("frames_reused", c_size_t), ("n_fitted", c_size_t),
+                ("ingest", mhrfit_ingest_summary), ("recover", mhrfit_recover_report), ("smoothed", c_bool),
+                ("n_statuses", c_size_t), ("status_names", (c_char * 32) * PIPELINE_MAX_STATUSES),
+                ("status_counts", c_size_t * PIPELINE_MAX_STATUSES),
+                ("time_ingest_s", c_double), ("time_setup_s", c_double), ("time_triangulate_s", c_double),
+                ("time_fit_s", c_double), ("time_frame_other_s", c_double), ("time_frames_s", c_double),
+                ("time_sequence_s", c_double), ("time_total_s", c_double), ("threads", c_size_t)]
+
+
+class mhrfit_pipeline_frame_info(Structure):
+    _fields_ = [("name", c_char_p), ("status", c_char_p), ("fit_status", c_char_p), ("message", c_char_p),
+                ("n_available", c_int), ("n_triangulated", c_int), ("reused", c_bool), ("retried", c_bool)]
+
+
 #: The structures checked against the C headers by the test suite: Python name -> C type name.
 STRUCTS = {cls: cls.__name__ for cls in (
     mhrfit_error, mhrfit_array, mhrfit_value, mhrfit_camera, mhrfit_calib, mhrfit_calib_options,
     mhrfit_tri_options, mhrfit_tri_result, mhrfit_tri_archive, mhrfit_pt_entry, mhrfit_limit, mhrfit_rig,
     mhrfit_sam3d_outputs, mhrfit_similarity, mhrfit_fit_options, mhrfit_fit_view, mhrfit_fit_frame,
-    mhrfit_fit_result, mhrfit_fit_viewset, mhrfit_fit_archive)}
+    mhrfit_fit_result, mhrfit_fit_prior, mhrfit_fit_step, mhrfit_fit_viewset, mhrfit_fit_archive,
+    mhrfit_smooth_options, mhrfit_pipeline_progress, mhrfit_pipeline_options, mhrfit_ingest_summary,
+    mhrfit_recover_report, mhrfit_pipeline_result, mhrfit_pipeline_frame_info)}
 
 # --------------------------------------------------------------------------------------------
 # Functions: name -> (restype, argtypes)
@@ -291,21 +366,31 @@ _PROTOTYPES = {
     "mhrfit_sam3d_evaluator_free": (None, [c_void_p]),
     # fitting
     "mhrfit_fit_options_init": (None, [_P(mhrfit_fit_options)]),
+    "mhrfit_fit_options_iter_cap": (c_int, [_P(mhrfit_fit_options)]),
     "mhrfit_fitter_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _P(mhrfit_fit_options), _err]),
-    "mhrfit_fitter_process": (c_bool, [c_void_p, _P(mhrfit_fit_frame), _P(mhrfit_fit_result), _err]),
     "mhrfit_fitter_free": (None, [c_void_p]),
     "mhrfit_fit_viewset_from_values": (_P(mhrfit_fit_viewset), [_P(_val), _P(c_char_p), c_size_t, c_size_t, _err]),
     "mhrfit_fit_viewset_free": (None, [_P(mhrfit_fit_viewset)]),
-    "mhrfit_fit_frame_from_tri": (c_bool, [_P(mhrfit_tri_archive), c_size_t, _P(mhrfit_fit_viewset), _P(c_int),
-                                           _P(c_double), _P(mhrfit_fit_frame), _err]),
+    "mhrfit_fit_sequence_new": (c_void_p, [c_void_p, c_long, _P(c_double), _err]),
+    "mhrfit_fit_sequence_process": (c_bool, [c_void_p, _P(mhrfit_tri_archive), c_size_t, _P(mhrfit_fit_viewset),
+                                             _P(mhrfit_fit_archive), c_size_t, _P(mhrfit_fit_step), _err]),
+    "mhrfit_fit_sequence_prior": (_P(mhrfit_fit_prior), [c_void_p]),
+    "mhrfit_fit_sequence_reset": (None, [c_void_p]),
+    "mhrfit_fit_sequence_free": (None, [c_void_p]),
     "mhrfit_fit_archive_new": (_P(mhrfit_fit_archive), [c_size_t, c_size_t, c_size_t, c_size_t, c_size_t, c_size_t,
                                                        _P(c_char_p), _err]),
     "mhrfit_fit_archive_set_options": (None, [_P(mhrfit_fit_archive), _P(mhrfit_fit_options)]),
-    "mhrfit_fit_archive_set": (None, [_P(mhrfit_fit_archive), c_size_t, _P(mhrfit_fit_frame),
-                                      _P(mhrfit_fit_viewset), _P(mhrfit_fit_result)]),
-    "mhrfit_fit_archive_set_failed": (None, [_P(mhrfit_fit_archive), c_size_t, c_char_p, c_char_p]),
     "mhrfit_fit_archive_to_value": (_val, [_P(mhrfit_fit_archive), _err]),
     "mhrfit_fit_archive_free": (None, [_P(mhrfit_fit_archive)]),
+    # the pipeline
+    "mhrfit_pipeline_options_init": (None, [_P(mhrfit_pipeline_options)]),
+    "mhrfit_pipeline_new": (c_void_p, [_P(mhrfit_pipeline_options), _err]),
+    "mhrfit_pipeline_run": (c_bool, [c_void_p, _P(mhrfit_pipeline_result), _err]),
+    "mhrfit_pipeline_n_frames": (c_size_t, [c_void_p]),
+    "mhrfit_pipeline_frame": (c_bool, [c_void_p, c_size_t, _P(mhrfit_pipeline_frame_info)]),
+    "mhrfit_pipeline_n_cameras": (c_size_t, [c_void_p]),
+    "mhrfit_pipeline_camera": (c_char_p, [c_void_p, c_size_t]),
+    "mhrfit_pipeline_free": (None, [c_void_p]),
 }
 
 # --------------------------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Callable, Dict, Mapping, Tuple
 
 import numpy as np
 
-#: An option: (kind, setter). kind is "bool", "int", "float" or a tuple of the allowed strings.
+#: An option: (kind, setter). kind is "bool", "int", "float", "str" (a string or path), "strs" (a list
+#: of strings) or a tuple of the allowed strings.
 Spec = Tuple[Any, Callable[[Any, Any], None]]
 
 _INT32 = (-2**31, 2**31 - 1)
@@ -37,6 +39,15 @@ def check_value(func: str, name: str, kind: Any, value: Any) -> Any:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{func}(): option '{name}' must be a number, not {type(value).__name__}")
         return float(value)
+    if kind == "str":
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{func}(): option '{name}' must be a str or path, not {type(value).__name__}")
+        return os.fspath(value)
+    if kind == "strs":
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or \
+                not all(isinstance(v, (str, os.PathLike)) for v in value):
+            raise TypeError(f"{func}(): option '{name}' must be a list of str, not {type(value).__name__}")
+        return [os.fspath(v) for v in value]
     if isinstance(kind, tuple):
         if not isinstance(value, str):
             raise TypeError(f"{func}(): option '{name}' must be a str, not {type(value).__name__}")

@@ -230,30 +230,30 @@ class Fitter:
         self.rig = rig
         err = L.mhrfit_error()
         self._ptr = L.check(lib.mhrfit_fitter_new(rig._ptr, None, ctypes.byref(o), ctypes.byref(err)), err)
-        self._n_hist = o.iters if o.iters else (200 if o.solver == 1 else 50)
-        self._prev = (ctypes.c_double * L.N_MODEL_PARAMS)()
-        self._prev_sim = L.mhrfit_similarity()
-        self._have_prev = self._have_prev_sim = False
-        self._prev_frame = -1  # frame count of the prior; -1: init_pose (never stale)
-        self._frame = 0
+        self._n_hist = lib.mhrfit_fit_options_iter_cap(ctypes.byref(o))
+        init = None
         if init_pose is not None:
-            ctypes.memmove(self._prev, _init_pose(init_pose).ctypes.data, 8 * L.N_MODEL_PARAMS)
-            self._have_prev = True
+            init = (ctypes.c_double * L.N_MODEL_PARAMS)(*_init_pose(init_pose))
+        # the frames fitted in order with the library's temporal prior rule
+        self._seq = L.check(lib.mhrfit_fit_sequence_new(self._ptr, self.max_stale_frames, init, ctypes.byref(err)), err)
 
     def __del__(self):
+        if getattr(self, "_seq", None):
+            L.lib().mhrfit_fit_sequence_free(self._seq)
+            self._seq = None
         if getattr(self, "_ptr", None):
             L.lib().mhrfit_fitter_free(self._ptr)
             self._ptr = None
 
     def reset(self) -> None:
         """Forgets the temporal prior (the next frame is fitted as the first of a sequence)."""
-        self._have_prev = self._have_prev_sim = False
-        self._prev_frame = -1
+        L.lib().mhrfit_fit_sequence_reset(self._seq)
 
     @property
     def prior(self) -> Optional[np.ndarray]:
         """The 204 model parameters used as the next frame's temporal prior, or None."""
-        return np.array(self._prev) if self._have_prev else None
+        p = L.lib().mhrfit_fit_sequence_prior(self._seq).contents
+        return np.array(p.model_params) if p.have_params else None
 
     def fit(self, points3d: Any, views: Any, *, cams: Optional[Sequence[str]] = None, inlier_mask: Any = None,
             keypoint_indices: Any = None, mean_reproj_err_px: Any = None) -> FitResult:
@@ -279,16 +279,14 @@ class Fitter:
         try:
             ar.contents.frame_axis = not tgt.single
             lib.mhrfit_fit_archive_set_options(ar, ctypes.byref(self._opts))
-            kp_index = (ctypes.c_int * K)()
-            weights = (ctypes.c_double * K)()
             for f in range(F):
-                self._fit_frame(ar, tgt, f, c_names, frames[f], kp_index, weights)
+                self._fit_frame(ar, tgt, f, c_names, frames[f])
             value = Owned(L.check(lib.mhrfit_fit_archive_to_value(ar, ctypes.byref(err)), err))
         finally:
             lib.mhrfit_fit_archive_free(ar)
         return FitResult(to_python(value.ptr))
 
-    def _fit_frame(self, ar, tgt: _Targets, f: int, c_names, outs: List[Any], kp_index, weights) -> None:
+    def _fit_frame(self, ar, tgt: _Targets, f: int, c_names, outs: List[Any]) -> None:
         lib = L.lib()
         err = L.mhrfit_error()
         V = len(outs)
@@ -297,27 +295,10 @@ class Fitter:
         ptrs = (ctypes.POINTER(L.mhrfit_value) * V)(*[d.ptr if d is not None else None for d in docs])
         vs = L.check(lib.mhrfit_fit_viewset_from_values(ptrs, c_names, V, self.person_index, ctypes.byref(err)), err)
         try:
-            fr = L.mhrfit_fit_frame()
-            L.check(lib.mhrfit_fit_frame_from_tri(tgt.ptr, f, vs, kp_index, weights, ctypes.byref(fr),
-                                                  ctypes.byref(err)), err)
-            frame_no = self._frame
-            self._frame += 1
-            prior = self._have_prev and (self._prev_frame < 0 or frame_no - self._prev_frame <= self.max_stale_frames)
-            fr.prev_model_params = self._prev if prior else None
-            fr.prev_similarity = ctypes.pointer(self._prev_sim) if prior and self._have_prev_sim else None
-            res = L.mhrfit_fit_result()
-            ferr = L.mhrfit_error()
-            if not lib.mhrfit_fitter_process(self._ptr, ctypes.byref(fr), ctypes.byref(res), ctypes.byref(ferr)):
-                if lib.mhrfit_error_type_name(ferr.type).decode() in ("nomem", "argument"):
-                    L.raise_error(ferr)
-                lib.mhrfit_fit_archive_set_failed(ar, f, b"optimization_failed", ferr.message)
-                return
-            lib.mhrfit_fit_archive_set(ar, f, ctypes.byref(fr), vs, ctypes.byref(res))
-            if res.status == 0:
-                ctypes.memmove(self._prev, res.model_params, 8 * L.N_MODEL_PARAMS)
-                ctypes.memmove(ctypes.byref(self._prev_sim), ctypes.byref(res.sim_out), ctypes.sizeof(self._prev_sim))
-                self._have_prev = self._have_prev_sim = True
-                self._prev_frame = frame_no
+            # a frame that cannot be fitted is a row marked optimization_failed, not an error
+            step = L.mhrfit_fit_step()
+            L.check(lib.mhrfit_fit_sequence_process(self._seq, tgt.ptr, f, vs, ar, f, ctypes.byref(step),
+                                                    ctypes.byref(err)), err)
         finally:
             lib.mhrfit_fit_viewset_free(vs)
 

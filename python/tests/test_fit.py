@@ -84,6 +84,19 @@ class FitTest(unittest.TestCase):
         self.assertIsNotNone(fitter.prior)
         fitter.reset()
         self.assertIsNone(fitter.prior)
+        # the initial pose is the prior of frame 0; with max_stale_frames 0 a fitted frame is nobody's
+        init = np.asarray(ref["mhr_model_params"][0], dtype=np.float64)
+        np.save(tmp_path("init_pose.npy"), init)
+        out0 = tmp_path("fit_batch_stale0.npz")
+        cli("fit", "--tri", tri, "--views", views_dir, "--assets", ASSETS, "--out", out0, "--quiet", "--no_mesh",
+            "--init_pose", tmp_path("init_pose.npy"), "--max_stale_frames", "0")
+        ref0 = mhrfit.load(out0)
+        res0 = mhrfit.fit(self.rig, pts, views, no_mesh=True, init_pose=init, max_stale_frames=0)
+        check_members(self, res0, ref0, "batch, initial pose, max_stale_frames 0")
+        used = [int(u) for u in ref0["opt_used_temporal_init"]]
+        self.assertEqual(used, [1] + [0] * (len(frames) - 1))
+        fitter = mhrfit.Fitter(self.rig, no_mesh=True, max_stale_frames=0)
+        self.assertEqual([int(fitter.fit(pts[f], views[f]).opt_used_temporal_init) for f in range(2)], [0, 0])
 
     def test_triangulation_result_and_sequences(self):
         """A TriangulationResult goes straight in; views may be a list named by its cameras."""

@@ -199,3 +199,29 @@ nomem:
   fprintf(stderr, "mhrfit %s: out of memory\n", spec->name);
   return MF_EXIT_FAILURE;
 }
+
+bool mf_parse_frame_range(const char *s, size_t *begin, size_t *end) {
+  const char *colon = strchr(s, ':');
+  char *e;
+  *begin = 0, *end = 0;
+  if (!colon) {
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (!*s || *e || errno || s[0] == '-') return false;
+    *begin = (size_t)v, *end = (size_t)v + 1;
+    return true;
+  }
+  if (colon != s) {
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (e != colon || errno || s[0] == '-') return false;
+    *begin = (size_t)v;
+  }
+  if (colon[1]) {
+    errno = 0;
+    unsigned long long v = strtoull(colon + 1, &e, 10);
+    if (*e || errno || colon[1] == '-' || v == 0) return false;
+    *end = (size_t)v;
+  }
+  return true;
+}

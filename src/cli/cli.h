@@ -81,6 +81,10 @@ void mf_exit_interrupted(const char *cmd);
 /* Frees the item array of a list filled by mf_args_parse (not the strings, which are argv's). */
 void mf_strlist_free(mf_strlist *l);
 
+/* A `--frames` value "A:B", "A:", ":B" or "N" (one frame) into [begin, end); end 0 = to the last
+ * frame. False when malformed (negative numbers, B of 0). */
+bool mf_parse_frame_range(const char *s, size_t *begin, size_t *end);
+
 /* Prints "mhrfit CMD: error: <message>" to stderr for a failed library call; returns 1. */
 int mf_report(const char *cmd, const mhrfit_error *err);
 
@@ -204,5 +208,6 @@ int mf_cmd_run(int argc, char **argv);
 int mf_cmd_smooth(int argc, char **argv);
 int mf_cmd_report(int argc, char **argv);
 int mf_cmd_export(int argc, char **argv);
+int mf_cmd_overlay(int argc, char **argv);
 
 #endif

@@ -99,6 +99,7 @@ static int run_pipeline(const demo_run_args *d, const char *out, bool freeze) {
   argv[argc++] = "--overwrite";
   argv[argc++] = "--quiet";
   if (freeze) argv[argc++] = "--freeze_lower_body";
+  else argv[argc++] = "--report"; /* the default run's report.html */
   argv[argc] = NULL;
   return mf_cmd_run(argc, argv);
 }
@@ -250,7 +251,9 @@ static int demo_run(const demo_run_args *d) {
   bool ok = !j.failed && mf_write_json_atomic(path, doc, 2, &err);
   mhrfit_value_free(doc);
   if (!ok) return mf_report("demo", &err);
-  if (!d->quiet) printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
+  if (!d->quiet)
+    printf("\nwrote %s (these numbers), %s/{default,freeze_lower_body}/ (the runs)\n", path, run_out);
+  printf("report of the default run: %s/report.html (open it in a browser)\n", dirs[0]);
   return MF_EXIT_OK;
 }
 
@@ -261,7 +264,7 @@ int mf_cmd_demo(int argc, char **argv) {
   long frames = (long)o.n_frames, cams = (long)o.n_cams, seed = (long)o.seed, lod = o.lod;
   double noise = o.pixel_noise, outliers = o.outlier_rate, angle = o.angle_noise, depth = o.depth_noise,
          decoys = o.decoy_rate, fps = o.fps;
-  bool no_missing = false, quiet = false, run = false;
+  bool no_missing = false, quiet = false, run = false, images = false;
   const char *run_out = NULL;
   const mf_opt opts[] = {
       {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
@@ -278,10 +281,11 @@ int mf_cmd_demo(int argc, char **argv) {
       {"depth_noise", MF_OPT_DOUBLE, &depth, "R", "sigma of the per-view relative depth error (default 0.05)", NULL},
       {"decoy_rate", MF_OPT_DOUBLE, &decoys, "R", "fraction of views with a smaller second person listed first (default 0.1)", NULL},
       {"no_missing_views", MF_OPT_FLAG, &no_missing, NULL, "write every camera file (default: a few missing, one single-view frame)", NULL},
+      {"images", MF_OPT_FLAG, &images, NULL, "also <frame>/<cam>.jpg: a flat background with the subject's silhouette (for mhrfit overlay)", NULL},
       {"markers", MF_OPT_STRING, &markers, "FILE", "SAM 3D Body output whose pred_keypoints_3d calibrates the surface keypoints (default: built-in offsets)", NULL},
-      {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body) and print its accuracy against the ground truth", NULL},
+      {"run", MF_OPT_FLAG, &run, NULL, "then run the pipeline on the capture twice (default settings, --freeze_lower_body), print its accuracy against the ground truth and write the default run's report.html", NULL},
       {"run_out", MF_OPT_STRING, &run_out, "DIR", "where --run writes: DIR/default/, DIR/freeze_lower_body/, DIR/accuracy.json (default: <out>_run)", NULL},
-      {"quiet", MF_OPT_FLAG, &quiet, NULL, MF_OPT_QUIET_HELP " (--run still prints its table)", NULL},
+      {"quiet", MF_OPT_FLAG, &quiet, NULL, MF_OPT_QUIET_HELP " (--run still prints its table and the report's path)", NULL},
   };
   const mf_cmd_spec spec = {
       "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR | --rig RIG.npz] [options]",
@@ -295,7 +299,8 @@ int mf_cmd_demo(int argc, char **argv) {
       "With --run, the whole pipeline (mhrfit run) then processes the capture twice, with default\n"
       "settings and with --freeze_lower_body, and a table compares both with the ground truth:\n"
       "triangulation error, fitted and smoothed keypoint MPJPE, lower-body jitter while standing,\n"
-      "frame statuses and the wall time of each stage (also written to <run_out>/accuracy.json).",
+      "frame statuses and the wall time of each stage (also written to <run_out>/accuracy.json); the\n"
+      "default run's report (mhrfit report) is <run_out>/default/report.html, its path printed.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -320,6 +325,7 @@ int mf_cmd_demo(int argc, char **argv) {
   o.depth_noise = depth;
   o.decoy_rate = decoys;
   o.missing_views = !no_missing;
+  o.images = images;
   o.marker_source = markers;
   mhrfit_demo_summary s;
   mhrfit_error err = {0};

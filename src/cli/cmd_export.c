@@ -17,33 +17,6 @@ typedef struct export_cli {
   mhrfit_export_source_options so;
 } export_cli;
 
-/* "A:B", "A:", ":B" or "N" (one frame) into [begin, end); end 0 = to the last frame. */
-static bool parse_frames(const char *s, size_t *begin, size_t *end) {
-  const char *colon = strchr(s, ':');
-  char *e;
-  *begin = 0, *end = 0;
-  if (!colon) {
-    errno = 0;
-    unsigned long long v = strtoull(s, &e, 10);
-    if (!*s || *e || errno || s[0] == '-') return false;
-    *begin = (size_t)v, *end = (size_t)v + 1;
-    return true;
-  }
-  if (colon != s) {
-    errno = 0;
-    unsigned long long v = strtoull(s, &e, 10);
-    if (e != colon || errno || s[0] == '-') return false;
-    *begin = (size_t)v;
-  }
-  if (colon[1]) {
-    errno = 0;
-    unsigned long long v = strtoull(colon + 1, &e, 10);
-    if (*e || errno || colon[1] == '-' || v == 0) return false;
-    *end = (size_t)v;
-  }
-  return true;
-}
-
 /* Checks the option values and fills c->o / c->so; -1 when valid, else the usage exit code. */
 static int finish(export_cli *c) {
   const char *cmd = "export";
@@ -59,7 +32,7 @@ static int finish(export_cli *c) {
   c->so.fitted = strcmp(c->source, "fitted") == 0;
   c->so.person_given = c->person_seen, c->so.person_index = c->person_index;
   if (c->person_seen && c->person_index < 0) return mf_usage_error(cmd, "--person_index must be >= 0");
-  if (c->frames && !parse_frames(c->frames, &c->o.frame_begin, &c->o.frame_end))
+  if (c->frames && !mf_parse_frame_range(c->frames, &c->o.frame_begin, &c->o.frame_end))
     return mf_usage_error(cmd, "--frames '%s': expected A:B (B excluded), A:, :B or one index N", c->frames);
   if (c->o.frame_end && c->o.frame_end <= c->o.frame_begin)
     return mf_usage_error(cmd, "--frames '%s' is empty", c->frames);

@@ -13,27 +13,39 @@ static const char *const run_summary =
     "one person selected), then frame by frame in natural order the triangulation of the keypoints\n"
     "and the MHR fit, with the previous good frame as temporal prior and bad frames refitted; then\n"
     "failed frames are recovered (interpolation between good frames, bounded copies at both ends)\n"
-    "and the sequence is smoothed; geometry always follows the parameters.\n"
+    "and the sequence is smoothed; geometry always follows the parameters. With --estimator_worker,\n"
+    "stage 1 makes missing SAM 3D Body outputs with persistent workers (the model loaded once each).\n"
+    "\n"
+    "With --input_format openpose|arrays|caliscope_csv the input is a 2-D detector's keypoints\n"
+    "(--layout, or --keypoint_names and --keypoint_map): no stage 1; every frame is triangulated,\n"
+    "the body's proportions and marker offsets are calibrated over the sequence and each frame is\n"
+    "fitted without views (as mhrfit fit --layout), then recovered and smoothed as above; the\n"
+    "sequence files hold the layout's keypoints (pred_keypoints_3d, keypoint_names).\n"
     "\n"
     "Writes into --out: stage1/<frame>/<cam>.npz, triangulation/<frame>/triangulated.npz,\n"
     "fit/<frame>/fit.npz, sequence_fit.npz and sequence_smoothed.npz (the mesh only with --mesh),\n"
-    "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"). A rerun\n"
-    "reuses the frames whose inputs, temporal prior and settings are unchanged, so a run that was\n"
-    "killed or interrupted (Ctrl-C stops it at the next frame) resumes where it stopped. Exit\n"
-    "status: 0 when frames were fitted, 1 on failure (also when no frame could be fitted: the\n"
-    "message says why), 2 for a usage error; checked before stage 1 starts.";
+    "sequence_summary.json, pipeline_config.json, run_state.txt (README: \"Output files\"), and\n"
+    "report.html with --report. A rerun reuses the frames whose inputs, temporal prior and settings\n"
+    "are unchanged, so a run that was killed or interrupted (Ctrl-C stops it at the next frame)\n"
+    "resumes where it stopped. Exit status: 0 when frames were fitted, 1 on failure (also when no\n"
+    "frame could be fitted: the message says why), 2 for a usage error; checked before stage 1\n"
+    "starts.";
 
 static const char *const run_examples =
     "Options of mhrfit triangulate and mhrfit fit that apply to a sequence are accepted (above);\n"
-    "not accepted: --trc, --trc_world_axes, --rate, --subset, --layout, --input_format, --cam_dirs,\n"
-    "--allow_missing_views, --tri, --views, --init_pose, --debug_dir (use those commands on the\n"
-    "run's stage1/ and triangulation/ files).\n"
+    "not accepted: --trc, --trc_world_axes, --rate, --subset, --allow_missing_views, --tri, --views,\n"
+    "--init_pose, --debug_dir (use those commands on the run's stage1/ and triangulation/ files).\n"
     "\n"
     "Examples:\n"
     "  mhrfit run --input capture --calib capture/calibration.toml --out run\n"
     "  mhrfit run --input capture --calib calib.toml --cams cam_0 cam_1 cam_2 --out run --freeze_lower_body\n"
     "  mhrfit run --input capture --calib calib_mm.toml --translation_unit mm --cam_map cam01=cam_01 \\\n"
-    "    cam02=cam_02 --frames 000100 000101 000102 --out run\n";
+    "    cam02=cam_02 --frames 000100 000101 000102 --out run\n"
+    "  mhrfit run --input capture --calib calib.toml --out run --report --workers 2 \\\n"
+    "    --estimator_worker 'CUDA_VISIBLE_DEVICES={worker} python3 tools/sam3d_body_worker.py ...'\n"
+    "  mhrfit run --input trial/pose-associated --calib Calib.toml --cams cam_01 cam_02 cam_03 cam_04 \\\n"
+    "    --cam_dirs cam01_json cam02_json cam03_json cam04_json --input_format openpose --layout body25b \\\n"
+    "    --fps 60 --out run\n";
 
 static void print_help(const mf_opt *opts, const size_t *group_end) {
   printf("Usage: mhrfit run --input DIR --calib FILE --out DIR [--cams A B ...] [options]\n\n%s\n", run_summary);

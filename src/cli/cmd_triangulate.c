@@ -1,6 +1,5 @@
 /* mhrfit triangulate: stage 2, robust multi-view triangulation of one frame or a sequence. */
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +13,6 @@
 #include "mhrfit/observations.h"
 #include "mhrfit/trc.h"
 #include "mhrfit/triangulate.h"
-
-/* The keypoint set of the input: --layout, else --keypoint_names, else the input's own names
- * (Caliscope point ids), else kp_0, kp_1, ... */
-static mhrfit_layout *keypoint_set(const mhrfit_layout *layout, char **names, size_t n_names,
-                                   const mhrfit_observations *obs, mhrfit_error *err) {
-  if (layout) return (mhrfit_layout *)(uintptr_t)layout;
-  if (names && n_names != obs->n_kp) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "--keypoint_names lists %zu names but the input has %zu keypoints", n_names,
-                obs->n_kp);
-    return NULL;
-  }
-  const char *const *use = names ? (const char *const *)names : (const char *const *)obs->names;
-  return mhrfit_layout_new_custom(names ? "keypoint_names" : "custom", use, obs->n_kp, err);
-}
 
 /* --up for the TRC: parsed, and with auto the markers of the detection present among the K
  * triangulated names; -1 when fine, else the usage exit code. */
@@ -125,7 +110,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mhrfit_tri_archive *ar = NULL;
   const char **names = NULL;
   char **kp_names = NULL;
-  size_t n_kp_names = 0, *idx = NULL;
+  size_t n_kp_names = 0, *idx = NULL, K;
   mhrfit_layout *kset = NULL;
   if (!calib || !input || !out || cams.count < 2) {
     rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
@@ -162,22 +147,15 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
                            cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
   obs = mhrfit_observations_load(input, cams.items, V, &oo, &err);
-  if (!obs || !(kset = keypoint_set(layout, kp_names, n_kp_names, obs, &err))) goto fail;
-  size_t K;
-  if (!(idx = calloc(kset->count, sizeof *idx))) {
-    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+  if (!obs || (!layout && !(kset = mhrfit_observations_keypoint_set(obs, (const char *const *)kp_names, n_kp_names,
+                                                                     &err))))
     goto fail;
-  }
-  if (!mhrfit_layout_subset(kset, subset, idx, kset->count, &K, &err)) {
+  if (!mhrfit_layout_select(layout ? layout : kset, subset, &idx, &names, &K, &err)) {
+    if (err.type == MHRFIT_ERR_NOMEM) goto fail;
     rc = mf_usage_error("triangulate", "--subset: %s", err.message);
     goto done;
   }
   size_t F = obs->n_frames;
-  if (!(names = calloc(K, sizeof *names))) {
-    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
-    goto fail;
-  }
-  for (size_t k = 0; k < K; k++) names[k] = kset->names[idx[k]];
   mhrfit_up_axis up = MHRFIT_UP_AUTO;
   long up_idx[5];
   if (trc && !world_axes && (rc = check_up(up_name, names, K, &up, up_idx)) >= 0) goto done;

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"smooth", mf_cmd_smooth, "NaN-safe temporal smoothing of a fitted sequence"},
     {"report", mf_cmd_report, "one self-contained HTML file to look at a run (3-D body, cameras, statuses, charts)"},
     {"export", mf_cmd_export, "fitted sequences to glTF/GLB, BVH, TRC and per-frame PLY/OBJ/NPZ files"},
+    {"overlay", mf_cmd_overlay, "the fitted body drawn over each camera's pictures, as pictures and videos"},
 };
 
 static void usage(FILE *f) {

@@ -2,9 +2,11 @@
 #include <string.h>
 
 #include "cli/run_opts.h"
+#include "mhrfit/layout.h"
 
 const char *const mf_run_group_titles[MF_RUN_GROUPS] = {
-    "Input and output", "Stage 1: SAM 3D Body outputs and person selection", "Stage 2: triangulation",
+    "Input and output", "A detector's 2-D keypoints instead of SAM 3D Body outputs (no stage 1)",
+    "Stage 1: SAM 3D Body outputs and person selection", "Stage 2: triangulation",
     "Stage 3: fit, frame by frame", "The sequence: recovery of failed frames and smoothing"};
 
 size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]) {
@@ -16,13 +18,17 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   c->max_stale = 40;
   c->edge_span = 15;
   c->retries = 1;
+  c->workers = 1;
+  c->worker_restarts = 3;
+  c->worker_start_timeout = 600;
+  c->calib_frames = 24;
   mf_tri_cli_init(&c->tc);
   mf_fit_cli_init(&c->fc);
   mf_smooth_cli_init(&c->sc);
   const mf_opt io[] = {
       {"input", MF_OPT_STRING, &c->input, "DIR",
-       "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images; "
-       "required", NULL},
+       "capture: one folder per frame holding <cam>.npz|.npy SAM 3D Body outputs and/or <cam>.jpg|.png|... images "
+       "(with --input_format: the detector's keypoints); required", NULL},
       {"calib", MF_OPT_STRING, &c->calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
       {"out", MF_OPT_STRING, &c->out, "DIR", "output folder (one run at a time: it is locked while the run writes); required", NULL},
       {"cams", MF_OPT_LIST, &c->cams, "NAME", "calibration names of the cameras to use (default: every calibrated camera that has files)", NULL},
@@ -42,14 +48,41 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"jobs", MF_OPT_INT, &c->jobs, "N",
        "threads: stage 1 and the per-frame files over frames, the fit in frame order beside them (default 0: every "
        "core this process may use); the files are the same for every N", NULL},
+      {"report", MF_OPT_FLAG, &c->report, NULL,
+       "write <out>/report.html at the end (mhrfit report: the body at LOD 6, no camera images; see mhrfit report --help)",
+       NULL},
       MF_OPT_QUIET(&c->quiet),
+  };
+  const mf_opt detector[] = {
+      {"input_format", MF_OPT_STRING, &c->input_format, "F",
+       "openpose (--input holds <cam>_json folders) | arrays (<cam>.npy of shape (F,K,2|3)) | caliscope_csv "
+       "(xy_<TRACKER>.csv): fit MHR to these keypoints without views (default: a SAM 3D Body capture)", NULL},
+      {"layout", MF_OPT_STRING, &c->layout, "L", "their keypoint layout: " MHRFIT_LAYOUT_NAMES " (openpose: required)", NULL},
+      {"keypoint_names", MF_OPT_STRING, &c->keypoint_names, "FILE",
+       "arrays, caliscope_csv without --layout: the keypoints' names, one per line or a JSON list", NULL},
+      {"keypoint_map", MF_OPT_STRING, &c->keypoint_map, "FILE",
+       "JSON map of keypoint names to MHR joints (with offsets, weights) amending --layout's; required without it", NULL},
+      {"cam_dirs", MF_OPT_LIST, &c->cam_dirs, "DIR", "openpose: one folder per camera, in --cams order (default <cam>_json)", NULL},
+      {"calib_frames", MF_OPT_INT, &c->calib_frames, "N",
+       "frames of the sequence's marker calibration (default 24)", NULL},
   };
   const mf_opt stage1[] = {
       {"estimator", MF_OPT_STRING, &c->estimator, "CMD",
        "command run where an output is missing, with {image} and {output} (see mhrfit ingest --help; default: none)", NULL},
+      {"estimator_worker", MF_OPT_STRING, &c->worker, "CMD",
+       "instead of --estimator: a command started once per worker that loads the model once and answers one JSON "
+       "request per line (README: \"Estimator workers\"); {worker} = the worker's index; the calibration's "
+       "intrinsics go to it as cam_int", NULL},
+      {"workers", MF_OPT_INT, &c->workers, "N", "estimator worker processes (default 1)", NULL},
+      {"estimator_timeout", MF_OPT_DOUBLE, &c->estimator_timeout, "SEC",
+       "a worker request taking longer is killed, the view marked missing and retried next run (default 0 = none)", NULL},
+      {"worker_start_timeout", MF_OPT_DOUBLE, &c->worker_start_timeout, "SEC",
+       "seconds a worker may take to load its model and say it is ready (default 600)", NULL},
+      {"worker_restarts", MF_OPT_INT, &c->worker_restarts, "N",
+       "failures in a row after which a worker is restarted (default 3); one more stops the run", NULL},
       {"model_id", MF_OPT_LIST, &c->model_ids, "ID", "estimator model identifiers, recorded and compared", NULL},
       {"person_select_strategy", MF_OPT_STRING, &c->strategy, "S", "largest_bbox | first | person_index (default largest_bbox)", NULL},
-      {"person_index", MF_OPT_INT, &c->person, "N", "the person with --person_select_strategy person_index (default 0)", NULL},
+      {"person_index", MF_OPT_INT, &c->person, "N", "the person with --person_select_strategy person_index; openpose: the person of the JSON files (default 0)", NULL},
   };
   const mf_opt stage3[] = {
       {"freeze_lower_body_from", MF_OPT_STRING, &c->freeze_from, "S",
@@ -69,15 +102,17 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
   size_t n = 0;
   memcpy(opts + n, io, sizeof io);
   group_end[0] = n += sizeof io / sizeof io[0];
+  memcpy(opts + n, detector, sizeof detector);
+  group_end[1] = n += sizeof detector / sizeof detector[0];
   memcpy(opts + n, stage1, sizeof stage1);
-  group_end[1] = n += sizeof stage1 / sizeof stage1[0];
-  group_end[2] = n += mf_tri_cli_table(&c->tc, opts + n);
+  group_end[2] = n += sizeof stage1 / sizeof stage1[0];
+  group_end[3] = n += mf_tri_cli_table(&c->tc, opts + n);
   n += mf_fit_cli_table(&c->fc, opts + n);
   memcpy(opts + n, stage3, sizeof stage3);
-  group_end[3] = n += sizeof stage3 / sizeof stage3[0];
+  group_end[4] = n += sizeof stage3 / sizeof stage3[0];
   memcpy(opts + n, sequence, sizeof sequence);
   n += sizeof sequence / sizeof sequence[0];
-  group_end[4] = n += mf_smooth_cli_table(&c->sc, opts + n);
+  group_end[5] = n += mf_smooth_cli_table(&c->sc, opts + n);
   return n;
 }
 
@@ -94,6 +129,12 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   if (c->lod < -1 || c->lod > 99) return mf_usage_error("run", "--lod must be in 0..99, got %ld", c->lod);
   if (c->jobs < 0 || c->jobs > MHRFIT_PIPELINE_MAX_JOBS)
     return mf_usage_error("run", "--jobs must be in 0..%d (0: every core), got %ld", MHRFIT_PIPELINE_MAX_JOBS, c->jobs);
+  if (c->workers < 1 || c->workers > 1024 || c->worker_restarts < 0 || c->worker_restarts > 1000000 ||
+      !(c->estimator_timeout >= 0) || !(c->worker_start_timeout > 0))
+    return mf_usage_error("run", "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
+                                 "and --worker_start_timeout > 0");
+  if (c->calib_frames < 1 || c->calib_frames > 10000)
+    return mf_usage_error("run", "--calib_frames must be in 1..10000, got %ld", c->calib_frames);
   int rc;
   if ((rc = mf_tri_cli_finish(&c->tc, "run")) >= 0 || (rc = mf_fit_cli_finish(&c->fc, "run")) >= 0 ||
       (rc = mf_smooth_cli_finish(&c->sc, "run")) >= 0)
@@ -132,6 +173,19 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   o->smooth = c->sc.o;
   o->overwrite = c->overwrite;
   o->jobs = (size_t)c->jobs;
+  o->report = c->report;
+  o->estimator_worker = c->worker;
+  o->workers = (size_t)c->workers;
+  o->estimator_timeout = c->estimator_timeout;
+  o->worker_start_timeout = c->worker_start_timeout;
+  o->worker_max_restarts = (size_t)c->worker_restarts;
+  o->input_format = c->input_format;
+  o->layout = c->layout;
+  o->keypoint_names = c->keypoint_names;
+  o->keypoint_map = c->keypoint_map;
+  o->cam_dirs = c->cam_dirs.items;
+  o->n_cam_dirs = c->cam_dirs.count;
+  o->calib_frames = (int)c->calib_frames;
   return -1;
 }
 
@@ -140,4 +194,5 @@ void mf_run_cli_free(mf_run_cli *c) {
   mf_strlist_free(&c->frames);
   mf_strlist_free(&c->model_ids);
   mf_strlist_free(&c->cam_map);
+  mf_strlist_free(&c->cam_dirs);
 }

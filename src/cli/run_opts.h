@@ -11,16 +11,24 @@ typedef struct mf_run_cli {
   const char *input, *calib, *out, *assets, *rig, *sam_dir, *estimator, *strategy, *freeze_from;
   mf_strlist cams, frames, model_ids, cam_map;
   long lod, min_views, max_stale, edge_span, retries, person, jobs;
-  bool overwrite, no_smoothing, mesh, no_mesh, quiet, per_frame_scales;
+  bool overwrite, no_smoothing, mesh, no_mesh, quiet, per_frame_scales, report;
+  /* estimator workers */
+  const char *worker;
+  long workers, worker_restarts;
+  double estimator_timeout, worker_start_timeout;
+  /* a detector's keypoints */
+  const char *input_format, *layout, *keypoint_names, *keypoint_map;
+  mf_strlist cam_dirs;
+  long calib_frames;
   mf_tri_cli tc;
   mf_fit_cli fc;
   mf_smooth_cli sc;
 } mf_run_cli;
 
 /* The groups of the option table, in order. */
-enum { MF_RUN_GROUPS = 5 };
+enum { MF_RUN_GROUPS = 6 };
 extern const char *const mf_run_group_titles[MF_RUN_GROUPS];
-enum { MF_RUN_MAX_OPTS = 32 + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS };
+enum { MF_RUN_MAX_OPTS = 48 + MF_TRI_CLI_N_OPTS + MF_FIT_CLI_N_OPTS + MF_SMOOTH_CLI_N_OPTS };
 
 /* Sets the defaults and fills `opts` (room for MF_RUN_MAX_OPTS); group_end[g] is the end of
  * group g in the table. Returns the number of options. */

@@ -63,30 +63,55 @@ static int open_locked(const char *path, int *fd) {
   return LOCK_FAILED;
 }
 
+/* The error of a busy folder, naming the holder read from the lock file open as fd (closed). */
+static void fail_busy(int fd, const char *dir, mhrfit_error *err) {
+  char text[512] = "";
+  for (int i = 0; i < 20; i++) { /* the holder writes its id right after taking the lock: give it a moment */
+    read_text(fd, text, sizeof text);
+    if (field_long(text, "pid ")) break;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  close(fd);
+  long pid = field_long(text, "pid ");
+  char holder[160] = "another process";
+  const char *w = strstr(text, "what ");
+  if (pid) {
+    int len = w ? (int)strcspn(w + 5, "\n") : 0;
+    snprintf(holder, sizeof holder, "process %ld (%.*s)", pid, len > 80 ? 80 : len, w ? w + 5 : "");
+  }
+  MHRFIT_FAIL(err, MHRFIT_ERR_BUSY,
+              "%s is in use by %s: one output folder takes one run at a time; wait for it to finish or choose "
+              "another output folder",
+              dir, holder);
+}
+
+bool mf_dir_lock_probe(const char *dir, mhrfit_error *err) {
+  char *path = mf_path_join(dir, MF_DIR_LOCK_NAME, err);
+  if (!path) return false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  free(path);
+  if (fd < 0) return true; /* no lock file (or none readable): nobody holds the folder */
+  int rc;
+  /* a shared lock: refused while a holder has its exclusive one, and never in the way of another
+   * probe */
+  while ((rc = flock(fd, LOCK_SH | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0 && errno == EWOULDBLOCK) {
+    fail_busy(fd, dir, err);
+    return false;
+  }
+  close(fd); /* also lets go of the lock just taken */
+  return true;
+}
+
 mf_dir_lock *mf_dir_lock_acquire(const char *dir, const char *what, bool *unclean, mhrfit_error *err) {
   char *path = mf_path_join(dir, MF_DIR_LOCK_NAME, err);
   if (!path) return NULL;
   int fd = -1, state = open_locked(path, &fd);
   char text[512];
-  if (state == LOCK_BUSY) { /* the holder writes its id right after taking the lock: give it a moment */
-    for (int i = 0; i < 20; i++) {
-      read_text(fd, text, sizeof text);
-      if (field_long(text, "pid ")) break;
-      struct timespec ts = {0, 10 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
-    close(fd);
-    long pid = field_long(text, "pid ");
-    char holder[160] = "another process";
-    const char *w = strstr(text, "what ");
-    if (pid) {
-      int len = w ? (int)strcspn(w + 5, "\n") : 0;
-      snprintf(holder, sizeof holder, "process %ld (%.*s)", pid, len > 80 ? 80 : len, w ? w + 5 : "");
-    }
-    MHRFIT_FAIL(err, MHRFIT_ERR_BUSY,
-                "%s is in use by %s: one output folder takes one run at a time; wait for it to finish or choose "
-                "another output folder",
-                dir, holder);
+  if (state == LOCK_BUSY) {
+    fail_busy(fd, dir, err);
     free(path);
     return NULL;
   }

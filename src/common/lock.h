@@ -28,6 +28,12 @@ typedef struct mf_dir_lock mf_dir_lock;
  * MHRFIT_ERR_IO (the lock file cannot be created). The caller releases it. */
 mf_dir_lock *mf_dir_lock_acquire(const char *dir, const char *what, bool *unclean, mhrfit_error *err);
 
+/* Checks, without writing anything, that no process holds the lock of `dir` (a folder that does
+ * not exist yet, or has no lock file, is free): false with MHRFIT_ERR_BUSY naming the holder as
+ * mf_dir_lock_acquire() does. For commands that check everything before their long set-up and
+ * take the lock later; the lock itself is only held after mf_dir_lock_acquire(). */
+bool mf_dir_lock_probe(const char *dir, mhrfit_error *err);
+
 /* Removes the lock file and lets go of the lock. NULL is allowed. */
 void mf_dir_lock_release(mf_dir_lock *lock);
 

@@ -35,16 +35,42 @@ int mf_natural_cmp(const char *a, const char *b) {
   return (unsigned char)*a - (unsigned char)*b;
 }
 
-static int cmp_names(const void *x, const void *y) {
-  int c = mf_natural_cmp(*(char *const *)x, *(char *const *)y);
-  return c ? c : strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 char *mf_path_join(const char *dir, const char *name, mhrfit_error *err) {
   size_t n = strlen(dir) + strlen(name) + 2;
   char *p = mf_malloc_array(n, 1, err);
   if (p) snprintf(p, n, "%s/%s", dir, name);
   return p;
+}
+
+bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, mhrfit_error *err) {
+  *found = NULL;
+  if (mf_is_file(recorded) || recorded[0] == '/') return !mf_is_file(recorded) || (*found = mf_strdup(recorded, err));
+  size_t n = strlen(run_dir);
+  char *base = mf_malloc_array(n + 2, 1, err); /* room for "." */
+  if (!base) return false;
+  memcpy(base, run_dir, n + 1);
+  bool ok = true;
+  for (int up = 0; up < 4; up++) {
+    char *p = mf_path_join(base, recorded, err);
+    if (!p) {
+      ok = false;
+      break;
+    }
+    if (mf_is_file(p)) {
+      *found = p;
+      break;
+    }
+    free(p);
+    char *slash = strrchr(base, '/');
+    if (!slash || slash == base) {
+      if (strcmp(base, ".") == 0) break;
+      strcpy(base, ".");
+      continue;
+    }
+    *slash = '\0';
+  }
+  free(base);
+  return ok;
 }
 
 /* Kind of a listed entry: from d_type where the file system tells it, else (and for symbolic
@@ -127,40 +153,23 @@ void mf_entries_free(mf_entries *e) {
 bool mf_list_dir(const char *dir, const char *suffix, bool dirs_only, mf_names *out, mhrfit_error *err) {
   out->items = NULL;
   out->count = 0;
-  DIR *d = opendir(dir);
-  if (!d) return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot list folder: %s", dir, strerror(errno));
-  size_t cap = 0;
-  struct dirent *e;
-  bool ok = true;
-  while ((e = readdir(d)) != NULL) {
-    const char *nm = e->d_name;
-    if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0) continue;
-    size_t ln = strlen(nm);
-    if (suffix) {
-      size_t ls = strlen(suffix);
-      if (ln < ls || strcmp(nm + ln - ls, suffix) != 0) continue;
-    }
-    bool via_link;
-    if (dirs_only && entry_type(dir, e, &via_link) != MF_ENTRY_DIR) continue;
-    void *items = out->items;
-    if (!mf_grow(&items, &cap, out->count + 1, sizeof(char *), err)) {
-      ok = false;
-      break;
-    }
-    out->items = items;
-    out->items[out->count] = mf_strdup(nm, err);
-    if (!out->items[out->count]) {
-      ok = false;
-      break;
-    }
-    out->count++;
-  }
-  closedir(d);
-  if (!ok) {
-    mf_names_free(out);
+  mf_entries e;
+  if (!mf_list_entries(dir, false, &e, err)) return false;
+  out->items = mf_calloc_array(e.count ? e.count : 1, sizeof *out->items, err);
+  if (!out->items) {
+    mf_entries_free(&e);
     return false;
   }
-  if (out->count) qsort(out->items, out->count, sizeof(char *), cmp_names);
+  size_t ls = suffix ? strlen(suffix) : 0;
+  for (size_t i = 0; i < e.count; i++) { /* the kept names move into `out`, in the listing's order */
+    const char *nm = e.items[i].name;
+    size_t ln = strlen(nm);
+    if ((suffix && (ln < ls || strcmp(nm + ln - ls, suffix) != 0)) || (dirs_only && e.items[i].type != MF_ENTRY_DIR))
+      continue;
+    out->items[out->count++] = e.items[i].name;
+    e.items[i].name = NULL;
+  }
+  mf_entries_free(&e);
   return true;
 }
 

@@ -70,6 +70,16 @@ bool mf_is_file(const char *path);
  * would replace an input. */
 bool mf_path_within(const char *path, const char *base);
 
+/* Finds a file whose path a run recorded (e.g. `calib` of pipeline_config.json): relative paths
+ * are relative to the folder the run was started from, which is not recorded. Tried in order:
+ * `recorded` as it is (absolute, or relative to the working folder), then, when relative, inside
+ * `run_dir` and each parent folder in turn (four folders at most; a relative `run_dir`'s chain
+ * ends at the working folder), so that the inputs of a run made in a folder holding both the run
+ * and its inputs are found from any working folder. *found gets the
+ * first path that is a regular file (new malloc'd string), or NULL when none is. False only for
+ * MHRFIT_ERR_NOMEM. */
+bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, mhrfit_error *err);
+
 /* The per-camera file <dir>/<cam>.npz, else <dir>/<cam>.npy (exact names), as a new malloc'd
  * string; NULL when neither exists (err untouched) or on MHRFIT_ERR_NOMEM (err filled). */
 char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err);

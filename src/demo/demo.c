@@ -82,14 +82,18 @@ static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
   return true;
 }
 
-/* Removes the .npz files of folder `fdir` that are not in keep[0..n-1] (stems). */
-static void remove_stale_files(const char *fdir, const char *const *keep, size_t n) {
+/* Removes the .npz files of folder `fdir` that are not in keep[0..n-1] (stems), and its .jpg
+ * pictures that are not there either or all of them when `pictures` is false. */
+static void remove_stale_files(const char *fdir, const char *const *keep, size_t n, bool pictures) {
   mf_names list = {0};
-  if (!mf_list_dir(fdir, ".npz", false, &list, NULL)) return;
+  if (!mf_list_dir(fdir, NULL, false, &list, NULL)) return;
   for (size_t i = 0; i < list.count; i++) {
-    bool k = false;
     size_t len = strlen(list.items[i]);
-    for (size_t j = 0; j < n && !k; j++)
+    bool npz = len > 4 && strcmp(list.items[i] + len - 4, ".npz") == 0;
+    bool jpg = len > 4 && strcmp(list.items[i] + len - 4, ".jpg") == 0;
+    if (!npz && !jpg) continue;
+    bool k = false;
+    for (size_t j = 0; j < n && !k && (npz || pictures); j++)
       k = len == strlen(keep[j]) + 4 && strncmp(list.items[i], keep[j], len - 4) == 0;
     if (k) continue;
     char *p = mf_path_join(fdir, list.items[i], NULL);
@@ -107,7 +111,7 @@ static void remove_stale_frames(const char *dir, size_t n_frames) {
     if (!is_frame_name(list.items[i]) || strtoul(list.items[i], NULL, 10) < n_frames) continue;
     char *p = mf_path_join(dir, list.items[i], NULL);
     if (!p) continue;
-    remove_stale_files(p, NULL, 0);
+    remove_stale_files(p, NULL, 0, false);
     rmdir(p);
     free(p);
   }
@@ -654,6 +658,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   person *ps = NULL;
   char *path = NULL, *fdir = NULL;
   gt_arrays g = {0};
+  mf_demo_pictures pics = {0};
   mhrfit_demo_summary s;
   memset(&s, 0, sizeof s);
   s.n_frames = F, s.n_cams = V, s.standing_frames = n_stand, s.one_view_frame = -1, s.example_frame = -1;
@@ -681,6 +686,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   fdir = mf_malloc_array(strlen(out_dir) + 16, 1, err);
   if (!map || !fk || !ps || !cams || !rvecs || !present || !decoy || !path || !fdir) goto done;
   if (!calibrate_markers(rig, map, o.marker_source, err)) goto done;
+  if (o.images && !mf_demo_pictures_init(&pics, rig, W, H, err)) goto done;
 
   /* the identity and the height that puts the feet on the floor at frame 0 */
   double scales[68], m[NP], root_ty;
@@ -770,6 +776,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
     for (int i = 0; i < NK * 3; i++) ((float *)g.kp->data)[f * NK * 3 + (size_t)i] = (float)kpw[i];
     for (int i = 0; i < NJ * 3; i++) ((float *)g.joints->data)[f * NJ * 3 + (size_t)i] = (float)(fk[0].t[i] / 100.0);
     for (int i = 0; i < NP; i++) ((float *)g.params->data)[f * NP + (size_t)i] = (float)m[i];
+    if (o.images) mf_demo_pictures_mesh(&pics, rig, &pose);
 
     snprintf(fdir, strlen(out_dir) + 16, "%s/%06zu", out_dir, f);
     if (!mf_make_dirs(fdir, err)) goto done;
@@ -916,10 +923,12 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
       }
       snprintf(path, strlen(out_dir) + 64, "%s/%s.npz", fdir, c->name);
       if (!write_view(path, list, np, err)) goto done;
+      snprintf(path, strlen(out_dir) + 64, "%s/%s.jpg", fdir, c->name);
+      if (o.images && !mf_demo_pictures_write(&pics, rig, c, path, err)) goto done;
       written[n_written++] = c->name;
       s.n_files++;
     }
-    remove_stale_files(fdir, written, n_written);
+    remove_stale_files(fdir, written, n_written, o.images);
   }
   for (size_t fv = 0; fv < F * V; fv++) s.n_missing += !present[fv];
   for (size_t f = 0; f < F && s.example_frame < 0; f++) {
@@ -935,6 +944,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   if (summary) *summary = s;
   ok = true;
 done:
+  mf_demo_pictures_free(&pics);
   gt_free(&g);
   free(path);
   free(fdir);

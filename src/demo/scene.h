@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "mhrfit/camera.h"
+#include "mhrfit/media.h"
+#include "mhrfit/overlay.h"
 #include "mhrfit/rig.h"
 
 /* xoshiro256** seeded through splitmix64. */
@@ -54,5 +56,24 @@ double mf_demo_clamp(const mhrfit_rig *rig, int p, double x);
 /* Built-in surface-marker offsets: for MHR70 keypoint k, the offset (cm) from its attachment
  * joint in the rest pose, native axes. Returns false for keypoints that are not surface
  * keypoints. */
+
+/* The demo's pictures (mhrfit_demo_options.images, pictures.c): per view a flat background of
+ * colour MF_DEMO_BACKGROUND with the subject's mesh as a silhouette of colour MF_DEMO_BODY shaded
+ * by facing (overlay.h: 0.45 to 1 times the colour), written as JPEG (quality 95). */
+#define MF_DEMO_BACKGROUND ((const unsigned char[3]){40, 44, 52})
+#define MF_DEMO_BODY ((const unsigned char[3]){230, 190, 150})
+typedef struct mf_demo_pictures {
+  mhrfit_image *img;
+  mhrfit_raster *raster;
+  mhrfit_image_encoder *enc;
+  double *mesh; /* the subject's world mesh of the current frame */
+} mf_demo_pictures;
+bool mf_demo_pictures_init(mf_demo_pictures *p, const mhrfit_rig *rig, int width, int height, mhrfit_error *err);
+/* The world mesh of the frame whose truth has the pose `pose` (world = native axes in metres). */
+void mf_demo_pictures_mesh(mf_demo_pictures *p, const mhrfit_rig *rig, const mhrfit_fk_pose *pose);
+/* Draws the picture of camera `cam` and writes it to `path` atomically. */
+bool mf_demo_pictures_write(mf_demo_pictures *p, const mhrfit_rig *rig, const mhrfit_camera *cam, const char *path,
+                            mhrfit_error *err);
+void mf_demo_pictures_free(mf_demo_pictures *p);
 
 #endif

@@ -81,7 +81,7 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
   if (!points || !weights || !kp_index || !mhrfit_detfit_points_from_tri(map, tri, points, weights, err)) goto fail;
   for (size_t k = 0; k < n; k++) kp_index[k] = (int)k;
   const mhrfit_fit_options *fo = mhrfit_detfit_fit_options(d);
-  size_t n_hist = (size_t)(fo->iters ? fo->iters : fo->solver == MHRFIT_SOLVER_ADAM ? 200 : 50);
+  size_t n_hist = (size_t)mhrfit_fit_options_iter_cap(fo);
   const char *cams[1] = {"none"};
   a = mhrfit_fit_archive_new(F, n, 1, rig->n_joints, mesh ? rig->n_vertices : 0, n_hist, cams, err);
   if (!a || !mhrfit_fit_archive_set_pred_keypoints(a, n, (const char *const *)map->names, err)) goto fail;

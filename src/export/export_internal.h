@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/buf.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/export.h"
 
@@ -29,6 +30,9 @@ struct mhrfit_exporter {
   double *world_j;          /* n x J x 3 world joint positions (m, calibration world) */
 };
 
+/* Name of keypoint k of the source (its keypoint set's, else MHR70's). */
+const char *mf_export_keypoint_name(const mhrfit_export_source *src, size_t k);
+
 /* The world similarity of source frame f: s, R (row-major), t. */
 void mf_export_sim(const mhrfit_export_source *src, size_t f, double *s, double R[9], double t[3]);
 
@@ -43,10 +47,12 @@ void mf_export_quat(const double R[9], const double *prev, double q[4]);
 /* 3x3 products (row-major): C = A B. */
 void mf_mat3_mul(const double A[9], const double B[9], double C[9]);
 
-/* The full mesh of mhrfit for source frame f (identity from the source, the rig's pose
+/* The full mesh of mhrfit for frame f of `src` (identity from the source, the rig's pose
  * correctives when loaded, skinning) in the world frame in metres, into out (V x 3).
- * `work` holds mhrfit_rig_skin_work_size() + 3 V + 13 J doubles. */
-bool mf_export_world_mesh(const mhrfit_exporter *ex, size_t f, double *work, double *out, mhrfit_error *err);
+ * `work` holds mhrfit_rig_skin_work_size() + 3 V + 20 J doubles. Also used by the overlays
+ * (src/overlay/). */
+bool mf_export_world_mesh(const mhrfit_rig *rig, const mhrfit_export_source *src, size_t f, double *work, double *out,
+                          mhrfit_error *err);
 
 /* The writers. */
 bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned char **mem, size_t *mem_len,
@@ -54,23 +60,5 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
 bool mf_export_bvh(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
 bool mf_export_trc(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
 bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err);
-
-/* A growing byte buffer. */
-typedef struct mf_buf {
-  unsigned char *data;
-  size_t len, cap;
-  bool failed;
-} mf_buf;
-bool mf_buf_put(mf_buf *b, const void *data, size_t len);
-bool mf_buf_printf(mf_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Appends a JSON string literal (quoted, escaped). */
-bool mf_buf_json_str(mf_buf *b, const char *s);
-/* Appends the shortest decimal that reads back as x (x finite; mhrfit_format_double()). */
-bool mf_buf_num(mf_buf *b, double x);
-void mf_buf_free(mf_buf *b);
 
 #endif

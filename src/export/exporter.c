@@ -2,7 +2,6 @@
  * up axis, cameras, and the dispatch to the format writers (export.h). */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,83 +111,23 @@ void mf_export_root(const mhrfit_exporter *ex, size_t i, double t[3], double R[9
   for (int a = 0; a < 3; a++) t[a] = ex->U[3 * a] * ts[0] + ex->U[3 * a + 1] * ts[1] + ex->U[3 * a + 2] * ts[2];
 }
 
-bool mf_export_world_mesh(const mhrfit_exporter *ex, size_t f, double *work, double *out, mhrfit_error *err) {
-  const mhrfit_rig *rig = ex->rig;
+bool mf_export_world_mesh(const mhrfit_rig *rig, const mhrfit_export_source *src, size_t f, double *work, double *out,
+                          mhrfit_error *err) {
   size_t J = rig->n_joints, V = rig->n_vertices;
   double *skin_work = work, *jp = work + mhrfit_rig_skin_work_size(rig), *R = jp + 7 * J, *t = R + 9 * J, *s = t + 3 * J,
          *cm = s + J;
   mhrfit_fk_pose pose = {R, t, s};
-  if (!mhrfit_rig_fk(rig, ex->src->model_params + 204 * f, &pose, jp, err)) return false;
-  if (!mhrfit_rig_skin_full(rig, ex->src->shape_params + 45 * f, 45, &pose, mhrfit_rig_has_correctives(rig) ? jp : NULL,
+  if (!mhrfit_rig_fk(rig, src->model_params + 204 * f, &pose, jp, err)) return false;
+  if (!mhrfit_rig_skin_full(rig, src->shape_params + 45 * f, 45, &pose, mhrfit_rig_has_correctives(rig) ? jp : NULL,
                             skin_work, cm, err))
     return false;
   double ss, Rs[9], ts[3];
-  mf_export_sim(ex->src, f, &ss, Rs, ts);
+  mf_export_sim(src, f, &ss, Rs, ts);
   for (size_t v = 0; v < V; v++) {
     double q[3] = {cm[3 * v] / 100, -cm[3 * v + 1] / 100, -cm[3 * v + 2] / 100};
     for (int a = 0; a < 3; a++) out[3 * v + a] = ss * (Rs[3 * a] * q[0] + Rs[3 * a + 1] * q[1] + Rs[3 * a + 2] * q[2]) + ts[a];
   }
   return true;
-}
-
-/* ------------------------------------------------------------------ buffers */
-
-bool mf_buf_put(mf_buf *b, const void *data, size_t len) {
-  if (b->failed) return false;
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + len + 1) cap *= 2;
-    unsigned char *p = realloc(b->data, cap);
-    if (!p) {
-      b->failed = true;
-      return false;
-    }
-    b->data = p, b->cap = cap;
-  }
-  if (len) memcpy(b->data + b->len, data, len);
-  b->len += len;
-  b->data[b->len] = 0;
-  return true;
-}
-
-bool mf_buf_printf(mf_buf *b, const char *fmt, ...) {
-  char small[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0) return b->failed = true, false;
-  if ((size_t)n < sizeof small) return mf_buf_put(b, small, (size_t)n);
-  char *big = malloc((size_t)n + 1);
-  if (!big) return b->failed = true, false;
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  bool ok = mf_buf_put(b, big, (size_t)n);
-  free(big);
-  return ok;
-}
-
-bool mf_buf_json_str(mf_buf *b, const char *s) {
-  mf_buf_put(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') mf_buf_printf(b, "\\%c", c);
-    else if (c < 0x20) mf_buf_printf(b, "\\u%04x", c);
-    else mf_buf_put(b, s, 1);
-  }
-  return mf_buf_put(b, "\"", 1);
-}
-
-bool mf_buf_num(mf_buf *b, double x) {
-  char buf[40];
-  mhrfit_format_double(x, buf, sizeof buf);
-  return mf_buf_put(b, buf, strlen(buf));
-}
-
-void mf_buf_free(mf_buf *b) {
-  free(b->data);
-  memset(b, 0, sizeof *b);
 }
 
 /* ------------------------------------------------------------------ the exporter */

@@ -170,7 +170,7 @@ static bool single_mesh(mhrfit_exporter *ex, const char *path, bool obj, mhrfit_
                                  sizeof(double), err);
   double *w = mf_malloc_array(3 * rig->n_vertices + 1, sizeof(double), err);
   mf_buf b = {0};
-  bool ok = work && w && mf_export_world_mesh(ex, ex->frames[0], work, w, err) &&
+  bool ok = work && w && mf_export_world_mesh(ex->rig, ex->src, ex->frames[0], work, w, err) &&
             write_mesh(ex, ex->frames[0], w, path, obj, true, &b, err);
   if (ok) ex->rep.n_files = 1, ex->rep.bytes = b.len, ex->rep.n_vertices = rig->n_vertices, ex->rep.n_faces = rig->n_faces;
   free(work), free(w);
@@ -205,7 +205,7 @@ bool mf_export_frames(mhrfit_exporter *ex, const char *dir, mhrfit_error *err) {
     char *mp = fdir && mesh ? mf_path_join(fdir, mesh_name, err) : NULL;
     ok = fdir && pp && (!mesh || mp) && mf_make_dirs(fdir, err);
     if (ok && mesh) {
-      ok = mf_export_world_mesh(ex, f, work, w, err) && write_mesh(ex, f, w, mp, obj, false, &b, err);
+      ok = mf_export_world_mesh(ex->rig, ex->src, f, work, w, err) && write_mesh(ex, f, w, mp, obj, false, &b, err);
       if (ok) ex->rep.bytes += b.len, ex->rep.n_files++;
     }
     ok = ok && write_params(ex, f, pp, err);

@@ -10,7 +10,6 @@
 #include "common/file.h"
 #include "common/mem.h"
 #include "export/export_internal.h"
-#include "mhrfit/layout.h"
 
 enum { CT_U8 = 5121, CT_U16 = 5123, CT_U32 = 5125, CT_F32 = 5126 };
 enum { TGT_NONE = 0, TGT_ARRAY = 34962, TGT_ELEMENTS = 34963 };
@@ -288,10 +287,10 @@ typedef struct gl_ctx {
   unsigned char *jb;  /* byte scratch: 8 V */
   int acc_pos, acc_nrm, acc_idx, acc_ibm, acc_j[2], acc_w[2], acc_time, acc_tgt[72];
   size_t n_sets, n_targets;
-  int node_world, node_mesh, node_kp, node_cam0, kp_node[70];
+  int node_world, node_mesh, node_kp, node_cam0, *kp_node; /* kp_node: K */
   bool kp_on;
-  size_t n_kp, n_cams;
-  float *kpv;         /* n x 70 x 3 keypoint positions (held where missing) */
+  size_t K, n_kp, n_cams; /* the source's keypoints, those written, cameras */
+  float *kpv;         /* n x K x 3 keypoint positions (held where missing) */
   float (*rest_t)[3], (*rest_q)[4], *rest_s; /* joints' node values: the first exported frame */
   float world_t[3], world_q[4], world_s;
 } gl_ctx;
@@ -421,20 +420,21 @@ static void build_targets(gl_ctx *c) {
 static void build_keypoints(gl_ctx *c) {
   const mhrfit_exporter *ex = c->ex;
   c->kp_on = ex->o.keypoints && c->src->has_keypoints;
-  for (int k = 0; k < 70; k++) c->kp_node[k] = -1;
-  for (int k = 0; c->kp_on && k < 70; k++) {
+  const size_t K = c->K;
+  for (size_t k = 0; k < K; k++) c->kp_node[k] = -1;
+  for (size_t k = 0; c->kp_on && k < K; k++) {
     double last[3] = {NAN, NAN, NAN};
     for (size_t i = 0; i < c->n && !isfinite(last[0]); i++) { /* the first finite one */
-      const double *p = c->src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
+      const double *p = c->src->keypoints + (ex->frames[i] * K + k) * 3;
       if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
     }
     if (!isfinite(last[0])) continue;
     c->kp_node[k] = c->node_kp + 1 + (int)c->n_kp++;
     for (size_t i = 0; i < c->n; i++) {
-      const double *p = c->src->keypoints + (ex->frames[i] * 70 + (size_t)k) * 3;
+      const double *p = c->src->keypoints + (ex->frames[i] * K + k) * 3;
       if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2])) memcpy(last, p, sizeof last);
       for (int a = 0; a < 3; a++)
-        c->kpv[(i * 70 + (size_t)k) * 3 + (size_t)a] =
+        c->kpv[(i * K + k) * 3 + (size_t)a] =
             (float)(ex->U[3 * a] * last[0] + ex->U[3 * a + 1] * last[1] + ex->U[3 * a + 2] * last[2]);
     }
   }
@@ -451,7 +451,7 @@ static void channel(gl_ctx *c, int node, const char *path, const float *v, int n
 static void build_animation(gl_ctx *c) {
   const mhrfit_exporter *ex = c->ex;
   const size_t J = c->J, n = c->n;
-  float *tv = c->kpv + 3 * n * 70, *ov = tv + n + 8;
+  float *tv = c->kpv + 3 * n * c->K, *ov = tv + n + 8;
   if (n > 1) {
     for (size_t i = 0; i < n; i++) tv[i] = (float)((double)(ex->frames[i] - ex->frames[0]) / ex->rep.fps);
     c->acc_time = add_f32(&c->g, tv, n, 1, true, TGT_NONE);
@@ -489,9 +489,9 @@ static void build_animation(gl_ctx *c) {
   channel(c, c->node_world, "translation", ot, 3);
   channel(c, c->node_world, "rotation", oq, 4);
   channel(c, c->node_world, "scale", os, 3);
-  for (int k = 0; c->kp_on && k < 70; k++) {
+  for (size_t k = 0; c->kp_on && k < c->K; k++) {
     if (c->kp_node[k] < 0) continue;
-    for (size_t i = 0; i < n; i++) memcpy(ov + 3 * i, c->kpv + (i * 70 + (size_t)k) * 3, 3 * sizeof(float));
+    for (size_t i = 0; i < n; i++) memcpy(ov + 3 * i, c->kpv + (i * c->K + k) * 3, 3 * sizeof(float));
     channel(c, c->kp_node[k], "translation", ov, 3);
   }
   if (c->n_targets) {
@@ -550,16 +550,15 @@ static void json_nodes(const gl_ctx *c, mf_buf *j) {
     mf_buf_printf(j, "%s}", first ? "" : "]");
   }
   mf_buf_printf(j, ",{\"name\":\"mhr_body\",\"mesh\":0,\"skin\":0}");
-  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
   if (c->kp_on) {
     mf_buf_printf(j, ",{\"name\":\"mhr_keypoints\",\"children\":[");
     for (size_t q = 0; q < c->n_kp; q++) mf_buf_printf(j, "%s%d", q ? "," : "", c->node_kp + 1 + (int)q);
     mf_buf_printf(j, "]}");
-    for (int k = 0; k < 70; k++) {
+    for (size_t k = 0; k < c->K; k++) {
       if (c->kp_node[k] < 0) continue;
       static const float q0[4] = {0, 0, 0, 1};
       mf_buf_put(j, ",", 1);
-      json_trs(j, mhr70 ? mhr70->names[k] : "keypoint", c->kpv + 3 * (size_t)k, q0, 1);
+      json_trs(j, mf_export_keypoint_name(c->src, k), c->kpv + 3 * k, q0, 1);
       mf_buf_put(j, "}", 1);
     }
   }
@@ -706,19 +705,20 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
   const mhrfit_rig *rig = ex->rig;
   gl_ctx c = {.ex = ex, .rig = rig, .src = ex->src, .J = rig->n_joints, .V = rig->n_vertices, .NF = rig->n_faces,
               .n = ex->n, .acc_pos = -1, .acc_nrm = -1, .acc_idx = -1, .acc_j = {-1, -1}, .acc_w = {-1, -1}, .acc_time = -1};
-  const size_t J = c.J, V = c.V, n = c.n, big = 16 * (V > J ? V : J);
+  const size_t J = c.J, V = c.V, n = c.n, big = 16 * (V > J ? V : J), K = c.K = ex->src->n_kp;
   c.node_world = (int)J, c.node_mesh = (int)J + 1, c.node_kp = (int)J + 2;
-  /* float scratch: per-vertex and per-joint arrays (big), then keypoints (n x 70 x 3), times and
+  /* float scratch: per-vertex and per-joint arrays (big), then keypoints (n x K x 3), times and
    * the animation outputs (up to 72 n for the morph weights) */
-  c.fb = mf_malloc_array(big + 3 * n * 70 + n + 8 + 72 * n + 16, sizeof(float), err);
+  c.fb = mf_malloc_array(big + 3 * n * K + n + 8 + 72 * n + 16, sizeof(float), err);
+  c.kp_node = mf_malloc_array(K + 1, sizeof *c.kp_node, err);
   c.db = mf_malloc_array(6 * V + 1, sizeof(double), err);
   c.jb = mf_malloc_array(V + 1, 12, err);
-  c.chans = mf_malloc_array(3 * J + 3 + 70 + 1, sizeof *c.chans, err);
+  c.chans = mf_malloc_array(3 * J + 3 + K + 1, sizeof *c.chans, err);
   c.rest_t = mf_malloc_array(J, sizeof *c.rest_t, err);
   c.rest_q = mf_malloc_array(J, sizeof *c.rest_q, err);
   c.rest_s = mf_malloc_array(J, sizeof *c.rest_s, err);
   mf_buf j = {0};
-  bool ok = c.fb && c.db && c.jb && c.chans && c.rest_t && c.rest_q && c.rest_s && build_mesh(&c, err);
+  bool ok = c.fb && c.kp_node && c.db && c.jb && c.chans && c.rest_t && c.rest_q && c.rest_s && build_mesh(&c, err);
   if (ok) {
     c.kpv = c.fb + big;
     build_targets(&c);
@@ -735,7 +735,7 @@ bool mf_export_gltf(mhrfit_exporter *ex, bool glb, const char *path, unsigned ch
     json_objects(&c, &j);
     ok = write_out(&c, &j, glb, path, mem, mem_len, err);
   }
-  free(c.fb), free(c.db), free(c.jb), free(c.chans), free(c.rest_t), free(c.rest_q), free(c.rest_s);
+  free(c.fb), free(c.kp_node), free(c.db), free(c.jb), free(c.chans), free(c.rest_t), free(c.rest_q), free(c.rest_s);
   free(c.g.views), free(c.g.accs);
   mf_buf_free(&c.g.bin);
   mf_buf_free(&j);

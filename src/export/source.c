@@ -7,9 +7,11 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "export/export_internal.h"
 #include "mhrfit/export.h"
 #include "mhrfit/ingest.h"
 #include "mhrfit/json.h"
+#include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/sam3d.h"
 
@@ -40,6 +42,8 @@ void mhrfit_export_source_free(mhrfit_export_source *s) {
   free(s->scale_params);
   free(s->sim);
   free(s->keypoints);
+  for (size_t k = 0; s->keypoint_names && k < s->n_kp; k++) free(s->keypoint_names[k]);
+  free(s->keypoint_names);
   free(s->calib_path);
   free(s->calib_recorded);
   for (size_t i = 0; i < s->n_cams; i++) free(s->cams[i]);
@@ -59,6 +63,7 @@ static bool alloc_frames(mhrfit_export_source *s, size_t F, mhrfit_error *err) {
   s->hand_pose = mf_calloc_array(F * 108, sizeof(double), err);
   s->scale_params = mf_calloc_array(F * 28, sizeof(double), err);
   s->sim = mf_calloc_array(F * 13, sizeof(double), err);
+  s->n_kp = 70;
   s->keypoints = mf_malloc_array(F * 210, sizeof(double), err);
   if (!s->frame_names || !s->status || !s->is_bad_loss || !s->model_params || !s->shape_params || !s->expr_params ||
       !s->body_pose || !s->hand_pose || !s->scale_params || !s->sim || !s->keypoints)
@@ -145,6 +150,48 @@ static void set_note(char *note, size_t size, const char *fmt, const char *a, co
   snprintf(note + len, size - len, fmt, a, b);
 }
 
+const char *mf_export_keypoint_name(const mhrfit_export_source *src, size_t k) {
+  if (src->keypoint_names) return k < src->n_kp ? src->keypoint_names[k] : "keypoint";
+  const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
+  return mhr70 && k < mhr70->count ? mhr70->names[k] : "keypoint";
+}
+
+/* The keypoint set of a fit archive: MHR70's unless `pred_keypoints_3d` holds another count K
+ * (a fit of a detector's keypoints), named by `keypoint_names` (else kp_0, ...). A malformed
+ * member is left to get_frames() to name. */
+static bool keypoint_set(mhrfit_export_source *s, const mhrfit_value *doc, const char *file, bool axis,
+                         mhrfit_error *err) {
+  const mhrfit_value *v = mhrfit_value_dict_get(doc, "pred_keypoints_3d");
+  int nd = axis ? 3 : 2;
+  if (!v || v->kind != MHRFIT_V_ARRAY || v->u.array->ndim != nd || v->u.array->shape[nd - 1] != 3) return true;
+  size_t K = v->u.array->shape[nd - 2], F = s->n_frames;
+  if (K == 70 || K == 0) return true;
+  double *kp = mf_malloc_array(F * K, 3 * sizeof(double), err);
+  char **names = mf_calloc_array(K, sizeof *names, err);
+  const mhrfit_value *kn = mhrfit_value_dict_get(doc, "keypoint_names");
+  bool named = kn && kn->kind == MHRFIT_V_ARRAY && kn->u.array->count == K &&
+               (kn->u.array->dtype == MHRFIT_DT_UNICODE || kn->u.array->dtype == MHRFIT_DT_BYTES);
+  bool ok = kp && names;
+  for (size_t k = 0; ok && k < K; k++) {
+    char buf[128];
+    if (!named || !mhrfit_array_get_string(kn->u.array, k, buf, sizeof buf, NULL)) snprintf(buf, sizeof buf, "kp_%zu", k);
+    ok = (names[k] = mf_strdup(buf, err)) != NULL;
+  }
+  if (!ok) {
+    for (size_t k = 0; names && k < K; k++) free(names[k]);
+    free(names);
+    free(kp);
+    mhrfit_error_prefix(err, "%s", file);
+    return false;
+  }
+  for (size_t i = 0; i < F * K * 3; i++) kp[i] = NAN;
+  free(s->keypoints);
+  s->keypoints = kp;
+  s->n_kp = K;
+  s->keypoint_names = names;
+  return true;
+}
+
 /* The fit archive `doc` (sequence or one frame) into s. */
 static bool from_fit(mhrfit_export_source *s, const mhrfit_value *doc, const char *file, mhrfit_error *err) {
   const mhrfit_value *mp = mhrfit_value_dict_get(doc, "mhr_model_params");
@@ -155,9 +202,9 @@ static bool from_fit(mhrfit_export_source *s, const mhrfit_value *doc, const cha
   size_t F = axis ? a->shape[0] : 1;
   if (!(a->ndim == 1 || a->ndim == 2) || a->shape[a->ndim - 1] != 204 || F == 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: key 'mhr_model_params' must have shape (F, 204) or (204,) with F > 0", file);
-  if (!alloc_frames(s, F, err)) return false;
+  if (!alloc_frames(s, F, err) || !keypoint_set(s, doc, file, axis, err)) return false;
   const size_t d204[] = {204}, d45[] = {45}, d72[] = {72}, d133[] = {133}, d108[] = {108}, d28[] = {28}, d3[] = {3},
-               d33[] = {3, 3}, d703[] = {70, 3};
+               d33[] = {3, 3}, dk3[] = {s->n_kp, 3};
   double *tmp = mf_malloc_array(F, 9 * sizeof(double), err);
   if (!tmp) return false;
   bool ok = req_frames(doc, file, "mhr_model_params", axis, F, d204, 1, s->model_params, err) &&
@@ -165,7 +212,7 @@ static bool from_fit(mhrfit_export_source *s, const mhrfit_value *doc, const cha
             opt_frames(doc, file, "expr_params", axis, F, d72, 1, s->expr_params, NULL, err) &&
             opt_frames(doc, file, "hand_pose_params", axis, F, d108, 1, s->hand_pose, NULL, err) &&
             opt_frames(doc, file, "scale_params", axis, F, d28, 1, s->scale_params, NULL, err) &&
-            opt_frames(doc, file, "pred_keypoints_3d", axis, F, d703, 2, s->keypoints, &s->has_keypoints, err);
+            opt_frames(doc, file, "pred_keypoints_3d", axis, F, dk3, 2, s->keypoints, &s->has_keypoints, err);
   bool bp = false;
   ok = ok && opt_frames(doc, file, "body_pose_params", axis, F, d133, 1, s->body_pose, &bp, err);
   if (ok && !bp)
@@ -268,32 +315,6 @@ static const char *json_str(const mhrfit_value *d, const char *key) {
   return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
 }
 
-/* Resolves a path recorded by a run (relative to where it ran): as given, else relative to the
- * run folder or one of its parents. NULL when nowhere. */
-static char *find_recorded(const char *recorded, const char *run_dir, mhrfit_error *err) {
-  if (mf_is_file(recorded) || recorded[0] == '/') return mf_is_file(recorded) ? mf_strdup(recorded, err) : NULL;
-  char *base = mf_strdup(run_dir, err);
-  if (!base) return NULL;
-  for (int up = 0; up < 4; up++) {
-    char *p = mf_path_join(base, recorded, err);
-    if (!p) break;
-    if (mf_is_file(p)) {
-      free(base);
-      return p;
-    }
-    free(p);
-    char *slash = strrchr(base, '/');
-    if (!slash || slash == base) {
-      if (strcmp(base, ".") == 0) break;
-      strcpy(base, ".");
-      continue;
-    }
-    *slash = '\0';
-  }
-  free(base);
-  return NULL;
-}
-
 /* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras) and the frame
  * names of sequence_summary.json. Missing or unreadable files are not errors. */
 static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool names_known, char *note, size_t note_size,
@@ -316,11 +337,7 @@ static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool na
     s->calib_invert = inv && inv->kind == MHRFIT_V_BOOL && inv->u.boolean;
     const char *calib = json_str(cfg, "calib");
     if (calib && calib[0]) {
-      ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL;
-      if (ok) {
-        s->calib_path = find_recorded(calib, run_dir, err);
-        if (!s->calib_path && err && err->type == MHRFIT_ERR_NOMEM) ok = false;
-      }
+      ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL && mf_find_recorded(calib, run_dir, &s->calib_path, err);
     }
     const mhrfit_value *cams = mhrfit_value_dict_get(cfg, "cams");
     if (ok && cams && cams->kind == MHRFIT_V_LIST && cams->u.list.count) {

@@ -69,6 +69,10 @@ void mhrfit_fit_options_init(mhrfit_fit_options *o) {
   o->sim_reuse_tol_m = 0.01;
 }
 
+int mhrfit_fit_options_iter_cap(const mhrfit_fit_options *o) {
+  return o->iters ? o->iters : o->solver == MHRFIT_SOLVER_ADAM ? 200 : 50;
+}
+
 struct mhrfit_fitter {
   const mhrfit_rig *rig;
   mhrfit_fit_options o;
@@ -686,7 +690,7 @@ static void sim_step(const mhrfit_similarity *in, const double *d, bool with_sca
  * the last accepted one. */
 static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, bool *at_state,
                      mhrfit_error *err) {
-  int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = f->o.iters ? f->o.iters : 50;
+  int nf = f->nfree, ns = f->o.with_scale ? 7 : 6, nt = nf + ns, iters = mhrfit_fit_options_iter_cap(&f->o);
   /* Initial damping: light when every free dimension has a quadratic prior (the regularisers
    * bound every Gauss–Newton step, and heavier damping only slows the first iterations), the
    * classic 1e-3 when some direction is held by the data alone (nearly flat directions, such as
@@ -745,7 +749,7 @@ static bool solve_lm(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_resu
 
 /* The original's Adam loop (ORIGINAL.md §5.7) with the best pose stored with its own loss. */
 static bool solve_adam(mhrfit_fitter *f, double *m, eval_out *cur, mhrfit_fit_result *res, mhrfit_error *err) {
-  int nf = f->nfree, iters = f->o.iters ? f->o.iters : 200;
+  int nf = f->nfree, iters = mhrfit_fit_options_iter_cap(&f->o);
   int min_iters = f->o.min_iters < iters ? f->o.min_iters : iters;
   if (min_iters < 1) min_iters = 1;
   double ratio = fmax(1.0, f->o.loss_divergence_ratio), best = INFINITY, best_m[NP];
@@ -944,7 +948,7 @@ bool mhrfit_fitter_process(mhrfit_fitter *f, const mhrfit_fit_frame *fr, mhrfit_
     if (fr->kp_index[i] < 0 || (size_t)fr->kp_index[i] >= f->nk || (!f->user_map && fr->kp_index[i] >= 70))
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit: target %zu has keypoint index %d, the map has %zu keypoints", i,
                          fr->kp_index[i], f->nk);
-  int iters = f->o.iters ? f->o.iters : f->o.solver == MHRFIT_SOLVER_ADAM ? 200 : 50;
+  int iters = mhrfit_fit_options_iter_cap(&f->o);
   if (!reserve(f, fr->n_points, fr->n_views, (size_t)iters + 1, err)) return false;
   f->fr = fr;
   f->has_prev = false;

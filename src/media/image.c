@@ -10,6 +10,7 @@
 
 #include "common/file.h"
 #include "common/mem.h"
+#include "common/path.h"
 #include "media/media_internal.h"
 #include "mhrfit/media.h"
 
@@ -404,4 +405,15 @@ bool mhrfit_image_write(const char *path, const mhrfit_image *img, const mhrfit_
   bool ok = mf_image_encoder_write(e, path, img, opt.sync, err);
   mhrfit_image_encoder_free(e);
   return ok;
+}
+
+char *mf_image_find(const char *dir, const char *stem, mhrfit_error *err) {
+  static const char *const exts[] = {"jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
+  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+    char *p = mf_strdup_printf(err, "%s/%s.%s", dir, stem, exts[i]);
+    if (!p) return NULL;
+    if (mf_is_file(p)) return p;
+    free(p);
+  }
+  return NULL;
 }

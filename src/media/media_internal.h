@@ -25,4 +25,12 @@ void mf_image_convert_row(const unsigned char *src, int src_channels, unsigned c
 bool mf_image_encoder_write(mhrfit_image_encoder *e, const char *path, const mhrfit_image *img, bool sync,
                             mhrfit_error *err);
 
+/* The picture `<dir>/<stem>.jpg` (else .jpeg, .png, .JPG, .JPEG, .PNG: the first that is a regular
+ * file) as a new string; NULL when there is none (err untouched) or out of memory (err set). */
+char *mf_image_find(const char *dir, const char *stem, mhrfit_error *err);
+
+/* Lowers FFmpeg's log level to errors, once, when the caller left it at FFmpeg's default (readers
+ * and writers call it when they are made). */
+void mf_quiet_ffmpeg(void);
+
 #endif

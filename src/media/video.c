@@ -49,7 +49,7 @@ static void fail_av(mhrfit_error *err, mhrfit_error_type type, const char *path,
   MHRFIT_FAIL(err, type, "%s: %s: %s", path, what, msg);
 }
 
-static void quiet_ffmpeg(void) {
+void mf_quiet_ffmpeg(void) {
   static bool done;
   if (!done && av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
   done = true;
@@ -205,7 +205,7 @@ mhrfit_video_reader *mhrfit_video_reader_new(const char *path, const mhrfit_vide
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no video path");
     return NULL;
   }
-  quiet_ffmpeg();
+  mf_quiet_ffmpeg();
   mhrfit_video_reader *r = calloc(1, sizeof *r);
   if (!r || !(r->path = mf_strdup(path, err))) {
     if (!r) MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");

@@ -36,6 +36,15 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err) {
   mf_jstrs(&j, c, "cams", (const char *const *)p->cams, p->V);
   mf_jstrs(&j, c, "cam_files", (const char *const *)p->stems, p->V);
   mf_jstrs(&j, c, "frames", o->frames, o->frames ? o->n_frames : 0);
+  if (o->input_format) { /* a detector's keypoints (keys absent otherwise: earlier runs keep their identity) */
+    mf_jstr(&j, c, "input_format", o->input_format);
+    mf_jstr(&j, c, "layout", o->layout);
+    mf_jstr(&j, c, "keypoint_names", o->keypoint_names);
+    mf_jstr(&j, c, "keypoint_map", o->keypoint_map);
+    mf_jstrs(&j, c, "cam_dirs", o->cam_dirs, o->n_cam_dirs);
+    mf_jint(&j, c, "calib_frames", o->calib_frames);
+  }
+  if (o->estimator_worker) mf_jstr(&j, c, "estimator_worker", o->estimator_worker);
   mf_jint(&j, c, "lod", p->rig->lod);
   mf_jbool(&j, c, "mesh", o->write_mesh);
   if (o->fit.freeze_lower_body) /* no effect otherwise */

@@ -77,6 +77,10 @@ bool mf_pipeline_geometry_fitters(mhrfit_pipeline *p, mhrfit_error *err) {
   fo.skip_mesh = !p->o.write_mesh;
   bool ok = true;
   for (size_t t = 1; t < p->threads && ok; t++) {
+    if (p->det) {
+      ok = (p->geo_of[t] = mf_detector_geometry_fitter(p, err)) != NULL;
+      continue;
+    }
     ok = (p->geo_of[t] = mhrfit_fitter_new(p->rig, NULL, &fo, err)) != NULL &&
          (!vs || mhrfit_fitter_lock_markers(p->geo_of[t], &vs->views[p->markers_v], err));
   }
@@ -95,10 +99,8 @@ static bool open_journal(mhrfit_pipeline *p, mhrfit_error *err) {
   return (p->journal = mf_journal_open(path, &p->state, err)) != NULL;
 }
 
-bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err) {
-  const mhrfit_pipeline_options *o = &p->o;
+bool mf_pipeline_alloc(mhrfit_pipeline *p, mhrfit_error *err) {
   size_t F = p->F, V = p->V, T = p->threads;
-  const char *const *cams = (const char *const *)p->cams;
   p->rec = mf_calloc_array(F, sizeof *p->rec, err);
   p->params = p->rec ? mf_malloc_array(F * 204, sizeof *p->params, err) : NULL;
   p->sim = p->params ? mf_malloc_array(F * 13, sizeof *p->sim, err) : NULL;
@@ -121,6 +123,14 @@ bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err) {
   for (size_t i = 0; i < F * 13; i++) p->sim[i] = NAN;
   p->tri_of[0] = p->triangulator;
   p->geo_of[0] = p->mesh_fitter;
+  return true;
+}
+
+bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err) {
+  const mhrfit_pipeline_options *o = &p->o;
+  size_t V = p->V, T = p->threads;
+  const char *const *cams = (const char *const *)p->cams;
+  if (!mf_pipeline_alloc(p, err)) return false;
   for (size_t t = 1; t < T; t++)
     if (!(p->tri_of[t] = mhrfit_triangulator_new(p->cal->cams, V, 70, &o->tri, err))) return false;
   /* the sequence files hold the mesh; per-frame files do not (it is recomputed from the parameters) */
@@ -375,14 +385,18 @@ static bool compute(mhrfit_pipeline *p, slot *s, size_t t, const char *dir, bool
 
 /* A frame the journal says is finished with this signature, and whose fit loads: reused with
  * what the first run measured. */
+/* Whether the journal names frame f with its current signature (and what it measured then). */
+static bool journal_matches(const mhrfit_pipeline *p, size_t f, int *n_tri, int *retried) {
+  const mf_frame_rec *r = &p->rec[f];
+  const char *st = p->o.overwrite ? NULL : mf_journal_find(&p->state, frame_name(p, f));
+  size_t n = strlen(r->signature);
+  return st && strncmp(st, r->signature, n) == 0 && sscanf(st + n, "\t%d\t%d", n_tri, retried) == 2;
+}
+
 static bool reuse(mhrfit_pipeline *p, slot *s) {
   mf_frame_rec *r = &p->rec[s->f];
-  const char *st = mf_journal_find(&p->state, frame_name(p, s->f));
   int n_tri = 0, retried = 0;
-  size_t n = strlen(r->signature);
-  if (p->o.overwrite || !st || strncmp(st, r->signature, n) != 0 || sscanf(st + n, "\t%d\t%d", &n_tri, &retried) != 2 ||
-      !s->saved_tried)
-    return false;
+  if (!journal_matches(p, s->f, &n_tri, &retried) || !s->saved_tried) return false;
   if (!s->saved || !mhrfit_fit_archive_copy_frame(s->one, 0, s->saved, 0, NULL)) {
     s->saved_unreadable = true;
     return false;
@@ -676,3 +690,24 @@ bool mf_pipeline_frames(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
   p->res.time_frames_s = mf_now_seconds() - r.t0;
   return ok;
 }
+
+/* ------------------------------------------------------------------ shared with detector.c */
+
+bool mf_pipeline_open_journal(mhrfit_pipeline *p, mhrfit_error *err) { return open_journal(p, err); }
+
+bool mf_pipeline_reuse_frame(mhrfit_pipeline *p, size_t f, const char *fit_path, mhrfit_fit_archive *one) {
+  int n_tri = 0, retried = 0;
+  if (!journal_matches(p, f, &n_tri, &retried) || !mf_is_file(fit_path)) return false;
+  mhrfit_fit_archive *saved = mhrfit_fit_archive_load(fit_path, NULL);
+  bool ok = saved && mhrfit_fit_archive_copy_frame(one, 0, saved, 0, NULL);
+  mhrfit_fit_archive_free(saved);
+  if (!ok) {
+    mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING, "frame %s: saved fit unreadable, redoing it", frame_name(p, f));
+    return false;
+  }
+  p->rec[f].n_tri_points = n_tri;
+  p->rec[f].retried = retried != 0;
+  return true;
+}
+
+void mf_pipeline_bad_loss_message(const mhrfit_pipeline *p, mhrfit_fit_archive *one) { bad_loss_message(p, one); }

@@ -34,6 +34,10 @@ void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o) {
   o->smoothing = true;
   mhrfit_smooth_options_init(&o->smooth);
   o->jobs = 1;
+  o->calib_frames = 24;
+  o->workers = 1; /* the worker defaults of mhrfit_ingest_options_init() */
+  o->worker_start_timeout = 600;
+  o->worker_max_restarts = 3;
 }
 
 void mf_pipeline_log(const mhrfit_pipeline *p, mhrfit_pipeline_log_level lv, const char *fmt, ...) {
@@ -88,8 +92,14 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
   if (o->lod < -1 || o->lod > 99) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--lod must be in -1..99, got %d", o->lod);
   if (o->freeze_from != MHRFIT_FREEZE_FROM_FIRST_FIT && o->freeze_from != MHRFIT_FREEZE_FROM_VIEW)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown freeze_lower_body_from %d", (int)o->freeze_from);
+  if (o->estimator && o->estimator_worker)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--estimator and --estimator_worker exclude each other");
   if (o->estimator && (!strstr(o->estimator, "{image}") || !strstr(o->estimator, "{output}")))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--estimator must contain {image} and {output}, got '%s'", o->estimator);
+  if (o->workers < 1 || o->workers > 1024 || !(o->estimator_timeout >= 0) || !(o->worker_start_timeout > 0))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "--workers must be within 1..1024, --estimator_timeout >= 0 and --worker_start_timeout > 0");
+  if (!mf_detector_check_options(o, err)) return false;
   if (!isfinite(o->smooth.fps) || !(o->smooth.fps > 0))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--fps must be a frame rate > 0 Hz, got %g", o->smooth.fps);
   if (o->smoothing && !mhrfit_smooth_options_check(&o->smooth, err)) return false;
@@ -106,7 +116,7 @@ static bool written_by_run(const char *out, const char *path) {
   if (!path[n]) return true;
   static const char *const written[] = {"stage1", "sam3d", "triangulation", "fit", "pipeline_config.json",
                                         "stage1_meta.json", "run_state.txt", "sequence_fit.npz",
-                                        "sequence_smoothed.npz", "sequence_summary.json", MF_DIR_LOCK_NAME};
+                                        "sequence_smoothed.npz", "sequence_summary.json", "report.html", MF_DIR_LOCK_NAME};
   const char *rel = path + n + 1;
   for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
     size_t k = strlen(written[i]);
@@ -118,8 +128,9 @@ static bool written_by_run(const char *out, const char *path) {
 /* The input, SAM output and output folders, and the calibration: outputs never over inputs. */
 static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
-  if (!(p->input_real = realpath(o->input_dir, NULL)) || !mf_is_dir(p->input_real))
-    return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--input %s: no such folder", o->input_dir);
+  bool csv = o->input_format && strcmp(o->input_format, "caliscope_csv") == 0; /* the file, or its folder */
+  if (!(p->input_real = realpath(o->input_dir, NULL)) || !(mf_is_dir(p->input_real) || (csv && mf_is_file(p->input_real))))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--input %s: no such folder%s", o->input_dir, csv ? " or file" : "");
   struct stat st;
   if (stat(o->out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--out %s exists and is not a folder", o->out_dir);
@@ -424,11 +435,13 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   p->threads = o->jobs ? o->jobs : mf_cpu_count();
   p->t_start = mf_now_seconds();
   p->prev_frame = p->scales_frame = -1;
-  if (!check_paths(p, err) || !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) ||
-      !choose_cameras(p, err) || !find_frames(p, err))
+  /* a folder another run writes is refused at once, before the calibration, frames and rig */
+  if (!check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
+      !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) || !choose_cameras(p, err) ||
+      !(o->input_format ? mf_detector_open(p, err) : find_frames(p, err)))
     goto fail;
   double t0 = mf_now_seconds();
-  if (!load_models(p, err)) goto fail;
+  if (!(o->input_format ? mf_detector_load_models(p, err) : load_models(p, err))) goto fail;
   p->t_setup = mf_now_seconds() - t0;
   if (!(p->config = mf_pipeline_config(p, err)) || !mf_pipeline_value_hash(p->config, &p->config_hash, err)) goto fail;
   return p;
@@ -479,6 +492,7 @@ void mhrfit_pipeline_free(mhrfit_pipeline *p) {
   mhrfit_triangulator_free(p->triangulator);
   mhrfit_calib_free(p->cal);
   mhrfit_calib_free(p->all);
+  mf_detector_free(p->det);
   free(p);
 }
 
@@ -505,6 +519,13 @@ static void ingest_log(void *user, mhrfit_ingest_log_level level, const char *me
   mf_pipeline_log(p, lv, "ingest: %s", message);
 }
 
+/* Each camera's 3x3 intrinsics from the calibration, for the estimator workers. */
+static double *cam_intrinsics(const mhrfit_pipeline *p, mhrfit_error *err) {
+  double *k = mf_malloc_array(9 * p->V, sizeof *k, err);
+  for (size_t v = 0; k && v < p->V; v++) memcpy(k + 9 * v, p->cal->cams[v].K, 9 * sizeof *k);
+  return k;
+}
+
 static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   double t0 = mf_now_seconds();
@@ -516,6 +537,11 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   io.strategy = o->person_strategy;
   io.person_index = o->person_index;
   io.estimator = o->estimator;
+  io.estimator_worker = o->estimator_worker;
+  io.workers = o->workers;
+  io.estimator_timeout = o->estimator_timeout;
+  io.worker_start_timeout = o->worker_start_timeout;
+  io.worker_max_restarts = o->worker_max_restarts;
   io.model_ids = o->model_ids;
   io.n_model_ids = o->n_model_ids;
   io.force = o->overwrite;
@@ -525,7 +551,12 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   io.progress = o->progress ? ingest_progress : NULL;
   io.user = &iu;
   io.cancel = o->cancel;
-  if (!mhrfit_ingest_run(&io, &p->res.ingest, err)) return false;
+  double *intrinsics = o->estimator_worker ? cam_intrinsics(p, err) : NULL; /* cam_int of the requests */
+  if (o->estimator_worker && !intrinsics) return false;
+  io.cam_intrinsics = intrinsics;
+  bool ok = mhrfit_ingest_run(&io, &p->res.ingest, err);
+  free(intrinsics);
+  if (!ok) return false;
   p->res.time_ingest_s = mf_now_seconds() - t0;
   mf_pipeline_log(p, MHRFIT_PIPELINE_INFO, "stage 1: %zu frames ingested, %zu reused, %zu with failed views (%.2f s)",
                   p->res.ingest.frames_ingested, p->res.ingest.frames_reused, p->res.ingest.frames_failed,
@@ -551,17 +582,27 @@ static bool open_output(mhrfit_pipeline *p, mhrfit_error *err) {
   return mf_write_json_atomic(path, p->config, 2, err);
 }
 
+/* Recovery, smoothing, diagnosis, summary, the verdict and the report. */
+static bool run_sequence(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
+  if (!mf_pipeline_sequence(p, pool, err) || !mf_pipeline_diagnose(p, err)) return false;
+  p->res.time_total_s = mf_now_seconds() - p->t_start;
+  if (!mf_pipeline_write_summary(p, err)) return false;
+  bool fitted = mf_pipeline_check_fitted(p, err);
+  mhrfit_error rerr = {0}; /* a run that fitted nothing keeps its own error */
+  bool reported = !p->o.report || mf_pipeline_report(p, fitted ? err : &rerr);
+  return fitted && reported;
+}
+
 static bool run_all(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
+  p->res.threads = p->threads;
+  if (p->det) /* a detector's keypoints: no stage 1 (detector.c) */
+    return open_output(p, err) && mf_detector_frames(p, err) && run_sequence(p, pool, err);
   if (!open_output(p, err) || !run_ingest(p, err)) return false;
   double t0 = mf_now_seconds();
   if (!mf_pipeline_prepare(p, err)) return false;
   p->res.time_setup_s = p->t_setup + (mf_now_seconds() - t0);
   p->res.n_frames = p->F;
-  p->res.threads = p->threads;
-  if (!mf_pipeline_frames(p, pool, err) || !mf_pipeline_sequence(p, pool, err) || !mf_pipeline_diagnose(p, err))
-    return false;
-  p->res.time_total_s = mf_now_seconds() - p->t_start;
-  return mf_pipeline_write_summary(p, err) && mf_pipeline_check_fitted(p, err);
+  return mf_pipeline_frames(p, pool, err) && run_sequence(p, pool, err);
 }
 
 bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit_error *err) {
@@ -595,3 +636,9 @@ size_t mhrfit_pipeline_n_frames(const mhrfit_pipeline *p) { return p ? p->F : 0;
 const char *mhrfit_pipeline_camera(const mhrfit_pipeline *p, size_t v) { return p && v < p->V ? p->cams[v] : NULL; }
 
 size_t mhrfit_pipeline_n_cameras(const mhrfit_pipeline *p) { return p ? p->V : 0; }
+
+/* ------------------------------------------------------------------ shared with detector.c */
+
+void mf_pipeline_keep_cameras(mhrfit_pipeline *p, const bool *keep) { keep_cameras(p, keep); }
+
+bool mf_pipeline_check_rig_geometry(mhrfit_pipeline *p, mhrfit_error *err) { return check_rig_geometry(p, err); }

@@ -20,7 +20,7 @@ typedef struct mf_frame_rec {
   int n_available;      /* camera files present */
   int n_tri_points;     /* triangulated points (from the journal for a reused frame) */
   bool reused, retried;
-  signed char init_view;/* camera of the initial view in sequence_fit.npz (-1: none) */
+  signed char init_view;/* view column (p->layout->cams) of the initial view in sequence_fit.npz (-1: none) */
   int iters;            /* iterations in sequence_fit.npz */
   double fit_scale;     /* scale of the similarity fitted at the final pose (NaN: not fitted) */
   double losses[4];     /* best and final total loss, best and final data loss in sequence_fit.npz */
@@ -37,6 +37,8 @@ typedef struct mf_journal {
   mf_journal_entry *e;
   size_t n, cap;
 } mf_journal;
+/* A run on a detector's keypoints (detector.c); NULL for a SAM 3D Body capture. */
+typedef struct mf_detector mf_detector;
 
 /* Per camera, what the frames of this run showed (the diagnosis of unit and resolution mistakes). */
 typedef struct mf_cam_stats {
@@ -93,6 +95,7 @@ struct mhrfit_pipeline {
   double *body_width;            /* F: shoulder width of the triangulated body (NaN: unknown) */
   mhrfit_value *diagnosis;       /* list of messages */
   mhrfit_pipeline_result res;
+  mf_detector *det;              /* a detector's keypoints (input_format), else NULL */
 };
 
 /* Logs one line through the options' callback (printf-style). */
@@ -112,7 +115,11 @@ mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err);
 /* xxHash64 of the compact JSON text of `v` (the identity of the settings). */
 bool mf_pipeline_value_hash(const mhrfit_value *v, uint64_t *hash, mhrfit_error *err);
 
-/* Stages of a run (frames.c, sequence.c), on the run's threads. */
+/* Stages of a run (frames.c, sequence.c), on the run's threads. mf_pipeline_alloc() makes the
+ * per-frame records (rec, params, sim, statuses, messages, labels, body widths), the camera
+ * statistics and the per-thread slots (tri_of[0] and geo_of[0] set from the run's); prepare
+ * calls it, the detector path too. */
+bool mf_pipeline_alloc(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_prepare(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_frames(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err);
 bool mf_pipeline_sequence(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err);
@@ -123,6 +130,32 @@ bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err);
 bool mf_pipeline_write_summary(mhrfit_pipeline *p, mhrfit_error *err);
 /* Fails, saying why and where files were looked for, when no frame was fitted. */
 bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err);
+
+/* A detector's keypoints instead of stage 1 (detector.c): the options; the observations, cameras
+ * and frames (in place of the frame folders); the calibration, triangulator, rig, keypoint map
+ * and sequence fitter; the per-frame stage (triangulation, the sequence's calibration, the fits,
+ * the journal), after which the sequence stage is shared. */
+bool mf_detector_check_options(const mhrfit_pipeline_options *o, mhrfit_error *err);
+bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_detector_load_models(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_detector_frames(mhrfit_pipeline *p, mhrfit_error *err);
+/* Another fitter of the sequence's geometry (the detector's keypoints and markers), for a thread
+ * of the sequence stage. The caller owns it. */
+mhrfit_fitter *mf_detector_geometry_fitter(const mhrfit_pipeline *p, mhrfit_error *err);
+void mf_detector_free(mf_detector *d);
+
+/* Pieces of pipeline.c and frames.c the detector path shares: keeps the cameras of `keep`; the
+ * cameras' placement check; the journal opened (earlier state read unless overwrite); a frame
+ * reused into `one` (frame 0) when the journal has its signature and its fit.npz loads; the
+ * message of a bad_loss frame in `one`. */
+void mf_pipeline_keep_cameras(mhrfit_pipeline *p, const bool *keep);
+bool mf_pipeline_check_rig_geometry(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_open_journal(mhrfit_pipeline *p, mhrfit_error *err);
+bool mf_pipeline_reuse_frame(mhrfit_pipeline *p, size_t f, const char *fit_path, mhrfit_fit_archive *one);
+void mf_pipeline_bad_loss_message(const mhrfit_pipeline *p, mhrfit_fit_archive *one);
+
+/* The report of the run into <out>/report.html (report.c; options.report). */
+bool mf_pipeline_report(mhrfit_pipeline *p, mhrfit_error *err);
 
 /* The journal <out>/run_state.txt: a header line, then one "<frame>\t<record>" line per finished
  * frame, appended and flushed as each frame's files are in place (later lines win; a line cut

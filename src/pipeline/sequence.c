@@ -85,8 +85,8 @@ static bool keep_summary(mhrfit_pipeline *p, size_t f, const mhrfit_fit_archive 
   mf_frame_rec *r = &p->rec[f];
   memcpy(p->status[f], a->status[0], sizeof p->status[f]);
   r->init_view = -1;
-  for (size_t v = 0; v < p->V && a->init_cam[0][0]; v++)
-    if (strcmp(p->cams[v], a->init_cam[0]) == 0) r->init_view = (signed char)v;
+  for (size_t v = 0; v < a->n_views && v < 127 && a->init_cam[0][0]; v++)
+    if (strcmp(a->cams[v], a->init_cam[0]) == 0) r->init_view = (signed char)v;
   const double *L = a->losses;
   r->losses[0] = L[1];
   r->losses[1] = L[2];
@@ -110,6 +110,18 @@ static void close_task(void *ctx, size_t i, size_t t) {
   c->ok[i] = mhrfit_fit_writer_close(c->w[i], &c->err[i]);
 }
 
+/* A one-frame archive of the layout's sizes and predicted keypoints, for the rows. */
+static mhrfit_fit_archive *row_archive(const mhrfit_fit_archive *L, mhrfit_error *err) {
+  mhrfit_fit_archive *a = mhrfit_fit_archive_new(1, L->n_kp, L->n_views, L->n_joints, L->n_vertices, L->n_hist,
+                                                 (const char *const *)L->cams, err);
+  if (a && (L->n_pred_kp != 70 || L->keypoint_names) &&
+      !mhrfit_fit_archive_set_pred_keypoints(a, L->n_pred_kp, (const char *const *)L->keypoint_names, err)) {
+    mhrfit_fit_archive_free(a);
+    a = NULL;
+  }
+  return a;
+}
+
 /* Writes sequence_fit.npz (and sequence_smoothed.npz when sm_params) frame by frame. */
 static bool write_sequence(mhrfit_pipeline *p, mf_pool *pool, const mhrfit_recover_step *steps, const double *sm_params,
                            const double *sm_sim, mhrfit_error *err) {
@@ -129,14 +141,8 @@ static bool write_sequence(mhrfit_pipeline *p, mf_pool *pool, const mhrfit_recov
   q.failed = q.fit_rows ? mf_calloc_array(B, sizeof *q.failed, err) : NULL;
   q.errs = q.failed ? mf_calloc_array(B, sizeof *q.errs, err) : NULL;
   ok = q.errs && (!sm_params || q.sm_rows);
-  const mhrfit_fit_archive *L = p->layout;
-  for (size_t i = 0; ok && i < B; i++) {
-    ok = (q.fit_rows[i] = mhrfit_fit_archive_new(1, L->n_kp, L->n_views, L->n_joints, L->n_vertices, L->n_hist,
-                                                 (const char *const *)L->cams, err)) != NULL;
-    if (ok && sm_params)
-      ok = (q.sm_rows[i] = mhrfit_fit_archive_new(1, L->n_kp, L->n_views, L->n_joints, L->n_vertices, L->n_hist,
-                                                  (const char *const *)L->cams, err)) != NULL;
-  }
+  for (size_t i = 0; ok && i < B; i++)
+    ok = (q.fit_rows[i] = row_archive(p->layout, err)) && (!sm_params || (q.sm_rows[i] = row_archive(p->layout, err)));
   for (size_t first = 0; ok && first < F; first += B) {
     if (mf_pipeline_cancelled(p)) {
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "%s: cancelled while writing the sequence files; run again to finish",
@@ -336,7 +342,7 @@ static mhrfit_value *frame_value(const mhrfit_pipeline *p, size_t f, mf_jb *j) {
   mf_jstr(j, fd, "status", p->status[f]);
   mf_jstr(j, fd, "fit_status", p->raw_status[f]);
   mf_jstr(j, fd, "message", p->message[f]);
-  mf_jstr(j, fd, "init_cam", rec->init_view >= 0 ? p->cams[rec->init_view] : NULL);
+  mf_jstr(j, fd, "init_cam", rec->init_view >= 0 ? p->layout->cams[rec->init_view] : NULL);
   mf_jint(j, fd, "available_cams", rec->n_available);
   mf_jint(j, fd, "triangulated_points", rec->n_tri_points);
   mf_jnum(j, fd, "best_loss", rec->losses[0]);
@@ -412,7 +418,10 @@ bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err) {
   for (size_t v = 0; v < p->V && nc < sizeof cams; v++)
     nc += (size_t)snprintf(cams + nc, sizeof cams - nc, "%s%s", v ? ", " : "", p->stems[v]);
   const char *sam = p->o.sam_dir ? p->o.sam_dir : p->o.input_dir;
-  if (missing == p->F)
+  if (missing == p->F && p->det)
+    snprintf(why, sizeof why, "no frame has %s keypoints in %d cameras (cameras: %s)", p->o.input_format,
+             p->o.min_views, cams);
+  else if (missing == p->F)
     snprintf(why, sizeof why,
              "no frame has SAM 3D Body outputs of %d cameras: they were looked for as %s/<frame>/<cam>.npz|.npy "
              "(<cam>: %s)%s%s%s",
@@ -422,7 +431,8 @@ bool mf_pipeline_check_fitted(mhrfit_pipeline *p, mhrfit_error *err) {
     snprintf(why, sizeof why, "no frame has %d triangulated points (%zu frames tried)%s", p->o.fit.min_valid_points,
              tri,
              kp ? ": the views do not agree (see the diagnosis)"
-                : ": every 2D keypoint of the stage-1 files is NaN (no detection in the SAM 3D Body outputs?)");
+                : p->det ? ": every 2D keypoint is NaN"
+                         : ": every 2D keypoint of the stage-1 files is NaN (no detection in the SAM 3D Body outputs?)");
   else
     snprintf(why, sizeof why, "%zu frames fitted badly (bad_loss), %zu failed to fit, %zu could not be triangulated, %zu "
              "lacked views", bad, failed, tri, missing);

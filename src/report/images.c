@@ -8,6 +8,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "media/media_internal.h"
 #include "mhrfit/media.h"
 #include "report/report_internal.h"
 
@@ -47,17 +48,6 @@ static mhrfit_image *downscale(const mhrfit_image *src, int w, mhrfit_error *err
   return dst;
 }
 
-/* The picture of camera `cam` in `dir` (jpg, jpeg, png; exact names), or NULL. */
-static char *find_picture(const char *dir, const char *cam) {
-  static const char *const ext[] = {"jpg", "jpeg", "png", "JPG", "JPEG", "PNG"};
-  char path[4096 + MHRFIT_CAMERA_NAME_MAX + 8];
-  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-    snprintf(path, sizeof path, "%s/%s.%s", dir, cam, ext[i]);
-    if (mf_is_file(path)) return strdup(path);
-  }
-  return NULL;
-}
-
 bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   if (!r->opts.capture_dir || r->opts.no_images || !r->F || !r->V) return true;
   size_t n = r->F * r->V;
@@ -71,7 +61,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   wo.quality = MF_REPORT_JPEG_QUALITY;
   mhrfit_image_encoder *enc = mhrfit_image_encoder_new(&wo, err);
   if (!enc) return false;
-  mf_rbuf bytes = {0};
+  mf_buf bytes = {0};
   size_t n_bad = 0, n_absent = 0, n_size = 0;
   char first_error[MHRFIT_ERROR_MESSAGE_MAX] = "", size_note[256] = "";
   bool ok = true;
@@ -79,7 +69,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s", r->opts.capture_dir, r->frames[f]);
     for (size_t v = 0; ok && v < r->V; v++) {
-      char *path = find_picture(dir, r->cams[v].name);
+      char *path = mf_image_find(dir, r->cams[v].name, NULL);
       if (!path) {
         n_absent++;
         continue;
@@ -96,9 +86,9 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
       }
       if (img && (small = downscale(img, r->opts.image_max_width, &e)) &&
           mhrfit_image_encoder_encode(enc, small, &jpg, &len, &e)) {
-        mf_rbuf_align(&bytes, 4);
+        mf_buf_align(&bytes, 4);
         r->image_list[r->n_images] = (mf_report_image){bytes.len, len, "image/jpeg"};
-        mf_rbuf_append(&bytes, jpg, len);
+        mf_buf_put(&bytes, jpg, len);
         r->image_index[f * r->V + v] = (long)r->n_images++;
         if (bytes.failed) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory embedding %s", path);
       } else if (e.type == MHRFIT_ERR_NOMEM) {
@@ -114,7 +104,7 @@ bool mf_report_images(mhrfit_report *r, mhrfit_error *err) {
   }
   mhrfit_image_encoder_free(enc);
   if (!ok) {
-    mf_rbuf_free(&bytes);
+    mf_buf_free(&bytes);
     return false;
   }
   r->images = (unsigned char *)bytes.data;

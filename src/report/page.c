@@ -12,19 +12,49 @@
 #include "report/report_internal.h"
 #include "report/web_assets.h"
 
+/* A value tree as JSON (mhrfit_value_write_json()) with '<', '>' and '&' escaped, safe inside an
+ * HTML <script> element; null when it cannot be written. */
+static void json_value(mf_buf *b, const mhrfit_value *v) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) {
+    b->failed = true;
+    return;
+  }
+  bool ok = mhrfit_value_write_json(v, f, -1, NULL);
+  if (fclose(f) != 0) ok = false;
+  if (!ok) {
+    free(text);
+    mf_buf_puts(b, "null");
+    return;
+  }
+  /* '<', '>' and '&' only occur inside JSON strings: escape them there. */
+  const char *run = text;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (c != '<' && c != '>' && c != '&') continue;
+    mf_buf_put(b, run, (size_t)(text + i - run));
+    mf_buf_printf(b, "\\u%04x", (unsigned char)c);
+    run = text + i + 1;
+  }
+  mf_buf_put(b, run, (size_t)(text + len - run));
+  free(text);
+}
+
 /* Arrays of the binary buffer, described in the meta document as they are appended. */
 typedef struct blob {
-  mf_rbuf bin;  /* the raw bytes */
-  mf_rbuf desc; /* JSON: "name": {"type", "offset", "shape"[, "scale"]}, ... */
+  mf_buf bin;  /* the raw bytes */
+  mf_buf desc; /* JSON: "name": {"type", "offset", "shape"[, "scale"]}, ... */
   size_t n;
 } blob;
 
 static void desc_open(blob *b, const char *name, const char *type, const size_t *shape, int ndim) {
-  mf_rbuf_printf(&b->desc, "%s", b->n++ ? "," : "");
-  mf_rbuf_json_string(&b->desc, name);
-  mf_rbuf_printf(&b->desc, ":{\"type\":\"%s\",\"offset\":%zu,\"shape\":[", type, b->bin.len);
-  for (int i = 0; i < ndim; i++) mf_rbuf_printf(&b->desc, "%s%zu", i ? "," : "", shape[i]);
-  mf_rbuf_puts(&b->desc, "]");
+  mf_buf_printf(&b->desc, "%s", b->n++ ? "," : "");
+  mf_buf_json_str_html(&b->desc, name);
+  mf_buf_printf(&b->desc, ":{\"type\":\"%s\",\"offset\":%zu,\"shape\":[", type, b->bin.len);
+  for (int i = 0; i < ndim; i++) mf_buf_printf(&b->desc, "%s%zu", i ? "," : "", shape[i]);
+  mf_buf_puts(&b->desc, "]");
 }
 
 static size_t count_of(const size_t *shape, int ndim) {
@@ -35,17 +65,17 @@ static size_t count_of(const size_t *shape, int ndim) {
 
 static void add_f32(blob *b, const char *name, const float *x, const size_t *shape, int ndim) {
   if (!x) return;
-  mf_rbuf_align(&b->bin, 4);
+  mf_buf_align(&b->bin, 4);
   desc_open(b, name, "f32", shape, ndim);
-  mf_rbuf_puts(&b->desc, "}");
-  mf_rbuf_append(&b->bin, x, count_of(shape, ndim) * sizeof *x);
+  mf_buf_puts(&b->desc, "}");
+  mf_buf_put(&b->bin, x, count_of(shape, ndim) * sizeof *x);
 }
 
 static void add_u8(blob *b, const char *name, const uint8_t *x, const size_t *shape, int ndim) {
   if (!x) return;
   desc_open(b, name, "u8", shape, ndim);
-  mf_rbuf_puts(&b->desc, "}");
-  mf_rbuf_append(&b->bin, x, count_of(shape, ndim));
+  mf_buf_puts(&b->desc, "}");
+  mf_buf_put(&b->bin, x, count_of(shape, ndim));
 }
 
 /* Coordinates as int16 · scale, scale = max|x| / 32000 (see report.h); NaN as −32768. */
@@ -56,11 +86,11 @@ static void add_q16(blob *b, const char *name, const float *x, const size_t *sha
   for (size_t i = 0; i < n; i++)
     if (isfinite(x[i]) && fabs(x[i]) > m) m = fabs(x[i]);
   double scale = m > 0 ? m / 32000.0 : 1.0;
-  mf_rbuf_align(&b->bin, 4);
+  mf_buf_align(&b->bin, 4);
   desc_open(b, name, "q16", shape, ndim);
-  mf_rbuf_puts(&b->desc, ",\"scale\":");
-  mf_rbuf_json_number(&b->desc, scale);
-  mf_rbuf_puts(&b->desc, "}");
+  mf_buf_puts(&b->desc, ",\"scale\":");
+  mf_buf_num(&b->desc, scale);
+  mf_buf_puts(&b->desc, "}");
   int16_t chunk[1024];
   for (size_t i = 0; i < n; i += 1024) {
     size_t c = n - i < 1024 ? n - i : 1024;
@@ -68,126 +98,126 @@ static void add_q16(blob *b, const char *name, const float *x, const size_t *sha
       float v = x[i + k];
       chunk[k] = isfinite(v) ? (int16_t)lrint(v / scale) : INT16_MIN;
     }
-    mf_rbuf_append(&b->bin, chunk, c * sizeof *chunk);
+    mf_buf_put(&b->bin, chunk, c * sizeof *chunk);
   }
 }
 
 static void add_bytes(blob *b, const char *name, const unsigned char *x, size_t len) {
   if (!x) return;
-  mf_rbuf_align(&b->bin, 4);
+  mf_buf_align(&b->bin, 4);
   desc_open(b, name, "bytes", &len, 1);
-  mf_rbuf_puts(&b->desc, "}");
-  mf_rbuf_append(&b->bin, x, len);
+  mf_buf_puts(&b->desc, "}");
+  mf_buf_put(&b->bin, x, len);
 }
 
-static void json_key(mf_rbuf *m, const char *key) {
-  mf_rbuf_puts(m, ",");
-  mf_rbuf_json_string(m, key);
-  mf_rbuf_puts(m, ":");
+static void json_key(mf_buf *m, const char *key) {
+  mf_buf_puts(m, ",");
+  mf_buf_json_str_html(m, key);
+  mf_buf_puts(m, ":");
 }
 
-static void json_doubles(mf_rbuf *m, const double *x, size_t n) {
-  mf_rbuf_puts(m, "[");
+static void json_doubles(mf_buf *m, const double *x, size_t n) {
+  mf_buf_puts(m, "[");
   for (size_t i = 0; i < n; i++) {
-    if (i) mf_rbuf_puts(m, ",");
-    mf_rbuf_json_number(m, x[i]);
+    if (i) mf_buf_puts(m, ",");
+    mf_buf_num(m, x[i]);
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
 }
 
 /* The meta document (everything but the arrays' bytes). */
-static void write_meta(const mhrfit_report *r, const blob *b, mf_rbuf *m) {
+static void write_meta(const mhrfit_report *r, const blob *b, mf_buf *m) {
   size_t F = r->F, V = r->V;
-  mf_rbuf_printf(m, "{\"format\":\"mhrfit-report\",\"version\":1,\"tool\":\"mhrfit %s\"", MHRFIT_VERSION_STRING);
+  mf_buf_printf(m, "{\"format\":\"mhrfit-report\",\"version\":1,\"tool\":\"mhrfit %s\"", MHRFIT_VERSION_STRING);
   json_key(m, "title");
-  mf_rbuf_json_string(m, r->title);
+  mf_buf_json_str_html(m, r->title);
   json_key(m, "run_dir");
-  mf_rbuf_json_string(m, r->run_dir);
+  mf_buf_json_str_html(m, r->run_dir);
   json_key(m, "fps");
-  mf_rbuf_json_number(m, r->fps);
-  mf_rbuf_printf(m, ",\"n_keypoints\":%d", MF_REPORT_K);
+  mf_buf_num(m, r->fps);
+  mf_buf_printf(m, ",\"n_keypoints\":%d", MF_REPORT_K);
   json_key(m, "frames");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t f = 0; f < F; f++) {
-    if (f) mf_rbuf_puts(m, ",");
-    mf_rbuf_json_string(m, r->frames[f]);
+    if (f) mf_buf_puts(m, ",");
+    mf_buf_json_str_html(m, r->frames[f]);
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "status");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t f = 0; f < F; f++) {
-    if (f) mf_rbuf_puts(m, ",");
-    mf_rbuf_json_string(m, r->status[f]);
+    if (f) mf_buf_puts(m, ",");
+    mf_buf_json_str_html(m, r->status[f]);
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "messages");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t f = 0; f < F; f++) {
-    if (f) mf_rbuf_puts(m, ",");
-    if (r->messages[f]) mf_rbuf_json_string(m, r->messages[f]);
-    else mf_rbuf_puts(m, "null");
+    if (f) mf_buf_puts(m, ",");
+    if (r->messages[f]) mf_buf_json_str_html(m, r->messages[f]);
+    else mf_buf_puts(m, "null");
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "cams");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t v = 0; v < V; v++) {
     const mf_report_cam *c = &r->cams[v];
-    mf_rbuf_puts(m, v ? ",{\"name\":" : "{\"name\":");
-    mf_rbuf_json_string(m, c->name);
-    mf_rbuf_printf(m, ",\"calibrated\":%s", c->calibrated ? "true" : "false");
+    mf_buf_puts(m, v ? ",{\"name\":" : "{\"name\":");
+    mf_buf_json_str_html(m, c->name);
+    mf_buf_printf(m, ",\"calibrated\":%s", c->calibrated ? "true" : "false");
     if (c->calibrated) {
       double C[3], K4[4] = {c->cam.K[0], c->cam.K[4], c->cam.K[2], c->cam.K[5]};
       mhrfit_camera_center(&c->cam, C);
-      mf_rbuf_printf(m, ",\"width\":%d,\"height\":%d,\"K\":", c->cam.width, c->cam.height);
+      mf_buf_printf(m, ",\"width\":%d,\"height\":%d,\"K\":", c->cam.width, c->cam.height);
       json_doubles(m, K4, 4);
-      mf_rbuf_puts(m, ",\"R\":");
+      mf_buf_puts(m, ",\"R\":");
       json_doubles(m, c->cam.R, 9);
-      mf_rbuf_puts(m, ",\"center\":");
+      mf_buf_puts(m, ",\"center\":");
       json_doubles(m, C, 3);
     } else {
-      mf_rbuf_puts(m, ",\"width\":0,\"height\":0");
+      mf_buf_puts(m, ",\"width\":0,\"height\":0");
     }
-    mf_rbuf_puts(m, "}");
+    mf_buf_puts(m, "}");
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "up");
-  mf_rbuf_puts(m, "{\"axis\":");
-  mf_rbuf_json_string(m, r->up_name);
-  mf_rbuf_puts(m, ",\"U\":");
+  mf_buf_puts(m, "{\"axis\":");
+  mf_buf_json_str_html(m, r->up_name);
+  mf_buf_puts(m, ",\"U\":");
   json_doubles(m, r->U, 9);
-  mf_rbuf_puts(m, ",\"floor\":");
-  mf_rbuf_json_number(m, r->floor_y);
-  mf_rbuf_puts(m, "}");
+  mf_buf_puts(m, ",\"floor\":");
+  mf_buf_num(m, r->floor_y);
+  mf_buf_puts(m, "}");
   json_key(m, "links");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t i = 0; i < sizeof mf_mhr70_links / sizeof mf_mhr70_links[0]; i++)
-    mf_rbuf_printf(m, "%s[%d,%d]", i ? "," : "", mf_mhr70_links[i][0], mf_mhr70_links[i][1]);
-  mf_rbuf_puts(m, "]");
+    mf_buf_printf(m, "%s[%d,%d]", i ? "," : "", mf_mhr70_links[i][0], mf_mhr70_links[i][1]);
+  mf_buf_puts(m, "]");
   const mhrfit_layout *lay = mhrfit_layout_get("mhr70", NULL);
   json_key(m, "keypoint_names");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t k = 0; lay && k < lay->count; k++) {
-    if (k) mf_rbuf_puts(m, ",");
-    mf_rbuf_json_string(m, lay->names[k]);
+    if (k) mf_buf_puts(m, ",");
+    mf_buf_json_str_html(m, lay->names[k]);
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "keypoints_source");
-  mf_rbuf_json_string(m, r->kp_source);
+  mf_buf_json_str_html(m, r->kp_source);
   json_key(m, "thresholds");
-  mf_rbuf_puts(m, "{\"bad_loss\":");
-  mf_rbuf_json_number(m, r->bad_loss);
-  mf_rbuf_puts(m, ",\"bad_data_loss\":");
-  mf_rbuf_json_number(m, r->bad_data_loss);
-  mf_rbuf_puts(m, "}");
+  mf_buf_puts(m, "{\"bad_loss\":");
+  mf_buf_num(m, r->bad_loss);
+  mf_buf_puts(m, ",\"bad_data_loss\":");
+  mf_buf_num(m, r->bad_data_loss);
+  mf_buf_puts(m, "}");
   json_key(m, "config");
-  if (r->config) mf_rbuf_json_value(m, r->config);
-  else mf_rbuf_puts(m, "null");
+  if (r->config) json_value(m, r->config);
+  else mf_buf_puts(m, "null");
   const mhrfit_value *counts = mhrfit_value_dict_get(r->summary, "status_counts");
   json_key(m, "status_counts");
   if (counts && counts->kind == MHRFIT_V_DICT) {
-    mf_rbuf_json_value(m, counts);
+    json_value(m, counts);
   } else { /* counted from the frames */
-    mf_rbuf_puts(m, "{");
+    mf_buf_puts(m, "{");
     size_t n_out = 0;
     for (size_t f = 0; f < F; f++) {
       bool seen = false;
@@ -195,51 +225,51 @@ static void write_meta(const mhrfit_report *r, const blob *b, mf_rbuf *m) {
       if (seen) continue;
       size_t c = 0;
       for (size_t g = f; g < F; g++) c += strcmp(r->status[g], r->status[f]) == 0;
-      if (n_out++) mf_rbuf_puts(m, ",");
-      mf_rbuf_json_string(m, r->status[f]);
-      mf_rbuf_printf(m, ":%zu", c);
+      if (n_out++) mf_buf_puts(m, ",");
+      mf_buf_json_str_html(m, r->status[f]);
+      mf_buf_printf(m, ":%zu", c);
     }
-    mf_rbuf_puts(m, "}");
+    mf_buf_puts(m, "}");
   }
   const mhrfit_value *timing = mhrfit_value_dict_get(r->summary, "timing");
   json_key(m, "timing");
-  if (timing && timing->kind == MHRFIT_V_DICT) mf_rbuf_json_value(m, timing);
-  else mf_rbuf_puts(m, "null");
+  if (timing && timing->kind == MHRFIT_V_DICT) json_value(m, timing);
+  else mf_buf_puts(m, "null");
   json_key(m, "notes");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t i = 0; i < r->n_notes; i++) {
-    if (i) mf_rbuf_puts(m, ",");
-    mf_rbuf_json_string(m, r->notes[i]);
+    if (i) mf_buf_puts(m, ",");
+    mf_buf_json_str_html(m, r->notes[i]);
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   json_key(m, "files");
-  mf_rbuf_puts(m, "[");
+  mf_buf_puts(m, "[");
   for (size_t i = 0; i + 1 < r->n_files; i += 2) {
-    mf_rbuf_puts(m, i ? ",[" : "[");
-    mf_rbuf_json_string(m, r->files[i]);
-    mf_rbuf_puts(m, ",");
-    mf_rbuf_json_string(m, r->files[i + 1]);
-    mf_rbuf_puts(m, "]");
+    mf_buf_puts(m, i ? ",[" : "[");
+    mf_buf_json_str_html(m, r->files[i]);
+    mf_buf_puts(m, ",");
+    mf_buf_json_str_html(m, r->files[i + 1]);
+    mf_buf_puts(m, "]");
   }
-  mf_rbuf_puts(m, "]");
+  mf_buf_puts(m, "]");
   if (r->n_images) {
     json_key(m, "images");
-    mf_rbuf_puts(m, "{\"entries\":[");
+    mf_buf_puts(m, "{\"entries\":[");
     for (size_t i = 0; i < r->n_images; i++)
-      mf_rbuf_printf(m, "%s{\"offset\":%zu,\"length\":%zu,\"mime\":\"%s\"}", i ? "," : "", r->image_list[i].offset,
+      mf_buf_printf(m, "%s{\"offset\":%zu,\"length\":%zu,\"mime\":\"%s\"}", i ? "," : "", r->image_list[i].offset,
                     r->image_list[i].len, r->image_list[i].mime);
-    mf_rbuf_puts(m, "],\"index\":[");
-    for (size_t i = 0; i < F * V; i++) mf_rbuf_printf(m, "%s%ld", i ? "," : "", r->image_index[i]);
-    mf_rbuf_puts(m, "]}");
+    mf_buf_puts(m, "],\"index\":[");
+    for (size_t i = 0; i < F * V; i++) mf_buf_printf(m, "%s%ld", i ? "," : "", r->image_index[i]);
+    mf_buf_puts(m, "]}");
   }
   if (r->glb) {
     json_key(m, "body");
-    mf_rbuf_printf(m, "{\"format\":\"glb\",\"lod\":%d,\"vertices\":%zu}", r->body_lod, r->body_vertices);
+    mf_buf_printf(m, "{\"format\":\"glb\",\"lod\":%d,\"vertices\":%zu}", r->body_lod, r->body_vertices);
   }
   json_key(m, "arrays");
-  mf_rbuf_puts(m, "{");
-  mf_rbuf_append(m, b->desc.data, b->desc.len);
-  mf_rbuf_puts(m, "}}");
+  mf_buf_puts(m, "{");
+  mf_buf_put(m, b->desc.data, b->desc.len);
+  mf_buf_puts(m, "}}");
 }
 
 static void build_blob(const mhrfit_report *r, blob *b) {
@@ -269,7 +299,7 @@ static void build_blob(const mhrfit_report *r, blob *b) {
 
 /* Deflates (zlib format, level 1: the data are mostly numbers, a higher level saves little) and
  * appends the base64 text. */
-static bool deflate_base64(mf_rbuf *out, const mf_rbuf *in, mhrfit_error *err) {
+static bool deflate_base64(mf_buf *out, const mf_buf *in, mhrfit_error *err) {
   if (!in->len) return true;
   uLongf zl = compressBound((uLong)in->len);
   unsigned char *z = malloc(zl);
@@ -279,18 +309,18 @@ static bool deflate_base64(mf_rbuf *out, const mf_rbuf *in, mhrfit_error *err) {
     free(z);
     return MHRFIT_FAIL(err, rc == Z_MEM_ERROR ? MHRFIT_ERR_NOMEM : MHRFIT_ERR_LIMIT, "deflate failed (zlib %d)", rc);
   }
-  mf_rbuf_base64(out, z, zl);
+  mf_buf_base64(out, z, zl);
   free(z);
   return true;
 }
 
-static void html_escape(mf_rbuf *b, const char *s) {
+static void html_escape(mf_buf *b, const char *s) {
   for (; *s; s++) {
-    if (*s == '<') mf_rbuf_puts(b, "&lt;");
-    else if (*s == '>') mf_rbuf_puts(b, "&gt;");
-    else if (*s == '&') mf_rbuf_puts(b, "&amp;");
-    else if (*s == '"') mf_rbuf_puts(b, "&quot;");
-    else mf_rbuf_append(b, s, 1);
+    if (*s == '<') mf_buf_puts(b, "&lt;");
+    else if (*s == '>') mf_buf_puts(b, "&gt;");
+    else if (*s == '&') mf_buf_puts(b, "&amp;");
+    else if (*s == '"') mf_buf_puts(b, "&quot;");
+    else mf_buf_put(b, s, 1);
   }
 }
 
@@ -298,53 +328,53 @@ bool mhrfit_report_html(mhrfit_report *r, char **html, size_t *len, mhrfit_error
   *html = NULL;
   *len = 0;
   blob b = {0};
-  mf_rbuf meta = {0}, data = {0}, out = {0};
+  mf_buf meta = {0}, data = {0}, out = {0};
   build_blob(r, &b);
   bool ok = !b.bin.failed && !b.desc.failed;
   if (ok) write_meta(r, &b, &meta);
   ok = ok && !meta.failed && deflate_base64(&data, &b.bin, err);
-  mf_rbuf_free(&b.bin);
-  mf_rbuf_free(&b.desc);
+  mf_buf_free(&b.bin);
+  mf_buf_free(&b.desc);
   /* The template with its @@NAME@@ slots filled. */
   const mf_web_text *tpl = &mf_web_texts[MF_WEB_TEMPLATE];
   const char *p = tpl->data, *end = tpl->data + tpl->len;
   while (ok && p < end) {
     const char *at = strstr(p, "@@");
     if (!at || at >= end) {
-      mf_rbuf_append(&out, p, (size_t)(end - p));
+      mf_buf_put(&out, p, (size_t)(end - p));
       break;
     }
-    mf_rbuf_append(&out, p, (size_t)(at - p));
+    mf_buf_put(&out, p, (size_t)(at - p));
     const char *close = strstr(at + 2, "@@");
     if (!close) {
-      mf_rbuf_append(&out, at, (size_t)(end - at));
+      mf_buf_put(&out, at, (size_t)(end - at));
       break;
     }
     size_t nl = (size_t)(close - at - 2);
     const char *name = at + 2;
     if (nl == 5 && strncmp(name, "TITLE", 5) == 0) html_escape(&out, r->title);
     else if (nl == 5 && strncmp(name, "STYLE", 5) == 0)
-      mf_rbuf_append(&out, mf_web_texts[MF_WEB_STYLE].data, mf_web_texts[MF_WEB_STYLE].len);
-    else if (nl == 4 && strncmp(name, "META", 4) == 0) mf_rbuf_append(&out, meta.data, meta.len);
-    else if (nl == 4 && strncmp(name, "DATA", 4) == 0) mf_rbuf_append(&out, data.data, data.len);
+      mf_buf_put(&out, mf_web_texts[MF_WEB_STYLE].data, mf_web_texts[MF_WEB_STYLE].len);
+    else if (nl == 4 && strncmp(name, "META", 4) == 0) mf_buf_put(&out, meta.data, meta.len);
+    else if (nl == 4 && strncmp(name, "DATA", 4) == 0) mf_buf_put(&out, data.data, data.len);
     else if (nl == 6 && strncmp(name, "LOADER", 6) == 0)
-      mf_rbuf_append(&out, mf_web_texts[MF_WEB_LOADER].data, mf_web_texts[MF_WEB_LOADER].len);
+      mf_buf_put(&out, mf_web_texts[MF_WEB_LOADER].data, mf_web_texts[MF_WEB_LOADER].len);
     else if (nl == 7 && strncmp(name, "MODULES", 7) == 0)
       for (size_t i = 0; i < mf_web_n_modules; i++) {
-        mf_rbuf_puts(&out, "<script type=\"text/plain\" data-module=\"");
-        mf_rbuf_puts(&out, mf_web_modules[i].id);
-        mf_rbuf_puts(&out, "\">");
-        mf_rbuf_append(&out, mf_web_modules[i].b64, mf_web_modules[i].b64_len);
-        mf_rbuf_puts(&out, "</script>\n");
+        mf_buf_puts(&out, "<script type=\"text/plain\" data-module=\"");
+        mf_buf_puts(&out, mf_web_modules[i].id);
+        mf_buf_puts(&out, "\">");
+        mf_buf_put(&out, mf_web_modules[i].b64, mf_web_modules[i].b64_len);
+        mf_buf_puts(&out, "</script>\n");
       }
-    else mf_rbuf_append(&out, at, nl + 4);
+    else mf_buf_put(&out, at, nl + 4);
     p = close + 2;
   }
   if (ok && (out.failed || data.failed)) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory building the page");
-  mf_rbuf_free(&meta);
-  mf_rbuf_free(&data);
+  mf_buf_free(&meta);
+  mf_buf_free(&data);
   if (!ok) {
-    mf_rbuf_free(&out);
+    mf_buf_free(&out);
     return false;
   }
   *html = out.data;

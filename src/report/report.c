@@ -323,9 +323,8 @@ static bool read_cams(mhrfit_report *r, const seq_archive *seq, mhrfit_error *er
   return true;
 }
 
-/* The calibration: the option's file, else the one pipeline_config.json names. */
-static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
-  const char *path = r->opts.calib_path ? r->opts.calib_path : dict_str(r->config, "calib");
+/* Reads calibration `path` (NULL: none) and gives the report's cameras their parameters. */
+static bool read_calib_file(mhrfit_report *r, const char *path, mhrfit_error *err) {
   if (!path) return r->V == 0 || mf_report_note(r, err, "no calibration (pipeline_config.json names none): "
                                                        "no camera frustums and no reprojections");
   mhrfit_calib_options co = {0};
@@ -360,6 +359,17 @@ static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
   return ok;
 }
 
+/* The calibration: the option's file, else the one pipeline_config.json names (found as the
+ * exporter finds it: mf_find_recorded()). */
+static bool read_calib(mhrfit_report *r, mhrfit_error *err) {
+  const char *recorded = r->opts.calib_path ? NULL : dict_str(r->config, "calib");
+  char *found = NULL;
+  if (recorded && !mf_find_recorded(recorded, r->run_dir, &found, err)) return false;
+  bool ok = read_calib_file(r, r->opts.calib_path ? r->opts.calib_path : found ? found : recorded, err);
+  free(found);
+  return ok;
+}
+
 /* ------------------------------------------------------------------ per-frame files */
 
 /* Lists frames in a note: "000012, 000013, … (N frames)". */
@@ -371,6 +381,18 @@ static bool note_frames(mhrfit_report *r, const char *what, const size_t *idx, s
     used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", r->frames[idx[i]]);
   if (n > 12) snprintf(list + used, sizeof list - used, ", …");
   return mf_report_note(r, err, "%s: %zu frame%s (%s)", what, n, n == 1 ? "" : "s", list);
+}
+
+/* Frees the per-frame triangulation arrays (NULL afterwards: none shown). */
+static void free_triangulations(mhrfit_report *r) {
+  free(r->tri_points);
+  free(r->tri_views);
+  free(r->tri_reason);
+  free(r->tri_inlier);
+  free(r->tri_cam_err);
+  free(r->n_points);
+  r->tri_points = r->tri_cam_err = r->n_points = NULL;
+  r->tri_views = r->tri_reason = r->tri_inlier = NULL;
 }
 
 /* True when a frame with this status should have a triangulation file. */
@@ -465,14 +487,7 @@ static bool read_triangulations(mhrfit_report *r, mhrfit_error *err) {
   }
   bool ok = true;
   if (n_read == 0) {
-    free(r->tri_points);
-    free(r->tri_views);
-    free(r->tri_reason);
-    free(r->tri_inlier);
-    free(r->tri_cam_err);
-    free(r->n_points);
-    r->tri_points = r->tri_cam_err = r->n_points = NULL;
-    r->tri_views = r->tri_reason = r->tri_inlier = NULL;
+    free_triangulations(r);
     if (F) ok = mf_report_note(r, err, "no triangulation/<frame>/triangulated.npz could be read: no triangulated points");
   }
   char what[MHRFIT_ERROR_MESSAGE_MAX + 128];
@@ -942,12 +957,7 @@ void mhrfit_report_free(mhrfit_report *r) {
   free(r->cams);
   mhrfit_value_free(r->config);
   mhrfit_value_free(r->summary);
-  free(r->tri_points);
-  free(r->tri_views);
-  free(r->tri_reason);
-  free(r->tri_inlier);
-  free(r->tri_cam_err);
-  free(r->n_points);
+  free_triangulations(r);
   free(r->kp);
   free(r->kp_other);
   free(r->obs2d);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "mhrfit/camera.h"
 #include "mhrfit/error.h"
 #include "mhrfit/report.h"
@@ -13,32 +14,6 @@
 
 /* MHR70 keypoints per frame. */
 enum { MF_REPORT_K = 70 };
-
-/* A growing byte buffer. Appends record the first allocation failure in `failed`. */
-typedef struct mf_rbuf {
-  char *data;
-  size_t len, cap;
-  bool failed;
-} mf_rbuf;
-
-void mf_rbuf_append(mf_rbuf *b, const void *data, size_t len);
-void mf_rbuf_puts(mf_rbuf *b, const char *s);
-void mf_rbuf_printf(mf_rbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Pads with zero bytes to a multiple of `align`. */
-void mf_rbuf_align(mf_rbuf *b, size_t align);
-/* A JSON string (quotes included) safe inside an HTML <script>: '<', '>', '&' and controls escaped. */
-void mf_rbuf_json_string(mf_rbuf *b, const char *s);
-/* A JSON number, `null` when not finite. */
-void mf_rbuf_json_number(mf_rbuf *b, double x);
-/* A value tree as JSON (mhrfit_value_write_json()), '<', '>', '&' escaped. */
-void mf_rbuf_json_value(mf_rbuf *b, const mhrfit_value *v);
-/* Base64 of data[0..len-1]. */
-void mf_rbuf_base64(mf_rbuf *b, const unsigned char *data, size_t len);
-void mf_rbuf_free(mf_rbuf *b);
 
 /* A camera of the report: its name, and its calibration when known. */
 typedef struct mf_report_cam {

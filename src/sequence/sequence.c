@@ -32,7 +32,7 @@ bool mhrfit_sequence_set_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *f
   size_t J = a->n_joints;
   if (m != a->model_params + NP * f) memcpy(a->model_params + NP * f, m, NP * sizeof *m);
   mhrfit_body_pose_from_model(m, a->body_pose + 133 * f);
-  memcpy(a->keypoints + 210 * f, g.keypoints, 210 * sizeof(double));
+  memcpy(a->keypoints + 3 * a->n_pred_kp * f, g.keypoints, 3 * a->n_pred_kp * sizeof(double));
   memcpy(a->joints + 3 * J * f, g.joints, 3 * J * sizeof(double));
   memcpy(a->global_rots + 9 * J * f, g.global_rots, 9 * J * sizeof(double));
   for (size_t i = 0; a->n_vertices && i < 3 * a->n_vertices; i++) /* NaN from a fitter that skips the mesh */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/file.h"
+#include "common/mem.h"
 #include "mhrfit/json.h"
 
 static const char *const mhr70_names[70] = {
@@ -146,6 +147,26 @@ bool mhrfit_layout_subset(const mhrfit_layout *layout, const char *spec, size_t 
     if (*p == ',') p++;
   }
   if (*n == 0) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "empty keypoint subset");
+  return true;
+}
+
+bool mhrfit_layout_select(const mhrfit_layout *layout, const char *spec, size_t **idx, const char ***names, size_t *n,
+                          mhrfit_error *err) {
+  *idx = NULL;
+  *names = NULL;
+  *n = 0;
+  size_t *ix = mf_calloc_array(layout->count, sizeof *ix, err);
+  if (!ix) return false;
+  const char **nm = NULL;
+  if (!mhrfit_layout_subset(layout, spec, ix, layout->count, n, err) ||
+      !(nm = mf_calloc_array(*n, sizeof *nm, err))) {
+    free(ix);
+    *n = 0;
+    return false;
+  }
+  for (size_t k = 0; k < *n; k++) nm[k] = layout->names[ix[k]];
+  *idx = ix;
+  *names = nm;
   return true;
 }
 

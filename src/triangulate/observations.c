@@ -8,6 +8,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "io/numpy_io.h"
+#include "mhrfit/layout.h"
 #include "mhrfit/npy.h"
 #include "mhrfit/openpose.h"
 #include "tri_internal.h"
@@ -123,6 +124,17 @@ done:
   for (size_t v = 0; v < listed; v++) mf_names_free(&files[v]);
   for (size_t v = 0; v < V; v++) free(dirs[v]);
   return obs;
+}
+
+mhrfit_layout *mhrfit_observations_keypoint_set(const mhrfit_observations *obs, const char *const *names,
+                                                size_t n_names, mhrfit_error *err) {
+  if (names && n_names != obs->n_kp) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "--keypoint_names lists %zu names but the input has %zu keypoints", n_names,
+                obs->n_kp);
+    return NULL;
+  }
+  const char *const *use = names ? names : (const char *const *)obs->names;
+  return mhrfit_layout_new_custom(names ? "keypoint_names" : "custom", use, obs->n_kp, err);
 }
 
 mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const *cams, size_t V,
