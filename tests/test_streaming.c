@@ -132,8 +132,8 @@ static mhrfit_fit_archive *make_sequence(size_t F, size_t N, mhrfit_error *err) 
   mhrfit_fit_archive_set_options(a, &o);
   char **names = calloc(F, sizeof *names);
   for (size_t f = 0; f < F; f++) {
-    names[f] = malloc(16);
-    snprintf(names[f], 16, "%06zu", f);
+    names[f] = malloc(24);
+    snprintf(names[f], 24, "%06zu", f);
     int kind = f % 23 == 5 ? 2 : f % 31 == 7 ? 3 : f % 13 == 4 ? 1 : 0;
     if (kind == 3) {
       mhrfit_fit_archive_set_failed(a, f, "missing_views", "1 of 3 camera files present");

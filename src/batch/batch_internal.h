@@ -23,7 +23,8 @@ struct mhrfit_batch_manifest {
   mf_batch_session_store *store;
 };
 
-/* The batch's folder: `out_dir`, or the manifest's folder (owned by the caller). */
+/* The batch's folder: `out_dir` (made absolute against the working folder), or the manifest's
+ * folder; the caller owns it. */
 char *mf_batch_dir(const mhrfit_batch_manifest *m, const char *out_dir, mhrfit_error *err);
 
 /* The summary document of sessions [first, end) of the manifest: records[i] (a DICT, cloned) for

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch/batch_internal.h"
 #include "common/clock.h"
@@ -21,7 +22,14 @@ void mhrfit_batch_options_init(mhrfit_batch_options *o) {
 }
 
 char *mf_batch_dir(const mhrfit_batch_manifest *m, const char *out_dir, mhrfit_error *err) {
-  return mf_strdup(out_dir ? out_dir : m->dir, err);
+  if (!out_dir) return mf_strdup(m->dir, err);
+  if (out_dir[0] == '/') return mf_strdup(out_dir, err);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot resolve against the working folder", out_dir);
+    return NULL;
+  }
+  return mf_path_join(cwd, out_dir, err);
 }
 
 /* The placeholder record of a session that has none. */

@@ -779,6 +779,10 @@ static mhrfit_fit_archive *layout_of(const mhrfit_fit_archive *src, mhrfit_error
 void mhrfit_fit_writer_free(mhrfit_fit_writer *w) {
   if (!w) return;
   mf_npz_stream_free(w->s);
+  if (w->layout) { /* the one-frame layout holds the names of the file's F frames */
+    free_names(w->layout->frame_names, w->F);
+    w->layout->frame_names = NULL;
+  }
   mhrfit_fit_archive_free(w->layout);
   if (w->message)
     for (size_t f = 0; f < w->F; f++) free(w->message[f]);
