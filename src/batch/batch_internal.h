@@ -23,6 +23,10 @@ struct mhrfit_batch_manifest {
   mf_batch_session_store *store;
 };
 
+/* A manifest from its text; `path` (absolute for the library's use) names it in messages and
+ * gives the folder relative paths are resolved against. */
+mhrfit_batch_manifest *mf_batch_manifest_parse(const char *text, size_t len, const char *path, mhrfit_error *err);
+
 /* The batch's folder: `out_dir` (made absolute against the working folder), or the manifest's
  * folder; the caller owns it. */
 char *mf_batch_dir(const mhrfit_batch_manifest *m, const char *out_dir, mhrfit_error *err);

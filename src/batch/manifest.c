@@ -191,26 +191,19 @@ static bool build_session(mhrfit_batch_manifest *m, size_t index, const mhrfit_v
   return true;
 }
 
-mhrfit_batch_manifest *mhrfit_batch_manifest_load(const char *path, mhrfit_error *err) {
+mhrfit_batch_manifest *mf_batch_manifest_parse(const char *text, size_t len, const char *path, mhrfit_error *err) {
   mhrfit_batch_manifest *m = calloc(1, sizeof *m);
   if (!m) {
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     return NULL;
   }
-  unsigned char *text = NULL;
-  size_t len = 0;
   mhrfit_value *doc = NULL;
-  char *real = NULL;
-  if (!mf_read_file(path, (size_t)16 << 20, &text, &len, err)) goto fail;
   m->hash = mf_xxh64_buffer(text, len);
-  if (!(doc = mhrfit_toml_parse((const char *)text, len, path, err))) goto fail;
-  if (!(real = realpath(path, NULL))) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot resolve the path", path);
+  const char *slash = strrchr(path, '/');
+  if (!(m->path = mf_strdup(path, err)) ||
+      !(m->dir = !slash ? mf_strdup(".", err) : slash == path ? mf_strdup("/", err) : mf_strndup(path, (size_t)(slash - path), err)))
     goto fail;
-  }
-  m->path = real;
-  char *slash = strrchr(real, '/');
-  if (!(m->dir = slash == real ? mf_strdup("/", err) : mf_strndup(real, (size_t)(slash - real), err))) goto fail;
+  if (!(doc = mhrfit_toml_parse(text, len, path, err))) goto fail;
   for (size_t i = 0; i < doc->u.dict.count; i++) {
     const char *k = doc->u.dict.keys[i];
     if (strcmp(k, "defaults") != 0 && strcmp(k, "session") != 0) {
@@ -249,14 +242,24 @@ mhrfit_batch_manifest *mhrfit_batch_manifest_load(const char *path, mhrfit_error
     }
   }
   mhrfit_value_free(doc);
-  free(text);
   return m;
 fail:
   mhrfit_value_free(doc);
-  free(text);
-  if (!m->path) free(real);
   mhrfit_batch_manifest_free(m);
   return NULL;
+}
+
+mhrfit_batch_manifest *mhrfit_batch_manifest_load(const char *path, mhrfit_error *err) {
+  unsigned char *text = NULL;
+  size_t len = 0;
+  if (!mf_read_file(path, (size_t)16 << 20, &text, &len, err)) return NULL;
+  char *real = realpath(path, NULL);
+  mhrfit_batch_manifest *m = NULL;
+  if (!real) MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot resolve the path", path);
+  else m = mf_batch_manifest_parse((const char *)text, len, real, err);
+  free(real);
+  free(text);
+  return m;
 }
 
 size_t mhrfit_batch_n_sessions(const mhrfit_batch_manifest *m) { return m ? m->n : 0; }
