@@ -1,9 +1,11 @@
 /* libFuzzer target: stage-1 person extraction from arbitrary .npz / .npy / pickle bytes, and the
  * stage1_meta.json comparison from arbitrary JSON. NumPy bytes are parsed twice: with small
  * limits, and as mhrfit ingest reads a SAM 3D Body output (its default limits: 256 MiB inflated
- * per file), so that what the command line would inflate is what is fuzzed. */
+ * per file), so that what the command line would inflate is what is fuzzed. A JSON document is
+ * also scanned as a long run reads its stage1_meta.json (meta_text.c). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest/ingest_internal.h"
@@ -53,6 +55,30 @@ static void compare_meta(const mhrfit_value *meta) {
   }
 }
 
+/* The meta as a long run reads it (meta_text.c): scanned, every record parsed and turned back
+ * into its text; a document the JSON reader accepts is never refused. */
+static void scan_meta(const uint8_t *data, size_t size, const mhrfit_value *parsed) {
+  char *text = malloc(size ? size : 1);
+  if (!text) return;
+  memcpy(text, data, size);
+  mf_ingest_meta m;
+  mhrfit_error err = {0};
+  if (!mf_ingest_meta_scan(&m, text, size, "fuzz.json", &err)) {
+    free(text);
+    if (parsed && parsed->kind == MHRFIT_V_DICT && err.type != MHRFIT_ERR_NOMEM) __builtin_trap();
+    return;
+  }
+  for (size_t i = 0; i < m.n_frames; i++) {
+    if (mf_ingest_meta_find(&m, m.names[i]) != (long)i) __builtin_trap();
+    mhrfit_value *rec = mf_ingest_meta_record(&m, m.names[i]);
+    char *t = rec ? mf_ingest_record_text(rec, NULL) : NULL;
+    free(t);
+    mhrfit_value_free(rec);
+  }
+  compare_meta(m.head);
+  mf_ingest_meta_free(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mhrfit_npy_limits lim = {.max_array_bytes = 1 << 24, .max_header_bytes = 1 << 16, .max_members = 64};
   mhrfit_pickle_limits plim = {.max_array_bytes = 1 << 24, .max_items = 1 << 16};
@@ -70,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else if (size >= 1 && data[0] == '{') {
     v = mhrfit_json_parse((const char *)data, size, "fuzz.json", &err);
     if (v) compare_meta(v);
+    scan_meta(data, size, v);
   } else {
     v = mhrfit_pickle_parse(data, size, "fuzz.pkl", &plim, &err);
   }

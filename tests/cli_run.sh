@@ -17,15 +17,16 @@ args=(--input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 
 # comes part-way through however busy the machine is
 shopt -s nullglob
 "$bin" run "${args[@]}" --quiet --out "$tmp/killed" & pid=$!
+# finished frames are those of the journal (with several threads, later frames' folders may
+# already exist)
 for _ in $(seq 1 5000); do
-  done_dirs=("$tmp/killed/fit"/*)
-  [ "${#done_dirs[@]}" -ge 20 ] && break
+  n=$(($(cat "$tmp/killed/run_state.txt" 2>/dev/null | wc -l) - 1))
+  [ "$n" -ge 20 ] && break
   kill -CONT $pid 2>/dev/null; sleep 0.02; kill -STOP $pid 2>/dev/null
 done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-shopt -u nullglob
-done_before=$(ls "$tmp/killed/fit" 2>/dev/null | wc -l)
-echo "killed after $done_before frame folders"
+done_before=$(($(wc -l <"$tmp/killed/run_state.txt") - 1))
+echo "killed after $done_before journalled frames"
 check "killed part-way (no summary yet)" $([ ! -e "$tmp/killed/sequence_summary.json" ]; echo $?)
 out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "resumed run" $?
 echo "$out" | grep "fits reused"

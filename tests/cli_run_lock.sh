@@ -53,7 +53,9 @@ touch "$tmp/killed/stage1/000003/cam_1.npz.tmp$dead.0" "$tmp/killed/sequence_sum
       "$tmp/killed/fit/000002/fit.npz.tmp$dead.12"
 check "defect 11: the killed run left its lock marked running" $(has "$tmp/killed/.mhrfit.lock" "state running")
 "$bin" run "${C[@]}" --out "$tmp/killed" >"$tmp/f.log" 2>&1; check "defect 11: rerun after the kill" $?
-check "defect 11: it says it removed the 3 temporaries" $(has "$tmp/f.log" "removed 3 temporary file(s)")
+# the 3 planted ones, and any the killed run had open (its frames are written on several threads)
+check "defect 11: it says it removed the 3 temporaries (and the killed run's own)" \
+  $(grep -qE "removed ([3-9]|[1-9][0-9]+) temporary file\(s\)" "$tmp/f.log"; echo $?)
 check "defect 11: no temporary file is left" $([ -z "$(find "$tmp/killed" -name '*.tmp[0-9]*')" ]; echo $?)
 check "defect 11: the result equals the uninterrupted run" $(cmp -s "$tmp/full/sequence_fit.npz" "$tmp/killed/sequence_fit.npz"; echo $?)
 

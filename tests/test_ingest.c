@@ -122,6 +122,62 @@ static bool same_stamp(fstamp a, fstamp b) {
   return a.ino && a.ino == b.ino && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec;
 }
 
+/* Whether two JSON texts are the same bytes but for how numbers are spelled (the reader turns
+ * the float 10000.0, written "1e+04", into the integer 10000). */
+static bool same_but_numbers(const char *a, const char *b) {
+  bool in_str = false;
+  while (*a && *b) {
+    if (!in_str && (*a == '-' || (*a >= '0' && *a <= '9'))) {
+      char *ea, *eb;
+      double x = strtod(a, &ea), y = strtod(b, &eb);
+      if (ea == a || eb == b || x != y) return false;
+      a = ea;
+      b = eb;
+      continue;
+    }
+    if (*a != *b) return false;
+    if (in_str && *a == '\\') {
+      if (!a[1] || a[1] != b[1]) return false;
+      a++;
+      b++;
+    } else if (*a == '"') {
+      in_str = !in_str;
+    }
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+
+/* The meta file is written record by record from text: its bytes must be those the document
+ * writer gives for the document it parses to (one space of indent, final line break). */
+static void check_meta_layout(const char *path) {
+  FILE *f = fopen(path, "rb");
+  REQUIRE(f);
+  char *file = NULL, *tree = NULL;
+  size_t flen = 0, tlen = 0, cap = 0;
+  for (int c; (c = fgetc(f)) != EOF;) {
+    if (flen + 1 >= cap) REQUIRE((file = realloc(file, cap = cap * 2 + 4096)));
+    file[flen++] = (char)c;
+  }
+  fclose(f);
+  REQUIRE(file);
+  file[flen] = '\0';
+  mhrfit_error err = {0};
+  mhrfit_value *doc = mhrfit_json_parse(file, flen, path, &err);
+  REQUIRE(doc);
+  FILE *mem = open_memstream(&tree, &tlen);
+  REQUIRE(mem);
+  CHECK(mhrfit_value_write_json(doc, mem, 1, &err));
+  fputc('\n', mem);
+  fclose(mem);
+  CHECK(same_but_numbers(file, tree));
+  mhrfit_value_free(doc);
+  free(tree);
+  free(file);
+}
+
+
 static const char *cams2[2] = {"a", "b"};
 
 static void opts_for(mhrfit_ingest_options *o, const char *out) {
@@ -392,6 +448,7 @@ static void test_run_meta_and_reuse(void) {
   REQUIRE(run(&o, &s));
   CHECK(s.frames_total == 3 && s.frames_ingested == 3 && s.frames_reused == 0 && s.frames_failed == 0);
   CHECK(s.views_written == 6 && s.meta_written);
+  check_meta_layout(P("out/stage1_meta.json"));
   CHECK(out_kp0(P("out/stage1/0/a.npz")) == 0.0);
   CHECK(out_kp0(P("out/stage1/2/b.npz")) == 21000.0);
   CHECK(out_kp0(P("out/stage1/1/b.npz")) == 1000.0); /* largest bbox of the pickled list */
@@ -462,6 +519,7 @@ static void test_run_meta_and_reuse(void) {
   mhrfit_ingest_plan_free(p);
   REQUIRE(run(&o, &s));
   CHECK(s.frames_ingested == 1 && s.frames_reused == 2 && s.views_written == 2 && s.meta_written);
+  check_meta_layout(P("out/stage1_meta.json")); /* two records kept from the old file's text */
   CHECK_CONTAINS(logbuf, "frame '1': re-ingesting (image_changed)");
   CHECK(same_stamp(before[0], stamp(P("out/stage1/0/a.npz"))));
   CHECK(!same_stamp(before[1], stamp(P("out/stage1/1/b.npz"))));

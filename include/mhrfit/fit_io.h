@@ -269,6 +269,50 @@ void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a);
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a);
 /** @} */
 
+/** @name Writing a sequence archive frame by frame
+ *
+ * A sequence of F frames written as its frames are made, without holding it in memory: the
+ * file is byte for byte what mhrfit_fit_archive_save() writes for an F-frame archive holding
+ * the same frames, shaped and described like `layout`, with `world_up` updated
+ * (mhrfit_fit_archive_update_world_up()). The per-frame members go to a temporary file beside
+ * the archive as frames are appended; the writer keeps per frame only its status, initial
+ * camera, message, loss growth ratios and up-axis markers (about 130 bytes plus the message),
+ * and writes the archive (deflated member by member, fsynced, renamed into place) when closed.
+ * Archives of 2 GiB or more are refused by mhrfit_fit_writer_open() (MHRFIT_ERR_LIMIT), before
+ * any frame is made.
+ * @{ */
+
+typedef struct mhrfit_fit_writer mhrfit_fit_writer;
+
+/**
+ * A writer of the `n_frames`-frame archive `path`, shaped (K, V, J, N, I, P), set (solver,
+ * flags, weights, subset indices) and described (keypoint and joint names, faces, fps) like
+ * `layout` (its frames are not used), with `frame_names` (n_frames names, or NULL). Nothing is
+ * written at `path` before mhrfit_fit_writer_close(). Errors: MHRFIT_ERR_ARGUMENT (no frame),
+ * MHRFIT_ERR_LIMIT (2 GiB or more), MHRFIT_ERR_NOMEM, MHRFIT_ERR_IO (the temporary file).
+ */
+mhrfit_fit_writer *mhrfit_fit_writer_open(const char *path, const mhrfit_fit_archive *layout, size_t n_frames,
+                                          const char *const *frame_names, mhrfit_error *err);
+
+/**
+ * Appends frame `f` of `src` as the next frame of the file. `src` must have the layout's K, V,
+ * J, I and P, and its N or none (N = 0: NaN vertices, as mhrfit_fit_archive_copy_frame()).
+ * Errors: MHRFIT_ERR_ARGUMENT (sizes, more frames than the file holds), MHRFIT_ERR_NOMEM,
+ * MHRFIT_ERR_IO (reported at the latest by mhrfit_fit_writer_close()).
+ */
+bool mhrfit_fit_writer_append(mhrfit_fit_writer *w, const mhrfit_fit_archive *src, size_t f, mhrfit_error *err);
+
+/**
+ * Writes the archive once every frame is appended: `world_up` from the appended frames, the
+ * members in the file's order, fsync, rename; the temporary file is removed. On failure the
+ * path is untouched. Call mhrfit_fit_writer_free() after, in every case.
+ */
+bool mhrfit_fit_writer_close(mhrfit_fit_writer *w, mhrfit_error *err);
+
+/** Frees a writer, removing its temporary file when it was not closed. NULL is allowed. */
+void mhrfit_fit_writer_free(mhrfit_fit_writer *w);
+/** @} */
+
 /** @name Sequences: frames fitted in order into an archive
  * @{ */
 

@@ -185,6 +185,10 @@ typedef struct mhrfit_ingest_options {
                                         `.npy`, its members' total for an `.npz`, checked before any is
                                         inflated; see mhrfit_npy_limits); 0 = MHRFIT_NPY_INPUT_MAX_TOTAL
                                         (256 MiB). A larger file fails its view. */
+  size_t jobs;                     /**< POSIX threads, the caller's included, over which the frames are
+                                        checked and ingested (1, the default: the caller's thread only; 0 = every
+                                        core this process may use); the files and the log are the same for every
+                                        value (messages come in frame order) */
   bool no_lock;                    /**< do not lock out_dir: the caller holds its lock (mhrfit_pipeline_run()
                                         does); by default mhrfit_ingest_run() takes it and fails with
                                         MHRFIT_ERR_BUSY when another process writes the folder */
@@ -199,7 +203,7 @@ typedef struct mhrfit_ingest_options {
 } mhrfit_ingest_options;
 
 /** Fills `o` with the defaults: no strings, largest_bbox, index 0, no force, no callbacks; one
- * worker, no request timeout, 600 s to start, 3 restarts. */
+ * worker, no request timeout, 600 s to start, 3 restarts; one thread. */
 void mhrfit_ingest_options_init(mhrfit_ingest_options *o);
 
 /** Why a frame must be (re-)ingested; MHRFIT_INGEST_REUSE when its stage-1 files are current. */

@@ -11,10 +11,11 @@
  * keypoints, markers, user mappings and their sparse Jacobian; sam3d.h,
  * param_sets.h), fitting (fit.h), fits of any 2-D detector's keypoints without views
  * (detector.h), sequences (smooth.h, sequence.h), the whole pipeline (pipeline.h: what `mhrfit
- * run` does), the synthetic capture (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame
- * files), pictures and videos (media.h), overlays of the fitted body on the cameras' pictures
- * (overlay.h: drawing, a z-buffered rasteriser), the HTML report of a run (report.h), and the
- * library version (version.h).
+ * run` does), many sessions and Slurm job arrays (batch.h), the synthetic capture
+ * (demo.h), exports (export.h: glTF/GLB, BVH, TRC, per-frame files), pictures and videos
+ * (media.h), overlays of the fitted body on the cameras' pictures (overlay.h: drawing, a
+ * z-buffered rasteriser), the HTML report of a run (report.h), and the library version
+ * (version.h).
  */
 #ifndef MHRFIT_MHRFIT_H
 #define MHRFIT_MHRFIT_H
@@ -22,6 +23,7 @@
 #include "mhrfit/array.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/camera.h"
+#include "mhrfit/batch.h"
 #include "mhrfit/datafile.h"
 #include "mhrfit/demo.h"
 #include "mhrfit/detector.h"

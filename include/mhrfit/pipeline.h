@@ -248,6 +248,11 @@ typedef struct mhrfit_pipeline_options {
                                      (`fps_origin`: "option", "frames_meta.json" or "assumed") */
   /* behaviour */
   bool overwrite;               /**< redo every frame, stage 1 included (false: reuse what is current) */
+  size_t jobs;                  /**< POSIX threads of the run, the caller's included (1): stage 1 over frames,
+                                     triangulation and per-frame files over frames, the fit in frame order
+                                     beside them, smoothing over parameters, the sequence files' rows over
+                                     frames; 0 = every core this process may use. The files are the same
+                                     for every value. At most MHRFIT_PIPELINE_MAX_JOBS */
   bool report;                  /**< write `<out>/report.html` at the end (report.h: the body from `rig_path`
                                      at LOD 6, no camera images) (false) */
   bool overlay;                 /**< write the overlays of the run into `<out>/overlay/` at the end (see "Overlays") (false) */
@@ -270,6 +275,9 @@ typedef struct mhrfit_pipeline_options {
 /** Fills `o` with the defaults listed in mhrfit_pipeline_options (no strings, no callbacks). */
 void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o);
 
+/** Most threads a run takes (mhrfit_pipeline_options::jobs). */
+#define MHRFIT_PIPELINE_MAX_JOBS 256
+
 /** Frame statuses counted in mhrfit_pipeline_result (`ok`, `recovered_interp`, ...). */
 #define MHRFIT_PIPELINE_MAX_STATUSES 16
 
@@ -284,11 +292,15 @@ typedef struct mhrfit_pipeline_result {
   size_t n_statuses;            /**< distinct final statuses, in order of first appearance */
   char status_names[MHRFIT_PIPELINE_MAX_STATUSES][32];   /**< their names */
   size_t status_counts[MHRFIT_PIPELINE_MAX_STATUSES];     /**< frames per status */
-  /* wall-clock seconds */
+  /* seconds: wall-clock for the stages; the per-frame times (triangulation, fit, files) are sums
+   * over the frames computed in this run, which with several threads add up to more than the
+   * wall-clock time of the per-frame stage */
   double time_ingest_s, time_setup_s, time_triangulate_s, time_fit_s;
-  double time_frame_other_s;    /**< per-frame files, journal, reuse checks */
+  double time_frame_other_s;    /**< per-frame files (triangulated.npz, fit.npz), summed over frames */
+  double time_frames_s;         /**< the per-frame stage, wall-clock */
   double time_sequence_s;       /**< recovery, smoothing, sequence files */
   double time_total_s;
+  size_t threads;               /**< threads the run used */
 } mhrfit_pipeline_result;
 
 typedef struct mhrfit_pipeline mhrfit_pipeline;

@@ -55,6 +55,58 @@ typedef struct mhrfit_recover_report {
   size_t unrecovered;  /**< frames left as they were (no good frame within reach) */
 } mhrfit_recover_report;
 
+/** What mhrfit_sequence_recover_params() did with one frame. */
+typedef enum mhrfit_recover_kind {
+  MHRFIT_RECOVER_NONE = 0, /**< a good frame, or one left as it was (no good frame within reach) */
+  MHRFIT_RECOVER_INTERP,   /**< interpolated between good frames `from` and `to` */
+  MHRFIT_RECOVER_COPY      /**< a copy of good frame `from` (an edge) */
+} mhrfit_recover_kind;
+
+/** One frame's recovery. */
+typedef struct mhrfit_recover_step {
+  mhrfit_recover_kind kind;
+  long from, to; /**< the good frames its values come from (`to` -1 for a copy; both -1 for NONE) */
+  long codes;    /**< the frame whose identity codes (shape, scale, hand) and initial camera it takes:
+                      the nearer of `from` and `to` (`from` on a tie), the source of a copy */
+} mhrfit_recover_step;
+
+/**
+ * Recovery on parameters alone, for a caller that keeps no geometry (a long sequence written
+ * frame by frame): of F frames, those with `good[f]` nonzero are the good frames; the model
+ * parameters `params` (F × 204) and output similarities `sim` (F × 13: scale, R row-major, t) of
+ * every other frame are replaced by the recovered values of the file doc where a good frame is
+ * within reach (interpolation α = (t−p)/(n−p) of parameters, scale and translation, slerp of R;
+ * or a copy within `max_edge_copy_span`), and left as they were otherwise. `steps` (F entries)
+ * says what each frame got, so that the caller sets its status, message, identity codes and
+ * geometry as mhrfit_sequence_recover() does. `report` may be NULL. Errors: MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_sequence_recover_params(size_t F, const unsigned char *good, double *params, double *sim,
+                                    size_t max_edge_copy_span, mhrfit_recover_step *steps,
+                                    mhrfit_recover_report *report, mhrfit_error *err);
+
+/**
+ * Applies one frame's recovery to frame `t` of `a`, as mhrfit_sequence_recover() does: the
+ * identity codes and initial camera of frame `codes_f` of `codes` (may be `a`), the status
+ * (`recovered_interp` / `recovered_copy`) and a message naming the source frames and what the
+ * frame was, optimisation diagnostics cleared (NaN losses, zero counts, `best_iter` −1), then the
+ * recovered `params` (204) and similarity `sim` (13) stored with their geometry
+ * (mhrfit_sequence_set_frame()). Nothing happens for MHRFIT_RECOVER_NONE. Errors: those of
+ * mhrfit_sequence_set_frame().
+ */
+bool mhrfit_sequence_apply_recovery(mhrfit_fit_archive *a, size_t t, const mhrfit_recover_step *step,
+                                    const mhrfit_fit_archive *codes, size_t codes_f, const double *params,
+                                    const double *sim, mhrfit_fitter *fitter, mhrfit_error *err);
+
+/**
+ * Stores model parameters `params` (204) and similarity `sim` in frame `f` of `a` with the
+ * geometry `fitter` makes of them (mhrfit_fitter_geometry() with the frame's shape codes):
+ * `body_pose_params`, keypoints, joints, rotations and, when `a` holds a mesh, vertices (NaN
+ * from a fitter that skips the mesh). Errors: MHRFIT_ERR_NUMERIC from the geometry (naming the
+ * frame), MHRFIT_ERR_ARGUMENT (f out of range).
+ */
+bool mhrfit_sequence_set_frame(mhrfit_fit_archive *a, size_t f, mhrfit_fitter *fitter, const double *params,
+                               const mhrfit_similarity *sim, mhrfit_error *err);
+
 /**
  * Recovers every frame of `a` whose status is not `ok` (see the file doc),
  * recomputing its geometry with `f`. `max_edge_copy_span` bounds the edge
@@ -74,6 +126,24 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *f, size_t max
  */
 bool mhrfit_sequence_smooth(mhrfit_fit_archive *a, mhrfit_fitter *f, const mhrfit_smooth_options *opts,
                             unsigned char *labels, mhrfit_smooth_report *report, mhrfit_error *err);
+
+/**
+ * Smoothing on parameters alone (what mhrfit_sequence_smooth() does before the geometry): of F
+ * frames, `valid[f]` nonzero marks the good and recovered ones; each row is the 204 `params`,
+ * the scale, translation and rotation (a quaternion, signs continuous along the valid frames)
+ * of `sim` (F × 13). The anchors are the valid frames whose whole row is finite; the columns are
+ * smoothed independently (smooth.h) in blocks of 16, spread over `threads` POSIX threads (0 or 1:
+ * the caller's only; the result does not depend on it), each block holding 2 × 16 doubles per
+ * frame. `out_params` (F × 204) and `out_sim` (F × 13; may be `params` and `sim`) receive the
+ * smoothed values of the anchors (the quaternion renormalised into R) and the input values of
+ * every other frame. `labels` (F, may be NULL) and `report` (may be NULL) as
+ * mhrfit_sequence_smooth(). Errors: those of mhrfit_smooth_sequence(), MHRFIT_ERR_NOMEM,
+ * MHRFIT_ERR_IO (a thread could not start).
+ */
+bool mhrfit_sequence_smooth_params(size_t F, const unsigned char *valid, const double *params, const double *sim,
+                                   const mhrfit_smooth_options *opts, size_t threads, double *out_params,
+                                   double *out_sim, unsigned char *labels, mhrfit_smooth_report *report,
+                                   mhrfit_error *err);
 
 #ifdef __cplusplus
 }

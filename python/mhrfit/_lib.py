@@ -269,7 +269,7 @@ class mhrfit_pipeline_options(Structure):
                 ("fit", mhrfit_fit_options), ("freeze_from", c_int), ("min_views", c_int), ("max_stale_frames", c_int),
                 ("bad_frame_retries", c_int), ("per_frame_scales", c_bool),
                 ("max_edge_copy_span", c_int), ("smoothing", c_bool), ("smooth", mhrfit_smooth_options),
-                ("overwrite", c_bool), ("report", c_bool),
+                ("overwrite", c_bool), ("jobs", c_size_t), ("report", c_bool),
                 ("overlay", c_bool), ("overlay_capture", c_char_p), ("overlay_layers", c_uint), ("overlay_mesh", c_int),
                 ("overlay_format", c_int), ("overlay_video", c_bool), ("overlay_grid", c_bool),
                 ("overlay_rescale", c_bool), ("log", PIPELINE_LOG), ("progress", PIPELINE_PROGRESS),
@@ -296,8 +296,8 @@ class mhrfit_pipeline_result(Structure):
                 ("n_statuses", c_size_t), ("status_names", (c_char * 32) * PIPELINE_MAX_STATUSES),
                 ("status_counts", c_size_t * PIPELINE_MAX_STATUSES),
                 ("time_ingest_s", c_double), ("time_setup_s", c_double), ("time_triangulate_s", c_double),
-                ("time_fit_s", c_double), ("time_frame_other_s", c_double), ("time_sequence_s", c_double),
-                ("time_total_s", c_double)]
+                ("time_fit_s", c_double), ("time_frame_other_s", c_double), ("time_frames_s", c_double),
+                ("time_sequence_s", c_double), ("time_total_s", c_double), ("threads", c_size_t)]
 
 
 class mhrfit_pipeline_frame_info(Structure):

@@ -96,6 +96,7 @@ OPTIONS: Dict[str, Any] = {
     "overlay_video": ("bool", _options.field("overlay_video")),
     "overlay_grid": ("bool", _options.field("overlay_grid")),
     "overlay_rescale": ("bool", _options.field("overlay_rescale")),
+    "jobs": ("int", _options.field("jobs")),
     # a detector's keypoints
     "input_format": (_FORMATS, _text("input_format")),
     "layout": ("str", _text("layout")),
@@ -174,7 +175,8 @@ class RunResult:
     is "ok"), ``status_counts`` (final status -> frames), ``ingest`` (stage 1's counts: frames and
     views ingested, reused, failed, estimator runs, worker starts, ...), ``recovered``
     (``interpolated``, ``copied``, ``unrecovered``), ``smoothed``, ``times`` (seconds: ``ingest``,
-    ``setup``, ``triangulate``, ``fit``, ``frame_other``, ``sequence``, ``total``), ``cameras``,
+    ``setup``, ``triangulate``, ``fit``, ``frame_other``, ``frames``, ``sequence``, ``total``), ``threads``,
+    ``cameras``,
     ``frames`` (a FrameInfo per frame); the paths ``sequence_fit``, ``sequence_smoothed`` (None
     with ``no_smoothing``), ``summary``, ``config``, ``report`` (None without ``report``) and
     ``overlay`` (the overlays' folder; None without ``overlay`` or when no picture was found).
@@ -194,7 +196,8 @@ class RunResult:
                                           L.mhrfit_recover_report._fields_}
         self.smoothed: bool = bool(res.smoothed)
         self.times: Dict[str, float] = {key: getattr(res, f"time_{key}_s") for key in (
-            "ingest", "setup", "triangulate", "fit", "frame_other", "sequence", "total")}
+            "ingest", "setup", "triangulate", "fit", "frame_other", "frames", "sequence", "total")}
+        self.threads: int = res.threads
         self.cameras: List[str] = [lib.mhrfit_pipeline_camera(ptr, v).decode()
                                    for v in range(lib.mhrfit_pipeline_n_cameras(ptr))]
         self.frames: List[FrameInfo] = []

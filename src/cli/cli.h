@@ -237,5 +237,6 @@ int mf_cmd_smooth(int argc, char **argv);
 int mf_cmd_report(int argc, char **argv);
 int mf_cmd_export(int argc, char **argv);
 int mf_cmd_overlay(int argc, char **argv);
+int mf_cmd_batch(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"report", mf_cmd_report, "one self-contained HTML file to look at a run (3-D body, cameras, statuses, charts)"},
     {"export", mf_cmd_export, "fitted sequences to glTF/GLB, BVH, TRC and per-frame PLY/OBJ/NPZ files"},
     {"overlay", mf_cmd_overlay, "the fitted body drawn over each camera's pictures, as pictures and videos"},
+    {"batch", mf_cmd_batch, "many sessions from a TOML manifest, on this machine or as a Slurm job array (resumable)"},
 };
 
 static void usage(FILE *f) {

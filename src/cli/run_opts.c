@@ -48,6 +48,9 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"no_mesh", MF_OPT_FLAG, &c->no_mesh, NULL, "no mesh (the default; accepted for older scripts)", NULL},
       {"overwrite", MF_OPT_FLAG, &c->overwrite, NULL, "redo every frame (default: reuse frames whose inputs and settings are unchanged)", NULL},
       MF_OPT_ALIAS_OF("force", "overwrite"),
+      {"jobs", MF_OPT_INT, &c->jobs, "N",
+       "threads: stage 1 and the per-frame files over frames, the fit in frame order beside them (default 0: every "
+       "core this process may use); the files are the same for every N", NULL},
       {"report", MF_OPT_FLAG, &c->report, NULL,
        "write <out>/report.html at the end (mhrfit report: the body at LOD 6, no camera images; see mhrfit report --help)",
        NULL},
@@ -167,6 +170,8 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
     return mf_usage_error("run", "--max_edge_copy_span must be >= 0, got %ld", c->edge_span);
   if (c->person < 0) return mf_usage_error("run", "--person_index must be >= 0, got %ld", c->person);
   if (c->lod < -1 || c->lod > 99) return mf_usage_error("run", "--lod must be in 0..99, got %ld", c->lod);
+  if (c->jobs < 0 || c->jobs > MHRFIT_PIPELINE_MAX_JOBS)
+    return mf_usage_error("run", "--jobs must be in 0..%d (0: every core), got %ld", MHRFIT_PIPELINE_MAX_JOBS, c->jobs);
   if (c->workers < 1 || c->workers > 1024 || c->worker_restarts < 0 || c->worker_restarts > 1000000 ||
       !(c->estimator_timeout >= 0) || !(c->worker_start_timeout > 0))
     return mf_usage_error("run", "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
@@ -216,6 +221,7 @@ int mf_run_finish(mf_run_cli *c, mhrfit_pipeline_options *o) {
   o->smoothing = !c->no_smoothing;
   o->smooth = c->sc.o;
   o->overwrite = c->overwrite;
+  o->jobs = (size_t)c->jobs;
   o->report = c->report;
   o->estimator_worker = c->worker;
   o->workers = (size_t)c->workers;

@@ -10,7 +10,7 @@
 typedef struct mf_run_cli {
   const char *input, *calib, *out, *assets, *rig, *sam_dir, *estimator, *strategy, *freeze_from;
   mf_strlist cams, frames, model_ids, cam_map;
-  long lod, min_views, max_stale, edge_span, retries, person;
+  long lod, min_views, max_stale, edge_span, retries, person, jobs;
   bool overwrite, no_smoothing, mesh, no_mesh, quiet, per_frame_scales, report;
   /* estimator workers */
   const char *worker;

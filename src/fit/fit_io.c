@@ -8,6 +8,7 @@
 
 #include "common/mem.h"
 #include "common/path.h"
+#include "io/npz_stream.h"
 #include "io/npz_writer.h"
 #include "io/numpy_io.h"
 #include "mhrfit/ingest.h"
@@ -334,28 +335,42 @@ bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame
   return true;
 }
 
-void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a) {
-  a->world_up[0] = '\0';
+/* The up axis markers of an archive's predicted keypoints (mhrfit_up_markers(): hips, neck,
+ * shoulders by name); false when its keypoint set has none. */
+static bool up_markers_of(const mhrfit_fit_archive *a, long idx[5]) {
   const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", NULL);
   const char *const *names = a->keypoint_names ? (const char *const *)a->keypoint_names
                              : a->n_pred_kp == 70 && mhr70 ? mhr70->names : NULL;
-  long idx[5];
-  if (!names || !mhrfit_up_markers(names, a->n_pred_kp, idx)) return;
-  /* the markers of the ok and recovered frames; the other frames' rows NaN */
-  size_t F = a->n_frames, P = a->n_pred_kp;
-  double *pts = malloc((F ? F : 1) * 5 * 3 * sizeof *pts);
-  if (!pts) return;
-  for (size_t f = 0; f < F; f++) {
-    bool use = strcmp(a->status[f], "ok") == 0 || strncmp(a->status[f], "recovered", 9) == 0;
-    for (int m = 0; m < 5; m++)
-      for (int c = 0; c < 3; c++)
-        pts[(f * 5 + (size_t)m) * 3 + (size_t)c] =
-            use && idx[m] >= 0 ? a->keypoints[(f * P + (size_t)idx[m]) * 3 + (size_t)c] : NAN;
-  }
+  return names && mhrfit_up_markers(names, a->n_pred_kp, idx);
+}
+
+/* The markers of frame f of `a` into pts[15]: those of the ok and recovered frames, NaN rows for
+ * the other frames. */
+static void up_points(const mhrfit_fit_archive *a, const long idx[5], size_t f, double *pts) {
+  bool use = strcmp(a->status[f], "ok") == 0 || strncmp(a->status[f], "recovered", 9) == 0;
+  for (int m = 0; m < 5; m++)
+    for (int c = 0; c < 3; c++)
+      pts[m * 3 + c] = use && idx[m] >= 0 ? a->keypoints[(f * a->n_pred_kp + (size_t)idx[m]) * 3 + (size_t)c] : NAN;
+}
+
+/* world_up from the markers of F frames (F x 15, up_points()). */
+static void detect_up(const double *pts, size_t F, const long idx[5], char up_name[4]) {
   const long mi[5] = {idx[0] >= 0 ? 0 : -1, idx[1] >= 0 ? 1 : -1, idx[2] >= 0 ? 2 : -1, idx[3] >= 0 ? 3 : -1,
                       idx[4] >= 0 ? 4 : -1};
   mhrfit_up_axis up;
-  if (mhrfit_up_detect(pts, F, 5, mi, &up, NULL, NULL, NULL)) snprintf(a->world_up, sizeof a->world_up, "%s", mhrfit_up_name(up));
+  up_name[0] = '\0';
+  if (mhrfit_up_detect(pts, F, 5, mi, &up, NULL, NULL, NULL)) snprintf(up_name, 4, "%s", mhrfit_up_name(up));
+}
+
+void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a) {
+  a->world_up[0] = '\0';
+  long idx[5];
+  if (!up_markers_of(a, idx)) return;
+  size_t F = a->n_frames;
+  double *pts = malloc((F ? F : 1) * 5 * 3 * sizeof *pts);
+  if (!pts) return;
+  for (size_t f = 0; f < F; f++) up_points(a, idx, f, pts + 15 * f);
+  detect_up(pts, F, idx, a->world_up);
   free(pts);
 }
 
@@ -608,37 +623,21 @@ static int file_shape(const mhrfit_fit_archive *a, const member_desc *m, size_t 
   return nd;
 }
 
-/* Adds the members of the file (fit_io.h) to `w`; false (w freed) when out of memory. */
-static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_error *err) {
-  member_desc m[MAX_MEMBERS];
-  size_t n = describe(a, m), F = a->n_frames;
-  double *tmp = NULL;
-  for (size_t i = 0; i < n && !w->failed; i++) {
-    size_t shape[4];
-    int nd = file_shape(a, &m[i], shape);
-    mhrfit_array *arr = mf_npz_add(w, m[i].name, m[i].dtype, nd, shape);
-    if (!arr) break;
-    for (size_t f = 0; f < F; f++)
-      for (size_t j = 0; j < m[i].per; j++) {
-        size_t src = f * m[i].stride + m[i].offset + j, dst = f * m[i].per + j;
-        if (m[i].i) ((int32_t *)arr->data)[dst] = m[i].i[src];
-        else if (m[i].dtype == MHRFIT_DT_F32) ((float *)arr->data)[dst] = (float)m[i].d[src];
-        else ((double *)arr->data)[dst] = m[i].d[src];
-      }
-  }
-  size_t lead_shape[1] = {F};
+/* What the members after the per-frame numbers need of the F frames. */
+typedef struct frame_tail {
+  size_t F;
+  const char *const *status, *const *message, *const *init_cam; /* F each */
+  const double *growth;                                          /* 2F: final/best total, then data loss */
+  const char *world_up;                                          /* "" when unknown */
+} frame_tail;
+
+/* Adds the members after the per-frame numbers (fit_io.h), in the file's order, to `w`. */
+static void add_tail(const mhrfit_fit_archive *a, const frame_tail *t, mf_npz_writer *w) {
+  size_t F = t->F, lead_shape[1] = {F};
   int lead = a->frame_axis || F > 1;
-  const char **s = mf_malloc_array(F + a->n_views + 1, sizeof *s, err);
-  if (!s) {
-    mf_npz_writer_free(w);
-    return false;
-  }
-  for (size_t f = 0; f < F; f++) s[f] = a->status[f];
-  mf_npz_add_strings(w, "opt_status", s, F, lead);
-  for (size_t f = 0; f < F; f++) s[f] = a->message[f];
-  mf_npz_add_strings(w, "opt_message", s, F, lead);
-  for (size_t f = 0; f < F; f++) s[f] = a->init_cam[f];
-  mf_npz_add_strings(w, "opt_init_cam", s, F, lead);
+  mf_npz_add_strings(w, "opt_status", t->status, F, lead);
+  mf_npz_add_strings(w, "opt_message", t->message, F, lead);
+  mf_npz_add_strings(w, "opt_init_cam", t->init_cam, F, lead);
   mf_npz_add_strings(w, "opt_cams", (const char *const *)a->cams, a->n_views, 1);
   mf_npz_add_i32(w, "opt_subset_indices", a->subset_idx, 1, &a->n_kp);
   const char *solver = a->solver;
@@ -663,25 +662,53 @@ static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_
     size_t fshape[2] = {a->n_faces, 3};
     mf_npz_add_i32(w, "faces", a->faces, 2, fshape);
   }
-  if (a->world_up[0]) {
-    const char *up = a->world_up;
-    mf_npz_add_strings(w, "world_up", &up, 1, 0);
-  }
+  if (t->world_up[0]) mf_npz_add_strings(w, "world_up", &t->world_up, 1, 0);
   /* growth ratios final / best, as the original reports them */
-  tmp = mf_malloc_array(2 * F + 1, sizeof *tmp, err);
-  if (tmp) {
-    for (size_t f = 0; f < F; f++) {
-      const double *L = a->losses + 6 * f;
-      tmp[f] = L[2] / L[1];
-      tmp[F + f] = L[5] / L[4];
-    }
-    mf_npz_add_f64(w, "opt_loss_growth_ratio", tmp, lead, lead_shape);
-    mf_npz_add_f64(w, "opt_data_loss_growth_ratio", tmp + F, lead, lead_shape);
+  mf_npz_add_f64(w, "opt_loss_growth_ratio", t->growth, lead, lead_shape);
+  mf_npz_add_f64(w, "opt_data_loss_growth_ratio", t->growth + F, lead, lead_shape);
+}
+
+/* The growth ratios final / best of frame f of `a`: of the total loss into *total, of the data
+ * loss into *data. */
+static void growth_of(const mhrfit_fit_archive *a, size_t f, double *total, double *data) {
+  const double *L = a->losses + 6 * f;
+  *total = L[2] / L[1];
+  *data = L[5] / L[4];
+}
+
+/* Adds the members of the file (fit_io.h) to `w`; false (w freed) when out of memory. */
+static bool build_members(const mhrfit_fit_archive *a, mf_npz_writer *w, mhrfit_error *err) {
+  member_desc m[MAX_MEMBERS];
+  size_t n = describe(a, m), F = a->n_frames;
+  for (size_t i = 0; i < n && !w->failed; i++) {
+    size_t shape[4];
+    int nd = file_shape(a, &m[i], shape);
+    mhrfit_array *arr = mf_npz_add(w, m[i].name, m[i].dtype, nd, shape);
+    if (!arr) break;
+    for (size_t f = 0; f < F; f++)
+      for (size_t j = 0; j < m[i].per; j++) {
+        size_t src = f * m[i].stride + m[i].offset + j, dst = f * m[i].per + j;
+        if (m[i].i) ((int32_t *)arr->data)[dst] = m[i].i[src];
+        else if (m[i].dtype == MHRFIT_DT_F32) ((float *)arr->data)[dst] = (float)m[i].d[src];
+        else ((double *)arr->data)[dst] = m[i].d[src];
+      }
   }
-  free(tmp);
+  const char **s = mf_malloc_array(3 * F + 1, sizeof *s, err);
+  double *growth = s ? mf_malloc_array(2 * F + 1, sizeof *growth, err) : NULL;
+  if (growth) {
+    for (size_t f = 0; f < F; f++) {
+      s[f] = a->status[f];
+      s[F + f] = a->message[f];
+      s[2 * F + f] = a->init_cam[f];
+      growth_of(a, f, &growth[f], &growth[F + f]);
+    }
+    frame_tail t = {F, s, s + F, s + 2 * F, growth, a->world_up};
+    add_tail(a, &t, w);
+  }
   free(s);
-  if (!tmp) mf_npz_writer_free(w);
-  return tmp != NULL;
+  free(growth);
+  if (!growth) mf_npz_writer_free(w);
+  return growth != NULL;
 }
 
 bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrfit_error *err) {
@@ -694,6 +721,201 @@ bool mhrfit_fit_archive_save(const char *path, const mhrfit_fit_archive *a, mhrf
 mhrfit_value *mhrfit_fit_archive_to_value(const mhrfit_fit_archive *a, mhrfit_error *err) {
   mf_npz_writer w = {0};
   return build_members(a, &w, err) ? mf_npz_writer_take_dict(&w, err) : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing a sequence frame by frame                                         */
+
+struct mhrfit_fit_writer {
+  mhrfit_fit_archive *layout;   /* sizes, settings and description (one frame, never filled) */
+  size_t F, next;               /* frames of the file; frames appended */
+  mf_npz_stream *s;
+  int member_index[MAX_MEMBERS];/* stream member of each describe() member */
+  size_t n_members;
+  char (*status)[32], (*init_cam)[64];
+  char **message;               /* NULL where empty */
+  double *growth;               /* 2F */
+  double *up;                   /* F x 15 markers (up_points()) */
+  long up_idx[5];
+  bool have_up;
+  float *row_f32;               /* one frame of the largest member */
+  double *row_f64;
+  int32_t *row_i32;
+};
+
+/* A 1-frame archive shaped and described like `src`. */
+static mhrfit_fit_archive *layout_of(const mhrfit_fit_archive *src, mhrfit_error *err) {
+  mhrfit_fit_archive *a = mhrfit_fit_archive_new(1, src->n_kp, src->n_views, src->n_joints, src->n_vertices,
+                                                 src->n_hist, (const char *const *)src->cams, err);
+  if (!a) return NULL;
+  if (src->n_pred_kp != 70 || src->keypoint_names) {
+    if (!mhrfit_fit_archive_set_pred_keypoints(a, src->n_pred_kp, (const char *const *)src->keypoint_names, err)) {
+      mhrfit_fit_archive_free(a);
+      return NULL;
+    }
+  }
+  memcpy(a->subset_idx, src->subset_idx, src->n_kp * sizeof *a->subset_idx);
+  memcpy(a->solver, src->solver, sizeof a->solver);
+  a->freeze_lower_body = src->freeze_lower_body;
+  a->optimize_hand_pose = src->optimize_hand_pose;
+  a->anchor_similarity = src->anchor_similarity;
+  a->w_temporal = src->w_temporal;
+  a->w_hand_reg = src->w_hand_reg;
+  a->fps = src->fps;
+  bool ok = true;
+  if (src->joint_names) ok = (a->joint_names = copy_names((const char *const *)src->joint_names, src->n_joints, err));
+  if (ok && src->faces && src->n_vertices) {
+    ok = (a->faces = mf_malloc_array(src->n_faces * 3 + 1, sizeof *a->faces, err));
+    if (ok) memcpy(a->faces, src->faces, src->n_faces * 3 * sizeof *a->faces);
+    a->n_faces = ok ? src->n_faces : 0;
+  }
+  if (!ok) {
+    mhrfit_fit_archive_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+void mhrfit_fit_writer_free(mhrfit_fit_writer *w) {
+  if (!w) return;
+  mf_npz_stream_free(w->s);
+  if (w->layout) { /* the one-frame layout holds the names of the file's F frames */
+    free_names(w->layout->frame_names, w->F);
+    w->layout->frame_names = NULL;
+  }
+  mhrfit_fit_archive_free(w->layout);
+  if (w->message)
+    for (size_t f = 0; f < w->F; f++) free(w->message[f]);
+  free(w->message);
+  free(w->status);
+  free(w->init_cam);
+  free(w->growth);
+  free(w->up);
+  free(w->row_f32);
+  free(w->row_f64);
+  free(w->row_i32);
+  free(w);
+}
+
+mhrfit_fit_writer *mhrfit_fit_writer_open(const char *path, const mhrfit_fit_archive *layout, size_t n_frames,
+                                          const char *const *frame_names, mhrfit_error *err) {
+  if (!n_frames) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: a sequence archive of no frame", path);
+    return NULL;
+  }
+  mhrfit_fit_writer *w = calloc(1, sizeof *w);
+  if (!w) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  w->F = n_frames;
+  if (!(w->layout = layout_of(layout, err))) goto fail;
+  w->layout->frame_axis = true;
+  if (frame_names && !(w->layout->frame_names = copy_names(frame_names, n_frames, err))) goto fail;
+  w->status = mf_calloc_array(n_frames, sizeof *w->status, err);
+  w->init_cam = w->status ? mf_calloc_array(n_frames, sizeof *w->init_cam, err) : NULL;
+  w->message = w->init_cam ? mf_calloc_array(n_frames, sizeof *w->message, err) : NULL;
+  w->growth = w->message ? mf_malloc_array(2 * n_frames, sizeof *w->growth, err) : NULL;
+  w->have_up = up_markers_of(w->layout, w->up_idx);
+  w->up = w->growth && w->have_up ? mf_malloc_array(15 * n_frames, sizeof *w->up, err) : NULL;
+  if (!w->growth || (w->have_up && !w->up) || !(w->s = mf_npz_stream_new(path, true, err))) goto fail;
+  member_desc m[MAX_MEMBERS];
+  size_t n = describe(w->layout, m), most = 1;
+  for (size_t i = 0; i < n; i++) {
+    size_t shape[4] = {n_frames, m[i].tail[0], m[i].tail[1], m[i].tail[2]};
+    w->member_index[i] = mf_npz_stream_add_rows(w->s, m[i].name, m[i].dtype, mhrfit_dtype_size(m[i].dtype),
+                                                1 + m[i].tail_ndim, shape);
+    if (m[i].per > most) most = m[i].per;
+  }
+  w->n_members = n;
+  w->row_f32 = mf_malloc_array(most, sizeof *w->row_f32, err);
+  w->row_f64 = w->row_f32 ? mf_malloc_array(most, sizeof *w->row_f64, err) : NULL;
+  w->row_i32 = w->row_f64 ? mf_malloc_array(most, sizeof *w->row_i32, err) : NULL;
+  if (!w->row_i32) goto fail;
+  if (!mf_npz_stream_begin(w->s)) {
+    mf_npz_stream_close(w->s, err); /* reports the recorded failure */
+    goto fail;
+  }
+  return w;
+fail:
+  mhrfit_fit_writer_free(w);
+  return NULL;
+}
+
+bool mhrfit_fit_writer_append(mhrfit_fit_writer *w, const mhrfit_fit_archive *src, size_t f, mhrfit_error *err) {
+  const mhrfit_fit_archive *L = w->layout;
+  if (w->next >= w->F || f >= src->n_frames)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit writer: frame %zu of %zu appended (the file holds %zu)", w->next,
+                       src->n_frames, w->F);
+  if (src->n_kp != L->n_kp || src->n_views != L->n_views || src->n_joints != L->n_joints ||
+      src->n_hist != L->n_hist || src->n_pred_kp != L->n_pred_kp || (src->n_vertices && src->n_vertices != L->n_vertices))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "fit writer: the frame's sizes differ from the file's (targets %zu/%zu, views %zu/%zu, joints "
+                       "%zu/%zu, history %zu/%zu, keypoints %zu/%zu, vertices %zu/%zu)",
+                       src->n_kp, L->n_kp, src->n_views, L->n_views, src->n_joints, L->n_joints, src->n_hist,
+                       L->n_hist, src->n_pred_kp, L->n_pred_kp, src->n_vertices, L->n_vertices);
+  member_desc ms[MAX_MEMBERS], ml[MAX_MEMBERS];
+  size_t ns = describe(src, ms);
+  describe(L, ml);
+  for (size_t i = 0; i < w->n_members; i++) {
+    const member_desc *m = NULL; /* the member of the same name (the vertices may be absent from src) */
+    for (size_t k = 0; k < ns && !m; k++)
+      if (strcmp(ms[k].name, ml[i].name) == 0) m = &ms[k];
+    size_t per = ml[i].per;
+    for (size_t j = 0; j < per; j++) {
+      size_t at = m ? f * m->stride + m->offset + j : 0;
+      if (ml[i].i) w->row_i32[j] = m ? m->i[at] : 0;
+      else if (ml[i].dtype == MHRFIT_DT_F32) w->row_f32[j] = m ? (float)m->d[at] : NAN;
+      else w->row_f64[j] = m ? m->d[at] : NAN;
+    }
+    const void *row = ml[i].i ? (const void *)w->row_i32 : ml[i].dtype == MHRFIT_DT_F32 ? (const void *)w->row_f32
+                                                                                       : (const void *)w->row_f64;
+    mf_npz_stream_write(w->s, w->member_index[i], row, per);
+  }
+  size_t t = w->next++;
+  memcpy(w->status[t], src->status[f], sizeof w->status[t]);
+  memcpy(w->init_cam[t], src->init_cam[f], sizeof w->init_cam[t]);
+  free(w->message[t]);
+  w->message[t] = NULL;
+  if (src->message[f][0] && !(w->message[t] = mf_strdup(src->message[f], err))) return false;
+  growth_of(src, f, &w->growth[t], &w->growth[w->F + t]);
+  if (w->have_up) {
+    long idx[5];
+    if (up_markers_of(src, idx)) up_points(src, idx, f, w->up + 15 * t);
+    else for (int k = 0; k < 15; k++) w->up[15 * t + (size_t)k] = NAN;
+  }
+  return true;
+}
+
+bool mhrfit_fit_writer_close(mhrfit_fit_writer *w, mhrfit_error *err) {
+  size_t F = w->F;
+  if (w->next != F)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "fit writer: %zu of %zu frames appended", w->next, F);
+  char up[4] = "";
+  if (w->have_up) detect_up(w->up, F, w->up_idx, up);
+  const char **s = mf_malloc_array(3 * F, sizeof *s, err);
+  if (!s) return false;
+  for (size_t f = 0; f < F; f++) {
+    s[f] = w->status[f];
+    s[F + f] = w->message[f] ? w->message[f] : "";
+    s[2 * F + f] = w->init_cam[f];
+  }
+  frame_tail t = {F, s, s + F, s + 2 * F, w->growth, up};
+  mf_npz_writer tail = {0};
+  add_tail(w->layout, &t, &tail);
+  free(s);
+  if (tail.failed) {
+    if (err) *err = tail.err;
+    mf_npz_writer_free(&tail);
+    return false;
+  }
+  for (size_t i = 0; i < tail.n; i++) {
+    int k = mf_npz_stream_add_later(w->s, tail.names[i]);
+    mf_npz_stream_set(w->s, k, tail.arrays[i]);
+    tail.arrays[i] = NULL;
+  }
+  mf_npz_writer_free(&tail);
+  return mf_npz_stream_close(w->s, err);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include "common/lock.h"
 #include "common/mem.h"
 #include "common/path.h"
+#include "common/pool.h"
 #include "ingest/ingest_internal.h"
 #include "ingest/worker.h"
 #include "io/numpy_io.h"
@@ -32,6 +33,8 @@
 
 #define DETAIL_MAX 1024
 #define META_NAME "stage1_meta.json"
+/* The largest stage1_meta.json read (about 2.4 KB per frame of 4 cameras). */
+#define META_MAX_BYTES ((size_t)4 << 30)
 /* Seconds between intermediate writes of the meta file during a long run. */
 #define META_FLUSH_SECONDS 2.0
 /* Worker mode: frames are gathered into a chunk until it holds this many requests per worker
@@ -49,6 +52,7 @@ void mhrfit_ingest_options_init(mhrfit_ingest_options *o) {
   o->workers = 1;
   o->worker_start_timeout = 600;
   o->worker_max_restarts = 3;
+  o->jobs = 1;
 }
 
 static bool has_estimator(const mhrfit_ingest_options *o) { return o->estimator || o->estimator_worker; }
@@ -107,9 +111,8 @@ static int cmp_natural(const void *a, const void *b) {
   return c ? c : strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Appends a name (duplicates are dropped once the list is sorted: names_unique()). */
 static bool names_push(mf_names *n, const char *s, mhrfit_error *err) {
-  for (size_t i = 0; i < n->count; i++)
-    if (strcmp(n->items[i], s) == 0) return true;
   char **items = realloc(n->items, (n->count + 1) * sizeof *items);
   if (!items) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   n->items = items;
@@ -260,6 +263,12 @@ static bool request_init(request *r, const mhrfit_ingest_options *o, mhrfit_erro
     return false;
   }
   if (r->frames.count > 1) qsort(r->frames.items, r->frames.count, sizeof *r->frames.items, cmp_natural);
+  size_t k = 0; /* a name listed twice, or a frame in both the input and the SAM folder, is one frame */
+  for (size_t i = 0; i < r->frames.count; i++) {
+    if (k && strcmp(r->frames.items[k - 1], r->frames.items[i]) == 0) free(r->frames.items[i]);
+    else r->frames.items[k++] = r->frames.items[i];
+  }
+  r->frames.count = k;
   r->s.tool_version = MHRFIT_VERSION_STRING;
   r->s.input_root = r->input_root;
   r->s.sam_root = r->sam_root;
@@ -470,31 +479,33 @@ fail:
 
 /* ---- the cache check ---------------------------------------------------------------------- */
 
-static mhrfit_value *load_meta(const request *r, mhrfit_ingest_reason *why, char *detail, size_t size) {
+/* Reads <out>/stage1_meta.json into `m` (m->head NULL when absent or unreadable) and compares its
+ * settings with the request. */
+static void load_meta(const request *r, mf_ingest_meta *m, mhrfit_ingest_reason *why, char *detail, size_t size) {
+  memset(m, 0, sizeof *m);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", r->out_root, META_NAME);
   if (!mf_is_file(path)) {
     *why = MHRFIT_INGEST_NO_META;
     snprintf(detail, size, "no %s in %s", META_NAME, r->out_root);
-    return NULL;
+    return;
   }
   mhrfit_error e = {0};
-  mhrfit_value *m = mhrfit_json_load(path, &e);
-  if (!m) {
+  unsigned char *text = NULL;
+  size_t len = 0;
+  if (!mf_read_file(path, META_MAX_BYTES, &text, &len, &e) || !mf_ingest_meta_scan(m, (char *)text, len, path, &e)) {
+    free(text);
     *why = MHRFIT_INGEST_META_INVALID;
     snprintf(detail, size, "%s", e.message);
-    return NULL;
+    return;
   }
-  *why = mf_ingest_meta_compare(m, &r->s, detail, size);
-  return m;
+  *why = mf_ingest_meta_compare(m->head, &r->s, detail, size);
 }
 
 /* Decides the fate of one frame under matching settings. */
-static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *meta, const char *frame, char *detail,
+static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *rec, const char *frame, char *detail,
                                         size_t size, mhrfit_error *err, bool *fatal) {
   *fatal = false;
-  const mhrfit_value *frames = mhrfit_value_dict_get(meta, "frames");
-  const mhrfit_value *rec = frames && frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(frames, frame) : NULL;
   if (!rec || rec->kind != MHRFIT_V_DICT) {
     snprintf(detail, size, "not ingested by the previous run (frame subset changed or new frame)");
     return MHRFIT_INGEST_FRAME_SUBSET;
@@ -534,44 +545,73 @@ static mhrfit_ingest_reason check_frame(const request *r, const mhrfit_value *me
   return MHRFIT_INGEST_REUSE;
 }
 
-/* The plan, plus the parsed meta for the run (NULL when absent or unreadable). */
-static mhrfit_ingest_plan *make_plan(const request *r, mhrfit_value **meta_out, mhrfit_error *err) {
-  *meta_out = NULL;
+/* The check of every frame, spread over threads (it reads and hashes every input file). */
+typedef struct check_job {
+  const request *r;
+  const mf_ingest_meta *meta;
+  mhrfit_ingest_plan *p;
+  bool *fatal;
+  mhrfit_error *errs;
+} check_job;
+
+static void check_task(void *ctx, size_t i, size_t t) {
+  (void)t;
+  check_job *c = ctx;
+  mhrfit_ingest_frame_plan *f = &c->p->frames[i];
+  char fd[DETAIL_MAX];
+  mhrfit_value *rec = mf_ingest_meta_record(c->meta, f->frame);
+  f->reason = check_frame(c->r, rec, f->frame, fd, sizeof fd, &c->errs[i], &c->fatal[i]);
+  mhrfit_value_free(rec);
+  if (!c->fatal[i] && !(f->detail = mf_strdup(fd, &c->errs[i]))) c->fatal[i] = true;
+}
+
+/* The plan, plus the meta read for the run (meta->head NULL when absent or unreadable; freed by
+ * the caller, also on failure). */
+static mhrfit_ingest_plan *make_plan(const request *r, mf_pool *pool, mf_ingest_meta *meta, mhrfit_error *err) {
   mhrfit_ingest_plan *p = calloc(1, sizeof *p);
   if (!p) {
+    memset(meta, 0, sizeof *meta);
     MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
     return NULL;
   }
   char detail[DETAIL_MAX];
-  mhrfit_value *meta = load_meta(r, &p->global, detail, sizeof detail);
+  bool *fatal = NULL;
+  mhrfit_error *errs = NULL;
+  load_meta(r, meta, &p->global, detail, sizeof detail);
   if (r->o->force && p->global == MHRFIT_INGEST_REUSE) {
     p->global = MHRFIT_INGEST_FORCED;
     snprintf(detail, sizeof detail, "re-ingest forced");
   }
   if (p->global == MHRFIT_INGEST_REUSE) snprintf(detail, sizeof detail, "settings unchanged");
   if (!(p->global_detail = mf_strdup(detail, err))) goto fail;
-  p->frames = mf_calloc_array(r->frames.count ? r->frames.count : 1, sizeof *p->frames, err);
+  size_t n = r->frames.count;
+  p->frames = mf_calloc_array(n ? n : 1, sizeof *p->frames, err);
   if (!p->frames) goto fail;
-  for (size_t i = 0; i < r->frames.count; i++) {
-    mhrfit_ingest_frame_plan *f = &p->frames[i];
+  for (size_t i = 0; i < n; i++) {
     p->n_frames = i + 1;
-    if (!(f->frame = mf_strdup(r->frames.items[i], err))) goto fail;
-    char fd[DETAIL_MAX];
-    if (p->global != MHRFIT_INGEST_REUSE) {
-      f->reason = p->global;
-      snprintf(fd, sizeof fd, "%s", detail);
-    } else {
-      bool fatal;
-      f->reason = check_frame(r, meta, f->frame, fd, sizeof fd, err, &fatal);
-      if (fatal) goto fail;
-    }
-    if (!(f->detail = mf_strdup(fd, err))) goto fail;
-    if (f->reason != MHRFIT_INGEST_REUSE) p->n_redo++;
+    if (!(p->frames[i].frame = mf_strdup(r->frames.items[i], err))) goto fail;
+    p->frames[i].reason = p->global;
+    if (p->global != MHRFIT_INGEST_REUSE && !(p->frames[i].detail = mf_strdup(detail, err))) goto fail;
   }
-  *meta_out = meta;
+  if (p->global == MHRFIT_INGEST_REUSE) {
+    fatal = mf_calloc_array(n ? n : 1, sizeof *fatal, err);
+    errs = fatal ? mf_calloc_array(n ? n : 1, sizeof *errs, err) : NULL;
+    if (!errs) goto fail;
+    check_job c = {r, meta, p, fatal, errs};
+    mf_pool_for(pool, n, check_task, &c);
+    for (size_t i = 0; i < n; i++)
+      if (fatal[i]) {
+        if (err) *err = errs[i];
+        goto fail;
+      }
+  }
+  for (size_t i = 0; i < n; i++) p->n_redo += p->frames[i].reason != MHRFIT_INGEST_REUSE;
+  free(fatal);
+  free(errs);
   return p;
 fail:
-  mhrfit_value_free(meta);
+  free(fatal);
+  free(errs);
   mhrfit_ingest_plan_free(p);
   return NULL;
 }
@@ -583,9 +623,12 @@ mhrfit_ingest_plan *mhrfit_ingest_check(const mhrfit_ingest_options *o, mhrfit_e
     return NULL;
   }
   if (!request_open(&r, o, err)) return NULL;
-  mhrfit_value *meta;
-  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
-  mhrfit_value_free(meta);
+  mf_ingest_meta meta = {0};
+  size_t threads = o->jobs ? o->jobs : mf_cpu_count();
+  mf_pool *pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
+  mhrfit_ingest_plan *p = threads == 1 || pool ? make_plan(&r, pool, &meta, err) : NULL;
+  mf_ingest_meta_free(&meta);
+  mf_pool_free(pool);
   request_free(&r);
   return p;
 }
@@ -1124,9 +1167,11 @@ oom:
 
 /* ---- the meta file ------------------------------------------------------------------------ */
 
+/* The frame records of the meta as their text in the file (mf_ingest_record_text()): a few KB
+ * per frame where the document tree would take ten times that. */
 typedef struct frame_rec {
   char *frame;
-  mhrfit_value *rec;
+  char *text;
 } frame_rec;
 
 typedef struct records {
@@ -1137,29 +1182,24 @@ typedef struct records {
 static void records_free(records *rs) {
   for (size_t i = 0; i < rs->count; i++) {
     free(rs->items[i].frame);
-    mhrfit_value_free(rs->items[i].rec);
+    free(rs->items[i].text);
   }
   free(rs->items);
   memset(rs, 0, sizeof *rs);
 }
 
-/* Inserts or replaces the record of `frame`, taking ownership of `rec` (freed on failure). */
-static bool records_put(records *rs, const char *frame, mhrfit_value *rec, mhrfit_error *err) {
-  if (!rec) return false;
-  for (size_t i = 0; i < rs->count; i++)
-    if (strcmp(rs->items[i].frame, frame) == 0) {
-      mhrfit_value_free(rs->items[i].rec);
-      rs->items[i].rec = rec;
-      return true;
-    }
+/* Adds the record text of `frame`, which the list does not hold (the run adds every frame once),
+ * taking ownership of `text` (freed on failure). */
+static bool records_put(records *rs, const char *frame, char *text, mhrfit_error *err) {
+  if (!text) return false;
   char *f = mf_strdup(frame, err);
   if (!f || !mf_grow((void **)&rs->items, &rs->cap, rs->count + 1, sizeof *rs->items, err)) {
     free(f);
-    mhrfit_value_free(rec);
+    free(text);
     return false;
   }
   rs->items[rs->count].frame = f;
-  rs->items[rs->count].rec = rec;
+  rs->items[rs->count].text = text;
   rs->count++;
   return true;
 }
@@ -1168,11 +1208,21 @@ static int cmp_rec(const void *a, const void *b) {
   return mf_natural_cmp(((const frame_rec *)a)->frame, ((const frame_rec *)b)->frame);
 }
 
+/* Writes `s` as a JSON string (quoted, escaped) to f. */
+static bool json_string(FILE *f, const char *s, mhrfit_error *err) {
+  mhrfit_value *v = str_value(s, err);
+  bool ok = v && mhrfit_value_write_json(v, f, 1, err);
+  mhrfit_value_free(v);
+  return ok;
+}
+
+/* stage1_meta.json: the settings, then the frames' records (natural order) from their text: the
+ * bytes the document tree would give written with one space of indent per level. */
 static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
   if (rs->count > 1) qsort(rs->items, rs->count, sizeof *rs->items, cmp_rec);
   const mhrfit_ingest_options *o = r->o;
-  mhrfit_value *m = mhrfit_value_new_dict(err), *frames = mhrfit_value_new_dict(err);
-  bool ok = m && frames && dset(m, "format", str_value(MF_INGEST_META_FORMAT, err), err) &&
+  mhrfit_value *m = mhrfit_value_new_dict(err);
+  bool ok = m && dset(m, "format", str_value(MF_INGEST_META_FORMAT, err), err) &&
             dset(m, "version", mhrfit_value_new_int(MF_INGEST_META_VERSION, err), err) &&
             dset(m, "tool", str_value("mhrfit", err), err) &&
             dset(m, "tool_version", str_value(r->s.tool_version, err), err) &&
@@ -1190,18 +1240,45 @@ static bool write_meta(const request *r, records *rs, mhrfit_error *err) {
             dset(m, "estimator_worker", str_value(o->estimator_worker, err), err) &&
             dset(m, "cam_intrinsics", mf_ingest_intrinsics_value(&r->s, err), err) &&
             dset(m, "model_ids", str_list(o->model_ids, o->n_model_ids, err), err) &&
-            dset(m, "hash", str_value("xxh64", err), err);
-  for (size_t i = 0; ok && i < rs->count; i++)
-    ok = dset(frames, rs->items[i].frame, mhrfit_value_clone(rs->items[i].rec, err), err);
-  if (ok) {
-    ok = mhrfit_value_dict_set(m, "frames", frames, err);
-    frames = NULL;
+            dset(m, "hash", str_value("xxh64", err), err) && dset(m, "frames", mhrfit_value_new_dict(err), err);
+  /* the settings as the tree writer writes them, ending in '"frames": {}\n}' */
+  char *head = NULL;
+  size_t head_len = 0;
+  FILE *mem = ok ? open_memstream(&head, &head_len) : NULL;
+  if (ok && !mem) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  if (mem) {
+    ok = mhrfit_value_write_json(m, mem, 1, err);
+    if (fclose(mem) != 0 && ok) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   }
-  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
-  ok = path && mf_write_json_atomic(path, m, 1, err);
-  free(path);
-  mhrfit_value_free(frames);
   mhrfit_value_free(m);
+  static const char tail[] = "{}\n}";
+  if (ok && (head_len < sizeof tail - 1 || memcmp(head + head_len - (sizeof tail - 1), tail, sizeof tail - 1) != 0))
+    ok = MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: unexpected JSON layout of the settings", META_NAME);
+  char *path = ok ? mf_strdup_printf(err, "%s/%s", r->out_root, META_NAME) : NULL;
+  mf_atomic_file af;
+  if (!path || !mf_atomic_open(&af, path, err)) {
+    free(head);
+    free(path);
+    return false;
+  }
+  FILE *f = af.f;
+  fwrite(head, 1, head_len - (sizeof tail - 1), f);
+  fputc('{', f);
+  for (size_t i = 0; ok && i < rs->count; i++) {
+    fputs(i ? ",\n  " : "\n  ", f);
+    ok = json_string(f, rs->items[i].frame, err);
+    fputs(": ", f);
+    fputs(rs->items[i].text, f);
+  }
+  fputs(rs->count ? "\n }\n}\n" : "}\n}\n", f);
+  free(head);
+  if (ok && ferror(f)) {
+    int e = errno;
+    ok = MHRFIT_FAIL_ERRNO(err, MHRFIT_ERR_IO, e, "%s: write failed: %s", path, strerror(e));
+  }
+  if (!ok) mf_atomic_abort(&af);
+  else ok = mf_atomic_commit(&af, err);
+  free(path);
   return ok;
 }
 
@@ -1219,11 +1296,6 @@ static bool same_frames_requested(const request *r, const mhrfit_value *meta) {
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-/* The previous record of a frame, or NULL. */
-static const mhrfit_value *old_record(const mhrfit_value *old_frames, const char *frame) {
-  return old_frames && old_frames->kind == MHRFIT_V_DICT ? mhrfit_value_dict_get(old_frames, frame) : NULL;
-}
-
 static void pool_log(void *user, int level, const char *message) {
   const request *r = user;
   logf_(r->o, (mhrfit_ingest_log_level)level, "%s", message);
@@ -1240,11 +1312,81 @@ static mf_worker_pool *make_pool(const request *r, mhrfit_error *err) {
   return mf_worker_pool_new(&po, err);
 }
 
+/* ---- frames on threads -------------------------------------------------------------------- */
+
+/* One frame ingested on a thread: its record, counts and messages, handed to the caller's thread
+ * in frame order. */
+typedef struct frame_task {
+  size_t index;                /* in the plan */
+  mhrfit_ingest_options o;     /* the request's options, messages kept here */
+  request r;                   /* the request, with these options */
+  char *rec;                   /* the record's text; NULL: out of memory or a fatal write failure (err) */
+  bool failed, skipped;        /* a view failed; not run (cancelled) */
+  mhrfit_ingest_summary sum;
+  mhrfit_error err;
+  char **msgs;                 /* "<level><message>" */
+  size_t n_msgs, cap_msgs;
+} frame_task;
+
+static void task_log(void *user, mhrfit_ingest_log_level level, const char *message) {
+  frame_task *t = user;
+  char *m = mf_strdup_printf(NULL, "%c%s", '0' + (int)level, message);
+  if (m && mf_grow((void **)&t->msgs, &t->cap_msgs, t->n_msgs + 1, sizeof *t->msgs, NULL)) t->msgs[t->n_msgs++] = m;
+  else free(m);
+}
+
+typedef struct frames_job {
+  const request *r;
+  const mhrfit_ingest_plan *p;
+  const mf_ingest_meta *old;
+  bool raw_ok;
+  frame_task *tasks;
+} frames_job;
+
+static void frame_task_run(void *ctx, size_t i, size_t thread) {
+  (void)thread;
+  frames_job *j = ctx;
+  frame_task *t = &j->tasks[i];
+  const mhrfit_ingest_options *o = j->r->o;
+  if (o->cancel && *o->cancel) {
+    t->skipped = true;
+    return;
+  }
+  t->o = *o;
+  t->o.log = o->log ? task_log : NULL;
+  t->o.user = t;
+  t->r = *j->r;
+  t->r.o = &t->o;
+  const char *frame = j->p->frames[t->index].frame;
+  mhrfit_value *old = mf_ingest_meta_record(j->old, frame);
+  mhrfit_value *rec = ingest_frame(&t->r, frame, old, j->raw_ok, &t->sum, &t->failed, &t->err);
+  t->rec = rec ? mf_ingest_record_text(rec, &t->err) : NULL;
+  mhrfit_value_free(rec);
+  mhrfit_value_free(old);
+}
+
+static void frame_task_clear(frame_task *t) {
+  free(t->rec);
+  for (size_t i = 0; i < t->n_msgs; i++) free(t->msgs[i]);
+  free(t->msgs);
+  memset(t, 0, sizeof *t);
+}
+
+static void add_counts(mhrfit_ingest_summary *a, const mhrfit_ingest_summary *b) {
+  a->views_written += b->views_written;
+  a->views_missing += b->views_missing;
+  a->views_no_person += b->views_no_person;
+  a->views_failed += b->views_failed;
+  a->views_timeout += b->views_timeout;
+  a->estimator_runs += b->estimator_runs;
+}
+
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err) {
   mhrfit_ingest_summary dummy;
   if (!summary) summary = &dummy;
   memset(summary, 0, sizeof *summary);
   if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+  if (o->jobs > 1024) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "jobs must be within 0..1024, not %zu", o->jobs);
   request r;
   if (!request_open(&r, o, err)) return false;
   mf_dir_lock *lock = NULL;
@@ -1256,76 +1398,106 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   }
   if (unclean) mf_remove_stale_temps(o->out_dir, 2);
   log_ignored(&r);
-  mhrfit_value *meta = NULL;
+  mf_ingest_meta meta = {0};
   records rs = {0};
   bool ok = false, gave_up = false;
   job_table jobs = {0};
   mf_worker_pool *pool = NULL;
   mhrfit_error pool_err = {0};
+  frame_task *tasks = NULL;
+  size_t threads = o->jobs ? o->jobs : mf_cpu_count(), block = threads > 1 ? 4 * threads : 1;
+  mf_pool *threads_pool = threads > 1 ? mf_pool_new(threads, err) : NULL;
+  mhrfit_ingest_plan *p = NULL;
+  if (threads > 1 && !threads_pool) goto done;
   r.jobs = o->estimator_worker ? &jobs : NULL;
-  mhrfit_ingest_plan *p = make_plan(&r, &meta, err);
-  if (!p) goto done;
+  if (!(p = make_plan(&r, threads_pool, &meta, err))) goto done;
+  if (!(tasks = mf_calloc_array(block, sizeof *tasks, err))) goto done;
   summary->frames_total = p->n_frames;
   bool settings_same = p->global == MHRFIT_INGEST_REUSE;
   /* Raw estimator outputs survive changes of strategy, cameras or frames, not of the estimator. */
-  bool raw_ok = !o->force && mf_ingest_meta_same_estimator(meta, &r.s);
-  if (!settings_same && meta)
+  bool raw_ok = !o->force && mf_ingest_meta_same_estimator(meta.head, &r.s);
+  if (!settings_same && meta.head)
     logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
   else if (p->global == MHRFIT_INGEST_FORCED || p->global == MHRFIT_INGEST_META_INVALID)
     logf_(o, MHRFIT_INGEST_INFO, "re-ingesting all %zu frame(s): %s", p->n_frames, p->global_detail);
   /* Keep the records of frames that stay valid (reused, or outside this request) when the
    * settings match; with other settings every record is dropped. */
-  const mhrfit_value *old_frames = mhrfit_value_dict_get(meta, "frames");
-  if (settings_same && old_frames && old_frames->kind == MHRFIT_V_DICT)
-    for (size_t i = 0; i < old_frames->u.dict.count; i++) {
-      const char *f = old_frames->u.dict.keys[i];
-      bool redo = false;
-      for (size_t k = 0; k < p->n_frames && !redo; k++)
-        redo = strcmp(p->frames[k].frame, f) == 0 && p->frames[k].reason != MHRFIT_INGEST_REUSE;
-      if (!redo && !records_put(&rs, f, mhrfit_value_clone(old_frames->u.dict.vals[i], err), err)) goto done;
+  if (settings_same)
+    for (size_t i = 0; i < meta.n_frames; i++) {
+      const char *f = meta.names[i];
+      const char *const *hit = bsearch(&f, r.frames.items, r.frames.count, sizeof *r.frames.items, cmp_natural);
+      if (hit && p->frames[hit - (const char *const *)r.frames.items].reason != MHRFIT_INGEST_REUSE) continue;
+      /* a frame outside the request keeps its record when it is one (those of the request were
+       * parsed by the check) */
+      mhrfit_value *check = hit ? NULL : mf_ingest_meta_record(&meta, f);
+      if (!hit && !check) continue;
+      mhrfit_value_free(check);
+      if (!records_put(&rs, f, mf_strndup(meta.rec[i], meta.rec_len[i], err), err)) goto done;
     }
-  bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta);
-  double last_write = mf_now_seconds();
+  bool need_write = p->n_redo > 0 || !settings_same || !same_frames_requested(&r, meta.head);
+  double last_write = mf_now_seconds(), meta_cost = 0;
   size_t done_frames = 0;
+  frames_job fj = {&r, p, &meta, raw_ok, tasks};
   for (size_t i = 0; i < p->n_frames;) {
     /* worker mode: the requests of a chunk of frames first, spread over the workers */
-    size_t end = i + 1;
+    size_t end = p->n_frames;
     if (o->estimator_worker) {
       job_table_clear(&jobs);
       for (end = i; end < p->n_frames && end - i < CHUNK_FRAMES && jobs.count < CHUNK_JOBS_PER_WORKER * o->workers;
            end++)
-        if (p->frames[end].reason != MHRFIT_INGEST_REUSE &&
-            !collect_jobs(&r, p->frames[end].frame, old_record(old_frames, p->frames[end].frame), raw_ok, &jobs, err))
-          goto done;
+        if (p->frames[end].reason != MHRFIT_INGEST_REUSE) {
+          mhrfit_value *old = mf_ingest_meta_record(&meta, p->frames[end].frame);
+          bool collected = collect_jobs(&r, p->frames[end].frame, old, raw_ok, &jobs, err);
+          mhrfit_value_free(old);
+          if (!collected) goto done;
+        }
       if (jobs.count && !pool && !(pool = make_pool(&r, err))) goto done;
       if (jobs.count && !mf_worker_pool_run(pool, jobs.jobs, jobs.count, &pool_err)) gave_up = true;
     }
-    for (; i < end; i++) {
-      const mhrfit_ingest_frame_plan *fp = &p->frames[i];
-      if (o->cancel && *o->cancel) {
-        if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
-        MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
-        goto done;
-      }
-      if (fp->reason == MHRFIT_INGEST_REUSE) {
-        summary->frames_reused++;
-      } else {
-        if (settings_same)
-          logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
-                mhrfit_ingest_reason_name(fp->reason), fp->detail);
-        bool failed;
-        mhrfit_value *rec =
-            ingest_frame(&r, fp->frame, old_record(old_frames, fp->frame), raw_ok, summary, &failed, err);
-        if (!rec || !records_put(&rs, fp->frame, rec, err)) goto done;
-        if (failed) summary->frames_failed++;
-        else summary->frames_ingested++;
-        if (mf_now_seconds() - last_write >= META_FLUSH_SECONDS && i + 1 < p->n_frames) {
-          if (!write_meta(&r, &rs, err)) goto done;
-          last_write = mf_now_seconds();
+    /* the frames to redo of a block ingested on the threads, then recorded in frame order */
+    while (i < end) {
+      size_t n_tasks = 0, stop = i;
+      for (; stop < end && n_tasks < block; stop++)
+        if (p->frames[stop].reason != MHRFIT_INGEST_REUSE) tasks[n_tasks++].index = stop;
+      mf_pool_for(threads_pool, n_tasks, frame_task_run, &fj);
+      size_t k = 0;
+      for (; i < stop; i++) {
+        const mhrfit_ingest_frame_plan *fp = &p->frames[i];
+        frame_task *t = fp->reason != MHRFIT_INGEST_REUSE ? &tasks[k++] : NULL;
+        if ((o->cancel && *o->cancel) || (t && t->skipped)) {
+          if (need_write) write_meta(&r, &rs, NULL); /* what is done stays done */
+          MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "stage 1 cancelled after %zu of %zu frames", i, p->n_frames);
+          goto done;
         }
+        if (!t) {
+          summary->frames_reused++;
+        } else {
+          if (settings_same)
+            logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
+                  mhrfit_ingest_reason_name(fp->reason), fp->detail);
+          for (size_t m = 0; m < t->n_msgs; m++) logf_(o, (mhrfit_ingest_log_level)(t->msgs[m][0] - '0'), "%s", t->msgs[m] + 1);
+          add_counts(summary, &t->sum);
+          if (!t->rec) {
+            if (err) *err = t->err;
+            goto done;
+          }
+          bool put = records_put(&rs, fp->frame, t->rec, err);
+          t->rec = NULL;
+          if (!put) goto done;
+          if (t->failed) summary->frames_failed++;
+          else summary->frames_ingested++;
+          /* the meta grows with the take: written at most every 2 s, and taking at most 5 % of the time */
+          if (mf_now_seconds() - last_write >= fmax(META_FLUSH_SECONDS, 20 * meta_cost) && i + 1 < p->n_frames) {
+            double tw = mf_now_seconds();
+            if (!write_meta(&r, &rs, err)) goto done;
+            last_write = mf_now_seconds();
+            meta_cost = last_write - tw;
+          }
+        }
+        done_frames++;
+        if (o->progress) o->progress(o->user, done_frames, p->n_frames);
       }
-      done_frames++;
-      if (o->progress) o->progress(o->user, done_frames, p->n_frames);
+      for (size_t m = 0; m < n_tasks; m++) frame_task_clear(&tasks[m]);
     }
     if (gave_up) break;
   }
@@ -1340,12 +1512,16 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   }
   ok = true;
 done:
+  for (size_t m = 0; tasks && m < block; m++) frame_task_clear(&tasks[m]);
+  free(tasks);
   mf_worker_pool_free(pool);
+  mf_pool_free(threads_pool);
   job_table_free(&jobs);
   records_free(&rs);
   mhrfit_ingest_plan_free(p);
-  mhrfit_value_free(meta);
+  mf_ingest_meta_free(&meta);
   request_free(&r);
   mf_dir_lock_release(lock);
   return ok;
 }
+

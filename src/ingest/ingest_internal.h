@@ -70,4 +70,39 @@ mhrfit_value *mf_ingest_intrinsics_value(const mf_ingest_settings *s, mhrfit_err
 /* Builds the JSON record of a file identity {"path", "size", "mtime", "xxh64"}. */
 mhrfit_value *mf_ingest_id_value(const char *rel, const mf_file_id *id, mhrfit_error *err);
 
+/* A stage1_meta.json read for a long take (meta_text.c): the settings parsed into `head` (every
+ * top-level member but "frames"), each frame's record kept as its text in the file (a slice of
+ * `text`, parsed when needed), the frames sorted by name; of a name listed twice the later
+ * record counts, as in a dict. Memory: the file's bytes and a few words per frame, where the
+ * document tree would take about ten times the file. */
+typedef struct mf_ingest_meta {
+  char *text;        /* the file (owned) */
+  size_t len;
+  mhrfit_value *head;
+  size_t n_frames;
+  char **names;      /* n_frames, sorted by strcmp */
+  const char **rec;  /* n_frames record texts (into text) */
+  size_t *rec_len;
+} mf_ingest_meta;
+
+/* Scans the meta text[0..len-1] (taken over on success; left to the caller on failure) into `m`:
+ * a JSON object whose "frames" member, when an object, gives the records. Errors:
+ * MHRFIT_ERR_FORMAT (not valid UTF-8, not a JSON object, a malformed member; `name` names the
+ * source), MHRFIT_ERR_NOMEM. A malformed record inside "frames" is found when it is parsed. */
+bool mf_ingest_meta_scan(mf_ingest_meta *m, char *text, size_t len, const char *name, mhrfit_error *err);
+
+/* Index of frame `frame` in m->names, or -1. */
+long mf_ingest_meta_find(const mf_ingest_meta *m, const char *frame);
+
+/* The record of `frame` parsed into a new DICT (the caller frees it), or NULL when the meta
+ * (may be NULL) has none or it is not a JSON object. Safe from several threads at once. */
+mhrfit_value *mf_ingest_meta_record(const mf_ingest_meta *m, const char *frame);
+
+/* Frees what the meta holds and zeroes it. */
+void mf_ingest_meta_free(mf_ingest_meta *m);
+
+/* A frame record as the text it has in stage1_meta.json (JSON indented by one space per level,
+ * two levels deep, no final line break). The caller frees it. Errors: MHRFIT_ERR_NOMEM. */
+char *mf_ingest_record_text(const mhrfit_value *rec, mhrfit_error *err);
+
 #endif

@@ -396,38 +396,47 @@ static bool host_is_little(void) {
   return c == 1;
 }
 
-bool mhrfit_npy_serialize(const mhrfit_array *a, void **out, size_t *out_len, mhrfit_error *err) {
-  *out = NULL;
-  *out_len = 0;
+size_t mf_npy_header(mhrfit_dtype dtype, size_t itemsize, int ndim, const size_t *shape,
+                     unsigned char hdr[MF_NPY_HEADER_MAX]) {
   char descr[32];
   char dict[64 + 24 * MHRFIT_MAX_NDIM];
+  const mhrfit_array proto = {.dtype = dtype, .itemsize = itemsize};
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                   descr_of(a, descr, sizeof descr));
-  for (int k = 0; k < a->ndim; k++)
-    n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu,%s", a->shape[k], (k + 1 < a->ndim) ? " " : "");
-  if (a->ndim > 1) n--; /* NumPy writes (2, 3) but (3,) */
+                   descr_of(&proto, descr, sizeof descr));
+  for (int k = 0; k < ndim; k++)
+    n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu,%s", shape[k], (k + 1 < ndim) ? " " : "");
+  if (ndim > 1) n--; /* NumPy writes (2, 3) but (3,) */
   n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
   size_t dlen = (size_t)n;
   bool v2 = dlen + 1 + 10 > 65535;
   size_t pre = v2 ? 12 : 10;
   size_t total_hdr = (pre + dlen + 1 + 63) / 64 * 64;
   size_t hlen = total_hdr - pre;
+  memcpy(hdr, "\x93NUMPY", 6);
+  hdr[6] = v2 ? 2 : 1;
+  hdr[7] = 0;
+  if (v2) {
+    for (int i = 0; i < 4; i++) hdr[8 + i] = (unsigned char)(hlen >> (8 * i));
+  } else {
+    hdr[8] = (unsigned char)(hlen & 0xff);
+    hdr[9] = (unsigned char)(hlen >> 8);
+  }
+  memcpy(hdr + pre, dict, dlen);
+  memset(hdr + pre + dlen, ' ', hlen - dlen - 1);
+  hdr[total_hdr - 1] = '\n';
+  return total_hdr;
+}
+
+bool mhrfit_npy_serialize(const mhrfit_array *a, void **out, size_t *out_len, mhrfit_error *err) {
+  *out = NULL;
+  *out_len = 0;
+  unsigned char hdr[MF_NPY_HEADER_MAX];
+  size_t total_hdr = mf_npy_header(a->dtype, a->itemsize, a->ndim, a->shape, hdr);
   size_t bytes;
   if (!mf_mul_size(a->count, a->itemsize, &bytes)) return MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "array too large");
   unsigned char *buf = mf_malloc_array(total_hdr + bytes, 1, err);
   if (!buf) return false;
-  memcpy(buf, "\x93NUMPY", 6);
-  buf[6] = v2 ? 2 : 1;
-  buf[7] = 0;
-  if (v2) {
-    for (int i = 0; i < 4; i++) buf[8 + i] = (unsigned char)(hlen >> (8 * i));
-  } else {
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-  }
-  memcpy(buf + pre, dict, dlen);
-  memset(buf + pre + dlen, ' ', hlen - dlen - 1);
-  buf[total_hdr - 1] = '\n';
+  memcpy(buf, hdr, total_hdr);
   if (bytes) memcpy(buf + total_hdr, a->data, bytes);
   if (!host_is_little()) {
     if (a->dtype == MHRFIT_DT_UNICODE) swap_bytes(buf + total_hdr, a->count * (a->itemsize / 4), 4);

@@ -26,4 +26,14 @@ void mf_npy_limits_resolve(const mhrfit_npy_limits *in, mhrfit_npy_limits *out);
  * native byte order. */
 void mf_npy_fill(mhrfit_array *a, const unsigned char *src, bool fortran, bool big_endian);
 
+/* Room for any header mf_npy_header() writes. */
+#define MF_NPY_HEADER_MAX (128 + 24 * MHRFIT_MAX_NDIM)
+
+/* Writes the .npy header (magic, version, the padded dict with descr, order and shape, so that
+ * the data starts at a multiple of 64 bytes) of a C-order array of `dtype` (`itemsize` bytes per
+ * element, used by strings) and `shape` (ndim axes) into hdr; returns its length. The header
+ * mhrfit_npy_serialize() writes. */
+size_t mf_npy_header(mhrfit_dtype dtype, size_t itemsize, int ndim, const size_t *shape,
+                     unsigned char hdr[MF_NPY_HEADER_MAX]);
+
 #endif

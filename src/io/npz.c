@@ -292,12 +292,7 @@ mhrfit_value *mhrfit_npz_load(const char *path, const mhrfit_npy_limits *limits,
 
 /* ---- writing ----------------------------------------------------------------------------------- */
 
-/* Whether deflate pays for a member of `len` bytes: at least MHRFIT_NPZ_DEFLATE_MIN_BYTES, and
- * three windows of MHRFIT_NPZ_DEFLATE_PROBE_BYTES in all (start, middle, end, so that a padded
- * start such as NaN rows of failed frames does not decide for the whole member) shrink to at most
- * MHRFIT_NPZ_DEFLATE_MAX_RATIO of their size at level 1 (float geometry barely compresses; zeros,
- * NaN padding and strings do). A probe that cannot run (memory) just deflates. */
-static bool worth_deflating(const void *data, size_t len) {
+bool mf_npz_deflate_pays(size_t len, const void *(*window)(void *ctx, size_t off, size_t n), void *ctx) {
   if (len < MHRFIT_NPZ_DEFLATE_MIN_BYTES) return false;
   size_t w = MHRFIT_NPZ_DEFLATE_PROBE_BYTES / 3, n_win = len <= MHRFIT_NPZ_DEFLATE_PROBE_BYTES ? 1 : 3;
   if (n_win == 1) w = len;
@@ -308,7 +303,8 @@ static bool worth_deflating(const void *data, size_t len) {
   for (size_t k = 0; k < n_win; k++) {
     size_t off = n_win == 1 ? 0 : k * (len - w) / 2;
     uLongf cap = cap0;
-    if (compress2(buf, &cap, (const Bytef *)data + off, (uLong)w, 1) != Z_OK) {
+    const void *src = window(ctx, off, w);
+    if (!src || compress2(buf, &cap, (const Bytef *)src, (uLong)w, 1) != Z_OK) {
       free(buf);
       return true;
     }
@@ -317,6 +313,15 @@ static bool worth_deflating(const void *data, size_t len) {
   }
   free(buf);
   return out <= MHRFIT_NPZ_DEFLATE_MAX_RATIO * in;
+}
+
+static const void *memory_window(void *ctx, size_t off, size_t n) {
+  (void)n;
+  return (const unsigned char *)ctx + off;
+}
+
+static bool worth_deflating(const void *data, size_t len) {
+  return mf_npz_deflate_pays(len, memory_window, (void *)data);
 }
 
 /* Member names longer than this were cut by the libzip writer ("<name>.npy" in 1024 bytes); such

@@ -33,6 +33,16 @@ bool mf_npz_save_ex(const char *path, size_t n, const char *const *names, const 
 bool mf_npz_save_dict_ex(const char *path, const mhrfit_value *dict, bool compress, unsigned flags,
                          mf_saved_file *saved, mhrfit_error *err);
 
+/* Whether deflating an archive member of `len` bytes pays (the rule of mhrfit_npz_save()): at
+ * least MHRFIT_NPZ_DEFLATE_MIN_BYTES, and three windows of MHRFIT_NPZ_DEFLATE_PROBE_BYTES / 3
+ * bytes in all (at offsets 0, (len - w) / 2 and len - w, so that a padded start such as NaN rows
+ * of failed frames does not decide for the whole member; one window of the whole member when it
+ * is at most MHRFIT_NPZ_DEFLATE_PROBE_BYTES) shrink to at most MHRFIT_NPZ_DEFLATE_MAX_RATIO of
+ * their size at level 1 (float geometry barely compresses; zeros, NaN padding and strings do).
+ * `window(ctx, off, n)` gives the n bytes of the member at `off` (valid until its next call), or
+ * NULL; a probe that cannot run (no bytes, no memory) just deflates. */
+bool mf_npz_deflate_pays(size_t len, const void *(*window)(void *ctx, size_t off, size_t n), void *ctx);
+
 /* mhrfit_npz_load() with another in-memory threshold (tests reach the streaming path with it). */
 mhrfit_value *mf_npz_load_ex(const char *path, const mhrfit_npy_limits *limits, size_t memory_max,
                              mhrfit_error *err);

@@ -11,15 +11,14 @@
 #define SIG_CENTRAL 0x02014b50u
 #define SIG_END 0x06054b50u
 #define SIG_ZIP64_LOCATOR 0x07064b50u
-#define LOCAL_SIZE 30u
-#define CENTRAL_SIZE 46u
-#define END_SIZE 22u
+#define LOCAL_SIZE MF_ZIP_LOCAL_SIZE
+#define CENTRAL_SIZE MF_ZIP_CENTRAL_SIZE
+#define END_SIZE MF_ZIP_END_SIZE
 #define MADE_BY 0x033fu                   /* UNIX, ZIP 6.3 (as libzip) */
 #define EXTERNAL_ATTR (0100666u << 16)    /* regular file, rw-rw-rw- (as libzip) */
 #define DOS_DATE ((1u << 5) | 1u)         /* 1980-01-01 */
 #define DOS_TIME 0u                       /* 00:00:00 */
-#define MAX_ARCHIVE ((size_t)0x7fffffff)  /* 2 GiB - 1: far from every 32-bit field's limit */
-#define DEFLATE_CHUNK 8192u               /* libzip's read size while compressing */
+#define MAX_ARCHIVE MF_ZIP_MAX_ARCHIVE
 
 bool mf_zip_name_plain(const char *name, size_t len) {
   for (size_t i = 0; i < len; i++) {
@@ -28,6 +27,8 @@ bool mf_zip_name_plain(const char *name, size_t len) {
   }
   return true;
 }
+
+static unsigned get16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
 
 static void put16(unsigned char *p, unsigned v) {
   p[0] = (unsigned char)(v & 0xff);
@@ -41,15 +42,14 @@ static void put32(unsigned char *p, uint32_t v) {
   p[3] = (unsigned char)((v >> 24) & 0xff);
 }
 
-static unsigned get16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
 
 static uint32_t get32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* CRC-32 of any length (zlib's crc32 takes uInt lengths). */
-static uint32_t crc_of(const unsigned char *p, size_t len) {
-  uLong c = crc32(0L, Z_NULL, 0);
+uint32_t mf_zip_crc(uint32_t crc, const void *data, size_t len) {
+  const unsigned char *p = data;
+  uLong c = crc;
   while (len) {
     uInt k = len > UINT_MAX ? UINT_MAX : (uInt)len;
     c = crc32(c, p, k);
@@ -60,6 +60,52 @@ static uint32_t crc_of(const unsigned char *p, size_t len) {
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
+
+void mf_zip_put_local(unsigned char *lh, const char *name, size_t nl, bool deflated, int level, uint32_t crc,
+                      size_t clen, size_t len) {
+  put32(lh, SIG_LOCAL);
+  put16(lh + 4, deflated ? 20 : 10);
+  put16(lh + 6, !deflated ? 0 : level < 3 ? 4 : level > 7 ? 2 : 0);
+  put16(lh + 8, deflated ? 8 : 0);
+  put16(lh + 10, DOS_TIME);
+  put16(lh + 12, DOS_DATE);
+  put32(lh + 14, crc);
+  put32(lh + 18, (uint32_t)clen);
+  put32(lh + 22, (uint32_t)len);
+  put16(lh + 26, (unsigned)nl);
+  put16(lh + 28, 0);
+  memcpy(lh + LOCAL_SIZE, name, nl);
+}
+
+void mf_zip_put_central(unsigned char *cd, const unsigned char *lh, size_t offset) {
+  size_t nl = get16(lh + 26);
+  put32(cd, SIG_CENTRAL);
+  put16(cd + 4, MADE_BY);
+  memcpy(cd + 6, lh + 4, 26); /* version needed .. name length, as in the local header */
+  put16(cd + 30, 0);          /* extra */
+  put16(cd + 32, 0);          /* comment */
+  put16(cd + 34, 0);          /* disk */
+  put16(cd + 36, 0);          /* internal attributes */
+  put32(cd + 38, EXTERNAL_ATTR);
+  put32(cd + 42, (uint32_t)offset);
+  memcpy(cd + CENTRAL_SIZE, lh + LOCAL_SIZE, nl);
+}
+
+void mf_zip_put_end(unsigned char *e, size_t n, size_t cd_size, size_t cd_offset) {
+  put32(e, SIG_END);
+  put16(e + 4, 0);
+  put16(e + 6, 0);
+  put16(e + 8, (unsigned)n);
+  put16(e + 10, (unsigned)n);
+  put32(e + 12, (uint32_t)cd_size);
+  put32(e + 16, (uint32_t)cd_offset);
+  put16(e + 20, 0);
+}
+
+int mf_zip_deflate_init(z_stream *zs, int level) {
+  memset(zs, 0, sizeof *zs);
+  return deflateInit2(zs, level, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+}
 
 void mf_zip_image_free(mf_zip_image *img) {
   if (img->packed)
@@ -84,7 +130,7 @@ static bool deflate_member(z_stream *zs, const unsigned char *src, size_t len, u
   int ret = Z_OK;
   for (;;) {
     if (zs->avail_in == 0 && fed < len) {
-      size_t k = len - fed < DEFLATE_CHUNK ? len - fed : DEFLATE_CHUNK;
+      size_t k = len - fed < MF_ZIP_DEFLATE_CHUNK ? len - fed : MF_ZIP_DEFLATE_CHUNK;
       zs->next_in = (Bytef *)(src + fed);
       zs->avail_in = (uInt)k;
       fed += k;
@@ -136,10 +182,9 @@ mf_zip_status mf_zip_build(const mf_zip_member *m, size_t n, int level, mf_zip_i
     const unsigned char *src = m[i].data;
     size_t nl = strlen(m[i].name), clen = m[i].len;
     const void *payload = src;
-    unsigned flags = 0, need = 10, method = 0;
     if (m[i].deflate) {
       if (!zs_ready) {
-        if (deflateInit2(&zs, level, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        if (mf_zip_deflate_init(&zs, level) != Z_OK) {
           MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "zlib: cannot set up the compressor");
           st = MF_ZIP_FAILED;
           break;
@@ -151,39 +196,16 @@ mf_zip_status mf_zip_build(const mf_zip_member *m, size_t n, int level, mf_zip_i
         break;
       }
       payload = img->packed[i];
-      flags = level < 3 ? 4 : level > 7 ? 2 : 0;
-      need = 20;
-      method = 8;
     }
-    uint32_t crc = crc_of(src, m[i].len);
+    uint32_t crc = mf_zip_crc(0, src, m[i].len);
     if (offset > MAX_ARCHIVE - LOCAL_SIZE - nl - clen) {
       st = MF_ZIP_UNSUPPORTED;
       break;
     }
-    put32(lh, SIG_LOCAL);
-    put16(lh + 4, need);
-    put16(lh + 6, flags);
-    put16(lh + 8, method);
-    put16(lh + 10, DOS_TIME);
-    put16(lh + 12, DOS_DATE);
-    put32(lh + 14, crc);
-    put32(lh + 18, (uint32_t)clen);
-    put32(lh + 22, (uint32_t)m[i].len);
-    put16(lh + 26, (unsigned)nl);
-    put16(lh + 28, 0);
-    memcpy(lh + LOCAL_SIZE, m[i].name, nl);
+    mf_zip_put_local(lh, m[i].name, nl, m[i].deflate, level, crc, clen, m[i].len);
     img->pieces[2 * i] = (mf_piece){lh, LOCAL_SIZE + nl};
     img->pieces[2 * i + 1] = (mf_piece){payload, clen};
-    put32(cd, SIG_CENTRAL);
-    put16(cd + 4, MADE_BY);
-    memcpy(cd + 6, lh + 4, 26); /* version needed .. name length, as in the local header */
-    put16(cd + 30, 0);          /* extra */
-    put16(cd + 32, 0);          /* comment */
-    put16(cd + 34, 0);          /* disk */
-    put16(cd + 36, 0);          /* internal attributes */
-    put32(cd + 38, EXTERNAL_ATTR);
-    put32(cd + 42, (uint32_t)offset);
-    memcpy(cd + CENTRAL_SIZE, m[i].name, nl);
+    mf_zip_put_central(cd, lh, offset);
     offset += LOCAL_SIZE + nl + clen;
     lh += LOCAL_SIZE + nl;
     cd += CENTRAL_SIZE + nl;
@@ -195,14 +217,7 @@ mf_zip_status mf_zip_build(const mf_zip_member *m, size_t n, int level, mf_zip_i
     mf_zip_image_free(img);
     return st;
   }
-  put32(cd, SIG_END);
-  put16(cd + 4, 0);
-  put16(cd + 6, 0);
-  put16(cd + 8, (unsigned)n);
-  put16(cd + 10, (unsigned)n);
-  put32(cd + 12, (uint32_t)cd_size);
-  put32(cd + 16, (uint32_t)offset);
-  put16(cd + 20, 0);
+  mf_zip_put_end(cd, n, cd_size, offset);
   img->pieces[2 * n] = (mf_piece){img->headers + local_bytes, cd_size + END_SIZE};
   img->size = offset + cd_size + END_SIZE;
   return MF_ZIP_OK;
@@ -341,7 +356,7 @@ const unsigned char *mf_zip_entry_data(mf_zip_reader *r, const mf_zip_entry *e, 
     *owned = buf;
     out = buf;
   }
-  if (crc_of(out, (size_t)e->usize) != e->crc) {
+  if (mf_zip_crc(0, out, (size_t)e->usize) != e->crc) {
     free(*owned);
     *owned = NULL;
     *why = "CRC error";

@@ -65,6 +65,30 @@ typedef struct mf_zip_member {
   bool deflate;
 } mf_zip_member;
 
+/* Sizes of the fixed parts of the records, and the most bytes an archive of the subset holds. */
+#define MF_ZIP_LOCAL_SIZE 30u
+#define MF_ZIP_CENTRAL_SIZE 46u
+#define MF_ZIP_END_SIZE 22u
+#define MF_ZIP_MAX_ARCHIVE ((size_t)0x7fffffff) /* 2 GiB - 1: far from every 32-bit field's limit */
+/* Input bytes fed to deflate at a time (libzip's read size while compressing). */
+#define MF_ZIP_DEFLATE_CHUNK 8192u
+
+/* The records of the layout above, for writers that produce the member data themselves
+ * (io/npz_stream.c): the local header of a member named name[0..nl-1] (room MF_ZIP_LOCAL_SIZE +
+ * nl), its central directory entry from that header (room MF_ZIP_CENTRAL_SIZE + nl), and the end
+ * record of n members (room MF_ZIP_END_SIZE). */
+void mf_zip_put_local(unsigned char *lh, const char *name, size_t nl, bool deflated, int level, uint32_t crc,
+                      size_t clen, size_t len);
+void mf_zip_put_central(unsigned char *cd, const unsigned char *lh, size_t offset);
+void mf_zip_put_end(unsigned char *e, size_t n, size_t cd_size, size_t cd_offset);
+
+/* CRC-32 of data[0..len-1] continuing `crc` (0 to start), any length. */
+uint32_t mf_zip_crc(uint32_t crc, const void *data, size_t len);
+
+/* deflateInit2 with the layout's parameters (raw deflate, window 2^15, memLevel 9, default
+ * strategy) at `level`; zlib's return code. */
+int mf_zip_deflate_init(z_stream *zs, int level);
+
 /* An archive as byte ranges: [local header, data] per member, then the central directory and
  * end record. Stored data is borrowed from the members (keep them alive while the image is
  * used); headers and deflated data are owned by the image. */

@@ -26,6 +26,8 @@ struct mf_detector {
   mhrfit_detfit *fit;        /* the sequence fitter */
   mhrfit_kpmap *kpmap;       /* the map with the calibrated offsets, for the sequence's geometry */
   mhrfit_tri_archive *tri;   /* F frames */
+  mhrfit_tri_archive *ta;    /* one frame's triangulation */
+  mhrfit_fit_archive *one;   /* one frame's fit (no mesh), reused for every frame */
   double *points, *weights;  /* F·n·3 and F·n: the map's targets (NaN in frames that are not fitted) */
   int *kp_index;             /* n: 0, 1, ... */
   uint64_t base_hash;        /* the cameras' calibration and the keypoint map */
@@ -291,6 +293,8 @@ void mf_detector_free(mf_detector *d) {
   mhrfit_detmap_free(d->map);
   mhrfit_kpmap_free(d->kpmap);
   mhrfit_tri_archive_free(d->tri);
+  mhrfit_tri_archive_free(d->ta);
+  mhrfit_fit_archive_free(d->one);
   free(d->points);
   free(d->weights);
   free(d->kp_index);
@@ -306,45 +310,40 @@ static bool prepare(mhrfit_pipeline *p, mhrfit_error *err) {
   size_t F = p->F, V = p->V, n = d->map->n, K = d->kset->count;
   const char *const none[1] = {"none"}; /* no views: one view column, as `mhrfit fit --layout` writes */
   const char *const *kn = (const char *const *)d->map->names;
-  p->seq = mhrfit_fit_archive_new(F, n, 1, p->rig->n_joints, o->write_mesh ? p->rig->n_vertices : 0, p->n_hist, none,
-                                  err);
-  p->one = p->seq ? mhrfit_fit_archive_new(1, n, 1, p->rig->n_joints, 0, p->n_hist, none, err) : NULL;
-  p->ta = p->one ? mhrfit_tri_archive_new(1, K, V, d->kset->names, (const char *const *)p->cams, err) : NULL;
-  d->tri = p->ta ? mhrfit_tri_archive_new(F, K, V, d->kset->names, (const char *const *)p->cams, err) : NULL;
-  if (!d->tri || !mhrfit_fit_archive_set_pred_keypoints(p->seq, n, kn, err) ||
-      !mhrfit_fit_archive_set_pred_keypoints(p->one, n, kn, err))
+  if (!mf_pipeline_alloc(p, err)) return false;
+  /* the sequence files' shape (written frame by frame by the sequence stage) */
+  p->layout = mhrfit_fit_archive_new(1, n, 1, p->rig->n_joints, o->write_mesh ? p->rig->n_vertices : 0, p->n_hist, none,
+                                     err);
+  d->one = p->layout ? mhrfit_fit_archive_new(1, n, 1, p->rig->n_joints, 0, p->n_hist, none, err) : NULL;
+  d->ta = d->one ? mhrfit_tri_archive_new(1, K, V, d->kset->names, (const char *const *)p->cams, err) : NULL;
+  d->tri = d->ta ? mhrfit_tri_archive_new(F, K, V, d->kset->names, (const char *const *)p->cams, err) : NULL;
+  if (!d->tri || !mhrfit_fit_archive_set_pred_keypoints(p->layout, n, kn, err) ||
+      !mhrfit_fit_archive_set_pred_keypoints(d->one, n, kn, err))
     return false;
-  p->rec = mf_calloc_array(F, sizeof *p->rec, err);
-  p->labels = p->rec ? mf_calloc_array(F, 1, err) : NULL;
-  p->raw_status = p->labels ? mf_calloc_array(F, sizeof *p->raw_status, err) : NULL;
-  p->cam_stats = p->raw_status ? mf_calloc_array(V, sizeof *p->cam_stats, err) : NULL;
-  p->body_width = p->cam_stats ? mf_malloc_array(F, sizeof *p->body_width, err) : NULL;
-  d->points = p->body_width ? mf_malloc_array(F * n * 3, sizeof *d->points, err) : NULL;
+  d->points = mf_malloc_array(F * n * 3, sizeof *d->points, err);
   d->weights = d->points ? mf_malloc_array(F * n, sizeof *d->weights, err) : NULL;
   d->kp_index = d->weights ? mf_malloc_array(n, sizeof *d->kp_index, err) : NULL;
   d->tri_sig = d->kp_index ? mf_calloc_array(F, sizeof *d->tri_sig, err) : NULL;
   if (!d->tri_sig) return false;
-  for (size_t f = 0; f < F; f++) p->body_width[f] = NAN;
-  for (size_t k = 0; k < n; k++) d->kp_index[k] = (int)k, p->seq->subset_idx[k] = p->one->subset_idx[k] = (int32_t)k;
+  for (size_t k = 0; k < n; k++) d->kp_index[k] = (int)k, p->layout->subset_idx[k] = d->one->subset_idx[k] = (int32_t)k;
   const mhrfit_fit_options *fo = mhrfit_detfit_fit_options(d->fit);
-  mhrfit_fit_archive_set_options(p->seq, fo);
-  mhrfit_fit_archive_set_options(p->one, fo);
-  if (!mhrfit_fit_archive_describe(p->seq, (const char *const *)p->frames.items, o->smooth.fps, p->rig, err))
-    return false;
-  p->one->frame_axis = p->ta->frame_axis = false;
+  mhrfit_fit_archive_set_options(p->layout, fo);
+  mhrfit_fit_archive_set_options(d->one, fo);
+  if (!mhrfit_fit_archive_describe(p->layout, NULL, o->smooth.fps, p->rig, err)) return false;
+  d->one->frame_axis = d->ta->frame_axis = false;
   d->tri->frame_axis = true;
-  p->ta->threshold_px = d->tri->threshold_px = o->tri.method == MHRFIT_TRI_POSE2SIM ? o->tri.reproj_thresh : o->tri.inlier_thresh;
-  snprintf(p->ta->method, sizeof p->ta->method, "%s", o->tri.method == MHRFIT_TRI_POSE2SIM ? "pose2sim" : "default");
-  snprintf(d->tri->method, sizeof d->tri->method, "%s", p->ta->method);
-  for (size_t k = 0; k < K; k++) p->ta->subset_idx[k] = d->tri->subset_idx[k] = (int32_t)k;
+  d->ta->threshold_px = d->tri->threshold_px = o->tri.method == MHRFIT_TRI_POSE2SIM ? o->tri.reproj_thresh : o->tri.inlier_thresh;
+  snprintf(d->ta->method, sizeof d->ta->method, "%s", o->tri.method == MHRFIT_TRI_POSE2SIM ? "pose2sim" : "default");
+  snprintf(d->tri->method, sizeof d->tri->method, "%s", d->ta->method);
+  for (size_t k = 0; k < K; k++) d->ta->subset_idx[k] = d->tri->subset_idx[k] = (int32_t)k;
   snprintf(p->markers_id, sizeof p->markers_id, "none");
+  p->markers_f = p->markers_v = -1;
   return mf_pipeline_open_journal(p, err);
 }
 
 /* The journal's record of frame f, or NULL. */
 static const char *journal_record(const mhrfit_pipeline *p, size_t f) {
-  const mhrfit_value *st = mhrfit_value_dict_get(p->state, p->frames.items[f]);
-  return st && st->kind == MHRFIT_V_STRING ? st->u.str.data : NULL;
+  return mf_journal_find(&p->state, p->frames.items[f]);
 }
 
 /* Identity of frame f's triangulation: the settings, the cameras, the map and its keypoints. */
@@ -363,7 +362,7 @@ static void tri_signature(mhrfit_pipeline *p, size_t f) {
 
 /* What frame f shows about units and resolution (the diagnosis of sequence.c). */
 static void observe(mhrfit_pipeline *p, size_t f, const double *uv) {
-  const mhrfit_tri_archive *t = p->ta;
+  const mhrfit_tri_archive *t = p->det->ta;
   size_t K = t->n_kp, V = p->V;
   for (size_t v = 0; v < V; v++) {
     mf_cam_stats *s = &p->cam_stats[v];
@@ -405,14 +404,14 @@ static void tri_store(mhrfit_tri_archive *all, size_t f, const mhrfit_tri_archiv
   memcpy(all->reason + K * f, one->reason, K * sizeof(int32_t));
 }
 
-/* Stage 2 of frame f: triangulated into p->ta and d->tri; its file written unless the journal
+/* Stage 2 of frame f: triangulated into d->ta and d->tri; its file written unless the journal
  * says an earlier run wrote it from the same keypoints. */
 static bool triangulate_frame(mhrfit_pipeline *p, size_t f, mhrfit_error *err) {
   mf_detector *d = p->det;
   const mhrfit_observations *obs = d->obs;
   size_t KV = obs->n_kp * obs->n_views, s = d->src[f];
   double t1 = mf_now_seconds();
-  mhrfit_tri_archive *ta = p->ta;
+  mhrfit_tri_archive *ta = d->ta;
   mhrfit_tri_result tr = {ta->points, ta->points_init, ta->inliers, ta->reproj_err, ta->n_views_used, ta->reason};
   const double *uv = obs->uv + 2 * KV * s;
   if (!mhrfit_triangulator_process(p->triangulator, obs->n_kp, uv, obs->conf ? obs->conf + KV * s : NULL, &tr, err))
@@ -500,6 +499,7 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   if (!(d->kpmap = mhrfit_detmap_kpmap(d->map, p->rig, c->offsets, err)) ||
       !(p->mesh_fitter = mhrfit_fitter_new(p->rig, d->kpmap, &fo, err)))
     return false;
+  p->geo_of[0] = p->mesh_fitter;
   p->res.time_setup_s += mf_now_seconds() - t0;
   return true;
 }
@@ -518,7 +518,7 @@ static void fit_signature(mhrfit_pipeline *p, size_t f, bool prior) {
   snprintf(p->rec[f].signature, sizeof p->rec[f].signature, "%016llx", (unsigned long long)mf_xxh64_digest(&h));
 }
 
-/* Stage 3 of frame f into p->one; false only when the run cannot go on. */
+/* Stage 3 of frame f into d->one; false only when the run cannot go on. */
 static bool fit_frame(mhrfit_pipeline *p, size_t f, bool prior, mhrfit_error *err) {
   mf_detector *d = p->det;
   size_t n = d->map->n;
@@ -541,11 +541,11 @@ static bool fit_frame(mhrfit_pipeline *p, size_t f, bool prior, mhrfit_error *er
   fr.n_views = 1;
   fr.views = &view;
   if (ok) {
-    mhrfit_fit_archive_set(p->one, 0, &fr, NULL, &res);
-    if (strcmp(p->one->status[0], "bad_loss") == 0) mf_pipeline_bad_loss_message(p);
+    mhrfit_fit_archive_set(d->one, 0, &fr, NULL, &res);
+    if (strcmp(d->one->status[0], "bad_loss") == 0) mf_pipeline_bad_loss_message(p, d->one);
   } else {
-    mhrfit_fit_archive_set_failed(p->one, 0, "optimization_failed", ferr.message);
-    memcpy(p->one->targets, pts, 3 * n * sizeof *pts);
+    mhrfit_fit_archive_set_failed(d->one, 0, "optimization_failed", ferr.message);
+    memcpy(d->one->targets, pts, 3 * n * sizeof *pts);
   }
   p->rec[f].t_fit = mf_now_seconds() - t1;
   p->res.time_fit_s += p->rec[f].t_fit;
@@ -557,24 +557,24 @@ static bool compute_frame(mhrfit_pipeline *p, size_t f, const char *fit_path, bo
   const mhrfit_pipeline_options *o = &p->o;
   const char *name = p->frames.items[f];
   mf_frame_rec *r = &p->rec[f];
-  mhrfit_fit_archive_clear_frame(p->one, 0);
+  mhrfit_fit_archive *one = p->det->one;
+  mhrfit_fit_archive_clear_frame(one, 0);
   char msg[160], path[PATH_MAX];
   if (strcmp(p->raw_status[f], "missing_views") == 0) {
     snprintf(msg, sizeof msg, "%d of %zu cameras have keypoints in frame %s, %d needed (--min_views)", r->n_available,
              p->V, name, o->min_views);
-    mhrfit_fit_archive_set_failed(p->one, 0, "missing_views", msg);
+    mhrfit_fit_archive_set_failed(one, 0, "missing_views", msg);
   } else if (strcmp(p->raw_status[f], "triangulation_failed") == 0) {
     snprintf(msg, sizeof msg, "%d points triangulated, %d needed (--min_valid_points)", r->n_tri_points,
              o->fit.min_valid_points);
-    mhrfit_fit_archive_set_failed(p->one, 0, "triangulation_failed", msg);
+    mhrfit_fit_archive_set_failed(one, 0, "triangulation_failed", msg);
   } else if (!fit_frame(p, f, prior, err)) {
     return false;
   }
-  for (size_t i = 0; i < 204; i++) p->one->model_params[i] = (double)(float)p->one->model_params[i]; /* as stored */
+  for (size_t i = 0; i < 204; i++) one->model_params[i] = (double)(float)one->model_params[i]; /* as stored */
   snprintf(path, sizeof path, "%s/fit/%s", o->out_dir, name);
-  if (!mf_pipeline_describe_frame(p, f, err) || !mf_make_dirs(path, err) ||
-      !mhrfit_fit_archive_save(fit_path, p->one, err) ||
-      !mhrfit_fit_archive_copy_frame(p->seq, f, p->one, 0, err))
+  if (!mf_pipeline_describe_frame(p, f, one, err) || !mf_make_dirs(path, err) ||
+      !mhrfit_fit_archive_save(fit_path, one, err))
     return false;
   char record[96];
   snprintf(record, sizeof record, "%s\t%d\t0\t%s", r->signature, r->n_tri_points, p->det->tri_sig[f]);
@@ -595,17 +595,22 @@ static bool fit_all(mhrfit_pipeline *p, mhrfit_error *err) {
     bool prior = p->prev_frame >= 0 && (long)f - p->prev_frame <= o->max_stale_frames;
     fit_signature(p, f, prior);
     int n_tri = p->rec[f].n_tri_points;
-    bool reuse = mf_pipeline_reuse_frame(p, f, fit_path);
+    bool reuse = mf_pipeline_reuse_frame(p, f, fit_path, p->det->one);
     p->rec[f].n_tri_points = n_tri; /* counted this run */
     if (!reuse && !compute_frame(p, f, fit_path, prior, err)) return false;
     p->res.frames_reused += reuse;
     p->rec[f].reused = reuse;
-    memcpy(p->raw_status[f], p->seq->status[f], sizeof p->raw_status[f]);
-    if (strcmp(p->seq->status[f], "ok") == 0) {
-      memcpy(p->prev, p->seq->model_params + 204 * f, sizeof p->prev);
+    /* what the sequence stage needs of the frame; its row is read back from fit.npz */
+    const mhrfit_fit_archive *one = p->det->one;
+    memcpy(p->params + 204 * f, one->model_params, 204 * sizeof *p->params);
+    memcpy(p->sim + 13 * f, one->sim_out, 13 * sizeof *p->sim);
+    memcpy(p->raw_status[f], one->status[0], sizeof p->raw_status[f]);
+    p->rec[f].fit_scale = one->sim_fit[0];
+    if (strcmp(one->status[0], "ok") == 0) {
+      memcpy(p->prev, one->model_params, sizeof p->prev);
       p->prev_frame = (long)f;
     }
-    not_ok += strcmp(p->seq->status[f], "ok") != 0;
+    not_ok += strcmp(one->status[0], "ok") != 0;
     if (o->progress) {
       mhrfit_pipeline_progress pr = {MHRFIT_PIPELINE_STAGE_FRAMES, f + 1,     p->F, p->res.frames_reused, not_ok,
                                      mf_now_seconds() - t0,       p->frames.items[f]};
@@ -623,4 +628,10 @@ bool mf_detector_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   p->res.time_frame_other_s =
       mf_now_seconds() - t0 - p->res.time_triangulate_s - p->res.time_fit_s - (p->res.time_setup_s - p->t_setup);
   return true;
+}
+
+mhrfit_fitter *mf_detector_geometry_fitter(const mhrfit_pipeline *p, mhrfit_error *err) {
+  mhrfit_fit_options fo = *mhrfit_detfit_fit_options(p->det->fit);
+  fo.skip_mesh = !p->o.write_mesh;
+  return mhrfit_fitter_new(p->rig, p->det->kpmap, &fo, err);
 }

@@ -16,6 +16,7 @@
 #include "common/file.h"
 #include "common/jbuild.h"
 #include "common/mem.h"
+#include "common/pool.h"
 #include "mhrfit/media.h"
 #include "pipeline/pipeline_internal.h"
 
@@ -35,6 +36,7 @@ void mhrfit_pipeline_options_init(mhrfit_pipeline_options *o) {
   o->smoothing = true;
   mhrfit_smooth_options_init(&o->smooth);
   o->smooth.fps = 0; /* the capture's rate (choose_fps) */
+  o->jobs = 1;
   o->calib_frames = 24;
   o->workers = 1; /* the worker defaults of mhrfit_ingest_options_init() */
   o->worker_start_timeout = 600;
@@ -89,6 +91,8 @@ static bool check_options(const mhrfit_pipeline_options *o, mhrfit_error *err) {
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--bad_frame_retries must be in 0..10, got %d", o->bad_frame_retries);
   if (o->person_index < 0)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--person_index must be >= 0, got %ld", o->person_index);
+  if (o->jobs > MHRFIT_PIPELINE_MAX_JOBS)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--jobs must be in 0..%d, got %zu", MHRFIT_PIPELINE_MAX_JOBS, o->jobs);
   if (o->lod < -1 || o->lod > 99) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--lod must be in -1..99, got %d", o->lod);
   if (o->freeze_from != MHRFIT_FREEZE_FROM_FIRST_FIT && o->freeze_from != MHRFIT_FREEZE_FROM_VIEW)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown freeze_lower_body_from %d", (int)o->freeze_from);
@@ -467,6 +471,7 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
     return NULL;
   }
   p->o = *o;
+  p->threads = o->jobs ? o->jobs : mf_cpu_count();
   p->t_start = mf_now_seconds();
   p->prev_frame = p->scales_frame = -1;
   /* a folder another run writes is refused at once, before the calibration, frames and rig */
@@ -503,17 +508,25 @@ void mhrfit_pipeline_free(mhrfit_pipeline *p) {
   free_names(p->stems, p->V);
   mf_names_free(&p->frames);
   mhrfit_value_free(p->config);
-  mhrfit_value_free(p->state);
+  mf_journal_free(&p->state);
   mhrfit_value_free(p->diagnosis);
   if (p->journal) fclose(p->journal);
+  if (p->message)
+    for (size_t f = 0; f < p->F; f++) free(p->message[f]);
+  free(p->message);
   free(p->rec);
+  free(p->params);
+  free(p->sim);
+  free(p->status);
   free(p->labels);
   free(p->raw_status);
   free(p->cam_stats);
   free(p->body_width);
-  mhrfit_fit_archive_free(p->seq);
-  mhrfit_fit_archive_free(p->one);
-  mhrfit_tri_archive_free(p->ta);
+  mhrfit_fit_archive_free(p->layout);
+  for (size_t t = 1; p->tri_of && t < p->threads; t++) mhrfit_triangulator_free(p->tri_of[t]);
+  for (size_t t = 1; p->geo_of && t < p->threads; t++) mhrfit_fitter_free(p->geo_of[t]);
+  free(p->tri_of);
+  free(p->geo_of);
   if (p->mesh_fitter != p->fitter) mhrfit_fitter_free(p->mesh_fitter);
   mhrfit_fitter_free(p->fitter);
   mhrfit_fitter_free(p->retry_fitter);
@@ -577,6 +590,7 @@ static bool run_ingest(mhrfit_pipeline *p, mhrfit_error *err) {
   io.force = o->overwrite;
   io.max_inflated_bytes = o->max_inflated_bytes;
   io.no_lock = true; /* the run holds it */
+  io.jobs = p->threads;
   io.log = ingest_log;
   io.progress = o->progress ? ingest_progress : NULL;
   io.user = &iu;
@@ -613,8 +627,8 @@ static bool open_output(mhrfit_pipeline *p, mhrfit_error *err) {
 }
 
 /* Recovery, smoothing, diagnosis, summary, the verdict and the report. */
-static bool run_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
-  if (!mf_pipeline_sequence(p, err) || !mf_pipeline_diagnose(p, err)) return false;
+static bool run_sequence(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
+  if (!mf_pipeline_sequence(p, pool, err) || !mf_pipeline_diagnose(p, err)) return false;
   p->res.time_total_s = mf_now_seconds() - p->t_start;
   if (!mf_pipeline_write_summary(p, err)) return false;
   bool fitted = mf_pipeline_check_fitted(p, err);
@@ -623,22 +637,25 @@ static bool run_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
   return fitted && reported && (!p->o.overlay || mf_pipeline_overlay(p, err));
 }
 
-static bool run_all(mhrfit_pipeline *p, mhrfit_error *err) {
+static bool run_all(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
+  p->res.threads = p->threads;
   if (p->det) /* a detector's keypoints: no stage 1 (detector.c) */
-    return open_output(p, err) && mf_detector_frames(p, err) && run_sequence(p, err);
+    return open_output(p, err) && mf_detector_frames(p, err) && run_sequence(p, pool, err);
   if (!open_output(p, err) || !run_ingest(p, err)) return false;
   double t0 = mf_now_seconds();
   if (!mf_pipeline_prepare(p, err)) return false;
   p->res.time_setup_s = p->t_setup + (mf_now_seconds() - t0);
   p->res.n_frames = p->F;
-  return mf_pipeline_frames(p, err) && run_sequence(p, err);
+  return mf_pipeline_frames(p, pool, err) && run_sequence(p, pool, err);
 }
 
 bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit_error *err) {
   if (!p) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no pipeline");
   if (p->ran) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s: this pipeline has run already", p->o.out_dir);
   p->ran = true;
-  bool ok = run_all(p, err);
+  mf_pool *pool = p->threads > 1 ? mf_pool_new(p->threads, err) : NULL;
+  bool ok = (p->threads == 1 || pool) && run_all(p, pool, err);
+  mf_pool_free(pool);
   mf_dir_lock_release(p->lock);
   p->lock = NULL;
   if (res) *res = p->res;
@@ -646,11 +663,11 @@ bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit
 }
 
 bool mhrfit_pipeline_frame(const mhrfit_pipeline *p, size_t i, mhrfit_pipeline_frame_info *info) {
-  if (!p || !info || i >= p->F || !p->seq || !p->raw_status) return false;
+  if (!p || !info || i >= p->F || !p->sequence_done) return false;
   info->name = p->frames.items[i];
-  info->status = p->seq->status[i];
+  info->status = p->status[i];
   info->fit_status = p->raw_status[i];
-  info->message = p->seq->message[i];
+  info->message = p->message[i] ? p->message[i] : "";
   info->n_available = p->rec[i].n_available;
   info->n_triangulated = p->rec[i].n_tri_points;
   info->reused = p->rec[i].reused;

@@ -11,62 +11,217 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/jbuild.h"
+#include "common/mem.h"
+#include "common/pool.h"
 #include "pipeline/pipeline_internal.h"
 
 /* ------------------------------------------------------------------ the sequence files */
 
-/* The mesh of every fitted frame, from its stored (float32) parameters: a frame reused from an
- * earlier run and one fitted now give the same vertices. */
-static bool fitted_meshes(mhrfit_pipeline *p, mhrfit_error *err) {
-  mhrfit_fit_archive *a = p->seq;
-  for (size_t f = 0; a->n_vertices && f < p->F; f++) {
-    if (strcmp(a->status[f], "ok") != 0) continue;
+/* The sequence files are written frame by frame (mhrfit_fit_writer): the rows of a window of
+ * frames are made on the run's threads (each frame's fit.npz read back, the geometry of its mesh,
+ * recovery or smoothing computed from its parameters), then appended in frame order. */
+enum { ROWS_PER_THREAD = 16 };
+
+typedef struct seq_run {
+  mhrfit_pipeline *p;
+  const mhrfit_recover_step *steps;
+  const double *sm_params, *sm_sim; /* smoothed (NULL: no smoothing) */
+  size_t first, n;                  /* the window */
+  mhrfit_fit_archive **fit_rows, **sm_rows;
+  bool *failed;
+  mhrfit_error *errs;
+} seq_run;
+
+/* The row of frame `f` in sequence_fit.npz (into a) and in sequence_smoothed.npz (into b), with
+ * thread t's geometry fitter. */
+static bool make_rows(const seq_run *q, size_t f, size_t t, mhrfit_fit_archive *a, mhrfit_fit_archive *b,
+                      mhrfit_error *err) {
+  mhrfit_pipeline *p = q->p;
+  mhrfit_fitter *geo = p->geo_of[t];
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/fit/%s/fit.npz", p->o.out_dir, p->frames.items[f]);
+  mhrfit_fit_archive *saved = mhrfit_fit_archive_load(path, err);
+  bool ok = saved && mhrfit_fit_archive_copy_frame(a, 0, saved, 0, err);
+  mhrfit_fit_archive_free(saved);
+  if (ok && a->n_vertices && strcmp(p->raw_status[f], "ok") == 0) {
+    /* the mesh of a fitted frame from its stored (float32) parameters: a frame reused from an
+     * earlier run and one fitted now give the same vertices */
     mhrfit_similarity sim;
-    mhrfit_fit_archive_get_similarity(a, f, &sim);
+    mhrfit_fit_archive_get_similarity(a, 0, &sim);
     mhrfit_fit_result g;
     memset(&g, 0, sizeof g);
-    if (!mhrfit_fitter_geometry(p->mesh_fitter, a->model_params + 204 * f, &sim, a->shape_params + 45 * f, 45, &g,
-                                err)) {
-      mhrfit_error_prefix(err, "frame %s", p->frames.items[f]);
-      return false;
-    }
-    memcpy(a->vertices + 3 * a->n_vertices * f, g.vertices, 3 * a->n_vertices * sizeof(double));
+    ok = mhrfit_fitter_geometry(geo, a->model_params, &sim, a->shape_params, 45, &g, err);
+    if (ok) memcpy(a->vertices, g.vertices, 3 * a->n_vertices * sizeof(double));
   }
-  return true;
+  const mhrfit_recover_step *st = &q->steps[f];
+  if (ok && st->kind != MHRFIT_RECOVER_NONE) {
+    snprintf(path, sizeof path, "%s/fit/%s/fit.npz", p->o.out_dir, p->frames.items[st->codes]);
+    mhrfit_fit_archive *codes = mhrfit_fit_archive_load(path, err);
+    ok = codes && mhrfit_sequence_apply_recovery(a, 0, st, codes, 0, p->params + 204 * f, p->sim + 13 * f, geo, err);
+    mhrfit_fit_archive_free(codes);
+  }
+  if (ok && b) {
+    ok = mhrfit_fit_archive_copy_frame(b, 0, a, 0, err);
+    if (ok && p->labels[f] == MHRFIT_SMOOTH_LABEL_ANCHOR) {
+      const double *so = q->sm_sim + 13 * f;
+      mhrfit_similarity sim;
+      sim.s = so[0];
+      memcpy(sim.R, so + 1, sizeof sim.R);
+      memcpy(sim.t, so + 10, sizeof sim.t);
+      ok = mhrfit_sequence_set_frame(b, 0, geo, q->sm_params + 204 * f, &sim, err);
+    }
+  }
+  if (!ok) mhrfit_error_prefix(err, "frame %s", p->frames.items[f]);
+  return ok;
 }
 
-static bool save_final(mhrfit_pipeline *p, const char *name, mhrfit_error *err) {
+static void rows_task(void *ctx, size_t i, size_t t) {
+  const seq_run *q = ctx;
+  q->failed[i] = !make_rows(q, q->first + i, t, q->fit_rows[i], q->sm_rows ? q->sm_rows[i] : NULL, &q->errs[i]);
+}
+
+/* What the summary and mhrfit_pipeline_frame() report of frame f: its row of sequence_fit.npz. */
+static bool keep_summary(mhrfit_pipeline *p, size_t f, const mhrfit_fit_archive *a, mhrfit_error *err) {
+  mf_frame_rec *r = &p->rec[f];
+  memcpy(p->status[f], a->status[0], sizeof p->status[f]);
+  r->init_view = -1;
+  for (size_t v = 0; v < a->n_views && v < 127 && a->init_cam[0][0]; v++)
+    if (strcmp(a->cams[v], a->init_cam[0]) == 0) r->init_view = (signed char)v;
+  const double *L = a->losses;
+  r->losses[0] = L[1];
+  r->losses[1] = L[2];
+  r->losses[2] = L[4];
+  r->losses[3] = L[5];
+  r->iters = a->counts[0];
+  free(p->message[f]);
+  p->message[f] = NULL;
+  return !a->message[0][0] || (p->message[f] = mf_strdup(a->message[0], err)) != NULL;
+}
+
+typedef struct close_job {
+  mhrfit_fit_writer *w[2];
+  bool ok[2];
+  mhrfit_error err[2];
+} close_job;
+
+static void close_task(void *ctx, size_t i, size_t t) {
+  (void)t;
+  close_job *c = ctx;
+  c->ok[i] = mhrfit_fit_writer_close(c->w[i], &c->err[i]);
+}
+
+/* A one-frame archive of the layout's sizes and predicted keypoints, for the rows. */
+static mhrfit_fit_archive *row_archive(const mhrfit_fit_archive *L, mhrfit_error *err) {
+  mhrfit_fit_archive *a = mhrfit_fit_archive_new(1, L->n_kp, L->n_views, L->n_joints, L->n_vertices, L->n_hist,
+                                                 (const char *const *)L->cams, err);
+  if (a && (L->n_pred_kp != 70 || L->keypoint_names) &&
+      !mhrfit_fit_archive_set_pred_keypoints(a, L->n_pred_kp, (const char *const *)L->keypoint_names, err)) {
+    mhrfit_fit_archive_free(a);
+    a = NULL;
+  }
+  return a;
+}
+
+/* Writes sequence_fit.npz (and sequence_smoothed.npz when sm_params) frame by frame. */
+static bool write_sequence(mhrfit_pipeline *p, mf_pool *pool, const mhrfit_recover_step *steps, const double *sm_params,
+                           const double *sm_sim, mhrfit_error *err) {
+  size_t F = p->F, B = ROWS_PER_THREAD * p->threads;
+  const char *const *names = (const char *const *)p->frames.items;
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", p->o.out_dir, name);
-  mhrfit_fit_archive_update_world_up(p->seq);
-  /* the final archives are fsynced (the per-frame ones are not: a resumed run re-validates them) */
-  return mhrfit_fit_archive_save(path, p->seq, err) && mf_sync_file(path, err);
+  close_job c;
+  memset(&c, 0, sizeof c);
+  snprintf(path, sizeof path, "%s/sequence_fit.npz", p->o.out_dir);
+  c.w[0] = mhrfit_fit_writer_open(path, p->layout, F, names, err);
+  snprintf(path, sizeof path, "%s/sequence_smoothed.npz", p->o.out_dir);
+  if (c.w[0] && sm_params) c.w[1] = mhrfit_fit_writer_open(path, p->layout, F, names, err);
+  seq_run q = {p, steps, sm_params, sm_sim, 0, 0, NULL, NULL, NULL, NULL};
+  bool ok = c.w[0] && (!sm_params || c.w[1]) && mf_pipeline_geometry_fitters(p, err);
+  q.fit_rows = ok ? mf_calloc_array(B, sizeof *q.fit_rows, err) : NULL;
+  q.sm_rows = q.fit_rows && sm_params ? mf_calloc_array(B, sizeof *q.sm_rows, err) : NULL;
+  q.failed = q.fit_rows ? mf_calloc_array(B, sizeof *q.failed, err) : NULL;
+  q.errs = q.failed ? mf_calloc_array(B, sizeof *q.errs, err) : NULL;
+  ok = q.errs && (!sm_params || q.sm_rows);
+  for (size_t i = 0; ok && i < B; i++)
+    ok = (q.fit_rows[i] = row_archive(p->layout, err)) && (!sm_params || (q.sm_rows[i] = row_archive(p->layout, err)));
+  for (size_t first = 0; ok && first < F; first += B) {
+    if (mf_pipeline_cancelled(p)) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "%s: cancelled while writing the sequence files; run again to finish",
+                       p->o.out_dir);
+      break;
+    }
+    q.first = first;
+    q.n = F - first < B ? F - first : B;
+    mf_pool_for(pool, q.n, rows_task, &q);
+    for (size_t i = 0; ok && i < q.n; i++) {
+      if (q.failed[i]) {
+        if (err) *err = q.errs[i];
+        ok = false;
+        break;
+      }
+      ok = keep_summary(p, first + i, q.fit_rows[i], err) && mhrfit_fit_writer_append(c.w[0], q.fit_rows[i], 0, err) &&
+           (!sm_params || mhrfit_fit_writer_append(c.w[1], q.sm_rows[i], 0, err));
+    }
+  }
+  if (ok) { /* the final archives are fsynced (the per-frame ones are not: a resumed run re-validates them) */
+    mf_pool_for(pool, sm_params ? 2 : 1, close_task, &c);
+    for (int i = 0; i < 2 && ok; i++)
+      if (c.w[i] && !c.ok[i]) {
+        if (err) *err = c.err[i];
+        ok = false;
+      }
+  }
+  for (size_t i = 0; i < B; i++) {
+    if (q.fit_rows) mhrfit_fit_archive_free(q.fit_rows[i]);
+    if (q.sm_rows) mhrfit_fit_archive_free(q.sm_rows[i]);
+  }
+  free(q.fit_rows);
+  free(q.sm_rows);
+  free(q.failed);
+  free(q.errs);
+  mhrfit_fit_writer_free(c.w[0]);
+  mhrfit_fit_writer_free(c.w[1]);
+  return ok;
 }
 
-bool mf_pipeline_sequence(mhrfit_pipeline *p, mhrfit_error *err) {
+bool mf_pipeline_sequence(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   double t0 = mf_now_seconds();
-  if (!fitted_meshes(p, err) ||
-      !mhrfit_sequence_recover(p->seq, p->mesh_fitter, (size_t)o->max_edge_copy_span, &p->res.recover, err) ||
-      !save_final(p, "sequence_fit.npz", err))
-    return false;
-  if (o->smoothing) {
-    if (mf_pipeline_cancelled(p))
-      return MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "%s: cancelled before smoothing; run again to finish",
-                         o->out_dir);
-    mhrfit_smooth_report sr = {0, 0, false};
-    if (!mhrfit_sequence_smooth(p->seq, p->mesh_fitter, &o->smooth, p->labels, &sr, err) ||
-        !save_final(p, "sequence_smoothed.npz", err))
-      return false;
-    p->res.smoothed = sr.smoothed;
+  size_t F = p->F;
+  unsigned char *good = mf_calloc_array(F, 1, err);
+  mhrfit_recover_step *steps = good ? mf_malloc_array(F, sizeof *steps, err) : NULL;
+  double *sm_params = NULL, *sm_sim = NULL;
+  bool ok = steps != NULL;
+  for (size_t f = 0; ok && f < F; f++) good[f] = strcmp(p->raw_status[f], "ok") == 0;
+  /* recovery and smoothing on the parameters; the geometry is made as the files are written */
+  ok = ok && mhrfit_sequence_recover_params(F, good, p->params, p->sim, (size_t)o->max_edge_copy_span, steps,
+                                            &p->res.recover, err);
+  if (ok && o->smoothing) {
+    if (mf_pipeline_cancelled(p)) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_CANCELLED, "%s: cancelled before smoothing; run again to finish", o->out_dir);
+    } else {
+      for (size_t f = 0; f < F; f++) good[f] = good[f] || steps[f].kind != MHRFIT_RECOVER_NONE;
+      sm_params = mf_malloc_array(F * 204, sizeof *sm_params, err);
+      sm_sim = sm_params ? mf_malloc_array(F * 13, sizeof *sm_sim, err) : NULL;
+      mhrfit_smooth_report sr = {0, 0, false};
+      ok = sm_sim && mhrfit_sequence_smooth_params(F, good, p->params, p->sim, &o->smooth, p->threads, sm_params, sm_sim,
+                                                   p->labels, &sr, err);
+      p->res.smoothed = sr.smoothed;
+    }
   }
+  ok = ok && write_sequence(p, pool, steps, o->smoothing ? sm_params : NULL, sm_sim, err);
+  free(good);
+  free(steps);
+  free(sm_params);
+  free(sm_sim);
+  if (!ok) return false;
+  p->sequence_done = true;
   p->res.time_sequence_s = mf_now_seconds() - t0;
-  for (size_t f = 0; f < p->F; f++) {
+  for (size_t f = 0; f < F; f++) {
     mhrfit_pipeline_result *r = &p->res;
     size_t i = 0;
-    while (i < r->n_statuses && strcmp(r->status_names[i], p->seq->status[f]) != 0) i++;
+    while (i < r->n_statuses && strcmp(r->status_names[i], p->status[f]) != 0) i++;
     if (i == MHRFIT_PIPELINE_MAX_STATUSES) continue;
-    if (i == r->n_statuses) memcpy(r->status_names[r->n_statuses++], p->seq->status[f], sizeof r->status_names[0]);
+    if (i == r->n_statuses) memcpy(r->status_names[r->n_statuses++], p->status[f], sizeof r->status_names[0]);
     r->status_counts[i]++;
     r->n_fitted += strcmp(p->raw_status[f], "ok") == 0;
   }
@@ -115,7 +270,7 @@ static void diagnose_units(mhrfit_pipeline *p, mf_jb *j) {
   if (!s) return;
   size_t n = 0;
   for (size_t f = 0; f < p->F; f++)
-    if (strcmp(p->raw_status[f], "ok") == 0 || strcmp(p->raw_status[f], "bad_loss") == 0) s[n++] = p->seq->sim_fit[13 * f];
+    if (strcmp(p->raw_status[f], "ok") == 0 || strcmp(p->raw_status[f], "bad_loss") == 0) s[n++] = p->rec[f].fit_scale;
   double scale = median_finite(s, n);
   free(s);
   double ratio = width / 0.35; /* NaN when no frame had both shoulders */
@@ -163,7 +318,7 @@ static void diagnose_images(mhrfit_pipeline *p, mf_jb *j) {
     diagnose(p, j,
              "in every camera most views are more than %.3g px from the triangulated points: the calibration does "
              "not fit these keypoints (other images, swapped camera names, another resolution?)",
-             p->ta->threshold_px);
+             p->o.tri.method == MHRFIT_TRI_POSE2SIM ? p->o.tri.reproj_thresh : p->o.tri.inlier_thresh);
 }
 
 bool mf_pipeline_diagnose(mhrfit_pipeline *p, mhrfit_error *err) {
@@ -184,21 +339,19 @@ static mhrfit_value *frame_value(const mhrfit_pipeline *p, size_t f, mf_jb *j) {
     j->failed = true;
     return NULL;
   }
-  const mhrfit_fit_archive *seq = p->seq;
   const mf_frame_rec *rec = &p->rec[f];
-  const double *L = seq->losses + 6 * f;
   mf_jstr(j, fd, "frame", p->frames.items[f]);
-  mf_jstr(j, fd, "status", seq->status[f]);
+  mf_jstr(j, fd, "status", p->status[f]);
   mf_jstr(j, fd, "fit_status", p->raw_status[f]);
-  mf_jstr(j, fd, "message", seq->message[f][0] ? seq->message[f] : NULL);
-  mf_jstr(j, fd, "init_cam", seq->init_cam[f][0] ? seq->init_cam[f] : NULL);
+  mf_jstr(j, fd, "message", p->message[f]);
+  mf_jstr(j, fd, "init_cam", rec->init_view >= 0 ? p->layout->cams[rec->init_view] : NULL);
   mf_jint(j, fd, "available_cams", rec->n_available);
   mf_jint(j, fd, "triangulated_points", rec->n_tri_points);
-  mf_jnum(j, fd, "best_loss", L[1]);
-  mf_jnum(j, fd, "final_loss", L[2]);
-  mf_jnum(j, fd, "best_data_loss", L[4]);
-  mf_jnum(j, fd, "final_data_loss", L[5]);
-  mf_jint(j, fd, "iters", seq->counts[6 * f]);
+  mf_jnum(j, fd, "best_loss", rec->losses[0]);
+  mf_jnum(j, fd, "final_loss", rec->losses[1]);
+  mf_jnum(j, fd, "best_data_loss", rec->losses[2]);
+  mf_jnum(j, fd, "final_data_loss", rec->losses[3]);
+  mf_jint(j, fd, "iters", rec->iters);
   mf_jbool(j, fd, "retried", rec->retried);
   mf_jbool(j, fd, "reused", rec->reused);
   mf_jstr(j, fd, "smoothing", !p->res.smoothed ? "none" : mhrfit_smooth_label_name(p->labels[f]));
@@ -234,9 +387,11 @@ bool mf_pipeline_write_summary(mhrfit_pipeline *p, mhrfit_error *err) {
     mf_jnum(&j, timing, "triangulate_s", r->time_triangulate_s);
     mf_jnum(&j, timing, "fit_s", r->time_fit_s);
     mf_jnum(&j, timing, "frame_other_s", r->time_frame_other_s);
+    mf_jnum(&j, timing, "frames_s", r->time_frames_s);
     mf_jnum(&j, timing, "recover_smooth_s", r->time_sequence_s);
     mf_jnum(&j, timing, "total_s", r->time_total_s);
     mf_jint(&j, timing, "frames_reused", (long long)r->frames_reused);
+    mf_jint(&j, timing, "threads", (long long)r->threads);
   }
   mf_jput(&j, summary, "timing", timing);
   mf_jput(&j, summary, "frames", list);
