@@ -271,7 +271,7 @@ int mf_cmd_demo(int argc, char **argv) {
   const char *run_out = NULL;
   const mf_opt opts[] = {
       {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
-      {"frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120)", NULL},
+      {"frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120; fewer: the start of the 120-frame motion, at its speed)", NULL},
       {"cams", MF_OPT_INT, &cams, "N", "number of cameras on the ring, 2..16 (default 4)", NULL},
       {"seed", MF_OPT_INT, &seed, "S", "random seed, >= 0; the same seed writes byte-identical files (default 1)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
