@@ -9,7 +9,9 @@
  *    thread), frames per second per core, and the growth of the peak per 1,000 frames between
  *    them (goal: <= 300 MB at 20,000 frames: run `bench_scale BIN ASSETS 20000 1`).
  * 3. `batch` of 8 sessions of FRAMES/8 frames: `--jobs 2` against `--jobs 1` (sequential).
- * Every run starts from nothing (a fresh output folder). The machine is not pinned: the point is
+ * Every run starts from nothing: a fresh output folder, and earlier outputs are only removed at the
+ * end (on ext4, creating files soon after deleting many costs extra kernel time in the inode
+ * allocator, which would be measured instead of mhrfit). The machine is not pinned: the point is
  * to use several cores. The captures are generated once by `mhrfit demo` into WORK_DIR (default:
  * a temporary folder, removed at the end); this process stays small, as the peak memory the
  * kernel reports for a child includes that of the process it was started from. */
@@ -46,7 +48,6 @@ static double run(const char *bin, const char *rig, const char *capture, const c
                   double *peak) {
   char calib[4400];
   snprintf(calib, sizeof calib, "%s/calibration.toml", capture);
-  bench_remove_dir("bench_scale", out);
   char *argv[] = {(char *)bin, "run",  "--input", (char *)capture, "--calib", calib, "--out", (char *)out,
                   "--rig", (char *)rig, "--jobs", (char *)jobs, "--quiet", NULL};
   return spawn(argv, peak);
@@ -72,7 +73,7 @@ static bool demo(const char *bin, const char *rig, const char *dir, long frames,
   char n[32], sd[32];
   snprintf(n, sizeof n, "%ld", frames);
   snprintf(sd, sizeof sd, "%u", seed);
-  char *argv[] = {(char *)bin, "demo", "--out", (char *)dir, "--frames", n, "--seed", sd, "--rig", (char *)rig,
+  char *argv[] = {(char *)bin, "demo", "--out", (char *)dir, "--num_frames", n, "--seed", sd, "--rig", (char *)rig,
                   "--quiet", NULL};
   return spawn(argv, NULL) >= 0;
 }
@@ -84,6 +85,12 @@ int main(int argc, char **argv) {
   char work[4096], cap[4200], out[4300], out2[4300], rig[4300], p1[4400], p2[4400];
   bool temp;
   if (!bench_work_dir(a.work_dir, "mhrfit_bench_scale", work, sizeof work, &temp)) return 1;
+  /* a WORK_DIR given again: the outputs of the earlier benchmark go (its captures are remade) */
+  const char *old[] = {"run_j1_", "run_j2_", "run_j0_", "mem_small", "mem_large", "bruns"};
+  for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+    snprintf(out, sizeof out, "rm -rf '%s'/%s*", work, old[i]);
+    if (system(out) != 0) fprintf(stderr, "bench_scale: could not remove %s/%s*\n", work, old[i]);
+  }
   snprintf(rig, sizeof rig, "%s/rig.npz", work);
   char *imp[] = {(char *)a.bin, "rig", "import", "--out", rig, "--assets", (char *)a.assets, "--quiet", NULL};
   if (spawn(imp, NULL) < 0) return 1;
@@ -95,22 +102,21 @@ int main(int argc, char **argv) {
   if (!demo(a.bin, rig, cap, F, 1)) return 1;
   const char *jobs[3] = {"1", "2", "0"};
   double wall[3], peak[3];
-  for (int j = 0; j < 3; j++) {
-    double *t = calloc((size_t)R, sizeof *t);
-    if (!t) return 1;
-    for (long r = 0; r < R; r++) {
-      snprintf(out, sizeof out, "%s/run_j%s", work, jobs[j]);
-      if ((t[r] = run(a.bin, rig, cap, out, jobs[j], &peak[j])) < 0) return 1;
+  double *t = calloc((size_t)R * 3, sizeof *t);
+  if (!t) return 1;
+  for (long r = 0; r < R; r++) /* the settings alternate, so that a drift of the machine touches all */
+    for (int j = 0; j < 3; j++) {
+      snprintf(out, sizeof out, "%s/run_j%s_%ld", work, jobs[j], r);
+      if ((t[j * R + r] = run(a.bin, rig, cap, out, jobs[j], &peak[j])) < 0) return 1;
     }
-    wall[j] = bench_median(t, (size_t)R);
-    free(t);
-  }
+  for (int j = 0; j < 3; j++) wall[j] = bench_median(t + j * R, (size_t)R);
+  free(t);
   bool same = true;
   for (int j = 1; j < 3; j++)
     for (int k = 0; k < 2; k++) {
       const char *name = k ? "sequence_smoothed.npz" : "sequence_fit.npz";
-      snprintf(p1, sizeof p1, "%s/run_j1/%s", work, name);
-      snprintf(p2, sizeof p2, "%s/run_j%s/%s", work, jobs[j], name);
+      snprintf(p1, sizeof p1, "%s/run_j1_0/%s", work, name);
+      snprintf(p2, sizeof p2, "%s/run_j%s_0/%s", work, jobs[j], name);
       same = same && same_file(p1, p2);
     }
   printf("1. run of %ld frames x 4 cameras by threads (goal on 2 cores: --jobs 2 >= 1.6x --jobs 1)\n\n", F);
@@ -149,19 +155,18 @@ int main(int argc, char **argv) {
             s, s, s, s);
   }
   fclose(m);
-  double bw[2];
-  for (int j = 0; j < 2; j++) {
-    double *t = calloc((size_t)R, sizeof *t);
-    if (!t) return 1;
-    for (long r = 0; r < R; r++) {
-      snprintf(out, sizeof out, "%s/bruns", work);
-      bench_remove_dir("bench_scale", out);
+  double bw[2], *tb = calloc((size_t)R * 2, sizeof *tb);
+  if (!tb) return 1;
+  snprintf(out, sizeof out, "%s/bruns", work);
+  for (long r = 0; r < R; r++)
+    for (int j = 0; j < 2; j++) {
       char *argv_b[] = {(char *)a.bin, "batch", "--manifest", manifest, "--jobs", j ? "2" : "1", "--quiet", NULL};
-      if ((t[r] = spawn(argv_b, NULL)) < 0) return 1;
+      if ((tb[j * R + r] = spawn(argv_b, NULL)) < 0) return 1;
+      snprintf(out2, sizeof out2, "%s/bruns_j%d_%ld", work, j + 1, r); /* kept aside: the next run starts anew */
+      if (rename(out, out2) != 0) return 1;
     }
-    bw[j] = bench_median(t, (size_t)R);
-    free(t);
-  }
+  for (int j = 0; j < 2; j++) bw[j] = bench_median(tb + j * R, (size_t)R);
+  free(tb);
   printf("3. batch of 8 sessions of %ld frames\n\n| batch --jobs | wall s | speed-up |\n|---|---:|---:|\n", Fb);
   printf("| 1 (sequential) | %.2f | 1.00x |\n| 2 | %.2f | %.2fx |\n", bw[0], bw[1], bw[0] / bw[1]);
   if (temp) bench_remove_dir("bench_scale", work);

@@ -2,9 +2,12 @@
 #ifndef MHRFIT_BENCH_UTIL_H
 #define MHRFIT_BENCH_UTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
 
@@ -37,9 +40,11 @@ static inline bool bench_pin_one_cpu(void) {
  * temporary folder /tmp/<prefix>_XXXXXX (*temp set: remove it at the end). False on failure. */
 static inline bool bench_work_dir(const char *given, const char *prefix, char *work, size_t size, bool *temp) {
   *temp = given == NULL;
-  if (given) {
+  if (given) { /* made when it does not exist yet (its parent must) */
     snprintf(work, size, "%s", given);
-    return true;
+    if (mkdir(work, 0777) == 0 || errno == EEXIST) return true;
+    fprintf(stderr, "%s: cannot make the work folder %s: %s\n", prefix, work, strerror(errno));
+    return false;
   }
   snprintf(work, size, "/tmp/%s_XXXXXX", prefix);
   if (mkdtemp(work)) return true;

@@ -11,23 +11,23 @@ check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "F
 
 help=$("$bin" demo --help); rc=$?
 check "demo --help exits 0" $rc
-for opt in --out --frames --cams --seed --assets --noise --outlier.rate --decoy.rate --no.missing.views --markers; do
+for opt in --out --num_frames --num_cams --seed --assets --noise --outlier.rate --decoy.rate --no.missing.views --markers; do
   check "help documents $opt" $(grep -Eq -- "$opt" <<<"$help"; echo $?)
 done
 check "listed in mhrfit --help" $(grep -q '^  demo ' <<<"$("$bin" --help)"; echo $?)
 "$bin" demo --assets "$assets" >/dev/null 2>&1; check "no --out is a usage error" $([ $? -eq 2 ]; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/x" --frames 0 >/dev/null 2>&1; check "--frames 0 is a usage error" $([ $? -eq 2 ]; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/x" --cams 1 >/dev/null 2>&1; check "--cams 1 is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/x" --num_frames 0 >/dev/null 2>&1; check "--num_frames 0 is a usage error" $([ $? -eq 2 ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/x" --num_cams 1 >/dev/null 2>&1; check "--num_cams 1 is a usage error" $([ $? -eq 2 ]; echo $?)
 env -u MHRFIT_ASSETS "$bin" demo --out "$tmp/x" >/dev/null 2>"$tmp/err"; rc=$?
 check "no assets is a usage error" $([ $rc -eq 2 ]; echo $?)
 check "message names MHRFIT_ASSETS" $(grep -q MHRFIT_ASSETS "$tmp/err"; echo $?)
 mkdir -p "$tmp/busy" && echo hi >"$tmp/busy/notes.txt"
-"$bin" demo --assets "$assets" --out "$tmp/busy" --frames 3 >/dev/null 2>"$tmp/err"; rc=$?
+"$bin" demo --assets "$assets" --out "$tmp/busy" --num_frames 3 >/dev/null 2>"$tmp/err"; rc=$?
 check "a non-empty folder that is not a demo is refused" $([ $rc -eq 2 ]; echo $?)
 check "message says not empty" $(grep -q "not empty" "$tmp/err"; echo $?)
 check "the folder is untouched" $([ "$(ls "$tmp/busy")" = notes.txt ]; echo $?)
 
-out=$("$bin" demo --assets "$assets" --out "$tmp/d" --frames 12 --cams 4 --seed 3); rc=$?
+out=$("$bin" demo --assets "$assets" --out "$tmp/d" --num_frames 12 --num_cams 4 --seed 3); rc=$?
 check "demo exits 0" $rc
 echo "$out"
 check "summary: frames and cameras" $(grep -q "12 frames (000000..000011) x 4 cameras" <<<"$out"; echo $?)
@@ -71,7 +71,7 @@ check "run wrote its summary" $([ -s "$tmp/run/sequence_summary.json" ]; echo $?
 # a rig file of mhrfit rig import in place of the assets: the same capture, the same fit, the same
 # smoothing, byte for byte
 "$bin" rig import --assets "$assets" --out "$tmp/rig.npz" --quiet; check "rig import exits 0" $?
-"$bin" demo --rig "$tmp/rig.npz" --out "$tmp/g" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
+"$bin" demo --rig "$tmp/rig.npz" --out "$tmp/g" --num_frames 12 --num_cams 4 --seed 3 --quiet; rc=$?
 check "demo --rig exits 0" $rc
 check "demo --rig writes the tree of demo --assets" $(diff -r "$tmp/d" "$tmp/g" >/dev/null; echo $?)
 "$bin" demo --rig "$tmp/rig.npz" --assets "$assets" --out "$tmp/h" >/dev/null 2>&1
@@ -89,7 +89,7 @@ check "smooth --rig exits 0" $rc
 check "smooth --rig is byte-identical to --assets" $(cmp -s "$tmp/sm_assets.npz" "$tmp/sm_rig.npz"; echo $?)
 
 # --run: the pipeline twice and an accuracy report against the truth
-rep=$("$bin" demo --assets "$assets" --out "$tmp/g2" --frames 30 --cams 4 --seed 3 --run --quiet); rc=$?
+rep=$("$bin" demo --assets "$assets" --out "$tmp/g2" --num_frames 30 --num_cams 4 --seed 3 --run --quiet); rc=$?
 check "demo --run exits 0" $rc
 echo "$rep"
 for row in "triangulation error, mean" "fitted keypoint MPJPE" "lower-body jitter while standing, fitted" \
@@ -107,18 +107,20 @@ done
 mpjpe=$(sed -n 's/^| fitted keypoint MPJPE, ok frames (mm) *| *\([0-9.]*\) .*/\1/p' <<<"$rep")
 check "fitted MPJPE is a number below 20 mm ($mpjpe)" $(awk -v m="$mpjpe" 'BEGIN{exit !(m != "" && m+0 > 0 && m+0 < 20)}'; echo $?)
 check "accuracy.json holds both runs" $(grep -q "freeze_lower_body.fitted.mpjpe_mm" <<<"$("$bin" inspect "$tmp/g2_run/accuracy.json")"; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/h2" --frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
+"$bin" demo --assets "$assets" --out "$tmp/h2" --num_frames 4 --run --run_out "$tmp/elsewhere" --quiet >/dev/null; rc=$?
 check "--run_out is honoured" $([ $rc -eq 0 ] && [ -s "$tmp/elsewhere/accuracy.json" ]; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/i2" --frames 4 --run --run_out "$tmp/i2/../i2/runs" --quiet >/dev/null 2>"$tmp/err"; rc=$?
+"$bin" demo --assets "$assets" --out "$tmp/i2" --num_frames 4 --run --run_out "$tmp/i2/../i2/runs" --quiet >/dev/null 2>"$tmp/err"; rc=$?
 check "--run_out inside --out is a usage error, nothing written" $([ $rc -eq 2 ] && [ ! -e "$tmp/i2" ] && grep -q "inside --out" "$tmp/err"; echo $?)
 
 # same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
-"$bin" demo --assets "$assets" --out "$tmp/e" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
+"$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 12 --num_cams 4 --seed 3 --quiet; rc=$?
 check "second run exits 0 quietly" $rc
 check "same seed gives identical trees" $(diff -r "$tmp/d" "$tmp/e" >/dev/null; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/f" --frames 12 --cams 4 --seed 4 --quiet
+"$bin" demo --rig "$tmp/rig.npz" --out "$tmp/alias" --frames 12 --cams 4 --seed 3 --quiet; rc=$?
+check "the older name --frames of --num_frames still works" $([ $rc -eq 0 ] && diff -r "$tmp/d" "$tmp/alias" >/dev/null; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/f" --num_frames 12 --num_cams 4 --seed 4 --quiet
 check "another seed differs" $(! cmp -s "$tmp/d/ground_truth.npz" "$tmp/f/ground_truth.npz"; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/e" --frames 6 --cams 4 --seed 3 --quiet; rc=$?
+"$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 6 --num_cams 4 --seed 3 --quiet; rc=$?
 check "rerun into an earlier demo exits 0" $rc
 check "frames past the new count are removed" $([ ! -e "$tmp/e/000006" ] && [ -e "$tmp/e/000005" ]; echo $?)
 echo "$pass passed, $fail failed"

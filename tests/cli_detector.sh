@@ -43,7 +43,7 @@ check "user map without layout exits 0" $?
 check "user map without layout summary" $(grep -q "keypoint map custom+user: 7 joint keypoints, 2 markers, 16 not fitted" "$tmp/log"; echo $?)
 check "user map without layout fits" $(grep -q "fitted 100 frame(s) without views: 100 ok" "$tmp/log"; echo $?)
 # one frame (a demo capture's stage-1 files, the mhr70 layout): no frame axis
-"$bin" demo --out "$tmp/demo" --frames 2 --cams 4 --assets "$assets" --no-missing-views >/dev/null 2>&1
+"$bin" demo --out "$tmp/demo" --num_frames 2 --num_cams 4 --assets "$assets" --no-missing-views >/dev/null 2>&1
 "$bin" triangulate --calib "$tmp/demo/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --input "$tmp/demo/000000" \
   --person-index 1 --out "$tmp/one.npz" >/dev/null 2>&1
 check "one-frame triangulation exits 0" $?

@@ -60,7 +60,7 @@ run --reproj_thresh -1|reproj_thresh|run ${R[*]} --reproj_thresh -1
 ingest --person_index -1|--person_index|ingest --input $tmp --cams a --out $tmp/i --person_index -1
 ingest --max_inflated_mib 0|--max_inflated_mib|ingest --input $tmp --cams a --out $tmp/i --max_inflated_mib 0
 inspect --max_inflated_mib 0|--max_inflated_mib|inspect $tmp/none.npz --max_inflated_mib 0
-demo --frames 0|--frames|demo --out $tmp/d --frames 0
+demo --num_frames 0|--num_frames|demo --out $tmp/d --num_frames 0
 demo --fps 0|fps|demo --out $tmp/d --fps 0
 demo --lod -4|--lod|demo --out $tmp/d --lod -4
 rig info --lod -4|--lod|rig info --lod -4
@@ -114,7 +114,7 @@ quiet_lines=$(for cmd in demo ingest triangulate fit smooth "rig import" export 
 check "--quiet: one help text in every command" $([ "$(wc -l <<<"$quiet_lines")" -eq 1 ]; echo $?)
 
 # inspect FILE KEY...; fit --views from another frame than --tri warns
-"$bin" demo --out "$tmp/cap" --frames 2 --cams 3 --no_missing_views --quiet
+"$bin" demo --out "$tmp/cap" --num_frames 2 --num_cams 3 --no_missing_views --quiet
 check "demo capture written" $?
 cams=(cam_0 cam_1 cam_2)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams "${cams[@]}" --input "$tmp/cap/000000" \

@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
 cams="cam_0 cam_1 cam_2 cam_3"
-"$bin" demo --out "$tmp/cap" --frames 12 --seed 4 >/dev/null 2>&1; check "demo" $?
+"$bin" demo --out "$tmp/cap" --num_frames 12 --seed 4 >/dev/null 2>&1; check "demo" $?
 "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --quiet >/dev/null 2>&1
 check "run" $?
 ex() { "$bin" export "$@" >"$tmp/out" 2>"$tmp/err"; }

@@ -29,7 +29,7 @@ check "Debian's python3 with NumPy is installed (scripts/deps)" $("$py" -c 'impo
 if [ "$fail" -ne 0 ]; then echo "$pass passed, $fail failed"; exit 1; fi
 run() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; return 1; }; }
 cams="cam_0 cam_1 cam_2 cam_3"
-run "$bin" demo --out "$tmp/cap" --frames 24 --seed 2; check "demo capture" $?
+run "$bin" demo --out "$tmp/cap" --num_frames 24 --seed 2; check "demo capture" $?
 run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/run" --mesh --quiet; check "run" $?
 # a sequence whose scales are constant: similarity scale 1, bone lengths at their median
 run "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams $cams --out "$tmp/runc" --no_with_scale --mesh --quiet

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/testlib.sh"
 command -v ffmpeg >/dev/null || { echo "FAIL: ffmpeg (Debian package ffmpeg) is missing"; exit 1; }
 
-"$bin" demo --out "$tmp/cap" --frames 30 --seed 4 --no_missing_views --images --quiet; check "demo --images" $?
+"$bin" demo --out "$tmp/cap" --num_frames 30 --seed 4 --no_missing_views --images --quiet; check "demo --images" $?
 cams=(cam_0 cam_1 cam_2 cam_3)
 "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --out "$tmp/run" --no_mesh --quiet
 check "run on the demo" $?

@@ -105,7 +105,7 @@ check "export of a detector fit: exit 0" $?
 check "validator: the detector fit's .glb has 0 errors and 0 warnings" $(grep -q ": 0 errors, 0 warnings" "$tmp/val.log"; echo $?)
 
 # ---- bad inputs on a demo capture
-"$bin" demo --out "$tmp/demo" --frames 6 --no_missing_views --images --quiet
+"$bin" demo --out "$tmp/demo" --num_frames 6 --no_missing_views --images --quiet
 check "demo --images: exit 0" $?
 check "demo pictures written" $([ "$(find "$tmp/demo" -name 'cam_?.jpg' | wc -l)" -eq 24 ]; echo $?)
 "$bin" run --quiet --input "$tmp/demo" --calib "$tmp/demo/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --out "$tmp/run" >/dev/null 2>&1

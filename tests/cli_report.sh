@@ -35,7 +35,7 @@ err=$("$bin" report --run "$tmp/empty" 2>&1); rc=$?
 check "a folder that is not a run fails (1)" $([ $rc = 1 ]; echo $?)
 check "the error says it is not a run folder" $(grep -q "not a run folder" <<<"$err"; echo $?)
 
-"$bin" demo --out "$tmp/cap" --frames 30 --seed 3 >/dev/null; check "demo" $?
+"$bin" demo --out "$tmp/cap" --num_frames 30 --seed 3 >/dev/null; check "demo" $?
 "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --quiet \
   --out "$tmp/run"; check "run" $?
 # camera images: one test picture (ffmpeg) for every frame and camera but one

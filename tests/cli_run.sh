@@ -9,7 +9,7 @@ for opt in --input --calib --cams --out --freeze_lower_body --person_select_stra
            --smooth_method --max_edge_copy_span --inlier_thresh --solver --w_temporal --overwrite; do
   check "help documents $opt" $(grep -q -- "$opt" <<<"$help"; echo $?)
 done
-"$bin" demo --out "$tmp/cap" --frames 80 --seed 11 >/dev/null; check "demo" $?
+"$bin" demo --out "$tmp/cap" --num_frames 80 --seed 11 >/dev/null; check "demo" $?
 args=(--input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 --no_mesh)
 "$bin" run "${args[@]}" --quiet --out "$tmp/full"; check "uninterrupted run" $?
 

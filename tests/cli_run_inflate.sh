@@ -28,7 +28,7 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             m.write(zeros)
 PY
 }
-"$bin" demo --out "$tmp/cap" --frames 3 --no_missing_views --quiet
+"$bin" demo --out "$tmp/cap" --num_frames 3 --no_missing_views --quiet
 cp -r "$tmp/cap" "$tmp/big"
 pad "$tmp/big/000001/cam_2.npz" 300
 check "a 300 MiB member in a small file ($(stat -c %s "$tmp/big/000001/cam_2.npz") bytes)" \

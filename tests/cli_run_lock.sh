@@ -38,7 +38,7 @@ check "defect 1: a rerun reuses every fit" $(has "$tmp/d.log" "(40 fits reused)"
 demo "$tmp/demo2" 3 1
 exec 9>>"$tmp/demo2/.mhrfit.lock"
 flock -n 9; check "this shell holds the demo folder's lock" $?
-"$bin" demo --out "$tmp/demo2" --frames 3 --quiet 9>&- 2>"$tmp/e.log"; rc=$?
+"$bin" demo --out "$tmp/demo2" --num_frames 3 --quiet 9>&- 2>"$tmp/e.log"; rc=$?
 exec 9>&-
 check "defect 1: demo into a locked folder fails (exit 1, got $rc) saying it is in use" \
   $([ $rc -eq 1 ] && grep -q "is in use by" "$tmp/e.log"; echo $?)

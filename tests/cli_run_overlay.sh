@@ -17,7 +17,7 @@ for o in overlay overlay_capture overlay_layers overlay_mesh overlay_format over
 done
 
 # ---- a demo capture with pictures
-"$bin" demo --out "$tmp/cap" --frames 5 --no_missing_views --images --quiet
+"$bin" demo --out "$tmp/cap" --num_frames 5 --no_missing_views --images --quiet
 check "demo --images" $?
 "$bin" run --input "$tmp/cap" --calib "$tmp/cap/calibration.toml" --out "$tmp/run" --overlay --overlay-video \
   >"$tmp/log" 2>"$tmp/err"
@@ -46,7 +46,7 @@ check "PNG pictures and the grid video" $([ -f "$tmp/run/overlay/000004/cam_2.pn
   [ ! -e "$tmp/run/overlay/000004/cam_2.jpg" ]; echo $?)
 
 # ---- demo --run --images: the default run's overlays
-"$bin" demo --out "$tmp/d2" --frames 4 --images --run --quiet >"$tmp/log" 2>&1
+"$bin" demo --out "$tmp/d2" --num_frames 4 --images --run --quiet >"$tmp/log" 2>&1
 check "demo --run --images exits 0" $?
 check "demo --run --images prints where the overlays are" $(has "$tmp/log" "overlays of the default run: $tmp/d2_run/default/overlay/")
 check "the default run's overlays written" $([ "$(find "$tmp/d2_run/default/overlay" -name 'cam_?.jpg' | wc -l)" -ge 12 ]; echo $?)

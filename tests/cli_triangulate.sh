@@ -44,5 +44,29 @@ check "bad method exits 2" $([ $rc -eq 2 ]; echo $?)
 check "missing input exits 1" $([ $rc -eq 1 ]; echo $?)
 check "missing input names the camera" $(grep -q "camera 'cam_01'" "$tmp/err"; echo $?)
 check "no partial output left" $([ ! -e "$tmp/x.npz" ]; echo $?)
+# without --cams: every calibrated camera that has keypoints (OpenPose folders <cam>_json here)
+mkdir "$tmp/named"
+for c in 01 02 03 04; do ln -s "$trial/pose-associated/cam${c}_json" "$tmp/named/cam_${c}_json"; done
+rm "$tmp/named/cam_04_json" # a calibrated camera without keypoints is left out with a warning
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$tmp/named" --layout body25b \
+  --method pose2sim --subset "$markers" --out "$tmp/auto.npz" --quiet 2>"$tmp/err"; rc=$?
+check "no --cams exits 0" $([ $rc -eq 0 ]; echo $?)
+check "no --cams: the camera without keypoints is named" $(grep -q "warning: .*no keypoint of camera(s) cam_04 (left out)" "$tmp/err"; echo $?)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --cams cam_01 cam_02 cam_03 \
+  --cam-dirs cam01_json cam02_json cam03_json --input "$trial/pose-associated" --layout body25b \
+  --method pose2sim --subset "$markers" --out "$tmp/three.npz" --quiet
+check "no --cams equals the same cameras named (byte for byte)" $(cmp -s "$tmp/auto.npz" "$tmp/three.npz"; echo $?)
+rm "$tmp/named/cam_02_json" "$tmp/named/cam_03_json"
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$tmp/named" --layout body25b \
+  --out "$tmp/one.npz" --quiet 2>"$tmp/err"; rc=$?
+check "no --cams, one camera with keypoints: exits 1" $([ $rc -eq 1 ]; echo $?)
+check "no --cams, one camera: says why" $(grep -q "1 calibrated camera(s) have keypoints, at least 2 are needed" "$tmp/err"; echo $?)
+check "one camera: no output" $([ ! -e "$tmp/one.npz" ]; echo $?)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --cams cam_01 --input "$tmp/named" \
+  --out "$tmp/one.npz" >/dev/null 2>&1; rc=$?
+check "--cams with one camera exits 2" $([ $rc -eq 2 ]; echo $?)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --cam_dirs a b --input "$tmp/named" \
+  --out "$tmp/one.npz" >/dev/null 2>&1; rc=$?
+check "--cam_dirs without --cams exits 2" $([ $rc -eq 2 ]; echo $?)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

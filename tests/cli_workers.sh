@@ -167,7 +167,7 @@ check "no ready line, no answer within the start timeout: exit 1, named" $([ $? 
 # (the stand-in copies each view's SAM 3D Body output), cam_int from the run's calibration, the
 # fit on what they wrote; a rerun starts none; a crash or a hang costs only its view
 assets=${MHRFIT_ASSETS:?}
-"$bin" demo --assets "$assets" --out "$tmp/demo" --frames 6 --seed 2 --no-missing-views --quiet
+"$bin" demo --assets "$assets" --out "$tmp/demo" --num_frames 6 --seed 2 --no-missing-views --quiet
 check "demo capture" $?
 for d in "$tmp"/demo/0*/; do
   f=$(basename "$d")

@@ -381,7 +381,7 @@ static void test_npz_members_not_needed_are_not_inflated(void) {
 static void demo_view(char *sam, size_t size) {
   static bool made;
   if (!made) {
-    const char *a[] = {"demo", "--out", tmp_path("demo"), "--frames", "1", "--no_missing_views", "--quiet", NULL};
+    const char *a[] = {"demo", "--out", tmp_path("demo"), "--num_frames", "1", "--no_missing_views", "--quiet", NULL};
     REQUIRE(run_bin(a, tmp_path("demo.log"), 120, 0, NULL) == 0);
     made = true;
   }

@@ -12,7 +12,7 @@ check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "F
 has() { grep -q -- "$2" "$1"; echo $?; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]; }
 # demo DIR FRAMES [SEED]: a synthetic 4-camera capture.
-demo() { "$bin" demo --out "$1" --frames "$2" --seed "${3:-1}" --quiet; }
+demo() { "$bin" demo --out "$1" --num_frames "$2" --seed "${3:-1}" --quiet; }
 # wait_for FILE TEXT: up to 20 s until the file contains the text.
 wait_for() {
   for _ in $(seq 1 2000); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.01; done

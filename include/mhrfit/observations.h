@@ -69,6 +69,19 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
                                               const mhrfit_obs_options *opts, mhrfit_error *err);
 
 /**
+ * Keeps the views whose `keep[v]` is true, in their order, dropping the others from `uv` and
+ * `conf` (in place; `n_views` becomes the number kept). `keep` has `n_views` entries.
+ */
+void mhrfit_observations_keep_views(mhrfit_observations *obs, const bool *keep);
+
+/**
+ * Marks in `seen[v]` (n_views entries) the views with at least one finite keypoint in any frame;
+ * returns how many there are. Used to leave out cameras without any input (e.g. calibrated
+ * cameras that were not recording).
+ */
+size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen);
+
+/**
  * Parses the text of a Caliscope `xy_<TRACKER>.csv` (form above) for cameras
  * with the given `ports` (n_cams of them, 1..64); `source` names it in
  * messages; `n_kp` 0 = the point ids found, else the layout's count (larger

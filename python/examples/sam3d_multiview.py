@@ -9,7 +9,7 @@ capture of ``mhrfit demo``; everything after that stays in memory:
 
 Usage (from the project root, after building):
 
-    build/mhrfit demo --out demo_capture --frames 10
+    build/mhrfit demo --out demo_capture --num_frames 10
     MHRFIT_LIBRARY=build/libmhrfit.so MHRFIT_ASSETS=path/to/mhr PYTHONPATH=python \\
         python3 python/examples/sam3d_multiview.py demo_capture --frame 000003 --out body.ply
 

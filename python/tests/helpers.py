@@ -53,7 +53,7 @@ def demo() -> str:
     global _demo
     if _demo is None:
         _demo = tmp_path("demo")
-        cli("demo", "--assets", ASSETS, "--out", _demo, "--frames", "6", "--seed", "3")
+        cli("demo", "--assets", ASSETS, "--out", _demo, "--num_frames", "6", "--seed", "3")
     return _demo
 
 

@@ -271,8 +271,10 @@ int mf_cmd_demo(int argc, char **argv) {
   const char *run_out = NULL;
   const mf_opt opts[] = {
       {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
-      {"frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120; fewer: the start of the 120-frame motion, at its speed)", NULL},
-      {"cams", MF_OPT_INT, &cams, "N", "number of cameras on the ring, 2..16 (default 4)", NULL},
+      {"num_frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120; fewer: the start of the 120-frame motion, at its speed)", NULL},
+      MF_OPT_ALIAS_OF("frames", "num_frames"), /* the older name; elsewhere --frames selects frames */
+      {"num_cams", MF_OPT_INT, &cams, "N", "number of cameras on the ring, 2..16 (default 4)", NULL},
+      MF_OPT_ALIAS_OF("cams", "num_cams"), /* the older name; elsewhere --cams names cameras */
       {"seed", MF_OPT_INT, &seed, "S", "random seed, >= 0; the same seed writes byte-identical files (default 1)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
       MF_RIG_OPT_RIG(&rig_path),
@@ -291,7 +293,7 @@ int mf_cmd_demo(int argc, char **argv) {
       {"quiet", MF_OPT_FLAG, &quiet, NULL, MF_OPT_QUIET_HELP " (--run still prints its table and the report's path)", NULL},
   };
   const mf_cmd_spec spec = {
-      "demo", "--out DIR [--frames N] [--cams N] [--seed S] [--assets DIR | --rig RIG.npz] [options]",
+      "demo", "--out DIR [--num_frames N] [--num_cams N] [--seed S] [--assets DIR | --rig RIG.npz] [options]",
       "Writes a synthetic multi-view capture generated from the MHR rig, as a real one looks after\n"
       "SAM 3D Body: DIR/calibration.toml (Caliscope/Anipose TOML), DIR/<frame>/<cam>.npz (SAM 3D Body\n"
       "outputs per view: keypoints with pixel noise, outliers, occlusions; noisy per-view MHR\n"
@@ -313,8 +315,8 @@ int mf_cmd_demo(int argc, char **argv) {
   if (!out || !*out) return mf_usage_error("demo", "--out DIR is required");
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "demo", &rig_src)) >= 0) return rc;
-  if (frames < 1 || frames > 100000) return mf_usage_error("demo", "--frames must be within 1..100000");
-  if (cams < 2 || cams > 16) return mf_usage_error("demo", "--cams must be within 2..16");
+  if (frames < 1 || frames > 100000) return mf_usage_error("demo", "--num_frames must be within 1..100000");
+  if (cams < 2 || cams > 16) return mf_usage_error("demo", "--num_cams must be within 2..16");
   if (seed < 0) return mf_usage_error("demo", "--seed must be >= 0");
   if ((rc = mf_lod_check(lod, "demo")) >= 0) return rc;
   o.assets = rig_src.path;
@@ -375,12 +377,9 @@ int mf_cmd_demo(int argc, char **argv) {
   printf("  2-D keypoints: %zu finite (%zu gross outliers), %zu NaN (outside the image or self-occluded)\n",
          s.n_visible, s.n_outliers, s.n_hidden);
   printf("  truth: %s/ground_truth.npz; conventions: %s/README.txt\n", out, out);
-  printf("next: mhrfit triangulate --calib %s/calibration.toml --cams", out);
-  for (size_t v = 0; v < s.n_cams; v++) printf(" cam_%zu", v);
-  printf(" --input %s/%06ld --out tri.npz\n", out, s.example_frame >= 0 ? s.example_frame : 0L);
-  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --cams", out, out);
-  for (size_t v = 0; v < s.n_cams; v++) printf(" cam_%zu", v);
-  printf(" --out %s_run\n", out);
+  printf("next: mhrfit triangulate --calib %s/calibration.toml --input %s/%06ld --out tri.npz\n", out, out,
+         s.example_frame >= 0 ? s.example_frame : 0L);
+  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --out %s_run\n", out, out, out);
   rc = MF_EXIT_OK;
   if (run) {
     printf("\n");

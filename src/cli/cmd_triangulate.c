@@ -35,6 +35,37 @@ static bool write_trc(const char *path, const char *const *names, size_t K, cons
   return mhrfit_trc_write_axes(path, names, K, points, F, rate, U, 1, "m", err);
 }
 
+/* Without --cams: leaves out the calibrated cameras of which the input holds no keypoint (named
+ * on stderr); fails when fewer than two remain. */
+static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, const char *input, mhrfit_error *err) {
+  bool *seen = calloc(cams->count ? cams->count : 1, sizeof *seen);
+  if (!seen) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  size_t n_seen = mhrfit_observations_seen_views(obs, seen), n = 0;
+  char missing[512] = "";
+  for (size_t v = 0; v < cams->count; v++)
+    if (!seen[v] && n < sizeof missing)
+      n += (size_t)snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", cams->items[v]);
+  bool ok = n_seen >= 2;
+  if (!ok)
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                "%s: %zu calibrated camera(s) have keypoints, at least 2 are needed (none for %s; --cams names "
+                "the cameras to use, --cam_dirs their OpenPose folders)",
+                input, n_seen, missing[0] ? missing : "-");
+  else if (n_seen < cams->count) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s: no keypoint of camera(s) %s (left out)", input, missing);
+    mf_warn_cb((void *)"triangulate", msg);
+    mhrfit_observations_keep_views(obs, seen);
+    size_t w = 0;
+    for (size_t v = 0; v < cams->count; v++) {
+      if (seen[v]) cams->items[w++] = cams->items[v];
+    }
+    cams->count = w;
+  }
+  free(seen);
+  return ok;
+}
+
 /* The command's own option values; -1 when valid, else the usage error's exit code. */
 static int check_values(long person, double fps, const char *format, size_t n_cams, size_t n_cam_dirs,
                         const char *layout_name, const char *names_file, bool any_k) {
@@ -47,8 +78,11 @@ static int check_values(long person, double fps, const char *format, size_t n_ca
       strcmp(format, "caliscope_csv"))
     return mf_usage_error("triangulate", "--input_format must be auto, stage1, arrays, openpose or caliscope_csv, got '%s'",
                           format);
+  if (n_cams == 1)
+    return mf_usage_error("triangulate", "--cams: at least two cameras are needed (or none: every calibrated camera with keypoints)");
   if (n_cam_dirs && n_cam_dirs != n_cams)
-    return mf_usage_error("triangulate", "--cam_dirs needs one folder per camera (%zu), got %zu", n_cams, n_cam_dirs);
+    return mf_usage_error("triangulate", "--cam_dirs needs --cams and one folder per camera (%zu), got %zu", n_cams,
+                          n_cam_dirs);
   return -1;
 }
 
@@ -63,7 +97,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mf_tri_cli_init(&tc);
   const mf_opt own[] = {
       {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
-      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2; required", NULL},
+      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2 (default: every calibrated camera "
+       "with keypoints in the input)", NULL},
       {"input", MF_OPT_STRING, &input, "DIR", "folder with the per-camera inputs; required", NULL},
       {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
       {"input_format", MF_OPT_STRING, &format, "F", "auto | stage1 | arrays | openpose | caliscope_csv (default auto)", NULL},
@@ -87,7 +122,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
   memcpy(opts, own, sizeof own);
   size_t n_opts = sizeof own / sizeof own[0] + mf_tri_cli_table(&tc, opts + sizeof own / sizeof own[0]);
   const mf_cmd_spec spec = {
-      "triangulate", "--calib FILE --cams A B ... --input DIR --out OUT.npz [options]",
+      "triangulate", "--calib FILE --input DIR --out OUT.npz [--cams A B ...] [options]",
       "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
       "per-view reprojection errors and a reason code for every point that stays NaN\n"
       "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
@@ -111,8 +146,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
   char **kp_names = NULL;
   size_t n_kp_names = 0, *idx = NULL, K;
   mhrfit_layout *kset = NULL;
-  if (!calib || !input || !out || cams.count < 2) {
-    rc = mf_usage_error("triangulate", "--calib, --input, --out and at least two --cams are required");
+  if (!calib || !input || !out) {
+    rc = mf_usage_error("triangulate", "--calib, --input and --out are required");
     goto done;
   }
   bool any_k = strcmp(format, "arrays") == 0 || strcmp(format, "caliscope_csv") == 0;
@@ -137,12 +172,22 @@ int mf_cmd_triangulate(int argc, char **argv) {
   if (names_file && !mhrfit_keypoint_names_load(names_file, &kp_names, &n_kp_names, &err)) goto fail;
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all) goto fail;
-  cal = mhrfit_calib_select(all, cams.items, cams.count, &err);
-  if (!cal) goto fail;
-  size_t V = cal->n_cams;
+  const bool every_cam = cams.count == 0; /* every calibrated camera that has keypoints */
+  if (every_cam) { /* the names belong to `all`, freed after `cams` */
+    if (!(cams.items = calloc(all->n_cams ? all->n_cams : 1, sizeof *cams.items))) {
+      MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+      goto fail;
+    }
+    for (size_t v = 0; v < all->n_cams; v++) cams.items[cams.count++] = all->cams[v].name;
+  }
+  if (!every_cam && !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))) goto fail; /* names checked first */
   mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
-                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
-  obs = mhrfit_observations_load(input, cams.items, V, &oo, &err);
+                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing || every_cam};
+  obs = mhrfit_observations_load(input, cams.items, cams.count, &oo, &err);
+  if (obs && every_cam &&
+      (!keep_seeing_cameras(obs, &cams, input, &err) || !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))))
+    goto fail;
+  size_t V = cams.count;
   if (!obs || (!layout && !(kset = mhrfit_observations_keypoint_set(obs, (const char *const *)kp_names, n_kp_names,
                                                                      &err))))
     goto fail;

@@ -90,21 +90,6 @@ bool mf_detector_check_options(const mhrfit_pipeline_options *o, mhrfit_error *e
 
 /* ------------------------------------------------------------------ observations, cameras, frames */
 
-/* Keeps the views of `keep` in the observations (in place: a kept view never moves up). */
-static void keep_views(mhrfit_observations *obs, const bool *keep) {
-  size_t V = obs->n_views, W = 0;
-  for (size_t v = 0; v < V; v++) W += keep[v];
-  for (size_t i = 0; i < obs->n_frames * obs->n_kp; i++)
-    for (size_t v = 0, w = 0; v < V; v++) {
-      if (!keep[v]) continue;
-      obs->uv[2 * (i * W + w)] = obs->uv[2 * (i * V + v)];
-      obs->uv[2 * (i * W + w) + 1] = obs->uv[2 * (i * V + v) + 1];
-      if (obs->conf) obs->conf[i * W + w] = obs->conf[i * V + v];
-      w++;
-    }
-  obs->n_views = W;
-}
-
 /* Cameras with a keypoint of frame `f` (input frame). */
 static int cams_seeing(const mhrfit_observations *obs, size_t f) {
   int n = 0;
@@ -124,12 +109,9 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_observations *obs = p->det->obs;
   bool *keep = mf_calloc_array(p->V, sizeof *keep, err);
   if (!keep) return false;
-  size_t n_keep = 0, n = 0;
+  size_t n_keep = mhrfit_observations_seen_views(obs, keep), n = 0;
   char missing[512] = "";
   for (size_t v = 0; v < p->V; v++) {
-    for (size_t i = 0; i < obs->n_frames * obs->n_kp && !keep[v]; i++)
-      keep[v] = isfinite(obs->uv[2 * (i * p->V + v)]) && isfinite(obs->uv[2 * (i * p->V + v) + 1]);
-    n_keep += keep[v];
     if (!keep[v] && n < sizeof missing)
       n += (size_t)snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", p->stems[v]);
   }
@@ -143,7 +125,7 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
     mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING, "%s: no keypoint of camera(s) %s in any frame (left out)",
                     p->o.input_dir, missing);
   if (ok && n_keep < p->V) {
-    keep_views(obs, keep);
+    mhrfit_observations_keep_views(obs, keep);
     mf_pipeline_keep_cameras(p, keep);
   }
   free(keep);

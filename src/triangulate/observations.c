@@ -39,6 +39,31 @@ mhrfit_observations *mf_observations_alloc(size_t F, size_t K, size_t V, bool co
   return o;
 }
 
+void mhrfit_observations_keep_views(mhrfit_observations *obs, const bool *keep) {
+  size_t V = obs->n_views, W = 0;
+  for (size_t v = 0; v < V; v++) W += keep[v];
+  for (size_t i = 0; i < obs->n_frames * obs->n_kp; i++) /* a kept view never moves up: in place */
+    for (size_t v = 0, w = 0; v < V; v++) {
+      if (!keep[v]) continue;
+      obs->uv[2 * (i * W + w)] = obs->uv[2 * (i * V + v)];
+      obs->uv[2 * (i * W + w) + 1] = obs->uv[2 * (i * V + v) + 1];
+      if (obs->conf) obs->conf[i * W + w] = obs->conf[i * V + v];
+      w++;
+    }
+  obs->n_views = W;
+}
+
+size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen) {
+  size_t V = obs->n_views, n = 0;
+  for (size_t v = 0; v < V; v++) {
+    seen[v] = false;
+    for (size_t i = 0; i < obs->n_frames * obs->n_kp && !seen[v]; i++)
+      seen[v] = isfinite(obs->uv[2 * (i * V + v)]) && isfinite(obs->uv[2 * (i * V + v) + 1]);
+    n += seen[v];
+  }
+  return n;
+}
+
 void mhrfit_observations_free(mhrfit_observations *o) {
   if (!o) return;
   free(o->uv);
