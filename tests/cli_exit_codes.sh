@@ -48,7 +48,7 @@ fit --iters -1|--iters|fit ${F[*]} --iters -1
 fit --max_stale_frames -1|--max_stale_frames|fit ${F[*]} --max_stale_frames -1
 fit --lod -2|--lod|fit ${F[*]} --lod -2
 smooth --fps 0|--fps|smooth ${S[*]} --fps 0
-smooth --cutoff_hz 20 (>= Nyquist at 30 fps)|Nyquist|smooth ${S[*]} --cutoff_hz 20
+smooth --cutoff_hz 20 --fps 30 (>= Nyquist)|Nyquist|smooth ${S[*]} --cutoff_hz 20 --fps 30
 smooth --cutoff_hz 5 --fps 8|Nyquist|smooth ${S[*]} --cutoff_hz 5 --fps 8
 smooth --butter_order 9|--butter_order|smooth ${S[*]} --butter_order 9
 smooth --smoothing_alpha 1.5|--smoothing_alpha|smooth ${S[*]} --smoothing_alpha 1.5 --smooth_method original

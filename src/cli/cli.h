@@ -176,12 +176,17 @@ typedef struct mf_smooth_cli {
   const char *method;
   long median_window, butter_order;
   bool fps_from_capture; /* run: without --fps, o.fps is 0 (the library takes the capture's rate) */
+  bool fps_from_input;   /* smooth: without --fps, o.fps is 0 until mf_smooth_cli_input_fps() */
   bool fps_seen;
 } mf_smooth_cli;
 enum { MF_SMOOTH_CLI_N_OPTS = 8 };
 void mf_smooth_cli_init(mf_smooth_cli *c);
 size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out);
 int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd);
+/* smooth: without --fps, the input archive's rate `fps` (NaN or not > 0: unknown, then 30, said on
+ * stdout unless quiet), checked against the filter like a given --fps (usage error naming `input`);
+ * -1 when usable. */
+int mf_smooth_cli_input_fps(mf_smooth_cli *c, const char *cmd, const char *input, double fps, bool quiet);
 
 /* Where a command takes the MHR rig from: --rig FILE (a rig file of `mhrfit rig import`),
  * --assets DIR (the MHR assets), else $MHRFIT_ASSETS (either). Commands that load the rig list

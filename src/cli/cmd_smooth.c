@@ -36,6 +36,7 @@ int mf_cmd_smooth(int argc, char **argv) {
   bool quiet = false;
   mf_smooth_cli sc;
   mf_smooth_cli_init(&sc);
+  sc.fps_from_input = true;
   const mf_opt own[] = {
       {"input", MF_OPT_STRING, &in, "FIT.npz", "fitted sequence (mhrfit run's sequence_fit.npz or a batch of mhrfit fit); required", NULL},
       MF_OPT_ALIAS_OF("in", "input"),
@@ -61,13 +62,17 @@ int mf_cmd_smooth(int argc, char **argv) {
   if (!in || !out) return mf_usage_error("smooth", "--input and --out are required");
   if ((rc = mf_lod_check(lod, "smooth")) >= 0) return rc;
   if ((rc = mf_smooth_cli_finish(&sc, "smooth")) >= 0) return rc;
-  const mhrfit_smooth_options so = sc.o;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "smooth", &rig_src)) >= 0) return rc;
   const mf_path_opt ins[2] = {{"input", in}, {"rig", rig_path}};
   if ((rc = mf_check_output("smooth", (mf_path_opt){"out", out}, ins, 2)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
+  if (a && (rc = mf_smooth_cli_input_fps(&sc, "smooth", in, a->fps, quiet)) >= 0) {
+    mhrfit_fit_archive_free(a);
+    return rc;
+  }
+  const mhrfit_smooth_options so = sc.o;
   mhrfit_rig *rig = a ? mf_rig_src_load(&rig_src, lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err) : NULL;
   mhrfit_fitter *f = rig ? mhrfit_fitter_new(rig, NULL, NULL, &err) : NULL;
   unsigned char *labels = a ? calloc(a->n_frames, 1) : NULL;

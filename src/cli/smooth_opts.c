@@ -1,4 +1,6 @@
 /* The smoothing options shared by `mhrfit run` and `mhrfit smooth` (cli.h). */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -23,6 +25,7 @@ size_t mf_smooth_cli_table(mf_smooth_cli *c, mf_opt *out) {
       {"fps", MF_OPT_DOUBLE, &o->fps, "HZ",
        c->fps_from_capture ? "frame rate of the capture (default: the capture's, from the frames_meta.json of "
                              "mhrfit frames in --input, else 30)"
+       : c->fps_from_input ? "frame rate of the capture (default: the input archive's fps, else 30)"
                            : "frame rate of the capture (default 30)",
        &c->fps_seen},
   };
@@ -40,7 +43,7 @@ int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd) {
   if (c->butter_order < 1 || c->butter_order > MHRFIT_SMOOTH_BUTTER_MAX_ORDER)
     return mf_usage_error(cmd, "--butter_order must be in 1..%d, got %ld", MHRFIT_SMOOTH_BUTTER_MAX_ORDER,
                           c->butter_order);
-  bool fps_later = c->fps_from_capture && !c->fps_seen; /* the library checks the capture's rate */
+  bool fps_later = (c->fps_from_capture || c->fps_from_input) && !c->fps_seen; /* the rate is checked later */
   if (fps_later) c->o.fps = 0;
   else if (!(c->o.fps > 0)) return mf_usage_error(cmd, "--fps must be a frame rate > 0 Hz, got %g", c->o.fps);
   if (!(c->o.alpha > 0 && c->o.alpha <= 1))
@@ -52,6 +55,23 @@ int mf_smooth_cli_finish(mf_smooth_cli *c, const char *cmd) {
     mhrfit_error err = {0};
     if (!mhrfit_smooth_butter_design(c->o.butter_order, c->o.cutoff_hz, c->o.fps, sos, &err))
       return mf_usage_error(cmd, "--cutoff_hz %g with --fps %g: %s", c->o.cutoff_hz, c->o.fps, err.message);
+  }
+  return -1;
+}
+
+int mf_smooth_cli_input_fps(mf_smooth_cli *c, const char *cmd, const char *input, double fps, bool quiet) {
+  if (c->fps_seen) return -1;
+  bool known = isfinite(fps) && fps > 0;
+  c->o.fps = known ? fps : 30;
+  if (!quiet)
+    printf(known ? "frame rate %g fps (the input's)\n" : "frame rate %g fps (the input does not record one; --fps sets it)\n",
+           c->o.fps);
+  if (c->o.method == MHRFIT_SMOOTH_BUTTERWORTH) {
+    double sos[6 * MHRFIT_SMOOTH_BUTTER_MAX_SECTIONS];
+    mhrfit_error err = {0};
+    if (!mhrfit_smooth_butter_design(c->o.butter_order, c->o.cutoff_hz, c->o.fps, sos, &err))
+      return mf_usage_error(cmd, "--cutoff_hz %g with the %g fps of %s: %s", c->o.cutoff_hz, c->o.fps, input,
+                            err.message);
   }
   return -1;
 }
