@@ -77,17 +77,17 @@ def _new_array(a: np.ndarray, where: str):
     kind = a.dtype.kind
     if kind == "U":
         dt, itemsize = DT_UNICODE, a.dtype.itemsize
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+        a = np.asarray(a, dtype=a.dtype.newbyteorder("="), order="C")  # (ascontiguousarray makes 0-d 1-d)
     elif kind == "S":
         dt, itemsize = DT_BYTES, a.dtype.itemsize
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")
     else:
         native = a.dtype.newbyteorder("=") if a.dtype.byteorder not in ("|", "=") else a.dtype
         dt = _FROM_NUMPY.get(native)
         if dt is None:
             raise TypeError(f"{where}: arrays of dtype {a.dtype} cannot be passed to the library "
                             "(bool, integers, float16/32/64 and fixed-width strings can)")
-        a = np.ascontiguousarray(a, dtype=native)
+        a = np.asarray(a, dtype=native, order="C")
         itemsize = 0
     shape = (ctypes.c_size_t * max(a.ndim, 1))(*a.shape)
     err = L.mhrfit_error()

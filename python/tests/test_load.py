@@ -30,6 +30,21 @@ class LoadTest(unittest.TestCase):
                 for k in want.files:
                     same_bits(self, got[k], want[k], f"{os.path.basename(path)} {k}")
 
+    def test_values_keep_their_shapes(self):
+        """Arrays handed to the library (e.g. a SAM 3D Body output as a dict) keep their shapes, 0-d
+        arrays and NumPy scalars included, their byte order and memory layout normalised."""
+        from mhrfit._values import from_python, to_python
+        given = {"scalar": np.float32(1.5), "zero_d": np.array(7, dtype=">i4"), "text": np.array("ab"),
+                 "empty": np.zeros((0, 3)), "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                 "big_endian": np.arange(4, dtype=">f8")}
+        owned = from_python(given)  # kept alive while it is read back
+        back = to_python(owned.ptr)
+        for k, v in given.items():
+            want = np.asarray(v)
+            self.assertEqual(back[k].shape, want.shape, k)
+            self.assertEqual(back[k].dtype.newbyteorder("="), want.dtype.newbyteorder("="), k)
+            self.assertTrue(np.array_equal(back[k], want), k)
+
     def test_npy_byte_orders_and_strings(self):
         a = np.arange(12, dtype=">f4").reshape(3, 4)
         np.save(tmp_path("be.npy"), np.asfortranarray(a))
