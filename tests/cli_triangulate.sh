@@ -56,6 +56,20 @@ check "no --cams: the camera without keypoints is named" $(grep -q "warning: .*n
   --cam-dirs cam01_json cam02_json cam03_json --input "$trial/pose-associated" --layout body25b \
   --method pose2sim --subset "$markers" --out "$tmp/three.npz" --quiet
 check "no --cams equals the same cameras named (byte for byte)" $(cmp -s "$tmp/auto.npz" "$tmp/three.npz"; echo $?)
+# --cam_map: Pose2Sim's folder names (cam01_json) for the calibration's cameras (cam_01)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$trial/pose-associated" --layout body25b \
+  --cam_map cam01=cam_01 cam02=cam_02 cam03=cam_03 cam04=cam_04 --method pose2sim --subset "$markers" \
+  --out "$tmp/mapped.npz" --quiet; rc=$?
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --cams cam_01 cam_02 cam_03 cam_04 \
+  --cam-dirs cam01_json cam02_json cam03_json cam04_json --input "$trial/pose-associated" --layout body25b \
+  --method pose2sim --subset "$markers" --out "$tmp/four.npz" --quiet
+check "--cam_map without --cams equals --cams with --cam_dirs (byte for byte)" $([ $rc -eq 0 ] && cmp -s "$tmp/mapped.npz" "$tmp/four.npz"; echo $?)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$trial/pose-associated" --layout body25b \
+  --cam_map cam01=cam_1 --out "$tmp/x.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "--cam_map to an unknown camera: exits 1 naming it" $([ $rc -eq 1 ] && grep -q "no camera named 'cam_1'" "$tmp/err"; echo $?)
+"$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$trial/pose-associated" \
+  --cam_map cam01 --out "$tmp/x.npz" >/dev/null 2>&1; rc=$?
+check "--cam_map without '=': usage error 2" $([ $rc -eq 2 ]; echo $?)
 rm "$tmp/named/cam_02_json" "$tmp/named/cam_03_json"
 "$bin" triangulate --calib "$data/S00_Calibration/Calib_qualisys.toml" --input "$tmp/named" --layout body25b \
   --out "$tmp/one.npz" --quiet 2>"$tmp/err"; rc=$?

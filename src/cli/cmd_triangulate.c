@@ -37,7 +37,8 @@ static bool write_trc(const char *path, const char *const *names, size_t K, cons
 
 /* Without --cams: leaves out the calibrated cameras of which the input holds no keypoint (named
  * on stderr); fails when fewer than two remain. */
-static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, const char *input, mhrfit_error *err) {
+static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, const char **stems, const char *input,
+                                mhrfit_error *err) {
   bool *seen = calloc(cams->count ? cams->count : 1, sizeof *seen);
   if (!seen) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   size_t n_seen = mhrfit_observations_seen_views(obs, seen), n = 0;
@@ -49,7 +50,7 @@ static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, cons
   if (!ok)
     MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
                 "%s: %zu calibrated camera(s) have keypoints, at least 2 are needed (none for %s; --cams names "
-                "the cameras to use, --cam_dirs their OpenPose folders)",
+                "the cameras to use, --cam_map FILE=NAME maps other file names)",
                 input, n_seen, missing[0] ? missing : "-");
   else if (n_seen < cams->count) {
     char msg[700];
@@ -58,7 +59,10 @@ static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, cons
     mhrfit_observations_keep_views(obs, seen);
     size_t w = 0;
     for (size_t v = 0; v < cams->count; v++) {
-      if (seen[v]) cams->items[w++] = cams->items[v];
+      if (seen[v]) {
+        stems[w] = stems[v];
+        cams->items[w++] = cams->items[v];
+      }
     }
     cams->count = w;
   }
@@ -66,9 +70,45 @@ static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, cons
   return ok;
 }
 
+/* The file stem of each camera: FILE of a --cam_map FILE=NAME naming it (copied into `files`,
+ * one per map entry, freed by the caller), else its name; every NAME must be a calibrated camera.
+ * NULL (err set) on failure. */
+static const char **map_stems(const mhrfit_calib *all, const char *calib, const mf_strlist *cams,
+                              const mf_strlist *map, char **files, mhrfit_error *err) {
+  for (size_t m = 0; m < map->count; m++) {
+    const char *eq = strchr(map->items[m], '='), *target = eq + 1;
+    bool known = false;
+    for (size_t i = 0; i < all->n_cams && !known; i++) known = strcmp(all->cams[i].name, target) == 0;
+    if (!known) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", map->items[m], calib, target);
+      return NULL;
+    }
+    if (!(files[m] = strndup(map->items[m], (size_t)(eq - map->items[m])))) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+  }
+  const char **stems = calloc(cams->count ? cams->count : 1, sizeof *stems);
+  if (!stems) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  for (size_t v = 0; v < cams->count; v++) {
+    stems[v] = cams->items[v];
+    for (size_t m = 0; m < map->count; m++)
+      if (strcmp(strchr(map->items[m], '=') + 1, cams->items[v]) == 0) stems[v] = files[m];
+  }
+  return stems;
+}
+
 /* The command's own option values; -1 when valid, else the usage error's exit code. */
 static int check_values(long person, double fps, const char *format, size_t n_cams, size_t n_cam_dirs,
-                        const char *layout_name, const char *names_file, bool any_k) {
+                        const mf_strlist *cam_map, const char *layout_name, const char *names_file, bool any_k) {
+  for (size_t m = 0; m < cam_map->count; m++) {
+    const char *e = cam_map->items[m], *eq = strchr(e, '=');
+    if (!eq || eq == e || !eq[1] || strchr(eq + 1, '='))
+      return mf_usage_error("triangulate", "--cam_map: '%s' is not FILE_NAME=CALIBRATION_NAME (e.g. cam01=cam_01)", e);
+  }
   if (layout_name && names_file) return mf_usage_error("triangulate", "--layout and --keypoint_names exclude each other");
   if (names_file && !any_k)
     return mf_usage_error("triangulate", "--keypoint_names needs --input_format arrays or caliscope_csv");
@@ -89,7 +129,9 @@ static int check_values(long person, double fps, const char *format, size_t n_ca
 int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = NULL, *subset = "all";
   const char *trc = NULL, *names_file = NULL, *up_name = "auto";
-  mf_strlist cams = {0}, cam_dirs = {0};
+  mf_strlist cams = {0}, cam_dirs = {0}, cam_map = {0};
+  const char **stems = NULL; /* the cameras' file stems (--cam_map), parallel to cams */
+  char **map_files = NULL;   /* the FILE parts of --cam_map */
   long person = 0;
   double rate = 30;
   bool allow_missing = false, quiet = false, world_axes = false;
@@ -107,6 +149,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
       {"keypoint_names", MF_OPT_STRING, &names_file, "FILE",
        "names of an any-K input: one per line or a JSON list (default kp_0, kp_1, ...; Caliscope: the point ids)", NULL},
       {"cam_dirs", MF_OPT_LIST, &cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
+      {"cam_map", MF_OPT_LIST, &cam_map, "FILE=NAME",
+       "input files (or OpenPose folders FILE_json) named FILE hold calibration camera NAME, e.g. cam01=cam_01", NULL},
       {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
       {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
       {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
@@ -134,6 +178,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
   if (rc >= 0) {
     mf_strlist_free(&cams);
     mf_strlist_free(&cam_dirs);
+    mf_strlist_free(&cam_map);
     return rc;
   }
   mf_strlist_free(&pos);
@@ -151,7 +196,7 @@ int mf_cmd_triangulate(int argc, char **argv) {
     goto done;
   }
   bool any_k = strcmp(format, "arrays") == 0 || strcmp(format, "caliscope_csv") == 0;
-  if ((rc = check_values(person, rate, format, cams.count, cam_dirs.count, layout_name, names_file, any_k)) >= 0)
+  if ((rc = check_values(person, rate, format, cams.count, cam_dirs.count, &cam_map, layout_name, names_file, any_k)) >= 0)
     goto done;
   const mhrfit_layout *layout = NULL;
   if (layout_name || !any_k) {
@@ -181,11 +226,17 @@ int mf_cmd_triangulate(int argc, char **argv) {
     for (size_t v = 0; v < all->n_cams; v++) cams.items[cams.count++] = all->cams[v].name;
   }
   if (!every_cam && !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))) goto fail; /* names checked first */
+  if (!(map_files = calloc(cam_map.count ? cam_map.count : 1, sizeof *map_files))) {
+    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  if (!(stems = map_stems(all, calib, &cams, &cam_map, map_files, &err))) goto fail;
   mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
                            cam_dirs.count ? cam_dirs.items : NULL, allow_missing || every_cam};
-  obs = mhrfit_observations_load(input, cams.items, cams.count, &oo, &err);
+  obs = mhrfit_observations_load(input, stems, cams.count, &oo, &err);
   if (obs && every_cam &&
-      (!keep_seeing_cameras(obs, &cams, input, &err) || !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))))
+      (!keep_seeing_cameras(obs, &cams, stems, input, &err) ||
+       !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))))
     goto fail;
   size_t V = cams.count;
   if (!obs || (!layout && !(kset = mhrfit_observations_keypoint_set(obs, (const char *const *)kp_names, n_kp_names,
@@ -235,7 +286,11 @@ done:
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);
   mhrfit_calib_free(all);
+  free(stems);
+  for (size_t m = 0; map_files && m < cam_map.count; m++) free(map_files[m]);
+  free(map_files);
   mf_strlist_free(&cams);
   mf_strlist_free(&cam_dirs);
+  mf_strlist_free(&cam_map);
   return rc;
 }
