@@ -93,6 +93,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mhrfit/camera.h"
 #include "mhrfit/error.h"
 #include "mhrfit/fit.h"
 #include "mhrfit/fit_io.h"
@@ -222,7 +223,7 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
  * MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                             mhrfit_error *err);
+                             const double *metrics, mhrfit_error *err);
 
 /** The calibration in use (defaults before mhrfit_detfit_calibrate()). */
 const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detfit *d);
@@ -248,8 +249,8 @@ bool mhrfit_detfit_proportions_warning(const mhrfit_detfit *d, char *msg, size_t
  * the limb-by-limb start and the lower final loss wins (mhrfit_detfit_restarts() counts these).
  * `res` as mhrfit_fitter_process() (keypoints: the map's n). Errors as mhrfit_fitter_process().
  */
-bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *prev,
-                         mhrfit_fit_result *res, mhrfit_error *err);
+bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *metrics,
+                         const double *prev, mhrfit_fit_result *res, mhrfit_error *err);
 
 /**
  * Called by mhrfit_detfit_sequence() after each frame: `res` is the fitted frame (valid until
@@ -267,7 +268,7 @@ typedef bool (*mhrfit_detfit_frame_cb)(void *user, size_t f, const mhrfit_fit_re
  * it.
  */
 bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                            mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err);
+                            const double *metrics, mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err);
 
 /**
  * The targets of `map` from a triangulation archive, matched by name (the archive's
@@ -289,8 +290,11 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
  * mhrfit_detfit_sequence(). The caller owns the result. Errors as mhrfit_detfit_sequence() and
  * mhrfit_detfit_points_from_tri().
  */
+bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, const mhrfit_camera *cams,
+                                    double *metrics, mhrfit_error *err);
+
 mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map, const mhrfit_tri_archive *tri,
-                                      bool mesh, mhrfit_detfit_frame_cb progress, void *user, mhrfit_error *err);
+                                      const mhrfit_camera *cams, bool mesh, mhrfit_detfit_frame_cb progress, void *user, mhrfit_error *err);
 
 /** The frame fitter in use (for mhrfit_fitter_geometry() of recovered or smoothed frames). */
 mhrfit_fitter *mhrfit_detfit_fitter(mhrfit_detfit *d);

@@ -172,6 +172,10 @@ typedef struct mhrfit_fit_frame {
                                                (mhrfit_fit_semantic_weight() of kp_index), or NULL */
   const unsigned char *anchor;            /**< n_points flags: the similarity's anchors, replacing the MHR70
                                                anchors (hips, neck, acromions), or NULL */
+  const double *metric;                   /**< n_points × 9: a 3 × 3 row-major matrix M_i per target (world axes)
+                                               that measures its residual, r_i = ‖M_i (s R p_i + t − g_i)‖ in
+                                               the data term; a target with a non-finite entry is not valid;
+                                               NULL: the identity (Euclidean distances) */
 } mhrfit_fit_frame;
 
 /** Outcome of a fitted frame. */
