@@ -24,7 +24,8 @@
  * `min_valid_points` remain, or failure). The similarity `(s, R, t)` is the
  * weighted Umeyama fit on the anchors (hips, neck, acromions; all valid
  * alignment points when fewer than 3 anchors are valid), re-estimated at
- * every evaluation. With `r_j = ‖s R p_j + t − g_j‖` and Huber
+ * every evaluation. With `r_j = ‖M_j (s R p_j + t − g_j)‖` (M_j the frame's
+ * `metric` of the point, the identity without one) and Huber
  * `h(r) = ½r²` (r ≤ δ), `δ(r − ½δ)` otherwise:
  *
  *   L = Σ w_j h(r_j) / Σ w_j
