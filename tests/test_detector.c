@@ -273,7 +273,8 @@ static void test_balancing_trial(void) {
       const double *ga = tri->points + 3 * (NK * 50 + bone[b][0]), *gb = tri->points + 3 * (NK * 50 + bone[b][1]);
       const double *pa = res.keypoints + 3 * bone[b][0], *pb = res.keypoints + 3 * bone[b][1];
       double u[3], v[3], dot = 0, nu = 0, nv = 0;
-      for (int q = 0; q < 3; q++) u[q] = gb[q] - ga[q], v[q] = pb[q] - pa[q], dot += u[q] * v[q], nu += u[q] * u[q], nv += v[q] * v[q];
+      for (int q = 0; q < 3; q++)
+        u[q] = gb[q] - ga[q], v[q] = pb[q] - pa[q], dot += u[q] * v[q], nu += u[q] * u[q], nv += v[q] * v[q];
       double deg = acos(dot / sqrt(nu * nv)) * 180 / 3.141592653589793;
       printf("  bone %d: %.1f degrees off the triangulated one\n", b, deg);
       CHECK(deg < 10);

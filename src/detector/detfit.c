@@ -477,7 +477,8 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
       memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
     }
   }
-  if (!fit_from(d, points, w, metrics, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err)) return false;
+  if (!fit_from(d, points, w, metrics, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err))
+    return false;
   /* A warm start can stay in a wrong basin after a fast movement (a limb flipped about its
    * bone): when a fitted limb bone is more than 35 degrees off the triangulated one, the frame is
    * fitted again from the limb-by-limb start and the lower loss wins. */
@@ -743,7 +744,8 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
     }
     ok = rebuild(d, err);
   }
-  if (ok && d->o.calib_rounds > 0) d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, NULL, NULL, NULL);
+  if (ok && d->o.calib_rounds > 0)
+    d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, NULL, NULL, NULL);
   free(frames), free(poses), free(have), free(ohat), free(ow), free(os);
   if (!ok) return false;
   memcpy(d->cal.scales, d->scales, sizeof d->scales);

@@ -826,7 +826,7 @@ static double score_view(mhrfit_fitter *f, const double *m) {
   double W = 0, S = 0;
   for (size_t i = 0; i < f->fr->n_points; i++) {
     if (f->lw[i] == 0) continue;
-    const double *d = f->d + 3 * i; /* s R p + t - g from evaluate() */
+    const double *d = f->d + 3 * i; /* s R p + t - g from evaluate() (times the point's metric, if any) */
     S += f->lw[i] * sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-12);
     W += f->lw[i];
   }
