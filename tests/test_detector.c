@@ -73,7 +73,7 @@ static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, 
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, &o, &err);
   if (!d) fprintf(stderr, "%s\n", err.message);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, &err)); /* the map's keypoints are body25b's, in order */
+  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, NULL, &err)); /* the map's keypoints are body25b's, in order */
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
   size_t n = c->n_segments;
   if (scales) memcpy(scales, c->scales, sizeof c->scales);
@@ -163,11 +163,13 @@ static void test_balancing_trial(void) {
   }
   mhrfit_detmap *map = mhrfit_detmap_new(rig, "body25b", &err);
   REQUIRE(map);
+  static double metrics[NF * NK * 9]; /* the data metric of every point from its inlier cameras */
+  REQUIRE(mhrfit_detfit_metrics_from_tri(map, tri, cal->cams, metrics, &err));
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, NULL, &err);
   if (!d) fprintf(stderr, "%s\n", err.message);
   REQUIRE(d);
   static seq_out out;
-  bool ok = mhrfit_detfit_sequence(d, NF, tri->points, w, on_frame, &out, &err);
+  bool ok = mhrfit_detfit_sequence(d, NF, tri->points, w, metrics, on_frame, &out, &err);
   if (!ok) fprintf(stderr, "%s\n", err.message);
   REQUIRE(ok);
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
@@ -212,10 +214,14 @@ static void test_balancing_trial(void) {
   printf("median distance to triangulated: %.1f mm (%zu points); reprojection median fit %.2f px vs triangulated %.2f px\n",
          1e3 * md, nd, mf, mt);
   CHECK(md <= 0.020);
-  CHECK(mf <= 1.25 * mt); /* pooled over the cameras: per camera (printed) the ratio is 1.1 to 1.4 */
+  CHECK(mf <= 1.2 * mt); /* pooled over the cameras */
+  /* per camera: 1.1 to 1.3. The triangulated point fits each of its views better the fewer other
+   * views see the same direction (cam_01 alone sees along the cam_02-cam_04 axis), so a body
+   * model that does not follow the detection noise shows most in cam_01 (see detector.h). */
   for (int v = 0; v < NV; v++) {
     double cf = median(cam_fit[v], nc[v]), ct = median(cam_tri[v], nc[v]);
     printf("  %s: reprojection median fit %.2f px vs triangulated %.2f px (%.2fx)\n", cams[v], cf, ct, cf / ct);
+    CHECK(cf <= 1.33 * ct);
   }
   /* no elbow or knee beyond the .model limits; proportions constant */
   static const int bends[4] = {36, 46, 53, 62};
@@ -245,29 +251,50 @@ static void test_balancing_trial(void) {
   static seq_out out2;
   d = mhrfit_detfit_new(rig, map, NULL, &err);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, on_frame, &out2, &err));
+  REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, metrics, on_frame, &out2, &err));
   CHECK(mhrfit_detfit_restarts(d) == 0); /* nothing in this trial needs a second start */
   CHECK(out2.n_cb == NF && !out2.ok[10] && !out2.ok[11] && out2.ok[12] && out2.ok[9]);
-  /* a warm start with the left arm turned far off (a wrong basin): the frame is fitted again from
-   * the limb-by-limb start and the arm follows the triangulated bones */
+  /* a warm start with the left arm swung far off and bent (a wrong basin), with Euclidean
+   * distances and with the cameras' metric: the frame is fitted again from the limb-by-limb start
+   * and the arm follows the triangulated bones */
   double bad[204];
   memcpy(bad, out.params[50], sizeof bad);
-  bad[43] += 3.1, bad[44] += 2.0, bad[45] -= 2.0, bad[46] = 0; /* arm turned about itself and raised behind */
-  size_t r0 = mhrfit_detfit_restarts(d);
-  mhrfit_fit_result res;
-  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 50, w + NK * 50, bad, &res, &err));
-  printf("restarts after a wrong warm start: %zu\n", mhrfit_detfit_restarts(d) - r0);
-  CHECK(mhrfit_detfit_restarts(d) == r0 + 1);
+  bad[44] += 2.5, bad[45] += 2.5, bad[46] = 2.0; /* upper arm swung 2.5 rad about two axes, elbow bent */
   static const int bone[2][2] = {{5, 7}, {7, 9}}; /* LShoulder-LElbow, LElbow-LWrist */
-  for (int b = 0; b < 2; b++) {
-    const double *ga = tri->points + 3 * (NK * 50 + bone[b][0]), *gb = tri->points + 3 * (NK * 50 + bone[b][1]);
-    const double *pa = res.keypoints + 3 * bone[b][0], *pb = res.keypoints + 3 * bone[b][1];
-    double u[3], v[3], dot = 0, nu = 0, nv = 0;
-    for (int q = 0; q < 3; q++) u[q] = gb[q] - ga[q], v[q] = pb[q] - pa[q], dot += u[q] * v[q], nu += u[q] * u[q], nv += v[q] * v[q];
-    double deg = acos(dot / sqrt(nu * nv)) * 180 / 3.141592653589793;
-    printf("  bone %d: %.1f degrees off the triangulated one\n", b, deg);
-    CHECK(deg < 10);
+  for (int with_metric = 0; with_metric < 2; with_metric++) {
+    size_t r0 = mhrfit_detfit_restarts(d);
+    mhrfit_fit_result res;
+    REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 50, w + NK * 50, with_metric ? metrics + 9 * NK * 50 : NULL,
+                                bad, &res, &err));
+    printf("%s: restarts after a wrong warm start: %zu\n", with_metric ? "camera metric" : "Euclidean",
+           mhrfit_detfit_restarts(d) - r0);
+    CHECK(mhrfit_detfit_restarts(d) == r0 + 1);
+    for (int b = 0; b < 2; b++) {
+      const double *ga = tri->points + 3 * (NK * 50 + bone[b][0]), *gb = tri->points + 3 * (NK * 50 + bone[b][1]);
+      const double *pa = res.keypoints + 3 * bone[b][0], *pb = res.keypoints + 3 * bone[b][1];
+      double u[3], v[3], dot = 0, nu = 0, nv = 0;
+      for (int q = 0; q < 3; q++)
+        u[q] = gb[q] - ga[q], v[q] = pb[q] - pa[q], dot += u[q] * v[q], nu += u[q] * u[q], nv += v[q] * v[q];
+      double deg = acos(dot / sqrt(nu * nv)) * 180 / 3.141592653589793;
+      printf("  bone %d: %.1f degrees off the triangulated one\n", b, deg);
+      CHECK(deg < 10);
+    }
   }
+  /* the metric of a point enters only through M e: identity metrics give the Euclidean fit bit
+   * for bit, and a point whose metric is not finite is not valid */
+  static double eye[NK * 9];
+  for (int k = 0; k < NK; k++)
+    for (int a = 0; a < 9; a++) eye[9 * k + a] = a % 4 == 0;
+  mhrfit_fit_result r1, r2;
+  static double p1[204];
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, NULL, out.params[59], &r1, &err));
+  memcpy(p1, r1.model_params, sizeof p1);
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, out.params[59], &r2, &err));
+  CHECK(memcmp(p1, r2.model_params, sizeof p1) == 0);
+  for (int k = 0; k < NK; k++) eye[9 * k + 4] = k < 21 ? NAN : 1.0; /* 4 valid points left */
+  CHECK(!mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, out.params[59], &r2, &err) &&
+        err.type == MHRFIT_ERR_NUMERIC);
+  CHECK_CONTAINS(err.message, "insufficient finite points: 4 of 25");
   mhrfit_detfit_free(d);
   mhrfit_detmap_free(map);
   test_trial_user_maps(tri, w, n_segments);
@@ -368,7 +395,9 @@ static void test_demo_capture(void) {
   REQUIRE(map);
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, NULL, &err);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_sequence(d, DF, pts, w, on_demo_frame, &free_fit, &err));
+  static double metrics[DF * 70 * 9];
+  for (int f = 0; f < DF; f++) REQUIRE(mhrfit_detfit_metrics_from_tri(map, tris[f], cal->cams, metrics + 630 * f, &err));
+  REQUIRE(mhrfit_detfit_sequence(d, DF, pts, w, metrics, on_demo_frame, &free_fit, &err));
   /* view-initialised, frames in order with the previous good frame as the prior */
   mhrfit_fit_options fo;
   mhrfit_fit_options_init(&fo);

@@ -24,7 +24,8 @@
  * `min_valid_points` remain, or failure). The similarity `(s, R, t)` is the
  * weighted Umeyama fit on the anchors (hips, neck, acromions; all valid
  * alignment points when fewer than 3 anchors are valid), re-estimated at
- * every evaluation. With `r_j = ‖s R p_j + t − g_j‖` and Huber
+ * every evaluation. With `r_j = ‖M_j (s R p_j + t − g_j)‖` (M_j the frame's
+ * `metric` of the point, the identity without one) and Huber
  * `h(r) = ½r²` (r ≤ δ), `δ(r − ½δ)` otherwise:
  *
  *   L = Σ w_j h(r_j) / Σ w_j
@@ -172,6 +173,10 @@ typedef struct mhrfit_fit_frame {
                                                (mhrfit_fit_semantic_weight() of kp_index), or NULL */
   const unsigned char *anchor;            /**< n_points flags: the similarity's anchors, replacing the MHR70
                                                anchors (hips, neck, acromions), or NULL */
+  const double *metric;                   /**< n_points × 9: a 3 × 3 row-major matrix M_i per target (world axes)
+                                               that measures its residual, r_i = ‖M_i (s R p_i + t − g_i)‖ in
+                                               the data term; a target with a non-finite entry is not valid;
+                                               NULL: the identity (Euclidean distances) */
 } mhrfit_fit_frame;
 
 /** Outcome of a fitted frame. */

@@ -185,7 +185,7 @@ class mhrfit_fit_frame(Structure):
                 ("inlier_weight", POINTER(c_double)), ("n_views", c_size_t), ("views", POINTER(mhrfit_fit_view)),
                 ("prev_model_params", POINTER(c_double)), ("prev_similarity", POINTER(mhrfit_similarity)),
                 ("fixed_scales", POINTER(c_double)), ("point_weight", POINTER(c_double)),
-                ("anchor", POINTER(c_uint8))]
+                ("anchor", POINTER(c_uint8)), ("metric", POINTER(c_double))]
 
 
 class mhrfit_fit_result(Structure):

@@ -58,7 +58,7 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
   if (!(d = mhrfit_detfit_new(rig, map, &o, &err))) goto fail;
   progress p = {!a->quiet && tri->n_frames > 1 && isatty(2), a->quiet, tri->n_frames, 0, 0, 0, 0, mf_now_seconds()};
   double t0 = mf_now_seconds();
-  if (!(ar = mhrfit_detfit_run(d, map, tri, !a->no_mesh, on_frame, &p, &err))) goto fail;
+  if (!(ar = mhrfit_detfit_run(d, map, tri, NULL, !a->no_mesh, on_frame, &p, &err))) goto fail;
   double secs = mf_now_seconds() - t0;
   if (p.tty) fprintf(stderr, "\n");
   if (!mhrfit_fit_archive_save(a->out, ar, &err) || !mf_sync_file(a->out, &err)) goto fail;

@@ -440,8 +440,8 @@ static double worst_bone_angle(const mhrfit_detfit *d, const double *g, const do
 
 /* The frame fit from start m (its pose also the temporal prior when `prior`), the sequence's
  * scales and the map's weights and anchors. */
-static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *m, bool prior,
-                     const char *start_name, mhrfit_fit_result *res, mhrfit_error *err) {
+static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *metrics, const double *m,
+                     bool prior, const char *start_name, mhrfit_fit_result *res, mhrfit_error *err) {
   mhrfit_fit_view view = {start_name, {0}, NULL, NULL, 0, INFINITY};
   memcpy(view.model_params, m, sizeof view.model_params);
   memcpy(view.model_params + SCALE_FIRST, d->scales, sizeof d->scales);
@@ -456,11 +456,12 @@ static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, co
   fr.fixed_scales = d->scales;
   fr.point_weight = d->pw;
   fr.anchor = d->anchor;
+  fr.metric = metrics;
   return mhrfit_fitter_process(d->fitter, &fr, res, err);
 }
 
-bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *prev,
-                         mhrfit_fit_result *res, mhrfit_error *err) {
+bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *metrics,
+                         const double *prev, mhrfit_fit_result *res, mhrfit_error *err) {
   const double *w = weights ? weights : d->ones;
   bool have_prev = prev != NULL;
   for (int i = 0; have_prev && i < NP; i++) have_prev = isfinite(prev[i]);
@@ -476,7 +477,8 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
       memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
     }
   }
-  if (!fit_from(d, points, w, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err)) return false;
+  if (!fit_from(d, points, w, metrics, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err))
+    return false;
   /* A warm start can stay in a wrong basin after a fast movement (a limb flipped about its
    * bone): when a fitted limb bone is more than 35 degrees off the triangulated one, the frame is
    * fitted again from the limb-by-limb start and the lower loss wins. */
@@ -487,10 +489,10 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
   mhrfit_error lerr = {0};
   if (limb_start(d, points, w, m, &lerr)) {
     mhrfit_error cerr = {0};
-    if (fit_from(d, points, w, m, false, "rest pose", res, &cerr) && res->final_loss < warm_loss) return true;
+    if (fit_from(d, points, w, metrics, m, false, "rest pose", res, &cerr) && res->final_loss < warm_loss) return true;
   }
   /* the warm fit was better: run it again (deterministic) so that the fitter's arrays hold it */
-  return fit_from(d, points, w, warm_start, true, "previous frame", res, err);
+  return fit_from(d, points, w, metrics, warm_start, true, "previous frame", res, err);
 }
 
 /* ---- calibration --------------------------------------------------------------------------- */
@@ -608,21 +610,25 @@ static bool estimate_proportions(mhrfit_detfit *d, size_t F, const double *P, co
 }
 
 /* Fits the calibration frames (warm from their last pose when `warm`), and returns the weighted
- * RMS residual (m) of the markers; accumulates the offset estimates when `acc` is not NULL. */
+ * RMS residual (m) of the markers. When `ohat` is not NULL, stores for calibration frame i and
+ * marker k the target in the joint's frame (ohat[3 (i n + k)], cm before the joint's scale), its
+ * weight (ow, 0 when not seen) and the joint's scale (os). */
 static double fit_calib_frames(mhrfit_detfit *d, const size_t *frames, size_t nc, const double *P, const double *W,
-                               double *poses, bool *have, double *acc, double *accw) {
+                               const double *Mt, double *poses, bool *have, double *ohat, double *ow, double *os) {
   double ss = 0, sw = 0;
   for (size_t i = 0; i < nc; i++) {
     size_t f = frames[i];
-    const double *g = P + 3 * d->n * f, *w = W ? W + d->n * f : d->ones;
+    const double *g = P + 3 * d->n * f, *w = W ? W + d->n * f : d->ones, *mt = Mt ? Mt + 9 * d->n * f : NULL;
+    if (ow)
+      for (size_t k = 0; k < d->n; k++) ow[i * d->n + k] = 0;
     mhrfit_fit_result res;
     mhrfit_error ferr = {0};
     /* the frame's own start (no temporal prior between calibration frames) */
     bool ok;
     if (have[i]) {
-      ok = fit_from(d, g, w, poses + NP * i, false, "calibration", &res, &ferr);
+      ok = fit_from(d, g, w, mt, poses + NP * i, false, "calibration", &res, &ferr);
     } else {
-      ok = mhrfit_detfit_frame(d, g, w, NULL, &res, &ferr);
+      ok = mhrfit_detfit_frame(d, g, w, mt, NULL, &res, &ferr);
     }
     if (!ok) continue;
     memcpy(poses + NP * i, res.model_params, NP * sizeof(double));
@@ -634,7 +640,7 @@ static double fit_calib_frames(mhrfit_detfit *d, const size_t *frames, size_t nc
       if (u->kind != MHRFIT_KP_MARKER || !finite3(g + 3 * k) || !(w[k] > 0) || !isfinite(res.residuals[k])) continue;
       ss += w[k] * res.residuals[k] * res.residuals[k];
       sw += w[k];
-      if (!acc) continue;
+      if (!ohat) continue;
       /* the target in the joint's frame: R_jᵀ (y − t_j) / s_j, y the target in native cm */
       const mhrfit_similarity *S = &res.sim_fit;
       const double *gk = g + 3 * k;
@@ -644,14 +650,46 @@ static double fit_calib_frames(mhrfit_detfit *d, const size_t *frames, size_t nc
       int j = u->joint;
       const double *R = d->R + 9 * j, *t = d->t + 3 * j;
       double e[3] = {y[0] - t[0], y[1] - t[1], y[2] - t[2]};
-      for (int a = 0; a < 3; a++) acc[3 * k + a] += w[k] * (R[a] * e[0] + R[3 + a] * e[1] + R[6 + a] * e[2]) / d->s[j];
-      accw[k] += w[k];
+      size_t ik = i * d->n + k;
+      for (int a = 0; a < 3; a++) ohat[3 * ik + a] = (R[a] * e[0] + R[3 + a] * e[1] + R[6 + a] * e[2]) / d->s[j];
+      ow[ik] = w[k];
+      os[ik] = d->s[j] * S->s;
     }
   }
   return sw > 0 ? sqrt(ss / sw) : NAN;
 }
 
-bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const double *W, mhrfit_error *err) {
+/* The offset of marker k from the calibration frames' targets in its joint's frame: the minimiser
+ * of Σ_f w_f h(s_f ‖o − ô_f‖ / 100) + λ ‖o − o_default‖² / 2 (s_f ‖·‖ / 100: the distance in
+ * metres; h the frame fit's Huber loss, δ = huber_m), by iteratively reweighted least squares from
+ * the current offset, so that the frames where the triangulation took a wrong point pull by at
+ * most δ each instead of their whole error. */
+static void robust_offset(const mhrfit_detfit *d, size_t k, size_t nc, const double *ohat, const double *ow,
+                          const double *os, double lam, double o[3]) {
+  const double *o0 = d->def_offsets + 3 * k, delta = d->o.fit.huber_m;
+  memcpy(o, d->offsets + 3 * k, 3 * sizeof *o);
+  for (int it = 0; it < 20; it++) {
+    double acc[3] = {lam * o0[0], lam * o0[1], lam * o0[2]}, accw = lam + 1e-12, step = 0;
+    for (size_t i = 0; i < nc; i++) {
+      size_t ik = i * d->n + k;
+      if (!(ow[ik] > 0)) continue;
+      const double *q = ohat + 3 * ik;
+      double r = os[ik] / 100.0 * sqrt(pow(q[0] - o[0], 2) + pow(q[1] - o[1], 2) + pow(q[2] - o[2], 2));
+      double c = ow[ik] * (r <= delta ? 1.0 : delta / r);
+      for (int a = 0; a < 3; a++) acc[a] += c * q[a];
+      accw += c;
+    }
+    for (int a = 0; a < 3; a++) {
+      double v = acc[a] / accw;
+      step = fmax(step, fabs(v - o[a]));
+      o[a] = v;
+    }
+    if (step < 1e-4) break; /* cm */
+  }
+}
+
+bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const double *W, const double *Mt,
+                             mhrfit_error *err) {
   double t0 = mf_now_seconds();
   int min_pts = d->o.fit.min_valid_points < 3 ? 3 : d->o.fit.min_valid_points;
   size_t usable = 0;
@@ -675,8 +713,9 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
   size_t *frames = mf_malloc_array(nc, sizeof *frames, err);
   double *poses = mf_malloc_array(nc * NP, sizeof *poses, err);
   bool *have = mf_calloc_array(nc, sizeof *have, err);
-  double *acc = mf_malloc_array(3 * d->n, sizeof *acc, err), *accw = mf_malloc_array(d->n, sizeof *accw, err);
-  bool ok = frames && poses && have && acc && accw;
+  double *ohat = mf_malloc_array(3 * nc * d->n, sizeof *ohat, err), *ow = mf_malloc_array(nc * d->n, sizeof *ow, err);
+  double *os = mf_malloc_array(nc * d->n, sizeof *os, err);
+  bool ok = frames && poses && have && ohat && ow && os;
   if (ok) { /* usable frames spread evenly */
     size_t u = 0, i = 0;
     for (size_t f = 0; f < F && i < nc; f++) {
@@ -690,27 +729,24 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
     d->cal.n_calib_frames = (int)nc;
   }
   for (int round = 0; ok && round < d->o.calib_rounds; round++) {
-    memset(acc, 0, 3 * d->n * sizeof *acc);
-    memset(accw, 0, d->n * sizeof *accw);
-    double rms = fit_calib_frames(d, frames, nc, P, W, poses, have, acc, accw);
+    double rms = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, ohat, ow, os);
     if (round == 0) d->cal.marker_rms_before_m = rms;
     double lam = d->o.offset_prior, cap = d->o.max_offset_change_cm;
     for (size_t k = 0; k < d->n; k++) {
       if (d->map->rule[k].kind != MHRFIT_KP_MARKER) continue;
       const double *o0 = d->def_offsets + 3 * k;
       double o[3], dn = 0;
-      for (int a = 0; a < 3; a++) {
-        o[a] = (acc[3 * k + a] + lam * o0[a]) / (accw[k] + lam + 1e-12);
-        dn += (o[a] - o0[a]) * (o[a] - o0[a]);
-      }
+      robust_offset(d, k, nc, ohat, ow, os, lam, o);
+      for (int a = 0; a < 3; a++) dn += (o[a] - o0[a]) * (o[a] - o0[a]);
       dn = sqrt(dn);
       double f = dn > cap ? cap / dn : 1.0;
       for (int a = 0; a < 3; a++) d->offsets[3 * k + a] = isfinite(o[a]) ? o0[a] + f * (o[a] - o0[a]) : o0[a];
     }
     ok = rebuild(d, err);
   }
-  if (ok && d->o.calib_rounds > 0) d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, poses, have, NULL, NULL);
-  free(frames), free(poses), free(have), free(acc), free(accw);
+  if (ok && d->o.calib_rounds > 0)
+    d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, NULL, NULL, NULL);
+  free(frames), free(poses), free(have), free(ohat), free(ow), free(os);
   if (!ok) return false;
   memcpy(d->cal.scales, d->scales, sizeof d->scales);
   d->cal.seconds = mf_now_seconds() - t0;
@@ -718,8 +754,9 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
 }
 
 bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                            mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err) {
-  if ((d->o.estimate_proportions || d->o.calibrate_markers) && !mhrfit_detfit_calibrate(d, F, points, weights, err))
+                            const double *metrics, mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err) {
+  if ((d->o.estimate_proportions || d->o.calibrate_markers) &&
+      !mhrfit_detfit_calibrate(d, F, points, weights, metrics, err))
     return false;
   double prev[NP];
   long prev_f = -1;
@@ -728,7 +765,7 @@ bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, co
     mhrfit_fit_result res;
     mhrfit_error ferr = {0};
     bool ok = mhrfit_detfit_frame(d, points + 3 * d->n * f, weights ? weights + d->n * f : NULL,
-                                  use_prev ? prev : NULL, &res, &ferr);
+                                  metrics ? metrics + 9 * d->n * f : NULL, use_prev ? prev : NULL, &res, &ferr);
     if (!ok && (ferr.type == MHRFIT_ERR_NOMEM || ferr.type == MHRFIT_ERR_ARGUMENT)) {
       if (err) *err = ferr;
       return false;

@@ -37,11 +37,12 @@ static bool store_frame(void *user, size_t f, const mhrfit_fit_result *res, cons
   return c->progress ? c->progress(c->user, f, res, ferr) : true;
 }
 
-bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, double *points,
-                                   double *weights, mhrfit_error *err) {
-  size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
+/* The map keypoint of each of the archive's K points (matched by name), a new array; NULL with
+ * MHRFIT_ERR_FORMAT naming a point that is not a keypoint of the map. */
+static size_t *map_points(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, mhrfit_error *err) {
+  size_t n = map->n, K = tri->n_kp;
   size_t *to = mf_malloc_array(K ? K : 1, sizeof *to, err);
-  if (!to) return false;
+  if (!to) return NULL;
   for (size_t i = 0; i < K; i++) {
     const char *name = tri->subset_names[i] ? tri->subset_names[i] : "";
     size_t k = 0;
@@ -52,10 +53,18 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
                   "triangulate with the same --layout or --keypoint_names",
                   i, name, map->layout, n, map->names[0]);
       free(to);
-      return false;
+      return NULL;
     }
     to[i] = k;
   }
+  return to;
+}
+
+bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, double *points,
+                                   double *weights, mhrfit_error *err) {
+  size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
+  size_t *to = map_points(map, tri, err);
+  if (!to) return false;
   for (size_t i = 0; i < F * n * 3; i++) points[i] = NAN;
   for (size_t i = 0; i < F * n; i++) weights[i] = 0;
   for (size_t f = 0; f < F; f++)
@@ -70,30 +79,87 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
   return true;
 }
 
+/* The share of the identity in a point's metric (detector.h). */
+#define METRIC_ISO 0.3
+
+bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, const mhrfit_camera *cams,
+                                    double *metrics, mhrfit_error *err) {
+  size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
+  size_t *to = map_points(map, tri, err);
+  if (!to) return false;
+  static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  for (size_t i = 0; i < F * n; i++) memcpy(metrics + 9 * i, I3, sizeof I3);
+  const double iso = METRIC_ISO;
+  for (size_t f = 0; f < F; f++)
+    for (size_t i = 0; i < K; i++) {
+      const double *X = tri->points + 3 * (f * K + i);
+      if (!isfinite(X[0]) || !isfinite(X[1]) || !isfinite(X[2])) continue;
+      double H[9] = {0}, uv[2], J[6];
+      size_t nv = 0;
+      for (size_t v = 0; v < V; v++) {
+        if (!tri->inliers[(f * K + i) * V + v] || !mhrfit_camera_project(&cams[v], X, uv, J)) continue;
+        bool fin = true;
+        for (int a = 0; a < 6; a++) fin = fin && isfinite(J[a]);
+        if (!fin) continue;
+        for (int a = 0; a < 3; a++)
+          for (int b = 0; b < 3; b++) H[3 * a + b] += J[a] * J[b] + J[3 + a] * J[3 + b];
+        nv++;
+      }
+      double tr = H[0] + H[4] + H[8];
+      if (nv < 2 || !(tr > 0) || !isfinite(tr)) continue; /* one view sees no depth: Euclidean */
+      for (int a = 0; a < 9; a++) H[a] = (1 - iso) * H[a] * 3.0 / tr + iso * I3[a];
+      /* M = Lᵀ with L Lᵀ = H (Cholesky), so that ‖M e‖² = eᵀ H e */
+      double L[9] = {0};
+      bool ok = true;
+      for (int a = 0; a < 3 && ok; a++)
+        for (int b = 0; b <= a; b++) {
+          double sum = H[3 * a + b];
+          for (int c = 0; c < b; c++) sum -= L[3 * a + c] * L[3 * b + c];
+          if (a == b) {
+            ok = sum > 0;
+            L[3 * a + a] = ok ? sqrt(sum) : 0;
+          } else {
+            L[3 * a + b] = sum / L[3 * b + b];
+          }
+        }
+      if (!ok) continue;
+      double *M = metrics + 9 * (f * n + to[i]);
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) M[3 * a + b] = L[3 * b + a];
+    }
+  free(to);
+  return true;
+}
+
 mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map, const mhrfit_tri_archive *tri,
-                                      bool mesh, mhrfit_detfit_frame_cb progress, void *user, mhrfit_error *err) {
+                                      const mhrfit_camera *cams, bool mesh, mhrfit_detfit_frame_cb progress, void *user,
+                                      mhrfit_error *err) {
   size_t n = map->n, F = tri->n_frames;
   const mhrfit_rig *rig = mhrfit_detfit_rig(d);
   double *points = mf_malloc_array((F ? F : 1) * n * 3, sizeof *points, err);
   double *weights = mf_malloc_array((F ? F : 1) * n, sizeof *weights, err);
   int *kp_index = mf_malloc_array(n, sizeof *kp_index, err);
+  double *metrics = cams ? mf_malloc_array((F ? F : 1) * n * 9, sizeof *metrics, err) : NULL;
   mhrfit_fit_archive *a = NULL;
-  if (!points || !weights || !kp_index || !mhrfit_detfit_points_from_tri(map, tri, points, weights, err)) goto fail;
+  if (!points || !weights || !kp_index || (cams && !metrics) ||
+      !mhrfit_detfit_points_from_tri(map, tri, points, weights, err) ||
+      (cams && !mhrfit_detfit_metrics_from_tri(map, tri, cams, metrics, err)))
+    goto fail;
   for (size_t k = 0; k < n; k++) kp_index[k] = (int)k;
   const mhrfit_fit_options *fo = mhrfit_detfit_fit_options(d);
   size_t n_hist = (size_t)mhrfit_fit_options_iter_cap(fo);
-  const char *cams[1] = {"none"};
-  a = mhrfit_fit_archive_new(F, n, 1, rig->n_joints, mesh ? rig->n_vertices : 0, n_hist, cams, err);
+  const char *view_names[1] = {"none"};
+  a = mhrfit_fit_archive_new(F, n, 1, rig->n_joints, mesh ? rig->n_vertices : 0, n_hist, view_names, err);
   if (!a || !mhrfit_fit_archive_set_pred_keypoints(a, n, (const char *const *)map->names, err)) goto fail;
   a->frame_axis = tri->frame_axis || F > 1;
   mhrfit_fit_archive_set_options(a, fo);
   for (size_t k = 0; k < n; k++) a->subset_idx[k] = (int32_t)k;
   run_ctx c = {a, map, points, weights, kp_index, progress, user};
-  if (!mhrfit_detfit_sequence(d, F, points, weights, store_frame, &c, err)) goto fail;
-  free(points), free(weights), free(kp_index);
+  if (!mhrfit_detfit_sequence(d, F, points, weights, metrics, store_frame, &c, err)) goto fail;
+  free(points), free(weights), free(kp_index), free(metrics);
   return a;
 fail:
   mhrfit_fit_archive_free(a);
-  free(points), free(weights), free(kp_index);
+  free(points), free(weights), free(kp_index), free(metrics);
   return NULL;
 }

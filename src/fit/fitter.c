@@ -277,6 +277,12 @@ static bool set_map(mhrfit_fitter *f, mhrfit_error *err) {
   return true;
 }
 
+/* v ← M v for a 3 × 3 row-major M (the data metric of a point, fit.h). */
+static inline void metric_apply(const double *M, double *v) {
+  double x = v[0], y = v[1], z = v[2];
+  for (int a = 0; a < 3; a++) v[a] = M[3 * a] * x + M[3 * a + 1] * y + M[3 * a + 2] * z;
+}
+
 static inline double huber(double r, double delta) { return r <= delta ? 0.5 * r * r : delta * (r - 0.5 * delta); }
 
 /* Sanitised weights (ORIGINAL.md §5.2, seed B1/B2/B5): w[i] for valid points, 0 elsewhere; the
@@ -327,6 +333,7 @@ static bool predict(mhrfit_fitter *f, const double *m, mhrfit_error *err) {
     const double *g = f->fr->targets + 3 * i, *p = f->pred + 3 * i;
     mhrfit_mhr_to_sam3d(f->kp_cm + 3 * f->fr->kp_index[i], f->pred + 3 * i);
     f->ok[i] = isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]) && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
+    for (int a = 0; f->fr->metric && f->ok[i] && a < 9; a++) f->ok[i] = isfinite(f->fr->metric[9 * i + a]);
   }
   return true;
 }
@@ -391,6 +398,7 @@ static bool evaluate(mhrfit_fitter *f, const double *m, const mhrfit_similarity 
     double q[3], *d = f->d + 3 * i;
     mhrfit_similarity_apply(&e->sim, f->pred + 3 * i, q);
     for (int a = 0; a < 3; a++) d[a] = q[a] - fr->targets[3 * i + a];
+    if (fr->metric) metric_apply(fr->metric + 9 * i, d);
     double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-12);
     data += f->lw[i] * huber(r, delta);
     f->c[i] = f->lw[i] / (W + 1e-9) * (r <= delta ? 1.0 : delta / r); /* IRLS factor */
@@ -419,7 +427,12 @@ static void gradient(mhrfit_fitter *f, const double *m, const eval_out *e, doubl
   for (size_t i = 0; i < fr->n_points; i++) {
     if (f->c[i] == 0) continue;
     size_t k = (size_t)fr->kp_index[i], c0 = f->map->col_start[k], nc = f->map->col_start[k + 1] - c0;
-    const double *B = f->J + 3 * c0, *d = f->d + 3 * i;
+    const double *B = f->J + 3 * c0, *d0 = f->d + 3 * i;
+    double d[3] = {d0[0], d0[1], d0[2]};
+    if (fr->metric) { /* f->d holds M e: the gradient wants (M A B)ᵀ M e = (A B)ᵀ Mᵀ M e */
+      const double *M = fr->metric + 9 * i;
+      for (int a = 0; a < 3; a++) d[a] = M[a] * d0[0] + M[3 + a] * d0[1] + M[6 + a] * d0[2];
+    }
     for (size_t cc = 0; cc < nc; cc++) {
       int p = f->free_pos[f->map->cols[c0 + cc]];
       if (p < 0) continue;
@@ -626,6 +639,14 @@ static void linearize(mhrfit_fitter *f, const double *m, const eval_out *e, doub
           G2[u] = w * sim_cols[-2 - sc][2];
         }
       }
+      if (fr->metric) { /* rows M (√c J): the residual f->d is already M e */
+        const double *M = fr->metric + 9 * (size_t)i;
+        for (int u = 0; u < n; u++) {
+          double v[3] = {G0[u], G1[u], G2[u]};
+          metric_apply(M, v);
+          G0[u] = v[0], G1[u] = v[1], G2[u] = v[2];
+        }
+      }
       for (int u = n; u < ld; u++) G0[u] = G1[u] = G2[u] = 0;
       for (int a = 0; a < 3; a++) Gd[R + a] = w * d[a];
       R += 3;
@@ -805,7 +826,7 @@ static double score_view(mhrfit_fitter *f, const double *m) {
   double W = 0, S = 0;
   for (size_t i = 0; i < f->fr->n_points; i++) {
     if (f->lw[i] == 0) continue;
-    const double *d = f->d + 3 * i; /* s R p + t - g from evaluate() */
+    const double *d = f->d + 3 * i; /* s R p + t - g from evaluate() (times the point's metric, if any) */
     S += f->lw[i] * sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-12);
     W += f->lw[i];
   }

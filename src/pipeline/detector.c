@@ -29,6 +29,7 @@ struct mf_detector {
   mhrfit_tri_archive *ta;    /* one frame's triangulation */
   mhrfit_fit_archive *one;   /* one frame's fit (no mesh), reused for every frame */
   double *points, *weights;  /* F·n·3 and F·n: the map's targets (NaN in frames that are not fitted) */
+  double *metrics;           /* F·n·9: their data metrics from the cameras (detector.h) */
   int *kp_index;             /* n: 0, 1, ... */
   uint64_t base_hash;        /* the cameras' calibration and the keypoint map */
   uint64_t model_hash;       /* ... and the calibrated proportions and offsets */
@@ -279,6 +280,7 @@ void mf_detector_free(mf_detector *d) {
   mhrfit_fit_archive_free(d->one);
   free(d->points);
   free(d->weights);
+  free(d->metrics);
   free(d->kp_index);
   free(d->tri_sig);
   free(d);
@@ -304,7 +306,8 @@ static bool prepare(mhrfit_pipeline *p, mhrfit_error *err) {
     return false;
   d->points = mf_malloc_array(F * n * 3, sizeof *d->points, err);
   d->weights = d->points ? mf_malloc_array(F * n, sizeof *d->weights, err) : NULL;
-  d->kp_index = d->weights ? mf_malloc_array(n, sizeof *d->kp_index, err) : NULL;
+  d->metrics = d->weights ? mf_malloc_array(F * n * 9, sizeof *d->metrics, err) : NULL;
+  d->kp_index = d->metrics ? mf_malloc_array(n, sizeof *d->kp_index, err) : NULL;
   d->tri_sig = d->kp_index ? mf_calloc_array(F, sizeof *d->tri_sig, err) : NULL;
   if (!d->tri_sig) return false;
   for (size_t k = 0; k < n; k++) d->kp_index[k] = (int)k, p->layout->subset_idx[k] = d->one->subset_idx[k] = (int32_t)k;
@@ -438,7 +441,9 @@ static bool triangulate_all(mhrfit_pipeline *p, mhrfit_error *err) {
   }
   mhrfit_tri_archive_update_mean(d->tri);
   size_t n = d->map->n;
-  if (!mhrfit_detfit_points_from_tri(d->map, d->tri, d->points, d->weights, err)) return false;
+  if (!mhrfit_detfit_points_from_tri(d->map, d->tri, d->points, d->weights, err) ||
+      !mhrfit_detfit_metrics_from_tri(d->map, d->tri, p->cal->cams, d->metrics, err))
+    return false;
   for (size_t f = 0; f < p->F; f++)
     if (p->raw_status[f][0])
       for (size_t i = 0; i < 3 * n; i++) d->points[3 * n * f + i] = NAN;
@@ -452,7 +457,7 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   mf_detector *d = p->det;
   double t0 = mf_now_seconds();
   mhrfit_error cerr = {0};
-  if (!mhrfit_detfit_calibrate(d->fit, p->F, d->points, d->weights, &cerr)) {
+  if (!mhrfit_detfit_calibrate(d->fit, p->F, d->points, d->weights, d->metrics, &cerr)) {
     if (cerr.type != MHRFIT_ERR_NUMERIC) {
       if (err) *err = cerr;
       return false;
@@ -508,7 +513,7 @@ static bool fit_frame(mhrfit_pipeline *p, size_t f, bool prior, mhrfit_error *er
   const double *pts = d->points + 3 * n * f, *w = d->weights + n * f;
   mhrfit_fit_result res;
   mhrfit_error ferr = {0};
-  bool ok = mhrfit_detfit_frame(d->fit, pts, w, prior ? p->prev : NULL, &res, &ferr);
+  bool ok = mhrfit_detfit_frame(d->fit, pts, w, d->metrics + 9 * n * f, prior ? p->prev : NULL, &res, &ferr);
   if (!ok && (ferr.type == MHRFIT_ERR_NOMEM || ferr.type == MHRFIT_ERR_ARGUMENT)) {
     if (err) *err = ferr;
     mhrfit_error_prefix(err, "frame %s", p->frames.items[f]);
