@@ -114,6 +114,13 @@ cp -r "$tmp/demo" "$tmp/pics" && mv "$tmp/demo" "$tmp/demo_away"
 "$bin" overlay --run "$tmp/run" --capture "$tmp/pics" --calib "$tmp/pics/calibration.toml" --frames 0:1 --out "$tmp/given" >"$tmp/log" 2>&1
 check "--run with --capture (the run's input moved away): the pictures of --capture drawn" \
   $([ $? -eq 0 ] && grep -q '1 frame(s) x 4 camera(s): 4 written, 0 skipped' "$tmp/log"; echo $?)
+# a partial extraction: the pictures of 4 of 6 frames gone (16 views), only the first 8 named
+rm "$tmp"/pics/00000[2-5]/*.jpg
+"$bin" overlay --run "$tmp/run" --capture "$tmp/pics" --calib "$tmp/pics/calibration.toml" --out "$tmp/partial" \
+  >"$tmp/log" 2>"$tmp/err"
+check "partial pictures: exit 0, 8 written, 16 skipped" $([ $? -eq 0 ] && grep -q '6 frame(s) x 4 camera(s): 8 written, 16 skipped' "$tmp/log"; echo $?)
+check "partial pictures: 8 views named, then one line for the other 8" \
+  $([ "$(grep -c "skipped: no picture" "$tmp/err")" -eq 8 ] && grep -q "8 more views skipped for want of a picture (all listed in .*partial/overlay_summary.json)" "$tmp/err"; echo $?)
 mv "$tmp/demo_away" "$tmp/demo"
 rm "$tmp/demo/000001/cam_1.jpg"
 head -c 4000 "$tmp/demo/000002/cam_2.jpg" >"$tmp/t.jpg" && mv "$tmp/t.jpg" "$tmp/demo/000002/cam_2.jpg"

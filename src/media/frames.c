@@ -579,9 +579,9 @@ static bool prepare_out(plan *p, mhrfit_error *err) {
   mf_entries_free(&d);
   if (!empty && !o->overwrite)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
-                       has_meta ? "%s holds a previous extraction (frames_meta.json): allow overwriting to replace it"
+                       has_meta ? "%s holds a previous extraction (frames_meta.json): allow overwriting (--overwrite) to replace it"
                                 : "%s is not empty and holds no frames_meta.json: choose a new or empty folder (or "
-                                  "allow overwriting)",
+                                  "allow overwriting with --overwrite)",
                        p->out);
   if (o->check_only) return true;
   if (has_meta) {

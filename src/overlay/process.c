@@ -19,6 +19,7 @@
 #include "overlay/overlay_internal.h"
 
 #define SUMMARY_NAME "overlay_summary.json"
+#define MISSING_LOGGED 8
 /* A picture whose size differs from the calibration's by less than this in each direction is
  * taken as the codec's block padding (1080 coded as 1088) and drawn as it is. */
 #define PAD_TOLERANCE 16
@@ -95,6 +96,7 @@ typedef struct job {
   int cell_w, cell_h, cols;
   mf_buf files, skipped;       /* JSON items of overlay_summary.json */
   size_t n_files, n_skipped;
+  size_t n_missing; /* views without a picture: the first MISSING_LOGGED are logged one by one */
   mhrfit_overlay_summary sum;
   mf_dir_lock *lock; /* of the output folder, while it is written */
 } job;
@@ -133,7 +135,7 @@ static bool prepare_out(job *j, mhrfit_error *err) {
                      "%s is not empty and holds no %s (not an earlier overlay): choose a new or empty folder", out,
                      SUMMARY_NAME);
   if (ok && earlier && !j->ov->o.overwrite)
-    ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s holds an earlier overlay: allow overwriting to replace it", out);
+    ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s holds an earlier overlay: allow overwriting (--overwrite) to replace it", out);
   mf_names_free(&list);
   mhrfit_value *prev = ok && earlier ? mhrfit_json_load(sp, err) : NULL;
   if (ok && earlier && !prev) ok = false;
@@ -449,7 +451,8 @@ static bool do_view(job *j, size_t i, size_t c, size_t s, mhrfit_image **img, mh
     else if (st == VIEW_UNREADABLE) in->unreadable++;
     else in->wrong_size++;
     j->sum.views_skipped++;
-    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "frame '%s' camera '%s': skipped: %s", frame, cam, reason);
+    if (st != VIEW_MISSING || j->n_missing++ < MISSING_LOGGED) /* a partial extraction: not one line per view */
+      mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "frame '%s' camera '%s': skipped: %s", frame, cam, reason);
     add_skipped(j, frame, cam, kinds[st], reason);
   }
   if (!j->cs[c].video && !j->grid) return true;
@@ -503,6 +506,9 @@ bool mhrfit_overlay_process(mhrfit_overlay *ov, mhrfit_overlay_summary *summary,
     }
     if (ok && j.grid) ok = mhrfit_video_writer_write(j.grid, j.grid_img, err);
   }
+  if (j.n_missing > MISSING_LOGGED)
+    mf_ov_log(ov, MHRFIT_OVERLAY_WARNING, "%zu more views skipped for want of a picture (all listed in %s/%s)",
+              j.n_missing - MISSING_LOGGED, o->out_dir ? o->out_dir : ".", SUMMARY_NAME);
   ok = ok && finish_videos(&j, err);
   j.sum.seconds = mf_now_seconds() - t0;
   ok = ok && write_summary(&j, err);

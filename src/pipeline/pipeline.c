@@ -234,6 +234,11 @@ static bool choose_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_calib *sel = mhrfit_calib_select(p->all, (const char *const *)p->cams, p->V, err);
   p->all->warn = warn;
   mhrfit_calib_free(sel);
+  if (!sel && err && err->type == MHRFIT_ERR_NOT_FOUND) { /* a file name is not a calibration name */
+    size_t len = strlen(err->message);
+    snprintf(err->message + len, sizeof err->message - len,
+             "; --cams takes the calibration's names, --cam_map FILE_NAME=CALIBRATION_NAME maps file names to them");
+  }
   return sel != NULL;
 }
 
