@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mhrfit/calib.h"
 #include "mhrfit/error.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/value.h"
@@ -77,9 +78,37 @@ void mhrfit_observations_keep_views(mhrfit_observations *obs, const bool *keep);
 /**
  * Marks in `seen[v]` (n_views entries) the views with at least one finite keypoint in any frame;
  * returns how many there are. Used to leave out cameras without any input (e.g. calibrated
- * cameras that were not recording).
+ * cameras that were not recording). With `names` (n_views camera names) and `unseen` (may be
+ * NULL), the names of the other views are written there as "a, b" (truncated to `unseen_size`).
  */
-size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen);
+size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen, const char *const *names,
+                                      char *unseen, size_t unseen_size);
+
+/** Which cameras of a calibration to read, and how their inputs are named. */
+typedef struct mhrfit_obs_cameras {
+  const char *const *names; /**< calibration names of the cameras to use; NULL/0: every calibrated camera
+                                 whose input holds a keypoint (the others left out with a warning; at
+                                 least 2 needed) */
+  size_t n_names;
+  const char *const *map;   /**< "FILE=NAME": the inputs named FILE (files, or OpenPose folders FILE_json)
+                                 hold calibration camera NAME; other cameras' inputs carry their names */
+  size_t n_map;
+  void (*warn)(void *user, const char *message); /**< cameras left out (NULL: not told) */
+  void *user;
+} mhrfit_obs_cameras;
+
+/**
+ * Loads the observations of cameras of calibration `calib` from `dir` (forms and `opts` as
+ * mhrfit_observations_load(); without `cams->names`, a missing input is a camera left out). The
+ * names of the cameras read, in the observations' view order, go to `*used` (`*n_used` of them;
+ * the caller frees them with mhrfit_names_free() from layout.h). Errors, each before any input is
+ * read: MHRFIT_ERR_ARGUMENT (a map entry not FILE=NAME), MHRFIT_ERR_NOT_FOUND (a camera or map
+ * target the calibration does not hold); then those of the load, and MHRFIT_ERR_NOT_FOUND when
+ * fewer than 2 cameras have keypoints (naming those without).
+ */
+mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
+                                                      const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
+                                                      char ***used, size_t *n_used, mhrfit_error *err);
 
 /**
  * Parses the text of a Caliscope `xy_<TRACKER>.csv` (form above) for cameras

@@ -35,70 +35,18 @@ static bool write_trc(const char *path, const char *const *names, size_t K, cons
   return mhrfit_trc_write_axes(path, names, K, points, F, rate, U, 1, "m", err);
 }
 
-/* Without --cams: leaves out the calibrated cameras of which the input holds no keypoint (named
- * on stderr); fails when fewer than two remain. */
-static bool keep_seeing_cameras(mhrfit_observations *obs, mf_strlist *cams, const char **stems, const char *input,
-                                mhrfit_error *err) {
-  bool *seen = calloc(cams->count ? cams->count : 1, sizeof *seen);
-  if (!seen) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-  size_t n_seen = mhrfit_observations_seen_views(obs, seen), n = 0;
-  char missing[512] = "";
-  for (size_t v = 0; v < cams->count; v++)
-    if (!seen[v] && n < sizeof missing)
-      n += (size_t)snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", cams->items[v]);
-  bool ok = n_seen >= 2;
-  if (!ok)
-    MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
-                "%s: %zu calibrated camera(s) have keypoints, at least 2 are needed (none for %s; --cams names "
-                "the cameras to use, --cam_map FILE=NAME maps other file names)",
-                input, n_seen, missing[0] ? missing : "-");
-  else if (n_seen < cams->count) {
-    char msg[700];
-    snprintf(msg, sizeof msg, "%s: no keypoint of camera(s) %s (left out)", input, missing);
-    mf_warn_cb((void *)"triangulate", msg);
-    mhrfit_observations_keep_views(obs, seen);
-    size_t w = 0;
-    for (size_t v = 0; v < cams->count; v++) {
-      if (seen[v]) {
-        stems[w] = stems[v];
-        cams->items[w++] = cams->items[v];
-      }
-    }
-    cams->count = w;
-  }
-  free(seen);
-  return ok;
-}
-
-/* The file stem of each camera: FILE of a --cam_map FILE=NAME naming it (copied into `files`,
- * one per map entry, freed by the caller), else its name; every NAME must be a calibrated camera.
- * NULL (err set) on failure. */
-static const char **map_stems(const mhrfit_calib *all, const char *calib, const mf_strlist *cams,
-                              const mf_strlist *map, char **files, mhrfit_error *err) {
-  for (size_t m = 0; m < map->count; m++) {
-    const char *eq = strchr(map->items[m], '='), *target = eq + 1;
-    bool known = false;
-    for (size_t i = 0; i < all->n_cams && !known; i++) known = strcmp(all->cams[i].name, target) == 0;
-    if (!known) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", map->items[m], calib, target);
-      return NULL;
-    }
-    if (!(files[m] = strndup(map->items[m], (size_t)(eq - map->items[m])))) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-      return NULL;
-    }
-  }
-  const char **stems = calloc(cams->count ? cams->count : 1, sizeof *stems);
-  if (!stems) {
-    MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
-    return NULL;
-  }
-  for (size_t v = 0; v < cams->count; v++) {
-    stems[v] = cams->items[v];
-    for (size_t m = 0; m < map->count; m++)
-      if (strcmp(strchr(map->items[m], '=') + 1, cams->items[v]) == 0) stems[v] = files[m];
-  }
-  return stems;
+/* What was triangulated: the counts of every reason code, each camera's mean reprojection error. */
+static void print_summary(const mhrfit_tri_archive *ar, const char *const *cams, const char *format, const char *method,
+                          const char *out) {
+  size_t F = ar->n_frames, K = ar->n_kp, V = ar->n_views;
+  int counts[5] = {0};
+  for (size_t i = 0; i < F * K; i++)
+    if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
+  printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, format, method);
+  printf("points: %d ok, %d no_views, %d one_view, %d degenerate, %d all_outliers\n", counts[0], counts[1], counts[2],
+         counts[3], counts[4]);
+  for (size_t v = 0; v < V; v++) printf("  %-16s mean reprojection error of used views: %.2f px\n", cams[v], ar->mean_px[v]);
+  printf("wrote %s\n", out);
 }
 
 /* The command's own option values; -1 when valid, else the usage error's exit code. */
@@ -130,8 +78,8 @@ int mf_cmd_triangulate(int argc, char **argv) {
   const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = NULL, *subset = "all";
   const char *trc = NULL, *names_file = NULL, *up_name = "auto";
   mf_strlist cams = {0}, cam_dirs = {0}, cam_map = {0};
-  const char **stems = NULL; /* the cameras' file stems (--cam_map), parallel to cams */
-  char **map_files = NULL;   /* the FILE parts of --cam_map */
+  char **used = NULL; /* the cameras read */
+  size_t V = 0;
   long person = 0;
   double rate = 30;
   bool allow_missing = false, quiet = false, world_axes = false;
@@ -217,28 +165,11 @@ int mf_cmd_triangulate(int argc, char **argv) {
   if (names_file && !mhrfit_keypoint_names_load(names_file, &kp_names, &n_kp_names, &err)) goto fail;
   all = mhrfit_calib_load(calib, &tc.calib, &err);
   if (!all) goto fail;
-  const bool every_cam = cams.count == 0; /* every calibrated camera that has keypoints */
-  if (every_cam) { /* the names belong to `all`, freed after `cams` */
-    if (!(cams.items = calloc(all->n_cams ? all->n_cams : 1, sizeof *cams.items))) {
-      MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
-      goto fail;
-    }
-    for (size_t v = 0; v < all->n_cams; v++) cams.items[cams.count++] = all->cams[v].name;
-  }
-  if (!every_cam && !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))) goto fail; /* names checked first */
-  if (!(map_files = calloc(cam_map.count ? cam_map.count : 1, sizeof *map_files))) {
-    MHRFIT_FAIL(&err, MHRFIT_ERR_NOMEM, "out of memory");
-    goto fail;
-  }
-  if (!(stems = map_stems(all, calib, &cams, &cam_map, map_files, &err))) goto fail;
   mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
-                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing || every_cam};
-  obs = mhrfit_observations_load(input, stems, cams.count, &oo, &err);
-  if (obs && every_cam &&
-      (!keep_seeing_cameras(obs, &cams, stems, input, &err) ||
-       !(cal = mhrfit_calib_select(all, cams.items, cams.count, &err))))
-    goto fail;
-  size_t V = cams.count;
+                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
+  const mhrfit_obs_cameras oc = {cams.items, cams.count, cam_map.items, cam_map.count, mf_warn_cb, (void *)"triangulate"};
+  obs = mhrfit_observations_load_cameras(input, all, &oc, &oo, &used, &V, &err);
+  if (obs && !(cal = mhrfit_calib_select(all, (const char *const *)used, V, &err))) goto fail;
   if (!obs || (!layout && !(kset = mhrfit_observations_keypoint_set(obs, (const char *const *)kp_names, n_kp_names,
                                                                      &err))))
     goto fail;
@@ -251,27 +182,19 @@ int mf_cmd_triangulate(int argc, char **argv) {
   mhrfit_up_axis up = MHRFIT_UP_AUTO;
   long up_idx[5];
   if (trc && !world_axes && (rc = check_up(up_name, names, K, &up, up_idx)) >= 0) goto done;
-  ar = mhrfit_triangulate_observations(cal->cams, cams.items, obs, idx, names, K, &o, &err);
+  ar = mhrfit_triangulate_observations(cal->cams, (const char *const *)used, obs, idx, names, K, &o, &err);
   if (!ar) goto fail;
   /* a single stage-1 frame: its files' identities recorded (mhrfit fit warns when given the views
    * of another frame) */
   if (!ar->frame_axis && !mhrfit_tri_archive_set_sources(ar, 0, input, &err)) goto fail;
-  int counts[5] = {0};
-  for (size_t i = 0; i < F * K; i++)
-    if (ar->reason[i] >= 0 && ar->reason[i] < 5) counts[ar->reason[i]]++;
   if (!mhrfit_tri_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
   const bool detect = up == MHRFIT_UP_AUTO;
   if (trc && !write_trc(trc, names, K, ar->points, F, rate, world_axes, &up, up_idx, &err)) goto fail;
   if (!quiet) {
-    printf("triangulated %zu frame(s) x %zu keypoints from %zu cameras (%s input, %s method)\n", F, K, V, obs->format,
-           method);
-    printf("points: %d ok, %d no_views, %d one_view, %d degenerate, %d all_outliers\n", counts[0], counts[1], counts[2],
-           counts[3], counts[4]);
-    for (size_t v = 0; v < V; v++)
-      printf("  %-16s mean reprojection error of used views: %.2f px\n", cams.items[v], ar->mean_px[v]);
+    print_summary(ar, (const char *const *)used, obs->format, method, out);
     if (trc && !world_axes)
       printf("TRC: the world's up axis %s%s is TRC's Y\n", mhrfit_up_name(up), detect ? " (detected from the body)" : "");
-    printf("wrote %s%s%s\n", out, trc ? " and " : "", trc ? trc : "");
+    if (trc) printf("wrote %s\n", trc);
   }
   rc = MF_EXIT_OK;
   goto done;
@@ -286,9 +209,7 @@ done:
   mhrfit_observations_free(obs);
   mhrfit_calib_free(cal);
   mhrfit_calib_free(all);
-  free(stems);
-  for (size_t m = 0; map_files && m < cam_map.count; m++) free(map_files[m]);
-  free(map_files);
+  mhrfit_names_free(used, V);
   mf_strlist_free(&cams);
   mf_strlist_free(&cam_dirs);
   mf_strlist_free(&cam_map);

@@ -110,12 +110,8 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_observations *obs = p->det->obs;
   bool *keep = mf_calloc_array(p->V, sizeof *keep, err);
   if (!keep) return false;
-  size_t n_keep = mhrfit_observations_seen_views(obs, keep), n = 0;
-  char missing[512] = "";
-  for (size_t v = 0; v < p->V; v++) {
-    if (!keep[v] && n < sizeof missing)
-      n += (size_t)snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", p->stems[v]);
-  }
+  char missing[512];
+  size_t n_keep = mhrfit_observations_seen_views(obs, keep, (const char *const *)p->stems, missing, sizeof missing);
   bool ok = n_keep >= 2;
   if (!ok)
     MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,

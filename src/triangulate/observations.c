@@ -2,6 +2,7 @@
 #include "mhrfit/observations.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,15 +54,104 @@ void mhrfit_observations_keep_views(mhrfit_observations *obs, const bool *keep) 
   obs->n_views = W;
 }
 
-size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen) {
-  size_t V = obs->n_views, n = 0;
+size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen, const char *const *names,
+                                      char *unseen, size_t unseen_size) {
+  size_t V = obs->n_views, n = 0, len = 0;
+  if (unseen && unseen_size) unseen[0] = '\0';
   for (size_t v = 0; v < V; v++) {
     seen[v] = false;
     for (size_t i = 0; i < obs->n_frames * obs->n_kp && !seen[v]; i++)
       seen[v] = isfinite(obs->uv[2 * (i * V + v)]) && isfinite(obs->uv[2 * (i * V + v) + 1]);
     n += seen[v];
+    if (!seen[v] && names && unseen && len < unseen_size)
+      len += (size_t)snprintf(unseen + len, unseen_size - len, "%s%s", len ? ", " : "", names[v]);
   }
   return n;
+}
+
+/* The calibration holds a camera of this name. */
+static bool calibrated(const mhrfit_calib *calib, const char *name) {
+  for (size_t i = 0; i < calib->n_cams; i++)
+    if (strcmp(calib->cams[i].name, name) == 0) return true;
+  return false;
+}
+
+mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
+                                                      const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
+                                                      char ***used, size_t *n_used, mhrfit_error *err) {
+  *used = NULL;
+  *n_used = 0;
+  const bool every = cams->n_names == 0;
+  size_t V = every ? calib->n_cams : cams->n_names;
+  const size_t V0 = V; /* stems keeps this count; names is compacted to V */
+  for (size_t m = 0; m < cams->n_map; m++) {
+    const char *e = cams->map[m], *eq = e ? strchr(e, '=') : NULL;
+    if (!eq || eq == e || !eq[1]) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--cam_map: '%s' is not FILE_NAME=CALIBRATION_NAME", e ? e : "");
+      return NULL;
+    }
+    if (!calibrated(calib, eq + 1)) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", e, calib->path, eq + 1);
+      return NULL;
+    }
+  }
+  if (!every) { /* an unknown camera is named before any input is read */
+    mhrfit_calib *sel = mhrfit_calib_select(calib, cams->names, cams->n_names, err);
+    if (!sel) return NULL;
+    mhrfit_calib_free(sel);
+  }
+  char **names = mf_calloc_array(V ? V : 1, sizeof *names, err), **stems = mf_calloc_array(V ? V : 1, sizeof *stems, err);
+  mhrfit_observations *obs = NULL;
+  bool ok = names && stems;
+  for (size_t v = 0; ok && v < V; v++) {
+    const char *name = every ? calib->cams[v].name : cams->names[v];
+    size_t stem_len = strlen(name);
+    const char *stem = name;
+    for (size_t m = 0; m < cams->n_map; m++) {
+      const char *eq = strchr(cams->map[m], '=');
+      if (strcmp(eq + 1, name) == 0) stem = cams->map[m], stem_len = (size_t)(eq - cams->map[m]);
+    }
+    ok = (names[v] = mf_strdup(name, err)) && (stems[v] = mf_strndup(stem, stem_len, err));
+  }
+  mhrfit_obs_options o = {0};
+  if (opts) o = *opts;
+  o.allow_missing_views = o.allow_missing_views || every;
+  if (ok) obs = mhrfit_observations_load(dir, (const char *const *)stems, V, &o, err);
+  bool *seen = obs && every ? mf_calloc_array(V ? V : 1, sizeof *seen, err) : NULL;
+  ok = obs && (!every || seen);
+  if (ok && every) {
+    char unseen[512];
+    size_t n_seen = mhrfit_observations_seen_views(obs, seen, (const char *const *)names, unseen, sizeof unseen);
+    if (n_seen < 2) {
+      ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                       "%s: %zu calibrated camera(s) have keypoints, at least 2 are needed (none for %s; --cams names "
+                       "the cameras to use, --cam_map FILE=NAME maps other file names)",
+                       dir, n_seen, unseen[0] ? unseen : "-");
+    } else if (n_seen < V) {
+      if (cams->warn) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: no keypoint of camera(s) %s (left out)", dir, unseen);
+        cams->warn(cams->user, msg);
+      }
+      mhrfit_observations_keep_views(obs, seen);
+      size_t w = 0;
+      for (size_t v = 0; v < V; v++) {
+        if (seen[v]) names[w++] = names[v];
+        else free(names[v]);
+      }
+      V = w;
+    }
+  }
+  free(seen);
+  mhrfit_names_free(stems, stems ? V0 : 0);
+  if (!ok) {
+    mhrfit_observations_free(obs);
+    mhrfit_names_free(names, names ? V : 0);
+    return NULL;
+  }
+  *used = names;
+  *n_used = V;
+  return obs;
 }
 
 void mhrfit_observations_free(mhrfit_observations *o) {
