@@ -51,6 +51,32 @@ sleep 1
 check "rerun exits 0" $?
 check "rerun reuses the 100 fits" $(has "$tmp/log2" "run: 100 frames (100 fits reused)")
 check "rerun keeps the triangulation files" $([ "$(stat -c %Y.%y "$tmp/run/triangulation/000042/triangulated.npz")" = "$stamp" ]; echo $?)
+# the same steps by hand: triangulate (the folders named by --cam_map), then fit --layout --calib,
+# which weights each point by what its cameras see as run does: the run's parameters to float32
+# rounding of the archive; without --calib the fit differs
+calib="$data/S00_Calibration/Calib_qualisys.toml"
+"$bin" triangulate --calib "$calib" --cam_map cam01_json=cam_01 cam02_json=cam_02 cam03_json=cam_03 cam04_json=cam_04 \
+  --input "$trial/pose-associated" --input_format openpose --layout body25b --out "$tmp/tri.npz" >/dev/null 2>&1
+check "triangulate --cam_map cam01_json=cam_01 (folder names) exits 0" $?
+"$bin" fit --tri "$tmp/tri.npz" --layout body25b --calib "$calib" --out "$tmp/fit_calib.npz" --no_mesh --quiet
+check "fit --layout --calib exits 0" $?
+"$bin" fit --tri "$tmp/tri.npz" --layout body25b --out "$tmp/fit_plain.npz" --no_mesh --quiet
+check "fit --layout exits 0" $?
+maxdiff() {
+  /usr/bin/python3 -c 'import sys, numpy as np
+a, b = (np.load(f)["mhr_model_params"] for f in sys.argv[1:3]); print(float(np.max(np.abs(a - b))))' "$1" "$2"
+}
+d_calib=$(maxdiff "$tmp/fit_calib.npz" "$tmp/run/sequence_fit.npz")
+d_plain=$(maxdiff "$tmp/fit_plain.npz" "$tmp/run/sequence_fit.npz")
+echo "fit --calib vs run: max |parameter difference| $d_calib; without --calib: $d_plain"
+check "fit --layout --calib gives the run's parameters (< 1e-4)" $(awk -v d="$d_calib" 'BEGIN { exit !(d != "" && d < 1e-4) }'; echo $?)
+check "without --calib the parameters differ (> 1e-2)" $(awk -v d="$d_plain" 'BEGIN { exit !(d != "" && d > 1e-2) }'; echo $?)
+"$bin" fit --tri "$tmp/tri.npz" --layout body25b --calib "$data/S00_Calibration/Calib_qualisys.toml" \
+  --translation_unit km --out "$tmp/x.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "fit --translation_unit km: exit 2 naming the unit" $([ $rc -eq 2 ] && grep -q "'km'" "$tmp/err"; echo $?)
+"$bin" fit --tri "$tmp/tri.npz" --views "$tmp" --calib "$calib" --out "$tmp/x.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "fit --views --calib: usage error 2" $([ $rc -eq 2 ] && grep -q "apply to fits without views" "$tmp/err"; echo $?)
+
 # other settings redo the fits
 "$bin" run "${args[@]}" --out "$tmp/run" --mesh --calib_frames 12 >"$tmp/log3" 2>&1
 check "another --calib_frames redoes the frames" $(has "$tmp/log3" "run: 100 frames (0 fits reused)")

@@ -8,8 +8,8 @@
  *   one (clipped) — in a dict (npz, pickled npy) or as the plain array; one frame.
  * - `"arrays"`: a folder of `<cam>.npy` arrays shaped (F,K,2) or (F,K,3) (x, y, confidence);
  *   F frames; NaN = missing. Any K ≥ 1 (up to MHRFIT_OBS_MAX_KP) when `n_kp` is 0; else K must be `n_kp`.
- * - `"openpose"`: per camera a folder of OpenPose JSON files (`<cam>_json` by default, or the
- *   names in `cam_dirs`), natural order; frame f is the f-th file of every camera; the frame
+ * - `"openpose"`: per camera a folder of OpenPose JSON files (`<cam>_json` by default, `<cam>`
+ *   itself when it ends in `_json`, or the names in `cam_dirs`), natural order; frame f is the f-th file of every camera; the frame
  *   count is the smallest file count; `person` selects `people[person]`.
  * - `"caliscope_csv"`: Caliscope's `xy_<TRACKER>.csv` (the file, or a folder holding exactly one
  *   `xy_*.csv`): a header naming at least the columns `sync_index`, `port`, `point_id`,
@@ -90,7 +90,7 @@ typedef struct mhrfit_obs_cameras {
                                  whose input holds a keypoint (the others left out with a warning; at
                                  least 2 needed) */
   size_t n_names;
-  const char *const *map;   /**< "FILE=NAME": the inputs named FILE (files, or OpenPose folders FILE_json)
+  const char *const *map;   /**< "FILE=NAME": the inputs named FILE (files, or OpenPose folders FILE_json, or FILE when it ends in _json)
                                  hold calibration camera NAME; other cameras' inputs carry their names */
   size_t n_map;
   void (*warn)(void *user, const char *message); /**< cameras left out (NULL: not told) */

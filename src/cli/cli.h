@@ -168,6 +168,9 @@ enum { MF_TRI_CLI_N_OPTS = 17 };
 void mf_tri_cli_init(mf_tri_cli *c);
 size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out);
 int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);
+/* Checks a --translation_unit value (NULL: not given): -1 when m, cm or mm, else the usage-error
+ * exit code after printing the problem. */
+int mf_translation_unit_check(const char *unit, const char *cmd);
 
 /* The smoothing options shared by `run` and `smooth`, used like mf_fit_cli. */
 #include "mhrfit/smooth.h"
@@ -231,10 +234,12 @@ int mf_cmd_fit(int argc, char **argv);
 /* `mhrfit fit` without --views (cmd_fit_detector.c): the parsed arguments. */
 typedef struct mf_fit_detector_args {
   const char *tri_path, *out, *layout, *keypoint_map;
+  const char *calib; /* NULL: no camera metric */
   const mf_rig_src *rig_src;
   long lod, calib_frames, max_stale;
   bool no_mesh, quiet;
   const mhrfit_fit_options *fit;
+  mhrfit_calib_options calib_opts;
 } mf_fit_detector_args;
 int mf_fit_detector(const mf_fit_detector_args *a);
 int mf_cmd_run(int argc, char **argv);

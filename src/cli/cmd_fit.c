@@ -52,14 +52,14 @@ static int summary(const mhrfit_fit_archive *ar, const mhrfit_fit_batch_progress
 
 int mf_cmd_fit(int argc, char **argv) {
   const char *tri_path = NULL, *views_dir = NULL, *assets = NULL, *rig_path = NULL, *out = NULL, *init_pose = NULL,
-             *debug_dir = NULL, *layout = NULL, *keypoint_map = NULL;
+             *debug_dir = NULL, *layout = NULL, *keypoint_map = NULL, *calib = NULL, *translation_unit = NULL;
   long calib_frames = 24;
   mf_strlist cams = {0};
   long lod = -1, person = 0, max_stale = 40;
-  bool allow_missing = true, no_mesh = false, quiet = false;
+  bool allow_missing = true, no_mesh = false, quiet = false, invert_extrinsics = false;
   mf_fit_cli fc;
   mf_fit_cli_init(&fc);
-  mf_opt opts[20 + MF_FIT_CLI_N_OPTS];
+  mf_opt opts[23 + MF_FIT_CLI_N_OPTS];
   const mf_opt own[] = {
       {"tri", MF_OPT_STRING, &tri_path, "TRI.npz",
        "triangulation archive of mhrfit triangulate (MHR70 keypoints with --views; a detector layout's with --layout / "
@@ -72,6 +72,11 @@ int mf_cmd_fit(int argc, char **argv) {
       {"keypoint_map", MF_OPT_STRING, &keypoint_map, "FILE",
        "no views: JSON map of keypoint names to MHR joints (with offsets, weights), amending --layout's", NULL},
       {"calib_frames", MF_OPT_INT, &calib_frames, "N", "no views: frames of the marker calibration (default 24)", NULL},
+      {"calib", MF_OPT_STRING, &calib, "FILE",
+       "no views: the triangulation's camera calibration; each point's error is then weighted by what its cameras "
+       "see, as in mhrfit run (default: Euclidean distances)", NULL},
+      {"invert_extrinsics", MF_OPT_FLAG, &invert_extrinsics, NULL, "--calib stores camera-to-world poses", NULL},
+      {"translation_unit", MF_OPT_STRING, &translation_unit, "U", "--calib translations in m (default), cm or mm", NULL},
       {"out", MF_OPT_STRING, &out, "FIT.npz", "output archive; required", NULL},
       {"cams", MF_OPT_LIST, &cams, "NAME", "cameras whose estimates start the fit (default: the triangulation's cameras)", NULL},
       MF_RIG_OPT_ASSETS(&assets),
@@ -127,6 +132,11 @@ int mf_cmd_fit(int argc, char **argv) {
     rc = mf_usage_error("fit", "--layout and --keypoint_map fit without views: leave out --views");
     goto done;
   }
+  if (views_dir && (calib || translation_unit || invert_extrinsics)) {
+    rc = mf_usage_error("fit", "--calib, --translation_unit and --invert_extrinsics apply to fits without views "
+                               "(--layout / --keypoint_map)");
+    goto done;
+  }
   if (!views_dir && (init_pose || debug_dir || cams.count)) {
     rc = mf_usage_error("fit", "--init_pose, --debug_dir and --cams apply to fits with --views");
     goto done;
@@ -139,16 +149,19 @@ int mf_cmd_fit(int argc, char **argv) {
     rc = mf_usage_error("fit", "--person_index and --max_stale_frames must be >= 0");
     goto done;
   }
-  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0) goto done;
+  if ((rc = mf_fit_cli_finish(&fc, "fit")) >= 0 || (rc = mf_lod_check(lod, "fit")) >= 0 ||
+      (rc = mf_translation_unit_check(translation_unit, "fit")) >= 0)
+    goto done;
   if (!views_dir && (rc = mf_fit_cli_no_views(&fc, "fit", "--layout / --keypoint_map")) >= 0) goto done;
-  const mf_path_opt ins[5] = {{"tri", tri_path},          {"views", views_dir}, {"init_pose", init_pose},
-                              {"keypoint_map", keypoint_map}, {"rig", rig_path}};
-  if ((rc = mf_check_output("fit", (mf_path_opt){"out", out}, ins, 5)) >= 0) goto done;
+  const mf_path_opt ins[6] = {{"tri", tri_path},          {"views", views_dir}, {"init_pose", init_pose},
+                              {"keypoint_map", keypoint_map}, {"rig", rig_path}, {"calib", calib}};
+  if ((rc = mf_check_output("fit", (mf_path_opt){"out", out}, ins, 6)) >= 0) goto done;
   mf_rig_src rig_src;
   if ((rc = mf_rig_choose(assets, rig_path, "fit", &rig_src)) >= 0) goto done;
   if (!views_dir) {
-    mf_fit_detector_args da = {tri_path, out,     layout, keypoint_map, &rig_src, lod, calib_frames,
-                               max_stale, no_mesh, quiet,  &fc.o};
+    mf_fit_detector_args da = {tri_path, out, layout, keypoint_map, calib, &rig_src, lod, calib_frames, max_stale,
+                               no_mesh, quiet, &fc.o, {.invert_extrinsics = invert_extrinsics,
+                                                       .translation_unit = translation_unit}};
     rc = mf_fit_detector(&da);
     goto done;
   }

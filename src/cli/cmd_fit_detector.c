@@ -41,8 +41,12 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
   mhrfit_detmap *map = NULL;
   mhrfit_detfit *d = NULL;
   mhrfit_fit_archive *ar = NULL;
+  mhrfit_calib *all = NULL, *cal = NULL;
   int rc = MF_EXIT_FAILURE;
   if (!(tri = mhrfit_tri_archive_load(a->tri_path, &err))) goto fail;
+  if (a->calib && (!(all = mhrfit_calib_load(a->calib, &a->calib_opts, &err)) ||
+                   !(cal = mhrfit_calib_select(all, (const char *const *)tri->cams, tri->n_views, &err))))
+    goto fail;
   if (!(rig = mf_rig_src_load(a->rig_src, a->lod, MHRFIT_RIG_NO_CORRECTIVE_BLENDSHAPES, &err))) goto fail;
   map = a->layout ? mhrfit_detmap_new(rig, a->layout, &err)
                   : mhrfit_detmap_new_names((const char *const *)tri->subset_names, tri->n_kp, &err);
@@ -58,7 +62,7 @@ int mf_fit_detector(const mf_fit_detector_args *a) {
   if (!(d = mhrfit_detfit_new(rig, map, &o, &err))) goto fail;
   progress p = {!a->quiet && tri->n_frames > 1 && isatty(2), a->quiet, tri->n_frames, 0, 0, 0, 0, mf_now_seconds()};
   double t0 = mf_now_seconds();
-  if (!(ar = mhrfit_detfit_run(d, map, tri, NULL, !a->no_mesh, on_frame, &p, &err))) goto fail;
+  if (!(ar = mhrfit_detfit_run(d, map, tri, cal ? cal->cams : NULL, !a->no_mesh, on_frame, &p, &err))) goto fail;
   double secs = mf_now_seconds() - t0;
   if (p.tty) fprintf(stderr, "\n");
   if (!mhrfit_fit_archive_save(a->out, ar, &err) || !mf_sync_file(a->out, &err)) goto fail;
@@ -90,5 +94,7 @@ done:
   mhrfit_detmap_free(map);
   mhrfit_rig_free(rig);
   mhrfit_tri_archive_free(tri);
+  mhrfit_calib_free(cal);
+  mhrfit_calib_free(all);
   return rc;
 }

@@ -41,7 +41,9 @@ static int finish(overlay_cli *c, mhrfit_overlay_options *o) {
   else if (strcmp(c->format, "png") == 0) o->image.format = MHRFIT_IMAGE_PNG;
   else return mf_usage_error(cmd, "--format '%s': expected jpg or png", c->format);
   if (c->quality < 1 || c->quality > 100) return mf_usage_error(cmd, "--quality must be within 1..100");
-  if (c->person < 0 || c->lod < -1) return mf_usage_error(cmd, "--person must be >= 0 and --lod >= 0");
+  if (c->person < 0 || c->lod < -1) return mf_usage_error(cmd, "--person_index must be >= 0 and --lod >= 0");
+  int rc = mf_translation_unit_check(c->translation_unit, cmd);
+  if (rc >= 0) return rc;
   if (!(c->mesh_alpha >= 0 && c->mesh_alpha <= 1)) return mf_usage_error(cmd, "--mesh_alpha must be within 0..1");
   if (c->grid_height < 16 || c->grid_height > 4320 || c->grid_columns < 0 || c->grid_columns > 64)
     return mf_usage_error(cmd, "--grid_height must be within 16..4320 and --grid_columns within 0..64");

@@ -51,9 +51,8 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd) {
   else if (strcmp(c->score_type, "huber") == 0) c->o.score_type = MHRFIT_SCORE_HUBER;
   else if (strcmp(c->score_type, "median") == 0) c->o.score_type = MHRFIT_SCORE_MEDIAN;
   else return mf_usage_error(cmd, "--score_type must be median, trimmed or huber, got '%s'", c->score_type);
-  if (strcmp(c->translation_unit, "m") != 0 && strcmp(c->translation_unit, "cm") != 0 &&
-      strcmp(c->translation_unit, "mm") != 0)
-    return mf_usage_error(cmd, "--translation_unit must be m, cm or mm, got '%s'", c->translation_unit);
+  int rc = mf_translation_unit_check(c->translation_unit, cmd);
+  if (rc >= 0) return rc;
   if (c->lm_iters < 0 || c->lm_iters > 10000)
     return mf_usage_error(cmd, "--lm_iters must be in 0..10000, got %ld", c->lm_iters);
   if (c->min_cameras < 2 || c->min_cameras > 64)
@@ -70,4 +69,9 @@ int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd) {
   c->calib.warn = mf_warn_cb;
   c->calib.warn_user = (void *)(uintptr_t)cmd; /* only read back as const char * */
   return -1;
+}
+
+int mf_translation_unit_check(const char *unit, const char *cmd) {
+  if (!unit || strcmp(unit, "m") == 0 || strcmp(unit, "cm") == 0 || strcmp(unit, "mm") == 0) return -1;
+  return mf_usage_error(cmd, "--translation_unit must be m, cm or mm, got '%s'", unit);
 }

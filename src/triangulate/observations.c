@@ -182,6 +182,13 @@ static const mhrfit_array *keypoint_array(const mhrfit_value *v) {
   return k && k->kind == MHRFIT_V_ARRAY ? k->u.array : NULL;
 }
 
+/* The folder of a camera's OpenPose JSON files: <cam>_json, or the name itself when it already
+ * ends in _json (a --cam_map entry naming the folder, as cam01_json=cam_01). */
+static void openpose_dir_name(char *out, size_t size, const char *cam) {
+  size_t n = strlen(cam);
+  snprintf(out, size, n >= 5 && strcmp(cam + n - 5, "_json") == 0 ? "%s" : "%s_json", cam);
+}
+
 static mhrfit_observations *load_openpose(const char *dir, const char *const *cams, size_t V,
                                           const mhrfit_obs_options *o, mhrfit_error *err) {
   mf_names files[64];
@@ -192,7 +199,7 @@ static mhrfit_observations *load_openpose(const char *dir, const char *const *ca
   for (size_t v = 0; v < V; v++) {
     char name[512];
     if (o->cam_dirs) snprintf(name, sizeof name, "%s", o->cam_dirs[v]);
-    else snprintf(name, sizeof name, "%s_json", cams[v]);
+    else openpose_dir_name(name, sizeof name, cams[v]);
     dirs[v] = mf_path_join(dir, name, err);
     if (!dirs[v]) goto done;
     files[v].items = NULL;
@@ -268,7 +275,11 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   if (strcmp(fmt, "auto") == 0) {
     char name[512];
     if (o.cam_dirs) snprintf(name, sizeof name, "%s/%s", dir, o.cam_dirs[0]);
-    else snprintf(name, sizeof name, "%s/%s_json", dir, cams[0]);
+    else {
+      char folder[400];
+      openpose_dir_name(folder, sizeof folder, cams[0]);
+      snprintf(name, sizeof name, "%s/%s", dir, folder);
+    }
     if (mf_is_dir(name)) return load_openpose(dir, cams, V, &o, err);
   } else if (strcmp(fmt, "stage1") != 0 && strcmp(fmt, "arrays") != 0) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "unknown input format '%s' (auto, stage1, arrays, openpose, caliscope_csv)", fmt);
