@@ -21,12 +21,21 @@ for c in cam_0 cam_1; do
 done
 
 # race NAME CMD_NAME OUTDIR ARGS...: the two writers of one folder (above)
+# (a first writer that finished before it could be stopped, on a busy machine, is run again into
+# a fresh folder, up to 5 times)
 race() {
   local name=$1 what=$2 out=$3; shift 3
-  "$bin" "$@" >"$tmp/a.log" 2>&1 & local pid=$!
-  wait_for "$out/.mhrfit.lock" "state running"; check "$name: the first writer holds the lock of $out" $?
-  kill -STOP $pid
-  local held; held=$(grep -c "^pid $pid\$" "$out/.mhrfit.lock" 2>/dev/null)
+  local pid held try
+  for try in 1 2 3 4 5; do
+    rm -rf "$out"
+    "$bin" "$@" >"$tmp/a.log" 2>&1 & pid=$!
+    wait_for "$out/.mhrfit.lock" "state running"; local seen=$?
+    kill -STOP $pid 2>/dev/null
+    held=$(grep -c "^pid $pid\$" "$out/.mhrfit.lock" 2>/dev/null)
+    [ "$held" = 1 ] && break
+    kill -CONT $pid 2>/dev/null; wait $pid
+  done
+  check "$name: the first writer holds the lock of $out (attempt $try)" $seen
   local before; before=$(find "$out" -type f ! -name .mhrfit.lock | sort | xargs -r md5sum)
   local t0; t0=$(date +%s%N)
   "$bin" "$@" >"$tmp/b.log" 2>&1; local rc=$?

@@ -74,127 +74,75 @@ static int check_values(long person, double fps, const char *format, size_t n_ca
   return -1;
 }
 
-int mf_cmd_triangulate(int argc, char **argv) {
-  const char *calib = NULL, *input = NULL, *out = NULL, *format = "auto", *layout_name = NULL, *subset = "all";
-  const char *trc = NULL, *names_file = NULL, *up_name = "auto";
-  mf_strlist cams = {0}, cam_dirs = {0}, cam_map = {0};
-  char **used = NULL; /* the cameras read */
-  size_t V = 0;
-  long person = 0;
-  double rate = 30;
-  bool allow_missing = false, quiet = false, world_axes = false;
+/* The parsed command line. */
+typedef struct tri_cmd {
+  const char *calib, *input, *out, *format, *layout_name, *subset, *trc, *names_file, *up_name;
+  mf_strlist cams, cam_dirs, cam_map;
+  long person;
+  double rate;
+  bool allow_missing, quiet, world_axes;
   mf_tri_cli tc;
-  mf_tri_cli_init(&tc);
-  const mf_opt own[] = {
-      {"calib", MF_OPT_STRING, &calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
-      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names, matched exactly to calibration tables; at least 2 (default: every calibrated camera "
-       "with keypoints in the input)", NULL},
-      {"input", MF_OPT_STRING, &input, "DIR", "folder with the per-camera inputs; required", NULL},
-      {"out", MF_OPT_STRING, &out, "OUT.npz", "output archive; required", NULL},
-      {"input_format", MF_OPT_STRING, &format, "F", "auto | stage1 | arrays | openpose | caliscope_csv (default auto)", NULL},
-      {"layout", MF_OPT_STRING, &layout_name, "L",
-       "keypoint layout: " MHRFIT_LAYOUT_NAMES " (default mhr70; arrays and caliscope_csv: any keypoint count)", NULL},
-      {"keypoint_names", MF_OPT_STRING, &names_file, "FILE",
-       "names of an any-K input: one per line or a JSON list (default kp_0, kp_1, ...; Caliscope: the point ids)", NULL},
-      {"cam_dirs", MF_OPT_LIST, &cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
-      {"cam_map", MF_OPT_LIST, &cam_map, "FILE=NAME",
-       "input files (or OpenPose folders FILE_json) named FILE hold calibration camera NAME, e.g. cam01=cam_01", NULL},
-      {"person_index", MF_OPT_INT, &person, "N", "person in multi-person inputs (default 0)", NULL},
-      {"subset", MF_OPT_STRING, &subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
-      {"allow_missing_views", MF_OPT_FLAG, &allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
-      {"trc", MF_OPT_STRING, &trc, "FILE", "also write the points as an OpenSim .trc (the world's up axis as TRC's Y, see --up)", NULL},
-      {"up", MF_OPT_STRING, &up_name, "AXIS",
-       "--trc: the world's up axis: auto (from the hips and the neck or shoulders) | x | y | z | -x | -y | -z (default auto)", NULL},
-      {"trc_world_axes", MF_OPT_FLAG, &world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
-      {"fps", MF_OPT_DOUBLE, &rate, "HZ", "frame rate of the capture, written to the .trc (default 30)", NULL},
-      MF_OPT_ALIAS_OF("rate", "fps"),
-      MF_OPT_QUIET(&quiet),
-  };
-  mf_opt opts[sizeof own / sizeof own[0] + MF_TRI_CLI_N_OPTS];
-  memcpy(opts, own, sizeof own);
-  size_t n_opts = sizeof own / sizeof own[0] + mf_tri_cli_table(&tc, opts + sizeof own / sizeof own[0]);
-  const mf_cmd_spec spec = {
-      "triangulate", "--calib FILE --input DIR --out OUT.npz [--cams A B ...] [options]",
-      "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
-      "per-view reprojection errors and a reason code for every point that stays NaN\n"
-      "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
-      "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3) of any K, OpenPose JSON folders,\n"
-      "or Caliscope's xy_<TRACKER>.csv (cameras cam_N = port N). The archive carries the keypoint names.",
-      opts, n_opts, 0, 0};
-  mf_strlist pos;
-  int rc = mf_args_parse(&spec, argc, argv, &pos);
-  if (rc >= 0) {
-    mf_strlist_free(&cams);
-    mf_strlist_free(&cam_dirs);
-    mf_strlist_free(&cam_map);
-    return rc;
-  }
-  mf_strlist_free(&pos);
-  rc = MF_EXIT_FAILURE;
+} tri_cmd;
+
+/* The checks of the values, then the triangulation and its outputs; the exit code. */
+static int triangulate(tri_cmd *c) {
+  int rc = MF_EXIT_FAILURE;
   mhrfit_error err = {0};
   mhrfit_calib *all = NULL, *cal = NULL;
   mhrfit_observations *obs = NULL;
   mhrfit_tri_archive *ar = NULL;
   const char **names = NULL;
-  char **kp_names = NULL;
-  size_t n_kp_names = 0, *idx = NULL, K;
+  char **kp_names = NULL, **used = NULL; /* used: the cameras read */
+  size_t n_kp_names = 0, *idx = NULL, K, V = 0;
   mhrfit_layout *kset = NULL;
-  if (!calib || !input || !out) {
-    rc = mf_usage_error("triangulate", "--calib, --input and --out are required");
-    goto done;
-  }
-  bool any_k = strcmp(format, "arrays") == 0 || strcmp(format, "caliscope_csv") == 0;
-  if ((rc = check_values(person, rate, format, cams.count, cam_dirs.count, &cam_map, layout_name, names_file, any_k)) >= 0)
-    goto done;
+  if (!c->calib || !c->input || !c->out) return mf_usage_error("triangulate", "--calib, --input and --out are required");
+  bool any_k = strcmp(c->format, "arrays") == 0 || strcmp(c->format, "caliscope_csv") == 0;
+  if ((rc = check_values(c->person, c->rate, c->format, c->cams.count, c->cam_dirs.count, &c->cam_map, c->layout_name,
+                         c->names_file, any_k)) >= 0)
+    return rc;
   const mhrfit_layout *layout = NULL;
-  if (layout_name || !any_k) {
-    layout = mhrfit_layout_get(layout_name ? layout_name : "mhr70", &err);
-    if (!layout) {
-      rc = mf_usage_error("triangulate", "%s", err.message);
-      goto done;
-    }
-  }
-  if ((rc = mf_tri_cli_finish(&tc, "triangulate")) >= 0) goto done;
-  const mf_path_opt ins[3] = {{"calib", calib}, {"input", input}, {"keypoint_names", names_file}};
-  if ((rc = mf_check_output("triangulate", (mf_path_opt){"out", out}, ins, 3)) >= 0 ||
-      (rc = mf_check_output("triangulate", (mf_path_opt){"trc", trc}, ins, 3)) >= 0)
-    goto done; /* an output never replaces an input */
+  if ((c->layout_name || !any_k) && !(layout = mhrfit_layout_get(c->layout_name ? c->layout_name : "mhr70", &err)))
+    return mf_usage_error("triangulate", "%s", err.message);
+  if ((rc = mf_tri_cli_finish(&c->tc, "triangulate")) >= 0) return rc;
+  const mf_path_opt ins[3] = {{"calib", c->calib}, {"input", c->input}, {"keypoint_names", c->names_file}};
+  if ((rc = mf_check_output("triangulate", (mf_path_opt){"out", c->out}, ins, 3)) >= 0 ||
+      (rc = mf_check_output("triangulate", (mf_path_opt){"trc", c->trc}, ins, 3)) >= 0)
+    return rc; /* an output never replaces an input */
   rc = MF_EXIT_FAILURE;
-  const mhrfit_tri_options o = tc.o;
-  const char *method = tc.method;
-  if (names_file && !mhrfit_keypoint_names_load(names_file, &kp_names, &n_kp_names, &err)) goto fail;
-  all = mhrfit_calib_load(calib, &tc.calib, &err);
-  if (!all) goto fail;
-  mhrfit_obs_options oo = {format, layout ? layout->count : 0, (size_t)(person < 0 ? 0 : person),
-                           cam_dirs.count ? cam_dirs.items : NULL, allow_missing};
-  const mhrfit_obs_cameras oc = {cams.items, cams.count, cam_map.items, cam_map.count, mf_warn_cb, (void *)"triangulate"};
-  obs = mhrfit_observations_load_cameras(input, all, &oc, &oo, &used, &V, &err);
+  if (c->names_file && !mhrfit_keypoint_names_load(c->names_file, &kp_names, &n_kp_names, &err)) goto fail;
+  if (!(all = mhrfit_calib_load(c->calib, &c->tc.calib, &err))) goto fail;
+  mhrfit_obs_options oo = {c->format, layout ? layout->count : 0, (size_t)c->person,
+                           c->cam_dirs.count ? c->cam_dirs.items : NULL, c->allow_missing};
+  const mhrfit_obs_cameras oc = {c->cams.items, c->cams.count, c->cam_map.items, c->cam_map.count, mf_warn_cb,
+                                 (void *)"triangulate"};
+  obs = mhrfit_observations_load_cameras(c->input, all, &oc, &oo, &used, &V, &err);
   if (obs && !(cal = mhrfit_calib_select(all, (const char *const *)used, V, &err))) goto fail;
   if (!obs || (!layout && !(kset = mhrfit_observations_keypoint_set(obs, (const char *const *)kp_names, n_kp_names,
                                                                      &err))))
     goto fail;
-  if (!mhrfit_layout_select(layout ? layout : kset, subset, &idx, &names, &K, &err)) {
+  if (!mhrfit_layout_select(layout ? layout : kset, c->subset, &idx, &names, &K, &err)) {
     if (err.type == MHRFIT_ERR_NOMEM) goto fail;
     rc = mf_usage_error("triangulate", "--subset: %s", err.message);
     goto done;
   }
-  size_t F = obs->n_frames;
   mhrfit_up_axis up = MHRFIT_UP_AUTO;
   long up_idx[5];
-  if (trc && !world_axes && (rc = check_up(up_name, names, K, &up, up_idx)) >= 0) goto done;
-  ar = mhrfit_triangulate_observations(cal->cams, (const char *const *)used, obs, idx, names, K, &o, &err);
-  if (!ar) goto fail;
+  if (c->trc && !c->world_axes && (rc = check_up(c->up_name, names, K, &up, up_idx)) >= 0) goto done;
+  rc = MF_EXIT_FAILURE;
+  if (!(ar = mhrfit_triangulate_observations(cal->cams, (const char *const *)used, obs, idx, names, K, &c->tc.o, &err)))
+    goto fail;
   /* a single stage-1 frame: its files' identities recorded (mhrfit fit warns when given the views
    * of another frame) */
-  if (!ar->frame_axis && !mhrfit_tri_archive_set_sources(ar, 0, input, &err)) goto fail;
-  if (!mhrfit_tri_archive_save(out, ar, &err) || !mf_sync_file(out, &err)) goto fail; /* a final output: durable */
+  if (!ar->frame_axis && !mhrfit_tri_archive_set_sources(ar, 0, c->input, &err)) goto fail;
+  if (!mhrfit_tri_archive_save(c->out, ar, &err) || !mf_sync_file(c->out, &err)) goto fail; /* a final output: durable */
   const bool detect = up == MHRFIT_UP_AUTO;
-  if (trc && !write_trc(trc, names, K, ar->points, F, rate, world_axes, &up, up_idx, &err)) goto fail;
-  if (!quiet) {
-    print_summary(ar, (const char *const *)used, obs->format, method, out);
-    if (trc && !world_axes)
+  if (c->trc && !write_trc(c->trc, names, K, ar->points, obs->n_frames, c->rate, c->world_axes, &up, up_idx, &err))
+    goto fail;
+  if (!c->quiet) {
+    print_summary(ar, (const char *const *)used, obs->format, c->tc.method, c->out);
+    if (c->trc && !c->world_axes)
       printf("TRC: the world's up axis %s%s is TRC's Y\n", mhrfit_up_name(up), detect ? " (detected from the body)" : "");
-    if (trc) printf("wrote %s\n", trc);
+    if (c->trc) printf("wrote %s\n", c->trc);
   }
   rc = MF_EXIT_OK;
   goto done;
@@ -210,8 +158,57 @@ done:
   mhrfit_calib_free(cal);
   mhrfit_calib_free(all);
   mhrfit_names_free(used, V);
-  mf_strlist_free(&cams);
-  mf_strlist_free(&cam_dirs);
-  mf_strlist_free(&cam_map);
+  return rc;
+}
+
+int mf_cmd_triangulate(int argc, char **argv) {
+  tri_cmd c = {.format = "auto", .subset = "all", .up_name = "auto", .rate = 30};
+  mf_tri_cli_init(&c.tc);
+  const mf_opt own[] = {
+      {"calib", MF_OPT_STRING, &c.calib, "FILE", "calibration file (Caliscope/Anipose/Pose2Sim TOML or JSON); required", NULL},
+      {"cams", MF_OPT_LIST, &c.cams, "NAME", "camera names, matched exactly to calibration tables; at least 2 (default: every calibrated camera "
+       "with keypoints in the input)", NULL},
+      {"input", MF_OPT_STRING, &c.input, "DIR", "folder with the per-camera inputs; required", NULL},
+      {"out", MF_OPT_STRING, &c.out, "OUT.npz", "output archive; required", NULL},
+      {"input_format", MF_OPT_STRING, &c.format, "F", "auto | stage1 | arrays | openpose | caliscope_csv (default auto)", NULL},
+      {"layout", MF_OPT_STRING, &c.layout_name, "L",
+       "keypoint layout: " MHRFIT_LAYOUT_NAMES " (default mhr70; arrays and caliscope_csv: any keypoint count)", NULL},
+      {"keypoint_names", MF_OPT_STRING, &c.names_file, "FILE",
+       "names of an any-K input: one per line or a JSON list (default kp_0, kp_1, ...; Caliscope: the point ids)", NULL},
+      {"cam_dirs", MF_OPT_LIST, &c.cam_dirs, "DIR", "openpose: folder per camera, in --cams order (default <cam>_json)", NULL},
+      {"cam_map", MF_OPT_LIST, &c.cam_map, "FILE=NAME",
+       "input files (or OpenPose folders FILE_json, or FILE when it ends in _json) named FILE hold calibration camera "
+       "NAME, e.g. cam01=cam_01", NULL},
+      {"person_index", MF_OPT_INT, &c.person, "N", "person in multi-person inputs (default 0)", NULL},
+      {"subset", MF_OPT_STRING, &c.subset, "S", "all | hands_arms | comma list of names (default all)", NULL},
+      {"allow_missing_views", MF_OPT_FLAG, &c.allow_missing, NULL, "a camera without input is treated as not seeing anything", NULL},
+      {"trc", MF_OPT_STRING, &c.trc, "FILE", "also write the points as an OpenSim .trc (the world's up axis as TRC's Y, see --up)", NULL},
+      {"up", MF_OPT_STRING, &c.up_name, "AXIS",
+       "--trc: the world's up axis: auto (from the hips and the neck or shoulders) | x | y | z | -x | -y | -z (default auto)", NULL},
+      {"trc_world_axes", MF_OPT_FLAG, &c.world_axes, NULL, "write world X Y Z to the .trc unchanged", NULL},
+      {"fps", MF_OPT_DOUBLE, &c.rate, "HZ", "frame rate of the capture, written to the .trc (default 30)", NULL},
+      MF_OPT_ALIAS_OF("rate", "fps"),
+      MF_OPT_QUIET(&c.quiet),
+  };
+  mf_opt opts[sizeof own / sizeof own[0] + MF_TRI_CLI_N_OPTS];
+  memcpy(opts, own, sizeof own);
+  size_t n_opts = sizeof own / sizeof own[0] + mf_tri_cli_table(&c.tc, opts + sizeof own / sizeof own[0]);
+  const mf_cmd_spec spec = {
+      "triangulate", "--calib FILE --input DIR --out OUT.npz [--cams A B ...] [options]",
+      "Triangulates 2-D keypoints of several calibrated cameras into 3-D points with inlier masks,\n"
+      "per-view reprojection errors and a reason code for every point that stays NaN\n"
+      "(1 no_views, 2 one_view, 3 degenerate, 4 all_outliers). Inputs: per-camera SAM 3D Body /\n"
+      "stage-1 files (<cam>.npz|.npy), per-camera arrays (F,K,2|3) of any K, OpenPose JSON folders,\n"
+      "or Caliscope's xy_<TRACKER>.csv (cameras cam_N = port N). The archive carries the keypoint names.",
+      opts, n_opts, 0, 0};
+  mf_strlist pos;
+  int rc = mf_args_parse(&spec, argc, argv, &pos);
+  if (rc < 0) {
+    mf_strlist_free(&pos);
+    rc = triangulate(&c);
+  }
+  mf_strlist_free(&c.cams);
+  mf_strlist_free(&c.cam_dirs);
+  mf_strlist_free(&c.cam_map);
   return rc;
 }

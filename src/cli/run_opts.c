@@ -36,7 +36,8 @@ size_t mf_run_table(mf_run_cli *c, mf_opt *opts, size_t group_end[MF_RUN_GROUPS]
       {"out", MF_OPT_STRING, &c->out, "DIR", "output folder (one run at a time: it is locked while the run writes); required", NULL},
       {"cams", MF_OPT_LIST, &c->cams, "NAME", "calibration names of the cameras to use (default: every calibrated camera that has files)", NULL},
       {"cam_map", MF_OPT_LIST, &c->cam_map, "FILE=NAME",
-       "file names that differ from the calibration names, e.g. cam01=cam_01 reads <frame>/cam01.npz for cam_01", NULL},
+       "file names that differ from the calibration names, e.g. cam01=cam_01 reads <frame>/cam01.npz for cam_01 "
+       "(openpose: the folder cam01_json; cam01_json=cam_01 names it too)", NULL},
       {"frames", MF_OPT_LIST, &c->frames, "NAME", "only these frame folders (default: every frame, natural order)", NULL},
       MF_OPT_ALIAS_OF("frame_rel", "frames"),
       {"sam_dir", MF_OPT_STRING, &c->sam_dir, "DIR", "SAM 3D Body outputs <DIR>/<frame>/<cam>.npz|.npy (default: --input)", NULL},
