@@ -140,6 +140,28 @@ check "several frames to one .ply: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.ply
 check "--cameras without a calibration: 1" $([ "$(u --in "$sam" --out "$tmp/x.glb" --cameras)" = 1 ]; echo $?)
 check "no output left by the failures" $([ -z "$(ls "$tmp" | grep '^x')" ]; echo $?)
 
+# the MHR rig: without --assets, --rig or $MHRFIT_ASSETS, the one the run recorded (found as its
+# calibration is: as recorded, else from the run folder or a parent); without one, exit 2 naming --assets
+assets=${MHRFIT_ASSETS:?}
+ex --in "$tmp/run" --out "$tmp/given.glb" --assets "$assets" --quiet
+(unset MHRFIT_ASSETS; ex --in "$tmp/run" --out "$tmp/rec.glb")
+check "recorded assets: exit 0, said" $([ $? -eq 0 ] && grep -q "^MHR rig: $assets (the run's; --assets or --rig for another)" "$tmp/out"; echo $?)
+check "recorded assets: the same file as with --assets" $(cmp -s "$tmp/given.glb" "$tmp/rec.glb"; echo $?)
+mkdir -p "$tmp/proj"; cp -r "$tmp/run" "$tmp/proj/run"; ln -s "$assets" "$tmp/proj/mhr"
+"$py" -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["assets"] = "mhr"; json.dump(c, open(p, "w"))' "$tmp/proj/run/pipeline_config.json"
+ex --in "$tmp/proj/run" --out "$tmp/given_proj.glb" --assets "$assets" --quiet
+(unset MHRFIT_ASSETS; cd / && ex --in "$tmp/proj/run" --out "$tmp/rel.glb" --quiet)
+check "recorded relative assets, from another folder: found beside the run" $([ $? -eq 0 ] && cmp -s "$tmp/given_proj.glb" "$tmp/rel.glb"; echo $?)
+"$py" -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["assets"] = "gone/mhr"; json.dump(c, open(p, "w"))' "$tmp/proj/run/pipeline_config.json"
+(unset MHRFIT_ASSETS; ex --in "$tmp/proj/run" --out "$tmp/x.glb")
+check "recorded assets not found: exit 2 naming them and --assets" $([ $? -eq 2 ] &&
+  grep -q "no MHR assets (the run .*proj/run recorded gone/mhr, which is not found): pass --assets DIR" "$tmp/err"; echo $?)
+mkdir -p "$tmp/lone"; cp "$tmp/run/sequence_fit.npz" "$tmp/lone/fit.npz"
+(unset MHRFIT_ASSETS; ex --in "$tmp/lone/fit.npz" --out "$tmp/x.glb")
+check "no run folder, no assets: exit 2 naming --assets" $([ $? -eq 2 ] &&
+  grep -q "no MHR assets (.*lone/fit.npz is no run folder that records them): pass --assets DIR" "$tmp/err"; echo $?)
+check "no output left by the missing rig" $([ ! -e "$tmp/x.glb" ]; echo $?)
+
 # issue 17 item 12: triangulate --trc put a y-up world's up axis on TRC's Z (the nose at Y = 0.16)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams $cams --input "$tmp/cap/000003" --out "$tmp/t.npz" \
   --trc "$tmp/t.trc" --allow_missing_views >"$tmp/out" 2>&1

@@ -85,6 +85,8 @@ typedef struct mhrfit_export_source {
   char **cams;              /**< n_cams cameras of the run (NULL: unknown) */
   size_t n_cams;
   char world_up[8];         /**< the archive's `world_up` ("+y", …; "" when absent) */
+  char *rig_path;           /**< the MHR assets folder or rig file the run recorded, as found on disk, or NULL */
+  char *rig_recorded;       /**< that path as the run recorded it (may not exist any more), or NULL */
 } mhrfit_export_source;
 
 /**
@@ -107,6 +109,16 @@ mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_e
 
 /** Frees a source. NULL is allowed. */
 void mhrfit_export_source_free(mhrfit_export_source *s);
+
+/**
+ * The MHR rig a run folder recorded (pipeline_config.json's `assets` folder or `rig` file), found
+ * as the run's calibration is: as recorded, else relative to the run folder or one of its parents.
+ * Returns its path, or NULL when the source is no run folder, the run recorded none, or it is not
+ * found; `*recorded` (when not NULL) receives the path as recorded (NULL when none), so that a
+ * caller can say which one is missing. `s` may be NULL. The strings belong to `s`. What
+ * `mhrfit export` and mhrfit.export() load when no rig is given and $MHRFIT_ASSETS is not set.
+ */
+const char *mhrfit_export_source_rig(const mhrfit_export_source *s, const char **recorded);
 
 /** The class of a frame status: 0 good (`ok`, `recovered_*`), 1 bad (`bad_loss`), 2 failed (anything else). */
 int mhrfit_export_status_class(const char *status);

@@ -112,7 +112,8 @@ int mf_cmd_export(int argc, char **argv) {
       {"frames", MF_OPT_STRING, &c.frames, "A:B", "frames A to B-1 of the source (A:, :B, or one index N; default all)", NULL},
       {"skip_bad", MF_OPT_FLAG, &c.skip_bad, NULL, "leave out bad_loss frames (default; failed frames are always left out)", NULL},
       {"keep_bad", MF_OPT_FLAG, &c.keep_bad, NULL, "export bad_loss frames too", NULL},
-      MF_RIG_OPT_ASSETS(&c.assets),
+      {"assets", MF_OPT_STRING, &c.assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS, else the run's recorded "
+       "assets or rig); or --rig", NULL},
       MF_RIG_OPT_RIG(&c.rig),
       {"lod", MF_OPT_INT, &c.lod, "N", "mesh level of detail (default: the rig's)", NULL},
       {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "frame rate (default: the run's recorded rate, else 30)", &c.fps_seen},
@@ -136,7 +137,8 @@ int mf_cmd_export(int argc, char **argv) {
       "animation), TRC (the source's keypoints for OpenSim), and per frame into a folder (--format\n"
       "ply|obj|npz: <frame>/mesh.ply|obj in the world frame, <frame>/mhr_params.npz, export_summary.json).\n"
       "Bad_loss frames are left out unless --keep_bad; failed frames always. glTF, BVH and TRC turn the\n"
-      "world's up axis (--up) into their +Y; PLY, OBJ and mhr_params.npz keep the world's axes.",
+      "world's up axis (--up) into their +Y; PLY, OBJ and mhr_params.npz keep the world's axes.\n"
+      "The MHR rig: --assets or --rig, else $MHRFIT_ASSETS, else the one a run folder recorded.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -144,7 +146,9 @@ int mf_cmd_export(int argc, char **argv) {
   mf_strlist_free(&pos);
   if ((rc = finish(&c)) >= 0) return rc;
   mf_rig_src rs;
-  if ((rc = mf_rig_choose(c.assets, c.rig, "export", &rs)) >= 0) return rc;
+  const char *env = getenv("MHRFIT_ASSETS");
+  bool rig_given = c.assets || c.rig || (env && *env);
+  if (rig_given && (rc = mf_rig_choose(c.assets, c.rig, "export", &rs)) >= 0) return rc;
   mhrfit_error err = {0};
   char note[512];
   mhrfit_export_source *src = mhrfit_export_source_load(c.in, &c.so, note, sizeof note, &err);
@@ -152,6 +156,9 @@ int mf_cmd_export(int argc, char **argv) {
   mhrfit_exporter *ex = NULL;
   rc = MF_EXIT_FAILURE;
   if (!src) goto fail;
+  if (!rig_given && (rc = mf_rig_choose_recorded(NULL, NULL, src, c.in, "export", &rs)) >= 0) goto done;
+  rc = MF_EXIT_FAILURE;
+  if (!rig_given && !c.quiet) printf("MHR rig: %s (the run's; --assets or --rig for another)\n", rs.path);
   if (note[0] && !c.quiet) fprintf(stderr, "mhrfit export: note: %s\n", note);
   if (!(rig = mf_rig_src_load(&rs, c.lod, mhrfit_export_rig_flags(c.o.format), &err))) goto fail;
   if (!(ex = mhrfit_exporter_new(rig, src, &c.o, &err))) goto fail;

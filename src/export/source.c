@@ -20,6 +20,11 @@ static const char *const skip_members[] = {"pred_vertices", "pred_global_rots", 
                                            "opt_data_loss_hist", "opt_points3d_refined", "opt_residuals_m",
                                            "opt_cam_scores_3d_m", "opt_view_skipped", NULL};
 
+const char *mhrfit_export_source_rig(const mhrfit_export_source *s, const char **recorded) {
+  if (recorded) *recorded = s ? s->rig_recorded : NULL;
+  return s ? s->rig_path : NULL;
+}
+
 int mhrfit_export_status_class(const char *status) {
   if (!status) return 2;
   if (strcmp(status, "ok") == 0 || strncmp(status, "recovered", 9) == 0) return 0;
@@ -46,6 +51,8 @@ void mhrfit_export_source_free(mhrfit_export_source *s) {
   free(s->keypoint_names);
   free(s->calib_path);
   free(s->calib_recorded);
+  free(s->rig_path);
+  free(s->rig_recorded);
   for (size_t i = 0; i < s->n_cams; i++) free(s->cams[i]);
   free(s->cams);
   free(s);
@@ -315,8 +322,8 @@ static const char *json_str(const mhrfit_value *d, const char *key) {
   return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
 }
 
-/* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras) and the frame
- * names of sequence_summary.json. Missing or unreadable files are not errors. */
+/* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras, MHR assets or rig
+ * file) and the frame names of sequence_summary.json. Missing or unreadable files are not errors. */
 static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool names_known, char *note, size_t note_size,
                            mhrfit_error *err) {
   char *cfg_path = mf_path_join(run_dir, "pipeline_config.json", err);
@@ -347,6 +354,11 @@ static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool na
     if (calib && calib[0]) {
       ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL && mf_find_recorded(calib, run_dir, &s->calib_path, err);
     }
+    const char *assets = json_str(cfg, "assets"), *rig = json_str(cfg, "rig");
+    const char *rec = assets && assets[0] ? assets : rig && rig[0] ? rig : NULL;
+    if (ok && rec)
+      ok = (s->rig_recorded = mf_strdup(rec, err)) != NULL &&
+           mf_find_recorded_entry(rec, run_dir, rec == assets, &s->rig_path, err);
     const mhrfit_value *cams = mhrfit_value_dict_get(cfg, "cams");
     if (ok && cams && cams->kind == MHRFIT_V_LIST && cams->u.list.count) {
       s->cams = mf_calloc_array(cams->u.list.count, sizeof *s->cams, err);
