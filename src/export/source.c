@@ -398,6 +398,36 @@ static char *dir_of(const char *path, mhrfit_error *err) {
   return mf_strndup(path, (size_t)(slash - path), err);
 }
 
+/* The sub-folders of `dir` that are run folders (holding sequence_smoothed.npz or
+ * sequence_fit.npz), as "dir/a, dir/b" into out ("" when none; cut with ", ..." past its size):
+ * what a folder of runs (mhrfit demo --run, a batch) holds. False only when out of memory. */
+static bool run_subfolders(const char *dir, char *out, size_t size, mhrfit_error *err) {
+  out[0] = '\0';
+  mf_entries e = {0};
+  mhrfit_error le = {0};
+  if (!mf_list_entries(dir, true, &e, &le)) return le.type != MHRFIT_ERR_NOMEM || MHRFIT_FAIL(err, le.type, "%s", le.message);
+  size_t used = 0;
+  bool ok = true, full = false;
+  for (size_t i = 0; ok && !full && i < e.count; i++) {
+    if (e.items[i].type != MF_ENTRY_DIR) continue;
+    char *sub = mf_path_join(dir, e.items[i].name, err);
+    char *a = sub ? mf_path_join(sub, "sequence_smoothed.npz", err) : NULL;
+    char *b = sub ? mf_path_join(sub, "sequence_fit.npz", err) : NULL;
+    ok = a && b;
+    if (ok && (mf_is_file(a) || mf_is_file(b))) {
+      size_t n = strlen(sub) + (used ? 2 : 0);
+      full = used + n + 6 > size; /* the room for ", ..." stays */
+      if (full) snprintf(out + used, size - used, used ? ", ..." : "...");
+      else used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", sub);
+    }
+    free(sub);
+    free(a);
+    free(b);
+  }
+  mf_entries_free(&e);
+  return ok;
+}
+
 mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_export_source_options *o, char *note,
                                                 size_t note_size, mhrfit_error *err) {
   if (note && note_size) note[0] = '\0';
@@ -422,7 +452,14 @@ mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_e
         file = alt;
       } else {
         free(alt);
-        MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: neither sequence_smoothed.npz nor sequence_fit.npz (not a run folder of mhrfit run)", path);
+        char runs[600];
+        if (!run_subfolders(path, runs, sizeof runs, err)) ok = false;
+        else if (runs[0])
+          MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: neither sequence_smoothed.npz nor sequence_fit.npz: it holds the "
+                      "run folders %s; pass one of them", path, runs);
+        else
+          MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                      "%s: neither sequence_smoothed.npz nor sequence_fit.npz (not a run folder of mhrfit run)", path);
         ok = false;
       }
     }
