@@ -398,6 +398,28 @@ static char *dir_of(const char *path, mhrfit_error *err) {
   return mf_strndup(path, (size_t)(slash - path), err);
 }
 
+/* pipeline_config.json or stage1_meta.json of a run folder, parsed; NULL when absent or unreadable. */
+static mhrfit_value *run_json(const char *run_dir, const char *name, mhrfit_error *err) {
+  char *p = mf_path_join(run_dir, name, err);
+  mhrfit_value *v = p && mf_is_file(p) ? mhrfit_json_load(p, NULL) : NULL;
+  free(p);
+  return v;
+}
+
+char *mf_run_capture(const char *run_dir, const mhrfit_value *cfg, const mhrfit_value *stage1_meta, mhrfit_error *err) {
+  mhrfit_value *own_meta = NULL, *own_cfg = NULL;
+  mhrfit_error e = {0};
+  if (!stage1_meta) stage1_meta = own_meta = run_json(run_dir, "stage1_meta.json", &e);
+  if (!cfg && !e.type) cfg = own_cfg = run_json(run_dir, "pipeline_config.json", &e);
+  const char *rec[2] = {json_str(stage1_meta, "input_root"), json_str(cfg, "input")};
+  char *found = NULL;
+  for (int i = 0; i < 2 && !found && !e.type; i++) mf_find_recorded_entry(rec[i], run_dir, true, &found, &e);
+  mhrfit_value_free(own_meta);
+  mhrfit_value_free(own_cfg);
+  if (e.type && err) *err = e;
+  return found;
+}
+
 /* The sub-folders of `dir` that are run folders (holding sequence_smoothed.npz or
  * sequence_fit.npz), as "dir/a, dir/b" into out ("" when none; cut with ", ..." past its size):
  * what a folder of runs (mhrfit demo --run, a batch) holds. False only when out of memory. */

@@ -141,11 +141,9 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   if (jstr(*cfg, "input_format") && !run_detector_obs(ov, *cfg, err)) return false;
   if (!o->capture) {
     const char *rec[2] = {jstr(ov->stage1_meta, "input_root"), jstr(*cfg, "input")};
-    for (int i = 0; i < 2 && !ov->capture; i++) {
-      mhrfit_error e = {0};
-      ov->capture = recorded_path(rec[i], o->run_dir, true, &e);
-      if (e.type) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
-    }
+    mhrfit_error e = {0};
+    ov->capture = mf_run_capture(o->run_dir, *cfg, ov->stage1_meta, &e);
+    if (e.type) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
     if (!ov->capture)
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
                          "%s: the run's input folder (%s) is not found: give the pictures' folder (--capture DIR)",
