@@ -139,6 +139,20 @@ check "range past the end: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --fram
 check "several frames to one .ply: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.ply")" = 1 ] && grep -q "12 frames to export: one mesh file holds one frame" "$tmp/err"; echo $?)
 check "--cameras without a calibration: 1" $([ "$(u --in "$sam" --out "$tmp/x.glb" --cameras)" = 1 ]; echo $?)
 check "no output left by the failures" $([ -z "$(ls "$tmp" | grep '^x')" ]; echo $?)
+# --up turns glTF, BVH and TRC only: refused where it means nothing, printed only where applied
+for o in "--out $tmp/xu --format ply" "--out $tmp/xu --format npz" "--out $tmp/xu.obj --frames 3"; do
+  # shellcheck disable=SC2086
+  check "--up with $o: 2, saying why" $([ "$(u --in "$tmp/run" $o --up z)" = 2 ] &&
+    grep -q "up means nothing to .*: PLY, OBJ and NPZ keep the world's axes" "$tmp/err"; echo $?)
+done
+check "... nothing written" $([ ! -e "$tmp/xu" ] && [ ! -e "$tmp/xu.obj" ]; echo $?)
+ex --in "$tmp/run" --out "$tmp/xu.obj" --frames 3
+check "an OBJ export prints no up axis, the world's axes" $([ $? -eq 0 ] && ! grep -q "^up axis" "$tmp/out" &&
+  grep -q "^axes: the world's (obj keeps them)" "$tmp/out"; echo $?)
+rm -f "$tmp/xu.obj"
+ex --in "$tmp/run" --out "$tmp/xu.trc" --up y
+check "--up with TRC: applied and printed" $([ $? -eq 0 ] && grep -q "^up axis: +y (--up)" "$tmp/out"; echo $?)
+rm -f "$tmp/xu.trc"
 
 # the MHR rig: without --assets, --rig or $MHRFIT_ASSETS, the one the run recorded (found as its
 # calibration is: as recorded, else from the run folder or a parent); without one, exit 2 naming --assets

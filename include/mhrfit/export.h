@@ -172,7 +172,8 @@ typedef struct mhrfit_export_options {
   size_t frame_end;            /**< one past the last (0 = all) */
   bool keep_bad;               /**< export `bad_loss` frames too (false) */
   double fps;                  /**< frame rate; 0 = the source's, else 30 (0) */
-  mhrfit_up_axis up;           /**< world up axis (MHRFIT_UP_AUTO) */
+  mhrfit_up_axis up;           /**< world up axis of glTF, BVH and TRC (MHRFIT_UP_AUTO: detected); another
+                                    value with a per-frame format (which keeps the world's axes) is an error */
   bool keypoints;              /**< glTF: the keypoint nodes (true) */
   int cameras;                 /**< glTF: cameras: −1 when the calibration is known (default), 0 never, 1 always (error without one) */
   const char *calib;           /**< calibration file overriding the run's (NULL) */
@@ -193,7 +194,7 @@ typedef struct mhrfit_export_report {
   size_t n_exported;              /**< frames exported */
   size_t n_skipped_bad;           /**< `bad_loss` frames left out (without keep_bad) */
   size_t n_failed;                /**< failed frames left out (no parameters) */
-  mhrfit_up_axis up;              /**< the up axis used */
+  mhrfit_up_axis up;              /**< the up axis used (MHRFIT_UP_AUTO for the per-frame formats: none) */
   bool up_detected;               /**< it was detected (auto) */
   double up_cosine;               /**< detection: alignment of the mean body direction with the axis (1 = exact) */
   double fps;                     /**< frame rate written */
@@ -227,7 +228,9 @@ typedef struct mhrfit_exporter mhrfit_exporter;
  * An exporter of `src` (borrowed, must outlive the exporter) with `rig` (borrowed; its joints
  * and parameters must match the source's: 127 joints, 204 parameters). Selects the frames of
  * `o` (range, status), checks every frame to export (finite parameters, identity, similarity),
- * chooses the up axis (detected from the exported frames' keypoints with MHRFIT_UP_AUTO),
+ * chooses the up axis of glTF, BVH and TRC (detected from the exported frames' keypoints with
+ * MHRFIT_UP_AUTO; the per-frame formats keep the world's axes: no up axis, and one given is
+ * MHRFIT_ERR_ARGUMENT),
  * loads the calibration for glTF cameras, and computes the forward kinematics of every exported
  * frame. Errors: MHRFIT_ERR_ARGUMENT (bad options, an empty range, no frame left to export),
  * MHRFIT_ERR_NUMERIC (a non-finite value in a frame to export: file, frame, key), errors of the

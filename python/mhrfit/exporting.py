@@ -102,7 +102,8 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
     "A:", ":B" or "N"), ``skip_bad`` / ``keep_bad`` (bad_loss frames; failed ones are never
     exported), ``assets`` / ``rig`` (the MHR rig; default ``$MHRFIT_ASSETS``, else the one a run
     folder recorded; without any, TypeError naming ``assets``), ``lod`` (int),
-    ``fps`` (float > 0; default the source's rate, else 30), ``up`` ("auto", "x", "-z", …),
+    ``fps`` (float > 0; default the source's rate, else 30), ``up`` (glTF, BVH, TRC: "auto", "x", "-z", …;
+    ValueError with ply, obj, npz, which keep the world's axes; ExportReport.up is then "auto"),
     ``keypoints``, ``cameras`` (glTF; default when the calibration is known), ``calib`` (a
     calibration file), ``expressions``, ``max_influences`` (4 or 8), ``units`` ("m" | "cm"),
     ``ascii`` (PLY), ``person_index`` (int >= 0). An unknown name or a wrong type raises TypeError
@@ -135,6 +136,9 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
         eo.frame_begin, eo.frame_end = _frames(own["frames"])
     if "up" in own:
         eo.up = _parse_enum("mhrfit_up_parse", own["up"], "option 'up'")
+        if lib.mhrfit_export_format_per_frame(eo.format):
+            raise ValueError(f"export(): option 'up' means nothing to {FORMATS[eo.format]}: PLY, OBJ and NPZ keep the "
+                             "world's axes (glTF, BVH and TRC turn the world's up axis into their +Y); leave it out")
     if "fps" in own:
         if not 0 < own["fps"] <= 1e6:
             raise ValueError(f"export(): option 'fps' must be a rate > 0 Hz, got {own['fps']}")

@@ -61,6 +61,7 @@ class ExportTest(unittest.TestCase):
         rep = mhrfit.export(run, got, format="ply", assets=ASSETS)
         same_tree(self, got, want)
         self.assertEqual((rep.format, rep.n_files), ("ply", len([f for _, _, fs in os.walk(want) for f in fs])))
+        self.assertEqual((rep.up, rep.up_detected), ("auto", False))  # PLY keeps the world's axes: no up axis
 
     def test_fit_archive_and_sam3d_output(self):
         run = run_dir()
@@ -124,6 +125,7 @@ class ExportTest(unittest.TestCase):
                                 ({"frames": "5:2"}, ValueError, "'5:2' is empty"),
                                 ({"frames": "a-b"}, ValueError, "expected 'A:B'"),
                                 ({"up": "w"}, ValueError, "option 'up'"),
+                                ({"up": "z", "format": "ply"}, ValueError, "option 'up' means nothing to ply"),
                                 ({"max_influences": 6}, ValueError, "4 or 8"),
                                 ({"fps": -1.0}, ValueError, "rate > 0"),
                                 ({"keep_bad": True, "skip_bad": True}, ValueError, "opposites"),
