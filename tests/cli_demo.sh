@@ -62,6 +62,14 @@ if [ -n "$one" ]; then
   check "one file in the single-view frame" $([ "$(ls "$tmp/d/$one" | wc -l)" -eq 1 ]; echo $?)
 fi
 
+# the suggested whole pipeline passes the demo's own rate: no rate assumed
+whole=$(sed -n 's/^  or the whole pipeline: mhrfit //p' <<<"$out")
+check "the whole-pipeline hint passes --fps 30" $(grep -q -- "--fps 30 --out" <<<"$whole"; echo $?)
+# shellcheck disable=SC2086
+rout=$(cd "$tmp" && "$bin" $whole --assets "$assets" --no-mesh 2>&1); rc=$?
+check "the suggested run exits 0, at the demo's rate, none assumed" $([ $rc -eq 0 ] && ! grep -q "assumed" <<<"$rout" &&
+  grep -q '"fps_origin": "option"' "$tmp/d_run/pipeline_config.json"; echo $?)
+
 # the whole pipeline consumes the capture
 "$bin" run --assets "$assets" --input "$tmp/d" --calib "$tmp/d/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 \
   --out "$tmp/run" --no-mesh --quiet; rc=$?
@@ -100,6 +108,8 @@ check "report compares with --freeze_lower_body" $(grep -q -- "--freeze_lower_bo
 check "demo --run prints the path of the default run's report (with --quiet too)" \
   $(grep -q "^report of the default run: $tmp/g2_run/default/report.html" <<<"$rep"; echo $?)
 check "only the default run has a report" $([ ! -e "$tmp/g2_run/freeze_lower_body/report.html" ]; echo $?)
+check "demo --run passes the demo's rate: none assumed" $(! grep -q "assumed" <<<"$rep" &&
+  grep -q '"fps_origin": "option"' "$tmp/g2_run/default/pipeline_config.json"; echo $?)
 for f in g2_run/accuracy.json g2_run/default/sequence_fit.npz g2_run/freeze_lower_body/sequence_fit.npz \
          g2_run/default/report.html; do
   check "--run wrote $f" $([ -s "$tmp/$f" ]; echo $?)

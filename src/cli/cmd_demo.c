@@ -379,7 +379,8 @@ int mf_cmd_demo(int argc, char **argv) {
   printf("  truth: %s/ground_truth.npz; conventions: %s/README.txt\n", out, out);
   printf("next: mhrfit triangulate --calib %s/calibration.toml --input %s/%06ld --out tri.npz\n", out, out,
          s.example_frame >= 0 ? s.example_frame : 0L);
-  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --out %s_run\n", out, out, out);
+  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --fps %g --out %s_run\n", out, out,
+         fps, out); /* the demo's own rate, not one assumed */
   rc = MF_EXIT_OK;
   if (run) {
     printf("\n");
