@@ -11,7 +11,7 @@ check() { if [ "$2" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "F
 
 help=$("$bin" demo --help); rc=$?
 check "demo --help exits 0" $rc
-for opt in --out --num_frames --num_cams --seed --assets --noise --outlier.rate --decoy.rate --no.missing.views --markers; do
+for opt in --out --num_frames --num_cams --seed --assets --noise --outlier.rate --decoy.rate --no.missing.views --markers --overwrite; do
   check "help documents $opt" $(grep -Eq -- "$opt" <<<"$help"; echo $?)
 done
 check "listed in mhrfit --help" $(grep -q '^  demo ' <<<"$("$bin" --help)"; echo $?)
@@ -23,7 +23,7 @@ check "no assets is a usage error" $([ $rc -eq 2 ]; echo $?)
 check "message names MHRFIT_ASSETS" $(grep -q MHRFIT_ASSETS "$tmp/err"; echo $?)
 mkdir -p "$tmp/busy" && echo hi >"$tmp/busy/notes.txt"
 "$bin" demo --assets "$assets" --out "$tmp/busy" --num_frames 3 >/dev/null 2>"$tmp/err"; rc=$?
-check "a non-empty folder that is not a demo is refused" $([ $rc -eq 2 ]; echo $?)
+check "a non-empty folder that is not a demo is refused (exit 1, as frames and overlay)" $([ $rc -eq 1 ]; echo $?)
 check "message says not empty" $(grep -q "not empty" "$tmp/err"; echo $?)
 check "the folder is untouched" $([ "$(ls "$tmp/busy")" = notes.txt ]; echo $?)
 
@@ -61,6 +61,14 @@ if [ -n "$one" ]; then
   check "its points are not triangulated" $(grep -q " 0 ok" <<<"$tri"; echo $?)
   check "one file in the single-view frame" $([ "$(ls "$tmp/d/$one" | wc -l)" -eq 1 ]; echo $?)
 fi
+
+# the suggested whole pipeline passes the demo's own rate: no rate assumed
+whole=$(sed -n 's/^  or the whole pipeline: mhrfit //p' <<<"$out")
+check "the whole-pipeline hint passes --fps 30" $(grep -q -- "--fps 30 --out" <<<"$whole"; echo $?)
+# shellcheck disable=SC2086
+rout=$(cd "$tmp" && "$bin" $whole --assets "$assets" --no-mesh 2>&1); rc=$?
+check "the suggested run exits 0, at the demo's rate, none assumed" $([ $rc -eq 0 ] && ! grep -q "assumed" <<<"$rout" &&
+  grep -q '"fps_origin": "option"' "$tmp/d_run/pipeline_config.json"; echo $?)
 
 # the whole pipeline consumes the capture
 "$bin" run --assets "$assets" --input "$tmp/d" --calib "$tmp/d/calibration.toml" --cams cam_0 cam_1 cam_2 cam_3 \
@@ -100,6 +108,8 @@ check "report compares with --freeze_lower_body" $(grep -q -- "--freeze_lower_bo
 check "demo --run prints the path of the default run's report (with --quiet too)" \
   $(grep -q "^report of the default run: $tmp/g2_run/default/report.html" <<<"$rep"; echo $?)
 check "only the default run has a report" $([ ! -e "$tmp/g2_run/freeze_lower_body/report.html" ]; echo $?)
+check "demo --run passes the demo's rate: none assumed" $(! grep -q "assumed" <<<"$rep" &&
+  grep -q '"fps_origin": "option"' "$tmp/g2_run/default/pipeline_config.json"; echo $?)
 for f in g2_run/accuracy.json g2_run/default/sequence_fit.npz g2_run/freeze_lower_body/sequence_fit.npz \
          g2_run/default/report.html; do
   check "--run wrote $f" $([ -s "$tmp/$f" ]; echo $?)
@@ -112,7 +122,7 @@ check "--run_out is honoured" $([ $rc -eq 0 ] && [ -s "$tmp/elsewhere/accuracy.j
 "$bin" demo --assets "$assets" --out "$tmp/i2" --num_frames 4 --run --run_out "$tmp/i2/../i2/runs" --quiet >/dev/null 2>"$tmp/err"; rc=$?
 check "--run_out inside --out is a usage error, nothing written" $([ $rc -eq 2 ] && [ ! -e "$tmp/i2" ] && grep -q "inside --out" "$tmp/err"; echo $?)
 
-# same seed: byte-identical; rerun into the same folder (an earlier demo) is allowed
+# same seed: byte-identical; an earlier demo is replaced with --overwrite only (as frames and overlay)
 "$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 12 --num_cams 4 --seed 3 --quiet; rc=$?
 check "second run exits 0 quietly" $rc
 check "same seed gives identical trees" $(diff -r "$tmp/d" "$tmp/e" >/dev/null; echo $?)
@@ -120,8 +130,13 @@ check "same seed gives identical trees" $(diff -r "$tmp/d" "$tmp/e" >/dev/null; 
 check "the older name --frames of --num_frames still works" $([ $rc -eq 0 ] && diff -r "$tmp/d" "$tmp/alias" >/dev/null; echo $?)
 "$bin" demo --assets "$assets" --out "$tmp/f" --num_frames 12 --num_cams 4 --seed 4 --quiet
 check "another seed differs" $(! cmp -s "$tmp/d/ground_truth.npz" "$tmp/f/ground_truth.npz"; echo $?)
-"$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 6 --num_cams 4 --seed 3 --quiet; rc=$?
-check "rerun into an earlier demo exits 0" $rc
+cp "$tmp/e/ground_truth.npz" "$tmp/gt_before.npz"
+"$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 6 --num_cams 4 --seed 3 --quiet 2>"$tmp/err"; rc=$?
+check "rerun into an earlier demo without --overwrite: exit 1, saying so" $([ $rc -eq 1 ] &&
+  grep -q "holds an earlier demo (ground_truth.npz): allow overwriting (--overwrite) to replace it" "$tmp/err"; echo $?)
+check "... the earlier demo left as it was" $(cmp -s "$tmp/gt_before.npz" "$tmp/e/ground_truth.npz" && [ -e "$tmp/e/000011" ]; echo $?)
+"$bin" demo --assets "$assets" --out "$tmp/e" --num_frames 6 --num_cams 4 --seed 3 --overwrite --quiet; rc=$?
+check "rerun into an earlier demo with --overwrite exits 0" $rc
 check "frames past the new count are removed" $([ ! -e "$tmp/e/000006" ] && [ -e "$tmp/e/000005" ]; echo $?)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

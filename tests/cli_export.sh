@@ -139,6 +139,42 @@ check "range past the end: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.glb" --fram
 check "several frames to one .ply: 1" $([ "$(u --in "$tmp/run" --out "$tmp/x.ply")" = 1 ] && grep -q "12 frames to export: one mesh file holds one frame" "$tmp/err"; echo $?)
 check "--cameras without a calibration: 1" $([ "$(u --in "$sam" --out "$tmp/x.glb" --cameras)" = 1 ]; echo $?)
 check "no output left by the failures" $([ -z "$(ls "$tmp" | grep '^x')" ]; echo $?)
+# --up turns glTF, BVH and TRC only: refused where it means nothing, printed only where applied
+for o in "--out $tmp/xu --format ply" "--out $tmp/xu --format npz" "--out $tmp/xu.obj --frames 3"; do
+  # shellcheck disable=SC2086
+  check "--up with $o: 2, saying why" $([ "$(u --in "$tmp/run" $o --up z)" = 2 ] &&
+    grep -q "up means nothing to .*: PLY, OBJ and NPZ keep the world's axes" "$tmp/err"; echo $?)
+done
+check "... nothing written" $([ ! -e "$tmp/xu" ] && [ ! -e "$tmp/xu.obj" ]; echo $?)
+ex --in "$tmp/run" --out "$tmp/xu.obj" --frames 3
+check "an OBJ export prints no up axis, the world's axes" $([ $? -eq 0 ] && ! grep -q "^up axis" "$tmp/out" &&
+  grep -q "^axes: the world's (obj keeps them)" "$tmp/out"; echo $?)
+rm -f "$tmp/xu.obj"
+ex --in "$tmp/run" --out "$tmp/xu.trc" --up y
+check "--up with TRC: applied and printed" $([ $? -eq 0 ] && grep -q "^up axis: +y (--up)" "$tmp/out"; echo $?)
+rm -f "$tmp/xu.trc"
+
+# the MHR rig: without --assets, --rig or $MHRFIT_ASSETS, the one the run recorded (found as its
+# calibration is: as recorded, else from the run folder or a parent); without one, exit 2 naming --assets
+assets=${MHRFIT_ASSETS:?}
+ex --in "$tmp/run" --out "$tmp/given.glb" --assets "$assets" --quiet
+(unset MHRFIT_ASSETS; ex --in "$tmp/run" --out "$tmp/rec.glb")
+check "recorded assets: exit 0, said" $([ $? -eq 0 ] && grep -q "^MHR rig: $assets (the run's; --assets or --rig for another)" "$tmp/out"; echo $?)
+check "recorded assets: the same file as with --assets" $(cmp -s "$tmp/given.glb" "$tmp/rec.glb"; echo $?)
+mkdir -p "$tmp/proj"; cp -r "$tmp/run" "$tmp/proj/run"; ln -s "$assets" "$tmp/proj/mhr"
+"$py" -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["assets"] = "mhr"; json.dump(c, open(p, "w"))' "$tmp/proj/run/pipeline_config.json"
+ex --in "$tmp/proj/run" --out "$tmp/given_proj.glb" --assets "$assets" --quiet
+(unset MHRFIT_ASSETS; cd / && ex --in "$tmp/proj/run" --out "$tmp/rel.glb" --quiet)
+check "recorded relative assets, from another folder: found beside the run" $([ $? -eq 0 ] && cmp -s "$tmp/given_proj.glb" "$tmp/rel.glb"; echo $?)
+"$py" -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["assets"] = "gone/mhr"; json.dump(c, open(p, "w"))' "$tmp/proj/run/pipeline_config.json"
+(unset MHRFIT_ASSETS; ex --in "$tmp/proj/run" --out "$tmp/x.glb")
+check "recorded assets not found: exit 2 naming them and --assets" $([ $? -eq 2 ] &&
+  grep -q "no MHR assets (the run .*proj/run recorded gone/mhr, which is not found): pass --assets DIR" "$tmp/err"; echo $?)
+mkdir -p "$tmp/lone"; cp "$tmp/run/sequence_fit.npz" "$tmp/lone/fit.npz"
+(unset MHRFIT_ASSETS; ex --in "$tmp/lone/fit.npz" --out "$tmp/x.glb")
+check "no run folder, no assets: exit 2 naming --assets" $([ $? -eq 2 ] &&
+  grep -q "no MHR assets (.*lone/fit.npz is no run folder that records them): pass --assets DIR" "$tmp/err"; echo $?)
+check "no output left by the missing rig" $([ ! -e "$tmp/x.glb" ]; echo $?)
 
 # issue 17 item 12: triangulate --trc put a y-up world's up axis on TRC's Z (the nose at Y = 0.16)
 "$bin" triangulate --calib "$tmp/cap/calibration.toml" --cams $cams --input "$tmp/cap/000003" --out "$tmp/t.npz" \

@@ -73,6 +73,33 @@ check "estimator output produced" $([ -s "$tmp/est/sam3d/0/cam1.npz" ] && [ -s "
 check "estimator failure reported" $(grep -q "error: frame '1' camera 'cam1': estimator failed with exit status 3" "$tmp/err"; echo $?)
 check "estimator summary" $(grep -q 'frames: 1 ingested, 0 reused, 1 failed (of 2)' "$tmp/log"; echo $?)
 
+# an estimator that cannot start (a Python import error: exit 1 and a message, whatever the image):
+# the run stops after its first two images, with one error that carries its exit status and words
+mkdir -p "$tmp/img3"
+for f in 0 1 2; do mkdir -p "$tmp/img3/$f"; for c in a b; do echo "image" >"$tmp/img3/$f/$c.jpg"; done; done
+printf '%s\n' '[ -n "${EST_LOG:-}" ] && echo run >>"$EST_LOG"' 'echo "Traceback (most recent call last):" >&2' \
+  'echo "ModuleNotFoundError: No module named torch" >&2' 'exit 1' >"$tmp/broken_est.sh"
+: >"$tmp/est_runs"
+EST_LOG="$tmp/est_runs" "$bin" ingest --input "$tmp/img3" --cams a b --out "$tmp/est3" \
+  --estimator "sh '$tmp/broken_est.sh' {image} {output}" >"$tmp/log" 2>"$tmp/err"
+check "broken estimator: exit 1" $([ $? -eq 1 ]; echo $?)
+check "broken estimator: its exit status and last words in the error" $(grep -q "^mhrfit ingest: error: the estimator command failed on its first images, the same way, before any success (exit status 1 on frame '0' camera 'a' and frame '0' camera 'b'); the end of its output: Traceback (most recent call last): | ModuleNotFoundError: No module named torch$" "$tmp/err"; echo $?)
+check "broken estimator: said once" $([ "$(grep -c 'error:' "$tmp/err")" -eq 1 ]; echo $?)
+check "broken estimator: tried on 2 images only" $([ "$(wc -l <"$tmp/est_runs")" -eq 2 ]; echo $?)
+check "broken estimator: frame 0 and its 2 views recorded as failed, the frames left not tried" $([ "$(grep -c '"status": "failed"' "$tmp/est3/stage1_meta.json")" -eq 3 ] && ! grep -q '"1": {' "$tmp/est3/stage1_meta.json"; echo $?)
+"$bin" ingest --input "$tmp/img3" --cams a b --out "$tmp/est4" --estimator "/nonexistent/estimator {image} {output}" \
+  >"$tmp/log" 2>"$tmp/err"
+check "missing estimator program: exit 1, once, status 127 and the shell's words" $([ $? -eq 1 ] &&
+  [ "$(grep -c 'error:' "$tmp/err")" -eq 1 ] &&
+  grep -q "error: the estimator command cannot be run (exit status 127 on frame '.' camera '.': the shell found no such program); its output: .*/nonexistent/estimator: .*not found" "$tmp/err"; echo $?)
+# a failure that differs per image is the view's, not a broken command: the run goes on
+cp -r "$tmp/img3" "$tmp/img4"; echo fail >"$tmp/img4/0/a.jpg"; echo fail >"$tmp/img4/0/b.jpg"
+"$bin" ingest --input "$tmp/img4" --cams a b --out "$tmp/est5" \
+  --estimator "sh '$here/fake_estimator.sh' '$fix/ingest/stacked.npz' {image} {output}" >"$tmp/log" 2>"$tmp/err"
+check "per-image failures: each view's error, with the estimator's words" $([ $? -eq 1 ] &&
+  grep -q "error: frame '0' camera 'b': estimator failed with exit status 3: .*; the end of its output: fake estimator: cannot process .*/img4/0/b.jpg" "$tmp/err" &&
+  grep -q 'frames: 2 ingested, 0 reused, 1 failed (of 3)' "$tmp/log"; echo $?)
+
 # usage errors
 "$bin" ingest --input "$tmp/in" --out "$tmp/x" >/dev/null 2>&1
 check "missing --cams exits 2" $([ $? -eq 2 ]; echo $?)

@@ -28,5 +28,17 @@ check "matrix shape" $(grep -Eq '^cam_01\.matrix +list +\(3, 3\)$' <<<"$out"; ec
 check "malicious pickle refused with exit 1" $([ $rc -eq 1 ]; echo $?)
 check "message names the global" $(grep -q "posix.system" /tmp/mhrfit_evil.$$; echo $?)
 rm -f /tmp/mhrfit_evil.$$
+# files of other kinds (what mhrfit export writes): said to be no data file mhrfit reads, and what it reads
+tmp_glb=$(mktemp --suffix=.glb) tmp_obj=$(mktemp --suffix=.obj) tmp_err=$(mktemp)
+printf 'glTF\002\000\000\000\100\000\000\000JSON' >"$tmp_glb"
+"$bin" inspect "$tmp_glb" >/dev/null 2>"$tmp_err"; rc=$?
+check "a .glb: exit 1, not a data file mhrfit reads, what it reads" $([ $rc -eq 1 ] &&
+  grep -q "not a data file mhrfit reads (a binary glTF, as mhrfit export writes it): it reads NumPy .npy and .npz, pickles (.pkl, .pickle), JSON and TOML" "$tmp_err" &&
+  ! grep -q "NUL character" "$tmp_err"; echo $?)
+printf '# an OBJ mesh\nv 0 0 0\nf 1 1 1\n' >"$tmp_obj"
+"$bin" inspect "$tmp_obj" >/dev/null 2>"$tmp_err"; rc=$?
+check "a text .obj: exit 1, not a data file mhrfit reads (read as TOML: its line)" $([ $rc -eq 1 ] &&
+  grep -q "not a data file mhrfit reads (read as TOML: line 2: expected '=' after key): it reads NumPy" "$tmp_err"; echo $?)
+rm -f "$tmp_glb" "$tmp_obj" "$tmp_err"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

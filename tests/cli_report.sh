@@ -83,6 +83,13 @@ out=$(cd "$tmp/elsewhere" && "$bin" report --run ../rel/run --out r.html --no_bo
 echo "$out"
 check "the report from elsewhere finds the recorded calibration" \
   $(grep -q "4 cameras (4 calibrated)" <<<"$out" && ! grep -q "could not be read" <<<"$out"; echo $?)
+check "... and the capture's ground truth" $(grep -q "with the ground truth" <<<"$out"; echo $?)
+# the capture recorded only as the relative path the run was given (stage1_meta.json's absolute
+# input_root gone stale): found beside the run folder, as the overlays find it
+cp -r "$tmp/rel" "$tmp/moved"
+/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; m = json.load(open(p)); m["input_root"] = "/nonexistent/cap"; json.dump(m, open(p, "w"))' "$tmp/moved/run/stage1_meta.json"
+out=$(cd "$tmp/elsewhere" && "$bin" report --run ../moved/run --out m.html --no_body 2>&1); check "report of a moved run from elsewhere" $?
+check "... finds the capture recorded as a relative path (its ground truth)" $(grep -q "with the ground truth" <<<"$out"; echo $?)
 out=$(cd "$tmp/elsewhere" && "$bin" export --input ../rel/run --out r.glb 2>&1); check "export from elsewhere" $?
 check "the export from elsewhere finds it too" $(grep -q "4 camera(s)" <<<"$out"; echo $?)
 # the body the demo report embeds and that export: GLBs the Khronos validator accepts (one process)

@@ -34,11 +34,11 @@ check "defect 1: the settings file is the first run's" $(has "$tmp/out/pipeline_
 check "defect 1: the lock file is gone" $([ ! -e "$tmp/out/.mhrfit.lock" ]; echo $?)
 "$bin" run "${C[@]}" --estimator "$est" --out "$tmp/out" >"$tmp/d.log" 2>&1
 check "defect 1: a rerun reuses every fit" $(has "$tmp/d.log" "(40 fits reused)")
-# demo into a folder another process holds (flock(1) takes the same kind of lock)
+# demo replacing an earlier demo in a folder another process holds (flock(1) takes the same kind of lock)
 demo "$tmp/demo2" 3 1
 exec 9>>"$tmp/demo2/.mhrfit.lock"
 flock -n 9; check "this shell holds the demo folder's lock" $?
-"$bin" demo --out "$tmp/demo2" --num_frames 3 --quiet 9>&- 2>"$tmp/e.log"; rc=$?
+"$bin" demo --out "$tmp/demo2" --num_frames 3 --overwrite --quiet 9>&- 2>"$tmp/e.log"; rc=$?
 exec 9>&-
 check "defect 1: demo into a locked folder fails (exit 1, got $rc) saying it is in use" \
   $([ $rc -eq 1 ] && grep -q "is in use by" "$tmp/e.log"; echo $?)

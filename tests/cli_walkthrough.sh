@@ -57,4 +57,27 @@ done; done
   --cam_map cam01=cam_0 cam02=cam_1 cam03=cam_2 cam04=cam_3 >"$tmp/out5" 2>&1; rc=$?
 check "a <cam>/<frame> layout fails (exit 1, got $rc)" $([ $rc -eq 1 ]; echo $?)
 check "... and says how to arrange it" $(has "$tmp/out5" "laid out as <cam>/<frame> must be arranged as <frame>/<cam>.<ext>")
+
+# the README's Export block on the runs scripts/setup makes (build/demo_run/{default,freeze_lower_body}),
+# run as written from a folder laid out as the repository's, and export of the folder of runs itself
+mkdir -p "$tmp/repo/build" && ln -s "$bin" "$tmp/repo/build/mhrfit" && cd "$tmp/repo" || exit 1
+"$bin" demo --out build/demo_capture --num_frames 12 --run --run_out build/demo_run >/dev/null 2>&1
+check "demo --run into build/demo_run" $?
+mapfile -t cmds < <(sed -n '/^On the run `scripts\/setup` made/,/^```$/p' "$readme" | grep '^build/mhrfit ' | sed 's/ *#.*$//')
+check "the README's Export block has 6 commands (found ${#cmds[@]})" $([ ${#cmds[@]} -eq 6 ]; echo $?)
+for c in "${cmds[@]}"; do
+  eval "$c" >"$tmp/outx" 2>&1
+  check "README export command exits 0: $c" $?
+done
+"$bin" export --input build/demo_run --out x.glb >"$tmp/outx" 2>&1; rc=$?
+check "export of the folder of runs: exit 1, naming its runs" $([ $rc -eq 1 ] && [ "$(has "$tmp/outx" "build/demo_run: neither sequence_smoothed.npz nor sequence_fit.npz: it holds the run folders build/demo_run/default, build/demo_run/freeze_lower_body; pass one of them")" = 0 ]; echo $?)
+# the README's demo-capture block, run as written (the folder names it gives; 12 frames instead of 120)
+mapfile -t cmds < <(sed -n '/^## The whole pipeline on a demo capture/,/^```$/p' "$readme" | sed -e :a -e '/\\$/N; s/\\\n//; ta' |
+  grep '^build/mhrfit ' | sed -e 's/ *#.*$//' -e 's/ \[--freeze_lower_body\]//')
+check "the README's demo-capture block has 4 commands (found ${#cmds[@]})" $([ ${#cmds[@]} -eq 4 ]; echo $?)
+for c in "${cmds[@]}"; do
+  [[ $c == "build/mhrfit demo "* ]] && c="$c --num_frames 12"
+  eval "$c" >"$tmp/outx" 2>&1
+  check "README demo-capture command exits 0: $c" $?
+done
 finish

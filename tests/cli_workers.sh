@@ -121,6 +121,8 @@ check "bad replies: the rest completes" $(grep -q 'frames: 6 ingested, 0 reused,
 check "never starts: exit 1" $([ $? -eq 1 ]; echo $?)
 check "never starts: the last error" $(grep -q "error: estimator worker 0 failed 4 times in a row, giving up; last: estimator worker 0 exited with status 3 before it was ready" "$tmp/err"; echo $?)
 check "never starts: its own message on stderr" $(grep -q 'cannot load the model' "$tmp/err"; echo $?)
+check "never starts: the error quotes the worker's stderr" $(grep -q "error: estimator worker 0 failed 4 times in a row, giving up; last: estimator worker 0 exited with status 3 before it was ready; the end of its stderr: fake worker 0: cannot load the model$" "$tmp/err"; echo $?)
+check "never starts: said once, not per view" $([ "$(grep -c 'error:' "$tmp/err")" -eq 1 ]; echo $?)
 check "never starts: 4 attempts" $([ "$(wc -l <"$tmp/starts.log")" -eq 4 ]; echo $?)
 check "never starts: meta written" $([ -f "$tmp/out_never/stage1_meta.json" ]; echo $?)
 "$bin" ingest --input "$tmp/cap" --cams "${cams[@]}" --out "$tmp/out_none" --estimator-worker "/nonexistent/worker" \

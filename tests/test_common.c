@@ -1,5 +1,5 @@
 /* Tests of the common module: byte buffers, folder listings, errors, arrays, values, UTF-8, half
- * floats. */
+ * floats, the end of a child's output. */
 /* realpath(), symlink(), link() */
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -7,12 +7,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/linalg.h"
 #include "common/path.h"
 #include "common/spchol.h"
+#include "common/tail.h"
 #include "common/utf8.h"
 #include "mhrfit/array.h"
 #include "mhrfit/value.h"
@@ -326,7 +328,42 @@ static void test_sparse_cholesky(void) {
   CHECK(!mf_spchol_analyze(&c, 0, full, &err) && err.type == MHRFIT_ERR_ARGUMENT);
 }
 
+/* The end of a child's output: the last non-blank lines, an unfinished one included, the oldest
+ * bytes dropped past MF_TAIL_BYTES (a line cut at the front is left out). */
+static void test_tail(void) {
+  mf_tail *t = calloc(1, sizeof *t);
+  REQUIRE(t);
+  char out[256];
+  mf_tail_lines(t, 3, out, sizeof out);
+  CHECK(strcmp(out, "") == 0);
+  const char *s = "one\n\n  two  \r\nthree\n\nfour";
+  mf_tail_add(t, s, strlen(s));
+  mf_tail_lines(t, 3, out, sizeof out);
+  CHECK(strcmp(out, "two | three | four") == 0);
+  mf_tail_lines(t, 1, out, sizeof out);
+  CHECK(strcmp(out, "four") == 0);
+  mf_tail_lines(t, 3, out, 8); /* cut to the buffer */
+  CHECK(strcmp(out, "two | t") == 0);
+  char big[MF_TAIL_BYTES + 100];
+  memset(big, 'x', sizeof big);
+  mf_tail_add(t, big, sizeof big);
+  mf_tail_add(t, "\nlast\tword\n", strlen("\nlast\tword\n"));
+  CHECK(t->len == MF_TAIL_BYTES);
+  mf_tail_lines(t, 3, out, sizeof out);
+  CHECK(strcmp(out, "last word") == 0); /* the cut line of x's is left out, the tab made a space */
+  mf_tail_clear(t);
+  mf_tail_lines(t, 3, out, sizeof out);
+  CHECK(strcmp(out, "") == 0);
+  int status = -1;
+  CHECK(mf_tail_run("echo out; echo err >&2; exit 4", t, &status));
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
+  mf_tail_lines(t, 3, out, sizeof out);
+  CHECK(strcmp(out, "out | err") == 0);
+  free(t);
+}
+
 int main(void) {
+  RUN(test_tail);
   RUN(test_buf);
   RUN(test_list_dir);
   RUN(test_path_resolve);

@@ -526,7 +526,8 @@ static void test_triangulate(void) {
   mhrfit_calib_free(cal);
 }
 
-/* Options out of range and a non-empty folder that is not a demo are refused with clear errors. */
+/* Options out of range, a non-empty folder that is not a demo and an earlier demo without
+ * overwrite are refused with clear errors. */
 static void test_errors(void) {
   REQUIRE(generated);
   mhrfit_demo_options o;
@@ -541,6 +542,14 @@ static void test_errors(void) {
   mhrfit_error_clear(&err);
   CHECK(!mhrfit_demo_write(p, &o, NULL, &err) && err.type == MHRFIT_ERR_ARGUMENT);
   CHECK_CONTAINS(err.message, "not empty");
+  /* an earlier demo is replaced only when allowed (the check writes nothing) */
+  mhrfit_error_clear(&err);
+  CHECK(!mhrfit_demo_write(dir_a, &o, NULL, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK_CONTAINS(err.message, "holds an earlier demo");
+  mhrfit_error_clear(&err);
+  CHECK(mhrfit_demo_check_out(dir_a, true, &err));
+  CHECK(!mhrfit_demo_check_out(dir_a, false, &err));
+  CHECK(mhrfit_demo_check_out("/nonexistent-parent/new-demo", false, &err)); /* new: made when written */
   opts_for(&o, 1);
   o.assets = "/nonexistent-mhr-assets";
   char q[] = "/tmp/mhrfit_demoEXXXXXX";
@@ -590,6 +599,7 @@ static void test_marker_source(void) {
   CHECK(sqrt(hip) < 1e-6); /* joint keypoints keep their relative positions (the floor height may change) */
   mhrfit_value_free(g2);
   o.marker_source = "/nonexistent/markers.npz";
+  o.overwrite = true; /* the folder holds the demo just written */
   mhrfit_error_clear(&err);
   CHECK(!mhrfit_demo_write(d, &o, NULL, &err));
   CHECK_CONTAINS(err.message, "markers.npz");

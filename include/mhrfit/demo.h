@@ -119,6 +119,8 @@ typedef struct mhrfit_demo_options {
                                   (default false) */
   const char *marker_source; /**< optional SAM 3D Body output (.npz/.npy) whose pred_keypoints_3d calibrates the
                                   surface markers (keypoints.h); NULL: built-in anatomical offsets */
+  bool overwrite;            /**< replace an earlier demo in the output folder (default false: the folder must be
+                                  new or empty) */
 } mhrfit_demo_options;
 
 /** Fills `o` with the defaults documented in mhrfit_demo_options (assets NULL). */
@@ -140,15 +142,23 @@ typedef struct mhrfit_demo_summary {
 
 /**
  * Generates the capture described in the file documentation into `out_dir` (created with its
- * parents when missing). An existing folder must be empty or hold an earlier demo (it has a
- * `ground_truth.npz`); files of an earlier demo that the new one does not write (frame folders
- * past the new frame count, camera files now missing) are removed. Every file is written
- * atomically. `summary` may be NULL. Errors name the file or option: MHRFIT_ERR_ARGUMENT
+ * parents when missing). An existing folder must be empty, or hold an earlier demo (it has a
+ * `ground_truth.npz`) with `overwrite` (mhrfit_demo_check_out()); files of an earlier demo that
+ * the new one does not write (frame folders past the new frame count, camera files now missing)
+ * are removed. Every file is written atomically. `summary` may be NULL. Errors name the file or option: MHRFIT_ERR_ARGUMENT
  * (options out of range, a non-empty folder that is not a demo), MHRFIT_ERR_IO,
  * MHRFIT_ERR_NOT_FOUND / MHRFIT_ERR_FORMAT (assets, marker source), MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhrfit_demo_summary *summary,
                        mhrfit_error *err);
+
+/**
+ * Whether mhrfit_demo_write() may write into `out_dir`: it does not exist (it will be made), is an
+ * empty folder, or holds an earlier demo (a `ground_truth.npz`) and `overwrite` allows replacing
+ * it. Otherwise MHRFIT_ERR_ARGUMENT saying which (not a folder; not empty and no demo; an earlier
+ * demo without `overwrite`). Writes nothing; for a command to refuse before any work.
+ */
+bool mhrfit_demo_check_out(const char *out_dir, bool overwrite, mhrfit_error *err);
 
 /**
  * @defgroup demo_eval Accuracy of a pipeline run against the demo's ground truth

@@ -85,6 +85,8 @@ typedef struct mhrfit_export_source {
   char **cams;              /**< n_cams cameras of the run (NULL: unknown) */
   size_t n_cams;
   char world_up[8];         /**< the archive's `world_up` ("+y", …; "" when absent) */
+  char *rig_path;           /**< the MHR assets folder or rig file the run recorded, as found on disk, or NULL */
+  char *rig_recorded;       /**< that path as the run recorded it (may not exist any more), or NULL */
 } mhrfit_export_source;
 
 /**
@@ -107,6 +109,16 @@ mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_e
 
 /** Frees a source. NULL is allowed. */
 void mhrfit_export_source_free(mhrfit_export_source *s);
+
+/**
+ * The MHR rig a run folder recorded (pipeline_config.json's `assets` folder or `rig` file), found
+ * as the run's calibration is: as recorded, else relative to the run folder or one of its parents.
+ * Returns its path, or NULL when the source is no run folder, the run recorded none, or it is not
+ * found; `*recorded` (when not NULL) receives the path as recorded (NULL when none), so that a
+ * caller can say which one is missing. `s` may be NULL. The strings belong to `s`. What
+ * `mhrfit export` and mhrfit.export() load when no rig is given and $MHRFIT_ASSETS is not set.
+ */
+const char *mhrfit_export_source_rig(const mhrfit_export_source *s, const char **recorded);
 
 /** The class of a frame status: 0 good (`ok`, `recovered_*`), 1 bad (`bad_loss`), 2 failed (anything else). */
 int mhrfit_export_status_class(const char *status);
@@ -160,7 +172,8 @@ typedef struct mhrfit_export_options {
   size_t frame_end;            /**< one past the last (0 = all) */
   bool keep_bad;               /**< export `bad_loss` frames too (false) */
   double fps;                  /**< frame rate; 0 = the source's, else 30 (0) */
-  mhrfit_up_axis up;           /**< world up axis (MHRFIT_UP_AUTO) */
+  mhrfit_up_axis up;           /**< world up axis of glTF, BVH and TRC (MHRFIT_UP_AUTO: detected); another
+                                    value with a per-frame format (which keeps the world's axes) is an error */
   bool keypoints;              /**< glTF: the keypoint nodes (true) */
   int cameras;                 /**< glTF: cameras: −1 when the calibration is known (default), 0 never, 1 always (error without one) */
   const char *calib;           /**< calibration file overriding the run's (NULL) */
@@ -181,7 +194,7 @@ typedef struct mhrfit_export_report {
   size_t n_exported;              /**< frames exported */
   size_t n_skipped_bad;           /**< `bad_loss` frames left out (without keep_bad) */
   size_t n_failed;                /**< failed frames left out (no parameters) */
-  mhrfit_up_axis up;              /**< the up axis used */
+  mhrfit_up_axis up;              /**< the up axis used (MHRFIT_UP_AUTO for the per-frame formats: none) */
   bool up_detected;               /**< it was detected (auto) */
   double up_cosine;               /**< detection: alignment of the mean body direction with the axis (1 = exact) */
   double fps;                     /**< frame rate written */
@@ -215,7 +228,9 @@ typedef struct mhrfit_exporter mhrfit_exporter;
  * An exporter of `src` (borrowed, must outlive the exporter) with `rig` (borrowed; its joints
  * and parameters must match the source's: 127 joints, 204 parameters). Selects the frames of
  * `o` (range, status), checks every frame to export (finite parameters, identity, similarity),
- * chooses the up axis (detected from the exported frames' keypoints with MHRFIT_UP_AUTO),
+ * chooses the up axis of glTF, BVH and TRC (detected from the exported frames' keypoints with
+ * MHRFIT_UP_AUTO; the per-frame formats keep the world's axes: no up axis, and one given is
+ * MHRFIT_ERR_ARGUMENT),
  * loads the calibration for glTF cameras, and computes the forward kinematics of every exported
  * frame. Errors: MHRFIT_ERR_ARGUMENT (bad options, an empty range, no frame left to export),
  * MHRFIT_ERR_NUMERIC (a non-finite value in a frame to export: file, frame, key), errors of the

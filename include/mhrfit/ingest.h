@@ -60,7 +60,12 @@
  * the intrinsics and the model identifiers stay the same:
  *
  * - `estimator`: a command run once per image (`{image}`, `{output}`, `{frame}`, `{cam}`
- *   replaced by shell-quoted values); exit status 0 and the output file mean success.
+ *   replaced by shell-quoted values); exit status 0 and the output file mean success. Its
+ *   stdout and stderr are copied to mhrfit's stderr; a failed view's error quotes its last lines.
+ *   A command that cannot be run (exit status 126 or 127) or that fails its first two images the
+ *   same way (exit status and last lines) before any success is broken: the views left are not
+ *   tried (recorded as failed without a log line each) and the run ends with false and one
+ *   error (MHRFIT_ERR_IO) carrying the exit status and the last lines.
  * - `estimator_worker`: a command started once per worker (`workers` of them; `{worker}` is
  *   replaced by the worker's index 0, 1, ..., e.g. `CUDA_VISIBLE_DEVICES={worker} python3 w.py`),
  *   which loads its model once and then serves requests over its stdin and stdout, one JSON
@@ -78,7 +83,7 @@
  *   The first request is written as soon as the worker is started (it reads it when ready).
  *   `"id"` is an extra field a worker may ignore.
  *   Requests are sent one at a time per worker; the worker's stdout carries nothing but these
- *   lines (its logs go to stderr, which is shared with mhrfit's). End of input means exit.
+ *   lines (its logs go to stderr, copied to mhrfit's as they come). End of input means exit.
  *   Failures stay with their view: `{"ok": false}` or no output file makes the view fail; a
  *   line that is not such a reply fails the view and restarts the worker (its output can no
  *   longer be trusted to be in step); a worker that dies fails the view it was processing and
@@ -87,8 +92,9 @@
  *   known to answer without a ready line (then the view fails); a request that takes longer
  *   than `estimator_timeout` gets its worker killed (and restarted) and the view marked missing
  *   with status `timeout` and the reason, retried on the next run. A worker that fails `worker_max_restarts` + 1 times in a row (failed
- *   starts included) stops the run with its last error, after the views already answered
- *   have been ingested and recorded.
+ *   starts included) stops the run with its last error (for a failed start, with the end of its
+ *   stderr), after the views already answered have been ingested and recorded; the views not
+ *   estimated are recorded as failed without a log line each.
  */
 #ifndef MHRFIT_INGEST_H
 #define MHRFIT_INGEST_H
@@ -311,8 +317,8 @@ typedef struct mhrfit_ingest_summary {
  * during long runs, so a killed run resumes). `summary` may be NULL. Returns false only when the
  * whole request cannot proceed (bad options, unreadable input root, output folder or meta not
  * writable, output device full); per-frame failures are counted in `summary->frames_failed` and
- * logged. A worker that keeps failing (see above) ends the run with false and its last error
- * (MHRFIT_ERR_IO), after the meta is written.
+ * logged. A worker that keeps failing, or an estimator command that is broken (see above), ends
+ * the run with false and its last error (MHRFIT_ERR_IO), after the meta is written.
  */
 bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *summary, mhrfit_error *err);
 

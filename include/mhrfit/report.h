@@ -29,7 +29,9 @@
  *   (mhrfit_observations_of_run(); points of confidence 0 absent; unreadable: a note);
  * - the calibration: cameras drawn as frustums, points reprojected;
  * - a ground truth (`truth_path`, else `ground_truth.npz` in the run's capture folder as
- *   `mhrfit demo` writes it; MHR70 keypoints, so only with MHR70 runs): the MPJPE per frame;
+ *   `mhrfit demo` writes it, the capture found as the overlays find it from any working folder:
+ *   stage1_meta.json's input_root, else the recorded `input` as given or from the run folder or a
+ *   parent; MHR70 keypoints, so only with MHR70 runs): the MPJPE per frame;
  * - camera images `capture_dir/<frame>/<cam>.{jpg,jpeg,png}` (media.h), downscaled by area
  *   averaging to at most `image_max_width` pixels wide and embedded as JPEG (quality 75; about
  *   20–30 kB per 480-pixel image, so 4 cameras × 1,000 frames add some 100 MB: lower the width or

@@ -424,8 +424,10 @@ _PROTOTYPES = {
     # exports
     "mhrfit_export_source_load": (c_void_p, [c_char_p, _P(mhrfit_export_source_options), c_char_p, c_size_t, _err]),
     "mhrfit_export_source_free": (None, [c_void_p]),
+    "mhrfit_export_source_rig": (c_char_p, [c_void_p, _P(c_char_p)]),
     "mhrfit_export_format_from_path": (c_bool, [c_char_p, _P(c_int), _err]),
     "mhrfit_export_format_name": (c_char_p, [c_int]),
+    "mhrfit_export_format_per_frame": (c_bool, [c_int]),
     "mhrfit_export_rig_flags": (c_uint, [c_int]),
     "mhrfit_export_options_init": (None, [_P(mhrfit_export_options)]),
     "mhrfit_exporter_new": (c_void_p, [_P(mhrfit_rig), c_void_p, _P(mhrfit_export_options), _err]),

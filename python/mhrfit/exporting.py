@@ -72,6 +72,21 @@ def _parse_enum(fn: str, text: str, what: str) -> int:
     return out.value
 
 
+def _recorded_rig(lib: Any, source: int, src: Union[str, os.PathLike]) -> bytes:
+    """The MHR rig a run folder recorded (mhrfit_export_source_rig), or TypeError naming the
+    ``assets`` argument when there is none."""
+    recorded = ctypes.c_char_p()
+    found = lib.mhrfit_export_source_rig(source, ctypes.byref(recorded))
+    if found:
+        return found
+    if recorded.value:
+        why = f"the run {os.fspath(src)!r} recorded {recorded.value.decode('utf-8', 'replace')!r}, which is not found"
+    else:
+        why = f"{os.fspath(src)!r} is no run folder that records them"
+    raise TypeError(f"export() needs the MHR assets ({why}): pass assets='DIR' (the folder of the MHR release "
+                    "assets.zip) or rig='RIG.npz', or set MHRFIT_ASSETS")
+
+
 def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options: Any) -> ExportReport:
     """Writes fitted MHR bodies into files other tools open, with the library call of ``mhrfit
     export`` (the same bytes as the command line for the same source and options).
@@ -85,8 +100,10 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
     ``options``, the command line's names: ``format`` ("glb", "gltf", "bvh", "trc", "ply", "obj",
     "npz"; default from ``out``'s extension), ``source`` ("smoothed" | "fitted"), ``frames`` ("A:B",
     "A:", ":B" or "N"), ``skip_bad`` / ``keep_bad`` (bad_loss frames; failed ones are never
-    exported), ``assets`` / ``rig`` (the MHR rig; default ``$MHRFIT_ASSETS``), ``lod`` (int),
-    ``fps`` (float > 0; default the source's rate, else 30), ``up`` ("auto", "x", "-z", …),
+    exported), ``assets`` / ``rig`` (the MHR rig; default ``$MHRFIT_ASSETS``, else the one a run
+    folder recorded; without any, TypeError naming ``assets``), ``lod`` (int),
+    ``fps`` (float > 0; default the source's rate, else 30), ``up`` (glTF, BVH, TRC: "auto", "x", "-z", …;
+    ValueError with ply, obj, npz, which keep the world's axes; ExportReport.up is then "auto"),
     ``keypoints``, ``cameras`` (glTF; default when the calibration is known), ``calib`` (a
     calibration file), ``expressions``, ``max_influences`` (4 or 8), ``units`` ("m" | "cm"),
     ``ascii`` (PLY), ``person_index`` (int >= 0). An unknown name or a wrong type raises TypeError
@@ -107,9 +124,7 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
         raise ValueError("export(): keep_bad and skip_bad are opposites: pass one")
     if "assets" in own and "rig" in own:
         raise TypeError("export(): give assets or rig, not both")
-    rig_path = own.get("assets", own.get("rig", os.environ.get("MHRFIT_ASSETS")))
-    if not rig_path:
-        raise TypeError("export(): no MHR rig: pass assets=DIR, rig=RIG.npz or set MHRFIT_ASSETS")
+    rig_path = own.get("assets", own.get("rig", os.environ.get("MHRFIT_ASSETS") or None))
     lib = L.lib()
     eo = L.mhrfit_export_options()
     lib.mhrfit_export_options_init(ctypes.byref(eo))
@@ -121,6 +136,9 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
         eo.frame_begin, eo.frame_end = _frames(own["frames"])
     if "up" in own:
         eo.up = _parse_enum("mhrfit_up_parse", own["up"], "option 'up'")
+        if lib.mhrfit_export_format_per_frame(eo.format):
+            raise ValueError(f"export(): option 'up' means nothing to {FORMATS[eo.format]}: PLY, OBJ and NPZ keep the "
+                             "world's axes (glTF, BVH and TRC turn the world's up axis into their +Y); leave it out")
     if "fps" in own:
         if not 0 < own["fps"] <= 1e6:
             raise ValueError(f"export(): option 'fps' must be a rate > 0 Hz, got {own['fps']}")
@@ -150,6 +168,8 @@ def export(src: Union[str, os.PathLike], out: Union[str, os.PathLike], **options
         note = ctypes.create_string_buffer(512)
         source = L.check(lib.mhrfit_export_source_load(os.fsencode(src), ctypes.byref(so), note, len(note),
                                                        ctypes.byref(err)), err)
+        if not rig_path:
+            rig_path = _recorded_rig(lib, source, src)
         flags = lib.mhrfit_export_rig_flags(eo.format)
         rig = L.check(lib.mhrfit_rig_open(os.fsencode(rig_path), own.get("lod", -1), flags, ctypes.byref(err)), err)
         ex = L.check(lib.mhrfit_exporter_new(rig, source, ctypes.byref(eo), ctypes.byref(err)), err)

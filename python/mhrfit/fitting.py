@@ -210,22 +210,27 @@ class Fitter:
     """
 
     def __init__(self, rig: Rig, *, init_pose: Any = None, **options: Any):
+        self._setup(rig, init_pose, options, "Fitter")
+
+    def _setup(self, rig: Rig, init_pose: Any, options: Dict[str, Any], func: str) -> None:
+        """The constructor's work; ``func`` names the call in errors ("Fitter", or "fit" for mhrfit.fit())."""
         if not isinstance(rig, Rig):
-            raise TypeError(f"rig must be a mhrfit.Rig, not {type(rig).__name__}")
-        own = _options.split("Fitter", options, _OWN)
+            raise TypeError(f"{func}(): rig must be a mhrfit.Rig, not {type(rig).__name__}")
+        options = dict(options)
+        own = _options.split(func, options, _OWN)
         self.person_index = own.get("person_index", 0)
         self.max_stale_frames = own.get("max_stale_frames", 40)
         self.no_mesh = own.get("no_mesh", False)
         if self.person_index < 0 or self.max_stale_frames < 0:
-            raise ValueError("Fitter(): person_index and max_stale_frames must be >= 0")
+            raise ValueError(f"{func}(): person_index and max_stale_frames must be >= 0")
         o = L.mhrfit_fit_options()
         lib = L.lib()
         lib.mhrfit_fit_options_init(ctypes.byref(o))
-        _options.apply("Fitter", o, OPTIONS, options)
+        _options.apply(func, o, OPTIONS, options)
         if not 3 <= o.min_valid_points <= 70:
-            raise ValueError(f"Fitter(): option 'min_valid_points' must be in 3..70, got {o.min_valid_points}")
+            raise ValueError(f"{func}(): option 'min_valid_points' must be in 3..70, got {o.min_valid_points}")
         if o.early_stop_patience < 1:
-            raise ValueError("Fitter(): option 'early_stop_patience' must be >= 1")
+            raise ValueError(f"{func}(): option 'early_stop_patience' must be >= 1")
         self._opts = o
         self.rig = rig
         err = L.mhrfit_error()
@@ -337,7 +342,8 @@ def fit(rig: Rig, points3d: Any, views: Any, *, cams: Optional[Sequence[str]] = 
     frame that cannot be fitted does not raise: its ``opt_status`` is "optimization_failed" and
     ``opt_message`` says why. Malformed inputs raise TypeError / ValueError / mhrfit.Error.
     """
-    fitter = Fitter(rig, init_pose=init_pose, **options)
+    fitter = Fitter.__new__(Fitter)
+    fitter._setup(rig, init_pose, options, "fit")  # errors name fit(), the call the user made
     pts = points3d.points3d if isinstance(points3d, TriangulationResult) else points3d
     single = np.ndim(pts) == 2
     explicit = list(cams) if cams is not None else None

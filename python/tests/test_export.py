@@ -1,5 +1,5 @@
 """mhrfit.export, the library call of ``mhrfit export``: a run's glTF, PLY folder and BVH, a fit archive and
-a SAM 3D Body output give the command line's bytes; wrong options are TypeError / ValueError before anything
+a SAM 3D Body output give the command line's bytes; the rig a run recorded when none is given; wrong options are TypeError / ValueError before anything
 is written, library failures mhrfit.Error."""
 
 import os
@@ -61,6 +61,7 @@ class ExportTest(unittest.TestCase):
         rep = mhrfit.export(run, got, format="ply", assets=ASSETS)
         same_tree(self, got, want)
         self.assertEqual((rep.format, rep.n_files), ("ply", len([f for _, _, fs in os.walk(want) for f in fs])))
+        self.assertEqual((rep.up, rep.up_detected), ("auto", False))  # PLY keeps the world's axes: no up axis
 
     def test_fit_archive_and_sam3d_output(self):
         run = run_dir()
@@ -89,6 +90,31 @@ class ExportTest(unittest.TestCase):
         mhrfit.export(sam, got, assets=ASSETS)
         self.assert_same_file(got, want)
 
+    def test_recorded_assets(self):
+        """Without assets, rig or $MHRFIT_ASSETS: the rig the run recorded; without one, TypeError naming
+        the ``assets`` argument."""
+        run = run_dir()
+        want, got = tmp_path("rec_given.glb"), tmp_path("rec_recorded.glb")
+        mhrfit.export(run, want, assets=ASSETS)
+        env = os.environ.pop("MHRFIT_ASSETS", None)
+        try:
+            mhrfit.export(run, got)
+            self.assert_same_file(got, want)
+            lone = tmp_path("lone_fit")
+            os.makedirs(lone)
+            fit = os.path.join(lone, "fit.npz")
+            with open(os.path.join(run, "fit", "000003", "fit.npz"), "rb") as a, open(fit, "wb") as b:
+                b.write(a.read())
+            with self.assertRaises(TypeError) as cm:
+                mhrfit.export(fit, tmp_path("never_rec.glb"))
+            self.assertIn("export() needs the MHR assets", str(cm.exception))
+            self.assertIn("pass assets='DIR'", str(cm.exception))
+            self.assertIn("is no run folder that records them", str(cm.exception))
+            self.assertFalse(os.path.exists(tmp_path("never_rec.glb")))
+        finally:
+            if env is not None:
+                os.environ["MHRFIT_ASSETS"] = env
+
     def test_errors(self):
         run = run_dir()
         out = tmp_path("never.glb")
@@ -99,6 +125,7 @@ class ExportTest(unittest.TestCase):
                                 ({"frames": "5:2"}, ValueError, "'5:2' is empty"),
                                 ({"frames": "a-b"}, ValueError, "expected 'A:B'"),
                                 ({"up": "w"}, ValueError, "option 'up'"),
+                                ({"up": "z", "format": "ply"}, ValueError, "option 'up' means nothing to ply"),
                                 ({"max_influences": 6}, ValueError, "4 or 8"),
                                 ({"fps": -1.0}, ValueError, "rate > 0"),
                                 ({"keep_bad": True, "skip_bad": True}, ValueError, "opposites"),

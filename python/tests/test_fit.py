@@ -134,10 +134,17 @@ class FitTest(unittest.TestCase):
         pts = t["points3d_refined"]
         with self.assertRaises(TypeError) as e:
             mhrfit.fit(self.rig, pts, v, freeze_lower_bodies=True)
-        self.assertIn("freeze_lower_bodies", str(e.exception))
+        self.assertIn("fit() got an unexpected option 'freeze_lower_bodies'", str(e.exception))  # the call made
+        self.assertNotIn("Fitter", str(e.exception))
         with self.assertRaises(TypeError) as e:
             mhrfit.fit(self.rig, pts, v, freeze_lower_body=1)
-        self.assertIn("freeze_lower_body", str(e.exception))
+        self.assertIn("fit(): option 'freeze_lower_body' must be a bool", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            mhrfit.fit(self.rig, pts, v, max_stale_frames=-1)
+        self.assertIn("fit(): person_index and max_stale_frames", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            mhrfit.Fitter(self.rig, freeze_lower_bodies=True)
+        self.assertIn("Fitter() got an unexpected option 'freeze_lower_bodies'", str(e.exception))
         with self.assertRaises(TypeError):
             mhrfit.fit(self.rig, pts, v, iters=2.5)
         with self.assertRaises(ValueError):

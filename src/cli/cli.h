@@ -213,6 +213,12 @@ int mf_lod_check(long lod, const char *cmd);
  * the usage-error exit code after printing the problem (both given, or none and no
  * $MHRFIT_ASSETS). */
 int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_src *src);
+/* mf_rig_choose() when --assets, --rig or $MHRFIT_ASSETS gives the rig; else the rig the run
+ * `run` (a loaded source of `input`; may be NULL) recorded (mhrfit_export_source_rig()), or a
+ * usage error saying why there is none and what to pass. */
+struct mhrfit_export_source;
+int mf_rig_choose_recorded(const char *assets, const char *rig, const struct mhrfit_export_source *run,
+                           const char *input, const char *cmd, mf_rig_src *src);
 /* Checks that --rig names no folder and --assets no regular file (MHRFIT_ERR_ARGUMENT). */
 bool mf_rig_check(const mf_rig_src *src, mhrfit_error *err);
 /* mf_rig_check(), then mhrfit_rig_open(src->path, lod, flags) (MHRFIT_RIG_NO_* of rig.h). The

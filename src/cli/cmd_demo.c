@@ -267,10 +267,11 @@ int mf_cmd_demo(int argc, char **argv) {
   long frames = (long)o.n_frames, cams = (long)o.n_cams, seed = (long)o.seed, lod = o.lod;
   double noise = o.pixel_noise, outliers = o.outlier_rate, angle = o.angle_noise, depth = o.depth_noise,
          decoys = o.decoy_rate, fps = o.fps;
-  bool no_missing = false, quiet = false, run = false, images = false;
+  bool no_missing = false, quiet = false, run = false, images = false, overwrite = false;
   const char *run_out = NULL;
   const mf_opt opts[] = {
-      {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be empty, new or an earlier demo); required", NULL},
+      {"out", MF_OPT_STRING, &out, "DIR", "output folder (created; must be new or empty, or an earlier demo with --overwrite); required", NULL},
+      {"overwrite", MF_OPT_FLAG, &overwrite, NULL, "replace an earlier demo in --out", NULL},
       {"num_frames", MF_OPT_INT, &frames, "N", "number of frames, 1..100000 (default 120; fewer: the start of the 120-frame motion, at its speed)", NULL},
       MF_OPT_ALIAS_OF("frames", "num_frames"), /* the older name; elsewhere --frames selects frames */
       {"num_cams", MF_OPT_INT, &cams, "N", "number of cameras on the ring, 2..16 (default 4)", NULL},
@@ -299,8 +300,9 @@ int mf_cmd_demo(int argc, char **argv) {
       "outputs per view: keypoints with pixel noise, outliers, occlusions; noisy per-view MHR\n"
       "estimates; a smaller second person listed first in some views; a few missing camera files and\n"
       "one frame seen by a single camera), DIR/ground_truth.npz (the true motion, world metres, y up)\n"
-      "and DIR/README.txt (the scene and its conventions). The subject stands still for the first two\n"
-      "thirds while the upper body moves, then steps and turns. Deterministic for a given seed.\n"
+      "and DIR/README.txt (the scene and its conventions); DIR must be new or empty (--overwrite\n"
+      "replaces an earlier demo). The subject stands still for the first two thirds while the upper\n"
+      "body moves, then steps and turns. Deterministic for a given seed.\n"
       "With --run, the whole pipeline (mhrfit run) then processes the capture twice, with default\n"
       "settings and with --freeze_lower_body, and a table compares both with the ground truth:\n"
       "triangulation error, fitted and smoothed keypoint MPJPE, lower-body jitter while standing,\n"
@@ -333,9 +335,10 @@ int mf_cmd_demo(int argc, char **argv) {
   o.missing_views = !no_missing;
   o.images = images;
   o.marker_source = markers;
+  o.overwrite = overwrite;
   mhrfit_demo_summary s;
   mhrfit_error err = {0};
-  if (!mf_rig_check(&rig_src, &err)) return mf_report("demo", &err);
+  if (!mf_rig_check(&rig_src, &err) || !mhrfit_demo_check_out(out, overwrite, &err)) return mf_report("demo", &err);
   char *default_run = NULL;
   if (run && !run_out) {
     size_t n = strlen(out);
@@ -379,7 +382,8 @@ int mf_cmd_demo(int argc, char **argv) {
   printf("  truth: %s/ground_truth.npz; conventions: %s/README.txt\n", out, out);
   printf("next: mhrfit triangulate --calib %s/calibration.toml --input %s/%06ld --out tri.npz\n", out, out,
          s.example_frame >= 0 ? s.example_frame : 0L);
-  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --out %s_run\n", out, out, out);
+  printf("  or the whole pipeline: mhrfit run --input %s --calib %s/calibration.toml --fps %g --out %s_run\n", out, out,
+         fps, out); /* the demo's own rate, not one assumed */
   rc = MF_EXIT_OK;
   if (run) {
     printf("\n");

@@ -12,7 +12,7 @@ typedef struct export_cli {
   const char *in, *out, *format, *source, *frames, *up, *units, *assets, *rig, *calib;
   long lod, max_influences, person_index;
   double fps;
-  bool keep_bad, skip_bad, keypoints, cameras, cameras_seen, expressions, ascii, quiet, person_seen, fps_seen;
+  bool keep_bad, skip_bad, keypoints, cameras, cameras_seen, expressions, ascii, quiet, person_seen, fps_seen, up_seen;
   mhrfit_export_options o;
   mhrfit_export_source_options so;
 } export_cli;
@@ -37,6 +37,9 @@ static int finish(export_cli *c) {
   if (c->o.frame_end && c->o.frame_end <= c->o.frame_begin)
     return mf_usage_error(cmd, "--frames '%s' is empty", c->frames);
   if (!mhrfit_up_parse(c->up, &c->o.up, &err)) return mf_usage_error(cmd, "--up: %s", err.message);
+  if (c->up_seen && mhrfit_export_format_per_frame(c->o.format))
+    return mf_usage_error(cmd, "--up means nothing to %s: PLY, OBJ and NPZ keep the world's axes (glTF, BVH and TRC "
+                          "turn the world's up axis into their +Y); leave --up out", mhrfit_export_format_name(c->o.format));
   if (strcmp(c->units, "m") == 0) c->o.units_scale = 1;
   else if (strcmp(c->units, "cm") == 0) c->o.units_scale = 0.01;
   else return mf_usage_error(cmd, "--units '%s': expected m or cm", c->units);
@@ -68,12 +71,15 @@ static void print_report(const export_cli *c, const mhrfit_export_source *src, c
            r->format == MHRFIT_EXPORT_BVH ? "held: the previous pose is repeated"
            : r->format == MHRFIT_EXPORT_TRC ? "empty cells"
            : mhrfit_export_format_per_frame(r->format) ? "not written" : "no keyframes: viewers interpolate");
-  if (r->up_detected)
+  bool turned = !mhrfit_export_format_per_frame(r->format); /* the others keep the world's axes */
+  if (turned && r->up_detected)
     printf("up axis: %s (detected from the body: mean pelvis-to-neck direction, cosine %.3f to the axis; --up to "
            "override)\n", mhrfit_up_name(r->up), r->up_cosine);
-  else
+  else if (turned)
     printf("up axis: %s (--up)\n", mhrfit_up_name(r->up));
-  if (src->world_up[0] && strcmp(src->world_up, mhrfit_up_name(r->up)) != 0)
+  else
+    printf("axes: the world's (%s keeps them)\n", fmt);
+  if (turned && src->world_up[0] && strcmp(src->world_up, mhrfit_up_name(r->up)) != 0)
     fprintf(stderr, "mhrfit export: warning: the archive records world_up %s, the export uses %s\n", src->world_up,
             mhrfit_up_name(r->up));
   if (r->format != MHRFIT_EXPORT_NPZ && !mhrfit_export_format_per_frame(r->format))
@@ -112,11 +118,13 @@ int mf_cmd_export(int argc, char **argv) {
       {"frames", MF_OPT_STRING, &c.frames, "A:B", "frames A to B-1 of the source (A:, :B, or one index N; default all)", NULL},
       {"skip_bad", MF_OPT_FLAG, &c.skip_bad, NULL, "leave out bad_loss frames (default; failed frames are always left out)", NULL},
       {"keep_bad", MF_OPT_FLAG, &c.keep_bad, NULL, "export bad_loss frames too", NULL},
-      MF_RIG_OPT_ASSETS(&c.assets),
+      {"assets", MF_OPT_STRING, &c.assets, "DIR", "MHR assets folder (default: $MHRFIT_ASSETS, else the run's recorded "
+       "assets or rig); or --rig", NULL},
       MF_RIG_OPT_RIG(&c.rig),
       {"lod", MF_OPT_INT, &c.lod, "N", "mesh level of detail (default: the rig's)", NULL},
       {"fps", MF_OPT_DOUBLE, &c.fps, "HZ", "frame rate (default: the run's recorded rate, else 30)", &c.fps_seen},
-      {"up", MF_OPT_STRING, &c.up, "AXIS", "world up axis: auto | x | y | z | -x | -y | -z (default auto: from the body)", NULL},
+      {"up", MF_OPT_STRING, &c.up, "AXIS", "glTF, BVH, TRC: the world's up axis, exported as +Y: auto | x | y | z | -x | "
+       "-y | -z (default auto: from the body); not for ply, obj, npz", &c.up_seen},
       {"keypoints", MF_OPT_FLAG, &c.keypoints, NULL,
        "glTF: a node per keypoint of the source's set (MHR70's 70, or a detector run's layout) (default on; "
        "--no_keypoints)", NULL},
@@ -136,7 +144,8 @@ int mf_cmd_export(int argc, char **argv) {
       "animation), TRC (the source's keypoints for OpenSim), and per frame into a folder (--format\n"
       "ply|obj|npz: <frame>/mesh.ply|obj in the world frame, <frame>/mhr_params.npz, export_summary.json).\n"
       "Bad_loss frames are left out unless --keep_bad; failed frames always. glTF, BVH and TRC turn the\n"
-      "world's up axis (--up) into their +Y; PLY, OBJ and mhr_params.npz keep the world's axes.",
+      "world's up axis (--up) into their +Y; PLY, OBJ and mhr_params.npz keep the world's axes.\n"
+      "The MHR rig: --assets or --rig, else $MHRFIT_ASSETS, else the one a run folder recorded.",
       opts, sizeof opts / sizeof opts[0], 0, 0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
@@ -144,7 +153,9 @@ int mf_cmd_export(int argc, char **argv) {
   mf_strlist_free(&pos);
   if ((rc = finish(&c)) >= 0) return rc;
   mf_rig_src rs;
-  if ((rc = mf_rig_choose(c.assets, c.rig, "export", &rs)) >= 0) return rc;
+  const char *env = getenv("MHRFIT_ASSETS");
+  bool rig_given = c.assets || c.rig || (env && *env);
+  if (rig_given && (rc = mf_rig_choose(c.assets, c.rig, "export", &rs)) >= 0) return rc;
   mhrfit_error err = {0};
   char note[512];
   mhrfit_export_source *src = mhrfit_export_source_load(c.in, &c.so, note, sizeof note, &err);
@@ -152,6 +163,9 @@ int mf_cmd_export(int argc, char **argv) {
   mhrfit_exporter *ex = NULL;
   rc = MF_EXIT_FAILURE;
   if (!src) goto fail;
+  if (!rig_given && (rc = mf_rig_choose_recorded(NULL, NULL, src, c.in, "export", &rs)) >= 0) goto done;
+  rc = MF_EXIT_FAILURE;
+  if (!rig_given && !c.quiet) printf("MHR rig: %s (the run's; --assets or --rig for another)\n", rs.path);
   if (note[0] && !c.quiet) fprintf(stderr, "mhrfit export: note: %s\n", note);
   if (!(rig = mf_rig_src_load(&rs, c.lod, mhrfit_export_rig_flags(c.o.format), &err))) goto fail;
   if (!(ex = mhrfit_exporter_new(rig, src, &c.o, &err))) goto fail;

@@ -173,7 +173,8 @@ int mf_cmd_inspect(int argc, char **argv) {
       "inspect", "FILE [KEY ...] [--json] [--max_inflated_mib N]",
       "Shows what a data file holds: .npy (plain or pickled), .npz, a raw pickle, TOML (calibration)\n"
       "or JSON, told apart by their first bytes (signatures) and else by the extension; an empty file\n"
-      "or a .npz/.npy/.pkl without a binary signature is an error, not an empty document.\n"
+      "or a .npz/.npy/.pkl without a binary signature is an error, not an empty document; so is a\n"
+      "file of another kind (a .glb, .ply, .obj, ...), named as no data file mhrfit reads.\n"
       "Without KEY, prints one line per array or value: 'name dtype shape' (dict keys joined with\n"
       "'.', list items as [i]); with --json, the whole content as JSON. With KEYs (names as listed,\n"
       "e.g. pred_keypoints_2d or cam_01.matrix), prints each one's line and its values (of an .npz\n"

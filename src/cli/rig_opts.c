@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/path.h"
+#include "mhrfit/export.h"
 
 int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_src *src) {
   if (assets && rig)
@@ -24,6 +26,26 @@ int mf_rig_choose(const char *assets, const char *rig, const char *cmd, mf_rig_s
                                "the MHR release assets.zip, holding compact_v6_1.model and lodN.fbx, or a rig file)");
   *src = (mf_rig_src){env, MF_RIG_FROM_ENV};
   return -1;
+}
+
+int mf_rig_choose_recorded(const char *assets, const char *rig, const mhrfit_export_source *run, const char *input,
+                           const char *cmd, mf_rig_src *src) {
+  const char *env = getenv("MHRFIT_ASSETS");
+  if (assets || rig || (env && *env)) return mf_rig_choose(assets, rig, cmd, src);
+  const char *recorded = NULL, *found = mhrfit_export_source_rig(run, &recorded);
+  if (found) {
+    *src = (mf_rig_src){found, mf_is_dir(found) ? MF_RIG_FROM_ASSETS : MF_RIG_FROM_FILE};
+    return -1;
+  }
+  char why[600];
+  if (recorded)
+    snprintf(why, sizeof why, "the run %s recorded %.400s, which is not found", input, recorded);
+  else if (run && run->run_dir)
+    snprintf(why, sizeof why, "the run %s records none", input);
+  else
+    snprintf(why, sizeof why, "%s is no run folder that records them", input);
+  return mf_usage_error(cmd, "no MHR assets (%s): pass --assets DIR (the folder of the MHR release assets.zip, "
+                             "holding compact_v6_1.model and lodN.fbx), --rig RIG.npz, or set MHRFIT_ASSETS", why);
 }
 
 int mf_lod_check(long lod, const char *cmd) {

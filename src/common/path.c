@@ -43,8 +43,15 @@ char *mf_path_join(const char *dir, const char *name, mhrfit_error *err) {
 }
 
 bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, mhrfit_error *err) {
+  return mf_find_recorded_entry(recorded, run_dir, false, found, err);
+}
+
+bool mf_find_recorded_entry(const char *recorded, const char *run_dir, bool dir, char **found, mhrfit_error *err) {
   *found = NULL;
-  if (mf_is_file(recorded) || recorded[0] == '/') return !mf_is_file(recorded) || (*found = mf_strdup(recorded, err));
+  bool (*is)(const char *) = dir ? mf_is_dir : mf_is_file;
+  if (!recorded || !*recorded) return true;
+  if (is(recorded) || recorded[0] == '/') return !is(recorded) || (*found = mf_strdup(recorded, err));
+  if (!run_dir) return true;
   size_t n = strlen(run_dir);
   char *base = mf_malloc_array(n + 2, 1, err); /* room for "." */
   if (!base) return false;
@@ -56,7 +63,7 @@ bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, m
       ok = false;
       break;
     }
-    if (mf_is_file(p)) {
+    if (is(p)) {
       *found = p;
       break;
     }

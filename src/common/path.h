@@ -95,6 +95,9 @@ bool mf_output_replaces(const char *out, const char *in);
  * MHRFIT_ERR_NOMEM. */
 bool mf_find_recorded(const char *recorded, const char *run_dir, char **found, mhrfit_error *err);
 
+/* mf_find_recorded() for a folder (`dir`: e.g. the run's input or MHR assets) or a regular file. */
+bool mf_find_recorded_entry(const char *recorded, const char *run_dir, bool dir, char **found, mhrfit_error *err);
+
 /* The per-camera file <dir>/<cam>.npz, else <dir>/<cam>.npy (exact names), as a new malloc'd
  * string; NULL when neither exists (err untouched) or on MHRFIT_ERR_NOMEM (err filled). */
 char *mf_camera_file(const char *dir, const char *cam, mhrfit_error *err);

@@ -57,13 +57,13 @@ static bool is_frame_name(const char *s) {
   return true;
 }
 
-/* The output folder must be new, empty or an earlier demo. */
-static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
+bool mhrfit_demo_check_out(const char *dir, bool overwrite, mhrfit_error *err) {
+  if (!dir || !*dir) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no output folder given");
   if (!mf_is_dir(dir)) {
     struct stat st;
     if (stat(dir, &st) == 0)
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s exists and is not a folder: choose another --out", dir);
-    return mf_make_dirs(dir, err);
+    return true;
   }
   mf_names list = {0};
   if (!mf_list_dir(dir, NULL, false, &list, err)) return false;
@@ -79,7 +79,15 @@ static bool prepare_out_dir(const char *dir, mhrfit_error *err) {
                        "%s is not empty and holds no ground_truth.npz (not an earlier demo): choose an empty or new "
                        "folder",
                        dir);
+  if (!overwrite)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s holds an earlier demo (ground_truth.npz): allow overwriting "
+                       "(--overwrite) to replace it", dir);
   return true;
+}
+
+/* The output folder: checked (mhrfit_demo_check_out()), made when new. */
+static bool prepare_out_dir(const char *dir, bool overwrite, mhrfit_error *err) {
+  return mhrfit_demo_check_out(dir, overwrite, err) && mf_make_dirs(dir, err);
 }
 
 /* Removes the .npz files of folder `fdir` that are not in keep[0..n-1] (stems), and its .jpg
@@ -663,7 +671,7 @@ bool mhrfit_demo_write(const char *out_dir, const mhrfit_demo_options *opts, mhr
   memset(&s, 0, sizeof s);
   s.n_frames = F, s.n_cams = V, s.standing_frames = n_stand, s.one_view_frame = -1, s.example_frame = -1;
 
-  if (!prepare_out_dir(out_dir, err)) return false;
+  if (!prepare_out_dir(out_dir, o.overwrite, err)) return false;
   bool unclean = false;
   mf_dir_lock *lock = mf_dir_lock_acquire(out_dir, "mhrfit demo", &unclean, err);
   if (!lock) return false;

@@ -30,6 +30,14 @@ struct mhrfit_exporter {
   double *world_j;          /* n x J x 3 world joint positions (m, calibration world) */
 };
 
+/* The capture folder of the run in `run_dir` (its pictures, mhrfit demo's ground_truth.npz):
+ * stage1_meta.json's `input_root` (absolute), else pipeline_config.json's `input` (as given to
+ * the run), each found by mf_find_recorded_entry() (as recorded, else from the run folder or a
+ * parent), so that any working folder finds it. `stage1_meta` and `cfg` are the parsed files, or
+ * NULL to read them here. Returns a new string, or NULL when none is recorded or found (err
+ * untouched) or out of memory (err filled). Used by the overlays and the report. */
+char *mf_run_capture(const char *run_dir, const mhrfit_value *cfg, const mhrfit_value *stage1_meta, mhrfit_error *err);
+
 /* Name of keypoint k of the source (its keypoint set's, else MHR70's). */
 const char *mf_export_keypoint_name(const mhrfit_export_source *src, size_t k);
 

@@ -284,6 +284,12 @@ mhrfit_exporter *mhrfit_exporter_new(const mhrfit_rig *rig, const mhrfit_export_
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "export: unknown up axis %d", (int)o->up);
     return NULL;
   }
+  if (o->up != MHRFIT_UP_AUTO && mhrfit_export_format_per_frame(o->format)) {
+    MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "export: an up axis (%s) means nothing to %s, which keeps the world's axes "
+                "(glTF, BVH and TRC turn the world's up axis into their +Y)", mhrfit_up_name(o->up),
+                mhrfit_export_format_name(o->format));
+    return NULL;
+  }
   size_t F = src->n_frames;
   size_t end = o->frame_end == 0 || o->frame_end > F ? F : o->frame_end;
   if (o->frame_begin >= end) {
@@ -339,7 +345,8 @@ mhrfit_exporter *mhrfit_exporter_new(const mhrfit_rig *rig, const mhrfit_export_
       double d = fabs(src->shape_params[45 * ex->frames[i] + k] - ex->shape[k]);
       if (d > ex->rep.shape_spread) ex->rep.shape_spread = d;
     }
-  if (!compute_fk(ex, err) || !choose_up(ex, err)) goto fail;
+  /* the per-frame formats keep the world's axes: no up axis (rep.up stays MHRFIT_UP_AUTO) */
+  if (!compute_fk(ex, err) || (!mhrfit_export_format_per_frame(o->format) && !choose_up(ex, err))) goto fail;
   mhrfit_export_format fmt = o->format;
   if ((fmt == MHRFIT_EXPORT_GLB || fmt == MHRFIT_EXPORT_GLTF || fmt == MHRFIT_EXPORT_AUTO) && !load_cameras(ex, err))
     goto fail;

@@ -20,6 +20,11 @@ static const char *const skip_members[] = {"pred_vertices", "pred_global_rots", 
                                            "opt_data_loss_hist", "opt_points3d_refined", "opt_residuals_m",
                                            "opt_cam_scores_3d_m", "opt_view_skipped", NULL};
 
+const char *mhrfit_export_source_rig(const mhrfit_export_source *s, const char **recorded) {
+  if (recorded) *recorded = s ? s->rig_recorded : NULL;
+  return s ? s->rig_path : NULL;
+}
+
 int mhrfit_export_status_class(const char *status) {
   if (!status) return 2;
   if (strcmp(status, "ok") == 0 || strncmp(status, "recovered", 9) == 0) return 0;
@@ -46,6 +51,8 @@ void mhrfit_export_source_free(mhrfit_export_source *s) {
   free(s->keypoint_names);
   free(s->calib_path);
   free(s->calib_recorded);
+  free(s->rig_path);
+  free(s->rig_recorded);
   for (size_t i = 0; i < s->n_cams; i++) free(s->cams[i]);
   free(s->cams);
   free(s);
@@ -315,8 +322,8 @@ static const char *json_str(const mhrfit_value *d, const char *key) {
   return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
 }
 
-/* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras) and the frame
- * names of sequence_summary.json. Missing or unreadable files are not errors. */
+/* Reads what a run recorded: pipeline_config.json (rate, calibration, cameras, MHR assets or rig
+ * file) and the frame names of sequence_summary.json. Missing or unreadable files are not errors. */
 static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool names_known, char *note, size_t note_size,
                            mhrfit_error *err) {
   char *cfg_path = mf_path_join(run_dir, "pipeline_config.json", err);
@@ -347,6 +354,11 @@ static bool read_run_files(mhrfit_export_source *s, const char *run_dir, bool na
     if (calib && calib[0]) {
       ok = (s->calib_recorded = mf_strdup(calib, err)) != NULL && mf_find_recorded(calib, run_dir, &s->calib_path, err);
     }
+    const char *assets = json_str(cfg, "assets"), *rig = json_str(cfg, "rig");
+    const char *rec = assets && assets[0] ? assets : rig && rig[0] ? rig : NULL;
+    if (ok && rec)
+      ok = (s->rig_recorded = mf_strdup(rec, err)) != NULL &&
+           mf_find_recorded_entry(rec, run_dir, rec == assets, &s->rig_path, err);
     const mhrfit_value *cams = mhrfit_value_dict_get(cfg, "cams");
     if (ok && cams && cams->kind == MHRFIT_V_LIST && cams->u.list.count) {
       s->cams = mf_calloc_array(cams->u.list.count, sizeof *s->cams, err);
@@ -386,6 +398,58 @@ static char *dir_of(const char *path, mhrfit_error *err) {
   return mf_strndup(path, (size_t)(slash - path), err);
 }
 
+/* pipeline_config.json or stage1_meta.json of a run folder, parsed; NULL when absent or unreadable. */
+static mhrfit_value *run_json(const char *run_dir, const char *name, mhrfit_error *err) {
+  char *p = mf_path_join(run_dir, name, err);
+  mhrfit_value *v = p && mf_is_file(p) ? mhrfit_json_load(p, NULL) : NULL;
+  free(p);
+  return v;
+}
+
+char *mf_run_capture(const char *run_dir, const mhrfit_value *cfg, const mhrfit_value *stage1_meta, mhrfit_error *err) {
+  mhrfit_value *own_meta = NULL, *own_cfg = NULL;
+  mhrfit_error e = {0};
+  if (!stage1_meta) stage1_meta = own_meta = run_json(run_dir, "stage1_meta.json", &e);
+  if (!cfg && !e.type) cfg = own_cfg = run_json(run_dir, "pipeline_config.json", &e);
+  const char *rec[2] = {json_str(stage1_meta, "input_root"), json_str(cfg, "input")};
+  char *found = NULL;
+  for (int i = 0; i < 2 && !found && !e.type; i++) mf_find_recorded_entry(rec[i], run_dir, true, &found, &e);
+  mhrfit_value_free(own_meta);
+  mhrfit_value_free(own_cfg);
+  if (e.type && err) *err = e;
+  return found;
+}
+
+/* The sub-folders of `dir` that are run folders (holding sequence_smoothed.npz or
+ * sequence_fit.npz), as "dir/a, dir/b" into out ("" when none; cut with ", ..." past its size):
+ * what a folder of runs (mhrfit demo --run, a batch) holds. False only when out of memory. */
+static bool run_subfolders(const char *dir, char *out, size_t size, mhrfit_error *err) {
+  out[0] = '\0';
+  mf_entries e = {0};
+  mhrfit_error le = {0};
+  if (!mf_list_entries(dir, true, &e, &le)) return le.type != MHRFIT_ERR_NOMEM || MHRFIT_FAIL(err, le.type, "%s", le.message);
+  size_t used = 0;
+  bool ok = true, full = false;
+  for (size_t i = 0; ok && !full && i < e.count; i++) {
+    if (e.items[i].type != MF_ENTRY_DIR) continue;
+    char *sub = mf_path_join(dir, e.items[i].name, err);
+    char *a = sub ? mf_path_join(sub, "sequence_smoothed.npz", err) : NULL;
+    char *b = sub ? mf_path_join(sub, "sequence_fit.npz", err) : NULL;
+    ok = a && b;
+    if (ok && (mf_is_file(a) || mf_is_file(b))) {
+      size_t n = strlen(sub) + (used ? 2 : 0);
+      full = used + n + 6 > size; /* the room for ", ..." stays */
+      if (full) snprintf(out + used, size - used, used ? ", ..." : "...");
+      else used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", sub);
+    }
+    free(sub);
+    free(a);
+    free(b);
+  }
+  mf_entries_free(&e);
+  return ok;
+}
+
 mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_export_source_options *o, char *note,
                                                 size_t note_size, mhrfit_error *err) {
   if (note && note_size) note[0] = '\0';
@@ -410,7 +474,14 @@ mhrfit_export_source *mhrfit_export_source_load(const char *path, const mhrfit_e
         file = alt;
       } else {
         free(alt);
-        MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: neither sequence_smoothed.npz nor sequence_fit.npz (not a run folder of mhrfit run)", path);
+        char runs[600];
+        if (!run_subfolders(path, runs, sizeof runs, err)) ok = false;
+        else if (runs[0])
+          MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "%s: neither sequence_smoothed.npz nor sequence_fit.npz: it holds the "
+                      "run folders %s; pass one of them", path, runs);
+        else
+          MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
+                      "%s: neither sequence_smoothed.npz nor sequence_fit.npz (not a run folder of mhrfit run)", path);
         ok = false;
       }
     }

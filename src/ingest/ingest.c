@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "common/pool.h"
+#include "common/tail.h"
 #include "ingest/ingest_internal.h"
 #include "ingest/worker.h"
 #include "io/numpy_io.h"
@@ -85,6 +87,11 @@ static void logf_(const mhrfit_ingest_options *o, mhrfit_ingest_log_level lv, co
 /* ---- the request -------------------------------------------------------------------------- */
 
 struct job_table;
+struct est_state;
+
+/* A log level of the frame threads' messages: a view's failure that is dropped when the run stops
+ * for the estimator's failure (said once, in the run's error), and an error otherwise. */
+#define LOG_UNLESS_BROKEN ((mhrfit_ingest_log_level)9)
 
 typedef struct request {
   const mhrfit_ingest_options *o;
@@ -95,6 +102,7 @@ typedef struct request {
   mf_names ignored;    /* sub-folders that hold no file of a requested camera (frames listed, not given) */
   size_t *cam_frames;  /* per camera: frames holding a file of it (frames listed, not given) */
   struct job_table *jobs; /* worker mode: the requests of the current chunk and their results */
+  struct est_state *est;  /* command mode: how the estimator has fared (shared by the threads) */
 } request;
 
 static void request_free(request *r) {
@@ -712,55 +720,128 @@ static char *build_command(const char *tmpl, const char *image, const char *outp
   return buf;
 }
 
-/* Runs the estimator for one image into v->raw. On failure writes the reason to msg. */
-static bool run_estimator(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
-                          size_t size) {
+/* How the estimator command has fared in this run, shared by the frame threads. A command that
+ * cannot be run at all (exit status 126 or 127: the shell found no such program, or could not
+ * execute it), or that fails its first two images the same way (status and last words, e.g. a
+ * Python import error) before any success, is broken: the views left are not tried, their
+ * failures are not logged one by one, and the run stops with the cause (`cause`). */
+typedef struct est_state {
+  pthread_mutex_t mu;
+  size_t successes;
+  size_t failures;           /* before the first success */
+  char first[1200];          /* the first failure's signature (how it ended, its last words) */
+  char first_view[160];      /* and its view */
+  bool broken;
+  char cause[2048];
+} est_state;
+
+typedef enum { EST_OK, EST_FAILED, EST_UNPROVEN, EST_SKIPPED } est_result;
+
+/* Records the outcome of one run (sig: how it failed, NULL = success); returns how the view's
+ * failure is to be told. */
+static est_result est_record(const request *r, const char *frame, const char *cam, const char *sig, int code,
+                             const char *said) {
+  est_state *e = r->est;
+  pthread_mutex_lock(&e->mu);
+  est_result res = EST_FAILED;
+  if (!sig) {
+    e->successes++;
+    res = EST_OK;
+  } else if (e->successes == 0) {
+    res = EST_UNPROVEN;
+    char key[sizeof e->first], view[160];
+    snprintf(key, sizeof key, "%s\n%s", sig, said);
+    snprintf(view, sizeof view, "frame '%.60s' camera '%.60s'", frame, cam);
+    bool cannot_run = code == 126 || code == 127;
+    if (!e->broken && (cannot_run || (e->failures > 0 && strcmp(e->first, key) == 0))) {
+      e->broken = true;
+      if (cannot_run)
+        snprintf(e->cause, sizeof e->cause, "the estimator command cannot be run (%s on %s: %s); its output: %.500s",
+                 sig, view, code == 127 ? "the shell found no such program" : "the shell could not execute it",
+                 *said ? said : "(nothing)");
+      else
+        snprintf(e->cause, sizeof e->cause, "the estimator command failed on its first images, the same way, before "
+                 "any success (%s on %s and %s); the end of its output: %.500s", sig, e->first_view, view,
+                 *said ? said : "(nothing)");
+    }
+    if (e->failures++ == 0) {
+      memcpy(e->first, key, sizeof key);
+      snprintf(e->first_view, sizeof e->first_view, "%s", view);
+    }
+  }
+  pthread_mutex_unlock(&e->mu);
+  return res;
+}
+
+static bool est_broken(const request *r) {
+  pthread_mutex_lock(&r->est->mu);
+  bool b = r->est->broken;
+  pthread_mutex_unlock(&r->est->mu);
+  return b;
+}
+
+/* Runs the estimator for one image into v->raw (its output copied to our stderr, its last lines
+ * kept). On failure writes the reason to msg. */
+static est_result run_estimator(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
+                                size_t size) {
+  if (est_broken(r)) {
+    snprintf(msg, size, "not estimated: the estimator command failed on its first images (the run's error says why)");
+    return EST_SKIPPED;
+  }
   mhrfit_error e = {0};
   char *dir = mf_strdup_printf(&e, "%s/sam3d/%s", r->out_root, frame);
   char *tmp = mf_strdup_printf(&e, "%s/sam3d/%s/%s.partial.npz", r->out_root, frame, cam);
   char *cmd = NULL;
-  bool ok = false;
+  est_result res = EST_FAILED;
   if (!dir || !tmp || !mf_make_dirs(dir, &e) || !(cmd = build_command(r->o->estimator, v->image, tmp, frame, cam, &e))) {
     snprintf(msg, size, "cannot prepare the estimator run: %.900s", e.message);
     goto done;
   }
   unlink(tmp);
   logf_(r->o, MHRFIT_INGEST_INFO, "frame '%s' camera '%s': running the estimator on %s", frame, cam, v->image_rel);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    snprintf(msg, size, "cannot start the estimator: %s", strerror(errno));
+  mf_tail *tail = malloc(sizeof(mf_tail));
+  int status = 0;
+  if (!tail) {
+    snprintf(msg, size, "out of memory");
     goto done;
   }
-  if (pid == 0) {
-    dup2(STDERR_FILENO, STDOUT_FILENO); /* the estimator's chatter goes to stderr */
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
+  tail->len = 0;
+  if (!mf_tail_run(cmd, tail, &status)) {
+    snprintf(msg, size, "cannot run the estimator: %s", strerror(errno));
+    free(tail);
+    goto done;
   }
-  int status = 0;
-  pid_t w;
-  while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-  }
-  if (w < 0) {
-    snprintf(msg, size, "waiting for the estimator failed: %s", strerror(errno));
-  } else if (WIFSIGNALED(status)) {
-    snprintf(msg, size, "estimator killed by signal %d: %s", WTERMSIG(status), cmd);
+  char said[1024], sig[128] = "";
+  mf_tail_lines(tail, 3, said, sizeof said);
+  free(tail);
+  int code = -1;
+  if (WIFSIGNALED(status)) {
+    snprintf(sig, sizeof sig, "killed by signal %d", WTERMSIG(status));
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    snprintf(msg, size, "estimator failed with exit status %d: %s", WIFEXITED(status) ? WEXITSTATUS(status) : -1, cmd);
+    code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    snprintf(sig, sizeof sig, "exit status %d", code);
   } else if (!mf_is_file(tmp)) {
-    snprintf(msg, size, "estimator exited with status 0 but wrote no file at %s: %s", tmp, cmd);
+    snprintf(sig, sizeof sig, "exit status 0 without writing its output");
+  }
+  if (*sig) {
+    if (WIFSIGNALED(status) || code != -1)
+      snprintf(msg, size, "estimator %s %s: %.300s%s%.400s", code != -1 ? "failed with" : "was", sig, cmd,
+               *said ? "; the end of its output: " : "", said);
+    else
+      snprintf(msg, size, "estimator exited with status 0 but wrote no file at %.300s: %.300s%s%.300s", tmp, cmd,
+               *said ? "; the end of its output: " : "", said);
+    res = est_record(r, frame, cam, sig, code, said);
   } else if (rename(tmp, v->raw) != 0) {
     snprintf(msg, size, "%s: cannot move the estimator output into place: %s", v->raw, strerror(errno));
   } else {
-    ok = true;
+    res = est_record(r, frame, cam, NULL, 0, "");
   }
 done:
-  if (!ok && tmp) unlink(tmp);
+  if (res != EST_OK && tmp) unlink(tmp);
   free(dir);
   free(tmp);
   free(cmd);
-  return ok;
+  return res;
 }
 
 /* ---- ingesting one frame ------------------------------------------------------------------ */
@@ -795,8 +876,9 @@ static bool raw_reusable(const mhrfit_value *rec, const view_files *v) {
   return why == MHRFIT_INGEST_REUSE || why == MHRFIT_INGEST_OUTPUT_MISSING;
 }
 
-typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED, V_TIMEOUT } view_status;
-static const char *const status_names[] = {"ok", "missing", "no_person", "failed", "timeout"};
+/* V_NOT_RUN: failed, and not logged (the estimator failed to start: the run stops with why) */
+typedef enum { V_OK, V_MISSING, V_NO_PERSON, V_FAILED, V_TIMEOUT, V_NOT_RUN } view_status;
+static const char *const status_names[] = {"ok", "missing", "no_person", "failed", "timeout", "failed"};
 
 /* Whether the estimator must make the SAM output of `v` (image and SAM output identities
  * filled): there is an image, and no SAM output beside it, or only an estimator output that
@@ -887,7 +969,7 @@ static bool collect_jobs(const request *r, const char *frame, const mhrfit_value
 }
 
 /* Phase C: the result of the request of view (frame, cam), its output moved into v->raw.
- * Returns V_OK, or V_FAILED / V_TIMEOUT with the reason in msg. */
+ * Returns V_OK, or V_FAILED / V_TIMEOUT with the reason in msg (V_NOT_RUN: the pool gave up). */
 static view_status take_job_result(const request *r, const char *frame, const char *cam, view_files *v, char *msg,
                                    size_t size) {
   const job_table *t = r->jobs;
@@ -919,7 +1001,9 @@ static view_status take_job_result(const request *r, const char *frame, const ch
     snprintf(msg, size, "%s", j->message);
     unlink(j->output);
     return V_FAILED;
-  default: snprintf(msg, size, "not estimated: the estimator workers gave up before this request"); return V_FAILED;
+  default: /* the pool gave up: the run's error says why, once */
+    snprintf(msg, size, "not estimated: the estimator workers gave up before this request");
+    return V_NOT_RUN;
   }
 }
 
@@ -948,6 +1032,7 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   view_files v;
   char msg[DETAIL_MAX] = "";
   view_status st = V_FAILED;
+  bool unproven = false; /* the estimator failed before any success: the log waits for the verdict */
   mhrfit_person_info info = {0};
   mhrfit_value *doc = NULL, *person = NULL, *rec = NULL;
   unsigned char *src_data = NULL;
@@ -984,8 +1069,11 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
     if (r->o->estimator_worker) {
       if ((st = take_job_result(r, frame, cam, &v, msg, sizeof msg)) != V_OK) goto record;
       st = V_FAILED;
-    } else if (!run_estimator(r, frame, cam, &v, msg, sizeof msg)) {
-      goto record;
+    } else {
+      est_result er = run_estimator(r, frame, cam, &v, msg, sizeof msg);
+      if (er == EST_SKIPPED) st = V_NOT_RUN;
+      unproven = er == EST_UNPROVEN;
+      if (er != EST_OK) goto record;
     }
     mhrfit_error e = {0};
     if (!(v.source = mf_strdup(v.raw, &e)) || !(v.source_rel = mf_strdup(v.raw_rel, &e)) ||
@@ -1067,9 +1155,10 @@ record:
     view_files_free(&v);
     return NULL;
   }
-  if (st == V_FAILED) {
+  if (st == V_FAILED || st == V_NOT_RUN) {
     sum->views_failed++;
-    logf_(r->o, MHRFIT_INGEST_ERROR, "frame '%s' camera '%s': %s", frame, cam, msg);
+    if (st == V_FAILED)
+      logf_(r->o, unproven ? LOG_UNLESS_BROKEN : MHRFIT_INGEST_ERROR, "frame '%s' camera '%s': %s", frame, cam, msg);
   } else if (st == V_MISSING) {
     sum->views_missing++;
   } else if (st == V_NO_PERSON) {
@@ -1080,7 +1169,7 @@ record:
   }
   rec = mhrfit_value_new_dict(err);
   bool ok = rec && dset(rec, "status", str_value(status_names[st], err), err) &&
-            dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT ? msg : NULL, err), err) &&
+            dset(rec, "error", str_value(st == V_FAILED || st == V_TIMEOUT || st == V_NOT_RUN ? msg : NULL, err), err) &&
             dset(rec, "image", mf_ingest_id_value(v.image_rel, &v.image_id, err), err) &&
             dset(rec, "source", mf_ingest_id_value(v.source_rel, &v.source_id, err), err) &&
             dset(rec, "source_kind",
@@ -1389,6 +1478,8 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
   if (o->jobs > 1024) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "jobs must be within 0..1024, not %zu", o->jobs);
   request r;
   if (!request_open(&r, o, err)) return false;
+  est_state est = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  r.est = &est;
   mf_dir_lock *lock = NULL;
   bool unclean = false;
   if (!mf_make_dirs(o->out_dir, err) ||
@@ -1475,7 +1566,12 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
           if (settings_same)
             logf_(o, MHRFIT_INGEST_INFO, "frame '%s': re-ingesting (%s): %s", fp->frame,
                   mhrfit_ingest_reason_name(fp->reason), fp->detail);
-          for (size_t m = 0; m < t->n_msgs; m++) logf_(o, (mhrfit_ingest_log_level)(t->msgs[m][0] - '0'), "%s", t->msgs[m] + 1);
+          bool broken = o->estimator && est_broken(&r);
+          for (size_t m = 0; m < t->n_msgs; m++) {
+            mhrfit_ingest_log_level lv = (mhrfit_ingest_log_level)(t->msgs[m][0] - '0');
+            if (lv == LOG_UNLESS_BROKEN && broken) continue;
+            logf_(o, lv == LOG_UNLESS_BROKEN ? MHRFIT_INGEST_ERROR : lv, "%s", t->msgs[m] + 1);
+          }
           add_counts(summary, &t->sum);
           if (!t->rec) {
             if (err) *err = t->err;
@@ -1498,6 +1594,11 @@ bool mhrfit_ingest_run(const mhrfit_ingest_options *o, mhrfit_ingest_summary *su
         if (o->progress) o->progress(o->user, done_frames, p->n_frames);
       }
       for (size_t m = 0; m < n_tasks; m++) frame_task_clear(&tasks[m]);
+      if (o->estimator && est_broken(&r)) { /* the frames left are not tried */
+        gave_up = true;
+        MHRFIT_FAIL(&pool_err, MHRFIT_ERR_IO, "%s", est.cause);
+        break;
+      }
     }
     if (gave_up) break;
   }

@@ -2,13 +2,15 @@
  *
  * Each worker is `/bin/sh -c CMD` in its own process group, its stdin and stdout one end of a
  * UNIX socket pair (sends use MSG_NOSIGNAL, so a dead worker is an error, never a SIGPIPE), its
- * stderr shared with ours. One event loop (poll) starts workers, sends requests to idle ones,
+ * stderr a pipe copied to ours as it comes, its last lines kept to explain a failed start. One
+ * event loop (poll) starts workers, sends requests to idle ones,
  * reads reply lines and enforces the start and request deadlines. */
 #define _GNU_SOURCE /* MSG_NOSIGNAL, SOCK_CLOEXEC */
 #include "ingest/worker.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "common/tail.h"
 
 /* Longest line accepted from a worker. */
 #define LINE_MAX_BYTES ((size_t)1 << 20)
@@ -37,6 +40,8 @@ typedef struct worker {
   wstate state;
   pid_t pid;
   int fd;
+  int errfd;  /* read end of its stderr pipe, -1 once closed */
+  mf_tail tail; /* the end of this process's stderr */
   double deadline; /* start or request deadline; INFINITY = none */
   double sent_at;
   char *buf; /* bytes read, not yet a complete line */
@@ -98,6 +103,7 @@ mf_worker_pool *mf_worker_pool_new(const mf_worker_pool_options *o, mhrfit_error
   for (size_t i = 0; i < o->workers; i++) {
     p->w[i].index = (int)i;
     p->w[i].fd = -1;
+    p->w[i].errfd = -1;
   }
   return p;
 }
@@ -153,15 +159,29 @@ static void describe_status(int status, char *buf, size_t size) {
     snprintf(buf, size, "ended");
 }
 
-/* Waits up to `grace` seconds for pid; true when it was reaped (its status in *status). */
-static bool reap(pid_t pid, double grace, int *status) {
+/* Waits up to `grace` seconds for pid; true when it was reaped (its status in *status). The
+ * stderr of `w` (NULL: none) is copied on meanwhile, so that writing it never keeps the worker
+ * from ending. */
+static void drain_stderr(worker *w, bool last);
+static bool reap(pid_t pid, double grace, int *status, worker *w) {
   double end = mf_now_seconds() + grace;
   for (;;) {
     pid_t r = waitpid(pid, status, WNOHANG);
     if (r == pid || (r < 0 && errno != EINTR)) return true;
     if (mf_now_seconds() >= end) return false;
+    if (w) drain_stderr(w, false);
     struct timespec ts = {0, 5 * 1000 * 1000};
     nanosleep(&ts, NULL);
+  }
+}
+
+/* Copies what the worker has written to its stderr so far to ours (kept in its tail); closes
+ * the pipe at its end, or when `last` (the worker has ended: what is left is read, no more). */
+static void drain_stderr(worker *w, bool last) {
+  if (w->errfd < 0) return;
+  if (!mf_tail_read(&w->tail, w->errfd, STDERR_FILENO) || last) {
+    close(w->errfd);
+    w->errfd = -1;
   }
 }
 
@@ -175,6 +195,7 @@ static void kill_worker(worker *w, char *buf, size_t size) {
     }
     if (buf) describe_status(status, buf, size);
   }
+  drain_stderr(w, true);
   if (w->fd >= 0) close(w->fd);
   w->fd = -1;
   w->pid = 0;
@@ -185,9 +206,10 @@ static void kill_worker(worker *w, char *buf, size_t size) {
 /* After EOF on its socket: the worker is ending; reap it (killing its group if it lingers). */
 static void worker_gone(worker *w, char *buf, size_t size) {
   int status = 0;
-  if (w->pid > 0 && reap(w->pid, 1.0, &status)) {
+  if (w->pid > 0 && reap(w->pid, 1.0, &status, w)) {
     describe_status(status, buf, size);
     kill(-w->pid, SIGKILL); /* children it left behind */
+    drain_stderr(w, true);
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
     w->pid = 0;
@@ -200,9 +222,16 @@ static void worker_gone(worker *w, char *buf, size_t size) {
 
 static bool start_worker(mf_worker_pool *p, worker *w, char *why, size_t size) {
   char *cmd = worker_command(p->o.command, w->index);
-  int sv[2];
+  int sv[2], ep[2] = {-1, -1};
   if (!cmd || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     snprintf(why, size, "cannot start worker %d: %s", w->index, cmd ? strerror(errno) : "out of memory");
+    free(cmd);
+    return false;
+  }
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    snprintf(why, size, "cannot start worker %d: %s", w->index, strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
     free(cmd);
     return false;
   }
@@ -213,19 +242,26 @@ static bool start_worker(mf_worker_pool *p, worker *w, char *why, size_t size) {
     snprintf(why, size, "cannot start worker %d: %s", w->index, strerror(errno));
     close(sv[0]);
     close(sv[1]);
+    close(ep[0]);
+    close(ep[1]);
     free(cmd);
     return false;
   }
   if (pid == 0) {
     setpgid(0, 0);
     signal(SIGPIPE, SIG_DFL);
-    if (dup2(sv[1], STDIN_FILENO) < 0 || dup2(sv[1], STDOUT_FILENO) < 0) _exit(126);
+    if (dup2(sv[1], STDIN_FILENO) < 0 || dup2(sv[1], STDOUT_FILENO) < 0 || dup2(ep[1], STDERR_FILENO) < 0) _exit(126);
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);
   }
   setpgid(pid, pid); /* also here: whichever runs first */
   close(sv[1]);
+  close(ep[1]);
   free(cmd);
+  if (w->errfd >= 0) close(w->errfd); /* a previous process's pipe, should it linger */
+  fcntl(ep[0], F_SETFL, fcntl(ep[0], F_GETFL) | O_NONBLOCK);
+  w->errfd = ep[0];
+  mf_tail_clear(&w->tail);
   w->pid = pid;
   w->fd = sv[0];
   w->len = 0;
@@ -349,10 +385,14 @@ static bool send_request(mf_worker_pool *p, worker *w, mf_worker_job *j, size_t 
   return true;
 }
 
-/* Records a failure of worker w; true while it may still be restarted. */
-static bool count_failure(mf_worker_pool *p, worker *w, const char *what) {
+/* Records a failure of worker w; true while it may still be restarted. The last failure (the
+ * pool's error when it gives up) quotes the end of the process's stderr when `quote` is set (a
+ * failed start: its own words say why, e.g. a Python import error). */
+static bool count_failure(mf_worker_pool *p, worker *w, const char *what, bool quote) {
   w->failures++;
-  copy_text(w->last, sizeof w->last, what);
+  char said[1024] = "";
+  if (quote) mf_tail_lines(&w->tail, 3, said, sizeof said);
+  snprintf(w->last, sizeof w->last, "%s%s%.600s", what, *said ? "; the end of its stderr: " : "", said);
   plog(p, MF_WORKER_WARNING, "estimator worker %d: %s%s", w->index, what,
        w->failures <= p->o.max_failures ? " (restarting it)" : "");
   return w->failures <= p->o.max_failures;
@@ -468,8 +508,8 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
     jobs[i].worker = -1;
     jobs[i].message[0] = '\0';
   }
-  struct pollfd *pfd = mf_calloc_array(nw, sizeof *pfd, err);
-  size_t *who = mf_calloc_array(nw, sizeof *who, err);
+  struct pollfd *pfd = mf_calloc_array(2 * nw, sizeof *pfd, err); /* sockets, then stderr pipes */
+  size_t *who = mf_calloc_array(2 * nw, sizeof *who, err);
   size_t *back = mf_calloc_array(nw, sizeof *back, err), n_back = 0; /* jobs given back by workers that
                                                                         failed before they were ready */
   if (!pfd || !who || !back) {
@@ -487,7 +527,7 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
       char why[1200];
       bool work = n_back || next < n;
       if (w->state == W_DOWN && work) {
-        if (!start_worker(p, w, why, sizeof why) && !count_failure(p, w, why)) ok = false;
+        if (!start_worker(p, w, why, sizeof why) && !count_failure(p, w, why, false)) ok = false;
       }
       if ((w->state == W_IDLE || w->state == W_STARTING) && work) {
         size_t job = n_back ? back[n_back - 1] : next;
@@ -501,13 +541,13 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
           char what[1400];
           if (starting) snprintf(what, sizeof what, "estimator worker %d %s before it was ready", w->index, end);
           else snprintf(what, sizeof what, "%s (%s)", why, end);
-          if (!count_failure(p, w, what)) ok = false;
+          if (!count_failure(p, w, what, starting)) ok = false;
         }
       }
     }
     if (!ok) break;
     /* wait for output or the nearest deadline */
-    size_t np = 0;
+    size_t np = 0, ne = 0;
     double now = mf_now_seconds(), wake = INFINITY;
     for (size_t i = 0; i < nw; i++) {
       worker *w = &p->w[i];
@@ -516,17 +556,25 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
       who[np++] = i;
       if (w->deadline < wake) wake = w->deadline;
     }
+    for (size_t i = 0; i < nw && np; i++) /* stderr: read on, so that a worker never blocks writing it */
+      if (p->w[i].errfd >= 0) {
+        pfd[np + ne] = (struct pollfd){p->w[i].errfd, POLLIN, 0};
+        who[np + ne++] = i;
+      }
     if (np == 0) {
       /* every worker is down and cannot be restarted, or idle with nothing to send */
       if (next >= n && !n_back) break;
       continue;
     }
     int ms = isinf(wake) ? 1000 : (int)fmin(1000.0, fmax(0.0, ceil((wake - now) * 1000.0)));
-    int r = poll(pfd, (nfds_t)np, ms);
+    int r = poll(pfd, (nfds_t)(np + ne), ms);
     if (r < 0 && errno != EINTR) {
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_IO, "waiting for the estimator workers: %s", strerror(errno));
       break;
     }
+    /* stderr first: a worker's last words are kept before its end is described */
+    for (size_t k = np; r > 0 && k < np + ne; k++)
+      if (pfd[k].revents) drain_stderr(&p->w[who[k]], false);
     for (size_t k = 0; r > 0 && k < np && ok; k++) {
       if (!pfd[k].revents) continue;
       worker *w = &p->w[who[k]];
@@ -539,6 +587,7 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
       }
       /* the worker ended, or must be restarted */
       char what[1500];
+      bool starting = !w->confirmed;
       if (before == W_BUSY && gives_back(w)) { /* it never spoke the protocol: not the request's fault */
         back[n_back++] = job;
         jobs[job].worker = -1;
@@ -557,7 +606,7 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
         snprintf(what, sizeof what, "estimator worker %d %s before it was ready", w->index, why);
       }
       if (w->state != W_DOWN) kill_worker(w, NULL, 0);
-      if (!count_failure(p, w, what)) ok = false;
+      if (!count_failure(p, w, what, starting)) ok = false;
     }
     /* deadlines */
     now = mf_now_seconds();
@@ -586,8 +635,9 @@ bool mf_worker_pool_run(mf_worker_pool *p, mf_worker_job *jobs, size_t n, mhrfit
         snprintf(what, sizeof what, "estimator worker %d was not ready after %.6g s (killed)", w->index,
                  p->o.start_timeout);
       }
+      bool starting = !w->confirmed;
       kill_worker(w, NULL, 0);
-      if (!count_failure(p, w, what)) ok = false;
+      if (!count_failure(p, w, what, starting)) ok = false;
     }
   }
   if (!ok) {
@@ -623,13 +673,14 @@ void mf_worker_pool_free(mf_worker_pool *p) {
     if (w->pid <= 0) continue;
     int status;
     double left = end - mf_now_seconds();
-    if (!reap(w->pid, left > 0 ? left : 0, &status)) {
+    if (!reap(w->pid, left > 0 ? left : 0, &status, w)) {
       kill(-w->pid, SIGTERM);
-      if (!reap(w->pid, TERM_GRACE, &status)) kill_worker(w, NULL, 0);
+      if (!reap(w->pid, TERM_GRACE, &status, w)) kill_worker(w, NULL, 0);
     }
     kill(-w->pid, SIGKILL); /* anything its shell left behind */
   }
   for (size_t i = 0; i < p->o.workers; i++) {
+    drain_stderr(&p->w[i], true);
     if (p->w[i].fd >= 0) close(p->w[i].fd);
     free(p->w[i].buf);
   }

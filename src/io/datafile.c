@@ -56,6 +56,9 @@ static char **member_names(const char *const *keys, size_t n, mhrfit_error *err)
   return names;
 }
 
+/* What the reader reads, for the errors about a file it does not. */
+#define READS "it reads NumPy .npy and .npz, pickles (.pkl, .pickle), JSON and TOML"
+
 mhrfit_value *mhrfit_datafile_load(const char *path, const mhrfit_datafile_options *opts,
                                    mhrfit_datafile_format *format, mhrfit_error *err) {
   mhrfit_datafile_options o = {0};
@@ -81,9 +84,27 @@ mhrfit_value *mhrfit_datafile_load(const char *path, const mhrfit_datafile_optio
   } else if (has_ext(path, ".json")) f = MHRFIT_DATAFILE_JSON;
   else if (has_ext(path, ".toml")) f = MHRFIT_DATAFILE_TOML;
   else {
+    /* by content: binary (a NUL byte in the first bytes) is no format read here */
+    if (memchr(head, 0, n)) {
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not a data file mhrfit reads (%s): " READS, path,
+                  n >= 4 && memcmp(head, "glTF", 4) == 0 ? "a binary glTF, as mhrfit export writes it" : "a binary file");
+      return NULL;
+    }
     size_t i = n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) i++;
     f = i < n && (head[i] == '{' || head[i] == '[') ? MHRFIT_DATAFILE_JSON : MHRFIT_DATAFILE_TOML;
+    if (f == MHRFIT_DATAFILE_TOML) { /* a guess: a text that is no TOML is said to be no format read here */
+      if (format) *format = f;
+      mhrfit_value *v = mhrfit_toml_load(path, err);
+      if (!v && err && err->type == MHRFIT_ERR_FORMAT) {
+        char why[MHRFIT_ERROR_MESSAGE_MAX];
+        size_t pl = strlen(path);
+        bool at_line = strncmp(err->message, path, pl) == 0 && err->message[pl] == ':'; /* "path:LINE: what" */
+        snprintf(why, sizeof why, "%s%.900s", at_line ? "line " : "", err->message + (at_line ? pl + 1 : 0));
+        MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not a data file mhrfit reads (read as TOML: %.300s): " READS, path, why);
+      }
+      return v;
+    }
   }
   if (format) *format = f;
   switch (f) {

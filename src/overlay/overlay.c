@@ -80,19 +80,13 @@ static const char *jstr(const mhrfit_value *d, const char *key) {
   return v && v->kind == MHRFIT_V_STRING ? v->u.str.data : NULL;
 }
 
-/* A path a run recorded (a file, or a folder when `dir`): as given when it exists, else relative
- * to the run folder. NULL when nowhere (err untouched) or out of memory. */
+/* A path a run recorded (a file, or a folder when `dir`), found as every command finds it
+ * (mf_find_recorded_entry(): as given, else in the run folder or a parent). NULL when nowhere
+ * (err untouched) or out of memory. */
 static char *recorded_path(const char *recorded, const char *run_dir, bool dir, mhrfit_error *err) {
-  if (!recorded || !*recorded) return NULL;
-  bool here = dir ? mf_is_dir(recorded) : mf_is_file(recorded);
-  if (here) return mf_strdup(recorded, err);
-  if (recorded[0] == '/' || !run_dir) return NULL;
-  char *p = mf_path_join(run_dir, recorded, err);
-  if (p && !(dir ? mf_is_dir(p) : mf_is_file(p))) {
-    free(p);
-    p = NULL;
-  }
-  return p;
+  char *found = NULL;
+  mf_find_recorded_entry(recorded, run_dir, dir, &found, err);
+  return found;
 }
 
 char *mf_ov_image_path(const mhrfit_overlay *ov, const char *frame, const char *cam, mhrfit_error *err) {
@@ -147,11 +141,9 @@ static bool open_run(mhrfit_overlay *ov, mhrfit_value **cfg, mhrfit_error *err) 
   if (jstr(*cfg, "input_format") && !run_detector_obs(ov, *cfg, err)) return false;
   if (!o->capture) {
     const char *rec[2] = {jstr(ov->stage1_meta, "input_root"), jstr(*cfg, "input")};
-    for (int i = 0; i < 2 && !ov->capture; i++) {
-      mhrfit_error e = {0};
-      ov->capture = recorded_path(rec[i], o->run_dir, true, &e);
-      if (e.type) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
-    }
+    mhrfit_error e = {0};
+    ov->capture = mf_run_capture(o->run_dir, *cfg, ov->stage1_meta, &e);
+    if (e.type) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
     if (!ov->capture)
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND,
                          "%s: the run's input folder (%s) is not found: give the pictures' folder (--capture DIR)",

@@ -8,6 +8,7 @@
 #include "common/file.h"
 #include "common/mem.h"
 #include "common/path.h"
+#include "export/export_internal.h"
 #include "mhrfit/calib.h"
 #include "mhrfit/export.h"
 #include "mhrfit/layout.h"
@@ -772,9 +773,13 @@ static bool read_truth(mhrfit_report *r, mhrfit_error *err) {
   if (r->opts.truth_path) {
     snprintf(found, sizeof found, "%s", r->opts.truth_path);
   } else {
-    const char *input = dict_str(r->config, "input");
-    if (!input) return true;
-    snprintf(found, sizeof found, "%s/ground_truth.npz", input);
+    /* the capture as the overlays find it, from any working folder (mf_run_capture()) */
+    mhrfit_error e = {0};
+    char *capture = mf_run_capture(r->run_dir, r->config, NULL, &e);
+    if (e.type) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
+    if (!capture) return true;
+    snprintf(found, sizeof found, "%s/ground_truth.npz", capture);
+    free(capture);
     if (!mf_is_file(found)) return true;
   }
   mhrfit_error e = {0};
