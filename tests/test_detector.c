@@ -87,7 +87,8 @@ static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, 
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, &o, &err);
   if (!d) fprintf(stderr, "%s\n", err.message);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, NULL, NULL, &err)); /* the map's keypoints are body25b's, in order */
+  /* the map's keypoints are body25b's, in order */
+  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, NULL, NULL, &err));
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
   size_t n = c->n_segments;
   if (scales) memcpy(scales, c->scales, sizeof c->scales);

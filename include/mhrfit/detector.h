@@ -241,7 +241,8 @@ typedef struct mhrfit_detfit_options {
                                     reweighted detections (2; 0 = none) */
   double reproj_huber;         /**< the per-view Huber width in units of the camera's noise
                                     (mhrfit_detfit_views.noise_px) (1.4) */
-  int reproj_iters;            /**< iteration cap of each refit, and of the warm fit they follow (15; 0: the frame fit's) */
+  int reproj_iters;            /**< iteration cap of each refit, and of the warm fit they follow (15; 0: the
+                                    frame fit's) */
 } mhrfit_detfit_options;
 
 /** Fills `o` with the defaults. */
@@ -260,7 +261,8 @@ typedef struct mhrfit_detfit_views {
   size_t n_views;            /**< V, 2..4096 */
   const mhrfit_camera *cams; /**< the V cameras */
   const double *uv;          /**< pixel detections; NaN: none */
-  const double *conf;        /**< their confidences (weights, at most 1 counts); ≤ 0 or not finite: none; NULL: all 1 */
+  const double *conf;        /**< their confidences (weights, at most 1 counts); ≤ 0 or not finite: none;
+                                  NULL: all 1 */
   const size_t *frames;      /**< a sequence's block of each frame, or NULL */
   const double *noise_px;    /**< V: each camera's typical pixel error (mhrfit_detfit_camera_noise()), > 0 */
   double gate_px;            /**< a view farther than this from the fitted point is left out (the

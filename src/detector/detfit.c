@@ -130,7 +130,8 @@ static bool rebuild(mhrfit_detfit *d, mhrfit_error *err) {
   if (!km) return false;
   mhrfit_fit_options ro = d->o.fit;
   ro.iters = d->o.reproj_iters;
-  mhrfit_fitter *f = mhrfit_fitter_new(d->rig, km, &d->o.fit, err), *rf = f ? mhrfit_fitter_new(d->rig, km, &ro, err) : NULL;
+  mhrfit_fitter *f = mhrfit_fitter_new(d->rig, km, &d->o.fit, err);
+  mhrfit_fitter *rf = f ? mhrfit_fitter_new(d->rig, km, &ro, err) : NULL;
   if (!rf) {
     mhrfit_fitter_free(f);
     mhrfit_kpmap_free(km);

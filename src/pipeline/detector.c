@@ -448,7 +448,8 @@ static bool triangulate_all(mhrfit_pipeline *p, mhrfit_error *err) {
   if (n != d->obs->n_kp)
     return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "keypoint map of %zu keypoints for an input of %zu", n, d->obs->n_kp);
   /* the map's n keypoints are the observations' K, in order: frame f's detections are block src[f] */
-  d->views = (mhrfit_detfit_views){p->V, p->cal->cams, d->obs->uv, d->obs->conf, d->src, d->noise_px, d->tri->threshold_px};
+  d->views = (mhrfit_detfit_views){p->V, p->cal->cams, d->obs->uv, d->obs->conf,
+                                   d->src, d->noise_px, d->tri->threshold_px};
   for (size_t f = 0; f < p->F; f++)
     if (p->raw_status[f][0])
       for (size_t i = 0; i < 3 * n; i++) d->points[3 * n * f + i] = NAN;
