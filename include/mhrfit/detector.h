@@ -134,7 +134,7 @@
  * triangulation fits such a camera almost exactly in that direction (high leverage), which a body
  * that does not follow the detection noise cannot. The refits alone bring cam_01 to about 1.23;
  * the markers calibrated on the refined targets (the face's, whose triangulated points are not a
- * rigid head, above all) bring it to 1.18. The per-frame fit takes about 1.5 times as long.
+ * rigid head, above all) bring it to 1.18. The per-frame fit takes about 1.6 times as long.
  */
 #ifndef MHRFIT_DETECTOR_H
 #define MHRFIT_DETECTOR_H
