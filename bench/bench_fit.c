@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     double t0 = bench_now();
-    if (!mhrfit_detfit_calibrate(det, F, targets[0], NULL, NULL, &err)) {
+    if (!mhrfit_detfit_calibrate(det, F, targets[0], NULL, NULL, NULL, &err)) {
       fprintf(stderr, "calibration: %s\n", err.message);
       return 1;
     }
@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
       for (int f = 0; f < F; f++) {
         mhrfit_fit_frame fr = {70, idx, targets[f], inl, 2, views[f], warm && have_prev ? prev : NULL, NULL, NULL, NULL, NULL, NULL};
         mhrfit_fit_result r;
-        bool ok = no_views ? mhrfit_detfit_frame(det, targets[f], NULL, NULL, warm && have_prev ? prev : NULL, &r, &err)
+        bool ok = no_views ? mhrfit_detfit_frame(det, targets[f], NULL, NULL, NULL, warm && have_prev ? prev : NULL, &r,
+                                                 &err)
                            : mhrfit_fitter_process(fit, &fr, &r, &err);
         if (!ok) {
           fprintf(stderr, "frame %d: %s\n", f, err.message);

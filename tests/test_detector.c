@@ -62,6 +62,20 @@ static bool on_frame(void *user, size_t f, const mhrfit_fit_result *res, const m
   return true;
 }
 
+/* The median pixel distance of the keypoints kp (NK × 3) to the detections of one frame in `v`. */
+static double frame_px(const double *kp, const mhrfit_detfit_views *v) {
+  double e[NK * NV];
+  size_t m = 0;
+  for (size_t k = 0; k < NK; k++)
+    for (size_t c = 0; c < v->n_views; c++) {
+      const double *u = v->uv + 2 * (k * v->n_views + c);
+      double q[2];
+      if (!(v->conf[k * v->n_views + c] > 0) || !mhrfit_camera_project(&v->cams[c], kp + 3 * k, q, NULL)) continue;
+      e[m++] = hypot(q[0] - u[0], q[1] - u[1]);
+    }
+  return median(e, m);
+}
+
 /* The proportions (step 1 alone) of the trial with map `map`: the number of segments measured,
  * the scales into `scales` (may be NULL), the warning's presence into `warned`. */
 static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, const double *w, double *scales,
@@ -73,7 +87,8 @@ static size_t trial_segments(mhrfit_detmap *map, const mhrfit_tri_archive *tri, 
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, &o, &err);
   if (!d) fprintf(stderr, "%s\n", err.message);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, NULL, &err)); /* the map's keypoints are body25b's, in order */
+  /* the map's keypoints are body25b's, in order */
+  REQUIRE(mhrfit_detfit_calibrate(d, NF, tri->points, w, NULL, NULL, &err));
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
   size_t n = c->n_segments;
   if (scales) memcpy(scales, c->scales, sizeof c->scales);
@@ -165,11 +180,21 @@ static void test_balancing_trial(void) {
   REQUIRE(map);
   static double metrics[NF * NK * 9]; /* the data metric of every point from its inlier cameras */
   REQUIRE(mhrfit_detfit_metrics_from_tri(map, tri, cal->cams, metrics, &err));
+  /* the 2-D detections (body25b's keypoints in the map's order) and each camera's noise */
+  double noise[NV];
+  REQUIRE(mhrfit_detfit_camera_noise(tri, noise, &err));
+  printf("camera noise (median inlier reprojection error):");
+  for (int v = 0; v < NV; v++) {
+    printf(" %s %.2f px", cams[v], noise[v]);
+    CHECK(noise[v] > 0 && noise[v] < tri->threshold_px);
+  }
+  printf("; gate %.0f px\n", tri->threshold_px);
+  mhrfit_detfit_views views = {NV, cal->cams, obs->uv, obs->conf, NULL, noise, tri->threshold_px};
   mhrfit_detfit *d = mhrfit_detfit_new(rig, map, NULL, &err);
   if (!d) fprintf(stderr, "%s\n", err.message);
   REQUIRE(d);
   static seq_out out;
-  bool ok = mhrfit_detfit_sequence(d, NF, tri->points, w, metrics, on_frame, &out, &err);
+  bool ok = mhrfit_detfit_sequence(d, NF, tri->points, w, metrics, &views, on_frame, &out, &err);
   if (!ok) fprintf(stderr, "%s\n", err.message);
   REQUIRE(ok);
   const mhrfit_detfit_calibration *c = mhrfit_detfit_calibration_get(d);
@@ -215,13 +240,14 @@ static void test_balancing_trial(void) {
          1e3 * md, nd, mf, mt);
   CHECK(md <= 0.020);
   CHECK(mf <= 1.2 * mt); /* pooled over the cameras */
-  /* per camera: 1.1 to 1.3. The triangulated point fits each of its views better the fewer other
-   * views see the same direction (cam_01 alone sees along the cam_02-cam_04 axis), so a body
-   * model that does not follow the detection noise shows most in cam_01 (see detector.h). */
+  /* per camera (the issue's goal): 1.1 to 1.22 with the reprojection refinement, 1.1 to 1.3
+   * without. The triangulated point fits each of its views better the fewer other views see the
+   * same direction (cam_01 and cam_03, facing each other, alone see along the cam_02-cam_04 axis),
+   * so a body model that does not follow the detection noise shows most there (see detector.h). */
   for (int v = 0; v < NV; v++) {
     double cf = median(cam_fit[v], nc[v]), ct = median(cam_tri[v], nc[v]);
     printf("  %s: reprojection median fit %.2f px vs triangulated %.2f px (%.2fx)\n", cams[v], cf, ct, cf / ct);
-    CHECK(cf <= 1.33 * ct);
+    CHECK(cf <= 1.25 * ct);
   }
   /* no elbow or knee beyond the .model limits; proportions constant */
   static const int bends[4] = {36, 46, 53, 62};
@@ -251,7 +277,7 @@ static void test_balancing_trial(void) {
   static seq_out out2;
   d = mhrfit_detfit_new(rig, map, NULL, &err);
   REQUIRE(d);
-  REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, metrics, on_frame, &out2, &err));
+  REQUIRE(mhrfit_detfit_sequence(d, NF, pts, w, metrics, &views, on_frame, &out2, &err));
   CHECK(mhrfit_detfit_restarts(d) == 0); /* nothing in this trial needs a second start */
   CHECK(out2.n_cb == NF && !out2.ok[10] && !out2.ok[11] && out2.ok[12] && out2.ok[9]);
   /* a warm start with the left arm swung far off and bent (a wrong basin), with Euclidean
@@ -265,7 +291,7 @@ static void test_balancing_trial(void) {
     size_t r0 = mhrfit_detfit_restarts(d);
     mhrfit_fit_result res;
     REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 50, w + NK * 50, with_metric ? metrics + 9 * NK * 50 : NULL,
-                                bad, &res, &err));
+                                NULL, bad, &res, &err));
     printf("%s: restarts after a wrong warm start: %zu\n", with_metric ? "camera metric" : "Euclidean",
            mhrfit_detfit_restarts(d) - r0);
     CHECK(mhrfit_detfit_restarts(d) == r0 + 1);
@@ -287,12 +313,57 @@ static void test_balancing_trial(void) {
     for (int a = 0; a < 9; a++) eye[9 * k + a] = a % 4 == 0;
   mhrfit_fit_result r1, r2;
   static double p1[204];
-  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, NULL, out.params[59], &r1, &err));
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, NULL, NULL, out.params[59], &r1, &err));
   memcpy(p1, r1.model_params, sizeof p1);
-  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, out.params[59], &r2, &err));
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, NULL, out.params[59], &r2, &err));
   CHECK(memcmp(p1, r2.model_params, sizeof p1) == 0);
+  /* the reprojection refinement is deterministic, and moves the fit toward the detections: its
+   * median pixel error over the frame's detections is not above the fit's without it */
+  mhrfit_detfit_views v60 = views;
+  v60.uv = obs->uv + 2 * NK * NV * 60, v60.conf = obs->conf + NK * NV * 60;
+  static double p2[204];
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, metrics + 9 * NK * 60, &v60, out.params[59],
+                              &r2, &err));
+  memcpy(p2, r2.model_params, sizeof p2);
+  double px_views = frame_px(r2.keypoints, &v60);
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, metrics + 9 * NK * 60, &v60, out.params[59],
+                              &r2, &err));
+  CHECK(memcmp(p2, r2.model_params, sizeof p2) == 0);
+  REQUIRE(mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, metrics + 9 * NK * 60, NULL, out.params[59],
+                              &r2, &err));
+  double px_none = frame_px(r2.keypoints, &v60);
+  printf("frame 60: median reprojection error %.2f px with the refinement, %.2f px without\n", px_views, px_none);
+  CHECK(px_views <= px_none);
+  /* a sequence reads frame f's detections from block frames[f]: frames 40..47 of the
+   * observations in place give the same fit as their copy from block 0 */
+  {
+    static seq_out o1, o2;
+    size_t blocks[8];
+    for (int f = 0; f < 8; f++) blocks[f] = (size_t)(40 + f);
+    mhrfit_detfit_views in_place = views, copied = views;
+    in_place.frames = blocks;
+    copied.uv = obs->uv + 2 * NK * NV * 40, copied.conf = obs->conf + NK * NV * 40;
+    mhrfit_detfit *d1 = mhrfit_detfit_new(rig, map, NULL, &err), *d2 = mhrfit_detfit_new(rig, map, NULL, &err);
+    REQUIRE(d1 && d2);
+    REQUIRE(mhrfit_detfit_sequence(d1, 8, tri->points + 3 * NK * 40, w + NK * 40, metrics + 9 * NK * 40, &in_place,
+                                   on_frame, &o1, &err));
+    REQUIRE(mhrfit_detfit_sequence(d2, 8, tri->points + 3 * NK * 40, w + NK * 40, metrics + 9 * NK * 40, &copied,
+                                   on_frame, &o2, &err));
+    CHECK(o1.n_cb == 8 && memcmp(o1.params, o2.params, 8 * sizeof o1.params[0]) == 0);
+    mhrfit_detfit_free(d1);
+    mhrfit_detfit_free(d2);
+  }
+  /* bad views are refused */
+  mhrfit_detfit_views bad_views = v60;
+  bad_views.gate_px = 0;
+  CHECK(!mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, NULL, &bad_views, out.params[59], &r2, &err) &&
+        err.type == MHRFIT_ERR_ARGUMENT);
+  bad_views = v60;
+  bad_views.n_views = 1;
+  CHECK(!mhrfit_detfit_sequence(d, NF, tri->points, w, metrics, &bad_views, on_frame, &out2, &err) &&
+        err.type == MHRFIT_ERR_ARGUMENT);
   for (int k = 0; k < NK; k++) eye[9 * k + 4] = k < 21 ? NAN : 1.0; /* 4 valid points left */
-  CHECK(!mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, out.params[59], &r2, &err) &&
+  CHECK(!mhrfit_detfit_frame(d, tri->points + 3 * NK * 60, w + NK * 60, eye, NULL, out.params[59], &r2, &err) &&
         err.type == MHRFIT_ERR_NUMERIC);
   CHECK_CONTAINS(err.message, "insufficient finite points: 4 of 25");
   mhrfit_detfit_free(d);
@@ -372,7 +443,7 @@ static void test_demo_capture(void) {
   const mhrfit_layout *mhr70 = mhrfit_layout_get("mhr70", &err);
   size_t idx[70];
   for (size_t k = 0; k < 70; k++) idx[k] = k;
-  static double pts[DF * 210], w[DF * 70];
+  static double pts[DF * 210], w[DF * 70], uv[DF * 70 * DV * 2], conf[DF * 70 * DV];
   static mhrfit_tri_archive *tris[DF];
   for (int f = 0; f < DF; f++) { /* stage-1 files: person 1 is the subject (a decoy comes first) */
     snprintf(path, sizeof path, "%s/%06d", dir, f);
@@ -382,6 +453,8 @@ static void test_demo_capture(void) {
     tris[f] = mhrfit_triangulate_observations(cal->cams, cams, obs, idx, mhr70->names, 70, NULL, &err);
     REQUIRE(tris[f]);
     memcpy(pts + 210 * f, tris[f]->points, 210 * sizeof(double));
+    memcpy(uv + 70 * DV * 2 * f, obs->uv, 70 * DV * 2 * sizeof(double));
+    for (int i = 0; i < 70 * DV; i++) conf[70 * DV * f + i] = obs->conf ? obs->conf[i] : 1.0;
     for (int k = 0; k < 70; k++) {
       int n = 0;
       for (int v = 0; v < DV; v++) n += tris[f]->inliers[k * DV + v];
@@ -397,7 +470,18 @@ static void test_demo_capture(void) {
   REQUIRE(d);
   static double metrics[DF * 70 * 9];
   for (int f = 0; f < DF; f++) REQUIRE(mhrfit_detfit_metrics_from_tri(map, tris[f], cal->cams, metrics + 630 * f, &err));
-  REQUIRE(mhrfit_detfit_sequence(d, DF, pts, w, metrics, on_demo_frame, &free_fit, &err));
+  /* the cameras' noise over every frame's inlier views */
+  mhrfit_tri_archive *all = mhrfit_tri_archive_new(DF, 70, DV, mhr70->names, cams, &err);
+  REQUIRE(all);
+  for (int f = 0; f < DF; f++) {
+    memcpy(all->inliers + 70 * DV * f, tris[f]->inliers, 70 * DV);
+    memcpy(all->reproj_err + 70 * DV * f, tris[f]->reproj_err, 70 * DV * sizeof(double));
+  }
+  double noise[DV];
+  REQUIRE(mhrfit_detfit_camera_noise(all, noise, &err));
+  mhrfit_detfit_views views = {DV, cal->cams, uv, conf, NULL, noise, tris[0]->threshold_px};
+  mhrfit_tri_archive_free(all);
+  REQUIRE(mhrfit_detfit_sequence(d, DF, pts, w, metrics, &views, on_demo_frame, &free_fit, &err));
   /* view-initialised, frames in order with the previous good frame as the prior */
   mhrfit_fit_options fo;
   mhrfit_fit_options_init(&fo);

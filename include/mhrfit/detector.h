@@ -78,7 +78,8 @@
  *    reweighted least squares (`o = (Σ_f c_f ô_f + λ_o o_default) / (Σ_f c_f + λ_o)`, c_f = w_f
  *    for targets within δ, w_f δ / r_f beyond): a frame whose triangulation took a wrong point
  *    pulls by at most δ, not by its whole error. The change from the default is capped at
- *    `max_offset_change_cm`. `calib_rounds` alternations.
+ *    `max_offset_change_cm`. `calib_rounds` alternations. With 2-D detections the frames' targets
+ *    are those of the reprojection refinement (below).
  * 3. *Frames* in order: the start is the previous good frame's pose (within `max_stale_frames`)
  *    with the temporal prior, else the rest pose placed by the similarity of the anchors and
  *    refined limb by limb — spine, head, each arm (shoulder rotations and elbow), each leg (hip
@@ -97,10 +98,43 @@
  * `MᵀM = 0.7 · 3H / tr H + 0.3 · I` (fit.h `metric`): the trace normalisation keeps each point's
  * overall weight (and so the balance with the priors and the loss thresholds), the isotropic share
  * holds the directions few cameras see (without it a warm start left in a wrong basin can stay
- * there). On Pose2Sim's balancing trial it lowers the pooled reprojection ratio from 1.19 to 1.17
- * and the per-camera ones of cam_02/03/04, not cam_01's: a point's triangulation fits a camera that
- * alone sees one of its directions almost exactly (high leverage), and a body that does not follow
- * the detection noise cannot match that, whatever its metric.
+ * there).
+ *
+ * **Reprojection refinement** (optional, with the 2-D detections, mhrfit_detfit_views; `mhrfit
+ * run` uses it). The triangulated point is a compromise between its views, a wrong eye or heel
+ * detection in one view included, and the body cannot follow that compromise; the objective that
+ * matters is the distance to each detection. After a frame's fit, every point with a triangulated
+ * target gets a new target and metric from the 2-D objective `Σ_v w_v ‖π_v(X) − u_v‖²` over all
+ * views that detected it (not only the triangulation's inliers): from the fitted point p, each
+ * view's weight is `w_v = min(c_v, 1) · min(1, δ_v / r_v)` (r_v its pixel distance to p, c_v the
+ * detection's confidence; Huber's IRLS weight, δ_v = `reproj_huber` × the camera's noise
+ * `noise_px`, the median pixel error of its inlier views in the triangulation, so a noisier camera
+ * is not given up sooner than a sharp one), 0 beyond the gate (`gate_px`, the triangulation's
+ * inlier gate); the target is `X = argmin Σ_v w_v ‖π_v(X) − u_v‖²` (Gauss–Newton from p) and its
+ * metric that of `H = Σ_v w_v J_vᵀ J_v` at X (normalised as above). The frame is fitted again from
+ * its result with these (same temporal prior), `reproj_rounds` times; so the fit keeps the views
+ * that agree with the body and lets go of the one that does not, as a robust multi-view 2-D loss
+ * would. The calibration of step 2 does the same on its frames and takes the markers' offsets from
+ * the refined targets. The refits, and the warm fit before them, stop after `reproj_iters`
+ * iterations (they start next to their solution). A point seen by fewer than 2 views within the
+ * gate keeps its triangulated target.
+ *
+ * On Pose2Sim's balancing trial (real OpenPose BODY_25B, 4 cameras, 100 frames) the fitted
+ * keypoints reproject this much farther from the detections than the triangulated points
+ * (per-camera medians over every detection):
+ *
+ * | | cam_01 | cam_02 | cam_03 | cam_04 | pooled |
+ * |---|---|---|---|---|---|
+ * | Euclidean distances | 1.31 | 1.17 | 1.30 | 1.14 | 1.19 |
+ * | camera metric | 1.30 | 1.15 | 1.28 | 1.10 | 1.17 |
+ * | Euclidean, then the reprojection refinement | 1.16 | 1.10 | 1.24 | 1.13 | 1.12 |
+ * | camera metric, then the reprojection refinement | 1.18 | 1.11 | 1.22 | 1.14 | 1.12 |
+ *
+ * cam_01 and cam_03 face each other and alone see along the cam_02–cam_04 axis: a point's
+ * triangulation fits such a camera almost exactly in that direction (high leverage), which a body
+ * that does not follow the detection noise cannot. The refits alone bring cam_01 to about 1.23;
+ * the markers calibrated on the refined targets (the face's, whose triangulated points are not a
+ * rigid head, above all) bring it to 1.18. The per-frame fit takes about 1.6 times as long.
  */
 #ifndef MHRFIT_DETECTOR_H
 #define MHRFIT_DETECTOR_H
@@ -203,10 +237,37 @@ typedef struct mhrfit_detfit_options {
   double offset_prior;         /**< λ_o, in frames' worth of weight (2) */
   double max_offset_change_cm; /**< cap on |o − o_default| (8 cm) */
   int max_stale_frames;        /**< the previous good frame starts the next within this many frames (40) */
+  int reproj_rounds;           /**< with 2-D detections (mhrfit_detfit_views): refits of a frame on its
+                                    reweighted detections (2; 0 = none) */
+  double reproj_huber;         /**< the per-view Huber width in units of the camera's noise
+                                    (mhrfit_detfit_views.noise_px) (1.4) */
+  int reproj_iters;            /**< iteration cap of each refit, and of the warm fit they follow (15; 0: the
+                                    frame fit's) */
 } mhrfit_detfit_options;
 
 /** Fills `o` with the defaults. */
 void mhrfit_detfit_options_init(mhrfit_detfit_options *o);
+
+/**
+ * The 2-D detections behind the triangulated points (the reprojection refinement of the file doc);
+ * every array is the caller's. A block holds the n keypoints of the map × V views of one frame:
+ * `uv` n × V × 2 (index (k·V + v)·2) and `conf` n × V (index k·V + v) — the layout of
+ * mhrfit_observations for a frame whose keypoints are the map's, in its order. One frame
+ * (mhrfit_detfit_frame()) reads block 0; a sequence (mhrfit_detfit_calibrate(),
+ * mhrfit_detfit_sequence()) reads block `frames[f]` for its frame f (block f when `frames` is NULL),
+ * so that the observations of a run can be used in place.
+ */
+typedef struct mhrfit_detfit_views {
+  size_t n_views;            /**< V, 2..4096 */
+  const mhrfit_camera *cams; /**< the V cameras */
+  const double *uv;          /**< pixel detections; NaN: none */
+  const double *conf;        /**< their confidences (weights, at most 1 counts); ≤ 0 or not finite: none;
+                                  NULL: all 1 */
+  const size_t *frames;      /**< a sequence's block of each frame, or NULL */
+  const double *noise_px;    /**< V: each camera's typical pixel error (mhrfit_detfit_camera_noise()), > 0 */
+  double gate_px;            /**< a view farther than this from the fitted point is left out (the
+                                  triangulation's inlier gate, `tri->threshold_px`), > 0 */
+} mhrfit_detfit_views;
 
 /** What the calibration of a sequence found. */
 typedef struct mhrfit_detfit_calibration {
@@ -235,12 +296,14 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
 /**
  * Steps 1 and 2 on F frames of the map's n keypoints: `points` F × n × 3 (world metres, NaN =
  * missing), `weights` F × n in [0, 1] (the inlier fraction; NULL = 1), `metrics` F × n × 9 (the
- * camera metric of each point, mhrfit_detfit_metrics_from_tri(); NULL = Euclidean distances).
- * Frames with fewer than `min_valid_points` finite points are not used. Errors:
- * MHRFIT_ERR_NUMERIC (no frame usable), MHRFIT_ERR_NOMEM.
+ * camera metric of each point, mhrfit_detfit_metrics_from_tri(); NULL = Euclidean distances),
+ * `views` the F frames' 2-D detections (NULL: none; with them, the markers are calibrated on the
+ * reweighted targets of the reprojection refinement). Frames with fewer than `min_valid_points`
+ * finite points are not used. Errors: MHRFIT_ERR_NUMERIC (no frame usable), MHRFIT_ERR_ARGUMENT
+ * (bad `views`), MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                             const double *metrics, mhrfit_error *err);
+                             const double *metrics, const mhrfit_detfit_views *views, mhrfit_error *err);
 
 /** The calibration in use (defaults before mhrfit_detfit_calibrate()). */
 const mhrfit_detfit_calibration *mhrfit_detfit_calibration_get(const mhrfit_detfit *d);
@@ -260,15 +323,20 @@ bool mhrfit_detfit_proportions_warning(const mhrfit_detfit *d, char *msg, size_t
 
 /**
  * Fits one frame (step 3): `points` n × 3, `weights` n (NULL = 1), `metrics` n × 9 (the camera
- * metric, fit.h `metric`; NULL = Euclidean; a point with a non-finite entry is not valid), `prev`
- * the previous good frame's 204 parameters or NULL (then the limb-by-limb start). A warm start can stay in a wrong
+ * metric, fit.h `metric`; NULL = Euclidean; a point with a non-finite entry is not valid), `views`
+ * the frame's 2-D detections (NULL: none, no reprojection refinement), `prev` the previous good
+ * frame's 204 parameters or NULL (then the limb-by-limb start). A warm start can stay in a wrong
  * basin after a fast movement (a limb turned about its bone): when a fitted limb bone (upper arm,
  * forearm, thigh, shank) is more than 35° off the triangulated one, the frame is fitted again from
  * the limb-by-limb start and the lower final loss wins (mhrfit_detfit_restarts() counts these).
- * `res` as mhrfit_fitter_process() (keypoints: the map's n). Errors as mhrfit_fitter_process().
+ * With `views`, `reproj_rounds` refits follow (file doc). `res` as mhrfit_fitter_process()
+ * (keypoints: the map's n; its residuals are the distances to `points` after refits too; its
+ * arrays are valid until the next call). Errors as mhrfit_fitter_process(); MHRFIT_ERR_ARGUMENT
+ * (bad `views`).
  */
 bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *metrics,
-                         const double *prev, mhrfit_fit_result *res, mhrfit_error *err);
+                         const mhrfit_detfit_views *views, const double *prev, mhrfit_fit_result *res,
+                         mhrfit_error *err);
 
 /**
  * Called by mhrfit_detfit_sequence() after each frame: `res` is the fitted frame (valid until
@@ -279,15 +347,16 @@ typedef bool (*mhrfit_detfit_frame_cb)(void *user, size_t f, const mhrfit_fit_re
                                        const mhrfit_error *frame_err);
 
 /**
- * The whole sequence (`metrics` F × n × 9 or NULL, as mhrfit_detfit_calibrate()):
- * mhrfit_detfit_calibrate() on all frames (the steps enabled in the options),
- * then every frame in order with the previous good frame (status ok, within `max_stale_frames`)
- * as its start and temporal prior. A frame that cannot be fitted is reported to `cb` and the
- * sequence goes on; only allocation failures, a failed calibration or `cb` returning false stop
- * it.
+ * The whole sequence (`metrics` F × n × 9 or NULL, `views` the F frames' detections or NULL, as
+ * mhrfit_detfit_calibrate()): mhrfit_detfit_calibrate() on all frames (the steps enabled in the
+ * options), then every frame in order with the previous good frame (status ok, within
+ * `max_stale_frames`) as its start and temporal prior. A frame that cannot be fitted is reported
+ * to `cb` and the sequence goes on; only allocation failures, bad `views`, a failed calibration or
+ * `cb` returning false stop it.
  */
 bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                            const double *metrics, mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err);
+                            const double *metrics, const mhrfit_detfit_views *views, mhrfit_detfit_frame_cb cb,
+                            void *user, mhrfit_error *err);
 
 /**
  * The targets of `map` from a triangulation archive, matched by name (the archive's
@@ -309,6 +378,14 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
  */
 bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, const mhrfit_camera *cams,
                                     double *metrics, mhrfit_error *err);
+
+/**
+ * The typical pixel error of each of the V cameras of `tri` (`noise_px`, V entries): the median
+ * of `tri->reproj_err` over that camera's inlier views, frames and points (a camera without one:
+ * the median over all cameras; none at all: 1 px). The scale of the reprojection refinement's
+ * per-view Huber width (file doc). Errors: MHRFIT_ERR_NOMEM.
+ */
+bool mhrfit_detfit_camera_noise(const mhrfit_tri_archive *tri, double *noise_px, mhrfit_error *err);
 
 /**
  * The library entry point of `mhrfit fit --layout` (and of a pipeline): the points of `tri`

@@ -74,8 +74,9 @@
  *   keypoints) and those with fewer than `fit.min_valid_points` points are
  *   `triangulation_failed`;
  * - the sequence's body proportions and marker offsets are calibrated over the remaining frames
- *   (mhrfit_detfit_calibrate(), `calib_frames`);
- * - each of them is fitted in order (mhrfit_detfit_frame(); `<out>/fit/<frame>/fit.npz`) with
+ *   (mhrfit_detfit_calibrate() with the 2-D detections, `calib_frames`);
+ * - each of them is fitted in order (mhrfit_detfit_frame() with the camera metric and the
+ *   reprojection refinement on its 2-D detections, detector.h; `<out>/fit/<frame>/fit.npz`) with
  *   the previous `ok` frame within `max_stale_frames` as start and temporal prior (its float32
  *   parameters, as for SAM 3D Body captures); the fit options are used with joint limits and
  *   frozen flexible lengths on and no similarity scale; `bad_frame_retries`, the person

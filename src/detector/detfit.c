@@ -12,6 +12,7 @@
 #include "mhrfit/detector.h"
 #include "mhrfit/sam3d.h"
 #include "mhrfit/similarity.h"
+#include "detector/detfit_internal.h"
 
 #define NP MHRFIT_N_MODEL_PARAMS
 #define SCALE_FIRST 136
@@ -54,7 +55,7 @@ struct mhrfit_detfit {
   mhrfit_detfit_options o;
   size_t n, nj;
   mhrfit_kpmap *kpmap;
-  mhrfit_fitter *fitter;
+  mhrfit_fitter *fitter, *refitter; /* the frame fit; the refits of the reprojection refinement */
   double *offsets, *def_offsets; /* n × 3 cm */
   double scales[N_SCALES];
   mhrfit_detfit_calibration cal;
@@ -65,8 +66,11 @@ struct mhrfit_detfit {
   unsigned char *anchor;
   double *R, *t, *s, *kp_cm, *y_cm, *sam, *r0, *r1, *Jc;
   unsigned char *use;
-  double m_init[NP];
+  double m_init[NP], m_prior[NP];
   size_t restarts; /* warm frames fitted again from the limb-by-limb start */
+  /* the reprojection refinement: reweighted targets and metrics (n × 3, n × 9), per-view weights */
+  double *rp_points, *rp_metrics, *rp_w, *rp_resid;
+  size_t rp_views; /* capacity of rp_w per point */
 };
 
 void mhrfit_detfit_options_init(mhrfit_detfit_options *o) {
@@ -82,15 +86,20 @@ void mhrfit_detfit_options_init(mhrfit_detfit_options *o) {
   o->offset_prior = 2.0;
   o->max_offset_change_cm = 8.0;
   o->max_stale_frames = 40;
+  o->reproj_rounds = 2;
+  o->reproj_huber = 1.4;
+  o->reproj_iters = 15;
 }
 
 void mhrfit_detfit_free(mhrfit_detfit *d) {
   if (!d) return;
   mhrfit_kpmap_free(d->kpmap);
   mhrfit_fitter_free(d->fitter);
+  mhrfit_fitter_free(d->refitter);
   free(d->offsets), free(d->def_offsets), free(d->kp_index), free(d->pw), free(d->ones), free(d->wk);
   free(d->anchor), free(d->R), free(d->t), free(d->s), free(d->kp_cm), free(d->y_cm), free(d->sam), free(d->r0);
-  free(d->r1), free(d->Jc), free(d->use);
+  free(d->r1), free(d->Jc), free(d->use), free(d->rp_points), free(d->rp_metrics), free(d->rp_w);
+  free(d->rp_resid);
   free(d);
 }
 
@@ -119,15 +128,21 @@ bool mhrfit_detfit_proportions_warning(const mhrfit_detfit *d, char *msg, size_t
 static bool rebuild(mhrfit_detfit *d, mhrfit_error *err) {
   mhrfit_kpmap *km = mhrfit_detmap_kpmap(d->map, d->rig, d->offsets, err);
   if (!km) return false;
+  mhrfit_fit_options ro = d->o.fit;
+  ro.iters = d->o.reproj_iters;
   mhrfit_fitter *f = mhrfit_fitter_new(d->rig, km, &d->o.fit, err);
-  if (!f) {
+  mhrfit_fitter *rf = f ? mhrfit_fitter_new(d->rig, km, &ro, err) : NULL;
+  if (!rf) {
+    mhrfit_fitter_free(f);
     mhrfit_kpmap_free(km);
     return false;
   }
   mhrfit_kpmap_free(d->kpmap);
   mhrfit_fitter_free(d->fitter);
+  mhrfit_fitter_free(d->refitter);
   d->kpmap = km;
   d->fitter = f;
+  d->refitter = rf;
   return true;
 }
 
@@ -139,10 +154,13 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
     o = &def;
   }
   if (o->calib_frames < 1 || o->calib_frames > 10000 || o->calib_rounds < 0 || o->calib_rounds > 100 ||
-      !(o->offset_prior >= 0) || !(o->max_offset_change_cm >= 0) || o->max_stale_frames < 0) {
+      !(o->offset_prior >= 0) || !(o->max_offset_change_cm >= 0) || o->max_stale_frames < 0 || o->reproj_rounds < 0 ||
+      o->reproj_rounds > 10 || !(o->reproj_huber > 0) || !isfinite(o->reproj_huber) || o->reproj_iters < 0 ||
+      o->reproj_iters > 100000) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                 "detector fit options: calib_frames 1..10000, calib_rounds 0..100, offset_prior and "
-                "max_offset_change_cm >= 0, max_stale_frames >= 0");
+                "max_offset_change_cm >= 0, max_stale_frames >= 0, reproj_rounds 0..10, reproj_huber > 0, reproj_iters "
+                "0..100000");
     return NULL;
   }
   if (rig->n_params != NP) {
@@ -185,8 +203,12 @@ mhrfit_detfit *mhrfit_detfit_new(const mhrfit_rig *rig, const mhrfit_detmap *map
   d->r0 = mf_malloc_array(3 * n, sizeof(double), err);
   d->r1 = mf_malloc_array(3 * n, sizeof(double), err);
   d->Jc = mf_malloc_array(3 * n * CHAIN_MAX, sizeof(double), err);
+  d->rp_points = mf_malloc_array(3 * n, sizeof(double), err);
+  d->rp_metrics = mf_malloc_array(9 * n, sizeof(double), err);
+  d->rp_resid = mf_malloc_array(n, sizeof(double), err);
   if (!d->offsets || !d->def_offsets || !d->kp_index || !d->pw || !d->ones || !d->wk || !d->anchor || !d->use ||
-      !d->R || !d->t || !d->s || !d->kp_cm || !d->y_cm || !d->sam || !d->r0 || !d->r1 || !d->Jc)
+      !d->R || !d->t || !d->s || !d->kp_cm || !d->y_cm || !d->sam || !d->r0 || !d->r1 || !d->Jc || !d->rp_points ||
+      !d->rp_metrics || !d->rp_resid)
     goto fail;
   for (size_t k = 0; k < n; k++) {
     memcpy(d->offsets + 3 * k, map->rule[k].offset, 3 * sizeof(double));
@@ -438,13 +460,19 @@ static double worst_bone_angle(const mhrfit_detfit *d, const double *g, const do
   return worst;
 }
 
-/* The frame fit from start m (its pose also the temporal prior when `prior`), the sequence's
+/* The frame fit from start m with the temporal prior `prior` (a pose, or NULL), the sequence's
  * scales and the map's weights and anchors. */
-static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *metrics, const double *m,
-                     bool prior, const char *start_name, mhrfit_fit_result *res, mhrfit_error *err) {
+static bool fit_start(mhrfit_detfit *d, const double *points, const double *w, const double *metrics, const double *m,
+                      const double *prior, bool refit, const char *start_name, mhrfit_fit_result *res,
+                      mhrfit_error *err) {
   mhrfit_fit_view view = {start_name, {0}, NULL, NULL, 0, INFINITY};
+  double prev[NP];
   memcpy(view.model_params, m, sizeof view.model_params);
   memcpy(view.model_params + SCALE_FIRST, d->scales, sizeof d->scales);
+  if (prior) {
+    memcpy(prev, prior, sizeof prev);
+    memcpy(prev + SCALE_FIRST, d->scales, sizeof d->scales);
+  }
   mhrfit_fit_frame fr = {0};
   fr.n_points = d->n;
   fr.kp_index = d->kp_index;
@@ -452,20 +480,169 @@ static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, co
   fr.inlier_weight = w;
   fr.n_views = 1;
   fr.views = &view;
-  fr.prev_model_params = prior ? view.model_params : NULL;
+  fr.prev_model_params = prior ? prev : NULL;
   fr.fixed_scales = d->scales;
   fr.point_weight = d->pw;
   fr.anchor = d->anchor;
   fr.metric = metrics;
-  return mhrfit_fitter_process(d->fitter, &fr, res, err);
+  return mhrfit_fitter_process(refit ? d->refitter : d->fitter, &fr, res, err);
 }
 
-bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *metrics,
-                         const double *prev, mhrfit_fit_result *res, mhrfit_error *err) {
-  const double *w = weights ? weights : d->ones;
+/* fit_start() whose start m is also the temporal prior when `prior`. */
+static bool fit_from(mhrfit_detfit *d, const double *points, const double *w, const double *metrics, const double *m,
+                     bool prior, const char *start_name, mhrfit_fit_result *res, mhrfit_error *err) {
+  return fit_start(d, points, w, metrics, m, prior ? m : NULL, false, start_name, res, err);
+}
+
+/* ---- the reprojection refinement ------------------------------------------------------------ */
+
+/* Checks `v` (NULL is fine) and makes room for its per-view weights. */
+static bool views_prepare(mhrfit_detfit *d, const mhrfit_detfit_views *v, mhrfit_error *err) {
+  if (!v) return true;
+  bool ok = v->n_views >= 2 && v->n_views <= 4096 && v->cams && v->uv && v->noise_px && v->gate_px > 0 &&
+            isfinite(v->gate_px);
+  for (size_t c = 0; ok && c < v->n_views; c++) ok = v->noise_px[c] > 0 && isfinite(v->noise_px[c]);
+  if (!ok)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "detector fit: 2-D detections need 2..4096 views, their cameras and detections, a positive "
+                       "finite noise per camera and a positive finite gate");
+  if (d->rp_views < v->n_views) {
+    double *w = mf_malloc_array(v->n_views, sizeof *w, err);
+    if (!w) return false;
+    free(d->rp_w);
+    d->rp_w = w;
+    d->rp_views = v->n_views;
+  }
+  return true;
+}
+
+bool mf_detfit_metric_of(double *H, double M[9]) {
+  double tr = H[0] + H[4] + H[8];
+  if (!(tr > 0) || !isfinite(tr)) return false;
+  for (int a = 0; a < 9; a++) H[a] = (1 - MF_DETFIT_METRIC_ISO) * H[a] * 3.0 / tr + MF_DETFIT_METRIC_ISO * (a % 4 == 0);
+  /* M = Lᵀ with L Lᵀ = H (Cholesky), so that ‖M e‖² = eᵀ H e */
+  double L[9] = {0};
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b <= a; b++) {
+      double sum = H[3 * a + b];
+      for (int c = 0; c < b; c++) sum -= L[3 * a + c] * L[3 * b + c];
+      if (a == b) {
+        if (!(sum > 0)) return false;
+        L[3 * a + a] = sqrt(sum);
+      } else {
+        L[3 * a + b] = sum / L[3 * b + b];
+      }
+    }
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) M[3 * a + b] = L[3 * b + a];
+  return true;
+}
+
+/* The reweighted target of point k (file doc): from the fitted point p, the per-view weights
+ * c_v h'(r_v)/r_v (Huber width reproj_huber · noise_v, none beyond the gate), then
+ * X = argmin Σ_v w_v ‖π_v(X) − u_v‖² by Gauss–Newton from p, and its metric from
+ * H = Σ_v w_v J_vᵀ J_v at X. False (the caller keeps the triangulated target) with fewer than 2
+ * views left or a failed step. */
+static bool reweighted_point(mhrfit_detfit *d, const mhrfit_detfit_views *vw, size_t k, const double *p, double X[3],
+                             double M[9]) {
+  size_t V = vw->n_views;
+  const double *uv = vw->uv + 2 * V * k, *conf = vw->conf ? vw->conf + V * k : NULL;
+  double *wv = d->rp_w;
+  int nv = 0;
+  for (size_t v = 0; v < V; v++) {
+    wv[v] = 0;
+    double c = conf ? conf[v] : 1.0, q[2];
+    if (!(c > 0) || !isfinite(c) || !isfinite(uv[2 * v]) || !isfinite(uv[2 * v + 1]) ||
+        !mhrfit_camera_project(&vw->cams[v], p, q, NULL))
+      continue;
+    double r = hypot(q[0] - uv[2 * v], q[1] - uv[2 * v + 1]), delta = d->o.reproj_huber * vw->noise_px[v];
+    if (!(r <= vw->gate_px)) continue;
+    wv[v] = fmin(c, 1.0) * (r <= delta ? 1.0 : delta / r);
+    nv++;
+  }
+  if (nv < 2) return false;
+  double H[9];
+  memcpy(X, p, 3 * sizeof *X);
+  for (int it = 0; it < 4; it++) { /* Gauss–Newton; the last pass only builds H at X */
+    double g[3] = {0}, q[2], J[6];
+    memset(H, 0, sizeof H);
+    for (size_t v = 0; v < V; v++) {
+      if (wv[v] == 0) continue;
+      if (!mhrfit_camera_project(&vw->cams[v], X, q, J)) return false;
+      double e[2] = {q[0] - uv[2 * v], q[1] - uv[2 * v + 1]};
+      for (int a = 0; a < 3; a++) {
+        g[a] += wv[v] * (J[a] * e[0] + J[3 + a] * e[1]);
+        for (int b = 0; b < 3; b++) H[3 * a + b] += wv[v] * (J[a] * J[b] + J[3 + a] * J[3 + b]);
+      }
+    }
+    if (it == 3) break;
+    double A[9], b[3] = {-g[0], -g[1], -g[2]}, x[3], tr = H[0] + H[4] + H[8];
+    memcpy(A, H, sizeof A);
+    for (int a = 0; a < 3; a++) A[4 * a] += 1e-9 * tr; /* two views that nearly coincide */
+    if (!(tr > 0) || !mf_cholesky_solve(A, b, 3, x) || !finite3(x)) return false;
+    for (int a = 0; a < 3; a++) X[a] += x[a];
+  }
+  return finite3(X) && mf_detfit_metric_of(H, M);
+}
+
+/* The reprojection refinement of a fitted frame: `reproj_rounds` times, every point with a
+ * triangulated target gets its reweighted target and metric from the fitted point, and the frame
+ * is fitted again from the result (the same temporal prior `prior`). A refit that fails (the same
+ * points with nearby targets: rare) is replaced by the fit on the triangulated targets from the
+ * last pose. `targets` (may be NULL) receives the targets of the final result (n × 3); the
+ * result's residuals are its distances to the triangulated points, as without refits. */
+static bool refine(mhrfit_detfit *d, const double *points, const double *w, const double *metrics,
+                   const mhrfit_detfit_views *vw, const double *prior, mhrfit_fit_result *res, double *targets,
+                   mhrfit_error *err) {
+  size_t n = d->n;
+  if (targets) memcpy(targets, points, 3 * n * sizeof *targets);
+  if (!vw || d->o.reproj_rounds == 0) return true;
+  double start[NP];
+  for (int round = 0; round < d->o.reproj_rounds; round++) {
+    size_t changed = 0;
+    for (size_t k = 0; k < n; k++) {
+      double *X = d->rp_points + 3 * k, *M = d->rp_metrics + 9 * k;
+      const double *p = res->keypoints + 3 * k;
+      bool ok = d->pw[k] > 0 && finite3(points + 3 * k) && finite3(p) && reweighted_point(d, vw, k, p, X, M);
+      if (!ok) {
+        memcpy(X, points + 3 * k, 3 * sizeof *X);
+        for (int a = 0; a < 9; a++) M[a] = metrics ? metrics[9 * k + a] : (a % 4 == 0);
+      }
+      changed += ok;
+    }
+    if (changed == 0) break;
+    memcpy(start, res->model_params, sizeof start);
+    mhrfit_error rerr = {0};
+    if (!fit_start(d, d->rp_points, w, d->rp_metrics, start, prior, true, "reweighted", res, &rerr)) {
+      if (rerr.type == MHRFIT_ERR_NOMEM) {
+        if (err) *err = rerr;
+        return false;
+      }
+      /* the fitter's arrays must hold a result: the triangulated targets again, from the last pose */
+      if (targets) memcpy(targets, points, 3 * n * sizeof *targets);
+      return fit_start(d, points, w, metrics, start, prior, false, "previous result", res, err);
+    }
+    if (targets) memcpy(targets, d->rp_points, 3 * n * sizeof *targets);
+    for (size_t k = 0; k < n; k++) {
+      const double *p = res->keypoints + 3 * k, *g = points + 3 * k;
+      d->rp_resid[k] = isfinite(res->residuals[k]) && finite3(g)
+                           ? sqrt(pow(p[0] - g[0], 2) + pow(p[1] - g[1], 2) + pow(p[2] - g[2], 2))
+                           : NAN;
+    }
+    res->residuals = d->rp_resid;
+  }
+  return true;
+}
+
+/* mhrfit_detfit_frame() before the reprojection refinement; `*prior` the temporal prior of the
+ * result (d->m_prior or NULL). */
+static bool frame_fit(mhrfit_detfit *d, const double *points, const double *w, const double *metrics,
+                      const double *prev, bool capped, mhrfit_fit_result *res, const double **prior,
+                      mhrfit_error *err) {
   bool have_prev = prev != NULL;
   for (int i = 0; have_prev && i < NP; i++) have_prev = isfinite(prev[i]);
   double *m = d->m_init;
+  *prior = NULL;
   if (have_prev) {
     memcpy(m, prev, NP * sizeof *m);
     for (int i = 0; i < 6; i++) m[i] = 0;
@@ -477,8 +654,10 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
       memcpy(m + SCALE_FIRST, d->scales, sizeof d->scales);
     }
   }
-  if (!fit_from(d, points, w, metrics, m, have_prev, have_prev ? "previous frame" : "rest pose", res, err))
+  if (!fit_start(d, points, w, metrics, m, have_prev ? m : NULL, capped && have_prev,
+                 have_prev ? "previous frame" : "rest pose", res, err))
     return false;
+  if (have_prev) memcpy(d->m_prior, m, sizeof d->m_prior), *prior = d->m_prior;
   /* A warm start can stay in a wrong basin after a fast movement (a limb flipped about its
    * bone): when a fitted limb bone is more than 35 degrees off the triangulated one, the frame is
    * fitted again from the limb-by-limb start and the lower loss wins. */
@@ -489,10 +668,23 @@ bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *w
   mhrfit_error lerr = {0};
   if (limb_start(d, points, w, m, &lerr)) {
     mhrfit_error cerr = {0};
-    if (fit_from(d, points, w, metrics, m, false, "rest pose", res, &cerr) && res->final_loss < warm_loss) return true;
+    if (fit_from(d, points, w, metrics, m, false, "rest pose", res, &cerr) && res->final_loss < warm_loss) {
+      *prior = NULL;
+      return true;
+    }
   }
   /* the warm fit was better: run it again (deterministic) so that the fitter's arrays hold it */
-  return fit_from(d, points, w, metrics, warm_start, true, "previous frame", res, err);
+  return fit_start(d, points, w, metrics, warm_start, warm_start, capped, "previous frame", res, err);
+}
+
+bool mhrfit_detfit_frame(mhrfit_detfit *d, const double *points, const double *weights, const double *metrics,
+                         const mhrfit_detfit_views *views, const double *prev, mhrfit_fit_result *res,
+                         mhrfit_error *err) {
+  const double *w = weights ? weights : d->ones, *prior;
+  /* with refits to follow, the warm fit is capped as they are */
+  bool capped = views && d->o.reproj_rounds > 0;
+  if (!views_prepare(d, views, err) || !frame_fit(d, points, w, metrics, prev, capped, res, &prior, err)) return false;
+  return refine(d, points, w, metrics, views, prior, res, NULL, err); /* the refits keep the fit's prior */
 }
 
 /* ---- calibration --------------------------------------------------------------------------- */
@@ -609,28 +801,41 @@ static bool estimate_proportions(mhrfit_detfit *d, size_t F, const double *P, co
   return true;
 }
 
-/* Fits the calibration frames (warm from their last pose when `warm`), and returns the weighted
- * RMS residual (m) of the markers. When `ohat` is not NULL, stores for calibration frame i and
- * marker k the target in the joint's frame (ohat[3 (i n + k)], cm before the joint's scale), its
- * weight (ow, 0 when not seen) and the joint's scale (os). */
+/* The views of frame f of the sequence's views `vw` into `one`; NULL without views. */
+static const mhrfit_detfit_views *frame_views(const mhrfit_detfit *d, const mhrfit_detfit_views *vw, size_t f,
+                                              mhrfit_detfit_views *one) {
+  if (!vw) return NULL;
+  size_t b = vw->frames ? vw->frames[f] : f;
+  *one = *vw;
+  one->uv = vw->uv + 2 * vw->n_views * d->n * b;
+  one->conf = vw->conf ? vw->conf + vw->n_views * d->n * b : NULL;
+  one->frames = NULL;
+  return one;
+}
+
+/* Fits the calibration frames (warm from their last pose when `have`; with the reprojection
+ * refinement when `vw`, whose targets then stand for the triangulated ones; `tg` n × 3 scratch),
+ * and returns the weighted RMS residual (m) of the markers. When `ohat` is not NULL, stores for
+ * calibration frame i and marker k the target in the joint's frame (ohat[3 (i n + k)], cm before
+ * the joint's scale), its weight (ow, 0 when not seen) and the joint's scale (os). */
 static double fit_calib_frames(mhrfit_detfit *d, const size_t *frames, size_t nc, const double *P, const double *W,
-                               const double *Mt, double *poses, bool *have, double *ohat, double *ow, double *os) {
+                               const double *Mt, const mhrfit_detfit_views *vw, double *tg, double *poses, bool *have,
+                               double *ohat, double *ow, double *os) {
   double ss = 0, sw = 0;
   for (size_t i = 0; i < nc; i++) {
     size_t f = frames[i];
-    const double *g = P + 3 * d->n * f, *w = W ? W + d->n * f : d->ones, *mt = Mt ? Mt + 9 * d->n * f : NULL;
+    const double *p = P + 3 * d->n * f, *w = W ? W + d->n * f : d->ones, *mt = Mt ? Mt + 9 * d->n * f : NULL;
     if (ow)
       for (size_t k = 0; k < d->n; k++) ow[i * d->n + k] = 0;
     mhrfit_fit_result res;
     mhrfit_error ferr = {0};
+    mhrfit_detfit_views one;
+    const double *prior;
     /* the frame's own start (no temporal prior between calibration frames) */
-    bool ok;
-    if (have[i]) {
-      ok = fit_from(d, g, w, mt, poses + NP * i, false, "calibration", &res, &ferr);
-    } else {
-      ok = mhrfit_detfit_frame(d, g, w, mt, NULL, &res, &ferr);
-    }
-    if (!ok) continue;
+    bool ok = have[i] ? fit_from(d, p, w, mt, poses + NP * i, false, "calibration", &res, &ferr)
+                      : frame_fit(d, p, w, mt, NULL, false, &res, &prior, &ferr);
+    if (!ok || !refine(d, p, w, mt, frame_views(d, vw, f, &one), NULL, &res, tg, &ferr)) continue;
+    const double *g = tg;
     memcpy(poses + NP * i, res.model_params, NP * sizeof(double));
     have[i] = true;
     mhrfit_fk_pose pose = {d->R, d->t, d->s};
@@ -689,8 +894,9 @@ static void robust_offset(const mhrfit_detfit *d, size_t k, size_t nc, const dou
 }
 
 bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const double *W, const double *Mt,
-                             mhrfit_error *err) {
+                             const mhrfit_detfit_views *vw, mhrfit_error *err) {
   double t0 = mf_now_seconds();
+  if (!views_prepare(d, vw, err)) return false;
   int min_pts = d->o.fit.min_valid_points < 3 ? 3 : d->o.fit.min_valid_points;
   size_t usable = 0;
   for (size_t f = 0; f < F; f++) {
@@ -714,8 +920,8 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
   double *poses = mf_malloc_array(nc * NP, sizeof *poses, err);
   bool *have = mf_calloc_array(nc, sizeof *have, err);
   double *ohat = mf_malloc_array(3 * nc * d->n, sizeof *ohat, err), *ow = mf_malloc_array(nc * d->n, sizeof *ow, err);
-  double *os = mf_malloc_array(nc * d->n, sizeof *os, err);
-  bool ok = frames && poses && have && ohat && ow && os;
+  double *os = mf_malloc_array(nc * d->n, sizeof *os, err), *tg = mf_malloc_array(3 * d->n, sizeof *tg, err);
+  bool ok = frames && poses && have && ohat && ow && os && tg;
   if (ok) { /* usable frames spread evenly */
     size_t u = 0, i = 0;
     for (size_t f = 0; f < F && i < nc; f++) {
@@ -729,7 +935,7 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
     d->cal.n_calib_frames = (int)nc;
   }
   for (int round = 0; ok && round < d->o.calib_rounds; round++) {
-    double rms = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, ohat, ow, os);
+    double rms = fit_calib_frames(d, frames, nc, P, W, Mt, vw, tg, poses, have, ohat, ow, os);
     if (round == 0) d->cal.marker_rms_before_m = rms;
     double lam = d->o.offset_prior, cap = d->o.max_offset_change_cm;
     for (size_t k = 0; k < d->n; k++) {
@@ -745,8 +951,8 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
     ok = rebuild(d, err);
   }
   if (ok && d->o.calib_rounds > 0)
-    d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, Mt, poses, have, NULL, NULL, NULL);
-  free(frames), free(poses), free(have), free(ohat), free(ow), free(os);
+    d->cal.marker_rms_after_m = fit_calib_frames(d, frames, nc, P, W, Mt, vw, tg, poses, have, NULL, NULL, NULL);
+  free(frames), free(poses), free(have), free(ohat), free(ow), free(os), free(tg);
   if (!ok) return false;
   memcpy(d->cal.scales, d->scales, sizeof d->scales);
   d->cal.seconds = mf_now_seconds() - t0;
@@ -754,9 +960,11 @@ bool mhrfit_detfit_calibrate(mhrfit_detfit *d, size_t F, const double *P, const 
 }
 
 bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, const double *weights,
-                            const double *metrics, mhrfit_detfit_frame_cb cb, void *user, mhrfit_error *err) {
+                            const double *metrics, const mhrfit_detfit_views *views, mhrfit_detfit_frame_cb cb,
+                            void *user, mhrfit_error *err) {
+  if (!views_prepare(d, views, err)) return false;
   if ((d->o.estimate_proportions || d->o.calibrate_markers) &&
-      !mhrfit_detfit_calibrate(d, F, points, weights, metrics, err))
+      !mhrfit_detfit_calibrate(d, F, points, weights, metrics, views, err))
     return false;
   double prev[NP];
   long prev_f = -1;
@@ -764,8 +972,10 @@ bool mhrfit_detfit_sequence(mhrfit_detfit *d, size_t F, const double *points, co
     bool use_prev = prev_f >= 0 && (long)f - prev_f <= d->o.max_stale_frames;
     mhrfit_fit_result res;
     mhrfit_error ferr = {0};
+    mhrfit_detfit_views one;
     bool ok = mhrfit_detfit_frame(d, points + 3 * d->n * f, weights ? weights + d->n * f : NULL,
-                                  metrics ? metrics + 9 * d->n * f : NULL, use_prev ? prev : NULL, &res, &ferr);
+                                  metrics ? metrics + 9 * d->n * f : NULL, frame_views(d, views, f, &one),
+                                  use_prev ? prev : NULL, &res, &ferr);
     if (!ok && (ferr.type == MHRFIT_ERR_NOMEM || ferr.type == MHRFIT_ERR_ARGUMENT)) {
       if (err) *err = ferr;
       return false;

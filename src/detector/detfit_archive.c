@@ -6,6 +6,7 @@
 
 #include "common/mem.h"
 #include "mhrfit/detector.h"
+#include "detector/detfit_internal.h"
 
 typedef struct run_ctx {
   mhrfit_fit_archive *a;
@@ -79,9 +80,6 @@ bool mhrfit_detfit_points_from_tri(const mhrfit_detmap *map, const mhrfit_tri_ar
   return true;
 }
 
-/* The share of the identity in a point's metric (detector.h). */
-#define METRIC_ISO 0.3
-
 bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, const mhrfit_camera *cams,
                                     double *metrics, mhrfit_error *err) {
   size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
@@ -89,7 +87,6 @@ bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_a
   if (!to) return false;
   static const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
   for (size_t i = 0; i < F * n; i++) memcpy(metrics + 9 * i, I3, sizeof I3);
-  const double iso = METRIC_ISO;
   for (size_t f = 0; f < F; f++)
     for (size_t i = 0; i < K; i++) {
       const double *X = tri->points + 3 * (f * K + i);
@@ -105,29 +102,46 @@ bool mhrfit_detfit_metrics_from_tri(const mhrfit_detmap *map, const mhrfit_tri_a
           for (int b = 0; b < 3; b++) H[3 * a + b] += J[a] * J[b] + J[3 + a] * J[3 + b];
         nv++;
       }
-      double tr = H[0] + H[4] + H[8];
-      if (nv < 2 || !(tr > 0) || !isfinite(tr)) continue; /* one view sees no depth: Euclidean */
-      for (int a = 0; a < 9; a++) H[a] = (1 - iso) * H[a] * 3.0 / tr + iso * I3[a];
-      /* M = Lᵀ with L Lᵀ = H (Cholesky), so that ‖M e‖² = eᵀ H e */
-      double L[9] = {0};
-      bool ok = true;
-      for (int a = 0; a < 3 && ok; a++)
-        for (int b = 0; b <= a; b++) {
-          double sum = H[3 * a + b];
-          for (int c = 0; c < b; c++) sum -= L[3 * a + c] * L[3 * b + c];
-          if (a == b) {
-            ok = sum > 0;
-            L[3 * a + a] = ok ? sqrt(sum) : 0;
-          } else {
-            L[3 * a + b] = sum / L[3 * b + b];
-          }
-        }
-      if (!ok) continue;
-      double *M = metrics + 9 * (f * n + to[i]);
-      for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) M[3 * a + b] = L[3 * b + a];
+      double M[9];
+      if (nv < 2 || !mf_detfit_metric_of(H, M)) continue; /* one view sees no depth: Euclidean */
+      memcpy(metrics + 9 * (f * n + to[i]), M, sizeof M);
     }
   free(to);
+  return true;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median of the n values of x (sorted in place); NAN when n is 0. */
+static double median_of(double *x, size_t n) {
+  if (n == 0) return NAN;
+  qsort(x, n, sizeof *x, cmp_double);
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+bool mhrfit_detfit_camera_noise(const mhrfit_tri_archive *tri, double *noise_px, mhrfit_error *err) {
+  size_t FK = tri->n_frames * tri->n_kp, V = tri->n_views;
+  double *buf = mf_malloc_array(FK * V > 0 ? FK * V : 1, sizeof *buf, err);
+  if (!buf) return false;
+  size_t nall = 0;
+  for (size_t v = 0; v < V; v++) {
+    size_t m = 0;
+    for (size_t i = 0; i < FK; i++) {
+      double e = tri->reproj_err[i * V + v];
+      if (tri->inliers[i * V + v] && isfinite(e)) buf[m++] = e;
+    }
+    noise_px[v] = median_of(buf, m);
+  }
+  for (size_t i = 0; i < FK * V; i++)
+    if (tri->inliers[i] && isfinite(tri->reproj_err[i])) buf[nall++] = tri->reproj_err[i];
+  double all = nall ? median_of(buf, nall) : 1.0;
+  if (!(all > 0)) all = 1.0;
+  for (size_t v = 0; v < V; v++)
+    if (!(noise_px[v] > 0)) noise_px[v] = all;
+  free(buf);
   return true;
 }
 
@@ -155,7 +169,7 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
   mhrfit_fit_archive_set_options(a, fo);
   for (size_t k = 0; k < n; k++) a->subset_idx[k] = (int32_t)k;
   run_ctx c = {a, map, points, weights, kp_index, progress, user};
-  if (!mhrfit_detfit_sequence(d, F, points, weights, metrics, store_frame, &c, err)) goto fail;
+  if (!mhrfit_detfit_sequence(d, F, points, weights, metrics, NULL, store_frame, &c, err)) goto fail;
   free(points), free(weights), free(kp_index), free(metrics);
   return a;
 fail:

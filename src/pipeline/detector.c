@@ -30,6 +30,8 @@ struct mf_detector {
   mhrfit_fit_archive *one;   /* one frame's fit (no mesh), reused for every frame */
   double *points, *weights;  /* F·n·3 and F·n: the map's targets (NaN in frames that are not fitted) */
   double *metrics;           /* F·n·9: their data metrics from the cameras (detector.h) */
+  double *noise_px;          /* V: each camera's typical pixel error of the triangulation */
+  mhrfit_detfit_views views; /* the 2-D detections (obs, in place; the map's keypoints are obs's) */
   int *kp_index;             /* n: 0, 1, ... */
   uint64_t base_hash;        /* the cameras' calibration and the keypoint map */
   uint64_t model_hash;       /* ... and the calibrated proportions and offsets */
@@ -277,6 +279,7 @@ void mf_detector_free(mf_detector *d) {
   free(d->points);
   free(d->weights);
   free(d->metrics);
+  free(d->noise_px);
   free(d->kp_index);
   free(d->tri_sig);
   free(d);
@@ -303,7 +306,8 @@ static bool prepare(mhrfit_pipeline *p, mhrfit_error *err) {
   d->points = mf_malloc_array(F * n * 3, sizeof *d->points, err);
   d->weights = d->points ? mf_malloc_array(F * n, sizeof *d->weights, err) : NULL;
   d->metrics = d->weights ? mf_malloc_array(F * n * 9, sizeof *d->metrics, err) : NULL;
-  d->kp_index = d->metrics ? mf_malloc_array(n, sizeof *d->kp_index, err) : NULL;
+  d->noise_px = d->metrics ? mf_malloc_array(V, sizeof *d->noise_px, err) : NULL;
+  d->kp_index = d->noise_px ? mf_malloc_array(n, sizeof *d->kp_index, err) : NULL;
   d->tri_sig = d->kp_index ? mf_calloc_array(F, sizeof *d->tri_sig, err) : NULL;
   if (!d->tri_sig) return false;
   for (size_t k = 0; k < n; k++) d->kp_index[k] = (int)k, p->layout->subset_idx[k] = d->one->subset_idx[k] = (int32_t)k;
@@ -438,8 +442,14 @@ static bool triangulate_all(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_tri_archive_update_mean(d->tri);
   size_t n = d->map->n;
   if (!mhrfit_detfit_points_from_tri(d->map, d->tri, d->points, d->weights, err) ||
-      !mhrfit_detfit_metrics_from_tri(d->map, d->tri, p->cal->cams, d->metrics, err))
+      !mhrfit_detfit_metrics_from_tri(d->map, d->tri, p->cal->cams, d->metrics, err) ||
+      !mhrfit_detfit_camera_noise(d->tri, d->noise_px, err))
     return false;
+  if (n != d->obs->n_kp)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "keypoint map of %zu keypoints for an input of %zu", n, d->obs->n_kp);
+  /* the map's n keypoints are the observations' K, in order: frame f's detections are block src[f] */
+  d->views = (mhrfit_detfit_views){p->V, p->cal->cams, d->obs->uv, d->obs->conf,
+                                   d->src, d->noise_px, d->tri->threshold_px};
   for (size_t f = 0; f < p->F; f++)
     if (p->raw_status[f][0])
       for (size_t i = 0; i < 3 * n; i++) d->points[3 * n * f + i] = NAN;
@@ -453,7 +463,7 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   mf_detector *d = p->det;
   double t0 = mf_now_seconds();
   mhrfit_error cerr = {0};
-  if (!mhrfit_detfit_calibrate(d->fit, p->F, d->points, d->weights, d->metrics, &cerr)) {
+  if (!mhrfit_detfit_calibrate(d->fit, p->F, d->points, d->weights, d->metrics, &d->views, &cerr)) {
     if (cerr.type != MHRFIT_ERR_NUMERIC) {
       if (err) *err = cerr;
       return false;
@@ -469,6 +479,7 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   mf_xxh64_update(&h, &d->base_hash, sizeof d->base_hash);
   mf_xxh64_update(&h, c->scales, sizeof c->scales);
   mf_xxh64_update(&h, c->offsets, 3 * n * sizeof *c->offsets);
+  mf_xxh64_update(&h, d->noise_px, d->views.n_views * sizeof *d->noise_px); /* the refits' per-view widths */
   d->model_hash = mf_xxh64_digest(&h);
   if (!mhrfit_detfit_proportions_warning(d->fit, d->warning, sizeof d->warning)) d->warning[0] = '\0';
   if (c->n_segments || c->n_calib_frames)
@@ -487,8 +498,8 @@ static bool calibrate(mhrfit_pipeline *p, mhrfit_error *err) {
   return true;
 }
 
-/* Identity of frame f as it is about to be fitted: its triangulation's, the calibration's and
- * its temporal prior's. */
+/* Identity of frame f as it is about to be fitted: its triangulation's (with its 2-D detections),
+ * the calibration's (with the cameras' noise) and its temporal prior's. */
 static void fit_signature(mhrfit_pipeline *p, size_t f, bool prior) {
   mf_detector *d = p->det;
   mf_xxh64 h;
@@ -509,7 +520,12 @@ static bool fit_frame(mhrfit_pipeline *p, size_t f, bool prior, mhrfit_error *er
   const double *pts = d->points + 3 * n * f, *w = d->weights + n * f;
   mhrfit_fit_result res;
   mhrfit_error ferr = {0};
-  bool ok = mhrfit_detfit_frame(d->fit, pts, w, d->metrics + 9 * n * f, prior ? p->prev : NULL, &res, &ferr);
+  size_t V = d->views.n_views, s = d->src[f];
+  mhrfit_detfit_views one = d->views;
+  one.uv += 2 * n * V * s;
+  one.conf = one.conf ? one.conf + n * V * s : NULL;
+  one.frames = NULL;
+  bool ok = mhrfit_detfit_frame(d->fit, pts, w, d->metrics + 9 * n * f, &one, prior ? p->prev : NULL, &res, &ferr);
   if (!ok && (ferr.type == MHRFIT_ERR_NOMEM || ferr.type == MHRFIT_ERR_ARGUMENT)) {
     if (err) *err = ferr;
     mhrfit_error_prefix(err, "frame %s", p->frames.items[f]);
