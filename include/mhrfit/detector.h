@@ -393,8 +393,11 @@ bool mhrfit_detfit_camera_noise(const mhrfit_tri_archive *tri, double *noise_px,
  * archive (fit_io.h) of F frames, n targets in the map's order, predicted keypoints the map's n
  * (`pred_keypoints_3d` (F, n, 3)), one view column named "none", the mesh when `mesh`; with
  * `cams` (the archive's cameras in its order, or NULL) the points are measured in their camera
- * metric (mhrfit_detfit_metrics_from_tri()), else by Euclidean distances (`mhrfit fit --layout`
- * without `--calib`). Frames that cannot be fitted have status `optimization_failed` and their
+ * metric (mhrfit_detfit_metrics_from_tri()), and, when the archive holds its detections
+ * (`det_uv`, as `mhrfit triangulate` writes them), every frame gets the reprojection refinement
+ * (mhrfit_detfit_views in the map's order, mhrfit_detfit_camera_noise(), the gate
+ * `tri->threshold_px`), as `mhrfit run` does; without `cams`, Euclidean distances and no
+ * refinement (`mhrfit fit --layout` without `--calib`). Frames that cannot be fitted have status `optimization_failed` and their
  * message. `map` must be the map `d` was created with. `progress` (may be NULL) is called after
  * each frame as `cb` of mhrfit_detfit_sequence(). The caller owns the result. Errors as mhrfit_detfit_sequence() and
  * mhrfit_detfit_metrics_from_tri().

@@ -201,6 +201,14 @@ typedef struct mhrfit_tri_archive {
    *  not recorded (an archive of another input form, or written before). */
   char **source_frames;
   char **source_xxh64;
+  /** Optional: the 2-D detections that were triangulated, saved as `detections_px` (F, K, V, 3)
+   *  (x, y, confidence; NaN = none): `det_uv` F·K·V·2 pixels at ((f·K + k)·V + v)·2 and
+   *  `det_conf` F·K·V confidences (1 where the input had none). Written by
+   *  mhrfit_triangulate_observations() (`mhrfit triangulate`), read when present; NULL when not
+   *  recorded (per-frame archives of a run, archives written before). With them a fit without
+   *  views reweights each point's views (detector.h, reprojection refinement). */
+  double *det_uv;
+  double *det_conf;
 } mhrfit_tri_archive;
 
 /**
@@ -236,7 +244,8 @@ void mhrfit_tri_archive_free(mhrfit_tri_archive *a);
  * `cam_names`) for the K keypoints `idx` (indices into the observations'
  * keypoints, named `names`) into a new archive: the frame axis unless the input
  * is a single stage-1 frame, `subset_idx` = `idx`, `method` and `threshold_px`
- * from `o` (NULL: defaults), `mean_px` computed. Errors: MHRFIT_ERR_ARGUMENT
+ * from `o` (NULL: defaults), `mean_px` computed, the detections of the K keypoints
+ * recorded (`det_uv`, `det_conf`). Errors: MHRFIT_ERR_ARGUMENT
  * (an index out of range, bad options), MHRFIT_ERR_NOMEM. The caller owns the
  * result.
  */

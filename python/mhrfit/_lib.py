@@ -123,7 +123,8 @@ class mhrfit_tri_archive(Structure):
                 ("reproj_err", POINTER(c_double)), ("n_views_used", POINTER(c_int32)), ("reason", POINTER(c_int32)),
                 ("mean_px", POINTER(c_double)), ("subset_idx", POINTER(c_int32)), ("subset_names", POINTER(c_char_p)),
                 ("cams", POINTER(c_char_p)), ("method", c_char * 32), ("threshold_px", c_double),
-                ("source_frames", POINTER(c_char_p)), ("source_xxh64", POINTER(c_char_p))]
+                ("source_frames", POINTER(c_char_p)), ("source_xxh64", POINTER(c_char_p)),
+                ("det_uv", POINTER(c_double)), ("det_conf", POINTER(c_double))]
 
 
 class mhrfit_pt_entry(Structure):

@@ -145,6 +145,43 @@ bool mhrfit_detfit_camera_noise(const mhrfit_tri_archive *tri, double *noise_px,
   return true;
 }
 
+/* The archive's detections in the map's order (n keypoints × V views per frame; NaN where the
+ * archive has no point of a map keypoint) and the cameras' noise: the views of the reprojection
+ * refinement (detector.h). */
+typedef struct detections {
+  double *uv, *conf, *noise_px;
+  mhrfit_detfit_views views;
+} detections;
+
+static void detections_free(detections *d) {
+  if (!d) return;
+  free(d->uv), free(d->conf), free(d->noise_px), free(d);
+}
+
+static detections *detections_of_map(const mhrfit_detmap *map, const mhrfit_tri_archive *tri, mhrfit_error *err) {
+  size_t n = map->n, F = tri->n_frames, K = tri->n_kp, V = tri->n_views;
+  size_t *to = map_points(map, tri, err);
+  detections *d = to ? mf_calloc_array(1, sizeof *d, err) : NULL;
+  if (!d || !(d->uv = mf_malloc_array(F * n * V * 2, sizeof *d->uv, err)) ||
+      !(d->conf = mf_calloc_array(F * n * V, sizeof *d->conf, err)) ||
+      !(d->noise_px = mf_malloc_array(V, sizeof *d->noise_px, err))) {
+    detections_free(d);
+    free(to);
+    return NULL;
+  }
+  for (size_t i = 0; i < F * n * V * 2; i++) d->uv[i] = NAN;
+  for (size_t f = 0; f < F; f++)
+    for (size_t i = 0; i < K; i++)
+      for (size_t v = 0; v < V; v++) {
+        size_t src = (f * K + i) * V + v, dst = (f * n + to[i]) * V + v;
+        d->uv[2 * dst] = tri->det_uv[2 * src];
+        d->uv[2 * dst + 1] = tri->det_uv[2 * src + 1];
+        d->conf[dst] = tri->det_conf[src];
+      }
+  free(to);
+  return d;
+}
+
 mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map, const mhrfit_tri_archive *tri,
                                       const mhrfit_camera *cams, bool mesh, mhrfit_detfit_frame_cb progress, void *user,
                                       mhrfit_error *err) {
@@ -155,6 +192,7 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
   int *kp_index = mf_malloc_array(n, sizeof *kp_index, err);
   double *metrics = cams ? mf_malloc_array((F ? F : 1) * n * 9, sizeof *metrics, err) : NULL;
   mhrfit_fit_archive *a = NULL;
+  detections *det = NULL;
   if (!points || !weights || !kp_index || (cams && !metrics) ||
       !mhrfit_detfit_points_from_tri(map, tri, points, weights, err) ||
       (cams && !mhrfit_detfit_metrics_from_tri(map, tri, cams, metrics, err)))
@@ -169,11 +207,17 @@ mhrfit_fit_archive *mhrfit_detfit_run(mhrfit_detfit *d, const mhrfit_detmap *map
   mhrfit_fit_archive_set_options(a, fo);
   for (size_t k = 0; k < n; k++) a->subset_idx[k] = (int32_t)k;
   run_ctx c = {a, map, points, weights, kp_index, progress, user};
-  if (!mhrfit_detfit_sequence(d, F, points, weights, metrics, NULL, store_frame, &c, err)) goto fail;
-  free(points), free(weights), free(kp_index), free(metrics);
+  if (cams && tri->det_uv && tri->det_conf && tri->n_views >= 2 && isfinite(tri->threshold_px) &&
+      tri->threshold_px > 0) {
+    if (!(det = detections_of_map(map, tri, err)) || !mhrfit_detfit_camera_noise(tri, det->noise_px, err)) goto fail;
+    det->views = (mhrfit_detfit_views){tri->n_views, cams, det->uv, det->conf, NULL, det->noise_px, tri->threshold_px};
+  }
+  if (!mhrfit_detfit_sequence(d, F, points, weights, metrics, det ? &det->views : NULL, store_frame, &c, err))
+    goto fail;
+  free(points), free(weights), free(kp_index), free(metrics), detections_free(det);
   return a;
 fail:
   mhrfit_fit_archive_free(a);
-  free(points), free(weights), free(kp_index), free(metrics);
+  free(points), free(weights), free(kp_index), free(metrics), detections_free(det);
   return NULL;
 }

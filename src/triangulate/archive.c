@@ -102,6 +102,8 @@ void mhrfit_tri_archive_free(mhrfit_tri_archive *a) {
   free_strings(a->cams, a->n_views);
   free_strings(a->source_frames, a->n_frames);
   free_strings(a->source_xxh64, a->n_frames * a->n_views);
+  free(a->det_uv);
+  free(a->det_conf);
   free(a);
 }
 
@@ -208,9 +210,40 @@ bool mhrfit_tri_archive_save(const char *path, const mhrfit_tri_archive *a, mhrf
     mf_npz_add_strings(&w, "source_frames", (const char *const *)a->source_frames, F, 1);
     mf_npz_add_strings(&w, "source_xxh64", (const char *const *)a->source_xxh64, F * V, 1);
   }
+  if (a->det_uv && a->det_conf) {
+    size_t s4[4] = {F, K, V, 3};
+    mhrfit_array *det = mf_npz_add(&w, "detections_px", MHRFIT_DT_F32, 3 + (int)lead, s4 + 1 - lead);
+    if (det) {
+      float *out = det->data;
+      for (size_t i = 0; i < F * K * V; i++) {
+        out[3 * i] = (float)a->det_uv[2 * i];
+        out[3 * i + 1] = (float)a->det_uv[2 * i + 1];
+        out[3 * i + 2] = (float)a->det_conf[i];
+      }
+    }
+  }
   bool ok = mf_npz_writer_save(&w, path, true, err);
   mf_npz_writer_free(&w);
   return ok;
+}
+
+/* The optional `detections_px` (F, K, V, 3) (the leading axis as the points'). */
+static bool read_detections(mhrfit_tri_archive *a, const mhrfit_array *m, const char *path, bool lead,
+                            mhrfit_error *err) {
+  size_t F = a->n_frames, K = a->n_kp, V = a->n_views, n = F * K * V;
+  long want[4] = {(long)F, (long)K, (long)V, 3};
+  if (!mhrfit_dtype_is_numeric(m->dtype) || !mhrfit_array_has_shape(m, 3 + (int)lead, want + 1 - lead))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member 'detections_px' must be numeric of shape %s(%zu, %zu, 3)",
+                       path, lead ? "(F, " : "", K, V);
+  a->det_uv = malloc(2 * n * sizeof *a->det_uv);
+  a->det_conf = malloc(n * sizeof *a->det_conf);
+  if (!a->det_uv || !a->det_conf) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    a->det_uv[2 * i] = mhrfit_array_get_f64(m, 3 * i);
+    a->det_uv[2 * i + 1] = mhrfit_array_get_f64(m, 3 * i + 1);
+    a->det_conf[i] = mhrfit_array_get_f64(m, 3 * i + 2);
+  }
+  return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -349,6 +382,7 @@ mhrfit_tri_archive *mhrfit_tri_archive_load(const char *path, mhrfit_error *err)
   if (!optional(d, path, "threshold_px", &m, err)) goto fail;
   if (m && m->count == 1 && mhrfit_dtype_is_numeric(m->dtype))
     a->threshold_px = mhrfit_array_get_f64(m, 0);
+  if (!optional(d, path, "detections_px", &m, err) || (m && !read_detections(a, m, path, lead, err))) goto fail;
   const mhrfit_array *sf, *sx;
   if (!optional(d, path, "source_frames", &sf, err) || !optional(d, path, "source_xxh64", &sx, err)) goto fail;
   if (sf && sx) {

@@ -25,14 +25,16 @@ mhrfit_tri_archive *mhrfit_triangulate_observations(const mhrfit_camera *cams, c
   mhrfit_triangulator *tri = mhrfit_triangulator_new(cams, V, K, o, err);
   double *uv = mf_malloc_array(2 * K * V, sizeof *uv, err), *conf = mf_malloc_array(K * V, sizeof *conf, err);
   mhrfit_tri_archive *ar = tri && uv && conf ? mhrfit_tri_archive_new(F, K, V, names, cam_names, err) : NULL;
-  if (!ar) goto fail;
+  if (!ar || !(ar->det_uv = mf_malloc_array(2 * F * K * V, sizeof *ar->det_uv, err)) ||
+      !(ar->det_conf = mf_malloc_array(F * K * V, sizeof *ar->det_conf, err)))
+    goto fail;
   for (size_t f = 0; f < F; f++) {
     for (size_t k = 0; k < K; k++)
       for (size_t v = 0; v < V; v++) {
-        size_t src = (f * Ko + idx[k]) * V + v;
-        uv[2 * (k * V + v)] = obs->uv[2 * src];
-        uv[2 * (k * V + v) + 1] = obs->uv[2 * src + 1];
-        if (obs->conf) conf[k * V + v] = obs->conf[src];
+        size_t src = (f * Ko + idx[k]) * V + v, dst = (f * K + k) * V + v;
+        uv[2 * (k * V + v)] = ar->det_uv[2 * dst] = obs->uv[2 * src];
+        uv[2 * (k * V + v) + 1] = ar->det_uv[2 * dst + 1] = obs->uv[2 * src + 1];
+        conf[k * V + v] = ar->det_conf[dst] = obs->conf ? obs->conf[src] : 1.0;
       }
     mhrfit_tri_result res = {ar->points + 3 * K * f, ar->points_init + 3 * K * f, ar->inliers + K * V * f,
                              ar->reproj_err + K * V * f, ar->n_views_used + K * f, ar->reason + K * f};
