@@ -3,6 +3,8 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "mhrfit/calib.h"
 #include "mhrfit/toml.h"
@@ -115,6 +117,17 @@ static void test_bad_input(void) {
   CHECK(!mhrfit_calib_load("/nonexistent/calib.toml", NULL, &err) && err.type == MHRFIT_ERR_IO);
   mhrfit_calib_options o = {.translation_unit = "furlong"};
   CHECK(!mhrfit_calib_load(FIXTURE("calib/calib.json"), &o, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  /* a NumPy archive given as the calibration: said to be binary, not a TOML syntax error */
+  char path[] = "/tmp/mhrfit_calib_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  static const char zip[] = "PK\x03\x04\x14\x00\x00\x00\x08\x00";
+  REQUIRE(write(fd, zip, sizeof zip - 1) == (ssize_t)(sizeof zip - 1));
+  close(fd);
+  err = (mhrfit_error){0};
+  CHECK(!mhrfit_calib_load(path, NULL, &err) && err.type == MHRFIT_ERR_FORMAT);
+  CHECK_CONTAINS(err.message, "not a calibration file: it holds binary data (a zip or .npz archive)");
+  unlink(path);
 }
 
 /* Defect 10: a calibration table without 'matrix' was reported as "no camera named 'cam_1'". */

@@ -220,10 +220,11 @@ size_t mhrfit_fit_batch_n_frames(const mhrfit_fit_batch *b) { return b->tri->n_f
 static bool batch_frame(mhrfit_fit_batch *b, mhrfit_fit_sequence *seq, mhrfit_fit_archive *ar, size_t f,
                         mhrfit_fit_batch_progress *pr, mhrfit_error *err) {
   const char *label = b->labels.items[f];
+  const char *shown = b->flat ? b->dirs.items[f] : label; /* a single frame: its folder in messages */
   mhrfit_fit_viewset *vs = mhrfit_fit_viewset_load(b->dirs.items[f], b->o.cams, b->o.n_cams, b->o.person_index,
                                                    b->o.allow_missing_views, err);
   if (!vs) {
-    mhrfit_error_prefix(err, "frame %s", label);
+    mhrfit_error_prefix(err, "frame %s", shown);
     return false;
   }
   mhrfit_fit_step step;
@@ -232,10 +233,10 @@ static bool batch_frame(mhrfit_fit_batch *b, mhrfit_fit_sequence *seq, mhrfit_fi
     pr->solver_seconds += step.seconds;
     for (size_t v = 0; v < b->o.n_cams; v++)
       if (vs->note[v][0] && !(step.fitted && !step.result.view_skipped[v]))
-        warnf(b, "frame %s, camera '%s' not used: %s", label, b->o.cams[v], vs->note[v]);
+        warnf(b, "frame %s, camera '%s' not used: %s", shown, b->o.cams[v], vs->note[v]);
     if (!step.fitted) {
       pr->n_failed++;
-      warnf(b, "frame %s failed: %s", label, step.why.message);
+      warnf(b, "frame %s failed: %s", shown, step.why.message);
     } else {
       if (step.result.status == MHRFIT_FIT_OK) pr->n_ok++;
       else pr->n_bad++;

@@ -279,6 +279,13 @@ mhrfit_calib *mhrfit_calib_load(const char *path, const mhrfit_calib_options *op
   unsigned char *data;
   size_t len;
   if (!mf_read_file(path, (size_t)64 << 20, &data, &len, err)) return NULL;
+  if (memchr(data, 0, len < 4096 ? len : 4096)) { /* a NumPy, zip or image file given by mistake */
+    bool zip = len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0, npy = len >= 6 && memcmp(data, "\x93NUMPY", 6) == 0;
+    free(data);
+    MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: not a calibration file: it holds binary data%s, a calibration is TOML "
+                "(Caliscope, Anipose, Pose2Sim) or JSON", path, zip ? " (a zip or .npz archive)" : npy ? " (a NumPy .npy)" : "");
+    return NULL;
+  }
   size_t i = 0;
   while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
   const char *dot = strrchr(path, '.');
