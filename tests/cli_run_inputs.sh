@@ -150,4 +150,17 @@ check "defect 14: --layout is accepted with --input_format (a detector's keypoin
   $(grep -q -- "--layout L .*openpose: required" "$tmp/help"; echo $?)
 check "defect 14: --help groups the options by stage" \
   $(grep -q "^Stage 2: triangulation:" "$tmp/help" && grep -q "^Stage 3: fit" "$tmp/help" && grep -q "^Examples:" "$tmp/help"; echo $?)
+# frame folders numbered with a gap (000007..000010 removed): one warning naming the gap; none for
+# the whole capture or a --frames selection
+"$bin" demo --out "$tmp/gapcap" --num_frames 14 --seed 3 --no_missing_views --quiet
+"$bin" run --input "$tmp/gapcap" --calib "$tmp/gapcap/calibration.toml" --out "$tmp/gap_full" --no_mesh --quiet \
+  2>"$tmp/gap_err0"
+check "a capture without gaps: no gap warning" $([ $? -eq 0 ] && ! grep -q "gap" "$tmp/gap_err0"; echo $?)
+rm -rf "$tmp/gapcap/000007" "$tmp/gapcap/000008" "$tmp/gapcap/000009" "$tmp/gapcap/000010"
+"$bin" run --input "$tmp/gapcap" --calib "$tmp/gapcap/calibration.toml" --out "$tmp/gap_run" --no_mesh --quiet \
+  2>"$tmp/gap_err"
+check "frames with a gap: the run goes on (exit 0)" $?
+check "... saying where the gap is and what it means" \
+  $(grep -q "numbers have 1 gap(s) (000006 .. 000011; about 4 frame(s) missing): the temporal prior and the smoothing" \
+    "$tmp/gap_err"; echo $?)
 finish

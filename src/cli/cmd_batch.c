@@ -89,7 +89,7 @@ static void on_log(void *user, const mhrfit_batch_session *s, mhrfit_pipeline_lo
   if (level == MHRFIT_PIPELINE_INFO) {
     if (!b->quiet) printf("[%s] %s\n", s->name, msg);
     fflush(stdout);
-  } else if (!b->quiet || level == MHRFIT_PIPELINE_ERROR) {
+  } else {
     fprintf(stderr, "mhrfit batch: [%s] %s%s\n", s->name, level == MHRFIT_PIPELINE_ERROR ? "error: " : "warning: ", msg);
   }
 }

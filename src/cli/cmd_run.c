@@ -59,7 +59,7 @@ static void print_help(const mf_opt *opts, const size_t *group_end) {
 }
 
 /* What the command line shows: library messages (information on stdout, warnings and errors on
- * stderr; only errors with --quiet) and the progress line of mf_cli_status_show(), left standing
+ * stderr; no information with --quiet) and the progress line of mf_cli_status_show(), left standing
  * on a terminal when a message comes. */
 static void end_line(mf_cli_status *v) {
   if (v->progress_shown) fputs("\n", stderr);
@@ -68,7 +68,7 @@ static void end_line(mf_cli_status *v) {
 
 static void on_log(void *user, mhrfit_pipeline_log_level level, const char *msg) {
   mf_cli_status *v = user;
-  if (v->quiet && level != MHRFIT_PIPELINE_ERROR) return;
+  if (v->quiet && level == MHRFIT_PIPELINE_INFO) return;
   end_line(v);
   if (level == MHRFIT_PIPELINE_INFO) {
     printf("%s\n", msg);

@@ -257,6 +257,43 @@ static void keep_cameras(mhrfit_pipeline *p, const bool *keep) {
   p->V = k;
 }
 
+/* The frame number of a folder name made of digits only (at most 12), else -1. */
+static long long frame_number(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 12 || strspn(name, "0123456789") != n) return -1;
+  return strtoll(name, NULL, 10);
+}
+
+/* Frames numbered with gaps (folders of digits whose numbers step by more than their usual step,
+ * the smallest one): said once, since the temporal prior and the smoothing take neighbouring
+ * folders as consecutive frames. Only when every folder is used (no --frames). */
+static void warn_frame_gaps(mhrfit_pipeline *p) {
+  if (p->o.n_frames || p->F < 3) return;
+  long long step = 0, prev = -1;
+  for (size_t f = 0; f < p->F; f++) {
+    long long k = frame_number(p->frames.items[f]);
+    if (k < 0 || (prev >= 0 && k <= prev)) return;
+    if (prev >= 0 && (step == 0 || k - prev < step)) step = k - prev;
+    prev = k;
+  }
+  char list[400] = "";
+  size_t len = 0, n_gaps = 0;
+  long long missing = 0;
+  for (size_t f = 1; f < p->F; f++) {
+    long long a = frame_number(p->frames.items[f - 1]), b = frame_number(p->frames.items[f]);
+    if (b - a == step) continue;
+    missing += (b - a) / step - 1;
+    if (n_gaps++ < 4 && len < sizeof list)
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s .. %s", n_gaps > 1 ? ", " : "",
+                              p->frames.items[f - 1], p->frames.items[f]);
+  }
+  if (n_gaps)
+    mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING,
+                    "%s: the frame folders' numbers have %zu gap(s) (%s%s; about %lld frame(s) missing): the "
+                    "temporal prior and the smoothing take neighbouring folders as consecutive frames",
+                    p->o.input_dir, n_gaps, list, n_gaps > 4 ? ", ..." : "", missing);
+}
+
 /* The frame subset of the options: every name must be a frame. */
 static bool apply_subset(mhrfit_pipeline *p, const mhrfit_ingest_frames *fr, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
@@ -280,6 +317,7 @@ static bool apply_subset(mhrfit_pipeline *p, const mhrfit_ingest_frames *fr, mhr
     p->frames.count++;
   }
   p->F = p->frames.count;
+  warn_frame_gaps(p);
   return true;
 }
 
