@@ -47,4 +47,14 @@ out=$("$bin" run "${args[@]}" --out "$tmp/killed"); check "rerun after editing t
 check "one frame redone (79 reused)" $(grep -q "(79 fits reused)" <<<"$out"; echo $?)
 check "the result is unchanged" $(cmp -s "$tmp/full/sequence_fit.npz" "$tmp/killed/sequence_fit.npz"; echo $?)
 
+# the same run started from another working folder, through relative paths: every fit reused;
+# the calibration edited in place (one camera moved 5 cm): every fit redone
+(cd "$tmp/cap" && "$bin" run --input . --calib calibration.toml --cams cam_0 cam_1 cam_2 cam_3 --no_mesh \
+  --out ../full) >"$tmp/cwd.log" 2>&1
+check "from another working folder: the 80 fits reused" $(grep -q "(80 fits reused)" "$tmp/cwd.log"; echo $?)
+awk '!done && /^translation = \[/ { match($0, /-?[0-9][0-9.eE+-]*/); v = substr($0, RSTART, RLENGTH) + 0.05
+       $0 = substr($0, 1, RSTART - 1) sprintf("%.17g", v) substr($0, RSTART + RLENGTH); done = 1 } { print }' \
+  "$tmp/cap/calibration.toml" >"$tmp/moved.toml" && mv "$tmp/moved.toml" "$tmp/cap/calibration.toml"
+"$bin" run "${args[@]}" --out "$tmp/full" >"$tmp/moved.log" 2>&1
+check "a calibration edited in place: every fit redone" $(grep -q "(0 fits reused)" "$tmp/moved.log"; echo $?)
 finish

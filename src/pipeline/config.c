@@ -1,7 +1,9 @@
 /* pipeline_config.json: the settings of a run and their identity (pipeline_internal.h). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/file.h"
 #include "common/hash.h"
 #include "common/jbuild.h"
 #include "common/path.h"
@@ -128,5 +130,44 @@ bool mf_pipeline_value_hash(const mhrfit_value *v, uint64_t *hash, mhrfit_error 
   if (fclose(mem) != 0 && ok) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   if (ok) *hash = mf_xxh64_buffer(text, len);
   free(text);
+  return ok;
+}
+
+/* A path setting as identity: the content of the file (xxHash64) for a file, the absolute path
+ * for a folder (the assets: their files are what the rig loader checks), so that the same
+ * settings given from another working folder, or through other relative paths, are the same
+ * run, and an edited calibration at the same path is not. */
+static bool path_identity(mf_jb *j, mhrfit_value *c, const char *key) {
+  const mhrfit_value *v = mhrfit_value_dict_get(c, key);
+  if (!v || v->kind != MHRFIT_V_STRING) return true;
+  const char *path = v->u.str.data;
+  char id[PATH_MAX + 32];
+  unsigned char *data = NULL;
+  size_t len = 0;
+  mhrfit_error e = {0};
+  if (mf_is_file(path) && mf_read_file(path, (size_t)1 << 30, &data, &len, &e)) {
+    snprintf(id, sizeof id, "xxh64:%016llx", (unsigned long long)mf_xxh64_buffer(data, len));
+    free(data);
+  } else {
+    char *abs = mf_path_resolve(path, &e);
+    snprintf(id, sizeof id, "path:%s", abs ? abs : path);
+    free(abs);
+  }
+  mf_jstr(j, c, key, id);
+  return !j->failed;
+}
+
+bool mf_pipeline_config_identity(const mhrfit_value *config, uint64_t *hash, mhrfit_error *err) {
+  mhrfit_value *c = mhrfit_value_clone(config, err);
+  if (!c) return false;
+  mf_jb j = {err, false};
+  /* the frames' inputs are identified frame by frame (their files' sizes and times) */
+  mf_jstr(&j, c, "input", NULL);
+  mf_jstr(&j, c, "sam_dir", NULL);
+  static const char *const paths[] = {"calib", "assets", "rig", "keypoint_names", "keypoint_map"};
+  bool ok = !j.failed;
+  for (size_t i = 0; ok && i < sizeof paths / sizeof paths[0]; i++) ok = path_identity(&j, c, paths[i]);
+  ok = ok && mf_pipeline_value_hash(c, hash, err);
+  mhrfit_value_free(c);
   return ok;
 }

@@ -525,7 +525,7 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   double t0 = mf_now_seconds();
   if (!(o->input_format ? mf_detector_load_models(p, err) : load_models(p, err))) goto fail;
   p->t_setup = mf_now_seconds() - t0;
-  if (!(p->config = mf_pipeline_config(p, err)) || !mf_pipeline_value_hash(p->config, &p->config_hash, err)) goto fail;
+  if (!(p->config = mf_pipeline_config(p, err)) || !mf_pipeline_config_identity(p->config, &p->config_hash, err)) goto fail;
   /* recorded, not hashed: the same rate from another source changes no result */
   mf_jb jb = {err, false};
   mf_jstr(&jb, p->config, "fps_origin", p->fps_origin);

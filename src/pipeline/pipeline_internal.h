@@ -113,8 +113,15 @@ bool mf_pipeline_cancelled(const mhrfit_pipeline *p);
  * under the command-line option names, with the cameras, frames and level of detail resolved. */
 mhrfit_value *mf_pipeline_config(const mhrfit_pipeline *p, mhrfit_error *err);
 
-/* xxHash64 of the compact JSON text of `v` (the identity of the settings). */
+/* xxHash64 of the compact JSON text of `v`. */
 bool mf_pipeline_value_hash(const mhrfit_value *v, uint64_t *hash, mhrfit_error *err);
+
+/* The identity of the settings `config` (mf_pipeline_config()): its hash with the paths
+ * replaced by what they name — the input folders left out (each frame's files are identified on
+ * their own), the calibration, keypoint names and map by their content, the assets folder by its
+ * absolute path — so that a run started from another working folder reuses its frames and an
+ * edited calibration redoes them. */
+bool mf_pipeline_config_identity(const mhrfit_value *config, uint64_t *hash, mhrfit_error *err);
 
 /* Stages of a run (frames.c, sequence.c), on the run's threads. mf_pipeline_alloc() makes the
  * per-frame records (rec, params, sim, statuses, messages, labels, body widths), the camera
