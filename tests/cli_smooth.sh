@@ -29,8 +29,15 @@ check "30 fps smooths differently" $(awk -v d="$d30" 'BEGIN { exit !(d > 1e-4) }
 z = dict(np.load(sys.argv[1])); del z['fps']; np.savez(sys.argv[2], **z)" "$tmp/run/sequence_fit.npz" "$tmp/nofps.npz"
 "$bin" smooth --input "$tmp/nofps.npz" --out "$tmp/s_nofps.npz" >"$tmp/log" 2>&1
 check "no rate recorded: exits 0" $?
-check "no rate recorded: 30 fps, said" $(has "$tmp/log" "frame rate 30 fps (the input does not record one")
+check "no rate recorded: 30 fps, said" $(has "$tmp/log" "frame rate 30 fps (the input records no usable rate")
 check "no rate recorded: the 30 fps result" $(cmp -s "$tmp/s_nofps.npz" "$tmp/s30.npz" || [ "$(maxdiff "$tmp/s_nofps.npz" "$tmp/s30.npz")" = 0 ]; echo $?)
 "$bin" smooth --input "$tmp/nofps.npz" --out "$tmp/x.npz" --cutoff_hz 20 >/dev/null 2>"$tmp/err"; rc=$?
 check "cutoff above the input's Nyquist: usage error 2 (got $rc)" $([ $rc -eq 2 ] && grep -q "nofps.npz" "$tmp/err" && [ ! -e "$tmp/x.npz" ]; echo $?)
+# members that disagree on the frame count: the error names the member and the reference
+"$py" -c "import numpy as np, sys
+z = dict(np.load(sys.argv[1])); z['mhr_model_params'] = z['mhr_model_params'][:10]; np.savez(sys.argv[2], **z)" \
+  "$tmp/run/sequence_fit.npz" "$tmp/short.npz"
+"$bin" smooth --input "$tmp/short.npz" --out "$tmp/x.npz" >/dev/null 2>"$tmp/err"; rc=$?
+check "frame counts that disagree: exit 1 naming what disagrees with what" $([ $rc -eq 1 ] &&
+  grep -q "member 'body_pose_params' is float32 (40, 133), expected numeric (10, 133): the archive's 10 frame(s) are those of 'mhr_model_params'" "$tmp/err"; echo $?)
 finish

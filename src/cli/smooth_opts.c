@@ -64,7 +64,7 @@ int mf_smooth_cli_input_fps(mf_smooth_cli *c, const char *cmd, const char *input
   bool known = isfinite(fps) && fps > 0;
   c->o.fps = known ? fps : 30;
   if (!quiet)
-    printf(known ? "frame rate %g fps (the input's)\n" : "frame rate %g fps (the input does not record one; --fps sets it)\n",
+    printf(known ? "frame rate %g fps (the input's)\n" : "frame rate %g fps (the input records no usable rate; --fps sets it)\n",
            c->o.fps);
   if (c->o.method == MHRFIT_SMOOTH_BUTTERWORTH) {
     double sos[6 * MHRFIT_SMOOTH_BUTTER_MAX_SECTIONS];

@@ -1055,8 +1055,14 @@ mhrfit_fit_archive *mhrfit_fit_archive_load(const char *path, mhrfit_error *err)
     long want[4];
     for (int k = 0; k < nd; k++) want[k] = (long)shape[k];
     if (!mhrfit_dtype_is_numeric(arr->dtype) || !mhrfit_array_has_shape(arr, nd, want)) {
-      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: member '%s' has the wrong type or shape for %zu frames", path,
-                  m[i].name, F);
+      char got[96] = "", exp[96] = "";
+      for (int k = 0, g = 0, e = 0; k < 4; k++) {
+        if (k < arr->ndim) g += snprintf(got + g, sizeof got - (size_t)g, "%s%zu", k ? ", " : "", arr->shape[k]);
+        if (k < nd) e += snprintf(exp + e, sizeof exp - (size_t)e, "%s%zu", k ? ", " : "", shape[k]);
+      }
+      MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT,
+                  "%s: member '%s' is %s (%s), expected numeric (%s): the archive's %zu frame(s) are those of "
+                  "'mhr_model_params'", path, m[i].name, mhrfit_dtype_name(arr->dtype), got, exp, F);
       goto fail;
     }
     for (size_t f = 0; f < F; f++)
