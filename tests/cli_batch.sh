@@ -33,6 +33,9 @@ check "summary: 4 ok, 1 failed" $(grep -A3 '"counts"' "$S" | tr -d ' \n' | grep 
 check "the failed session's error names the calibration" \
   $(grep -q "cap5/calibration.toml:[0-9]*: table \[cam_0\]: field 'rotation'" "$S"; echo $?)
 check "... and the log says so" $(has "$tmp/a.log" "session s5: failed: .*cap5/calibration.toml")
+check "... and said so before the first session ran" \
+  $(awk '/\[s5\] warning: will fail when its turn comes: .*cap5\/calibration.toml/ { w = NR } /session s1: ok/ && !o { o = NR }
+         END { exit !(w && o && w < o) }' "$tmp/a.log"; echo $?)
 for i in 1 2 3 4; do
   check "session s$i has its sequence files" $([ -f "$b/runs/s$i/sequence_fit.npz" ] && [ -f "$b/runs/s$i/sequence_smoothed.npz" ]; echo $?)
 done

@@ -328,6 +328,14 @@ typedef struct mhrfit_pipeline_frame_info {
 mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_error *err);
 
 /**
+ * The checks of mhrfit_pipeline_new() that need no model (option values, paths and outputs over
+ * inputs, the output folder's lock, the calibration, the cameras, the frame folders or the
+ * detector's keypoints), nothing written, nothing logged: what a batch checks of every session
+ * before the first one runs (a session that fails them is said at once; it fails in its turn). True when they pass; errors as mhrfit_pipeline_new().
+ */
+bool mhrfit_pipeline_check(const mhrfit_pipeline_options *o, mhrfit_error *err);
+
+/**
  * Runs the pipeline (see the file doc) and fills `res` (may be NULL). Per-frame failures are
  * frame statuses, not errors. Errors: MHRFIT_ERR_CANCELLED (`*cancel` was set: the finished
  * frames are kept for a later run), MHRFIT_ERR_IO / MHRFIT_ERR_NOMEM (files could not be read

@@ -232,6 +232,14 @@ bool mhrfit_batch_run(const mhrfit_batch_manifest *m, const mhrfit_batch_options
     mhrfit_pipeline_options_init(&po);
     void *state = NULL;
     bool ok = o->configure(o->user, &m->sessions[i], &po, &state, err);
+    /* its inputs too: a session that will fail (a missing folder, a broken calibration...) is
+     * said now, not when its turn comes; the others still run */
+    mhrfit_error ce = {0};
+    if (ok && !mhrfit_pipeline_check(&po, &ce) && o->log) {
+      char msg[MHRFIT_ERROR_MESSAGE_MAX + 64];
+      snprintf(msg, sizeof msg, "will fail when its turn comes: %s", ce.message);
+      o->log(o->user, &m->sessions[i], MHRFIT_PIPELINE_WARNING, msg);
+    }
     if (o->release) o->release(o->user, state);
     if (!ok) {
       mhrfit_error_prefix(err, "%s: session '%s'", m->path, m->sessions[i].name);

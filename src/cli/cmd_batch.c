@@ -29,7 +29,8 @@ static const char *const batch_summary_text =
     "\n"
     "Exit status: 0 when every session succeeded (--collect: when every session is finished and\n"
     "ok), 1 when one failed or is missing, 2 for a usage error (a manifest error included: every\n"
-    "session's options are checked before the first one runs).";
+    "session's options are checked before the first one runs; a session whose inputs will make it\n"
+    "fail, such as a missing folder or a broken calibration, is named at once and fails in its turn).";
 
 typedef struct batch_cli {
   const char *manifest, *out, *shard, *mem, *time_limit, *partition, *job_name;

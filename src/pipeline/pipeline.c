@@ -502,7 +502,9 @@ static bool load_models(mhrfit_pipeline *p, mhrfit_error *err) {
   return true;
 }
 
-mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_error *err) {
+/* The checks of the options and the inputs (calibration, cameras, frames): a new pipeline
+ * without its models, or NULL. */
+static mhrfit_pipeline *open_inputs(const mhrfit_pipeline_options *o, mhrfit_error *err) {
   if (!o) {
     MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
     return NULL;
@@ -520,8 +522,26 @@ mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_er
   /* a folder another run writes is refused at once, before the calibration, frames and rig */
   if (!choose_fps(p, err) || !check_paths(p, err) || !mf_dir_lock_probe(o->out_dir, err) ||
       !(p->all = mhrfit_calib_load(o->calib_path, &o->calib, err)) || !choose_cameras(p, err) ||
-      !(o->input_format ? mf_detector_open(p, err) : find_frames(p, err)))
-    goto fail;
+      !(o->input_format ? mf_detector_open(p, err) : find_frames(p, err))) {
+    mhrfit_pipeline_free(p);
+    return NULL;
+  }
+  return p;
+}
+
+bool mhrfit_pipeline_check(const mhrfit_pipeline_options *o, mhrfit_error *err) {
+  if (!o) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no options");
+  mhrfit_pipeline_options quiet = *o;
+  quiet.log = NULL;
+  quiet.progress = NULL;
+  mhrfit_pipeline *p = open_inputs(&quiet, err);
+  mhrfit_pipeline_free(p);
+  return p != NULL;
+}
+
+mhrfit_pipeline *mhrfit_pipeline_new(const mhrfit_pipeline_options *o, mhrfit_error *err) {
+  mhrfit_pipeline *p = open_inputs(o, err);
+  if (!p) return NULL;
   double t0 = mf_now_seconds();
   if (!(o->input_format ? mf_detector_load_models(p, err) : load_models(p, err))) goto fail;
   p->t_setup = mf_now_seconds() - t0;
