@@ -99,5 +99,16 @@ check "bad --offset exits 2" $([ $? -eq 2 ]; echo $?)
 check "bad --quality exits 2" $([ $? -eq 2 ]; echo $?)
 "$bin" frames --video_dir "$videos" --out "$tmp/x" --format bmp >/dev/null 2>&1
 check "bad --format exits 2" $([ $? -eq 2 ]; echo $?)
+# an empty file and a video cut short (its index at the end is missing): exit 1 naming the file,
+# FFmpeg's own reason in our message, nothing from FFmpeg on stderr without the file's name
+: >"$tmp/empty.mp4"
+"$bin" frames --videos "cam_01=$tmp/empty.mp4" --out "$tmp/e" >/dev/null 2>"$tmp/err"; rc=$?
+check "an empty video: exit 1, said to be empty (got $rc)" \
+  $([ $rc -eq 1 ] && grep -q "empty.mp4: an empty file (0 bytes), not a video" "$tmp/err"; echo $?)
+head -c 150000 "$videos/cam01.mp4" >"$tmp/cut.mp4"
+"$bin" frames --videos "cam_01=$tmp/cut.mp4" --out "$tmp/c" >/dev/null 2>"$tmp/err"; rc=$?
+check "a video cut short: exit 1 with FFmpeg's reason (got $rc)" \
+  $([ $rc -eq 1 ] && grep -q "cut.mp4: cannot open the video: .*(FFmpeg: moov atom not found)" "$tmp/err"; echo $?)
+check "... and no bare FFmpeg line" $(! grep -q "^\[mov" "$tmp/err"; echo $?)
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -29,8 +29,16 @@ bool mf_image_encoder_write(mhrfit_image_encoder *e, const char *path, const mhr
  * file) as a new string; NULL when there is none (err untouched) or out of memory (err set). */
 char *mf_image_find(const char *dir, const char *stem, mhrfit_error *err);
 
-/* Lowers FFmpeg's log level to errors, once, when the caller left it at FFmpeg's default (readers
- * and writers call it when they are made). */
+/* Once, when the caller left FFmpeg's logging at its default (readers and writers call it when
+ * they are made): FFmpeg's messages below errors are dropped and its errors are kept (per thread)
+ * for mf_fail_av() instead of being printed without the file's name. */
 void mf_quiet_ffmpeg(void);
+
+/* Fails with "PATH: WHAT: <FFmpeg's text for rc>", and FFmpeg's last error message of this thread
+ * when there is one (then forgotten). */
+void mf_fail_av(mhrfit_error *err, mhrfit_error_type type, const char *path, const char *what, int rc);
+
+/* Forgets FFmpeg's last error message of this thread (before an operation whose failure is told). */
+void mf_av_message_clear(void);
 
 #endif

@@ -6,9 +6,12 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/mem.h"
 #include "media/media_internal.h"
@@ -43,27 +46,56 @@ struct mhrfit_video_reader {
   mhrfit_error failure;
 };
 
-static void fail_av(mhrfit_error *err, mhrfit_error_type type, const char *path, const char *what, int rc) {
+/* FFmpeg's last error message on this thread (mf_quiet_ffmpeg()): said in our error instead of
+ * on stderr, where it would come without the file's name. */
+static _Thread_local char last_av_message[400];
+
+static void keep_av_message(void *avcl, int level, const char *fmt, va_list vl) {
+  if (level > AV_LOG_ERROR) return;
+  int prefix = 0;
+  char line[sizeof last_av_message];
+  av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &prefix);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = '\0';
+  if (n) memcpy(last_av_message, line, n + 1);
+}
+
+void mf_av_message_clear(void) { last_av_message[0] = '\0'; }
+
+void mf_fail_av(mhrfit_error *err, mhrfit_error_type type, const char *path, const char *what, int rc) {
   char msg[AV_ERROR_MAX_STRING_SIZE] = "";
   av_strerror(rc, msg, sizeof msg);
-  MHRFIT_FAIL(err, type, "%s: %s: %s", path, what, msg);
+  if (last_av_message[0])
+    MHRFIT_FAIL(err, type, "%s: %s: %s (FFmpeg: %s)", path, what, msg, last_av_message);
+  else
+    MHRFIT_FAIL(err, type, "%s: %s: %s", path, what, msg);
+  mf_av_message_clear();
+}
+
+static void take_av_log(void) {
+  if (av_log_get_level() != AV_LOG_INFO) return; /* the caller set FFmpeg's logging up: left alone */
+  av_log_set_level(AV_LOG_ERROR);
+  av_log_set_callback(keep_av_message);
 }
 
 void mf_quiet_ffmpeg(void) {
-  static bool done;
-  if (!done && av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
-  done = true;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, take_av_log);
 }
 
 /* Opens `path` and finds the best video stream and its decoder. */
 static bool open_input(const char *path, AVFormatContext **fmt, int *index, const AVCodec **codec, mhrfit_error *err) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: an empty file (0 bytes), not a video", path);
+  mf_av_message_clear();
   int rc = avformat_open_input(fmt, path, NULL, NULL);
   if (rc < 0) {
-    fail_av(err, rc == AVERROR_INVALIDDATA ? MHRFIT_ERR_FORMAT : MHRFIT_ERR_IO, path, "cannot open the video", rc);
+    mf_fail_av(err, rc == AVERROR_INVALIDDATA ? MHRFIT_ERR_FORMAT : MHRFIT_ERR_IO, path, "cannot open the video", rc);
     return false;
   }
   if ((rc = avformat_find_stream_info(*fmt, NULL)) < 0) {
-    fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot read the stream information", rc);
+    mf_fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot read the stream information", rc);
     return false;
   }
   rc = av_find_best_stream(*fmt, AVMEDIA_TYPE_VIDEO, -1, -1, codec, 0);
@@ -74,7 +106,7 @@ static bool open_input(const char *path, AVFormatContext **fmt, int *index, cons
                        d ? d->name : "");
   }
   if (rc < 0) {
-    fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot select the video stream", rc);
+    mf_fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot select the video stream", rc);
     return false;
   }
   *index = rc;
@@ -158,7 +190,7 @@ static bool scan_video(mhrfit_video_reader *r, mhrfit_error *err) {
   if (rc != AVERROR_EOF) {
     char what[96];
     snprintf(what, sizeof what, "read error after %lld frames", count);
-    fail_av(err, MHRFIT_ERR_IO, r->path, what, rc);
+    mf_fail_av(err, MHRFIT_ERR_IO, r->path, what, rc);
     goto done;
   }
   scan_drain(&s);
@@ -288,7 +320,7 @@ mhrfit_video_reader *mhrfit_video_reader_new(const char *path, const mhrfit_vide
     rc = avcodec_open2(r->dec, codec, NULL);
   }
   if (rc < 0) {
-    fail_av(err, MHRFIT_ERR_UNSUPPORTED, path, "cannot start the decoder", rc);
+    mf_fail_av(err, MHRFIT_ERR_UNSUPPORTED, path, "cannot start the decoder", rc);
     goto fail;
   }
   return r;
@@ -437,7 +469,7 @@ bool mhrfit_video_reader_next(mhrfit_video_reader *r, bool want_image, mhrfit_vi
     if (rc != AVERROR(EAGAIN)) {
       char what[64];
       snprintf(what, sizeof what, "decoding failed after frame %lld", r->next_index);
-      fail_av(err, MHRFIT_ERR_FORMAT, r->path, what, rc);
+      mf_fail_av(err, MHRFIT_ERR_FORMAT, r->path, what, rc);
       return reader_fail(r, err);
     }
     if (r->flushing) { /* a decoder that wants more after the flush: nothing more will come */
@@ -451,7 +483,7 @@ bool mhrfit_video_reader_next(mhrfit_video_reader *r, bool want_image, mhrfit_vi
     } else if (rc < 0) {
       char what[64];
       snprintf(what, sizeof what, "read error after frame %lld", r->next_index);
-      fail_av(err, MHRFIT_ERR_IO, r->path, what, rc);
+      mf_fail_av(err, MHRFIT_ERR_IO, r->path, what, rc);
       return reader_fail(r, err);
     } else if (r->pkt->stream_index != r->info.stream_index) {
       av_packet_unref(r->pkt);
@@ -463,7 +495,7 @@ bool mhrfit_video_reader_next(mhrfit_video_reader *r, bool want_image, mhrfit_vi
     if (rc < 0 && rc != AVERROR_EOF) {
       char what[64];
       snprintf(what, sizeof what, "decoding failed after frame %lld", r->next_index);
-      fail_av(err, MHRFIT_ERR_FORMAT, r->path, what, rc);
+      mf_fail_av(err, MHRFIT_ERR_FORMAT, r->path, what, rc);
       return reader_fail(r, err);
     }
   }

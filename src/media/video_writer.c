@@ -41,12 +41,6 @@ struct mhrfit_video_writer {
   bool header, finished, failed;
 };
 
-static void fail_av(mhrfit_error *err, mhrfit_error_type type, const char *path, const char *what, int rc) {
-  char msg[AV_ERROR_MAX_STRING_SIZE] = "";
-  av_strerror(rc, msg, sizeof msg);
-  MHRFIT_FAIL(err, type, "%s: %s: %s", path, what, msg);
-}
-
 /* The muxer writes through the temporary file of the atomic write. */
 #if LIBAVFORMAT_VERSION_MAJOR >= 61
 static int io_write(void *opaque, const uint8_t *buf, int size) {
@@ -134,7 +128,7 @@ static bool open_encoder(mhrfit_video_writer *w, const AVCodec *codec, const mhr
     }
   }
   if (rc < 0) {
-    fail_av(err, MHRFIT_ERR_UNSUPPORTED, path, "cannot open the video encoder", rc);
+    mf_fail_av(err, MHRFIT_ERR_UNSUPPORTED, path, "cannot open the video encoder", rc);
     mhrfit_error_prefix(err, "encoder %s", codec->name);
     return false;
   }
@@ -189,7 +183,7 @@ mhrfit_video_writer *mhrfit_video_writer_new(const char *path, int width, int he
   w->st->time_base = w->enc->time_base;
   w->st->avg_frame_rate = w->enc->framerate;
   if ((rc = avcodec_parameters_from_context(w->st->codecpar, w->enc)) < 0) {
-    fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot describe the video stream", rc);
+    mf_fail_av(err, MHRFIT_ERR_FORMAT, path, "cannot describe the video stream", rc);
     goto fail;
   }
   w->frame->format = AV_PIX_FMT_YUV420P;
@@ -198,7 +192,7 @@ mhrfit_video_writer *mhrfit_video_writer_new(const char *path, int width, int he
   w->frame->color_range = AVCOL_RANGE_MPEG;
   w->frame->colorspace = AVCOL_SPC_BT709;
   if ((rc = av_frame_get_buffer(w->frame, 0)) < 0) {
-    fail_av(err, MHRFIT_ERR_NOMEM, path, "cannot allocate a frame", rc);
+    mf_fail_av(err, MHRFIT_ERR_NOMEM, path, "cannot allocate a frame", rc);
     goto fail;
   }
   w->sws = sws_getContext(w->enc_w, w->enc_h, AV_PIX_FMT_RGB24, w->enc_w, w->enc_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
@@ -221,7 +215,7 @@ mhrfit_video_writer *mhrfit_video_writer_new(const char *path, int width, int he
   w->io_buf = NULL; /* owned by the context now */
   w->fmt->pb = w->io;
   if ((rc = avformat_write_header(w->fmt, NULL)) < 0) {
-    fail_av(err, MHRFIT_ERR_IO, path, "cannot write the container header", rc);
+    mf_fail_av(err, MHRFIT_ERR_IO, path, "cannot write the container header", rc);
     goto fail;
   }
   w->header = true;
@@ -241,14 +235,14 @@ long long mhrfit_video_writer_frames(const mhrfit_video_writer *w) { return w->f
 static bool drain(mhrfit_video_writer *w, AVFrame *frame, mhrfit_error *err) {
   int rc = avcodec_send_frame(w->enc, frame);
   if (rc < 0) {
-    fail_av(err, MHRFIT_ERR_FORMAT, w->file.path, "the encoder refused a frame", rc);
+    mf_fail_av(err, MHRFIT_ERR_FORMAT, w->file.path, "the encoder refused a frame", rc);
     return false;
   }
   for (;;) {
     rc = avcodec_receive_packet(w->enc, w->pkt);
     if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return true;
     if (rc < 0) {
-      fail_av(err, MHRFIT_ERR_FORMAT, w->file.path, "the encoder failed", rc);
+      mf_fail_av(err, MHRFIT_ERR_FORMAT, w->file.path, "the encoder failed", rc);
       return false;
     }
     av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
@@ -256,7 +250,7 @@ static bool drain(mhrfit_video_writer *w, AVFrame *frame, mhrfit_error *err) {
     rc = av_interleaved_write_frame(w->fmt, w->pkt);
     av_packet_unref(w->pkt);
     if (rc < 0) {
-      fail_av(err, MHRFIT_ERR_IO, w->file.path, "cannot write a video packet", rc);
+      mf_fail_av(err, MHRFIT_ERR_IO, w->file.path, "cannot write a video packet", rc);
       return false;
     }
   }
@@ -285,7 +279,7 @@ bool mhrfit_video_writer_write(mhrfit_video_writer *w, const mhrfit_image *img, 
   int rc = av_frame_make_writable(w->frame);
   if (rc < 0) {
     w->failed = true;
-    fail_av(err, MHRFIT_ERR_NOMEM, w->file.path, "cannot reuse the frame", rc);
+    mf_fail_av(err, MHRFIT_ERR_NOMEM, w->file.path, "cannot reuse the frame", rc);
     return false;
   }
   const uint8_t *in[4] = {src->data, NULL, NULL, NULL};
@@ -312,12 +306,12 @@ bool mhrfit_video_writer_finish(mhrfit_video_writer *w, mhrfit_error *err) {
   if (!drain(w, NULL, err)) return false;
   int rc = av_write_trailer(w->fmt);
   if (rc < 0) {
-    fail_av(err, MHRFIT_ERR_IO, w->file.path, "cannot finish the container", rc);
+    mf_fail_av(err, MHRFIT_ERR_IO, w->file.path, "cannot finish the container", rc);
     return false;
   }
   avio_flush(w->io);
   if (w->io->error < 0) {
-    fail_av(err, MHRFIT_ERR_IO, w->file.path, "write failed", w->io->error);
+    mf_fail_av(err, MHRFIT_ERR_IO, w->file.path, "write failed", w->io->error);
     return false;
   }
   w->header = false;
