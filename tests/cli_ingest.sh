@@ -112,5 +112,20 @@ check "estimator without {output} exits 2" $([ $? -eq 2 ]; echo $?)
 check "missing input exits 1" $([ $? -eq 1 ]; echo $?)
 check "missing input named" $(grep -q 'nowhere: input folder not found' "$tmp/err"; echo $?)
 check "listed in mhrfit --help" $(grep -q '^  ingest ' <<<"$("$bin" --help)"; echo $?)
+
+# keypoints beyond a million pixels (a sentinel, an overflow): missing, said once per view
+mkdir -p "$tmp/far/0"
+/usr/bin/python3 -c "import numpy as np, sys
+z = dict(np.load(sys.argv[1], allow_pickle=True)); k = z['pred_keypoints_2d'].copy()
+k.reshape(-1, 2)[3] = [1e30, 5.0]; k.reshape(-1, 2)[4] = [-9.2e18, 7.0]; z['pred_keypoints_2d'] = k
+np.savez(sys.argv[2], **z)" "$data/img_subj00.npz" "$tmp/far/0/a.npz"
+cp "$data/img_subj01.npz" "$tmp/far/0/b.npz"
+"$bin" ingest --input "$tmp/far" --cams a b --out "$tmp/far_out" >"$tmp/log" 2>"$tmp/err"
+check "keypoints beyond 1e6 px: ingested (exit 0)" $?
+check "... said, naming frame, camera, file and count" \
+  $(grep -q "frame '0' camera 'a': .*a.npz: 2 keypoint(s) of 'pred_keypoints_2d' beyond a million pixels, taken as missing" "$tmp/err"; echo $?)
+check "... and missing in the stage-1 file" $(/usr/bin/python3 -c "import numpy as np, sys
+k = np.load(sys.argv[1])['pred_keypoints_2d'].reshape(-1, 2); sys.exit(not (np.isnan(k[3:5]).all() and np.isfinite(k[5]).all()))" \
+  "$tmp/far_out/stage1/0/a.npz"; echo $?)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

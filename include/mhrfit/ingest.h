@@ -129,7 +129,8 @@ typedef struct mhrfit_person_info {
   size_t chosen;        /**< index of the selected person (valid when n_persons > 0) */
   bool index_clipped;   /**< person_index was outside [0, n_persons-1] and was clipped */
   double bbox_area;     /**< area of the chosen person's bbox, or -1 when it had no finite bbox */
-  size_t n_kp_valid;    /**< keypoints of the chosen person with both coordinates finite */
+  size_t n_kp_valid;    /**< keypoints of the chosen person with both coordinates finite (and within 1e6 px) */
+  size_t n_kp_absurd;   /**< keypoints of the chosen person beyond 1e6 px, made missing (NaN) */
   bool has_model_params;/**< the 204 MHR parameters could be had (full or assembled) */
 } mhrfit_person_info;
 

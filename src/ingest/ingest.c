@@ -1110,6 +1110,10 @@ static mhrfit_value *ingest_view(const request *r, const frame_dirs *fd, const c
   if (info.index_clipped)
     logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': person_index %ld clipped to %zu (%zu persons in %s)",
           frame, cam, r->o->person_index, info.chosen, info.n_persons, v.source_rel);
+  if (info.n_kp_absurd)
+    logf_(r->o, MHRFIT_INGEST_WARNING,
+          "frame '%s' camera '%s': %s: %zu keypoint(s) of 'pred_keypoints_2d' beyond a million pixels, taken as missing",
+          frame, cam, v.source_rel, info.n_kp_absurd);
   if (info.n_kp_valid == 0)
     logf_(r->o, MHRFIT_INGEST_WARNING, "frame '%s' camera '%s': %s: no finite keypoint in 'pred_keypoints_2d'", frame,
           cam, v.source_rel);

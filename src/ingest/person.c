@@ -187,27 +187,31 @@ static bool validate(mhrfit_value *person, mhrfit_person_info *info, mhrfit_erro
         if (!isfinite(mhrfit_array_get_f64(a, k)))
           return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "'%s'[%zu] is not finite", ks->name, k);
   }
-  /* Keypoints: float32, a keypoint with any non-finite coordinate becomes (NaN, NaN). */
+  /* Keypoints: float32, a keypoint with any non-finite coordinate, or one beyond a million pixels
+   * (no camera has such a picture: a sentinel or an overflow), becomes (NaN, NaN). */
   const mhrfit_array *src = kv->u.array;
   size_t shape[2] = {N_KP, 2};
   mhrfit_array *kp = mhrfit_array_new(MHRFIT_DT_F32, 0, 2, shape, 0, err);
   if (!kp) return false;
-  size_t valid = 0;
+  size_t valid = 0, absurd = 0;
   float *d = kp->data;
   for (size_t k = 0; k < N_KP; k++) {
     double x = mhrfit_array_get_f64(src, 2 * k), y = mhrfit_array_get_f64(src, 2 * k + 1);
     float fx = (float)x, fy = (float)y;
-    if (isfinite(fx) && isfinite(fy)) {
+    bool fin = isfinite(fx) && isfinite(fy), far = fin && (fabs(x) > 1e6 || fabs(y) > 1e6);
+    if (fin && !far) {
       d[2 * k] = fx;
       d[2 * k + 1] = fy;
       valid++;
     } else {
       d[2 * k] = d[2 * k + 1] = NAN;
+      absurd += far;
     }
   }
   mhrfit_array_free(kv->u.array);
   kv->u.array = kp;
   info->n_kp_valid = valid;
+  info->n_kp_absurd = absurd;
   /* The 204 MHR parameters, when the document has what they are made of. */
   info->has_model_params = false;
   if (mhrfit_value_dict_get(person, "mhr_model_params") ||
