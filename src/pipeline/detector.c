@@ -131,8 +131,8 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   return ok;
 }
 
-/* The frames: one per input frame, named by its index (Caliscope: its sync index) as six
- * digits; the subset of the options. */
+/* The frames: one per input frame, named by its number (Caliscope: its sync index; OpenPose: the
+ * number in its file names, else its index) as six digits; the subset of the options. */
 static bool name_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   mf_detector *d = p->det;
@@ -176,6 +176,11 @@ const char *mf_detector_warning(const mhrfit_pipeline *p) {
   return p->det && p->det->warning[0] ? p->det->warning : NULL;
 }
 
+/* The loader's warnings (frames a camera lacks) into the run's log. */
+static void obs_warn(void *user, const char *message) {
+  mf_pipeline_log((const mhrfit_pipeline *)user, MHRFIT_PIPELINE_WARNING, "%s", message);
+}
+
 bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   mf_detector *d = p->det = mf_calloc_array(1, sizeof *d, err);
@@ -187,7 +192,7 @@ bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_layout *layout = o->layout ? mhrfit_layout_get(o->layout, err) : NULL;
   if (o->layout && !layout) return false;
   mhrfit_obs_options oo = {o->input_format, layout ? layout->count : 0, (size_t)o->person_index,
-                           o->n_cam_dirs ? o->cam_dirs : NULL, o->n_cams == 0};
+                           o->n_cam_dirs ? o->cam_dirs : NULL, o->n_cams == 0, obs_warn, p};
   if (!(d->obs = mhrfit_observations_load(o->input_dir, (const char *const *)p->stems, p->V, &oo, err))) return false;
   if (!o->n_cams && !choose_seeing_cameras(p, err)) return false;
   return name_frames(p, err);
