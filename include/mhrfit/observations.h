@@ -97,7 +97,9 @@ size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen
 typedef struct mhrfit_obs_cameras {
   const char *const *names; /**< calibration names of the cameras to use; NULL/0: every calibrated camera
                                  whose input holds a keypoint (the others left out with a warning; at
-                                 least 2 needed) */
+                                 least 2 needed; tables without `matrix` that look like cameras
+                                 (mhrfit_calib_unread_cameras()) and inputs of no calibrated camera
+                                 (mhrfit_observations_other_inputs()) are named in warnings too) */
   size_t n_names;
   const char *const *map;   /**< "FILE=NAME": the inputs named FILE (files, or OpenPose folders FILE_json, or FILE when it ends in _json)
                                  hold calibration camera NAME; other cameras' inputs carry their names */
@@ -118,6 +120,16 @@ typedef struct mhrfit_obs_cameras {
 mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
                                                       const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
                                                       char ***used, size_t *n_used, mhrfit_error *err);
+
+/**
+ * The inputs in `dir` of the form `format` that belong to none of the `n` file stems `stems`:
+ * for "stage1" and "arrays" the files `<name>.npz` / `<name>.npy`, for "openpose" the folders
+ * `<name>_json` (a stem names a folder `<stem>_json`, or the folder itself when it ends in
+ * `_json`); other forms have none. Returns how many, and writes their names to `out` (may be
+ * NULL) as "cam_3.npz, cam_4.npz", truncated to `size`. An unreadable folder counts none.
+ */
+size_t mhrfit_observations_other_inputs(const char *dir, const char *format, const char *const *stems, size_t n,
+                                        char *out, size_t size);
 
 /**
  * Parses the text of a Caliscope `xy_<TRACKER>.csv` (form above) for cameras

@@ -112,7 +112,12 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_observations *obs = p->det->obs;
   bool *keep = mf_calloc_array(p->V, sizeof *keep, err);
   if (!keep) return false;
-  char missing[512];
+  char missing[512], others[600];
+  if (mhrfit_observations_other_inputs(p->o.input_dir, obs->format, (const char *const *)p->stems, p->V, others,
+                                       sizeof others))
+    mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING, "%s: %s hold(s) the keypoints of no calibrated camera of %s (not read; "
+                    "--cam_map FILE_NAME=CALIBRATION_NAME maps a file to a calibration camera)", p->o.input_dir, others,
+                    p->o.calib_path);
   size_t n_keep = mhrfit_observations_seen_views(obs, keep, (const char *const *)p->stems, missing, sizeof missing);
   bool ok = n_keep >= 2;
   if (!ok)

@@ -76,6 +76,62 @@ static bool calibrated(const mhrfit_calib *calib, const char *name) {
   return false;
 }
 
+/* `name` is one of the n stems, or a stem with `suffix` appended. */
+static bool stem_listed(const char *name, size_t len, const char *const *stems, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strlen(stems[i]) == len && strncmp(stems[i], name, len) == 0) return true;
+  return false;
+}
+
+size_t mhrfit_observations_other_inputs(const char *dir, const char *format, const char *const *stems, size_t n,
+                                        char *out, size_t size) {
+  if (out && size) out[0] = '\0';
+  bool openpose = format && strcmp(format, "openpose") == 0;
+  if (!format || (!openpose && strcmp(format, "stage1") != 0 && strcmp(format, "arrays") != 0)) return 0;
+  mf_names list = {0};
+  if (!mf_list_dir(dir, openpose ? "_json" : NULL, openpose, &list, NULL)) return 0;
+  size_t count = 0, len = 0;
+  for (size_t i = 0; i < list.count; i++) {
+    const char *name = list.items[i];
+    size_t l = strlen(name);
+    bool input;
+    if (openpose) /* a folder <stem>_json, or one a stem names itself */
+      input = !stem_listed(name, l, stems, n) && !stem_listed(name, l - 5, stems, n);
+    else {
+      input = l > 4 && (strcmp(name + l - 4, ".npz") == 0 || strcmp(name + l - 4, ".npy") == 0) &&
+              !stem_listed(name, l - 4, stems, n);
+      if (input) {
+        char *path = mf_path_join(dir, name, NULL);
+        input = path && mf_is_file(path);
+        free(path);
+      }
+    }
+    if (!input) continue;
+    if (out && len < size) len += (size_t)snprintf(out + len, size - len, "%s%s", count ? ", " : "", name);
+    count++;
+  }
+  mf_names_free(&list);
+  return count;
+}
+
+/* Without --cams: the calibration's tables that look like cameras but are not read, and the
+ * inputs of no calibrated camera, said (they would be dropped without a word). */
+static void warn_left_out(const char *dir, const mhrfit_calib *calib, const mhrfit_obs_cameras *cams,
+                          const char *format, const char *const *stems, size_t n) {
+  if (!cams->warn) return;
+  char list[600], msg[1400];
+  if (mhrfit_calib_unread_cameras(calib, list, sizeof list)) {
+    snprintf(msg, sizeof msg, "%s: table(s) %s have no 'matrix' field, so they are not read as cameras (left out)",
+             calib->path, list);
+    cams->warn(cams->user, msg);
+  }
+  if (mhrfit_observations_other_inputs(dir, format, stems, n, list, sizeof list)) {
+    snprintf(msg, sizeof msg, "%s: %s hold(s) the keypoints of no calibrated camera of %s (not read; --cam_map "
+             "FILE_NAME=CALIBRATION_NAME maps a file to a calibration camera)", dir, list, calib->path);
+    cams->warn(cams->user, msg);
+  }
+}
+
 mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
                                                       const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
                                                       char ***used, size_t *n_used, mhrfit_error *err) {
@@ -119,6 +175,7 @@ mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhr
   if (ok) obs = mhrfit_observations_load(dir, (const char *const *)stems, V, &o, err);
   bool *seen = obs && every ? mf_calloc_array(V ? V : 1, sizeof *seen, err) : NULL;
   ok = obs && (!every || seen);
+  if (ok && every) warn_left_out(dir, calib, cams, obs->format, (const char *const *)stems, V0);
   if (ok && every) {
     char unseen[512];
     size_t n_seen = mhrfit_observations_seen_views(obs, seen, (const char *const *)names, unseen, sizeof unseen);
