@@ -63,11 +63,11 @@ typedef struct mhrfit_calib {
   char unit[8];        /**< unit of the translations after loading: always "m" */
   char **ignored;      /**< `n_ignored` names of tables not read as cameras (no `matrix` field) */
   int *ignored_line;   /**< their lines in the file (0 when unknown) */
-  bool *ignored_camera_like; /**< per ignored table: it holds a field only cameras have (`rotation`,
-                                  `translation`, `distortions` or `size`): a camera left out */
   size_t n_ignored;
   void (*warn)(void *user, const char *message); /**< the options' warn callback (NULL: none) */
   void *warn_user;                               /**< the options' warn_user */
+  bool *ignored_camera_like; /**< per ignored table: it holds a field only cameras have (`rotation`,
+                                  `translation`, `distortions` or `size`): a camera left out */
 } mhrfit_calib;
 
 /**

@@ -206,7 +206,7 @@ size_t mhrfit_calib_unread_cameras(const mhrfit_calib *calib, char *out, size_t 
   size_t n = 0, len = 0;
   if (out && size) out[0] = '\0';
   for (size_t i = 0; i < calib->n_ignored; i++) {
-    if (!calib->ignored_camera_like[i]) continue;
+    if (!calib->ignored_camera_like || !calib->ignored_camera_like[i]) continue;
     if (out && len < size) {
       char line[32] = "";
       if (calib->ignored_line[i] > 0) snprintf(line, sizeof line, " (line %d)", calib->ignored_line[i]);
