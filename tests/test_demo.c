@@ -155,7 +155,7 @@ static void test_readback(void) {
   const char *cams[V_DEMO] = {"cam_0", "cam_1", "cam_2", "cam_3"};
   for (size_t f = 0; f < F_DEMO; f++) {
     snprintf(p, sizeof p, "%s/%06zu", dir_a, f);
-    mhrfit_obs_options oo = {"stage1", 70, 0, NULL, true};
+    mhrfit_obs_options oo = {.format = "stage1", .n_kp = 70, .allow_missing_views = true};
     mhrfit_observations *obs = mhrfit_observations_load(p, cams, V_DEMO, &oo, &err);
     CHECK(obs && obs->n_frames == 1 && obs->n_kp == 70 && obs->n_views == V_DEMO);
     mhrfit_observations_free(obs);

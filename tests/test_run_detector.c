@@ -163,7 +163,7 @@ static void test_openpose_resume_equals_cli(void) {
  * only camera 0. */
 static void write_arrays(const char *dir) {
   mhrfit_error err = {0};
-  mhrfit_obs_options oo = {"openpose", K, 0, cam_dirs, false};
+  mhrfit_obs_options oo = {.format = "openpose", .n_kp = K, .cam_dirs = cam_dirs};
   mhrfit_observations *obs = mhrfit_observations_load(trial, cams, 4, &oo, &err);
   REQUIRE(obs && obs->n_frames == N_FRAMES && obs->conf);
   REQUIRE(mkdir(dir, 0777) == 0);

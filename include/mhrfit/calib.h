@@ -66,6 +66,8 @@ typedef struct mhrfit_calib {
   size_t n_ignored;
   void (*warn)(void *user, const char *message); /**< the options' warn callback (NULL: none) */
   void *warn_user;                               /**< the options' warn_user */
+  bool *ignored_camera_like; /**< per ignored table: it holds a field only cameras have (`rotation`,
+                                  `translation`, `distortions` or `size`): a camera left out */
 } mhrfit_calib;
 
 /**
@@ -95,6 +97,16 @@ long mhrfit_calib_find(const mhrfit_calib *calib, const char *name);
  * result.
  */
 mhrfit_calib *mhrfit_calib_select(const mhrfit_calib *calib, const char *const *names, size_t n, mhrfit_error *err);
+
+/**
+ * The tables of `calib` that look like cameras (a `rotation`, `translation`, `distortions` or
+ * `size` field) but are not read as cameras because they lack `matrix`: returns how many, and
+ * writes them to `out` (may be NULL) as "[cam_1] (line 12), [cam_4] (line 30)", truncated to
+ * `size`. Tables such as Pose2Sim's `[metadata]` or Caliscope's `[charuco]` are not counted.
+ * Commands that use every calibrated camera by default warn with it: such a camera would
+ * otherwise be dropped without a word.
+ */
+size_t mhrfit_calib_unread_cameras(const mhrfit_calib *calib, char *out, size_t size);
 
 /** Frees a calibration. NULL is allowed. */
 void mhrfit_calib_free(mhrfit_calib *calib);

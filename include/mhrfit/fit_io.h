@@ -265,6 +265,27 @@ bool mhrfit_fit_archive_describe(mhrfit_fit_archive *a, const char *const *frame
  */
 void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a);
 
+/**
+ * Checks the values a fitted frame's geometry is computed from, as `export` and `smooth` do
+ * before any work: the 204 `model_params`, the 45 `shape_params`, the similarity `sim` (13:
+ * scale, R row-major, t) and, when not NULL, the 72 `expr_params` must be finite, and the scale
+ * positive. Errors (MHRFIT_ERR_NUMERIC) name `source`, the frame (`name`, index `f`, `status`)
+ * and the first bad value: "SRC: frame 000005 (index 5, status ok): mhr_model_params[10] is
+ * not finite" (the keys of the archive: mhr_model_params, shape_params, opt_sim_scale,
+ * opt_sim_R, opt_sim_t, expr_params).
+ */
+bool mhrfit_fit_check_frame_values(const char *source, const char *name, size_t f, const char *status,
+                                   const double *model_params, const double *shape_params, const double *sim,
+                                   const double *expr_params, mhrfit_error *err);
+
+/**
+ * mhrfit_fit_check_frame_values() on every frame of `a` whose status is `ok` or `recovered_*`
+ * (the frames smoothing and export take; the others are kept as they are, NaN included), with
+ * the frame's name (else its index as six digits) and `a->sim_out`; `source` names the archive
+ * in the message. Errors: the first frame's, MHRFIT_ERR_NUMERIC.
+ */
+bool mhrfit_fit_archive_check_values(const mhrfit_fit_archive *a, const char *source, mhrfit_error *err);
+
 /** Frees an archive. NULL is allowed. */
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a);
 /** @} */

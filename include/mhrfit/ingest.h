@@ -271,6 +271,9 @@ typedef struct mhrfit_ingest_frames {
   size_t n_names;
   char **ignored;     /**< sub-folders holding no file of a requested camera, natural order */
   size_t n_ignored;
+  char **others;      /**< SAM 3D Body outputs (`<name>.npz`/`.npy`) in the frames that belong to no
+                           camera of the request, each name once, in the order met (at most 64) */
+  size_t n_others;
   size_t *cam_frames; /**< per camera of the request: how many frames hold a file of it */
 } mhrfit_ingest_frames;
 

@@ -9,8 +9,15 @@
  * - `"arrays"`: a folder of `<cam>.npy` arrays shaped (F,K,2) or (F,K,3) (x, y, confidence);
  *   F frames; NaN = missing. Any K ≥ 1 (up to MHRFIT_OBS_MAX_KP) when `n_kp` is 0; else K must be `n_kp`.
  * - `"openpose"`: per camera a folder of OpenPose JSON files (`<cam>_json` by default, `<cam>`
- *   itself when it ends in `_json`, or the names in `cam_dirs`), natural order; frame f is the f-th file of every camera; the frame
- *   count is the smallest file count; `person` selects `people[person]`.
+ *   itself when it ends in `_json`, or the names in `cam_dirs`). When every file name of every
+ *   camera carries a frame number (the last run of digits before `.json`: Pose2Sim's
+ *   `cam04.0030.json`, OpenPose's `<video>_000000000030_keypoints.json`) and no camera repeats
+ *   one, frames are matched by that number: the frames are the union of the cameras' numbers in
+ *   ascending order (`frame_ids`), a frame without a file of a camera is a missing view (NaN), and
+ *   the cameras lacking frames are named with (the first 8 of) those frame numbers through `warn`.
+ *   Otherwise frame f is the f-th file of every camera in natural order and the frame count is the
+ *   smallest file count (when the counts differ, `warn` names them); `person` selects
+ *   `people[person]`.
  * - `"caliscope_csv"`: Caliscope's `xy_<TRACKER>.csv` (the file, or a folder holding exactly one
  *   `xy_*.csv`): a header naming at least the columns `sync_index`, `port`, `point_id`,
  *   `img_loc_x`, `img_loc_y` (any order, other columns ignored), one row per detected point.
@@ -45,6 +52,8 @@ typedef struct mhrfit_obs_options {
   size_t person;                    /**< person index in multi-person inputs */
   const char *const *cam_dirs;      /**< openpose: folder per camera (NULL: "<cam>_json") */
   bool allow_missing_views;         /**< a missing camera file/folder gives NaN instead of an error */
+  void (*warn)(void *user, const char *message); /**< openpose: frames a camera lacks, differing file counts (NULL: not told) */
+  void *warn_user;                  /**< passed to warn */
 } mhrfit_obs_options;
 
 /** Observations of F frames × K keypoints × V views, owned. */
@@ -54,7 +63,7 @@ typedef struct mhrfit_observations {
   double *conf;  /**< F·K·V confidences, or NULL when the input has none */
   char format[16]; /**< the form that was read */
   char **names;    /**< K keypoint names given by the input (caliscope_csv without a layout), or NULL */
-  long *frame_ids; /**< F frame numbers given by the input (caliscope_csv sync indices), or NULL */
+  long *frame_ids; /**< F frame numbers given by the input (caliscope_csv sync indices, OpenPose file numbers), or NULL */
 } mhrfit_observations;
 
 /** Largest keypoint count of an arrays input read with `n_kp` 0. */
@@ -88,7 +97,9 @@ size_t mhrfit_observations_seen_views(const mhrfit_observations *obs, bool *seen
 typedef struct mhrfit_obs_cameras {
   const char *const *names; /**< calibration names of the cameras to use; NULL/0: every calibrated camera
                                  whose input holds a keypoint (the others left out with a warning; at
-                                 least 2 needed) */
+                                 least 2 needed; tables without `matrix` that look like cameras
+                                 (mhrfit_calib_unread_cameras()) and inputs of no calibrated camera
+                                 (mhrfit_observations_other_inputs()) are named in warnings too) */
   size_t n_names;
   const char *const *map;   /**< "FILE=NAME": the inputs named FILE (files, or OpenPose folders FILE_json, or FILE when it ends in _json)
                                  hold calibration camera NAME; other cameras' inputs carry their names */
@@ -109,6 +120,16 @@ typedef struct mhrfit_obs_cameras {
 mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
                                                       const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
                                                       char ***used, size_t *n_used, mhrfit_error *err);
+
+/**
+ * The inputs in `dir` of the form `format` that belong to none of the `n` file stems `stems`:
+ * for "stage1" and "arrays" the files `<name>.npz` / `<name>.npy`, for "openpose" the folders
+ * `<name>_json` (a stem names a folder `<stem>_json`, or the folder itself when it ends in
+ * `_json`); other forms have none. Returns how many, and writes their names to `out` (may be
+ * NULL) as "cam_3.npz, cam_4.npz", truncated to `size`. An unreadable folder counts none.
+ */
+size_t mhrfit_observations_other_inputs(const char *dir, const char *format, const char *const *stems, size_t n,
+                                        char *out, size_t size);
 
 /**
  * Parses the text of a Caliscope `xy_<TRACKER>.csv` (form above) for cameras

@@ -121,8 +121,10 @@ bool mhrfit_sequence_recover(mhrfit_fit_archive *a, mhrfit_fitter *f, size_t max
  * of `a` with `opts` (smooth.h; NULL = the defaults: zero-phase Butterworth, 6 Hz at 30 fps)
  * and recomputes their geometry with `f`. `labels` (n_frames bytes, may be
  * NULL) receives the mhrfit_smooth_label of each frame; `report` may be
- * NULL. Fewer than 2 anchors leave `a` unchanged. Errors: those of
- * mhrfit_smooth_sequence(), MHRFIT_ERR_NOMEM.
+ * NULL. Fewer than 2 anchors leave `a` unchanged. Errors, before any work: a good or recovered
+ * frame with a value that is not finite or a scale that is not positive
+ * (mhrfit_fit_archive_check_values(), MHRFIT_ERR_NUMERIC naming the frame and the value); then
+ * those of mhrfit_smooth_sequence(), MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_sequence_smooth(mhrfit_fit_archive *a, mhrfit_fitter *f, const mhrfit_smooth_options *opts,
                             unsigned char *labels, mhrfit_smooth_report *report, mhrfit_error *err);

@@ -96,7 +96,7 @@ CALIB_WARN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 class mhrfit_calib(Structure):
     _fields_ = [("cams", POINTER(mhrfit_camera)), ("n_cams", c_size_t), ("path", c_char_p), ("unit", c_char * 8),
                 ("ignored", POINTER(c_char_p)), ("ignored_line", POINTER(c_int)), ("n_ignored", c_size_t),
-                ("warn", CALIB_WARN), ("warn_user", c_void_p)]
+                ("warn", CALIB_WARN), ("warn_user", c_void_p), ("ignored_camera_like", POINTER(c_bool))]
 
 
 class mhrfit_calib_options(Structure):

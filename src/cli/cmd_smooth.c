@@ -68,7 +68,12 @@ int mf_cmd_smooth(int argc, char **argv) {
   if ((rc = mf_check_output("smooth", (mf_path_opt){"out", out}, ins, 2)) >= 0) return rc;
   mhrfit_error err = {0};
   mhrfit_fit_archive *a = mhrfit_fit_archive_load(in, &err);
-  if (a && (rc = mf_smooth_cli_input_fps(&sc, "smooth", in, a->fps, quiet)) >= 0) {
+  if (a && !mhrfit_fit_archive_check_values(a, in, &err)) { /* before any work, as export */
+    mhrfit_fit_archive_free(a);
+    return mf_report("smooth", &err);
+  }
+  if (!a) return mf_report("smooth", &err);
+  if ((rc = mf_smooth_cli_input_fps(&sc, "smooth", in, a->fps, quiet)) >= 0) {
     mhrfit_fit_archive_free(a);
     return rc;
   }

@@ -112,7 +112,8 @@ static int triangulate(tri_cmd *c) {
   if (c->names_file && !mhrfit_keypoint_names_load(c->names_file, &kp_names, &n_kp_names, &err)) goto fail;
   if (!(all = mhrfit_calib_load(c->calib, &c->tc.calib, &err))) goto fail;
   mhrfit_obs_options oo = {c->format, layout ? layout->count : 0, (size_t)c->person,
-                           c->cam_dirs.count ? c->cam_dirs.items : NULL, c->allow_missing};
+                           c->cam_dirs.count ? c->cam_dirs.items : NULL, c->allow_missing, mf_warn_cb,
+                           (void *)"triangulate"};
   const mhrfit_obs_cameras oc = {c->cams.items, c->cams.count, c->cam_map.items, c->cam_map.count, mf_warn_cb,
                                  (void *)"triangulate"};
   obs = mhrfit_observations_load_cameras(c->input, all, &oc, &oo, &used, &V, &err);

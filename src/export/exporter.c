@@ -9,6 +9,7 @@
 
 #include "common/mem.h"
 #include "export/export_internal.h"
+#include "mhrfit/fit_io.h"
 #include "mhrfit/layout.h"
 #include "mhrfit/value.h"
 
@@ -149,25 +150,9 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex) { 
 /* Checks a frame to export: finite parameters, identity, similarity (and expressions when used). */
 static bool check_frame(const mhrfit_exporter *ex, size_t f, mhrfit_error *err) {
   const mhrfit_export_source *s = ex->src;
-  struct {
-    const char *key;
-    const double *v;
-    int n;
-  } keys[] = {{"mhr_model_params", s->model_params + 204 * f, 204},
-              {"shape_params", s->shape_params + 45 * f, 45},
-              {"opt_sim_scale", s->sim + 13 * f, 1},
-              {"opt_sim_R", s->sim + 13 * f + 1, 9},
-              {"opt_sim_t", s->sim + 13 * f + 10, 3},
-              {"expr_params", s->expr_params + 72 * f, ex->o.expressions ? 72 : 0}};
-  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-    for (int i = 0; i < keys[k].n; i++)
-      if (!isfinite(keys[k].v[i]))
-        return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "%s: frame %s (index %zu, status %s): %s[%d] is not finite", s->path,
-                           s->frame_names[f], f, s->status[f], keys[k].key, i);
-  if (!(s->sim[13 * f] > 0))
-    return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "%s: frame %s (index %zu): opt_sim_scale is %g, not positive", s->path,
-                       s->frame_names[f], f, s->sim[13 * f]);
-  return true;
+  return mhrfit_fit_check_frame_values(s->path, s->frame_names[f], f, s->status[f], s->model_params + 204 * f,
+                                       s->shape_params + 45 * f, s->sim + 13 * f,
+                                       ex->o.expressions ? s->expr_params + 72 * f : NULL, err);
 }
 
 /* Forward kinematics of every exported frame: local and world joint transforms. */

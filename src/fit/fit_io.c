@@ -374,6 +374,43 @@ void mhrfit_fit_archive_update_world_up(mhrfit_fit_archive *a) {
   free(pts);
 }
 
+bool mhrfit_fit_check_frame_values(const char *source, const char *name, size_t f, const char *status,
+                                   const double *model_params, const double *shape_params, const double *sim,
+                                   const double *expr_params, mhrfit_error *err) {
+  const struct {
+    const char *key;
+    const double *v;
+    int n;
+  } keys[] = {{"mhr_model_params", model_params, 204},
+              {"shape_params", shape_params, 45},
+              {"opt_sim_scale", sim, 1},
+              {"opt_sim_R", sim + 1, 9},
+              {"opt_sim_t", sim + 10, 3},
+              {"expr_params", expr_params, expr_params ? 72 : 0}};
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    for (int i = 0; i < keys[k].n; i++)
+      if (!isfinite(keys[k].v[i]))
+        return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "%s: frame %s (index %zu, status %s): %s[%d] is not finite", source,
+                           name, f, status, keys[k].key, i);
+  if (!(sim[0] > 0))
+    return MHRFIT_FAIL(err, MHRFIT_ERR_NUMERIC, "%s: frame %s (index %zu): opt_sim_scale is %g, not positive", source,
+                       name, f, sim[0]);
+  return true;
+}
+
+bool mhrfit_fit_archive_check_values(const mhrfit_fit_archive *a, const char *source, mhrfit_error *err) {
+  for (size_t f = 0; f < a->n_frames; f++) {
+    if (strcmp(a->status[f], "ok") != 0 && strncmp(a->status[f], "recovered", 9) != 0) continue;
+    char name[32];
+    if (!a->frame_names || !a->frame_names[f]) snprintf(name, sizeof name, "%06zu", f);
+    if (!mhrfit_fit_check_frame_values(source, a->frame_names && a->frame_names[f] ? a->frame_names[f] : name, f,
+                                       a->status[f], a->model_params + 204 * f, a->shape_params + 45 * f,
+                                       a->sim_out + 13 * f, NULL, err))
+      return false;
+  }
+  return true;
+}
+
 void mhrfit_fit_archive_free(mhrfit_fit_archive *a) {
   if (!a) return;
   free(a->status);

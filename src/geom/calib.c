@@ -178,16 +178,43 @@ static bool read_camera(const ctx *c, const mhrfit_value *t, const char *table, 
   return true;
 }
 
-/* Remembers a table that is not read as a camera (no `matrix`), for mhrfit_calib_select(). */
-static bool add_ignored(mhrfit_calib *cal, const char *name, int line, mhrfit_error *err) {
+/* The table holds a field only cameras have (it lacks `matrix`, so it is not read as one). */
+static bool camera_like(const mhrfit_value *t) {
+  static const char *const fields[] = {"rotation", "translation", "distortions", "size"};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (mhrfit_value_dict_get(t, fields[i])) return true;
+  return false;
+}
+
+/* Remembers a table that is not read as a camera (no `matrix`), for mhrfit_calib_select() and
+ * mhrfit_calib_unread_cameras(). */
+static bool add_ignored(mhrfit_calib *cal, const char *name, const mhrfit_value *t, mhrfit_error *err) {
   char **names = realloc(cal->ignored, (cal->n_ignored + 1) * sizeof *names);
   if (names) cal->ignored = names;
   int *lines = names ? realloc(cal->ignored_line, (cal->n_ignored + 1) * sizeof *lines) : NULL;
   if (lines) cal->ignored_line = lines;
-  if (!names || !lines) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+  bool *like = lines ? realloc(cal->ignored_camera_like, (cal->n_ignored + 1) * sizeof *like) : NULL;
+  if (like) cal->ignored_camera_like = like;
+  if (!names || !lines || !like) return MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
   if (!(cal->ignored[cal->n_ignored] = mf_strdup(name, err))) return false;
-  cal->ignored_line[cal->n_ignored++] = line;
+  cal->ignored_line[cal->n_ignored] = t->line;
+  cal->ignored_camera_like[cal->n_ignored++] = camera_like(t);
   return true;
+}
+
+size_t mhrfit_calib_unread_cameras(const mhrfit_calib *calib, char *out, size_t size) {
+  size_t n = 0, len = 0;
+  if (out && size) out[0] = '\0';
+  for (size_t i = 0; i < calib->n_ignored; i++) {
+    if (!calib->ignored_camera_like || !calib->ignored_camera_like[i]) continue;
+    if (out && len < size) {
+      char line[32] = "";
+      if (calib->ignored_line[i] > 0) snprintf(line, sizeof line, " (line %d)", calib->ignored_line[i]);
+      len += (size_t)snprintf(out + len, size - len, "%s[%s]%s", n ? ", " : "", calib->ignored[i], line);
+    }
+    n++;
+  }
+  return n;
 }
 
 static bool add_camera(mhrfit_calib *cal, size_t *cap, const mhrfit_camera *cam, mhrfit_error *err) {
@@ -248,13 +275,13 @@ mhrfit_calib *mhrfit_calib_from_value(const mhrfit_value *doc, const char *name,
         if (!read_camera(&c, t, key, &cam, scale, invert) || !add_camera(cal, &cap, &cam, err)) goto fail;
         continue;
       }
-      if (!add_ignored(cal, key, t->line, err)) goto fail;
+      if (!add_ignored(cal, key, t, err)) goto fail;
       /* one level down: [cameras.<id>] */
       for (size_t j = 0; j < t->u.dict.count; j++) {
         const mhrfit_value *s = t->u.dict.vals[j];
         if (s->kind != MHRFIT_V_DICT) continue;
         if (!mhrfit_value_dict_get(s, "matrix")) {
-          if (!add_ignored(cal, t->u.dict.keys[j], s->line, err)) goto fail;
+          if (!add_ignored(cal, t->u.dict.keys[j], s, err)) goto fail;
           continue;
         }
         char table[2 * MHRFIT_CAMERA_NAME_MAX];
@@ -368,6 +395,7 @@ void mhrfit_calib_free(mhrfit_calib *calib) {
   for (size_t i = 0; i < calib->n_ignored; i++) free(calib->ignored[i]);
   free(calib->ignored);
   free(calib->ignored_line);
+  free(calib->ignored_camera_like);
   free(calib->cams);
   free(calib->path);
   free(calib);

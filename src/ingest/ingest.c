@@ -100,6 +100,7 @@ typedef struct request {
   mf_ingest_settings s;
   mf_names frames;
   mf_names ignored;    /* sub-folders that hold no file of a requested camera (frames listed, not given) */
+  mf_names others;     /* SAM 3D Body outputs of no requested camera in the frames (listed, not given) */
   size_t *cam_frames;  /* per camera: frames holding a file of it (frames listed, not given) */
   struct job_table *jobs; /* worker mode: the requests of the current chunk and their results */
   struct est_state *est;  /* command mode: how the estimator has fared (shared by the threads) */
@@ -111,6 +112,7 @@ static void request_free(request *r) {
   free(r->out_root);
   mf_names_free(&r->frames);
   mf_names_free(&r->ignored);
+  mf_names_free(&r->others);
   free(r->cam_frames);
 }
 
@@ -361,8 +363,26 @@ static const char *stem_of(const request *r, const char *cam) {
 }
 
 
+/* Adds to r->others the SAM 3D Body outputs (`<name>.npz`, `<name>.npy`) of a frame's listing
+ * that belong to no requested camera (each name once; at most 64 names). */
+static bool note_others(request *r, const mf_entries *e, mhrfit_error *err) {
+  for (size_t i = 0; i < e->count && r->others.count < 64; i++) {
+    const char *name = e->items[i].name;
+    size_t l = strlen(name);
+    if (e->items[i].type == MF_ENTRY_DIR || l <= 4 || (strcmp(name + l - 4, ".npz") && strcmp(name + l - 4, ".npy")))
+      continue;
+    bool known = false;
+    for (size_t c = 0; c < r->o->n_cams && !known; c++)
+      known = strlen(r->stems[c]) == l - 4 && strncmp(r->stems[c], name, l - 4) == 0;
+    for (size_t j = 0; j < r->others.count && !known; j++) known = strcmp(r->others.items[j], name) == 0;
+    if (!known && !names_push(&r->others, name, err)) return false;
+  }
+  return true;
+}
+
 /* Keeps the listed folders that hold a file of a requested camera (an image or a SAM output) as
- * frames, the others in r->ignored; counts the frames of each camera. */
+ * frames, the others in r->ignored; counts the frames of each camera; notes the SAM outputs of
+ * other cameras in the frames (r->others). */
 static bool keep_camera_frames(request *r, mhrfit_error *err) {
   if (!(r->cam_frames = mf_calloc_array(r->o->n_cams, sizeof *r->cam_frames, err))) return false;
   size_t k = 0;
@@ -381,7 +401,13 @@ static bool keep_camera_frames(request *r, mhrfit_error *err) {
       r->cam_frames[c] += has;
       any = any || has;
     }
+    bool noted = !any || note_others(r, fd.sam, err);
     frame_dirs_free(&fd);
+    if (!noted) {
+      for (size_t j = i; j < r->frames.count; j++) free(r->frames.items[j]);
+      r->frames.count = k;
+      return false;
+    }
     char *name = r->frames.items[i];
     if (any) {
       r->frames.items[k++] = name;
@@ -653,9 +679,12 @@ bool mhrfit_ingest_find_frames(const mhrfit_ingest_options *o, mhrfit_ingest_fra
   out->n_names = r.frames.count;
   out->ignored = r.ignored.items;
   out->n_ignored = r.ignored.count;
+  out->others = r.others.items;
+  out->n_others = r.others.count;
   out->cam_frames = r.cam_frames;
   r.frames = (mf_names){0};
   r.ignored = (mf_names){0};
+  r.others = (mf_names){0};
   r.cam_frames = NULL;
   request_free(&r);
   return true;
@@ -663,9 +692,10 @@ bool mhrfit_ingest_find_frames(const mhrfit_ingest_options *o, mhrfit_ingest_fra
 
 void mhrfit_ingest_frames_free(mhrfit_ingest_frames *f) {
   if (!f) return;
-  mf_names n = {f->names, f->n_names}, i = {f->ignored, f->n_ignored};
+  mf_names n = {f->names, f->n_names}, i = {f->ignored, f->n_ignored}, x = {f->others, f->n_others};
   mf_names_free(&n);
   mf_names_free(&i);
+  mf_names_free(&x);
   free(f->cam_frames);
   memset(f, 0, sizeof *f);
 }

@@ -112,7 +112,12 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   mhrfit_observations *obs = p->det->obs;
   bool *keep = mf_calloc_array(p->V, sizeof *keep, err);
   if (!keep) return false;
-  char missing[512];
+  char missing[512], others[600];
+  if (mhrfit_observations_other_inputs(p->o.input_dir, obs->format, (const char *const *)p->stems, p->V, others,
+                                       sizeof others))
+    mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING, "%s: %s hold(s) the keypoints of no calibrated camera of %s (not read; "
+                    "--cam_map FILE_NAME=CALIBRATION_NAME maps a file to a calibration camera)", p->o.input_dir, others,
+                    p->o.calib_path);
   size_t n_keep = mhrfit_observations_seen_views(obs, keep, (const char *const *)p->stems, missing, sizeof missing);
   bool ok = n_keep >= 2;
   if (!ok)
@@ -131,8 +136,8 @@ static bool choose_seeing_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
   return ok;
 }
 
-/* The frames: one per input frame, named by its index (Caliscope: its sync index) as six
- * digits; the subset of the options. */
+/* The frames: one per input frame, named by its number (Caliscope: its sync index; OpenPose: the
+ * number in its file names, else its index) as six digits; the subset of the options. */
 static bool name_frames(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   mf_detector *d = p->det;
@@ -176,6 +181,11 @@ const char *mf_detector_warning(const mhrfit_pipeline *p) {
   return p->det && p->det->warning[0] ? p->det->warning : NULL;
 }
 
+/* The loader's warnings (frames a camera lacks) into the run's log. */
+static void obs_warn(void *user, const char *message) {
+  mf_pipeline_log((const mhrfit_pipeline *)user, MHRFIT_PIPELINE_WARNING, "%s", message);
+}
+
 bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
   mf_detector *d = p->det = mf_calloc_array(1, sizeof *d, err);
@@ -187,7 +197,7 @@ bool mf_detector_open(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_layout *layout = o->layout ? mhrfit_layout_get(o->layout, err) : NULL;
   if (o->layout && !layout) return false;
   mhrfit_obs_options oo = {o->input_format, layout ? layout->count : 0, (size_t)o->person_index,
-                           o->n_cam_dirs ? o->cam_dirs : NULL, o->n_cams == 0};
+                           o->n_cam_dirs ? o->cam_dirs : NULL, o->n_cams == 0, obs_warn, p};
   if (!(d->obs = mhrfit_observations_load(o->input_dir, (const char *const *)p->stems, p->V, &oo, err))) return false;
   if (!o->n_cams && !choose_seeing_cameras(p, err)) return false;
   return name_frames(p, err);

@@ -265,7 +265,7 @@ static void triangulate_slot(mhrfit_pipeline *p, slot *s, size_t t, const char *
   s->observed = false;
   mhrfit_error *err = &s->tri_err;
   memset(err, 0, sizeof *err);
-  mhrfit_obs_options oo = {"stage1", 70, 0, NULL, true};
+  mhrfit_obs_options oo = {.format = "stage1", .n_kp = 70, .allow_missing_views = true};
   mhrfit_observations *obs = mhrfit_observations_load(dir, (const char *const *)p->cams, p->V, &oo, err);
   if (obs) {
     mhrfit_tri_archive *ta = s->ta;

@@ -227,6 +227,11 @@ static bool choose_cameras(mhrfit_pipeline *p, mhrfit_error *err) {
       return MHRFIT_FAIL(err, MHRFIT_ERR_NOT_FOUND, "--cam_map %s: %s has no camera named '%s'", o->cam_map[m],
                          o->calib_path, target);
   }
+  char unread[600];
+  if (!o->n_cams && mhrfit_calib_unread_cameras(p->all, unread, sizeof unread))
+    mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING,
+                    "%s: table(s) %s have no 'matrix' field, so they are not read as cameras (left out)", o->calib_path,
+                    unread);
   /* an unknown camera is named before any folder is read (without the selection's warnings: they
    * come once, from load_models()) */
   void (*warn)(void *, const char *) = p->all->warn;
@@ -410,6 +415,16 @@ static bool find_frames(mhrfit_pipeline *p, mhrfit_error *err) {
     if (missing[0])
       mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING, "%s: no file of camera(s) %s in any frame%s", o->input_dir, missing,
                       o->n_cams ? "" : " (left out)");
+    if (!o->n_cams && fr.n_others) {
+      char list[600];
+      size_t n = 0;
+      for (size_t i = 0; i < fr.n_others && n < sizeof list - 80; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", fr.others[i]);
+      mf_pipeline_log(p, MHRFIT_PIPELINE_WARNING,
+                      "%s: the frames hold SAM 3D Body files of no calibrated camera of %s: %s%s (not read; --cam_map "
+                      "FILE_NAME=CALIBRATION_NAME maps a file name to a calibration camera)",
+                      o->input_dir, o->calib_path, list, n >= sizeof list - 80 ? ", ..." : "");
+    }
     if (fr.n_ignored) {
       char list[600];
       size_t n = 0;

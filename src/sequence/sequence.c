@@ -10,6 +10,7 @@
 #include "common/mem.h"
 #include "common/pool.h"
 #include "mhrfit/camera.h"
+#include "mhrfit/fit_io.h"
 #include "mhrfit/sam3d.h"
 
 #define NP MHRFIT_N_MODEL_PARAMS
@@ -302,6 +303,7 @@ bool mhrfit_sequence_smooth_params(size_t F, const unsigned char *valid, const d
 bool mhrfit_sequence_smooth(mhrfit_fit_archive *a, mhrfit_fitter *fitter, const mhrfit_smooth_options *opts,
                             unsigned char *labels, mhrfit_smooth_report *report, mhrfit_error *err) {
   size_t F = a->n_frames;
+  if (!mhrfit_fit_archive_check_values(a, "smoothing", err)) return false; /* a good frame holding NaN */
   unsigned char *valid = mf_calloc_array(F, 1, err);
   uint8_t *lab = valid ? mf_calloc_array(F, 1, err) : NULL;
   double *m = lab ? mf_malloc_array(F * NP, sizeof *m, err) : NULL;

@@ -76,6 +76,62 @@ static bool calibrated(const mhrfit_calib *calib, const char *name) {
   return false;
 }
 
+/* `name` is one of the n stems, or a stem with `suffix` appended. */
+static bool stem_listed(const char *name, size_t len, const char *const *stems, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strlen(stems[i]) == len && strncmp(stems[i], name, len) == 0) return true;
+  return false;
+}
+
+size_t mhrfit_observations_other_inputs(const char *dir, const char *format, const char *const *stems, size_t n,
+                                        char *out, size_t size) {
+  if (out && size) out[0] = '\0';
+  bool openpose = format && strcmp(format, "openpose") == 0;
+  if (!format || (!openpose && strcmp(format, "stage1") != 0 && strcmp(format, "arrays") != 0)) return 0;
+  mf_names list = {0};
+  if (!mf_list_dir(dir, openpose ? "_json" : NULL, openpose, &list, NULL)) return 0;
+  size_t count = 0, len = 0;
+  for (size_t i = 0; i < list.count; i++) {
+    const char *name = list.items[i];
+    size_t l = strlen(name);
+    bool input;
+    if (openpose) /* a folder <stem>_json, or one a stem names itself */
+      input = !stem_listed(name, l, stems, n) && !stem_listed(name, l - 5, stems, n);
+    else {
+      input = l > 4 && (strcmp(name + l - 4, ".npz") == 0 || strcmp(name + l - 4, ".npy") == 0) &&
+              !stem_listed(name, l - 4, stems, n);
+      if (input) {
+        char *path = mf_path_join(dir, name, NULL);
+        input = path && mf_is_file(path);
+        free(path);
+      }
+    }
+    if (!input) continue;
+    if (out && len < size) len += (size_t)snprintf(out + len, size - len, "%s%s", count ? ", " : "", name);
+    count++;
+  }
+  mf_names_free(&list);
+  return count;
+}
+
+/* Without --cams: the calibration's tables that look like cameras but are not read, and the
+ * inputs of no calibrated camera, said (they would be dropped without a word). */
+static void warn_left_out(const char *dir, const mhrfit_calib *calib, const mhrfit_obs_cameras *cams,
+                          const char *format, const char *const *stems, size_t n) {
+  if (!cams->warn) return;
+  char list[600], msg[1400];
+  if (mhrfit_calib_unread_cameras(calib, list, sizeof list)) {
+    snprintf(msg, sizeof msg, "%s: table(s) %s have no 'matrix' field, so they are not read as cameras (left out)",
+             calib->path, list);
+    cams->warn(cams->user, msg);
+  }
+  if (mhrfit_observations_other_inputs(dir, format, stems, n, list, sizeof list)) {
+    snprintf(msg, sizeof msg, "%s: %s hold(s) the keypoints of no calibrated camera of %s (not read; --cam_map "
+             "FILE_NAME=CALIBRATION_NAME maps a file to a calibration camera)", dir, list, calib->path);
+    cams->warn(cams->user, msg);
+  }
+}
+
 mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhrfit_calib *calib,
                                                       const mhrfit_obs_cameras *cams, const mhrfit_obs_options *opts,
                                                       char ***used, size_t *n_used, mhrfit_error *err) {
@@ -119,6 +175,7 @@ mhrfit_observations *mhrfit_observations_load_cameras(const char *dir, const mhr
   if (ok) obs = mhrfit_observations_load(dir, (const char *const *)stems, V, &o, err);
   bool *seen = obs && every ? mf_calloc_array(V ? V : 1, sizeof *seen, err) : NULL;
   ok = obs && (!every || seen);
+  if (ok && every) warn_left_out(dir, calib, cams, obs->format, (const char *const *)stems, V0);
   if (ok && every) {
     char unseen[512];
     size_t n_seen = mhrfit_observations_seen_views(obs, seen, (const char *const *)names, unseen, sizeof unseen);
@@ -189,13 +246,134 @@ static void openpose_dir_name(char *out, size_t size, const char *cam) {
   snprintf(out, size, n >= 5 && strcmp(cam + n - 5, "_json") == 0 ? "%s" : "%s_json", cam);
 }
 
+/* The frame number of an OpenPose file name: its last run of digits before ".json"
+ * (`cam04.0030.json` -> 30, `<video>_000000000030_keypoints.json` -> 30); -1 when it has none
+ * (or one too long to be a frame number). */
+static long openpose_frame_number(const char *name) {
+  size_t n = strlen(name);
+  if (n >= 5 && strcmp(name + n - 5, ".json") == 0) n -= 5;
+  size_t end = n;
+  while (end > 0 && !(name[end - 1] >= '0' && name[end - 1] <= '9')) end--;
+  size_t begin = end;
+  while (begin > 0 && name[begin - 1] >= '0' && name[begin - 1] <= '9') begin--;
+  if (begin == end || end - begin > 15) return -1;
+  long v = 0;
+  for (size_t i = begin; i < end; i++) v = 10 * v + (name[i] - '0');
+  return v;
+}
+
+/* A file of a camera: its frame number and its place in the camera's listing. */
+typedef struct op_file {
+  long number;
+  size_t index;
+} op_file;
+
+static int cmp_op_file(const void *a, const void *b) {
+  const op_file *x = a, *y = b;
+  return x->number < y->number ? -1 : x->number > y->number ? 1 : (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmp_long(const void *a, const void *b) {
+  long x = *(const long *)a, y = *(const long *)b;
+  return (x > y) - (x < y);
+}
+
+static void op_warn(const mhrfit_obs_options *o, const char *msg) {
+  if (o->warn) o->warn(o->warn_user, msg);
+}
+
+/* Per camera, the file of each frame (`file[v][f]`, SIZE_MAX: none) and the frame numbers
+ * (`*ids`, owned) when every file of every camera has a number and no camera repeats one: the
+ * frames are the union of the numbers; the cameras lacking some are named in a warning.
+ * Returns false (no error) when the names do not give frames by number. */
+static bool openpose_match_numbers(const mf_names *files, const char *const *cams, const char *const *dirs, size_t V,
+                                   const mhrfit_obs_options *o, size_t *F_out, long **ids_out, size_t **file_out,
+                                   bool *numbered, mhrfit_error *err) {
+  *numbered = false;
+  size_t total = 0;
+  for (size_t v = 0; v < V; v++) {
+    for (size_t i = 0; i < files[v].count; i++)
+      if (openpose_frame_number(files[v].items[i]) < 0) return true;
+    total += files[v].count;
+  }
+  if (total == 0) return true;
+  op_file *all = mf_malloc_array(total, sizeof *all, err);
+  long *ids = mf_malloc_array(total, sizeof *ids, err);
+  size_t *first = mf_calloc_array(V + 1, sizeof *first, err);
+  bool ok = all && ids && first;
+  size_t n = 0;
+  for (size_t v = 0; ok && v < V; v++) {
+    first[v] = n;
+    for (size_t i = 0; i < files[v].count; i++) all[n++] = (op_file){openpose_frame_number(files[v].items[i]), i};
+    qsort(all + first[v], files[v].count, sizeof *all, cmp_op_file);
+    for (size_t i = first[v] + 1; i < n; i++)
+      if (all[i].number == all[i - 1].number) { /* two files of one frame: not numbers of frames */
+        char msg[1400];
+        snprintf(msg, sizeof msg, "camera '%s': %s and %s have the same frame number %ld: frames are matched by file "
+                 "order, not by number", cams[v], files[v].items[all[i - 1].index], files[v].items[all[i].index],
+                 all[i].number);
+        op_warn(o, msg);
+        free(all);
+        free(ids);
+        free(first);
+        return true;
+      }
+  }
+  if (ok) first[V] = n;
+  size_t F = 0;
+  for (size_t i = 0; ok && i < n; i++) ids[i] = all[i].number;
+  if (ok) {
+    qsort(ids, n, sizeof *ids, cmp_long);
+    for (size_t i = 0; i < n; i++)
+      if (F == 0 || ids[i] != ids[F - 1]) ids[F++] = ids[i];
+  }
+  size_t *file = NULL, FV;
+  if (ok && (!mf_mul_size(F, V, &FV) || !(file = mf_malloc_array(FV ? FV : 1, sizeof *file, err)))) {
+    if (err && !err->type) MHRFIT_FAIL(err, MHRFIT_ERR_LIMIT, "too many frames");
+    ok = false;
+  }
+  for (size_t v = 0; ok && v < V; v++) {
+    size_t lacking = 0, j = first[v];
+    char list[200] = "";
+    size_t len = 0;
+    for (size_t f = 0; f < F; f++) {
+      while (j < first[v + 1] && all[j].number < ids[f]) j++;
+      bool has = j < first[v + 1] && all[j].number == ids[f];
+      file[f * V + v] = has ? all[j].index : SIZE_MAX;
+      if (has) continue;
+      if (lacking < 8 && len < sizeof list)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%ld", lacking ? ", " : "", ids[f]);
+      lacking++;
+    }
+    if (lacking && mf_is_dir(dirs[v])) { /* a camera without a folder is the caller's missing view */
+      char msg[1400];
+      snprintf(msg, sizeof msg, "camera '%s' (%s): no file of frame(s) %s%s (%zu of %zu frames; those views are "
+               "missing)", cams[v], dirs[v], list, lacking > 8 ? ", ..." : "", lacking, F);
+      op_warn(o, msg);
+    }
+  }
+  free(all);
+  free(first);
+  if (!ok) {
+    free(ids);
+    free(file);
+    return false;
+  }
+  *numbered = true;
+  *F_out = F;
+  *ids_out = ids;
+  *file_out = file;
+  return true;
+}
+
 static mhrfit_observations *load_openpose(const char *dir, const char *const *cams, size_t V,
                                           const mhrfit_obs_options *o, mhrfit_error *err) {
   mf_names files[64];
   char *dirs[64] = {0};
-  size_t F = SIZE_MAX;
+  size_t F = SIZE_MAX, F_max = 0;
   mhrfit_observations *obs = NULL;
-  size_t listed = 0;
+  size_t listed = 0, *file = NULL;
+  long *ids = NULL;
   for (size_t v = 0; v < V; v++) {
     char name[512];
     if (o->cam_dirs) snprintf(name, sizeof name, "%s", o->cam_dirs[v]);
@@ -212,17 +390,42 @@ static mhrfit_observations *load_openpose(const char *dir, const char *const *ca
     }
     if (!mf_list_dir(dirs[v], ".json", false, &files[v], err)) goto done;
     if (files[v].count < F) F = files[v].count;
+    if (files[v].count > F_max) F_max = files[v].count;
   }
   if (F == SIZE_MAX) F = 0;
+  /* frames by the numbers in the file names when every name has one, else by file order */
+  bool numbered;
+  size_t F_num = 0;
+  if (!openpose_match_numbers(files, cams, (const char *const *)dirs, V, o, &F_num, &ids, &file, &numbered, err))
+    goto done;
+  if (numbered) {
+    F = F_num;
+  } else if (F < F_max) {
+    char counts[600];
+    size_t len = 0;
+    for (size_t v = 0; v < V && len < sizeof counts; v++)
+      if (mf_is_dir(dirs[v]))
+        len += (size_t)snprintf(counts + len, sizeof counts - len, "%s%s %zu", len ? ", " : "", cams[v], files[v].count);
+    char msg[900];
+    snprintf(msg, sizeof msg, "%s: the cameras have different numbers of OpenPose files (%s) and the file names "
+             "carry no frame numbers to match them: frame f is the f-th file of every camera, the %zu frames all "
+             "cameras have; the later files are not read", dir, counts, F);
+    op_warn(o, msg);
+  }
   obs = mf_observations_alloc(F, o->n_kp, V, true, err);
   if (!obs) goto done;
   double *xyc = mf_malloc_array(3 * o->n_kp, sizeof(double), err);
   if (!xyc) goto fail;
   for (size_t v = 0; v < V; v++) {
     for (size_t f = 0; f < F && files[v].count; f++) {
-      char *path = mf_path_join(dirs[v], files[v].items[f], err);
+      size_t i_file = numbered ? file[f * V + v] : f;
+      if (i_file == SIZE_MAX) continue; /* no file of this frame: a missing view */
+      char *path = mf_path_join(dirs[v], files[v].items[i_file], err);
       if (!path || !mhrfit_openpose_read(path, o->person, o->n_kp, xyc, err)) {
-        if (path) mhrfit_error_prefix(err, "camera '%s', frame %zu", cams[v], f);
+        if (path) {
+          if (numbered) mhrfit_error_prefix(err, "camera '%s', frame %ld", cams[v], ids[f]);
+          else mhrfit_error_prefix(err, "camera '%s', frame %zu", cams[v], f);
+        }
         free(path);
         free(xyc);
         goto fail;
@@ -238,11 +441,17 @@ static mhrfit_observations *load_openpose(const char *dir, const char *const *ca
   }
   free(xyc);
   snprintf(obs->format, sizeof obs->format, "openpose");
+  if (numbered) {
+    obs->frame_ids = ids;
+    ids = NULL;
+  }
   goto done;
 fail:
   mhrfit_observations_free(obs);
   obs = NULL;
 done:
+  free(ids);
+  free(file);
   for (size_t v = 0; v < listed; v++) mf_names_free(&files[v]);
   for (size_t v = 0; v < V; v++) free(dirs[v]);
   return obs;
