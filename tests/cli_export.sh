@@ -107,11 +107,16 @@ check "strings where numbers belong exit 1 naming file and key" \
   $([ $rc -eq 1 ] && grep -q "type.npz: key 'opt_sim_R' is not a numeric array" "$tmp/err"; echo $?)
 check "bad sources: nothing written" $([ ! -e "$tmp/nokey.glb" ] && [ ! -e "$tmp/shape.glb" ] && [ ! -e "$tmp/type.glb" ]; echo $?)
 
-# a write failing midway (a file where frame 000005's folder goes): exit 1, nothing of the export left
+# a write failing midway (a file where frame 000005's folder goes, in the folder of an earlier
+# export: export_summary.json; a folder of other files is refused before any work, exit 2): exit 1,
+# nothing of the export left
 mkdir -p "$tmp/blocked" && touch "$tmp/blocked/000005"
 ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
+check "per-frame export into a folder of other files exits 2" $([ $rc -eq 2 ] && grep -q "holds no earlier output of mhrfit export (export_summary.json)" "$tmp/err" && [ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+echo '{}' >"$tmp/blocked/export_summary.json"
+ex --in "$tmp/run" --out "$tmp/blocked" --format ply; rc=$?
 check "per-frame write failure exits 1 naming the frame" $([ $rc -eq 1 ] && grep -q "frame 000005" "$tmp/err"; echo $?)
-check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked")" = 000005 ]; echo $?)
+check "per-frame write failure leaves nothing" $([ "$(ls "$tmp/blocked" | tr '\n' ' ')" = "000005 export_summary.json " ]; echo $?)
 
 # every glTF written above: the Khronos validator, one process (0 errors, 0 warnings each)
 gl=("$tmp/a.glb" "$tmp/a.gltf" "$tmp/s.glb" "$tmp/mem4.glb" "$tmp/r60.glb" "$tmp/r50.glb")

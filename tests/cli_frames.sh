@@ -82,6 +82,14 @@ check "--check --allow_gaps: 40 views, 20 gaps" $(grep -q '20 frame(s) x 4 camer
 "$bin" frames --video_dir "$videos" --out "$tmp/cap" >/dev/null 2>"$tmp/err"
 check "existing output without --overwrite exits 1" $([ $? -eq 1 ]; echo $?)
 check "existing output named" $(grep -q "holds a previous extraction" "$tmp/err"; echo $?)
+# --overwrite replaces an earlier extraction only: a demo capture (no frames_meta.json) is refused
+# (exit 1, as the other refusals) and left as it was
+"$bin" demo --out "$tmp/capz" --num_frames 3 --quiet
+cp -a "$tmp/capz" "$tmp/capz.before"
+"$bin" frames --videos cam_0="$(ls "$videos"/*.mp4 | head -1)" --out "$tmp/capz" --overwrite --max_frames 2 >/dev/null 2>"$tmp/err"
+check "--overwrite into a folder that is no extraction exits 1" $([ $? -eq 1 ]; echo $?)
+check "--overwrite into a folder that is no extraction: said" $(grep -q "holds no frames_meta.json: it is no earlier extraction" "$tmp/err"; echo $?)
+check "--overwrite into a folder that is no extraction: nothing changed" $(diff -r "$tmp/capz" "$tmp/capz.before" >/dev/null; echo $?)
 "$bin" frames --videos cam_x="$tmp/none.mp4" --out "$tmp/x" >/dev/null 2>"$tmp/err"
 check "missing video exits 1" $([ $? -eq 1 ]; echo $?)
 check "missing video named" $(grep -q "camera 'cam_x': .*none.mp4: cannot open the video" "$tmp/err"; echo $?)

@@ -676,6 +676,12 @@ static void test_output_folder(void) {
   o.overwrite = false;
   CHECK(!mhrfit_frames_extract(&o, &s, &err));
   CHECK_CONTAINS(err.message, "is not empty and holds no frames_meta.json");
+  o.overwrite = true; /* overwrite replaces an earlier extraction only: the folder is left as it was */
+  CHECK(!mhrfit_frames_extract(&o, &s, &err) && err.type == MHRFIT_ERR_ARGUMENT);
+  CHECK_CONTAINS(err.message, "it is no earlier extraction");
+  CHECK(access(th_path(o.out_dir, "frames_meta.json"), F_OK) != 0);
+  CHECK(access(th_path(o.out_dir, "notes.txt"), F_OK) == 0);
+  o.overwrite = false;
   /* bad requests */
   o.out_dir = tmp_path("out_bad");
   o.every = 0;

@@ -243,7 +243,8 @@ mhrfit_exporter *mhrfit_exporter_new(const mhrfit_rig *rig, const mhrfit_export_
 const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
 
 /**
- * Writes the export to `path` in the format of the options (or of `path`'s extension); a
+ * Writes the export to `path` in the format of the options (or of `path`'s extension), after
+ * the checks of mhrfit_export_check_out() (an output never replaces an input); a
  * per-frame format writes into the folder `path` (created, and locked while it is written: another
  * process writing it makes this call fail with MHRFIT_ERR_BUSY naming its id). Every file is
  * written atomically (temporary name + rename); a failure removes what this call wrote. Errors:
@@ -285,6 +286,23 @@ const mhrfit_export_report *mhrfit_exporter_report(const mhrfit_exporter *ex);
  *   of exactly one frame (MHRFIT_ERR_ARGUMENT otherwise).
  */
 bool mhrfit_exporter_write(mhrfit_exporter *ex, const char *path, mhrfit_error *err);
+
+/**
+ * Checks, before any work, that writing the export of `src` with options `o` to `path` destroys
+ * no input; mhrfit_exporter_write() checks it again. Refused (MHRFIT_ERR_ARGUMENT, the message
+ * naming the rule): an output that is one of the inputs (the source archive, `o->calib`, the run's
+ * calibration, `rig_path`: the MHR assets folder or rig file, may be NULL) or an existing file
+ * inside an input folder; the run folder itself or anything `mhrfit run` writes in it (its
+ * archives, summary, settings, stage1/, fit/, ...); anything inside the run's capture (found as
+ * the overlays find it) that is not inside the run folder; an existing file of another extension
+ * than the format's (`.glb`, `.gltf` and its `<stem>.bin` (a `.bin` without its `.gltf` too), `.bvh`,
+ * `.trc`, a single `.ply` /
+ * `.obj`): only an earlier export is replaced; for the per-frame formats, an existing folder that
+ * is not empty and holds no `export_summary.json` of an earlier export. MHRFIT_ERR_ARGUMENT also
+ * for a path whose extension gives no format when `o->format` is MHRFIT_EXPORT_AUTO.
+ */
+bool mhrfit_export_check_out(const mhrfit_export_source *src, const mhrfit_export_options *o, const char *path,
+                             const char *rig_path, mhrfit_error *err);
 
 /**
  * The GLB (as the glTF writer above, whatever the options' format) in a new malloc'd buffer

@@ -102,7 +102,9 @@
  * gave (`video_frame`, `time` in seconds, `path`) or why not (`gap` / `error`).
  *
  * The output folder must be empty or hold a previous `frames_meta.json` (then `overwrite`
- * is required, and the pictures that meta lists are removed first, so no stale frame stays). It is
+ * is required, and the pictures that meta lists are removed first, so no stale frame stays); a
+ * folder holding other files without a `frames_meta.json` is refused even with `overwrite`
+ * (MHRFIT_ERR_ARGUMENT): it is no earlier extraction. It is
  * locked while it is written (one writer at a time: another fails with MHRFIT_ERR_BUSY naming
  * this process).
  */

@@ -347,6 +347,18 @@ bool mhrfit_pipeline_run(mhrfit_pipeline *p, mhrfit_pipeline_result *res, mhrfit
 /** Frames of the run (after mhrfit_pipeline_new()). */
 size_t mhrfit_pipeline_n_frames(const mhrfit_pipeline *p);
 
+/**
+ * Whether the last run into the folder `run_dir` did not finish: the run writes
+ * `<out>/run_unfinished.txt` before it records its settings (pipeline_config.json) and removes it
+ * once its sequence files (`sequence_fit.npz`, `sequence_smoothed.npz`, `sequence_summary.json`)
+ * are written, so while the file is there (a run interrupted, failed before them, or still
+ * running) those files are an earlier run's, possibly of other settings. Returns true then, and
+ * `msg` (`size` bytes; may be NULL) gets a warning for the user naming the folder, whether a
+ * process is running in it now (its lock), and what to do; false for a finished run (or a folder
+ * of a version before the marker). Read by `mhrfit export` and `mhrfit report`, which warn.
+ */
+bool mhrfit_run_unfinished(const char *run_dir, char *msg, size_t size);
+
 /** Frame `i` after mhrfit_pipeline_run() reached the sequence stage; false otherwise. */
 bool mhrfit_pipeline_frame(const mhrfit_pipeline *p, size_t i, mhrfit_pipeline_frame_info *info);
 

@@ -130,10 +130,23 @@ bool mhrfit_report_html(mhrfit_report *r, char **html, size_t *len, mhrfit_error
 
 /**
  * Writes the page to `out_path` atomically (temporary file, fsync, rename): a reader never sees
- * a partial file, and a failed write leaves `out_path` as it was. Errors: MHRFIT_ERR_IO (naming
- * the path), MHRFIT_ERR_NOMEM.
+ * a partial file, and a failed write leaves `out_path` as it was. The path is checked first
+ * (mhrfit_report_check_out()). Errors: MHRFIT_ERR_ARGUMENT (a refused path), MHRFIT_ERR_IO
+ * (naming the path), MHRFIT_ERR_NOMEM.
  */
 bool mhrfit_report_write(mhrfit_report *r, const char *out_path, mhrfit_error *err);
+
+/**
+ * Checks, before any work, that writing the report of `run_dir` (options `opts`, may be NULL) to
+ * `out_path` destroys no input; mhrfit_report_write() checks it again. Refused
+ * (MHRFIT_ERR_ARGUMENT, the message naming the rule): an output that is an input (the calibration:
+ * `calib_path` or the one pipeline_config.json names; `truth_path`; the rig) or an existing file
+ * inside an input folder; the run folder or anything `mhrfit run` writes in it other than its
+ * `report.html`; anything inside the capture (`capture_dir`, else the run's recorded capture) that
+ * is not inside the run folder; an existing file other than an `.html` (`.htm`) page.
+ */
+bool mhrfit_report_check_out(const char *run_dir, const mhrfit_report_options *opts, const char *out_path,
+                             mhrfit_error *err);
 
 /** Frees a report. NULL is allowed. */
 void mhrfit_report_free(mhrfit_report *r);

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "mhrfit/export.h"
+#include "mhrfit/pipeline.h"
 
 typedef struct export_cli {
   const char *in, *out, *format, *source, *frames, *up, *units, *assets, *rig, *calib;
@@ -167,6 +168,14 @@ int mf_cmd_export(int argc, char **argv) {
   rc = MF_EXIT_FAILURE;
   if (!rig_given && !c.quiet) printf("MHR rig: %s (the run's; --assets or --rig for another)\n", rs.path);
   if (note[0] && !c.quiet) fprintf(stderr, "mhrfit export: note: %s\n", note);
+  char unfinished[1024]; /* stale sequence files: a warning, quiet or not */
+  if (src->run_dir && mhrfit_run_unfinished(src->run_dir, unfinished, sizeof unfinished))
+    fprintf(stderr, "mhrfit export: warning: %s\n", unfinished);
+  /* an output never replaces an input (checked before the rig is loaded) */
+  if (!mhrfit_export_check_out(src, &c.o, c.out, rs.path, &err)) {
+    rc = err.type == MHRFIT_ERR_ARGUMENT ? mf_usage_error("export", "%s", err.message) : mf_report("export", &err);
+    goto done;
+  }
   if (!(rig = mf_rig_src_load(&rs, c.lod, mhrfit_export_rig_flags(c.o.format), &err))) goto fail;
   if (!(ex = mhrfit_exporter_new(rig, src, &c.o, &err))) goto fail;
   if (!mhrfit_exporter_write(ex, c.out, &err)) goto fail;

@@ -154,7 +154,7 @@ static const char *const frames_summary =
     "frame the table names. Rotated videos (display matrix) are turned as players show them\n"
     "(--rotation ignore keeps the stored orientation, refuse makes them an error). The output\n"
     "folder must be new or empty; --overwrite replaces a previous extraction (its pictures are\n"
-    "removed first). Memory is one decoder and one frame, whatever the video's length.\n"
+    "removed first), never a folder of other files. Memory is one decoder and one frame, whatever the video's length.\n"
     "\n"
     "Examples:\n"
     "  mhrfit frames --video_dir session/videos --out capture\n"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "mhrfit/pipeline.h"
 #include "mhrfit/report.h"
 
 int mf_cmd_report(int argc, char **argv) {
@@ -56,11 +57,16 @@ int mf_cmd_report(int argc, char **argv) {
   }
   mhrfit_report_options o = {capture, no_images, (int)image_width, calib, truth, fitted, title, rig_path, (int)lod, no_body};
   mhrfit_error err = {0};
-  mhrfit_report *r = mhrfit_report_new(run, &o, &err);
-  if (!r) return mf_report("report", &err);
   char path[4096];
   if (!out) snprintf(path, sizeof path, "%s/report.html", run);
   else snprintf(path, sizeof path, "%s", out);
+  if (!mhrfit_report_check_out(run, &o, path, &err)) /* an output never replaces an input */
+    return err.type == MHRFIT_ERR_ARGUMENT ? mf_usage_error("report", "%s", err.message) : mf_report("report", &err);
+  mhrfit_report *r = mhrfit_report_new(run, &o, &err);
+  if (!r) return mf_report("report", &err);
+  char unfinished[1024] = ""; /* stale sequence files: a warning, quiet or not (the page notes it too) */
+  if (mhrfit_run_unfinished(run, unfinished, sizeof unfinished))
+    fprintf(stderr, "mhrfit report: warning: %s\n", unfinished);
   if (!mhrfit_report_write(r, path, &err)) {
     mhrfit_report_free(r);
     return mf_report("report", &err);
@@ -71,7 +77,8 @@ int mf_cmd_report(int argc, char **argv) {
            info.n_frames, info.n_cams, info.n_calibrated, info.has_truth ? ", with the ground truth" : "",
            info.has_body ? ", with the body" : "", info.n_images, path, (double)info.html_bytes / 1e6);
     fflush(stdout);
-    for (size_t i = 0; i < info.n_notes; i++) fprintf(stderr, "note: %s\n", mhrfit_report_note(r, i));
+    for (size_t i = 0; i < info.n_notes; i++)
+      if (strcmp(mhrfit_report_note(r, i), unfinished) != 0) fprintf(stderr, "note: %s\n", mhrfit_report_note(r, i));
   }
   mhrfit_report_free(r);
   return MF_EXIT_OK;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "common/mem.h"
+#include "common/outguard.h"
+#include "common/path.h"
 #include "export/export_internal.h"
 #include "mhrfit/fit_io.h"
 #include "mhrfit/layout.h"
@@ -341,9 +343,64 @@ fail:
   return NULL;
 }
 
+static bool ends_with_ci(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+bool mhrfit_export_check_out(const mhrfit_export_source *src, const mhrfit_export_options *o, const char *path,
+                             const char *rig_path, mhrfit_error *err) {
+  if (!src || !o || !path || !*path) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no export source or output path");
+  mhrfit_export_format f = o->format;
+  if (f == MHRFIT_EXPORT_AUTO && !mhrfit_export_format_from_path(path, &f, err)) return false;
+  static const char *const glb[] = {".glb", NULL}, *const gltf[] = {".gltf", NULL}, *const bvh[] = {".bvh", NULL},
+                           *const trc[] = {".trc", NULL}, *const ply[] = {".ply", NULL}, *const obj[] = {".obj", NULL},
+                           *const bin[] = {".bin", NULL};
+  const char *const *exts = f == MHRFIT_EXPORT_GLB ? glb : f == MHRFIT_EXPORT_GLTF ? gltf : f == MHRFIT_EXPORT_BVH ? bvh
+                            : f == MHRFIT_EXPORT_TRC ? trc : f == MHRFIT_EXPORT_PLY ? ply : f == MHRFIT_EXPORT_OBJ ? obj
+                                                                                                        : NULL;
+  /* PLY and OBJ to a path of their extension: one mesh file (mf_export_frames()); else a folder */
+  bool folder = mhrfit_export_format_per_frame(f) && !(exts && ends_with_ci(path, exts[0]));
+  mhrfit_error e = {0};
+  char *capture = src->run_dir ? mf_run_capture(src->run_dir, NULL, NULL, &e) : NULL;
+  if (e.type == MHRFIT_ERR_NOMEM) return mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
+  const mf_guard_input inputs[4] = {{"--input", src->path},
+                                    {"--calib", o->calib},
+                                    {"(the run's calibration)", src->calib_path},
+                                    {"(the MHR rig)", rig_path}};
+  mf_out_rules r = {"--out", folder, folder ? NULL : exts, "export_summary.json", "mhrfit export", src->run_dir, NULL,
+                    capture, inputs, 4};
+  bool ok = mf_out_check(path, &r, err);
+  if (ok && !folder && f == MHRFIT_EXPORT_GLTF) { /* and the <stem>.bin written beside the .gltf */
+    size_t n = strlen(path), dot = n;
+    for (size_t i = n; i-- > 0 && path[i] != '/';)
+      if (path[i] == '.') {
+        dot = i;
+        break;
+      }
+    char *b = malloc(dot + 5);
+    if (!b) ok = MHRFIT_FAIL(err, MHRFIT_ERR_NOMEM, "out of memory");
+    if (b) {
+      memcpy(b, path, dot);
+      strcpy(b + dot, ".bin");
+      r.exts = bin;
+      r.opt = "--out's .bin";
+      ok = mf_out_check(b, &r, err);
+      /* an earlier glTF export is the pair: a .bin without its .gltf is someone else's */
+      if (ok && mf_is_file(b) && !mf_is_file(path))
+        ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "--out %s: the .bin beside it, %s, exists without that .gltf (no "
+                         "earlier export): choose another output path", path, b);
+      free(b);
+    }
+  }
+  free(capture);
+  return ok;
+}
+
 bool mhrfit_exporter_write(mhrfit_exporter *ex, const char *path, mhrfit_error *err) {
   mhrfit_export_format f = ex->o.format;
   if (f == MHRFIT_EXPORT_AUTO && !mhrfit_export_format_from_path(path, &f, err)) return false;
+  if (!mhrfit_export_check_out(ex->src, &ex->o, path, NULL, err)) return false;
   ex->rep.format = f;
   ex->rep.n_files = 0, ex->rep.bytes = 0;
   switch (f) {

@@ -577,11 +577,14 @@ static bool prepare_out(plan *p, mhrfit_error *err) {
   bool has_meta = mf_entries_find(&d, META_NAME) != NULL;
   bool empty = d.count == (mf_entries_find(&d, MF_DIR_LOCK_NAME) ? 1u : 0u);
   mf_entries_free(&d);
+  if (!empty && !has_meta) /* --overwrite replaces an earlier extraction only, never other files */
+    return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
+                       "%s is not empty and holds no frames_meta.json: it is no earlier extraction (--overwrite "
+                       "replaces only one); choose a new or empty folder",
+                       p->out);
   if (!empty && !o->overwrite)
     return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
-                       has_meta ? "%s holds a previous extraction (frames_meta.json): allow overwriting (--overwrite) to replace it"
-                                : "%s is not empty and holds no frames_meta.json: choose a new or empty folder (or "
-                                  "allow overwriting with --overwrite)",
+                       "%s holds a previous extraction (frames_meta.json): allow overwriting (--overwrite) to replace it",
                        p->out);
   if (o->check_only) return true;
   if (has_meta) {

@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700
 #include "mhrfit/pipeline.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/jbuild.h"
 #include "common/mem.h"
+#include "common/outguard.h"
 #include "common/pool.h"
 #include "mhrfit/media.h"
 #include "pipeline/pipeline_internal.h"
@@ -141,22 +144,6 @@ static bool choose_fps(mhrfit_pipeline *p, mhrfit_error *err) {
 
 /* ------------------------------------------------------------------ paths */
 
-/* True when `path` is the output folder `out` or something a run writes in it. */
-static bool written_by_run(const char *out, const char *path) {
-  if (mf_same_file(out, path)) return true;
-  static const char *const written[] = {"stage1", "sam3d", "triangulation", "fit", "pipeline_config.json",
-                                        "stage1_meta.json", "run_state.txt", "sequence_fit.npz",
-                                        "sequence_smoothed.npz", "sequence_summary.json", "report.html", "overlay",
-                                        MF_DIR_LOCK_NAME};
-  bool within = false;
-  for (size_t i = 0; i < sizeof written / sizeof written[0] && !within; i++) {
-    char *w = mf_path_join(out, written[i], NULL);
-    within = w && mf_path_within(path, w);
-    free(w);
-  }
-  return within;
-}
-
 /* The input, SAM output and output folders, and the calibration: outputs never over inputs. */
 static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   const mhrfit_pipeline_options *o = &p->o;
@@ -184,7 +171,7 @@ static bool check_paths(mhrfit_pipeline *p, mhrfit_error *err) {
   inputs[2] = cal;
   bool ok = true;
   for (int i = 0; i < 3 && ok; i++)
-    if (inputs[i] && written_by_run(p->out_real, inputs[i]))
+    if (inputs[i] && mf_run_writes(p->out_real, inputs[i]))
       ok = MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                        "--out %s would write over the input %s %s: choose an output folder apart from the inputs",
                        o->out_dir, names[i], i == 0 ? o->input_dir : i == 1 ? o->sam_dir : o->calib_path);
@@ -699,16 +686,37 @@ static bool open_output(mhrfit_pipeline *p, mhrfit_error *err) {
       mf_pipeline_log(p, MHRFIT_PIPELINE_INFO, "removed %zu temporary file(s) left in %s by an interrupted run", n,
                       p->o.out_dir);
   }
+  /* the marker of an unfinished run first (mhrfit_run_unfinished()): from the moment the new
+   * settings are recorded until the sequence files are this run's, readers are told that the
+   * sequence files are an earlier run's; the old files stay (an interrupted experiment loses nothing) */
   char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" MF_RUN_UNFINISHED_NAME, p->o.out_dir);
+  static const char mark[] = "mhrfit run: this run has not finished; until it does, sequence_fit.npz, "
+                             "sequence_smoothed.npz and sequence_summary.json are an earlier run's (or absent)\n";
+  if (!mf_write_file_atomic(path, mark, sizeof mark - 1, err)) return false;
   snprintf(path, sizeof path, "%s/pipeline_config.json", p->o.out_dir);
   return mf_write_json_atomic(path, p->config, 2, err);
+}
+
+bool mhrfit_run_unfinished(const char *run_dir, char *msg, size_t size) {
+  if (msg && size) msg[0] = '\0';
+  return run_dir && mf_run_unfinished(run_dir, msg, size);
+}
+
+/* Removes the marker of an unfinished run: the sequence files are this run's. */
+static bool mark_finished(mhrfit_pipeline *p, mhrfit_error *err) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" MF_RUN_UNFINISHED_NAME, p->o.out_dir);
+  if (unlink(path) != 0 && errno != ENOENT)
+    return MHRFIT_FAIL(err, MHRFIT_ERR_IO, "%s: cannot remove it: %s", path, strerror(errno));
+  return true;
 }
 
 /* Recovery, smoothing, diagnosis, summary, the verdict and the report. */
 static bool run_sequence(mhrfit_pipeline *p, mf_pool *pool, mhrfit_error *err) {
   if (!mf_pipeline_sequence(p, pool, err) || !mf_pipeline_diagnose(p, err)) return false;
   p->res.time_total_s = mf_now_seconds() - p->t_start;
-  if (!mf_pipeline_write_summary(p, err)) return false;
+  if (!mf_pipeline_write_summary(p, err) || !mark_finished(p, err)) return false;
   bool fitted = mf_pipeline_check_fitted(p, err);
   mhrfit_error rerr = {0}; /* a run that fitted nothing keeps its own error */
   bool reported = !p->o.report || mf_pipeline_report(p, fitted ? err : &rerr);

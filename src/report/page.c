@@ -386,6 +386,7 @@ bool mhrfit_report_html(mhrfit_report *r, char **html, size_t *len, mhrfit_error
 bool mhrfit_report_write(mhrfit_report *r, const char *out_path, mhrfit_error *err) {
   char *html;
   size_t len;
+  if (!mhrfit_report_check_out(r->run_dir, &r->opts, out_path, err)) return false;
   if (!mhrfit_report_html(r, &html, &len, err)) return false;
   mf_piece piece = {html, len};
   bool ok = mf_write_pieces_atomic(out_path, &piece, 1, MF_WRITE_SYNC, NULL, err);

@@ -7,6 +7,7 @@
 
 #include "common/file.h"
 #include "common/mem.h"
+#include "common/outguard.h"
 #include "common/path.h"
 #include "export/export_internal.h"
 #include "mhrfit/calib.h"
@@ -917,6 +918,40 @@ static bool check_options(const mhrfit_report_options *o, mhrfit_error *err) {
   return true;
 }
 
+bool mhrfit_report_check_out(const char *run_dir, const mhrfit_report_options *opts, const char *out_path,
+                             mhrfit_error *err) {
+  if (!run_dir || !out_path || !*out_path) return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "no run folder or output path");
+  mhrfit_report_options none = {0};
+  const mhrfit_report_options *o = opts ? opts : &none;
+  /* the calibration and the capture the run recorded (pipeline_config.json), as the report reads them */
+  char *cfg_path = mf_path_join(run_dir, "pipeline_config.json", err);
+  if (!cfg_path) return false;
+  mhrfit_error e = {0};
+  mhrfit_value *cfg = mf_is_file(cfg_path) ? mhrfit_json_load(cfg_path, &e) : NULL;
+  free(cfg_path);
+  const char *recorded = o->calib_path ? NULL : dict_str(cfg, "calib");
+  char *calib = NULL, *capture = NULL;
+  bool ok = !recorded || mf_find_recorded(recorded, run_dir, &calib, err);
+  if (ok && !o->capture_dir) {
+    capture = mf_run_capture(run_dir, cfg, NULL, &e);
+    if (!capture && e.type == MHRFIT_ERR_NOMEM) ok = mhrfit_error_set(err, e.type, e.src_file, e.src_line, "%s", e.message);
+  }
+  if (ok) {
+    const mf_guard_input inputs[4] = {{o->calib_path ? "--calib" : "(the run's calibration)", o->calib_path ? o->calib_path : calib},
+                                      {"--truth", o->truth_path},
+                                      {"(the MHR rig)", o->rig},
+                                      {"--capture", o->capture_dir}};
+    static const char *const html[] = {".html", ".htm", NULL};
+    mf_out_rules rules = {"--out", false, html, NULL, "mhrfit report", run_dir, "report.html",
+                          o->capture_dir ? o->capture_dir : capture, inputs, 4};
+    ok = mf_out_check(out_path, &rules, err);
+  }
+  free(calib);
+  free(capture);
+  mhrfit_value_free(cfg);
+  return ok;
+}
+
 mhrfit_report *mhrfit_report_new(const char *run_dir, const mhrfit_report_options *opts, mhrfit_error *err) {
   mhrfit_report_options o = {0};
   if (opts) o = *opts;
@@ -969,6 +1004,9 @@ mhrfit_report *mhrfit_report_new(const char *run_dir, const mhrfit_report_option
     ok = (r->title = mf_strdup(title, err)) != NULL;
   }
   seq_archive fit = {0}, smooth = {0};
+  char unfinished[1024];
+  if (ok && mf_run_unfinished(run_dir, unfinished, sizeof unfinished)) /* shown first on the page */
+    ok = mf_report_note(r, err, "%s", unfinished);
   ok = ok && load_json(r, "pipeline_config.json", &r->config, err) &&
        load_json(r, "sequence_summary.json", &r->summary, err) && load_seq(r, "sequence_fit.npz", &fit, err) &&
        load_seq(r, "sequence_smoothed.npz", &smooth, err) && keypoint_set(r, &fit, &smooth, err);
