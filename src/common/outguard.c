@@ -89,6 +89,9 @@ bool mf_out_check(const char *out, const mf_out_rules *r, mhrfit_error *err) {
     if (!S_ISDIR(st.st_mode))
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT, "%s %s exists and is not a folder: choose a new or empty folder",
                          opt, out);
+    /* a folder another process writes is named with that process first (its lock), not
+     * refused for holding that writer's unfinished files */
+    if (!mf_dir_lock_probe(out, err)) return false;
     if (!folder_reusable(out, r->folder_mark))
       return MHRFIT_FAIL(err, MHRFIT_ERR_ARGUMENT,
                          "%s %s is not empty and holds no earlier output of %s%s%s%s: choose a new or empty folder",
