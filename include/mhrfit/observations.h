@@ -49,7 +49,9 @@ extern "C" {
 typedef struct mhrfit_obs_options {
   const char *format;               /**< "auto" (NULL), "stage1", "arrays", "openpose", "caliscope_csv" */
   size_t n_kp;                      /**< keypoints of the layout (e.g. 70, 25); 0 = any (arrays, caliscope_csv) */
-  size_t person;                    /**< person index in multi-person inputs */
+  size_t person;                    /**< person index in multi-person inputs (a stage-1 file's list of
+                                         persons or (N, K, 2) array: clipped to the last, and which person
+                                         of how many is said through `warn`) */
   const char *const *cam_dirs;      /**< openpose: folder per camera (NULL: "<cam>_json") */
   bool allow_missing_views;         /**< a missing camera file/folder gives NaN instead of an error */
   void (*warn)(void *user, const char *message); /**< openpose: frames a camera lacks, differing file counts (NULL: not told) */

@@ -231,9 +231,10 @@ static const char *shape_str(const mhrfit_array *a, char *buf, size_t size) {
 }
 
 /* The array holding the keypoints in a loaded per-camera value. */
-static const mhrfit_array *keypoint_array(const mhrfit_value *v) {
+static const mhrfit_array *keypoint_array(const mhrfit_value *v, size_t person) {
   if (v->kind == MHRFIT_V_ARRAY) return v->u.array;
-  if (v->kind == MHRFIT_V_LIST && v->u.list.count > 0) v = v->u.list.items[0]; /* list of persons: first dict */
+  if (v->kind == MHRFIT_V_LIST && v->u.list.count > 0) /* a list of persons (clipped as below) */
+    v = v->u.list.items[person < v->u.list.count ? person : v->u.list.count - 1];
   const mhrfit_value *k = mhrfit_value_dict_get(v, "pred_keypoints_2d");
   if (!k) k = mhrfit_value_dict_get(v, "arr_0");
   return k && k->kind == MHRFIT_V_ARRAY ? k->u.array : NULL;
@@ -517,7 +518,7 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
       if (err) *err = le;
       goto done;
     }
-    const mhrfit_array *a = keypoint_array(vals[v]);
+    const mhrfit_array *a = keypoint_array(vals[v], o.person);
     if (!a || !mhrfit_dtype_is_numeric(a->dtype)) {
       MHRFIT_FAIL(err, MHRFIT_ERR_FORMAT, "%s: camera '%s': no numeric 'pred_keypoints_2d' array", paths[v], cams[v]);
       goto done;
@@ -593,11 +594,18 @@ mhrfit_observations *mhrfit_observations_load(const char *dir, const char *const
   snprintf(obs->format, sizeof obs->format, "%s", stage1 ? "stage1" : "arrays");
   for (size_t v = 0; v < V; v++) {
     if (!vals[v]) continue;
-    const mhrfit_array *a = keypoint_array(vals[v]);
+    const mhrfit_array *a = keypoint_array(vals[v], o.person);
     size_t d = a->shape[a->ndim - 1], base = 0;
-    if (stage1 && a->ndim == 3) {
-      size_t p = o.person < a->shape[0] ? o.person : a->shape[0] - 1;
-      base = p * o.n_kp * 2;
+    size_t n_persons = vals[v]->kind == MHRFIT_V_LIST ? vals[v]->u.list.count : stage1 && a->ndim == 3 ? a->shape[0] : 1;
+    if (stage1 && a->ndim == 3) base = (o.person < a->shape[0] ? o.person : a->shape[0] - 1) * o.n_kp * 2;
+    if (stage1 && n_persons > 1 && o.warn) { /* raw estimator outputs: which person is read is said */
+      char msg[1200];
+      snprintf(msg, sizeof msg,
+               "%s: camera '%s': %zu persons, person %zu read%s (--person_index; mhrfit ingest and run pick the "
+               "largest)",
+               paths[v], cams[v], n_persons, o.person < n_persons ? o.person : n_persons - 1,
+               o.person < n_persons ? "" : " (--person_index clipped)");
+      o.warn(o.warn_user, msg);
     }
     for (size_t f = 0; f < F; f++)
       for (size_t k = 0; k < o.n_kp; k++) {
