@@ -97,144 +97,137 @@ static const char *const ingest_summary =
     "    --estimator_worker 'CUDA_VISIBLE_DEVICES={worker} python3 tools/sam3d_body_worker.py \\\n"
     "      --checkpoint_path ckpt.pt' --model_id checkpoint=ckpt.pt";
 
-int mf_cmd_ingest(int argc, char **argv) {
-  const char *input = NULL, *out = NULL, *sam_dir = NULL, *strategy = "largest_bbox", *estimator = NULL;
-  const char *worker = NULL, *calib = NULL;
-  mf_strlist cams = {0}, frames = {0}, model_ids = {0};
-  long person_index = 0, max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20), workers = 1, restarts = 3;
-  double timeout = 0, start_timeout = 600;
+/* The parsed command line. */
+typedef struct ingest_cmd {
+  const char *input, *out, *sam_dir, *strategy, *estimator, *worker, *calib;
+  mf_strlist cams, frames, model_ids;
+  long person_index, max_mib, workers, restarts;
+  double timeout, start_timeout;
+  bool force, compress, quiet, check_only;
+} ingest_cmd;
+
+/* The checks of the values, then the ingest (or its plan with --check); the exit code. */
+static int ingest(ingest_cmd *c) {
+  mhrfit_error err = {0};
+  mhrfit_ingest_options o;
+  mhrfit_ingest_options_init(&o);
+  if (!c->input || !c->out || c->cams.count == 0)
+    return mf_usage_error("ingest", "--input, --out and --cams are required");
+  if (c->person_index < 0 || c->max_mib < 1 || c->max_mib > (long)(SIZE_MAX >> 21))
+    return mf_usage_error("ingest", c->person_index < 0 ? "--person_index must be >= 0, got %ld"
+                                                        : "--max_inflated_mib must be at least 1, got %ld",
+                          c->person_index < 0 ? c->person_index : c->max_mib);
+  o.max_inflated_bytes = (size_t)c->max_mib << 20;
+  if (!mhrfit_person_strategy_parse(c->strategy, &o.strategy, &err))
+    return mf_usage_error("ingest", "--person_select_strategy: %s", err.message);
+  if (c->estimator && (!strstr(c->estimator, "{image}") || !strstr(c->estimator, "{output}")))
+    return mf_usage_error("ingest", "--estimator must contain {image} and {output}");
+  if ((c->estimator && c->worker) || (c->calib && !c->worker))
+    return mf_usage_error("ingest", c->estimator && c->worker ? "--estimator and --estimator_worker exclude each other"
+                                                              : "--calib gives the intrinsics to --estimator_worker only");
+  if (c->workers < 1 || c->workers > 1024 || c->restarts < 0 || c->timeout < 0 || c->start_timeout <= 0)
+    return mf_usage_error("ingest",
+                          "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
+                          "and --worker_start_timeout > 0");
   double *intrinsics = NULL;
-  bool force = false, compress = false, quiet = false, check_only = false;
+  if (c->calib && !(intrinsics = load_intrinsics(c->calib, &c->cams, &err))) return mf_report("ingest", &err);
+  mf_cli_status st;
+  mf_cli_status_init(&st, "ingest", "frames", c->quiet);
+  o.input_dir = c->input;
+  o.out_dir = c->out;
+  o.sam_dir = c->sam_dir;
+  o.cams = c->cams.items;
+  o.n_cams = c->cams.count;
+  o.frames = c->frames.count ? c->frames.items : NULL;
+  o.n_frames = c->frames.count;
+  o.person_index = c->person_index;
+  o.estimator = c->estimator;
+  o.estimator_worker = c->worker;
+  o.workers = (size_t)c->workers;
+  o.estimator_timeout = c->timeout;
+  o.worker_start_timeout = c->start_timeout;
+  o.worker_max_restarts = (size_t)c->restarts;
+  o.cam_intrinsics = intrinsics;
+  o.model_ids = c->model_ids.items;
+  o.n_model_ids = c->model_ids.count;
+  o.force = c->force;
+  o.compress = c->compress;
+  o.log = on_log;
+  o.progress = on_progress;
+  o.user = &st;
+  int rc;
+  if (c->check_only) {
+    rc = print_plan(&o);
+  } else {
+    mhrfit_ingest_summary s;
+    o.cancel = mf_cancel_on_signals();
+    bool ok = mhrfit_ingest_run(&o, &s, &err);
+    mf_cli_status_end(&st);
+    if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
+    if (ok && !c->quiet) print_summary(&s, c->out);
+    rc = !ok ? mf_report("ingest", &err) : s.frames_failed ? MF_EXIT_FAILURE : MF_EXIT_OK;
+  }
+  free(intrinsics);
+  return rc;
+}
+
+int mf_cmd_ingest(int argc, char **argv) {
+  ingest_cmd c = {.strategy = "largest_bbox", .max_mib = (long)(MHRFIT_NPY_INPUT_MAX_TOTAL >> 20), .workers = 1,
+                  .restarts = 3, .start_timeout = 600};
   const mf_opt opts[] = {
-      {"input", MF_OPT_STRING, &input, "DIR", "capture root <DIR>/<frame>/<cam>.<ext>; required", NULL},
-      {"cams", MF_OPT_LIST, &cams, "NAME", "camera names = file stems, matched exactly; required", NULL},
-      {"out", MF_OPT_STRING, &out, "DIR", "output root (stage1/, sam3d/, stage1_meta.json); required", NULL},
-      {"frames", MF_OPT_LIST, &frames, "F", "frame folders to ingest (default: every folder of --input)", NULL},
-      {"sam_dir", MF_OPT_STRING, &sam_dir, "DIR",
+      {"input", MF_OPT_STRING, &c.input, "DIR", "capture root <DIR>/<frame>/<cam>.<ext>; required", NULL},
+      {"cams", MF_OPT_LIST, &c.cams, "NAME", "camera names = file stems, matched exactly; required", NULL},
+      {"out", MF_OPT_STRING, &c.out, "DIR", "output root (stage1/, sam3d/, stage1_meta.json); required", NULL},
+      {"frames", MF_OPT_LIST, &c.frames, "F", "frame folders to ingest (default: every folder of --input)", NULL},
+      {"sam_dir", MF_OPT_STRING, &c.sam_dir, "DIR",
        "existing SAM outputs <DIR>/<frame>/<cam>.npz|.npy (default: --input)", NULL},
-      {"person_select_strategy", MF_OPT_STRING, &strategy, "S",
+      {"person_select_strategy", MF_OPT_STRING, &c.strategy, "S",
        "largest_bbox | first | person_index (default largest_bbox)", NULL},
-      {"person_index", MF_OPT_INT, &person_index, "N",
+      {"person_index", MF_OPT_INT, &c.person_index, "N",
        "person for person_index, clipped to [0, n-1] with a warning (default 0)", NULL},
-      {"estimator", MF_OPT_STRING, &estimator, "CMD",
+      {"estimator", MF_OPT_STRING, &c.estimator, "CMD",
        "command run where a SAM output is missing; {image} {output} ({frame} {cam}) are replaced by shell-quoted values",
        NULL},
-      {"estimator_worker", MF_OPT_STRING, &worker, "CMD",
+      {"estimator_worker", MF_OPT_STRING, &c.worker, "CMD",
        "instead of --estimator: a command started once per worker that loads the model once and answers one JSON "
        "request per line on stdin/stdout (protocol in the README); {worker} = the worker's index",
        NULL},
-      {"workers", MF_OPT_INT, &workers, "N", "estimator worker processes (default 1)", NULL},
-      {"estimator_timeout", MF_OPT_DOUBLE, &timeout, "SEC",
+      {"workers", MF_OPT_INT, &c.workers, "N", "estimator worker processes (default 1)", NULL},
+      {"estimator_timeout", MF_OPT_DOUBLE, &c.timeout, "SEC",
        "a worker request taking longer is killed, the view marked missing (timeout) and retried next run (default 0 = "
        "no limit)",
        NULL},
-      {"worker_start_timeout", MF_OPT_DOUBLE, &start_timeout, "SEC",
+      {"worker_start_timeout", MF_OPT_DOUBLE, &c.start_timeout, "SEC",
        "seconds a worker may take to load its model and say it is ready, or without a ready line to answer "
        "its first request (default 600)", NULL},
-      {"worker_restarts", MF_OPT_INT, &restarts, "N",
+      {"worker_restarts", MF_OPT_INT, &c.restarts, "N",
        "failures in a row (start, crash, timeout, garbage) after which a worker is restarted (default 3); one "
        "more stops the run",
        NULL},
-      {"calib", MF_OPT_STRING, &calib, "FILE", "calibration: each camera's intrinsics go to the workers as cam_int",
+      {"calib", MF_OPT_STRING, &c.calib, "FILE", "calibration: each camera's intrinsics go to the workers as cam_int",
        NULL},
-      {"model_id", MF_OPT_LIST, &model_ids, "ID",
+      {"model_id", MF_OPT_LIST, &c.model_ids, "ID",
        "model identifiers recorded for the cache, e.g. checkpoint=... detector=vitdet (default none)", NULL},
-      {"overwrite", MF_OPT_FLAG, &force, NULL, "re-ingest every frame even when the cache matches", NULL},
+      {"overwrite", MF_OPT_FLAG, &c.force, NULL, "re-ingest every frame even when the cache matches", NULL},
       MF_OPT_ALIAS_OF("force", "overwrite"),
-      {"check", MF_OPT_FLAG, &check_only, NULL, "only report which frames would be (re-)ingested and why", NULL},
-      {"compress", MF_OPT_FLAG, &compress, NULL, "deflate the stage-1 archives (default stored)", NULL},
-      {"max_inflated_mib", MF_OPT_INT, &max_mib, "N",
+      {"check", MF_OPT_FLAG, &c.check_only, NULL, "only report which frames would be (re-)ingested and why", NULL},
+      {"compress", MF_OPT_FLAG, &c.compress, NULL, "deflate the stage-1 archives (default stored)", NULL},
+      {"max_inflated_mib", MF_OPT_INT, &c.max_mib, "N",
        "most MiB one SAM output may hold or inflate to (an .npz's members, checked before inflating; default 256)",
        NULL},
-      MF_OPT_QUIET(&quiet),
+      MF_OPT_QUIET(&c.quiet),
   };
   const mf_cmd_spec spec = {
       "ingest", "--input DIR --cams A B ... --out DIR [options]", ingest_summary, opts, sizeof opts / sizeof opts[0], 0,
       0};
   mf_strlist pos;
   int rc = mf_args_parse(&spec, argc, argv, &pos);
-  if (rc >= 0) goto done;
-  mf_strlist_free(&pos);
-  mhrfit_error err = {0};
-  mhrfit_ingest_options o;
-  mhrfit_ingest_options_init(&o);
-  if (!input || !out || cams.count == 0) {
-    rc = mf_usage_error("ingest", "--input, --out and --cams are required");
-    goto done;
+  if (rc < 0) {
+    mf_strlist_free(&pos);
+    rc = ingest(&c);
   }
-  if (person_index < 0 || max_mib < 1 || max_mib > (long)(SIZE_MAX >> 21)) {
-    rc = mf_usage_error("ingest", person_index < 0 ? "--person_index must be >= 0, got %ld"
-                                                   : "--max_inflated_mib must be at least 1, got %ld",
-                        person_index < 0 ? person_index : max_mib);
-    goto done;
-  }
-  o.max_inflated_bytes = (size_t)max_mib << 20;
-  if (!mhrfit_person_strategy_parse(strategy, &o.strategy, &err)) {
-    rc = mf_usage_error("ingest", "--person_select_strategy: %s", err.message);
-    goto done;
-  }
-  if (estimator && (!strstr(estimator, "{image}") || !strstr(estimator, "{output}"))) {
-    rc = mf_usage_error("ingest", "--estimator must contain {image} and {output}");
-    goto done;
-  }
-  if ((estimator && worker) || (calib && !worker)) {
-    rc = mf_usage_error("ingest", estimator && worker ? "--estimator and --estimator_worker exclude each other"
-                                                      : "--calib gives the intrinsics to --estimator_worker only");
-    goto done;
-  }
-  if (workers < 1 || workers > 1024 || restarts < 0 || timeout < 0 || start_timeout <= 0) {
-    rc = mf_usage_error("ingest",
-                        "--workers must be within 1..1024, --worker_restarts >= 0, --estimator_timeout >= 0 "
-                        "and --worker_start_timeout > 0");
-    goto done;
-  }
-  if (calib && !(intrinsics = load_intrinsics(calib, &cams, &err))) {
-    rc = mf_report("ingest", &err);
-    goto done;
-  }
-  mf_cli_status st;
-  mf_cli_status_init(&st, "ingest", "frames", quiet);
-  o.input_dir = input;
-  o.out_dir = out;
-  o.sam_dir = sam_dir;
-  o.cams = cams.items;
-  o.n_cams = cams.count;
-  o.frames = frames.count ? frames.items : NULL;
-  o.n_frames = frames.count;
-  o.person_index = person_index;
-  o.estimator = estimator;
-  o.estimator_worker = worker;
-  o.workers = (size_t)workers;
-  o.estimator_timeout = timeout;
-  o.worker_start_timeout = start_timeout;
-  o.worker_max_restarts = (size_t)restarts;
-  o.cam_intrinsics = intrinsics;
-  o.model_ids = model_ids.items;
-  o.n_model_ids = model_ids.count;
-  o.force = force;
-  o.compress = compress;
-  o.log = on_log;
-  o.progress = on_progress;
-  o.user = &st;
-  if (check_only) {
-    rc = print_plan(&o);
-    goto done;
-  }
-  mhrfit_ingest_summary s;
-  o.cancel = mf_cancel_on_signals();
-  bool ok = mhrfit_ingest_run(&o, &s, &err);
-  mf_cli_status_end(&st);
-  if (!ok && err.type == MHRFIT_ERR_CANCELLED && mf_cancel_signal()) mf_exit_interrupted("ingest");
-  if (!ok) {
-    rc = mf_report("ingest", &err);
-    goto done;
-  }
-  if (!quiet) print_summary(&s, out);
-  rc = s.frames_failed ? MF_EXIT_FAILURE : MF_EXIT_OK;
-done:
-  free(intrinsics);
-  mf_strlist_free(&cams);
-  mf_strlist_free(&frames);
-  mf_strlist_free(&model_ids);
+  mf_strlist_free(&c.cams);
+  mf_strlist_free(&c.frames);
+  mf_strlist_free(&c.model_ids);
   return rc;
 }
