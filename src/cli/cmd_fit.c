@@ -150,7 +150,8 @@ int mf_cmd_fit(int argc, char **argv) {
       {"calib_frames", MF_OPT_INT, &c.calib_frames, "N", "no views: frames of the marker calibration (default 24)", NULL},
       {"calib", MF_OPT_STRING, &c.calib, "FILE",
        "no views: the triangulation's camera calibration; each point's error is then weighted by what its cameras "
-       "see (default: Euclidean distances; mhrfit run also refits on the 2-D detections)", NULL},
+       "see, and refitted on the 2-D detections the archive keeps, as in mhrfit run (default: Euclidean "
+       "distances, no refits)", NULL},
       {"invert_extrinsics", MF_OPT_FLAG, &c.invert_extrinsics, NULL, "--calib stores camera-to-world poses", NULL},
       {"translation_unit", MF_OPT_STRING, &c.translation_unit, "U", "--calib translations in m (default), cm or mm", NULL},
       {"out", MF_OPT_STRING, &c.out, "FIT.npz", "output archive; required", NULL},
