@@ -168,6 +168,11 @@ enum { MF_TRI_CLI_N_OPTS = 17 };
 void mf_tri_cli_init(mf_tri_cli *c);
 size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out);
 int mf_tri_cli_finish(mf_tri_cli *c, const char *cmd);
+/* The calibration-reading options of every command that takes --calib (table entries). */
+#define MF_CALIB_OPT_INVERT(dest) \
+  {"invert_extrinsics", MF_OPT_FLAG, (dest), NULL, "the calibration stores camera-to-world poses", NULL}
+#define MF_CALIB_OPT_UNIT(dest) \
+  {"translation_unit", MF_OPT_STRING, (dest), "U", "unit of the calibration's translations: m | cm | mm (default m)", NULL}
 /* Checks a --translation_unit value (NULL: not given): -1 when m, cm or mm, else the usage-error
  * exit code after printing the problem. */
 int mf_translation_unit_check(const char *unit, const char *cmd);

@@ -152,8 +152,8 @@ int mf_cmd_fit(int argc, char **argv) {
        "no views: the triangulation's camera calibration; each point's error is then weighted by what its cameras "
        "see, and refitted on the 2-D detections the archive keeps, as in mhrfit run (default: Euclidean "
        "distances, no refits)", NULL},
-      {"invert_extrinsics", MF_OPT_FLAG, &c.invert_extrinsics, NULL, "--calib stores camera-to-world poses", NULL},
-      {"translation_unit", MF_OPT_STRING, &c.translation_unit, "U", "--calib translations in m (default), cm or mm", NULL},
+      MF_CALIB_OPT_INVERT(&c.invert_extrinsics),
+      MF_CALIB_OPT_UNIT(&c.translation_unit),
       {"out", MF_OPT_STRING, &c.out, "FIT.npz", "output archive; required", NULL},
       {"cams", MF_OPT_LIST, &c.cams, "NAME", "cameras whose estimates start the fit (default: the triangulation's cameras)", NULL},
       MF_RIG_OPT_ASSETS(&c.assets),

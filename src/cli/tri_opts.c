@@ -34,9 +34,8 @@ size_t mf_tri_cli_table(mf_tri_cli *c, mf_opt *out) {
        "pose2sim: likelihood below is missing (default 0.3)", NULL},
       {"reproj_thresh", MF_OPT_DOUBLE, &o->reproj_thresh, "PX", "pose2sim: mean reprojection error to reach (default 15)", NULL},
       {"min_cameras", MF_OPT_INT, &c->min_cameras, "N", "pose2sim: fewest cameras (default 2)", NULL},
-      {"invert_extrinsics", MF_OPT_FLAG, &c->invert_extrinsics, NULL, "the calibration stores camera-to-world poses", NULL},
-      {"translation_unit", MF_OPT_STRING, &c->translation_unit, "U",
-       "unit of the calibration translations: m | cm | mm (default m)", NULL},
+      MF_CALIB_OPT_INVERT(&c->invert_extrinsics),
+      MF_CALIB_OPT_UNIT(&c->translation_unit),
   };
   _Static_assert(sizeof t / sizeof t[0] <= MF_TRI_CLI_N_OPTS, "MF_TRI_CLI_N_OPTS too small");
   memcpy(out, t, sizeof t);

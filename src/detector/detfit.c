@@ -520,19 +520,9 @@ bool mf_detfit_metric_of(double *H, double M[9]) {
   double tr = H[0] + H[4] + H[8];
   if (!(tr > 0) || !isfinite(tr)) return false;
   for (int a = 0; a < 9; a++) H[a] = (1 - MF_DETFIT_METRIC_ISO) * H[a] * 3.0 / tr + MF_DETFIT_METRIC_ISO * (a % 4 == 0);
-  /* M = Lᵀ with L Lᵀ = H (Cholesky), so that ‖M e‖² = eᵀ H e */
-  double L[9] = {0};
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b <= a; b++) {
-      double sum = H[3 * a + b];
-      for (int c = 0; c < b; c++) sum -= L[3 * a + c] * L[3 * b + c];
-      if (a == b) {
-        if (!(sum > 0)) return false;
-        L[3 * a + a] = sqrt(sum);
-      } else {
-        L[3 * a + b] = sum / L[3 * b + b];
-      }
-    }
+  /* M = Lᵀ with L Lᵀ = H (the Cholesky factor the solver leaves in L), so that ‖M e‖² = eᵀ H e */
+  double L[9] = {0}, zero[3] = {0}, x[3];
+  if (!mf_cholesky_solve_ws(H, zero, 3, x, L)) return false;
   for (int a = 0; a < 3; a++)
     for (int b = 0; b < 3; b++) M[3 * a + b] = L[3 * b + a];
   return true;
